@@ -1,0 +1,150 @@
+"""The ``refere`` command: parse options, call one core function, print. Nothing more."""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from . import __version__, clifr, departements
+from .errors import EvidenceInsufficient, RefereError
+
+clifr.install()
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+_state = {"debug": False}
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "--version", prog_name="refere")
+@click.option("--debug", is_flag=True, help="Afficher la trace Python complète en cas d'erreur.")
+def cli(debug: bool) -> None:
+    """Prépare une requête en référé mesures utiles (article L. 521-3 du code de justice
+    administrative) quand la préfecture ne propose aucun rendez-vous, avec ses pièces numérotées.
+
+    \b
+    Exemple :
+      refere init mon-dossier
+      refere check mon-dossier/dossier.yaml
+      refere build mon-dossier/dossier.yaml
+    """
+    _state["debug"] = debug
+
+
+@cli.command()
+@click.argument("dossier", type=click.Path(path_type=Path))
+@click.option("--strict", is_flag=True, help="Échouer aussi sur les avertissements.")
+@click.option("--json", "as_json", is_flag=True, help="Sortie JSON pour les programmes.")
+def check(dossier: Path, strict: bool, as_json: bool) -> None:
+    """Vérifie le fichier dossier.yaml et les preuves, comme le ferait le juge.
+
+    Affiche toutes les erreurs et tous les avertissements, groupés.
+
+    \b
+    Exemple :
+      refere check mon-dossier/dossier.yaml
+      refere check mon-dossier/dossier.yaml --strict --json
+    """
+    from .evidence import check as run_check
+    from .loader import load, resolve_case_path
+    from .present import report_text
+
+    path = resolve_case_path(dossier)
+    case = load(path)
+    report = run_check(case)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(report_text(case, report, str(path)))
+    if report.blocking:
+        raise EvidenceInsufficient("Preuves insuffisantes : voir les problèmes bloquants ci-dessus." if not as_json else "")
+    if strict and report.warnings:
+        raise EvidenceInsufficient("Avertissements présents et --strict demandé." if not as_json else "")
+
+
+@cli.command()
+@click.argument("departement")
+def tribunal(departement: str) -> None:
+    """Indique le tribunal administratif compétent et le préfet défendeur d'un département.
+
+    \b
+    Exemple :
+      refere tribunal 93
+      refere tribunal 2A
+    """
+    d = departements.lookup(departement)
+    click.echo(f"Département : {d.code} — {d.nom}")
+    click.echo(f"Tribunal compétent : {d.tribunal} (article R. 221-3 du CJA)")
+    click.echo(f"Défendeur : {d.prefet}")
+
+
+@cli.command()
+def schema() -> None:
+    """Affiche le schéma JSON du fichier dossier.yaml (pour l'autocomplétion des éditeurs).
+
+    \b
+    Exemple :
+      refere schema > dossier.schema.json
+    """
+    from .model import Case
+
+    s = Case.model_json_schema()
+    s["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    s["title"] = "Dossier refere (format 1)"
+    click.echo(json.dumps(s, ensure_ascii=False, indent=2))
+
+
+@cli.command()
+@click.argument("dossier", type=click.Path(path_type=Path))
+@click.option("--interactif", is_flag=True, help="Poser les questions une à une.")
+def init(dossier: Path, interactif: bool) -> None:
+    """Crée un dossier d'affaire : dossier.yaml commenté, captures/ et pieces/.
+
+    \b
+    Exemple :
+      refere init dossier-diallo
+      refere init dossier-diallo --interactif
+    """
+    from .init import ask, create
+
+    answers = ask() if interactif else None
+    path = create(dossier, answers)
+    click.echo(f"Dossier créé : {path}")
+    click.echo("Complétez-le, placez les captures dans captures/ et les pièces dans pieces/, puis :")
+    click.echo(f"  refere check {path}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every user-facing error becomes French text and an exit code here, only here."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="refere", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Interrompu.", err=True)
+        sys.exit(1)
+    except RefereError as exc:
+        if debug:
+            traceback.print_exc()
+        if exc.message:
+            click.echo(exc.message, err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrompu.", err=True)
+        sys.exit(130)
+    except Exception:
+        if debug:
+            raise
+        click.echo(
+            "Erreur interne inattendue : ce n'est pas de votre faute. Relancez avec --debug "
+            "et transmettez le message aux développeurs de refere.", err=True)
+        sys.exit(1)
+    sys.exit(0)

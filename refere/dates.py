@@ -1,0 +1,155 @@
+"""Dates as people write them in a case file, and dates as a French court document prints them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date as _babel_format_date
+from babel.numbers import format_decimal
+
+PARIS = ZoneInfo("Europe/Paris")
+
+_DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_DATE_FR = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_DATETIME = re.compile(
+    r"^(?P<date>\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{4})"
+    r"(?:[T ]+|\s+à\s+)"
+    r"(?P<h>\d{1,2})[:h](?P<m>\d{2})(?::(?P<s>\d{2})(?:\.\d+)?)?"
+    r"\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+class DateFormatError(ValueError):
+    """A French message saying why a date could not be read."""
+
+
+def today() -> dt.date:
+    """Today in Paris; SOURCE_DATE_EPOCH pins it so that rebuilds are reproducible."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.strip().isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), PARIS).date()
+    return dt.datetime.now(PARIS).date()
+
+
+def now() -> dt.datetime:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.strip().isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), PARIS)
+    return dt.datetime.now(PARIS)
+
+
+def _make_date(y: int, m: int, d: int, raw: str) -> dt.date:
+    try:
+        return dt.date(y, m, d)
+    except ValueError:
+        raise DateFormatError(f"date impossible « {raw} »") from None
+
+
+def parse_date(value: object) -> dt.date:
+    """``2025-03-03`` or ``03/03/2025`` (day first)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    raw = str(value).strip()
+    if m := _DATE_ISO.match(raw):
+        return _make_date(int(m[1]), int(m[2]), int(m[3]), raw)
+    if m := _DATE_FR.match(raw):
+        return _make_date(int(m[3]), int(m[2]), int(m[1]), raw)
+    raise DateFormatError(
+        f"date illisible « {raw} » : écrivez-la 2025-03-03 ou 03/03/2025"
+    )
+
+
+def to_paris(naive_or_aware: dt.datetime) -> dt.datetime:
+    """Attach Paris time to a naive local time, or convert an aware one to Paris time."""
+    if naive_or_aware.tzinfo is None:
+        # Going through UTC normalises a time that does not exist (the spring-forward hour).
+        local = naive_or_aware.replace(tzinfo=PARIS)
+        return local.astimezone(dt.timezone.utc).astimezone(PARIS)
+    return naive_or_aware.astimezone(PARIS)
+
+
+def parse_datetime(value: object) -> dt.datetime:
+    """A date and time, local to Europe/Paris unless an offset is written."""
+    if isinstance(value, dt.datetime):
+        return to_paris(value)
+    raw = str(value).strip()
+    m = _DATETIME.match(raw)
+    if not m:
+        if _DATE_ISO.match(raw) or _DATE_FR.match(raw):
+            raise DateFormatError(
+                f"heure manquante dans « {raw} » : écrivez par exemple « {raw} 08:55 »"
+            )
+        raise DateFormatError(
+            f"date et heure illisibles « {raw} » : écrivez-les 2025-03-03 08:55 ou 03/03/2025 08:55"
+        )
+    day = parse_date(m["date"])
+    hour, minute, second = int(m["h"]), int(m["m"]), int(m["s"] or 0)
+    if hour > 23 or minute > 59 or second > 59:
+        raise DateFormatError(f"heure impossible « {raw} »")
+    naive = dt.datetime(day.year, day.month, day.day, hour, minute, second)
+    tz = m["tz"]
+    if tz:
+        if tz == "Z":
+            offset = dt.timezone.utc
+        else:
+            sign = 1 if tz[0] == "+" else -1
+            digits = tz[1:].replace(":", "")
+            hh, mm = int(digits[:2]), int(digits[2:])
+            if hh > 14 or mm > 59:
+                raise DateFormatError(f"décalage horaire impossible « {tz} »")
+            offset = dt.timezone(sign * dt.timedelta(hours=hh, minutes=mm))
+        return naive.replace(tzinfo=offset).astimezone(PARIS)
+    return to_paris(naive)
+
+
+# --- French writing -------------------------------------------------------------------------
+
+def format_date(d: dt.date) -> str:
+    """« 3 mars 2025 », « 1er juin 2025 »."""
+    month_year = _babel_format_date(d, "MMMM y", locale="fr_FR")
+    day = "1er" if d.day == 1 else str(d.day)
+    return f"{day} {month_year}"
+
+
+def format_day_month(d: dt.date) -> str:
+    day = "1er" if d.day == 1 else str(d.day)
+    return f"{day} {_babel_format_date(d, 'MMMM', locale='fr_FR')}"
+
+
+def format_time(t: dt.datetime | dt.time) -> str:
+    """« 8 h 55 », « 0 h 03 »."""
+    return f"{t.hour} h {t.minute:02d}"
+
+
+def format_datetime(t: dt.datetime) -> str:
+    return f"{format_date(t.date())} à {format_time(t)}"
+
+
+def format_range(first: dt.date, last: dt.date) -> str:
+    """« du 3 au 9 mars 2025 », « du 29 septembre au 5 octobre 2025 », across years in full."""
+    if first == last:
+        return f"du {format_date(first)}"
+    if first.year != last.year:
+        return f"du {format_date(first)} au {format_date(last)}"
+    if first.month != last.month:
+        return f"du {format_day_month(first)} au {format_date(last)}"
+    day = "1er" if first.day == 1 else str(first.day)
+    return f"du {day} au {format_date(last)}"
+
+
+def format_amount(value: float | int) -> str:
+    """« 1 500 € », « 12,50 € » (narrow no-break space between thousands, as French typography)."""
+    if float(value).is_integer():
+        text = format_decimal(int(value), format="#,##0", locale="fr_FR")
+    else:
+        text = format_decimal(value, format="#,##0.00", locale="fr_FR")
+    return f"{text}\u00a0€"
+
+
+def format_number(value: int) -> str:
+    return format_decimal(value, format="#,##0", locale="fr_FR")

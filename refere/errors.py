@@ -1,0 +1,64 @@
+"""The one root of every error a user may see: a French message and an exit code.
+
+The CLI turns these into output in a single place (``refere.cli.main``); anything else that
+escapes is a bug, shown with its traceback only under ``--debug``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class RefereError(Exception):
+    """Base of every user-facing error."""
+
+    exit_code = 1
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a case file: where it is and what is wrong (in French)."""
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class CaseInvalid(RefereError):
+    """The case file cannot be used; carries every problem found, not just the first."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        n = len(problems)
+        head = "Le dossier comporte une erreur :" if n == 1 else f"Le dossier comporte {n} erreurs :"
+        super().__init__(f"{head}\n{lines}")
+
+
+class EvidenceInsufficient(RefereError):
+    """Blocking evidence problems; ``build --brouillon`` goes past them."""
+
+
+class FileProblem(RefereError):
+    """A source file (capture, pièce, template) cannot be used."""
+
+
+class OutputError(RefereError):
+    """The output folder cannot be written as asked."""
+
+
+class TemplateError(RefereError):
+    """A Word template is unusable or uses unknown variables."""
+
+
+class ToolMissing(RefereError):
+    """An optional external program (LibreOffice) is not installed."""

@@ -1,0 +1,101 @@
+"""``refere init``: a new case folder from the commented template, optionally by questions."""
+
+from __future__ import annotations
+
+import json
+import string
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from . import dates, departements
+from .errors import OutputError, RefereError
+from .model import PROCEDURES
+
+PLACEHOLDER = "À COMPLÉTER"
+
+FIELDS = ["civilite", "nom", "prenoms", "date_naissance", "lieu_naissance", "nationalite", "adresse",
+          "telephone", "courriel", "numero_etranger", "type", "titre_actuel", "expiration_titre",
+          "departement"]
+OPTIONAL = {"telephone", "courriel", "numero_etranger", "titre_actuel", "expiration_titre", "civilite"}
+
+
+def _yaml_value(value: str | None) -> str:
+    if value is None or value == "":
+        return "null"
+    if "\n" in value:
+        return "|\n" + "".join(f"    {line}\n" for line in value.splitlines()).rstrip("\n")
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid YAML scalar
+
+
+def render(answers: dict[str, str | None] | None) -> str:
+    template = resources.files("refere").joinpath("data/dossier-modele.yaml").read_text("utf-8")
+    values = {}
+    for name in FIELDS:
+        if answers is None:
+            values[name] = "null" if name in OPTIONAL else _yaml_value(PLACEHOLDER)
+        else:
+            values[name] = _yaml_value(answers.get(name))
+    if answers is None:
+        values["type"] = "renouvellement_titre_sejour"
+        values["departement"] = '"93"'
+    return string.Template(template).substitute(values)
+
+
+def create(folder: Path, answers: dict[str, str | None] | None = None) -> Path:
+    target = folder / "dossier.yaml"
+    if target.exists():
+        raise OutputError(f"« {target} » existe déjà : rien n'a été modifié")
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"« {folder} » existe et n'est pas un dossier")
+    try:
+        for sub in ("captures", "pieces"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        target.write_text(render(answers), encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"impossible de créer « {folder} » ({exc.strerror})") from None
+    return target
+
+
+def _ask(label: str, check=None, optional: bool = False) -> str | None:
+    while True:
+        text = click.prompt(label + (" (facultatif, Entrée pour passer)" if optional else ""),
+                            default="" if optional else None, show_default=False).strip()
+        if not text:
+            if optional:
+                return None
+            click.echo("  Ce champ est obligatoire.")
+            continue
+        if check is None:
+            return text
+        try:
+            return check(text)
+        except (ValueError, RefereError) as exc:
+            click.echo(f"  {getattr(exc, 'message', exc)}")
+
+
+def _date(text: str) -> str:
+    return dates.parse_date(text).isoformat()
+
+
+def ask() -> dict[str, str | None]:
+    """Ask the case's essential questions one by one, validating each answer."""
+    a: dict[str, str | None] = {}
+    a["civilite"] = click.prompt("Civilité", type=click.Choice(["M.", "Mme"]), default="Mme")
+    a["nom"] = _ask("Nom de famille")
+    a["prenoms"] = _ask("Prénoms")
+    a["date_naissance"] = _ask("Date de naissance (JJ/MM/AAAA)", _date)
+    a["lieu_naissance"] = _ask("Lieu de naissance, ville (pays)")
+    a["nationalite"] = _ask("Nationalité (par exemple : guinéenne)")
+    addr = _ask("Adresse (séparez les lignes par « / »)")
+    a["adresse"] = "\n".join(part.strip() for part in (addr or "").split("/"))
+    a["telephone"] = _ask("Téléphone", optional=True)
+    a["courriel"] = _ask("Courriel", optional=True)
+    a["numero_etranger"] = _ask("Numéro étranger AGDREF (10 chiffres)", optional=True)
+    a["type"] = click.prompt("Démarche", type=click.Choice(list(PROCEDURES)),
+                             default="renouvellement_titre_sejour")
+    a["titre_actuel"] = _ask("Titre de séjour actuel", optional=True)
+    a["expiration_titre"] = _ask("Date d'expiration du titre (JJ/MM/AAAA)", _date, optional=True)
+    a["departement"] = _ask("Département de la préfecture (par exemple 93)", departements.normalize_code)
+    return a

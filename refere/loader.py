@@ -1,0 +1,306 @@
+"""Read a case file: safe YAML with line numbers, then the model; every problem at once."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .errors import CaseInvalid, Problem
+from .model import Case, cross_problems
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_NODES = 200_000  # bounds alias expansion ("billion laughs") and absurd files
+
+_NULL = "tag:yaml.org,2002:null"
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that only resolves ``null`` implicitly.
+
+    Every other plain scalar stays text, so ``01`` keeps its zero, ``2025-02-30`` reaches our
+    own date parser (which reports it nicely), and pydantic does the typing.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag == _NULL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+Loc = tuple[Any, ...]
+
+
+class _Walk:
+    def __init__(self) -> None:
+        self.lines: dict[Loc, int] = {}
+        self.key_lines: dict[Loc, int] = {}
+        self.count = 0
+        self.duplicates: list[tuple[Loc, int]] = []
+
+    def visit(self, node: yaml.Node, loc: Loc) -> None:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _TooBig
+        self.lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else repr(key_node)
+                if key in seen:
+                    self.duplicates.append((loc + (key,), key_node.start_mark.line + 1))
+                seen.add(key)
+                self.key_lines.setdefault(loc + (key,), key_node.start_mark.line + 1)
+                self.visit(value_node, loc + (key,))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self.visit(item, loc + (i,))
+
+    def line_of(self, loc: Loc) -> int | None:
+        while True:
+            if loc in self.key_lines:
+                return self.key_lines[loc]
+            if loc in self.lines:
+                return self.lines[loc]
+            if not loc:
+                return None
+            loc = loc[:-1]
+
+
+class _TooBig(Exception):
+    pass
+
+
+def field_path(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _decode(raw: bytes, name: str) -> str:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise CaseInvalid([Problem(name, line, "", (
+            "le fichier n'est pas encodé en UTF-8 (caractère illisible, octet "
+            f"0x{raw[exc.start]:02x}) : réenregistrez-le en UTF-8 dans votre éditeur "
+            "(« Enregistrer sous » → encodage UTF-8)"))]) from None
+
+
+_YAML_HINTS = [
+    ("found character '\\t'", "tabulation interdite : indentez avec des espaces"),
+    ("mapping values are not allowed", "« : » inattendu : mettez la valeur entre guillemets si elle contient « : », ou vérifiez l'indentation"),
+    ("could not find expected ':'", "« : » manquant après le nom du champ, ou indentation incorrecte"),
+    ("found undefined alias", "alias « * » inconnu"),
+    ("could not determine a constructor for the tag", "étiquette YAML « ! » non autorisée (seules les données simples sont acceptées)"),
+    ("found unhashable key", "clé invalide"),
+    ("expected <block end>, but found", "indentation incorrecte"),
+    ("while scanning a quoted scalar", "guillemet ouvert mais jamais fermé"),
+    ("found duplicate anchor", "ancre « & » définie deux fois"),
+]
+
+
+def _yaml_problem(exc: yaml.MarkedYAMLError, name: str) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else None
+    text = f"{exc.context or ''} {exc.problem or ''}"
+    for needle, fr in _YAML_HINTS:
+        if needle in text:
+            return Problem(name, line, "", f"syntaxe YAML incorrecte : {fr}")
+    return Problem(name, line, "", f"syntaxe YAML incorrecte ({(exc.problem or '').strip()})")
+
+
+def parse_yaml(text: str, name: str) -> tuple[Any, _Walk]:
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise CaseInvalid([Problem(name, None, "", "le fichier est vide : partez du modèle créé par « refere init »")])
+        walk = _Walk()
+        try:
+            walk.visit(node, ())
+        except (_TooBig, RecursionError):
+            raise CaseInvalid([Problem(name, None, "", (
+                "fichier trop gros ou trop imbriqué une fois les alias « * » développés : "
+                "un dossier n'en a pas besoin"))]) from None
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        raise CaseInvalid([_yaml_problem(exc, name)]) from None
+    except yaml.YAMLError as exc:  # reader errors (control characters) carry no mark
+        raise CaseInvalid([Problem(name, None, "", f"fichier YAML illisible ({exc})")]) from None
+    finally:
+        loader.dispose()
+    return data, walk
+
+
+def _model_at(loc: Loc) -> type[BaseModel] | None:
+    """The model class that holds the field at ``loc`` (for suggesting a misspelt key)."""
+    model: Any = Case
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        model = _unwrap(field.annotation)
+        if model is None:
+            return None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _unwrap(tp: Any) -> Any:
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            tp = args[0]
+        elif origin is list:
+            tp = typing.get_args(tp)[0]
+        else:
+            return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return "un ensemble de champs"
+    if isinstance(value, list):
+        return "une liste"
+    if value is None:
+        return "rien"
+    text = str(value)
+    return f"« {text[:60]}{'…' if len(text) > 60 else ''} »"
+
+
+def translate(err: dict[str, Any], loc: Loc) -> str:
+    """A pydantic error, in French."""
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    value = err.get("input")
+    if kind == "refere":
+        return err["msg"]
+    if kind == "missing":
+        return "champ obligatoire manquant"
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        model = _model_at(loc[:-1])
+        msg = f"champ inconnu « {key} »"
+        if model is not None:
+            close = difflib.get_close_matches(key, list(model.model_fields), n=1, cutoff=0.6)
+            if close:
+                msg += f" ; vouliez-vous dire « {close[0]} » ?"
+            else:
+                msg += " ; champs possibles : " + ", ".join(model.model_fields)
+        return msg
+    if kind in ("string_type",):
+        return f"texte attendu, pas {_show(value)}"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"nombre entier attendu, pas {_show(value)}"
+    if kind in ("float_parsing", "float_type"):
+        return f"nombre attendu, pas {_show(value)}"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"« true » (oui) ou « false » (non) attendu, pas {_show(value)}"
+    if kind in ("list_type",):
+        return f"liste attendue (un élément par ligne, commençant par « - »), pas {_show(value)}"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return f"ensemble de champs attendu (nom: valeur), pas {_show(value)}"
+    if kind == "literal_error":
+        expected = ctx.get("expected", "")
+        options = [o.strip().strip("'") for o in str(expected).replace(" or ", ",").split(",") if o.strip()]
+        msg = f"valeur {_show(value)} non reconnue ; valeurs possibles : {', '.join(options)}"
+        if isinstance(value, str):
+            close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
+            if close:
+                msg += f" (vouliez-vous dire « {close[0]} » ?)"
+        return msg
+    if kind in ("greater_than_equal", "greater_than"):
+        bound = ctx.get("ge", ctx.get("gt"))
+        return f"doit être {'au moins' if kind == 'greater_than_equal' else 'supérieur à'} {bound}, pas {_show(value)}"
+    if kind in ("less_than_equal", "less_than"):
+        bound = ctx.get("le", ctx.get("lt"))
+        return f"doit être au plus {bound}, pas {_show(value)}"
+    if kind == "too_short":
+        if isinstance(value, str):
+            return "texte vide"
+        return "liste vide : au moins un élément attendu"
+    if kind == "string_too_short":
+        return "texte vide"
+    if kind in ("string_too_long", "too_long"):
+        limit = ctx.get("max_length")
+        unit = "caractères" if kind == "string_too_long" else "éléments"
+        return f"trop long ({limit} {unit} au plus)"
+    if kind in ("finite_number",):
+        return "nombre fini attendu"
+    return f"valeur invalide {_show(value)}"
+
+
+def load_text(text: str, name: str, base: Path) -> Case:
+    data, walk = parse_yaml(text, name)
+    problems = [
+        Problem(name, line, field_path(loc), f"clé « {loc[-1]} » écrite deux fois (la seconde écraserait la première)")
+        for loc, line in walk.duplicates
+    ]
+    if not isinstance(data, dict):
+        what = "une liste" if isinstance(data, list) else "une simple valeur"
+        raise CaseInvalid(problems + [Problem(name, 1, "", (
+            f"le fichier contient {what} ; il doit être une suite de champs « nom: valeur » "
+            "(version, requerant, procedure…) : partez du modèle de « refere init »"))])
+    try:
+        case = Case.model_validate(data, context={"base": base})
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if isinstance(p, int) or ("[" not in p and "(" not in p))
+            problems.append(Problem(name, walk.line_of(loc), field_path(loc), translate(err, loc)))
+        raise CaseInvalid(_dedupe(problems)) from None
+    problems += [Problem(name, walk.line_of(loc), field_path(loc), msg) for loc, msg in cross_problems(case)]
+    if problems:
+        raise CaseInvalid(problems)
+    return case
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen: set[Problem] = set()
+    out = []
+    for p in problems:
+        if p not in seen:
+            seen.add(p)
+            out.append(p)
+    return sorted(out, key=lambda p: (p.line or 0))
+
+
+def load(path: str | Path) -> Case:
+    """Load and validate ``dossier.yaml``; raises CaseInvalid with every problem found."""
+    path = Path(path)
+    name = path.name
+    if not path.exists():
+        raise CaseInvalid([Problem(str(path), None, "", "fichier introuvable")])
+    if path.is_dir():
+        candidate = path / "dossier.yaml"
+        if candidate.is_file():
+            path, name = candidate, candidate.name
+        else:
+            raise CaseInvalid([Problem(str(path), None, "", "c'est un dossier sans fichier dossier.yaml")])
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise CaseInvalid([Problem(name, None, "", f"fichier trop gros ({size} octets) pour un dossier")])
+    raw = path.read_bytes()
+    return load_text(_decode(raw, name), name, path.parent)
+
+
+def resolve_case_path(path: str | Path) -> Path:
+    p = Path(path)
+    return p / "dossier.yaml" if p.is_dir() else p

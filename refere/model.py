@@ -1,0 +1,312 @@
+"""The case file, format 1, as pydantic models (``../shared/spec/case-format.md``).
+
+Files named in the case are checked while validating when a ``base`` folder is given in the
+validation context; without one (``refere schema``) only the shape is checked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from . import dates, departements, files
+from .errors import RefereError
+
+PROCEDURES: dict[str, str] = {
+    "premiere_demande_titre_sejour": "la première demande de son titre de séjour",
+    "renouvellement_titre_sejour": "le renouvellement de son titre de séjour",
+    "changement_de_statut": "le changement de statut de son titre de séjour",
+    "admission_exceptionnelle_sejour": "sa demande d'admission exceptionnelle au séjour",
+    "duplicata_titre": "la délivrance d'un duplicata de son titre de séjour",
+    "changement_situation": "la déclaration d'un changement de situation",
+    "remise_titre": "la remise de son titre de séjour",
+    "recueil_biometrie": "le recueil de ses données biométriques",
+    "delivrance_recepisse": "la délivrance d'un récépissé de demande de titre de séjour",
+    "document_circulation_mineur": "la délivrance d'un document de circulation pour étranger mineur",
+    "naturalisation": "le dépôt de sa demande de naturalisation",
+    "autre": "sa démarche",
+}
+CATEGORIES = ("identite", "titre_sejour", "domicile", "courrier_prefecture", "urgence", "autre")
+
+SHORT = 500  # names, places, titles
+LONG = 20_000  # one paragraph
+
+
+def _err(message: str) -> PydanticCustomError:
+    return PydanticCustomError("refere", message)
+
+
+def _check_date(value: Any) -> dt.date:
+    try:
+        return dates.parse_date(value)
+    except dates.DateFormatError as exc:
+        raise _err(str(exc)) from None
+
+
+def _check_datetime(value: Any) -> dt.datetime:
+    try:
+        return dates.parse_datetime(value)
+    except dates.DateFormatError as exc:
+        raise _err(str(exc)) from None
+
+
+def _none_to_list(value: Any) -> Any:
+    return [] if value is None else value
+
+
+def _none_to_empty(value: Any) -> Any:
+    return {} if value is None else value
+
+
+Date = Annotated[dt.date, BeforeValidator(_check_date), Field(json_schema_extra={"type": "string"})]
+DateTime = Annotated[
+    dt.datetime, BeforeValidator(_check_datetime), Field(json_schema_extra={"type": "string"})
+]
+Short = Annotated[str, Field(min_length=1, max_length=SHORT)]
+Long = Annotated[str, Field(min_length=1, max_length=LONG)]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file named in the case: as written, where it is, and what it is."""
+
+    written: str
+    path: Path
+    kind: str  # 'png' | 'jpeg' | 'pdf'
+
+    def __str__(self) -> str:
+        return self.written
+
+
+def _check_source(value: str, info: ValidationInfo) -> Any:
+    base = (info.context or {}).get("base")
+    if base is None:
+        return value
+    try:
+        path, kind = files.check_source(Path(base), value)
+    except files.FileKindError as exc:
+        raise _err(str(exc)) from None
+    return Source(value, path, kind)
+
+
+SourcePath = Annotated[str, Field(min_length=1, max_length=4096), AfterValidator(_check_source)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+def _civilite(value: Any) -> Any:
+    if value is None:
+        return None
+    norm = str(value).strip().rstrip(".").lower()
+    table = {"m": "M.", "monsieur": "M.", "mme": "Mme", "madame": "Mme"}
+    if norm in table:
+        return table[norm]
+    raise _err(f"civilité « {value} » non reconnue : écrivez « M. » ou « Mme »")
+
+
+def _birth(value: dt.date) -> dt.date:
+    if value > dates.today():
+        raise _err(f"date de naissance dans le futur « {value.isoformat()} »")
+    if value.year < 1900:
+        raise _err(f"date de naissance invraisemblable « {value.isoformat()} »")
+    return value
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _email(value: str | None) -> str | None:
+    if value is not None and not _EMAIL.match(value):
+        raise _err(f"adresse électronique invalide « {value} »")
+    return value
+
+
+def _agdref(value: Any) -> Any:
+    if value is None:
+        return None
+    digits = re.sub(r"\s", "", str(value))
+    if not re.fullmatch(r"\d{10}", digits):
+        raise _err(f"numéro étranger (AGDREF) invalide « {value} » : il compte 10 chiffres")
+    return digits
+
+
+class Requerant(Strict):
+    civilite: Annotated[Literal["M.", "Mme"] | None, BeforeValidator(_civilite)] = None
+    nom: Short
+    prenoms: Short
+    nom_usage: Short | None = None
+    date_naissance: Annotated[Date, AfterValidator(_birth)]
+    lieu_naissance: Short
+    nationalite: Short
+    adresse: Annotated[str, Field(min_length=1, max_length=2000)]
+    telephone: Short | None = None
+    courriel: Annotated[Short | None, AfterValidator(_email)] = None
+    numero_etranger: Annotated[str | None, BeforeValidator(_agdref)] = None
+
+
+class Procedure(Strict):
+    type: Literal[tuple(PROCEDURES)]  # type: ignore[valid-type]
+    titre_actuel: Short | None = None
+    expiration_titre: Date | None = None
+    precisions: Long | None = None
+    oqtf: bool = False
+
+    @model_validator(mode="after")
+    def _autre_needs_precisions(self) -> Procedure:
+        if self.type == "autre" and not self.precisions:
+            raise _err("procedure.precisions est obligatoire quand le type est « autre »")
+        return self
+
+    @property
+    def label(self) -> str:
+        return PROCEDURES[self.type]
+
+    @property
+    def is_renewal(self) -> bool:
+        return self.type == "renouvellement_titre_sejour"
+
+
+def _departement(value: Any) -> str:
+    try:
+        return departements.normalize_code(value)
+    except RefereError as exc:
+        raise _err(exc.message) from None
+
+
+def _url(value: str | None) -> str | None:
+    if value is not None and not re.match(r"^https?://\S+$", value):
+        raise _err(f"adresse web invalide « {value} » : elle commence par https://")
+    return value
+
+
+class Prefecture(Strict):
+    departement: Annotated[str, BeforeValidator(_departement)]
+    site: Short | None = None
+    url_rendez_vous: Annotated[Short | None, AfterValidator(_url)] = None
+
+
+class Tribunal(Strict):
+    nom: Short
+    adresse: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+
+
+class Conseil(Strict):
+    qualite: Literal["avocat", "association"]
+    nom: Short
+    barreau: Short | None = None
+    adresse: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    courriel: Annotated[Short | None, AfterValidator(_email)] = None
+    telephone: Short | None = None
+
+    @model_validator(mode="after")
+    def _barreau_for_avocat(self) -> Conseil:
+        if self.barreau and self.qualite != "avocat":
+            raise _err("conseil.barreau ne s'emploie que pour un avocat")
+        return self
+
+
+def _attempt_date(value: dt.datetime) -> dt.datetime:
+    if value > dates.now() + dt.timedelta(minutes=5):
+        raise _err(f"tentative dans le futur « {value:%Y-%m-%d %H:%M} »")
+    return value
+
+
+class Tentative(Strict):
+    date: Annotated[DateTime, AfterValidator(_attempt_date)]
+    capture: SourcePath | None = None
+    resultat: Short | None = None
+    note: Long | None = None
+
+
+class Piece(Strict):
+    titre: Short
+    categorie: Literal[CATEGORIES] = "autre"  # type: ignore[valid-type]
+    fichier: SourcePath | None = None
+    fichiers: Annotated[list[SourcePath], Field(min_length=1)] | None = None
+    date: Date | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Piece:
+        if (self.fichier is None) == (self.fichiers is None):
+            raise _err("indiquez soit « fichier » (un fichier), soit « fichiers » (une liste), pas les deux ni aucun")
+        return self
+
+    @property
+    def sources(self) -> list[Any]:
+        return [self.fichier] if self.fichier is not None else list(self.fichiers or [])
+
+
+class Demandes(Strict):
+    delai_jours: Annotated[int, Field(ge=1, le=365)] = 15
+    rdv_sous_jours: Annotated[int, Field(ge=1, le=730)] | None = None
+    astreinte_par_jour: Annotated[float, Field(gt=0, le=100_000)] | None = None
+    frais_l761_1: Annotated[float, Field(gt=0, le=100_000)] | None = None
+
+
+class Signature(Strict):
+    lieu: Short | None = None
+    date: Date | None = None
+
+
+class Options(Strict):
+    captures: Literal["par_semaine", "par_tentative", "unique"] = "par_semaine"
+
+
+def _version(value: Any) -> int:
+    if str(value).strip() != "1":
+        raise _err(f"version « {value} » inconnue : la seule version du format est 1 (écrivez « version: 1 »)")
+    return 1
+
+
+class Case(Strict):
+    version: Annotated[Literal[1], BeforeValidator(_version)]
+    requerant: Requerant
+    procedure: Procedure
+    prefecture: Prefecture
+    tribunal: Tribunal | None = None
+    conseil: Conseil | None = None
+    tentatives: Annotated[list[Tentative], Field(min_length=1, max_length=2000)]
+    pieces: Annotated[list[Piece], BeforeValidator(_none_to_list), Field(max_length=500)] = []
+    urgence: Annotated[list[Long], BeforeValidator(_none_to_list), Field(max_length=100)] = []
+    demandes: Annotated[Demandes, BeforeValidator(_none_to_empty)] = Demandes()
+    signature: Annotated[Signature, BeforeValidator(_none_to_empty)] = Signature()
+    options: Annotated[Options, BeforeValidator(_none_to_empty)] = Options()
+
+    @property
+    def departement(self) -> departements.Departement:
+        return departements.table()[self.prefecture.departement]
+
+
+def cross_problems(case: Case) -> list[tuple[tuple, str]]:
+    """Rules that involve several fields, as (location, French message)."""
+    out: list[tuple[tuple, str]] = []
+    sig = case.signature.date
+    if sig is not None:
+        if sig > dates.today():
+            out.append((("signature", "date"), f"date de signature dans le futur « {sig.isoformat()} »"))
+        for i, t in enumerate(case.tentatives):
+            if t.date.date() > sig:
+                out.append(
+                    (("tentatives", i, "date"),
+                     f"tentative du {t.date:%Y-%m-%d} postérieure à la date de signature ({sig.isoformat()})")
+                )
+    for i, p in enumerate(case.pieces):
+        if p.date is not None and p.date > dates.today():
+            out.append((("pieces", i, "date"), f"date dans le futur « {p.date.isoformat()} »"))
+    return out

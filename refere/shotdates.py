@@ -1,0 +1,147 @@
+"""When was a screenshot taken? Read from the file itself, most trusted source first.
+
+Order (``../shared/spec/cli.md``): EXIF DateTimeOriginal, PNG text chunks / XMP / eXIf, a PDF's
+CreationDate, then the file-name patterns of Android, macOS, Windows and GNOME.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from .dates import PARIS, to_paris
+
+
+@dataclass(frozen=True)
+class ShotDate:
+    when: dt.datetime  # aware, Europe/Paris
+    source: str  # French, e.g. « EXIF DateTimeOriginal »
+
+
+_EXIF_DT = re.compile(r"^(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?")
+_ISO_DT = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?"
+)
+_PDF_DT = re.compile(r"D:(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(Z|[+-]\d{2}'?\d{2}'?)?")
+_NAME_DT = re.compile(
+    r"(?P<y>(?:19|20)\d{2})-?(?P<mo>\d{2})-?(?P<d>\d{2})"
+    r"(?:[ _-]|\s+(?:à|at)\s+)"
+    r"(?P<h>\d{1,2})[.\-:h]?(?P<mi>\d{2})[.\-:]?(?P<s>\d{2})"
+    r"(?:\s*(?P<ampm>[AaPp][Mm])\b)?"
+)
+
+
+def _offset(text: str | None) -> dt.tzinfo | None:
+    if not text:
+        return None
+    text = text.replace("'", "").replace(":", "")
+    if text == "Z":
+        return dt.timezone.utc
+    m = re.fullmatch(r"([+-])(\d{2})(\d{2})", text)
+    if not m:
+        return None
+    delta = dt.timedelta(hours=int(m[2]), minutes=int(m[3]))
+    return dt.timezone(delta if m[1] == "+" else -delta)
+
+
+def _build(parts: list[str | None], tz: dt.tzinfo | None) -> dt.datetime | None:
+    try:
+        y, mo, d, h, mi = (int(p) for p in parts[:5])  # type: ignore[arg-type]
+        s = int(parts[5] or 0)
+        naive = dt.datetime(y, mo, d, h, mi, s)
+    except (TypeError, ValueError):
+        return None
+    if naive.year < 2000:
+        return None
+    return naive.replace(tzinfo=tz).astimezone(PARIS) if tz else to_paris(naive)
+
+
+def parse_exif(value: str, offset: str | None = None) -> dt.datetime | None:
+    m = _EXIF_DT.match(value.strip().strip("\x00"))
+    return _build(list(m.groups()), _offset(offset)) if m else None
+
+
+def parse_text_date(value: str) -> dt.datetime | None:
+    """PNG « Creation Time »: EXIF style, ISO 8601 or RFC 1123 as tools write it."""
+    value = value.strip()
+    if d := parse_exif(value):
+        return d
+    if m := _ISO_DT.search(value):
+        return _build(list(m.groups()[:6]), _offset(m[7]))
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return to_paris(parsed) if parsed.year >= 2000 else None
+
+
+def parse_pdf_date(value: str) -> dt.datetime | None:
+    m = _PDF_DT.search(value)
+    return _build(list(m.groups()[:6]), _offset(m[7])) if m else None
+
+
+def parse_name(name: str) -> dt.datetime | None:
+    # macOS stores names decomposed (NFD); curly or straight apostrophes are both common.
+    stem = unicodedata.normalize("NFC", Path(name).stem)
+    m = _NAME_DT.search(stem)
+    if not m:
+        return None
+    hour = int(m["h"])
+    if m["ampm"]:
+        pm = m["ampm"].lower() == "pm"
+        hour = (hour % 12) + (12 if pm else 0)
+    return _build([m["y"], m["mo"], m["d"], str(hour), m["mi"], m["s"]], None)
+
+
+def _from_image(path: Path) -> ShotDate | None:
+    from PIL import Image
+
+    with Image.open(path) as img:
+        exif = img.getexif()
+        sub = exif.get_ifd(0x8769) if exif else {}
+        if sub.get(36867):
+            if d := parse_exif(str(sub[36867]), sub.get(36881)):
+                return ShotDate(d, "EXIF DateTimeOriginal")
+        info = img.info
+        for key in ("Creation Time", "CreationTime", "creation time", "Date"):
+            if isinstance(info.get(key), str) and (d := parse_text_date(info[key])):
+                return ShotDate(d, f"PNG « {key} »")
+        xmp = info.get("XML:com.adobe.xmp") or info.get("xmp")
+        if isinstance(xmp, bytes):
+            xmp = xmp.decode("utf-8", "replace")
+        if isinstance(xmp, str):
+            for tag in ("photoshop:DateCreated", "exif:DateTimeOriginal", "xmp:CreateDate"):
+                m = re.search(re.escape(tag) + r"""(?:>|=["'])([^<"']+)""", xmp)
+                if m and (d := parse_text_date(m[1])):
+                    return ShotDate(d, f"XMP {tag}")
+        if exif and exif.get(306):
+            if d := parse_exif(str(exif[306]), sub.get(36880)):
+                return ShotDate(d, "EXIF DateTime")
+    return None
+
+
+def _from_pdf(path: Path) -> ShotDate | None:
+    import pikepdf
+
+    with pikepdf.open(path) as pdf:
+        raw = pdf.docinfo.get("/CreationDate") if pdf.trailer.get("/Info") is not None else None
+        if raw is not None and (d := parse_pdf_date(str(raw))):
+            return ShotDate(d, "PDF CreationDate")
+    return None
+
+
+def read(path: Path, kind: str) -> ShotDate | None:
+    """The screenshot's own date, or None when nothing in the file or its name tells."""
+    try:
+        found = _from_pdf(path) if kind == "pdf" else _from_image(path)
+    except Exception:  # an unreadable file still has a name worth reading
+        found = None
+    if found:
+        return found
+    if d := parse_name(path.name):
+        return ShotDate(d, "nom du fichier")
+    return None

@@ -117,6 +117,69 @@ def init(dossier: Path, interactif: bool) -> None:
     click.echo(f"  refere check {path}")
 
 
+@cli.command()
+@click.argument("dossier", type=click.Path(path_type=Path))
+@click.option("-o", "--sortie", type=click.Path(path_type=Path), help="Dossier de sortie (par défaut : dossier/ à côté du fichier).")
+@click.option("--force", is_flag=True, help="Remplacer le dossier de sortie s'il existe.")
+@click.option("--brouillon", is_flag=True, help="Construire même si les preuves sont insuffisantes (requête marquée « PROJET »).")
+@click.option("--pdf", is_flag=True, help="Convertir aussi la requête en PDF (LibreOffice requis).")
+@click.option("--modele", type=click.Path(path_type=Path), help="Modèle Word personnalisé (.docx).")
+@click.option("--compresser", is_flag=True, help="Recompresser les images d'une pièce de plus de 32 Mo.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Nombre de processus (par défaut : les cœurs de la machine).")
+def build(dossier: Path, sortie: Path | None, force: bool, brouillon: bool, pdf: bool, modele: Path | None,
+          compresser: bool, jobs: int | None) -> None:
+    """Construit le dossier : requête Word, pièces numérotées, dossier complet, inventaire.
+
+    \b
+    Écrit dans le dossier de sortie :
+      requete.docx, pieces/NN_Titre.pdf, dossier-complet.pdf, inventaire.json
+
+    \b
+    Exemple :
+      refere build mon-dossier/dossier.yaml
+      refere build mon-dossier/dossier.yaml -o sortie/ --force --pdf
+    """
+    from .assemble import default_jobs
+    from .build import Options, build as run_build
+
+    res = run_build(dossier, Options(sortie, force, brouillon, pdf, modele, compresser, jobs or default_jobs()))
+    click.echo(f"Dossier construit : {res.out}")
+    click.echo(f"  {len(res.inventory.pieces)} pièces, {res.pages} pages dans dossier-complet.pdf")
+    for w in res.report.warnings:
+        click.echo(f"  avertissement [{w.code}] {w.message}")
+    for b in res.report.blocking:
+        click.echo(f"  PROJET seulement — [{b.code}] {b.message}")
+
+
+@cli.group()
+def modele() -> None:
+    """Modèles Word personnalisés de la requête.
+
+    \b
+    Exemple :
+      refere modele verifier mon-modele.docx
+    """
+
+
+@modele.command("verifier")
+@click.argument("fichier", type=click.Path(path_type=Path))
+def modele_verifier(fichier: Path) -> None:
+    """Vérifie un modèle : il s'ouvre, et chaque variable qu'il emploie existe.
+
+    \b
+    Exemple :
+      refere modele verifier cabinet.docx
+    """
+    from .errors import TemplateError
+    from .render import verify_template
+    from .sample import sample_context
+
+    problems = verify_template(fichier, sample_context())
+    if problems:
+        raise TemplateError(f"Modèle « {fichier} » inutilisable :\n" + "\n".join(f"  {p}" for p in problems))
+    click.echo(f"Modèle « {fichier} » : correct.")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every user-facing error becomes French text and an exit code here, only here."""
     args = list(sys.argv[1:] if argv is None else argv)

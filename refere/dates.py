@@ -122,8 +122,8 @@ def format_day_month(d: dt.date) -> str:
 
 
 def format_time(t: dt.datetime | dt.time) -> str:
-    """« 8 h 55 », « 0 h 03 »."""
-    return f"{t.hour} h {t.minute:02d}"
+    """« 8 h 55 », « 0 h 03 » (no-break spaces: never split across lines)."""
+    return f"{t.hour}\u00a0h\u00a0{t.minute:02d}"
 
 
 def format_datetime(t: dt.datetime) -> str:

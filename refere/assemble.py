@@ -1,0 +1,337 @@
+"""Pièce PDFs (images on A4, PDFs kept as they are, every page stamped) and the complete dossier."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import img2pdf
+import pikepdf
+from PIL import Image
+
+from . import __version__
+from .errors import FileProblem
+from .pdftext import helvetica, literal, width, wrap
+from .plan import Inventory, PlannedPiece
+from .probe import MAX_PIXELS, SourceInfo, pdf_open
+
+logging.getLogger("img2pdf").setLevel(logging.ERROR)
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+MM = 72 / 25.4
+A4 = (210 * MM, 297 * MM)
+# Left/right margin 12 mm, top/bottom 15 mm: the stamp lives in the top margin.
+_LAYOUT = img2pdf.get_layout_fun(A4, None, (15 * MM, 12 * MM), img2pdf.FitMode.shrink, True)
+STAMP_SIZE = 8.5
+PAD = 22.0  # points added above a PDF page to hold the stamp without covering anything
+SIZE_LIMIT = 32_000_000  # Télérecours citoyens, per file
+PRODUCER = f"refere {__version__}"
+
+
+@dataclass(frozen=True)
+class Written:
+    numero: int
+    fichier: str
+    pages: int
+    size: int
+    compressed: bool
+
+
+# --- images ---------------------------------------------------------------------------------
+
+def _flatten_if_needed(data: bytes, kind: str, dpi_cap: int | None) -> bytes:
+    """PNG transparency is flattened on white (as it prints); compression re-encodes as JPEG."""
+    if kind == "png" or dpi_cap:
+        with Image.open(io.BytesIO(data)) as img:
+            has_alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
+            if not has_alpha and not dpi_cap:
+                return data
+            img.load()
+            if img.mode == "P" or img.mode == "PA":
+                img = img.convert("RGBA")
+            if img.mode.startswith("I;16") or img.mode == "I":
+                img = img.point(lambda v: v / 256).convert("L")
+            if has_alpha or img.mode in ("RGBA", "LA"):
+                rgba = img.convert("RGBA")
+                flat = Image.new("RGB", rgba.size, (255, 255, 255))
+                flat.paste(rgba, mask=rgba.getchannel("A"))
+                img = flat.convert("L") if img.mode in ("LA", "La", "L") else flat
+            out = io.BytesIO()
+            if dpi_cap:
+                img = _downscale(img, dpi_cap)
+                if img.mode not in ("RGB", "L"):
+                    img = img.convert("RGB")
+                img.save(out, "JPEG", quality=85, optimize=True)
+            else:
+                img.save(out, "PNG", compress_level=6)
+            return out.getvalue()
+    return data
+
+
+def _downscale(img: Image.Image, dpi: int) -> Image.Image:
+    """At most ``dpi`` across the A4 text block: sharp when printed, far lighter."""
+    from PIL import ImageOps
+
+    img = ImageOps.exif_transpose(img)
+    max_w, max_h = int(186 / 25.4 * dpi), int(267 / 25.4 * dpi)
+    if img.width > img.height:
+        max_w, max_h = max_h, max_w
+    scale = min(1.0, max_w / img.width, max_h / img.height)
+    if scale < 1.0:
+        img = img.resize((max(1, int(img.width * scale)), max(1, int(img.height * scale))), Image.LANCZOS)
+    return img
+
+
+def image_pages(src: SourceInfo, dpi_cap: int | None = None) -> pikepdf.Pdf:
+    data = src.path.read_bytes()
+    try:
+        data = _flatten_if_needed(data, src.kind, dpi_cap)
+        out = img2pdf.convert(data, layout_fun=_LAYOUT, nodate=True, rotation=img2pdf.Rotation.ifvalid,
+                              engine=img2pdf.Engine.internal)
+    except FileProblem:
+        raise
+    except Exception as exc:
+        raise FileProblem(f"« {src.written} » : image impossible à convertir ({type(exc).__name__} : {exc})") from None
+    return pikepdf.open(io.BytesIO(out))
+
+
+# --- stamps ---------------------------------------------------------------------------------
+
+def _box(page: pikepdf.Page) -> list[float]:
+    box = page.obj.get("/CropBox") or page.obj.get("/MediaBox")
+    x0, y0, x1, y1 = (float(v) for v in box)
+    return [min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)]
+
+
+def _pad_top(page: pikepdf.Page, rotate: int) -> None:
+    """Enlarge the page on its visual top edge: the stamp gets room, the content is untouched."""
+    x0, y0, x1, y1 = _box(page)
+    side = {0: (3, PAD), 90: (0, -PAD), 180: (1, -PAD), 270: (2, PAD)}[rotate]
+    for key in ("/MediaBox", "/CropBox"):
+        if key in page.obj:
+            box = [x0, y0, x1, y1]
+            box[side[0]] += side[1]
+            page.obj[key] = pikepdf.Array([Decimal(f"{v:.4f}") for v in box])
+    if "/CropBox" not in page.obj:
+        box = [x0, y0, x1, y1]
+        box[side[0]] += side[1]
+        page.obj.MediaBox = pikepdf.Array([Decimal(f"{v:.4f}") for v in box])
+    for key in ("/TrimBox", "/BleedBox", "/ArtBox"):
+        if key in page.obj:
+            del page.obj[key]
+
+
+def _visual_matrix(page: pikepdf.Page, rotate: int) -> tuple[list[float], float, float]:
+    """Matrix from upright visual coordinates (origin bottom-left as displayed) to user space."""
+    x0, y0, x1, y1 = _box(page)
+    w, h = x1 - x0, y1 - y0
+    if rotate == 0:
+        return [1, 0, 0, 1, x0, y0], w, h
+    if rotate == 90:
+        return [0, 1, -1, 0, x1, y0], h, w
+    if rotate == 180:
+        return [-1, 0, 0, -1, x1, y1], w, h
+    return [0, -1, 1, 0, x0, y1], h, w
+
+
+def stamp(pdf: pikepdf.Pdf, page: pikepdf.Page, text: str, pad: bool, font: pikepdf.Object) -> None:
+    rotate = int(page.obj.get("/Rotate", 0)) % 360
+    rotate = rotate if rotate in (0, 90, 180, 270) else 0
+    if pad:
+        _pad_top(page, rotate)
+    m, w, h = _visual_matrix(page, rotate)
+    name = page.add_resource(font, pikepdf.Name.Font, prefix="FRefere")
+    tx = w - 12 * MM - width(text, STAMP_SIZE)
+    ty = h - (PAD + STAMP_SIZE) / 2 - 2 if pad else h - 15 * MM + 8
+    matrix = " ".join(f"{v:.4f}".rstrip("0").rstrip(".") for v in m)
+    ops = (
+        f"Q q {matrix} cm BT {name} {STAMP_SIZE} Tf 0 g {tx:.2f} {ty:.2f} Td ".encode()
+        + literal(text) + b" Tj ET Q"
+    )
+    page.contents_add(pdf.make_stream(b"q"), prepend=True)
+    page.contents_add(pdf.make_stream(ops))
+
+
+def stamp_text(numero: int, page: int, total: int) -> str:
+    return f"Pièce n° {numero} — p. {page}/{total}"
+
+
+# --- pièces ---------------------------------------------------------------------------------
+
+def _finish(pdf: pikepdf.Pdf, title: str) -> None:
+    with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
+        meta["dc:title"] = title
+        meta["pdf:Producer"] = PRODUCER
+    pdf.docinfo = pdf.make_indirect(pikepdf.Dictionary(Title=title, Producer=PRODUCER))
+
+
+def save(pdf: pikepdf.Pdf, path: Path) -> None:
+    pdf.save(path, deterministic_id=True, compress_streams=True,
+             object_stream_mode=pikepdf.ObjectStreamMode.generate)
+
+
+def build_piece(piece: PlannedPiece, path: Path, dpi_cap: int | None = None) -> Written:
+    """One pièce file: every source in order, every page stamped « Pièce n° N — p. K/M »."""
+    out = pikepdf.new()
+    opened: list[pikepdf.Pdf] = []
+    padded: list[bool] = []
+    try:
+        for src in piece.sources:
+            if src.kind == "pdf":
+                doc = pdf_open(src.path, src.written)
+                pad = True
+            else:
+                doc = image_pages(src, dpi_cap)
+                pad = False
+            opened.append(doc)
+            try:
+                out.pages.extend(doc.pages)
+            except pikepdf.PdfError as exc:
+                raise FileProblem(f"« {src.written} » : PDF endommagé ({str(exc)[:120]})") from None
+            padded += [pad] * len(doc.pages)
+        font = helvetica(out)
+        total = len(out.pages)
+        for k, (page, pad) in enumerate(zip(out.pages, padded), start=1):
+            stamp(out, page, stamp_text(piece.numero, k, total), pad, font)
+        _finish(out, f"Pièce n° {piece.numero} — {piece.titre}")
+        try:
+            save(out, path)
+        except pikepdf.PdfError as exc:
+            raise FileProblem(f"pièce n° {piece.numero} : PDF source endommagé ({str(exc)[:160]})") from None
+    finally:
+        for doc in opened:
+            doc.close()
+        out.close()
+    return Written(piece.numero, piece.fichier, total, path.stat().st_size, dpi_cap is not None)
+
+
+def _build_one(args: tuple[PlannedPiece, Path, bool]) -> Written:
+    piece, folder, compress = args
+    path = folder / piece.fichier
+    written = build_piece(piece, path)
+    if compress and written.size > SIZE_LIMIT and any(s.kind != "pdf" for s in piece.sources):
+        for dpi in (200, 150, 110):
+            written = build_piece(piece, path, dpi_cap=dpi)
+            if written.size <= SIZE_LIMIT:
+                break
+    return written
+
+
+def build_pieces(inv: Inventory, folder: Path, compress: bool = False, jobs: int = 1) -> list[Written]:
+    folder.mkdir(parents=True, exist_ok=True)
+    work = [(p, folder, compress) for p in inv.pieces]
+    if jobs > 1 and len(work) > 1:
+        # Processes, not threads: Pillow's PNG work and pikepdf's writing both hold the GIL.
+        with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
+            return list(pool.map(_build_one, work))
+    return [_build_one(w) for w in work]
+
+
+def default_jobs() -> int:
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+# --- the complete dossier -------------------------------------------------------------------
+
+def _bordereau_pages(pdf: pikepdf.Pdf, inv: Inventory, first_pages: list[int], header: list[str]) -> int:
+    """Draw the bordereau (inventory) as A4 text pages; returns how many pages it took."""
+    font, bold = helvetica(pdf), helvetica(pdf, bold=True)
+    size, lead = 10.0, 14.0
+    left, top, bottom = 20 * MM, A4[1] - 22 * MM, 20 * MM
+    label_w = A4[0] - left - 20 * MM - 60 - 34
+    rows: list[tuple[str, list[str], str]] = []
+    for p, start in zip(inv.pieces, first_pages):
+        end = start + p.pages - 1
+        span = f"p. {start}" if start == end else f"p. {start}-{end}"
+        rows.append((str(p.numero), wrap(p.titre, size, label_w), span))
+    ops: list[bytes] = []
+    count = 0
+
+    def new_page() -> float:
+        nonlocal ops
+        if ops:
+            _emit(pdf, ops, font, bold)
+        ops = []
+        return top
+
+    y = new_page()
+    for i, line in enumerate(header):
+        f, s = ("/FB", 14.0) if i == 0 else ("/F", 10.0)
+        ops.append(f"BT {f} {s} Tf {left:.2f} {y:.2f} Td ".encode() + literal(line) + b" Tj ET")
+        y -= lead * (1.6 if i == 0 else 1.0)
+    y -= lead
+    ops.append(f"BT /FB {size} Tf {left:.2f} {y:.2f} Td ".encode() + literal("N°") + b" Tj ET")
+    ops.append(f"BT /FB {size} Tf {left + 34:.2f} {y:.2f} Td ".encode() + literal("Pièce") + b" Tj ET")
+    ops.append(f"BT /FB {size} Tf {A4[0] - 20 * MM - 60:.2f} {y:.2f} Td ".encode() + literal("Pages") + b" Tj ET")
+    y -= lead * 1.3
+    for num, lines, span in rows:
+        if y - lead * len(lines) < bottom:
+            y = new_page()
+        ops.append(f"BT /F {size} Tf {left:.2f} {y:.2f} Td ".encode() + literal(num) + b" Tj ET")
+        ops.append(f"BT /F {size} Tf {A4[0] - 20 * MM - 60:.2f} {y:.2f} Td ".encode() + literal(span) + b" Tj ET")
+        for line in lines:
+            ops.append(f"BT /F {size} Tf {left + 34:.2f} {y:.2f} Td ".encode() + literal(line) + b" Tj ET")
+            y -= lead
+        y -= 4
+    _emit(pdf, ops, font, bold)
+    count = len(pdf.pages)
+    return count
+
+
+def _emit(pdf: pikepdf.Pdf, ops: list[bytes], font: pikepdf.Object, bold: pikepdf.Object) -> None:
+    page = pikepdf.Dictionary(
+        Type=pikepdf.Name.Page,
+        MediaBox=pikepdf.Array([0, 0, Decimal(f"{A4[0]:.4f}"), Decimal(f"{A4[1]:.4f}")]),
+        Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F=font, FB=bold)),
+        Contents=pdf.make_stream(b"\n".join(ops)),
+    )
+    pdf.pages.append(pikepdf.Page(page))
+
+
+def build_complete(inv: Inventory, folder: Path, path: Path, header: list[str]) -> int:
+    """Bordereau page(s), then every pièce in order; a bookmark and page labels per pièce."""
+    out = pikepdf.new()
+    # First pass to learn how many pages the bordereau takes (it lists page ranges).
+    probe_pdf = pikepdf.new()
+    guess = _bordereau_pages(probe_pdf, inv, _starts(inv, 1), header)
+    probe_pdf.close()
+    starts = _starts(inv, guess + 1)
+    n_bord = _bordereau_pages(out, inv, starts, header)
+    opened = []
+    try:
+        for p in inv.pieces:
+            doc = pikepdf.open(folder / p.fichier)
+            opened.append(doc)
+            out.pages.extend(doc.pages)
+        nums: list = [0, pikepdf.Dictionary(S=pikepdf.Name.r, P=pikepdf.String("Bordereau "))]
+        with out.open_outline() as outline:
+            outline.root.append(pikepdf.OutlineItem("Bordereau des pièces", 0))
+            for p, start in zip(inv.pieces, starts):
+                outline.root.append(pikepdf.OutlineItem(f"Pièce n° {p.numero} — {p.titre}", start - 1))
+                nums += [start - 1, pikepdf.Dictionary(S=pikepdf.Name.D, P=pikepdf.String(f"P{p.numero}-"))]
+        out.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array(nums))
+        out.Root.PageMode = pikepdf.Name.UseOutlines
+        _finish(out, "Dossier complet — " + header[0])
+        save(out, path)
+    finally:
+        for doc in opened:
+            doc.close()
+        out.close()
+    return n_bord + inv_pages(inv)
+
+
+def _starts(inv: Inventory, first: int) -> list[int]:
+    starts, page = [], first
+    for p in inv.pieces:
+        starts.append(page)
+        page += p.pages
+    return starts
+
+
+def inv_pages(inv: Inventory) -> int:
+    return sum(p.pages for p in inv.pieces)

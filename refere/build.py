@@ -1,0 +1,113 @@
+"""``refere build``: load → check → plan → assemble and render → write, atomically."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__, assemble, evidence, files, plan, render, write
+from .errors import EvidenceInsufficient
+from .loader import load, resolve_case_path
+from .model import Case
+from .present import report_text
+
+
+@dataclass
+class Options:
+    out: Path | None = None
+    force: bool = False
+    brouillon: bool = False
+    pdf: bool = False
+    modele: Path | None = None
+    compresser: bool = False
+    jobs: int = 1
+
+
+@dataclass
+class Result:
+    case_path: Path
+    out: Path
+    case: Case
+    report: evidence.Report
+    inventory: plan.Inventory
+    pages: int
+
+
+def default_out(case_path: Path) -> Path:
+    return case_path.parent / "dossier"
+
+
+def _sources(case: Case, case_path: Path) -> list[Path]:
+    paths = [case_path]
+    paths += [t.capture.path for t in case.tentatives if t.capture is not None]
+    paths += [s.path for p in case.pieces for s in p.sources]
+    return paths
+
+
+def header_lines(case: Case) -> list[str]:
+    r = case.requerant
+    who = " ".join(x for x in (r.civilite, r.prenoms, r.nom.upper()) if x)
+    tribunal = case.tribunal.nom if case.tribunal else case.departement.tribunal
+    return ["Bordereau des pièces", f"{who} contre {case.departement.prefet}",
+            f"Référé mesures utiles (article L. 521-3 du CJA) — {tribunal}"]
+
+
+def manifest(case: Case, inv: plan.Inventory, report: evidence.Report, written: list[assemble.Written],
+             folder: Path, options: Options) -> dict:
+    by_num = {w.numero: w for w in written}
+    return {
+        "outil": {"nom": "refere", "version": __version__},
+        "tribunal": case.tribunal.nom if case.tribunal else case.departement.tribunal,
+        "defendeur": case.departement.prefet,
+        "brouillon": options.brouillon,
+        "pieces": [
+            {
+                "numero": p.numero,
+                "titre": p.titre,
+                "categorie": p.categorie,
+                "fichier": f"pieces/{p.fichier}",
+                "pages": by_num[p.numero].pages,
+                "octets": by_num[p.numero].size,
+                "sha256": files.sha256(folder / "pieces" / p.fichier),
+                "recompresse": by_num[p.numero].compressed,
+                "sources": [{"fichier": s.written, "type": s.kind, "pages": s.pages, "sha256": s.sha256}
+                            for s in p.sources],
+            }
+            for p in inv.pieces
+        ],
+        "tentatives": [
+            {"date": a.date.isoformat(timespec="minutes"), "capture": a.capture, "piece": a.piece, "page": a.page}
+            for a in inv.attempts
+        ],
+        "preuves": report.to_dict(),
+        "fichiers": {name: files.sha256(folder / name)
+                     for name in sorted(("requete.docx", "dossier-complet.pdf", "requete.pdf"))
+                     if (folder / name).exists()},
+    }
+
+
+def build(case_file: str | Path, options: Options) -> Result:
+    case_path = resolve_case_path(case_file)
+    case = load(case_path)
+    report = evidence.check(case)
+    if report.blocking and not options.brouillon:
+        raise EvidenceInsufficient(
+            report_text(case, report, str(case_path))
+            + "\n\nRien n'a été construit. Complétez les preuves, ou ajoutez --brouillon pour un projet marqué « PROJET »."
+        )
+    inv = plan.make(case)
+    target = options.out or default_out(case_path)
+    with write.staging(target, options.force, _sources(case, case_path)) as tmp:
+        written = assemble.build_pieces(inv, tmp / "pieces", options.compresser, options.jobs)
+        for w in written:
+            if w.size > assemble.SIZE_LIMIT:
+                report.findings.append(evidence.size_finding(w.fichier, w.size))
+        pages = assemble.build_complete(inv, tmp / "pieces", tmp / "dossier-complet.pdf", header_lines(case))
+        ctx = render.context(case, inv, report, options.brouillon)
+        render.render(ctx, tmp / "requete.docx", options.modele)
+        if options.pdf:
+            render.to_pdf(tmp / "requete.docx", tmp / "requete.pdf")
+        data = manifest(case, inv, report, written, tmp, options)
+        (tmp / "inventaire.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    return Result(case_path, target, case, report, inv, pages)

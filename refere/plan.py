@@ -1,0 +1,162 @@
+"""The inventory: every pièce's number, label, sources, pages and file name, computed once.
+
+The requête's table and bordereau, the file names, the stamps, the bookmarks and the manifest
+all read this one structure, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from . import dates
+from .model import Case, Piece
+from .probe import SourceInfo, probe
+
+BEFORE_CAPTURES = ("identite", "titre_sejour", "domicile")
+AFTER_CAPTURES = ("courrier_prefecture", "urgence", "autre")
+MAX_NAME = 80  # characters before « .pdf » (Télérecours)
+DEFAULT_RESULT = "aucun créneau disponible"
+
+
+@dataclass(frozen=True)
+class PlannedPiece:
+    numero: int
+    titre: str
+    categorie: str  # a case category, or "captures"
+    sources: tuple[SourceInfo, ...]
+    fichier: str
+    date: dt.date | None = None
+    tentatives: tuple[int, ...] = ()  # indices into Inventory.attempts
+
+    @property
+    def pages(self) -> int:
+        return sum(s.pages for s in self.sources)
+
+
+@dataclass(frozen=True)
+class PlannedAttempt:
+    index: int  # position in the case file
+    date: dt.datetime
+    resultat: str
+    note: str | None
+    capture: str | None
+    piece: int | None
+    page: int | None
+
+
+@dataclass(frozen=True)
+class Inventory:
+    pieces: tuple[PlannedPiece, ...]
+    attempts: tuple[PlannedAttempt, ...]  # chronological
+    courriers: tuple[int, ...] = field(default=())  # numbers of courrier_prefecture pièces
+
+    def piece(self, numero: int) -> PlannedPiece:
+        return self.pieces[numero - 1]
+
+
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss", "ø": "o",
+                            "Ø": "O", "đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "ı": "i"})
+
+
+def ascii_label(text: str) -> str:
+    """Accents removed, then only ASCII letters, digits, « _ » and « - » (Télérecours)."""
+    text = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = re.sub(r"[^A-Za-z0-9-]+", "_", text)
+    text = re.sub(r"_*-_*", "-", text)
+    return re.sub(r"_+", "_", text).strip("_-")
+
+
+def file_name(numero: int, titre: str, width: int = 2) -> str:
+    prefix = f"{numero:0{width}d}_"
+    label = ascii_label(titre) or "Piece"
+    room = MAX_NAME - len(prefix)
+    if len(label) > room:
+        cut = label[:room]
+        # Cut at a word boundary when one is reasonably close.
+        at = max(cut.rfind("_"), cut.rfind("-"))
+        label = (cut[:at] if at > room // 2 else cut).rstrip("_-")
+    return f"{prefix}{label}.pdf"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n > 1 else ''}"
+
+
+def capture_group_label(first: dt.date, last: dt.date, n: int) -> str:
+    return f"Captures d'écran des tentatives {dates.format_range(first, last)} ({_plural(n, 'tentative')})"
+
+
+def _group_attempts(case: Case, mode: str) -> list[tuple[str, list[int]]]:
+    """Attempts with a capture, grouped into pièces, each group chronological."""
+    with_capture = sorted(
+        (i for i, t in enumerate(case.tentatives) if t.capture is not None),
+        key=lambda i: (case.tentatives[i].date, i),
+    )
+    if not with_capture:
+        return []
+    when = lambda i: case.tentatives[i].date  # noqa: E731
+    if mode == "par_tentative":
+        return [(f"Capture d'écran de la tentative du {dates.format_datetime(when(i))}", [i]) for i in with_capture]
+    if mode == "unique":
+        return [(capture_group_label(when(with_capture[0]).date(), when(with_capture[-1]).date(),
+                                     len(with_capture)), with_capture)]
+    weeks: dict[tuple[int, int], list[int]] = {}
+    for i in with_capture:
+        weeks.setdefault(when(i).isocalendar()[:2], []).append(i)
+    out = []
+    for (year, week), members in sorted(weeks.items()):
+        monday = dt.date.fromisocalendar(year, week, 1)
+        out.append((capture_group_label(monday, monday + dt.timedelta(days=6), len(members)), members))
+    return out
+
+
+def make(case: Case) -> Inventory:
+    """Number every pièce; probes each source file (page count, hash) once."""
+    drafts: list[tuple[str, str, list[SourceInfo], dt.date | None, list[int]]] = []
+
+    def add_pieces(categories: tuple[str, ...]) -> None:
+        for p in case.pieces:
+            if p.categorie in categories:
+                drafts.append((p.titre, p.categorie, [probe(s) for s in p.sources], p.date, []))
+
+    add_pieces(BEFORE_CAPTURES)
+    for label, members in _group_attempts(case, case.options.captures):
+        drafts.append((label, "captures", [probe(case.tentatives[i].capture) for i in members], None, members))
+    add_pieces(AFTER_CAPTURES)
+
+    width = max(2, len(str(len(drafts))))
+    pieces = []
+    page_of: dict[int, tuple[int, int]] = {}
+    for n, (titre, cat, sources, date, members) in enumerate(drafts, start=1):
+        page = 1
+        for i, src in zip(members, sources):
+            page_of[i] = (n, page)
+            page += src.pages
+        pieces.append(PlannedPiece(n, titre, cat, tuple(sources), file_name(n, titre, width), date))
+
+    order = sorted(range(len(case.tentatives)), key=lambda i: (case.tentatives[i].date, i))
+    attempts = []
+    for i in order:
+        t = case.tentatives[i]
+        num, page = page_of.get(i, (None, None))
+        attempts.append(PlannedAttempt(i, t.date, t.resultat or DEFAULT_RESULT, t.note,
+                                       str(t.capture) if t.capture else None, num, page))
+    position = {a.index: k for k, a in enumerate(attempts)}
+    pieces = [
+        PlannedPiece(p.numero, p.titre, p.categorie, p.sources, p.fichier, p.date,
+                     tuple(position[i] for i in drafts[p.numero - 1][4]))
+        for p in pieces
+    ]
+    courriers = tuple(p.numero for p in pieces if p.categorie == "courrier_prefecture")
+    return Inventory(tuple(pieces), tuple(attempts), courriers)
+
+
+def piece_categories_order() -> tuple[str, ...]:
+    return BEFORE_CAPTURES + ("captures",) + AFTER_CAPTURES
+
+
+__all__ = ["Inventory", "PlannedPiece", "PlannedAttempt", "make", "file_name", "ascii_label", "Piece"]

@@ -1,0 +1,308 @@
+"""The requête: a docxtpl context from the case and the inventory, rendered into Word."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from docxtpl import DocxTemplate
+
+from . import dates, docxzip
+from .errors import TemplateError, ToolMissing
+from .evidence import Report
+from .model import Case
+from .plan import Inventory
+
+TEMPLATE_NAME = "requete-refere-mesures-utiles.docx"
+
+
+def default_template() -> Path:
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "templates" / TEMPLATE_NAME, here / "templates" / TEMPLATE_NAME):
+        if candidate.is_file():
+            return candidate
+    raise TemplateError(f"modèle intégré introuvable ({TEMPLATE_NAME}) : réinstallez refere")
+
+
+# --- French wording -------------------------------------------------------------------------
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def _gender(civilite: str | None) -> dict[str, str]:
+    if civilite == "M.":
+        return {"le_requerant": "le requérant", "ne": "né", "il": "il"}
+    if civilite == "Mme":
+        return {"le_requerant": "la requérante", "ne": "née", "il": "elle"}
+    # Unknown: « la partie requérante » keeps every agreement correct.
+    return {"le_requerant": "la partie requérante", "ne": "né(e)", "il": "elle"}
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def town_of(address: str) -> str | None:
+    for line in reversed(address.strip().splitlines()):
+        if m := re.match(r"^\s*(?:F-)?\d{5}\s+(.+?)\s*(?:cedex.*)?$", line, re.IGNORECASE):
+            return m[1].strip()
+    return None
+
+
+def figures_sentence(le_requerant: str, inv: Inventory, report: Report) -> str:
+    f = report.figures
+    first, last = inv.attempts[0].date.date(), inv.attempts[-1].date.date()
+    span = f"le {dates.format_date(first)}" if first == last else f"du {dates.format_date(first)} au {dates.format_date(last)}"
+    return (
+        f"{_cap(le_requerant)} a effectué {_plural(f.tentatives, 'tentative')} {span}, "
+        f"sur {_plural(f.semaines, 'semaine distincte', 'semaines distinctes')} et {_plural(f.jours, 'jour')}, "
+        f"dont {f.avant_9h} avant 9 h et {f.autour_minuit} autour de minuit."
+    )
+
+
+def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False) -> dict[str, Any]:
+    r, proc = case.requerant, case.procedure
+    g = _gender(r.civilite)
+    dep = case.departement
+    designation = " ".join(x for x in (r.civilite, r.prenoms, r.nom.upper()) if x)
+    if r.nom_usage:
+        designation += f" (nom d'usage : {r.nom_usage})"
+    address_lines = [line.strip() for line in r.adresse.strip().splitlines() if line.strip()]
+    sig_date = case.signature.date or dates.today()
+    conseil = None
+    if case.conseil:
+        c = case.conseil
+        parts = [c.nom]
+        parts.append(f"avocat au barreau de {c.barreau}" if c.qualite == "avocat" and c.barreau
+                     else "avocat" if c.qualite == "avocat" else "association")
+        if c.adresse:
+            parts.append(", ".join(line.strip() for line in c.adresse.splitlines() if line.strip()))
+        if c.telephone:
+            parts.append(f"téléphone : {c.telephone}")
+        if c.courriel:
+            parts.append(f"courriel : {c.courriel}")
+        conseil = {"qualite": c.qualite, "nom": c.nom, "barreau": c.barreau, "designation": ", ".join(parts)}
+    tribunal_nom = case.tribunal.nom if case.tribunal else dep.tribunal
+    tribunal_adresse = case.tribunal.adresse if case.tribunal and case.tribunal.adresse else ""
+    d = case.demandes
+    return {
+        "brouillon": brouillon,
+        "tribunal": {
+            "nom": tribunal_nom,
+            "adresse_lignes": [x.strip() for x in tribunal_adresse.splitlines() if x.strip()],
+        },
+        "requerant": {
+            "civilite": r.civilite or "",
+            "nom": r.nom.upper(),
+            "prenoms": r.prenoms,
+            "nom_usage": r.nom_usage or "",
+            "designation": designation,
+            "date_naissance": dates.format_date(r.date_naissance),
+            "lieu_naissance": r.lieu_naissance,
+            "nationalite": r.nationalite,
+            "adresse": ", ".join(address_lines),
+            "adresse_lignes": address_lines,
+            "telephone": r.telephone or "",
+            "courriel": r.courriel or "",
+            "numero_etranger": r.numero_etranger or "",
+            "le_requerant": g["le_requerant"],
+            "Le_requerant": _cap(g["le_requerant"]),
+            "ne": g["ne"],
+            "il": g["il"],
+            "Il": _cap(g["il"]),
+        },
+        "conseil": conseil,
+        "defendeur": {
+            "nom": dep.prefet,
+            "nom_capitalise": dep.prefet_titre,
+            "au_nom": "au " + dep.prefet.removeprefix("le "),
+            "departement": dep.nom,
+            "code": dep.code,
+        },
+        "procedure": {
+            "type": proc.type,
+            "libelle": proc.label,
+            "renouvellement": proc.is_renewal,
+            "titre_actuel": proc.titre_actuel or "",
+            "expiration": dates.format_date(proc.expiration_titre) if proc.expiration_titre else "",
+            "expiration_passee": bool(proc.expiration_titre and proc.expiration_titre < sig_date),
+            "precisions": proc.precisions or "",
+            "oqtf": proc.oqtf,
+        },
+        "prefecture": {"site": case.prefecture.site or "", "url": case.prefecture.url_rendez_vous or ""},
+        "chiffres": {
+            "phrase": figures_sentence(g["le_requerant"], inv, report),
+            "nombre": report.figures.tentatives,
+            "semaines": report.figures.semaines,
+            "jours": report.figures.jours,
+            "avant_9h": report.figures.avant_9h,
+            "autour_minuit": report.figures.autour_minuit,
+            "premiere": dates.format_date(inv.attempts[0].date.date()),
+            "derniere": dates.format_date(inv.attempts[-1].date.date()),
+        },
+        "tentatives": [
+            {
+                "numero": k,
+                "date": dates.format_date(a.date.date()),
+                "heure": dates.format_time(a.date),
+                "resultat": a.resultat,
+                "note": a.note or "",
+                "piece": a.piece,
+                "page": a.page,
+                "preuve": f"pièce n°\u00a0{a.piece}, p.\u00a0{a.page}" if a.piece else "sans capture",
+            }
+            for k, a in enumerate(inv.attempts, start=1)
+        ],
+        "courriers": [_courrier(p) for p in inv.pieces if p.categorie == "courrier_prefecture"],
+        "urgence": list(case.urgence),
+        "demandes": {
+            "delai_jours": d.delai_jours,
+            "rdv_sous_jours": d.rdv_sous_jours,
+            "astreinte": dates.format_amount(d.astreinte_par_jour) if d.astreinte_par_jour else "",
+            "frais": dates.format_amount(d.frais_l761_1) if d.frais_l761_1 else "",
+        },
+        "pieces": [
+            {"numero": p.numero, "titre": p.titre, "fichier": p.fichier, "pages": p.pages,
+             "categorie": p.categorie}
+            for p in inv.pieces
+        ],
+        "signature": {
+            "lieu": case.signature.lieu or town_of(r.adresse) or dep.tribunal_siege,
+            "date": dates.format_date(sig_date),
+            "date_iso": sig_date.isoformat(),
+        },
+    }
+
+
+def _courrier(p) -> dict[str, Any]:
+    date = dates.format_date(p.date) if p.date else ""
+    # The date is often already in the title (« Courriel du 12 mars 2025 »): never say it twice.
+    complement = f", le {date}" if date and date not in p.titre else ""
+    return {"numero": p.numero, "titre": p.titre, "date": date, "complement_date": complement}
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+FILTERS = {
+    "date_fr": lambda v: dates.format_date(dates.parse_date(v)) if v else "",
+    "montant_fr": lambda v: dates.format_amount(float(v)) if v not in (None, "") else "",
+    "majuscules": lambda v: str(v).upper(),
+    "nombre_fr": lambda v: dates.format_number(int(v)),
+}
+
+
+def jinja_env() -> jinja2.Environment:
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=True)
+    env.filters.update(FILTERS)
+    return env
+
+
+def _open_template(path: Path) -> DocxTemplate:
+    if not path.is_file():
+        raise TemplateError(f"modèle introuvable « {path} »")
+    try:
+        return DocxTemplate(str(path))
+    except Exception as exc:
+        raise TemplateError(f"« {path.name} » n'est pas un document Word (.docx) lisible ({type(exc).__name__})") from None
+
+
+def render(ctx: dict[str, Any], out: Path, template: Path | None = None) -> None:
+    path = template or default_template()
+    tpl = _open_template(path)
+    try:
+        tpl.render(ctx, jinja_env(), autoescape=True)
+    except jinja2.UndefinedError as exc:
+        raise TemplateError(f"modèle « {path.name} » : variable inconnue ({_undefined_fr(exc)}) ; "
+                            "voir « refere modele verifier » et docs/modeles.md") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"modèle « {path.name} » : balise incorrecte ligne {exc.lineno} ({exc.message})") from None
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"modèle « {path.name} » : {exc}") from None
+    props = tpl.docx.core_properties
+    # Reproducible, and nothing about the machine or its user leaks into the document.
+    when = dt.datetime.fromisoformat(ctx["signature"]["date_iso"]).replace(hour=12)
+    props.author = "refere"
+    props.last_modified_by = "refere"
+    props.created = props.modified = when
+    props.last_printed = when
+    props.revision = 1
+    props.title = "Requête en référé mesures utiles"
+    tpl.save(str(out))
+    docxzip.normalize(out)
+
+
+def _undefined_fr(exc: jinja2.UndefinedError) -> str:
+    msg = str(exc)
+    if m := re.search(r"'([^']+)' is undefined", msg):
+        return f"« {m[1]} » n'existe pas"
+    if m := re.search(r"has no attribute '([^']+)'", msg):
+        return f"« {m[1]} » n'existe pas"
+    return msg
+
+
+def verify_template(path: Path, sample: dict[str, Any]) -> list[str]:
+    """Every problem of a custom template, in French; an empty list means it is usable."""
+    tpl = _open_template(path)
+    env = jinja_env()
+    problems = []
+    try:
+        unknown = sorted(tpl.get_undeclared_template_variables(env) - set(sample))
+    except jinja2.TemplateSyntaxError as exc:
+        return [f"balise incorrecte ligne {exc.lineno} : {exc.message}"]
+    problems += [f"variable inconnue « {name} »" for name in unknown]
+    if not problems:
+        try:
+            tpl.render(sample, env, autoescape=True)
+        except jinja2.UndefinedError as exc:
+            problems.append(f"variable inconnue : {_undefined_fr(exc)}")
+        except jinja2.TemplateError as exc:
+            problems.append(f"erreur du modèle : {exc}")
+    return problems
+
+
+# --- PDF through LibreOffice ----------------------------------------------------------------
+
+def soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def to_pdf(docx: Path, out: Path) -> None:
+    exe = soffice()
+    if exe is None:
+        raise ToolMissing(
+            "--pdf demande LibreOffice, qui n'est pas installé. Installez-le (Debian/Ubuntu : "
+            "« sudo apt install libreoffice-writer-nogui ») ou ouvrez requete.docx et exportez-le en PDF."
+        )
+    with tempfile.TemporaryDirectory(prefix="refere-lo-") as profile:
+        cmd = [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+               "--convert-to", "pdf", "--outdir", str(out.parent), str(docx)]
+        try:
+            res = subprocess.run(cmd, capture_output=True, timeout=300, env={**os.environ, "HOME": profile})
+        except subprocess.TimeoutExpired:
+            raise ToolMissing("LibreOffice n'a pas converti la requête en PDF en 5 minutes") from None
+    produced = out.parent / (docx.stem + ".pdf")
+    if res.returncode != 0 or not produced.exists():
+        raise ToolMissing(f"LibreOffice n'a pas pu convertir la requête en PDF ({res.stderr.decode(errors='replace')[:200]})")
+    if produced != out:
+        produced.replace(out)
+    _strip_pdf_dates(out)
+
+
+def _strip_pdf_dates(path: Path) -> None:
+    import pikepdf
+
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        for key in ("/CreationDate", "/ModDate", "/Author", "/Creator"):
+            if key in pdf.docinfo:
+                del pdf.docinfo[key]
+        if "/Metadata" in pdf.Root:
+            del pdf.Root.Metadata
+        pdf.save(path, deterministic_id=True)

@@ -15,10 +15,42 @@ from .errors import EvidenceInsufficient, RefereError
 clifr.install()
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-_state = {"debug": False}
 
 
-@click.group(context_settings=CONTEXT)
+class Root(click.Group):
+    """Every user-facing error becomes French text and an exit code here, and only here."""
+
+    def main(self, args=None, prog_name=None, **extra):  # type: ignore[override]
+        args = list(sys.argv[1:] if args is None else args)
+        debug = "--debug" in args
+        extra["standalone_mode"] = False
+        try:
+            rv = super().main(args=args, prog_name=prog_name or "refere", **extra)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except (click.exceptions.Abort, KeyboardInterrupt):
+            click.echo("Interrompu.", err=True)
+            sys.exit(1)
+        except RefereError as exc:
+            if debug:
+                traceback.print_exc()
+            if exc.message:
+                click.echo(exc.message, err=True)
+            sys.exit(exc.exit_code)
+        except Exception:
+            if debug:
+                raise
+            click.echo(
+                "Erreur interne inattendue : ce n'est pas de votre faute. Relancez avec --debug "
+                "et transmettez le message aux développeurs de refere.", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+@click.group(cls=Root, context_settings=CONTEXT)
 @click.version_option(__version__, "--version", prog_name="refere")
 @click.option("--debug", is_flag=True, help="Afficher la trace Python complète en cas d'erreur.")
 def cli(debug: bool) -> None:
@@ -31,7 +63,7 @@ def cli(debug: bool) -> None:
       refere check mon-dossier/dossier.yaml
       refere build mon-dossier/dossier.yaml
     """
-    _state["debug"] = debug
+    # --debug is read by Root.main before parsing; nothing to keep here.
 
 
 @cli.command()
@@ -181,33 +213,5 @@ def modele_verifier(fichier: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: every user-facing error becomes French text and an exit code here, only here."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
-    try:
-        cli.main(args=args, prog_name="refere", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("Interrompu.", err=True)
-        sys.exit(1)
-    except RefereError as exc:
-        if debug:
-            traceback.print_exc()
-        if exc.message:
-            click.echo(exc.message, err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("Interrompu.", err=True)
-        sys.exit(130)
-    except Exception:
-        if debug:
-            raise
-        click.echo(
-            "Erreur interne inattendue : ce n'est pas de votre faute. Relancez avec --debug "
-            "et transmettez le message aux développeurs de refere.", err=True)
-        sys.exit(1)
-    sys.exit(0)
+    """Console entry point."""
+    cli.main(args=argv, prog_name="refere")

@@ -163,7 +163,8 @@ def check(case: Case) -> Report:
         else:
             seen[info.sha256] = i
         shot = shotdates.read(t.capture.path, t.capture.kind)
-        if shot and abs(shot.when - t.date) > dt.timedelta(hours=1):
+        # Compare in UTC: same-zone subtraction is wall-clock and off by an hour across DST.
+        if shot and abs(shot.when.astimezone(dt.timezone.utc) - t.date.astimezone(dt.timezone.utc)) > dt.timedelta(hours=1):
             add("date-capture-discordante", AVERTISSEMENT,
                 f"La tentative {i + 1} est déclarée le {dates.format_datetime(t.date)}, mais la capture "
                 f"« {t.capture} » date du {dates.format_datetime(shot.when)} (selon : {shot.source}). "

@@ -11,7 +11,7 @@ import click
 
 from . import dates, departements
 from .errors import OutputError, RefereError
-from .model import PROCEDURES
+from .model import EMAIL, PROCEDURES
 
 PLACEHOLDER = "À COMPLÉTER"
 
@@ -75,6 +75,12 @@ def _ask(label: str, check=None, optional: bool = False) -> str | None:
             click.echo(f"  {getattr(exc, 'message', exc)}")
 
 
+def _email(text: str) -> str:
+    if not EMAIL.match(text):
+        raise ValueError(f"adresse électronique invalide « {text} »")
+    return text
+
+
 def _date(text: str) -> str:
     return dates.parse_date(text).isoformat()
 
@@ -91,7 +97,7 @@ def ask() -> dict[str, str | None]:
     addr = _ask("Adresse (séparez les lignes par « / »)")
     a["adresse"] = "\n".join(part.strip() for part in (addr or "").split("/"))
     a["telephone"] = _ask("Téléphone", optional=True)
-    a["courriel"] = _ask("Courriel", optional=True)
+    a["courriel"] = _ask("Courriel", _email, optional=True)
     a["numero_etranger"] = _ask("Numéro étranger AGDREF (10 chiffres)", optional=True)
     a["type"] = click.prompt("Démarche", type=click.Choice(list(PROCEDURES)),
                              default="renouvellement_titre_sejour")

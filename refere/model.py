@@ -128,11 +128,11 @@ def _birth(value: dt.date) -> dt.date:
     return value
 
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _email(value: str | None) -> str | None:
-    if value is not None and not _EMAIL.match(value):
+    if value is not None and not EMAIL.match(value):
         raise _err(f"adresse électronique invalide « {value} »")
     return value
 
@@ -281,7 +281,7 @@ class Case(Strict):
     prefecture: Prefecture
     tribunal: Tribunal | None = None
     conseil: Conseil | None = None
-    tentatives: Annotated[list[Tentative], Field(min_length=1, max_length=2000)]
+    tentatives: Annotated[list[Tentative], BeforeValidator(_none_to_list), Field(min_length=1, max_length=2000)]
     pieces: Annotated[list[Piece], BeforeValidator(_none_to_list), Field(max_length=500)] = []
     urgence: Annotated[list[Long], BeforeValidator(_none_to_list), Field(max_length=100)] = []
     demandes: Annotated[Demandes, BeforeValidator(_none_to_empty)] = Demandes()

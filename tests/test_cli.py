@@ -1,0 +1,104 @@
+import json
+
+import pytest
+import yaml
+
+from refere import __version__
+from refere.cli import cli
+from refere.loader import load
+
+def all_commands(group=cli, prefix=()):
+    for name, cmd in sorted(group.commands.items()):
+        yield prefix + (name,), cmd
+        if hasattr(cmd, "commands"):
+            yield from all_commands(cmd, prefix + (name,))
+
+
+def test_help_lists_every_verb(run):
+    res = run("--help")
+    assert res.exit_code == 0
+    assert "Utilisation :" in res.output and "Commandes" in res.output
+    for verb in sorted(cli.commands):
+        assert verb in res.output
+
+
+@pytest.mark.parametrize("path, cmd", list(all_commands()), ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
+def test_every_command_has_french_help_with_example(run, path, cmd):
+    res = run(*path, "--help")
+    assert res.exit_code == 0
+    assert "Exemple" in res.output, path
+    assert "Afficher cette aide" in res.output
+    assert "Show this message" not in res.output
+
+
+def test_version(run):
+    res = run("--version")
+    assert res.exit_code == 0 and __version__ in res.output
+
+
+def test_unknown_command_is_usage_error(run):
+    res = run("chek")
+    assert res.exit_code == 2 and "Commande inconnue" in res.output
+
+
+def test_missing_argument_in_french(run):
+    res = run("check")
+    assert res.exit_code == 2 and "Argument manquant" in res.output
+
+
+def test_schema_is_json_schema(run):
+    res = run("schema")
+    doc = json.loads(res.output)
+    assert doc["additionalProperties"] is False
+    assert {"version", "requerant", "procedure", "prefecture", "tentatives"} <= set(doc["required"])
+    assert "renouvellement_titre_sejour" in json.dumps(doc)
+
+
+def test_init_creates_commented_case(run, tmp_path):
+    res = run("init", tmp_path / "nouveau")
+    assert res.exit_code == 0, res.output
+    text = (tmp_path / "nouveau" / "dossier.yaml").read_text("utf-8")
+    assert "# Dossier refere" in text and (tmp_path / "nouveau" / "captures").is_dir()
+    assert (tmp_path / "nouveau" / "pieces").is_dir()
+    assert yaml.safe_load(text)["version"] == 1
+    # Filled-in template is refused until completed, with useful messages.
+    res = run("check", tmp_path / "nouveau" / "dossier.yaml")
+    assert res.exit_code == 1 and "tentatives" in res.output
+    # Never overwrites.
+    res = run("init", tmp_path / "nouveau")
+    assert res.exit_code == 1 and "existe déjà" in res.output
+
+
+def test_init_interactive_validates_each_answer(runner, tmp_path):
+    answers = "\n".join([
+        "Mme", "Diallo", "Aïssatou", "31/02/1991", "12/04/1991", "Conakry (Guinée)", "guinéenne",
+        "12 rue de la République / 93200 Saint-Denis", "", "pas-une-adresse", "a.diallo@example.org", "",
+        "renouvellement_titre_sejour", "carte de séjour", "31/05/2025", "20", "93",
+    ]) + "\n"
+    res = runner.invoke(cli, ["init", str(tmp_path / "d"), "--interactif"], input=answers)
+    assert res.exit_code == 0, res.output
+    assert "date impossible" in res.output  # 31/02 refused, asked again
+    assert "2A" in res.output  # « 20 » refused with the Corsica hint
+    assert "adresse électronique invalide" in res.output
+    data = yaml.safe_load((tmp_path / "d" / "dossier.yaml").read_text("utf-8"))
+    assert data["requerant"]["date_naissance"] == "1991-04-12"
+    assert data["requerant"]["adresse"].splitlines() == ["12 rue de la République", "93200 Saint-Denis"]
+    assert data["prefecture"]["departement"] == "93"
+    # Only the attempts are missing.
+    res = runner.invoke(cli, ["check", str(tmp_path / "d" / "dossier.yaml")])
+    assert res.exit_code == 1 and "tentatives: liste vide" in res.output
+
+
+def test_debug_shows_traceback_only_when_asked(run, tmp_path):
+    bad = tmp_path / "a" / "dossier.yaml"
+    bad.parent.mkdir()
+    bad.write_text("version: 1\n")
+    plain = run("check", bad)
+    assert "Traceback" not in plain.output and plain.exit_code == 1
+    debug = run("--debug", "check", bad)
+    assert debug.exit_code == 1 and "Traceback" in debug.output
+
+
+def test_example_case_checks(run, example):
+    assert run("check", example).exit_code == 0
+    assert load(example).requerant.nom == "BENALI"

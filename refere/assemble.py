@@ -139,13 +139,22 @@ def _visual_matrix(page: pikepdf.Page, rotate: int) -> tuple[list[float], float,
     return [0, -1, 1, 0, x0, y1], h, w
 
 
+def _free_font_name(page: pikepdf.Page) -> pikepdf.Name:
+    """An explicit resource name (pikepdf's prefix= is random, which breaks reproducibility)."""
+    fonts = page.resources.get("/Font", {}) if "/Resources" in page.obj else {}
+    k = 0
+    while (name := f"/FRefere{k or ''}") in fonts:
+        k += 1
+    return pikepdf.Name(name)
+
+
 def stamp(pdf: pikepdf.Pdf, page: pikepdf.Page, text: str, pad: bool, font: pikepdf.Object) -> None:
     rotate = int(page.obj.get("/Rotate", 0)) % 360
     rotate = rotate if rotate in (0, 90, 180, 270) else 0
     if pad:
         _pad_top(page, rotate)
     m, w, h = _visual_matrix(page, rotate)
-    name = page.add_resource(font, pikepdf.Name.Font, prefix="FRefere")
+    name = page.add_resource(font, pikepdf.Name.Font, name=_free_font_name(page))
     tx = w - 12 * MM - width(text, STAMP_SIZE)
     ty = h - (PAD + STAMP_SIZE) / 2 - 2 if pad else h - 15 * MM + 8
     matrix = " ".join(f"{v:.4f}".rstrip("0").rstrip(".") for v in m)

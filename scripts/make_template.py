@@ -127,7 +127,7 @@ def _styles(doc) -> None:
         st["Title"].element.pPr.remove(border)
 
 
-def build() -> Path:
+def build(out: Path = OUT) -> Path:
     doc = Document()
     _styles(doc)
     sec = doc.sections[0]
@@ -343,10 +343,10 @@ def build() -> Path:
     props.comments = ""
     props.created = props.modified = dt.datetime(2025, 1, 1)
     props.revision = 1
-    OUT.parent.mkdir(exist_ok=True)
-    doc.save(OUT)
-    normalize(OUT)
-    return OUT
+    out.parent.mkdir(parents=True, exist_ok=True)
+    doc.save(out)
+    normalize(out)
+    return out
 
 
 def _repeat_header(row) -> None:
@@ -357,4 +357,4 @@ def _repeat_header(row) -> None:
 
 
 if __name__ == "__main__":
-    print(build())
+    print(build(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT))

@@ -23,7 +23,7 @@ def make_png(path: Path, size=(1080, 2400), mode="RGB", text="aucun créneau", *
     path.parent.mkdir(parents=True, exist_ok=True)
     base = Image.new("RGB", size, (245, 245, 245))
     draw = ImageDraw.Draw(base)
-    if size[0] > 40 and size[1] > 40:
+    if size[0] > 60 and size[1] > 160:
         draw.rectangle([20, 20, size[0] - 20, size[1] // 6], fill=(0, 0, 145))
     draw.text((40, size[1] // 4), text, fill=(0, 0, 0))
     if mode == "RGBA":
@@ -76,7 +76,8 @@ def make_pdf(path: Path, pages=1, size=(612, 792), rotate=0, text="Document", en
     kwargs = {}
     if encrypt:
         kwargs["encryption"] = pikepdf.Encryption(owner=encrypt[0], user=encrypt[1], R=6)
-    pdf.save(path, deterministic_id=True, **kwargs)
+    # qpdf cannot derive a deterministic ID for an encrypted file.
+    pdf.save(path, deterministic_id=not encrypt, **kwargs)
     return path
 
 

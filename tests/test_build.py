@@ -1,0 +1,293 @@
+"""Building pièces and the complete dossier from real images and PDFs."""
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pikepdf
+import pytest
+from PIL import Image
+
+from conftest import default_case, make_jpeg, make_pdf, make_png, pdf_text, snapshot, write_case
+from refere import assemble
+from refere.build import Options, build
+from refere.errors import EvidenceInsufficient, FileProblem, OutputError
+from refere.files import sha256
+
+
+def built(case_path, **kw):
+    kw.setdefault("jobs", 1)
+    return build(case_path, Options(**kw))
+
+
+def test_example_builds_completely(example):
+    res = built(example, jobs=2)
+    out = res.out
+    assert out == example.parent / "dossier"
+    names = sorted(p.name for p in (out / "pieces").iterdir())
+    assert len(names) == 8
+    for i, name in enumerate(names, start=1):
+        assert re.fullmatch(rf"{i:02d}_[A-Za-z0-9_-]+\.pdf", name) and len(name) - 4 <= 80
+    for pdf in [*(out / "pieces").iterdir(), out / "dossier-complet.pdf"]:
+        subprocess.run(["qpdf", "--check", str(pdf)], check=True, capture_output=True)
+    # Every page of every pièce carries its stamp, readable as text.
+    for p in res.inventory.pieces:
+        path = out / "pieces" / p.fichier
+        with pikepdf.open(path) as pdf:
+            total = len(pdf.pages)
+        assert total == p.pages
+        for k in range(1, total + 1):
+            text = subprocess.run(["pdftotext", "-f", str(k), "-l", str(k), str(path), "-"],
+                                  capture_output=True, text=True, check=True).stdout
+            assert f"Pièce n° {p.numero} — p. {k}/{total}" in text
+    # PDF pièces keep their text (vector, not rasterised).
+    assert "TITRE DE SÉJOUR" in pdf_text(out / "pieces" / res.inventory.pieces[1].fichier)
+
+
+def test_complete_dossier_bookmarks_labels_bordereau(example):
+    res = built(example)
+    path = res.out / "dossier-complet.pdf"
+    with pikepdf.open(path) as pdf:
+        with pdf.open_outline() as outline:
+            titles = [item.title for item in outline.root]
+        assert titles[0] == "Bordereau des pièces"
+        assert titles[1:] == [f"Pièce n° {p.numero} — {p.titre}" for p in res.inventory.pieces]
+        assert len(pdf.pages) == 1 + sum(p.pages for p in res.inventory.pieces) == res.pages
+        labels = [pikepdf.Page(pg).label for pg in pdf.pages]
+        assert labels[0] == "Bordereau i" and labels[1] == "P1-1" and labels[3] == "P2-1"
+    first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(path), "-"], capture_output=True,
+                           text=True, check=True).stdout
+    assert "Bordereau des pièces" in first and "p. 2-3" in first and "Courriel à la préfecture" in first
+
+
+def test_manifest_hashes(example):
+    res = built(example)
+    doc = json.loads((res.out / "inventaire.json").read_text("utf-8"))
+    assert doc["outil"]["nom"] == "refere"
+    assert doc["defendeur"] == "le préfet du Val-de-Marne"
+    assert [p["numero"] for p in doc["pieces"]] == list(range(1, 9))
+    for p in doc["pieces"]:
+        assert sha256(res.out / p["fichier"]) == p["sha256"]
+        for s in p["sources"]:
+            assert sha256(example.parent / s["fichier"]) == s["sha256"]
+    assert doc["fichiers"]["requete.docx"] == sha256(res.out / "requete.docx")
+    assert doc["preuves"]["chiffres"]["semaines"] == 4
+    assert len(doc["tentatives"]) == 10
+
+
+def test_two_builds_are_byte_identical(example, tmp_path):
+    a = built(example, out=tmp_path / "a").out
+    b = built(example, out=tmp_path / "b", jobs=2).out
+    assert snapshot(a) == snapshot(b)
+
+
+@pytest.mark.parametrize("mode, save", [
+    ("RGB", {}), ("RGBA", {}), ("LA", {}), ("P", {}), ("L", {}), ("I;16", {}), ("RGB", {"interlace": 1}),
+])
+def test_png_kinds(tmp_path, mode, save):
+    data = default_case()
+    make_png(tmp_path / "affaire" / "captures" / "c00.png", size=(300, 660), mode=mode, **save)
+    res = built(write_case(tmp_path / "affaire", data))
+    with pikepdf.open(res.out / "pieces" / res.inventory.pieces[1].fichier) as pdf:
+        page = pdf.pages[0]
+        (name, raw), = page.get_images().items()
+        assert "/SMask" not in raw, "transparency must be flattened on white"
+        w, h = float(page.mediabox[2]), float(page.mediabox[3])
+        assert (round(w), round(h)) == (595, 842)
+        assert raw.Width == 300 and raw.Height == 660  # never resampled
+
+
+def test_rgb_png_embedded_without_loss(tmp_path):
+    data = default_case()
+    src = make_png(tmp_path / "affaire" / "captures" / "c00.png", size=(300, 660))
+    res = built(write_case(tmp_path / "affaire", data))
+    with pikepdf.open(res.out / "pieces" / res.inventory.pieces[1].fichier) as pdf:
+        raw = list(pdf.pages[0].get_images().values())[0]
+        got = pikepdf.PdfImage(raw).as_pil_image().convert("RGB")
+    assert got.tobytes() == Image.open(src).convert("RGB").tobytes()
+
+
+def test_transparent_pixels_become_white(tmp_path):
+    data = default_case()
+    path = tmp_path / "affaire" / "captures" / "c00.png"
+    path.parent.mkdir(parents=True)
+    Image.new("RGBA", (100, 100), (255, 0, 0, 0)).save(path)
+    res = built(write_case(tmp_path / "affaire", data))
+    with pikepdf.open(res.out / "pieces" / res.inventory.pieces[1].fichier) as pdf:
+        img = pikepdf.PdfImage(list(pdf.pages[0].get_images().values())[0]).as_pil_image().convert("RGB")
+    assert img.getpixel((50, 50)) == (255, 255, 255)
+
+
+def _image_matrix(page) -> tuple[float, ...]:
+    """The ``cm`` that scales the image (a, b, c, d, e, f)."""
+    cms = [tuple(float(x) for x in op.operands) for op in pikepdf.parse_content_stream(page)
+           if str(op.operator) == "cm"]
+    return next(c for c in cms if c[0] > 1 or c[3] > 1)
+
+
+def test_small_image_not_upscaled_large_image_fits(tmp_path):
+    data = default_case()
+    make_png(tmp_path / "affaire" / "captures" / "c00.png", size=(96, 96))
+    make_png(tmp_path / "affaire" / "captures" / "c01.png", size=(3000, 9000))
+    res = built(write_case(tmp_path / "affaire", data))
+    margin = 15 * 72 / 25.4
+    with pikepdf.open(res.out / "pieces" / res.inventory.pieces[1].fichier) as pdf:
+        small = _image_matrix(pdf.pages[0])
+        assert small[0] <= 72.5  # 96 px at 96 dpi: one inch, not enlarged
+        large = _image_matrix(pdf.pages[1])
+        assert large[5] >= margin - 0.5  # bottom margin kept
+        assert large[5] + large[3] <= 842 - margin + 0.5  # top margin free for the stamp
+
+
+@pytest.mark.parametrize("orientation, rotate", [(1, 0), (3, 180), (6, 90), (8, 270)])
+def test_jpeg_exif_orientation_applied(tmp_path, orientation, rotate):
+    data = default_case()
+    data["pieces"][0] = {"titre": "Carte", "categorie": "identite", "fichier": "pieces/carte.jpg"}
+    make_jpeg(tmp_path / "affaire" / "pieces" / "carte.jpg", size=(800, 500), orientation=orientation)
+    res = built(write_case(tmp_path / "affaire", data))
+    path = res.out / "pieces" / res.inventory.pieces[0].fichier
+    with pikepdf.open(path) as pdf:
+        assert int(pdf.pages[0].obj.get("/Rotate", 0)) == rotate
+    assert "Pièce n° 1 — p. 1/1" in pdf_text(path)
+
+
+def test_cmyk_jpeg(tmp_path):
+    data = default_case()
+    data["pieces"][0] = {"titre": "Carte", "categorie": "identite", "fichier": "pieces/carte.jpg"}
+    make_jpeg(tmp_path / "affaire" / "pieces" / "carte.jpg", mode="CMYK")
+    res = built(write_case(tmp_path / "affaire", data))
+    with pikepdf.open(res.out / "pieces" / res.inventory.pieces[0].fichier) as pdf:
+        raw = list(pdf.pages[0].get_images().values())[0]
+        assert raw.ColorSpace == "/DeviceCMYK" and raw.Filter == "/DCTDecode"  # passed through, not re-encoded
+
+
+@pytest.mark.parametrize("rotate", [0, 90, 180, 270])
+@pytest.mark.parametrize("size", [(612, 792), (300, 900), (1190, 842)])
+def test_pdf_pages_any_rotation_and_size(tmp_path, rotate, size):
+    data = default_case()
+    make_pdf(tmp_path / "affaire" / "pieces" / "passeport.pdf", pages=2, size=size, rotate=rotate, text="ORIGINAL")
+    res = built(write_case(tmp_path / "affaire", data))
+    path = res.out / "pieces" / res.inventory.pieces[0].fichier
+    text = pdf_text(path)
+    assert "Pièce n° 1 — p. 1/2" in text and "Pièce n° 1 — p. 2/2" in text
+    assert "ORIGINAL page 1" in text
+    with pikepdf.open(path) as pdf:
+        page = pdf.pages[0]
+        box = [float(v) for v in page.mediabox]
+        # Padded on the visual top by PAD points, content untouched.
+        assert (box[2] - box[0]) * (box[3] - box[1]) > size[0] * size[1]
+    # The stamp reads upright: pdftotext -layout puts it on the first line, before the content.
+    first_line = next(line for line in text.splitlines() if line.strip())
+    assert "Pièce n° 1" in first_line
+
+
+def test_owner_only_encrypted_pdf_opens(tmp_path):
+    data = default_case()
+    make_pdf(tmp_path / "affaire" / "pieces" / "passeport.pdf", encrypt=("proprietaire", ""), text="PROTEGE")
+    res = built(write_case(tmp_path / "affaire", data))
+    assert "PROTEGE" in pdf_text(res.out / "pieces" / res.inventory.pieces[0].fichier)
+
+
+def test_password_pdf_is_a_clear_error_and_nothing_is_left(tmp_path, run):
+    data = default_case()
+    make_pdf(tmp_path / "affaire" / "pieces" / "passeport.pdf", encrypt=("proprietaire", "secret"))
+    path = write_case(tmp_path / "affaire", data)
+    res = run("build", path)
+    assert res.exit_code == 1
+    assert "passeport.pdf" in res.output and "mot de passe" in res.output
+    assert sorted(p.name for p in path.parent.iterdir()) == ["captures", "dossier.yaml", "pieces"]
+
+
+def test_damaged_pdf_fails_cleanly(tmp_path, run):
+    data = default_case()
+    pdf = make_pdf(tmp_path / "affaire" / "pieces" / "courriel.pdf", pages=3)
+    raw = pdf.read_bytes()
+    pdf.write_bytes(raw[: len(raw) // 3])
+    path = write_case(tmp_path / "affaire", data)
+    before = snapshot(path.parent)
+    res = run("build", path)
+    assert res.exit_code in (0, 1)  # qpdf may recover a truncated file; either way, never a traceback
+    assert "Traceback" not in res.output
+    if res.exit_code == 1:
+        assert "courriel.pdf" in res.output
+        assert not (path.parent / "dossier").exists()
+    assert {k: v for k, v in snapshot(path.parent).items() if not k.startswith("dossier/")} == before
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".dossier")]
+
+
+def test_garbage_pdf_fails_cleanly(tmp_path, run):
+    data = default_case()
+    (tmp_path / "affaire" / "pieces").mkdir(parents=True)
+    (tmp_path / "affaire" / "pieces" / "courriel.pdf").write_bytes(b"%PDF-1.7\n" + os.urandom(2000))
+    path = write_case(tmp_path / "affaire", data)
+    res = run("build", path)
+    assert res.exit_code == 1 and "courriel.pdf" in res.output and "Traceback" not in res.output
+    assert sorted(p.name for p in path.parent.iterdir()) == ["captures", "dossier.yaml", "pieces"]
+
+
+def test_existing_output_needs_force(case_path, run):
+    assert run("build", case_path).exit_code == 0
+    out = case_path.parent / "dossier"
+    marker = out / "note.txt"
+    marker.write_text("à moi")
+    res = run("build", case_path)
+    assert res.exit_code == 1 and "--force" in res.output
+    assert marker.exists()
+    assert run("build", case_path, "--force").exit_code == 0
+    assert not marker.exists() and (out / "requete.docx").exists()
+
+
+def test_output_that_would_swallow_sources_refused(case_path):
+    with pytest.raises(OutputError, match="sources"):
+        built(case_path, out=case_path.parent, force=True)
+    assert case_path.exists()
+
+
+def test_blocking_evidence_stops_build_unless_brouillon(tmp_path, run):
+    path = write_case(tmp_path / "a", default_case(["2025-03-03 08:55", "2025-03-04 00:05"]))
+    with pytest.raises(EvidenceInsufficient):
+        built(path)
+    assert not (path.parent / "dossier").exists()
+    res = run("build", path, "--brouillon")
+    assert res.exit_code == 0 and "PROJET" in res.output
+    assert json.loads((path.parent / "dossier" / "inventaire.json").read_text())["brouillon"] is True
+
+
+def test_size_warning_and_compression(tmp_path, monkeypatch, run):
+    import random
+
+    monkeypatch.setattr(assemble, "SIZE_LIMIT", 400_000)
+    data = default_case()
+    rnd = random.Random(1)
+    noisy = Image.frombytes("RGB", (700, 700), bytes(rnd.getrandbits(8) for _ in range(700 * 700 * 3)))
+    (tmp_path / "affaire" / "captures").mkdir(parents=True)
+    noisy.save(tmp_path / "affaire" / "captures" / "c00.png")
+    path = write_case(tmp_path / "affaire", data)
+    res = run("build", path, "-j", "1")
+    assert res.exit_code == 0
+    assert "piece-trop-lourde" in res.output and "--compresser" in res.output
+    res = run("build", path, "-j", "1", "--force", "--compresser")
+    assert res.exit_code == 0 and "piece-trop-lourde" not in res.output
+    doc = json.loads((path.parent / "dossier" / "inventaire.json").read_text())
+    piece = doc["pieces"][1]
+    assert piece["recompresse"] is True and piece["octets"] <= 400_000
+
+
+def test_huge_pixel_count_refused(tmp_path, run):
+    data = default_case()
+    path = tmp_path / "affaire" / "captures" / "c00.png"
+    path.parent.mkdir(parents=True)
+    # A tiny file that claims 20000 × 20000 pixels: decoding it would take 1.2 GB.
+    Image.new("1", (20000, 20000)).save(path, optimize=True)
+    res = run("build", write_case(tmp_path / "affaire", data))
+    assert res.exit_code == 1
+    assert "c00.png" in res.output and "démesurée" in res.output
+
+
+def test_sources_untouched_by_build(example):
+    before = snapshot(example.parent)
+    built(example)
+    after = {k: v for k, v in snapshot(example.parent).items() if not k.startswith("dossier/")}
+    assert after == before

@@ -1,0 +1,119 @@
+import re
+
+import pytest
+
+from conftest import default_case, make_pdf, write_case
+from refere.loader import load
+from refere.plan import MAX_NAME, ascii_label, file_name, make
+
+
+def inventory(tmp_path, data):
+    return make(load(write_case(tmp_path / "affaire", data)))
+
+
+def test_example_numbering(example):
+    inv = make(load(example))
+    assert [p.numero for p in inv.pieces] == list(range(1, 9))
+    assert [p.categorie for p in inv.pieces] == ["identite", "titre_sejour", "domicile", "captures", "captures",
+                                                 "captures", "captures", "courrier_prefecture"]
+    assert inv.pieces[3].titre == "Captures d'écran des tentatives du 1er au 7 septembre 2025 (3 tentatives)"
+    assert inv.pieces[0].pages == 2  # recto and verso, one pièce
+    assert inv.courriers == (8,)
+
+
+def test_pieces_before_and_after_captures_in_the_order_written(tmp_path):
+    # case-format.md: identite, titre_sejour, domicile « in the order written », then the
+    # captures, then courrier_prefecture, urgence, autre (also as written).
+    data = default_case()
+    data["pieces"] = [
+        {"titre": "Autre", "categorie": "autre", "fichier": "pieces/a.pdf"},
+        {"titre": "Courrier", "categorie": "courrier_prefecture", "fichier": "pieces/b.pdf"},
+        {"titre": "Domicile", "categorie": "domicile", "fichier": "pieces/c.pdf"},
+        {"titre": "Urgence", "categorie": "urgence", "fichier": "pieces/d.pdf"},
+        {"titre": "Identité 2", "categorie": "identite", "fichier": "pieces/e.pdf"},
+        {"titre": "Titre", "categorie": "titre_sejour", "fichier": "pieces/f.pdf"},
+        {"titre": "Identité 1", "categorie": "identite", "fichier": "pieces/g.pdf"},
+    ]
+    inv = inventory(tmp_path, data)
+    titles = [p.titre for p in inv.pieces]
+    assert titles[:4] == ["Domicile", "Identité 2", "Titre", "Identité 1"]
+    assert all(t.startswith("Captures") for t in titles[4:7])
+    assert titles[7:] == ["Autre", "Courrier", "Urgence"]
+
+
+def test_par_semaine_uses_iso_weeks_and_chronological_order(tmp_path):
+    data = default_case()
+    data["tentatives"].reverse()  # written in any order
+    inv = inventory(tmp_path, data)
+    caps = [p for p in inv.pieces if p.categorie == "captures"]
+    assert [p.titre for p in caps] == [
+        "Captures d'écran des tentatives du 3 au 9 mars 2025 (3 tentatives)",
+        "Captures d'écran des tentatives du 10 au 16 mars 2025 (3 tentatives)",
+        "Captures d'écran des tentatives du 17 au 23 mars 2025 (4 tentatives)",
+    ]
+    first = caps[0]
+    dates = [inv.attempts[i].date for i in first.tentatives]
+    assert dates == sorted(dates)
+    # The table of attempts cites pièce and page.
+    assert [(a.piece, a.page) for a in inv.attempts[:4]] == [(2, 1), (2, 2), (2, 3), (3, 1)]
+
+
+def test_par_tentative_and_unique(tmp_path):
+    data = default_case()
+    data["options"] = {"captures": "par_tentative"}
+    inv = inventory(tmp_path / "a", data)
+    caps = [p for p in inv.pieces if p.categorie == "captures"]
+    assert len(caps) == 10
+    assert caps[0].titre == "Capture d'écran de la tentative du 3 mars 2025 à 8\u00a0h\u00a055"
+    data["options"] = {"captures": "unique"}
+    inv = inventory(tmp_path / "b", data)
+    caps = [p for p in inv.pieces if p.categorie == "captures"]
+    assert [p.titre for p in caps] == ["Captures d'écran des tentatives du 3 au 21 mars 2025 (10 tentatives)"]
+    assert [a.page for a in inv.attempts] == list(range(1, 11))
+
+
+def test_multipage_capture_shifts_pages(tmp_path):
+    data = default_case()
+    data["tentatives"][0]["capture"] = "captures/long.pdf"
+    make_pdf(tmp_path / "affaire" / "captures" / "long.pdf", pages=3)
+    inv = inventory(tmp_path, data)
+    assert [(a.piece, a.page) for a in inv.attempts[:3]] == [(2, 1), (2, 4), (2, 5)]
+    assert inv.pieces[1].pages == 5
+
+
+def test_attempts_without_capture_have_no_piece(tmp_path):
+    data = default_case()
+    del data["tentatives"][0]["capture"]
+    inv = inventory(tmp_path, data)
+    assert inv.attempts[0].piece is None and inv.attempts[0].page is None
+    assert "(2 tentatives)" in inv.pieces[1].titre
+
+
+def test_cross_month_and_year_labels(tmp_path):
+    data = default_case(["2025-09-30 08:55", "2025-12-30 00:05", "2026-01-02 08:00"])
+    data["signature"]["date"] = "2026-01-10"
+    inv = inventory(tmp_path, data)
+    titles = [p.titre for p in inv.pieces if p.categorie == "captures"]
+    assert titles == ["Captures d'écran des tentatives du 29 septembre au 5 octobre 2025 (1 tentative)",
+                      "Captures d'écran des tentatives du 29 décembre 2025 au 4 janvier 2026 (2 tentatives)"]
+
+
+@pytest.mark.parametrize("title, expected", [
+    ("Carte d'identité algérienne (recto et verso)", "01_Carte_d_identite_algerienne_recto_et_verso.pdf"),
+    ("Cœur & Œuvre — 1.5 %", "01_Coeur_OEuvre_1_5.pdf"),
+    ("Nguyễn Thị Minh Khai", "01_Nguyen_Thi_Minh_Khai.pdf"),
+    ("Courrier - réponse", "01_Courrier-reponse.pdf"),
+    ("!!!", "01_Piece.pdf"),
+])
+def test_file_names(title, expected):
+    assert file_name(1, title) == expected
+
+
+def test_file_names_are_valid_for_telerecours(tmp_path):
+    long = "Attestation " + "très longue " * 20
+    name = file_name(12, long)
+    assert len(name) - len(".pdf") <= MAX_NAME
+    assert re.fullmatch(r"12_[A-Za-z0-9_-]+\.pdf", name)
+    assert not name[:-4].endswith(("_", "-"))
+    assert file_name(7, "x", width=3) == "007_x.pdf"
+    assert ascii_label("Préfecture de l'Île-de-France") == "Prefecture_de_l_Ile-de-France"

@@ -209,7 +209,9 @@ def _open_template(path: Path) -> DocxTemplate:
     if not path.is_file():
         raise TemplateError(f"modèle introuvable « {path} »")
     try:
-        return DocxTemplate(str(path))
+        tpl = DocxTemplate(str(path))
+        tpl.init_docx()  # docxtpl opens lazily; open now so a bad file fails here, in French
+        return tpl
     except Exception as exc:
         raise TemplateError(f"« {path.name} » n'est pas un document Word (.docx) lisible ({type(exc).__name__})") from None
 

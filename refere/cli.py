@@ -183,6 +183,83 @@ def build(dossier: Path, sortie: Path | None, force: bool, brouillon: bool, pdf:
         click.echo(f"  PROJET seulement — [{b.code}] {b.message}")
 
 
+@cli.command()
+@click.argument("dossiers", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--sortie", required=True, type=click.Path(path_type=Path),
+              help="Dossier où écrire chaque affaire (sous-dossier par affaire) et rapport.csv.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Affaires traitées en parallèle (par défaut : les cœurs de la machine).")
+@click.option("--force", is_flag=True, help="Remplacer les sorties déjà construites.")
+def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: bool) -> None:
+    """Construit de nombreuses affaires ; une affaire en erreur n'arrête pas les autres.
+
+    Chaque argument est un fichier dossier.yaml ou un dossier où en chercher. Écrit
+    SORTIE/<affaire>/ pour chacune et SORTIE/rapport.csv ; sort avec le code 1 si une affaire échoue.
+
+    \b
+    Exemple :
+      refere batch permanence-2025-03-14/ -o construits/ -j 2
+    """
+    import os
+    import sys
+
+    from .batch import FAILED, find_jobs, run, write_report
+    from .errors import RefereError
+
+    found = find_jobs(dossiers)
+    workers = jobs or os.cpu_count() or 1
+    interactive = sys.stdout.isatty()
+    bar = click.progressbar(length=len(found), label="Construction", show_pos=True) if interactive else None
+
+    def progress(row, done, total):
+        # Only the case folder's name: nothing personal in the output.
+        if bar is not None:
+            bar.update(1)
+        else:
+            click.echo(f"[{done}/{total}] {row.dossier} : {'ok' if row.statut == 'ok' else 'échec'}")
+
+    if bar is not None:
+        with bar:
+            rows = run(found, sortie, workers, force, progress)
+    else:
+        rows = run(found, sortie, workers, force, progress)
+    write_report(rows, sortie / "rapport.csv")
+    failed = sorted((r for r in rows if r.statut == FAILED), key=lambda r: r.dossier)
+    click.echo(f"{len(rows) - len(failed)} affaire(s) construite(s), {len(failed)} en échec — rapport : {sortie / 'rapport.csv'}")
+    for r in failed:
+        click.echo(f"  ÉCHEC {r.dossier} : {r.erreur}")
+    if failed:
+        raise RefereError("")
+
+
+@cli.command()
+@click.argument("dossier_captures", type=click.Path(path_type=Path))
+@click.option("--ajouter", type=click.Path(path_type=Path), help="Ajouter les tentatives à ce dossier.yaml (commentaires conservés).")
+def captures(dossier_captures: Path, ajouter: Path | None) -> None:
+    """Lit un dossier de captures d'écran et écrit la liste « tentatives: » datée d'après les fichiers.
+
+    La date vient, par ordre de confiance : des données EXIF, des métadonnées PNG ou PDF, puis du
+    nom du fichier (Android, macOS, Windows, GNOME). Un fichier sans date est signalé à part.
+
+    \b
+    Exemple :
+      refere captures mon-dossier/captures
+      refere captures mon-dossier/captures --ajouter mon-dossier/dossier.yaml
+    """
+    from .captures import as_yaml, merge, scan
+
+    base = ajouter.parent if ajouter else dossier_captures.parent
+    result = scan(dossier_captures, base)
+    if ajouter is None:
+        click.echo(as_yaml(result), nl=False)
+        return
+    added, skipped = merge(ajouter, result)
+    click.echo(f"{added} tentative(s) ajoutée(s) à {ajouter}, {skipped} déjà présente(s).")
+    for s in result.undated:
+        click.echo(f"  non datée : {s.written} ({s.source})")
+    for group in result.duplicates:
+        click.echo(f"  contenu identique : {', '.join(group)}")
+
+
 @cli.group()
 def modele() -> None:
     """Modèles Word personnalisés de la requête.

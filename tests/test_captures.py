@@ -1,0 +1,155 @@
+import shutil
+import unicodedata
+
+import yaml
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+
+from conftest import default_case, make_jpeg, make_pdf, make_png, write_case
+from refere.captures import scan
+from refere.loader import load
+
+NAMES = {
+    "Screenshot_20250303-085512.png": "2025-03-03 08:55",
+    "Screenshot_2025-03-04-00-05-12-123_com.android.chrome.jpg": "2025-03-04 00:05",
+    "Capture d’écran 2025-03-05 à 08.41.02.png": "2025-03-05 08:41",
+    "Capture d'écran 2025-03-06 à 23.59.59.png": "2025-03-06 23:59",
+    "Screenshot 2025-03-07 at 08.30.00.png": "2025-03-07 08:30",
+    "Screenshot 2025-03-08 at 9.15.00 PM.png": "2025-03-08 21:15",
+    "Capture d'écran 2025-03-10 085512.png": "2025-03-10 08:55",
+    "Capture d’écran 2025-03-11 001500.png": "2025-03-11 00:15",
+    "Screenshot 2025-03-12 075959.png": "2025-03-12 07:59",
+    "Screenshot from 2025-03-13 08-55-12.png": "2025-03-13 08:55",
+    # Summer time: 30 March 2025 and after are UTC+2, the name is local time either way.
+    "Screenshot_20250401-083000.png": "2025-04-01 08:30",
+}
+
+
+def _make(folder, name):
+    if name.endswith(".jpg"):
+        make_jpeg(folder / name, size=(60, 120))
+    else:
+        make_png(folder / name, size=(60, 120), text=name)
+
+
+def test_every_name_pattern(tmp_path):
+    folder = tmp_path / "captures"
+    for name in NAMES:
+        _make(folder, name)
+    result = scan(folder, tmp_path)
+    got = {s.written.removeprefix("captures/"): s.when.strftime("%Y-%m-%d %H:%M") for s in result.dated}
+    assert got == {unicodedata.normalize("NFC", k): v for k, v in NAMES.items()}
+    assert [s.when for s in result.dated] == sorted(s.when for s in result.dated)
+    assert all(s.source == "nom du fichier" for s in result.dated)
+    assert result.undated == []
+
+
+def test_decomposed_unicode_names_as_macos_stores_them(tmp_path):
+    folder = tmp_path / "captures"
+    name = unicodedata.normalize("NFD", "Capture d’écran 2025-03-05 à 08.41.02.png")
+    _make(folder, name)
+    (shot,) = scan(folder, tmp_path).dated
+    assert shot.when.strftime("%Y-%m-%d %H:%M") == "2025-03-05 08:41"
+    assert shot.written == unicodedata.normalize("NFC", "captures/" + name)
+
+
+def test_metadata_beats_the_name(tmp_path):
+    folder = tmp_path / "captures"
+    # EXIF with an explicit UTC offset: converted to Paris time.
+    jpg = make_jpeg(folder / "Screenshot_20250101-000000.jpg", taken="2025:03:03 07:55:00")
+    img = Image.open(jpg)
+    exif = img.getexif()
+    exif.get_ifd(0x8769)[36881] = "+00:00"
+    img.save(jpg, exif=exif.tobytes())
+    info = PngInfo()
+    info.add_text("Creation Time", "2025:03:04 00:05:30")
+    make_png(folder / "texte.png", size=(60, 120), pnginfo=info)
+    xmp = PngInfo()
+    xmp.add_itxt("XML:com.adobe.xmp", '<x:xmpmeta><rdf:Description photoshop:DateCreated="2025-03-05T08:10:00+01:00"/></x:xmpmeta>')
+    make_png(folder / "xmp.png", size=(60, 120), pnginfo=xmp)
+    exif_png = Image.Exif()
+    exif_png.get_ifd(0x8769)[36867] = "2025:03:06 08:20:00"
+    make_png(folder / "exif.png", size=(60, 120), exif=exif_png.tobytes())
+    make_pdf(folder / "page.pdf", creation="D:20250307083000+01'00'")
+    result = scan(folder, tmp_path)
+    got = {s.written: (s.when.strftime("%Y-%m-%d %H:%M"), s.source) for s in result.dated}
+    assert got["captures/Screenshot_20250101-000000.jpg"] == ("2025-03-03 08:55", "EXIF DateTimeOriginal")
+    assert got["captures/texte.png"] == ("2025-03-04 00:05", "PNG « Creation Time »")
+    assert got["captures/xmp.png"] == ("2025-03-05 08:10", "XMP photoshop:DateCreated")
+    assert got["captures/exif.png"][0] == "2025-03-06 08:20"
+    assert got["captures/page.pdf"] == ("2025-03-07 08:30", "PDF CreationDate")
+
+
+def test_undatable_and_unsupported_listed_apart(tmp_path):
+    folder = tmp_path / "captures"
+    make_png(folder / "IMG_1234.png", size=(60, 120))
+    (folder / "photo.heic").write_bytes(b"\x00\x00\x00\x18ftypheic" + b"\x00" * 64)
+    (folder / "notes.txt").write_text("hello")
+    result = scan(folder, tmp_path)
+    reasons = {s.written: s.source for s in result.undated}
+    assert result.dated == []
+    assert "aucune date" in reasons["captures/IMG_1234.png"]
+    assert "HEIC" in reasons["captures/photo.heic"]
+    assert "captures/notes.txt" in reasons
+
+
+def test_duplicates_reported(tmp_path):
+    folder = tmp_path / "captures"
+    make_png(folder / "Screenshot_20250303-085512.png", size=(60, 120))
+    shutil.copy(folder / "Screenshot_20250303-085512.png", folder / "Screenshot_20250310-085512.png")
+    assert scan(folder, tmp_path).duplicates == [["captures/Screenshot_20250303-085512.png",
+                                                  "captures/Screenshot_20250310-085512.png"]]
+
+
+def test_command_prints_valid_yaml(run, tmp_path):
+    folder = tmp_path / "captures"
+    for name in list(NAMES)[:3]:
+        _make(folder, name)
+    make_png(folder / "IMG_1.png", size=(60, 120))
+    res = run("captures", folder)
+    assert res.exit_code == 0
+    data = yaml.safe_load(res.output)
+    assert [t["capture"] for t in data["tentatives"]] == [
+        "captures/Screenshot_20250303-085512.png",
+        "captures/Screenshot_2025-03-04-00-05-12-123_com.android.chrome.jpg",
+        "captures/Capture d’écran 2025-03-05 à 08.41.02.png"]
+    assert "IMG_1.png : aucune date" in res.output
+
+
+def test_ajouter_merges_keeping_comments_and_no_duplicates(run, tmp_path):
+    data = default_case(["2025-03-03 08:55"])
+    data["tentatives"][0]["capture"] = "captures/Screenshot_20250303-085512.png"
+    path = write_case(tmp_path / "affaire", data)
+    text = "# Dossier de Mme Diallo — ne pas effacer ce commentaire\n" + path.read_text("utf-8")
+    text = text.replace("tentatives:", "tentatives:  # la liste des essais")
+    path.write_text(text, "utf-8")
+    folder = tmp_path / "affaire" / "captures"
+    for name in ["Screenshot_20250310-085512.png", "Screenshot_20250317-000512.png"]:
+        make_png(folder / name, size=(60, 120), text=name)
+    res = run("captures", folder, "--ajouter", path)
+    assert res.exit_code == 0, res.output
+    assert "2 tentative(s) ajoutée(s)" in res.output and "1 déjà présente(s)" in res.output
+    new = path.read_text("utf-8")
+    assert new.startswith("# Dossier de Mme Diallo — ne pas effacer ce commentaire\n")
+    assert "# la liste des essais" in new
+    case = load(path)
+    assert [t.date.strftime("%d %H:%M") for t in case.tentatives] == ["03 08:55", "10 08:55", "17 00:05"]
+    # Running again adds nothing.
+    res = run("captures", folder, "--ajouter", path)
+    assert "0 tentative(s) ajoutée(s)" in res.output
+    assert path.read_text("utf-8") == new
+
+
+def test_ajouter_into_init_template(run, tmp_path):
+    assert run("init", tmp_path / "d").exit_code == 0
+    make_png(tmp_path / "d" / "captures" / "Screenshot_20250310-085512.png", size=(60, 120))
+    res = run("captures", tmp_path / "d" / "captures", "--ajouter", tmp_path / "d" / "dossier.yaml")
+    assert res.exit_code == 0
+    text = (tmp_path / "d" / "dossier.yaml").read_text("utf-8")
+    assert "  - date: 2025-03-10 08:55\n    capture: captures/Screenshot_20250310-085512.png" in text
+    assert "# Astuce" in text
+
+
+def test_missing_folder(run, tmp_path):
+    res = run("captures", tmp_path / "nope")
+    assert res.exit_code == 1 and "n'est pas un dossier" in res.output

@@ -14,7 +14,7 @@ import img2pdf
 import pikepdf
 from PIL import Image
 
-from . import __version__
+from . import __version__, pngmeta
 from .errors import FileProblem
 from .pdftext import helvetica, literal, width, wrap
 from .plan import Inventory, PlannedPiece
@@ -30,6 +30,7 @@ _LAYOUT = img2pdf.get_layout_fun(A4, None, (15 * MM, 12 * MM), img2pdf.FitMode.s
 STAMP_SIZE = 8.5
 PAD = 22.0  # points added above a PDF page to hold the stamp without covering anything
 SIZE_LIMIT = 32_000_000  # Télérecours citoyens, per file
+PARALLEL_FROM = 4  # images to re-encode before a second process pays for itself
 PRODUCER = f"refere {__version__}"
 
 
@@ -44,13 +45,16 @@ class Written:
 
 # --- images ---------------------------------------------------------------------------------
 
-def _flatten_if_needed(data: bytes, kind: str, dpi_cap: int | None) -> bytes:
+def needs_reencoding(src: SourceInfo) -> bool:
+    """Only a PNG with transparency is decoded and re-encoded; everything else passes through."""
+    return src.kind == "png" and pngmeta.read(src.path).has_alpha
+
+
+def _flatten_if_needed(data: bytes, src: SourceInfo, dpi_cap: int | None) -> bytes:
     """PNG transparency is flattened on white (as it prints); compression re-encodes as JPEG."""
-    if kind == "png" or dpi_cap:
+    if needs_reencoding(src) or dpi_cap:
         with Image.open(io.BytesIO(data)) as img:
             has_alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
-            if not has_alpha and not dpi_cap:
-                return data
             img.load()
             if img.mode == "P" or img.mode == "PA":
                 img = img.convert("RGBA")
@@ -68,7 +72,8 @@ def _flatten_if_needed(data: bytes, kind: str, dpi_cap: int | None) -> bytes:
                     img = img.convert("RGB")
                 img.save(out, "JPEG", quality=85, optimize=True)
             else:
-                img.save(out, "PNG", compress_level=6)
+                # Level 3: about the source's size, at a third of level 6's time.
+                img.save(out, "PNG", compress_level=3)
             return out.getvalue()
     return data
 
@@ -89,9 +94,13 @@ def _downscale(img: Image.Image, dpi: int) -> Image.Image:
 
 def image_pages(src: SourceInfo, dpi_cap: int | None = None) -> pikepdf.Pdf:
     data = src.path.read_bytes()
+    # img2pdf's EXIF look-up decodes a whole PNG; ask it only when a PNG declares an orientation.
+    rotation = img2pdf.Rotation.ifvalid
+    if src.kind == "png" and pngmeta.read(src.path).orientation == 1:
+        rotation = img2pdf.Rotation.none
     try:
-        data = _flatten_if_needed(data, src.kind, dpi_cap)
-        out = img2pdf.convert(data, layout_fun=_LAYOUT, nodate=True, rotation=img2pdf.Rotation.ifvalid,
+        data = _flatten_if_needed(data, src, dpi_cap)
+        out = img2pdf.convert(data, layout_fun=_LAYOUT, nodate=True, rotation=rotation,
                               engine=img2pdf.Engine.internal)
     except FileProblem:
         raise
@@ -234,7 +243,10 @@ def _build_one(args: tuple[PlannedPiece, Path, bool]) -> Written:
 def build_pieces(inv: Inventory, folder: Path, compress: bool = False, jobs: int = 1) -> list[Written]:
     folder.mkdir(parents=True, exist_ok=True)
     work = [(p, folder, compress) for p in inv.pieces]
-    if jobs > 1 and len(work) > 1:
+    heavy = sum(needs_reencoding(s) for p in inv.pieces for s in p.sources)
+    # Measured (bench/): pass-through images are I/O-bound and a second process only adds its
+    # start-up and memory; re-encoding (transparency, --compresser) is CPU-bound and pays.
+    if jobs > 1 and len(work) > 1 and (heavy >= PARALLEL_FROM or compress):
         # Processes, not threads: Pillow's PNG work and pikepdf's writing both hold the GIL.
         with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
             return list(pool.map(_build_one, work))

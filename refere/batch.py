@@ -16,6 +16,7 @@ from .errors import OutputError, RefereError
 
 COLUMNS = ["dossier", "statut", "pieces", "pages", "avertissements", "erreur"]
 OK, FAILED = "ok", "echec"
+CASES_PER_WORKER = 20
 
 
 @dataclass(frozen=True)
@@ -94,16 +95,19 @@ def run(jobs: list[Job], out_dir: Path, workers: int, force: bool,
             progress(rows[-1], len(rows), total)
         return rows
     broken: list[Job] = []
-    # A fresh worker every few cases keeps memory flat over hundreds of cases.
-    with ProcessPoolExecutor(max_workers=workers, max_tasks_per_child=25) as pool:
-        futures = {pool.submit(build_one, job, out_dir, force): job for job in jobs}
-        for fut in as_completed(futures):
-            try:
-                rows.append(fut.result())
-            except BrokenProcessPool:
-                broken.append(futures[fut])  # the culprit, or a bystander of its crash
-                continue
-            progress(rows[-1], len(rows), total)
+    # Fresh workers for every chunk keep memory flat over hundreds of cases. (Not
+    # max_tasks_per_child: on Python 3.11, recycling workers that way can deadlock the pool.)
+    chunk = workers * CASES_PER_WORKER
+    for start in range(0, len(jobs), chunk):
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(build_one, job, out_dir, force): job for job in jobs[start:start + chunk]}
+            for fut in as_completed(futures):
+                try:
+                    rows.append(fut.result())
+                except BrokenProcessPool:
+                    broken.append(futures[fut])  # the culprit, or a bystander of its crash
+                    continue
+                progress(rows[-1], len(rows), total)
     for job in broken:
         # Alone in its own process: a case that crashes again is the culprit, the others pass.
         try:

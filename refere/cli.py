@@ -50,7 +50,7 @@ class Root(click.Group):
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
-@click.group(cls=Root, context_settings=CONTEXT)
+@click.group(name="refere", cls=Root, context_settings=CONTEXT, subcommand_metavar="COMMANDE [ARGUMENTS]...")
 @click.version_option(__version__, "--version", prog_name="refere")
 @click.option("--debug", is_flag=True, help="Afficher la trace Python complète en cas d'erreur.")
 def cli(debug: bool) -> None:
@@ -260,7 +260,7 @@ def captures(dossier_captures: Path, ajouter: Path | None) -> None:
         click.echo(f"  contenu identique : {', '.join(group)}")
 
 
-@cli.group()
+@cli.group(subcommand_metavar="COMMANDE [ARGUMENTS]...")
 def modele() -> None:
     """Modèles Word personnalisés de la requête.
 

@@ -77,6 +77,26 @@ class _TooBig(Exception):
     pass
 
 
+def data_path(loc: Loc, data: Any) -> Loc:
+    """Pydantic's location without its internal tags (« function-after[…] »): a part is kept
+    when it is a key or index of the data, or a field name the data lacks."""
+    out: list[Any] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif isinstance(part, str) and ("[" in part or "(" in part) and not isinstance(node, dict):
+            continue  # a validator's tag, not a place in the file
+        elif isinstance(part, str) and "[" in part and part.endswith("]"):
+            continue
+        else:
+            node = None
+        out.append(part)
+    return tuple(out)
+
+
 def field_path(loc: Loc) -> str:
     out = ""
     for part in loc:
@@ -123,8 +143,18 @@ def _yaml_problem(exc: yaml.MarkedYAMLError, name: str) -> Problem:
     return Problem(name, line, "", f"syntaxe YAML incorrecte ({(exc.problem or '').strip()})")
 
 
+def _reader_problem(exc: yaml.reader.ReaderError, text: str, name: str) -> Problem:
+    line = text[: exc.position].count("\n") + 1
+    return Problem(name, line, "", (
+        f"caractère de contrôle interdit (code {exc.character:#04x}) : supprimez-le, "
+        "il vient souvent d'un copier-coller"))
+
+
 def parse_yaml(text: str, name: str) -> tuple[Any, _Walk]:
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        raise CaseInvalid([_reader_problem(exc, text, name)]) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -139,8 +169,10 @@ def parse_yaml(text: str, name: str) -> tuple[Any, _Walk]:
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         raise CaseInvalid([_yaml_problem(exc, name)]) from None
-    except yaml.YAMLError as exc:  # reader errors (control characters) carry no mark
-        raise CaseInvalid([Problem(name, None, "", f"fichier YAML illisible ({exc})")]) from None
+    except yaml.reader.ReaderError as exc:
+        raise CaseInvalid([_reader_problem(exc, text, name)]) from None
+    except yaml.YAMLError as exc:
+        raise CaseInvalid([Problem(name, None, "", "fichier YAML illisible")]) from None
     finally:
         loader.dispose()
     return data, walk
@@ -263,7 +295,7 @@ def load_text(text: str, name: str, base: Path) -> Case:
         case = Case.model_validate(data, context={"base": base})
     except ValidationError as exc:
         for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if isinstance(p, int) or ("[" not in p and "(" not in p))
+            loc = data_path(err["loc"], data)
             problems.append(Problem(name, walk.line_of(loc), field_path(loc), translate(err, loc)))
         raise CaseInvalid(_dedupe(problems)) from None
     problems += [Problem(name, walk.line_of(loc), field_path(loc), msg) for loc, msg in cross_problems(case)]

@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import pngmeta
 from .dates import PARIS, to_paris
 
 
@@ -97,31 +98,47 @@ def parse_name(name: str) -> dt.datetime | None:
     return _build([m["y"], m["mo"], m["d"], str(hour), m["mi"], m["s"]], None)
 
 
-def _from_image(path: Path) -> ShotDate | None:
+def _from_text(info: dict, xmp: object) -> ShotDate | None:
+    for key in ("Creation Time", "CreationTime", "creation time", "Date"):
+        if isinstance(info.get(key), str) and (d := parse_text_date(info[key])):
+            return ShotDate(d, f"PNG « {key} »")
+    if isinstance(xmp, bytes):
+        xmp = xmp.decode("utf-8", "replace")
+    if isinstance(xmp, str):
+        for tag in ("photoshop:DateCreated", "exif:DateTimeOriginal", "xmp:CreateDate"):
+            m = re.search(re.escape(tag) + r"""(?:>|=["'])([^<"']+)""", xmp)
+            if m and (d := parse_text_date(m[1])):
+                return ShotDate(d, f"XMP {tag}")
+    return None
+
+
+def _from_exif(exif) -> ShotDate | None:
+    if not exif:
+        return None
+    sub = exif.get_ifd(0x8769)
+    if sub.get(36867) and (d := parse_exif(str(sub[36867]), sub.get(36881))):
+        return ShotDate(d, "EXIF DateTimeOriginal")
+    return None
+
+
+def _fallback_exif(exif) -> ShotDate | None:
+    if exif and exif.get(306):
+        if d := parse_exif(str(exif[306]), exif.get_ifd(0x8769).get(36880)):
+            return ShotDate(d, "EXIF DateTime")
+    return None
+
+
+def _from_image(path: Path, kind: str) -> ShotDate | None:
+    if kind == "png":
+        meta = pngmeta.read(path)  # never decodes the pixels
+        return (_from_exif(meta.exif)
+                or _from_text(meta.text, meta.text.get("XML:com.adobe.xmp"))
+                or _fallback_exif(meta.exif))
     from PIL import Image
 
     with Image.open(path) as img:
-        exif = img.getexif()
-        sub = exif.get_ifd(0x8769) if exif else {}
-        if sub.get(36867):
-            if d := parse_exif(str(sub[36867]), sub.get(36881)):
-                return ShotDate(d, "EXIF DateTimeOriginal")
-        info = img.info
-        for key in ("Creation Time", "CreationTime", "creation time", "Date"):
-            if isinstance(info.get(key), str) and (d := parse_text_date(info[key])):
-                return ShotDate(d, f"PNG « {key} »")
-        xmp = info.get("XML:com.adobe.xmp") or info.get("xmp")
-        if isinstance(xmp, bytes):
-            xmp = xmp.decode("utf-8", "replace")
-        if isinstance(xmp, str):
-            for tag in ("photoshop:DateCreated", "exif:DateTimeOriginal", "xmp:CreateDate"):
-                m = re.search(re.escape(tag) + r"""(?:>|=["'])([^<"']+)""", xmp)
-                if m and (d := parse_text_date(m[1])):
-                    return ShotDate(d, f"XMP {tag}")
-        if exif and exif.get(306):
-            if d := parse_exif(str(exif[306]), sub.get(36880)):
-                return ShotDate(d, "EXIF DateTime")
-    return None
+        exif = img.getexif()  # cheap for JPEG: the APP1 segment is read with the header
+        return _from_exif(exif) or _from_text(img.info, img.info.get("xmp")) or _fallback_exif(exif)
 
 
 def _from_pdf(path: Path) -> ShotDate | None:
@@ -137,7 +154,7 @@ def _from_pdf(path: Path) -> ShotDate | None:
 def read(path: Path, kind: str) -> ShotDate | None:
     """The screenshot's own date, or None when nothing in the file or its name tells."""
     try:
-        found = _from_pdf(path) if kind == "pdf" else _from_image(path)
+        found = _from_pdf(path) if kind == "pdf" else _from_image(path, kind)
     except Exception:  # an unreadable file still has a name worth reading
         found = None
     if found:

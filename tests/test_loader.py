@@ -271,3 +271,14 @@ def test_null_sections_take_defaults(tmp_path):
 def test_all_procedure_types_have_labels():
     assert len(PROCEDURES) == 12
     assert PROCEDURES["renouvellement_titre_sejour"] == "le renouvellement de son titre de séjour"
+
+
+def test_control_character_named_with_its_line(tmp_path):
+    out = problems(write_case(tmp_path, "version: 1\nrequerant:\n  nom: Dia\x1fllo\n"))
+    assert out[0].startswith("dossier.yaml:3:") and "caractère de contrôle" in out[0]
+
+
+def test_keys_that_look_like_pydantic_tags(tmp_path):
+    out = problems(write_case(tmp_path, "version: 1\n'(': 1\n'a[b]': 2\n"))
+    assert any(p.startswith("dossier.yaml:2: (: champ inconnu") for p in out)
+    assert any(p.startswith("dossier.yaml:3: a[b]: champ inconnu") for p in out)

@@ -12,7 +12,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import OutputError, RefereError
+from .errors import OutputError, RefereError, os_reason
 
 COLUMNS = ["dossier", "statut", "pieces", "pages", "avertissements", "erreur"]
 OK, FAILED = "ok", "echec"
@@ -86,7 +86,7 @@ def run(jobs: list[Job], out_dir: Path, workers: int, force: bool,
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"impossible de créer « {out_dir} » ({exc.strerror})") from None
+        raise OutputError(f"impossible de créer « {out_dir} » ({os_reason(exc)})") from None
     rows: list[Row] = []
     total = len(jobs)
     if workers <= 1:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import files, shotdates
-from .errors import CaseInvalid, OutputError, Problem, RefereError
+from .errors import CaseInvalid, OutputError, Problem, RefereError, os_reason
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def as_yaml(result: Scan) -> str:
         out.write(f"  - date: {_minute(s.when)}    # d'après : {s.source}\n")
         out.write(f"    capture: {_quote(s.written)}\n")
     if not result.dated:
-        out.write("  []\n")
+        out.write("  []\n# Aucune capture datée dans ce dossier.\n")
     if result.undated:
         out.write("# Fichiers non datés (à ajouter à la main, avec la date et l'heure de la tentative) :\n")
         for s in result.undated:
@@ -147,4 +147,4 @@ def _replace(path: Path, text: str) -> None:
         os.chmod(tmp, path.stat().st_mode & 0o777)
         os.replace(tmp, path)
     except OSError as exc:
-        raise OutputError(f"impossible de mettre à jour « {path} » ({exc.strerror})") from None
+        raise OutputError(f"impossible de mettre à jour « {path} » ({os_reason(exc)})") from None

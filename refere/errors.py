@@ -6,6 +6,7 @@ escapes is a bug, shown with its traceback only under ``--debug``.
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 
@@ -62,3 +63,22 @@ class TemplateError(RefereError):
 
 class ToolMissing(RefereError):
     """An optional external program (LibreOffice) is not installed."""
+
+
+_ERRNO_FR = {
+    errno.ENOENT: "introuvable",
+    errno.EEXIST: "un fichier de ce nom existe déjà",
+    errno.ENOTDIR: "un élément du chemin est un fichier, pas un dossier",
+    errno.EISDIR: "c'est un dossier",
+    errno.EACCES: "permission refusée",
+    errno.EPERM: "opération non permise",
+    errno.ENOSPC: "disque plein",
+    errno.EROFS: "support en lecture seule",
+    errno.ENAMETOOLONG: "nom trop long",
+    errno.EDQUOT: "quota disque dépassé",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """An OSError's cause in French (the system's own text is in the machine's language)."""
+    return _ERRNO_FR.get(exc.errno, f"erreur système {exc.errno}" if exc.errno else "erreur système")

@@ -6,6 +6,8 @@ import hashlib
 import os
 from pathlib import Path
 
+from .errors import os_reason
+
 KINDS = {"png": "PNG", "jpeg": "JPEG", "pdf": "PDF"}
 
 # Formats people bring from their phones, with how to convert them.
@@ -87,7 +89,7 @@ def check_source(base: Path, written: str) -> tuple[Path, str]:
         with open(full, "rb") as fh:
             head = fh.read(1024)
     except OSError as exc:
-        raise FileKindError(f"fichier illisible « {written} » ({exc.strerror})") from None
+        raise FileKindError(f"fichier illisible « {written} » ({os_reason(exc)})") from None
     if not head:
         raise FileKindError(f"fichier vide « {written} » (0 octet)")
     kind = sniff(head)

@@ -10,10 +10,10 @@ from pathlib import Path
 import click
 
 from . import dates, departements
-from .errors import OutputError, RefereError
+from .errors import OutputError, RefereError, os_reason
+from .loader import PLACEHOLDER
 from .model import EMAIL, PROCEDURES
 
-PLACEHOLDER = "À COMPLÉTER"
 
 FIELDS = ["civilite", "nom", "prenoms", "date_naissance", "lieu_naissance", "nationalite", "adresse",
           "telephone", "courriel", "numero_etranger", "type", "titre_actuel", "expiration_titre",
@@ -54,7 +54,7 @@ def create(folder: Path, answers: dict[str, str | None] | None = None) -> Path:
             (folder / sub).mkdir(parents=True, exist_ok=True)
         target.write_text(render(answers), encoding="utf-8")
     except OSError as exc:
-        raise OutputError(f"impossible de créer « {folder} » ({exc.strerror})") from None
+        raise OutputError(f"impossible de créer « {folder} » ({os_reason(exc)})") from None
     return target
 
 

@@ -15,6 +15,7 @@ from .errors import CaseInvalid, Problem
 from .model import Case, cross_problems
 
 MAX_BYTES = 5 * 1024 * 1024
+PLACEHOLDER = "À COMPLÉTER"  # what « refere init » writes where an answer is needed
 MAX_NODES = 200_000  # bounds alias expansion ("billion laughs") and absurd files
 
 _NULL = "tag:yaml.org,2002:null"
@@ -286,6 +287,9 @@ def load_text(text: str, name: str, base: Path) -> Case:
         Problem(name, line, field_path(loc), f"clé « {loc[-1]} » écrite deux fois (la seconde écraserait la première)")
         for loc, line in walk.duplicates
     ]
+    unfilled = set(_placeholders(data))
+    problems += [Problem(name, walk.line_of(loc), field_path(loc), "valeur à compléter (« À COMPLÉTER »)")
+                 for loc in sorted(unfilled, key=str)]
     if not isinstance(data, dict):
         what = "une liste" if isinstance(data, list) else "une simple valeur"
         raise CaseInvalid(problems + [Problem(name, 1, "", (
@@ -296,12 +300,27 @@ def load_text(text: str, name: str, base: Path) -> Case:
     except ValidationError as exc:
         for err in exc.errors():
             loc = data_path(err["loc"], data)
+            if loc in unfilled:
+                continue  # already said: « à compléter »
             problems.append(Problem(name, walk.line_of(loc), field_path(loc), translate(err, loc)))
         raise CaseInvalid(_dedupe(problems)) from None
+    if problems:
+        raise CaseInvalid(_dedupe(problems))
     problems += [Problem(name, walk.line_of(loc), field_path(loc), msg) for loc, msg in cross_problems(case)]
     if problems:
         raise CaseInvalid(problems)
     return case
+
+
+def _placeholders(data: Any, loc: Loc = ()) -> list[Loc]:
+    """Where the template of « refere init » was left unfilled."""
+    if isinstance(data, str):
+        return [loc] if data.strip().upper() == PLACEHOLDER else []
+    if isinstance(data, dict):
+        return [p for k, v in data.items() for p in _placeholders(v, loc + (k,))]
+    if isinstance(data, list):
+        return [p for i, v in enumerate(data) for p in _placeholders(v, loc + (i,))]
+    return []
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .errors import OutputError
+from .errors import OutputError, os_reason
 
 
 def _inside(child: Path, parent: Path) -> bool:
@@ -43,7 +44,7 @@ def staging(target: Path, force: bool, protected: Iterable[Path] = ()) -> Iterat
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     except OSError as exc:
-        raise OutputError(f"impossible d'écrire dans « {target.parent} » ({exc.strerror})") from None
+        raise OutputError(f"impossible d'écrire dans « {target.parent} » ({os_reason(exc)})") from None
     try:
         yield tmp
         os.chmod(tmp, 0o755)
@@ -56,9 +57,9 @@ def staging(target: Path, force: bool, protected: Iterable[Path] = ()) -> Iterat
             shutil.rmtree(old, ignore_errors=True)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        if exc.errno == 28:
+        if exc.errno == errno.ENOSPC:
             raise OutputError(f"disque plein en écrivant « {target} » : rien n'a été écrit") from None
-        raise OutputError(f"écriture impossible dans « {target} » ({exc.strerror}) : rien n'a été écrit") from None
+        raise OutputError(f"écriture impossible dans « {target} » ({os_reason(exc)}) : rien n'a été écrit") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -102,3 +102,19 @@ def test_debug_shows_traceback_only_when_asked(run, tmp_path):
 def test_example_case_checks(run, example):
     assert run("check", example).exit_code == 0
     assert load(example).requerant.nom == "BENALI"
+
+
+def test_init_placeholders_must_be_filled(run, tmp_path):
+    run("init", tmp_path / "d")
+    res = run("build", tmp_path / "d")
+    assert res.exit_code == 1
+    assert "requerant.nom: valeur à compléter (« À COMPLÉTER »)" in res.output
+    assert res.output.count("requerant.date_naissance") == 1
+    assert not (tmp_path / "d" / "dossier").exists()
+
+
+def test_os_errors_in_french(run, tmp_path, case_path):
+    blocker = tmp_path / "un-fichier"
+    blocker.write_text("x")
+    res = run("build", case_path, "-o", blocker / "sortie")
+    assert res.exit_code == 1 and "un fichier de ce nom existe déjà" in res.output

@@ -100,8 +100,9 @@ def image_pages(src: SourceInfo, dpi_cap: int | None = None) -> pikepdf.Pdf:
         rotation = img2pdf.Rotation.none
     try:
         data = _flatten_if_needed(data, src, dpi_cap)
+        # One page per image, as the plan counts it: an MPO or animated PNG keeps its first frame.
         out = img2pdf.convert(data, layout_fun=_LAYOUT, nodate=True, rotation=rotation,
-                              engine=img2pdf.Engine.internal)
+                              first_frame_only=True, engine=img2pdf.Engine.internal)
     except FileProblem:
         raise
     except Exception as exc:
@@ -271,7 +272,6 @@ def _bordereau_pages(pdf: pikepdf.Pdf, inv: Inventory, first_pages: list[int], h
         span = f"p. {start}" if start == end else f"p. {start}-{end}"
         rows.append((str(p.numero), wrap(p.titre, size, label_w), span))
     ops: list[bytes] = []
-    count = 0
 
     def new_page() -> float:
         nonlocal ops
@@ -300,8 +300,7 @@ def _bordereau_pages(pdf: pikepdf.Pdf, inv: Inventory, first_pages: list[int], h
             y -= lead
         y -= 4
     _emit(pdf, ops, font, bold)
-    count = len(pdf.pages)
-    return count
+    return len(pdf.pages)
 
 
 def _emit(pdf: pikepdf.Pdf, ops: list[bytes], font: pikepdf.Object, bold: pikepdf.Object) -> None:

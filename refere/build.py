@@ -100,7 +100,10 @@ def build(case_file: str | Path, options: Options) -> Result:
     target = options.out or default_out(case_path)
     with write.staging(target, options.force, _sources(case, case_path)) as tmp:
         written = assemble.build_pieces(inv, tmp / "pieces", options.compresser, options.jobs)
-        for w in written:
+        for w, p in zip(written, inv.pieces):
+            # The inventory is the single source of truth: the files must match it exactly.
+            if w.pages != p.pages:
+                raise RuntimeError(f"pièce {p.numero}: {w.pages} pages written, {p.pages} planned")
             if w.size > assemble.SIZE_LIMIT:
                 report.findings.append(evidence.size_finding(w.fichier, w.size))
         pages = assemble.build_complete(inv, tmp / "pieces", tmp / "dossier-complet.pdf", header_lines(case))

@@ -84,8 +84,19 @@ def check(dossier: Path, strict: bool, as_json: bool) -> None:
     from .loader import load, resolve_case_path
     from .present import report_text
 
+    from .errors import CaseInvalid
+
     path = resolve_case_path(dossier)
-    case = load(path)
+    try:
+        case = load(path)
+    except CaseInvalid as exc:
+        if not as_json:
+            raise
+        # A program gets JSON whatever happens, with each problem's place in the file.
+        click.echo(json.dumps({"valide": False, "erreurs": [
+            {"fichier": p.file, "ligne": p.line, "champ": p.field, "message": p.message} for p in exc.problems
+        ]}, ensure_ascii=False, indent=2))
+        raise EvidenceInsufficient("") from None
     report = run_check(case)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))

@@ -175,7 +175,8 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
             for p in inv.pieces
         ],
         "signature": {
-            "lieu": case.signature.lieu or town_of(r.adresse) or dep.tribunal_siege,
+            # Unknown town: a visible blank to fill in by hand, never a guessed place.
+            "lieu": case.signature.lieu or town_of(r.adresse) or "…………",
             "date": dates.format_date(sig_date),
             "date_iso": sig_date.isoformat(),
         },

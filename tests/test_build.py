@@ -291,3 +291,14 @@ def test_sources_untouched_by_build(example):
     built(example)
     after = {k: v for k, v in snapshot(example.parent).items() if not k.startswith("dossier/")}
     assert after == before
+
+
+def test_multi_frame_image_is_one_page(tmp_path):
+    data = default_case()
+    frames = [Image.new("RGB", (200, 400), c) for c in ("red", "green", "blue")]
+    path = tmp_path / "affaire" / "captures" / "c00.png"
+    path.parent.mkdir(parents=True)
+    frames[0].save(path, save_all=True, append_images=frames[1:])  # an animated PNG
+    res = built(write_case(tmp_path / "affaire", data))
+    with pikepdf.open(res.out / "pieces" / res.inventory.pieces[1].fichier) as pdf:
+        assert len(pdf.pages) == res.inventory.pieces[1].pages == 3

@@ -33,23 +33,22 @@ def _bytes(raw: bytes):
     return setup
 
 
-def _capture(content_fn):
-    """Replace the first capture with something bad."""
+def _replace(relative: str, content_fn):
+    """Build a sound case, then replace one of its files with something bad."""
     def setup(folder):
         write_case(folder, default_case())
-        target = folder / "captures" / "c00.png"
+        target = folder / relative
         target.unlink()
         content_fn(target, folder)
     return setup
+
+
+def _capture(content_fn):
+    return _replace("captures/c00.png", content_fn)
 
 
 def _piece(content_fn):
-    def setup(folder):
-        write_case(folder, default_case())
-        target = folder / "pieces" / "passeport.pdf"
-        target.unlink()
-        content_fn(target, folder)
-    return setup
+    return _replace("pieces/passeport.pdf", content_fn)
 
 
 def _set_capture(path):

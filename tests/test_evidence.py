@@ -191,3 +191,13 @@ def test_check_invalid_case_exit_1_no_traceback(run, tmp_path):
     assert res.exit_code == 1
     assert "Traceback" not in res.output
     assert "dossier.yaml:2: requerant: ensemble de champs attendu" in res.output
+
+
+def test_check_json_for_an_invalid_case(run, tmp_path):
+    path = write_case(tmp_path / "a", "version: 1\nrequerant:\n  prenom: x\n")
+    res = run("check", path, "--json")
+    assert res.exit_code == 1
+    doc = json.loads(res.output)
+    assert doc["valide"] is False
+    assert {"fichier": "dossier.yaml", "ligne": 3, "champ": "requerant.prenom",
+            "message": "champ inconnu « prenom » ; vouliez-vous dire « prenoms » ?"} in doc["erreurs"]

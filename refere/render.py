@@ -134,13 +134,16 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
             "titre_actuel": proc.titre_actuel or "",
             "expiration": dates.format_date(proc.expiration_titre) if proc.expiration_titre else "",
             "expiration_passee": bool(proc.expiration_titre and proc.expiration_titre < sig_date),
-            "precisions": proc.precisions or "",
+            # The template ends the sentence itself: « … CESEDA.. » otherwise.
+            "precisions": (proc.precisions or "").rstrip(" .") or "",
             "oqtf": proc.oqtf,
         },
         "prefecture": {"site": case.prefecture.site or "", "url": case.prefecture.url_rendez_vous or ""},
         "chiffres": {
             "phrase": figures_sentence(g["le_requerant"], inv, report),
             "nombre": report.figures.tentatives,
+            "tentatives_texte": _plural(report.figures.tentatives, "tentative"),
+            "semaines_texte": _plural(report.figures.semaines, "semaine distincte", "semaines distinctes"),
             "semaines": report.figures.semaines,
             "jours": report.figures.jours,
             "avant_9h": report.figures.avant_9h,

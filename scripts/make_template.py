@@ -260,8 +260,7 @@ def build(out: Path = OUT) -> Path:
       "récépissé qui y est attaché, et l'expose à la perte de son emploi et de ses droits sociaux.")
     tag("{%p else %}")
     p("Pour une démarche autre que le renouvellement d'un titre, l'urgence s'apprécie au regard des "
-      "circonstances particulières de l'espèce (CE, 9 juin 2022, n° 453391). En l'espèce, ces "
-      "circonstances sont caractérisées par les éléments exposés ci-après.")
+      "circonstances particulières de l'espèce (CE, 9 juin 2022, n° 453391).")
     tag("{%p endif %}")
     tag("{%p if procedure.expiration %}")
     p("Le titre de séjour de {{ requerant.le_requerant }} {% if procedure.expiration_passee %}a expiré"
@@ -269,9 +268,10 @@ def build(out: Path = OUT) -> Path:
       "{{ requerant.il }} ne peut obtenir le récépissé qui lui permettrait de justifier de la régularité "
       "de son séjour.")
     tag("{%p endif %}")
-    tag("{%p for u in urgence %}")
-    p("En outre : {{ u }}")
-    tag("{%p endfor %}")
+    tag("{%p if urgence %}")
+    p("Les circonstances exposées au I (situation de {{ requerant.le_requerant }}) caractérisent "
+      "{% if procedure.renouvellement %}en outre {% endif %}l'urgence.")
+    tag("{%p endif %}")
     p("Enfin, les tentatives répétées de {{ requerant.le_requerant }} depuis le {{ chiffres.premiere }} "
       "montrent que la situation ne se résoudra pas d'elle-même.")
     tag("{%p if procedure.oqtf %}")
@@ -291,10 +291,10 @@ def build(out: Path = OUT) -> Path:
       "un mode de preuve admis (CE, 21 avril 2021, n° 448178). L'administration qui impose la prise de "
       "rendez-vous en ligne doit en outre offrir une solution de substitution (CE, Section, 3 juin 2022, "
       "n° 452798 ; article R. 431-2 du code de l'entrée et du séjour des étrangers et du droit d'asile).")
-    p("En l'espèce, {{ requerant.le_requerant }} justifie de {{ chiffres.nombre }} tentatives "
-      "réparties sur {{ chiffres.semaines }} semaines distinctes, du {{ chiffres.premiere }} au "
-      "{{ chiffres.derniere }}, à des heures variées{% if courriers %}, ainsi que de demandes écrites "
-      "restées sans réponse{% endif %}. La mesure demandée est donc utile.")
+    p("En l'espèce, {{ requerant.le_requerant }} justifie de {{ chiffres.tentatives_texte }}, "
+      "sur {{ chiffres.semaines_texte }}, du {{ chiffres.premiere }} au "
+      "{{ chiffres.derniere }}{% if courriers %}, ainsi que de demandes écrites restées sans "
+      "réponse{% endif %}. La mesure demandée est donc utile.")
 
     p("D. Sur l'absence d'obstacle à l'exécution d'une décision administrative et de contestation sérieuse",
       "Heading 2")

@@ -280,3 +280,27 @@ def test_template_script_matches_committed_template(tmp_path):
 
 def test_template_error_type():
     assert TemplateError("x").exit_code == 1
+
+
+def test_singular_figures_in_a_draft(tmp_path):
+    data = default_case(["2025-03-03 08:55"])
+    text = docx_text(build_case(tmp_path, data, brouillon=True).out / "requete.docx")
+    assert "justifie de 1 tentative, sur 1 semaine distincte, du 3 mars 2025 au 3 mars 2025" in text
+    assert "1 semaines" not in text and "1 tentatives" not in text
+
+
+def test_urgency_facts_stated_once(tmp_path):
+    data = default_case()
+    data["urgence"] = ["Mon employeur m'a prévenu par écrit."]
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx")
+    assert text.count("Mon employeur m'a prévenu par écrit.") == 1
+    assert "Les circonstances exposées au I" in text
+
+
+def test_precisions_sentence_ends_once(tmp_path):
+    data = default_case()
+    data["procedure"] = {"type": "autre", "precisions": "Demande de carte « salarié » (article L. 421-1 du CESEDA)."}
+    data["urgence"] = ["Promesse d'embauche valable jusqu'au 30 avril 2025."]
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx")
+    assert "(article L. 421-1 du CESEDA)." in text and "CESEDA).." not in text
+    assert "caractérisent l'urgence." in text and "ci-après" not in text

@@ -89,6 +89,8 @@ def manifest(case: Case, inv: plan.Inventory, report: evidence.Report, written: 
 
 def build(case_file: str | Path, options: Options) -> Result:
     case_path = resolve_case_path(case_file)
+    if options.modele is not None:
+        render.open_template(options.modele)  # fail before any work on a missing or broken template
     case = load(case_path)
     report = evidence.check(case)
     if report.blocking and not options.brouillon:

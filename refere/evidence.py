@@ -170,6 +170,15 @@ def check(case: Case) -> Report:
                 f"« {t.capture} » date du {dates.format_datetime(shot.when)} (selon : {shot.source}). "
                 "Corrigez la date déclarée ou la capture.", PRACTICE, where + ".date")
 
+    for i, p in enumerate(case.pieces):
+        for src in p.sources:
+            try:
+                probe(src)
+            except FileProblem as exc:
+                # Not a rule of evidence, but build would fail on it: say so now.
+                add("piece-illisible", BLOQUANT, f"Pièce illisible : {exc.message}", "R. 412-2 CJA (pièces produites)",
+                    f"pieces[{i}]")
+
     if not case.procedure.is_renewal and not case.urgence:
         add("urgence-non-justifiee", AVERTISSEMENT,
             "Hors renouvellement, l'urgence n'est pas présumée : décrivez dans « urgence » les circonstances "

@@ -209,7 +209,7 @@ def jinja_env() -> jinja2.Environment:
     return env
 
 
-def _open_template(path: Path) -> DocxTemplate:
+def open_template(path: Path) -> DocxTemplate:
     if not path.is_file():
         raise TemplateError(f"modèle introuvable « {path} »")
     try:
@@ -222,7 +222,7 @@ def _open_template(path: Path) -> DocxTemplate:
 
 def render(ctx: dict[str, Any], out: Path, template: Path | None = None) -> None:
     path = template or default_template()
-    tpl = _open_template(path)
+    tpl = open_template(path)
     try:
         tpl.render(ctx, jinja_env(), autoescape=True)
     except jinja2.UndefinedError as exc:
@@ -256,7 +256,7 @@ def _undefined_fr(exc: jinja2.UndefinedError) -> str:
 
 def verify_template(path: Path, sample: dict[str, Any]) -> list[str]:
     """Every problem of a custom template, in French; an empty list means it is usable."""
-    tpl = _open_template(path)
+    tpl = open_template(path)
     env = jinja_env()
     problems = []
     try:

@@ -201,3 +201,14 @@ def test_check_json_for_an_invalid_case(run, tmp_path):
     assert doc["valide"] is False
     assert {"fichier": "dossier.yaml", "ligne": 3, "champ": "requerant.prenom",
             "message": "champ inconnu « prenom » ; vouliez-vous dire « prenoms » ?"} in doc["erreurs"]
+
+
+def test_unreadable_piece_blocks_in_check(tmp_path, run):
+    from conftest import make_pdf
+
+    folder = tmp_path / "affaire"
+    write_case(folder, default_case())
+    make_pdf(folder / "pieces" / "passeport.pdf", encrypt=("o", "secret"))
+    res = run("check", folder / "dossier.yaml")
+    assert res.exit_code == 1
+    assert "[piece-illisible]" in res.output and "passeport.pdf" in res.output and "mot de passe" in res.output

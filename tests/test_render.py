@@ -304,3 +304,9 @@ def test_precisions_sentence_ends_once(tmp_path):
     text = docx_text(build_case(tmp_path, data).out / "requete.docx")
     assert "(article L. 421-1 du CESEDA)." in text and "CESEDA).." not in text
     assert "caractérisent l'urgence." in text and "ci-après" not in text
+
+
+def test_missing_template_fails_before_any_work(example, tmp_path, run):
+    res = run("build", example, "--modele", tmp_path / "absent.docx")
+    assert res.exit_code == 1 and "modèle introuvable" in res.output
+    assert not (example.parent / "dossier").exists()

@@ -16,6 +16,7 @@ from PIL import Image
 
 from . import __version__, pngmeta
 from .errors import FileProblem
+from .pdffont import Font
 from .pdftext import helvetica, literal, width, wrap
 from .plan import Inventory, PlannedPiece
 from .probe import MAX_PIXELS, SourceInfo, pdf_open
@@ -260,68 +261,73 @@ def default_jobs() -> int:
 
 # --- the complete dossier -------------------------------------------------------------------
 
-def _bordereau_pages(pdf: pikepdf.Pdf, inv: Inventory, first_pages: list[int], header: list[str]) -> int:
-    """Draw the bordereau (inventory) as A4 text pages; returns how many pages it took."""
-    font, bold = helvetica(pdf), helvetica(pdf, bold=True)
+# One line of the bordereau: (bold?, size, x, y, text); a page is a list of lines.
+Line = tuple[bool, float, float, float, str]
+
+
+def _bordereau_layout(inv: Inventory, header: list[str], regular: Font, bold: Font) -> list[list[Line]]:
+    """Where each piece of text goes, page by page; page ranges are added later (own column)."""
     size, lead = 10.0, 14.0
     left, top, bottom = 20 * MM, A4[1] - 22 * MM, 20 * MM
-    label_w = A4[0] - left - 20 * MM - 60 - 34
-    rows: list[tuple[str, list[str], str]] = []
-    for p, start in zip(inv.pieces, first_pages):
-        end = start + p.pages - 1
-        span = f"p. {start}" if start == end else f"p. {start}-{end}"
-        rows.append((str(p.numero), wrap(p.titre, size, label_w), span))
-    ops: list[bytes] = []
-
-    def new_page() -> float:
-        nonlocal ops
-        if ops:
-            _emit(pdf, ops, font, bold)
-        ops = []
-        return top
-
-    y = new_page()
-    for i, line in enumerate(header):
-        f, s = ("/FB", 14.0) if i == 0 else ("/F", 10.0)
-        ops.append(f"BT {f} {s} Tf {left:.2f} {y:.2f} Td ".encode() + literal(line) + b" Tj ET")
-        y -= lead * (1.6 if i == 0 else 1.0)
+    num_x, label_x, pages_x = left, left + 34, A4[0] - 20 * MM - 60
+    label_w = pages_x - label_x - 10
+    pages: list[list[Line]] = [[]]
+    y = top
+    for i, text in enumerate(header):
+        first = i == 0
+        for line in wrap(text, 14.0 if first else size, A4[0] - 2 * left, bold if first else regular):
+            pages[-1].append((first, 14.0 if first else size, left, y, line))
+            y -= lead * (1.6 if first else 1.0)
     y -= lead
-    ops.append(f"BT /FB {size} Tf {left:.2f} {y:.2f} Td ".encode() + literal("N°") + b" Tj ET")
-    ops.append(f"BT /FB {size} Tf {left + 34:.2f} {y:.2f} Td ".encode() + literal("Pièce") + b" Tj ET")
-    ops.append(f"BT /FB {size} Tf {A4[0] - 20 * MM - 60:.2f} {y:.2f} Td ".encode() + literal("Pages") + b" Tj ET")
+    for x, title in ((num_x, "N°"), (label_x, "Pièce"), (pages_x, "Pages")):
+        pages[-1].append((True, size, x, y, title))
     y -= lead * 1.3
-    for num, lines, span in rows:
+    for p in inv.pieces:
+        lines = wrap(p.titre, size, label_w, regular)
         if y - lead * len(lines) < bottom:
-            y = new_page()
-        ops.append(f"BT /F {size} Tf {left:.2f} {y:.2f} Td ".encode() + literal(num) + b" Tj ET")
-        ops.append(f"BT /F {size} Tf {A4[0] - 20 * MM - 60:.2f} {y:.2f} Td ".encode() + literal(span) + b" Tj ET")
+            pages.append([])
+            y = top
+        pages[-1].append((False, size, num_x, y, str(p.numero)))
+        pages[-1].append((False, size, pages_x, y, f"\x00{p.numero}"))  # page range, filled in later
         for line in lines:
-            ops.append(f"BT /F {size} Tf {left + 34:.2f} {y:.2f} Td ".encode() + literal(line) + b" Tj ET")
+            pages[-1].append((False, size, label_x, y, line))
             y -= lead
         y -= 4
-    _emit(pdf, ops, font, bold)
-    return len(pdf.pages)
+    return pages
 
 
-def _emit(pdf: pikepdf.Pdf, ops: list[bytes], font: pikepdf.Object, bold: pikepdf.Object) -> None:
-    page = pikepdf.Dictionary(
-        Type=pikepdf.Name.Page,
-        MediaBox=pikepdf.Array([0, 0, Decimal(f"{A4[0]:.4f}"), Decimal(f"{A4[1]:.4f}")]),
-        Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F=font, FB=bold)),
-        Contents=pdf.make_stream(b"\n".join(ops)),
-    )
-    pdf.pages.append(pikepdf.Page(page))
+def _bordereau(pdf: pikepdf.Pdf, inv: Inventory, header: list[str], first_page: int) -> int:
+    """Draw the bordereau (inventory) as A4 pages at the start of ``pdf``; returns its page count."""
+    regular, bold = Font(), Font(bold=True)
+    layout = _bordereau_layout(inv, header, regular, bold)
+    spans = {}
+    for p, start in zip(inv.pieces, _starts(inv, first_page + len(layout))):
+        end = start + p.pages - 1
+        spans[f"\x00{p.numero}"] = f"p. {start}" if start == end else f"p. {start}-{end}"
+    streams = []
+    for lines in layout:
+        ops = []
+        for is_bold, size, x, y, text in lines:
+            font = bold if is_bold else regular
+            ops.append(f"BT /F{'B' if is_bold else 'R'} {size} Tf {x:.2f} {y:.2f} Td ".encode()
+                       + font.encode(spans.get(text, text)) + b" Tj ET")
+        streams.append(b"\n".join(ops))
+    fonts = pikepdf.Dictionary(FR=regular.embed(pdf), FB=bold.embed(pdf))
+    for ops in streams:
+        pdf.pages.append(pikepdf.Page(pikepdf.Dictionary(
+            Type=pikepdf.Name.Page,
+            MediaBox=pikepdf.Array([0, 0, Decimal(f"{A4[0]:.4f}"), Decimal(f"{A4[1]:.4f}")]),
+            Resources=pikepdf.Dictionary(Font=fonts),
+            Contents=pdf.make_stream(ops),
+        )))
+    return len(layout)
 
 
 def build_complete(inv: Inventory, folder: Path, path: Path, header: list[str]) -> int:
     """Bordereau page(s), then every pièce in order; a bookmark and page labels per pièce."""
     out = pikepdf.new()
-    # First pass to learn how many pages the bordereau takes (it lists page ranges).
-    probe_pdf = pikepdf.new()
-    guess = _bordereau_pages(probe_pdf, inv, _starts(inv, 1), header)
-    probe_pdf.close()
-    starts = _starts(inv, guess + 1)
-    n_bord = _bordereau_pages(out, inv, starts, header)
+    n_bord = _bordereau(out, inv, header, 1)
+    starts = _starts(inv, n_bord + 1)
     opened = []
     try:
         for p in inv.pieces:

@@ -1,4 +1,5 @@
-"""Just enough PDF text drawing for stamps and the bordereau: Helvetica, WinAnsi encoding."""
+"""Just enough PDF text for the stamps (Helvetica, WinAnsi: their text is ours, never typed by a
+person) and word wrapping for the bordereau (whose text is drawn with pdffont)."""
 
 from __future__ import annotations
 
@@ -43,12 +44,13 @@ def helvetica(pdf: pikepdf.Pdf, bold: bool = False) -> pikepdf.Object:
     ))
 
 
-def wrap(text: str, size: float, max_width: float) -> list[str]:
+def wrap(text: str, size: float, max_width: float, font) -> list[str]:
+    """Greedy word wrap, measured with ``font`` (a pdffont.Font)."""
     lines: list[str] = []
     current = ""
     for word in text.split():
         trial = f"{current} {word}".strip()
-        if current and width(trial, size) > max_width:
+        if current and font.width(trial, size) > max_width:
             lines.append(current)
             current = word
         else:

@@ -302,3 +302,38 @@ def test_multi_frame_image_is_one_page(tmp_path):
     res = built(write_case(tmp_path / "affaire", data))
     with pikepdf.open(res.out / "pieces" / res.inventory.pieces[1].fichier) as pdf:
         assert len(pdf.pages) == res.inventory.pieces[1].pages == 3
+
+
+def test_bordereau_keeps_every_letter_as_typed(tmp_path):
+    data = default_case()
+    data["requerant"]["prenoms"] = "Văn Minh"
+    data["requerant"]["nom"] = "Nguyễn"
+    data["pieces"][0]["titre"] = "Kimlik kartı — Şükrü Gökçe, İğdır (ƒ ☃)"
+    res = built(write_case(tmp_path / "affaire", data))
+    first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(res.out / "dossier-complet.pdf"), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    assert "Văn Minh NGUYỄN" in first
+    assert "Kimlik kartı — Şükrü Gökçe, İğdır (ƒ ☃)" in first
+    fonts = subprocess.run(["pdffonts", str(res.out / "dossier-complet.pdf")], capture_output=True, text=True).stdout
+    assert "DejaVuSans" in fonts and "Identity-H" in fonts
+
+
+def test_long_bordereau_spans_pages_with_right_ranges(tmp_path):
+    days = [f"2025-03-{d:02d} 08:{m:02d}" for d in range(1, 29) for m in (5, 35)]
+    data = default_case(days)
+    data["options"] = {"captures": "par_tentative"}
+    data["signature"]["date"] = "2025-04-01"
+    res = built(write_case(tmp_path / "affaire", data))
+    path = res.out / "dossier-complet.pdf"
+    with pikepdf.open(path) as pdf:
+        labels = [pikepdf.Page(pg).label for pg in pdf.pages]
+        with pdf.open_outline() as outline:
+            targets = [item.destination for item in outline.root]
+    n_bord = sum(1 for label in labels if label.startswith("Bordereau"))
+    assert n_bord >= 2
+    text = subprocess.run(["pdftotext", "-f", "1", "-l", str(n_bord), "-layout", str(path), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    last = res.inventory.pieces[-1]
+    total = n_bord + sum(p.pages for p in res.inventory.pieces)
+    assert f"p. {total}" in text and labels[-1] == f"P{last.numero}-1"
+    assert len(targets) == len(res.inventory.pieces) + 1

@@ -1,0 +1,128 @@
+"""An embedded TrueType font for text that people typed (the bordereau page of the dossier).
+
+The standard PDF fonts only know Western European letters; names such as « Nguyễn » or
+« İğdır » need a real font. DejaVu Sans ships with the package (so the output does not depend
+on the machine; scripts/make_fonts.py prepared it), and only the glyphs used are embedded, as a CID font with a ToUnicode map so
+that the text stays searchable and copyable.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+from importlib import resources
+
+import pikepdf
+from fontTools import subset
+from fontTools.ttLib import TTFont
+
+FILES = {False: "DejaVuSans.ttf", True: "DejaVuSans-Bold.ttf"}
+
+
+@functools.cache
+def _raw(bold: bool) -> bytes:
+    return resources.files("refere").joinpath(f"data/fonts/{FILES[bold]}").read_bytes()
+
+
+@functools.cache
+def _load(bold: bool) -> TTFont:
+    # recalcTimestamp off: the subset must be byte-identical from one build to the next.
+    return TTFont(io.BytesIO(_raw(bold)), recalcTimestamp=False, lazy=False)
+
+
+class Font:
+    """Measures and encodes text; ``embed`` writes the subset actually used."""
+
+    def __init__(self, bold: bool = False):
+        self.bold = bold
+        self.tt = _load(bold)
+        self.cmap = self.tt.getBestCmap()
+        self.advance = self.tt["hmtx"].metrics
+        self.scale = 1000 / self.tt["head"].unitsPerEm
+        self.used: dict[int, str] = {}
+
+    def _gid(self, ch: str) -> int:
+        name = self.cmap.get(ord(ch))
+        if name is None:  # outside the font: the replacement character, never a silent drop
+            name = self.cmap.get(0xFFFD, ".notdef")
+        return self.tt.getGlyphID(name)
+
+    def width(self, text: str, size: float) -> float:
+        return sum(self.advance[self.tt.getGlyphName(self._gid(c))][0] for c in text) * self.scale * size / 1000
+
+    def encode(self, text: str) -> bytes:
+        """A PDF hex string of glyph ids (Identity-H)."""
+        out = []
+        for ch in text:
+            gid = self._gid(ch)
+            self.used.setdefault(gid, ch)
+            out.append(f"{gid:04X}")
+        return b"<" + "".join(out).encode() + b">"
+
+    def embed(self, pdf: pikepdf.Pdf) -> pikepdf.Object:
+        gids = sorted(self.used)
+        data = _subset(self.bold, tuple(gids))
+        base = ("DejaVuSans-Bold" if self.bold else "DejaVuSans")
+        # Subset tag from the glyphs used: stable, and different subsets get different names.
+        digest = hashlib.sha256(",".join(map(str, gids)).encode()).digest()
+        tag = "".join(chr(65 + b % 26) for b in digest[:6])
+        name = pikepdf.Name(f"/{tag}+{base}")
+        head, hhea = self.tt["head"], self.tt["hhea"]
+        descriptor = pdf.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.FontDescriptor, FontName=name, Flags=32,
+            FontBBox=[round(v * self.scale) for v in (head.xMin, head.yMin, head.xMax, head.yMax)],
+            ItalicAngle=0, Ascent=round(hhea.ascent * self.scale), Descent=round(hhea.descent * self.scale),
+            CapHeight=round(hhea.ascent * self.scale), StemV=80,
+            FontFile2=pdf.make_stream(data),
+        ))
+        widths = pikepdf.Array()
+        for gid in gids:
+            widths.append(gid)
+            widths.append(pikepdf.Array([round(self.advance[self.tt.getGlyphName(gid)][0] * self.scale)]))
+        cid = pdf.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.CIDFontType2, BaseFont=name,
+            CIDSystemInfo=pikepdf.Dictionary(Registry=pikepdf.String("Adobe"), Ordering=pikepdf.String("Identity"), Supplement=0),
+            FontDescriptor=descriptor, W=widths, CIDToGIDMap=pikepdf.Name.Identity,
+        ))
+        return pdf.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type0, BaseFont=name,
+            Encoding=pikepdf.Name("/Identity-H"), DescendantFonts=[cid],
+            ToUnicode=pdf.make_stream(_to_unicode(self.used)),
+        ))
+
+
+@functools.lru_cache(maxsize=64)
+def _subset(bold: bool, gids: tuple[int, ...]) -> bytes:
+    """The font file with only ``gids`` (numbering kept, so glyph ids stay valid as CIDs)."""
+    options = subset.Options()
+    options.retain_gids = True
+    options.notdef_outline = True
+    options.layout_features = []
+    options.name_IDs = [0, 1, 2, 3, 4, 5, 6]
+    font = TTFont(io.BytesIO(_raw(bold)), recalcTimestamp=False)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(gids=[0, *gids])
+    subsetter.subset(font)
+    buf = io.BytesIO()
+    font.save(buf)
+    return buf.getvalue()
+
+
+def _to_unicode(used: dict[int, str]) -> bytes:
+    lines = [
+        "/CIDInit /ProcSet findresource begin", "12 dict begin", "begincmap",
+        "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
+        "/CMapName /Adobe-Identity-UCS def", "/CMapType 2 def",
+        "1 begincodespacerange", "<0000> <FFFF>", "endcodespacerange",
+    ]
+    items = sorted(used.items())
+    for start in range(0, len(items), 100):
+        chunk = items[start:start + 100]
+        lines.append(f"{len(chunk)} beginbfchar")
+        for gid, ch in chunk:
+            utf16 = ch.encode("utf-16-be").hex().upper()
+            lines.append(f"<{gid:04X}> <{utf16}>")
+        lines.append("endbfchar")
+    lines += ["endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end"]
+    return "\n".join(lines).encode("ascii")

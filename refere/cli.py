@@ -80,6 +80,7 @@ def check(dossier: Path, strict: bool, as_json: bool) -> None:
       refere check mon-dossier/dossier.yaml
       refere check mon-dossier/dossier.yaml --strict --json
     """
+    from . import plan
     from .evidence import check as run_check
     from .loader import load, resolve_case_path
     from .present import report_text
@@ -98,10 +99,15 @@ def check(dossier: Path, strict: bool, as_json: bool) -> None:
         ]}, ensure_ascii=False, indent=2))
         raise EvidenceInsufficient("") from None
     report = run_check(case)
+    inv = None if report.blocking else plan.make(case)  # the numbering, once the files are readable
     if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        doc = report.to_dict()
+        if inv is not None:
+            doc["pieces"] = [{"numero": p.numero, "titre": p.titre, "fichier": p.fichier, "pages": p.pages}
+                             for p in inv.pieces]
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
     else:
-        click.echo(report_text(case, report, str(path)))
+        click.echo(report_text(case, report, str(path), inv))
     if report.blocking:
         raise EvidenceInsufficient("Preuves insuffisantes : voir les problèmes bloquants ci-dessus." if not as_json else "")
     if strict and report.warnings:
@@ -186,8 +192,12 @@ def build(dossier: Path, sortie: Path | None, force: bool, brouillon: bool, pdf:
     from .build import Options, build as run_build
 
     res = run_build(dossier, Options(sortie, force, brouillon, pdf, modele, compresser, jobs or default_jobs()))
+    from .present import inventory_lines
+
     click.echo(f"Dossier construit : {res.out}")
-    click.echo(f"  {len(res.inventory.pieces)} pièces, {res.pages} pages dans dossier-complet.pdf")
+    click.echo(f"  {len(res.inventory.pieces)} pièces, {res.pages} pages dans dossier-complet.pdf ; "
+               "à déposer une par une, dans l'ordre :")
+    click.echo("\n".join(inventory_lines(res.inventory)))
     for w in res.report.warnings:
         click.echo(f"  avertissement [{w.code}] {w.message}")
     for b in res.report.blocking:

@@ -24,11 +24,18 @@ def figures_lines(report: Report) -> list[str]:
     ]
 
 
-def report_text(case: Case, report: Report, name: str) -> str:
+def inventory_lines(inv) -> list[str]:
+    """The numbering as it will be filed: number, file name, pages."""
+    return [f"  {p.fichier}  ({p.pages} p.)" for p in inv.pieces]
+
+
+def report_text(case: Case, report: Report, name: str, inv=None) -> str:
     d = case.departement
     tribunal = case.tribunal.nom if case.tribunal else d.tribunal
     out = [f"Dossier : {name}", f"Tribunal : {tribunal} — contre {d.prefet}", "", "Chiffres"]
     out += [f"  {line}" for line in figures_lines(report)]
+    if inv is not None:
+        out += ["", f"Pièces ({len(inv.pieces)}), dans l'ordre du bordereau"] + inventory_lines(inv)
     for title, items in (("Problèmes bloquants", report.blocking), ("Avertissements", report.warnings)):
         out += ["", f"{title} ({len(items)})"]
         if not items:

@@ -337,3 +337,11 @@ def test_long_bordereau_spans_pages_with_right_ranges(tmp_path):
     total = n_bord + sum(p.pages for p in res.inventory.pieces)
     assert f"p. {total}" in text and labels[-1] == f"P{last.numero}-1"
     assert len(targets) == len(res.inventory.pieces) + 1
+
+
+def test_build_lists_the_files_to_file(run, example):
+    res = run("build", example)
+    assert res.exit_code == 0
+    names = sorted(p.name for p in (example.parent / "dossier" / "pieces").iterdir())
+    listed = [line.split()[0] for line in res.output.splitlines() if line.startswith("  0")]
+    assert listed == names

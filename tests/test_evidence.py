@@ -212,3 +212,13 @@ def test_unreadable_piece_blocks_in_check(tmp_path, run):
     res = run("check", folder / "dossier.yaml")
     assert res.exit_code == 1
     assert "[piece-illisible]" in res.output and "passeport.pdf" in res.output and "mot de passe" in res.output
+
+
+def test_check_shows_the_numbering_before_building(run, example):
+    res = run("check", example)
+    assert "Pièces (8), dans l'ordre du bordereau" in res.output
+    assert "01_Carte_d_identite_algerienne_recto_et_verso.pdf  (2 p.)" in res.output
+    assert not (example.parent / "dossier").exists()
+    doc = json.loads(run("check", example, "--json").output)
+    assert [p["numero"] for p in doc["pieces"]] == list(range(1, 9))
+    assert doc["pieces"][7]["fichier"].startswith("08_Courriel")

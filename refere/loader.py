@@ -156,17 +156,21 @@ def parse_yaml(text: str, name: str) -> tuple[Any, _Walk]:
         loader = _Loader(text)
     except yaml.reader.ReaderError as exc:
         raise CaseInvalid([_reader_problem(exc, text, name)]) from None
+    too_big = CaseInvalid([Problem(name, None, "", (
+        "fichier trop gros ou trop imbriqué une fois les alias « * » développés : "
+        "un dossier n'en a pas besoin"))])
     try:
-        node = loader.get_single_node()
+        try:
+            node = loader.get_single_node()
+        except RecursionError:  # PyYAML composes recursively: absurd nesting ends here
+            raise too_big from None
         if node is None:
             raise CaseInvalid([Problem(name, None, "", "le fichier est vide : partez du modèle créé par « refere init »")])
         walk = _Walk()
         try:
             walk.visit(node, ())
         except (_TooBig, RecursionError):
-            raise CaseInvalid([Problem(name, None, "", (
-                "fichier trop gros ou trop imbriqué une fois les alias « * » développés : "
-                "un dossier n'en a pas besoin"))]) from None
+            raise too_big from None
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         raise CaseInvalid([_yaml_problem(exc, name)]) from None

@@ -101,6 +101,7 @@ CATALOGUE = {
     # YAML
     "tag-python": (_yaml("version: !!python/object/apply:os.system ['true']\n"), ["dossier.yaml:1", "étiquette"]),
     "alias-bomb": (_yaml(_alias_bomb()), ["dossier.yaml", "alias"]),
+    "deep-nesting": (_yaml("version: " + "[" * 5000 + "]" * 5000 + "\n"), ["dossier.yaml", "trop imbriqué"]),
     "latin-1": (_bytes("version: 1\nrequerant:\n  nom: Hélène\n".encode("latin-1")), ["dossier.yaml:3", "UTF-8"]),
     "empty": (_yaml(""), ["dossier.yaml", "vide"]),
     "list-root": (_yaml("- a\n- b\n"), ["dossier.yaml:1", "liste"]),

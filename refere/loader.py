@@ -250,7 +250,7 @@ def translate(err: dict[str, Any], loc: Loc) -> str:
     if kind in ("float_parsing", "float_type"):
         return f"nombre attendu, pas {_show(value)}"
     if kind in ("bool_parsing", "bool_type"):
-        return f"« true » (oui) ou « false » (non) attendu, pas {_show(value)}"
+        return f"« oui » ou « non » attendu, pas {_show(value)}"
     if kind in ("list_type",):
         return f"liste attendue (un élément par ligne, commençant par « - »), pas {_show(value)}"
     if kind in ("model_type", "dict_type", "model_attributes_type"):

@@ -160,12 +160,19 @@ class Requerant(Strict):
     numero_etranger: Annotated[str | None, BeforeValidator(_agdref)] = None
 
 
+def _oui_non(value: Any) -> Any:
+    """« oui » / « non » as people write them in French, besides true/false."""
+    if isinstance(value, str) and value.strip().lower() in ("oui", "non"):
+        return value.strip().lower() == "oui"
+    return value
+
+
 class Procedure(Strict):
     type: Literal[tuple(PROCEDURES)]  # type: ignore[valid-type]
     titre_actuel: Short | None = None
     expiration_titre: Date | None = None
     precisions: Long | None = None
-    oqtf: bool = False
+    oqtf: Annotated[bool, BeforeValidator(_oui_non)] = False
 
     @model_validator(mode="after")
     def _autre_needs_precisions(self) -> Procedure:

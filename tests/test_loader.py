@@ -63,7 +63,7 @@ def test_misspelt_top_level_key(tmp_path):
 @pytest.mark.parametrize("field, value, message", [
     (("demandes", "delai_jours"), "quinze", "nombre entier attendu"),
     (("demandes", "delai_jours"), 0, "au moins 1"),
-    (("procedure", "oqtf"), "peut-être", "« true » (oui) ou « false » (non)"),
+    (("procedure", "oqtf"), "peut-être", "« oui » ou « non » attendu"),
     (("requerant", "courriel"), "pas-une-adresse", "adresse électronique invalide"),
     (("requerant", "numero_etranger"), "12345", "10 chiffres"),
     (("requerant", "civilite"), "Dr", "civilité"),
@@ -282,3 +282,10 @@ def test_keys_that_look_like_pydantic_tags(tmp_path):
     out = problems(write_case(tmp_path, "version: 1\n'(': 1\n'a[b]': 2\n"))
     assert any(p.startswith("dossier.yaml:2: (: champ inconnu") for p in out)
     assert any(p.startswith("dossier.yaml:3: a[b]: champ inconnu") for p in out)
+
+
+@pytest.mark.parametrize("written, value", [("oui", True), ("Non", False), ("true", True), ("false", False)])
+def test_oqtf_in_french_or_english(tmp_path, written, value):
+    data = default_case()
+    data["procedure"]["oqtf"] = written
+    assert load(write_case(tmp_path, data)).procedure.oqtf is value

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import img2pdf
 import pikepdf
-from PIL import Image
+from PIL import Image, ImageOps
 
 from . import __version__, pngmeta
 from .errors import FileProblem
@@ -57,6 +57,8 @@ def _flatten_if_needed(data: bytes, src: SourceInfo, dpi_cap: int | None) -> byt
         with Image.open(io.BytesIO(data)) as img:
             has_alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
             img.load()
+            # Re-encoding drops the EXIF: apply its orientation to the pixels first.
+            img = ImageOps.exif_transpose(img)
             if img.mode == "P" or img.mode == "PA":
                 img = img.convert("RGBA")
             if img.mode.startswith("I;16") or img.mode == "I":
@@ -81,9 +83,6 @@ def _flatten_if_needed(data: bytes, src: SourceInfo, dpi_cap: int | None) -> byt
 
 def _downscale(img: Image.Image, dpi: int) -> Image.Image:
     """At most ``dpi`` across the A4 text block: sharp when printed, far lighter."""
-    from PIL import ImageOps
-
-    img = ImageOps.exif_transpose(img)
     max_w, max_h = int(186 / 25.4 * dpi), int(267 / 25.4 * dpi)
     if img.width > img.height:
         max_w, max_h = max_h, max_w

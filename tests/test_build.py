@@ -345,3 +345,49 @@ def test_build_lists_the_files_to_file(run, example):
     names = sorted(p.name for p in (example.parent / "dossier" / "pieces").iterdir())
     listed = [line.split()[0] for line in res.output.splitlines() if line.startswith("  0")]
     assert listed == names
+
+
+def _raw_pdf_with_inherited_attributes(path):
+    """A PDF whose page takes MediaBox, Rotate and Resources from its parent, as the spec allows."""
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 /MediaBox [0 0 500 800] /Rotate 90 "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>",
+            b"<< /Type /Page /Parent 2 0 R /Contents 4 0 R >>", None,
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    content = b"BT /F1 14 Tf 72 700 Td (HERITE) Tj ET"
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for i, obj in enumerate(objs, 1):
+        offsets.append(len(out))
+        body = b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content) if obj is None else obj
+        out += b"%d 0 obj\n%s\nendobj\n" % (i, body)
+    xref = len(out)
+    out += b"xref\n0 6\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(out))
+
+
+def test_pdf_with_inherited_page_attributes(tmp_path):
+    data = default_case()
+    _raw_pdf_with_inherited_attributes(tmp_path / "affaire" / "pieces" / "passeport.pdf")
+    res = built(write_case(tmp_path / "affaire", data))
+    path = res.out / "pieces" / res.inventory.pieces[0].fichier
+    text = pdf_text(path)
+    assert "HERITE" in text and "Pièce n° 1 — p. 1/1" in text
+    with pikepdf.open(path) as pdf:
+        assert int(pdf.pages[0].obj.Rotate) == 90
+        assert [float(v) for v in pdf.pages[0].mediabox] == [-assemble.PAD, 0, 500, 800]
+
+
+def test_transparent_png_with_exif_orientation(tmp_path):
+    data = default_case()
+    path = tmp_path / "affaire" / "captures" / "c00.png"
+    path.parent.mkdir(parents=True)
+    exif = Image.Exif()
+    exif[274] = 6  # to be turned 90° clockwise for display
+    Image.new("RGBA", (400, 200), (0, 0, 255, 128)).save(path, exif=exif.tobytes())
+    res = built(write_case(tmp_path / "affaire", data))
+    with pikepdf.open(res.out / "pieces" / res.inventory.pieces[1].fichier) as pdf:
+        raw = list(pdf.pages[0].get_images().values())[0]
+        assert (raw.Width, raw.Height) == (200, 400)  # orientation baked into the pixels
+        assert int(pdf.pages[0].obj.get("/Rotate", 0)) == 0

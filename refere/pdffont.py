@@ -28,7 +28,8 @@ def _raw(bold: bool) -> bytes:
 @functools.cache
 def _load(bold: bool) -> TTFont:
     # recalcTimestamp off: the subset must be byte-identical from one build to the next.
-    return TTFont(io.BytesIO(_raw(bold)), recalcTimestamp=False, lazy=False)
+    # Lazy: measuring needs cmap and metrics only, never the 6,000 glyph outlines.
+    return TTFont(io.BytesIO(_raw(bold)), recalcTimestamp=False, lazy=True)
 
 
 class Font:

@@ -8,8 +8,6 @@ from pathlib import Path
 
 from .errors import os_reason
 
-KINDS = {"png": "PNG", "jpeg": "JPEG", "pdf": "PDF"}
-
 # Formats people bring from their phones, with how to convert them.
 _OTHER_FORMATS = [
     (b"GIF87a", "GIF"),

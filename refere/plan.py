@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from . import dates
-from .model import Case, Piece
+from .model import Case
 from .probe import SourceInfo, probe
 
 BEFORE_CAPTURES = ("identite", "titre_sejour", "domicile")
@@ -154,9 +154,3 @@ def make(case: Case) -> Inventory:
     courriers = tuple(p.numero for p in pieces if p.categorie == "courrier_prefecture")
     return Inventory(tuple(pieces), tuple(attempts), courriers)
 
-
-def piece_categories_order() -> tuple[str, ...]:
-    return BEFORE_CAPTURES + ("captures",) + AFTER_CAPTURES
-
-
-__all__ = ["Inventory", "PlannedPiece", "PlannedAttempt", "make", "file_name", "ascii_label", "Piece"]

@@ -75,6 +75,7 @@ def _pdf_pages(path: Path, written: str) -> int:
 
 @functools.lru_cache(maxsize=4096)
 def _probe(path: Path, written: str, kind: str, mtime_ns: int, size: int) -> SourceInfo:
+    # mtime_ns and size are only part of the cache key: a file changed since is probed again.
     pages = _pdf_pages(path, written) if kind == "pdf" else _image_pages(path, written)
     return SourceInfo(path, written, kind, pages, files.sha256(path), size)
 

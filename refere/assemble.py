@@ -51,9 +51,9 @@ def needs_reencoding(src: SourceInfo) -> bool:
     return src.kind == "png" and pngmeta.read(src.path).has_alpha
 
 
-def _flatten_if_needed(data: bytes, src: SourceInfo, dpi_cap: int | None) -> bytes:
+def _flatten_if_needed(data: bytes, has_alpha_png: bool, dpi_cap: int | None) -> bytes:
     """PNG transparency is flattened on white (as it prints); compression re-encodes as JPEG."""
-    if needs_reencoding(src) or dpi_cap:
+    if has_alpha_png or dpi_cap:
         with Image.open(io.BytesIO(data)) as img:
             has_alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
             img.load()
@@ -94,12 +94,11 @@ def _downscale(img: Image.Image, dpi: int) -> Image.Image:
 
 def image_pages(src: SourceInfo, dpi_cap: int | None = None) -> pikepdf.Pdf:
     data = src.path.read_bytes()
+    meta = pngmeta.read(src.path) if src.kind == "png" else None
     # img2pdf's EXIF look-up decodes a whole PNG; ask it only when a PNG declares an orientation.
-    rotation = img2pdf.Rotation.ifvalid
-    if src.kind == "png" and pngmeta.read(src.path).orientation == 1:
-        rotation = img2pdf.Rotation.none
+    rotation = img2pdf.Rotation.none if meta and meta.orientation == 1 else img2pdf.Rotation.ifvalid
     try:
-        data = _flatten_if_needed(data, src, dpi_cap)
+        data = _flatten_if_needed(data, bool(meta and meta.has_alpha), dpi_cap)
         # One page per image, as the plan counts it: an MPO or animated PNG keeps its first frame.
         out = img2pdf.convert(data, layout_fun=_LAYOUT, nodate=True, rotation=rotation,
                               first_frame_only=True, engine=img2pdf.Engine.internal)

@@ -88,10 +88,8 @@ def data_path(loc: Loc, data: Any) -> Loc:
             node = node[part]
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             node = node[part]
-        elif isinstance(part, str) and ("[" in part or "(" in part) and not isinstance(node, dict):
-            continue  # a validator's tag, not a place in the file
-        elif isinstance(part, str) and "[" in part and part.endswith("]"):
-            continue
+        elif isinstance(part, str) and ("[" in part or "(" in part):
+            continue  # a validator's tag (a real key was matched above; field names have neither)
         else:
             node = None
         out.append(part)
@@ -156,27 +154,22 @@ def parse_yaml(text: str, name: str) -> tuple[Any, _Walk]:
         loader = _Loader(text)
     except yaml.reader.ReaderError as exc:
         raise CaseInvalid([_reader_problem(exc, text, name)]) from None
-    too_big = CaseInvalid([Problem(name, None, "", (
-        "fichier trop gros ou trop imbriqué une fois les alias « * » développés : "
-        "un dossier n'en a pas besoin"))])
     try:
-        try:
-            node = loader.get_single_node()
-        except RecursionError:  # PyYAML composes recursively: absurd nesting ends here
-            raise too_big from None
+        node = loader.get_single_node()
         if node is None:
             raise CaseInvalid([Problem(name, None, "", "le fichier est vide : partez du modèle créé par « refere init »")])
         walk = _Walk()
-        try:
-            walk.visit(node, ())
-        except (_TooBig, RecursionError):
-            raise too_big from None
+        walk.visit(node, ())
         data = loader.construct_document(node)
+    except (_TooBig, RecursionError):  # PyYAML composes recursively; our walk bounds aliases
+        raise CaseInvalid([Problem(name, None, "", (
+            "fichier trop gros ou trop imbriqué une fois les alias « * » développés : "
+            "un dossier n'en a pas besoin"))]) from None
     except yaml.MarkedYAMLError as exc:
         raise CaseInvalid([_yaml_problem(exc, name)]) from None
     except yaml.reader.ReaderError as exc:
         raise CaseInvalid([_reader_problem(exc, text, name)]) from None
-    except yaml.YAMLError as exc:
+    except yaml.YAMLError:
         raise CaseInvalid([Problem(name, None, "", "fichier YAML illisible")]) from None
     finally:
         loader.dispose()
@@ -308,11 +301,9 @@ def load_text(text: str, name: str, base: Path) -> Case:
                 continue  # already said: « à compléter »
             problems.append(Problem(name, walk.line_of(loc), field_path(loc), translate(err, loc)))
         raise CaseInvalid(_dedupe(problems)) from None
-    if problems:
-        raise CaseInvalid(_dedupe(problems))
     problems += [Problem(name, walk.line_of(loc), field_path(loc), msg) for loc, msg in cross_problems(case)]
     if problems:
-        raise CaseInvalid(problems)
+        raise CaseInvalid(_dedupe(problems))
     return case
 
 

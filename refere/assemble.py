@@ -17,7 +17,7 @@ from PIL import Image, ImageOps
 from . import __version__, pngmeta
 from .errors import FileProblem
 from .pdffont import Font
-from .pdftext import helvetica, literal, width, wrap
+from .pdftext import helvetica, literal, width
 from .plan import Inventory, PlannedPiece
 from .probe import MAX_PIXELS, SourceInfo, pdf_open
 
@@ -119,17 +119,13 @@ def _box(page: pikepdf.Page) -> list[float]:
 
 def _pad_top(page: pikepdf.Page, rotate: int) -> None:
     """Enlarge the page on its visual top edge: the stamp gets room, the content is untouched."""
-    x0, y0, x1, y1 = _box(page)
-    side = {0: (3, PAD), 90: (0, -PAD), 180: (1, -PAD), 270: (2, PAD)}[rotate]
-    for key in ("/MediaBox", "/CropBox"):
-        if key in page.obj:
-            box = [x0, y0, x1, y1]
-            box[side[0]] += side[1]
-            page.obj[key] = pikepdf.Array([Decimal(f"{v:.4f}") for v in box])
-    if "/CropBox" not in page.obj:
-        box = [x0, y0, x1, y1]
-        box[side[0]] += side[1]
-        page.obj.MediaBox = pikepdf.Array([Decimal(f"{v:.4f}") for v in box])
+    box = _box(page)
+    index, delta = {0: (3, PAD), 90: (0, -PAD), 180: (1, -PAD), 270: (2, PAD)}[rotate]
+    box[index] += delta
+    padded = pikepdf.Array([Decimal(f"{v:.4f}") for v in box])
+    page.obj.MediaBox = padded
+    if "/CropBox" in page.obj:
+        page.obj.CropBox = padded
     for key in ("/TrimBox", "/BleedBox", "/ArtBox"):
         if key in page.obj:
             del page.obj[key]
@@ -273,7 +269,7 @@ def _bordereau_layout(inv: Inventory, header: list[str], regular: Font, bold: Fo
     y = top
     for i, text in enumerate(header):
         first = i == 0
-        for line in wrap(text, 14.0 if first else size, A4[0] - 2 * left, bold if first else regular):
+        for line in (bold if first else regular).wrap(text, 14.0 if first else size, A4[0] - 2 * left):
             pages[-1].append((first, 14.0 if first else size, left, y, line))
             y -= lead * (1.6 if first else 1.0)
     y -= lead
@@ -281,7 +277,7 @@ def _bordereau_layout(inv: Inventory, header: list[str], regular: Font, bold: Fo
         pages[-1].append((True, size, x, y, title))
     y -= lead * 1.3
     for p in inv.pieces:
-        lines = wrap(p.titre, size, label_w, regular)
+        lines = regular.wrap(p.titre, size, label_w)
         if y - lead * len(lines) < bottom:
             pages.append([])
             y = top

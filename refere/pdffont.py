@@ -52,6 +52,19 @@ class Font:
     def width(self, text: str, size: float) -> float:
         return sum(self.advance[self.tt.getGlyphName(self._gid(c))][0] for c in text) * self.scale * size / 1000
 
+    def wrap(self, text: str, size: float, max_width: float) -> list[str]:
+        """Greedy word wrap."""
+        lines: list[str] = []
+        current = ""
+        for word in text.split():
+            trial = f"{current} {word}".strip()
+            if current and self.width(trial, size) > max_width:
+                lines.append(current)
+                current = word
+            else:
+                current = trial
+        return lines + ([current] if current else [])
+
     def encode(self, text: str) -> bytes:
         """A PDF hex string of glyph ids (Identity-H)."""
         out = []

@@ -27,14 +27,12 @@ class DateFormatError(ValueError):
 
 
 def today() -> dt.date:
-    """Today in Paris; SOURCE_DATE_EPOCH pins it so that rebuilds are reproducible."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.strip().isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), PARIS).date()
-    return dt.datetime.now(PARIS).date()
+    """Today in Paris (pinned by SOURCE_DATE_EPOCH, like ``now``)."""
+    return now().date()
 
 
 def now() -> dt.datetime:
+    """Now in Paris; SOURCE_DATE_EPOCH pins it so that rebuilds are reproducible."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch and epoch.strip().isdigit():
         return dt.datetime.fromtimestamp(int(epoch), PARIS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from pathlib import Path
@@ -90,6 +91,8 @@ def data_path(loc: Loc, data: Any) -> Loc:
             node = node[part]
         elif isinstance(part, str) and ("[" in part or "(" in part):
             continue  # a validator's tag (a real key was matched above; field names have neither)
+        elif isinstance(node, str):
+            break  # a shorthand string standing for a mapping (urgence: the fact itself)
         else:
             node = None
         out.append(part)
@@ -301,10 +304,20 @@ def load_text(text: str, name: str, base: Path) -> Case:
                 continue  # already said: « à compléter »
             problems.append(Problem(name, walk.line_of(loc), field_path(loc), translate(err, loc)))
         raise CaseInvalid(_dedupe(problems)) from None
-    problems += [Problem(name, walk.line_of(loc), field_path(loc), msg) for loc, msg in cross_problems(case)]
+    problems += [Problem(name, walk.line_of(loc), field_path(loc), _other_lines(msg, walk))
+                 for loc, msg in cross_problems(case)]
     if problems:
         raise CaseInvalid(_dedupe(problems))
     return case
+
+
+def _other_lines(message: str, walk: Any) -> str:
+    """« {ligne:pieces,2,id} » in a cross-field message → « ligne 41 »: a problem names both places."""
+    def line(m: re.Match) -> str:
+        loc = tuple(int(x) if x.isdigit() else x for x in m[1].split(","))
+        n = walk.line_of(loc)
+        return f"ligne {n}" if n else "plus haut"
+    return re.sub(r"\{ligne:([^}]*)\}", line, message)
 
 
 def _placeholders(data: Any, loc: Loc = ()) -> list[Loc]:

@@ -21,6 +21,7 @@ from pydantic import (
     ValidationInfo,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from . import dates, departements, files
@@ -41,6 +42,11 @@ PROCEDURES: dict[str, str] = {
     "autre": "sa démarche",
 }
 CATEGORIES = ("identite", "titre_sejour", "domicile", "courrier_prefecture", "urgence", "autre")
+VOIES = ("rendez_vous", "anef")
+MOTIFS = ("emploi", "promesse_embauche", "droits_sociaux", "etudes", "famille", "sante", "logement", "autre")
+DILIGENCES = ("centre_contact_citoyen", "point_accueil_numerique", "courrier", "courriel", "autre")
+AIDE_JURIDICTIONNELLE = ("demandee", "obtenue")
+PIECE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 SHORT = 500  # names, places, titles
 LONG = 20_000  # one paragraph
@@ -167,8 +173,18 @@ def _oui_non(value: Any) -> Any:
     return value
 
 
+def _ascii_choice(value: Any) -> Any:
+    """« demandée », « Rendez-vous »: accents, case and dashes as people type them."""
+    if not isinstance(value, str):
+        return value
+    import unicodedata
+    folded = unicodedata.normalize("NFKD", value.strip().lower()).encode("ascii", "ignore").decode()
+    return re.sub(r"[\s-]+", "_", folded)
+
+
 class Procedure(Strict):
     type: Literal[tuple(PROCEDURES)]  # type: ignore[valid-type]
+    voie: Annotated[Literal[VOIES], BeforeValidator(_ascii_choice)] = "rendez_vous"  # type: ignore[valid-type]
     titre_actuel: Short | None = None
     expiration_titre: Date | None = None
     precisions: Long | None = None
@@ -187,6 +203,10 @@ class Procedure(Strict):
     @property
     def is_renewal(self) -> bool:
         return self.type == "renouvellement_titre_sejour"
+
+    @property
+    def is_anef(self) -> bool:
+        return self.voie == "anef"
 
 
 def _departement(value: Any) -> str:
@@ -214,12 +234,16 @@ class Tribunal(Strict):
 
 
 class Conseil(Strict):
-    qualite: Literal["avocat", "association"]
+    qualite: Annotated[Literal["avocat", "association"], BeforeValidator(_ascii_choice)]
+    civilite: Annotated[Literal["M.", "Mme"] | None, BeforeValidator(_civilite)] = None
     nom: Short
     barreau: Short | None = None
+    toque: Short | None = None
     adresse: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    ville: Short | None = None
     courriel: Annotated[Short | None, AfterValidator(_email)] = None
     telephone: Short | None = None
+    reference: Short | None = None
 
     @model_validator(mode="after")
     def _barreau_for_avocat(self) -> Conseil:
@@ -241,7 +265,22 @@ class Tentative(Strict):
     note: Long | None = None
 
 
+def _piece_id(value: Any) -> Any:
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not PIECE_ID.match(text):
+        raise _err(f"identifiant « {value} » invalide : lettres minuscules sans accent, chiffres et « - » "
+                   "(par exemple « contrat » ou « lettre-employeur »)")
+    return text
+
+
+PieceId = Annotated[str, BeforeValidator(_piece_id)]
+Preuves = Annotated[list[PieceId], BeforeValidator(_none_to_list), Field(max_length=50)]
+
+
 class Piece(Strict):
+    id: PieceId | None = None
     titre: Short
     categorie: Literal[CATEGORIES] = "autre"  # type: ignore[valid-type]
     fichier: SourcePath | None = None
@@ -259,8 +298,36 @@ class Piece(Strict):
         return [self.fichier] if self.fichier is not None else list(self.fichiers or [])
 
 
+class Urgence(Strict):
+    """One urgency fact. A plain string in the file is read as ``motif: autre`` and ``libre``."""
+
+    motif: Annotated[Literal[MOTIFS], BeforeValidator(_ascii_choice)] = "autre"  # type: ignore[valid-type]
+    fait: Long
+    echeance: Date | None = None
+    preuves: Preuves = []
+    # True when the fact was written as a plain string: printed as written, never as our argument.
+    libre: SkipJsonSchema[bool] = False
+
+
+def _urgence_item(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"motif": "autre", "fait": value, "libre": True}
+    if isinstance(value, dict) and "libre" in value:
+        # « libre » is ours, not a key of the format.
+        raise _err("clé « libre » inconnue (clés possibles : motif, fait, echeance, preuves)")
+    return value
+
+
+class Diligence(Strict):
+    date: Date
+    type: Annotated[Literal[DILIGENCES], BeforeValidator(_ascii_choice)] = "autre"  # type: ignore[valid-type]
+    description: Long
+    preuves: Preuves = []
+
+
 class Demandes(Strict):
     delai_jours: Annotated[int, Field(ge=1, le=365)] = 15
+    rdv_au_plus_tard: Date | None = None
     rdv_sous_jours: Annotated[int, Field(ge=1, le=730)] | None = None
     astreinte_par_jour: Annotated[float, Field(gt=0, le=100_000)] | None = None
     frais_l761_1: Annotated[float, Field(gt=0, le=100_000)] | None = None
@@ -288,9 +355,14 @@ class Case(Strict):
     prefecture: Prefecture
     tribunal: Tribunal | None = None
     conseil: Conseil | None = None
+    aide_juridictionnelle: Annotated[Literal[AIDE_JURIDICTIONNELLE] | None,  # type: ignore[valid-type]
+                                     BeforeValidator(_ascii_choice)] = None
+    decision_aj: Short | None = None
     tentatives: Annotated[list[Tentative], BeforeValidator(_none_to_list), Field(min_length=1, max_length=2000)]
     pieces: Annotated[list[Piece], BeforeValidator(_none_to_list), Field(max_length=500)] = []
-    urgence: Annotated[list[Long], BeforeValidator(_none_to_list), Field(max_length=100)] = []
+    urgence: Annotated[list[Annotated[Urgence, BeforeValidator(_urgence_item)]], BeforeValidator(_none_to_list),
+                       Field(max_length=100)] = []
+    diligences: Annotated[list[Diligence], BeforeValidator(_none_to_list), Field(max_length=100)] = []
     demandes: Annotated[Demandes, BeforeValidator(_none_to_empty)] = Demandes()
     signature: Annotated[Signature, BeforeValidator(_none_to_empty)] = Signature()
     options: Annotated[Options, BeforeValidator(_none_to_empty)] = Options()
@@ -298,6 +370,11 @@ class Case(Strict):
     @property
     def departement(self) -> departements.Departement:
         return departements.table()[self.prefecture.departement]
+
+    @property
+    def pieces_by_id(self) -> dict[str, int]:
+        """Piece id → index in ``pieces``."""
+        return {p.id: i for i, p in enumerate(self.pieces) if p.id is not None}
 
 
 def cross_problems(case: Case) -> list[tuple[tuple, str]]:
@@ -316,4 +393,37 @@ def cross_problems(case: Case) -> list[tuple[tuple, str]]:
     for i, p in enumerate(case.pieces):
         if p.date is not None and p.date > dates.today():
             out.append((("pieces", i, "date"), f"date dans le futur « {p.date.isoformat()} »"))
+    out += _id_problems(case)
+    if case.aide_juridictionnelle == "obtenue" and not case.decision_aj:
+        out.append((("aide_juridictionnelle",),
+                    "aide juridictionnelle « obtenue » : indiquez la décision dans « decision_aj » "
+                    "(bureau, numéro et date)"))
+    if case.decision_aj and case.aide_juridictionnelle != "obtenue":
+        out.append((("decision_aj",), "« decision_aj » ne s'emploie qu'avec « aide_juridictionnelle: obtenue »"))
+    if case.demandes.rdv_au_plus_tard and case.demandes.rdv_sous_jours:
+        out.append((("demandes", "rdv_au_plus_tard"),
+                    "indiquez soit « rdv_au_plus_tard » (une date), soit « rdv_sous_jours » (un délai), pas les deux"))
+    return out
+
+
+def _id_problems(case: Case) -> list[tuple[tuple, str]]:
+    """Duplicate ids, and citations of ids that no pièce has; each names the other place."""
+    out: list[tuple[tuple, str]] = []
+    first: dict[str, int] = {}
+    for i, p in enumerate(case.pieces):
+        if p.id is None:
+            continue
+        if p.id in first:
+            out.append((("pieces", i, "id"),
+                        f"identifiant « {p.id} » déjà employé par une autre pièce "
+                        f"({{ligne:pieces,{first[p.id]},id}}) : chaque identifiant est unique"))
+        else:
+            first[p.id] = i
+    for section in ("urgence", "diligences"):
+        for i, item in enumerate(getattr(case, section)):
+            for k, ref in enumerate(item.preuves):
+                if ref not in first:
+                    known = ", ".join(f"« {x} »" for x in first) or "aucune pièce n'a d'identifiant « id »"
+                    out.append(((section, i, "preuves", k),
+                                f"aucune pièce n'a l'identifiant « {ref} » (identifiants connus : {known})"))
     return out

@@ -165,7 +165,7 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
             for k, a in enumerate(inv.attempts, start=1)
         ],
         "courriers": [_courrier(p) for p in inv.pieces if p.categorie == "courrier_prefecture"],
-        "urgence": list(case.urgence),
+        "urgence": [u.fait for u in case.urgence],
         "demandes": {
             "delai_jours": d.delai_jours,
             "rdv_sous_jours": d.rdv_sous_jours,

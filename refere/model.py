@@ -18,10 +18,10 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationInfo,
     model_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from . import dates, departements, files
@@ -306,16 +306,20 @@ class Urgence(Strict):
     echeance: Date | None = None
     preuves: Preuves = []
     # True when the fact was written as a plain string: printed as written, never as our argument.
-    libre: SkipJsonSchema[bool] = False
+    _libre: bool = PrivateAttr(default=False)
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _shorthand(cls, value: Any, handler: Any) -> Urgence:
+        if not isinstance(value, str):
+            return handler(value)
+        fact = handler({"motif": "autre", "fait": value})
+        fact._libre = True
+        return fact
 
-def _urgence_item(value: Any) -> Any:
-    if isinstance(value, str):
-        return {"motif": "autre", "fait": value, "libre": True}
-    if isinstance(value, dict) and "libre" in value:
-        # « libre » is ours, not a key of the format.
-        raise _err("clé « libre » inconnue (clés possibles : motif, fait, echeance, preuves)")
-    return value
+    @property
+    def libre(self) -> bool:
+        return self._libre
 
 
 class Diligence(Strict):
@@ -360,7 +364,7 @@ class Case(Strict):
     decision_aj: Short | None = None
     tentatives: Annotated[list[Tentative], BeforeValidator(_none_to_list), Field(min_length=1, max_length=2000)]
     pieces: Annotated[list[Piece], BeforeValidator(_none_to_list), Field(max_length=500)] = []
-    urgence: Annotated[list[Annotated[Urgence, BeforeValidator(_urgence_item)]], BeforeValidator(_none_to_list),
+    urgence: Annotated[list[Urgence], BeforeValidator(_none_to_list),
                        Field(max_length=100)] = []
     diligences: Annotated[list[Diligence], BeforeValidator(_none_to_list), Field(max_length=100)] = []
     demandes: Annotated[Demandes, BeforeValidator(_none_to_empty)] = Demandes()

@@ -30,9 +30,9 @@ def test_piece_numbers_by_index_and_id(tmp_path):
     ]
     case = load(write_case(tmp_path / "affaire", data))
     inv = make(case)
-    # Identity first, then 3 weeks of captures, then the courriel, then the letter written first.
-    assert inv.numero_of(1) == 1 and inv.numero_of(2) == 5 and inv.numero_of(0) == 6
-    assert inv.numeros_of_ids(["lettre", "passeport"], case.pieces_by_id) == [6, 1]
+    # Identity first, then 3 weeks of captures, then the others in the order written.
+    assert inv.numero_of(1) == 1 and inv.numero_of(0) == 5 and inv.numero_of(2) == 6
+    assert inv.numeros_of_ids(["lettre", "passeport"], case.pieces_by_id) == [5, 1]
     assert all(p.index is None for p in inv.pieces if p.categorie == "captures")
 
 

@@ -47,7 +47,7 @@ def naissance(civilite: str | None, date: dt.date, lieu: str) -> str:
     when = dates.format_date(date)
     if civilite in ("M.", "Mme"):
         return f"{'né' if civilite == 'M.' else 'née'} le {when} à {lieu}"
-    return f"date et lieu de naissance : {when}, {lieu}"
+    return f"date et lieu de naissance\u00a0: {when}, {lieu}"
 
 
 def nationalite(text: str) -> str:
@@ -193,3 +193,14 @@ def ordinal(k: int, total: int) -> str:
     if k < len(ORDINAUX):
         return ORDINAUX[k]
     return "En outre"
+
+
+_TYPO = ((" :", "\u00a0:"), (" ;", "\u00a0;"), (" ?", "\u00a0?"), (" !", "\u00a0!"),
+         ("« ", "«\u00a0"), (" »", "\u00a0»"), ("n° ", "n°\u00a0"))
+
+
+def typo(text: str) -> str:
+    """French typography for generated sentences: no-break spaces before « : ; ? ! » and in guillemets."""
+    for a, b in _TYPO:
+        text = text.replace(a, b)
+    return text

@@ -174,7 +174,7 @@ def build(out: Path = OUT) -> Path:
         return doc.add_paragraph(text)
 
     tag("{%p if conseil and conseil.reference %}")
-    p("Réf. : {{ conseil.reference }}", right=True)
+    p("Référence du cabinet : {{ conseil.reference }}", right=True)
     tag("{%p endif %}")
     p("REQUÊTE EN RÉFÉRÉ MESURES UTILES", "Title")
     p("(article L. 521-3 du code de justice administrative)", center=True, italic=True)

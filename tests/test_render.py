@@ -150,7 +150,7 @@ def test_counsel_variants(tmp_path, conseil, expected, signer):
     else:
         assert f"Fait à {town[conseil and conseil['barreau']]}, le" in end
     if conseil and conseil.get("civilite") == "Mme":
-        assert text.startswith("Réf. : 2025-0142")
+        assert text.startswith("Référence du cabinet : 2025-0142")
         assert "Avocate au barreau de la Seine-Saint-Denis" in end
 
 

@@ -200,7 +200,25 @@ _TYPO = ((" :", "\u00a0:"), (" ;", "\u00a0;"), (" ?", "\u00a0?"), (" !", "\u00a0
 
 
 def typo(text: str) -> str:
-    """French typography for generated sentences: no-break spaces before « : ; ? ! » and in guillemets."""
+    """French typography for generated sentences: no-break spaces before « : ; ? ! », in guillemets,
+    and between an article's letter and its number (« L. 8251-1 » never split across lines)."""
     for a, b in _TYPO:
         text = text.replace(a, b)
-    return text
+    return re.sub(r"\b([LRD])\. (?=\d)", "\\1.\u00a0", text)
+
+
+# The application itself, as a feminine noun: « enregistrer la demande de changement de statut ».
+DEMANDES = {
+    "premiere_demande_titre_sejour": "première demande de titre de séjour",
+    "renouvellement_titre_sejour": "demande de renouvellement de titre de séjour",
+    "changement_de_statut": "demande de changement de statut",
+    "admission_exceptionnelle_sejour": "demande d'admission exceptionnelle au séjour",
+    "duplicata_titre": "demande de duplicata de titre de séjour",
+    "changement_situation": "déclaration de changement de situation",
+    "remise_titre": "demande de remise de titre de séjour",
+    "recueil_biometrie": "demande de recueil de données biométriques",
+    "delivrance_recepisse": "demande de récépissé",
+    "document_circulation_mineur": "demande de document de circulation pour étranger mineur",
+    "naturalisation": "demande de naturalisation",
+    "autre": "demande",
+}

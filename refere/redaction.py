@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from . import dates
-from .grammaire import cap, end_sentence, first_person, ordinal, pieces_ref, strip_end, typo
+from .grammaire import DEMANDES, cap, end_sentence, first_person, ordinal, pieces_ref, strip_end, typo
 from .model import Case, Urgence
 from .plan import Inventory
 
@@ -52,12 +52,13 @@ def _with_ref(text: str, ref: str) -> str:
     return end_sentence(body)
 
 
-def _echeance(u: Urgence, on: dt.date) -> str:
+def _echeance(u: Urgence, on: dt.date, anef: bool) -> str:
     if u.echeance is None:
         return ""
     when = dates.format_date(u.echeance)
     if u.echeance >= on:
-        return f" Cette situation comporte une échéance précise, le {when}, avant laquelle le rendez-vous doit avoir eu lieu."
+        what = "la demande doit avoir été enregistrée" if anef else "le rendez-vous doit avoir eu lieu"
+        return f" Cette situation comporte une échéance précise, le {when}, avant laquelle {what}."
     return f" L'échéance du {when} est déjà dépassée, ce qui rend la situation plus pressante encore."
 
 
@@ -89,17 +90,19 @@ def urgency_paragraphs(case: Case, inv: Inventory, g: dict[str, str], on: dt.dat
             motif = LEADS[u.motif].format(du=g["du_requerant"], au=g["au_requerant"], le=g["le_requerant"])
             text = _with_ref(f"{lead}, {motif} : {u.fait.strip()}", ref)
         after = AFTER.get(u.motif, "") if not quoted else ""
-        out.append(text + (f" {after}" if after else "") + _echeance(u, on))
+        out.append(text + (f" {after}" if after else "") + _echeance(u, on, case.procedure.is_anef))
     for u in plain:
         out.append(_with_ref(cap(u.fait.strip()), _pieces(case, inv, u.preuves)))
     return [typo(x) for x in out]
 
 
 def urgency_intro(case: Case, g: dict[str, str]) -> str:
+    proof = ("de l'attestation de prolongation d'instruction ou du récépissé" if case.procedure.is_anef
+             else "du récépissé")
     if case.procedure.is_renewal:
         return typo("S'agissant du renouvellement d'un titre de séjour, la condition d'urgence est en principe "
                 f"regardée comme remplie ({CE_453391}) : l'impossibilité de déposer la demande avant l'expiration "
-                f"du titre prive {g['interesse']} du récépissé qui lui permettrait de justifier de la régularité "
+                f"du titre prive {g['interesse']} {proof} qui lui permettrait de justifier de la régularité "
                 "de son séjour, et l'expose à perdre son emploi et ses droits sociaux.")
     return typo("Hors le cas du renouvellement d'un titre de séjour, il appartient à l'étranger de justifier de "
             "« circonstances particulières caractérisant la nécessité pour lui d'obtenir rapidement ce "
@@ -182,8 +185,8 @@ def conclusions(case: Case, g: dict[str, str], dfd: dict[str, str], on: dt.date,
                      "en application de l'article 20 de la loi n° 91-647 du 10 juillet 1991")
     delay = (f"dans un délai de {d.delai_jours} jours à compter de la notification de l'ordonnance à intervenir")
     if proc.is_anef:
-        items.append(f"ENJOINDRE {dfd['au_prefet']} d'enregistrer la demande présentée par {g['le_requerant']} "
-                     f"pour {proc.label}, soit en permettant son dépôt sur le téléservice, soit en lui fixant un "
+        items.append(f"ENJOINDRE {dfd['au_prefet']} d'enregistrer la {DEMANDES[proc.type]} présentée par "
+                     f"{g['le_requerant']}, soit en permettant son dépôt sur le téléservice, soit en lui fixant un "
                      "rendez-vous pour un dépôt au guichet au titre de la solution de substitution prévue par "
                      f"l'article R. 431-2 du {CESEDA}, {delay}")
         items.append(f"ENJOINDRE {dfd['au_prefet']} de délivrer {g['au_requerant']}, dans le même délai, une "
@@ -198,7 +201,8 @@ def conclusions(case: Case, g: dict[str, str], dfd: dict[str, str], on: dt.date,
         if limit:
             items.append(f"FIXER ce rendez-vous {limit}")
     if d.astreinte_par_jour:
-        items.append(f"ASSORTIR cette injonction d'une astreinte de {dates.format_amount(d.astreinte_par_jour)} "
+        which = "ces injonctions" if proc.is_anef else "cette injonction"
+        items.append(f"ASSORTIR {which} d'une astreinte de {dates.format_amount(d.astreinte_par_jour)} "
                      "par jour de retard à l'expiration du délai imparti")
     if d.frais_l761_1:
         amount = dates.format_amount(d.frais_l761_1)

@@ -198,6 +198,7 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
             "voie": proc.voie,
             "anef": proc.is_anef,
             "libelle": proc.label,
+            "demande": "sa " + grammaire.DEMANDES[proc.type],
             "renouvellement": proc.is_renewal,
             "titre_actuel": proc.titre_actuel or "",
             "expiration": dates.format_date(proc.expiration_titre) if proc.expiration_titre else "",

@@ -7,6 +7,7 @@ The template holds Jinja tags for docxtpl; see docs/modeles.md for every variabl
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 from pathlib import Path
 
@@ -53,7 +54,8 @@ def french_spaces(text: str) -> str:
     for a, b in ((" :", NBSP + ":"), (" ;", NBSP + ";"), (" ?", NBSP + "?"), (" !", NBSP + "!"),
                  ("« ", "«" + NBSP), (" »", NBSP + "»"), ("n° ", "n°" + NBSP)):
         text = text.replace(a, b)
-    return text
+    # « L. 911-1 », « R. 431-2 »: the letter never alone at the end of a line.
+    return re.sub(r"\b([LRD])\. (?=\d)", "\\1." + NBSP, text)
 
 
 def _font(style) -> None:
@@ -173,6 +175,10 @@ def build(out: Path = OUT) -> Path:
     def tag(text: str):
         return doc.add_paragraph(text)
 
+    def keep(para):
+        para.paragraph_format.keep_with_next = True
+        return para
+
     tag("{%p if conseil and conseil.reference %}")
     p("Référence du cabinet : {{ conseil.reference }}", right=True)
     tag("{%p endif %}")
@@ -204,12 +210,12 @@ def build(out: Path = OUT) -> Path:
 
     p("{{ requerant.Le_requerant }} demande au juge des référés, sur le fondement de l'article "
       "L. 521-3 du code de justice administrative, d'enjoindre {{ defendeur.au_prefet }} "
-      "{% if procedure.anef %}d'enregistrer sa demande présentée pour {{ procedure.libelle }}"
+      "{% if procedure.anef %}d'enregistrer {{ procedure.demande }}"
       "{% else %}de lui fixer un rendez-vous pour {{ procedure.libelle }}{% endif %}, pour les motifs suivants.")
 
     p("I. FAITS", "Heading 1")
     tag("{%p if procedure.anef %}")
-    p("{{ requerant.Le_requerant }} doit présenter sa demande pour {{ procedure.libelle }} au moyen du "
+    p("{{ requerant.Le_requerant }} doit présenter {{ procedure.demande }} au moyen du "
       "téléservice de l'administration numérique des étrangers en France (ANEF), auquel l'article R. 431-2 du "
       "code de l'entrée et du séjour des étrangers et du droit d'asile soumet les titres qu'il "
       "énumère{% if procedure.precisions %} : {{ procedure.precisions }}{% endif %}.")
@@ -351,23 +357,24 @@ def build(out: Path = OUT) -> Path:
       "aucune contestation sérieuse, le droit de voir sa demande enregistrée n'étant pas discutable.")
 
     p("PAR CES MOTIFS", "Heading 1")
-    p("{{ requerant.Le_requerant }} demande au juge des référés, sur le fondement des articles L. 521-3, "
-      "L. 911-1 et L. 911-3 du code de justice administrative, de :")
+    keep(p("{{ requerant.Le_requerant }} demande au juge des référés, sur le fondement des articles L. 521-3, "
+           "L. 911-1 et L. 911-3 du code de justice administrative, de :"))
     tag("{%p for c in conclusions %}")
-    p("– {{ c }}")
+    # The signature block never stands alone on a page: the last conclusion and it stay together.
+    keep(p("– {{ c }}"))
     tag("{%p endfor %}")
-    p()
-    p("Fait à {{ signature.lieu }}, le {{ signature.date }}.", right=True)
+    keep(p())
+    keep(p("Fait à {{ signature.lieu }}, le {{ signature.date }}.", right=True))
     tag("{%p if conseil %}")
-    p("Pour {{ requerant.designation }},", right=True)
+    keep(p("Pour {{ requerant.designation }},", right=True))
     tag("{%p if conseil.avocat %}")
-    p("{{ conseil.maitre }}", right=True, bold=True)
-    p("{{ conseil.qualite_ligne }}", right=True)
+    keep(p("{{ conseil.maitre }}", right=True, bold=True))
+    keep(p("{{ conseil.qualite_ligne }}", right=True))
     tag("{%p else %}")
-    p("{{ conseil.Appellation }}", right=True, bold=True)
+    keep(p("{{ conseil.Appellation }}", right=True, bold=True))
     tag("{%p endif %}")
     tag("{%p else %}")
-    p("{{ requerant.designation }}", right=True, bold=True)
+    keep(p("{{ requerant.designation }}", right=True, bold=True))
     tag("{%p endif %}")
     p("(signature)", right=True, italic=True)
 

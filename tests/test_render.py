@@ -46,7 +46,7 @@ def build_case(tmp_path, data, **kw):
 def test_example_requete_sections(example):
     res = build(example, Options(jobs=1))
     text = docx_text(res.out / "requete.docx")
-    for needle in ["RÉFÉRÉ", "REQUÊTE EN RÉFÉRÉ MESURES UTILES", "article L. 521-3 du code de justice administrative",
+    for needle in ["RÉFÉRÉ", "REQUÊTE EN RÉFÉRÉ MESURES UTILES", "article L.\u00a0521-3 du code de justice administrative",
                    "tribunal administratif de Melun", "POUR", "CONTRE", "Le préfet du Val-de-Marne.",
                    "I. FAITS", "II. DISCUSSION", "Sur l'urgence", "Sur l'utilité de la mesure",
                    "Sur l'absence d'obstacle", "PAR CES MOTIFS", "BORDEREAU DES PIÈCES",

@@ -342,3 +342,61 @@ def test_missing_template_fails_before_any_work(example, tmp_path, run):
     res = run("build", example, "--modele", tmp_path / "absent.docx")
     assert res.exit_code == 1 and "modèle introuvable" in res.output
     assert not (example.parent / "dossier").exists()
+
+
+# --- grammar and wording --------------------------------------------------------------------
+
+@pytest.mark.parametrize("address, town", [
+    ("12 rue X, 93200 Saint-Denis", "Saint-Denis"),
+    ("12 rue X\n93200 Saint-Denis", "Saint-Denis"),
+    ("BP 12, 69002 Lyon Cedex 02", "Lyon"),
+    ("12 rue X", None),
+])
+def test_town_of_one_line_address(address, town):
+    from refere.render import town_of
+
+    assert town_of(address) == town
+
+
+@pytest.mark.parametrize("barreau, expected", [
+    ("Seine-Saint-Denis", "au barreau de la Seine-Saint-Denis"),
+    ("seine saint denis", "au barreau de la Seine-Saint-Denis"),
+    ("Val-de-Marne", "au barreau du Val-de-Marne"),
+    ("Hauts-de-Seine", "au barreau des Hauts-de-Seine"),
+    ("Essonne", "au barreau de l'Essonne"),
+    ("Barreau de Lyon", "au barreau de Lyon"),
+    ("Paris", "au barreau de Paris"),
+    ("Orléans", "au barreau d'Orléans"),
+    ("Le Havre", "au barreau du Havre"),
+])
+def test_barreau_article(barreau, expected):
+    from refere.grammaire import barreau as form
+
+    assert form(barreau) == expected
+
+
+def test_counsel_and_applicant_forms():
+    from refere import departements
+    from refere.grammaire import conseil, defendeur, end_sentence, first_person, pieces_ref, requerant
+
+    assert conseil("avocat", "Mme", "Me Jeanne MARTIN", "Lyon")["appellation"] == \
+        "Maître Jeanne MARTIN, avocate au barreau de Lyon"
+    assert conseil("avocat", None, "Maître Paul DURAND", None)["appellation"] == "Maître Paul DURAND, avocat"
+    assert conseil("association", None, "Association Droits Devant", None)["appellation"] == "Association Droits Devant"
+    assert requerant(None)["du_requerant"] == "de la partie requérante"
+    assert requerant("M.")["au_requerant"] == "au requérant"
+    assert defendeur(departements.lookup("75"))["du_prefet"] == "du préfet de police"
+    assert defendeur(departements.lookup("84"))["au_prefet"] == "au préfet de Vaucluse"
+    assert pieces_ref([9, 2, 9]) == "(pièces n°\u00a02 et 9)" and pieces_ref([]) == ""
+    assert end_sentence("fait.") == "fait." and end_sentence("fait ;") == "fait."
+    assert first_person("J'ai perdu mon emploi") and not first_person("son employeur a écrit à Me Durand")
+
+
+def test_old_case_file_still_builds(tmp_path):
+    """A file of the first release: plain-string urgency, no new fields, non-renewal."""
+    data = default_case()
+    data["procedure"] = {"type": "premiere_demande_titre_sejour"}
+    data["urgence"] = ["Sa promesse d'embauche expire le 30 avril 2025", "Je dois commencer le 2 mai."]
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    assert "Sa promesse d'embauche expire le 30 avril 2025." in text
+    assert "En l'espèce, la requérante expose sa situation en ces termes : « Je dois commencer le 2 mai. »" in text

@@ -188,6 +188,8 @@ def ordinal(k: int, total: int) -> str:
     """Connector of the k-th of `total` arguments (0-based)."""
     if total == 1:
         return "En l'espèce"
+    if total == 2:  # « second » when there are only two
+        return ("En premier lieu", "En second lieu")[k]
     if k == total - 1 and total > 2:
         return "Enfin"
     if k < len(ORDINAUX):

@@ -103,7 +103,7 @@ def urgency_intro(case: Case, g: dict[str, str]) -> str:
         return typo("S'agissant du renouvellement d'un titre de séjour, la condition d'urgence est en principe "
                 f"regardée comme remplie ({CE_453391}) : l'impossibilité de déposer la demande avant l'expiration "
                 f"du titre prive {g['interesse']} {proof} qui lui permettrait de justifier de la régularité "
-                "de son séjour, et l'expose à perdre son emploi et ses droits sociaux.")
+                "de son séjour, et l'expose au risque de perdre son emploi et ses droits sociaux.")
     return typo("Hors le cas du renouvellement d'un titre de séjour, il appartient à l'étranger de justifier de "
             "« circonstances particulières caractérisant la nécessité pour lui d'obtenir rapidement ce "
             f"rendez-vous » ({CE_453391}). Tel est le cas en l'espèce.")

@@ -252,10 +252,10 @@ def build(out: Path = OUT) -> Path:
     p()
 
     tag("{%p if courriers %}")
-    p("{{ requerant.Le_requerant }} a en outre {% if procedure.anef %}écrit{% else %}demandé un rendez-vous "
-      "par écrit{% endif %} à la préfecture :")
+    keep(p("{{ requerant.Le_requerant }} a en outre {% if procedure.anef %}écrit{% else %}demandé un rendez-vous "
+      "par écrit{% endif %} à la préfecture :"))
     tag("{%p for c in courriers %}")
-    p("– {{ c.titre }}{{ c.complement_date }} (pièce n° {{ c.numero }}) ;")
+    keep(p("– {{ c.titre }}{{ c.complement_date }} (pièce n° {{ c.numero }}) ;"))
     tag("{%p endfor %}")
     p("{% if courriers|length > 1 %}ces demandes sont restées{% else %}cette demande est restée{% endif %} sans "
       "réponse utile.")

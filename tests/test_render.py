@@ -400,3 +400,18 @@ def test_old_case_file_still_builds(tmp_path):
     text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
     assert "Sa promesse d'embauche expire le 30 avril 2025." in text
     assert "En l'espèce, la requérante expose sa situation en ces termes : « Je dois commencer le 2 mai. »" in text
+
+
+def test_aide_obtenue_and_paris_forms(tmp_path):
+    data = default_case()
+    data["prefecture"]["departement"] = "75"
+    data["requerant"]["civilite"] = "M."
+    data["conseil"] = {"qualite": "avocat", "nom": "Paul DURAND", "barreau": "Paris", "adresse": "1 rue X\n75001 Paris"}
+    data["aide_juridictionnelle"] = "obtenue"
+    data["decision_aj"] = "BAJ de Paris, n° 2025/001234 du 2 mars 2025"
+    data["demandes"] = {"frais_l761_1": 1000}
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    assert "Le requérant est admis au bénéfice de l'aide juridictionnelle (BAJ de Paris, n° 2025/001234 du 2 mars 2025)." in text
+    assert "ADMETTRE" not in text  # already granted: nothing provisional to ask
+    assert "à verser à Maître Paul DURAND en application des dispositions de l'article 37, alinéa 2" in text
+    assert "avocat au barreau de Paris" in text and "ENJOINDRE au préfet de police de communiquer au requérant" in text

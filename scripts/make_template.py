@@ -224,7 +224,8 @@ def build(out: Path = OUT) -> Path:
       "{% if procedure.precisions %} : {{ procedure.precisions }}{% endif %}.")
     tag("{%p endif %}")
     tag("{%p if procedure.titre_actuel %}")
-    p("{{ requerant.Il }} est titulaire d'un titre de séjour ({{ procedure.titre_actuel }})"
+    p("{{ requerant.Il }} {% if procedure.expiration_passee %}était{% else %}est{% endif %} titulaire d'un titre "
+      "de séjour ({{ procedure.titre_actuel }})"
       "{% if procedure.expiration %}, qui {% if procedure.expiration_passee %}a expiré{% else %}expire{% endif %}"
       " le {{ procedure.expiration }}{% endif %}.")
     tag("{%p elif procedure.expiration %}")

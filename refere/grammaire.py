@@ -103,8 +103,8 @@ def barreau(name: str) -> str:
 def association(nom: str) -> str:
     """« l'association La Cimade Île-de-France », unless the name already says « association »."""
     n = nom.strip()
-    if re.match(r"^(?:l['’])?association\b", n, re.IGNORECASE):
-        return n[0].lower() + n[1:] if n[:1] in "Ll" and n[1:2] in "'’" else n
+    if m := re.match(r"^(?:l['’]\s*)?association\b\s*", n, re.IGNORECASE):
+        n = n[m.end():]
     return f"l'association {n}"
 
 

@@ -382,7 +382,8 @@ def test_counsel_and_applicant_forms():
     assert conseil("avocat", "Mme", "Me Jeanne MARTIN", "Lyon")["appellation"] == \
         "Maître Jeanne MARTIN, avocate au barreau de Lyon"
     assert conseil("avocat", None, "Maître Paul DURAND", None)["appellation"] == "Maître Paul DURAND, avocat"
-    assert conseil("association", None, "Association Droits Devant", None)["appellation"] == "Association Droits Devant"
+    assert conseil("association", None, "Association Droits Devant", None)["appellation"] == "l'association Droits Devant"
+    assert conseil("association", None, "L'association X", None)["Appellation"] == "L'association X"
     assert requerant(None)["du_requerant"] == "de la partie requérante"
     assert requerant("M.")["au_requerant"] == "au requérant"
     assert defendeur(departements.lookup("75"))["du_prefet"] == "du préfet de police"

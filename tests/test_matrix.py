@@ -243,3 +243,14 @@ def test_requete_reads_as_correct_french(folder, k):
     art37 = "article 37, alinéa 2, de la loi n° 91-647" in flat
     assert art37 is (lawyer and row["aj"] == "demandee")
     assert ("L. 761-1" in flat) is not art37
+
+
+def test_scanners_catch_what_they_look_for():
+    """The scans above would see the mistakes of the first release."""
+    assert BROKEN.search("Le titre de séjour de le requérant") and BROKEN.search("refusé un rendez-vous à le requérant")
+    assert not BROKEN.search("de la requérante, au requérant, de l'intéressé")
+    assert DOUBLED.search("l'article R. 412-1 du CESEDA.. Ensuite") and DOUBLED.search("jours ;.")
+    assert not DOUBLED.search("L. 521-3, v. aussi CE, avis, n° 436288 ; (pièce n° 7).")
+    assert not ENDS.search("à l'adresse suivante") and ENDS.search("« Je pars. »") and ENDS.search("fin.")
+    assert FIRST_PERSON.search(outside_quotes("Mon titre expire")) and FIRST_PERSON.search("j'ai perdu")
+    assert not FIRST_PERSON.search(outside_quotes("elle expose : « Je ne peux plus payer mon loyer. »"))

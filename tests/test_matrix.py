@@ -134,7 +134,8 @@ def outside_quotes(text: str) -> str:
 
 BROKEN = re.compile(r"\b(?:de le|à le|de les|à les|le la|la le)\b", re.IGNORECASE)
 DOUBLED = re.compile(r"(?<!\.)[.;,:][\s\u00a0]*[.;,:](?!\.)")
-FIRST_PERSON = re.compile(r"(?<![\w'’])(?:je|j['’]|me|m['’]|moi|mon|ma|mes|nous|notre|nos)(?![\w])", re.IGNORECASE)
+FIRST_PERSON = re.compile(r"(?<![\w'’])(?:je|moi|mon|ma|mes|me|nous|notre|nos)(?!\w)|(?<![\w'’])[jm]['’](?=\w)",
+                          re.IGNORECASE)
 ENDS = re.compile(r"(?:[.;:]|[.!?…][\s\u00a0]*»)$")
 
 

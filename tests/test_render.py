@@ -416,3 +416,20 @@ def test_aide_obtenue_and_paris_forms(tmp_path):
     assert "ADMETTRE" not in text  # already granted: nothing provisional to ask
     assert "à verser à Maître Paul DURAND en application des dispositions de l'article 37, alinéa 2" in text
     assert "avocat au barreau de Paris" in text and "ENJOINDRE au préfet de police de communiquer au requérant" in text
+
+
+@pytest.mark.parametrize("expiration, demandes, expected", [
+    ("2025-05-31", {"rdv_au_plus_tard": "2025-05-15"}, "FIXER ce rendez-vous au plus tard le 15 mai 2025."),
+    ("2025-04-10", {}, "FIXER ce rendez-vous au plus tard dans un délai de 30 jours à compter de la notification"),
+    ("2025-03-01", {}, None),  # already expired, nothing asked: no FIXER
+])
+def test_rdv_deadline(tmp_path, expiration, demandes, expected):
+    data = default_case()
+    data["procedure"]["expiration_titre"] = expiration
+    data["demandes"] = demandes
+    text = docx_text(build_case(tmp_path, data, brouillon=True).out / "requete.docx").replace("\u00a0", " ")
+    conclusions = text.split("PAR CES MOTIFS")[1]
+    if expected:
+        assert expected in conclusions
+    else:
+        assert "FIXER" not in conclusions and "pour le renouvellement de son titre de séjour." in conclusions

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from . import dates, shotdates
+from . import dates, grammaire, shotdates
 from .errors import FileProblem
 from .model import Case
 from .probe import probe
@@ -17,6 +18,12 @@ CE_435594 = "CE, 10 juin 2020, n° 435594"
 CE_453391 = "CE, 9 juin 2022, n° 453391"
 PRACTICE = "pratique constatée des tribunaux administratifs"
 TELERECOURS = "Télérecours citoyens : 32 Mo au plus par fichier"
+L521_3 = "L. 521-3 CJA (utilité appréciée au jour de l'ordonnance)"
+R431_5 = "R. 431-5 CESEDA"
+R431_2 = "R. 431-2 CESEDA ; CE, Section, 3 juin 2022, n° 452798"
+R411_1 = "R. 411-1 CJA (identité des parties)"
+R412_2 = "R. 412-2 CJA (pièces produites)"
+FRESH_DAYS = 10  # days between the last attempt and the requête before it looks stale
 
 # Time-of-day bands, disjoint, named as the requête says them.
 BANDS = {
@@ -107,6 +114,9 @@ def figures(case: Case) -> Figures:
     )
 
 
+Add = Callable[..., None]
+
+
 def check(case: Case) -> Report:
     fig = figures(case)
     out: list[Finding] = []
@@ -114,6 +124,18 @@ def check(case: Case) -> Report:
     def add(code: str, level: str, message: str, source: str, champ: str = "") -> None:
         out.append(Finding(code, level, message, source, champ))
 
+    _attempt_counts(case, fig, add)
+    _captures(case, add)
+    _pieces_readable(case, add)
+    _freshness(case, add)
+    _pieces_expected(case, add)
+    _urgency(case, add)
+    _route(case, add)
+    return Report(fig, out)
+
+
+def _attempt_counts(case: Case, fig: Figures, add: Add) -> None:
+    anef = case.procedure.is_anef
     if fig.semaines < 2:
         add("semaines-insuffisantes", BLOQUANT,
             f"Toutes les tentatives ({fig.tentatives}) tombent dans la même semaine. Le Conseil d'État "
@@ -131,22 +153,26 @@ def check(case: Case) -> Report:
         add("moins-de-6-jours", AVERTISSEMENT,
             f"Les tentatives ont eu lieu sur {fig.jours} jour(s) distinct(s) ; essayez sur au moins 6 jours différents.",
             PRACTICE, "tentatives")
-    if fig.courriers == 0:
+    if fig.courriers == 0 and not (anef and case.diligences):
         add("pas-de-courrier", AVERTISSEMENT,
             "Aucune pièce de catégorie « courrier_prefecture » : un courriel ou une lettre recommandée à la "
             "préfecture restés sans réponse renforcent beaucoup le dossier.", PRACTICE, "pieces")
     used = [k for k, n in fig.tranches.items() if n]
-    if fig.tentatives > 1 and len(used) == 1:
+    # Slots are released at fixed hours on booking pages; an ANEF error does not depend on the hour.
+    if not anef and fig.tentatives > 1 and len(used) == 1:
         add("une-seule-tranche-horaire", AVERTISSEMENT,
             f"Toutes les tentatives ont eu lieu {BANDS[used[0]]}. Les créneaux sont souvent ouverts avant 9 h "
             "ou vers minuit : variez les heures.", PRACTICE, "tentatives")
 
+
+def _captures(case: Case, add: Add) -> None:
+    what = "du message d'erreur de l'ANEF" if case.procedure.is_anef else "d'écran"
     seen: dict[str, int] = {}
     for i, t in enumerate(case.tentatives):
         where = f"tentatives[{i}]"
         if t.capture is None:
             add("tentative-sans-capture", AVERTISSEMENT,
-                f"La tentative du {dates.format_datetime(t.date)} n'a pas de capture d'écran : "
+                f"La tentative du {dates.format_datetime(t.date)} n'a pas de capture {what} : "
                 "sans preuve, le juge peut l'écarter.", PRACTICE, where + ".capture")
             continue
         try:
@@ -170,6 +196,8 @@ def check(case: Case) -> Report:
                 f"« {t.capture} » date du {dates.format_datetime(shot.when)} (selon : {shot.source}). "
                 "Corrigez la date déclarée ou la capture.", PRACTICE, where + ".date")
 
+
+def _pieces_readable(case: Case, add: Add) -> None:
     for i, p in enumerate(case.pieces):
         for src in p.sources:
             try:
@@ -179,16 +207,94 @@ def check(case: Case) -> Report:
                 add("piece-illisible", BLOQUANT, f"Pièce illisible : {exc.message}", "R. 412-2 CJA (pièces produites)",
                     f"pieces[{i}]")
 
+
+def requete_date(case: Case) -> dt.date:
+    """The requête's date: the signature date, else today."""
+    return case.signature.date or dates.today()
+
+
+def _freshness(case: Case, add: Add) -> None:
+    """The judge rules on the day of the order: old attempts, or attempts begun too late."""
+    times = sorted(t.date for t in case.tentatives)
+    first, last = times[0].date(), times[-1].date()
+    on = requete_date(case)
+    if (on - last).days > FRESH_DAYS:
+        add("derniere-tentative-ancienne", AVERTISSEMENT,
+            f"La dernière tentative date du {dates.format_date(last)}, {(on - last).days} jours avant la requête "
+            f"({dates.format_date(on)}). Le juge apprécie l'utilité de la mesure au jour où il statue : "
+            "refaites des tentatives récentes, avec capture.", L521_3, "tentatives")
+    exp = case.procedure.expiration_titre
+    if exp is None:
+        return
+    if first > exp:
+        add("premiere-tentative-apres-expiration", AVERTISSEMENT,
+            f"La première tentative ({dates.format_date(first)}) est postérieure à l'expiration du titre "
+            f"({dates.format_date(exp)}) : le préfet soutiendra que l'urgence est due au retard du demandeur. "
+            "Joignez toute démarche antérieure (courriel, courrier) qui montre le contraire.", R431_5, "tentatives")
+    elif case.procedure.is_anef and case.procedure.is_renewal and first > exp - dt.timedelta(days=60):
+        add("depot-anef-tardif", AVERTISSEMENT,
+            f"La première tentative de dépôt ({dates.format_date(first)}) est postérieure au 60e jour avant "
+            f"l'expiration du titre ({dates.format_date(exp)}) : sur l'ANEF, le renouvellement se demande entre "
+            "le 120e et le 60e jour ; une taxe de retard peut être réclamée.", R431_5, "tentatives")
+
+
+def _pieces_expected(case: Case, add: Add) -> None:
+    cats = {p.categorie for p in case.pieces}
+    if "identite" not in cats:
+        add("pas-de-piece-identite", AVERTISSEMENT,
+            "Aucune pièce d'identité (catégorie « identite ») : joignez le passeport ou la carte d'identité.",
+            R411_1, "pieces")
+    proc = case.procedure
+    if (proc.titre_actuel or proc.expiration_titre) and "titre_sejour" not in cats:
+        add("pas-de-piece-titre", AVERTISSEMENT,
+            "Un titre de séjour est déclaré (« titre_actuel » ou « expiration_titre ») mais aucune pièce de "
+            "catégorie « titre_sejour » ne le prouve : joignez sa copie recto verso.", R412_2, "pieces")
+
+
+def _urgency(case: Case, add: Add) -> None:
     if not case.procedure.is_renewal and not case.urgence:
-        add("urgence-non-justifiee", AVERTISSEMENT,
-            "Hors renouvellement, l'urgence n'est pas présumée : décrivez dans « urgence » les circonstances "
-            "particulières (emploi menacé, droits sociaux, famille…).", CE_453391, "urgence")
-    if case.procedure.oqtf:
+        add("urgence-absente", BLOQUANT,
+            "Hors renouvellement, l'urgence n'est pas présumée et doit être justifiée : décrivez dans "
+            "« urgence » les circonstances particulières (emploi menacé, droits sociaux, famille…), avec les "
+            "pièces qui les prouvent. Sans cela, le juge peut rejeter la requête sans audience.",
+            f"{CE_453391} ; R. 522-1 CJA", "urgence")
+    for i, u in enumerate(case.urgence):
+        where = f"urgence[{i}]"
+        if grammaire.first_person(u.fait):
+            add("urgence-premiere-personne", AVERTISSEMENT,
+                f"Le fait d'urgence n° {i + 1} est écrit à la première personne (« je », « mon »…) : la requête le "
+                "citera entre guillemets comme vos propres mots. Écrivez-le plutôt à la troisième personne, "
+                "en forme structurée (motif, fait, echeance, preuves).", PRACTICE, where + ".fait")
+        if not u.preuves:
+            add("urgence-sans-piece", AVERTISSEMENT,
+                f"Le fait d'urgence n° {i + 1} n'est prouvé par aucune pièce : ajoutez-la dans « pieces » avec un "
+                "« id » et citez-la dans « preuves » (contrat, lettre de l'employeur, notification CAF…).",
+                CE_453391, where + ".preuves")
+
+
+def _route(case: Case, add: Add) -> None:
+    """ANEF or booking page: the facts must fit the route chosen."""
+    proc = case.procedure
+    if proc.is_anef and not case.diligences:
+        add("anef-sans-diligence", AVERTISSEMENT,
+            "Voie ANEF sans « diligences » : la solution de substitution n'est ouverte qu'à qui a demandé "
+            "l'accompagnement (centre de contact citoyen, point d'accueil numérique, courrier à la préfecture). "
+            "Décrivez ces démarches et joignez-en la preuve.", R431_2, "diligences")
+    if proc.is_anef and case.prefecture.url_rendez_vous:
+        add("voie-a-verifier", AVERTISSEMENT,
+            "Le dossier suit la voie ANEF mais indique une page de prise de rendez-vous : s'agit-il d'un dépôt "
+            "bloqué sur l'ANEF ou d'un rendez-vous introuvable ? Un avocat ou une association décide de la voie.",
+            R431_2, "procedure.voie")
+    elif not proc.is_anef and any(d.type == "centre_contact_citoyen" for d in case.diligences):
+        add("voie-a-verifier", AVERTISSEMENT,
+            "Le dossier suit la voie du rendez-vous mais cite le centre de contact citoyen de l'ANEF : si la "
+            "demande se dépose sur l'ANEF, écrivez « voie: anef ». Un avocat ou une association décide de la voie.",
+            R431_2, "procedure.voie")
+    if proc.oqtf:
         add("oqtf", AVERTISSEMENT,
             "Une obligation de quitter le territoire a été notifiée : le juge retient en principe l'absence "
             "d'urgence si elle n'a pas été exécutée. Faites-vous conseiller avant de déposer.", CE_453391,
             "procedure.oqtf")
-    return Report(fig, out)
 
 
 def size_finding(name: str, size: int) -> Finding:

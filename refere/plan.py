@@ -19,6 +19,7 @@ BEFORE_CAPTURES = ("identite", "titre_sejour", "domicile")
 AFTER_CAPTURES = ("courrier_prefecture", "urgence", "autre")
 MAX_NAME = 80  # characters before « .pdf » (Télérecours)
 DEFAULT_RESULT = "aucun créneau disponible"
+DEFAULT_RESULT_ANEF = "dépôt en ligne impossible"  # voie anef: the attempts are filing attempts
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class PlannedPiece:
     fichier: str
     date: dt.date | None = None
     tentatives: tuple[int, ...] = ()  # indices into Inventory.attempts
+    index: int | None = None  # position in case.pieces (None for the capture pièces)
 
     @property
     def pages(self) -> int:
@@ -55,6 +57,18 @@ class Inventory:
 
     def piece(self, numero: int) -> PlannedPiece:
         return self.pieces[numero - 1]
+
+    def numero_of(self, index: int) -> int | None:
+        """The number of the pièce written at ``index`` in case.pieces."""
+        for p in self.pieces:
+            if p.index == index:
+                return p.numero
+        return None
+
+    def numeros_of_ids(self, ids: list[str], by_id: dict[str, int]) -> list[int]:
+        """Numbers of the pièces named by their ids (unknown ids are a loader error already)."""
+        out = [self.numero_of(by_id[i]) for i in ids if i in by_id]
+        return [n for n in out if n is not None]
 
 
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss", "ø": "o",
@@ -116,22 +130,22 @@ def _group_attempts(case: Case, mode: str) -> list[tuple[str, list[int]]]:
 
 def make(case: Case) -> Inventory:
     """Number every pièce; probes each source file (page count, hash) once."""
-    drafts: list[tuple[str, str, list[SourceInfo], dt.date | None, list[int]]] = []
+    drafts: list[tuple[str, str, list[SourceInfo], dt.date | None, list[int], int | None]] = []
 
     def add_pieces(categories: tuple[str, ...]) -> None:
-        for p in case.pieces:
+        for k, p in enumerate(case.pieces):
             if p.categorie in categories:
-                drafts.append((p.titre, p.categorie, [probe(s) for s in p.sources], p.date, []))
+                drafts.append((p.titre, p.categorie, [probe(s) for s in p.sources], p.date, [], k))
 
     add_pieces(BEFORE_CAPTURES)
     for label, members in _group_attempts(case, case.options.captures):
-        drafts.append((label, "captures", [probe(case.tentatives[i].capture) for i in members], None, members))
+        drafts.append((label, "captures", [probe(case.tentatives[i].capture) for i in members], None, members, None))
     add_pieces(AFTER_CAPTURES)
 
     width = max(2, len(str(len(drafts))))
     pieces = []
     page_of: dict[int, tuple[int, int]] = {}
-    for n, (titre, cat, sources, date, members) in enumerate(drafts, start=1):
+    for n, (titre, cat, sources, date, members, _) in enumerate(drafts, start=1):
         page = 1
         for i, src in zip(members, sources):
             page_of[i] = (n, page)
@@ -140,15 +154,16 @@ def make(case: Case) -> Inventory:
 
     order = sorted(range(len(case.tentatives)), key=lambda i: (case.tentatives[i].date, i))
     attempts = []
+    default = DEFAULT_RESULT_ANEF if case.procedure.is_anef else DEFAULT_RESULT
     for i in order:
         t = case.tentatives[i]
         num, page = page_of.get(i, (None, None))
-        attempts.append(PlannedAttempt(i, t.date, t.resultat or DEFAULT_RESULT, t.note,
+        attempts.append(PlannedAttempt(i, t.date, t.resultat or default, t.note,
                                        str(t.capture) if t.capture else None, num, page))
     position = {a.index: k for k, a in enumerate(attempts)}
     pieces = [
         PlannedPiece(p.numero, p.titre, p.categorie, p.sources, p.fichier, p.date,
-                     tuple(position[i] for i in drafts[p.numero - 1][4]))
+                     tuple(position[i] for i in drafts[p.numero - 1][4]), drafts[p.numero - 1][5])
         for p in pieces
     ]
     courriers = tuple(p.numero for p in pieces if p.categorie == "courrier_prefecture")

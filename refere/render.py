@@ -14,7 +14,7 @@ from typing import Any
 import jinja2
 from docxtpl import DocxTemplate
 
-from . import dates, docxzip
+from . import dates, docxzip, grammaire, redaction
 from .errors import TemplateError, ToolMissing
 from .evidence import Report
 from .model import Case
@@ -38,66 +38,115 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
 
 
 def _gender(civilite: str | None) -> dict[str, str]:
-    if civilite == "M.":
-        return {"le_requerant": "le requérant", "ne": "né", "il": "il"}
-    if civilite == "Mme":
-        return {"le_requerant": "la requérante", "ne": "née", "il": "elle"}
-    # Unknown: « la partie requérante » keeps every agreement correct.
-    return {"le_requerant": "la partie requérante", "ne": "né(e)", "il": "elle"}
+    """Kept for callers of the first release; every form now comes from grammaire."""
+    return grammaire.requerant(civilite)
 
 
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
+_cap = grammaire.cap
 
 
 def town_of(address: str) -> str | None:
-    for line in reversed(address.strip().splitlines()):
-        if m := re.match(r"^\s*(?:F-)?\d{5}\s+(.+?)\s*(?:cedex.*)?$", line, re.IGNORECASE):
+    """The town after the postcode, on its own line or after a comma (« 12 rue X, 93200 Saint-Denis »)."""
+    parts = [part for line in address.strip().splitlines() for part in line.split(",")]
+    for part in reversed(parts):
+        if m := re.match(r"^\s*(?:F-)?\d{5}\s+(.+?)\s*(?:cedex.*)?$", part, re.IGNORECASE):
             return m[1].strip()
     return None
 
 
-def figures_sentence(le_requerant: str, inv: Inventory, report: Report) -> str:
+def figures_sentence(le_requerant: str, inv: Inventory, report: Report, anef: bool = False) -> str:
     f = report.figures
     first, last = inv.attempts[0].date.date(), inv.attempts[-1].date.date()
     span = f"le {dates.format_date(first)}" if first == last else f"du {dates.format_date(first)} au {dates.format_date(last)}"
+    what = _plural(f.tentatives, "tentative de dépôt", "tentatives de dépôt") if anef else _plural(f.tentatives, "tentative")
     return (
-        f"{_cap(le_requerant)} a effectué {_plural(f.tentatives, 'tentative')} {span}, "
+        f"{_cap(le_requerant)} a effectué {what} {span}, "
         f"sur {_plural(f.semaines, 'semaine distincte', 'semaines distinctes')} et {_plural(f.jours, 'jour')}, "
         f"dont {f.avant_9h} avant 9 h et {f.autour_minuit} autour de minuit."
     )
 
 
+def _lines(text: str | None) -> list[str]:
+    return [x.strip() for x in (text or "").strip().splitlines() if x.strip()]
+
+
+def _counsel(case: Case) -> dict[str, Any] | None:
+    c = case.conseil
+    if c is None:
+        return None
+    forms = grammaire.conseil(c.qualite, c.civilite, c.nom, c.barreau)
+    address = _lines(c.adresse)
+    parts = [forms["appellation"]]
+    if c.toque:
+        parts.append(f"toque {c.toque}")
+    if address:
+        parts.append(", ".join(address))
+    if c.telephone:
+        parts.append(f"téléphone : {c.telephone}")
+    if c.courriel:
+        parts.append(f"courriel : {c.courriel}")
+    return {
+        "qualite": c.qualite,
+        "avocat": c.qualite == "avocat",
+        "association": c.qualite == "association",
+        "nom": c.nom,
+        "barreau": c.barreau or "",
+        "designation": ", ".join(parts),
+        "toque": c.toque or "",
+        "adresse": ", ".join(address),
+        "adresse_lignes": address,
+        "telephone": c.telephone or "",
+        "courriel": c.courriel or "",
+        "ville": c.ville or town_of(c.adresse or "") or "",
+        "reference": c.reference or "",
+        "il": "elle" if c.civilite == "Mme" else "il",
+        **forms,
+    }
+
+
+def _aide(case: Case, g: dict[str, str]) -> dict[str, str]:
+    status = case.aide_juridictionnelle or ""
+    if status == "demandee":
+        phrase = (f"{g['Le_requerant']} sollicite le bénéfice de l'aide juridictionnelle et, dans l'attente, "
+                  "son admission provisoire (article 20 de la loi n° 91-647 du 10 juillet 1991).")
+    elif status == "obtenue":
+        phrase = (f"{g['Le_requerant']} est admis{g['accord']} au bénéfice de l'aide juridictionnelle "
+                  f"({grammaire.strip_end(case.decision_aj or '')}).")
+    else:
+        phrase = ""
+    return {"statut": status, "decision": case.decision_aj or "", "phrase": grammaire.typo(phrase)}
+
+
+def _signature_place(case: Case, counsel: dict[str, Any] | None) -> str:
+    # Unknown town: a visible blank to fill in by hand, never a guessed place.
+    if case.signature.lieu:
+        return case.signature.lieu
+    if counsel and counsel["ville"]:
+        return counsel["ville"]
+    return town_of(case.requerant.adresse) or "…………"
+
+
 def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False) -> dict[str, Any]:
     r, proc = case.requerant, case.procedure
-    g = _gender(r.civilite)
+    g = grammaire.requerant(r.civilite)
+    g["accord"] = g["e"]
     dep = case.departement
+    dfd = grammaire.defendeur(dep)
     designation = " ".join(x for x in (r.civilite, r.prenoms, r.nom.upper()) if x)
     if r.nom_usage:
         designation += f" (nom d'usage : {r.nom_usage})"
-    address_lines = [line.strip() for line in r.adresse.strip().splitlines() if line.strip()]
+    address_lines = _lines(r.adresse)
     sig_date = case.signature.date or dates.today()
-    conseil = None
-    if case.conseil:
-        c = case.conseil
-        parts = [c.nom]
-        parts.append(f"avocat au barreau de {c.barreau}" if c.qualite == "avocat" and c.barreau
-                     else "avocat" if c.qualite == "avocat" else "association")
-        if c.adresse:
-            parts.append(", ".join(line.strip() for line in c.adresse.splitlines() if line.strip()))
-        if c.telephone:
-            parts.append(f"téléphone : {c.telephone}")
-        if c.courriel:
-            parts.append(f"courriel : {c.courriel}")
-        conseil = {"qualite": c.qualite, "nom": c.nom, "barreau": c.barreau, "designation": ", ".join(parts)}
+    conseil = _counsel(case)
     tribunal_nom = case.tribunal.nom if case.tribunal else dep.tribunal
     tribunal_adresse = case.tribunal.adresse if case.tribunal and case.tribunal.adresse else ""
     d = case.demandes
+    first_attempt = inv.attempts[0].date.date()
     return {
         "brouillon": brouillon,
         "tribunal": {
             "nom": tribunal_nom,
-            "adresse_lignes": [x.strip() for x in tribunal_adresse.splitlines() if x.strip()],
+            "adresse_lignes": _lines(tribunal_adresse),
         },
         "requerant": {
             "civilite": r.civilite or "",
@@ -107,29 +156,49 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
             "designation": designation,
             "date_naissance": dates.format_date(r.date_naissance),
             "lieu_naissance": r.lieu_naissance,
+            "naissance": grammaire.naissance(r.civilite, r.date_naissance, r.lieu_naissance),
             "nationalite": r.nationalite,
+            "de_nationalite": grammaire.nationalite(r.nationalite),
             "adresse": ", ".join(address_lines),
             "adresse_lignes": address_lines,
             "telephone": r.telephone or "",
             "courriel": r.courriel or "",
             "numero_etranger": r.numero_etranger or "",
             "le_requerant": g["le_requerant"],
-            "Le_requerant": _cap(g["le_requerant"]),
+            "Le_requerant": g["Le_requerant"],
+            "du_requerant": g["du_requerant"],
+            "Du_requerant": g["Du_requerant"],
+            "au_requerant": g["au_requerant"],
+            "Au_requerant": g["Au_requerant"],
+            "pour_requerant": g["pour_requerant"],
+            "interesse": g["interesse"],
             "ne": g["ne"],
             "il": g["il"],
-            "Il": _cap(g["il"]),
+            "Il": g["Il"],
+            "lui": g["lui"],
+            "le_pronom": g["le"],
+            "accord": g["accord"],
         },
         "conseil": conseil,
+        "aide_juridictionnelle": _aide(case, g),
         "defendeur": {
             "nom": dep.prefet,
             "nom_capitalise": dep.prefet_titre,
-            "au_nom": "au " + dep.prefet.removeprefix("le "),
+            "au_nom": dfd["au_prefet"],
+            "le_prefet": dfd["le_prefet"],
+            "Le_prefet": dfd["Le_prefet"],
+            "du_prefet": dfd["du_prefet"],
+            "au_prefet": dfd["au_prefet"],
+            "la_prefecture": dfd["la_prefecture"],
             "departement": dep.nom,
             "code": dep.code,
         },
         "procedure": {
             "type": proc.type,
+            "voie": proc.voie,
+            "anef": proc.is_anef,
             "libelle": proc.label,
+            "demande": "sa " + grammaire.DEMANDES[proc.type],
             "renouvellement": proc.is_renewal,
             "titre_actuel": proc.titre_actuel or "",
             "expiration": dates.format_date(proc.expiration_titre) if proc.expiration_titre else "",
@@ -137,10 +206,11 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
             # The template ends the sentence itself: « … CESEDA.. » otherwise.
             "precisions": (proc.precisions or "").rstrip(" .") or "",
             "oqtf": proc.oqtf,
+            "fenetre": redaction.window_sentence(case, first_attempt, g),
         },
         "prefecture": {"site": case.prefecture.site or "", "url": case.prefecture.url_rendez_vous or ""},
         "chiffres": {
-            "phrase": figures_sentence(g["le_requerant"], inv, report),
+            "phrase": figures_sentence(g["le_requerant"], inv, report, proc.is_anef),
             "nombre": report.figures.tentatives,
             "tentatives_texte": _plural(report.figures.tentatives, "tentative"),
             "semaines_texte": _plural(report.figures.semaines, "semaine distincte", "semaines distinctes"),
@@ -148,13 +218,15 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
             "jours": report.figures.jours,
             "avant_9h": report.figures.avant_9h,
             "autour_minuit": report.figures.autour_minuit,
-            "premiere": dates.format_date(inv.attempts[0].date.date()),
+            "premiere": dates.format_date(first_attempt),
             "derniere": dates.format_date(inv.attempts[-1].date.date()),
         },
         "tentatives": [
             {
                 "numero": k,
-                "date": dates.format_date(a.date.date()),
+                "date": grammaire.date_avec_jour(a.date.date()),
+                "date_seule": dates.format_date(a.date.date()),
+                "jour_semaine": grammaire.date_avec_jour(a.date.date()).split(" ")[0],
                 "heure": dates.format_time(a.date),
                 "resultat": a.resultat,
                 "note": a.note or "",
@@ -166,9 +238,14 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
         ],
         "courriers": [_courrier(p) for p in inv.pieces if p.categorie == "courrier_prefecture"],
         "urgence": [u.fait for u in case.urgence],
+        "urgence_intro": redaction.urgency_intro(case, g),
+        "urgence_paragraphes": redaction.urgency_paragraphs(case, inv, g, sig_date),
+        "diligences": redaction.diligences(case, inv),
+        "conclusions": redaction.conclusions(case, g, dfd, sig_date, conseil),
         "demandes": {
             "delai_jours": d.delai_jours,
             "rdv_sous_jours": d.rdv_sous_jours,
+            "rdv_limite": redaction.rdv_deadline(case, sig_date),
             "astreinte": dates.format_amount(d.astreinte_par_jour) if d.astreinte_par_jour else "",
             "frais": dates.format_amount(d.frais_l761_1) if d.frais_l761_1 else "",
         },
@@ -178,8 +255,7 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
             for p in inv.pieces
         ],
         "signature": {
-            # Unknown town: a visible blank to fill in by hand, never a guessed place.
-            "lieu": case.signature.lieu or town_of(r.adresse) or "…………",
+            "lieu": _signature_place(case, conseil),
             "date": dates.format_date(sig_date),
             "date_iso": sig_date.isoformat(),
         },

@@ -7,6 +7,7 @@ The template holds Jinja tags for docxtpl; see docs/modeles.md for every variabl
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 from pathlib import Path
 
@@ -53,7 +54,8 @@ def french_spaces(text: str) -> str:
     for a, b in ((" :", NBSP + ":"), (" ;", NBSP + ";"), (" ?", NBSP + "?"), (" !", NBSP + "!"),
                  ("« ", "«" + NBSP), (" »", NBSP + "»"), ("n° ", "n°" + NBSP)):
         text = text.replace(a, b)
-    return text
+    # « L. 911-1 », « R. 431-2 »: the letter never alone at the end of a line.
+    return re.sub(r"\b([LRD])\. (?=\d)", "\\1." + NBSP, text)
 
 
 def _font(style) -> None:
@@ -173,6 +175,13 @@ def build(out: Path = OUT) -> Path:
     def tag(text: str):
         return doc.add_paragraph(text)
 
+    def keep(para):
+        para.paragraph_format.keep_with_next = True
+        return para
+
+    tag("{%p if conseil and conseil.reference %}")
+    p("Référence du cabinet : {{ conseil.reference }}", right=True)
+    tag("{%p endif %}")
     p("REQUÊTE EN RÉFÉRÉ MESURES UTILES", "Title")
     p("(article L. 521-3 du code de justice administrative)", center=True, italic=True)
     p()
@@ -183,61 +192,87 @@ def build(out: Path = OUT) -> Path:
     tag("{%p endfor %}")
 
     p("POUR :", "Heading 2")
-    p("{{ requerant.designation }}, {{ requerant.ne }} le {{ requerant.date_naissance }} à "
-      "{{ requerant.lieu_naissance }}, de nationalité {{ requerant.nationalite }}, demeurant "
+    p("{{ requerant.designation }}, {{ requerant.naissance }}, {{ requerant.de_nationalite }}, demeurant "
       "{{ requerant.adresse }}{% if requerant.numero_etranger %}, numéro étranger (AGDREF) "
       "{{ requerant.numero_etranger }}{% endif %}{% if requerant.telephone %}, téléphone : "
       "{{ requerant.telephone }}{% endif %}{% if requerant.courriel %}, courriel : "
       "{{ requerant.courriel }}{% endif %} ;")
     tag("{%p if conseil %}")
-    p("ayant pour conseil {{ conseil.designation }}.")
+    p("ayant pour conseil {{ conseil.designation }}{% if conseil.avocat %}, et élisant domicile au cabinet de "
+      "son conseil{% endif %}.")
+    tag("{%p endif %}")
+    tag("{%p if aide_juridictionnelle.phrase %}")
+    p("{{ aide_juridictionnelle.phrase }}")
     tag("{%p endif %}")
 
     p("CONTRE :", "Heading 2")
-    p("{{ defendeur.nom_capitalise }}{% if prefecture.site %} ({{ prefecture.site }}){% endif %}.")
+    p("{{ defendeur.Le_prefet }}{% if prefecture.site %} ({{ prefecture.site }}){% endif %}.")
 
     p("{{ requerant.Le_requerant }} demande au juge des référés, sur le fondement de l'article "
-      "L. 521-3 du code de justice administrative, d'enjoindre {{ defendeur.au_nom }} de lui fixer "
-      "un rendez-vous pour {{ procedure.libelle }}, pour les motifs suivants.")
+      "L. 521-3 du code de justice administrative, d'enjoindre {{ defendeur.au_prefet }} "
+      "{% if procedure.anef %}d'enregistrer {{ procedure.demande }}"
+      "{% else %}de lui fixer un rendez-vous pour {{ procedure.libelle }}{% endif %}, pour les motifs suivants.")
 
     p("I. FAITS", "Heading 1")
+    tag("{%p if procedure.anef %}")
+    p("{{ requerant.Le_requerant }} doit présenter {{ procedure.demande }} au moyen du "
+      "téléservice de l'administration numérique des étrangers en France (ANEF), auquel l'article R. 431-2 du "
+      "code de l'entrée et du séjour des étrangers et du droit d'asile soumet les titres qu'il "
+      "énumère{% if procedure.precisions %} : {{ procedure.precisions }}{% endif %}.")
+    tag("{%p else %}")
     p("{{ requerant.Le_requerant }} doit se présenter en préfecture pour {{ procedure.libelle }}"
       "{% if procedure.precisions %} : {{ procedure.precisions }}{% endif %}.")
+    tag("{%p endif %}")
     tag("{%p if procedure.titre_actuel %}")
-    p("{{ requerant.Il }} est titulaire d'un titre de séjour ({{ procedure.titre_actuel }})"
+    p("{{ requerant.Il }} {% if procedure.expiration_passee %}était{% else %}est{% endif %} titulaire d'un titre "
+      "de séjour ({{ procedure.titre_actuel }})"
       "{% if procedure.expiration %}, qui {% if procedure.expiration_passee %}a expiré{% else %}expire{% endif %}"
       " le {{ procedure.expiration }}{% endif %}.")
     tag("{%p elif procedure.expiration %}")
     p("Son titre de séjour {% if procedure.expiration_passee %}a expiré{% else %}expire{% endif %} le "
       "{{ procedure.expiration }}.")
     tag("{%p endif %}")
+    tag("{%p if procedure.anef %}")
+    p("{{ chiffres.phrase }} À chaque fois, le téléservice a empêché le dépôt de la demande, comme le montrent "
+      "les captures d'écran des messages affichés. Le détail des tentatives figure ci-dessous.")
+    tag("{%p else %}")
     p("Cette démarche suppose l'obtention préalable d'un rendez-vous, que la préfecture n'attribue "
       "que par son service de prise de rendez-vous en ligne{% if prefecture.url %}, à l'adresse "
-      "suivante :{% endif %}")
+      "suivante :{% else %}.{% endif %}")
     tag("{%p if prefecture.url %}")
     p("{{ prefecture.url }}", center=True)
     tag("{%p endif %}")
     p("{{ chiffres.phrase }} À chaque fois, le service a répondu qu'aucun créneau n'était disponible, "
       "comme le montrent les captures d'écran produites. Le détail des tentatives figure ci-dessous.")
+    tag("{%p endif %}")
 
     _table(doc, ("N°", "Date", "Heure", "Résultat", "Preuve"),
-           (Cm(1.1), Cm(4.3), Cm(1.9), Cm(4.9), Cm(3.8)), "for t in tentatives",
+           (Cm(0.9), Cm(5.0), Cm(1.8), Cm(4.6), Cm(3.7)), "for t in tentatives",
            ("{{ t.numero }}", "{{ t.date }}", "{{ t.heure }}",
             "{{ t.resultat }}{% if t.note %} ({{ t.note }}){% endif %}", "{{ t.preuve }}"))
     p()
 
     tag("{%p if courriers %}")
-    p("{{ requerant.Le_requerant }} a en outre demandé un rendez-vous par écrit à la préfecture :")
+    keep(p("{{ requerant.Le_requerant }} a en outre {% if procedure.anef %}écrit{% else %}demandé un rendez-vous "
+      "par écrit{% endif %} à la préfecture :"))
     tag("{%p for c in courriers %}")
-    p("– {{ c.titre }}{{ c.complement_date }} (pièce n° {{ c.numero }}) ;")
+    keep(p("– {{ c.titre }}{{ c.complement_date }} (pièce n° {{ c.numero }}) ;"))
     tag("{%p endfor %}")
-    p("ces demandes sont restées sans réponse utile.")
+    p("{% if courriers|length > 1 %}ces demandes sont restées{% else %}cette demande est restée{% endif %} sans "
+      "réponse utile.")
     tag("{%p endif %}")
-    tag("{%p if urgence %}")
-    p("Sa situation est la suivante :")
-    tag("{%p for u in urgence %}")
-    p("– {{ u }}")
+    tag("{%p if diligences %}")
+    p("{% if procedure.anef %}{{ requerant.Le_requerant }} a sollicité l'accompagnement que l'administration "
+      "doit offrir aux usagers du téléservice :{% else %}{{ requerant.Le_requerant }} a en outre accompli les "
+      "démarches suivantes :{% endif %}")
+    tag("{%p for x in diligences %}")
+    p("– {{ x.phrase }}")
     tag("{%p endfor %}")
+    tag("{%p endif %}")
+    tag("{%p if procedure.anef %}")
+    p("{% if diligences %}Malgré ces démarches, {{ requerant.le_requerant }}{% else %}{{ requerant.Le_requerant }}"
+      "{% endif %} se trouve dans l'impossibilité constatée de déposer sa demande au moyen du téléservice, pour "
+      "des raisons tenant à son fonctionnement.")
     tag("{%p endif %}")
 
     p("II. DISCUSSION", "Heading 1")
@@ -247,33 +282,28 @@ def build(out: Path = OUT) -> Path:
       "des référés peut ordonner toutes autres mesures utiles sans faire obstacle à l'exécution d'aucune "
       "décision administrative. »")
     p("La présente requête ne tend à l'annulation d'aucune décision : aucune décision n'est produite au "
-      "sens de l'article R. 412-1 du code de justice administrative, l'article L. 521-3 n'en exigeant pas. "
-      "Elle est dispensée du ministère d'avocat (articles R. 522-5 et R. 431-2 du même code).")
-    p("Le {{ tribunal.nom }} est territorialement compétent, {{ defendeur.nom }} ayant son siège dans "
+      "sens de l'article R. 412-1 du code de justice administrative, l'article L. 521-3 n'en exigeant pas."
+      "{% if not (conseil and conseil.avocat) %} Elle est dispensée du ministère d'avocat (articles R. 522-5 "
+      "et R. 431-2 du code de justice administrative).{% endif %}")
+    p("Le {{ tribunal.nom }} est territorialement compétent, {{ defendeur.le_prefet }} ayant son siège dans "
       "son ressort (articles R. 312-1 et R. 221-3 du code de justice administrative).")
 
     p("B. Sur l'urgence", "Heading 2")
-    tag("{%p if procedure.renouvellement %}")
-    p("S'agissant du renouvellement d'un titre de séjour, la condition d'urgence est en principe "
-      "regardée comme remplie (CE, 9 juin 2022, n° 453391) : l'impossibilité de déposer la demande avant "
-      "l'expiration du titre prive l'intéressé de la preuve de la régularité de son séjour et du "
-      "récépissé qui y est attaché, et l'expose à la perte de son emploi et de ses droits sociaux.")
-    tag("{%p else %}")
-    p("Pour une démarche autre que le renouvellement d'un titre, l'urgence s'apprécie au regard des "
-      "circonstances particulières de l'espèce (CE, 9 juin 2022, n° 453391).")
-    tag("{%p endif %}")
+    p("{{ urgence_intro }}")
     tag("{%p if procedure.expiration %}")
-    p("Le titre de séjour de {{ requerant.le_requerant }} {% if procedure.expiration_passee %}a expiré"
-      "{% else %}expire{% endif %} le {{ procedure.expiration }} ; faute de rendez-vous, "
-      "{{ requerant.il }} ne peut obtenir le récépissé qui lui permettrait de justifier de la régularité "
-      "de son séjour.")
+    p("Le titre de séjour {{ requerant.du_requerant }} {% if procedure.expiration_passee %}a expiré"
+      "{% else %}expire{% endif %} le {{ procedure.expiration }} ; faute d'enregistrement de sa demande, "
+      "{{ requerant.il }} ne peut obtenir {% if procedure.anef %}l'attestation de prolongation d'instruction"
+      "{% else %}le récépissé{% endif %} qui lui permettrait de justifier de la régularité de son séjour.")
     tag("{%p endif %}")
-    tag("{%p if urgence %}")
-    p("Les circonstances exposées au I (situation de {{ requerant.le_requerant }}) caractérisent "
-      "{% if procedure.renouvellement %}en outre {% endif %}l'urgence.")
+    tag("{%p if procedure.fenetre %}")
+    p("{{ procedure.fenetre }}")
     tag("{%p endif %}")
-    p("Enfin, les tentatives répétées de {{ requerant.le_requerant }} depuis le {{ chiffres.premiere }} "
-      "montrent que la situation ne se résoudra pas d'elle-même.")
+    tag("{%p for u in urgence_paragraphes %}")
+    p("{{ u }}")
+    tag("{%p endfor %}")
+    p("Les tentatives répétées {{ requerant.du_requerant }} depuis le {{ chiffres.premiere }} montrent en outre "
+      "que la situation ne se résoudra pas d'elle-même.")
     tag("{%p if procedure.oqtf %}")
     p("Par loyauté, {{ requerant.le_requerant }} indique qu'une obligation de quitter le territoire "
       "français lui a été notifiée. Il appartient au juge d'apprécier si, dans les circonstances "
@@ -281,50 +311,71 @@ def build(out: Path = OUT) -> Path:
     tag("{%p endif %}")
 
     p("C. Sur l'utilité de la mesure", "Heading 2")
+    tag("{%p if procedure.anef %}")
+    p("Il appartient à l'administration d'enregistrer une demande complète dans un délai raisonnable. "
+      "Lorsque l'étranger établit n'avoir pu accomplir en ligne les démarches qui conditionnent cet "
+      "enregistrement, le juge des référés, saisi sur le fondement de l'article L. 521-3, peut enjoindre au "
+      "préfet d'y procéder dans un délai qu'il fixe (CE, 10 juin 2020, n° 435594 ; CE, 9 juin 2022, n° 453391).")
+    p("L'article R. 431-2 du code de l'entrée et du séjour des étrangers et du droit d'asile, qui impose le "
+      "dépôt en ligne des demandes de titres qu'il énumère, prévoit que l'étranger bénéficie d'un "
+      "accompagnement et que, lorsqu'il est dans l'impossibilité constatée d'utiliser le téléservice pour des "
+      "raisons tenant à sa conception ou à son mode de fonctionnement, alors qu'il a accompli les diligences "
+      "qui lui incombent, notamment en recourant à cet accompagnement, une solution de substitution lui est "
+      "proposée. Le Conseil d'État a jugé que l'obligation de recourir à un téléservice n'est légale qu'à la "
+      "condition que soient prévus un tel accompagnement et une solution de substitution (CE, Section, "
+      "3 juin 2022, n° 452798).")
+    p("En l'espèce, {{ requerant.le_requerant }} justifie de {{ chiffres.nombre }} tentative{% if chiffres.nombre > 1 %}s"
+      "{% endif %} de dépôt, sur {{ chiffres.semaines_texte }}, du {{ chiffres.premiere }} au "
+      "{{ chiffres.derniere }}{% if diligences %}, et des démarches d'accompagnement exposées ci-dessus, "
+      "restées sans effet{% endif %}. L'impossibilité d'utiliser le téléservice est ainsi constatée, et la "
+      "mesure demandée est utile.")
+    tag("{%p else %}")
     p("Il appartient à l'administration de recevoir l'étranger et d'enregistrer une demande complète "
       "dans un délai raisonnable. Lorsque le rendez-vous ne peut être obtenu que par voie "
       "électronique et que l'étranger établit n'avoir pu l'obtenir malgré plusieurs tentatives n'ayant "
       "pas été effectuées la même semaine, le juge des référés, saisi sur le fondement de l'article "
       "L. 521-3, peut enjoindre au préfet de lui communiquer une date de rendez-vous dans un délai qu'il "
-      "fixe (CE, 10 juin 2020, n° 435594 ; CE, avis, 1er juillet 2020, n° 436288).")
-    p("Les captures d'écran de la page de prise de rendez-vous indiquant l'absence de créneau sont "
-      "un mode de preuve admis (CE, 21 avril 2021, n° 448178). L'administration qui impose la prise de "
-      "rendez-vous en ligne doit en outre offrir une solution de substitution (CE, Section, 3 juin 2022, "
-      "n° 452798 ; article R. 431-2 du code de l'entrée et du séjour des étrangers et du droit d'asile).")
+      "fixe, et fixer la date avant laquelle ce rendez-vous doit avoir lieu (CE, 10 juin 2020, n° 435594 ; "
+      "v. aussi CE, avis, 1er juillet 2020, n° 436288).")
+    p("Les services en ligne de prise de rendez-vous sont des téléservices ; pour les demandes qui ne "
+      "relèvent pas du téléservice de l'administration numérique des étrangers en France, le préfet ne pouvait "
+      "ni ne peut rendre obligatoire la prise de rendez-vous en ligne (CE, avis, 3 juin 2022, n° 461694). "
+      "L'étranger qui n'obtient pas de rendez-vous par ce moyen ne saurait donc être privé de toute possibilité "
+      "de présenter sa demande.")
+    p("Les captures d'écran de la page de prise de rendez-vous ne sauraient être écartées au seul motif "
+      "qu'elles sont anonymes (CE, 21 avril 2021, n° 448178).")
     p("En l'espèce, {{ requerant.le_requerant }} justifie de {{ chiffres.tentatives_texte }}, "
       "sur {{ chiffres.semaines_texte }}, du {{ chiffres.premiere }} au "
       "{{ chiffres.derniere }}{% if courriers %}, ainsi que de demandes écrites restées sans "
       "réponse{% endif %}. La mesure demandée est donc utile.")
+    tag("{%p endif %}")
 
     p("D. Sur l'absence d'obstacle à l'exécution d'une décision administrative et de contestation sérieuse",
       "Heading 2")
-    p("Aucune décision administrative n'a refusé un rendez-vous à {{ requerant.le_requerant }} : "
+    p("Aucune décision administrative n'a refusé {% if procedure.anef %}d'enregistrer la demande "
+      "{{ requerant.du_requerant }}{% else %}un rendez-vous {{ requerant.au_requerant }}{% endif %} : "
       "l'injonction demandée ne fait obstacle à l'exécution d'aucune décision. Elle ne se heurte à "
       "aucune contestation sérieuse, le droit de voir sa demande enregistrée n'étant pas discutable.")
 
     p("PAR CES MOTIFS", "Heading 1")
-    p("{{ requerant.Le_requerant }} demande au juge des référés de :")
-    p("– ENJOINDRE {{ defendeur.au_nom }} de lui communiquer, dans un délai de "
-      "{{ demandes.delai_jours }} jours à compter de la notification de l'ordonnance à intervenir, une "
-      "date de rendez-vous pour {{ procedure.libelle }} ;")
-    tag("{%p if demandes.rdv_sous_jours %}")
-    p("– DIRE que ce rendez-vous devra avoir lieu dans un délai de {{ demandes.rdv_sous_jours }} jours "
-      "à compter de la même notification ;")
-    tag("{%p endif %}")
-    tag("{%p if demandes.astreinte %}")
-    p("– ASSORTIR cette injonction d'une astreinte de {{ demandes.astreinte }} par jour de retard ;")
-    tag("{%p endif %}")
-    tag("{%p if demandes.frais %}")
-    p("– METTRE À LA CHARGE de l'État la somme de {{ demandes.frais }} au titre de l'article "
-      "L. 761-1 du code de justice administrative.")
-    tag("{%p endif %}")
-    p()
-    p("Fait à {{ signature.lieu }}, le {{ signature.date }}.", right=True)
+    keep(p("{{ requerant.Le_requerant }} demande au juge des référés, sur le fondement des articles L. 521-3, "
+           "L. 911-1 et L. 911-3 du code de justice administrative, de :"))
+    tag("{%p for c in conclusions %}")
+    # The signature block never stands alone on a page: the last conclusion and it stay together.
+    keep(p("– {{ c }}"))
+    tag("{%p endfor %}")
+    keep(p())
+    keep(p("Fait à {{ signature.lieu }}, le {{ signature.date }}.", right=True))
     tag("{%p if conseil %}")
-    p("Pour {{ requerant.designation }},", right=True)
-    p("{{ conseil.nom }}", right=True, bold=True)
+    keep(p("Pour {{ requerant.designation }},", right=True))
+    tag("{%p if conseil.avocat %}")
+    keep(p("{{ conseil.maitre }}", right=True, bold=True))
+    keep(p("{{ conseil.qualite_ligne }}", right=True))
     tag("{%p else %}")
-    p("{{ requerant.designation }}", right=True, bold=True)
+    keep(p("{{ conseil.Appellation }}", right=True, bold=True))
+    tag("{%p endif %}")
+    tag("{%p else %}")
+    keep(p("{{ requerant.designation }}", right=True, bold=True))
     tag("{%p endif %}")
     p("(signature)", right=True, italic=True)
 

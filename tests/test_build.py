@@ -27,7 +27,7 @@ def test_example_builds_completely(example):
     out = res.out
     assert out == example.parent / "dossier"
     names = sorted(p.name for p in (out / "pieces").iterdir())
-    assert len(names) == 8
+    assert len(names) == 9  # the example has 9 pièces (employer letter added for its urgency)
     for i, name in enumerate(names, start=1):
         assert re.fullmatch(rf"{i:02d}_[A-Za-z0-9_-]+\.pdf", name) and len(name) - 4 <= 80
     for pdf in [*(out / "pieces").iterdir(), out / "dossier-complet.pdf"]:
@@ -67,7 +67,7 @@ def test_manifest_hashes(example):
     doc = json.loads((res.out / "inventaire.json").read_text("utf-8"))
     assert doc["outil"]["nom"] == "refere"
     assert doc["defendeur"] == "le préfet du Val-de-Marne"
-    assert [p["numero"] for p in doc["pieces"]] == list(range(1, 9))
+    assert [p["numero"] for p in doc["pieces"]] == list(range(1, 10))
     for p in doc["pieces"]:
         assert sha256(res.out / p["fichier"]) == p["sha256"]
         for s in p["sources"]:

@@ -13,8 +13,21 @@ def codes(tmp_path, data) -> dict[str, str]:
     return {f.code: f.niveau for f in report.findings}
 
 
+def sound_case(attempts=None) -> dict:
+    """default_case with everything a sound file has: titre pièce, urgency proven, fresh attempts."""
+    data = default_case(attempts)
+    data["pieces"].append({"id": "titre", "titre": "Carte de séjour", "categorie": "titre_sejour",
+                           "fichier": "pieces/titre.pdf"})
+    data["pieces"].append({"id": "contrat", "titre": "Contrat de travail", "categorie": "urgence",
+                           "fichier": "pieces/contrat.pdf"})
+    data["urgence"] = [{"motif": "emploi", "fait": "son contrat de travail sera suspendu le 31 mai 2025",
+                        "echeance": "2025-05-31", "preuves": ["contrat"]}]
+    data["signature"]["date"] = "2025-03-28"
+    return data
+
+
 def test_sound_case_has_no_findings(tmp_path):
-    assert codes(tmp_path, default_case()) == {}
+    assert codes(tmp_path, sound_case()) == {}
 
 
 def test_example_figures(example):
@@ -25,7 +38,7 @@ def test_example_figures(example):
 
 
 def test_one_week_blocks(tmp_path):
-    data = default_case(["2025-03-03 08:55", "2025-03-04 00:05", "2025-03-05 08:50", "2025-03-09 23:30"])
+    data = sound_case(["2025-03-03 08:55", "2025-03-04 00:05", "2025-03-05 08:50", "2025-03-09 23:30"])
     found = codes(tmp_path, data)
     assert found["semaines-insuffisantes"] == BLOQUANT
     assert "moins-de-3-semaines" not in found
@@ -124,17 +137,95 @@ def test_unreadable_capture_blocks(tmp_path):
     ("premiere_demande_titre_sejour", [], True),
     ("premiere_demande_titre_sejour", ["Je vais perdre mon emploi."], False),
     ("admission_exceptionnelle_sejour", [], True),
+    ("changement_de_statut", [], True),
     ("renouvellement_titre_sejour", [], False),
 ])
-def test_urgency_outside_renewal(tmp_path, proc, urgence, expected):
-    data = default_case()
+def test_urgency_outside_renewal_blocks(tmp_path, proc, urgence, expected):
+    data = sound_case()
     data["procedure"]["type"] = proc
     data["urgence"] = urgence
-    assert ("urgence-non-justifiee" in codes(tmp_path, data)) is expected
+    found = codes(tmp_path, data)
+    assert ("urgence-absente" in found) is expected
+    if expected:
+        assert found["urgence-absente"] == BLOQUANT
+
+
+@pytest.mark.parametrize("fait, warned", [
+    ("Je risque de perdre mon emploi.", True),
+    ("Mon titre expire le 31 mai 2025.", True),
+    ("J'ai une promesse d'embauche.", True),
+    ("son employeur a écrit à Me Martin le 3 mars 2025", False),
+    ("La promesse d'embauche de la société Nettoyage 93 expire le 30 avril 2025.", False),
+])
+def test_first_person_urgency_warns(tmp_path, fait, warned):
+    data = sound_case()
+    data["urgence"] = [{"fait": fait, "preuves": ["contrat"]}]
+    assert ("urgence-premiere-personne" in codes(tmp_path, data)) is warned
+
+
+def test_urgency_fact_without_piece_warns(tmp_path):
+    data = sound_case()
+    data["urgence"].append({"motif": "famille", "fait": "ses deux enfants sont scolarisés à Saint-Denis"})
+    data["urgence"].append("Promesse d'embauche valable jusqu'au 30 avril 2025.")
+    report = check(load(write_case(tmp_path / "affaire", data)))
+    where = [f.champ for f in report.findings if f.code == "urgence-sans-piece"]
+    assert where == ["urgence[1].preuves", "urgence[2].preuves"]
+
+
+def test_stale_attempts_warn_from_the_signature_date(tmp_path):
+    data = sound_case()
+    data["signature"]["date"] = "2025-03-31"  # 10 days after the last attempt (21 March): fine
+    assert "derniere-tentative-ancienne" not in codes(tmp_path / "a", data)
+    data["signature"]["date"] = "2025-04-01"  # 11 days
+    assert codes(tmp_path / "b", data)["derniere-tentative-ancienne"] == "avertissement"
+
+
+def test_first_attempt_after_expiry_warns(tmp_path):
+    data = sound_case()
+    data["procedure"]["expiration_titre"] = "2025-03-02"
+    assert "premiere-tentative-apres-expiration" in codes(tmp_path / "a", data)
+    data["procedure"]["expiration_titre"] = "2025-03-03"  # expired the day of the first attempt: not after
+    assert "premiere-tentative-apres-expiration" not in codes(tmp_path / "b", data)
+
+
+def test_anef_late_filing_and_diligences(tmp_path):
+    data = sound_case()
+    data["procedure"]["voie"] = "anef"
+    data["procedure"]["expiration_titre"] = "2025-04-30"  # first attempt 3 March: 58 days before
+    found = codes(tmp_path / "a", data)
+    assert "depot-anef-tardif" in found and "anef-sans-diligence" in found
+    assert "une-seule-tranche-horaire" not in found
+    data["procedure"]["expiration_titre"] = "2025-05-31"
+    data["diligences"] = [{"date": "2025-03-05", "type": "centre_contact_citoyen",
+                           "description": "formulaire envoyé, sans réponse", "preuves": ["contrat"]}]
+    found = codes(tmp_path / "b", data)
+    assert "depot-anef-tardif" not in found and "anef-sans-diligence" not in found
+
+
+def test_route_mismatch_warns(tmp_path):
+    data = sound_case()
+    data["procedure"]["voie"] = "anef"
+    data["diligences"] = [{"date": "2025-03-05", "description": "courriel à la préfecture"}]
+    data["prefecture"]["url_rendez_vous"] = "https://www.seine-saint-denis.gouv.fr/booking/create/1"
+    assert "voie-a-verifier" in codes(tmp_path / "a", data)
+    data["procedure"]["voie"] = "rendez_vous"
+    data["diligences"][0]["type"] = "centre_contact_citoyen"
+    assert "voie-a-verifier" in codes(tmp_path / "b", data)
+    del data["diligences"]
+    assert "voie-a-verifier" not in codes(tmp_path / "c", data)
+
+
+def test_identity_and_titre_pieces_expected(tmp_path):
+    data = sound_case()
+    data["pieces"] = [p for p in data["pieces"] if p["categorie"] not in ("identite", "titre_sejour")]
+    found = codes(tmp_path / "a", data)
+    assert {"pas-de-piece-identite", "pas-de-piece-titre"} <= set(found)
+    del data["procedure"]["titre_actuel"], data["procedure"]["expiration_titre"]
+    assert "pas-de-piece-titre" not in codes(tmp_path / "b", data)
 
 
 def test_oqtf_warns(tmp_path):
-    data = default_case()
+    data = sound_case()
     data["procedure"]["oqtf"] = True
     assert codes(tmp_path / "a", data)["oqtf"] == "avertissement"
     data["procedure"]["oqtf"] = False
@@ -173,8 +264,8 @@ def test_check_blocking_exits_1(run, tmp_path):
 
 
 def test_check_strict_and_json(run, tmp_path):
-    data = default_case()
-    data["pieces"] = data["pieces"][:1]
+    data = sound_case()
+    data["pieces"] = [p for p in data["pieces"] if p["categorie"] != "courrier_prefecture"]
     path = write_case(tmp_path / "a", data)
     assert run("check", path).exit_code == 0
     assert run("check", path, "--strict").exit_code == 1
@@ -216,9 +307,9 @@ def test_unreadable_piece_blocks_in_check(tmp_path, run):
 
 def test_check_shows_the_numbering_before_building(run, example):
     res = run("check", example)
-    assert "Pièces (8), dans l'ordre du bordereau" in res.output
+    assert "Pièces (9), dans l'ordre du bordereau" in res.output
     assert "01_Carte_d_identite_algerienne_recto_et_verso.pdf  (2 p.)" in res.output
     assert not (example.parent / "dossier").exists()
     doc = json.loads(run("check", example, "--json").output)
-    assert [p["numero"] for p in doc["pieces"]] == list(range(1, 9))
+    assert [p["numero"] for p in doc["pieces"]] == list(range(1, 10))
     assert doc["pieces"][7]["fichier"].startswith("08_Courriel")

@@ -13,12 +13,34 @@ def inventory(tmp_path, data):
 
 def test_example_numbering(example):
     inv = make(load(example))
-    assert [p.numero for p in inv.pieces] == list(range(1, 9))
+    assert [p.numero for p in inv.pieces] == list(range(1, 10))
     assert [p.categorie for p in inv.pieces] == ["identite", "titre_sejour", "domicile", "captures", "captures",
-                                                 "captures", "captures", "courrier_prefecture"]
+                                                 "captures", "captures", "courrier_prefecture", "urgence"]
     assert inv.pieces[3].titre == "Captures d'écran des tentatives du 1er au 7 septembre 2025 (3 tentatives)"
     assert inv.pieces[0].pages == 2  # recto and verso, one pièce
     assert inv.courriers == (8,)
+
+
+def test_piece_numbers_by_index_and_id(tmp_path):
+    data = default_case()
+    data["pieces"] = [
+        {"id": "lettre", "titre": "Lettre de l'employeur", "categorie": "urgence", "fichier": "pieces/l.pdf"},
+        {"id": "passeport", "titre": "Passeport", "categorie": "identite", "fichier": "pieces/p.pdf"},
+        {"titre": "Courriel", "categorie": "courrier_prefecture", "fichier": "pieces/c.pdf"},
+    ]
+    case = load(write_case(tmp_path / "affaire", data))
+    inv = make(case)
+    # Identity first, then 3 weeks of captures, then the others in the order written.
+    assert inv.numero_of(1) == 1 and inv.numero_of(0) == 5 and inv.numero_of(2) == 6
+    assert inv.numeros_of_ids(["lettre", "passeport"], case.pieces_by_id) == [5, 1]
+    assert all(p.index is None for p in inv.pieces if p.categorie == "captures")
+
+
+def test_anef_default_result(tmp_path):
+    data = default_case()
+    data["procedure"]["voie"] = "anef"
+    inv = inventory(tmp_path, data)
+    assert {a.resultat for a in inv.attempts} == {"dépôt en ligne impossible"}
 
 
 def test_pieces_before_and_after_captures_in_the_order_written(tmp_path):

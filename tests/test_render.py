@@ -46,7 +46,7 @@ def build_case(tmp_path, data, **kw):
 def test_example_requete_sections(example):
     res = build(example, Options(jobs=1))
     text = docx_text(res.out / "requete.docx")
-    for needle in ["RÉFÉRÉ", "REQUÊTE EN RÉFÉRÉ MESURES UTILES", "article L. 521-3 du code de justice administrative",
+    for needle in ["RÉFÉRÉ", "REQUÊTE EN RÉFÉRÉ MESURES UTILES", "article L.\u00a0521-3 du code de justice administrative",
                    "tribunal administratif de Melun", "POUR", "CONTRE", "Le préfet du Val-de-Marne.",
                    "I. FAITS", "II. DISCUSSION", "Sur l'urgence", "Sur l'utilité de la mesure",
                    "Sur l'absence d'obstacle", "PAR CES MOTIFS", "BORDEREAU DES PIÈCES",
@@ -68,13 +68,14 @@ def test_table_of_attempts_and_bordereau_match_inventory(example):
     assert attempts[0] == ["N°", "Date", "Heure", "Résultat", "Preuve"]
     body = attempts[1:]
     assert len(body) == 10
-    assert body[0] == ["1", "1er septembre 2025", "8\u00a0h\u00a052", "aucun créneau disponible", "pièce n°\u00a04, p.\u00a01"]
-    assert body[1][2] == "0\u00a0h\u00a003" and body[1][1] == "2 septembre 2025"  # just after midnight, own day
+    assert body[0] == ["1", "lundi 1er septembre 2025", "8\u00a0h\u00a052", "aucun créneau disponible",
+                       "pièce n°\u00a04, p.\u00a01"]
+    assert body[1][2] == "0\u00a0h\u00a003" and body[1][1] == "mardi 2 septembre 2025"  # just after midnight, own day
     for row, a in zip(body, res.inventory.attempts):
         assert row[4] == f"pièce n°\u00a0{a.piece}, p.\u00a0{a.page}"
     bordereau = rows(path, 1)[1:]
     files = sorted(p.name for p in (res.out / "pieces").iterdir())
-    assert [r[0] for r in bordereau] == [str(n) for n in range(1, 9)]
+    assert [r[0] for r in bordereau] == [str(n) for n in range(1, 10)]
     for r, p, f in zip(bordereau, res.inventory.pieces, files):
         assert r[1] == p.titre and r[2] == str(p.pages)
         assert f.startswith(f"{int(r[0]):02d}_")
@@ -115,22 +116,42 @@ def test_hostile_strings_appear_exactly(tmp_path):
 
 @pytest.mark.parametrize("conseil, expected, signer", [
     (None, None, "Mme Aïssatou Binta DIALLO"),
-    ({"qualite": "avocat", "nom": "Maître Jeanne MARTIN", "barreau": "Seine-Saint-Denis", "courriel": "jm@example.org"},
-     "ayant pour conseil Maître Jeanne MARTIN, avocat au barreau de Seine-Saint-Denis, courriel\u00a0: jm@example.org",
-     "Maître Jeanne MARTIN"),
+    ({"qualite": "avocat", "civilite": "Mme", "nom": "Maître Jeanne MARTIN", "barreau": "Seine-Saint-Denis",
+      "toque": "PB 123", "courriel": "jm@example.org", "adresse": "3 rue du Palais, 93000 Bobigny",
+      "telephone": "01 02 03 04 05", "reference": "2025-0142"},
+     "ayant pour conseil Maître Jeanne MARTIN, avocate au barreau de la Seine-Saint-Denis, toque PB 123, "
+     "3 rue du Palais, 93000 Bobigny, téléphone : 01 02 03 04 05, courriel : jm@example.org, et élisant domicile "
+     "au cabinet de son conseil.", "Maître Jeanne MARTIN"),
+    ({"qualite": "avocat", "nom": "Paul DURAND", "barreau": "Lyon", "ville": "Villeurbanne"},
+     "ayant pour conseil Maître Paul DURAND, avocat au barreau de Lyon, et élisant domicile", "Maître Paul DURAND"),
     ({"qualite": "association", "nom": "La Cimade Île-de-France", "adresse": "1 rue X\n75011 Paris"},
-     "ayant pour conseil La Cimade Île-de-France, association, 1 rue X, 75011 Paris", "La Cimade Île-de-France"),
+     "ayant pour conseil l'association La Cimade Île-de-France, 1 rue X, 75011 Paris.",
+     "L'association La Cimade Île-de-France"),
 ])
 def test_counsel_variants(tmp_path, conseil, expected, signer):
     data = default_case()
     data["conseil"] = conseil
-    text = docx_text(build_case(tmp_path, data).out / "requete.docx")
+    del data["signature"]["lieu"]
+    text = docx_text(build_case(tmp_path, data, brouillon=True).out / "requete.docx").replace("\u00a0", " ")
+    end = text.split("PAR CES MOTIFS")[1]
     if expected:
-        assert expected.replace("\u00a0:", " :") in text.replace("\u00a0:", " :")
-        assert "Pour Mme Aïssatou Binta DIALLO," in text
+        assert expected in text
+        assert "Pour Mme Aïssatou Binta DIALLO," in end
+        assert "Maître Maître" not in text
     else:
         assert "ayant pour conseil" not in text
-    assert signer in text.split("PAR CES MOTIFS")[1]
+    assert signer in end
+    lawyer = bool(conseil and conseil["qualite"] == "avocat")
+    assert ("dispensée du ministère d'avocat" in text) is not lawyer
+    assert ("élisant domicile au cabinet de son conseil" in text) is lawyer
+    town = {None: "Saint-Denis", "Seine-Saint-Denis": "Bobigny", "Lyon": "Villeurbanne"}
+    if conseil and conseil["qualite"] == "association":
+        assert "Fait à Paris, le" in end
+    else:
+        assert f"Fait à {town[conseil and conseil['barreau']]}, le" in end
+    if conseil and conseil.get("civilite") == "Mme":
+        assert text.startswith("Référence du cabinet : 2025-0142")
+        assert "Avocate au barreau de la Seine-Saint-Denis" in end
 
 
 @pytest.mark.parametrize("proc, presumed", [
@@ -142,10 +163,13 @@ def test_procedure_variants(tmp_path, proc, presumed):
     data = default_case()
     data["procedure"]["type"] = proc
     data["urgence"] = ["Je risque de perdre mon emploi d'aide-soignante."]
-    text = docx_text(build_case(tmp_path, data).out / "requete.docx")
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
     assert ("la condition d'urgence est en principe regardée comme remplie" in text) is presumed
-    assert ("circonstances particulières de l'espèce" in text) is not presumed
-    assert "Je risque de perdre mon emploi d'aide-soignante." in text
+    assert ("« circonstances particulières caractérisant la nécessité pour lui d'obtenir rapidement ce "
+            "rendez-vous » (CE, 9 juin 2022, n° 453391)" in text) is not presumed
+    # The applicant's own words, quoted and attributed, never the requête's argument.
+    assert "En l'espèce, la requérante expose sa situation en ces termes : « Je risque de perdre mon emploi " \
+           "d'aide-soignante. »" in text
     label = {"renouvellement_titre_sejour": "le renouvellement de son titre de séjour",
              "premiere_demande_titre_sejour": "la première demande de son titre de séjour",
              "admission_exceptionnelle_sejour": "sa demande d'admission exceptionnelle au séjour"}[proc]
@@ -165,7 +189,11 @@ def test_optional_conclusions(tmp_path, demandes):
     text = docx_text(build_case(tmp_path, data).out / "requete.docx")
     conclusions = text.split("PAR CES MOTIFS")[1].replace("\u202f", " ").replace("\u00a0", " ")
     assert f"dans un délai de {demandes.get('delai_jours', 15)} jours" in conclusions
-    assert ("DIRE que ce rendez-vous devra avoir lieu" in conclusions) is ("rdv_sous_jours" in demandes)
+    assert "DIRE" not in conclusions
+    if "rdv_sous_jours" in demandes:
+        assert f"FIXER ce rendez-vous au plus tard dans un délai de {demandes['rdv_sous_jours']} jours" in conclusions
+    else:  # the titre expires on 31 May 2025, after the requête (1 April): the day before by default
+        assert "FIXER ce rendez-vous au plus tard le 30 mai 2025" in conclusions
     assert ("ASSORTIR cette injonction d'une astreinte" in conclusions) is ("astreinte_par_jour" in demandes)
     assert ("L. 761-1" in conclusions) is ("frais_l761_1" in demandes)
     if demandes.get("frais_l761_1") == 1500:
@@ -181,11 +209,14 @@ def test_gender_and_paris(tmp_path):
     text = docx_text(build_case(tmp_path / "a", data).out / "requete.docx")
     assert "M. Aïssatou Binta DIALLO, né le" in text and "Le requérant a effectué" in text
     assert "Le préfet de police." in text and "enjoindre au préfet de police" in text
+    assert "Le titre de séjour du requérant expire" in text and "un rendez-vous au requérant :" in text.replace("\u00a0", " ")
     assert "tribunal administratif de Paris" in text
     del data["requerant"]["civilite"]
     data["prefecture"]["departement"] = "69"
     text = docx_text(build_case(tmp_path / "b", data).out / "requete.docx")
-    assert "né(e) le" in text and "La partie requérante a effectué" in text
+    assert "Aïssatou Binta DIALLO, date et lieu de naissance\u00a0: 12 avril 1991, Conakry (Guinée)" in text
+    assert "né(e)" not in text and "La partie requérante a effectué" in text
+    assert "Le titre de séjour de la partie requérante expire" in text
     assert "Le préfet du Rhône." in text
 
 
@@ -294,7 +325,7 @@ def test_urgency_facts_stated_once(tmp_path):
     data["urgence"] = ["Mon employeur m'a prévenu par écrit."]
     text = docx_text(build_case(tmp_path, data).out / "requete.docx")
     assert text.count("Mon employeur m'a prévenu par écrit.") == 1
-    assert "Les circonstances exposées au I" in text
+    assert "«\u00a0Mon employeur m'a prévenu par écrit.\u00a0»" in text
 
 
 def test_precisions_sentence_ends_once(tmp_path):
@@ -303,10 +334,102 @@ def test_precisions_sentence_ends_once(tmp_path):
     data["urgence"] = ["Promesse d'embauche valable jusqu'au 30 avril 2025."]
     text = docx_text(build_case(tmp_path, data).out / "requete.docx")
     assert "(article L. 421-1 du CESEDA)." in text and "CESEDA).." not in text
-    assert "caractérisent l'urgence." in text and "ci-après" not in text
+    assert "Promesse d'embauche valable jusqu'au 30 avril 2025." in text and "ci-après" not in text
+    assert "Tel est le cas en l'espèce." in text
 
 
 def test_missing_template_fails_before_any_work(example, tmp_path, run):
     res = run("build", example, "--modele", tmp_path / "absent.docx")
     assert res.exit_code == 1 and "modèle introuvable" in res.output
     assert not (example.parent / "dossier").exists()
+
+
+# --- grammar and wording --------------------------------------------------------------------
+
+@pytest.mark.parametrize("address, town", [
+    ("12 rue X, 93200 Saint-Denis", "Saint-Denis"),
+    ("12 rue X\n93200 Saint-Denis", "Saint-Denis"),
+    ("BP 12, 69002 Lyon Cedex 02", "Lyon"),
+    ("12 rue X", None),
+])
+def test_town_of_one_line_address(address, town):
+    from refere.render import town_of
+
+    assert town_of(address) == town
+
+
+@pytest.mark.parametrize("barreau, expected", [
+    ("Seine-Saint-Denis", "au barreau de la Seine-Saint-Denis"),
+    ("seine saint denis", "au barreau de la Seine-Saint-Denis"),
+    ("Val-de-Marne", "au barreau du Val-de-Marne"),
+    ("Hauts-de-Seine", "au barreau des Hauts-de-Seine"),
+    ("Essonne", "au barreau de l'Essonne"),
+    ("Barreau de Lyon", "au barreau de Lyon"),
+    ("Paris", "au barreau de Paris"),
+    ("Orléans", "au barreau d'Orléans"),
+    ("Le Havre", "au barreau du Havre"),
+])
+def test_barreau_article(barreau, expected):
+    from refere.grammaire import barreau as form
+
+    assert form(barreau) == expected
+
+
+def test_counsel_and_applicant_forms():
+    from refere import departements
+    from refere.grammaire import conseil, defendeur, end_sentence, first_person, pieces_ref, requerant
+
+    assert conseil("avocat", "Mme", "Me Jeanne MARTIN", "Lyon")["appellation"] == \
+        "Maître Jeanne MARTIN, avocate au barreau de Lyon"
+    assert conseil("avocat", None, "Maître Paul DURAND", None)["appellation"] == "Maître Paul DURAND, avocat"
+    assert conseil("association", None, "Association Droits Devant", None)["appellation"] == "l'association Droits Devant"
+    assert conseil("association", None, "L'association X", None)["Appellation"] == "L'association X"
+    assert requerant(None)["du_requerant"] == "de la partie requérante"
+    assert requerant("M.")["au_requerant"] == "au requérant"
+    assert defendeur(departements.lookup("75"))["du_prefet"] == "du préfet de police"
+    assert defendeur(departements.lookup("84"))["au_prefet"] == "au préfet de Vaucluse"
+    assert pieces_ref([9, 2, 9]) == "(pièces n°\u00a02 et 9)" and pieces_ref([]) == ""
+    assert end_sentence("fait.") == "fait." and end_sentence("fait ;") == "fait."
+    assert first_person("J'ai perdu mon emploi") and not first_person("son employeur a écrit à Me Durand")
+
+
+def test_old_case_file_still_builds(tmp_path):
+    """A file of the first release: plain-string urgency, no new fields, non-renewal."""
+    data = default_case()
+    data["procedure"] = {"type": "premiere_demande_titre_sejour"}
+    data["urgence"] = ["Sa promesse d'embauche expire le 30 avril 2025", "Je dois commencer le 2 mai."]
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    assert "Sa promesse d'embauche expire le 30 avril 2025." in text
+    assert "En l'espèce, la requérante expose sa situation en ces termes : « Je dois commencer le 2 mai. »" in text
+
+
+def test_aide_obtenue_and_paris_forms(tmp_path):
+    data = default_case()
+    data["prefecture"]["departement"] = "75"
+    data["requerant"]["civilite"] = "M."
+    data["conseil"] = {"qualite": "avocat", "nom": "Paul DURAND", "barreau": "Paris", "adresse": "1 rue X\n75001 Paris"}
+    data["aide_juridictionnelle"] = "obtenue"
+    data["decision_aj"] = "BAJ de Paris, n° 2025/001234 du 2 mars 2025"
+    data["demandes"] = {"frais_l761_1": 1000}
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    assert "Le requérant est admis au bénéfice de l'aide juridictionnelle (BAJ de Paris, n° 2025/001234 du 2 mars 2025)." in text
+    assert "ADMETTRE" not in text  # already granted: nothing provisional to ask
+    assert "à verser à Maître Paul DURAND en application des dispositions de l'article 37, alinéa 2" in text
+    assert "avocat au barreau de Paris" in text and "ENJOINDRE au préfet de police de communiquer au requérant" in text
+
+
+@pytest.mark.parametrize("expiration, demandes, expected", [
+    ("2025-05-31", {"rdv_au_plus_tard": "2025-05-15"}, "FIXER ce rendez-vous au plus tard le 15 mai 2025."),
+    ("2025-04-10", {}, "FIXER ce rendez-vous au plus tard dans un délai de 30 jours à compter de la notification"),
+    ("2025-03-01", {}, None),  # already expired, nothing asked: no FIXER
+])
+def test_rdv_deadline(tmp_path, expiration, demandes, expected):
+    data = default_case()
+    data["procedure"]["expiration_titre"] = expiration
+    data["demandes"] = demandes
+    text = docx_text(build_case(tmp_path, data, brouillon=True).out / "requete.docx").replace("\u00a0", " ")
+    conclusions = text.split("PAR CES MOTIFS")[1]
+    if expected:
+        assert expected in conclusions
+    else:
+        assert "FIXER" not in conclusions and "pour le renouvellement de son titre de séjour." in conclusions

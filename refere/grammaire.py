@@ -1,0 +1,226 @@
+"""Every grammatical form the requête needs, from one place: applicant, counsel, défendeur.
+
+French agrees articles, prepositions, pronouns and past participles with the person; a template
+that writes « de {{ le_requerant }} » prints « de le requérant ». The forms below are complete
+words (« du requérant », « à la requérante »), so templates never build them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+from babel.dates import format_date as _babel_format_date
+
+from . import dates, departements
+
+
+def cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+# --- applicant ------------------------------------------------------------------------------
+
+def requerant(civilite: str | None) -> dict[str, str]:
+    """Forms for « M. », « Mme » or no civilité (« la partie requérante », feminine throughout)."""
+    if civilite == "M.":
+        f = {"le_requerant": "le requérant", "du_requerant": "du requérant", "au_requerant": "au requérant",
+             "il": "il", "lui": "lui", "le": "le", "ne": "né", "e": "", "interesse": "l'intéressé"}
+    elif civilite == "Mme":
+        f = {"le_requerant": "la requérante", "du_requerant": "de la requérante", "au_requerant": "à la requérante",
+             "il": "elle", "lui": "lui", "le": "la", "ne": "née", "e": "e", "interesse": "l'intéressée"}
+    else:
+        # No civilité: « la partie requérante » keeps every agreement feminine and correct.
+        # `ne` stays « né(e) » for old custom templates; the built-in one uses `naissance`.
+        f = {"le_requerant": "la partie requérante", "du_requerant": "de la partie requérante",
+             "au_requerant": "à la partie requérante", "il": "elle", "lui": "lui", "le": "la", "ne": "né(e)",
+             "e": "e", "interesse": "l'intéressée"}
+    f["pour_requerant"] = "pour " + f["le_requerant"]
+    for key in ("le_requerant", "du_requerant", "au_requerant", "il"):
+        f[key[0].upper() + key[1:]] = cap(f[key])
+    return f
+
+
+def naissance(civilite: str | None, date: dt.date, lieu: str) -> str:
+    """« né le 3 novembre 1987 à Oran », or without a participle when the sex is unknown."""
+    when = dates.format_date(date)
+    if civilite in ("M.", "Mme"):
+        return f"{'né' if civilite == 'M.' else 'née'} le {when} à {lieu}"
+    return f"date et lieu de naissance\u00a0: {when}, {lieu}"
+
+
+def nationalite(text: str) -> str:
+    """« de nationalité algérienne »; a value already written as a phrase is kept."""
+    t = text.strip()
+    if t.lower().startswith(("de nationalité", "nationalité")):
+        return t if t.lower().startswith("de ") else "de " + t
+    return f"de nationalité {t}"
+
+
+# --- counsel --------------------------------------------------------------------------------
+
+_MAITRE = re.compile(r"^(?:ma[iî]tre|me)\.?\s+", re.IGNORECASE)
+
+
+def without_maitre(nom: str) -> str:
+    """The name as written, without a leading « Maître » / « Me » (the requête adds it)."""
+    return _MAITRE.sub("", nom.strip(), count=1)
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.strip().lower())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return re.sub(r"[\s'’-]+", " ", text).strip()
+
+
+def _de(name: str) -> str:
+    """« de Lyon », « d'Orléans », « du Havre », « des Sables-d'Olonne »."""
+    low = name.lower()
+    if low.startswith("le "):
+        return "du " + name[3:]
+    if low.startswith("les "):
+        return "des " + name[4:]
+    if low.startswith(("la ", "l'", "l’")):
+        return "de " + name
+    if _fold(name[:1]) in tuple("aeiouyh"):
+        return "d'" + name
+    return "de " + name
+
+
+def barreau(name: str) -> str:
+    """« au barreau de la Seine-Saint-Denis » (département names take their article) or « de Lyon »."""
+    n = name.strip()
+    n = re.sub(r"^barreau\s+", "", n, flags=re.IGNORECASE)
+    n = re.sub(r"^(?:de la |de l'|de l’|du |des |de |d'|d’)", "", n, flags=re.IGNORECASE)
+    folded = _fold(n)
+    for dep in departements.table().values():
+        if dep.code != "75" and _fold(dep.nom) == folded:
+            return f"au barreau {dep.de_nom}"
+    return f"au barreau {_de(n)}"
+
+
+def association(nom: str) -> str:
+    """« l'association La Cimade Île-de-France », unless the name already says « association »."""
+    n = nom.strip()
+    if m := re.match(r"^(?:l['’]\s*)?association\b\s*", n, re.IGNORECASE):
+        n = n[m.end():]
+    return f"l'association {n}"
+
+
+def conseil(qualite: str, civilite: str | None, nom: str, barreau_nom: str | None) -> dict[str, str]:
+    if qualite == "association":
+        la = association(nom)
+        return {"avocat_mot": "", "maitre": "", "nom_seul": nom.strip(), "au_barreau": "",
+                "appellation": la, "Appellation": cap(la), "qualite_ligne": ""}
+    mot = "avocate" if civilite == "Mme" else "avocat"
+    seul = without_maitre(nom)
+    maitre = f"Maître {seul}"
+    au = barreau(barreau_nom) if barreau_nom else ""
+    ligne = f"{mot} {au}".strip()
+    return {"avocat_mot": mot, "maitre": maitre, "nom_seul": seul, "au_barreau": au,
+            "appellation": f"{maitre}, {ligne}", "Appellation": f"{maitre}, {ligne}", "qualite_ligne": cap(ligne)}
+
+
+# --- défendeur ------------------------------------------------------------------------------
+
+def defendeur(dep: departements.Departement) -> dict[str, str]:
+    """« le préfet de la Seine-Saint-Denis » and its forms; Paris: « le préfet de police »."""
+    rest = dep.prefet.removeprefix("le ")  # « préfet de la Seine-Saint-Denis »
+    prefecture = "la préfecture de police" if dep.code == "75" else f"la préfecture {dep.de_nom}"
+    return {"le_prefet": "le " + rest, "Le_prefet": "Le " + rest, "du_prefet": "du " + rest,
+            "au_prefet": "au " + rest, "la_prefecture": prefecture}
+
+
+# --- dates, lists, sentences ----------------------------------------------------------------
+
+def date_avec_jour(d: dt.date) -> str:
+    """« lundi 3 mars 2025 »."""
+    return f"{_babel_format_date(d, 'EEEE', locale='fr_FR')} {dates.format_date(d)}"
+
+
+def pieces_ref(numeros: list[int]) -> str:
+    """« (pièce n° 7) », « (pièces n° 7 et 9) », « (pièces n° 3, 7 et 9) »; empty for none."""
+    nums = sorted(dict.fromkeys(numeros))
+    if not nums:
+        return ""
+    nbsp = "\u00a0"
+    if len(nums) == 1:
+        return f"(pièce n°{nbsp}{nums[0]})"
+    listed = ", ".join(str(n) for n in nums[:-1]) + f" et {nums[-1]}"
+    return f"(pièces n°{nbsp}{listed})"
+
+
+def end_sentence(text: str) -> str:
+    """One final full stop, whatever the text ended with (« … » and « ?! » are kept)."""
+    t = text.rstrip()
+    t = re.sub(r"\s*[.;,:]+$", "", t)
+    if t.endswith(("!", "?", "…", "»")) and not t.endswith(" »"):
+        return t
+    if t.endswith("»"):
+        # A quotation closed by its own full stop (« … 2025. ») already ends the sentence.
+        inner = t[:-1].rstrip("\u00a0 ")
+        return t if inner.endswith((".", "!", "?", "…")) else t + "."
+    return t + "."
+
+
+def strip_end(text: str) -> str:
+    return re.sub(r"\s*[.;,:]+$", "", text.rstrip())
+
+
+# First-person words of a fact written by the applicant (« je », « mon », « m'… »).
+_FIRST_PERSON = re.compile(
+    r"(?<![\w'’])(?:je|j['’]|me|m['’]|moi|mon|ma|mes|nous|notre|nos)(?![\w'’])|(?<![\w'’])[jm]['’](?=\w)",
+    re.IGNORECASE)
+
+
+def first_person(text: str) -> bool:
+    # « Me Martin » is a lawyer, not « me ».
+    cleaned = re.sub(r"\bMe\.?\s+(?=[A-ZÀ-Ý])", "", text)
+    return bool(_FIRST_PERSON.search(cleaned))
+
+
+ORDINAUX = ("En premier lieu", "En deuxième lieu", "En troisième lieu", "En quatrième lieu",
+            "En cinquième lieu", "En sixième lieu")
+
+
+def ordinal(k: int, total: int) -> str:
+    """Connector of the k-th of `total` arguments (0-based)."""
+    if total == 1:
+        return "En l'espèce"
+    if total == 2:  # « second » when there are only two
+        return ("En premier lieu", "En second lieu")[k]
+    if k == total - 1 and total > 2:
+        return "Enfin"
+    if k < len(ORDINAUX):
+        return ORDINAUX[k]
+    return "En outre"
+
+
+_TYPO = ((" :", "\u00a0:"), (" ;", "\u00a0;"), (" ?", "\u00a0?"), (" !", "\u00a0!"),
+         ("« ", "«\u00a0"), (" »", "\u00a0»"), ("n° ", "n°\u00a0"))
+
+
+def typo(text: str) -> str:
+    """French typography for generated sentences: no-break spaces before « : ; ? ! », in guillemets,
+    and between an article's letter and its number (« L. 8251-1 » never split across lines)."""
+    for a, b in _TYPO:
+        text = text.replace(a, b)
+    return re.sub(r"\b([LRD])\. (?=\d)", "\\1.\u00a0", text)
+
+
+# The application itself, as a feminine noun: « enregistrer la demande de changement de statut ».
+DEMANDES = {
+    "premiere_demande_titre_sejour": "première demande de titre de séjour",
+    "renouvellement_titre_sejour": "demande de renouvellement de titre de séjour",
+    "changement_de_statut": "demande de changement de statut",
+    "admission_exceptionnelle_sejour": "demande d'admission exceptionnelle au séjour",
+    "duplicata_titre": "demande de duplicata de titre de séjour",
+    "changement_situation": "déclaration de changement de situation",
+    "remise_titre": "demande de remise de titre de séjour",
+    "recueil_biometrie": "demande de recueil de données biométriques",
+    "delivrance_recepisse": "demande de récépissé",
+    "document_circulation_mineur": "demande de document de circulation pour étranger mineur",
+    "naturalisation": "demande de naturalisation",
+    "autre": "demande",
+}

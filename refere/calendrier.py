@@ -192,17 +192,29 @@ def png_bytes(attempts: Iterable[dt.datetime]) -> bytes:
     return buf.getvalue()
 
 
-def write(attempts: Iterable[dt.datetime], path: Path) -> None:
-    """Write the PNG atomically (a temporary file beside it, then renamed)."""
+def save(case, path: Path) -> None:
+    """``check --calendrier``: the case's calendar written atomically (a temporary file beside
+    it, then renamed); never over one of the case's own files."""
     import os
     import tempfile
 
-    data = png_bytes(attempts)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".png")
+    from .errors import OutputError, os_reason
+
+    target = Path(path)
+    sources = {t.capture.path.resolve() for t in case.tentatives if t.capture is not None}
+    sources |= {s.path.resolve() for p in case.pieces for s in p.sources}
+    if target.resolve() in sources:
+        raise OutputError(f"« {path} » est un fichier du dossier : choisissez un autre nom pour le calendrier")
+    data = png_bytes(t.date for t in case.tentatives)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.resolve().parent, prefix=".tmp-", suffix=".png")
+    except OSError as exc:
+        raise OutputError(f"calendrier « {path} » : écriture impossible ({os_reason(exc)})") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the picture from other users
+        os.replace(tmp, target)
+    except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise
+        raise OutputError(f"calendrier « {path} » : écriture impossible ({os_reason(exc)})") from None

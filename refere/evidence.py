@@ -188,6 +188,10 @@ def check(case: Case) -> Report:
             "Une obligation de quitter le territoire a été notifiée : le juge retient en principe l'absence "
             "d'urgence si elle n'a pas été exécutée. Faites-vous conseiller avant de déposer.", CE_453391,
             "procedure.oqtf")
+
+    # What the captures show, read by OCR (refere/lecture.py): warnings only.
+    from . import lecture
+    out += lecture.findings(case, lecture.read_case(case))
     return Report(fig, out)
 
 

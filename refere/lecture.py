@@ -140,7 +140,10 @@ def find_message(text: str) -> str | None:
     if not flat:
         return None
     for wording, norm in _CATALOGUE_NORM:
-        if fuzz.partial_ratio(norm, flat, score_cutoff=MATCH):
+        # partial_ratio slides the shorter string along the longer: the wording must be the
+        # shorter, or « Aucun créneau disponible » would « contain » any longer sentence.
+        score = fuzz.partial_ratio(norm, flat) if len(norm) <= len(flat) else fuzz.ratio(norm, flat)
+        if score >= MATCH:
             return wording
     return None
 
@@ -201,7 +204,8 @@ def interpret(capture: str, sha: str, ocr: Ocr | None) -> Reading:
 
 def prepare(path: Path):
     """Grey, at most WIDTH wide, dark bands (status bar, address bar) turned dark-on-light,
-    cut below the last content: Tesseract then needs no inversion pass and reads less."""
+    cut below the last content: Tesseract then needs no inversion pass and reads less.
+    Returns the image and the height of the whole capture at that scale."""
     from PIL import Image, ImageOps
 
     with Image.open(path) as src:
@@ -210,6 +214,7 @@ def prepare(path: Path):
     if img.width > WIDTH:
         # Lanczos keeps thin strokes (« / », « w ») that a box filter merges into blots.
         img = img.resize((WIDTH, max(1, round(img.height * WIDTH / img.width))), Image.Resampling.LANCZOS)
+    full_height = img.height
     img = img.crop((0, 0, img.width, min(img.height, MAX_HEIGHT)))
     rows = img.resize((1, img.height), Image.Resampling.BOX).tobytes()
     mask = Image.frombytes("L", (1, img.height), bytes(255 if v < 110 else 0 for v in rows))
@@ -217,14 +222,13 @@ def prepare(path: Path):
     content = img.point(lambda v: 255 if v < 200 else 0).getbbox()
     if content:
         img = img.crop((0, 0, img.width, min(img.height, content[3] + 20)))
-    return img
+    return img, full_height
 
 
 def ocr_image(path: Path) -> Ocr:
     import pytesseract
 
-    img = prepare(path)
-    height = img.height
+    img, height = prepare(path)
     data = pytesseract.image_to_data(img, lang=LANG, config=TESSERACT_OPTIONS, timeout=TIMEOUT,
                                      output_type=pytesseract.Output.DICT)
     lines: dict[tuple, dict] = {}
@@ -400,17 +404,22 @@ def _host_path(url: str) -> tuple[str, str]:
 
 def same_address(seen: str, declared: str) -> bool:
     """Host and path; a browser showing only the host, or a cut path (« … »), compares on what it shows."""
-    from rapidfuzz import fuzz
-
     s_host, s_path = _host_path(seen.replace("…", "").rstrip("."))
     d_host, d_path = _host_path(declared)
-    # One misread letter in a long host (« rn » read « m ») is OCR, not another site.
-    if s_host != d_host and fuzz.ratio(s_host, d_host) < 95:
+    # Only the usual OCR confusions are forgiven (« rn » read « m »): « loire » and « loiret »
+    # are two préfectures one letter apart, so no fuzzy ratio here.
+    if _ocr_canonical(s_host) != _ocr_canonical(d_host):
         return False
     if not s_path:
         return True
     cut = seen.rstrip().endswith(("…", "..."))
     return d_path.startswith(s_path) if cut else s_path == d_path
+
+
+def _ocr_canonical(text: str) -> str:
+    for a, b in (("rn", "m"), ("vv", "w"), ("cl", "d"), ("1", "l"), ("i", "l"), ("|", "l"), ("0", "o")):
+        text = text.replace(a, b)
+    return text
 
 
 def _seen_moment(r: Reading, declared: dt.datetime) -> dt.datetime | None:
@@ -442,6 +451,7 @@ def findings(case, readings: Readings) -> list[Finding]:
     """Warnings about what the captures show: never blocking, the human decides."""
     out: list[Finding] = []
     declared_url = case.prefecture.url_rendez_vous
+    elsewhere: list[tuple[int, str, str]] = []  # (attempt, capture, address seen)
     for i, t in enumerate(case.tentatives):
         if t.capture is None or t.capture.written not in readings.par_capture:
             continue
@@ -463,12 +473,7 @@ def findings(case, readings: Readings) -> list[Finding]:
                 f"La capture {name} (tentative {i + 1}) ne montre pas de message « aucun créneau » "
                 "reconnu : vérifiez qu'elle prouve bien l'absence de rendez-vous.", PRACTICE, where))
         if r.adresse and declared_url and not same_address(r.adresse, declared_url):
-            out.append(Finding(
-                "adresse-capture-discordante", AVERTISSEMENT,
-                f"La capture {name} (tentative {i + 1}) montre l'adresse « {r.adresse} », différente de "
-                f"celle déclarée (prefecture.url_rendez_vous) « {declared_url} ». Corrigez l'adresse "
-                "déclarée, ou vérifiez que la capture est bien celle de cette démarche.", PRACTICE,
-                "prefecture.url_rendez_vous"))
+            elsewhere.append((i + 1, t.capture.written, r.adresse))
         seen = _seen_moment(r, t.date)
         if seen is not None and abs(_utc(seen) - _utc(t.date)) > TOLERANCE:
             shown = (f"le {dates.format_date(seen.date())} à " if r.date else "") + dates.format_time(seen)
@@ -477,7 +482,24 @@ def findings(case, readings: Readings) -> list[Finding]:
                 f"La tentative {i + 1} est déclarée le {dates.format_datetime(t.date)}, mais la capture "
                 f"{name} affiche {shown}. Corrigez l'heure déclarée, ou vérifiez la capture.",
                 PRACTICE, f"tentatives[{i}].date"))
+    if elsewhere:
+        out.append(_address_finding(elsewhere, declared_url))
     return out
+
+
+def _address_finding(elsewhere: list[tuple[int, str, str]], declared: str) -> Finding:
+    # One warning for all the captures: the same mistake ten times is one thing to fix.
+    if len(elsewhere) == 1:
+        n, name, seen = elsewhere[0]
+        what = f"La capture « {name} » (tentative {n}) montre l'adresse « {seen} »"
+    else:
+        listed = " ; ".join(f"tentative {n} : « {seen} »" for n, _, seen in elsewhere)
+        what = f"{len(elsewhere)} captures montrent une autre adresse ({listed})"
+    return Finding(
+        "adresse-capture-discordante", AVERTISSEMENT,
+        f"{what}, différente de l'adresse déclarée (prefecture.url_rendez_vous) « {declared} ». "
+        "Le juge et la préfecture le verront : corrigez l'adresse déclarée, ou vérifiez que les "
+        "captures sont bien celles de cette démarche.", PRACTICE, "prefecture.url_rendez_vous")
 
 
 def summary(readings: Readings) -> dict:

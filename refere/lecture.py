@@ -46,6 +46,8 @@ TIMEOUT = 30  # seconds for one capture: a normal screenshot takes under one
 WIDTH = 1000  # pixels: OCR works on captures scaled down to this width (text stays ~25 px high)
 MAX_HEIGHT = 3000  # pixels after scaling: the rest of a very long (scrolled) capture is not read
 TOP_BAND = 0.12  # of the capture's height: where the status bar and the address bar are
+STRIP = 16  # pixels: strips tested for being a picture (photo, banner) rather than text
+PICTURE = 0.2  # a strip whose most common grey level (±2) covers less than this is a picture
 MIN_WORDS = 6  # fewer words read than this: the capture is illegible
 MIN_CONFIDENCE = 55.0  # mean Tesseract word confidence (0–100) below this: illegible
 MATCH = 88  # rapidfuzz partial ratio (0–100) for a catalogue wording to count as shown
@@ -216,6 +218,7 @@ def prepare(path: Path):
         img = img.resize((WIDTH, max(1, round(img.height * WIDTH / img.width))), Image.Resampling.LANCZOS)
     full_height = img.height
     img = img.crop((0, 0, img.width, min(img.height, MAX_HEIGHT)))
+    _blank_pictures(img)
     rows = img.resize((1, img.height), Image.Resampling.BOX).tobytes()
     mask = Image.frombytes("L", (1, img.height), bytes(255 if v < 110 else 0 for v in rows))
     img = ImageOps.autocontrast(Image.composite(ImageOps.invert(img), img, mask.resize(img.size)), cutoff=1)
@@ -223,6 +226,23 @@ def prepare(path: Path):
     if content:
         img = img.crop((0, 0, img.width, min(img.height, content[3] + 20)))
     return img, full_height
+
+
+def _blank_pictures(img) -> None:
+    """Paint white the strips that are pictures, not text: Tesseract spends seconds on a photo
+    and finds nothing in it. A strip of text keeps a flat background (one grey level covers a
+    good part of it); a photograph spreads over many levels."""
+    for y in range(0, img.height, STRIP):
+        box = (0, y, img.width, min(y + STRIP, img.height))
+        hist = img.crop(box).histogram()
+        total = sum(hist)
+        window = sum(hist[:5])
+        best = window
+        for v in range(5, 256):
+            window += hist[v] - hist[v - 5]
+            best = max(best, window)
+        if best < PICTURE * total:
+            img.paste(255, box)
 
 
 def ocr_image(path: Path) -> Ocr:
@@ -249,6 +269,7 @@ def ocr_image(path: Path) -> Ocr:
     return Ocr(out, len(confs), round(sum(confs) / len(confs), 1) if confs else 0.0)
 
 
+_failed: set[str] = set()  # captures whose reading failed in this process
 _said = threading.Lock()
 _said_once: set[str] = set()
 
@@ -343,7 +364,9 @@ def read_case(case, jobs: int = 2) -> Readings:
             continue
         folder = case_folder(src)
         cached = cache_get(folder, sha)
-        if cached is not None:
+        if sha in _failed:
+            result.par_capture[src.written] = Reading(src.written, sha, None)
+        elif cached is not None:
             result.par_capture[src.written] = interpret(src.written, sha, cached)
         else:
             todo.append((src.written, sha, src.path, folder))
@@ -364,7 +387,9 @@ def _read_one(item) -> tuple[str, str, Ocr | None]:
         ocr = ocr_image(path)
     except Exception:
         # A timeout, a tesseract crash, an image Pillow cannot decode: this capture is « not
-        # read », never a failure of check.
+        # read », never a failure of check; and not tried again by this process (build reads
+        # the case twice: for check, then for inventaire.json).
+        _failed.add(sha)
         return written, sha, None
     cache_put(folder, sha, ocr)
     return written, sha, ocr

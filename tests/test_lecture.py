@@ -222,3 +222,16 @@ def test_bundled_example_is_read(example):
     found = lecture.findings(case, readings)
     assert [f.code for f in found] == ["adresse-capture-discordante"]
     assert lecture.summary(readings)["message_commun"].startswith("Il n'existe plus de plage horaire libre")
+
+
+def test_a_reading_that_times_out_is_not_a_failure(tmp_path, monkeypatch):
+    path = make_case(tmp_path, {})
+    monkeypatch.setattr(lecture, "TIMEOUT", 0.001)  # tesseract is killed at once
+    monkeypatch.setattr(lecture, "_failed", set())
+    case = load(path)
+    readings = lecture.read_case(case)
+    assert all(r.ocr is None for r in readings.par_capture.values())
+    assert lecture.findings(case, readings) == []
+    assert not (path.parent / ".refere" / "lecture").exists() or \
+        not list((path.parent / ".refere" / "lecture").glob("*.json"))  # a failure is not cached
+    assert lecture.inventaire(readings)["captures"][0]["lue"] is False

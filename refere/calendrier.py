@@ -25,9 +25,9 @@ MONTHS_SHORT = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "aoû
 MAX_WEEKS = 60  # rows drawn; a longer span keeps only the weeks with attempts
 MAX_TIMES = 4  # times written in one cell; more become « +N »
 
-# Geometry in pixels: 1500 px over 16 cm of printed width is ~240 dpi; text is 9 pt or more.
-LABEL_W, CELL_W, HEAD_H, MARGIN = 270, 175, 60, 30
-LINE_H, SMALL, NORMAL, TITLE = 40, 26, 30, 38
+# Geometry in pixels: ~1450 px over 16 cm of printed width (~230 dpi): text is 9 to 10 pt.
+LABEL_W, CELL_W, HEAD_H, MARGIN = 240, 165, 60, 24
+LINE_H, SMALL, NORMAL, TITLE = 42, 28, 32, 40
 
 
 def _paris(attempts: Iterable[dt.datetime]) -> list[dt.datetime]:

@@ -101,3 +101,26 @@ def test_long_span_keeps_weeks_with_attempts():
     times = [at("2023-01-02 09:00") + dt.timedelta(weeks=10 * k) for k in range(12)]  # 110 weeks
     rows = calendrier.weeks(times)
     assert len(rows) == 12 and all(days for _, days in rows)
+
+
+def test_calendar_image_goes_into_a_word_document(tmp_path, example):
+    """render.calendar_image: the PNG as it will sit in the requête, read back with python-docx."""
+    import docx
+    from docxtpl import DocxTemplate
+
+    from refere import render
+
+    src = docx.Document()
+    src.add_paragraph("Tableau des tentatives")
+    src.add_paragraph("{{ calendrier }}")
+    src.save(tmp_path / "modele.docx")
+    case = load(example)
+    png = calendrier.png_bytes(t.date for t in case.tentatives)
+    tpl = DocxTemplate(str(tmp_path / "modele.docx"))
+    tpl.render({"calendrier": render.calendar_image(tpl, png)})
+    tpl.save(tmp_path / "out.docx")
+    out = docx.Document(str(tmp_path / "out.docx"))
+    assert len(out.inline_shapes) == 1
+    assert abs(out.inline_shapes[0].width.mm - 160) < 0.5
+    blobs = [p.blob for p in out.part.package.parts if p.partname.endswith(".png")]
+    assert blobs == [png]

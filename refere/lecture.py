@@ -164,19 +164,27 @@ def find_address(ocr: Ocr) -> str | None:
 
 
 def find_moment(ocr: Ocr) -> tuple[str | None, str | None]:
-    """(ISO date, « HH:MM ») seen on screen: a dated time wins over the status-bar clock."""
-    flat = " ".join(normalise_keep_digits(line["texte"]) for line in ocr.lignes)
-    for rx, textual in ((_DATE_NUM, False), (_DATE_TXT, True)):
-        for m in rx.finditer(flat):
-            day = 1 if m[1] == "1er" else int(m[1])
-            month = _MONTHS.index(m[2]) + 1 if textual else int(m[2])
-            try:
-                day_seen = dt.date(int(m[3]), month, day)
-            except ValueError:
-                continue
-            after = _AFTER_DATE.match(flat[m.end():])
-            return day_seen.isoformat(), (f"{int(after[1]):02d}:{after[2]}" if after else _status_clock(ocr))
-    return None, _status_clock(ocr)
+    """(ISO date, « HH:MM ») seen on screen: a date followed by a time (« Page consultée le
+    01/09/2025 à 08:52 ») wins over the status-bar clock. A date alone counts only in the top
+    band (a phone's status bar): elsewhere it is the page's content (« titre expirant le … »)."""
+    clock = _status_clock(ocr)
+    for top_only in (False, True):
+        lines = [line for line in ocr.lignes if not top_only or line["haut"] <= TOP_BAND]
+        flat = " ".join(normalise_keep_digits(line["texte"]) for line in lines)
+        for rx, textual in ((_DATE_NUM, False), (_DATE_TXT, True)):
+            for m in rx.finditer(flat):
+                day = 1 if m[1] == "1er" else int(m[1])
+                month = _MONTHS.index(m[2]) + 1 if textual else int(m[2])
+                try:
+                    day_seen = dt.date(int(m[3]), month, day)
+                except ValueError:
+                    continue
+                after = _AFTER_DATE.match(flat[m.end():])
+                if after:
+                    return day_seen.isoformat(), f"{int(after[1]):02d}:{after[2]}"
+                if top_only:
+                    return day_seen.isoformat(), clock
+    return None, clock
 
 
 def normalise_keep_digits(text: str) -> str:
@@ -341,8 +349,9 @@ def _say_once(note: str) -> None:
     print(note, file=sys.stderr)
 
 
-def read_case(case, jobs: int = 2) -> Readings:
-    """Every image capture of ``case`` read (from the cache when already read)."""
+def read_case(case, jobs: int | None = None) -> Readings:
+    """Every image capture of ``case`` read (from the cache when already read), ``jobs`` at
+    once (by default one per core, at most 4)."""
     from .errors import FileProblem
     from .probe import probe
 
@@ -376,7 +385,7 @@ def read_case(case, jobs: int = 2) -> Readings:
             _say_once(result.note)
             return result
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one core per tesseract; two run at once
-        for written, sha, ocr in _read_all(todo, jobs):
+        for written, sha, ocr in _read_all(todo, jobs or min(os.cpu_count() or 1, 4)):
             result.par_capture[written] = interpret(written, sha, ocr)
     return result
 

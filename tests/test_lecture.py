@@ -235,3 +235,16 @@ def test_a_reading_that_times_out_is_not_a_failure(tmp_path, monkeypatch):
     assert not (path.parent / ".refere" / "lecture").exists() or \
         not list((path.parent / ".refere" / "lecture").glob("*.json"))  # a failure is not cached
     assert lecture.inventaire(readings)["captures"][0]["lue"] is False
+
+
+def test_moment_on_screen():
+    def ocr(*lines):
+        return lecture.Ocr([{"texte": t, "haut": h, "confiance": 90.0} for t, h in lines], 20, 90.0)
+
+    # A date and time in the page win over the status-bar clock.
+    assert lecture.find_moment(ocr(("09:10 4G", 0.01), ("Page consultée le lundi 1er septembre 2025 à 08:52", 0.3))) \
+        == ("2025-09-01", "08:52")
+    # A date in the page's content is not the moment of the capture.
+    assert lecture.find_moment(ocr(("09:10", 0.01), ("Titre valable jusqu'au 15/11/2025", 0.3))) == (None, "09:10")
+    # A number in the address is no clock.
+    assert lecture.find_moment(ocr(("val-de-marne.gouv.fr/rdv/12:30", 0.05),)) == (None, None)

@@ -124,11 +124,14 @@ class Readings:
     note: str | None = None  # why captures were not read, said once
 
 
+def _ascii(text: str) -> str:
+    # Decomposed, then everything outside ASCII dropped: « é » becomes « e », « — » goes.
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+
+
 def normalise(text: str) -> str:
     """Lower case, no accents, no punctuation, one space: what OCR errors least disturb."""
-    text = unicodedata.normalize("NFKD", text.replace("’", "'"))
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", _ascii(text.replace("’", "'")).lower()).split())
 
 
 _CATALOGUE_NORM = [(w, normalise(w)) for w in CATALOGUE]
@@ -189,8 +192,8 @@ def find_moment(ocr: Ocr) -> tuple[str | None, str | None]:
 
 def normalise_keep_digits(text: str) -> str:
     """Accents off and lower case, but « : » and « / » kept: times and dates survive."""
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in text if not unicodedata.combining(c)).lower()
+    return _ascii(text).lower()
+
 
 
 def _status_clock(ocr: Ocr) -> str | None:

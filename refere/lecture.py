@@ -386,6 +386,8 @@ def read_case(case, jobs: int | None = None) -> Readings:
         result.note = tesseract_missing()
         if result.note:
             _say_once(result.note)
+            for written, sha, _, _ in todo:  # listed as not read: no summary claims « each »
+                result.par_capture[written] = Reading(written, sha, None)
             return result
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one core per tesseract; two run at once
         for written, sha, ocr in _read_all(todo, jobs or min(os.cpu_count() or 1, 4)):
@@ -540,11 +542,16 @@ def _address_finding(elsewhere: list[tuple[int, str, str]], declared: str) -> Fi
 
 
 def summary(readings: Readings) -> dict:
-    """For the requête: the message every capture shows, or "" when not all show the same one."""
-    read = [r for r in readings.par_capture.values() if r.ocr is not None]
-    messages = {r.message for r in read}
-    common = messages.pop() if read and len(messages) == 1 and None not in messages else None
-    return {"message_commun": common or "", "captures_lues": len(read)}
+    """For the requête: the message every capture shows, or "" unless every capture was read
+    and shows the same one; ``phrase`` is the sentence of the facts, or ""."""
+    all_ = list(readings.par_capture.values())
+    read = [r for r in all_ if r.ocr is not None]
+    messages = {r.message for r in all_}
+    common = (messages.pop() or "") if all_ and len(read) == len(all_) and len(messages) == 1 else ""
+    phrase = (f"Chacune des {len(read)} captures d'écran produites affiche le message « {common.rstrip('.')} »."
+              if common and len(read) > 1 else
+              f"La capture d'écran produite affiche le message « {common.rstrip('.')} »." if common else "")
+    return {"message_commun": common, "captures_lues": len(read), "phrase": phrase}
 
 
 def inventaire(readings: Readings) -> dict:

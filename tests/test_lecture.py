@@ -136,7 +136,11 @@ def test_summary_needs_every_capture(read_case_once, tmp_path):
     path = make_case(tmp_path, {})
     case = load(path)
     all_ok = lecture.read_case(case)
-    assert lecture.summary(all_ok) == {"message_commun": lecture.CATALOGUE[0], "captures_lues": 10}
+    s = lecture.summary(all_ok)
+    assert (s["message_commun"], s["captures_lues"]) == (lecture.CATALOGUE[0], 10)
+    assert s["phrase"] == ("Chacune des 10 captures d'écran produites affiche le message « Il n'existe plus de "
+                           "plage horaire libre pour votre demande de rendez-vous. Veuillez recommencer "
+                           "ultérieurement ».")
     assert lecture.findings(case, all_ok) == []
 
 

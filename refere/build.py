@@ -81,10 +81,18 @@ def manifest(case: Case, inv: plan.Inventory, report: evidence.Report, written: 
             for a in inv.attempts
         ],
         "preuves": report.to_dict(),
+        "lecture": _lecture(case),
         "fichiers": {name: files.sha256(folder / name)
                      for name in sorted(("requete.docx", "dossier-complet.pdf", "requete.pdf"))
                      if (folder / name).exists()},
     }
+
+
+def _lecture(case: Case) -> dict:
+    # What each capture shows, as read for check (refere/lecture.py; cached, so not read again).
+    from . import lecture
+
+    return lecture.inventaire(lecture.read_case(case))
 
 
 def build(case_file: str | Path, options: Options) -> Result:

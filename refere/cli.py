@@ -70,7 +70,9 @@ def cli(debug: bool) -> None:
 @click.argument("dossier", type=click.Path(path_type=Path))
 @click.option("--strict", is_flag=True, help="Échouer aussi sur les avertissements.")
 @click.option("--json", "as_json", is_flag=True, help="Sortie JSON pour les programmes.")
-def check(dossier: Path, strict: bool, as_json: bool) -> None:
+@click.option("--calendrier", type=click.Path(path_type=Path), metavar="FICHIER.png",
+              help="Écrire aussi le calendrier des tentatives (image PNG).")
+def check(dossier: Path, strict: bool, as_json: bool, calendrier: Path | None = None) -> None:
     """Vérifie le fichier dossier.yaml et les preuves, comme le ferait le juge.
 
     Affiche toutes les erreurs et tous les avertissements, groupés.
@@ -79,6 +81,7 @@ def check(dossier: Path, strict: bool, as_json: bool) -> None:
     Exemple :
       refere check mon-dossier/dossier.yaml
       refere check mon-dossier/dossier.yaml --strict --json
+      refere check mon-dossier/dossier.yaml --calendrier calendrier.png
     """
     from . import plan
     from .evidence import check as run_check
@@ -99,6 +102,11 @@ def check(dossier: Path, strict: bool, as_json: bool) -> None:
         ]}, ensure_ascii=False, indent=2))
         raise EvidenceInsufficient("") from None
     report = run_check(case)
+    if calendrier is not None:
+        from .calendrier import save
+
+        save(case, calendrier)
+        click.echo(f"Calendrier des tentatives écrit : {calendrier}", err=True)
     inv = None if report.blocking else plan.make(case)  # the numbering, once the files are readable
     if as_json:
         doc = report.to_dict()

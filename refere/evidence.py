@@ -131,6 +131,9 @@ def check(case: Case) -> Report:
     _pieces_expected(case, add)
     _urgency(case, add)
     _route(case, add)
+    # What the captures show, read by OCR (refere/lecture.py): warnings only.
+    from . import lecture
+    out += lecture.findings(case, lecture.read_case(case))
     return Report(fig, out)
 
 

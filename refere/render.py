@@ -388,3 +388,15 @@ def _strip_pdf_dates(path: Path) -> None:
         if "/Metadata" in pdf.Root:
             del pdf.Root.Metadata
         pdf.save(path, deterministic_id=True)
+
+
+# --- the attempts calendar (refere/calendrier.py) -------------------------------------------
+
+def calendar_image(tpl: DocxTemplate, png: bytes, width_mm: float = 160):
+    """The calendar PNG as a docxtpl InlineImage, for the context of ``tpl``."""
+    import io
+
+    from docx.shared import Mm
+    from docxtpl import InlineImage
+
+    return InlineImage(tpl, io.BytesIO(png), width=Mm(width_mm))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,9 @@ from click.testing import CliRunner
 from PIL import Image, ImageDraw
 
 from refere.cli import cli
+
+# Reading captures by OCR is slow and depends on Tesseract: only tests/test_lecture.py turns it on.
+os.environ.setdefault("REFERE_LECTURE", "0")
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "cases" / "exemple-94"

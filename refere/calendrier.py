@@ -1,0 +1,220 @@
+"""The attempts at a glance: one row per ISO week, one column per day, each attempt's time.
+
+Drawn with Pillow in grey levels only (it must survive a black-and-white printer: a day with
+attempts has a thick frame and its times in bold, nothing relies on colour), with the DejaVu
+fonts shipped in refere/data/fonts, and saved with a fixed PNG encoding and no metadata, so
+two builds give the same bytes. Times are Paris wall-clock times: an attempt at 00:05 sits on
+its own day, and the summer-time change moves no attempt to another cell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+from . import dates
+
+FONTS = Path(__file__).resolve().parent / "data" / "fonts"
+DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+DAYS_SHORT = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
+MONTHS_SHORT = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.",
+                "nov.", "déc.")
+MAX_WEEKS = 60  # rows drawn; a longer span keeps only the weeks with attempts
+MAX_TIMES = 4  # times written in one cell; more become « +N »
+
+# Geometry in pixels: ~1450 px over 16 cm of printed width (~230 dpi): text is 9 to 10 pt.
+LABEL_W, CELL_W, HEAD_H, MARGIN = 240, 165, 60, 24
+LINE_H, SMALL, NORMAL, TITLE = 42, 28, 32, 40
+
+
+def _paris(attempts: Iterable[dt.datetime]) -> list[dt.datetime]:
+    out = []
+    for t in attempts:
+        # A naive time is already Paris wall-clock time (as the case file writes it).
+        out.append(t.astimezone(dates.PARIS) if t.tzinfo else t.replace(tzinfo=dates.PARIS))
+    return sorted(out)
+
+
+def _monday(d: dt.date) -> dt.date:
+    return d - dt.timedelta(days=d.weekday())
+
+
+def weeks(attempts: Iterable[dt.datetime]) -> list[tuple[dt.date, dict[int, list[dt.datetime]]]]:
+    """[(monday, {weekday: [times]})], every week from the first attempt's to the last's (or
+    only weeks with attempts when that span exceeds MAX_WEEKS)."""
+    times = _paris(attempts)
+    if not times:
+        return []
+    by_week: dict[dt.date, dict[int, list[dt.datetime]]] = defaultdict(lambda: defaultdict(list))
+    for t in times:
+        by_week[_monday(t.date())][t.weekday()].append(t)
+    first, last = _monday(times[0].date()), _monday(times[-1].date())
+    span = (last - first).days // 7 + 1
+    mondays = ([first + dt.timedelta(weeks=k) for k in range(span)] if span <= MAX_WEEKS
+               else sorted(by_week)[:MAX_WEEKS])
+    return [(m, dict(by_week.get(m, {}))) for m in mondays]
+
+
+def counts(attempts: Iterable[dt.datetime]) -> tuple[int, int, int]:
+    """(attempts, distinct ISO weeks, distinct days), in Paris time."""
+    times = _paris(attempts)
+    return len(times), len({t.isocalendar()[:2] for t in times}), len({t.date() for t in times})
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def caption(attempts: Iterable[dt.datetime]) -> str:
+    times = _paris(attempts)
+    n, w, d = counts(times)
+    if not n:
+        return "Aucune tentative."
+    return (f"{_plural(n, 'tentative', 'tentatives')} sur {_plural(w, 'semaine distincte', 'semaines distinctes')} "
+            f"et {_plural(d, 'jour distinct', 'jours distincts')}, "
+            f"{dates.format_range(times[0].date(), times[-1].date())} (heures de Paris).")
+
+
+def _hm(t: dt.datetime) -> str:
+    return f"{t.hour:02d}:{t.minute:02d}"
+
+
+def texte(attempts: Iterable[dt.datetime]) -> list[str]:
+    """The calendar in French sentences, one per week, then the counts: the text equivalent."""
+    times = _paris(attempts)
+    out = []
+    for monday, days in weeks(times):
+        sunday = monday + dt.timedelta(days=6)
+        head = f"Semaine {monday.isocalendar()[1]} ({dates.format_range(monday, sunday)})"
+        if not days:
+            out.append(f"{head} : aucune tentative.")
+            continue
+        parts = []
+        for wd in sorted(days):
+            day = monday + dt.timedelta(days=wd)
+            num = "1er" if day.day == 1 else str(day.day)
+            hours = ", ".join(dates.format_time(t) for t in days[wd])
+            parts.append(f"{DAYS[wd]} {num} à {hours}")
+        out.append(f"{head} : {' ; '.join(parts)}.")
+    out.append(_cap(caption(times)))
+    return out
+
+
+def _cap(s: str) -> str:
+    return s[:1].upper() + s[1:]
+
+
+def _font(size: int, bold: bool = False):
+    from PIL import ImageFont
+
+    return ImageFont.truetype(str(FONTS / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")), size)
+
+
+def _wrap(draw, text: str, font, width: int) -> list[str]:
+    lines, cur = [], ""
+    for word in text.split():
+        cand = f"{cur} {word}".strip()
+        if cur and draw.textlength(cand, font=font) > width:
+            lines.append(cur)
+            cur = word
+        else:
+            cur = cand
+    return lines + ([cur] if cur else [])
+
+
+def image(attempts: Iterable[dt.datetime]):
+    """The calendar as a Pillow greyscale image."""
+    from PIL import Image, ImageDraw
+
+    times = _paris(attempts)
+    rows = weeks(times)
+    f_small, f_norm, f_bold, f_title = _font(SMALL), _font(NORMAL), _font(NORMAL, True), _font(TITLE, True)
+    per_row = max([min(len(v), MAX_TIMES) for _, days in rows for v in days.values()] + [1])
+    row_h = 46 + per_row * LINE_H + 12
+    width = 2 * MARGIN + LABEL_W + 7 * CELL_W
+    probe = ImageDraw.Draw(Image.new("L", (1, 1)))
+    cap_lines = _wrap(probe, caption(times), f_norm, width - 2 * MARGIN)
+    top = MARGIN + TITLE + 25
+    height = top + HEAD_H + len(rows) * row_h + 25 + len(cap_lines) * LINE_H + MARGIN
+    img = Image.new("L", (width, height), 255)
+    d = ImageDraw.Draw(img)
+    d.text((MARGIN, MARGIN), "Calendrier des tentatives", font=f_title, fill=0)
+    x0 = MARGIN + LABEL_W
+    # Header: day names, on a light grey band (grey is decoration; the words carry the meaning).
+    d.rectangle([MARGIN, top, width - MARGIN, top + HEAD_H], fill=225, outline=0, width=2)
+    d.text((MARGIN + 12, top + HEAD_H // 2), "Semaine", font=f_bold, fill=0, anchor="lm")
+    for k, name in enumerate(DAYS_SHORT):
+        d.text((x0 + k * CELL_W + CELL_W // 2, top + HEAD_H // 2), name, font=f_bold, fill=0, anchor="mm")
+    y = top + HEAD_H
+    for monday, days in rows:
+        sunday = monday + dt.timedelta(days=6)
+        d.rectangle([MARGIN, y, x0, y + row_h], outline=0, width=2)
+        d.text((MARGIN + 12, y + 10), f"S{monday.isocalendar()[1]}", font=f_bold, fill=0)
+        span = (f"{monday.day}–{sunday.day} {MONTHS_SHORT[sunday.month - 1]}" if monday.month == sunday.month
+                else f"{monday.day} {MONTHS_SHORT[monday.month - 1]} – {sunday.day} {MONTHS_SHORT[sunday.month - 1]}")
+        d.text((MARGIN + 12, y + 10 + LINE_H), span, font=f_small, fill=0)
+        if row_h > 3 * LINE_H:
+            d.text((MARGIN + 12, y + 10 + 2 * LINE_H - 6), str(monday.year), font=f_small, fill=0)
+        for k in range(7):
+            day = monday + dt.timedelta(days=k)
+            cx = x0 + k * CELL_W
+            hits = days.get(k, [])
+            d.rectangle([cx, y, cx + CELL_W, y + row_h], outline=0, width=2)
+            label = f"{day.day} {MONTHS_SHORT[day.month - 1]}" if day.day == 1 or k == 0 else str(day.day)
+            d.text((cx + 14, y + 10), label, font=f_small, fill=90 if not hits else 0)
+            if not hits:
+                continue
+            # A day with attempts: thick inner frame and bold times, legible without colour.
+            d.rectangle([cx + 4, y + 4, cx + CELL_W - 4, y + row_h - 4], outline=0, width=4)
+            shown = hits if len(hits) <= MAX_TIMES else hits[:MAX_TIMES - 1]
+            for j, t in enumerate(shown):
+                ty = y + 46 + j * LINE_H
+                d.rectangle([cx + 16, ty + 12, cx + 28, ty + 24], fill=0)  # the attempt's mark
+                d.text((cx + 38, ty + 2), _hm(t), font=f_bold, fill=0)
+            if len(hits) > MAX_TIMES:
+                d.text((cx + 38, y + 46 + (MAX_TIMES - 1) * LINE_H + 2), f"+{len(hits) - len(shown)}",
+                       font=f_bold, fill=0)
+        y += row_h
+    y += 25
+    for line in cap_lines:
+        d.text((MARGIN, y), line, font=f_norm, fill=0)
+        y += LINE_H
+    return img
+
+
+def png_bytes(attempts: Iterable[dt.datetime]) -> bytes:
+    """The calendar as PNG bytes: fixed encoder settings and no metadata, so byte-identical."""
+    buf = io.BytesIO()
+    image(attempts).save(buf, "PNG", optimize=False, compress_level=9, dpi=(240, 240))
+    return buf.getvalue()
+
+
+def save(case, path: Path) -> None:
+    """``check --calendrier``: the case's calendar written atomically (a temporary file beside
+    it, then renamed); never over one of the case's own files."""
+    import os
+    import tempfile
+
+    from .errors import OutputError, os_reason
+
+    target = Path(path)
+    sources = {t.capture.path.resolve() for t in case.tentatives if t.capture is not None}
+    sources |= {s.path.resolve() for p in case.pieces for s in p.sources}
+    if target.resolve() in sources:
+        raise OutputError(f"« {path} » est un fichier du dossier : choisissez un autre nom pour le calendrier")
+    data = png_bytes(t.date for t in case.tentatives)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.resolve().parent, prefix=".tmp-", suffix=".png")
+    except OSError as exc:
+        raise OutputError(f"calendrier « {path} » : écriture impossible ({os_reason(exc)})") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the picture from other users
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"calendrier « {path} » : écriture impossible ({os_reason(exc)})") from None

@@ -1,0 +1,126 @@
+"""The attempts calendar: a PNG read back with Pillow, and its text equivalent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from PIL import Image
+
+from refere import calendrier, dates, evidence
+from refere.loader import load
+
+PARIS = dates.PARIS
+
+
+def at(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=PARIS)
+
+
+# Summer time ends on Sunday 26 October 2025 at 03:00 (back to 02:00): that week has 169 hours.
+DST = [at("2025-10-20 08:55"), at("2025-10-26 01:30"), at("2025-10-26 02:30"), at("2025-10-27 00:05"),
+       at("2025-11-05 23:55"), at("2025-11-06 00:05")]
+
+
+def test_byte_identical_and_plain_png(tmp_path):
+    a = calendrier.png_bytes(DST)
+    b = calendrier.png_bytes(list(reversed(DST)))  # order of the case file does not matter
+    assert a == b
+    img = Image.open(io.BytesIO(a))
+    assert img.format == "PNG" and img.mode == "L"  # grey levels only: prints in black and white
+    assert set(img.info) <= {"dpi"}  # no text chunk, no date
+
+
+def test_weeks_and_days_in_paris_time():
+    rows = calendrier.weeks(DST)
+    mondays = [m for m, _ in rows]
+    # Every week from the first attempt's to the last's, the empty one (3 nov.) included.
+    assert mondays == [dt.date(2025, 10, 20), dt.date(2025, 10, 27), dt.date(2025, 11, 3)]
+    first = dict(rows[0][1])
+    # Both attempts of the DST Sunday are on Sunday, in wall-clock time.
+    assert [t.strftime("%H:%M") for t in first[6]] == ["01:30", "02:30"]
+    # 00:05 is on its own day (Monday 27), not on the Sunday before.
+    assert [t.strftime("%d %H:%M") for t in rows[1][1][0]] == ["27 00:05"]
+    assert [t.strftime("%d %H:%M") for t in rows[2][1][3]] == ["06 00:05"]
+    assert [t.strftime("%d %H:%M") for t in rows[2][1][2]] == ["05 23:55"]
+
+
+def test_utc_input_shown_in_paris_time():
+    # 22:05 UTC on 1 July is 00:05 in Paris (summer time) on the 2nd.
+    utc = dt.datetime(2025, 7, 1, 22, 5, tzinfo=dt.timezone.utc)
+    lines = calendrier.texte([utc])
+    assert lines[0].startswith("Semaine 27 (du 30 juin au 6 juillet 2025) : mercredi 2 à 0\u00a0h\u00a005.")
+
+
+def test_text_equivalent():
+    lines = calendrier.texte(DST)
+    assert lines[0] == ("Semaine 43 (du 20 au 26 octobre 2025) : lundi 20 à 8\u00a0h\u00a055 ; "
+                        "dimanche 26 à 1\u00a0h\u00a030, 2\u00a0h\u00a030.")
+    assert lines[1].startswith("Semaine 44 (du 27 octobre au 2 novembre 2025) : lundi 27 à 0\u00a0h\u00a005.")
+    assert lines[2].startswith("Semaine 45") and "mercredi 5 à 23\u00a0h\u00a055 ; jeudi 6 à 0\u00a0h\u00a005" in lines[2]
+    assert lines[-1] == ("6 tentatives sur 3 semaines distinctes et 5 jours distincts, "
+                         "du 20 octobre au 6 novembre 2025 (heures de Paris).")
+
+
+def test_counts_agree_with_evidence(example):
+    case = load(example)
+    fig = evidence.figures(case)
+    n, weeks, days = calendrier.counts(t.date for t in case.tentatives)
+    assert (n, weeks, days) == (fig.tentatives, fig.semaines, fig.jours)
+
+
+def test_marks_are_drawn_in_the_right_cells():
+    """Dark pixels (the bold times and marks) fall in the cells of attempt days only."""
+    one = [at("2025-09-03 00:05")]  # a Wednesday
+    img = Image.open(io.BytesIO(calendrier.png_bytes(one)))
+    x0 = calendrier.MARGIN + calendrier.LABEL_W
+    top = calendrier.MARGIN + calendrier.TITLE + 25 + calendrier.HEAD_H
+    ink = []
+    for k in range(7):
+        cx = x0 + k * calendrier.CELL_W
+        # The lower part of the cell, where times go (away from the day number and the borders).
+        box = img.crop((cx + 12, top + 46, cx + calendrier.CELL_W - 12, top + 46 + calendrier.LINE_H))
+        ink.append(sum(1 for v in box.tobytes() if v < 100))
+    assert ink[2] > 200 and all(v == 0 for i, v in enumerate(ink) if i != 2), ink
+
+
+def test_check_writes_the_calendar(example, run, tmp_path):
+    out = tmp_path / "calendrier.png"
+    res = run("check", example, "--calendrier", out)
+    assert res.exit_code == 0, res.output
+    assert out.read_bytes() == calendrier.png_bytes(t.date for t in load(example).tentatives)
+    # Never over one of the case's own files.
+    capture = example.parent / "captures" / "Screenshot_20250901-085227.png"
+    before = capture.read_bytes()
+    res = run("check", example, "--calendrier", capture)
+    assert res.exit_code == 1 and "fichier du dossier" in res.output
+    assert capture.read_bytes() == before
+
+
+def test_long_span_keeps_weeks_with_attempts():
+    times = [at("2023-01-02 09:00") + dt.timedelta(weeks=10 * k) for k in range(12)]  # 110 weeks
+    rows = calendrier.weeks(times)
+    assert len(rows) == 12 and all(days for _, days in rows)
+
+
+def test_calendar_image_goes_into_a_word_document(tmp_path, example):
+    """render.calendar_image: the PNG as it will sit in the requête, read back with python-docx."""
+    import docx
+    from docxtpl import DocxTemplate
+
+    from refere import render
+
+    src = docx.Document()
+    src.add_paragraph("Tableau des tentatives")
+    src.add_paragraph("{{ calendrier }}")
+    src.save(tmp_path / "modele.docx")
+    case = load(example)
+    png = calendrier.png_bytes(t.date for t in case.tentatives)
+    tpl = DocxTemplate(str(tmp_path / "modele.docx"))
+    tpl.render({"calendrier": render.calendar_image(tpl, png)})
+    tpl.save(tmp_path / "out.docx")
+    out = docx.Document(str(tmp_path / "out.docx"))
+    assert len(out.inline_shapes) == 1
+    assert abs(out.inline_shapes[0].width.mm - 160) < 0.5
+    blobs = [p.blob for p in out.part.package.parts if p.partname.endswith(".png")]
+    assert blobs == [png]

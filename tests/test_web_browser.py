@@ -1,0 +1,218 @@
+"""`refere web` in a real browser: Debian's Chromium driven by Selenium, on a phone-width window.
+
+Skipped with its reason when chromium or chromedriver is missing, unless REFERE_EXIGER_CHROMIUM=1.
+REFERE_WEB_CAPTURES=<folder> keeps the screenshots (docs/images/web-*.png are made this way).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import tempfile
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import pikepdf
+import pytest
+from PIL import Image
+
+from conftest import make_jpeg, make_pdf, make_png
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def _skip_or_fail(reason: str):
+    if os.environ.get("REFERE_EXIGER_CHROMIUM") == "1":
+        pytest.fail(f"{reason} (REFERE_EXIGER_CHROMIUM=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def driver_factory():
+    if not (Path(CHROMIUM).is_file() and Path(DRIVER).is_file()):
+        _skip_or_fail("chromium ou chromedriver absent (paquets Debian chromium et chromium-driver)")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        _skip_or_fail("selenium n'est pas installé (pip install selenium)")
+    made = []
+
+    def make(downloads: Path, width=390, height=844):
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = CHROMIUM
+        for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                  f"--user-data-dir={tempfile.mkdtemp(prefix='refere-chromium-')}", f"--window-size={width},{height}"):
+            opts.add_argument(a)
+        opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                                "download.prompt_for_download": False})
+        # An explicit driver path: selenium-manager never runs, nothing is downloaded.
+        d = webdriver.Chrome(service=Service(DRIVER), options=opts)
+        d.set_page_load_timeout(60)
+        made.append(d)
+        return d
+
+    yield make
+    for d in made:
+        d.quit()
+
+
+@pytest.fixture
+def server(tmp_path):
+    from refere.web import serve
+
+    ws = tmp_path / "espace"
+    ws.mkdir()
+    srv = serve.make_server(ws, "127.0.0.1", 0)
+    threading.Thread(target=srv.run, daemon=True).start()
+    yield ws, serve.address(srv, "127.0.0.1")
+    srv.close()
+
+
+class Shots:
+    def __init__(self, driver, folder: Path):
+        self.driver, self.folder = driver, folder
+        keep = os.environ.get("REFERE_WEB_CAPTURES")
+        self.keep = Path(keep) if keep else None
+
+    def take(self, name: str, full: bool = True):
+        d = self.driver
+        if full:
+            h = d.execute_script("return document.documentElement.scrollHeight")
+            d.set_window_size(390, min(max(h + 140, 844), 4000))
+        path = self.folder / f"web-{name}.png"
+        d.save_screenshot(str(path))
+        d.set_window_size(390, 844)
+        if self.keep:
+            self.keep.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, self.keep / path.name)
+        return path
+
+
+def _phone_shots(folder: Path) -> list[Path]:
+    """A dozen screenshots over three weeks, at varied hours, named as Android names them."""
+    start = dt.datetime(2025, 9, 1, 8, 52)
+    offsets = [(0, 0), (1, 15 * 60 + 11), (3, 4 * 60), (7, 0), (8, 15 * 60 + 13), (10, 3 * 60 + 30), (14, 0),
+               (15, 15 * 60 + 12), (17, 13 * 60), (21, 0), (22, 15 * 60 + 10), (24, 12 * 60)]
+    out = []
+    for k, (days, minutes) in enumerate(offsets):
+        when = start + dt.timedelta(days=days, minutes=minutes)
+        out.append(make_png(folder / f"Screenshot_{when:%Y%m%d-%H%M%S}.png", size=(540, 1200),
+                            text=f"aucun creneau {k}"))
+    return out
+
+
+def _wait(cond, timeout=30.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_applicant_journey_in_a_real_browser(driver_factory, server, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    ws, url = server
+    downloads = tmp_path / "telechargements"
+    downloads.mkdir()
+    d = driver_factory(downloads)
+    shots = Shots(d, tmp_path)
+    by_id = lambda i: d.find_element(By.ID, i)  # noqa: E731
+
+    # 1. A new case, from the workspace page.
+    d.get(url)
+    by_id("nom").send_keys("Diallo Aïssatou")
+    d.find_element(By.CSS_SELECTOR, "form[action='/nouveau'] button").click()
+    assert "/d/diallo-aissatou/" in d.current_url
+    shots.take("formulaire-vide")
+
+    # 2. The form, section by section.
+    Select(by_id("requerant.civilite")).select_by_value("Mme")
+    for name, value in [("requerant.nom", "DIALLO"), ("requerant.prenoms", "Aïssatou Binta"),
+                        ("requerant.lieu_naissance", "Conakry (Guinée)"), ("requerant.nationalite", "guinéenne"),
+                        ("requerant.adresse", "12 rue de la République\n93200 Saint-Denis"),
+                        ("procedure.titre_actuel", "carte de séjour temporaire « salarié »")]:
+        by_id(name).send_keys(value)
+    d.execute_script("document.getElementById('requerant.date_naissance').value = '1991-04-12'")
+    d.execute_script("document.getElementById('procedure.expiration_titre').value = '2025-12-31'")
+    Select(by_id("procedure.type")).select_by_value("renouvellement_titre_sejour")
+    Select(by_id("prefecture.departement")).select_by_value("93")
+    assert _wait(lambda: "Montreuil" in by_id("dep-info").text)
+    assert "le préfet de la Seine-Saint-Denis" in by_id("dep-info").text
+    shots.take("formulaire-departement", full=False) if False else None
+    d.find_element(By.CSS_SELECTOR, ".actions button[type=submit]").click()
+    assert "Enregistré." in d.page_source
+    # Nothing has been captured yet: the loader says so next to the attempts list.
+    d.get(url + "d/diallo-aissatou/captures")
+    assert "liste vide" in d.page_source
+
+    # 3. A dozen screenshots at once.
+    shots_src = _phone_shots(tmp_path / "telephone")
+    by_id("fichiers").send_keys("\n".join(str(p) for p in shots_src))
+    d.find_element(By.CSS_SELECTOR, "form[action$='/captures/envoyer'] button").click()
+    assert "12 tentative(s) ajoutée(s)" in d.page_source
+    shots.take("captures")
+
+    # 4. Two pièces; the e-mail to the préfecture filed as « autre » by mistake.
+    d.get(url + "d/diallo-aissatou/pieces")
+    passport = make_jpeg(tmp_path / "telephone" / "passeport.jpg", size=(1000, 700))
+    by_id("titre").send_keys("Passeport")
+    Select(by_id("categorie")).select_by_value("identite")
+    by_id("pfichiers").send_keys(str(passport))
+    d.find_element(By.CSS_SELECTOR, "form[action$='/pieces/envoyer'] button").click()
+    assert "Pièce « Passeport » ajoutée." in d.page_source
+    mail = make_pdf(tmp_path / "telephone" / "courriel.pdf", pages=2, text="Courriel a la prefecture")
+    by_id("titre").send_keys("Courriel à la préfecture du 12 septembre 2025, sans réponse")
+    by_id("pfichiers").send_keys(str(mail))
+    d.find_element(By.CSS_SELECTOR, "form[action$='/pieces/envoyer'] button").click()
+    assert "sans réponse » ajoutée." in d.page_source
+
+    # 5. The check shows the warning; fix the category; the warning is gone.
+    d.get(url + "d/diallo-aissatou/verification")
+    assert "courrier_prefecture" in d.page_source and "Avertissements (1)" in d.page_source
+    shots.take("verification")
+    d.get(url + "d/diallo-aissatou/pieces")
+    Select(by_id("pieces[1].categorie")).select_by_value("courrier_prefecture")
+    d.find_element(By.CSS_SELECTOR, "form[action$='/pieces'] .actions button").click()
+    assert "Pièces enregistrées." in d.page_source
+    shots.take("pieces")
+    d.get(url + "d/diallo-aissatou/verification")
+    assert "Avertissements (0)" in d.page_source and "Dossier complet." in d.page_source
+
+    # 6. Build, then download the zip.
+    d.get(url + "d/diallo-aissatou/construction")
+    d.find_element(By.CSS_SELECTOR, "form.construire button").click()
+    assert _wait(lambda: "Dossier construit" in d.page_source, 60)
+    shots.take("construction")
+    d.find_element(By.LINK_TEXT, "Tout télécharger (.zip)").click()
+    zpath = downloads / "diallo-aissatou.zip"
+    assert _wait(lambda: zpath.is_file() and not list(downloads.glob("*.crdownload")), 60)
+    with zipfile.ZipFile(zpath) as z:
+        names = z.namelist()
+        pieces = sorted(n for n in names if "/pieces/" in n)
+        assert "diallo-aissatou/requete.docx" in names and "diallo-aissatou/dossier-complet.pdf" in names
+        assert pieces[0].startswith("diallo-aissatou/pieces/01_Passeport")
+        assert any("Courriel" in n for n in pieces) and any("Captures" in n for n in pieces)
+        for n in pieces:
+            with pikepdf.open(__import__("io").BytesIO(z.read(n))) as pdf:
+                assert len(pdf.pages) >= 1
+        from docx import Document
+        doc = Document(__import__("io").BytesIO(z.read("diallo-aissatou/requete.docx")))
+        text = "\n".join(p.text for p in doc.paragraphs)
+        assert "DIALLO" in text and "Montreuil" in text
+
+    # 7. The workspace lists it as built.
+    d.get(url)
+    assert "diallo-aissatou" in d.page_source and "jamais construit" not in d.page_source
+    shots.take("espace")
+    for p in tmp_path.glob("web-*.png"):
+        with Image.open(p) as im:
+            assert im.width >= 380  # the phone-width window really rendered

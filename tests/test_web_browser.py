@@ -46,13 +46,16 @@ def driver_factory():
         opts = webdriver.ChromeOptions()
         opts.binary_location = CHROMIUM
         for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage", "--lang=fr-FR",
                   f"--user-data-dir={tempfile.mkdtemp(prefix='refere-chromium-')}", f"--window-size={width},{height}"):
             opts.add_argument(a)
         opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                                "download.prompt_for_download": False})
+                                                "download.prompt_for_download": False,
+                                                "intl.accept_languages": "fr-FR,fr"})
         # An explicit driver path: selenium-manager never runs, nothing is downloaded.
-        d = webdriver.Chrome(service=Service(DRIVER), options=opts)
+        # French dates in <input type=date> come from the browser's locale (for the screenshots).
+        env = {**os.environ, "LANG": "fr_FR.UTF-8", "LANGUAGE": "fr"}
+        d = webdriver.Chrome(service=Service(DRIVER, env=env), options=opts)
         d.set_page_load_timeout(60)
         made.append(d)
         return d
@@ -83,6 +86,7 @@ class Shots:
     def take(self, name: str, full: bool = True):
         d = self.driver
         if full:
+            d.execute_script("window.scrollTo(0, 0)")
             h = d.execute_script("return document.documentElement.scrollHeight")
             d.set_window_size(390, min(max(h + 140, 844), 4000))
         path = self.folder / f"web-{name}.png"
@@ -147,18 +151,19 @@ def test_applicant_journey_in_a_real_browser(driver_factory, server, tmp_path):
     Select(by_id("prefecture.departement")).select_by_value("93")
     assert _wait(lambda: "Montreuil" in by_id("dep-info").text)
     assert "le préfet de la Seine-Saint-Denis" in by_id("dep-info").text
-    shots.take("formulaire-departement", full=False) if False else None
     d.find_element(By.CSS_SELECTOR, ".actions button[type=submit]").click()
-    assert "Enregistré." in d.page_source
+    assert _wait(lambda: "Enregistré." in d.page_source)
+    d.execute_script("document.getElementById('section-prefecture').scrollIntoView()")
+    shots.take("formulaire-departement", full=False)
     # Nothing has been captured yet: the loader says so next to the attempts list.
     d.get(url + "d/diallo-aissatou/captures")
-    assert "liste vide" in d.page_source
+    assert _wait(lambda: "liste vide" in d.page_source)
 
     # 3. A dozen screenshots at once.
     shots_src = _phone_shots(tmp_path / "telephone")
     by_id("fichiers").send_keys("\n".join(str(p) for p in shots_src))
     d.find_element(By.CSS_SELECTOR, "form[action$='/captures/envoyer'] button").click()
-    assert "12 tentative(s) ajoutée(s)" in d.page_source
+    assert _wait(lambda: "12 tentative(s) ajoutée(s)" in d.page_source)
     shots.take("captures")
 
     # 4. Two pièces; the e-mail to the préfecture filed as « autre » by mistake.
@@ -168,24 +173,24 @@ def test_applicant_journey_in_a_real_browser(driver_factory, server, tmp_path):
     Select(by_id("categorie")).select_by_value("identite")
     by_id("pfichiers").send_keys(str(passport))
     d.find_element(By.CSS_SELECTOR, "form[action$='/pieces/envoyer'] button").click()
-    assert "Pièce « Passeport » ajoutée." in d.page_source
+    assert _wait(lambda: "Pièce « Passeport » ajoutée." in d.page_source)
     mail = make_pdf(tmp_path / "telephone" / "courriel.pdf", pages=2, text="Courriel a la prefecture")
     by_id("titre").send_keys("Courriel à la préfecture du 12 septembre 2025, sans réponse")
     by_id("pfichiers").send_keys(str(mail))
     d.find_element(By.CSS_SELECTOR, "form[action$='/pieces/envoyer'] button").click()
-    assert "sans réponse » ajoutée." in d.page_source
+    assert _wait(lambda: "sans réponse » ajoutée." in d.page_source)
 
     # 5. The check shows the warning; fix the category; the warning is gone.
     d.get(url + "d/diallo-aissatou/verification")
-    assert "courrier_prefecture" in d.page_source and "Avertissements (1)" in d.page_source
+    assert _wait(lambda: "courrier_prefecture" in d.page_source and "Avertissements (1)" in d.page_source)
     shots.take("verification")
     d.get(url + "d/diallo-aissatou/pieces")
     Select(by_id("pieces[1].categorie")).select_by_value("courrier_prefecture")
     d.find_element(By.CSS_SELECTOR, "form[action$='/pieces'] .actions button").click()
-    assert "Pièces enregistrées." in d.page_source
+    assert _wait(lambda: "Pièces enregistrées." in d.page_source)
     shots.take("pieces")
     d.get(url + "d/diallo-aissatou/verification")
-    assert "Avertissements (0)" in d.page_source and "Dossier complet." in d.page_source
+    assert _wait(lambda: "Avertissements (0)" in d.page_source and "Dossier complet." in d.page_source)
 
     # 6. Build, then download the zip.
     d.get(url + "d/diallo-aissatou/construction")

@@ -37,7 +37,7 @@ def create_app(workspace: Path, password: str | None = None, limits: store.Limit
         REFERE_LIMITS=limits,
     )
     app.jinja_env.autoescape = True
-    app.jinja_env.globals.update(forms=forms, version=__version__)
+    app.jinja_env.globals.update(forms=forms, refere_version=__version__)
     out = workspace / "construits"
     app.extensions["refere_batch"] = core.BatchRunner(workspace.resolve(), out, workers or (os.cpu_count() or 1))
     _routes(app)

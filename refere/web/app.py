@@ -167,9 +167,10 @@ def _routes(app: Flask) -> None:
 
     # ------------------------------------------------------------ the case form
 
-    def _load_doc(folder: Path):
+    def _load_doc(folder: Path, fresh: bool = False):
         try:
-            return store.read_doc(folder / store.CASE_FILE), None
+            read = store.read_doc if fresh else store.read_doc_for_display
+            return read(folder / store.CASE_FILE), None
         except CaseInvalid as exc:
             return None, exc.problems
 
@@ -199,7 +200,7 @@ def _routes(app: Flask) -> None:
 
     def _save(folder: Path, mutate) -> bool:
         """Re-read, apply, write if changed; refuse when another tab saved in between."""
-        doc, problems = _load_doc(folder)
+        doc, problems = _load_doc(folder, fresh=True)
         if doc is None:
             flash("Le fichier dossier.yaml est illisible : corrigez-le dans un éditeur.", "erreur")
             return False

@@ -16,6 +16,9 @@ from ..build import Options, build
 from ..errors import CaseInvalid, Problem, RefereError
 from . import store
 
+_status_cache: dict[str, tuple[tuple, dict]] = {}
+_status_guard = threading.Lock()
+
 PRET, AVERT, BLOQUANT, INVALIDE = "pret", "avertissements", "bloquant", "invalide"
 STATE_LABELS = {PRET: "prêt", AVERT: "avertissements", BLOQUANT: "bloquant", INVALIDE: "bloquant (à corriger)"}
 
@@ -36,8 +39,7 @@ class Checked:
         return AVERT if self.report.warnings else PRET
 
 
-def check(folder: Path) -> Checked:
-    """`refere check`: load (every problem with its field path), then the evidence report."""
+def _check(folder: Path) -> Checked:
     path = folder / store.CASE_FILE
     try:
         case = loader.load(path)
@@ -49,17 +51,42 @@ def check(folder: Path) -> Checked:
 
 
 def _dir_stamp(folder: Path) -> tuple:
-    parts = [store.version_of(folder / store.CASE_FILE)]
-    for sub in ("captures", "pieces", store.OUT_DIR):
+    """Changes whenever the case file, a source file or the last build changes (and each day:
+    « in the future » depends on today)."""
+    parts: list = [store.version_of(folder / store.CASE_FILE), dates.today().isoformat()]
+    for sub in ("captures", "pieces"):
         try:
-            parts.append((folder / sub).stat().st_mtime_ns)
+            with os.scandir(folder / sub) as it:
+                parts += sorted((e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in it)
         except OSError:
-            parts.append(0)
+            parts.append(sub)
+    try:
+        parts.append((folder / store.OUT_DIR / "inventaire.json").stat().st_mtime_ns)
+    except OSError:
+        parts.append(0)
     return tuple(parts)
 
 
-_status_cache: dict[str, tuple[tuple, dict]] = {}
-_status_guard = threading.Lock()
+_check_cache: dict[str, tuple[tuple, Checked]] = {}
+_CACHE_MAX = 64
+
+
+def check(folder: Path) -> Checked:
+    """`refere check`: load (every problem with its field path), then the evidence report.
+
+    Cached until the case file or one of its files changes: every page shows it."""
+    stamp = _dir_stamp(folder)
+    key = str(folder.resolve())
+    with _status_guard:
+        hit = _check_cache.get(key)
+    if hit and hit[0] == stamp:
+        return hit[1]
+    out = _check(folder)
+    with _status_guard:
+        if len(_check_cache) >= _CACHE_MAX:
+            _check_cache.pop(next(iter(_check_cache)))
+        _check_cache[key] = (stamp, out)
+    return out
 
 
 def status(folder: Path) -> dict:

@@ -122,6 +122,25 @@ def read_doc(path: Path) -> Any:
     return data
 
 
+_doc_cache: dict[str, tuple[str, Any]] = {}
+
+
+def read_doc_for_display(path: Path) -> Any:
+    """read_doc, cached by content: pages only read it (ruamel is slow on 120 attempts).
+
+    Never mutate what this returns; a save re-reads the file with read_doc."""
+    version = version_of(path)
+    key = str(path.resolve())
+    hit = _doc_cache.get(key)
+    if hit and hit[0] == version:
+        return hit[1]
+    data = read_doc(path)
+    if len(_doc_cache) >= 64:
+        _doc_cache.pop(next(iter(_doc_cache)))
+    _doc_cache[key] = (version, data)
+    return data
+
+
 def write_doc(path: Path, data: Any, expected_version: str | None) -> str:
     """Write atomically; refuse when the file changed since ``expected_version``."""
     buf = io.StringIO()

@@ -221,3 +221,47 @@ def test_applicant_journey_in_a_real_browser(driver_factory, server, tmp_path):
     for p in tmp_path.glob("web-*.png"):
         with Image.open(p) as im:
             assert im.width >= 380  # the phone-width window really rendered
+
+
+def test_volunteer_desk_with_ten_cases(driver_factory, server, tmp_path):
+    """A desk volunteer: ten cases (one broken, one short of proof), « tout construire », rapport.csv."""
+    import yaml
+    from selenium.webdriver.common.by import By
+
+    from conftest import EXAMPLE
+
+    ws, url = server
+    for k in range(10):
+        shutil.copytree(EXAMPLE, ws / f"permanence-{k + 1:02d}")
+    broken = ws / "permanence-03" / "dossier.yaml"
+    broken.write_text(broken.read_text("utf-8").replace('departement: "94"', 'departement: "20"'), "utf-8")
+    short = ws / "permanence-07" / "dossier.yaml"
+    data = yaml.safe_load(short.read_text("utf-8"))
+    data["tentatives"] = data["tentatives"][:2]
+    short.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+
+    downloads = tmp_path / "telechargements"
+    downloads.mkdir()
+    d = driver_factory(downloads, width=1024, height=800)
+    shots = Shots(d, tmp_path)
+    d.get(url)
+    rows = d.find_elements(By.CSS_SELECTOR, "table.liste tbody tr")
+    assert len(rows) == 10
+    states = [r.find_element(By.CSS_SELECTOR, ".etat").text for r in rows]
+    assert states.count("bloquant (à corriger)") == 1 and states.count("bloquant") == 1
+    assert states.count("prêt") == 8
+    d.find_element(By.XPATH, "//button[normalize-space()='Tout construire']").click()
+    assert _wait(lambda: "Terminé" in d.page_source, 120)
+    assert "8 construit(s), 2 en échec" in d.page_source
+    shots.take("lot", full=False)
+    d.find_element(By.LINK_TEXT, "Télécharger rapport.csv").click()
+    report = downloads / "rapport.csv"
+    assert _wait(lambda: report.is_file() and not list(downloads.glob("*.crdownload")), 30)
+    lines = report.read_text("utf-8-sig").splitlines()
+    assert len(lines) == 11 and sum(";echec;" in ln or ";échec;" in ln for ln in lines) == 2
+    # The broken case opens on its form with the loader's message next to the département.
+    d.get(url + "d/permanence-03/")
+    err = d.find_element(By.ID, "err-prefecture.departement").text
+    assert "2A" in err and "2B" in err
+    d.get(url)
+    shots.take("espace-permanence", full=False)

@@ -148,8 +148,11 @@ def write_doc(path: Path, data: Any, expected_version: str | None) -> str:
     with _file_lock(path):
         if expected_version is not None and version_of(path) != expected_version:
             raise Stale()
-        atomic_write(path, buf.getvalue().encode("utf-8"))
-    return version_of(path)
+        raw = buf.getvalue().encode("utf-8")
+        atomic_write(path, raw)
+    version = hashlib.sha256(raw).hexdigest()[:16]
+    _doc_cache[str(path.resolve())] = (version, data)  # the next page need not parse it again
+    return version
 
 
 _locks: dict[str, threading.Lock] = {}

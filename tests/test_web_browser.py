@@ -263,5 +263,11 @@ def test_volunteer_desk_with_ten_cases(driver_factory, server, tmp_path):
     d.get(url + "d/permanence-03/")
     err = d.find_element(By.ID, "err-prefecture.departement").text
     assert "2A" in err and "2B" in err
+    # Saving a hand-written case from the browser, unchanged, leaves it byte for byte.
+    before = (ws / "permanence-01" / "dossier.yaml").read_bytes()
+    d.get(url + "d/permanence-01/")
+    d.find_element(By.CSS_SELECTOR, ".actions button[type=submit]").click()
+    assert _wait(lambda: "Enregistré." in d.page_source)
+    assert (ws / "permanence-01" / "dossier.yaml").read_bytes() == before
     d.get(url)
     shots.take("espace-permanence", full=False)

@@ -374,7 +374,7 @@ def _routes(app: Flask) -> None:
         if not title:
             flash("Donnez un titre à la pièce (par exemple : Passeport).", "erreur")
             return redirect(url_for("pieces_page", case_id=case_id))
-        category = request.form.get("categorie", "autre")
+        category = request.form.get("categorie") or "autre"
         limits = app.config["REFERE_LIMITS"]
         dest = folder / "pieces"
         used = store.folder_size(folder)

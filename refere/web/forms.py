@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import dates, departements
 from ..loader import PLACEHOLDER
-from ..model import AIDE_JURIDICTIONNELLE, CATEGORIES, DILIGENCES, MOTIFS, PROCEDURES, VOIES
+from ..model import AIDE_JURIDICTIONNELLE, CATEGORIES, DILIGENCES, MOTIFS, PROCEDURES
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,8 @@ SECTIONS: tuple[Section, ...] = (
     )),
     Section("procedure", "La démarche et la voie", (
         Field("type", "Démarche", "select", _opts(PROCEDURES, PROCEDURE_LABELS, "— choisir —"), required=True),
-        Field("voie", "Ce qui bloque", "select", _opts(VOIES, {
-            "rendez_vous": "la page de rendez-vous de la préfecture", "anef": "le téléservice ANEF"})),
+        Field("voie", "Ce qui bloque", "select", _opts(("anef",), {"anef": "le téléservice ANEF"},
+                                                        "la page de rendez-vous de la préfecture")),
         Field("titre_actuel", "Titre actuel (facultatif)", help="Par exemple : carte de séjour temporaire « salarié »"),
         Field("expiration_titre", "Date d'expiration du titre (facultatif)", "date"),
         Field("precisions", "Précisions (obligatoire si « autre »)", "textarea"),
@@ -129,7 +129,7 @@ SECTIONS: tuple[Section, ...] = (
 )
 
 URGENCE_FIELDS = (
-    Field("motif", "Motif", "select", _opts(MOTIFS, MOTIF_LABELS)),
+    Field("motif", "Motif", "select", _opts(MOTIFS, MOTIF_LABELS, "— (autre) —")),
     Field("fait", "Le fait, à la troisième personne", "textarea",
           help="Par exemple : son employeur ne pourra plus l'employer après le 31 mai sans récépissé"),
     Field("echeance", "Échéance (facultatif)", "date"),
@@ -137,7 +137,7 @@ URGENCE_FIELDS = (
 )
 DILIGENCE_FIELDS = (
     Field("date", "Date", "date"),
-    Field("type", "Type", "select", _opts(DILIGENCES, DILIGENCE_LABELS)),
+    Field("type", "Type", "select", _opts(DILIGENCES, DILIGENCE_LABELS, "— (autre) —")),
     Field("description", "Ce qui a été fait, et la réponse", "textarea"),
     Field("preuves", "Pièces qui le prouvent (identifiants, séparés par des virgules)"),
 )
@@ -148,7 +148,7 @@ TENTATIVE_FIELDS = (
 )
 PIECE_FIELDS = (
     Field("titre", "Titre"),
-    Field("categorie", "Catégorie", "select", _opts(CATEGORIES, CATEGORY_LABELS)),
+    Field("categorie", "Catégorie", "select", _opts(CATEGORIES, CATEGORY_LABELS, "— (autre) —")),
     Field("id", "Identifiant court (facultatif)", help="Pour le citer dans l'urgence : contrat, employeur…"),
     Field("date", "Date du document (facultatif)", "date"),
 )

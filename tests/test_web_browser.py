@@ -57,6 +57,7 @@ def driver_factory():
         env = {**os.environ, "LANG": "fr_FR.UTF-8", "LANGUAGE": "fr"}
         d = webdriver.Chrome(service=Service(DRIVER, env=env), options=opts)
         d.set_page_load_timeout(60)
+        d.set_window_size(width, height)  # --window-size alone stops at 500 px wide
         made.append(d)
         return d
 
@@ -80,6 +81,8 @@ def server(tmp_path):
 class Shots:
     def __init__(self, driver, folder: Path):
         self.driver, self.folder = driver, folder
+        size = driver.get_window_size()
+        self.w, self.h = size["width"], size["height"]
         keep = os.environ.get("REFERE_WEB_CAPTURES")
         self.keep = Path(keep) if keep else None
 
@@ -88,10 +91,10 @@ class Shots:
         if full:
             d.execute_script("window.scrollTo(0, 0)")
             h = d.execute_script("return document.documentElement.scrollHeight")
-            d.set_window_size(390, min(max(h + 140, 844), 4000))
+            d.set_window_size(self.w, min(max(h + 140, self.h), 4000))
         path = self.folder / f"web-{name}.png"
         d.save_screenshot(str(path))
-        d.set_window_size(390, 844)
+        d.set_window_size(self.w, self.h)
         if self.keep:
             self.keep.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, self.keep / path.name)
@@ -270,4 +273,5 @@ def test_volunteer_desk_with_ten_cases(driver_factory, server, tmp_path):
     assert _wait(lambda: "Enregistré." in d.page_source)
     assert (ws / "permanence-01" / "dossier.yaml").read_bytes() == before
     d.get(url)
+    assert d.page_source.count("(tout construire)") == 8
     shots.take("espace-permanence", full=False)

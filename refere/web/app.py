@@ -120,11 +120,11 @@ def _routes(app: Flask) -> None:
     @app.get("/")
     def index():
         ws = _ws()
+        runner = app.extensions["refere_batch"]
         rows = []
         for cid in store.case_ids(ws):
-            st = core.status(ws / cid)
+            st = core.status(ws / cid, runner.out)
             rows.append({"id": cid, **st})
-        runner = app.extensions["refere_batch"]
         return render_template("index.html", rows=rows, workspace=ws, batch=runner.state,
                                has_report=(runner.out / "rapport.csv").is_file())
 

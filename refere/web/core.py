@@ -89,8 +89,20 @@ def check(folder: Path) -> Checked:
     return out
 
 
-def status(folder: Path) -> dict:
-    """For the workspace list; cached until the case file or its folders change."""
+def status(folder: Path, batch_out: Path | None = None) -> dict:
+    """For the workspace list; the last build is the case's own or « tout construire »'s."""
+    out = dict(_status(folder))
+    if batch_out is not None:
+        inv = batch_out / folder.name / "inventaire.json"
+        if inv.is_file():
+            when = dt.datetime.fromtimestamp(inv.stat().st_mtime, dates.PARIS)
+            if out["built_at"] is None or when > out["built_at"]:
+                out["built_at"], out["built"] = when, when.strftime("%d/%m/%Y %H:%M") + " (tout construire)"
+    return out
+
+
+def _status(folder: Path) -> dict:
+    """Cached until the case file or its folders change."""
     stamp = _dir_stamp(folder)
     key = str(folder.resolve())
     with _status_guard:
@@ -110,6 +122,7 @@ def status(folder: Path) -> dict:
         "state": c.state,
         "label": STATE_LABELS[c.state],
         "built": built.strftime("%d/%m/%Y %H:%M") if built else None,
+        "built_at": built,
         "name": name,
         "attempts": c.report.figures.tentatives if c.report else None,
         "warnings": len(c.report.warnings) if c.report else 0,

@@ -403,3 +403,62 @@ def test_server_serves_on_a_free_local_port(ws):
             assert resp.status == 200 and "exemple-94" in resp.read().decode()
     finally:
         server.close()
+
+
+def test_case_size_limit_is_refused_in_french(ws, tmp_path):
+    app = create_app(ws, limits=store.Limits(file_bytes=3 * 1024 * 1024, case_bytes=store.folder_size(ws / "exemple-94") + 1000))
+    c = app.test_client()
+    _, tok = page(c, "/d/exemple-94/captures")
+    r = c.post("/d/exemple-94/captures/envoyer",
+               data={**tok, "fichiers": [(io.BytesIO(png_bytes(tmp_path, "z.png", text="z")), "Screenshot_20250929-101010.png")]},
+               content_type="multipart/form-data", follow_redirects=True)
+    assert "ferait dépasser la taille permise pour un dossier" in r.get_data(as_text=True)
+    assert not [p for p in (ws / "exemple-94" / "captures").iterdir() if p.name.startswith(("2025", "."))]
+
+
+def test_command_prints_its_address_and_stops_cleanly_on_ctrl_c(ws):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop(serve.PASSWORD_ENV, None)
+    proc = subprocess.Popen([sys.executable, "-m", "refere", "web", str(ws), "--port", "0", "--sans-navigateur"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stdout.readline()
+        url = re.search(r"http://localhost:\d+/", line)[0]
+        with urllib.request.urlopen(url, timeout=20) as resp:
+            assert "exemple-94" in resp.read().decode()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "Serveur arrêté." in out and "Traceback" not in err
+
+
+def test_command_refuses_a_network_address_without_password(ws):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != serve.PASSWORD_ENV}
+    r = subprocess.run([sys.executable, "-m", "refere", "web", str(ws), "--hote", "0.0.0.0", "--port", "0",
+                        "--sans-navigateur"], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 1 and "REFERE_MOT_DE_PASSE" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_upload_never_follows_a_symlinked_folder_out_of_the_case(client, ws, tmp_path):
+    outside = tmp_path / "ailleurs"
+    outside.mkdir()
+    pieces = ws / "exemple-94" / "pieces"
+    shutil.rmtree(pieces)
+    pieces.symlink_to(outside, target_is_directory=True)
+    _, tok = page(client, "/d/exemple-94/pieces")
+    r = client.post("/d/exemple-94/pieces/envoyer", data={**tok, "titre": "X", "fichiers": [(io.BytesIO(make_pdf(tmp_path / "x.pdf").read_bytes()), "x.pdf")]},
+                    content_type="multipart/form-data", follow_redirects=True)
+    assert "est un lien" in r.get_data(as_text=True)
+    assert list(outside.iterdir()) == []

@@ -49,8 +49,8 @@ def make_server(workspace: Path, host: str, port: int):
         raise RefereError(
             f"Écouter sur « {host} » rend les dossiers accessibles depuis le réseau : définissez d'abord un mot "
             f"de passe dans la variable {PASSWORD_ENV} (par exemple : {PASSWORD_ENV}='…' refere web --hote {host}).")
-    app = create_app(workspace, password=password if not is_local(host) or password else None,
-                     limits=limits_from_env())
+    # A password set for a local server is asked too: whoever set it wants it.
+    app = create_app(workspace, password=password, limits=limits_from_env())
     try:
         # Up to 8 requests at once: uploads and a build must not freeze the other pages.
         return create_server(app, host=host, port=port, threads=8, ident="refere")

@@ -226,6 +226,10 @@ def receive(stream, original: str, folder: Path, limits: Limits, used: int) -> t
     Returns (temporary path, kind, sha256, size); raises UploadRefused with a French message.
     """
     folder.mkdir(parents=True, exist_ok=True)
+    case = folder.parent.resolve()
+    if folder.is_symlink() or folder.resolve().parent != case:
+        raise UploadRefused(f"le dossier « {folder.name} » de l'affaire est un lien vers un autre endroit : "
+                            "rien n'y est écrit (remplacez-le par un vrai dossier)")
     fd, tmp_name = tempfile.mkstemp(prefix=".envoi-", dir=folder)
     tmp = Path(tmp_name)
     h = hashlib.sha256()

@@ -138,7 +138,7 @@ def test_applicant_journey_in_a_real_browser(driver_factory, server, tmp_path):
     d.get(url)
     by_id("nom").send_keys("Diallo Aïssatou")
     d.find_element(By.CSS_SELECTOR, "form[action='/nouveau'] button").click()
-    assert "/d/diallo-aissatou/" in d.current_url
+    assert _wait(lambda: "/d/diallo-aissatou/" in d.current_url)
     shots.take("formulaire-vide")
 
     # 2. The form, section by section.

@@ -430,3 +430,18 @@ def place(problems, paths: list[str]) -> tuple[dict[str, list[str]], list]:
         else:
             by_path.setdefault(target, []).append(p.message)
     return by_path, general
+
+
+FOLDED = ("conseil", "", "options")  # rarely needed: folded on a phone unless filled or wrong
+
+
+def section_open(doc: Any, sec: Section, errors: dict) -> bool:
+    if sec.key not in FOLDED:
+        return True
+    target = doc.get(sec.key) if sec.key else doc
+    names = [path(sec.key, f.key) for f in sec.fields]
+    if any(n in errors for n in names):
+        return True
+    if not isinstance(target, dict):
+        return False
+    return any(target.get(f.key) not in (None, "", False) for f in sec.fields)

@@ -70,14 +70,17 @@ def case_dir(workspace: Path, case_id: str) -> Path | None:
 
 
 def new_case(workspace: Path, name: str) -> str:
-    from ..init import create
+    from ..init import FIELDS, OPTIONAL, create
+    from ..loader import PLACEHOLDER
 
     slug = slugify(name)
     if not slug:
         raise RefereError("Donnez un nom au dossier (lettres ou chiffres), par exemple « diallo-aissatou ».")
     if (workspace / slug).exists():
         raise RefereError(f"Un dossier « {slug} » existe déjà : choisissez un autre nom.")
-    create(workspace / slug)
+    # Unlike `refere init`'s template, no département or démarche is pre-chosen: the form asks.
+    answers: dict[str, str | None] = {f: (None if f in OPTIONAL else PLACEHOLDER) for f in FIELDS}
+    create(workspace / slug, answers)
     return slug
 
 

@@ -462,3 +462,26 @@ def test_upload_never_follows_a_symlinked_folder_out_of_the_case(client, ws, tmp
                     content_type="multipart/form-data", follow_redirects=True)
     assert "est un lien" in r.get_data(as_text=True)
     assert list(outside.iterdir()) == []
+
+
+def test_urgency_fact_with_its_proof_upload(client, ws, tmp_path):
+    cid = "exemple-94"
+    _, tok = page(client, f"/d/{cid}/")
+    contrat = make_pdf(tmp_path / "contrat.pdf", pages=3, text="Contrat").read_bytes()
+    r = client.post(f"/d/{cid}/", data={**tok, "urgence[nouveau].motif": "emploi",
+                                        "urgence[nouveau].fait": "son employeur ne pourra plus l'employer après le 15 novembre 2025",
+                                        "urgence[nouveau].preuve": [(io.BytesIO(contrat), "contrat de travail.pdf")]},
+                    content_type="multipart/form-data")
+    assert r.status_code == 302
+    case = load(case_file(ws))
+    fact = case.urgence[-1]
+    assert fact.motif == "emploi" and fact.preuves == ["urgence-emploi-1"]
+    piece = case.pieces[case.pieces_by_id["urgence-emploi-1"]]
+    assert piece.categorie == "urgence" and piece.fichier.path.read_bytes() == contrat
+    assert piece.fichier.path.parent == ws / cid / "pieces"
+    # A second proof for the same fact gets its own id.
+    _, tok = page(client, f"/d/{cid}/")
+    i = len(case.urgence) - 1
+    client.post(f"/d/{cid}/", data={**tok, f"urgence[{i}].preuve": [(io.BytesIO(make_jpeg(tmp_path / "b.jpg").read_bytes()), "bulletin.jpg")]},
+                content_type="multipart/form-data")
+    assert load(case_file(ws)).urgence[-1].preuves == ["urgence-emploi-1", "urgence-emploi-2"]

@@ -221,16 +221,53 @@ def _routes(app: Flask) -> None:
     def case_save(case_id):
         folder = _folder(case_id)
         form = request.form.to_dict()
+        try:
+            proofs = _receive_proofs(folder)
+        except store.UploadRefused as exc:
+            flash(exc.message + " Rien n'a été enregistré.", "erreur")
+            return redirect(url_for("case_form", case_id=case_id))
 
         def mutate(doc):
+            seq = doc.get("urgence")
+            removed = [i for i in range(len(seq) if isinstance(seq, list) else 0) if form.get(f"urgence[{i}].supprimer")]
             a = forms.apply_sections(doc, form)
             b = forms.apply_list(doc, "urgence", form)
             c = forms.apply_list(doc, "diligences", form)
-            return a.changed or b.changed or c.changed
+            d = forms.attach_proofs(doc, form, proofs, removed)
+            return a.changed or b.changed or c.changed or d
 
         if _save(folder, mutate):
             flash("Enregistré.", "ok")
+        else:
+            for written in proofs.values():
+                for w in written:
+                    store.remove_inside(folder, w, "pieces")
         return redirect(url_for("case_form", case_id=case_id) + "#haut")
+
+    def _receive_proofs(folder: Path) -> dict[str, list[str]]:
+        """Proof files sent with urgency facts → pieces/ (checked like any pièce)."""
+        import re
+        limits = app.config["REFERE_LIMITS"]
+        dest = folder / "pieces"
+        used = store.folder_size(folder)
+        out: dict[str, list[str]] = {}
+        try:
+            for key in request.files:
+                m = re.fullmatch(r"urgence\[(\d+|nouveau)\]\.preuve", key)
+                if not m:
+                    continue
+                for up in request.files.getlist(key):
+                    if not up or not up.filename:
+                        continue
+                    tmp, kind, digest, size = store.receive(up.stream, up.filename, dest, limits, used)
+                    used += size
+                    out.setdefault(m[1], []).append(f"pieces/{store.store_piece(tmp, kind, digest, 'preuve-urgence', dest)}")
+        except store.UploadRefused:
+            for written in out.values():
+                for w in written:
+                    store.remove_inside(folder, w, "pieces")
+            raise
+        return out
 
     # ------------------------------------------------------------ captures
 

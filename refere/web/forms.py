@@ -445,3 +445,59 @@ def section_open(doc: Any, sec: Section, errors: dict) -> bool:
     if not isinstance(target, dict):
         return False
     return any(target.get(f.key) not in (None, "", False) for f in sec.fields)
+
+
+def attach_proofs(doc: Any, form: dict[str, str], proofs: dict[str, list[str]], removed: list[int]) -> bool:
+    """Each uploaded proof becomes a pièce « urgence » with an id, cited by its fact's « preuves »."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    seq = doc.get("urgence")
+    if not proofs or not isinstance(seq, list):
+        return False
+    pieces = doc.get("pieces")
+    if not isinstance(pieces, list):
+        pieces = CommentedSeq()
+        doc["pieces"] = pieces
+    used = {str(p.get("id")) for p in pieces if isinstance(p, dict) and p.get("id")}
+    changed = False
+    for where, written in proofs.items():
+        if where == "nouveau":
+            if not (form.get("urgence[nouveau].fait") or "").strip():
+                continue  # no fact was added: the proof is kept in pieces/ only
+            index = len(seq) - 1
+        else:
+            i = int(where)
+            if i in removed:
+                continue
+            index = i - sum(1 for r in removed if r < i)
+        if not 0 <= index < len(seq):
+            continue
+        item = seq[index]
+        if isinstance(item, str):
+            item = CommentedMap([("motif", "autre"), ("fait", item)])
+            seq[index] = item
+        motif = str(item.get("motif") or "autre")
+        n = 1
+        while f"urgence-{motif}-{n}".replace("_", "-") in used:
+            n += 1
+        pid = f"urgence-{motif}-{n}".replace("_", "-")
+        used.add(pid)
+        piece = CommentedMap()
+        piece["id"] = pid
+        piece["titre"] = f"Justificatif de l'urgence ({MOTIF_LABELS.get(motif, motif)})"
+        piece["categorie"] = "urgence"
+        if len(written) == 1:
+            piece["fichier"] = written[0]
+        else:
+            files_seq = CommentedSeq(written)
+            files_seq.fa.set_flow_style()
+            piece["fichiers"] = files_seq
+        pieces.append(piece)
+        refs = item.get("preuves")
+        if not isinstance(refs, list):
+            refs = CommentedSeq()
+            refs.fa.set_flow_style()
+            item["preuves"] = refs
+        refs.append(pid)
+        changed = True
+    return changed

@@ -485,3 +485,20 @@ def test_urgency_fact_with_its_proof_upload(client, ws, tmp_path):
     client.post(f"/d/{cid}/", data={**tok, f"urgence[{i}].preuve": [(io.BytesIO(make_jpeg(tmp_path / "b.jpg").read_bytes()), "bulletin.jpg")]},
                 content_type="multipart/form-data")
     assert load(case_file(ws)).urgence[-1].preuves == ["urgence-emploi-1", "urgence-emploi-2"]
+
+
+def test_many_captures_at_once_keep_the_session_small(client, ws, tmp_path):
+    cid = "exemple-94"
+    _, tok = page(client, f"/d/{cid}/captures")
+    files = []
+    for k in range(60):
+        when = f"202510{1 + k // 4:02d}-{8 + k % 4:02d}1500"
+        files.append((io.BytesIO(png_bytes(tmp_path, f"s{k}.png", text=f"capture {k}")),
+                      f"Screenshot_{when}_com.android.chrome_une_application_au_nom_long.png"))
+    r = client.post(f"/d/{cid}/captures/envoyer", data={**tok, "fichiers": files}, content_type="multipart/form-data")
+    assert len(r.headers.get("Set-Cookie", "")) < 1000
+    html, tok = page(client, f"/d/{cid}/captures")
+    assert "60 tentative(s) ajoutée(s)" in html
+    # The session (and its CSRF token) survived: the next save works.
+    assert client.post(f"/d/{cid}/captures", data={**tok, "tentatives[0].note": "ok"}).status_code == 302
+    assert yaml.safe_load(case_file(ws).read_text("utf-8"))["tentatives"][0]["note"] == "ok"

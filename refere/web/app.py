@@ -56,6 +56,26 @@ def _folder(case_id: str) -> Path:
     return folder
 
 
+_NOTES_MAX = 200
+
+
+def _stash(name: str, data) -> None:
+    """Results shown on the next page, kept here: a cookie holds 4 KB, an upload of 100 captures more."""
+    from flask import current_app
+    notes = current_app.extensions.setdefault("refere_notes", {})
+    while len(notes) >= _NOTES_MAX:
+        notes.pop(next(iter(notes)))
+    key = secrets.token_urlsafe(12)
+    notes[key] = data
+    session[name] = key
+
+
+def _unstash(name: str):
+    from flask import current_app
+    key = session.pop(name, None)
+    return current_app.extensions.get("refere_notes", {}).pop(key, None) if key else None
+
+
 def _csrf_token() -> str:
     if "csrf" not in session:
         session["csrf"] = secrets.token_urlsafe(32)
@@ -288,7 +308,7 @@ def _routes(app: Flask) -> None:
                     loose.append({"name": p.name, "when": when.strftime("%Y-%m-%dT%H:%M") if when else "",
                                   "source": source})
         return _page("captures.html", case_id, folder, doc, rows=rows, loose=loose,
-                     result=session.pop("envoi", None))
+                     result=_unstash("envoi"))
 
     def _date_existing(p: Path):
         from .. import files, shotdates
@@ -338,11 +358,11 @@ def _routes(app: Flask) -> None:
                                                 captures.Scan([s for _, s in dated], [], []))
             except RefereError as exc:
                 refused.append(exc.message)
-        session["envoi"] = {
+        _stash("envoi", {
             "ajoutees": added, "ignorees": skipped,
             "datees": [f"« {o} » : {s.when:%d/%m/%Y %H:%M} (d'après : {s.source})" for o, s in dated],
             "non_datees": [o for o, _ in undated], "doublons": dupes, "refusees": refused,
-        }
+        })
         return redirect(url_for("captures_page", case_id=case_id) + "#resultat")
 
     @app.post("/d/<case_id>/captures/dater")
@@ -506,7 +526,7 @@ def _routes(app: Flask) -> None:
         folder = _folder(case_id)
         m = core.manifest(folder)
         return render_template("construction.html", case_id=case_id, manifest=m, status=core.status(folder),
-                               files=core.output_files(folder), result=session.pop("construit", None),
+                               files=core.output_files(folder), result=_unstash("construit"),
                                checked=core.check(folder), outdir=store.OUT_DIR)
 
     @app.post("/d/<case_id>/construction")
@@ -516,10 +536,10 @@ def _routes(app: Flask) -> None:
         try:
             res = core.run_build(folder, brouillon)
         except RefereError as exc:
-            session["construit"] = {"erreur": exc.message}
+            _stash("construit", {"erreur": exc.message})
             return redirect(url_for("build_page", case_id=case_id))
-        session["construit"] = {"pieces": len(res.inventory.pieces), "pages": res.pages, "brouillon": brouillon,
-                                "avertissements": [w.message for w in res.report.warnings]}
+        _stash("construit", {"pieces": len(res.inventory.pieces), "pages": res.pages, "brouillon": brouillon,
+                             "avertissements": [w.message for w in res.report.warnings]})
         return redirect(url_for("build_page", case_id=case_id) + "#fichiers")
 
     @app.get("/d/<case_id>/fichiers/<path:name>")

@@ -502,3 +502,17 @@ def test_many_captures_at_once_keep_the_session_small(client, ws, tmp_path):
     # The session (and its CSRF token) survived: the next save works.
     assert client.post(f"/d/{cid}/captures", data={**tok, "tentatives[0].note": "ok"}).status_code == 302
     assert yaml.safe_load(case_file(ws).read_text("utf-8"))["tentatives"][0]["note"] == "ok"
+
+
+def test_unreadable_yaml_is_shown_never_overwritten(client, ws):
+    broken = "version: 1\nrequerant:\n  nom: \"DIALLO\n"
+    case_file(ws).write_text(broken, "utf-8")
+    html, tok = page(client, "/d/exemple-94/")
+    assert "illisible" in html and "syntaxe YAML incorrecte" in html
+    _, tok = page(client, "/")
+    r = client.post("/d/exemple-94/", data={**tok, "_version": store.version_of(case_file(ws)), "requerant.nom": "X"},
+                    follow_redirects=True)
+    assert "illisible" in r.get_data(as_text=True)
+    assert case_file(ws).read_text("utf-8") == broken
+    html, _ = page(client, "/")
+    assert "bloquant (à corriger)" in html

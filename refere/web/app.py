@@ -354,8 +354,9 @@ def _routes(app: Flask) -> None:
         added = skipped = 0
         if dated:
             try:
-                added, skipped = captures.merge(folder / store.CASE_FILE,
-                                                captures.Scan([s for _, s in dated], [], []))
+                with store.file_lock(folder / store.CASE_FILE):
+                    added, skipped = captures.merge(folder / store.CASE_FILE,
+                                                    captures.Scan([s for _, s in dated], [], []))
             except RefereError as exc:
                 refused.append(exc.message)
         _stash("envoi", {

@@ -162,6 +162,11 @@ _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
 
+def file_lock(path: Path) -> threading.Lock:
+    """Held while dossier.yaml is rewritten, by this module or by captures.merge."""
+    return _file_lock(path)
+
+
 def _file_lock(path: Path) -> threading.Lock:
     with _locks_guard:
         return _locks.setdefault(str(path.resolve()), threading.Lock())

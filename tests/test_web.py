@@ -508,7 +508,7 @@ def test_unreadable_yaml_is_shown_never_overwritten(client, ws):
     broken = "version: 1\nrequerant:\n  nom: \"DIALLO\n"
     case_file(ws).write_text(broken, "utf-8")
     html, tok = page(client, "/d/exemple-94/")
-    assert "illisible" in html and "syntaxe YAML incorrecte" in html
+    assert "illisible" in html and "guillemet ouvert mais jamais fermé" in html
     _, tok = page(client, "/")
     r = client.post("/d/exemple-94/", data={**tok, "_version": store.version_of(case_file(ws)), "requerant.nom": "X"},
                     follow_redirects=True)

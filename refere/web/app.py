@@ -207,7 +207,7 @@ def _routes(app: Flask) -> None:
         folder = _folder(case_id)
         doc, problems = _load_doc(folder)
         if doc is None:
-            return render_template("illisible.html", case_id=case_id, problems=problems), 200
+            return render_template("illisible.html", case_id=case_id, problems=core.check(folder).problems or problems), 200
         dep = None
         code = forms.get(doc, "prefecture.departement")
         try:
@@ -296,7 +296,7 @@ def _routes(app: Flask) -> None:
         folder = _folder(case_id)
         doc, problems = _load_doc(folder)
         if doc is None:
-            return render_template("illisible.html", case_id=case_id, problems=problems)
+            return render_template("illisible.html", case_id=case_id, problems=core.check(folder).problems or problems)
         rows = forms.list_rows(doc, "tentatives")
         used = {str(r["item"].get("capture")) for r in rows if r["item"].get("capture")}
         loose = []
@@ -422,7 +422,7 @@ def _routes(app: Flask) -> None:
         folder = _folder(case_id)
         doc, problems = _load_doc(folder)
         if doc is None:
-            return render_template("illisible.html", case_id=case_id, problems=problems)
+            return render_template("illisible.html", case_id=case_id, problems=core.check(folder).problems or problems)
         return _page("pieces.html", case_id, folder, doc, rows=forms.list_rows(doc, "pieces"))
 
     @app.post("/d/<case_id>/pieces/envoyer")

@@ -275,3 +275,37 @@ def test_volunteer_desk_with_ten_cases(driver_factory, server, tmp_path):
     d.get(url)
     assert d.page_source.count("(tout construire)") == 8
     shots.take("espace-permanence", full=False)
+
+
+def test_keyboard_alone(driver_factory, server, tmp_path):
+    """Tab, type, Enter: the skip link shows when focused, a case is created, the form is reachable."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    ws, url = server
+    d = driver_factory(tmp_path)
+    d.get(url)
+    keys = ActionChains(d)
+    keys.send_keys(Keys.TAB).perform()
+    focused = d.switch_to.active_element
+    assert focused.text == "Aller au contenu" and focused.rect["x"] >= 0
+    # Tab along until the « nouveau dossier » field, then type and press Enter.
+    for _ in range(10):
+        keys.send_keys(Keys.TAB).perform()
+        if d.switch_to.active_element.get_attribute("id") == "nom":
+            break
+    assert d.switch_to.active_element.get_attribute("id") == "nom"
+    keys.send_keys("Clavier Seul", Keys.ENTER).perform()
+    assert _wait(lambda: "/d/clavier-seul/" in d.current_url)
+    assert (ws / "clavier-seul" / "dossier.yaml").is_file()
+    # On the form, Enter in a text field saves (the default button is « Enregistrer »).
+    field = d.switch_to.active_element
+    for _ in range(40):
+        keys.send_keys(Keys.TAB).perform()
+        field = d.switch_to.active_element
+        if field.get_attribute("id") == "requerant.nom":
+            break
+    assert field.get_attribute("id") == "requerant.nom"
+    keys.send_keys("SEUL", Keys.ENTER).perform()
+    assert _wait(lambda: "Enregistré." in d.page_source)
+    assert 'nom: "SEUL"' in (ws / "clavier-seul" / "dossier.yaml").read_text("utf-8")

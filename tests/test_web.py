@@ -516,3 +516,12 @@ def test_unreadable_yaml_is_shown_never_overwritten(client, ws):
     assert case_file(ws).read_text("utf-8") == broken
     html, _ = page(client, "/")
     assert "bloquant (à corriger)" in html
+
+
+def test_local_server_answers_only_to_local_host_names(ws):
+    app = create_app(ws, trusted_hosts=["localhost", "127.0.0.1", "::1", "[::1]"])
+    c = app.test_client()
+    assert c.get("/", headers={"Host": "localhost:8765"}).status_code == 200
+    assert c.get("/", headers={"Host": "127.0.0.1:8765"}).status_code == 200
+    r = c.get("/", headers={"Host": "attaquant.example:8765"})
+    assert r.status_code == 400 and "Requête refusée" in r.get_data(as_text=True)

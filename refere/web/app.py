@@ -20,7 +20,7 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 
 def create_app(workspace: Path, password: str | None = None, limits: store.Limits | None = None,
-               workers: int | None = None) -> Flask:
+               workers: int | None = None, trusted_hosts: list[str] | None = None) -> Flask:
     app = Flask(__name__)
     limits = limits or store.Limits()
     app.config.update(
@@ -32,6 +32,8 @@ def create_app(workspace: Path, password: str | None = None, limits: store.Limit
         MAX_CONTENT_LENGTH=limits.case_bytes + 1024 * 1024,
         MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,
         MAX_FORM_PARTS=5000,
+        # A local server answers only to local names: a web page cannot reach it by DNS rebinding.
+        TRUSTED_HOSTS=trusted_hosts,
         REFERE_WORKSPACE=workspace.resolve(),
         REFERE_PASSWORD=password,
         REFERE_LIMITS=limits,
@@ -116,6 +118,12 @@ def _routes(app: Flask) -> None:
         return render_template("erreur.html", titre="Envoi trop gros",
                                message=f"L'envoi dépasse la taille permise ({lim.case_bytes // 1024 // 1024} Mo pour un "
                                        "dossier) : envoyez moins de fichiers à la fois."), 413
+
+    @app.errorhandler(400)
+    def _bad_request(_exc):
+        # Plain text: with an untrusted Host no URL can be built, so no template with links.
+        return ("Requête refusée : adresse ou formulaire invalide. Ouvrez refere à l'adresse affichée "
+                "par la commande « refere web ».", 400, {"Content-Type": "text/plain; charset=utf-8"})
 
     @app.errorhandler(404)
     def _not_found(_exc):

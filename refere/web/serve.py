@@ -50,7 +50,8 @@ def make_server(workspace: Path, host: str, port: int):
             f"Écouter sur « {host} » rend les dossiers accessibles depuis le réseau : définissez d'abord un mot "
             f"de passe dans la variable {PASSWORD_ENV} (par exemple : {PASSWORD_ENV}='…' refere web --hote {host}).")
     # A password set for a local server is asked too: whoever set it wants it.
-    app = create_app(workspace, password=password, limits=limits_from_env())
+    trusted = ["localhost", "127.0.0.1", "::1", "[::1]"] if is_local(host) else None
+    app = create_app(workspace, password=password, limits=limits_from_env(), trusted_hosts=trusted)
     try:
         # Up to 8 requests at once: uploads and a build must not freeze the other pages.
         return create_server(app, host=host, port=port, threads=8, ident="refere")

@@ -525,3 +525,9 @@ def test_local_server_answers_only_to_local_host_names(ws):
     assert c.get("/", headers={"Host": "127.0.0.1:8765"}).status_code == 200
     r = c.get("/", headers={"Host": "attaquant.example:8765"})
     assert r.status_code == 400 and "Requête refusée" in r.get_data(as_text=True)
+
+
+def test_started_on_a_case_folder_says_so(ws):
+    c = create_app(ws / "exemple-94").test_client()
+    html, _ = page(c, "/")
+    assert "c'est une affaire, pas un espace" in html

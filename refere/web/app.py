@@ -154,6 +154,7 @@ def _routes(app: Flask) -> None:
             st = core.status(ws / cid, runner.out)
             rows.append({"id": cid, **st})
         return render_template("index.html", rows=rows, workspace=ws, batch=runner.state,
+                               single=(ws / store.CASE_FILE).is_file(),
                                has_report=(runner.out / "rapport.csv").is_file())
 
     @app.post("/nouveau")

@@ -40,6 +40,8 @@ def driver_factory():
         from selenium.webdriver.chrome.service import Service
     except ImportError:
         _skip_or_fail("selenium n'est pas installé (pip install selenium)")
+    # Belt and braces: Selenium Manager, if it ever ran, must not go online for a driver or a browser.
+    os.environ.setdefault("SE_OFFLINE", "true")
     made = []
 
     def make(downloads: Path, width=390, height=844):

@@ -157,6 +157,7 @@ def main() -> None:
     srv = serve.make_server(ws, "127.0.0.1", 0)
     threading.Thread(target=srv.run, daemon=True).start()
     c = Client(serve.address(srv, "127.0.0.1").rstrip("/"))
+    time.sleep(3)  # `refere web` reads and checks every case in the background as it starts
     try:
         pages = ["/", f"/d/{cid}/", f"/d/{cid}/captures", f"/d/{cid}/pieces", f"/d/{cid}/verification",
                  f"/d/{cid}/construction"]

@@ -52,12 +52,25 @@ def make_server(workspace: Path, host: str, port: int):
     # A password set for a local server is asked too: whoever set it wants it.
     trusted = ["localhost", "127.0.0.1", "::1", "[::1]"] if is_local(host) else None
     app = create_app(workspace, password=password, limits=limits_from_env(), trusted_hosts=trusted)
+    threading.Thread(target=_warm, args=(workspace,), daemon=True).start()
     try:
         # Up to 8 requests at once: uploads and a build must not freeze the other pages.
         return create_server(app, host=host, port=port, threads=8, ident="refere")
     except OSError as exc:
         raise RefereError(f"impossible d'écouter sur {host}:{port} ({exc.strerror or exc}) : "
                           "choisissez un autre port avec --port") from None
+
+
+def _warm(workspace: Path) -> None:
+    """Read and check every case once in the background, so that the first pages answer fast."""
+    from . import core
+
+    for cid in store.case_ids(workspace):
+        try:
+            store.read_doc_for_display(workspace / cid / store.CASE_FILE)
+            core.status(workspace / cid)
+        except Exception:  # noqa: BLE001 — a broken case is shown by its page, not here
+            continue
 
 
 def address(server, host: str) -> str:

@@ -531,3 +531,17 @@ def test_started_on_a_case_folder_says_so(ws):
     c = create_app(ws / "exemple-94").test_client()
     html, _ = page(c, "/")
     assert "c'est une affaire, pas un espace" in html
+
+
+def test_captures_are_viewable_to_read_their_date_and_nothing_else(client, ws, tmp_path):
+    cid = "exemple-94"
+    r = client.get(f"/d/{cid}/captures/voir/Screenshot_20250901-085227.png")
+    assert r.status_code == 200 and r.mimetype == "image/png"
+    assert r.data == (ws / cid / "captures" / "Screenshot_20250901-085227.png").read_bytes()
+    for bad in ["..%2Fdossier.yaml", "%2E%2E", ".cache", "absent.png"]:
+        assert client.get(f"/d/{cid}/captures/voir/{bad}").status_code == 404, bad
+    make_pdf(ws / cid / "captures" / "scan.pdf")
+    r = client.get(f"/d/{cid}/captures/voir/scan.pdf")
+    assert r.status_code == 200 and r.headers["Content-Disposition"].startswith("attachment")
+    html, _ = page(client, f"/d/{cid}/captures")
+    assert 'href="/d/exemple-94/captures/voir/scan.pdf"' in html  # the unused one is offered for dating

@@ -31,7 +31,7 @@ def create_app(workspace: Path, password: str | None = None, limits: store.Limit
         # A request may carry many files; each file and the case total are checked as they arrive.
         MAX_CONTENT_LENGTH=limits.case_bytes + 1024 * 1024,
         MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,
-        MAX_FORM_PARTS=5000,
+        MAX_FORM_PARTS=20_000,  # 2000 attempts (the format's maximum) × their inputs
         # A local server answers only to local names: a web page cannot reach it by DNS rebinding.
         TRUSTED_HOSTS=trusted_hosts,
         REFERE_WORKSPACE=workspace.resolve(),
@@ -327,6 +327,24 @@ def _routes(app: Flask) -> None:
             return None, "format non reconnu"
         found = shotdates.read(p, kind)
         return (found.when, found.source) if found else (None, "")
+
+    @app.get("/d/<case_id>/captures/voir/<name>")
+    def capture_file(case_id, name):
+        """A screenshot, to read its date on it; only a file directly in captures/, images inline."""
+        from .. import files
+        folder = _folder(case_id)
+        path = folder / "captures" / name
+        if name.startswith(".") or "/" in name or "\\" in name or not path.is_file() or path.is_symlink():
+            abort(404)
+        if path.resolve().parent != (folder / "captures").resolve():
+            abort(404)
+        with open(path, "rb") as fh:
+            kind = files.sniff(fh.read(1024))
+        if kind is None:
+            abort(404)
+        mime = {"png": "image/png", "jpeg": "image/jpeg", "pdf": "application/pdf"}[kind]
+        # A PDF is downloaded, never shown inside the page (a PDF can carry scripts).
+        return send_file(path, mimetype=mime, as_attachment=kind == "pdf", download_name=name, max_age=0)
 
     @app.post("/d/<case_id>/captures/envoyer")
     def captures_upload(case_id):

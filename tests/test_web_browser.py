@@ -166,10 +166,18 @@ def test_applicant_journey_in_a_real_browser(driver_factory, server, tmp_path):
 
     # 3. A dozen screenshots at once.
     shots_src = _phone_shots(tmp_path / "telephone")
+    # A thirteenth one, sent on by a messaging app that dropped its name and metadata.
+    shots_src.append(make_png(tmp_path / "telephone" / "IMG-WA0007.png", size=(540, 1200), text="26/09 19:02"))
     by_id("fichiers").send_keys("\n".join(str(p) for p in shots_src))
     d.find_element(By.CSS_SELECTOR, "form[action$='/captures/envoyer'] button").click()
     assert _wait(lambda: "12 tentative(s) ajoutée(s)" in d.page_source)
+    assert "Sans date : IMG-WA0007.png" in d.page_source
     shots.take("captures")
+    d.execute_script("document.getElementById('loose-titre').scrollIntoView()")
+    shots.take("captures-sans-date", full=False)
+    d.execute_script("document.getElementById('date-1').value = '2025-09-26T19:02'")
+    d.find_element(By.CSS_SELECTOR, "form[action$='/captures/dater'] button").click()
+    assert _wait(lambda: "Tentative ajoutée." in d.page_source and "Tentatives (13)" in d.page_source)
 
     # 4. Two pièces; the e-mail to the préfecture filed as « autre » by mistake.
     d.get(url + "d/diallo-aissatou/pieces")

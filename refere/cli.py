@@ -289,6 +289,27 @@ def captures(dossier_captures: Path, ajouter: Path | None) -> None:
         click.echo(f"  contenu identique : {', '.join(group)}")
 
 
+@cli.command()
+@click.argument("espace", required=False, default=".", type=click.Path(path_type=Path))
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port d'écoute (0 : un port libre).")
+@click.option("--hote", default="127.0.0.1", show_default=True,
+              help="Adresse d'écoute ; toute autre que 127.0.0.1, localhost ou ::1 exige REFERE_MOT_DE_PASSE.")
+@click.option("--sans-navigateur", is_flag=True, help="Ne pas ouvrir le navigateur.")
+def web(espace: Path, port: int, hote: str, sans_navigateur: bool) -> None:
+    """Ouvre le formulaire dans le navigateur : un dossier d'affaire par sous-dossier de ESPACE.
+
+    Par défaut, ESPACE est le dossier courant et seul cet ordinateur y a accès. Ctrl-C arrête le serveur.
+
+    \b
+    Exemple :
+      refere web permanence/
+      REFERE_MOT_DE_PASSE='…' refere web permanence/ --hote 0.0.0.0 --port 8080
+    """
+    from .web.serve import run
+
+    run(espace, hote, port, not sans_navigateur, echo=click.echo)
+
+
 @cli.group(subcommand_metavar="COMMANDE [ARGUMENTS]...")
 def modele() -> None:
     """Modèles Word personnalisés de la requête.

@@ -1,0 +1,237 @@
+"""Adapters from the web pages to the same core functions the CLI calls. No rules here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+import threading
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import batch, dates, evidence, loader, plan
+from ..build import Options, build
+from ..errors import CaseInvalid, Problem, RefereError
+from . import store
+
+_status_cache: dict[str, tuple[tuple, dict]] = {}
+_status_guard = threading.Lock()
+
+PRET, AVERT, BLOQUANT, INVALIDE = "pret", "avertissements", "bloquant", "invalide"
+STATE_LABELS = {PRET: "prêt", AVERT: "avertissements", BLOQUANT: "bloquant", INVALIDE: "bloquant (à corriger)"}
+
+
+@dataclass
+class Checked:
+    case: object | None
+    problems: list[Problem]
+    report: evidence.Report | None = None
+    inventory: plan.Inventory | None = None
+
+    @property
+    def state(self) -> str:
+        if self.case is None:
+            return INVALIDE
+        if self.report.blocking:
+            return BLOQUANT
+        return AVERT if self.report.warnings else PRET
+
+
+def _check(folder: Path) -> Checked:
+    path = folder / store.CASE_FILE
+    try:
+        case = loader.load(path)
+    except CaseInvalid as exc:
+        return Checked(None, exc.problems)
+    report = evidence.check(case)
+    inv = None if report.blocking else plan.make(case)
+    return Checked(case, [], report, inv)
+
+
+def _dir_stamp(folder: Path) -> tuple:
+    """Changes whenever the case file, a source file or the last build changes (and each day:
+    « in the future » depends on today)."""
+    parts: list = [store.version_of(folder / store.CASE_FILE), dates.today().isoformat()]
+    for sub in ("captures", "pieces"):
+        try:
+            with os.scandir(folder / sub) as it:
+                parts += sorted((e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in it)
+        except OSError:
+            parts.append(sub)
+    try:
+        parts.append((folder / store.OUT_DIR / "inventaire.json").stat().st_mtime_ns)
+    except OSError:
+        parts.append(0)
+    return tuple(parts)
+
+
+_check_cache: dict[str, tuple[tuple, Checked]] = {}
+_CACHE_MAX = 64
+
+
+def check(folder: Path) -> Checked:
+    """`refere check`: load (every problem with its field path), then the evidence report.
+
+    Cached until the case file or one of its files changes: every page shows it."""
+    stamp = _dir_stamp(folder)
+    key = str(folder.resolve())
+    with _status_guard:
+        hit = _check_cache.get(key)
+    if hit and hit[0] == stamp:
+        return hit[1]
+    out = _check(folder)
+    with _status_guard:
+        if len(_check_cache) >= _CACHE_MAX:
+            _check_cache.pop(next(iter(_check_cache)))
+        _check_cache[key] = (stamp, out)
+    return out
+
+
+def status(folder: Path, batch_out: Path | None = None) -> dict:
+    """For the workspace list; the last build is the case's own or « tout construire »'s."""
+    out = dict(_status(folder))
+    if batch_out is not None:
+        inv = batch_out / folder.name / "inventaire.json"
+        if inv.is_file():
+            when = dt.datetime.fromtimestamp(inv.stat().st_mtime, dates.PARIS)
+            if out["built_at"] is None or when > out["built_at"]:
+                out["built_at"], out["built"] = when, when.strftime("%d/%m/%Y %H:%M") + " (tout construire)"
+    return out
+
+
+def _status(folder: Path) -> dict:
+    """Cached until the case file or its folders change."""
+    stamp = _dir_stamp(folder)
+    key = str(folder.resolve())
+    with _status_guard:
+        hit = _status_cache.get(key)
+    if hit and hit[0] == stamp:
+        return hit[1]
+    c = check(folder)
+    inv = folder / store.OUT_DIR / "inventaire.json"
+    built = None
+    if inv.is_file():
+        built = dt.datetime.fromtimestamp(inv.stat().st_mtime, dates.PARIS)
+    name = ""
+    if c.case is not None:
+        r = c.case.requerant
+        name = f"{r.prenoms} {r.nom.upper()}"
+    out = {
+        "state": c.state,
+        "label": STATE_LABELS[c.state],
+        "built": built.strftime("%d/%m/%Y %H:%M") if built else None,
+        "built_at": built,
+        "name": name,
+        "attempts": c.report.figures.tentatives if c.report else None,
+        "warnings": len(c.report.warnings) if c.report else 0,
+        "blocking": len(c.report.blocking) if c.report else len(c.problems),
+    }
+    with _status_guard:
+        _status_cache[key] = (stamp, out)
+    return out
+
+
+class Busy(RefereError):
+    pass
+
+
+def run_build(folder: Path, brouillon: bool):
+    """`refere build` into the case's own dossier/ folder, one build at a time per case."""
+    lock = store.build_lock(folder)
+    if not lock.acquire(blocking=False):
+        raise Busy("Une construction de ce dossier est déjà en cours : attendez qu'elle se termine.")
+    try:
+        return build(folder / store.CASE_FILE, Options(out=folder / store.OUT_DIR, force=True, brouillon=brouillon,
+                                                       jobs=min(2, os.cpu_count() or 1)))
+    finally:
+        lock.release()
+
+
+def manifest(folder: Path) -> dict | None:
+    path = folder / store.OUT_DIR / "inventaire.json"
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def output_files(folder: Path) -> list[str]:
+    """Every file of the last build, relative to dossier/, in filing order."""
+    m = manifest(folder)
+    if m is None:
+        return []
+    out = [n for n in ("requete.docx", "requete.pdf") if (folder / store.OUT_DIR / n).is_file()]
+    out += [p["fichier"] for p in m.get("pieces", [])]
+    out += [n for n in ("dossier-complet.pdf", "inventaire.json") if (folder / store.OUT_DIR / n).is_file()]
+    return out
+
+
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed: same build, same zip
+
+
+def make_zip(folder: Path, name: str) -> Path:
+    """A zip of the last build in a temporary file (the caller deletes it)."""
+    fd, tmp = tempfile.mkstemp(prefix=".zip-", suffix=".zip")
+    os.close(fd)
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        for rel in output_files(folder):
+            info = zipfile.ZipInfo(f"{name}/{rel}", ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            with open(folder / store.OUT_DIR / rel, "rb") as src, z.open(info, "w") as dst:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+    return Path(tmp)
+
+
+# ---------------------------------------------------------------- « tout construire »
+
+
+@dataclass
+class BatchState:
+    running: bool = False
+    done: int = 0
+    total: int = 0
+    rows: list = field(default_factory=list)
+    started: str = ""
+    finished: str = ""
+    error: str = ""
+
+
+class BatchRunner:
+    """`refere batch` over every case of the workspace, in a background thread, one at a time."""
+
+    def __init__(self, workspace: Path, out: Path, workers: int):
+        self.workspace, self.out, self.workers = workspace, out, workers
+        self.state = BatchState()
+        self._lock = threading.Lock()
+
+    def start(self) -> bool:
+        with self._lock:
+            if self.state.running:
+                return False
+            ids = store.case_ids(self.workspace)
+            self.state = BatchState(running=True, total=len(ids), started=dt.datetime.now(dates.PARIS).strftime("%H:%M:%S"))
+        threading.Thread(target=self._run, args=(ids,), daemon=True).start()
+        return True
+
+    def _run(self, ids: list[str]) -> None:
+        def progress(row, done, total):
+            with self._lock:
+                self.state.done = done
+                self.state.rows.append(row)
+
+        try:
+            jobs = batch.find_jobs([self.workspace / i for i in ids])
+            rows = batch.run(jobs, self.out, self.workers, True, progress)
+            batch.write_report(rows, self.out / "rapport.csv")
+        except RefereError as exc:
+            self.state.error = exc.message
+        except Exception as exc:  # the page must say it stopped, not spin forever
+            self.state.error = f"erreur interne ({type(exc).__name__})"
+        finally:
+            with self._lock:
+                self.state.running = False
+                self.state.finished = dt.datetime.now(dates.PARIS).strftime("%H:%M:%S")

@@ -1,0 +1,503 @@
+"""The case form: which inputs, under case-format paths, and how they map to dossier.yaml.
+
+Only what the form shows is written, and only when it changed: a file written by hand keeps
+its comments, its order, its date formats and whatever the form does not show.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import dates, departements
+from ..loader import PLACEHOLDER
+from ..model import AIDE_JURIDICTIONNELLE, CATEGORIES, DILIGENCES, MOTIFS, PROCEDURES
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str
+    kind: str = "text"  # text | textarea | date | select | check | number | email | tel | url
+    choices: tuple[tuple[str, str], ...] = ()
+    help: str = ""
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str  # "" for top-level fields
+    title: str
+    fields: tuple[Field, ...]
+    help: str = ""
+    nullable: bool = False  # the whole mapping may be null (conseil)
+
+
+def _opts(values, labels: dict[str, str] | None = None, blank: str | None = None) -> tuple[tuple[str, str], ...]:
+    out = [("", blank)] if blank is not None else []
+    out += [(v, (labels or {}).get(v, v.replace("_", " "))) for v in values]
+    return tuple(out)
+
+
+CATEGORY_LABELS = {
+    "identite": "identité (passeport, carte d'identité)",
+    "titre_sejour": "titre de séjour, récépissé",
+    "domicile": "justificatif de domicile",
+    "courrier_prefecture": "courrier ou courriel à la préfecture",
+    "urgence": "preuve de l'urgence (contrat, lettre…)",
+    "autre": "autre",
+}
+MOTIF_LABELS = {
+    "emploi": "emploi menacé", "promesse_embauche": "promesse d'embauche", "droits_sociaux": "droits sociaux",
+    "etudes": "études", "famille": "famille", "sante": "santé", "logement": "logement", "autre": "autre",
+}
+DILIGENCE_LABELS = {
+    "centre_contact_citoyen": "centre de contact citoyen (ANEF)", "point_accueil_numerique": "point d'accueil numérique",
+    "courrier": "courrier", "courriel": "courriel", "autre": "autre",
+}
+PROCEDURE_LABELS = {k: v[0].upper() + v[1:] for k, v in PROCEDURES.items()}
+CIVILITES = (("", "—"), ("M.", "M."), ("Mme", "Mme"))
+
+
+def departement_choices() -> tuple[tuple[str, str], ...]:
+    return (("", "— choisir —"),) + tuple((d.code, f"{d.code} — {d.nom}") for d in departements.table().values())
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("requerant", "La personne qui demande le rendez-vous", (
+        Field("civilite", "Civilité", "select", CIVILITES),
+        Field("nom", "Nom de famille", required=True),
+        Field("prenoms", "Prénoms", required=True),
+        Field("nom_usage", "Nom d'usage (facultatif)"),
+        Field("date_naissance", "Date de naissance", "date", required=True),
+        Field("lieu_naissance", "Lieu de naissance", help="Ville (pays), par exemple : Conakry (Guinée)", required=True),
+        Field("nationalite", "Nationalité", help="Par exemple : guinéenne", required=True),
+        Field("adresse", "Adresse postale", "textarea", help="Sur plusieurs lignes, comme sur une enveloppe", required=True),
+        Field("telephone", "Téléphone (facultatif)", "tel"),
+        Field("courriel", "Courriel (facultatif)", "email"),
+        Field("numero_etranger", "Numéro étranger AGDREF (facultatif)", help="10 chiffres, sur le titre de séjour"),
+    )),
+    Section("procedure", "La démarche et la voie", (
+        Field("type", "Démarche", "select", _opts(PROCEDURES, PROCEDURE_LABELS, "— choisir —"), required=True),
+        Field("voie", "Ce qui bloque", "select", _opts(("anef",), {"anef": "le téléservice ANEF"},
+                                                        "la page de rendez-vous de la préfecture")),
+        Field("titre_actuel", "Titre actuel (facultatif)", help="Par exemple : carte de séjour temporaire « salarié »"),
+        Field("expiration_titre", "Date d'expiration du titre (facultatif)", "date"),
+        Field("precisions", "Précisions (obligatoire si « autre »)", "textarea"),
+        Field("oqtf", "Une obligation de quitter le territoire (OQTF) a été notifiée", "check"),
+    )),
+    Section("prefecture", "La préfecture", (
+        Field("departement", "Département", "select", (), required=True),
+        Field("site", "Lieu du rendez-vous (facultatif)", help="Par exemple : Sous-préfecture du Raincy"),
+        Field("url_rendez_vous", "Adresse de la page de rendez-vous (facultatif)", "url"),
+    )),
+    Section("conseil", "Avocat ou association (facultatif)", (
+        Field("qualite", "Qualité", "select", (("", "— personne —"), ("avocat", "avocat"), ("association", "association"))),
+        Field("civilite", "Civilité", "select", CIVILITES),
+        Field("nom", "Nom", help="Sans « Maître »"),
+        Field("barreau", "Barreau (avocat)"),
+        Field("toque", "Toque (facultatif)"),
+        Field("adresse", "Adresse", "textarea"),
+        Field("ville", "Ville de signature (facultatif)"),
+        Field("courriel", "Courriel", "email"),
+        Field("telephone", "Téléphone", "tel"),
+        Field("reference", "Référence interne (facultatif)"),
+    ), help="Laissez « Qualité » vide si la personne dépose seule.", nullable=True),
+    Section("", "Aide juridictionnelle (facultatif)", (
+        Field("aide_juridictionnelle", "Aide juridictionnelle", "select",
+              _opts(AIDE_JURIDICTIONNELLE, {"demandee": "demandée (à titre provisoire)", "obtenue": "obtenue"}, "— non —")),
+        Field("decision_aj", "Décision d'aide juridictionnelle (si obtenue)", help="Bureau, numéro et date"),
+    )),
+    Section("demandes", "Ce qui est demandé au juge", (
+        Field("delai_jours", "Délai donné au préfet (jours)", "number"),
+        Field("rdv_au_plus_tard", "Rendez-vous au plus tard le (facultatif)", "date"),
+        Field("rdv_sous_jours", "Ou : rendez-vous sous (jours, facultatif)", "number"),
+        Field("astreinte_par_jour", "Astreinte par jour de retard, en euros (facultatif)", "number"),
+        Field("frais_l761_1", "Frais demandés, en euros (facultatif)", "number"),
+    )),
+    Section("signature", "Signature", (
+        Field("lieu", "Lieu (facultatif)", help="Par défaut : la ville de l'adresse"),
+        Field("date", "Date (facultatif)", "date", help="Par défaut : le jour de la construction"),
+    )),
+    Section("options", "Présentation", (
+        Field("captures", "Regrouper les captures", "select", (
+            ("", "par semaine (conseillé)"), ("par_semaine", "par semaine"),
+            ("par_tentative", "une pièce par tentative"), ("unique", "une seule pièce"))),
+    )),
+)
+
+URGENCE_FIELDS = (
+    Field("motif", "Motif", "select", _opts(MOTIFS, MOTIF_LABELS, "— (autre) —")),
+    Field("fait", "Le fait, à la troisième personne", "textarea",
+          help="Par exemple : son employeur ne pourra plus l'employer après le 31 mai sans récépissé"),
+    Field("echeance", "Échéance (facultatif)", "date"),
+    Field("preuves", "Pièces qui le prouvent (identifiants, séparés par des virgules)"),
+)
+DILIGENCE_FIELDS = (
+    Field("date", "Date", "date"),
+    Field("type", "Type", "select", _opts(DILIGENCES, DILIGENCE_LABELS, "— (autre) —")),
+    Field("description", "Ce qui a été fait, et la réponse", "textarea"),
+    Field("preuves", "Pièces qui le prouvent (identifiants, séparés par des virgules)"),
+)
+TENTATIVE_FIELDS = (
+    Field("date", "Date et heure", "datetime"),
+    Field("resultat", "Résultat", help="Par défaut : aucun créneau disponible"),
+    Field("note", "Note"),
+)
+PIECE_FIELDS = (
+    Field("titre", "Titre"),
+    Field("categorie", "Catégorie", "select", _opts(CATEGORIES, CATEGORY_LABELS, "— (autre) —")),
+    Field("id", "Identifiant court (facultatif)", help="Pour le citer dans l'urgence : contrat, employeur…"),
+    Field("date", "Date du document (facultatif)", "date"),
+)
+LISTS = {"urgence": URGENCE_FIELDS, "diligences": DILIGENCE_FIELDS, "tentatives": TENTATIVE_FIELDS,
+         "pieces": PIECE_FIELDS}
+
+
+def path(section: str, key: str) -> str:
+    return f"{section}.{key}" if section else key
+
+
+# ---------------------------------------------------------------- display values
+
+
+def display(value: Any, kind: str) -> str:
+    """What an input shows for a YAML value (the placeholder shows as empty)."""
+    if value is None:
+        return ""
+    if kind == "check":
+        return "oui" if _truthy(value) else ""
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%dT%H:%M") if kind == "datetime" else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    text = str(value)
+    if text.strip().upper() == PLACEHOLDER:
+        return ""
+    if kind == "date":
+        return _iso_date(text) or text
+    if kind == "datetime":
+        return _iso_datetime(text) or text
+    return text
+
+
+def input_type(kind: str, shown: str) -> str:
+    """A date picker only when the value is one it can show; anything else stays plain text."""
+    if kind == "date":
+        return "date" if not shown or re.fullmatch(r"\d{4}-\d{2}-\d{2}", shown) else "text"
+    if kind == "datetime":
+        return "datetime-local" if not shown or re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", shown) else "text"
+    return {"number": "text", "email": "email", "tel": "tel", "url": "url"}.get(kind, "text")
+
+
+def _iso_date(text: str) -> str | None:
+    try:
+        return dates.parse_date(text).isoformat()
+    except Exception:
+        return None
+
+
+def _iso_datetime(text: str) -> str | None:
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}", text.strip()):
+        return text.strip().replace(" ", "T")
+    return None
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).strip().lower() in ("true", "oui", "yes", "1")
+
+
+def get(doc: Any, dotted: str) -> Any:
+    node = doc
+    for part in dotted.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+# ---------------------------------------------------------------- writing back
+
+
+def to_yaml(text: str, kind: str) -> Any:
+    """A submitted value as it is best written in YAML."""
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if kind != "textarea":
+        text = text.strip()
+    else:
+        text = "\n".join(line.rstrip() for line in text.strip("\n").split("\n")).strip()
+    if kind == "check":
+        return text == "oui"
+    if text == "":
+        return None
+    if kind == "date" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            return dt.date.fromisoformat(text)  # written plain, as by hand: 2025-03-03
+        except ValueError:
+            return text
+    if kind == "datetime":
+        return text.replace("T", " ")[:16] if re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?", text) else text
+    if kind == "number" and re.fullmatch(r"\d{1,9}", text):
+        return int(text)
+    if kind == "preuves":
+        from ruamel.yaml.comments import CommentedSeq
+
+        seq = CommentedSeq(x for x in re.split(r"[\s,;]+", text) if x)
+        seq.fa.set_flow_style()
+        return seq
+    if "\n" in text:
+        return LiteralScalarString(text + "\n")
+    return text
+
+
+@dataclass
+class Change:
+    changed: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def _set(mapping: Any, key: str, old_shown: str, new_raw: str | None, kind: str, ch: Change) -> None:
+    if new_raw is None:
+        return  # the input was not on the page
+    new_shown_norm = new_raw.replace("\r\n", "\n").strip()
+    if new_shown_norm == old_shown.strip():
+        return
+    value = to_yaml(new_raw, "preuves" if key == "preuves" else kind)
+    if value is None and key not in mapping:
+        return
+    if kind == "check" and value is False and key not in mapping:
+        return
+    mapping[key] = value
+    ch.changed = True
+
+
+def apply_sections(doc: Any, form: dict[str, str], sections=SECTIONS) -> Change:
+    from ruamel.yaml.comments import CommentedMap
+
+    ch = Change()
+    for sec in sections:
+        if sec.key:
+            target = doc.get(sec.key)
+            if not isinstance(target, dict):
+                submitted = {f.key: form.get(path(sec.key, f.key), "") for f in sec.fields}
+                if not any(v.strip() for k, v in submitted.items() if k != "oqtf"):
+                    continue
+                target = CommentedMap()
+                doc[sec.key] = target
+                ch.changed = True
+        else:
+            target = doc
+        for f in sec.fields:
+            p = path(sec.key, f.key)
+            raw = form.get(p)
+            if f.kind == "check":
+                raw = "oui" if raw else ""
+            _set(target, f.key, display(target.get(f.key), f.kind), raw, f.kind, ch)
+        if sec.nullable and isinstance(target, dict) and all(v in (None, "") for v in target.values()):
+            doc[sec.key] = None
+    return ch
+
+
+def apply_list(doc: Any, name: str, form: dict[str, str], new_entry: bool = True) -> Change:
+    """Edit a list (urgence, diligences, tentatives, pieces) in place; « supprimer » removes."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    ch = Change()
+    fields = LISTS[name]
+    seq = doc.get(name)
+    if not isinstance(seq, list):
+        seq = CommentedSeq()
+    remove = []
+    for i, item in enumerate(seq):
+        prefix = f"{name}[{i}]"
+        if form.get(f"{prefix}.supprimer"):
+            remove.append(i)
+            continue
+        if isinstance(item, str) and name == "urgence":
+            item = _expand_urgence(seq, i, item, form, prefix, ch)
+            if isinstance(item, str):
+                continue
+        if not isinstance(item, dict):
+            continue
+        for f in fields:
+            _set(item, f.key, display(item.get(f.key), f.kind), form.get(f"{prefix}.{f.key}"), f.kind, ch)
+    for i in reversed(remove):
+        del seq[i]
+        ch.changed = True
+    if new_entry:
+        prefix = f"{name}[nouveau]"
+        values = {f.key: form.get(f"{prefix}.{f.key}", "") for f in fields}
+        main = {"urgence": "fait", "diligences": "description", "tentatives": "date", "pieces": "titre"}[name]
+        if values[main].strip():
+            item = CommentedMap()
+            for f in fields:
+                v = to_yaml(values[f.key], "preuves" if f.key == "preuves" else f.kind)
+                if v not in (None, "", []):
+                    item[f.key] = v
+            seq.append(item)
+            ch.changed = True
+    if ch.changed:
+        doc[name] = seq
+    return ch
+
+
+def _expand_urgence(seq, i, text, form, prefix, ch):
+    """A plain-string fact stays a string unless the form gave it a motif, a date or proofs."""
+    from ruamel.yaml.comments import CommentedMap
+
+    motif = form.get(f"{prefix}.motif", "autre") or "autre"
+    fait = form.get(f"{prefix}.fait")
+    echeance = (form.get(f"{prefix}.echeance") or "").strip()
+    preuves = (form.get(f"{prefix}.preuves") or "").strip()
+    if motif == "autre" and not echeance and not preuves:
+        if fait is not None and fait.replace("\r\n", "\n").strip() != text.strip():
+            seq[i] = to_yaml(fait, "textarea")
+            ch.changed = True
+        return text
+    item = CommentedMap()
+    item["motif"] = "autre"
+    item["fait"] = text
+    seq[i] = item
+    ch.changed = True
+    return item
+
+
+def move(doc: Any, name: str, index: int, delta: int) -> bool:
+    seq = doc.get(name)
+    j = index + delta
+    if not isinstance(seq, list) or not (0 <= index < len(seq)) or not (0 <= j < len(seq)):
+        return False
+    seq[index], seq[j] = seq[j], seq[index]
+    return True
+
+
+def list_rows(doc: Any, name: str) -> list[dict[str, Any]]:
+    """Rows for the template: each field's shown value, plus the raw item."""
+    seq = doc.get(name)
+    rows = []
+    if isinstance(seq, list):
+        for i, item in enumerate(seq):
+            if isinstance(item, str) and name == "urgence":
+                item_view = {"motif": "autre", "fait": item}
+            elif isinstance(item, dict):
+                item_view = item
+            else:
+                item_view = {}
+            rows.append({"index": i, "item": item_view,
+                         "values": {f.key: display(item_view.get(f.key), f.kind) for f in LISTS[name]}})
+    return rows
+
+
+def all_paths(doc: Any) -> list[str]:
+    """Every input path the case form shows, to place each loader problem next to its input."""
+    out = [path(s.key, f.key) for s in SECTIONS for f in s.fields]
+    for name, fields in LISTS.items():
+        seq = doc.get(name)
+        n = len(seq) if isinstance(seq, list) else 0
+        out += [f"{name}[{i}].{f.key}" for i in range(n) for f in fields]
+        out += [f"{name}[{i}]" for i in range(n)]
+        out.append(name)
+    out += [f"tentatives[{i}].capture" for i in range(len(doc.get("tentatives") or []))]
+    out += [f"pieces[{i}].fichier" for i in range(len(doc.get("pieces") or []))]
+    return out
+
+
+def place(problems, paths: list[str]) -> tuple[dict[str, list[str]], list]:
+    """Loader problems by input path (the longest input path that the problem's field starts with)."""
+    known = set(paths)
+    by_path: dict[str, list[str]] = {}
+    general = []
+    for p in problems:
+        f = p.field
+        target = None
+        while f:
+            if f in known:
+                target = f
+                break
+            f = re.sub(r"(\[\d+\]|\.[^.\[\]]+)$", "", f) if re.search(r"(\[\d+\]|\.[^.\[\]]+)$", f) else ""
+        if target is None and p.field in ("tribunal",):
+            target = None
+        if target is None:
+            general.append(p)
+        else:
+            by_path.setdefault(target, []).append(p.message)
+    return by_path, general
+
+
+FOLDED = ("conseil", "", "options")  # rarely needed: folded on a phone unless filled or wrong
+
+
+def section_open(doc: Any, sec: Section, errors: dict) -> bool:
+    if sec.key not in FOLDED:
+        return True
+    target = doc.get(sec.key) if sec.key else doc
+    names = [path(sec.key, f.key) for f in sec.fields]
+    if any(n in errors for n in names):
+        return True
+    if not isinstance(target, dict):
+        return False
+    return any(target.get(f.key) not in (None, "", False) for f in sec.fields)
+
+
+def attach_proofs(doc: Any, form: dict[str, str], proofs: dict[str, list[str]], removed: list[int]) -> bool:
+    """Each uploaded proof becomes a pièce « urgence » with an id, cited by its fact's « preuves »."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    seq = doc.get("urgence")
+    if not proofs or not isinstance(seq, list):
+        return False
+    pieces = doc.get("pieces")
+    if not isinstance(pieces, list):
+        pieces = CommentedSeq()
+        doc["pieces"] = pieces
+    used = {str(p.get("id")) for p in pieces if isinstance(p, dict) and p.get("id")}
+    changed = False
+    for where, written in proofs.items():
+        if where == "nouveau":
+            if not (form.get("urgence[nouveau].fait") or "").strip():
+                continue  # no fact was added: the proof is kept in pieces/ only
+            index = len(seq) - 1
+        else:
+            i = int(where)
+            if i in removed:
+                continue
+            index = i - sum(1 for r in removed if r < i)
+        if not 0 <= index < len(seq):
+            continue
+        item = seq[index]
+        if isinstance(item, str):
+            item = CommentedMap([("motif", "autre"), ("fait", item)])
+            seq[index] = item
+        motif = str(item.get("motif") or "autre")
+        n = 1
+        while f"urgence-{motif}-{n}".replace("_", "-") in used:
+            n += 1
+        pid = f"urgence-{motif}-{n}".replace("_", "-")
+        used.add(pid)
+        piece = CommentedMap()
+        piece["id"] = pid
+        piece["titre"] = f"Justificatif de l'urgence ({MOTIF_LABELS.get(motif, motif)})"
+        piece["categorie"] = "urgence"
+        if len(written) == 1:
+            piece["fichier"] = written[0]
+        else:
+            files_seq = CommentedSeq(written)
+            files_seq.fa.set_flow_style()
+            piece["fichiers"] = files_seq
+        pieces.append(piece)
+        refs = item.get("preuves")
+        if not isinstance(refs, list):
+            refs = CommentedSeq()
+            refs.fa.set_flow_style()
+            item["preuves"] = refs
+        refs.append(pid)
+        changed = True
+    return changed

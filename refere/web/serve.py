@@ -1,0 +1,94 @@
+"""Start the server: local by default; any other address needs REFERE_MOT_DE_PASSE."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import threading
+import webbrowser
+from pathlib import Path
+
+from ..errors import RefereError
+from . import store
+
+LOCAL = {"127.0.0.1", "localhost", "::1"}
+PASSWORD_ENV = "REFERE_MOT_DE_PASSE"
+
+
+def is_local(host: str) -> bool:
+    if host in LOCAL:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def limits_from_env() -> store.Limits:
+    """REFERE_WEB_MAX_FICHIER_MO and REFERE_WEB_MAX_DOSSIER_MO, in megabytes."""
+    lim = store.Limits()
+    for env, attr in (("REFERE_WEB_MAX_FICHIER_MO", "file_bytes"), ("REFERE_WEB_MAX_DOSSIER_MO", "case_bytes")):
+        raw = os.environ.get(env)
+        if raw:
+            if not raw.strip().isdigit() or int(raw) < 1:
+                raise RefereError(f"{env} doit être un nombre entier de mégaoctets, pas « {raw} »")
+            setattr(lim, attr, int(raw) * 1024 * 1024)
+    return lim
+
+
+def make_server(workspace: Path, host: str, port: int):
+    """A waitress server, not yet running (port 0: a free port)."""
+    from waitress import create_server
+
+    from .app import create_app
+
+    if not workspace.is_dir():
+        raise RefereError(f"« {workspace} » n'est pas un dossier : donnez le dossier qui contient les affaires")
+    password = os.environ.get(PASSWORD_ENV) or None
+    if not is_local(host) and not password:
+        raise RefereError(
+            f"Écouter sur « {host} » rend les dossiers accessibles depuis le réseau : définissez d'abord un mot "
+            f"de passe dans la variable {PASSWORD_ENV} (par exemple : {PASSWORD_ENV}='…' refere web --hote {host}).")
+    # A password set for a local server is asked too: whoever set it wants it.
+    trusted = ["localhost", "127.0.0.1", "::1", "[::1]"] if is_local(host) else None
+    app = create_app(workspace, password=password, limits=limits_from_env(), trusted_hosts=trusted)
+    threading.Thread(target=_warm, args=(workspace,), daemon=True).start()
+    try:
+        # Up to 8 requests at once: uploads and a build must not freeze the other pages.
+        return create_server(app, host=host, port=port, threads=8, ident="refere")
+    except OSError as exc:
+        raise RefereError(f"impossible d'écouter sur {host}:{port} ({exc.strerror or exc}) : "
+                          "choisissez un autre port avec --port") from None
+
+
+def _warm(workspace: Path) -> None:
+    """Read and check every case once in the background, so that the first pages answer fast."""
+    from . import core
+
+    for cid in store.case_ids(workspace):
+        try:
+            store.read_doc_for_display(workspace / cid / store.CASE_FILE)
+            core.status(workspace / cid)
+        except Exception:  # noqa: BLE001 — a broken case is shown by its page, not here
+            continue
+
+
+def address(server, host: str) -> str:
+    shown = "localhost" if host in ("127.0.0.1", "localhost") else (f"[{host}]" if ":" in host else host)
+    return f"http://{shown}:{server.effective_port}/"
+
+
+def run(workspace: Path, host: str, port: int, open_browser: bool, echo=print) -> None:
+    server = make_server(workspace, host, port)
+    url = address(server, host)
+    echo(f"refere web : {url}  (espace : {workspace.resolve()})")
+    echo("Arrêt : Ctrl-C.")
+    if open_browser:
+        threading.Timer(0.5, lambda: webbrowser.open(url)).start()
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    echo("Serveur arrêté.")

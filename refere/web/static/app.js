@@ -1,0 +1,30 @@
+// Progressive enhancement only: every page works without this script.
+"use strict";
+document.addEventListener("DOMContentLoaded", function () {
+  // The tribunal and « le préfet de … » as soon as the département is chosen.
+  var dep = document.getElementById("prefecture.departement");
+  var info = document.getElementById("dep-info");
+  if (dep && info) {
+    dep.addEventListener("change", function () {
+      if (!dep.value) { info.textContent = "Choisissez le département : le tribunal et le préfet s'affichent ici."; return; }
+      fetch("/api/departement?code=" + encodeURIComponent(dep.value), {credentials: "same-origin"})
+        .then(function (r) { return r.json(); })
+        .then(function (d) {
+          info.textContent = "";
+          if (d.erreur) { info.textContent = d.erreur; return; }
+          info.append("Tribunal compétent : ");
+          var t = document.createElement("strong"); t.textContent = d.tribunal; info.append(t);
+          info.append(" — contre ");
+          var p = document.createElement("strong"); p.textContent = d.prefet; info.append(p);
+        })
+        .catch(function () {});
+    });
+  }
+  // Say that an upload or a build is under way (they can take a few seconds).
+  document.querySelectorAll("form[enctype='multipart/form-data'], form.construire").forEach(function (f) {
+    f.addEventListener("submit", function () {
+      var b = f.querySelector("button[type=submit]");
+      if (b) { b.disabled = true; b.textContent = "En cours…"; }
+    });
+  });
+});

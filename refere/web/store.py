@@ -1,0 +1,339 @@
+"""The workspace on disk: case folders, dossier.yaml round-trip, uploads. No rules of evidence here.
+
+Everything the web layer writes goes through this module: atomically, inside the case folder,
+under names the server makes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import os
+import re
+import shutil
+import tempfile
+import threading
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import files, shotdates
+from ..errors import CaseInvalid, FileProblem, OutputError, Problem, RefereError, os_reason
+
+CASE_FILE = "dossier.yaml"
+OUT_DIR = "dossier"  # build.default_out: where `refere build` writes beside dossier.yaml
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+# Existing folders made by hand may have capitals, dots or underscores; never a separator.
+CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class Stale(RefereError):
+    """The file changed since the page was shown (another tab, an editor)."""
+
+    def __init__(self) -> None:
+        super().__init__("Ce dossier a été modifié ailleurs (autre onglet ou éditeur) : rechargez la page, "
+                         "puis refaites votre modification.")
+
+
+class UploadRefused(RefereError):
+    pass
+
+
+def slugify(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:64].strip("-")
+    return slug
+
+
+# ---------------------------------------------------------------- workspace
+
+
+def case_ids(workspace: Path) -> list[str]:
+    out = []
+    try:
+        entries = sorted(workspace.iterdir(), key=lambda p: p.name)
+    except OSError:
+        return []
+    for p in entries:
+        if CASE_ID.match(p.name) and p.is_dir() and not p.is_symlink() and (p / CASE_FILE).is_file():
+            out.append(p.name)
+    return out
+
+
+def case_dir(workspace: Path, case_id: str) -> Path | None:
+    """The folder of a listed case, or None: an id is looked up, never joined as a path."""
+    if not CASE_ID.match(case_id or ""):
+        return None
+    return workspace / case_id if case_id in case_ids(workspace) else None
+
+
+def new_case(workspace: Path, name: str) -> str:
+    from ..init import FIELDS, OPTIONAL, create
+    from ..loader import PLACEHOLDER
+
+    slug = slugify(name)
+    if not slug:
+        raise RefereError("Donnez un nom au dossier (lettres ou chiffres), par exemple « diallo-aissatou ».")
+    if (workspace / slug).exists():
+        raise RefereError(f"Un dossier « {slug} » existe déjà : choisissez un autre nom.")
+    # Unlike `refere init`'s template, no département or démarche is pre-chosen: the form asks.
+    answers: dict[str, str | None] = {f: (None if f in OPTIONAL else PLACEHOLDER) for f in FIELDS}
+    create(workspace / slug, answers)
+    return slug
+
+
+# ---------------------------------------------------------------- dossier.yaml
+
+
+def version_of(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    except OSError:
+        return ""
+
+
+def _yaml():
+    from ruamel.yaml import YAML
+
+    # The same settings as `refere captures --ajouter`: a file edited both ways stays alike.
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096
+    return yaml
+
+
+def read_doc(path: Path) -> Any:
+    """The round-trip document (comments and key order kept), or CaseInvalid if unreadable."""
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        data = _yaml().load(path.read_text("utf-8"))
+    except UnicodeDecodeError:
+        raise CaseInvalid([Problem(path.name, None, "", "le fichier n'est pas encodé en UTF-8")]) from None
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise CaseInvalid([Problem(path.name, mark.line + 1 if mark else None, "",
+                                   "syntaxe YAML incorrecte : corrigez le fichier dans un éditeur de texte")]) from None
+    if data is None:
+        from ruamel.yaml.comments import CommentedMap
+        data = CommentedMap()
+    if not isinstance(data, dict):
+        raise CaseInvalid([Problem(path.name, 1, "", "le fichier doit être une suite de champs « nom: valeur »")])
+    return data
+
+
+_doc_cache: dict[str, tuple[str, Any]] = {}
+
+
+def read_doc_for_display(path: Path) -> Any:
+    """read_doc, cached by content: pages only read it (ruamel is slow on 120 attempts).
+
+    Never mutate what this returns; a save re-reads the file with read_doc."""
+    version = version_of(path)
+    key = str(path.resolve())
+    hit = _doc_cache.get(key)
+    if hit and hit[0] == version:
+        return hit[1]
+    data = read_doc(path)
+    if len(_doc_cache) >= 64:
+        _doc_cache.pop(next(iter(_doc_cache)))
+    _doc_cache[key] = (version, data)
+    return data
+
+
+def write_doc(path: Path, data: Any, expected_version: str | None) -> str:
+    """Write atomically; refuse when the file changed since ``expected_version``."""
+    buf = io.StringIO()
+    _yaml().dump(data, buf)
+    with _file_lock(path):
+        if expected_version is not None and version_of(path) != expected_version:
+            raise Stale()
+        raw = buf.getvalue().encode("utf-8")
+        atomic_write(path, raw)
+    version = hashlib.sha256(raw).hexdigest()[:16]
+    _doc_cache[str(path.resolve())] = (version, data)  # the next page need not parse it again
+    return version
+
+
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def file_lock(path: Path) -> threading.Lock:
+    """Held while dossier.yaml is rewritten, by this module or by captures.merge."""
+    return _file_lock(path)
+
+
+def _file_lock(path: Path) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(str(path.resolve()), threading.Lock())
+
+
+def build_lock(folder: Path) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault("build:" + str(folder.resolve()), threading.Lock())
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            if path.exists():
+                os.chmod(tmp, path.stat().st_mode & 0o777)
+            else:
+                os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise OutputError(f"impossible d'écrire « {path.name} » ({os_reason(exc)})") from None
+
+
+# ---------------------------------------------------------------- uploads
+
+
+@dataclass
+class Limits:
+    file_bytes: int = 32 * 1024 * 1024  # Télérecours citoyens refuses larger files anyway
+    case_bytes: int = 400 * 1024 * 1024
+
+
+def folder_size(folder: Path) -> int:
+    total = 0
+    for sub in ("captures", "pieces"):
+        d = folder / sub
+        if d.is_dir():
+            total += sum(p.stat().st_size for p in d.rglob("*") if p.is_file() and not p.is_symlink())
+    return total
+
+
+def _mo(n: int) -> str:
+    return f"{n / 1024 / 1024:.0f} Mo"
+
+
+@dataclass
+class Stored:
+    original: str  # the name the browser sent, for messages only
+    written: str  # path as written in dossier.yaml (relative to the case folder)
+    kind: str
+    sha256: str
+    when: dt.datetime | None = None
+    source: str = ""  # where the date came from
+    duplicate_of: str | None = None  # an existing file with the same content
+
+
+def receive(stream, original: str, folder: Path, limits: Limits, used: int) -> tuple[Path, str, str, int]:
+    """Copy an upload to a temporary file inside ``folder``; check size and content type.
+
+    Returns (temporary path, kind, sha256, size); raises UploadRefused with a French message.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    case = folder.parent.resolve()
+    if folder.is_symlink() or folder.resolve().parent != case:
+        raise UploadRefused(f"le dossier « {folder.name} » de l'affaire est un lien vers un autre endroit : "
+                            "rien n'y est écrit (remplacez-le par un vrai dossier)")
+    fd, tmp_name = tempfile.mkstemp(prefix=".envoi-", dir=folder)
+    tmp = Path(tmp_name)
+    h = hashlib.sha256()
+    size = 0
+    head = b""
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(1 << 20):
+                size += len(chunk)
+                if size > limits.file_bytes:
+                    raise UploadRefused(f"« {original} » dépasse la taille permise par fichier ({_mo(limits.file_bytes)}).")
+                if used + size > limits.case_bytes:
+                    raise UploadRefused(f"« {original} » ferait dépasser la taille permise pour un dossier "
+                                        f"({_mo(limits.case_bytes)}) : retirez des fichiers inutiles.")
+                if len(head) < 1024:
+                    head += chunk[: 1024 - len(head)]
+                h.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise UploadRefused(f"« {original} » est vide (0 octet).")
+        kind = files.sniff(head)
+        if kind is None:
+            raise UploadRefused(f"« {original} » : {files.describe_unsupported(head)}")
+        _probe_file(tmp, original, kind)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp, kind, h.hexdigest(), size
+
+
+def _probe_file(path: Path, original: str, kind: str) -> None:
+    """The existing probe (readable image or PDF, bounded size): a fake PDF is refused here."""
+    from ..model import Source
+    from ..probe import probe
+
+    try:
+        probe(Source(original, path, kind))
+    except FileProblem as exc:
+        raise UploadRefused(exc.message) from None
+
+
+EXT = {"png": "png", "jpeg": "jpg", "pdf": "pdf"}
+
+
+def existing_hashes(folder: Path) -> dict[str, str]:
+    out = {}
+    if folder.is_dir():
+        for p in sorted(folder.iterdir()):
+            if p.is_file() and not p.name.startswith("."):
+                out[files.sha256(p)] = p.name
+    return out
+
+
+def date_upload(tmp: Path, kind: str, original: str) -> tuple[dt.datetime | None, str]:
+    """As `refere captures` dates a file: its own metadata first, then its (original) name."""
+    found = shotdates.read(tmp, kind)  # tmp's own name carries no date: metadata only
+    if found is not None:
+        return found.when, found.source
+    if when := shotdates.parse_name(original):
+        return when, "nom du fichier"
+    return None, "aucune date dans le fichier ni dans son nom"
+
+
+def store_capture(tmp: Path, kind: str, digest: str, when: dt.datetime | None, folder: Path) -> str:
+    # The name keeps the date in the Android pattern, so `refere captures` still dates it.
+    stem = when.strftime("%Y%m%d-%H%M%S") if when else "sans-date"
+    name = f"{stem}-{digest[:8]}.{EXT[kind]}"
+    os.replace(tmp, folder / name)
+    return name
+
+
+def store_piece(tmp: Path, kind: str, digest: str, title: str, folder: Path) -> str:
+    stem = slugify(title)[:40].strip("-") or "piece"
+    name = f"{stem}-{digest[:8]}.{EXT[kind]}"
+    os.replace(tmp, folder / name)
+    return name
+
+
+def remove_inside(case_folder: Path, written: str, sub: str) -> None:
+    """Delete a file the server stored (only inside captures/ or pieces/, never a link)."""
+    try:
+        full = files.resolve_inside(case_folder, written)
+    except files.FileKindError:
+        return
+    if full.parent.resolve() == (case_folder / sub).resolve() and full.is_file() and not full.is_symlink():
+        full.unlink()
+
+
+def clean_staging(folder: Path) -> None:
+    """Temporary upload files left by a crash."""
+    for sub in ("captures", "pieces"):
+        d = folder / sub
+        if d.is_dir():
+            for p in d.glob(".envoi-*"):
+                p.unlink(missing_ok=True)
+
+
+def remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,547 @@
+"""`refere web`: the routes, driven with Flask's test client and real uploaded files."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import pikepdf
+import pytest
+import yaml
+
+from conftest import EXAMPLE, make_jpeg, make_pdf, make_png
+from refere.loader import load
+from refere.web import serve, store
+from refere.web.app import create_app
+
+
+@pytest.fixture
+def ws(tmp_path) -> Path:
+    w = tmp_path / "espace"
+    w.mkdir()
+    shutil.copytree(EXAMPLE, w / "exemple-94")
+    return w
+
+
+@pytest.fixture
+def client(ws):
+    app = create_app(ws, limits=store.Limits(file_bytes=3 * 1024 * 1024, case_bytes=60 * 1024 * 1024), workers=1)
+    app.testing = True
+    return app.test_client()
+
+
+def _token(html: str, name: str = "_csrf") -> str:
+    m = re.search(rf'name="{name}" value="([^"]*)"', html)
+    return m[1] if m else ""
+
+
+def page(client, url):
+    r = client.get(url)
+    assert r.status_code == 200, r.get_data(as_text=True)[:500]
+    html = r.get_data(as_text=True)
+    return html, {"_csrf": _token(html), **({"_version": _token(html, "_version")} if "_version" in html else {})}
+
+
+def case_file(ws, cid="exemple-94") -> Path:
+    return ws / cid / "dossier.yaml"
+
+
+def png_bytes(tmp_path, name, **kw) -> bytes:
+    return make_png(tmp_path / "src" / name, size=(300, 600), **kw).read_bytes()
+
+
+# ---------------------------------------------------------------- pages and headers
+
+
+def test_every_page_is_french_with_strict_csp(client):
+    for url in ["/", "/d/exemple-94/", "/d/exemple-94/captures", "/d/exemple-94/pieces",
+                "/d/exemple-94/verification", "/d/exemple-94/construction", "/tout-construire"]:
+        r = client.get(url)
+        assert r.status_code == 200
+        assert '<html lang="fr">' in r.get_data(as_text=True)
+        csp = r.headers["Content-Security-Policy"]
+        assert "default-src 'none'" in csp and "script-src 'self'" in csp and "unsafe" not in csp
+        # No external resource: every src/href is on this server.
+        assert not re.search(r'(src|href)="(https?:)?//', r.get_data(as_text=True))
+
+
+def test_workspace_lists_states(client, ws):
+    html, _ = page(client, "/")
+    assert "exemple-94" in html and "jamais construit" in html
+    assert "Karim BENALI" in html
+
+
+def test_case_id_is_never_a_path(client, ws):
+    (ws.parent / "dehors").mkdir()
+    (ws.parent / "dehors" / "dossier.yaml").write_text("version: 1\n")
+    for url in ["/d/..%2Fdehors/", "/d/../dehors/", "/d/%2e%2e/captures", "/d/exemple-94/fichiers/..%2F..%2Fdossier.yaml",
+                "/d/exemple-94/fichiers/dossier.yaml"]:
+        assert client.get(url).status_code == 404, url
+
+
+def test_new_case_makes_a_slug_folder(client, ws):
+    _, tok = page(client, "/")
+    r = client.post("/nouveau", data={"_csrf": tok["_csrf"], "nom": "../Diallo Aïssatou/"})
+    assert r.status_code == 302 and r.location.endswith("/d/diallo-aissatou/")
+    assert (ws / "diallo-aissatou" / "dossier.yaml").is_file()
+    assert not (ws.parent / "Diallo Aïssatou").exists()
+    html, _ = page(client, "/d/diallo-aissatou/")
+    # The loader's own words, next to the field.
+    assert re.search(r'id="err-requerant.nom">valeur à compléter', html)
+
+
+def test_post_without_csrf_token_is_refused_and_changes_nothing(client, ws):
+    before = case_file(ws).read_bytes()
+    r = client.post("/d/exemple-94/", data={"requerant.nom": "PIRATE"})
+    assert r.status_code == 400 and "expiré" in r.get_data(as_text=True)
+    r = client.post("/d/exemple-94/", data={"_csrf": "faux", "requerant.nom": "PIRATE"})
+    assert r.status_code == 400
+    assert case_file(ws).read_bytes() == before
+    assert client.post("/nouveau", data={"nom": "x"}).status_code == 400
+    assert not (ws / "x").exists()
+
+
+# ---------------------------------------------------------------- saving the form
+
+
+def test_unchanged_form_leaves_the_file_byte_identical(client, ws):
+    before = case_file(ws).read_bytes()
+    html, tok = page(client, "/d/exemple-94/")
+    form = dict(re.findall(r'<input type="(?:text|date|tel|email|url)" id="[^"]*" name="([^"]+)" value="([^"]*)"', html))
+    form.update(tok)
+    r = client.post("/d/exemple-94/", data=form)
+    assert r.status_code == 302
+    assert case_file(ws).read_bytes() == before
+
+
+def test_save_keeps_comments_and_order_and_shows_loader_errors(client, ws):
+    text = case_file(ws).read_text("utf-8")
+    case_file(ws).write_text("# commentaire à garder\n" + text, "utf-8")
+    _, tok = page(client, "/d/exemple-94/")
+    r = client.post("/d/exemple-94/", data={**tok, "requerant.nom": "BENALI-SAÏD", "requerant.courriel": "pas-un-courriel",
+                                            "urgence[nouveau].fait": "son employeur ne pourra plus l'employer",
+                                            "urgence[nouveau].motif": "emploi", "urgence[nouveau].echeance": "2025-11-15"})
+    assert r.status_code == 302
+    new = case_file(ws).read_text("utf-8")
+    assert new.startswith("# commentaire à garder\n")
+    data = yaml.safe_load(new)
+    assert data["requerant"]["nom"] == "BENALI-SAÏD"
+    assert list(data["requerant"])[:3] == ["civilite", "nom", "prenoms"]
+    assert data["urgence"][-1]["motif"] == "emploi" and data["urgence"][-1]["fait"].startswith("son employeur")
+    html, _ = page(client, "/d/exemple-94/")
+    assert re.search(r'id="err-requerant.courriel">adresse électronique invalide « pas-un-courriel »', html)
+
+
+def test_departement_shows_tribunal_and_prefet(client, ws):
+    html, _ = page(client, "/d/exemple-94/")
+    assert "tribunal administratif de Melun" in html and "le préfet du Val-de-Marne" in html
+    r = client.get("/api/departement?code=93")
+    assert r.json["prefet"] == "le préfet de la Seine-Saint-Denis"
+    assert client.get("/api/departement?code=20").status_code == 404
+
+
+def test_second_tab_saving_over_a_newer_version_is_refused(client, ws):
+    _, tab1 = page(client, "/d/exemple-94/")
+    _, tab2 = page(client, "/d/exemple-94/")
+    assert client.post("/d/exemple-94/", data={**tab1, "requerant.prenoms": "Karim Ali"}).status_code == 302
+    saved = case_file(ws).read_bytes()
+    r = client.post("/d/exemple-94/", data={**tab2, "requerant.prenoms": "Autre"}, follow_redirects=True)
+    assert "modifié ailleurs" in r.get_data(as_text=True) and "rechargez" in r.get_data(as_text=True)
+    assert case_file(ws).read_bytes() == saved
+
+
+# ---------------------------------------------------------------- captures
+
+
+def test_captures_upload_dates_flags_duplicates_and_asks_undated(client, ws, tmp_path):
+    cid = "exemple-94"
+    before = len(load(case_file(ws)).tentatives)
+    _, tok = page(client, f"/d/{cid}/captures")
+    a = png_bytes(tmp_path, "a.png", text="a")
+    files = [
+        (io.BytesIO(a), "Screenshot_20250929-085512.png"),
+        (io.BytesIO(a), "Screenshot_20250930-090000.png"),  # same content: a duplicate
+        (io.BytesIO(make_jpeg(tmp_path / "src" / "j.jpg", taken="2025:09:30 00:04:10").read_bytes()), "IMG_0001.jpg"),
+        (io.BytesIO(png_bytes(tmp_path, "b.png", text="b")), "capture.png"),  # no date anywhere
+        (io.BytesIO(b"%PDF-1.7\nce n'est pas un pdf"), "faux.pdf"),
+        (io.BytesIO(b"GIF89a......"), "anim.gif"),
+    ]
+    r = client.post(f"/d/{cid}/captures/envoyer", data={**tok, "fichiers": files}, content_type="multipart/form-data")
+    assert r.status_code == 302
+    html, tok = page(client, f"/d/{cid}/captures")
+    assert "2 tentative(s) ajoutée(s)" in html
+    assert "même contenu" in html and "Screenshot_20250930-090000.png" in html
+    assert "Sans date : capture.png" in html
+    assert "faux.pdf" in html and "PDF endommagé" in html
+    assert "format GIF non accepté" in html
+    case = load(case_file(ws))
+    assert len(case.tentatives) == before + 2
+    stamps = sorted(t.date.strftime("%Y-%m-%d %H:%M") for t in case.tentatives[before:])
+    assert stamps == ["2025-09-29 08:55", "2025-09-30 00:04"]
+    names = sorted(p.name for p in (ws / cid / "captures").iterdir())
+    # Server-made names keep the date; nothing half-written or foreign is left.
+    assert "20250929-085512-" + __import__("hashlib").sha256(a).hexdigest()[:8] + ".png" in names
+    assert not [n for n in names if n.startswith(".") or n.endswith((".gif",)) or n == "faux.pdf"]
+    undated = [n for n in names if n.startswith("sans-date-")]
+    assert len(undated) == 1
+    # The undated one is given its date.
+    r = client.post(f"/d/{cid}/captures/dater", data={**tok, "nom": undated[0], "date": "2025-09-30T21:10"})
+    assert r.status_code == 302
+    case = load(case_file(ws))
+    assert case.tentatives[-1].date.strftime("%Y-%m-%d %H:%M") == "2025-09-30 21:10"
+    assert case.tentatives[-1].capture.written == f"captures/{undated[0]}"
+
+
+def test_attempts_list_is_editable(client, ws):
+    cid = "exemple-94"
+    _, tok = page(client, f"/d/{cid}/captures")
+    r = client.post(f"/d/{cid}/captures", data={**tok, "tentatives[0].supprimer": "oui", "tentatives[1].note": "page blanche",
+                                                 "tentatives[2].date": "2025-09-04T12:41"})
+    assert r.status_code == 302
+    data = yaml.safe_load(case_file(ws).read_text("utf-8"))
+    assert data["tentatives"][0]["note"] == "page blanche"
+    assert data["tentatives"][0]["capture"] == "captures/Screenshot_20250902-000327.png"
+    assert str(data["tentatives"][1]["date"]) == "2025-09-04 12:41"
+    assert len(data["tentatives"]) == 9
+
+
+def test_path_traversal_file_name_stays_in_the_case_folder(client, ws, tmp_path):
+    cid = "exemple-94"
+    _, tok = page(client, f"/d/{cid}/captures")
+    evil = "../../../Screenshot_20250929-101010.png"
+    r = client.post(f"/d/{cid}/captures/envoyer",
+                    data={**tok, "fichiers": [(io.BytesIO(png_bytes(tmp_path, "e.png", text="e")), evil)]},
+                    content_type="multipart/form-data")
+    assert r.status_code == 302
+    assert not list(ws.parent.glob("Screenshot*")) and not list(ws.glob("Screenshot*"))
+    stored = [p for p in (ws / cid / "captures").iterdir() if p.name.startswith("20250929-101010-")]
+    assert len(stored) == 1
+    assert load(case_file(ws)).tentatives[-1].capture.written == f"captures/{stored[0].name}"
+    # Dating a « capture » named with a path is refused.
+    _, tok = page(client, f"/d/{cid}/captures")
+    assert client.post(f"/d/{cid}/captures/dater", data={**tok, "nom": "../dossier.yaml", "date": "2025-09-30T21:10"}).status_code == 404
+
+
+def test_oversized_file_is_refused_in_french(client, ws, tmp_path):
+    cid = "exemple-94"
+    _, tok = page(client, f"/d/{cid}/pieces")
+    big = make_pdf(tmp_path / "big.pdf").read_bytes() + b"\n%" + b"x" * (3 * 1024 * 1024)
+    before = sorted(p.name for p in (ws / cid / "pieces").iterdir())
+    r = client.post(f"/d/{cid}/pieces/envoyer", data={**tok, "titre": "Gros", "categorie": "autre",
+                                                       "fichiers": [(io.BytesIO(big), "gros.pdf")]},
+                    content_type="multipart/form-data", follow_redirects=True)
+    assert "dépasse la taille permise par fichier (3 Mo)" in r.get_data(as_text=True)
+    assert sorted(p.name for p in (ws / cid / "pieces").iterdir()) == before
+    # Over the whole request limit: a French page, status 413.
+    app = create_app(ws, limits=store.Limits(file_bytes=1024, case_bytes=1024))
+    c2 = app.test_client()
+    _, tok2 = page(c2, f"/d/{cid}/pieces")
+    r = c2.post(f"/d/{cid}/pieces/envoyer", data={**tok2, "titre": "x", "fichiers": [(io.BytesIO(big), "gros.pdf")]},
+                content_type="multipart/form-data")
+    assert r.status_code == 413 and "trop gros" in r.get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- pièces
+
+
+def test_pieces_upload_reorder_remove(client, ws, tmp_path):
+    cid = "exemple-94"
+    n0 = len(load(case_file(ws)).pieces)
+    _, tok = page(client, f"/d/{cid}/pieces")
+    recto = make_jpeg(tmp_path / "r.jpg").read_bytes()
+    verso = make_jpeg(tmp_path / "v.jpg", size=(700, 400)).read_bytes()
+    r = client.post(f"/d/{cid}/pieces/envoyer", data={**tok, "titre": "Passeport", "categorie": "identite", "id": "passeport",
+                                                       "fichiers": [(io.BytesIO(recto), "recto.jpg"), (io.BytesIO(verso), "verso.jpg")]},
+                    content_type="multipart/form-data")
+    assert r.status_code == 302
+    _, tok = page(client, f"/d/{cid}/pieces")
+    courriel = make_pdf(tmp_path / "c.pdf", pages=2).read_bytes()
+    client.post(f"/d/{cid}/pieces/envoyer", data={**tok, "titre": "Courriel du 2 octobre", "categorie": "courrier_prefecture",
+                                                   "date": "2025-10-02", "fichiers": [(io.BytesIO(courriel), "mail.pdf")]},
+                content_type="multipart/form-data")
+    case = load(case_file(ws))
+    assert [p.titre for p in case.pieces][-2:] == ["Passeport", "Courriel du 2 octobre"]
+    passport = case.pieces[-2]
+    assert passport.id == "passeport" and len(passport.sources) == 2
+    assert all(s.path.parent == ws / cid / "pieces" for s in passport.sources)
+    assert (ws / cid / "pieces" / Path(case.pieces[-1].fichier.written).name).read_bytes() == courriel
+    # Move the last one up, then remove the passport: its files go too.
+    _, tok = page(client, f"/d/{cid}/pieces")
+    client.post(f"/d/{cid}/pieces", data={**tok, "deplacer": f"{n0 + 1}:haut"})
+    assert [p.titre for p in load(case_file(ws)).pieces][-2:] == ["Courriel du 2 octobre", "Passeport"]
+    _, tok = page(client, f"/d/{cid}/pieces")
+    client.post(f"/d/{cid}/pieces", data={**tok, f"pieces[{n0 + 1}].supprimer": "oui"})
+    case = load(case_file(ws))
+    assert [p.titre for p in case.pieces][-1] == "Courriel du 2 octobre"
+    assert not any(s.path.exists() for s in passport.sources)
+
+
+def test_fake_pdf_piece_is_refused(client, ws):
+    cid = "exemple-94"
+    _, tok = page(client, f"/d/{cid}/pieces")
+    before = case_file(ws).read_bytes()
+    r = client.post(f"/d/{cid}/pieces/envoyer", data={**tok, "titre": "Faux", "fichiers": [(io.BytesIO(b"<html>pas un pdf"), "x.pdf")]},
+                    content_type="multipart/form-data", follow_redirects=True)
+    assert "ni une image PNG ou JPEG ni un PDF" in r.get_data(as_text=True)
+    assert case_file(ws).read_bytes() == before
+    assert not [p for p in (ws / cid / "pieces").iterdir() if p.name.startswith((".", "faux"))]
+
+
+# ---------------------------------------------------------------- check, build, download
+
+
+def test_check_page_shows_report_and_figures(client):
+    html, _ = page(client, "/d/exemple-94/verification")
+    assert "10 tentative(s)" in html and "semaine(s) distincte(s)" in html
+    assert "Avertissements" in html and "Problèmes bloquants (0)" in html
+
+
+def test_build_then_download_files_and_zip(client, ws):
+    cid = "exemple-94"
+    _, tok = page(client, f"/d/{cid}/construction")
+    r = client.post(f"/d/{cid}/construction", data=tok)
+    assert r.status_code == 302
+    html, _ = page(client, f"/d/{cid}/construction")
+    assert "Dossier construit" in html and "Télérecours citoyens" in html and "tribunal administratif de Melun" in html
+    manifest = yaml.safe_load((ws / cid / "dossier" / "inventaire.json").read_text("utf-8"))
+    first = manifest["pieces"][0]["fichier"]
+    r = client.get(f"/d/{cid}/fichiers/{first}")
+    assert r.status_code == 200 and r.data == (ws / cid / "dossier" / first).read_bytes()
+    r = client.get(f"/d/{cid}/dossier.zip")
+    z = zipfile.ZipFile(io.BytesIO(r.data))
+    names = z.namelist()
+    assert names[0] == f"{cid}/requete.docx" and f"{cid}/dossier-complet.pdf" in names
+    assert [n for n in names if "/pieces/" in n] == [f"{cid}/{p['fichier']}" for p in manifest["pieces"]]
+    with pikepdf.open(io.BytesIO(z.read(f"{cid}/{first}"))) as pdf:
+        assert len(pdf.pages) == manifest["pieces"][0]["pages"]
+    # The same build zips to the same bytes.
+    assert client.get(f"/d/{cid}/dossier.zip").data == r.data
+    html, _ = page(client, "/")
+    assert "jamais construit" not in html
+
+
+def test_blocking_case_builds_only_as_projet(client, ws):
+    cid = "exemple-94"
+    data = yaml.safe_load(case_file(ws).read_text("utf-8"))
+    data["tentatives"] = data["tentatives"][:2]
+    case_file(ws).write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    _, tok = page(client, f"/d/{cid}/construction")
+    client.post(f"/d/{cid}/construction", data=tok)
+    html, _ = page(client, f"/d/{cid}/construction")
+    assert "Rien n'a été construit" in html and not (ws / cid / "dossier").exists()
+    client.post(f"/d/{cid}/construction", data={**tok, "brouillon": "oui"})
+    html, _ = page(client, f"/d/{cid}/construction")
+    assert "PROJET seulement" in html
+    assert yaml.safe_load((ws / cid / "dossier" / "inventaire.json").read_text("utf-8"))["brouillon"] is True
+
+
+def test_one_build_at_a_time_per_case(client, ws):
+    lock = store.build_lock(ws / "exemple-94")
+    lock.acquire()
+    try:
+        _, tok = page(client, "/d/exemple-94/construction")
+        client.post("/d/exemple-94/construction", data=tok)
+        html, _ = page(client, "/d/exemple-94/construction")
+        assert "déjà en cours" in html
+    finally:
+        lock.release()
+
+
+def test_tout_construire_writes_rapport_csv(client, ws):
+    shutil.copytree(ws / "exemple-94", ws / "autre")
+    (ws / "casse").mkdir()
+    (ws / "casse" / "dossier.yaml").write_text("version: 1\n", "utf-8")
+    _, tok = page(client, "/")
+    assert client.post("/tout-construire", data=tok).status_code == 302
+    import time
+    runner = client.application.extensions["refere_batch"]
+    for _ in range(600):
+        if not runner.state.running:
+            break
+        time.sleep(0.1)
+    html, _ = page(client, "/tout-construire")
+    assert "Terminé" in html and "2 construit(s), 1 en échec" in html
+    r = client.get("/tout-construire/rapport.csv")
+    lines = r.data.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("dossier;statut") and len(lines) == 4
+
+
+# ---------------------------------------------------------------- password and server
+
+
+def test_password_required_off_localhost(ws, monkeypatch):
+    monkeypatch.delenv(serve.PASSWORD_ENV, raising=False)
+    from refere.errors import RefereError
+    with pytest.raises(RefereError, match="REFERE_MOT_DE_PASSE"):
+        serve.make_server(ws, "0.0.0.0", 0)
+    app = create_app(ws, password="sésame")
+    c = app.test_client()
+    r = c.get("/d/exemple-94/")
+    assert r.status_code == 302 and "/connexion" in r.location
+    html, tok = page(c, "/connexion")
+    assert c.post("/connexion", data={**tok, "mot_de_passe": "non"}).status_code == 200
+    r = c.post("/connexion?suite=/d/exemple-94/", data={**tok, "mot_de_passe": "sésame"})
+    assert r.status_code == 302 and r.location.endswith("/d/exemple-94/")
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert c.get("/d/exemple-94/").status_code == 200
+
+
+def test_server_serves_on_a_free_local_port(ws):
+    import threading
+    import urllib.request
+
+    server = serve.make_server(ws, "127.0.0.1", 0)
+    t = threading.Thread(target=server.run, daemon=True)
+    t.start()
+    try:
+        url = serve.address(server, "127.0.0.1")
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            assert resp.status == 200 and "exemple-94" in resp.read().decode()
+    finally:
+        server.close()
+
+
+def test_case_size_limit_is_refused_in_french(ws, tmp_path):
+    app = create_app(ws, limits=store.Limits(file_bytes=3 * 1024 * 1024, case_bytes=store.folder_size(ws / "exemple-94") + 1000))
+    c = app.test_client()
+    _, tok = page(c, "/d/exemple-94/captures")
+    r = c.post("/d/exemple-94/captures/envoyer",
+               data={**tok, "fichiers": [(io.BytesIO(png_bytes(tmp_path, "z.png", text="z")), "Screenshot_20250929-101010.png")]},
+               content_type="multipart/form-data", follow_redirects=True)
+    assert "ferait dépasser la taille permise pour un dossier" in r.get_data(as_text=True)
+    assert not [p for p in (ws / "exemple-94" / "captures").iterdir() if p.name.startswith(("2025", "."))]
+
+
+def test_command_prints_its_address_and_stops_cleanly_on_ctrl_c(ws):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop(serve.PASSWORD_ENV, None)
+    proc = subprocess.Popen([sys.executable, "-m", "refere", "web", str(ws), "--port", "0", "--sans-navigateur"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stdout.readline()
+        url = re.search(r"http://localhost:\d+/", line)[0]
+        with urllib.request.urlopen(url, timeout=20) as resp:
+            assert "exemple-94" in resp.read().decode()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "Serveur arrêté." in out and "Traceback" not in err
+
+
+def test_command_refuses_a_network_address_without_password(ws):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != serve.PASSWORD_ENV}
+    r = subprocess.run([sys.executable, "-m", "refere", "web", str(ws), "--hote", "0.0.0.0", "--port", "0",
+                        "--sans-navigateur"], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 1 and "REFERE_MOT_DE_PASSE" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_upload_never_follows_a_symlinked_folder_out_of_the_case(client, ws, tmp_path):
+    outside = tmp_path / "ailleurs"
+    outside.mkdir()
+    pieces = ws / "exemple-94" / "pieces"
+    shutil.rmtree(pieces)
+    pieces.symlink_to(outside, target_is_directory=True)
+    _, tok = page(client, "/d/exemple-94/pieces")
+    r = client.post("/d/exemple-94/pieces/envoyer", data={**tok, "titre": "X", "fichiers": [(io.BytesIO(make_pdf(tmp_path / "x.pdf").read_bytes()), "x.pdf")]},
+                    content_type="multipart/form-data", follow_redirects=True)
+    assert "est un lien" in r.get_data(as_text=True)
+    assert list(outside.iterdir()) == []
+
+
+def test_urgency_fact_with_its_proof_upload(client, ws, tmp_path):
+    cid = "exemple-94"
+    _, tok = page(client, f"/d/{cid}/")
+    contrat = make_pdf(tmp_path / "contrat.pdf", pages=3, text="Contrat").read_bytes()
+    r = client.post(f"/d/{cid}/", data={**tok, "urgence[nouveau].motif": "emploi",
+                                        "urgence[nouveau].fait": "son employeur ne pourra plus l'employer après le 15 novembre 2025",
+                                        "urgence[nouveau].preuve": [(io.BytesIO(contrat), "contrat de travail.pdf")]},
+                    content_type="multipart/form-data")
+    assert r.status_code == 302
+    case = load(case_file(ws))
+    fact = case.urgence[-1]
+    assert fact.motif == "emploi" and fact.preuves == ["urgence-emploi-1"]
+    piece = case.pieces[case.pieces_by_id["urgence-emploi-1"]]
+    assert piece.categorie == "urgence" and piece.fichier.path.read_bytes() == contrat
+    assert piece.fichier.path.parent == ws / cid / "pieces"
+    # A second proof for the same fact gets its own id.
+    _, tok = page(client, f"/d/{cid}/")
+    i = len(case.urgence) - 1
+    client.post(f"/d/{cid}/", data={**tok, f"urgence[{i}].preuve": [(io.BytesIO(make_jpeg(tmp_path / "b.jpg").read_bytes()), "bulletin.jpg")]},
+                content_type="multipart/form-data")
+    assert load(case_file(ws)).urgence[-1].preuves == ["urgence-emploi-1", "urgence-emploi-2"]
+
+
+def test_many_captures_at_once_keep_the_session_small(client, ws, tmp_path):
+    cid = "exemple-94"
+    _, tok = page(client, f"/d/{cid}/captures")
+    files = []
+    for k in range(60):
+        when = f"202510{1 + k // 4:02d}-{8 + k % 4:02d}1500"
+        files.append((io.BytesIO(png_bytes(tmp_path, f"s{k}.png", text=f"capture {k}")),
+                      f"Screenshot_{when}_com.android.chrome_une_application_au_nom_long.png"))
+    r = client.post(f"/d/{cid}/captures/envoyer", data={**tok, "fichiers": files}, content_type="multipart/form-data")
+    assert len(r.headers.get("Set-Cookie", "")) < 1000
+    html, tok = page(client, f"/d/{cid}/captures")
+    assert "60 tentative(s) ajoutée(s)" in html
+    # The session (and its CSRF token) survived: the next save works.
+    assert client.post(f"/d/{cid}/captures", data={**tok, "tentatives[0].note": "ok"}).status_code == 302
+    assert yaml.safe_load(case_file(ws).read_text("utf-8"))["tentatives"][0]["note"] == "ok"
+
+
+def test_unreadable_yaml_is_shown_never_overwritten(client, ws):
+    broken = "version: 1\nrequerant:\n  nom: \"DIALLO\n"
+    case_file(ws).write_text(broken, "utf-8")
+    html, tok = page(client, "/d/exemple-94/")
+    assert "illisible" in html and "guillemet ouvert mais jamais fermé" in html
+    _, tok = page(client, "/")
+    r = client.post("/d/exemple-94/", data={**tok, "_version": store.version_of(case_file(ws)), "requerant.nom": "X"},
+                    follow_redirects=True)
+    assert "illisible" in r.get_data(as_text=True)
+    assert case_file(ws).read_text("utf-8") == broken
+    html, _ = page(client, "/")
+    assert "bloquant (à corriger)" in html
+
+
+def test_local_server_answers_only_to_local_host_names(ws):
+    app = create_app(ws, trusted_hosts=["localhost", "127.0.0.1", "::1", "[::1]"])
+    c = app.test_client()
+    assert c.get("/", headers={"Host": "localhost:8765"}).status_code == 200
+    assert c.get("/", headers={"Host": "127.0.0.1:8765"}).status_code == 200
+    r = c.get("/", headers={"Host": "attaquant.example:8765"})
+    assert r.status_code == 400 and "Requête refusée" in r.get_data(as_text=True)
+
+
+def test_started_on_a_case_folder_says_so(ws):
+    c = create_app(ws / "exemple-94").test_client()
+    html, _ = page(c, "/")
+    assert "c'est une affaire, pas un espace" in html
+
+
+def test_captures_are_viewable_to_read_their_date_and_nothing_else(client, ws, tmp_path):
+    cid = "exemple-94"
+    r = client.get(f"/d/{cid}/captures/voir/Screenshot_20250901-085227.png")
+    assert r.status_code == 200 and r.mimetype == "image/png"
+    assert r.data == (ws / cid / "captures" / "Screenshot_20250901-085227.png").read_bytes()
+    for bad in ["..%2Fdossier.yaml", "%2E%2E", ".cache", "absent.png"]:
+        assert client.get(f"/d/{cid}/captures/voir/{bad}").status_code == 404, bad
+    make_pdf(ws / cid / "captures" / "scan.pdf")
+    r = client.get(f"/d/{cid}/captures/voir/scan.pdf")
+    assert r.status_code == 200 and r.headers["Content-Disposition"].startswith("attachment")
+    html, _ = page(client, f"/d/{cid}/captures")
+    assert 'href="/d/exemple-94/captures/voir/scan.pdf"' in html  # the unused one is offered for dating

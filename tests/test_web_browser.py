@@ -1,0 +1,321 @@
+"""`refere web` in a real browser: Debian's Chromium driven by Selenium, on a phone-width window.
+
+Skipped with its reason when chromium or chromedriver is missing, unless REFERE_EXIGER_CHROMIUM=1.
+REFERE_WEB_CAPTURES=<folder> keeps the screenshots (docs/images/web-*.png are made this way).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import tempfile
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import pikepdf
+import pytest
+from PIL import Image
+
+from conftest import make_jpeg, make_pdf, make_png
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def _skip_or_fail(reason: str):
+    if os.environ.get("REFERE_EXIGER_CHROMIUM") == "1":
+        pytest.fail(f"{reason} (REFERE_EXIGER_CHROMIUM=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def driver_factory():
+    if not (Path(CHROMIUM).is_file() and Path(DRIVER).is_file()):
+        _skip_or_fail("chromium ou chromedriver absent (paquets Debian chromium et chromium-driver)")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        _skip_or_fail("selenium n'est pas installé (pip install selenium)")
+    # Belt and braces: Selenium Manager, if it ever ran, must not go online for a driver or a browser.
+    os.environ.setdefault("SE_OFFLINE", "true")
+    made = []
+
+    def make(downloads: Path, width=390, height=844):
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = CHROMIUM
+        for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage", "--lang=fr-FR",
+                  f"--user-data-dir={tempfile.mkdtemp(prefix='refere-chromium-')}", f"--window-size={width},{height}"):
+            opts.add_argument(a)
+        opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                                "download.prompt_for_download": False,
+                                                "intl.accept_languages": "fr-FR,fr"})
+        # An explicit driver path: selenium-manager never runs, nothing is downloaded.
+        # French dates in <input type=date> come from the browser's locale (for the screenshots).
+        env = {**os.environ, "LANG": "fr_FR.UTF-8", "LANGUAGE": "fr"}
+        d = webdriver.Chrome(service=Service(DRIVER, env=env), options=opts)
+        d.set_page_load_timeout(60)
+        d.set_window_size(width, height)  # --window-size alone stops at 500 px wide
+        made.append(d)
+        return d
+
+    yield make
+    for d in made:
+        d.quit()
+
+
+@pytest.fixture
+def server(tmp_path):
+    from refere.web import serve
+
+    ws = tmp_path / "espace"
+    ws.mkdir()
+    srv = serve.make_server(ws, "127.0.0.1", 0)
+    threading.Thread(target=srv.run, daemon=True).start()
+    yield ws, serve.address(srv, "127.0.0.1")
+    srv.close()
+
+
+class Shots:
+    def __init__(self, driver, folder: Path):
+        self.driver, self.folder = driver, folder
+        size = driver.get_window_size()
+        self.w, self.h = size["width"], size["height"]
+        keep = os.environ.get("REFERE_WEB_CAPTURES")
+        self.keep = Path(keep) if keep else None
+
+    def take(self, name: str, full: bool = True):
+        d = self.driver
+        if full:
+            d.execute_script("window.scrollTo(0, 0)")
+            h = d.execute_script("return document.documentElement.scrollHeight")
+            d.set_window_size(self.w, min(max(h + 140, self.h), 4000))
+        path = self.folder / f"web-{name}.png"
+        d.save_screenshot(str(path))
+        d.set_window_size(self.w, self.h)
+        if self.keep:
+            self.keep.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, self.keep / path.name)
+        return path
+
+
+def _phone_shots(folder: Path) -> list[Path]:
+    """A dozen screenshots over three weeks, at varied hours, named as Android names them."""
+    start = dt.datetime(2025, 9, 1, 8, 52)
+    offsets = [(0, 0), (1, 15 * 60 + 11), (3, 4 * 60), (7, 0), (8, 15 * 60 + 13), (10, 3 * 60 + 30), (14, 0),
+               (15, 15 * 60 + 12), (17, 13 * 60), (21, 0), (22, 15 * 60 + 10), (24, 12 * 60)]
+    out = []
+    for k, (days, minutes) in enumerate(offsets):
+        when = start + dt.timedelta(days=days, minutes=minutes)
+        out.append(make_png(folder / f"Screenshot_{when:%Y%m%d-%H%M%S}.png", size=(540, 1200),
+                            text=f"aucun creneau {k}"))
+    return out
+
+
+def _wait(cond, timeout=30.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_applicant_journey_in_a_real_browser(driver_factory, server, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    ws, url = server
+    downloads = tmp_path / "telechargements"
+    downloads.mkdir()
+    d = driver_factory(downloads)
+    shots = Shots(d, tmp_path)
+    by_id = lambda i: d.find_element(By.ID, i)  # noqa: E731
+
+    # 1. A new case, from the workspace page.
+    d.get(url)
+    by_id("nom").send_keys("Diallo Aïssatou")
+    d.find_element(By.CSS_SELECTOR, "form[action='/nouveau'] button").click()
+    assert _wait(lambda: "/d/diallo-aissatou/" in d.current_url)
+    shots.take("formulaire-vide")
+
+    # 2. The form, section by section.
+    Select(by_id("requerant.civilite")).select_by_value("Mme")
+    for name, value in [("requerant.nom", "DIALLO"), ("requerant.prenoms", "Aïssatou Binta"),
+                        ("requerant.lieu_naissance", "Conakry (Guinée)"), ("requerant.nationalite", "guinéenne"),
+                        ("requerant.adresse", "12 rue de la République\n93200 Saint-Denis"),
+                        ("procedure.titre_actuel", "carte de séjour temporaire « salarié »")]:
+        by_id(name).send_keys(value)
+    d.execute_script("document.getElementById('requerant.date_naissance').value = '1991-04-12'")
+    d.execute_script("document.getElementById('procedure.expiration_titre').value = '2025-12-31'")
+    Select(by_id("procedure.type")).select_by_value("renouvellement_titre_sejour")
+    Select(by_id("prefecture.departement")).select_by_value("93")
+    assert _wait(lambda: "Montreuil" in by_id("dep-info").text)
+    assert "le préfet de la Seine-Saint-Denis" in by_id("dep-info").text
+    d.find_element(By.CSS_SELECTOR, ".actions button[type=submit]").click()
+    assert _wait(lambda: "Enregistré." in d.page_source)
+    d.execute_script("document.getElementById('section-prefecture').scrollIntoView()")
+    shots.take("formulaire-departement", full=False)
+    # Nothing has been captured yet: the loader says so next to the attempts list.
+    d.get(url + "d/diallo-aissatou/captures")
+    assert _wait(lambda: "liste vide" in d.page_source)
+
+    # 3. A dozen screenshots at once.
+    shots_src = _phone_shots(tmp_path / "telephone")
+    # A thirteenth one, sent on by a messaging app that dropped its name and metadata.
+    shots_src.append(make_png(tmp_path / "telephone" / "IMG-WA0007.png", size=(540, 1200), text="26/09 19:02"))
+    by_id("fichiers").send_keys("\n".join(str(p) for p in shots_src))
+    d.find_element(By.CSS_SELECTOR, "form[action$='/captures/envoyer'] button").click()
+    assert _wait(lambda: "12 tentative(s) ajoutée(s)" in d.page_source)
+    assert "Sans date : IMG-WA0007.png" in d.page_source
+    shots.take("captures")
+    d.execute_script("document.getElementById('loose-titre').scrollIntoView()")
+    shots.take("captures-sans-date", full=False)
+    d.execute_script("document.getElementById('date-1').value = '2025-09-26T19:02'")
+    d.find_element(By.CSS_SELECTOR, "form[action$='/captures/dater'] button").click()
+    assert _wait(lambda: "Tentative ajoutée." in d.page_source and "Tentatives (13)" in d.page_source)
+
+    # 4. Two pièces; the e-mail to the préfecture filed as « autre » by mistake.
+    d.get(url + "d/diallo-aissatou/pieces")
+    passport = make_jpeg(tmp_path / "telephone" / "passeport.jpg", size=(1000, 700))
+    by_id("titre").send_keys("Passeport")
+    Select(by_id("categorie")).select_by_value("identite")
+    by_id("pfichiers").send_keys(str(passport))
+    d.find_element(By.CSS_SELECTOR, "form[action$='/pieces/envoyer'] button").click()
+    assert _wait(lambda: "Pièce « Passeport » ajoutée." in d.page_source)
+    mail = make_pdf(tmp_path / "telephone" / "courriel.pdf", pages=2, text="Courriel a la prefecture")
+    by_id("titre").send_keys("Courriel à la préfecture du 12 septembre 2025, sans réponse")
+    by_id("pfichiers").send_keys(str(mail))
+    d.find_element(By.CSS_SELECTOR, "form[action$='/pieces/envoyer'] button").click()
+    assert _wait(lambda: "sans réponse » ajoutée." in d.page_source)
+
+    # 5. The check shows the warning; fix the category; the warning is gone.
+    d.get(url + "d/diallo-aissatou/verification")
+    assert _wait(lambda: "courrier_prefecture" in d.page_source and "Avertissements (1)" in d.page_source)
+    shots.take("verification")
+    d.get(url + "d/diallo-aissatou/pieces")
+    Select(by_id("pieces[1].categorie")).select_by_value("courrier_prefecture")
+    d.find_element(By.CSS_SELECTOR, "form[action$='/pieces'] .actions button").click()
+    assert _wait(lambda: "Pièces enregistrées." in d.page_source)
+    shots.take("pieces")
+    d.get(url + "d/diallo-aissatou/verification")
+    assert _wait(lambda: "Avertissements (0)" in d.page_source and "Dossier complet." in d.page_source)
+
+    # 6. Build, then download the zip.
+    d.get(url + "d/diallo-aissatou/construction")
+    d.find_element(By.CSS_SELECTOR, "form.construire button").click()
+    assert _wait(lambda: "Dossier construit" in d.page_source, 60)
+    shots.take("construction")
+    d.find_element(By.LINK_TEXT, "Tout télécharger (.zip)").click()
+    zpath = downloads / "diallo-aissatou.zip"
+    assert _wait(lambda: zpath.is_file() and not list(downloads.glob("*.crdownload")), 60)
+    with zipfile.ZipFile(zpath) as z:
+        names = z.namelist()
+        pieces = sorted(n for n in names if "/pieces/" in n)
+        assert "diallo-aissatou/requete.docx" in names and "diallo-aissatou/dossier-complet.pdf" in names
+        assert pieces[0].startswith("diallo-aissatou/pieces/01_Passeport")
+        assert any("Courriel" in n for n in pieces) and any("Captures" in n for n in pieces)
+        for n in pieces:
+            with pikepdf.open(__import__("io").BytesIO(z.read(n))) as pdf:
+                assert len(pdf.pages) >= 1
+        from docx import Document
+        doc = Document(__import__("io").BytesIO(z.read("diallo-aissatou/requete.docx")))
+        text = "\n".join(p.text for p in doc.paragraphs)
+        assert "DIALLO" in text and "Montreuil" in text
+
+    # 7. The workspace lists it as built.
+    d.get(url)
+    assert "diallo-aissatou" in d.page_source and "jamais construit" not in d.page_source
+    shots.take("espace")
+    for p in tmp_path.glob("web-*.png"):
+        with Image.open(p) as im:
+            assert im.width >= 380  # the phone-width window really rendered
+
+
+def test_volunteer_desk_with_ten_cases(driver_factory, server, tmp_path):
+    """A desk volunteer: ten cases (one broken, one short of proof), « tout construire », rapport.csv."""
+    import yaml
+    from selenium.webdriver.common.by import By
+
+    from conftest import EXAMPLE
+
+    ws, url = server
+    for k in range(10):
+        shutil.copytree(EXAMPLE, ws / f"permanence-{k + 1:02d}")
+    broken = ws / "permanence-03" / "dossier.yaml"
+    broken.write_text(broken.read_text("utf-8").replace('departement: "94"', 'departement: "20"'), "utf-8")
+    short = ws / "permanence-07" / "dossier.yaml"
+    data = yaml.safe_load(short.read_text("utf-8"))
+    data["tentatives"] = data["tentatives"][:2]
+    short.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+
+    downloads = tmp_path / "telechargements"
+    downloads.mkdir()
+    d = driver_factory(downloads, width=1024, height=800)
+    shots = Shots(d, tmp_path)
+    d.get(url)
+    rows = d.find_elements(By.CSS_SELECTOR, "table.liste tbody tr")
+    assert len(rows) == 10
+    states = [r.find_element(By.CSS_SELECTOR, ".etat").text for r in rows]
+    assert states.count("bloquant (à corriger)") == 1 and states.count("bloquant") == 1
+    assert states.count("prêt") == 8
+    d.find_element(By.XPATH, "//button[normalize-space()='Tout construire']").click()
+    assert _wait(lambda: "Terminé" in d.page_source, 120)
+    assert "8 construit(s), 2 en échec" in d.page_source
+    shots.take("lot", full=False)
+    d.find_element(By.LINK_TEXT, "Télécharger rapport.csv").click()
+    report = downloads / "rapport.csv"
+    assert _wait(lambda: report.is_file() and not list(downloads.glob("*.crdownload")), 30)
+    lines = report.read_text("utf-8-sig").splitlines()
+    assert len(lines) == 11 and sum(";echec;" in ln or ";échec;" in ln for ln in lines) == 2
+    # The broken case opens on its form with the loader's message next to the département.
+    d.get(url + "d/permanence-03/")
+    err = d.find_element(By.ID, "err-prefecture.departement").text
+    assert "2A" in err and "2B" in err
+    # Saving a hand-written case from the browser, unchanged, leaves it byte for byte.
+    before = (ws / "permanence-01" / "dossier.yaml").read_bytes()
+    d.get(url + "d/permanence-01/")
+    d.find_element(By.CSS_SELECTOR, ".actions button[type=submit]").click()
+    assert _wait(lambda: "Enregistré." in d.page_source)
+    assert (ws / "permanence-01" / "dossier.yaml").read_bytes() == before
+    d.get(url)
+    assert d.page_source.count("(tout construire)") == 8
+    shots.take("espace-permanence", full=False)
+
+
+def test_keyboard_alone(driver_factory, server, tmp_path):
+    """Tab, type, Enter: the skip link shows when focused, a case is created, the form is reachable."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    ws, url = server
+    d = driver_factory(tmp_path)
+    d.get(url)
+    keys = ActionChains(d)
+    keys.send_keys(Keys.TAB).perform()
+    focused = d.switch_to.active_element
+    assert focused.text == "Aller au contenu" and focused.rect["x"] >= 0
+    # Tab along until the « nouveau dossier » field, then type and press Enter.
+    for _ in range(10):
+        keys.send_keys(Keys.TAB).perform()
+        if d.switch_to.active_element.get_attribute("id") == "nom":
+            break
+    assert d.switch_to.active_element.get_attribute("id") == "nom"
+    keys.send_keys("Clavier Seul", Keys.ENTER).perform()
+    assert _wait(lambda: "/d/clavier-seul/" in d.current_url)
+    assert (ws / "clavier-seul" / "dossier.yaml").is_file()
+    # On the form, Enter in a text field saves (the default button is « Enregistrer »).
+    field = d.switch_to.active_element
+    for _ in range(40):
+        keys.send_keys(Keys.TAB).perform()
+        field = d.switch_to.active_element
+        if field.get_attribute("id") == "requerant.nom":
+            break
+    assert field.get_attribute("id") == "requerant.nom"
+    keys.send_keys("SEUL", Keys.ENTER).perform()
+    assert _wait(lambda: "Enregistré." in d.page_source)
+    assert 'nom: "SEUL"' in (ws / "clavier-seul" / "dossier.yaml").read_text("utf-8")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 
-from . import dates, shotdates
+from . import dates, repair, shotdates
 from .errors import FileProblem
 from .model import Case
 from .probe import probe
@@ -173,10 +173,16 @@ def check(case: Case) -> Report:
     for i, p in enumerate(case.pieces):
         for src in p.sources:
             try:
-                probe(src)
+                info = probe(src)
             except FileProblem as exc:
                 # Not a rule of evidence, but build would fail on it: say so now.
                 add("piece-illisible", BLOQUANT, f"Pièce illisible : {exc.message}", "R. 412-2 CJA (pièces produites)",
+                    f"pieces[{i}]")
+                continue
+            # A damaged PDF is filed all the same; the user hears what was repaired or is still wrong.
+            if info.etat.etat != repair.INTACT:
+                code = "piece-reparee" if info.etat.etat == repair.REPAIRED else "piece-endommagee"
+                add(code, AVERTISSEMENT, repair.describe(src.written, info.etat), "R. 412-2 CJA (pièces produites)",
                     f"pieces[{i}]")
 
     if not case.procedure.is_renewal and not case.urgence:

@@ -19,7 +19,7 @@ _ACTIONS = {
     "/ImportData": "import de données", "/SubmitForm": "envoi de formulaire",
     "/ResetForm": "action de formulaire", "/Rendition": "contenu multimédia", "/Movie": "vidéo",
     "/Sound": "son", "/RichMediaExecute": "contenu multimédia", "/GoTo3DView": "objet 3D",
-    "/Hide": "action de formulaire", "/SetOCGState": "action sur les calques", "/Trans": "transition",
+    "/Hide": "action de formulaire", "/SetOCGState": "action sur les calques",
 }
 _ANNOTS = {
     "/FileAttachment": "fichier joint", "/Sound": "son", "/Movie": "vidéo", "/Screen": "contenu multimédia",
@@ -131,6 +131,15 @@ def _page(page: pikepdf.Page, removed: set[str]) -> None:
             del obj["/Annots"]
 
 
+def _empty(obj) -> None:
+    """Neutralise an object still referenced from somewhere: no keys, no data."""
+    if isinstance(obj, pikepdf.Stream):
+        obj.write(b"")
+    for key in list(obj.keys()):
+        if key != "/Length":
+            del obj[key]
+
+
 def _objects(pdf: pikepdf.Pdf, removed: set[str]) -> None:
     """One pass over every object: metadata and embedded files wherever they hide, JPEG metadata
     inside image streams. Linear in the file's size."""
@@ -143,13 +152,11 @@ def _objects(pdf: pikepdf.Pdf, removed: set[str]) -> None:
         kind = obj.get("/Type")
         if kind in (Name.EmbeddedFile, Name.Filespec) or "/EF" in obj or "/RichMediaContent" in obj:
             removed.add("fichiers joints")
-            for key in list(obj.keys()):
-                del obj[key]
+            _empty(obj)
             continue
         if "/JS" in obj or str(obj.get("/S", "")) in _ACTIONS:
             removed.update(_action_labels(obj) or [JS])
-            for key in list(obj.keys()):
-                del obj[key]
+            _empty(obj)
             continue
         if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == Name.Image and obj.get("/Filter") == Name.DCTDecode:
             raw = obj.read_raw_bytes()

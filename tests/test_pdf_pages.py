@@ -235,3 +235,13 @@ def test_draft_marks_every_page_projet(tmp_path):
             assert all("PROJET — Pièce n°" in doc[i].get_textpage().get_text_range() for i in range(len(doc)))
         finally:
             doc.close()
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="pdftotext (poppler-utils) absent : lecture par poppler non vérifiée")
+def test_poppler_reads_every_stamp_inside_the_page(tmp_path):
+    folder = tmp_path / "affaire" / "pieces"
+    pages = [((w, 300), MALFORMED["chaine-ouverte"], r) for w in (4, 30, 90) for r in (0, 90, 180, 270)]
+    res = _built(_case(tmp_path, {"Étroites": pdf_with_pages(folder / "etroit.pdf", pages)}))
+    piece = next(p for p in res.inventory.pieces if p.categorie == "autre")
+    path = res.out / "pieces" / piece.fichier
+    assert _poppler_stamps(path) == [f"Pièce n° {piece.numero} — p. {k}/12" for k in range(1, 13)]

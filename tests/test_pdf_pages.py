@@ -72,9 +72,13 @@ def _poppler_stamps(path: Path) -> list[str]:
     """The same, per poppler: word boxes in display coordinates must lie inside the page."""
     html = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True,
                           check=True).stdout
+    with pikepdf.open(path) as pdf:
+        turned = [int(page.obj.get("/Rotate", 0)) % 180 == 90 for page in pdf.pages]
     found = []
-    for page in re.findall(r"<page (.*?)</page>", html, re.S):
+    for page, turn in zip(re.findall(r"<page (.*?)</page>", html, re.S), turned):
         w, h = (float(v) for v in re.search(r'width="([\d.]+)" height="([\d.]+)"', page).groups())
+        if turn:  # poppler gives the unrotated size but words in display coordinates
+            w, h = h, w
         words = re.findall(r'<word xMin="([-\d.]+)" yMin="([-\d.]+)" xMax="([-\d.]+)" yMax="([-\d.]+)">(.*?)</word>', page)
         inside = [t for x0, y0, x1, y1, t in words
                   if float(x0) >= -0.5 and float(y0) >= -0.5 and float(x1) <= w + 0.5 and float(y1) <= h + 0.5]

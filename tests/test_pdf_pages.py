@@ -249,3 +249,29 @@ def test_poppler_reads_every_stamp_inside_the_page(tmp_path):
     piece = next(p for p in res.inventory.pieces if p.categorie == "autre")
     path = res.out / "pieces" / piece.fichier
     assert _poppler_stamps(path) == [f"Pièce n° {piece.numero} — p. {k}/12" for k in range(1, 13)]
+
+
+def test_diagnosis_decodes_within_a_budget(tmp_path):
+    """A few MB of compressed zeros are checked up to the budget, then taken as they are."""
+    from refere import repair
+
+    z = zlib.compressobj(9)
+    chunk = b"\0" * (1 << 22)
+    data = b"".join(z.compress(chunk) for _ in range(repair.BUDGET // len(chunk) * 2)) + z.flush()
+    pdf = pikepdf.new()
+    _page(pdf, (300, 300), b"BT /F1 12 Tf 10 200 Td (ORIGINAL) Tj ET")
+    stream = pdf.make_stream(b"")
+    stream.write(data, filter=pikepdf.Name.FlateDecode)
+    pdf.pages[0].obj.Resources.XObject = pikepdf.Dictionary(X=stream)
+    path = tmp_path / "bombe.pdf"
+    pdf.save(path, compress_streams=False, stream_decode_level=pikepdf.StreamDecodeLevel.none)
+    with pikepdf.open(path) as doc:
+        assert repair.diagnose(doc) == repair.Diagnosis()
+    # Hex over Flate, cut short: damaged (the budget is per file; this one is fresh).
+    with pikepdf.new() as doc:
+        _page(doc, (300, 300), b"")
+        bad = doc.make_stream(b"")
+        bad.write(zlib.compress(b"abc" * 100)[:-8].hex().encode() + b">",
+                  filter=pikepdf.Array([pikepdf.Name.ASCIIHexDecode, pikepdf.Name.FlateDecode]))
+        doc.pages[0].obj.Resources.XObject = pikepdf.Dictionary(Y=bad)
+        assert repair.diagnose(doc) == repair.Diagnosis(repair.DAMAGED, ("flux de données compressé illisible",))

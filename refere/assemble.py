@@ -232,17 +232,23 @@ def _grow(page: pikepdf.Page, box: list[float], rotate: int, grow: tuple[float, 
     return [float(v) for v in padded]
 
 
-def _isolate(pdf: pikepdf.Pdf, page: pikepdf.Page, box: list[float]) -> None:
+def _isolate(pdf: pikepdf.Pdf, page: pikepdf.Page, box: list[float], forms: dict) -> None:
     """The page's own content becomes a form XObject drawn inside q … Q: a content stream cut
     mid-token, an unclosed string or a stray Q stays inside it, and cannot swallow or displace
-    the stamp drawn after it. The form's box is the visible page, so the padding stays blank."""
+    the stamp drawn after it. The form's box is the visible page, so the padding stays blank.
+    Pages sharing one content stream, resources and box share one form (no copy per page)."""
     contents = page.obj.get("/Contents")
+    resources = page.obj.get("/Resources")
+    key = (getattr(contents, "objgen", None), getattr(resources, "objgen", None), tuple(box))
+    if key[0] and key[0] != (0, 0) and key[1] and key[1] != (0, 0) and key in forms:
+        page.obj.Resources = pikepdf.Dictionary({"/XObject": pikepdf.Dictionary({str(FORM): forms[key]})})
+        return
     if isinstance(contents, pikepdf.Stream):
         # One stream: its data is kept as stored (filters included), never decoded here.
         form = pdf.make_stream(contents.read_raw_bytes())
-        for key in ("/Filter", "/DecodeParms"):
-            if key in contents:
-                form[key] = contents[key]
+        for name in ("/Filter", "/DecodeParms"):
+            if name in contents:
+                form[name] = contents[name]
     else:
         parts = []
         for part in contents if isinstance(contents, pikepdf.Array) else []:
@@ -254,10 +260,11 @@ def _isolate(pdf: pikepdf.Pdf, page: pikepdf.Page, box: list[float]) -> None:
     form.Type = pikepdf.Name.XObject
     form.Subtype = pikepdf.Name.Form
     form.BBox = pikepdf.Array([Decimal(f"{v:.4f}") for v in box])
-    resources = page.obj.get("/Resources")
     form.Resources = resources if isinstance(resources, pikepdf.Dictionary) else pikepdf.Dictionary()
     if "/Group" in page.obj:
         form.Group = page.obj.Group
+    form = pdf.make_indirect(form)
+    forms[key] = form
     page.obj.Resources = pikepdf.Dictionary({"/XObject": pikepdf.Dictionary({str(FORM): form})})
 
 
@@ -265,7 +272,8 @@ def _fmt(v: float) -> str:
     return f"{v:.4f}".rstrip("0").rstrip(".")
 
 
-def stamp(pdf: pikepdf.Pdf, page: pikepdf.Page, text: str, pad: bool, font: pikepdf.Object) -> None:
+def stamp(pdf: pikepdf.Pdf, page: pikepdf.Page, text: str, pad: bool, font: pikepdf.Object,
+          forms: dict | None = None) -> None:
     """Stamp ``text`` on the visual top of ``page``. A PDF page (``pad``) has its content isolated
     first, then is padded; a page from an image (our own content) is stamped in its margin."""
     rotate = _rotation(page)
@@ -273,7 +281,7 @@ def stamp(pdf: pikepdf.Pdf, page: pikepdf.Page, text: str, pad: bool, font: pike
     _, w, h = _visual_matrix(box, rotate)
     where = place(w, h, text, pad)
     if pad:
-        _isolate(pdf, page, box)
+        _isolate(pdf, page, box, {} if forms is None else forms)
         box = _grow(page, box, rotate, where.grow)
     m, _, _ = _visual_matrix(box, rotate)
     resources = page.obj.get("/Resources")
@@ -349,8 +357,9 @@ def build_piece(piece: PlannedPiece, path: Path, dpi_cap: int | None = None, bro
             padded += [pad] * len(doc.pages)
         font = helvetica(out)
         total = len(out.pages)
+        forms: dict = {}
         for k, (page, pad) in enumerate(zip(out.pages, padded), start=1):
-            stamp(out, page, stamp_text(piece.numero, k, total, brouillon), pad, font)
+            stamp(out, page, stamp_text(piece.numero, k, total, brouillon), pad, font, forms)
         _finish(out, f"Pièce n° {piece.numero} — {piece.titre}")
         try:
             save(out, path)

@@ -4,6 +4,7 @@ source page: tiny, rotated, with a malformed content stream, or from a damaged f
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -275,3 +276,22 @@ def test_diagnosis_decodes_within_a_budget(tmp_path):
                   filter=pikepdf.Array([pikepdf.Name.ASCIIHexDecode, pikepdf.Name.FlateDecode]))
         doc.pages[0].obj.Resources.XObject = pikepdf.Dictionary(Y=bad)
         assert repair.diagnose(doc) == repair.Diagnosis(repair.DAMAGED, ("flux de données compressé illisible",))
+
+
+def test_pages_sharing_one_content_stream_share_one_form(tmp_path):
+    pdf = pikepdf.new()
+    noise = bytes(b for b in hashlib.shake_256(b"refere").digest(200_000) if b not in b"\r\n")  # incompressible
+    _page(pdf, (300, 300), b"BT /F1 12 Tf 10 200 Td (PARTAGE) Tj ET %" + noise)
+    first = pdf.pages[0].obj
+    first.Resources = pdf.make_indirect(first.Resources)
+    for _ in range(59):
+        pdf.pages.append(pikepdf.Page(pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=[0, 0, 300, 300],
+                                                         Resources=first.Resources, Contents=first.Contents)))
+    source = tmp_path / "affaire" / "pieces" / "partage.pdf"
+    source.parent.mkdir(parents=True)
+    pdf.save(source)
+    res = _built(_case(tmp_path, {"Partagé": source}))
+    piece = next(p for p in res.inventory.pieces if p.categorie == "autre")
+    path = res.out / "pieces" / piece.fichier
+    assert_every_page_stamped(path, piece.numero)
+    assert path.stat().st_size < 3 * source.stat().st_size

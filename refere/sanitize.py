@@ -158,6 +158,13 @@ def _objects(pdf: pikepdf.Pdf, removed: set[str]) -> None:
             removed.update(_action_labels(obj) or [JS])
             _empty(obj)
             continue
+        # Data a viewer would fetch from elsewhere: external stream data, reference XObjects, OPI.
+        external = [k for k in ("/F", "/FFilter", "/FDecodeParms") if isinstance(obj, pikepdf.Stream) and k in obj]
+        external += [k for k in ("/Ref", "/OPI") if k in obj and obj.get("/Type", Name.XObject) == Name.XObject]
+        if external:
+            removed.add("contenu externe")
+            for key in external:
+                del obj[key]
         if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == Name.Image and obj.get("/Filter") == Name.DCTDecode:
             raw = obj.read_raw_bytes()
             clean = strip_jpeg(raw)

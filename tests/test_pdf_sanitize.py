@@ -82,10 +82,14 @@ def pdf_with_secrets(path: Path) -> Path:
     image = pdf.make_stream(jpeg, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=400, Height=250,
                             ColorSpace=pikepdf.Name.DeviceRGB, BitsPerComponent=8, Filter=pikepdf.Name.DCTDecode)
     image.Metadata = pdf.make_stream(XMP)
-    content = b"BT /F1 14 Tf 72 700 Td (VISIBLE) Tj ET q 400 0 0 250 72 300 cm /Im0 Do Q"
+    # A reference XObject: a viewer would fetch its page from the network.
+    remote = pdf.make_stream(b"0 0 1 rg 0 0 10 10 re f", Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Form,
+                             BBox=[0, 0, 10, 10], Ref=pikepdf.Dictionary(F=pikepdf.String("http://traceur.example/p.pdf"),
+                                                                        Page=0))
+    content = b"BT /F1 14 Tf 72 700 Td (VISIBLE) Tj ET q 400 0 0 250 72 300 cm /Im0 Do Q /Fx0 Do"
     page = pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=[0, 0, 612, 792],
                               Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font),
-                                                           XObject=pikepdf.Dictionary(Im0=image)),
+                                                           XObject=pikepdf.Dictionary(Im0=image, Fx0=remote)),
                               Contents=pdf.make_stream(content))
     pdf.pages.append(pikepdf.Page(page))
     page = pdf.pages[0].obj
@@ -149,7 +153,7 @@ def _all_bytes(path: Path) -> bytes:
 
 
 FORBIDDEN_KEYS = {"/JS", "/JavaScript", "/AA", "/OpenAction", "/AcroForm", "/XFA", "/EmbeddedFiles", "/EF",
-                  "/Launch", "/URI", "/RichMedia", "/FileAttachment", "/Metadata", "/Widget", "/Author", "/Creator"}
+                  "/Launch", "/URI", "/RichMedia", "/Ref", "/OPI", "/FileAttachment", "/Metadata", "/Widget", "/Author", "/Creator"}
 
 
 def _active_names(path: Path) -> set[str]:
@@ -213,7 +217,7 @@ def test_nothing_active_or_private_reaches_any_output(tmp_path):
     manifest = json.loads((res.out / "inventaire.json").read_text("utf-8"))
     retire = {s["fichier"]: s["retire"] for p in manifest["pieces"] for s in p["sources"]}
     assert {"JavaScript", "fichiers joints", "champ de formulaire", "formulaire XFA", "lien vers Internet",
-            "lancement de programme", "contenu multimédia", "fichier joint"} <= set(retire["pieces/formulaire.pdf"])
+            "lancement de programme", "contenu multimédia", "fichier joint", "contenu externe"} <= set(retire["pieces/formulaire.pdf"])
     assert retire["pieces/photo.jpg"] == []
 
 

@@ -348,7 +348,8 @@ def _pdf_source(src: SourceInfo) -> tuple[pikepdf.Pdf, list[str]]:
         for page in doc.pages:
             own_attributes(page)
         return doc, sanitize.clean(doc)
-    except pikepdf.PdfError as exc:
+    except (pikepdf.PdfError, TypeError, ValueError, AttributeError, KeyError) as exc:
+        # A structure too broken to walk (hostile or damaged): refused, naming the file.
         doc.close()
         raise FileProblem(f"« {src.written} » : PDF endommagé ({repair.labels([str(exc)])[0]})") from None
 

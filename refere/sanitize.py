@@ -70,7 +70,8 @@ def _document(pdf: pikepdf.Pdf, removed: set[str]) -> None:
     if isinstance(form, pikepdf.Dictionary):
         if "/XFA" in form:
             removed.add("formulaire XFA")
-        if len(form.get("/Fields", [])):
+        fields = form.get("/Fields")
+        if isinstance(fields, pikepdf.Array) and len(fields):
             removed.add("champ de formulaire")
 
 
@@ -83,7 +84,7 @@ def _flatten_fields(pdf: pikepdf.Pdf) -> None:
         if form.get("/NeedAppearances"):
             pdf.generate_appearance_streams()
         pdf.flatten_annotations("all")
-    except pikepdf.PdfError:
+    except (pikepdf.PdfError, RuntimeError, ValueError, TypeError):
         pass  # the widgets are removed below all the same
 
 

@@ -232,3 +232,37 @@ def test_strip_jpeg_keeps_image_data_and_refuses_to_guess():
     assert sanitize.strip_jpeg(clean) is clean  # nothing left to drop
     assert sanitize.strip_jpeg(b"\xff\xd8\xff\xe1\xff\xff") == b"\xff\xd8\xff\xe1\xff\xff"  # lying length: as is
     assert sanitize.strip_jpeg(b"not a jpeg") == b"not a jpeg"
+
+
+def test_odd_structures_are_cleaned_and_stamped_without_a_traceback(tmp_path, run):
+    pdf = pikepdf.new()
+    odd = [
+        dict(Annots=pikepdf.String("pas un tableau"), Resources=3),
+        dict(Annots=pikepdf.Array([None, 5, pikepdf.Dictionary(Subtype=pikepdf.Name.Link, A=pikepdf.String("x"))])),
+        dict(Contents=pikepdf.Array([None, 7]), Rotate=pikepdf.Name("/quatrevingtdix")),
+        dict(MediaBox=pikepdf.Array([0, 0, "a", "b"]), CropBox=pikepdf.Array([500, 500, 600, 600])),
+    ]
+    for extra in odd:
+        page = pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=[0, 0, 200, 200], Contents=pdf.make_stream(b""))
+        for key, value in extra.items():
+            page[f"/{key}"] = value
+        pdf.pages.append(pikepdf.Page(page))
+    pdf.Root.Names = 4
+    pdf.Root.AcroForm = pikepdf.Dictionary(Fields=12, NeedAppearances=True)
+    pdf.Root.OpenAction = pikepdf.Array([pdf.pages[0].obj, pikepdf.Name.Fit])
+    folder = tmp_path / "affaire"
+    (folder / "pieces").mkdir(parents=True)
+    pdf.save(folder / "pieces" / "bizarre.pdf")
+    data = default_case()
+    data["pieces"] = [{"titre": "Bizarre", "categorie": "autre", "fichier": "pieces/bizarre.pdf"}]
+    res = run("build", write_case(folder, data))
+    assert res.exit_code in (0, 1) and "Traceback" not in res.output and "Erreur interne" not in res.output, res.output
+    if res.exit_code == 0:
+        out = next((folder / "dossier" / "pieces").glob("*Bizarre*"))
+        doc = pdfium.PdfDocument(str(out))
+        try:
+            assert all("Pièce n° 4 — p." in doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+        finally:
+            doc.close()
+    else:
+        assert "bizarre.pdf" in res.output

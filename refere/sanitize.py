@@ -187,12 +187,20 @@ def clean(pdf: pikepdf.Pdf) -> list[str]:
 # --- JPEG -----------------------------------------------------------------------------------
 
 _SOS, _EOI = 0xDA, 0xD9
-_APP0, _APP2, _APP15, _COM = 0xE0, 0xE2, 0xEF, 0xFE
+_APP0, _APP2, _APP14, _APP15, _COM = 0xE0, 0xE2, 0xEE, 0xEF, 0xFE
+
+
+def _needed(marker: int, segment: bytes) -> bool:
+    """Segments that decoding needs: the ICC profile, and Adobe's colour transform (without it a
+    CMYK or YCCK JPEG shows inverted or wrong colours). Neither says anything about a person."""
+    if marker == _APP2:
+        return segment[4:16] == b"ICC_PROFILE\x00"
+    return marker == _APP14 and segment[4:9] == b"Adobe"
 
 
 def strip_jpeg(data: bytes) -> bytes:
-    """Drop APP1…APP15 (EXIF, GPS, XMP, maker notes) and COM segments, keeping APP0 (JFIF) and
-    the ICC profile (APP2 « ICC_PROFILE »); the entropy-coded data is copied as it is. Returns
+    """Drop APP1…APP15 (EXIF, GPS, XMP, maker notes) and COM segments, keeping APP0 (JFIF),
+    the ICC profile and Adobe's APP14; the entropy-coded data is copied as it is. Returns
     ``data`` itself when there is nothing to drop or the header is not understood."""
     if data[:2] != b"\xff\xd8":
         return data
@@ -212,8 +220,7 @@ def strip_jpeg(data: bytes) -> bytes:
         if length < 2 or end > n:
             return data
         segment = data[i:end]
-        drop = marker == _COM or (_APP0 < marker <= _APP15
-                                  and not (marker == _APP2 and segment[4:16] == b"ICC_PROFILE\x00"))
+        drop = marker == _COM or (_APP0 < marker <= _APP15 and not _needed(marker, segment))
         if drop:
             dropped = True
         else:

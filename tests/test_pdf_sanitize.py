@@ -266,3 +266,16 @@ def test_odd_structures_are_cleaned_and_stamped_without_a_traceback(tmp_path, ru
             doc.close()
     else:
         assert "bizarre.pdf" in res.output
+
+
+def test_cmyk_jpeg_keeps_its_adobe_segment():
+    img = Image.new("CMYK", (40, 30), (0, 200, 30, 10))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=95)
+    data = buf.getvalue()
+    data = data[:2] + _segment(0xE1, b"Exif\x00\x00" + SECRET.encode()) + data[2:]
+    assert b"Adobe" in data
+    clean = sanitize.strip_jpeg(data)
+    assert SECRET.encode() not in clean and b"Adobe" in clean
+    with Image.open(io.BytesIO(clean)) as a, Image.open(io.BytesIO(data)) as b:
+        assert a.convert("RGB").tobytes() == b.convert("RGB").tobytes()

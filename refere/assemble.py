@@ -14,7 +14,7 @@ import img2pdf
 import pikepdf
 from PIL import Image, ImageOps
 
-from . import __version__, pngmeta
+from . import __version__, pngmeta, repair, sanitize
 from .errors import FileProblem
 from .pdffont import Font
 from .pdftext import helvetica, literal, width
@@ -33,6 +33,7 @@ PAD = 22.0  # points added above a PDF page to hold the stamp without covering a
 SIZE_LIMIT = 32_000_000  # Télérecours citoyens, per file
 PARALLEL_FROM = 4  # images to re-encode before a second process pays for itself
 PRODUCER = f"refere {__version__}"
+DRAFT = "PROJET"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Written:
     pages: int
     size: int
     compressed: bool
+    removed: tuple[tuple[str, ...], ...] = ()  # per source, French labels of what sanitize took out
 
 
 # --- images ---------------------------------------------------------------------------------
@@ -92,15 +94,32 @@ def _downscale(img: Image.Image, dpi: int) -> Image.Image:
     return img
 
 
+_EXIF_ROTATION = {3: img2pdf.Rotation["180"], 6: img2pdf.Rotation["90"], 8: img2pdf.Rotation["270"]}
+
+
+def _jpeg_rotation(data: bytes) -> img2pdf.Rotation:
+    """The EXIF orientation as an explicit page rotation, read before the EXIF is dropped."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return _EXIF_ROTATION.get(img.getexif().get(0x0112), img2pdf.Rotation.none)
+    except Exception:
+        return img2pdf.Rotation.none
+
+
 def image_pages(src: SourceInfo, dpi_cap: int | None = None) -> pikepdf.Pdf:
     data = src.path.read_bytes()
     meta = pngmeta.read(src.path) if src.kind == "png" else None
     # img2pdf's EXIF look-up decodes a whole PNG; ask it only when a PNG declares an orientation.
     rotation = img2pdf.Rotation.none if meta and meta.orientation == 1 else img2pdf.Rotation.ifvalid
     try:
-        data = _flatten_if_needed(data, bool(meta and meta.has_alpha), dpi_cap)
+        flat = _flatten_if_needed(data, bool(meta and meta.has_alpha), dpi_cap)
+        if flat is data and data[:2] == b"\xff\xd8":
+            # Passed through as it is: the orientation becomes the page's, then EXIF, GPS, XMP and
+            # comments are dropped (segments only, the image data is not re-encoded).
+            rotation = _jpeg_rotation(data)
+            flat = sanitize.strip_jpeg(data)
         # One page per image, as the plan counts it: an MPO or animated PNG keeps its first frame.
-        out = img2pdf.convert(data, layout_fun=_LAYOUT, nodate=True, rotation=rotation,
+        out = img2pdf.convert(flat, layout_fun=_LAYOUT, nodate=True, rotation=rotation,
                               first_frame_only=True, engine=img2pdf.Engine.internal)
     except FileProblem:
         raise
@@ -111,29 +130,51 @@ def image_pages(src: SourceInfo, dpi_cap: int | None = None) -> pikepdf.Pdf:
 
 # --- stamps ---------------------------------------------------------------------------------
 
-def _box(page: pikepdf.Page) -> list[float]:
-    box = page.obj.get("/CropBox") or page.obj.get("/MediaBox")
-    x0, y0, x1, y1 = (float(v) for v in box)
+_INHERITED = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
+FORM = pikepdf.Name("/FRefereP")
+FONT = pikepdf.Name("/FRefere")
+EDGE = 4.0  # least room left and right of the stamp on a padded narrow page
+
+
+def own_attributes(page: pikepdf.Page) -> None:
+    """Copy inherited attributes onto the page itself: the page tree is not copied with it."""
+    node, depth = page.obj.get("/Parent"), 0
+    while isinstance(node, pikepdf.Dictionary) and depth < 64:
+        for key in _INHERITED:
+            if key not in page.obj and key in node:
+                page.obj[key] = node[key]
+        node, depth = node.get("/Parent"), depth + 1
+
+
+def _numbers(box, default: list[float]) -> list[float]:
+    try:
+        x0, y0, x1, y1 = (float(v) for v in box)
+    except (TypeError, ValueError):
+        return default
     return [min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)]
 
 
-def _pad_top(page: pikepdf.Page, rotate: int) -> None:
-    """Enlarge the page on its visual top edge: the stamp gets room, the content is untouched."""
-    box = _box(page)
-    index, delta = {0: (3, PAD), 90: (0, -PAD), 180: (1, -PAD), 270: (2, PAD)}[rotate]
-    box[index] += delta
-    padded = pikepdf.Array([Decimal(f"{v:.4f}") for v in box])
-    page.obj.MediaBox = padded
-    if "/CropBox" in page.obj:
-        page.obj.CropBox = padded
-    for key in ("/TrimBox", "/BleedBox", "/ArtBox"):
-        if key in page.obj:
-            del page.obj[key]
+def _box(page: pikepdf.Page) -> list[float]:
+    """The visible box: the crop box clipped by the media box (a viewer shows no more)."""
+    media = _numbers(page.obj.get("/MediaBox"), [0.0, 0.0, A4[0], A4[1]])
+    crop = _numbers(page.obj.get("/CropBox", media), media)
+    box = [max(media[0], crop[0]), max(media[1], crop[1]), min(media[2], crop[2]), min(media[3], crop[3])]
+    if box[2] < box[0] or box[3] < box[1]:
+        box = media
+    return box
 
 
-def _visual_matrix(page: pikepdf.Page, rotate: int) -> tuple[list[float], float, float]:
+def _rotation(page: pikepdf.Page) -> int:
+    try:
+        rotate = int(page.obj.get("/Rotate", 0)) % 360
+    except (TypeError, ValueError):
+        rotate = 0
+    return rotate if rotate in (0, 90, 180, 270) else 0
+
+
+def _visual_matrix(box: list[float], rotate: int) -> tuple[list[float], float, float]:
     """Matrix from upright visual coordinates (origin bottom-left as displayed) to user space."""
-    x0, y0, x1, y1 = _box(page)
+    x0, y0, x1, y1 = box
     w, h = x1 - x0, y1 - y0
     if rotate == 0:
         return [1, 0, 0, 1, x0, y0], w, h
@@ -144,43 +185,134 @@ def _visual_matrix(page: pikepdf.Page, rotate: int) -> tuple[list[float], float,
     return [0, -1, 1, 0, x0, y1], h, w
 
 
-def _free_font_name(page: pikepdf.Page) -> pikepdf.Name:
-    """An explicit resource name (pikepdf's prefix= is random, which breaks reproducibility)."""
-    fonts = page.resources.get("/Font", {}) if "/Resources" in page.obj else {}
-    k = 0
-    while (name := f"/FRefere{k or ''}") in fonts:
-        k += 1
-    return pikepdf.Name(name)
+def _apply(m: list[float], x: float, y: float) -> tuple[float, float]:
+    return m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5]
 
 
-def stamp(pdf: pikepdf.Pdf, page: pikepdf.Page, text: str, pad: bool, font: pikepdf.Object) -> None:
-    rotate = int(page.obj.get("/Rotate", 0)) % 360
-    rotate = rotate if rotate in (0, 90, 180, 270) else 0
+@dataclass(frozen=True)
+class Placement:
+    size: float  # font size
+    x: float  # baseline start, in visual coordinates of the final page
+    y: float
+    grow: tuple[float, float, float]  # visual padding added: left, right, top
+
+
+def place(w: float, h: float, text: str, pad: bool) -> Placement:
+    """Where the stamp goes on a visual page of ``w`` × ``h`` points.
+
+    A pièce built from an image has a 15 mm top margin kept free for it. A PDF page is padded
+    on top (content untouched); a large page gets a proportionally larger stamp, a page narrower
+    than the text is widened on both sides, so that the whole text lies inside the page."""
+    if not pad:
+        return Placement(STAMP_SIZE, w - 12 * MM - width(text, STAMP_SIZE), h - 15 * MM + 8, (0.0, 0.0, 0.0))
+    size = STAMP_SIZE * max(1.0, min(w, h) / 842)
+    tw = width(text, size)
+    top = PAD * size / STAMP_SIZE
+    side = max(0.0, (tw + 2 * EDGE - w) / 2)
+    full = w + 2 * side
+    margin = 12 * MM if full >= tw + 24 * MM else (full - tw) / 2
+    y = h + (top - size) / 2 - 2 * size / STAMP_SIZE
+    return Placement(size, full - margin - tw, y, (side, side, top))
+
+
+def _grow(page: pikepdf.Page, box: list[float], rotate: int, grow: tuple[float, float, float]) -> list[float]:
+    """Enlarge the visible box by ``grow`` (visual left, right, top); the content stays where it is."""
+    m, w, h = _visual_matrix(box, rotate)
+    left, right, top = grow
+    corners = [_apply(m, x, y) for x in (-left, w + right) for y in (0.0, h + top)]
+    xs, ys = [c[0] for c in corners], [c[1] for c in corners]
+    new = [min(xs), min(ys), max(xs), max(ys)]
+    padded = pikepdf.Array([Decimal(f"{v:.4f}") for v in new])
+    page.obj.MediaBox = padded
+    if "/CropBox" in page.obj:
+        page.obj.CropBox = padded
+    for key in ("/TrimBox", "/BleedBox", "/ArtBox"):
+        if key in page.obj:
+            del page.obj[key]
+    return [float(v) for v in padded]
+
+
+def _isolate(pdf: pikepdf.Pdf, page: pikepdf.Page, box: list[float], forms: dict) -> None:
+    """The page's own content becomes a form XObject drawn inside q … Q: a content stream cut
+    mid-token, an unclosed string or a stray Q stays inside it, and cannot swallow or displace
+    the stamp drawn after it. The form's box is the visible page, so the padding stays blank.
+    Pages sharing one content stream, resources and box share one form (no copy per page)."""
+    contents = page.obj.get("/Contents")
+    resources = page.obj.get("/Resources")
+    key = (getattr(contents, "objgen", None), getattr(resources, "objgen", None), tuple(box))
+    if key[0] and key[0] != (0, 0) and key[1] and key[1] != (0, 0) and key in forms:
+        page.obj.Resources = pikepdf.Dictionary({"/XObject": pikepdf.Dictionary({str(FORM): forms[key]})})
+        return
+    if isinstance(contents, pikepdf.Stream):
+        # One stream: its data is kept as stored (filters included), never decoded here.
+        form = pdf.make_stream(contents.read_raw_bytes())
+        for name in ("/Filter", "/DecodeParms"):
+            if name in contents:
+                form[name] = contents[name]
+    else:
+        parts = []
+        for part in contents if isinstance(contents, pikepdf.Array) else []:
+            try:
+                parts.append(part.read_bytes())
+            except (pikepdf.PdfError, AttributeError):
+                pass  # undecodable: nothing a viewer could draw from it either
+        form = pdf.make_stream(b"\n".join(parts))
+    form.Type = pikepdf.Name.XObject
+    form.Subtype = pikepdf.Name.Form
+    form.BBox = pikepdf.Array([Decimal(f"{v:.4f}") for v in box])
+    form.Resources = resources if isinstance(resources, pikepdf.Dictionary) else pikepdf.Dictionary()
+    if "/Group" in page.obj:
+        form.Group = page.obj.Group
+    form = pdf.make_indirect(form)
+    forms[key] = form
+    page.obj.Resources = pikepdf.Dictionary({"/XObject": pikepdf.Dictionary({str(FORM): form})})
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.4f}".rstrip("0").rstrip(".")
+
+
+def stamp(pdf: pikepdf.Pdf, page: pikepdf.Page, text: str, pad: bool, font: pikepdf.Object,
+          forms: dict | None = None) -> None:
+    """Stamp ``text`` on the visual top of ``page``. A PDF page (``pad``) has its content isolated
+    first, then is padded; a page from an image (our own content) is stamped in its margin."""
+    rotate = _rotation(page)
+    box = _box(page)
+    _, w, h = _visual_matrix(box, rotate)
+    where = place(w, h, text, pad)
     if pad:
-        _pad_top(page, rotate)
-    m, w, h = _visual_matrix(page, rotate)
-    name = page.add_resource(font, pikepdf.Name.Font, name=_free_font_name(page))
-    tx = w - 12 * MM - width(text, STAMP_SIZE)
-    ty = h - (PAD + STAMP_SIZE) / 2 - 2 if pad else h - 15 * MM + 8
-    matrix = " ".join(f"{v:.4f}".rstrip("0").rstrip(".") for v in m)
+        _isolate(pdf, page, box, {} if forms is None else forms)
+        box = _grow(page, box, rotate, where.grow)
+    m, _, _ = _visual_matrix(box, rotate)
+    resources = page.obj.get("/Resources")
+    if not isinstance(resources, pikepdf.Dictionary):
+        resources = page.obj.Resources = pikepdf.Dictionary()
+    fonts = resources.get("/Font")
+    if not isinstance(fonts, pikepdf.Dictionary):
+        fonts = resources.Font = pikepdf.Dictionary()
+    fonts[str(FONT)] = font
     ops = (
-        f"Q q {matrix} cm BT {name} {STAMP_SIZE} Tf 0 g {tx:.2f} {ty:.2f} Td ".encode()
-        + literal(text) + b" Tj ET Q"
+        f"q {' '.join(_fmt(v) for v in m)} cm BT {FONT} {_fmt(where.size)} Tf 0 g "
+        f"{where.x:.2f} {where.y:.2f} Td ".encode() + literal(text) + b" Tj ET Q"
     )
-    page.contents_add(pdf.make_stream(b"q"), prepend=True)
-    page.contents_add(pdf.make_stream(ops))
+    if pad:
+        page.obj.Contents = pdf.make_stream(b"q " + str(FORM).encode() + b" Do Q\n" + ops)
+    else:
+        page.contents_add(pdf.make_stream(b"q"), prepend=True)
+        page.contents_add(pdf.make_stream(b"Q " + ops))
 
 
-def stamp_text(numero: int, page: int, total: int) -> str:
-    return f"Pièce n° {numero} — p. {page}/{total}"
+def stamp_text(numero: int, page: int, total: int, brouillon: bool = False) -> str:
+    text = f"Pièce n° {numero} — p. {page}/{total}"
+    return f"PROJET — {text}" if brouillon else text
 
 
 # --- pièces ---------------------------------------------------------------------------------
 
 def _finish(pdf: pikepdf.Pdf, title: str) -> None:
-    with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
-        meta["dc:title"] = title
-        meta["pdf:Producer"] = PRODUCER
+    """Title and producer, nothing else: no XMP, no author, no dates."""
+    if "/Metadata" in pdf.Root:
+        del pdf.Root["/Metadata"]
     pdf.docinfo = pdf.make_indirect(pikepdf.Dictionary(Title=title, Producer=PRODUCER))
 
 
@@ -189,56 +321,93 @@ def save(pdf: pikepdf.Pdf, path: Path) -> None:
              object_stream_mode=pikepdf.ObjectStreamMode.generate)
 
 
-def build_piece(piece: PlannedPiece, path: Path, dpi_cap: int | None = None) -> Written:
+def append_pages(out: pikepdf.Pdf, pages) -> int:
+    """Copy ``pages`` (from another Pdf) to the end of ``out``'s page tree; returns how many.
+
+    pikepdf's ``pages.extend`` costs time proportional to the pages already there for each page
+    added (quadratic: 30 s for 8,000 pages); copying each page object and listing it in /Kids
+    is linear. ``out.pages`` must not be read before the last call: qpdf builds its page list
+    on first use."""
+    root = out.Root.Pages
+    kids = root.Kids
+    n = 0
+    for page in pages:
+        copy = out.copy_foreign(page.obj)
+        copy.Parent = root
+        kids.append(copy)
+        n += 1
+    root.Count = len(kids)
+    return n
+
+
+def _pdf_source(src: SourceInfo) -> tuple[pikepdf.Pdf, list[str]]:
+    """A source PDF opened (qpdf recovers a damaged cross-reference table on the way), its pages
+    made self-contained and cleaned of active content; the labels of what was removed."""
+    doc = pdf_open(src.path, src.written)
+    try:
+        for page in doc.pages:
+            own_attributes(page)
+        return doc, sanitize.clean(doc)
+    except (pikepdf.PdfError, TypeError, ValueError, AttributeError, KeyError) as exc:
+        # A structure too broken to walk (hostile or damaged): refused, naming the file.
+        doc.close()
+        raise FileProblem(f"« {src.written} » : PDF endommagé ({repair.labels([str(exc)])[0]})") from None
+
+
+def build_piece(piece: PlannedPiece, path: Path, dpi_cap: int | None = None, brouillon: bool = False) -> Written:
     """One pièce file: every source in order, every page stamped « Pièce n° N — p. K/M »."""
     out = pikepdf.new()
     opened: list[pikepdf.Pdf] = []
     padded: list[bool] = []
+    removed: list[tuple[str, ...]] = []
     try:
         for src in piece.sources:
             if src.kind == "pdf":
-                doc = pdf_open(src.path, src.written)
+                doc, labels = _pdf_source(src)
                 pad = True
             else:
-                doc = image_pages(src, dpi_cap)
+                doc, labels = image_pages(src, dpi_cap), []
                 pad = False
             opened.append(doc)
+            removed.append(tuple(labels))
             try:
-                out.pages.extend(doc.pages)
+                n = append_pages(out, doc.pages)
             except pikepdf.PdfError as exc:
-                raise FileProblem(f"« {src.written} » : PDF endommagé ({str(exc)[:120]})") from None
-            padded += [pad] * len(doc.pages)
+                raise FileProblem(f"« {src.written} » : PDF endommagé ({repair.labels([str(exc)])[0]})") from None
+            padded += [pad] * n
         font = helvetica(out)
         total = len(out.pages)
+        forms: dict = {}
         for k, (page, pad) in enumerate(zip(out.pages, padded), start=1):
-            stamp(out, page, stamp_text(piece.numero, k, total), pad, font)
+            stamp(out, page, stamp_text(piece.numero, k, total, brouillon), pad, font, forms)
         _finish(out, f"Pièce n° {piece.numero} — {piece.titre}")
         try:
             save(out, path)
         except pikepdf.PdfError as exc:
-            raise FileProblem(f"pièce n° {piece.numero} : PDF source endommagé ({str(exc)[:160]})") from None
+            raise FileProblem(f"pièce n° {piece.numero} : PDF source endommagé ({repair.labels([str(exc)])[0]})") from None
     finally:
         for doc in opened:
             doc.close()
         out.close()
-    return Written(piece.numero, piece.fichier, total, path.stat().st_size, dpi_cap is not None)
+    return Written(piece.numero, piece.fichier, total, path.stat().st_size, dpi_cap is not None, tuple(removed))
 
 
-def _build_one(args: tuple[PlannedPiece, Path, bool]) -> Written:
-    piece, folder, compress = args
+def _build_one(args: tuple[PlannedPiece, Path, bool, bool]) -> Written:
+    piece, folder, compress, brouillon = args
     path = folder / piece.fichier
-    written = build_piece(piece, path)
+    written = build_piece(piece, path, brouillon=brouillon)
     if compress and written.size > SIZE_LIMIT and any(s.kind != "pdf" for s in piece.sources):
         for dpi in (200, 150, 110):
-            written = build_piece(piece, path, dpi_cap=dpi)
+            written = build_piece(piece, path, dpi_cap=dpi, brouillon=brouillon)
             if written.size <= SIZE_LIMIT:
                 break
     return written
 
 
-def build_pieces(inv: Inventory, folder: Path, compress: bool = False, jobs: int = 1) -> list[Written]:
+def build_pieces(inv: Inventory, folder: Path, compress: bool = False, jobs: int = 1,
+                 brouillon: bool = False) -> list[Written]:
     folder.mkdir(parents=True, exist_ok=True)
-    work = [(p, folder, compress) for p in inv.pieces]
+    work = [(p, folder, compress, brouillon) for p in inv.pieces]
     heavy = sum(needs_reencoding(s) for p in inv.pieces for s in p.sources)
     # Measured (bench/): pass-through images are I/O-bound and a second process only adds its
     # start-up and memory; re-encoding (transparency, --compresser) is CPU-bound and pays.
@@ -290,10 +459,15 @@ def _bordereau_layout(inv: Inventory, header: list[str], regular: Font, bold: Fo
     return pages
 
 
-def _bordereau(pdf: pikepdf.Pdf, inv: Inventory, header: list[str], first_page: int) -> int:
+def _bordereau(pdf: pikepdf.Pdf, inv: Inventory, header: list[str], first_page: int,
+               brouillon: bool = False) -> int:
     """Draw the bordereau (inventory) as A4 pages at the start of ``pdf``; returns its page count."""
     regular, bold = Font(), Font(bold=True)
     layout = _bordereau_layout(inv, header, regular, bold)
+    if brouillon:
+        # A draft says so on every page, in the top margin, as text (searchable, copied with it).
+        for lines in layout:
+            lines.append((True, 12.0, A4[0] - 20 * MM - bold.width(DRAFT, 12.0), A4[1] - 12 * MM, DRAFT))
     spans = {}
     for p, start in zip(inv.pieces, _starts(inv, first_page + len(layout))):
         end = start + p.pages - 1
@@ -308,26 +482,29 @@ def _bordereau(pdf: pikepdf.Pdf, inv: Inventory, header: list[str], first_page: 
         streams.append(b"\n".join(ops))
     fonts = pikepdf.Dictionary(FR=regular.embed(pdf), FB=bold.embed(pdf))
     for ops in streams:
-        pdf.pages.append(pikepdf.Page(pikepdf.Dictionary(
-            Type=pikepdf.Name.Page,
+        page = pdf.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.Page, Parent=pdf.Root.Pages,
             MediaBox=pikepdf.Array([0, 0, Decimal(f"{A4[0]:.4f}"), Decimal(f"{A4[1]:.4f}")]),
             Resources=pikepdf.Dictionary(Font=fonts),
             Contents=pdf.make_stream(ops),
-        )))
+        ))
+        pdf.Root.Pages.Kids.append(page)  # not pdf.pages: see append_pages
+    pdf.Root.Pages.Count = len(pdf.Root.Pages.Kids)
     return len(layout)
 
 
-def build_complete(inv: Inventory, folder: Path, path: Path, header: list[str]) -> int:
-    """Bordereau page(s), then every pièce in order; a bookmark and page labels per pièce."""
+def build_complete(inv: Inventory, folder: Path, path: Path, header: list[str], brouillon: bool = False) -> int:
+    """Bordereau page(s), then every pièce in order; a bookmark and page labels per pièce.
+    The pièces are already stamped and cleaned; a draft's pièces already say « PROJET »."""
     out = pikepdf.new()
-    n_bord = _bordereau(out, inv, header, 1)
+    n_bord = _bordereau(out, inv, header, 1, brouillon)
     starts = _starts(inv, n_bord + 1)
     opened = []
     try:
         for p in inv.pieces:
             doc = pikepdf.open(folder / p.fichier)
             opened.append(doc)
-            out.pages.extend(doc.pages)
+            append_pages(out, doc.pages)
         nums: list = [0, pikepdf.Dictionary(S=pikepdf.Name.r, P=pikepdf.String("Bordereau "))]
         with out.open_outline() as outline:
             outline.root.append(pikepdf.OutlineItem("Bordereau des pièces", 0))

@@ -53,6 +53,13 @@ def header_lines(case: Case) -> list[str]:
             f"Référé mesures utiles (article L. 521-3 du CJA) — {tribunal}"]
 
 
+def _source_state(src, written: assemble.Written, k: int) -> dict:
+    """What was repaired or is still damaged (PDFs) and what active content was removed."""
+    state = {"etat": src.etat.etat, "defauts": list(src.etat.defauts)} if src.kind == "pdf" else {}
+    state["retire"] = list(written.removed[k]) if k < len(written.removed) else []
+    return state
+
+
 def manifest(case: Case, inv: plan.Inventory, report: evidence.Report, written: list[assemble.Written],
              folder: Path, options: Options) -> dict:
     by_num = {w.numero: w for w in written}
@@ -71,8 +78,9 @@ def manifest(case: Case, inv: plan.Inventory, report: evidence.Report, written: 
                 "octets": by_num[p.numero].size,
                 "sha256": files.sha256(folder / "pieces" / p.fichier),
                 "recompresse": by_num[p.numero].compressed,
-                "sources": [{"fichier": s.written, "type": s.kind, "pages": s.pages, "sha256": s.sha256}
-                            for s in p.sources],
+                "sources": [{"fichier": s.written, "type": s.kind, "pages": s.pages, "sha256": s.sha256,
+                             **_source_state(s, by_num[p.numero], k)}
+                            for k, s in enumerate(p.sources)],
             }
             for p in inv.pieces
         ],
@@ -109,14 +117,15 @@ def build(case_file: str | Path, options: Options) -> Result:
     inv = plan.make(case)
     target = options.out or default_out(case_path)
     with write.staging(target, options.force, _sources(case, case_path)) as tmp:
-        written = assemble.build_pieces(inv, tmp / "pieces", options.compresser, options.jobs)
+        written = assemble.build_pieces(inv, tmp / "pieces", options.compresser, options.jobs, options.brouillon)
         for w, p in zip(written, inv.pieces):
             # The inventory is the single source of truth: the files must match it exactly.
             if w.pages != p.pages:
                 raise RuntimeError(f"pièce {p.numero}: {w.pages} pages written, {p.pages} planned")
             if w.size > assemble.SIZE_LIMIT:
                 report.findings.append(evidence.size_finding(w.fichier, w.size))
-        pages = assemble.build_complete(inv, tmp / "pieces", tmp / "dossier-complet.pdf", header_lines(case))
+        pages = assemble.build_complete(inv, tmp / "pieces", tmp / "dossier-complet.pdf", header_lines(case),
+                                        options.brouillon)
         ctx = render.context(case, inv, report, options.brouillon)
         render.render(ctx, tmp / "requete.docx", options.modele)
         if options.pdf:

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from . import dates, grammaire, shotdates
+from . import dates, grammaire, repair, shotdates
 from .errors import FileProblem
 from .model import Case
 from .probe import probe
@@ -204,10 +204,16 @@ def _pieces_readable(case: Case, add: Add) -> None:
     for i, p in enumerate(case.pieces):
         for src in p.sources:
             try:
-                probe(src)
+                info = probe(src)
             except FileProblem as exc:
                 # Not a rule of evidence, but build would fail on it: say so now.
                 add("piece-illisible", BLOQUANT, f"Pièce illisible : {exc.message}", "R. 412-2 CJA (pièces produites)",
+                    f"pieces[{i}]")
+                continue
+            # A damaged PDF is filed all the same; the user hears what was repaired or is still wrong.
+            if info.etat.etat != repair.INTACT:
+                code = "piece-reparee" if info.etat.etat == repair.REPAIRED else "piece-endommagee"
+                add(code, AVERTISSEMENT, repair.describe(src.written, info.etat), "R. 412-2 CJA (pièces produites)",
                     f"pieces[{i}]")
 
 

@@ -7,7 +7,8 @@ import pikepdf
 
 # Helvetica advance widths (AFM, per 1000 em) of the stamp's characters; digits are 556.
 _WIDTHS = {" ": 278, ".": 278, "/": 278, "°": 400, "—": 1000, "P": 667, "i": 222, "è": 556,
-           "c": 500, "e": 556, "n": 556, "p": 556}
+           "c": 500, "e": 556, "n": 556, "p": 556,
+           "R": 722, "O": 778, "J": 500, "E": 667, "T": 611}
 
 
 def width(text: str, size: float) -> float:

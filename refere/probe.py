@@ -10,7 +10,7 @@ from pathlib import Path
 import pikepdf
 from PIL import Image
 
-from . import files
+from . import files, repair
 from .errors import FileProblem
 
 # A phone screenshot is ~3 Mpx, a 600 dpi A4 scan ~35 Mpx: beyond this it is an attack or a
@@ -26,6 +26,8 @@ class SourceInfo:
     pages: int
     sha256: str
     size: int
+    # PDFs only: qpdf's structure check, and whether its recovery makes the file whole.
+    etat: repair.Diagnosis = repair.Diagnosis()
 
 
 def _image_pages(path: Path, written: str) -> int:
@@ -62,7 +64,7 @@ def pdf_open(path: Path, written: str) -> pikepdf.Pdf:
         raise FileProblem(f"« {written} » : PDF endommagé ou tronqué ({str(exc).splitlines()[0][:120]})") from None
 
 
-def _pdf_pages(path: Path, written: str) -> int:
+def _pdf_pages(path: Path, written: str) -> tuple[int, repair.Diagnosis]:
     with pdf_open(path, written) as pdf:
         try:
             n = len(pdf.pages)
@@ -70,13 +72,16 @@ def _pdf_pages(path: Path, written: str) -> int:
             n = 0
         if n == 0:
             raise FileProblem(f"« {written} » : PDF sans aucune page lisible")
-        return n
+        return n, repair.diagnose(pdf)
 
 
 @functools.lru_cache(maxsize=4096)
 def _probe(path: Path, written: str, kind: str, mtime_ns: int, size: int) -> SourceInfo:
     # mtime_ns and size are only part of the cache key: a file changed since is probed again.
-    pages = _pdf_pages(path, written) if kind == "pdf" else _image_pages(path, written)
+    if kind == "pdf":
+        pages, etat = _pdf_pages(path, written)
+        return SourceInfo(path, written, kind, pages, files.sha256(path), size, etat)
+    pages = _image_pages(path, written)
     return SourceInfo(path, written, kind, pages, files.sha256(path), size)
 
 

@@ -23,6 +23,10 @@ def ws(tmp_path) -> Path:
     w = tmp_path / "espace"
     w.mkdir()
     shutil.copytree(EXAMPLE, w / "exemple-94")
+    # A case still being prepared has no signature date yet: uploads may add later attempts.
+    yaml_path = w / "exemple-94" / "dossier.yaml"
+    yaml_path.write_text(re.sub(r"(?m)^  date: 2025-09-29\n", "", yaml_path.read_text(encoding="utf-8")),
+                         encoding="utf-8")
     return w
 
 

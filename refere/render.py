@@ -239,15 +239,6 @@ def render(ctx: dict[str, Any], out: Path, template: Path | None = None) -> None
         raise TemplateError(templating.report(path, problems, build=True))
 
 
-def _undefined_fr(exc: jinja2.UndefinedError) -> str:
-    msg = str(exc)
-    if m := re.search(r"'([^']+)' is undefined", msg):
-        return f"« {m[1]} » n'existe pas"
-    if m := re.search(r"has no attribute '([^']+)'", msg):
-        return f"« {m[1]} » n'existe pas"
-    return msg
-
-
 def verify_template(path: Path, sample: dict[str, Any] | None = None) -> list[str]:
     """Every problem of a custom template, in French; an empty list means it is usable.
     ``sample`` is kept for callers of the old signature: the sample cases are refere.sample's."""

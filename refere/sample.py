@@ -10,6 +10,8 @@ import datetime as dt
 import functools
 from typing import Any
 
+import pydantic
+
 _BASE: dict[str, Any] = {
     "version": 1,
     "requerant": {"civilite": "Mme", "nom": "Exemple", "prenoms": "Awa", "nom_usage": "Modèle",
@@ -88,7 +90,7 @@ def sample_contexts() -> tuple[tuple[str, dict[str, Any]], ...]:
     for label, data in VARIANTS.items():
         try:
             case = _case(data)
-        except Exception:  # a procedure type renamed by someone else: fall back to the base one
+        except pydantic.ValidationError:  # a procedure type renamed since: fall back to the base one
             data = {**data, "procedure": _BASE["procedure"]}
             case = _case(data)
         attempts = tuple(PlannedAttempt(i, dt.datetime(2025, 3, 3 + 8 * i, 8, 55, tzinfo=paris),

@@ -304,12 +304,19 @@ class _Template(jinja2.Template):
         token = _BUDGET.set(_Budget()) if own else None
         try:
             out, n = [], 0
-            for chunk in self.root_render_func(ctx):
-                n += len(chunk)
-                if n > MAX_OUTPUT:
-                    raise Refused(f"le modèle produit plus de {MAX_OUTPUT // 1_000_000} millions de caractères : refusé")
-                _tick(0)
-                out.append(chunk)
+            gen = self.root_render_func(ctx)
+            try:
+                for chunk in gen:
+                    n += len(chunk)
+                    if n > MAX_OUTPUT:
+                        raise Refused(f"le modèle produit plus de {MAX_OUTPUT // 1_000_000} millions de caractères : refusé")
+                    _tick(0)
+                    out.append(chunk)
+            except Refused as exc:
+                # Raised out here, not in the template: say which paragraph was being written.
+                if gen.gi_frame is not None:
+                    exc.template_line = self.get_corresponding_lineno(gen.gi_frame.f_lineno)
+                raise
             return "".join(out)
         except Exception:
             self.environment.handle_exception()
@@ -347,6 +354,10 @@ class SandboxEnv(ImmutableSandboxedEnvironment):
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         return attr not in BLOCKED_ATTRIBUTES and super().is_safe_attribute(obj, attr, value)
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
+        # Jinja hands back a value that fails only when printed; in a list it would not: refuse now.
+        raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe.")
 
     def wrap_str_format(self, value: Any) -> None:
         return None  # str.format is refused (BLOCKED_ATTRIBUTES): its widths are unbounded
@@ -437,7 +448,8 @@ def syntax_fr(exc: jinja2.TemplateSyntaxError) -> str:
     if m := re.match(r"Encountered unknown tag '(\w+)'", msg):
         return f"balise inconnue « {{% {m[1]} %}} »{closing}"
     if msg.startswith("Unexpected end of template"):
-        return f"fin du document atteinte avant la fin d'une balise{closing or ' (balise non fermée)'}"
+        return (f"« {{% {block[1]} %}} » jamais fermé : ajoutez « {{% end{block[1]} %}} » à l'endroit voulu" if block
+                else "fin du document atteinte dans une balise non fermée")
     if m := re.match(r"unexpected end of template, expected '(.+)'", msg):
         return "fin du document atteinte dans une balise non fermée (il manque « }} » ou « %} »)"
     if m := re.match(r"expected token '(.+?)', got '(.+?)'", msg):
@@ -456,6 +468,37 @@ def syntax_fr(exc: jinja2.TemplateSyntaxError) -> str:
     if "block" in msg and "defined twice" in msg:
         return "bloc défini deux fois"
     return f"erreur de syntaxe dans une balise ({msg})"
+
+
+_BLOCK_TAG = re.compile(r"\{%-?\s*(\w+)")
+_OPENERS = frozenset({"if", "for", "with", "macro", "call", "filter", "block"})
+
+
+def _unclosed_line(src: str, kind: str) -> int | None:
+    """Line of the innermost block of ``kind`` left open: where the author must look, rather
+    than the end of the document where Jinja noticed."""
+    stack: list[tuple[str, int]] = []
+    for m in _BLOCK_TAG.finditer(src):
+        word = m[1]
+        if word in _OPENERS:
+            stack.append((word, m.start()))
+        elif word.startswith("end"):
+            for i in range(len(stack) - 1, -1, -1):
+                if stack[i][0] == word[3:]:
+                    del stack[i:]
+                    break
+    for word, pos in reversed(stack):
+        if word == kind:
+            return src.count("\n", 0, pos) + 1
+    return None
+
+
+def syntax_problem(label: str, src: str | None, exc: jinja2.TemplateSyntaxError) -> str:
+    lineno = exc.lineno
+    block = re.search(r"innermost block that needs to be closed is '(\w+)'", exc.message or "")
+    if src and block and (exc.message or "").startswith("Unexpected end"):
+        lineno = _unclosed_line(src, block[1]) or lineno
+    return f"{where(label, src, lineno)} : {syntax_fr(exc)}"
 
 
 # --- static analysis against the sample contexts -------------------------------------------------
@@ -628,6 +671,9 @@ class Analyser:
                 key = node.arg.value if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str) else None
                 self.expr(node.arg, scope)
             base = self.expr(node.node, scope)
+            if key is not None and (key.startswith("_") or key in BLOCKED_ATTRIBUTES):
+                self.report(node.lineno, f"accès interdit à « {key} » : un modèle ne peut pas exécuter de code")
+                return None
             if base is None or key is None or not isinstance(base[1], dict):
                 return None
             path, schema, shown = base
@@ -784,8 +830,8 @@ def problem_fr(exc: BaseException, default_where: tuple[str, str | None] = ("doc
     """One exception from a render, in French, with where it sits."""
     label, src = getattr(exc, "refere_where", default_where)
     if isinstance(exc, jinja2.TemplateSyntaxError):
-        return f"{where(label, src, exc.lineno)} : {syntax_fr(exc)}"
-    lineno = _traceback_line(exc)
+        return syntax_problem(label, src, exc)
+    lineno = getattr(exc, "template_line", None) or _traceback_line(exc)
     loc = where(label, src, lineno)
     if isinstance(exc, UndefinedUse):
         return f"{loc} : {_undefined_fr(exc.undefined, src, lineno)}"
@@ -853,7 +899,7 @@ def analyse(tpl, env: jinja2.Environment, contexts: list[dict[str, Any]], our_fi
         try:
             tree = parser.parse(src)
         except jinja2.TemplateSyntaxError as exc:
-            problems.append(f"{where(label, src, exc.lineno)} : {syntax_fr(exc)}")
+            problems.append(syntax_problem(label, src, exc))
             problems += [f"{where(label, src, line)} : {msg}" for line, msg in _print_tags(src, analyser)]
             continue
         problems += [f"{where(label, src, line)} : {msg}" for line, msg in police(tree)]

@@ -434,7 +434,30 @@ def where(label: str, src: str | None, lineno: int | None) -> str:
     if len(text) > 90:
         text = text[:89] + "…"
     quoted = f" « {text} »" if text else ""
-    return f"{label}{quoted}" if lineno == 1 else f"{label}, paragraphe {lineno - 1}{quoted}"
+    if lineno == 1:
+        return f"{label}{quoted}"
+    # Count as Word shows them: empty paragraphs (<w:p/>, not split out by docxtpl) included, and
+    # paragraphs that held a {%p %} tag (docxtpl replaced them by the bare tag).
+    return f"{label}, paragraphe {_paragraph_number(chr(10).join(lines[: lineno - 1]))}{quoted}"
+
+
+_TOKENS = re.compile(r"<w:p(?=[ >/])|<w:t(?=[ >])|</w:t>|\{%.*?%\}", re.S)
+
+
+def _paragraph_number(before: str) -> int:
+    """Number, as Word shows it, of the paragraph after ``before``: empty paragraphs (<w:p/>, not
+    split out by docxtpl) count, and so does each paragraph that held a {%p %} or {%tr %} tag —
+    docxtpl left only the bare tag, outside any text run."""
+    n, in_text = 1, False
+    for m in _TOKENS.finditer(before):
+        tok = m[0]
+        if tok == "</w:t>":
+            in_text = False
+        elif tok.startswith("<w:t"):
+            in_text = True
+        elif tok.startswith("<w:p") or not in_text:
+            n += 1
+    return n
 
 
 # --- Jinja's English, in French ------------------------------------------------------------------

@@ -30,6 +30,7 @@ def normalize(path: Path) -> None:
 
 MAX_TOTAL = 50 * 1024 * 1024  # uncompressed bytes of the whole archive
 MAX_MEMBERS = 2000
+MAX_XML = 2 * 1024 * 1024  # one XML part: a long requête with a letterhead is well under 1 Mo
 MAX_RATIO = 200  # uncompressed / compressed, for members big enough to matter
 RATIO_FLOOR = 1024 * 1024
 
@@ -43,24 +44,18 @@ ACTIVE_PART = re.compile(r"(vbaProject|vbaData|/activeX/|/embeddings/.*\.bin$)",
 ACTIVE_TYPE = re.compile(r"macroEnabled|vbaProject|activeX|oleObject", re.IGNORECASE)
 
 
-def safety_problems(path: Path) -> list[str]:
+def safety_problems(path: Path, sizes: bool = True) -> list[str]:
     """Why this .docx must not be used, in French (empty: safe). The sizes are read from the
-    archive's directory, before anything is inflated; zipfile stops at the declared size."""
+    archive's directory, before anything is inflated; zipfile stops at the declared size.
+    ``sizes=False`` for a document refere wrote itself: only what it would fetch or run."""
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         return ["ce n'est pas un document Word (.docx) lisible"]
     with zf:
         infos = zf.infolist()
-        if len(infos) > MAX_MEMBERS:
-            return [f"archive de {len(infos)} éléments : refusée (au plus {MAX_MEMBERS})"]
-        total = sum(i.file_size for i in infos)
-        if total > MAX_TOTAL:
-            return [f"le document décompressé ferait {total // (1024 * 1024)} Mo : refusé (au plus {MAX_TOTAL // (1024 * 1024)} Mo)"]
-        for i in infos:
-            if i.file_size > RATIO_FLOOR and i.file_size > MAX_RATIO * max(i.compress_size, 1):
-                return [f"« {i.filename} » est une bombe de décompression ({i.file_size} octets pour "
-                        f"{i.compress_size} compressés) : refusé"]
+        if sizes and (problem := _size_problem(infos)):
+            return [problem]
         problems = []
         names = {i.filename for i in infos}
         for name in sorted(names):
@@ -83,6 +78,23 @@ def safety_problems(path: Path) -> list[str]:
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, zlib.error):
             return ["ce n'est pas un document Word (.docx) lisible (archive endommagée)"]
         return sorted(set(problems), key=problems.index)
+
+
+def _size_problem(infos: list[zipfile.ZipInfo]) -> str | None:
+    if len(infos) > MAX_MEMBERS:
+        return f"archive de {len(infos)} éléments : refusée (au plus {MAX_MEMBERS})"
+    total = sum(i.file_size for i in infos)
+    if total > MAX_TOTAL:
+        return f"le document décompressé ferait {total // (1024 * 1024)} Mo : refusé (au plus {MAX_TOTAL // (1024 * 1024)} Mo)"
+    for i in infos:
+        if i.filename.endswith((".xml", ".rels")) and i.file_size > MAX_XML:
+            mb = f"{i.file_size / (1024 * 1024):.1f}".replace(".", ",")
+            return (f"« {i.filename} » démesuré ({mb} Mo de XML) : refusé "
+                    f"(au plus {MAX_XML // (1024 * 1024)} Mo)")
+        if i.file_size > RATIO_FLOOR and i.file_size > MAX_RATIO * max(i.compress_size, 1):
+            return (f"« {i.filename} » est une bombe de décompression ({i.file_size} octets pour "
+                    f"{i.compress_size} compressés) : refusé")
+    return None
 
 
 def _rels_problems(name: str, data: bytes) -> list[str]:

@@ -234,7 +234,7 @@ def render(ctx: dict[str, Any], out: Path, template: Path | None = None) -> None
     tpl.save(str(out))
     docxzip.normalize(out)
     # What the template wrote may itself fetch (a field code, an external image): never filed.
-    if problems := docxzip.safety_problems(out):
+    if problems := docxzip.safety_problems(out, sizes=False):
         out.unlink()
         raise TemplateError(templating.report(path, problems, build=True))
 

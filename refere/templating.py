@@ -21,6 +21,7 @@ import hashlib
 import html
 import re
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -38,8 +39,9 @@ MAX_ITERATIONS = 200_000  # loop iterations in one document
 MAX_VALUE = 1_000_000  # characters of one string, items of one list
 MAX_OUTPUT = 10_000_000  # characters of one rendered part (the XML of the body, a header…)
 MAX_NUMBER_ARG = 10_000  # a number given to a filter or method (widths, counts)
-MAX_SECONDS = 10.0  # wall time of one document render
+MAX_SECONDS = 10.0  # processor time of one document render (per thread: a busy machine is no excuse)
 MAX_POWER = 64
+MAX_TAGS = 3_000  # Jinja tags in one template: a requête has a few hundred
 
 # Jinja filters a requête needs; the rest (random, safe, format, xmlattr, tojson, attr…) is not
 # offered: nondeterministic, raw XML into the document, or unbounded.
@@ -65,13 +67,13 @@ class FilterValueError(Refused):
 @dataclasses.dataclass
 class _Budget:
     iterations: int = MAX_ITERATIONS
-    deadline: float = dataclasses.field(default_factory=lambda: time.monotonic() + MAX_SECONDS)
+    deadline: float = dataclasses.field(default_factory=lambda: time.thread_time() + MAX_SECONDS)
 
     def tick(self, n: int = 1) -> None:
         self.iterations -= n
         if self.iterations < 0:
             raise Refused(f"le modèle répète plus de {MAX_ITERATIONS:,} fois une boucle : refusé".replace(",", "\u202f"))
-        if time.monotonic() > self.deadline:
+        if time.thread_time() > self.deadline:
             raise Refused(f"le modèle met plus de {MAX_SECONDS:.0f} secondes à se remplir : refusé")
 
 
@@ -336,6 +338,23 @@ class SandboxEnv(ImmutableSandboxedEnvironment):
         self.filters = {name: _guard_filter(name, f, False) for name, f in self.filters.items() if name in ALLOWED_FILTERS}
         self.filters.update({name: _guard_filter(name, f, True) for name, f in filters.items()})
         self.tests = {name: _guard_test(name, f) for name, f in self.tests.items()}
+        self._compiled: dict[str, jinja2.Template] = {}
+        self._lock = threading.Lock()
+
+    def from_string(self, source: Any, globals: Any = None, template_class: Any = None) -> jinja2.Template:
+        # docxtpl compiles each part on every render; the verifier renders one template five
+        # times and build once more: compile once.
+        if globals is not None or template_class is not None or not isinstance(source, str):
+            return super().from_string(source, globals, template_class)
+        with self._lock:
+            tpl = self._compiled.pop(source, None)
+        if tpl is None:
+            tpl = super().from_string(source)
+        with self._lock:
+            self._compiled[source] = tpl
+            while len(self._compiled) > 16:
+                self._compiled.pop(next(iter(self._compiled)))
+        return tpl
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = super()._parse(source, name, filename)
@@ -399,8 +418,20 @@ class SandboxEnv(ImmutableSandboxedEnvironment):
         return _check_result(f"« {operator} »", super().call_binop(context, operator, left, right))
 
 
+_ENVS: dict[tuple, SandboxEnv] = {}
+
+
 def make_env(filters: dict[str, Callable]) -> SandboxEnv:
-    return SandboxEnv(filters)
+    """One shared environment per set of filters (Jinja environments are safe to share between
+    threads; compiled parts are cached on it). Callers must not modify it."""
+    key = tuple(sorted(filters.items(), key=lambda kv: kv[0]))
+    with _ENVS_LOCK:
+        if key not in _ENVS:
+            _ENVS[key] = SandboxEnv(filters)
+        return _ENVS[key]
+
+
+_ENVS_LOCK = threading.Lock()
 
 
 # --- where a problem sits -----------------------------------------------------------------------
@@ -427,37 +458,38 @@ def where(label: str, src: str | None, lineno: int | None) -> str:
     """« corps du document, paragraphe 12 « POUR : {{ nmo }} » » — the same in the verifier and in build."""
     if src is None or not lineno:
         return label
-    lines = src.split("\n")
+    lines, numbers = _index(src)
     if not 1 <= lineno <= len(lines):
         return label
-    text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", lines[lineno - 1])).split())
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", lines[lineno - 1][:20_000])).split())
     if len(text) > 90:
         text = text[:89] + "…"
     quoted = f" « {text} »" if text else ""
-    if lineno == 1:
-        return f"{label}{quoted}"
-    # Count as Word shows them: empty paragraphs (<w:p/>, not split out by docxtpl) included, and
-    # paragraphs that held a {%p %} tag (docxtpl replaced them by the bare tag).
-    return f"{label}, paragraphe {_paragraph_number(chr(10).join(lines[: lineno - 1]))}{quoted}"
+    return f"{label}{quoted}" if lineno == 1 else f"{label}, paragraphe {numbers[lineno - 1]}{quoted}"
 
 
 _TOKENS = re.compile(r"<w:p(?=[ >/])|<w:t(?=[ >])|</w:t>|\{%.*?%\}", re.S)
 
 
-def _paragraph_number(before: str) -> int:
-    """Number, as Word shows it, of the paragraph after ``before``: empty paragraphs (<w:p/>, not
-    split out by docxtpl) count, and so does each paragraph that held a {%p %} or {%tr %} tag —
-    docxtpl left only the bare tag, outside any text run."""
-    n, in_text = 1, False
-    for m in _TOKENS.finditer(before):
-        tok = m[0]
-        if tok == "</w:t>":
-            in_text = False
-        elif tok.startswith("<w:t"):
-            in_text = True
-        elif tok.startswith("<w:p") or not in_text:
-            n += 1
-    return n
+@functools.lru_cache(maxsize=16)
+def _index(src: str) -> tuple[list[str], list[int]]:
+    """The lines of a part and, for each, the number of its paragraph as Word shows it: empty
+    paragraphs (<w:p/>, not split out by docxtpl) count, and so does each paragraph that held a
+    {%p %} or {%tr %} tag — docxtpl left only the bare tag, outside any text run. One pass, so that
+    a template with many problems costs no more than one with a single problem."""
+    lines = src.split("\n")
+    numbers, n, in_text = [], 0, False
+    for line in lines:
+        numbers.append(n + 1)
+        for m in _TOKENS.finditer(line):
+            tok = m[0]
+            if tok == "</w:t>":
+                in_text = False
+            elif tok.startswith("<w:t"):
+                in_text = True
+            elif tok.startswith("<w:p") or not in_text:
+                n += 1
+    return lines, numbers
 
 
 # --- Jinja's English, in French ------------------------------------------------------------------
@@ -631,15 +663,17 @@ class Analyser:
         self.schema: dict[str, Any] = schema or {}
         self.names = sorted(_paths(self.schema))
         self.problems: list[tuple[int, str]] = []
+        self.seen: set[tuple[int, str]] = set()
 
     def run(self, tree: nodes.Template) -> list[tuple[int, str]]:
-        self.problems = []
+        self.problems, self.seen = [], set()
         for node in tree.body:
             self.visit(node, {})
         return self.problems
 
     def report(self, lineno: int, message: str) -> None:
-        if (lineno, message) not in self.problems:
+        if (lineno, message) not in self.seen:
+            self.seen.add((lineno, message))
             self.problems.append((lineno, message))
 
     def visit(self, node: nodes.Node, scope: dict[str, tuple]) -> None:
@@ -790,6 +824,7 @@ def open_docx(path: Path):
         raise TemplateError(report(path, problems))
     try:
         tpl = _docx_class()(str(path))
+        tpl.refere_path = path
         tpl.init_docx()  # docxtpl opens lazily; open now so a bad file fails here, in French
         tpl.docx.part  # noqa: B018 — a .docx without its main part fails here, not mid-render
         return tpl
@@ -880,11 +915,17 @@ class UndefinedUse(jinja2.UndefinedError):
         self.undefined = undefined
 
 
+MAX_SHOWN = 100
+
+
 def report(path: Path, problems: list[str], build: bool = False) -> str:
     n = len(problems)
     head = f"Modèle « {path.name} » inutilisable" + (" (1 problème) :" if n == 1 else f" ({n} problèmes) :")
+    shown = [f"  – {p}" for p in problems[:MAX_SHOWN]]
+    if n > MAX_SHOWN:
+        shown.append(f"  … et {n - MAX_SHOWN} autres problèmes")
     tail = f"\nCorrigez le modèle puis vérifiez-le avec « refere modele verifier {path} »." if build else ""
-    return head + "\n" + "\n".join(f"  – {p}" for p in problems) + tail
+    return head + "\n" + "\n".join(shown) + tail
 
 
 def _dedupe(items: list[str]) -> list[str]:
@@ -918,7 +959,12 @@ def analyse(tpl, env: jinja2.Environment, contexts: list[dict[str, Any]], our_fi
     analyser = Analyser(contexts, env, our_filters)
     parser = jinja2.Environment()
     problems = []
-    for label, src in template_parts(tpl):
+    parts = template_parts(tpl)
+    tags = sum(src.count("{{") + src.count("{%") for _, src in parts)
+    if tags > MAX_TAGS:
+        raise TemplateError(report(getattr(tpl, "refere_path", Path("modèle")),
+                                   [f"modèle démesuré : {tags} balises (au plus {MAX_TAGS})"]))
+    for label, src in parts:
         try:
             tree = parser.parse(src)
         except jinja2.TemplateSyntaxError as exc:
@@ -942,7 +988,7 @@ def _print_tags(src: str, analyser: Analyser) -> list[tuple[int, str]]:
         except jinja2.TemplateSyntaxError:
             continue
         line = src.count("\n", 0, m.start()) + 1
-        analyser.problems = []
+        analyser.problems, analyser.seen = [], set()
         for node in tree.body:
             analyser.visit(node, dict(scope))
         found += [(line, msg) for _, msg in analyser.problems]

@@ -164,3 +164,25 @@ def test_builtin_template_is_safe():
     from refere.render import default_template
 
     assert docxzip.safety_problems(default_template()) == []
+
+
+def test_oversized_xml_part_refused_before_rendering(tmp_path, run):
+    path = tmp_path / "long.docx"
+    doc = Document()
+    for i in range(12_000):
+        doc.add_paragraph(f"Paragraphe {i} " + "texte " * 20)
+    doc.save(str(path))
+    start = time.monotonic()
+    res = run("modele", "verifier", path)
+    assert res.exit_code == 1 and "« word/document.xml » démesuré" in res.output and "Mo de XML" in res.output
+    assert time.monotonic() - start < 20
+
+
+def test_too_many_tags_refused(tmp_path, run):
+    path = tmp_path / "balises.docx"
+    doc = Document()
+    for i in range(800):
+        doc.add_paragraph("{{ requerant.nom }} {{ requerant.prenoms }} {{ requerant.nom }} {{ requerant.prenoms }}")
+    doc.save(str(path))
+    res = run("modele", "verifier", path)
+    assert res.exit_code == 1 and "modèle démesuré : 3200 balises (au plus 3000)" in res.output

@@ -418,20 +418,10 @@ class SandboxEnv(ImmutableSandboxedEnvironment):
         return _check_result(f"« {operator} »", super().call_binop(context, operator, left, right))
 
 
-_ENVS: dict[tuple, SandboxEnv] = {}
-
-
 def make_env(filters: dict[str, Callable]) -> SandboxEnv:
-    """One shared environment per set of filters (Jinja environments are safe to share between
-    threads; compiled parts are cached on it). Callers must not modify it."""
-    key = tuple(sorted(filters.items(), key=lambda kv: kv[0]))
-    with _ENVS_LOCK:
-        if key not in _ENVS:
-            _ENVS[key] = SandboxEnv(filters)
-        return _ENVS[key]
-
-
-_ENVS_LOCK = threading.Lock()
+    """A new environment: callers may set options (autoescape) without touching anyone else's.
+    Compiled parts are cached on it, so reuse one environment for several renders."""
+    return SandboxEnv(filters)
 
 
 # --- where a problem sits -----------------------------------------------------------------------

@@ -155,3 +155,26 @@ def test_template_error_is_french_never_internal(tmp_path, example, run):
     with pytest.raises(TemplateError):
         render.render(sample_context(), tmp_path / "x.docx", tpl)
     assert not (tmp_path / "x.docx").exists()
+
+
+def test_concurrent_renders_in_threads_keep_their_own_budgets_and_problems(tmp_path):
+    """A web server renders from threads: budgets and recorded problems must not mix."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from refere import templating
+
+    good = make_template(tmp_path / "bon.docx", "{{ requerant.designation }}")
+    bad = make_template(tmp_path / "faux.docx", "{{ requerant.designation }}", "{{ conseil.nom }}")
+    heavy = make_template(tmp_path / "lourd.docx", "{% for i in range(10000) %}{% for j in range(10000) %}"
+                                                   "{% endfor %}{% endfor %}")
+    templating._verify_cached.cache_clear()
+    jobs = [good, bad, heavy] * 3
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(templating.verify, jobs))
+    for path, problems in zip(jobs, results):
+        if path == good:
+            assert problems == []
+        elif path == bad:
+            assert len(problems) == 1 and "« conseil » est vide" in problems[0]
+        else:
+            assert len(problems) == 1 and "fois une boucle" in problems[0]

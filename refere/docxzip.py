@@ -49,6 +49,9 @@ def safety_problems(path: Path, sizes: bool = True) -> list[str]:
     archive's directory, before anything is inflated; zipfile stops at the declared size.
     ``sizes=False`` for a document refere wrote itself: only what it would fetch or run."""
     try:
+        if sizes and path.stat().st_size > MAX_TOTAL:
+            # Data hidden outside the archive's members would still be read (hashed, copied).
+            return [f"fichier de {path.stat().st_size // (1024 * 1024)} Mo : refusé (au plus {MAX_TOTAL // (1024 * 1024)} Mo)"]
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         return ["ce n'est pas un document Word (.docx) lisible"]

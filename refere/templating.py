@@ -409,7 +409,9 @@ class SandboxEnv(ImmutableSandboxedEnvironment):
                 raise Refused(f"puissance trop grande ({_short(left)} ** {_short(right)}) : refusée")
         elif operator == "*":
             seq, n = (left, right) if isinstance(left, (str, list, tuple)) else (right, left)
-            if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and _size(seq) * max(n, 0) > MAX_VALUE:
+            # A list repeated is as heavy as its items: cap it as range() is capped, times ten.
+            limit = MAX_VALUE if isinstance(seq, str) else 10 * MAX_RANGE
+            if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and _size(seq) * max(n, 0) > limit:
                 raise Refused("répétition trop grande (« * ») : refusée")
         elif operator == "%" and isinstance(left, str):
             raise Refused("mise en forme par « % » interdite dans un modèle : assemblez le texte avec « ~ »")

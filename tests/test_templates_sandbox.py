@@ -71,6 +71,7 @@ BOUNDS = [
      "plus de 200\u202f000 fois"),
     ("{% for i in range(10000) %}{{ 'a' * 999999 }}{% endfor %}", "plus de 10 millions de caractères"),
     ("{{ 'a' * 10**9 }}", "répétition trop grande"),
+    ("{{ ([requerant] * 10**6)|join }}", "répétition trop grande"),
     ("{{ 2**64**64 }}", "puissance trop grande"),
     ("{{ ('a' * 999999)|replace('a', 'a' * 999999) }}", "valeur trop grande"),
     ("{{ 'x'|center(1000000000) }}", "nombre trop grand"),

@@ -186,3 +186,13 @@ def test_too_many_tags_refused(tmp_path, run):
     doc.save(str(path))
     res = run("modele", "verifier", path)
     assert res.exit_code == 1 and "modèle démesuré : 3200 balises (au plus 3000)" in res.output
+
+
+def test_data_hidden_before_the_archive_is_not_read(plain, tmp_path, run):
+    """A valid .docx preceded by 60 Mo of padding (a sparse file): refused from its size alone."""
+    padded = tmp_path / "rembourre.docx"
+    with padded.open("wb") as f:
+        f.seek(60 * 1024 * 1024)
+        f.write(plain.read_bytes())
+    res = run("modele", "verifier", padded)
+    assert res.exit_code == 1 and "fichier de 60 Mo : refusé" in res.output

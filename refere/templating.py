@@ -210,6 +210,13 @@ def _short(value: Any, n: int = 40) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+def _fail(value: jinja2.Undefined) -> None:
+    if isinstance(value, _Undefined):
+        value._soft()  # raises, or records under the verifier
+    else:
+        value._fail_with_undefined_error()
+
+
 def _guard_filter(name: str, func: Callable, ours: bool) -> Callable:
     skip = 1 if getattr(func, "jinja_pass_arg", None) is not None else 0
 
@@ -217,7 +224,7 @@ def _guard_filter(name: str, func: Callable, ours: bool) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         value = args[skip] if len(args) > skip else None
         if isinstance(value, jinja2.Undefined):
-            value._soft() if isinstance(value, _Undefined) else value._fail_with_undefined_error()
+            _fail(value)
             return ""
         _tick()
         _check_args(f"filtre « {name} »", value, [*args[skip + 1:], *kwargs.values()])
@@ -247,7 +254,7 @@ def _guard_test(name: str, func: Callable) -> Callable:
         # « x is defined », « x is none », « x is mapping » on a typo would silently be false:
         # an unknown name is an error in a test as everywhere else.
         if isinstance(value, jinja2.Undefined):
-            value._soft() if isinstance(value, _Undefined) else value._fail_with_undefined_error()
+            _fail(value)
             return False
         _tick()
         return func(*args, **kwargs)
@@ -842,10 +849,12 @@ def template_parts(tpl) -> list[tuple[str, str]]:
 
 
 def _traceback_line(exc: BaseException) -> int | None:
+    """The template line of the innermost template frame: Jinja rewrites the traceback so that
+    those frames carry template line numbers (and ``__jinja_exception__`` in their globals)."""
     line, tb = None, exc.__traceback__
     while tb is not None:
-        if "__jinja_exception__" in tb.tb_frame.f_globals or "__jinja_template__" in tb.tb_frame.f_globals:
-            line = tb.tb_lineno if "__jinja_exception__" in tb.tb_frame.f_globals else line
+        if "__jinja_exception__" in tb.tb_frame.f_globals:
+            line = tb.tb_lineno
         tb = tb.tb_next
     return line
 

@@ -500,6 +500,10 @@ def syntax_fr(exc: jinja2.TemplateSyntaxError) -> str:
     block = re.search(r"innermost block that needs to be closed is '(\w+)'", msg)
     closing = f" ; un « {{% {block[1]} %}} » reste ouvert : fermez-le par « {{% end{block[1]} %}} »" if block else ""
     if m := re.match(r"Encountered unknown tag '(\w+)'", msg):
+        if m[1].startswith("end") and m[1][3:] in _OPENERS and not block:
+            return f"« {{% {m[1]} %}} » sans « {{% {m[1][3:]} %}} » ouvert avant lui"
+        if m[1] in ("else", "elif"):
+            return f"« {{% {m[1]} %}} » mal placé (en trop, ou hors d'un « {{% if %}} »){closing}"
         return f"balise inconnue « {{% {m[1]} %}} »{closing}"
     if msg.startswith("Unexpected end of template"):
         return (f"« {{% {block[1]} %}} » jamais fermé : ajoutez « {{% end{block[1]} %}} » à l'endroit voulu" if block

@@ -187,3 +187,16 @@ def test_sample_cases_cover_the_shapes_of_real_cases():
     assert {d.get("aide_juridictionnelle") for d in data} == {None, "obtenue", "demandee"}
     assert {d["procedure"].get("voie", "rendez_vous") for d in data} == {"rendez_vous", "anef"}
     assert {(d.get("conseil") or {}).get("civilite") for d in data} >= {"M.", "Mme"}
+
+
+@pytest.mark.parametrize("tag, expected", [
+    ("{% endif %}", "« {% endif %} » sans « {% if %} » ouvert avant lui"),
+    ("{% if conseil %}{% else %}{% else %}{% endif %}", "« {% else %} » mal placé"),
+    ("{{ requerant.nom }", "« } » inattendu dans une balise"),
+    ("{{ }}", "expression manquante"),
+    ("{{ requerant.nom|majuscules(}}", "paragraphe 2"),
+])
+def test_syntax_messages_are_french(tmp_path, run, tag, expected):
+    res = run("modele", "verifier", make_template(tmp_path / "s.docx", "Intro", tag))
+    assert res.exit_code == 1 and expected in res.output and "paragraphe 2" in res.output, res.output
+    assert not re.search(r"\b(unexpected|expected|Encountered|token)\b", res.output), res.output

@@ -646,6 +646,18 @@ def _dotted(node: nodes.Node) -> str | None:
     return None
 
 
+def _key(node: nodes.Node) -> str | None:
+    if isinstance(node, nodes.Getattr):
+        return node.attr
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+        return node.arg.value
+    return None
+
+
+def _forbidden(key: str | None) -> bool:
+    return key is not None and (key.startswith("_") or key in BLOCKED_ATTRIBUTES)
+
+
 def _names(target: nodes.Node) -> list[nodes.Name]:
     return [target] if isinstance(target, nodes.Name) else list(target.find_all(nodes.Name))
 
@@ -731,8 +743,9 @@ class Analyser:
                 key = node.arg.value if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str) else None
                 self.expr(node.arg, scope)
             base = self.expr(node.node, scope)
-            if key is not None and (key.startswith("_") or key in BLOCKED_ATTRIBUTES):
-                self.report(node.lineno, f"accès interdit à « {key} » : un modèle ne peut pas exécuter de code")
+            if _forbidden(key):
+                if not _forbidden(_key(node.node)):  # one message per chain: ''.__class__.__mro__
+                    self.report(node.lineno, f"accès interdit à « {key} » : un modèle ne peut pas exécuter de code")
                 return None
             if base is None or key is None or not isinstance(base[1], dict):
                 return None
@@ -804,14 +817,18 @@ def _docx_class():
                 _PART.reset(token)
 
         def render_properties(self, context, jinja_env=None):
-            token = _PART.set(("propriétés du document", None))
-            try:
-                return super().render_properties(context, jinja_env)
-            except Exception as exc:
-                exc.refere_where = _PART.get()
-                raise
-            finally:
-                _PART.reset(token)
+            # As docxtpl does, one property at a time, so that a problem names its property.
+            for prop in PROPERTIES:
+                initial = getattr(self.docx.core_properties, prop) or ""
+                token = _PART.set((f"propriété « {prop} » du document", initial))
+                try:
+                    rendered = jinja_env.from_string(initial).render(context)
+                except Exception as exc:
+                    exc.refere_where = _PART.get()
+                    raise
+                finally:
+                    _PART.reset(token)
+                setattr(self.docx.core_properties, prop, rendered)
 
     return Docx
 

@@ -179,3 +179,19 @@ def test_concurrent_renders_in_threads_keep_their_own_budgets_and_problems(tmp_p
             assert len(problems) == 1 and "« conseil » est vide" in problems[0]
         else:
             assert len(problems) == 1 and "fois une boucle" in problems[0]
+
+
+def test_document_properties_are_templates_too(tmp_path, run, example):
+    """docxtpl renders the title, subject… as Jinja: they are checked and sandboxed like the text."""
+    path = tmp_path / "proprietes.docx"
+    doc = Document()
+    doc.add_paragraph("{{ requerant.designation }}")
+    doc.core_properties.title = "{{ ''.__class__.__mro__ }}"
+    doc.core_properties.subject = "{{ nmo }}"
+    doc.save(str(path))
+    res = run("modele", "verifier", path)
+    assert res.exit_code == 1 and "inutilisable (2 problèmes)" in res.output
+    assert "propriété « title » du document « {{ ''.__class__.__mro__ }} » : accès interdit à « __class__ »" in res.output
+    assert "propriété « subject » du document « {{ nmo }} » : variable inconnue « nmo »" in res.output
+    res = run("build", example, "--modele", path)
+    assert res.exit_code == 1 and "accès interdit à « __class__ »" in res.output

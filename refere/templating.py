@@ -286,6 +286,8 @@ _FORBIDDEN = {
     nodes.CallBlock: "{% call %}",
     nodes.FilterBlock: "{% filter %}",
     nodes.AssignBlock: "{% set … %}…{% endset %}",
+    # Turning escaping off would let a name typed in a case file write raw Word XML.
+    nodes.EvalContextModifier: "{% autoescape %}",
 }
 
 

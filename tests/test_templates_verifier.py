@@ -1,0 +1,202 @@
+"""« refere modele verifier » and « build --modele »: every problem at once, in French, with its paragraph."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from docx import Document
+
+from conftest import ROOT
+from refere.sample import VARIANTS, sample_contexts
+
+BUILTIN = ROOT / "templates" / "requete-refere-mesures-utiles.docx"
+
+
+def make_template(path: Path, *paragraphs: str, header: str | None = None, footer: str | None = None) -> Path:
+    doc = Document()
+    for text in paragraphs:
+        doc.add_paragraph(text)
+    if header is not None:
+        doc.sections[0].header.paragraphs[0].text = header
+    if footer is not None:
+        doc.sections[0].footer.paragraphs[0].text = footer
+    doc.save(str(path))
+    return path
+
+
+def problems(output: str) -> list[str]:
+    return [line.strip().removeprefix("– ") for line in output.splitlines() if line.strip().startswith("–")]
+
+
+def test_firm_template_with_typos_reports_everything_at_once(tmp_path, run):
+    tpl = make_template(
+        tmp_path / "cabinet.docx",
+        "Cabinet Martin & associés",
+        "POUR : {{ nmo }}, {{ requerant.ne }} le {{ requerant.date_naissance }}",
+        "Demeurant {{ requerant.adrese }}",
+        "Titre expirant le {{ procedure.expiration|date_fr }}",
+        "Somme : {{ demandes.frais|montant_euros }}",
+        "{% if requerant.situation is mapping %}x{% endif %}",
+    )
+    res = run("modele", "verifier", tpl)
+    assert res.exit_code == 1
+    found = problems(res.output)
+    assert len(found) == 5, res.output
+    assert "inutilisable (5 problèmes)" in res.output
+    assert found[0] == ("corps du document, paragraphe 2 « POUR : {{ nmo }}, {{ requerant.ne }} le "
+                        "{{ requerant.date_naissance }} » : variable inconnue « nmo » ; vouliez-vous dire « requerant.nom » ?")
+    assert "paragraphe 3" in found[1] and "« requerant.adrese »" in found[1] and "« requerant.adresse » ?" in found[1]
+    assert "paragraphe 4" in found[2] and "« procedure.expiration|date_fr »" in found[2]
+    assert "« 31 mai 2025 »" in found[2] and "date ISO" in found[2]
+    assert "paragraphe 5" in found[3] and "filtre inconnu « montant_euros »" in found[3] and "« montant_fr » ?" in found[3]
+    assert "paragraphe 6" in found[4] and "« requerant.situation »" in found[4]
+
+
+def test_build_gives_the_verifiers_messages_before_any_work(tmp_path, run, example):
+    tpl = make_template(tmp_path / "cabinet.docx", "{{ requerant.designation }}", "{{ requerant.nmo }}",
+                        "{% if conseil %}{{ conseil.nom }}{% endif %}{{ procedure.expiration|date_fr }}")
+    verifier = problems(run("modele", "verifier", tpl).output)
+    res = run("build", example, "--modele", tpl)
+    assert res.exit_code == 1
+    assert problems(res.output) == verifier and len(verifier) == 2
+    assert "refere modele verifier" in res.output
+    assert not (example.parent / "dossier").exists()
+
+
+@pytest.mark.parametrize("payload", ["{{ nmo is defined }}", "{% if requerant.nmo is none %}x{% endif %}",
+                                     "{% if requerant.nmo is mapping %}x{% endif %}", "{{ nmo|default('') }}"])
+def test_tests_on_unknown_names_rejected_by_verifier_and_build(tmp_path, run, example, payload):
+    tpl = make_template(tmp_path / "t.docx", "Cabinet", payload)
+    res = run("modele", "verifier", tpl)
+    assert res.exit_code == 1 and "variable inconnue" in res.output and "paragraphe 2" in res.output
+    res = run("build", example, "--modele", tpl)
+    assert res.exit_code == 1 and "variable inconnue" in res.output
+
+
+def test_missing_if_conseil_caught_by_the_sample_without_counsel(tmp_path, run, example):
+    tpl = make_template(tmp_path / "avocat.docx", "{{ requerant.designation }}",
+                        "Pour le requérant : {{ conseil.designation }}")
+    res = run("modele", "verifier", tpl)
+    assert res.exit_code == 1
+    [problem] = problems(res.output)
+    assert problem.startswith("corps du document, paragraphe 2 « Pour le requérant : {{ conseil.designation }} »")
+    assert "« conseil » est vide dans ce cas" in problem and "{% if conseil %}" in problem
+    assert "(exemple : sans conseil" in problem
+    # The example case has no counsel either: build refuses it with the same words.
+    res = run("build", example, "--modele", tpl)
+    assert res.exit_code == 1 and "« conseil » est vide dans ce cas" in res.output
+    fixed = make_template(tmp_path / "avocat2.docx", "{{ requerant.designation }}",
+                          "{% if conseil %}Pour le requérant : {{ conseil.designation }}{% endif %}")
+    assert run("modele", "verifier", fixed).exit_code == 0
+
+
+def test_syntax_errors_translated_with_their_paragraph(tmp_path, run):
+    tpl = make_template(tmp_path / "s1.docx", "Intro", "{% if conseil %}", "{{ conseil.nom }}", "{% endfi %}")
+    res = run("modele", "verifier", tpl)
+    assert res.exit_code == 1 and "paragraphe 4 « {% endfi %} » : balise inconnue « {% endfi %} »" in res.output
+    assert "fermez-le par « {% endif %} »" in res.output and "Encountered" not in res.output
+    tpl = make_template(tmp_path / "s2.docx", "Intro", "{% for t in tentatives %}", "{{ t.date }}", "Fin")
+    res = run("modele", "verifier", tpl)
+    assert "paragraphe 2 « {% for t in tentatives %} » : « {% for %} » jamais fermé : ajoutez « {% endfor %} »" in res.output
+    tpl = make_template(tmp_path / "s3.docx", "Intro", "{% if %}x{% endif %}", "{{ nmo }}")
+    res = run("modele", "verifier", tpl)
+    assert res.exit_code == 1 and "paragraphe 2 « {% if %}x{% endif %} » : expression manquante" in res.output
+    # The part does not parse, yet the other tags are still checked.
+    assert "variable inconnue « nmo »" in res.output
+    tpl = make_template(tmp_path / "s4.docx", "{{ requerant.nom|majuscules( }}")
+    res = run("modele", "verifier", tpl)
+    assert res.exit_code == 1 and "paragraphe 1" in res.output and "unexpected" not in res.output
+
+
+def test_headers_and_footers_are_checked_and_located(tmp_path, run):
+    tpl = make_template(tmp_path / "entete.docx", "{{ requerant.designation }}",
+                        header="Cabinet — réf. {{ conseil.referance }}", footer="Page {{ pagee }}")
+    res = run("modele", "verifier", tpl)
+    assert res.exit_code == 1
+    assert "en-tête (header1.xml)" in res.output and "« conseil.referance »" in res.output
+    assert "pied de page (footer1.xml)" in res.output and "« pagee »" in res.output
+
+
+def test_wrong_kind_of_value_in_a_computed_expression(tmp_path, run):
+    tpl = make_template(tmp_path / "calc.docx", "{% for t in tentatives %}{{ t.date|date_fr }}{% endfor %}")
+    res = run("modele", "verifier", tpl)
+    assert res.exit_code == 1 and "« t.date|date_fr »" in res.output and "date ISO" in res.output
+
+
+def test_builtin_and_exported_templates_pass(tmp_path, run):
+    assert run("modele", "verifier", BUILTIN).exit_code == 0
+    out = tmp_path / "cabinet.docx"
+    res = run("modele", "exporter", out)
+    assert res.exit_code == 0, res.output
+    assert out.read_bytes() == BUILTIN.read_bytes()
+    assert "refere modele verifier" in res.output
+    res = run("modele", "verifier", out)
+    assert res.exit_code == 0 and "correct" in res.output
+
+
+def test_exporter_never_overwrites_without_force(tmp_path, run):
+    out = tmp_path / "cabinet.docx"
+    out.write_bytes(b"mon travail")
+    res = run("modele", "exporter", out)
+    assert res.exit_code == 1 and "existe déjà" in res.output and "--force" in res.output
+    assert out.read_bytes() == b"mon travail"
+    assert run("modele", "exporter", out, "--force").exit_code == 0
+    assert out.read_bytes() == BUILTIN.read_bytes()
+    res = run("modele", "exporter", tmp_path / "absent" / "x.docx")
+    assert res.exit_code == 1 and "Erreur interne" not in res.output
+    res = run("modele", "exporter", tmp_path / "cabinet.odt")
+    assert res.exit_code == 1 and ".docx" in res.output
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def test_exporter_help_is_french(run):
+    res = run("modele", "exporter", "--help")
+    assert res.exit_code == 0 and "modèle intégré" in res.output and "Remplace" in res.output
+
+
+def test_firm_letterhead_template_builds(tmp_path, run, example):
+    tpl = make_template(
+        tmp_path / "cabinet.docx",
+        "À Madame ou Monsieur le juge des référés du {{ tribunal.nom }}",
+        "POUR : {{ requerant.designation }}, {{ requerant.ne }} le {{ requerant.date_naissance }}",
+        "{% if conseil %}Ayant pour conseil {{ conseil.designation }}{% endif %}",
+        "{%p for t in tentatives %}",
+        "{{ t.numero }}. {{ t.date }} à {{ t.heure }} : {{ t.resultat }}",
+        "{%p endfor %}",
+        "Fait à {{ signature.lieu }}, le {{ signature.date_iso|date_fr }}",
+        header="Cabinet — {{ requerant.nom|majuscules }}",
+    )
+    assert run("modele", "verifier", tpl).exit_code == 0
+    res = run("build", example, "--modele", tpl)
+    assert res.exit_code == 0, res.output
+    doc = Document(str(example.parent / "dossier" / "requete.docx"))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "POUR : M. Karim BENALI" in text and re.search(r"^10\. .+ à .+ : ", text, re.M)
+    assert "BENALI" in doc.sections[0].header.paragraphs[0].text
+
+
+def test_sample_cases_cover_the_shapes_of_real_cases():
+    contexts = [c for _, c in sample_contexts()]
+    assert {c["conseil"] is None for c in contexts} == {True, False}
+    assert {c["conseil"]["qualite"] for c in contexts if c["conseil"]} == {"avocat", "association"}
+    assert {c["requerant"]["civilite"] for c in contexts} == {"M.", "Mme", ""}
+    assert {bool(c["urgence"]) for c in contexts} == {True, False}
+    data = list(VARIANTS.values())
+    assert {d.get("aide_juridictionnelle") for d in data} == {None, "obtenue", "demandee"}
+    assert {d["procedure"].get("voie", "rendez_vous") for d in data} == {"rendez_vous", "anef"}
+    assert {(d.get("conseil") or {}).get("civilite") for d in data} >= {"M.", "Mme"}
+
+
+@pytest.mark.parametrize("tag, expected", [
+    ("{% endif %}", "« {% endif %} » sans « {% if %} » ouvert avant lui"),
+    ("{% if conseil %}{% else %}{% else %}{% endif %}", "« {% else %} » mal placé"),
+    ("{{ requerant.nom }", "« } » inattendu dans une balise"),
+    ("{{ }}", "expression manquante"),
+    ("{{ requerant.nom|majuscules(}}", "paragraphe 2"),
+])
+def test_syntax_messages_are_french(tmp_path, run, tag, expected):
+    res = run("modele", "verifier", make_template(tmp_path / "s.docx", "Intro", tag))
+    assert res.exit_code == 1 and expected in res.output and "paragraphe 2" in res.output, res.output
+    assert not re.search(r"\b(unexpected|expected|Encountered|token)\b", res.output), res.output

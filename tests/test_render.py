@@ -52,9 +52,14 @@ def test_example_requete_sections(example):
                    "Sur l'absence d'obstacle", "PAR CES MOTIFS", "BORDEREAU DES PIÈCES",
                    "CE, 10 juin 2020, n°\u00a0435594", "CE, 9 juin 2022, n°\u00a0453391",
                    "M. Karim BENALI, né le 3 novembre 1987 à Oran (Algérie)",
-                   "https://www.val-de-marne.gouv.fr/booking/create/1187/1",
-                   "Le requérant a effectué 10 tentatives du 1er septembre 2025 au 25 septembre 2025, "
-                   "sur 4 semaines distinctes et 10 jours, dont 5 avant 9 h et 3 autour de minuit.",
+                   "https://www.val-de-marne.gouv.fr/booking/create/4025/1",
+                   "Le requérant a effectué dix tentatives, entre le 1er et le 25 septembre 2025, réparties sur "
+                   "quatre semaines distinctes et dix jours différents, dont cinq avant 9\u00a0h et trois autour de minuit.",
+                   "Il est titulaire d'un certificat de résidence algérien « salarié », qui expire le "
+                   "15 novembre 2025 (pièce n°\u00a02).",
+                   "Par courriel du 12 septembre 2025 (pièce n°\u00a08), le requérant a sollicité un rendez-vous "
+                   "auprès de la préfecture\u00a0; ce courriel est resté sans réponse.",
+                   "FIXER ce rendez-vous au plus tard le 14 novembre 2025",
                    "astreinte de 50\u00a0€ par jour de retard", "Fait à Créteil"]:
         assert needle in text, needle
     assert "timbre" not in text.lower()
@@ -125,8 +130,9 @@ def test_hostile_strings_appear_exactly(tmp_path):
     ({"qualite": "avocat", "nom": "Paul DURAND", "barreau": "Lyon", "ville": "Villeurbanne"},
      "ayant pour conseil Maître Paul DURAND, avocat au barreau de Lyon, et élisant domicile", "Maître Paul DURAND"),
     ({"qualite": "association", "nom": "La Cimade Île-de-France", "adresse": "1 rue X\n75011 Paris"},
-     "ayant pour conseil l'association La Cimade Île-de-France, 1 rue X, 75011 Paris.",
-     "L'association La Cimade Île-de-France"),
+     "ayant fait élection de domicile, avec son accord, auprès de l'association La Cimade Île-de-France, "
+     "1 rue X, 75011 Paris.", "Mme Aïssatou Binta DIALLO"),
+    ({"qualite": "association", "nom": "Association Droits Devant"}, None, "Mme Aïssatou Binta DIALLO"),
 ])
 def test_counsel_variants(tmp_path, conseil, expected, signer):
     data = default_case()
@@ -134,24 +140,27 @@ def test_counsel_variants(tmp_path, conseil, expected, signer):
     del data["signature"]["lieu"]
     text = docx_text(build_case(tmp_path, data, brouillon=True).out / "requete.docx").replace("\u00a0", " ")
     end = text.split("PAR CES MOTIFS")[1]
+    lawyer = bool(conseil and conseil["qualite"] == "avocat")
     if expected:
         assert expected in text
-        assert "Pour Mme Aïssatou Binta DIALLO," in end
         assert "Maître Maître" not in text
-    else:
-        assert "ayant pour conseil" not in text
+    # Art. 4 loi n° 71-1130: only a lawyer represents and signs for the applicant.
+    assert ("ayant pour conseil" in text) is lawyer
+    assert ("Pour Mme Aïssatou Binta DIALLO," in end) is lawyer
+    assert "association" not in end.lower()
+    if conseil and conseil["qualite"] == "association" and "adresse" not in conseil:
+        assert "élection de domicile" not in text
     assert signer in end
-    lawyer = bool(conseil and conseil["qualite"] == "avocat")
     assert ("dispensée du ministère d'avocat" in text) is not lawyer
     assert ("élisant domicile au cabinet de son conseil" in text) is lawyer
     town = {None: "Saint-Denis", "Seine-Saint-Denis": "Bobigny", "Lyon": "Villeurbanne"}
     if conseil and conseil["qualite"] == "association":
-        assert "Fait à Paris, le" in end
+        assert "Fait à Saint-Denis, le" in end  # the applicant signs: his town
     else:
         assert f"Fait à {town[conseil and conseil['barreau']]}, le" in end
     if conseil and conseil.get("civilite") == "Mme":
         assert text.startswith("Référence du cabinet : 2025-0142")
-        assert "Avocate au barreau de la Seine-Saint-Denis" in end
+        assert "avocate au barreau de la Seine-Saint-Denis" in end
 
 
 @pytest.mark.parametrize("proc, presumed", [
@@ -163,15 +172,18 @@ def test_procedure_variants(tmp_path, proc, presumed):
     data = default_case()
     data["procedure"]["type"] = proc
     data["urgence"] = ["Je risque de perdre mon emploi d'aide-soignante."]
+    if not presumed:  # quoted words alone do not argue urgency: a third-person fact too
+        data["urgence"].append({"motif": "emploi", "fait": "son employeur suspendra son contrat le 30 mai 2025"})
     text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
     assert ("la condition d'urgence est en principe regardée comme remplie" in text) is presumed
     assert ("« circonstances particulières caractérisant la nécessité pour lui d'obtenir rapidement ce "
             "rendez-vous » (CE, 9 juin 2022, n° 453391)" in text) is not presumed
     # The applicant's own words, quoted and attributed, never the requête's argument.
-    assert "En l'espèce, la requérante expose sa situation en ces termes : « Je risque de perdre mon emploi " \
+    lead = "En l'espèce" if presumed else "En premier lieu"
+    assert f"{lead}, la requérante expose sa situation en ces termes : « Je risque de perdre mon emploi " \
            "d'aide-soignante. »" in text
     label = {"renouvellement_titre_sejour": "le renouvellement de son titre de séjour",
-             "premiere_demande_titre_sejour": "la première demande de son titre de séjour",
+             "premiere_demande_titre_sejour": "le dépôt de sa première demande de titre de séjour",
              "admission_exceptionnelle_sejour": "sa demande d'admission exceptionnelle au séjour"}[proc]
     assert f"date de rendez-vous pour {label}" in text
 
@@ -225,7 +237,8 @@ def test_courriers_and_oqtf_and_url(tmp_path):
     data["procedure"]["oqtf"] = True
     data["prefecture"]["url_rendez_vous"] = "https://www.seine-saint-denis.gouv.fr/rdv?a=1&b=2"
     text = docx_text(build_case(tmp_path, data).out / "requete.docx")
-    assert "Courriel à la préfecture du 12 mars 2025 (pièce n°\u00a05)" in text  # date not repeated
+    assert ("Par courriel du 12 mars 2025 (pièce n°\u00a05), la requérante a sollicité un rendez-vous auprès de la "
+            "préfecture\u00a0; ce courriel est resté sans réponse.") in text
     assert "obligation de quitter le territoire" in text
     assert "https://www.seine-saint-denis.gouv.fr/rdv?a=1&b=2" in text
 
@@ -412,7 +425,8 @@ def test_aide_obtenue_and_paris_forms(tmp_path):
     data["decision_aj"] = "BAJ de Paris, n° 2025/001234 du 2 mars 2025"
     data["demandes"] = {"frais_l761_1": 1000}
     text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
-    assert "Le requérant est admis au bénéfice de l'aide juridictionnelle (BAJ de Paris, n° 2025/001234 du 2 mars 2025)." in text
+    assert ("Le requérant est admis au bénéfice de l'aide juridictionnelle par décision du bureau d'aide "
+            "juridictionnelle de Paris, n° 2025/001234 du 2 mars 2025.") in text
     assert "ADMETTRE" not in text  # already granted: nothing provisional to ask
     assert "à verser à Maître Paul DURAND en application des dispositions de l'article 37, alinéa 2" in text
     assert "avocat au barreau de Paris" in text and "ENJOINDRE au préfet de police de communiquer au requérant" in text

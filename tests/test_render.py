@@ -447,3 +447,70 @@ def test_rdv_deadline(tmp_path, expiration, demandes, expected):
         assert expected in conclusions
     else:
         assert "FIXER" not in conclusions and "pour le renouvellement de son titre de séjour." in conclusions
+
+
+# --- lawyer review of issue 9 -----------------------------------------------------------------
+
+def test_fixer_takes_earliest_deadline_on_a_working_day(tmp_path):
+    data = default_case()
+    data["pieces"].append({"id": "contrat", "titre": "Contrat", "categorie": "urgence", "fichier": "pieces/c.pdf"})
+    # Titre 31 May; the job ends Monday 5 May: the day before is Sunday 4 May → Friday 2 May.
+    data["urgence"] = [{"motif": "emploi", "fait": "son contrat sera suspendu le 5 mai 2025",
+                        "echeance": "2025-05-05", "preuves": ["contrat"]}]
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    assert "FIXER ce rendez-vous au plus tard le 2 mai 2025" in text
+    assert "une échéance précise, le 5 mai 2025, avant laquelle le rendez-vous doit avoir eu lieu" in text
+
+
+def test_first_person_emploi_keeps_l8251_1_and_written_requests_list(tmp_path):
+    data = default_case()
+    data["urgence"] = [{"motif": "emploi", "fait": "mon employeur va me licencier"}]
+    data["pieces"].append({"titre": "Lettre recommandée à la préfecture", "categorie": "courrier_prefecture",
+                           "fichier": "pieces/lrar.pdf", "date": "2025-03-20"})
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    assert "« mon employeur va me licencier ». Or nul ne peut employer un étranger" in text
+    assert "La requérante a en outre sollicité un rendez-vous auprès de la préfecture par écrit :" in text
+    assert "– courriel du 12 mars 2025 (pièce n° 5) ;" in text
+    assert "– lettre recommandée du 20 mars 2025 (pièce n° 6)." in text
+    assert "Ces demandes sont restées sans réponse." in text and "de demandes écrites restées sans réponse" in text
+
+
+def test_anef_window_diligence_and_aj_piece(tmp_path):
+    data = default_case()
+    data["procedure"].update(voie="anef", expiration_titre="2025-06-30")  # window opens 2 March 2025
+    data["pieces"] += [
+        {"id": "ccc", "titre": "Courriel du centre de contact citoyen", "categorie": "courrier_prefecture",
+         "fichier": "pieces/ccc.pdf"},
+        {"titre": "Décision du bureau d'aide juridictionnelle", "fichier": "pieces/aj.pdf"},
+    ]
+    data["diligences"] = [{"date": "2025-03-09", "type": "centre_contact_citoyen",
+                           "description": "formulaire envoyé, réponse automatique", "preuves": ["ccc"]}]
+    data["aide_juridictionnelle"] = "obtenue"
+    data["decision_aj"] = "n° 2025/77 du 2 mars 2025"
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    assert "a tenté de déposer sa demande dès l'ouverture de ce délai, le 3 mars 2025 :" in text
+    assert "avant même l'ouverture" not in text
+    assert ("– le 9 mars 2025, elle a saisi le centre de contact citoyen de l'ANEF : formulaire envoyé, réponse "
+            "automatique (pièce n° 6).") in text
+    # Cited by the diligence, the CCC's answer is not a letter to the préfecture.
+    assert "Courriel du centre de contact citoyen (pièce" not in text and "Par courriel du" in text
+    assert "Par courriel du 12 mars 2025 (pièce n° 5)" in text
+    assert ("admise au bénéfice de l'aide juridictionnelle par décision du bureau d'aide juridictionnelle "
+            "(n° 2025/77 du 2 mars 2025) (pièce n° 7).") in text
+
+
+def test_labels_read_right_everywhere(tmp_path):
+    data = default_case()
+    data["procedure"] = {"type": "changement_de_statut", "titre_actuel": "carte de séjour temporaire « étudiant »",
+                         "expiration_titre": "2025-05-31",
+                         "precisions": "changement de statut d'étudiant à salarié"}
+    data["pieces"].append({"id": "contrat", "titre": "Contrat", "categorie": "urgence", "fichier": "pieces/c.pdf"})
+    data["urgence"] = [{"motif": "promesse_embauche", "fait": "une société l'embauchera le 2 juin 2025",
+                        "preuves": ["contrat"]}]
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    label = "le dépôt de sa demande de titre de séjour en changement de statut"
+    assert f"de lui fixer un rendez-vous pour {label}, pour les motifs suivants" in text
+    assert f"doit se présenter en préfecture pour {label}. Objet précis de la demande : changement de statut" in text
+    assert f"une date de rendez-vous pour {label} ;" in text
+    assert f"{label} :" not in text
+    assert "Elle est titulaire d'une carte de séjour temporaire « étudiant », qui expire le 31 mai 2025" in text

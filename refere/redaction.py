@@ -41,6 +41,12 @@ DILIGENCE_LABELS = {
     "courriel": "a adressé un courriel à la préfecture",
     "autre": "",
 }
+DILIGENCE_KEYS = {"centre_contact_citoyen": "centre de contact citoyen",
+                  "point_accueil_numerique": "point d'accueil numérique"}
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.lower().replace("’", "'").split())
 
 
 def _pieces(case: Case, inv: Inventory, ids: list[str]) -> str:
@@ -131,8 +137,8 @@ def urgency_intro(case: Case, g: dict[str, str]) -> str:
              else "du récépissé")
     if case.procedure.is_renewal:
         return typo("S'agissant du renouvellement d'un titre de séjour, la condition d'urgence est en principe "
-                f"regardée comme remplie ({CE_453391}) : l'impossibilité de déposer la demande avant l'expiration "
-                f"du titre prive {g['interesse']} {proof} qui lui permettrait de justifier de la régularité "
+                f"regardée comme remplie ({CE_453391}). En effet, l'impossibilité de déposer la demande avant "
+                f"l'expiration du titre prive {g['interesse']} {proof} qui lui permettrait de justifier de la régularité "
                 "de son séjour, et l'expose au risque de perdre son emploi et ses droits sociaux.")
     return typo("Hors le cas du renouvellement d'un titre de séjour, il appartient à l'étranger de justifier de "
             "« circonstances particulières caractérisant la nécessité pour lui d'obtenir rapidement ce "
@@ -200,6 +206,10 @@ def diligences(case: Case, inv: Inventory, g: dict[str, str] | None = None) -> l
     for k, d in enumerate(items):
         label = DILIGENCE_LABELS[d.type].format(e=g["e"])
         desc = strip_end(d.description.strip())
+        # « … s'est rendu dans un point d'accueil numérique : rendez-vous au point d'accueil numérique
+        # de Bobigny » says it twice: a description naming the service stands alone.
+        if label and _fold(DILIGENCE_KEYS.get(d.type, "\0")) in _fold(desc):
+            label = ""
         what = f"{g['il']} {label} : {desc}" if label else desc
         ref = _pieces(case, inv, d.preuves)
         phrase = f"le {dates.format_date(d.date)}, {what}" + (f" {ref}" if ref else "")

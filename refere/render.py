@@ -231,9 +231,12 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
             "titre_phrase": _titre_phrase(case, inv, g, sig_date),
             "precisions_phrase": _precisions_phrase(proc),
         },
-        "prefecture": {"site": case.prefecture.site or "", "url": case.prefecture.url_rendez_vous or ""},
+        "prefecture": {"site": case.prefecture.site or "", "url": case.prefecture.url_rendez_vous or "",
+                       "site_texte": _site(case.prefecture.site)},
         "chiffres": {
             "phrase": figures_sentence(g["le_requerant"], inv, report, proc.is_anef),
+            # « de dix tentatives de dépôt, sur trois semaines distinctes, entre le 3 et le 21 mars 2025 »
+            "de_resume": _resume(report, proc.is_anef, first_attempt, inv.attempts[-1].date.date()),
             "nombre": report.figures.tentatives,
             "tentatives_texte": _plural(report.figures.tentatives, "tentative"),
             "semaines_texte": _plural(report.figures.semaines, "semaine distincte", "semaines distinctes"),
@@ -298,6 +301,33 @@ def _kind(titre: str) -> tuple[str, str] | None:
         if low.startswith(needle):
             return kind
     return None
+
+
+def _resume(report: Report, anef: bool, first: dt.date, last: dt.date) -> str:
+    f = report.figures
+    noun = ("tentative de dépôt", "tentatives de dépôt") if anef else ("tentative", "tentatives")
+    return _de(f"{grammaire.compte(f.tentatives, *noun, feminin=True)}, sur "
+               f"{grammaire.compte(f.semaines, 'semaine distincte', 'semaines distinctes', True)}, "
+               f"{grammaire.entre_dates(first, last)}")
+
+
+def _de(text: str) -> str:
+    """« de dix tentatives », « d'une tentative »."""
+    return ("d'" if text[:1] in "aeiouéèêhAEIOUÉ" else "de ") + text
+
+
+_COMMON = ("préfecture", "sous-préfecture", "site", "guichet", "bureau", "service", "antenne", "accueil")
+
+
+def _site(site: str | None) -> str:
+    """« (site : sous-préfecture du Raincy) »: a common noun loses its capital inside the parenthesis."""
+    if not site:
+        return ""
+    s = site.strip().rstrip(".")
+    first = s.split(" ", 1)[0].lower()
+    if first in _COMMON:
+        s = s[:1].lower() + s[1:]
+    return s
 
 
 def _courrier(p) -> dict[str, Any]:

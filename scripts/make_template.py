@@ -208,7 +208,7 @@ def build(out: Path = OUT) -> Path:
     tag("{%p endif %}")
 
     p("CONTRE :", "Heading 2")
-    p("{{ defendeur.Le_prefet }}{% if prefecture.site %} ({{ prefecture.site }}){% endif %}.")
+    p("{{ defendeur.Le_prefet }}{% if prefecture.site_texte %} (site : {{ prefecture.site_texte }}){% endif %}.")
 
     p("{{ requerant.Le_requerant }} demande au juge des référés, sur le fondement de l'article "
       "L. 521-3 du code de justice administrative, d'enjoindre {{ defendeur.au_prefet }} "
@@ -323,9 +323,7 @@ def build(out: Path = OUT) -> Path:
       "proposée. Le Conseil d'État a jugé que l'obligation de recourir à un téléservice n'est légale qu'à la "
       "condition que soient prévus un tel accompagnement et une solution de substitution (CE, Section, "
       "3 juin 2022, n° 452798).")
-    p("En l'espèce, {{ requerant.le_requerant }} justifie de {{ chiffres.nombre }} tentative{% if chiffres.nombre > 1 %}s"
-      "{% endif %} de dépôt, sur {{ chiffres.semaines_texte }}, du {{ chiffres.premiere }} au "
-      "{{ chiffres.derniere }}{% if diligences %}, et des démarches d'accompagnement exposées ci-dessus, "
+    p("En l'espèce, {{ requerant.le_requerant }} justifie {{ chiffres.de_resume }}{% if diligences %}, et des démarches d'accompagnement exposées ci-dessus, "
       "restées sans effet{% endif %}. L'impossibilité d'utiliser le téléservice est ainsi constatée, et la "
       "mesure demandée est utile.")
     tag("{%p else %}")
@@ -343,9 +341,7 @@ def build(out: Path = OUT) -> Path:
       "de présenter sa demande.")
     p("Les captures d'écran de la page de prise de rendez-vous ne sauraient être écartées au seul motif "
       "qu'elles sont anonymes (CE, 21 avril 2021, n° 448178).")
-    p("En l'espèce, {{ requerant.le_requerant }} justifie de {{ chiffres.tentatives_texte }}, "
-      "sur {{ chiffres.semaines_texte }}, du {{ chiffres.premiere }} au "
-      "{{ chiffres.derniere }}{% if courriers_texte.utilite %}, ainsi que {{ courriers_texte.utilite }}"
+    p("En l'espèce, {{ requerant.le_requerant }} justifie {{ chiffres.de_resume }}{% if courriers_texte.utilite %}, ainsi que {{ courriers_texte.utilite }}"
       "{% endif %}. La mesure demandée est donc utile.")
     tag("{%p endif %}")
 

@@ -216,7 +216,7 @@ def test_requete_reads_as_correct_french(folder, k):
             assert needle in flat, needle
         assert "452798" not in text and cesdea_431_2 not in flat
     if row["procedure"] == "renouvellement_titre_sejour":
-        assert "en principe regardée comme remplie (CE, 9 juin 2022, n° 453391)" in flat
+        assert "en principe regardée comme remplie (CE, 9 juin 2022, n° 453391). En effet, l'impossibilité" in flat
         assert "L'article R. 431-5 du code de l'entrée" in flat  # first attempt 3 March, titre expires 31 May
     else:
         assert ("« circonstances particulières caractérisant la nécessité pour lui d'obtenir rapidement ce "
@@ -244,6 +244,8 @@ def test_requete_reads_as_correct_french(folder, k):
     if row["voie"] == "anef":
         il = "il" if row["civilite"] == "M." else "elle"
         assert (f"– le 7 mars 2025, {il} a saisi le centre de contact citoyen de l'ANEF : formulaire") in flat
+        # A description naming the service is not preceded by it a second time.
+        assert "– le 13 mars 2025, rendez-vous au point d'accueil numérique de Bobigny" in flat
         assert "avant même l'ouverture" not in flat
         assert ("dans ce délai, dès le 3 mars 2025" in flat) is (row["procedure"] == "renouvellement_titre_sejour")
     if row["procedure"] == "changement_de_statut":

@@ -329,8 +329,9 @@ def test_template_error_type():
 def test_singular_figures_in_a_draft(tmp_path):
     data = default_case(["2025-03-03 08:55"])
     text = docx_text(build_case(tmp_path, data, brouillon=True).out / "requete.docx")
-    assert "justifie de 1 tentative, sur 1 semaine distincte, du 3 mars 2025 au 3 mars 2025" in text
-    assert "1 semaines" not in text and "1 tentatives" not in text
+    assert "justifie d'une tentative, sur une semaine distincte, le 3 mars 2025" in text
+    assert "a effectué une tentative, le 3 mars 2025." in text
+    assert "une semaines" not in text and "une tentatives" not in text and "de une" not in text
 
 
 def test_urgency_facts_stated_once(tmp_path):
@@ -514,3 +515,10 @@ def test_labels_read_right_everywhere(tmp_path):
     assert f"une date de rendez-vous pour {label} ;" in text
     assert f"{label} :" not in text
     assert "Elle est titulaire d'une carte de séjour temporaire « étudiant », qui expire le 31 mai 2025" in text
+
+
+def test_site_in_contre_block_without_capital(tmp_path):
+    data = default_case()
+    data["prefecture"]["site"] = "Sous-préfecture du Raincy"
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    assert "Le préfet de la Seine-Saint-Denis (site : sous-préfecture du Raincy)." in text

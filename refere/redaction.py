@@ -136,10 +136,15 @@ def urgency_intro(case: Case, g: dict[str, str]) -> str:
     proof = ("de l'attestation de prolongation d'instruction ou du récépissé" if case.procedure.is_anef
              else "du récépissé")
     if case.procedure.is_renewal:
+        # With a known expiry the next paragraph names the récépissé: not twice in a row.
+        why = ("En effet, l'impossibilité de déposer la demande avant l'expiration du titre expose "
+               f"{g['interesse']} au risque de perdre son emploi et ses droits sociaux."
+               if case.procedure.expiration_titre else
+               f"En effet, l'impossibilité de déposer la demande avant l'expiration du titre prive {g['interesse']} "
+               f"{proof} qui lui permettrait de justifier de la régularité de son séjour, et l'expose au risque de "
+               "perdre son emploi et ses droits sociaux.")
         return typo("S'agissant du renouvellement d'un titre de séjour, la condition d'urgence est en principe "
-                f"regardée comme remplie ({CE_453391}). En effet, l'impossibilité de déposer la demande avant "
-                f"l'expiration du titre prive {g['interesse']} {proof} qui lui permettrait de justifier de la régularité "
-                "de son séjour, et l'expose au risque de perdre son emploi et ses droits sociaux.")
+                f"regardée comme remplie ({CE_453391}). " + why)
     return typo("Hors le cas du renouvellement d'un titre de séjour, il appartient à l'étranger de justifier de "
             "« circonstances particulières caractérisant la nécessité pour lui d'obtenir rapidement ce "
             f"rendez-vous » ({CE_453391})." + ("" if single else " Tel est le cas en l'espèce."))

@@ -197,6 +197,8 @@ def ordinal(k: int, total: int) -> str:
     return "En outre"
 
 
+_DATE = re.compile(r"\b(?:1er|\d{1,2}) (?:janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|"
+                   r"novembre|décembre)(?: \d{4})?\b")
 _TYPO = ((" :", "\u00a0:"), (" ;", "\u00a0;"), (" ?", "\u00a0?"), (" !", "\u00a0!"),
          ("« ", "«\u00a0"), (" »", "\u00a0»"), ("n° ", "n°\u00a0"))
 
@@ -206,6 +208,9 @@ def typo(text: str) -> str:
     and between an article's letter and its number (« L. 8251-1 » never split across lines)."""
     for a, b in _TYPO:
         text = text.replace(a, b)
+    # « 15 novembre 2025 » and « 15 jours » never split across lines either.
+    text = _DATE.sub(lambda m: m[0].replace(" ", "\u00a0"), text)
+    text = re.sub(r"(?<=\d) (?=(?:jours?|€)\b)", "\u00a0", text)
     return re.sub(r"\b([LRD])\. (?=\d)", "\\1.\u00a0", text)
 
 

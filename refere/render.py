@@ -71,7 +71,7 @@ def figures_sentence(le_requerant: str, inv: Inventory, report: Report, anef: bo
         if f.autour_minuit:
             hours.append(f"{grammaire.nombre(f.autour_minuit, True)} autour de minuit")
     dont = (", dont " + " et ".join(hours)) if hours and f.tentatives > 1 else ""
-    return f"{_cap(le_requerant)} a effectué {what}, {grammaire.entre_dates(first, last)}{spread}{dont}."
+    return grammaire.typo(f"{_cap(le_requerant)} a effectué {what}, {grammaire.entre_dates(first, last)}{spread}{dont}.")
 
 
 def _lines(text: str | None) -> list[str]:
@@ -306,9 +306,9 @@ def _kind(titre: str) -> tuple[str, str] | None:
 def _resume(report: Report, anef: bool, first: dt.date, last: dt.date) -> str:
     f = report.figures
     noun = ("tentative de dépôt", "tentatives de dépôt") if anef else ("tentative", "tentatives")
-    return _de(f"{grammaire.compte(f.tentatives, *noun, feminin=True)}, sur "
+    return grammaire.typo(_de(f"{grammaire.compte(f.tentatives, *noun, feminin=True)}, sur "
                f"{grammaire.compte(f.semaines, 'semaine distincte', 'semaines distinctes', True)}, "
-               f"{grammaire.entre_dates(first, last)}")
+               f"{grammaire.entre_dates(first, last)}"))
 
 
 def _de(text: str) -> str:

@@ -45,22 +45,22 @@ def build_case(tmp_path, data, **kw):
 
 def test_example_requete_sections(example):
     res = build(example, Options(jobs=1))
-    text = docx_text(res.out / "requete.docx")
-    for needle in ["RÉFÉRÉ", "REQUÊTE EN RÉFÉRÉ MESURES UTILES", "article L.\u00a0521-3 du code de justice administrative",
+    text = docx_text(res.out / "requete.docx").replace("\u00a0", " ")
+    for needle in ["RÉFÉRÉ", "REQUÊTE EN RÉFÉRÉ MESURES UTILES", "article L. 521-3 du code de justice administrative",
                    "tribunal administratif de Melun", "POUR", "CONTRE", "Le préfet du Val-de-Marne.",
                    "I. FAITS", "II. DISCUSSION", "Sur l'urgence", "Sur l'utilité de la mesure",
                    "Sur l'absence d'obstacle", "PAR CES MOTIFS", "BORDEREAU DES PIÈCES",
-                   "CE, 10 juin 2020, n°\u00a0435594", "CE, 9 juin 2022, n°\u00a0453391",
+                   "CE, 10 juin 2020, n° 435594", "CE, 9 juin 2022, n° 453391",
                    "M. Karim BENALI, né le 3 novembre 1987 à Oran (Algérie)",
                    "https://www.val-de-marne.gouv.fr/booking/create/4025/1",
                    "Le requérant a effectué dix tentatives, entre le 1er et le 25 septembre 2025, réparties sur "
-                   "quatre semaines distinctes et dix jours différents, dont cinq avant 9\u00a0h et trois autour de minuit.",
+                   "quatre semaines distinctes et dix jours différents, dont cinq avant 9 h et trois autour de minuit.",
                    "Il est titulaire d'un certificat de résidence algérien « salarié », qui expire le "
-                   "15 novembre 2025 (pièce n°\u00a02).",
-                   "Par courriel du 12 septembre 2025 (pièce n°\u00a08), le requérant a sollicité un rendez-vous "
-                   "auprès de la préfecture\u00a0; ce courriel est resté sans réponse.",
+                   "15 novembre 2025 (pièce n° 2).",
+                   "Par courriel du 12 septembre 2025 (pièce n° 8), le requérant a sollicité un rendez-vous "
+                   "auprès de la préfecture ; ce courriel est resté sans réponse.",
                    "FIXER ce rendez-vous au plus tard le 14 novembre 2025",
-                   "astreinte de 50\u00a0€ par jour de retard", "Fait à Créteil"]:
+                   "astreinte de 50 € par jour de retard", "Fait à Créteil"]:
         assert needle in text, needle
     assert "timbre" not in text.lower()
     assert "PROJET" not in text
@@ -236,9 +236,9 @@ def test_courriers_and_oqtf_and_url(tmp_path):
     data = default_case()
     data["procedure"]["oqtf"] = True
     data["prefecture"]["url_rendez_vous"] = "https://www.seine-saint-denis.gouv.fr/rdv?a=1&b=2"
-    text = docx_text(build_case(tmp_path, data).out / "requete.docx")
-    assert ("Par courriel du 12 mars 2025 (pièce n°\u00a05), la requérante a sollicité un rendez-vous auprès de la "
-            "préfecture\u00a0; ce courriel est resté sans réponse.") in text
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    assert ("Par courriel du 12 mars 2025 (pièce n° 5), la requérante a sollicité un rendez-vous auprès de la "
+            "préfecture ; ce courriel est resté sans réponse.") in text
     assert "obligation de quitter le territoire" in text
     assert "https://www.seine-saint-denis.gouv.fr/rdv?a=1&b=2" in text
 
@@ -328,7 +328,7 @@ def test_template_error_type():
 
 def test_singular_figures_in_a_draft(tmp_path):
     data = default_case(["2025-03-03 08:55"])
-    text = docx_text(build_case(tmp_path, data, brouillon=True).out / "requete.docx")
+    text = docx_text(build_case(tmp_path, data, brouillon=True).out / "requete.docx").replace("\u00a0", " ")
     assert "justifie d'une tentative, sur une semaine distincte, le 3 mars 2025" in text
     assert "a effectué une tentative, le 3 mars 2025." in text
     assert "une semaines" not in text and "une tentatives" not in text and "de une" not in text
@@ -346,7 +346,7 @@ def test_precisions_sentence_ends_once(tmp_path):
     data = default_case()
     data["procedure"] = {"type": "autre", "precisions": "Demande de carte « salarié » (article L. 421-1 du CESEDA)."}
     data["urgence"] = ["Promesse d'embauche valable jusqu'au 30 avril 2025."]
-    text = docx_text(build_case(tmp_path, data).out / "requete.docx")
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
     assert "(article L. 421-1 du CESEDA)." in text and "CESEDA).." not in text
     assert "Promesse d'embauche valable jusqu'au 30 avril 2025." in text and "ci-après" not in text
     assert "Tel est le cas en l'espèce." in text
@@ -522,3 +522,10 @@ def test_site_in_contre_block_without_capital(tmp_path):
     data["prefecture"]["site"] = "Sous-préfecture du Raincy"
     text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
     assert "Le préfet de la Seine-Saint-Denis (site : sous-préfecture du Raincy)." in text
+
+
+def test_dates_never_split_across_lines(example):
+    res = build(example, Options(jobs=1))
+    text = docx_text(res.out / "requete.docx")
+    assert "FIXER ce rendez-vous au plus tard le 14\u00a0novembre\u00a02025" in text
+    assert "dans un délai de 15\u00a0jours" in text and "le 25\u00a0septembre\u00a02025, réparties" in text

@@ -149,12 +149,14 @@ def _attempt_counts(case: Case, fig: Figures, add: Add) -> None:
             f"Les tentatives couvrent {fig.semaines} semaines distinctes ; les requêtes accueillies en "
             "montrent en général au moins 3. Continuez à essayer une semaine de plus.", PRACTICE, "tentatives")
     if fig.tentatives < 10:
+        n = f"{fig.tentatives} tentative" + ("s" if fig.tentatives > 1 else "")
         add("moins-de-10-tentatives", AVERTISSEMENT,
-            f"{fig.tentatives} tentative(s) seulement ; une dizaine au moins rend le refus difficile à contester.",
-            PRACTICE, "tentatives")
+            f"{n} seulement ; une dizaine au moins rend l'impossibilité d'obtenir un rendez-vous difficile "
+            "à contester.", PRACTICE, "tentatives")
     if fig.jours < 6:
+        jours = "un seul jour" if fig.jours == 1 else f"{fig.jours} jours distincts"
         add("moins-de-6-jours", AVERTISSEMENT,
-            f"Les tentatives ont eu lieu sur {fig.jours} jour(s) distinct(s) ; essayez sur au moins 6 jours différents.",
+            f"Les tentatives ont eu lieu sur {jours} ; essayez sur au moins 6 jours différents.",
             PRACTICE, "tentatives")
     if fig.courriers == 0 and not (anef and case.diligences):
         add("pas-de-courrier", AVERTISSEMENT,
@@ -245,6 +247,12 @@ def _freshness(case: Case, add: Add) -> None:
             f"La première tentative de dépôt ({dates.format_date(first)}) est postérieure au 60e jour avant "
             f"l'expiration du titre ({dates.format_date(exp)}) : sur l'ANEF, le renouvellement se demande entre "
             "le 120e et le 60e jour ; une taxe de retard peut être réclamée.", R431_5, "tentatives")
+    if case.procedure.is_anef and case.procedure.is_renewal and first < exp - dt.timedelta(days=120):
+        add("depot-anef-premature", AVERTISSEMENT,
+            f"La première tentative de dépôt ({dates.format_date(first)}) précède le 120e jour avant l'expiration "
+            f"du titre ({dates.format_date(exp - dt.timedelta(days=120))}) : le téléservice pouvait la refuser. "
+            "La requête ne cite que les tentatives faites à partir de cette date ; refaites-en dans le délai.",
+            R431_5, "tentatives")
 
 
 def _pieces_expected(case: Case, add: Add) -> None:
@@ -253,6 +261,11 @@ def _pieces_expected(case: Case, add: Add) -> None:
         add("pas-de-piece-identite", AVERTISSEMENT,
             "Aucune pièce d'identité (catégorie « identite ») : joignez le passeport ou la carte d'identité.",
             R411_1, "pieces")
+    if case.aide_juridictionnelle == "obtenue" and not any("aide juridictionnelle" in p.titre.lower()
+                                                             for p in case.pieces):
+        add("aj-sans-piece", AVERTISSEMENT,
+            "L'aide juridictionnelle est déclarée « obtenue » mais aucune pièce dont le titre mentionne "
+            "« aide juridictionnelle » ne produit la décision du bureau : joignez-la.", R412_2, "pieces")
     proc = case.procedure
     if (proc.titre_actuel or proc.expiration_titre) and "titre_sejour" not in cats:
         add("pas-de-piece-titre", AVERTISSEMENT,
@@ -261,6 +274,12 @@ def _pieces_expected(case: Case, add: Add) -> None:
 
 
 def _urgency(case: Case, add: Add) -> None:
+    if not case.procedure.is_renewal and case.urgence and all(grammaire.first_person(u.fait) for u in case.urgence):
+        # Quoted first-person words are the applicant's, not an argument the judge can weigh.
+        add("urgence-non-argumentee", BLOQUANT,
+            "urgence non démontrée : le juge rejettera probablement la requête sans audience ; décrivez les faits "
+            "à la troisième personne dans « urgence » (motif, fait, preuves)",
+            f"{CE_453391} ; R. 522-1 CJA", "urgence")
     if not case.procedure.is_renewal and not case.urgence:
         add("urgence-absente", BLOQUANT,
             "Hors renouvellement, l'urgence n'est pas présumée et doit être justifiée : décrivez dans "

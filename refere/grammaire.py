@@ -197,6 +197,8 @@ def ordinal(k: int, total: int) -> str:
     return "En outre"
 
 
+_DATE = re.compile(r"\b(?:1er|\d{1,2}) (?:janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|"
+                   r"novembre|décembre)(?: \d{4})?\b")
 _TYPO = ((" :", "\u00a0:"), (" ;", "\u00a0;"), (" ?", "\u00a0?"), (" !", "\u00a0!"),
          ("« ", "«\u00a0"), (" »", "\u00a0»"), ("n° ", "n°\u00a0"))
 
@@ -206,6 +208,9 @@ def typo(text: str) -> str:
     and between an article's letter and its number (« L. 8251-1 » never split across lines)."""
     for a, b in _TYPO:
         text = text.replace(a, b)
+    # « 15 novembre 2025 » and « 15 jours » never split across lines either.
+    text = _DATE.sub(lambda m: m[0].replace(" ", "\u00a0"), text)
+    text = re.sub(r"(?<=\d) (?=(?:jours?|€)\b)", "\u00a0", text)
     return re.sub(r"\b([LRD])\. (?=\d)", "\\1.\u00a0", text)
 
 
@@ -213,7 +218,7 @@ def typo(text: str) -> str:
 DEMANDES = {
     "premiere_demande_titre_sejour": "première demande de titre de séjour",
     "renouvellement_titre_sejour": "demande de renouvellement de titre de séjour",
-    "changement_de_statut": "demande de changement de statut",
+    "changement_de_statut": "demande de titre de séjour en changement de statut",
     "admission_exceptionnelle_sejour": "demande d'admission exceptionnelle au séjour",
     "duplicata_titre": "demande de duplicata de titre de séjour",
     "changement_situation": "déclaration de changement de situation",
@@ -224,3 +229,57 @@ DEMANDES = {
     "naturalisation": "demande de naturalisation",
     "autre": "demande",
 }
+
+
+# Numbers a requête writes in words (« dix tentatives »); digits beyond twenty.
+_NOMBRES = ("zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix", "onze",
+            "douze", "treize", "quatorze", "quinze", "seize", "dix-sept", "dix-huit", "dix-neuf", "vingt")
+
+
+def nombre(n: int, feminin: bool = False) -> str:
+    """« dix », « une » (feminine noun follows), « 23 »."""
+    if n == 1 and feminin:
+        return "une"
+    return _NOMBRES[n] if 0 <= n < len(_NOMBRES) else str(n)
+
+
+def compte(n: int, one: str, many: str, feminin: bool = False) -> str:
+    """« dix tentatives », « une semaine distincte », « un jour différent »."""
+    return f"{nombre(n, feminin)} {one if n == 1 else many}"
+
+
+_FEMININ_TITRES = ("carte", "attestation", "autorisation", "vignette", "demande")
+
+
+def titre_indefini(titre: str) -> str:
+    """« d'un certificat de résidence … », « d'une carte de séjour … »; the text as written after it."""
+    t = titre.strip()
+    low = t.lower()
+    if low.startswith(("un ", "une ")):
+        return "d'" + t
+    first = low.split(" ", 1)[0]
+    return ("d'une " if first in _FEMININ_TITRES else "d'un ") + t
+
+
+def entre_dates(first: dt.date, last: dt.date) -> str:
+    """« le 3 mars 2025 », « entre le 1er et le 25 septembre 2025 », « entre le 29 août et le 5 septembre 2025 »."""
+    if first == last:
+        return f"le {dates.format_date(first)}"
+    if first.year != last.year:
+        start = dates.format_date(first)
+    elif first.month != last.month:
+        start = dates.format_day_month(first)
+    else:
+        start = "1er" if first.day == 1 else str(first.day)
+    return f"entre le {start} et le {dates.format_date(last)}"
+
+
+def dernier_jour_ouvre(d: dt.date) -> dt.date:
+    """The day itself, or the Friday before when it falls on a weekend.
+
+    Weekends only: public holidays would need a calendar dependency for a one-day difference the
+    judge adjusts anyway.
+    """
+    while d.weekday() >= 5:
+        d -= dt.timedelta(days=1)
+    return d

@@ -28,9 +28,9 @@ from . import dates, departements, files
 from .errors import RefereError
 
 PROCEDURES: dict[str, str] = {
-    "premiere_demande_titre_sejour": "la première demande de son titre de séjour",
+    "premiere_demande_titre_sejour": "le dépôt de sa première demande de titre de séjour",
     "renouvellement_titre_sejour": "le renouvellement de son titre de séjour",
-    "changement_de_statut": "le changement de statut de son titre de séjour",
+    "changement_de_statut": "le dépôt de sa demande de titre de séjour en changement de statut",
     "admission_exceptionnelle_sejour": "sa demande d'admission exceptionnelle au séjour",
     "duplicata_titre": "la délivrance d'un duplicata de son titre de séjour",
     "changement_situation": "la déclaration d'un changement de situation",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from . import dates
-from .grammaire import DEMANDES, cap, end_sentence, first_person, ordinal, pieces_ref, strip_end, typo
+from .grammaire import DEMANDES, cap, dernier_jour_ouvre, end_sentence, first_person, ordinal, pieces_ref, strip_end, typo
 from .model import Case, Urgence
 from .plan import Inventory
 
@@ -30,14 +30,23 @@ LEADS = {
     "autre": "{le} se trouve dans la situation suivante",
 }
 AFTER = {"emploi": L8251_1, "promesse_embauche": L8251_1}
+# Procedures by which the applicant asks for a first titre: he holds none to work with.
+NO_TITRE = ("premiere_demande_titre_sejour", "admission_exceptionnelle_sejour")
 
+# What the applicant did, as a verb phrase after « il » / « elle » ({e}: past participle agreement).
 DILIGENCE_LABELS = {
-    "centre_contact_citoyen": "formulaire du centre de contact citoyen de l'administration numérique des étrangers en France",
-    "point_accueil_numerique": "point d'accueil numérique",
-    "courrier": "courrier à la préfecture",
-    "courriel": "courriel à la préfecture",
+    "centre_contact_citoyen": "a saisi le centre de contact citoyen de l'ANEF",
+    "point_accueil_numerique": "s'est rendu{e} dans un point d'accueil numérique",
+    "courrier": "a écrit à la préfecture",
+    "courriel": "a adressé un courriel à la préfecture",
     "autre": "",
 }
+DILIGENCE_KEYS = {"centre_contact_citoyen": "centre de contact citoyen",
+                  "point_accueil_numerique": "point d'accueil numérique"}
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.lower().replace("’", "'").split())
 
 
 def _pieces(case: Case, inv: Inventory, ids: list[str]) -> str:
@@ -62,6 +71,30 @@ def _echeance(u: Urgence, on: dt.date, anef: bool) -> str:
     return f" L'échéance du {when} est déjà dépassée, ce qui rend la situation plus pressante encore."
 
 
+def holds_titre(case: Case) -> bool:
+    """Whether the applicant holds a titre today (L. 8251-1 then speaks of his job)."""
+    proc = case.procedure
+    if proc.is_renewal:
+        return True
+    return bool(proc.titre_actuel) and proc.type not in NO_TITRE
+
+
+def usable_urgency(case: Case) -> list[Urgence]:
+    """Facts the requête can argue as its own: written in the third person."""
+    return [u for u in case.urgence if not first_person(u.fait)]
+
+
+def _after(case: Case, u: Urgence, ref: str) -> tuple[str, bool]:
+    """The sentence following a job-related fact, and whether it carries the pièces itself."""
+    if u.motif not in AFTER:
+        return "", False
+    if holds_titre(case):
+        return L8251_1, False
+    tail = f" {ref}" if ref else ""
+    return (f"La poursuite de son activité salariée est subordonnée à sa régularisation, que seul "
+            f"l'enregistrement de sa demande permet d'engager{tail}."), True
+
+
 def urgency_paragraphs(case: Case, inv: Inventory, g: dict[str, str], on: dt.date) -> list[str]:
     """Each urgency fact as an argued third-person paragraph citing its pièces.
 
@@ -81,15 +114,16 @@ def urgency_paragraphs(case: Case, inv: Inventory, g: dict[str, str], on: dt.dat
     for k, (u, quoted) in enumerate(argued):
         lead = ordinal(k, len(argued))
         ref = _pieces(case, inv, u.preuves)
+        after, moved = _after(case, u, ref)
+        own_ref = "" if moved else ref
         if quoted:
             words = u.fait.strip()
             text = (f"{lead}, {g['le_requerant']} expose sa situation en ces termes : « {words} »"
-                    + (f" {ref}" if ref else ""))
+                    + (f" {own_ref}" if own_ref else ""))
             text = end_sentence(text)
         else:
             motif = LEADS[u.motif].format(du=g["du_requerant"], au=g["au_requerant"], le=g["le_requerant"])
-            text = _with_ref(f"{lead}, {motif} : {u.fait.strip()}", ref)
-        after = AFTER.get(u.motif, "") if not quoted else ""
+            text = _with_ref(f"{lead}, {motif} : {u.fait.strip()}", own_ref)
         out.append(text + (f" {after}" if after else "") + _echeance(u, on, case.procedure.is_anef))
     for u in plain:
         out.append(_with_ref(cap(u.fait.strip()), _pieces(case, inv, u.preuves)))
@@ -97,36 +131,63 @@ def urgency_paragraphs(case: Case, inv: Inventory, g: dict[str, str], on: dt.dat
 
 
 def urgency_intro(case: Case, g: dict[str, str]) -> str:
+    # With a single fact, its paragraph opens « En l'espèce » already: never say it twice.
+    single = sum(1 for u in case.urgence if first_person(u.fait) or not u.libre) == 1
     proof = ("de l'attestation de prolongation d'instruction ou du récépissé" if case.procedure.is_anef
              else "du récépissé")
     if case.procedure.is_renewal:
+        # With a known expiry the next paragraph names the récépissé: not twice in a row.
+        why = ("En effet, l'impossibilité de déposer la demande avant l'expiration du titre expose "
+               f"{g['interesse']} au risque de perdre son emploi et ses droits sociaux."
+               if case.procedure.expiration_titre else
+               f"En effet, l'impossibilité de déposer la demande avant l'expiration du titre prive {g['interesse']} "
+               f"{proof} qui lui permettrait de justifier de la régularité de son séjour, et l'expose au risque de "
+               "perdre son emploi et ses droits sociaux.")
         return typo("S'agissant du renouvellement d'un titre de séjour, la condition d'urgence est en principe "
-                f"regardée comme remplie ({CE_453391}) : l'impossibilité de déposer la demande avant l'expiration "
-                f"du titre prive {g['interesse']} {proof} qui lui permettrait de justifier de la régularité "
-                "de son séjour, et l'expose au risque de perdre son emploi et ses droits sociaux.")
+                f"regardée comme remplie ({CE_453391}). " + why)
     return typo("Hors le cas du renouvellement d'un titre de séjour, il appartient à l'étranger de justifier de "
             "« circonstances particulières caractérisant la nécessité pour lui d'obtenir rapidement ce "
-            f"rendez-vous » ({CE_453391}). Tel est le cas en l'espèce.")
+            f"rendez-vous » ({CE_453391})." + ("" if single else " Tel est le cas en l'espèce."))
 
 
-def window_sentence(case: Case, first_attempt: dt.date, g: dict[str, str]) -> str:
-    """R. 431-5 CESEDA: when the first attempt falls inside (or before) the window, the delay is not his."""
+def anef_window(exp: dt.date) -> tuple[dt.date, dt.date]:
+    """R. 431-5 CESEDA on the téléservice: from the 120th to the 60th day before expiry."""
+    return exp - dt.timedelta(days=120), exp - dt.timedelta(days=60)
+
+
+def window_sentence(case: Case, attempts: list[dt.date] | dt.date, g: dict[str, str]) -> str:
+    """R. 431-5 CESEDA: when the first attempt falls inside (or before) the window, the delay is not his.
+
+    On the ANEF an attempt before the window is a premature filing, never an argument: the first
+    attempt inside the window is the one cited.
+    """
     proc = case.procedure
     exp = proc.expiration_titre
     if not (proc.is_renewal and exp):
         return ""
+    days = sorted([attempts] if isinstance(attempts, dt.date) else attempts)
     if proc.is_anef:
-        opens, closes = exp - dt.timedelta(days=120), exp - dt.timedelta(days=60)
+        opens, closes = anef_window(exp)
         rule = ("entre le cent-vingtième et le soixantième jour qui précèdent l'expiration du titre, "
                 "lorsque celui-ci relève du téléservice")
+        inside = [d for d in days if opens <= d <= closes]
+        if not inside:
+            return ""
+        first = inside[0]
+        where = (f"dès l'ouverture de ce délai, le {dates.format_date(first)}" if (first - opens).days <= 15
+                 else f"dans ce délai, dès le {dates.format_date(first)}")
+        did = "a tenté de déposer sa demande"
     else:
         opens, closes = _two_months_before(exp), exp
         rule = "dans les deux mois qui précèdent l'expiration du titre"
-    if first_attempt > closes:
-        return ""
-    where = "avant même l'ouverture de ce délai" if first_attempt < opens else "dans ce délai"
+        first = days[0]
+        if first > closes:
+            return ""
+        where = (f"dès le {dates.format_date(first)}, "
+                 + ("avant même l'ouverture de ce délai" if first < opens else "dans ce délai"))
+        did = "a entrepris ses démarches"
     return typo(f"L'article R. 431-5 du {CESEDA} prévoit que la demande de renouvellement est présentée {rule}. "
-            f"{g['Le_requerant']} a entrepris ses démarches dès le {dates.format_date(first_attempt)}, {where} : "
+            f"{g['Le_requerant']} {did} {where} : "
             "le retard dans l'enregistrement de sa demande ne lui est pas imputable.")
 
 
@@ -142,18 +203,33 @@ def _two_months_before(d: dt.date) -> dt.date:
     raise AssertionError("unreachable")
 
 
-def diligences(case: Case, inv: Inventory) -> list[dict[str, str]]:
+def diligences(case: Case, inv: Inventory, g: dict[str, str] | None = None) -> list[dict[str, str]]:
+    """« le 9 septembre 2025, il a saisi le centre de contact citoyen de l'ANEF : … (pièce n° 7) ; »."""
+    g = g or {"il": "il", "e": ""}
     out = []
     items = sorted(case.diligences, key=lambda d: d.date)
     for k, d in enumerate(items):
-        label = DILIGENCE_LABELS[d.type]
-        what = f"{label} : {d.description.strip()}" if label else d.description.strip()
+        label = DILIGENCE_LABELS[d.type].format(e=g["e"])
+        desc = strip_end(d.description.strip())
+        # « … s'est rendu dans un point d'accueil numérique : rendez-vous au point d'accueil numérique
+        # de Bobigny » says it twice: a description naming the service stands alone.
+        if label and _fold(DILIGENCE_KEYS.get(d.type, "\0")) in _fold(desc):
+            label = ""
+        what = f"{g['il']} {label} : {desc}" if label else desc
         ref = _pieces(case, inv, d.preuves)
-        phrase = f"le {dates.format_date(d.date)}, {strip_end(what)}" + (f" {ref}" if ref else "")
+        phrase = f"le {dates.format_date(d.date)}, {what}" + (f" {ref}" if ref else "")
         phrase += " ;" if k < len(items) - 1 else "."
         out.append({"date": dates.format_date(d.date), "type": d.type, "libelle": label,
                     "description": d.description, "pieces": ref, "phrase": typo(phrase)})
     return out
+
+
+def fixer_date(case: Case, on: dt.date) -> dt.date | None:
+    """Default « FIXER » date: the earliest of the eve of the titre's expiry and of each urgency
+    fact's échéance still ahead, moved back to a working day."""
+    candidates = [x - dt.timedelta(days=1) for x in
+                  [case.procedure.expiration_titre, *(u.echeance for u in case.urgence)] if x and x > on]
+    return dernier_jour_ouvre(min(candidates)) if candidates else None
 
 
 def rdv_deadline(case: Case, on: dt.date) -> str:
@@ -163,10 +239,9 @@ def rdv_deadline(case: Case, on: dt.date) -> str:
         return f"au plus tard le {dates.format_date(d.rdv_au_plus_tard)}"
     if d.rdv_sous_jours:
         return f"au plus tard dans un délai de {d.rdv_sous_jours} jours à compter de la notification de l'ordonnance"
-    exp = case.procedure.expiration_titre
-    if exp and exp > on:
-        eve = exp - dt.timedelta(days=1)
-        # The day before expiry only if the préfet's own delay leaves room for it.
+    eve = fixer_date(case, on)
+    if eve is not None:
+        # That day only if the préfet's own delay leaves room for it.
         if (eve - on).days >= d.delai_jours:
             return f"au plus tard le {dates.format_date(eve)}"
         return (f"au plus tard dans un délai de {d.delai_jours + 15} jours à compter de la notification "
@@ -211,7 +286,10 @@ def conclusions(case: Case, g: dict[str, str], dfd: dict[str, str], on: dt.date,
             items.append(f"METTRE À LA CHARGE de l'État la somme de {amount} à verser à {counsel['maitre']} en "
                          "application des dispositions de l'article 37, alinéa 2, de la loi n° 91-647 du "
                          f"10 juillet 1991, sous réserve qu'{counsel['il']} renonce à percevoir la part contributive de l'État "
-                         "à l'aide juridictionnelle")
+                         "à l'aide juridictionnelle"
+                         + (f" ou, dans l'hypothèse où {g['le_requerant']} ne serait pas admis{g['e']} à l'aide "
+                            f"juridictionnelle, la même somme à {g['lui']} verser au titre de l'article L. 761-1 du "
+                            "code de justice administrative" if case.aide_juridictionnelle == "demandee" else ""))
         else:
             items.append(f"METTRE À LA CHARGE de l'État la somme de {amount} au titre de l'article L. 761-1 du "
                          "code de justice administrative")

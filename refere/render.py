@@ -55,15 +55,23 @@ def town_of(address: str) -> str | None:
 
 
 def figures_sentence(le_requerant: str, inv: Inventory, report: Report, anef: bool = False) -> str:
+    """« Le requérant a effectué dix tentatives, entre le 1er et le 25 septembre 2025, réparties sur
+    quatre semaines distinctes et dix jours différents, dont … »."""
     f = report.figures
     first, last = inv.attempts[0].date.date(), inv.attempts[-1].date.date()
-    span = f"le {dates.format_date(first)}" if first == last else f"du {dates.format_date(first)} au {dates.format_date(last)}"
-    what = _plural(f.tentatives, "tentative de dépôt", "tentatives de dépôt") if anef else _plural(f.tentatives, "tentative")
-    return (
-        f"{_cap(le_requerant)} a effectué {what} {span}, "
-        f"sur {_plural(f.semaines, 'semaine distincte', 'semaines distinctes')} et {_plural(f.jours, 'jour')}, "
-        f"dont {f.avant_9h} avant 9 h et {f.autour_minuit} autour de minuit."
-    )
+    noun = ("tentative de dépôt", "tentatives de dépôt") if anef else ("tentative", "tentatives")
+    what = grammaire.compte(f.tentatives, *noun, feminin=True)
+    spread = (f", réparties sur {grammaire.compte(f.semaines, 'semaine distincte', 'semaines distinctes', True)} "
+              f"et {grammaire.compte(f.jours, 'jour différent', 'jours différents')}") if f.tentatives > 1 else ""
+    # The hour matters on a booking page (slots released early or at midnight), not on the ANEF.
+    hours = []
+    if not anef:
+        if f.avant_9h:
+            hours.append(f"{grammaire.nombre(f.avant_9h, True)} avant 9\u00a0h")
+        if f.autour_minuit:
+            hours.append(f"{grammaire.nombre(f.autour_minuit, True)} autour de minuit")
+    dont = (", dont " + " et ".join(hours)) if hours and f.tentatives > 1 else ""
+    return grammaire.typo(f"{_cap(le_requerant)} a effectué {what}, {grammaire.entre_dates(first, last)}{spread}{dont}.")
 
 
 def _lines(text: str | None) -> list[str]:
@@ -100,18 +108,26 @@ def _counsel(case: Case) -> dict[str, Any] | None:
         "ville": c.ville or town_of(c.adresse or "") or "",
         "reference": c.reference or "",
         "il": "elle" if c.civilite == "Mme" else "il",
+        # An association neither represents nor signs (art. 4 loi n° 71-1130): the applicant only
+        # elects domicile there, and only when its address is known.
+        "election_domicile": (f"ayant fait élection de domicile, avec son accord, auprès de {forms['appellation']}, "
+                              f"{', '.join(address)}." if c.qualite == "association" and address else ""),
         **forms,
     }
 
 
-def _aide(case: Case, g: dict[str, str]) -> dict[str, str]:
+def _aide(case: Case, inv: Inventory, g: dict[str, str]) -> dict[str, str]:
     status = case.aide_juridictionnelle or ""
     if status == "demandee":
         phrase = (f"{g['Le_requerant']} sollicite le bénéfice de l'aide juridictionnelle et, dans l'attente, "
                   "son admission provisoire (article 20 de la loi n° 91-647 du 10 juillet 1991).")
     elif status == "obtenue":
-        phrase = (f"{g['Le_requerant']} est admis{g['accord']} au bénéfice de l'aide juridictionnelle "
-                  f"({grammaire.strip_end(case.decision_aj or '')}).")
+        decision = grammaire.strip_end(case.decision_aj or "")
+        m = re.match(r"^(?:BAJ|bureau d['’]aide juridictionnelle)\b\s*", decision, re.IGNORECASE)
+        what = decision[m.end():] if m else f"({decision})"
+        ref = grammaire.pieces_ref([p.numero for p in inv.pieces if "aide juridictionnelle" in p.titre.lower()])
+        phrase = (f"{g['Le_requerant']} est admis{g['accord']} au bénéfice de l'aide juridictionnelle par décision "
+                  f"du bureau d'aide juridictionnelle {what}" + (f" {ref}" if ref else "") + ".")
     else:
         phrase = ""
     return {"statut": status, "decision": case.decision_aj or "", "phrase": grammaire.typo(phrase)}
@@ -121,7 +137,7 @@ def _signature_place(case: Case, counsel: dict[str, Any] | None) -> str:
     # Unknown town: a visible blank to fill in by hand, never a guessed place.
     if case.signature.lieu:
         return case.signature.lieu
-    if counsel and counsel["ville"]:
+    if counsel and counsel["avocat"] and counsel["ville"]:
         return counsel["ville"]
     return town_of(case.requerant.adresse) or "…………"
 
@@ -142,6 +158,9 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
     tribunal_adresse = case.tribunal.adresse if case.tribunal and case.tribunal.adresse else ""
     d = case.demandes
     first_attempt = inv.attempts[0].date.date()
+    # A pièce a diligence cites is told there, never again as a letter to the préfecture.
+    cited = set(inv.numeros_of_ids([i for x in case.diligences for i in x.preuves], case.pieces_by_id))
+    courriers = [_courrier(p) for p in inv.pieces if p.categorie == "courrier_prefecture" and p.numero not in cited]
     return {
         "brouillon": brouillon,
         "tribunal": {
@@ -180,7 +199,7 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
             "accord": g["accord"],
         },
         "conseil": conseil,
-        "aide_juridictionnelle": _aide(case, g),
+        "aide_juridictionnelle": _aide(case, inv, g),
         "defendeur": {
             "nom": dep.prefet,
             "nom_capitalise": dep.prefet_titre,
@@ -205,12 +224,19 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
             "expiration_passee": bool(proc.expiration_titre and proc.expiration_titre < sig_date),
             # The template ends the sentence itself: « … CESEDA.. » otherwise.
             "precisions": (proc.precisions or "").rstrip(" .") or "",
+            # Only « autre » (label « sa démarche ») takes them after a colon; the others, as a sentence.
+            "precisions_libelle": (proc.precisions or "").rstrip(" .") if proc.type == "autre" else "",
             "oqtf": proc.oqtf,
-            "fenetre": redaction.window_sentence(case, first_attempt, g),
+            "fenetre": redaction.window_sentence(case, [a.date.date() for a in inv.attempts], g),
+            "titre_phrase": _titre_phrase(case, inv, g, sig_date),
+            "precisions_phrase": _precisions_phrase(proc),
         },
-        "prefecture": {"site": case.prefecture.site or "", "url": case.prefecture.url_rendez_vous or ""},
+        "prefecture": {"site": case.prefecture.site or "", "url": case.prefecture.url_rendez_vous or "",
+                       "site_texte": _site(case.prefecture.site)},
         "chiffres": {
             "phrase": figures_sentence(g["le_requerant"], inv, report, proc.is_anef),
+            # « de dix tentatives de dépôt, sur trois semaines distinctes, entre le 3 et le 21 mars 2025 »
+            "de_resume": _resume(report, proc.is_anef, first_attempt, inv.attempts[-1].date.date()),
             "nombre": report.figures.tentatives,
             "tentatives_texte": _plural(report.figures.tentatives, "tentative"),
             "semaines_texte": _plural(report.figures.semaines, "semaine distincte", "semaines distinctes"),
@@ -236,11 +262,12 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
             }
             for k, a in enumerate(inv.attempts, start=1)
         ],
-        "courriers": [_courrier(p) for p in inv.pieces if p.categorie == "courrier_prefecture"],
+        "courriers": courriers,
+        "courriers_texte": _courriers_text(courriers, g, proc.is_anef),
         "urgence": [u.fait for u in case.urgence],
         "urgence_intro": redaction.urgency_intro(case, g),
         "urgence_paragraphes": redaction.urgency_paragraphs(case, inv, g, sig_date),
-        "diligences": redaction.diligences(case, inv),
+        "diligences": redaction.diligences(case, inv, g),
         "conclusions": redaction.conclusions(case, g, dfd, sig_date, conseil),
         "demandes": {
             "delai_jours": d.delai_jours,
@@ -262,11 +289,113 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
     }
 
 
+# The kind of writing, read from the pièce's title: (word, gender).
+_KINDS = (("courriel", ("courriel", "m")), ("e-mail", ("courriel", "m")), ("mail", ("courriel", "m")),
+          ("lettre recommandée", ("lettre recommandée", "f")), ("lettre", ("lettre", "f")),
+          ("courrier", ("courrier", "m")), ("télécopie", ("télécopie", "f")), ("fax", ("télécopie", "f")))
+
+
+def _kind(titre: str) -> tuple[str, str] | None:
+    low = titre.lower()
+    for needle, kind in _KINDS:
+        if low.startswith(needle):
+            return kind
+    return None
+
+
+def _resume(report: Report, anef: bool, first: dt.date, last: dt.date) -> str:
+    f = report.figures
+    noun = ("tentative de dépôt", "tentatives de dépôt") if anef else ("tentative", "tentatives")
+    return grammaire.typo(_de(f"{grammaire.compte(f.tentatives, *noun, feminin=True)}, sur "
+               f"{grammaire.compte(f.semaines, 'semaine distincte', 'semaines distinctes', True)}, "
+               f"{grammaire.entre_dates(first, last)}"))
+
+
+def _de(text: str) -> str:
+    """« de dix tentatives », « d'une tentative »."""
+    return ("d'" if text[:1] in "aeiouéèêhAEIOUÉ" else "de ") + text
+
+
+_COMMON = ("préfecture", "sous-préfecture", "site", "guichet", "bureau", "service", "antenne", "accueil")
+
+
+def _site(site: str | None) -> str:
+    """« (site : sous-préfecture du Raincy) »: a common noun loses its capital inside the parenthesis."""
+    if not site:
+        return ""
+    s = site.strip().rstrip(".")
+    first = s.split(" ", 1)[0].lower()
+    if first in _COMMON:
+        s = s[:1].lower() + s[1:]
+    return s
+
+
 def _courrier(p) -> dict[str, Any]:
     date = dates.format_date(p.date) if p.date else ""
     # The date is often already in the title (« Courriel du 12 mars 2025 »): never say it twice.
     complement = f", le {date}" if date and date not in p.titre else ""
-    return {"numero": p.numero, "titre": p.titre, "date": date, "complement_date": complement}
+    kind = _kind(p.titre)
+    # « courriel du 12 septembre 2025 » when the title says what it is; the title is user text otherwise.
+    if kind:
+        nom = kind[0] + (f" du {date}" if date else "")
+    else:
+        nom = f"{p.titre}{complement}"
+    return {"numero": p.numero, "titre": p.titre, "date": date, "complement_date": complement,
+            "nom": nom, "genre": kind[1] if kind else "", "connu": kind is not None}
+
+
+def _courriers_text(courriers: list[dict[str, Any]], g: dict[str, str], anef: bool) -> dict[str, Any]:
+    """The written requests: one sentence for one letter, a list ending « . » for several."""
+    what = ("signalé à la préfecture l'impossibilité de déposer sa demande" if anef
+            else "sollicité un rendez-vous auprès de la préfecture")
+    if not courriers:
+        return {"phrase": "", "intro": "", "lignes": [], "conclusion": "", "utilite": ""}
+    if len(courriers) == 1:
+        c = courriers[0]
+        ref = f"(pièce n° {c['numero']})"
+        if c["connu"]:
+            this = ("cette " if c["genre"] == "f" else "ce ") + c["nom"].split(" du ")[0]
+            restee = "restée" if c["genre"] == "f" else "resté"
+            phrase = f"Par {c['nom']} {ref}, {g['le_requerant']} a {what} ; {this} est {restee} sans réponse."
+        else:
+            phrase = (f"{g['Le_requerant']} a {what} par une demande écrite {ref}, restée sans réponse.")
+        return {"phrase": grammaire.typo(phrase), "intro": "", "lignes": [], "conclusion": "",
+                "utilite": "d'une demande écrite restée sans réponse"}
+    lignes = []
+    for k, c in enumerate(courriers):
+        end = " ;" if k < len(courriers) - 1 else "."
+        lignes.append(f"{c['nom']} (pièce n°\u00a0{c['numero']}){grammaire.typo(end)}")
+    return {"phrase": "", "intro": grammaire.typo(f"{g['Le_requerant']} a en outre {what} par écrit :"),
+            "lignes": lignes, "conclusion": "Ces demandes sont restées sans réponse.",
+            "utilite": "de demandes écrites restées sans réponse"}
+
+
+def _titre_phrase(case: Case, inv: Inventory, g: dict[str, str], on: dt.date) -> str:
+    """« Il est titulaire d'un certificat de résidence algérien « salarié », qui expire le … (pièce n° 2). »
+
+    French typography applies to the requête's words only: the titre is printed as written.
+    """
+    proc = case.procedure
+    exp = proc.expiration_titre
+    past = bool(exp and exp < on)
+    ref = next((f" (pièce n°\u00a0{p.numero})" for p in inv.pieces if p.categorie == "titre_sejour"), "")
+    when = f", qui {'a expiré' if past else 'expire'} le {dates.format_date(exp)}" if exp else ""
+    if proc.titre_actuel:
+        article = grammaire.titre_indefini(proc.titre_actuel)[: -len(proc.titre_actuel.strip())]
+        return (f"{g['Il']} {'était' if past else 'est'} titulaire {article}{proc.titre_actuel.strip()}"
+                f"{when}{ref}.")
+    if exp:
+        return f"Son titre de séjour {'a expiré' if past else 'expire'} le {dates.format_date(exp)}{ref}."
+    return ""
+
+
+def _precisions_phrase(proc) -> str:
+    """The applicant's précisions as their own sentence, never glued after the label (« … statut :
+    changement de statut … »)."""
+    text = (proc.precisions or "").strip().rstrip(" .")
+    if not text or proc.type == "autre":
+        return ""
+    return f"Objet précis de la demande\u00a0: {text}."
 
 
 # --- rendering ------------------------------------------------------------------------------

@@ -197,16 +197,18 @@ def build(out: Path = OUT) -> Path:
       "{{ requerant.numero_etranger }}{% endif %}{% if requerant.telephone %}, téléphone : "
       "{{ requerant.telephone }}{% endif %}{% if requerant.courriel %}, courriel : "
       "{{ requerant.courriel }}{% endif %} ;")
-    tag("{%p if conseil %}")
-    p("ayant pour conseil {{ conseil.designation }}{% if conseil.avocat %}, et élisant domicile au cabinet de "
-      "son conseil{% endif %}.")
+    # An association neither represents nor signs (art. 4 loi n° 71-1130): domicile only.
+    tag("{%p if conseil and conseil.avocat %}")
+    p("ayant pour conseil {{ conseil.designation }}, et élisant domicile au cabinet de son conseil.")
+    tag("{%p elif conseil and conseil.election_domicile %}")
+    p("{{ conseil.election_domicile }}")
     tag("{%p endif %}")
     tag("{%p if aide_juridictionnelle.phrase %}")
     p("{{ aide_juridictionnelle.phrase }}")
     tag("{%p endif %}")
 
     p("CONTRE :", "Heading 2")
-    p("{{ defendeur.Le_prefet }}{% if prefecture.site %} ({{ prefecture.site }}){% endif %}.")
+    p("{{ defendeur.Le_prefet }}{% if prefecture.site_texte %} (site : {{ prefecture.site_texte }}){% endif %}.")
 
     p("{{ requerant.Le_requerant }} demande au juge des référés, sur le fondement de l'article "
       "L. 521-3 du code de justice administrative, d'enjoindre {{ defendeur.au_prefet }} "
@@ -218,19 +220,15 @@ def build(out: Path = OUT) -> Path:
     p("{{ requerant.Le_requerant }} doit présenter {{ procedure.demande }} au moyen du "
       "téléservice de l'administration numérique des étrangers en France (ANEF), auquel l'article R. 431-2 du "
       "code de l'entrée et du séjour des étrangers et du droit d'asile soumet les titres qu'il "
-      "énumère{% if procedure.precisions %} : {{ procedure.precisions }}{% endif %}.")
+      "énumère{% if procedure.precisions_libelle %} : {{ procedure.precisions_libelle }}{% endif %}."
+      "{% if procedure.precisions_phrase %} {{ procedure.precisions_phrase }}{% endif %}")
     tag("{%p else %}")
     p("{{ requerant.Le_requerant }} doit se présenter en préfecture pour {{ procedure.libelle }}"
-      "{% if procedure.precisions %} : {{ procedure.precisions }}{% endif %}.")
+      "{% if procedure.precisions_libelle %} : {{ procedure.precisions_libelle }}{% endif %}."
+      "{% if procedure.precisions_phrase %} {{ procedure.precisions_phrase }}{% endif %}")
     tag("{%p endif %}")
-    tag("{%p if procedure.titre_actuel %}")
-    p("{{ requerant.Il }} {% if procedure.expiration_passee %}était{% else %}est{% endif %} titulaire d'un titre "
-      "de séjour ({{ procedure.titre_actuel }})"
-      "{% if procedure.expiration %}, qui {% if procedure.expiration_passee %}a expiré{% else %}expire{% endif %}"
-      " le {{ procedure.expiration }}{% endif %}.")
-    tag("{%p elif procedure.expiration %}")
-    p("Son titre de séjour {% if procedure.expiration_passee %}a expiré{% else %}expire{% endif %} le "
-      "{{ procedure.expiration }}.")
+    tag("{%p if procedure.titre_phrase %}")
+    p("{{ procedure.titre_phrase }}")
     tag("{%p endif %}")
     tag("{%p if procedure.anef %}")
     p("{{ chiffres.phrase }} À chaque fois, le téléservice a empêché le dépôt de la demande, comme le montrent "
@@ -252,14 +250,14 @@ def build(out: Path = OUT) -> Path:
             "{{ t.resultat }}{% if t.note %} ({{ t.note }}){% endif %}", "{{ t.preuve }}"))
     p()
 
-    tag("{%p if courriers %}")
-    keep(p("{{ requerant.Le_requerant }} a en outre {% if procedure.anef %}écrit{% else %}demandé un rendez-vous "
-      "par écrit{% endif %} à la préfecture :"))
-    tag("{%p for c in courriers %}")
-    keep(p("– {{ c.titre }}{{ c.complement_date }} (pièce n° {{ c.numero }}) ;"))
+    tag("{%p if courriers_texte.phrase %}")
+    p("{{ courriers_texte.phrase }}")
+    tag("{%p elif courriers_texte.lignes %}")
+    keep(p("{{ courriers_texte.intro }}"))
+    tag("{%p for ligne in courriers_texte.lignes %}")
+    keep(p("– {{ ligne }}"))
     tag("{%p endfor %}")
-    p("{% if courriers|length > 1 %}ces demandes sont restées{% else %}cette demande est restée{% endif %} sans "
-      "réponse utile.")
+    p("{{ courriers_texte.conclusion }}")
     tag("{%p endif %}")
     tag("{%p if diligences %}")
     p("{% if procedure.anef %}{{ requerant.Le_requerant }} a sollicité l'accompagnement que l'administration "
@@ -281,8 +279,9 @@ def build(out: Path = OUT) -> Path:
       "simple requête qui sera recevable même en l'absence de décision administrative préalable, le juge "
       "des référés peut ordonner toutes autres mesures utiles sans faire obstacle à l'exécution d'aucune "
       "décision administrative. »")
-    p("La présente requête ne tend à l'annulation d'aucune décision : aucune décision n'est produite au "
-      "sens de l'article R. 412-1 du code de justice administrative, l'article L. 521-3 n'en exigeant pas."
+    p("La requête étant recevable, en vertu de l'article L. 521-3, même en l'absence de décision administrative "
+      "préalable, l'exigence de production d'une décision posée par l'article R. 412-1 du code de justice "
+      "administrative est sans objet."
       "{% if not (conseil and conseil.avocat) %} Elle est dispensée du ministère d'avocat (articles R. 522-5 "
       "et R. 431-2 du code de justice administrative).{% endif %}")
     p("Le {{ tribunal.nom }} est territorialement compétent, {{ defendeur.le_prefet }} ayant son siège dans "
@@ -324,9 +323,7 @@ def build(out: Path = OUT) -> Path:
       "proposée. Le Conseil d'État a jugé que l'obligation de recourir à un téléservice n'est légale qu'à la "
       "condition que soient prévus un tel accompagnement et une solution de substitution (CE, Section, "
       "3 juin 2022, n° 452798).")
-    p("En l'espèce, {{ requerant.le_requerant }} justifie de {{ chiffres.nombre }} tentative{% if chiffres.nombre > 1 %}s"
-      "{% endif %} de dépôt, sur {{ chiffres.semaines_texte }}, du {{ chiffres.premiere }} au "
-      "{{ chiffres.derniere }}{% if diligences %}, et des démarches d'accompagnement exposées ci-dessus, "
+    p("En l'espèce, {{ requerant.le_requerant }} justifie {{ chiffres.de_resume }}{% if diligences %}, et des démarches d'accompagnement exposées ci-dessus, "
       "restées sans effet{% endif %}. L'impossibilité d'utiliser le téléservice est ainsi constatée, et la "
       "mesure demandée est utile.")
     tag("{%p else %}")
@@ -344,10 +341,8 @@ def build(out: Path = OUT) -> Path:
       "de présenter sa demande.")
     p("Les captures d'écran de la page de prise de rendez-vous ne sauraient être écartées au seul motif "
       "qu'elles sont anonymes (CE, 21 avril 2021, n° 448178).")
-    p("En l'espèce, {{ requerant.le_requerant }} justifie de {{ chiffres.tentatives_texte }}, "
-      "sur {{ chiffres.semaines_texte }}, du {{ chiffres.premiere }} au "
-      "{{ chiffres.derniere }}{% if courriers %}, ainsi que de demandes écrites restées sans "
-      "réponse{% endif %}. La mesure demandée est donc utile.")
+    p("En l'espèce, {{ requerant.le_requerant }} justifie {{ chiffres.de_resume }}{% if courriers_texte.utilite %}, ainsi que {{ courriers_texte.utilite }}"
+      "{% endif %}. La mesure demandée est donc utile.")
     tag("{%p endif %}")
 
     p("D. Sur l'absence d'obstacle à l'exécution d'une décision administrative et de contestation sérieuse",
@@ -366,14 +361,11 @@ def build(out: Path = OUT) -> Path:
     tag("{%p endfor %}")
     keep(p())
     keep(p("Fait à {{ signature.lieu }}, le {{ signature.date }}.", right=True))
-    tag("{%p if conseil %}")
+    # Only a lawyer signs for the applicant; with an association the applicant signs himself.
+    tag("{%p if conseil and conseil.avocat %}")
     keep(p("Pour {{ requerant.designation }},", right=True))
-    tag("{%p if conseil.avocat %}")
     keep(p("{{ conseil.maitre }}", right=True, bold=True))
-    keep(p("{{ conseil.qualite_ligne }}", right=True))
-    tag("{%p else %}")
-    keep(p("{{ conseil.Appellation }}", right=True, bold=True))
-    tag("{%p endif %}")
+    keep(p("{{ conseil.avocat_mot }}{% if conseil.au_barreau %} {{ conseil.au_barreau }}{% endif %}", right=True))
     tag("{%p else %}")
     keep(p("{{ requerant.designation }}", right=True, bold=True))
     tag("{%p endif %}")

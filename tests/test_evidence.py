@@ -313,3 +313,54 @@ def test_check_shows_the_numbering_before_building(run, example):
     doc = json.loads(run("check", example, "--json").output)
     assert [p["numero"] for p in doc["pieces"]] == list(range(1, 10))
     assert doc["pieces"][7]["fichier"].startswith("08_Courriel")
+
+
+# --- lawyer review of issue 9 -----------------------------------------------------------------
+
+def test_first_person_only_urgency_blocks_outside_renewal(tmp_path):
+    data = sound_case()
+    data["procedure"] = {"type": "admission_exceptionnelle_sejour"}
+    data["urgence"] = ["Je vais perdre mon travail.",
+                       {"motif": "emploi", "fait": "mon employeur me licenciera", "preuves": ["contrat"]}]
+    found = codes(tmp_path / "a", data)
+    assert found["urgence-non-argumentee"] == BLOQUANT
+    report = check(load(write_case(tmp_path / "a2" / "affaire", data)))
+    f = next(x for x in report.findings if x.code == "urgence-non-argumentee")
+    assert f.message.startswith("urgence non démontrée : le juge rejettera probablement la requête sans audience")
+    # A structured fact in the first person is warned about too.
+    assert [x.champ for x in report.findings if x.code == "urgence-premiere-personne"] == ["urgence[0].fait",
+                                                                                          "urgence[1].fait"]
+    # One third-person fact is enough; a renewal never needs one.
+    data["urgence"].append({"motif": "emploi", "fait": "son employeur suspendra son contrat", "preuves": ["contrat"]})
+    assert "urgence-non-argumentee" not in codes(tmp_path / "b", data)
+    renewal = sound_case()
+    renewal["urgence"] = ["Je vais perdre mon travail."]
+    assert "urgence-non-argumentee" not in codes(tmp_path / "c", renewal)
+
+
+def test_premature_anef_attempt_warns(tmp_path):
+    data = sound_case()
+    data["procedure"]["voie"] = "anef"
+    data["procedure"]["expiration_titre"] = "2025-07-15"  # window opens 16 March 2025
+    data["diligences"] = [{"date": "2025-03-07", "type": "centre_contact_citoyen", "description": "formulaire"}]
+    assert codes(tmp_path / "a", data).get("depot-anef-premature") == "avertissement"
+    data["procedure"]["expiration_titre"] = "2025-05-31"  # window opens 31 January: all inside
+    assert "depot-anef-premature" not in codes(tmp_path / "b", data)
+
+
+def test_aj_obtenue_without_decision_piece_warns(tmp_path):
+    data = sound_case()
+    data["aide_juridictionnelle"] = "obtenue"
+    data["decision_aj"] = "BAJ de Bobigny, n° 2025/1 du 2 mars 2025"
+    assert codes(tmp_path / "a", data).get("aj-sans-piece") == "avertissement"
+    data["pieces"].append({"titre": "Décision d'aide juridictionnelle", "fichier": "pieces/aj.pdf"})
+    assert "aj-sans-piece" not in codes(tmp_path / "b", data)
+
+
+def test_count_messages_agree_in_number(tmp_path):
+    data = sound_case(["2025-03-03 08:55", "2025-03-10 08:50"])
+    report = check(load(write_case(tmp_path / "affaire", data)))
+    text = " ".join(f.message for f in report.findings)
+    assert "(s)" not in text
+    assert "2 tentatives seulement ; une dizaine au moins rend l'impossibilité d'obtenir un rendez-vous difficile" in text
+    assert "sur 2 jours distincts" in text

@@ -55,7 +55,7 @@ COUNSEL = {
     "association": {"qualite": "association", "nom": "La Cimade Île-de-France",
                     "adresse": "1 rue Hippolyte-Maindron\n75014 Paris"},
 }
-SIGNATURE_TOWN = {None: "Saint-Denis", "avocat": "Saint-Denis", "avocate": "Lyon", "association": "Paris"}
+SIGNATURE_TOWN = {None: "Saint-Denis", "avocat": "Saint-Denis", "avocate": "Lyon", "association": "Saint-Denis"}
 
 
 def case_data(row: dict, k: int) -> dict:
@@ -216,7 +216,7 @@ def test_requete_reads_as_correct_french(folder, k):
             assert needle in flat, needle
         assert "452798" not in text and cesdea_431_2 not in flat
     if row["procedure"] == "renouvellement_titre_sejour":
-        assert "en principe regardée comme remplie (CE, 9 juin 2022, n° 453391)" in flat
+        assert "en principe regardée comme remplie (CE, 9 juin 2022, n° 453391). En effet, l'impossibilité" in flat
         assert "L'article R. 431-5 du code de l'entrée" in flat  # first attempt 3 March, titre expires 31 May
     else:
         assert ("« circonstances particulières caractérisant la nécessité pour lui d'obtenir rapidement ce "
@@ -224,7 +224,32 @@ def test_requete_reads_as_correct_french(folder, k):
         assert "R. 431-5" not in text
     # Urgency argued with its pièces (titre n° 2, contrat n° 7, CAF n° 8 in this inventory).
     assert "(pièces n° 2 et 7)" in flat and "(pièce n° 8)" in flat
-    assert "L. 8251-1 du code du travail" in flat
+    # L. 8251-1 speaks of a titre the applicant holds; for AES, his régularisation.
+    holds = row["procedure"] != "admission_exceptionnelle_sejour"
+    assert ("L. 8251-1 du code du travail" in flat) is holds
+    assert ("que seul l'enregistrement de sa demande permet d'engager" in flat) is not holds
+    # FIXER: the day before the earliest échéance (31 May 2025, a Saturday) → Friday 30 May.
+    if row["voie"] == "rendez_vous":
+        assert "FIXER ce rendez-vous au plus tard le 30 mai 2025" in flat
+
+    # Facts: figures in words, the titre with its pièce, the written request in one sentence.
+    assert ("a effectué dix tentatives" + (" de dépôt" if row["voie"] == "anef" else "")
+            + ", entre le 3 et le 21 mars 2025, réparties sur trois semaines distinctes et dix jours différents") in flat
+    assert ("avant 9 h" in flat) is (row["voie"] != "anef")
+    if row["procedure"] != "admission_exceptionnelle_sejour":
+        assert "titulaire d'une carte de séjour temporaire, qui expire le 31 mai 2025 (pièce n° 2)." in flat
+    assert re.search(r"Par courriel du 12 mars 2025 \(pièce n° \d+\), (?:le requérant|la requérante|la partie "
+                     r"requérante) a (?:sollicité|signalé)[^;]+ ; ce courriel est resté sans réponse\.", flat)
+    assert "d'une demande écrite restée sans réponse" in flat or row["voie"] == "anef"
+    if row["voie"] == "anef":
+        il = "il" if row["civilite"] == "M." else "elle"
+        assert (f"– le 7 mars 2025, {il} a saisi le centre de contact citoyen de l'ANEF : formulaire") in flat
+        # A description naming the service is not preceded by it a second time.
+        assert "– le 13 mars 2025, rendez-vous au point d'accueil numérique de Bobigny" in flat
+        assert "avant même l'ouverture" not in flat
+        assert ("dans ce délai, dès le 3 mars 2025" in flat) is (row["procedure"] == "renouvellement_titre_sejour")
+    if row["procedure"] == "changement_de_statut":
+        assert "sa demande de titre de séjour en changement de statut" in flat and "statut de son titre" not in flat
 
     # Counsel.
     c = row["conseil"]
@@ -238,12 +263,25 @@ def test_requete_reads_as_correct_french(folder, k):
     if c == "avocate":
         assert "Maître Jeanne MARTIN, avocate au barreau de Lyon" in text
     if c == "association":
-        assert "ayant pour conseil l'association La Cimade Île-de-France" in text
-        assert "L'association La Cimade Île-de-France" in text
-    # Costs: art. 37 al. 2 only for a lawyer under aide juridictionnelle.
+        # Art. 4 loi n° 71-1130: an association neither represents nor signs; domicile only.
+        assert "ayant pour conseil" not in text and "L'association" not in text
+        assert ("ayant fait élection de domicile, avec son accord, auprès de l'association La Cimade "
+                "Île-de-France, 1 rue Hippolyte-Maindron, 75014 Paris.") in text
+    if not lawyer:
+        # The applicant signs himself.
+        sig = body[body.index(f"Fait à {SIGNATURE_TOWN[c]}, le 28 mars 2025."):]
+        assert sig[1].startswith(("M. ", "Mme ", "Aïssatou")) and "(signature)" in sig[2] and "Pour " not in sig[1]
+    else:
+        assert any(t.startswith("Pour ") for t in body[start:])
+    # Costs: art. 37 al. 2 only for a lawyer under aide juridictionnelle, L. 761-1 in the alternative.
     art37 = "article 37, alinéa 2, de la loi n° 91-647" in flat
     assert art37 is (lawyer and row["aj"] == "demandee")
-    assert ("L. 761-1" in flat) is not art37
+    assert "L. 761-1" in flat.split("PAR CES MOTIFS")[1]
+    assert ("dans l'hypothèse où" in flat and "ne serait pas admis" in flat) is art37
+    # Never two « En l'espèce » in one paragraph or in two paragraphs running.
+    espece = [("en l'espèce" in t.lower()) for t in body]
+    assert not any(a and b for a, b in zip(espece, espece[1:]))
+    assert not any(t.lower().count("en l'espèce") > 1 for t in body)
 
 
 def test_scanners_catch_what_they_look_for():

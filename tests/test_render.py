@@ -45,17 +45,22 @@ def build_case(tmp_path, data, **kw):
 
 def test_example_requete_sections(example):
     res = build(example, Options(jobs=1))
-    text = docx_text(res.out / "requete.docx")
-    for needle in ["RÉFÉRÉ", "REQUÊTE EN RÉFÉRÉ MESURES UTILES", "article L.\u00a0521-3 du code de justice administrative",
+    text = docx_text(res.out / "requete.docx").replace("\u00a0", " ")
+    for needle in ["RÉFÉRÉ", "REQUÊTE EN RÉFÉRÉ MESURES UTILES", "article L. 521-3 du code de justice administrative",
                    "tribunal administratif de Melun", "POUR", "CONTRE", "Le préfet du Val-de-Marne.",
                    "I. FAITS", "II. DISCUSSION", "Sur l'urgence", "Sur l'utilité de la mesure",
                    "Sur l'absence d'obstacle", "PAR CES MOTIFS", "BORDEREAU DES PIÈCES",
-                   "CE, 10 juin 2020, n°\u00a0435594", "CE, 9 juin 2022, n°\u00a0453391",
+                   "CE, 10 juin 2020, n° 435594", "CE, 9 juin 2022, n° 453391",
                    "M. Karim BENALI, né le 3 novembre 1987 à Oran (Algérie)",
-                   "https://www.val-de-marne.gouv.fr/booking/create/1187/1",
-                   "Le requérant a effectué 10 tentatives du 1er septembre 2025 au 25 septembre 2025, "
-                   "sur 4 semaines distinctes et 10 jours, dont 5 avant 9 h et 3 autour de minuit.",
-                   "astreinte de 50\u00a0€ par jour de retard", "Fait à Créteil"]:
+                   "https://www.val-de-marne.gouv.fr/booking/create/4025/1",
+                   "Le requérant a effectué dix tentatives, entre le 1er et le 25 septembre 2025, réparties sur "
+                   "quatre semaines distinctes et dix jours différents, dont cinq avant 9 h et trois autour de minuit.",
+                   "Il est titulaire d'un certificat de résidence algérien « salarié », qui expire le "
+                   "15 novembre 2025 (pièce n° 2).",
+                   "Par courriel du 12 septembre 2025 (pièce n° 8), le requérant a sollicité un rendez-vous "
+                   "auprès de la préfecture ; ce courriel est resté sans réponse.",
+                   "FIXER ce rendez-vous au plus tard le 14 novembre 2025",
+                   "astreinte de 50 € par jour de retard", "Fait à Créteil"]:
         assert needle in text, needle
     assert "timbre" not in text.lower()
     assert "PROJET" not in text
@@ -125,8 +130,9 @@ def test_hostile_strings_appear_exactly(tmp_path):
     ({"qualite": "avocat", "nom": "Paul DURAND", "barreau": "Lyon", "ville": "Villeurbanne"},
      "ayant pour conseil Maître Paul DURAND, avocat au barreau de Lyon, et élisant domicile", "Maître Paul DURAND"),
     ({"qualite": "association", "nom": "La Cimade Île-de-France", "adresse": "1 rue X\n75011 Paris"},
-     "ayant pour conseil l'association La Cimade Île-de-France, 1 rue X, 75011 Paris.",
-     "L'association La Cimade Île-de-France"),
+     "ayant fait élection de domicile, avec son accord, auprès de l'association La Cimade Île-de-France, "
+     "1 rue X, 75011 Paris.", "Mme Aïssatou Binta DIALLO"),
+    ({"qualite": "association", "nom": "Association Droits Devant"}, None, "Mme Aïssatou Binta DIALLO"),
 ])
 def test_counsel_variants(tmp_path, conseil, expected, signer):
     data = default_case()
@@ -134,24 +140,27 @@ def test_counsel_variants(tmp_path, conseil, expected, signer):
     del data["signature"]["lieu"]
     text = docx_text(build_case(tmp_path, data, brouillon=True).out / "requete.docx").replace("\u00a0", " ")
     end = text.split("PAR CES MOTIFS")[1]
+    lawyer = bool(conseil and conseil["qualite"] == "avocat")
     if expected:
         assert expected in text
-        assert "Pour Mme Aïssatou Binta DIALLO," in end
         assert "Maître Maître" not in text
-    else:
-        assert "ayant pour conseil" not in text
+    # Art. 4 loi n° 71-1130: only a lawyer represents and signs for the applicant.
+    assert ("ayant pour conseil" in text) is lawyer
+    assert ("Pour Mme Aïssatou Binta DIALLO," in end) is lawyer
+    assert "association" not in end.lower()
+    if conseil and conseil["qualite"] == "association" and "adresse" not in conseil:
+        assert "élection de domicile" not in text
     assert signer in end
-    lawyer = bool(conseil and conseil["qualite"] == "avocat")
     assert ("dispensée du ministère d'avocat" in text) is not lawyer
     assert ("élisant domicile au cabinet de son conseil" in text) is lawyer
     town = {None: "Saint-Denis", "Seine-Saint-Denis": "Bobigny", "Lyon": "Villeurbanne"}
     if conseil and conseil["qualite"] == "association":
-        assert "Fait à Paris, le" in end
+        assert "Fait à Saint-Denis, le" in end  # the applicant signs: his town
     else:
         assert f"Fait à {town[conseil and conseil['barreau']]}, le" in end
     if conseil and conseil.get("civilite") == "Mme":
         assert text.startswith("Référence du cabinet : 2025-0142")
-        assert "Avocate au barreau de la Seine-Saint-Denis" in end
+        assert "avocate au barreau de la Seine-Saint-Denis" in end
 
 
 @pytest.mark.parametrize("proc, presumed", [
@@ -163,15 +172,18 @@ def test_procedure_variants(tmp_path, proc, presumed):
     data = default_case()
     data["procedure"]["type"] = proc
     data["urgence"] = ["Je risque de perdre mon emploi d'aide-soignante."]
+    if not presumed:  # quoted words alone do not argue urgency: a third-person fact too
+        data["urgence"].append({"motif": "emploi", "fait": "son employeur suspendra son contrat le 30 mai 2025"})
     text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
     assert ("la condition d'urgence est en principe regardée comme remplie" in text) is presumed
     assert ("« circonstances particulières caractérisant la nécessité pour lui d'obtenir rapidement ce "
             "rendez-vous » (CE, 9 juin 2022, n° 453391)" in text) is not presumed
     # The applicant's own words, quoted and attributed, never the requête's argument.
-    assert "En l'espèce, la requérante expose sa situation en ces termes : « Je risque de perdre mon emploi " \
+    lead = "En l'espèce" if presumed else "En premier lieu"
+    assert f"{lead}, la requérante expose sa situation en ces termes : « Je risque de perdre mon emploi " \
            "d'aide-soignante. »" in text
     label = {"renouvellement_titre_sejour": "le renouvellement de son titre de séjour",
-             "premiere_demande_titre_sejour": "la première demande de son titre de séjour",
+             "premiere_demande_titre_sejour": "le dépôt de sa première demande de titre de séjour",
              "admission_exceptionnelle_sejour": "sa demande d'admission exceptionnelle au séjour"}[proc]
     assert f"date de rendez-vous pour {label}" in text
 
@@ -224,8 +236,9 @@ def test_courriers_and_oqtf_and_url(tmp_path):
     data = default_case()
     data["procedure"]["oqtf"] = True
     data["prefecture"]["url_rendez_vous"] = "https://www.seine-saint-denis.gouv.fr/rdv?a=1&b=2"
-    text = docx_text(build_case(tmp_path, data).out / "requete.docx")
-    assert "Courriel à la préfecture du 12 mars 2025 (pièce n°\u00a05)" in text  # date not repeated
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    assert ("Par courriel du 12 mars 2025 (pièce n° 5), la requérante a sollicité un rendez-vous auprès de la "
+            "préfecture ; ce courriel est resté sans réponse.") in text
     assert "obligation de quitter le territoire" in text
     assert "https://www.seine-saint-denis.gouv.fr/rdv?a=1&b=2" in text
 
@@ -315,9 +328,10 @@ def test_template_error_type():
 
 def test_singular_figures_in_a_draft(tmp_path):
     data = default_case(["2025-03-03 08:55"])
-    text = docx_text(build_case(tmp_path, data, brouillon=True).out / "requete.docx")
-    assert "justifie de 1 tentative, sur 1 semaine distincte, du 3 mars 2025 au 3 mars 2025" in text
-    assert "1 semaines" not in text and "1 tentatives" not in text
+    text = docx_text(build_case(tmp_path, data, brouillon=True).out / "requete.docx").replace("\u00a0", " ")
+    assert "justifie d'une tentative, sur une semaine distincte, le 3 mars 2025" in text
+    assert "a effectué une tentative, le 3 mars 2025." in text
+    assert "une semaines" not in text and "une tentatives" not in text and "de une" not in text
 
 
 def test_urgency_facts_stated_once(tmp_path):
@@ -332,7 +346,7 @@ def test_precisions_sentence_ends_once(tmp_path):
     data = default_case()
     data["procedure"] = {"type": "autre", "precisions": "Demande de carte « salarié » (article L. 421-1 du CESEDA)."}
     data["urgence"] = ["Promesse d'embauche valable jusqu'au 30 avril 2025."]
-    text = docx_text(build_case(tmp_path, data).out / "requete.docx")
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
     assert "(article L. 421-1 du CESEDA)." in text and "CESEDA).." not in text
     assert "Promesse d'embauche valable jusqu'au 30 avril 2025." in text and "ci-après" not in text
     assert "Tel est le cas en l'espèce." in text
@@ -412,7 +426,8 @@ def test_aide_obtenue_and_paris_forms(tmp_path):
     data["decision_aj"] = "BAJ de Paris, n° 2025/001234 du 2 mars 2025"
     data["demandes"] = {"frais_l761_1": 1000}
     text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
-    assert "Le requérant est admis au bénéfice de l'aide juridictionnelle (BAJ de Paris, n° 2025/001234 du 2 mars 2025)." in text
+    assert ("Le requérant est admis au bénéfice de l'aide juridictionnelle par décision du bureau d'aide "
+            "juridictionnelle de Paris, n° 2025/001234 du 2 mars 2025.") in text
     assert "ADMETTRE" not in text  # already granted: nothing provisional to ask
     assert "à verser à Maître Paul DURAND en application des dispositions de l'article 37, alinéa 2" in text
     assert "avocat au barreau de Paris" in text and "ENJOINDRE au préfet de police de communiquer au requérant" in text
@@ -433,3 +448,84 @@ def test_rdv_deadline(tmp_path, expiration, demandes, expected):
         assert expected in conclusions
     else:
         assert "FIXER" not in conclusions and "pour le renouvellement de son titre de séjour." in conclusions
+
+
+# --- lawyer review of issue 9 -----------------------------------------------------------------
+
+def test_fixer_takes_earliest_deadline_on_a_working_day(tmp_path):
+    data = default_case()
+    data["pieces"].append({"id": "contrat", "titre": "Contrat", "categorie": "urgence", "fichier": "pieces/c.pdf"})
+    # Titre 31 May; the job ends Monday 5 May: the day before is Sunday 4 May → Friday 2 May.
+    data["urgence"] = [{"motif": "emploi", "fait": "son contrat sera suspendu le 5 mai 2025",
+                        "echeance": "2025-05-05", "preuves": ["contrat"]}]
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    assert "FIXER ce rendez-vous au plus tard le 2 mai 2025" in text
+    assert "une échéance précise, le 5 mai 2025, avant laquelle le rendez-vous doit avoir eu lieu" in text
+
+
+def test_first_person_emploi_keeps_l8251_1_and_written_requests_list(tmp_path):
+    data = default_case()
+    data["urgence"] = [{"motif": "emploi", "fait": "mon employeur va me licencier"}]
+    data["pieces"].append({"titre": "Lettre recommandée à la préfecture", "categorie": "courrier_prefecture",
+                           "fichier": "pieces/lrar.pdf", "date": "2025-03-20"})
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    assert "« mon employeur va me licencier ». Or nul ne peut employer un étranger" in text
+    assert "La requérante a en outre sollicité un rendez-vous auprès de la préfecture par écrit :" in text
+    assert "– courriel du 12 mars 2025 (pièce n° 5) ;" in text
+    assert "– lettre recommandée du 20 mars 2025 (pièce n° 6)." in text
+    assert "Ces demandes sont restées sans réponse." in text and "de demandes écrites restées sans réponse" in text
+
+
+def test_anef_window_diligence_and_aj_piece(tmp_path):
+    data = default_case()
+    data["procedure"].update(voie="anef", expiration_titre="2025-06-30")  # window opens 2 March 2025
+    data["pieces"] += [
+        {"id": "ccc", "titre": "Courriel du centre de contact citoyen", "categorie": "courrier_prefecture",
+         "fichier": "pieces/ccc.pdf"},
+        {"titre": "Décision du bureau d'aide juridictionnelle", "fichier": "pieces/aj.pdf"},
+    ]
+    data["diligences"] = [{"date": "2025-03-09", "type": "centre_contact_citoyen",
+                           "description": "formulaire envoyé, réponse automatique", "preuves": ["ccc"]}]
+    data["aide_juridictionnelle"] = "obtenue"
+    data["decision_aj"] = "n° 2025/77 du 2 mars 2025"
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    assert "a tenté de déposer sa demande dès l'ouverture de ce délai, le 3 mars 2025 :" in text
+    assert "avant même l'ouverture" not in text
+    assert ("– le 9 mars 2025, elle a saisi le centre de contact citoyen de l'ANEF : formulaire envoyé, réponse "
+            "automatique (pièce n° 6).") in text
+    # Cited by the diligence, the CCC's answer is not a letter to the préfecture.
+    assert "Courriel du centre de contact citoyen (pièce" not in text and "Par courriel du" in text
+    assert "Par courriel du 12 mars 2025 (pièce n° 5)" in text
+    assert ("admise au bénéfice de l'aide juridictionnelle par décision du bureau d'aide juridictionnelle "
+            "(n° 2025/77 du 2 mars 2025) (pièce n° 7).") in text
+
+
+def test_labels_read_right_everywhere(tmp_path):
+    data = default_case()
+    data["procedure"] = {"type": "changement_de_statut", "titre_actuel": "carte de séjour temporaire « étudiant »",
+                         "expiration_titre": "2025-05-31",
+                         "precisions": "changement de statut d'étudiant à salarié"}
+    data["pieces"].append({"id": "contrat", "titre": "Contrat", "categorie": "urgence", "fichier": "pieces/c.pdf"})
+    data["urgence"] = [{"motif": "promesse_embauche", "fait": "une société l'embauchera le 2 juin 2025",
+                        "preuves": ["contrat"]}]
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    label = "le dépôt de sa demande de titre de séjour en changement de statut"
+    assert f"de lui fixer un rendez-vous pour {label}, pour les motifs suivants" in text
+    assert f"doit se présenter en préfecture pour {label}. Objet précis de la demande : changement de statut" in text
+    assert f"une date de rendez-vous pour {label} ;" in text
+    assert f"{label} :" not in text
+    assert "Elle est titulaire d'une carte de séjour temporaire « étudiant », qui expire le 31 mai 2025" in text
+
+
+def test_site_in_contre_block_without_capital(tmp_path):
+    data = default_case()
+    data["prefecture"]["site"] = "Sous-préfecture du Raincy"
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    assert "Le préfet de la Seine-Saint-Denis (site : sous-préfecture du Raincy)." in text
+
+
+def test_dates_never_split_across_lines(example):
+    res = build(example, Options(jobs=1))
+    text = docx_text(res.out / "requete.docx")
+    assert "FIXER ce rendez-vous au plus tard le 14\u00a0novembre\u00a02025" in text
+    assert "dans un délai de 15\u00a0jours" in text and "le 25\u00a0septembre\u00a02025, réparties" in text

@@ -89,16 +89,18 @@ def manifest(case: Case, inv: plan.Inventory, report: evidence.Report, written: 
             for a in inv.attempts
         ],
         "preuves": report.to_dict(),
-        "lecture": _lecture(case),
+        "lecture": _lecture(case, report),
         "fichiers": {name: files.sha256(folder / name)
                      for name in sorted(("requete.docx", "dossier-complet.pdf", "requete.pdf"))
                      if (folder / name).exists()},
     }
 
 
-def _lecture(case: Case) -> dict:
+def _lecture(case: Case, report: evidence.Report) -> dict:
     # What each capture shows, as read for check (refere/lecture.py; cached, so not read again).
     from . import lecture
+    if report.lecture is not None:
+        return lecture.inventaire(report.lecture)
 
     return lecture.inventaire(lecture.read_case(case))
 

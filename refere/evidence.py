@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from . import dates, grammaire, repair, shotdates
 from .errors import FileProblem
@@ -73,6 +74,8 @@ class Figures:
 class Report:
     figures: Figures
     findings: list[Finding] = field(default_factory=list)
+    # What the captures show (refere.lecture.Readings), read once here for the requête and the manifest.
+    lecture: Any = field(default=None, compare=False, repr=False)
 
     @property
     def blocking(self) -> list[Finding]:
@@ -133,8 +136,9 @@ def check(case: Case) -> Report:
     _route(case, add)
     # What the captures show, read by OCR (refere/lecture.py): warnings only.
     from . import lecture
-    out += lecture.findings(case, lecture.read_case(case))
-    return Report(fig, out)
+    readings = lecture.read_case(case)
+    out += lecture.findings(case, readings)
+    return Report(fig, out, readings)
 
 
 def _attempt_counts(case: Case, fig: Figures, add: Add) -> None:

@@ -233,6 +233,7 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
         },
         "prefecture": {"site": case.prefecture.site or "", "url": case.prefecture.url_rendez_vous or "",
                        "site_texte": _site(case.prefecture.site)},
+        **_pictures(inv, report),
         "chiffres": {
             "phrase": figures_sentence(g["le_requerant"], inv, report, proc.is_anef),
             # « de dix tentatives de dépôt, sur trois semaines distinctes, entre le 3 et le 21 mars 2025 »
@@ -492,11 +493,14 @@ def _strip_pdf_dates(path: Path) -> None:
 
 # --- the attempts calendar (refere/calendrier.py) -------------------------------------------
 
-def calendar_image(tpl: DocxTemplate, png: bytes, width_mm: float = 160):
-    """The calendar PNG as a docxtpl InlineImage, for the context of ``tpl``."""
-    import io
+def _pictures(inv: Inventory, report: Report) -> dict[str, Any]:
+    """The attempts calendar (a picture and its text equivalent) and what the captures show."""
+    from . import calendrier, lecture
 
-    from docx.shared import Mm
-    from docxtpl import InlineImage
-
-    return InlineImage(tpl, io.BytesIO(png), width=Mm(width_mm))
+    times = [a.date for a in inv.attempts]
+    summary = lecture.summary(report.lecture) if report.lecture is not None else {}
+    return {
+        "calendrier": templating.Picture(calendrier.png_bytes(times), width_mm=160),
+        "calendrier_texte": calendrier.texte(times),
+        "lecture": {"phrase": summary.get("phrase", ""), "message": summary.get("message_commun", "")},
+    }

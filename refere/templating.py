@@ -1058,9 +1058,27 @@ def check(path: Path) -> None:
         raise TemplateError(report(path, problems, build=True))
 
 
+@dataclasses.dataclass(frozen=True)
+class Picture:
+    """A PNG for the context: it becomes a docxtpl InlineImage of the document being rendered."""
+
+    png: bytes
+    width_mm: float
+
+    def inline(self, tpl: Any) -> Any:
+        import io
+
+        from docx.shared import Mm
+        from docxtpl import InlineImage
+
+        return InlineImage(tpl, io.BytesIO(self.png), width=Mm(self.width_mm))
+
+
 def render_docx(path: Path, env: jinja2.Environment, ctx: dict[str, Any]):
     """The rendered DocxTemplate (not saved); TemplateError with where and why otherwise."""
     tpl = open_docx(path)
+    # An image belongs to the document it goes in: made here, where that document exists.
+    ctx = {k: v.inline(tpl) if isinstance(v, Picture) else v for k, v in ctx.items()}
     token = _BUDGET.set(_Budget())
     try:
         tpl.render(ctx, env, autoescape=True)

@@ -232,7 +232,8 @@ def build(out: Path = OUT) -> Path:
     tag("{%p endif %}")
     tag("{%p if procedure.anef %}")
     p("{{ chiffres.phrase }} À chaque fois, le téléservice a empêché le dépôt de la demande, comme le montrent "
-      "les captures d'écran des messages affichés. Le détail des tentatives figure ci-dessous.")
+      "les captures d'écran des messages affichés.{% if lecture.phrase %} {{ lecture.phrase }}{% endif %} "
+      "Le détail des tentatives figure ci-dessous.")
     tag("{%p else %}")
     p("Cette démarche suppose l'obtention préalable d'un rendez-vous, que la préfecture n'attribue "
       "que par son service de prise de rendez-vous en ligne{% if prefecture.url %}, à l'adresse "
@@ -241,13 +242,21 @@ def build(out: Path = OUT) -> Path:
     p("{{ prefecture.url }}", center=True)
     tag("{%p endif %}")
     p("{{ chiffres.phrase }} À chaque fois, le service a répondu qu'aucun créneau n'était disponible, "
-      "comme le montrent les captures d'écran produites. Le détail des tentatives figure ci-dessous.")
+      "comme le montrent les captures d'écran produites.{% if lecture.phrase %} {{ lecture.phrase }}{% endif %} "
+      "Le détail des tentatives figure ci-dessous.")
     tag("{%p endif %}")
 
     _table(doc, ("N°", "Date", "Heure", "Résultat", "Preuve"),
            (Cm(0.9), Cm(5.0), Cm(1.8), Cm(4.6), Cm(3.7)), "for t in tentatives",
            ("{{ t.numero }}", "{{ t.date }}", "{{ t.heure }}",
             "{{ t.resultat }}{% if t.note %} ({{ t.note }}){% endif %}", "{{ t.preuve }}"))
+    p()
+    # The same attempts as a picture, week by week, then its text equivalent.
+    keep(p("Calendrier des tentatives (une ligne par semaine, heures de Paris) :"))
+    keep(p("{{ calendrier }}", center=True))
+    tag("{%p for ligne in calendrier_texte %}")
+    p("{{ ligne }}", style="Tableau")
+    tag("{%p endfor %}")
     p()
 
     tag("{%p if courriers_texte.phrase %}")

@@ -56,7 +56,7 @@ def _paths(value, prefix=""):
 
 def test_every_template_variable_and_filter_documented():
     text = (DOCS / "modeles.md").read_text("utf-8")
-    loops = {"tentatives[]": "t", "courriers[]": "c", "pieces[]": "piece"}
+    loops = {"tentatives[]": "t", "courriers[]": "c", "pieces[]": "piece", "diligences[]": "x"}
     for path in _paths(sample_context()):
         for loop, var in loops.items():
             path = path.replace(loop + ".", var + ".")

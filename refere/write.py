@@ -1,10 +1,19 @@
-"""Atomic output: build in a temporary folder beside the target, move it into place at the end."""
+"""Atomic output: build in a temporary folder beside the target, move it into place at the end.
+
+Outputs are never lost: a target that exists is replaced only when it is a previous refere output
+(it holds refere's ``inventaire.json``) and ``--force`` was given; two builds to one target are
+kept apart by a lock; staging folders carry their process id so that one left behind by a killed
+process is recognised and removed by the next run.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
+import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -12,9 +21,24 @@ from pathlib import Path
 
 from .errors import OutputError, os_reason
 
+# « .dossier.tmp-1234-abcd1234 » / « .dossier.old-1234-… »: pid of the process that made it.
+_STAGING = re.compile(r"^\..+\.(?:tmp|old)-(\d+)-[A-Za-z0-9_]+$")
+
 
 def _inside(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
+
+
+def is_refere_output(folder: Path) -> bool:
+    """A folder written by refere: it holds an inventaire.json that says so."""
+    manifest = folder / "inventaire.json"
+    try:
+        if manifest.is_symlink() or not manifest.is_file() or manifest.stat().st_size > 64 * 1024 * 1024:
+            return False
+        data = json.loads(manifest.read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("outil"), dict) and data["outil"].get("nom") == "refere"
 
 
 def check_target(target: Path, force: bool, protected: Iterable[Path]) -> None:
@@ -29,6 +53,13 @@ def check_target(target: Path, force: bool, protected: Iterable[Path]) -> None:
     if target.exists() or target.is_symlink():
         if not target.is_dir() or target.is_symlink():
             raise OutputError(f"« {target} » existe et n'est pas un dossier : choisissez un autre nom avec -o")
+        empty = not any(target.iterdir())
+        if not empty and not is_refere_output(target):
+            # Whatever the options: only refere's own previous output may be replaced.
+            raise OutputError(
+                f"le dossier de sortie « {target} » existe et n'a pas été construit par refere "
+                "(pas d'inventaire.json) : il ne sera pas remplacé ; choisissez un autre dossier avec -o"
+            )
         if not force:
             raise OutputError(
                 f"le dossier de sortie « {target} » existe déjà : ajoutez --force pour le remplacer, "
@@ -36,30 +67,108 @@ def check_target(target: Path, force: bool, protected: Iterable[Path]) -> None:
             )
 
 
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def remove_stale_staging(parent: Path) -> list[Path]:
+    """Remove staging folders whose process is gone (killed with SIGKILL, power cut…)."""
+    removed = []
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _STAGING.match(entry.name)
+        if not m or not entry.is_dir(follow_symlinks=False) or _pid_alive(int(m[1])):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(Path(entry.path))
+    return removed
+
+
+def _mkdtemp(kind: str, target: Path) -> Path:
+    return Path(tempfile.mkdtemp(prefix=f".{target.name}.{kind}-{os.getpid()}-", dir=target.parent))
+
+
+@contextlib.contextmanager
+def lock(target: Path) -> Iterator[None]:
+    """Hold « .<name>.verrou » beside ``target``; a second build to the same target fails at once."""
+    path = target.parent / f".{target.name}.verrou"
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise OutputError(f"impossible d'écrire dans « {target.parent} » ({os_reason(exc)})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise OutputError(
+                f"une autre construction écrit déjà dans « {target} » : attendez qu'elle se termine, "
+                "puis relancez (ou choisissez un autre dossier avec -o)"
+            ) from None
+        # The previous holder may have unlinked the file between our open and our lock.
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path, follow_symlinks=False).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def staging(target: Path, force: bool, protected: Iterable[Path] = ()) -> Iterator[Path]:
     """Yield a temporary folder; on success it replaces ``target``, on failure it vanishes."""
-    check_target(target, force, list(protected))
+    protected = list(protected)
+    check_target(target, force, protected)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     except OSError as exc:
         raise OutputError(f"impossible d'écrire dans « {target.parent} » ({os_reason(exc)})") from None
-    try:
-        yield tmp
-        os.chmod(tmp, 0o755)
-        old = None
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-            os.rename(target, old / "d")
-        os.rename(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if exc.errno == errno.ENOSPC:
-            raise OutputError(f"disque plein en écrivant « {target} » : rien n'a été écrit") from None
-        raise OutputError(f"écriture impossible dans « {target} » ({os_reason(exc)}) : rien n'a été écrit") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with lock(target):
+        remove_stale_staging(target.parent)
+        check_target(target, force, protected)  # again, under the lock
+        try:
+            tmp = _mkdtemp("tmp", target)
+        except OSError as exc:
+            raise OutputError(f"impossible d'écrire dans « {target.parent} » ({os_reason(exc)})") from None
+        try:
+            yield tmp
+            os.chmod(tmp, 0o755)
+            old = None
+            if target.exists():
+                old = _mkdtemp("old", target)
+                os.rename(target, old / "d")
+            try:
+                os.rename(tmp, target)
+            except OSError:
+                if old is not None:  # put the previous output back: never lost
+                    os.rename(old / "d", target)
+                    shutil.rmtree(old, ignore_errors=True)
+                raise
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if exc.errno == errno.ENOSPC:
+                raise OutputError(f"disque plein en écrivant « {target} » : rien n'a été écrit") from None
+            raise OutputError(f"écriture impossible dans « {target} » ({os_reason(exc)}) : rien n'a été écrit") from None
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise

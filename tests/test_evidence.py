@@ -161,7 +161,7 @@ def test_every_finding_cites_its_source(tmp_path):
 def test_check_command_prints_figures(run, example):
     res = run("check", example)
     assert res.exit_code == 0, res.output
-    assert "10 tentative(s)" in res.output and "4 semaine(s) distincte(s)" in res.output
+    assert "10 tentatives" in res.output and "4 semaines distinctes" in res.output
     assert "Résultat : dossier complet." in res.output
 
 

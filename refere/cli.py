@@ -34,12 +34,11 @@ class Root(click.Group):
         except click.ClickException as exc:
             exc.show()
             sys.exit(exc.exit_code)
-        except KeyboardInterrupt as exc:
-            click.echo("Interrompu : rien n'a été écrit pour l'affaire en cours.", err=True)
-            sys.exit(exit_code(exc))
-        except click.exceptions.Abort:
-            click.echo("Interrompu.", err=True)
-            sys.exit(130)
+        except (KeyboardInterrupt, click.exceptions.Abort) as exc:
+            # Click turns Ctrl-C into Abort; the signal's number rides along as its cause.
+            cause = exc if isinstance(exc, KeyboardInterrupt) else exc.__cause__
+            click.echo("Interrompu : le travail en cours n'a rien laissé à moitié écrit.", err=True)
+            sys.exit(exit_code(cause) if isinstance(cause, KeyboardInterrupt) else 130)
         except RefereError as exc:
             if debug:
                 traceback.print_exc()

@@ -34,7 +34,9 @@ def install(worker: bool = False) -> None:
     _worker = worker
     sigs = [signal.SIGTERM, signal.SIGHUP] + ([signal.SIGINT] if worker else [])
     for sig in sigs:
-        signal.signal(sig, _handler)
+        # A signal the parent was told to ignore (« nohup », « cmd & ») stays ignored.
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            signal.signal(sig, _handler)
 
 
 class busy:

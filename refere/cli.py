@@ -348,6 +348,39 @@ def captures(dossier_captures: Path, ajouter: Path | None) -> None:
         click.echo(f"  contenu identique : {', '.join(group)}")
 
 
+@cli.command()
+@click.argument("dossier", type=click.Path(path_type=Path))
+@click.option("-o", "--sortie", type=click.Path(path_type=Path),
+              help="Dossier où écrire la lettre et le texte du courriel (par défaut : celui du dossier.yaml).")
+@click.option("--force", is_flag=True, help="Remplacer une lettre déjà écrite.")
+def courrier(dossier: Path, sortie: Path | None, force: bool) -> None:
+    """Écrit la demande de rendez-vous à la préfecture, à envoyer avant le référé.
+
+    Une lettre Word (courrier-prefecture.docx) et le même texte pour un courriel
+    (courrier-prefecture.txt), avec la liste datée des tentatives déjà faites.
+
+    \b
+    Exemple :
+      refere courrier mon-dossier/dossier.yaml
+      refere courrier mon-dossier/dossier.yaml -o envois/ --force
+    """
+    from .courrier import write as write_letter
+    from .present import plural
+
+    res = write_letter(dossier, sortie, force)
+    click.echo(f"Lettre écrite : {res.docx}")
+    click.echo(f"Texte du courriel : {res.txt}  ({plural(res.tentatives, 'tentative')} listée"
+               f"{'s' if res.tentatives > 1 else ''})")
+    click.echo("")
+    click.echo("Et maintenant :")
+    click.echo("1. Relisez-la. Envoyez-la par courriel à l'adresse de contact de la préfecture (copiez le texte "
+               "du .txt), ou imprimez, signez et envoyez la lettre en recommandé avec accusé de réception.")
+    click.echo("2. Gardez la preuve de l'envoi (le courriel envoyé en PDF, ou la preuve de dépôt et l'accusé "
+               "de réception), placez-la dans pieces/ et ajoutez-la au dossier.yaml comme pièce de catégorie "
+               "courrier_prefecture, avec sa date.")
+    click.echo("3. Continuez vos tentatives de rendez-vous pendant ce temps, avec une capture d'écran à chaque fois.")
+
+
 @cli.group(subcommand_metavar="COMMANDE [ARGUMENTS]...")
 def modele() -> None:
     """Modèles Word personnalisés de la requête.

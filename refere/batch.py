@@ -209,7 +209,9 @@ def _build_one(job: Job, out_dir: Path, settings: Settings) -> Row:
         return Row(job.name, FAILED, bloquants=_codes(report.blocking), avertissements=_codes(report.warnings),
                    erreur=_evidence_error(report.blocking))
     except RefereError as exc:
-        return Row(job.name, FAILED, erreur=_one_line(exc.message) or type(exc).__name__)
+        from .present import error_text
+
+        return Row(job.name, FAILED, erreur=_one_line(error_text(exc)) or type(exc).__name__)
     except MemoryError:
         return Row(job.name, FAILED, erreur="mémoire insuffisante pour ce dossier")
     except Exception as exc:  # an unexpected crash in one case must not stop the batch

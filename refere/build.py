@@ -187,7 +187,7 @@ def next_steps(result: Result) -> list[str]:
         "Et maintenant :",
         f"1. Relisez la requête « {out / 'requete.docx'} » ; imprimez-la, datez-la et signez-la "
         "(ou signez-la électroniquement si vous déposez par Télérecours).",
-        f"2. Déposez-la au {tribunal} : sur Télérecours citoyens (www.telerecours.fr), la requête "
+        f"2. Déposez-la au {tribunal} : sur Télérecours citoyens (https://citoyens.telerecours.fr), la requête "
         f"d'abord, puis les {_plural(len(inv.pieces), 'pièce')}, une par fichier, dans cet ordre :",
     ]
     steps += [f"     {out / 'pieces' / p.fichier}" for p in inv.pieces]

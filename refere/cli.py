@@ -42,8 +42,10 @@ class Root(click.Group):
         except RefereError as exc:
             if debug:
                 traceback.print_exc()
+            from .present import error_text
+
             if exc.message:
-                click.echo(exc.message, err=True)
+                click.echo(error_text(exc), err=True)
             sys.exit(exc.exit_code)
         except Exception:
             if debug:

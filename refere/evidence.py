@@ -125,11 +125,11 @@ def check(case: Case) -> Report:
             "montrent en général au moins 3. Continuez à essayer une semaine de plus.", PRACTICE, "tentatives")
     if fig.tentatives < 10:
         add("moins-de-10-tentatives", AVERTISSEMENT,
-            f"{fig.tentatives} tentative(s) seulement ; une dizaine au moins rend le refus difficile à contester.",
+            f"{fig.tentatives} tentative{'s' if fig.tentatives > 1 else ''} seulement ; une dizaine au moins rend le refus difficile à contester.",
             PRACTICE, "tentatives")
     if fig.jours < 6:
         add("moins-de-6-jours", AVERTISSEMENT,
-            f"Les tentatives ont eu lieu sur {fig.jours} jour(s) distinct(s) ; essayez sur au moins 6 jours différents.",
+            f"Les tentatives ont eu lieu sur {fig.jours} jour{'s distincts' if fig.jours > 1 else ''} ; essayez sur au moins 6 jours différents.",
             PRACTICE, "tentatives")
     if fig.courriers == 0:
         add("pas-de-courrier", AVERTISSEMENT,
@@ -157,7 +157,7 @@ def check(case: Case) -> Report:
         if info.sha256 in seen:
             j = seen[info.sha256]
             add("capture-en-double", AVERTISSEMENT,
-                f"La même capture (contenu identique) sert aux tentatives {j + 1} et {i + 1} "
+                f"La même capture (contenu identique) sert aux tentatives n° {j + 1} et n° {i + 1} "
                 f"(« {case.tentatives[j].capture} », « {t.capture} ») : une capture ne prouve qu'une tentative.",
                 PRACTICE, where + ".capture")
         else:
@@ -166,7 +166,7 @@ def check(case: Case) -> Report:
         # Compare in UTC: same-zone subtraction is wall-clock and off by an hour across DST.
         if shot and abs(shot.when.astimezone(dt.timezone.utc) - t.date.astimezone(dt.timezone.utc)) > dt.timedelta(hours=1):
             add("date-capture-discordante", AVERTISSEMENT,
-                f"La tentative {i + 1} est déclarée le {dates.format_datetime(t.date)}, mais la capture "
+                f"La tentative n° {i + 1} est déclarée le {dates.format_datetime(t.date)}, mais la capture "
                 f"« {t.capture} » date du {dates.format_datetime(shot.when)} (selon : {shot.source}). "
                 "Corrigez la date déclarée ou la capture.", PRACTICE, where + ".date")
 

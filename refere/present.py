@@ -36,20 +36,33 @@ def inventory_lines(inv) -> list[str]:
 
 
 def field_fr(champ: str) -> str:
-    """« tentatives[3].capture » → « tentative n° 4 (capture) »: counted from 1, as people count."""
+    """« tentatives[3].capture » → « tentative n° 4 — tentatives[3].capture »: counted from 1.
+
+    The number is the place in the case file's list (the line is given too); the field's own
+    path follows, as written in the file, so that it can be searched for.
+    """
     import re
 
-    names = {"tentatives": "tentative", "pieces": "pièce", "urgence": "fait d'urgence"}
+    m = re.match(r"^(tentatives|pieces|urgence)\[(\d+)\]", champ)
+    if not m:
+        return champ
+    name = {"tentatives": "tentative", "pieces": "pièce de la liste", "urgence": "fait d'urgence"}[m[1]]
+    return f"{name} n° {int(m[2]) + 1} — {champ}"
 
-    def one(m: re.Match) -> str:
-        return f"{names.get(m[1], m[1])} n° {int(m[2]) + 1}"
 
-    text = re.sub(r"\b(tentatives|pieces|urgence)\[(\d+)\]", one, champ)
-    if text != champ and "." in text:
-        head, _, rest = text.partition(".")
-        if " n° " in head:
-            return f"{head} ({rest})"
-    return text
+def error_text(exc) -> str:
+    """A RefereError's message; a case file's problems with their fields counted from 1."""
+    from .errors import CaseInvalid
+
+    if not isinstance(exc, CaseInvalid):
+        return exc.message
+    lines = []
+    for p in exc.problems:
+        where = f"{p.file}:{p.line}" if p.line else p.file
+        lines.append(f"  {where}: {field_fr(p.field)}: {p.message}" if p.field else f"  {where}: {p.message}")
+    n = len(exc.problems)
+    head = "Le dossier comporte une erreur :" if n == 1 else f"Le dossier comporte {n} erreurs :"
+    return "\n".join([head] + lines)
 
 
 def check_summary(name: str, case_file, problem: str = "") -> dict:
@@ -65,7 +78,7 @@ def check_summary(name: str, case_file, problem: str = "") -> dict:
             row["bloquants"] = list(dict.fromkeys(f.code for f in report.blocking))
             row["avertissements"] = list(dict.fromkeys(f.code for f in report.warnings))
         except RefereError as exc:
-            lines = [x.strip() for x in exc.message.strip().splitlines() if x.strip()]
+            lines = [x.strip() for x in error_text(exc).strip().splitlines() if x.strip()]
             row["erreur"] = " | ".join(lines)
     if row["erreur"]:
         verdict = f"erreur — {row['erreur']}"

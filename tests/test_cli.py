@@ -203,3 +203,30 @@ def test_next_steps_for_a_draft_say_not_to_file(run, tmp_path):
     res = build(case, Options(brouillon=True))
     steps = next_steps(res)
     assert "PROJET" in steps[0] and not any("/pieces/" in s for s in steps)
+
+
+def test_attempts_counted_from_one_in_messages(run, tmp_path):
+    from conftest import default_case, write_case
+
+    data = default_case()
+    data["tentatives"][3]["date"] = "2025-13-01 08:00"
+    res = run("check", write_case(tmp_path / "a", data))
+    assert res.exit_code == 1
+    assert "tentative n° 4 — tentatives[3].date: date impossible" in res.output
+
+
+def test_shell_completion_as_documented(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    assert '_REFERE_COMPLETE=bash_source refere' in (ROOT / "docs" / "index.md").read_text("utf-8")
+    script = [sys.executable, "-c", "from refere.cli import main; main()"]
+    env = {**os.environ, "_REFERE_COMPLETE": "bash_source"}
+    src = subprocess.run(script, env=env, capture_output=True, text=True, timeout=60)
+    assert src.returncode == 0 and "complete -o nosort -F" in src.stdout
+    env = {**os.environ, "_REFERE_COMPLETE": "bash_complete", "COMP_WORDS": "refere cou", "COMP_CWORD": "1"}
+    words = subprocess.run(script, env=env, capture_output=True, text=True, timeout=60).stdout
+    assert "plain,courrier" in words

@@ -86,7 +86,7 @@ def test_same_capture_twice(tmp_path):
     shutil.copy(folder / "captures/c00.png", folder / "captures/c05.png")
     found = check(load(folder / "dossier.yaml")).findings
     dup = [f for f in found if f.code == "capture-en-double"]
-    assert len(dup) == 1 and "tentatives 1 et 6" in dup[0].message
+    assert len(dup) == 1 and "tentatives n° 1 et n° 6" in dup[0].message
 
 
 def test_capture_date_differs(tmp_path):

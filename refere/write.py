@@ -14,8 +14,8 @@ import fcntl
 import json
 import os
 import re
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -95,8 +95,9 @@ def remove_stale_staging(parent: Path) -> list[Path]:
     return removed
 
 
-def _mkdtemp(kind: str, target: Path) -> Path:
-    return Path(tempfile.mkdtemp(prefix=f".{target.name}.{kind}-{os.getpid()}-", dir=target.parent))
+def _staging_name(kind: str, target: Path) -> Path:
+    """Named before it is made, so that a signal between the two never leaves it behind unnamed."""
+    return target.parent / f".{target.name}.{kind}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
 @contextlib.contextmanager
@@ -144,31 +145,29 @@ def staging(target: Path, force: bool, protected: Iterable[Path] = ()) -> Iterat
     with lock(target):
         remove_stale_staging(target.parent)
         check_target(target, force, protected)  # again, under the lock
+        tmp = _staging_name("tmp", target)
+        old = None
         try:
-            tmp = _mkdtemp("tmp", target)
-        except OSError as exc:
-            raise OutputError(f"impossible d'écrire dans « {target.parent} » ({os_reason(exc)})") from None
-        try:
+            try:
+                os.mkdir(tmp, 0o700)
+            except OSError as exc:
+                raise OutputError(f"impossible d'écrire dans « {target.parent} » ({os_reason(exc)})") from None
             yield tmp
             os.chmod(tmp, 0o755)
-            old = None
             if target.exists():
-                old = _mkdtemp("old", target)
+                old = _staging_name("old", target)
+                os.mkdir(old, 0o700)
                 os.rename(target, old / "d")
-            try:
-                os.rename(tmp, target)
-            except OSError:
-                if old is not None:  # put the previous output back: never lost
-                    os.rename(old / "d", target)
-                    shutil.rmtree(old, ignore_errors=True)
-                raise
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+            os.rename(tmp, target)
         except OSError as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
             if exc.errno == errno.ENOSPC:
                 raise OutputError(f"disque plein en écrivant « {target} » : rien n'a été écrit") from None
             raise OutputError(f"écriture impossible dans « {target} » ({os_reason(exc)}) : rien n'a été écrit") from None
-        except BaseException:
+        finally:
+            # Every exit path: success (tmp is the target now), error, Ctrl-C, SIGTERM.
+            if old is not None and (old / "d").exists() and not target.exists():
+                with contextlib.suppress(OSError):
+                    os.rename(old / "d", target)  # interrupted between the two renames: put it back
             shutil.rmtree(tmp, ignore_errors=True)
-            raise
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)

@@ -40,6 +40,7 @@ class Settings:
     brouillon: bool = False
     pdf: bool = False
     modele: Path | None = None
+    compresser: bool = False
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,7 @@ def _build_one(job: Job, out_dir: Path, settings: Settings) -> Row:
         return Row(job.name, FAILED, erreur=job.problem)
     target = out_dir / job.name
     options = Options(out=target, force=True, brouillon=settings.brouillon, pdf=settings.pdf,
-                      modele=settings.modele, jobs=1)
+                      modele=settings.modele, compresser=settings.compresser, jobs=1)
     try:
         if not settings.force and target.exists():
             # Unchanged since its last build: left as built. Changed: rebuilt in place.

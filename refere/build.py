@@ -196,4 +196,7 @@ def next_steps(result: Result) -> list[str]:
         "greffe ou l'envoi à un avocat.",
         "4. Ne déposez pas « inventaire.json » : c'est la trace de ce qui a été construit ; gardez-le.",
     ]
+    if any(f.code == "pas-de-courrier" for f in result.report.warnings):
+        steps.append(f"Conseil : écrivez d'abord à la préfecture pour demander un rendez-vous (« refere courrier "
+                     f"{result.case_path} »), puis ajoutez la preuve de l'envoi comme pièce courrier_prefecture.")
     return steps

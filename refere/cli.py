@@ -258,8 +258,9 @@ def build(dossier: Path, sortie: Path | None, force: bool, brouillon: bool, pdf:
 @click.option("--brouillon", is_flag=True, help="Construire même si les preuves sont insuffisantes (requêtes marquées « PROJET »).")
 @click.option("--pdf", is_flag=True, help="Convertir aussi chaque requête en PDF (LibreOffice requis).")
 @click.option("--modele", type=click.Path(path_type=Path), help="Modèle Word personnalisé (.docx) pour toutes les affaires.")
+@click.option("--compresser", is_flag=True, help="Recompresser les images d'une pièce de plus de 32 Mo.")
 def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: bool, brouillon: bool, pdf: bool,
-          modele: Path | None) -> None:
+          modele: Path | None, compresser: bool) -> None:
     """Construit de nombreuses affaires ; une affaire en erreur n'arrête pas les autres.
 
     Chaque argument est un fichier dossier.yaml ou un dossier où en chercher. Chaque affaire est
@@ -298,7 +299,7 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
             click.echo(f"[{done}/{total}] {row.dossier} : {words.get(row.statut, row.statut)}")
 
     settings = Settings(force=force, brouillon=brouillon, pdf=pdf,
-                        modele=Path(os.path.abspath(modele)) if modele else None)
+                        modele=Path(os.path.abspath(modele)) if modele else None, compresser=compresser)
     if bar is not None:
         with bar:
             rows = run(found, sortie, workers, settings, progress)

@@ -112,7 +112,8 @@ def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
         "destinataire": ["Préfecture de police" if dep.code == "75" else f"Préfecture {dep.de_nom}",
                          "Service des étrangers"]
                         + ([case.prefecture.site] if case.prefecture.site else []),
-        "lieu": case.signature.lieu or render.town_of(r.adresse) or "…………",
+        # « 4 rue X, 93200 Saint-Denis » on one line is as common as two lines.
+        "lieu": case.signature.lieu or render.town_of(r.adresse.replace(",", "\n")) or "…………",
         "date": dates.format_date(today),
         "date_iso": today.isoformat(),
         "objet": f"demande de rendez-vous pour {libelle}",

@@ -50,6 +50,14 @@ def test_batch_builds_good_cases_reports_broken_ones(run, desk, tmp_path):
         assert not (out / bad).exists()
         assert f"ÉCHEC {bad} :" in res.output
     assert "3 affaires construites, 0 à jour, 4 en échec" in res.output
+    # Every option a failure suggests is one batch has (or the root's --debug).
+    import re
+
+    from refere.cli import cli
+
+    options = {o for p in cli.commands["batch"].params for o in getattr(p, "opts", [])} | {"--debug"}
+    for r in rows.values():
+        assert set(re.findall(r"--[a-z]+", r["erreur"])) <= options, r["erreur"]
     assert "Traceback" not in res.output
 
 

@@ -46,8 +46,11 @@ def field_fr(champ: str) -> str:
     m = re.match(r"^(tentatives|pieces|urgence)\[(\d+)\]", champ)
     if not m:
         return champ
-    name = {"tentatives": "tentative", "pieces": "pièce de la liste", "urgence": "fait d'urgence"}[m[1]]
-    return f"{name} n° {int(m[2]) + 1} — {champ}"
+    k = int(m[2]) + 1
+    # A pièce's place in the list is not its number in the bordereau (captures come first).
+    label = {"tentatives": f"tentative n° {k}", "pieces": f"pièce n° {k} de la liste",
+             "urgence": f"fait d'urgence n° {k}"}[m[1]]
+    return f"{label} — {champ}"
 
 
 def error_text(exc) -> str:

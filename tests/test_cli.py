@@ -230,3 +230,11 @@ def test_shell_completion_as_documented(tmp_path):
     env = {**os.environ, "_REFERE_COMPLETE": "bash_complete", "COMP_WORDS": "refere cou", "COMP_CWORD": "1"}
     words = subprocess.run(script, env=env, capture_output=True, text=True, timeout=60).stdout
     assert "plain,courrier" in words
+
+
+def test_field_paths_counted_from_one():
+    from refere.present import field_fr
+
+    assert field_fr("tentatives[0].capture") == "tentative n° 1 — tentatives[0].capture"
+    assert field_fr("pieces[2].fichiers[0]") == "pièce n° 3 de la liste — pieces[2].fichiers[0]"
+    assert field_fr("requerant.nom") == "requerant.nom"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,9 +124,15 @@ def build(case_file: str | Path, options: Options) -> Result:
 # --- what was built from what: lets batch leave an up-to-date case alone ---------------------
 
 def fingerprint(case_path: Path, case: Case, options: Options) -> dict:
-    """The refere version, the options that change the output, and each source's SHA-256."""
-    base = case_path.parent
-    sources = {os.path.relpath(p, base): files.sha256(p) for p in _sources(case, case_path)}
+    """The refere version, the options that change the output, and each source's SHA-256.
+
+    Sources are hashed through ``probe``, whose cache the check already filled: no second read.
+    """
+    from .probe import probe
+
+    sources = {case_path.name: files.sha256(case_path)}
+    for src in [t.capture for t in case.tentatives if t.capture is not None] + [s for p in case.pieces for s in p.sources]:
+        sources[src.written] = probe(src).sha256
     return {
         "version": __version__,
         "options": {

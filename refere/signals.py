@@ -35,8 +35,11 @@ def install(worker: bool = False) -> None:
     sigs = [signal.SIGTERM, signal.SIGHUP] + ([signal.SIGINT] if worker else [])
     for sig in sigs:
         # A signal the parent was told to ignore (« nohup », « cmd & ») stays ignored.
-        if signal.getsignal(sig) is not signal.SIG_IGN:
-            signal.signal(sig, _handler)
+        try:
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                signal.signal(sig, _handler)
+        except ValueError:  # not the main thread (refere called from a server): the host decides
+            return
 
 
 class busy:

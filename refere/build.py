@@ -102,7 +102,7 @@ def build(case_file: str | Path, options: Options) -> Result:
         raise exc
     inv = plan.make(case)
     target = options.out or default_out(case_path)
-    with write.staging(target, options.force, _sources(case, case_path)) as tmp:
+    with write.staging(target, options.force, _sources(case, case_path), case_identity(case)) as tmp:
         written = assemble.build_pieces(inv, tmp / "pieces", options.compresser, options.jobs)
         for w, p in zip(written, inv.pieces):
             # The inventory is the single source of truth: the files must match it exactly.
@@ -116,7 +116,8 @@ def build(case_file: str | Path, options: Options) -> Result:
         if options.pdf:
             render.to_pdf(tmp / "requete.docx", tmp / "requete.pdf")
         data = manifest(case, inv, report, written, tmp, options)
-        data["construction"] = {**fingerprint(case_path, case, options), "pages_dossier_complet": pages}
+        data["construction"] = {**fingerprint(case_path, case, options), "pages_dossier_complet": pages,
+                                "affaire": case_identity(case)}
         (tmp / "inventaire.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
     return Result(case_path, target, case, report, inv, pages)
 
@@ -145,6 +146,19 @@ def fingerprint(case_path: Path, case: Case, options: Options) -> dict:
     }
 
 
+def case_identity(case: Case) -> str:
+    """Who the output is for, without saying it: a short hash of the applicant's name and birth date.
+
+    Lets a later build recognise its own previous output and refuse to replace another person's.
+    """
+    import hashlib
+    import unicodedata
+
+    name = unicodedata.normalize("NFKD", case.requerant.nom).encode("ascii", "ignore").decode().casefold()
+    key = f"refere-affaire\0{' '.join(name.split())}\0{case.requerant.date_naissance.isoformat()}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
 def previous_build(target: Path) -> dict | None:
     """The inventaire.json of a previous refere output at ``target``, if readable."""
     from .write import is_refere_output
@@ -164,6 +178,7 @@ def up_to_date(target: Path, case_path: Path, case: Case, options: Options) -> d
         return None
     record = dict(data["construction"])
     record.pop("pages_dossier_complet", None)
+    record.pop("affaire", None)
     if record != fingerprint(case_path, case, options):
         return None
     expected = [target / "requete.docx", target / "dossier-complet.pdf"]

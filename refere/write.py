@@ -41,7 +41,17 @@ def is_refere_output(folder: Path) -> bool:
     return isinstance(data, dict) and isinstance(data.get("outil"), dict) and data["outil"].get("nom") == "refere"
 
 
-def check_target(target: Path, force: bool, protected: Iterable[Path]) -> None:
+def previous_owner(folder: Path) -> str | None:
+    """The case identity recorded in a previous refere output (None: unknown, older output)."""
+    try:
+        data = json.loads((folder / "inventaire.json").read_text("utf-8"))
+        owner = data.get("construction", {}).get("affaire")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return owner if isinstance(owner, str) else None
+
+
+def check_target(target: Path, force: bool, protected: Iterable[Path], owner: str | None = None) -> None:
     real = Path(os.path.realpath(target))
     for p in protected:
         p = Path(os.path.realpath(p))
@@ -59,6 +69,14 @@ def check_target(target: Path, force: bool, protected: Iterable[Path]) -> None:
             raise OutputError(
                 f"le dossier de sortie « {target} » existe et n'a pas été construit par refere "
                 "(pas d'inventaire.json) : il ne sera pas remplacé ; choisissez un autre dossier avec -o"
+            )
+        previous = None if empty else previous_owner(target)
+        if owner is not None and previous is not None and previous != owner:
+            raise OutputError(
+                f"le dossier de sortie « {target} » contient le dossier construit pour une autre personne : "
+                "il ne sera pas remplacé ; choisissez un autre dossier avec -o (si c'est bien la même "
+                "personne, après correction de son nom ou de sa date de naissance, supprimez ce dossier "
+                "puis relancez)"
             )
         if not force:
             raise OutputError(
@@ -134,17 +152,20 @@ def lock(target: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def staging(target: Path, force: bool, protected: Iterable[Path] = ()) -> Iterator[Path]:
-    """Yield a temporary folder; on success it replaces ``target``, on failure it vanishes."""
+def staging(target: Path, force: bool, protected: Iterable[Path] = (), owner: str | None = None) -> Iterator[Path]:
+    """Yield a temporary folder; on success it replaces ``target``, on failure it vanishes.
+
+    ``owner`` identifies the case: a previous output recorded for another case is never replaced.
+    """
     protected = list(protected)
-    check_target(target, force, protected)
+    check_target(target, force, protected, owner)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"impossible d'écrire dans « {target.parent} » ({os_reason(exc)})") from None
     with lock(target):
         remove_stale_staging(target.parent)
-        check_target(target, force, protected)  # again, under the lock
+        check_target(target, force, protected, owner)  # again, under the lock
         tmp = _staging_name("tmp", target)
         old = None
         try:

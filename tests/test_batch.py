@@ -255,3 +255,25 @@ def test_names_are_relative_paths(tmp_path):
     write_case(tmp_path / "mardi" / "diallo", default_case())
     assert [j.name for j in batch_mod.find_jobs([tmp_path])] == ["lundi/diallo", "mardi/diallo"]
     assert [j.name for j in batch_mod.find_jobs([tmp_path / "lundi"])] == ["diallo"]
+
+
+def test_another_persons_output_is_never_replaced(run, tmp_path):
+    """Two evenings' folders with the same case name, built into one output: refused, not replaced."""
+    write_case(tmp_path / "lundi" / "diallo", default_case())
+    other = default_case()
+    other["requerant"]["nom"] = "Diallo-Barry"
+    write_case(tmp_path / "mardi" / "diallo", other)
+    out = tmp_path / "construits"
+    assert run("batch", tmp_path / "lundi", "-o", out).exit_code == 0
+    before = (out / "diallo" / "requete.docx").read_bytes()
+    for extra in ((), ("--force",)):
+        res = run("batch", tmp_path / "mardi", "-o", out, *extra)
+        assert res.exit_code == 1
+        assert "une autre personne" in read_report(out / "rapport.csv")[0]["erreur"]
+        assert (out / "diallo" / "requete.docx").read_bytes() == before
+    # The same person, case edited: rebuilt in place.
+    fixed = default_case()
+    fixed["urgence"] = ["Mon employeur attend le récépissé."]
+    write_case(tmp_path / "lundi" / "diallo", fixed)
+    assert run("batch", tmp_path / "lundi", "-o", out).exit_code == 0
+    assert read_report(out / "rapport.csv")[0]["statut"] == "ok"

@@ -21,7 +21,7 @@ from pathlib import Path
 from .errors import EvidenceInsufficient, OutputError, RefereError, os_reason
 
 COLUMNS = ["dossier", "statut", "pieces", "pages", "bloquants", "avertissements", "erreur"]
-OK, UP_TO_DATE, FAILED = "ok", "à jour", "echec"
+OK, UP_TO_DATE, FAILED, INTERRUPTED = "ok", "à jour", "echec", "interrompu"
 CASES_PER_WORKER = 20
 
 

@@ -277,7 +277,7 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
     import os
     import sys
 
-    from .batch import FAILED, UP_TO_DATE, Settings, check_output, find_jobs, run, write_report
+    from .batch import FAILED, INTERRUPTED, UP_TO_DATE, Row, Settings, check_output, find_jobs, run, write_report
     from .present import plural
 
     if modele is not None:
@@ -291,7 +291,10 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
     bar = click.progressbar(length=len(found), label="Construction", show_pos=True) if interactive else None
     words = {FAILED: "échec", UP_TO_DATE: "à jour"}
 
+    finished = []
+
     def progress(row, done, total):
+        finished.append(row)
         # Only the case folder's name: nothing personal in the output.
         if bar is not None:
             bar.update(1)
@@ -300,11 +303,20 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
 
     settings = Settings(force=force, brouillon=brouillon, pdf=pdf,
                         modele=Path(os.path.abspath(modele)) if modele else None, compresser=compresser)
-    if bar is not None:
-        with bar:
+    try:
+        if bar is not None:
+            with bar:
+                rows = run(found, sortie, workers, settings, progress)
+        else:
             rows = run(found, sortie, workers, settings, progress)
-    else:
-        rows = run(found, sortie, workers, settings, progress)
+    except KeyboardInterrupt:
+        # Stopped (Ctrl-C, SIGTERM): the report still lists every case, the unfinished ones as such.
+        done = {r.dossier for r in finished}
+        rest = [Row(j.name, INTERRUPTED, erreur="construction interrompue : relancez la même commande")
+                for j in found if j.name not in done]
+        if sortie.is_dir():
+            write_report(finished + rest, sortie / "rapport.csv")
+        raise
     write_report(rows, sortie / "rapport.csv")
     failed = sorted((r for r in rows if r.statut == FAILED), key=lambda r: r.dossier)
     fresh = sum(1 for r in rows if r.statut == UP_TO_DATE)

@@ -113,3 +113,10 @@ def test_sigterm_stops_a_batch_and_its_workers(tmp_path):
     assert not [n for n in left if n.startswith(".")], left
     time.sleep(1)
     assert sorted(p.name for p in out.iterdir()) == left
+    # The report lists every case, the unfinished ones as « interrompu ».
+    import csv
+
+    with open(out / "rapport.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter=";"))
+    assert sorted(r["dossier"] for r in rows) == ["c0", "c1", "c2", "c3"]
+    assert "interrompu" in {r["statut"] for r in rows}

@@ -107,8 +107,12 @@ def find_jobs(arguments: Iterable[Path]) -> list[Job]:
         if len(idx) > 1 and len(with_files) == len(idx):
             folders = [Path(os.path.abspath(unique[i][1])).parent for i in idx]
             top = _common_parent(folders)
+            if top in folders:  # one case folder inside the other: never a name « . »
+                top = top.parent
             for i, folder in zip(idx, folders):
                 names[i] = folder.relative_to(top).as_posix()
+    # Never an empty name, nor one that would put a case's output at -o itself.
+    names = [n if n not in ("", ".", "..") else "racine" for n in names]
     jobs = [Job(n, p, problem) for n, (_, p, problem) in zip(names, unique)]
     return _refuse_clashes(jobs)
 

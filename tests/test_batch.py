@@ -277,3 +277,11 @@ def test_another_persons_output_is_never_replaced(run, tmp_path):
     write_case(tmp_path / "lundi" / "diallo", fixed)
     assert run("batch", tmp_path / "lundi", "-o", out).exit_code == 0
     assert read_report(out / "rapport.csv")[0]["statut"] == "ok"
+
+
+def test_nested_same_name_never_named_dot(tmp_path):
+    outer = write_case(tmp_path / "diallo", default_case())
+    inner = write_case(tmp_path / "diallo" / "copie" / "diallo", default_case())
+    names = [j.name for j in batch_mod.find_jobs([outer, inner])]
+    assert names == ["diallo", "diallo/copie/diallo"]
+    assert all(n and n not in (".", "..") for n in names)

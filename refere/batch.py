@@ -1,7 +1,13 @@
-"""``refere batch``: many cases, in parallel; one bad case never stops the others."""
+"""``refere batch``: many cases, in parallel; one bad case never stops the others.
+
+Each case is named by its folder's path relative to the folder given (« lundi/diallo »), which
+is also where its output goes under ``-o``. A case whose sources, case file, options and refere
+version match its previous output's ``inventaire.json`` is left as built (« à jour »).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -9,13 +15,13 @@ import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import OutputError, RefereError, os_reason
+from .errors import EvidenceInsufficient, OutputError, RefereError, os_reason
 
-COLUMNS = ["dossier", "statut", "pieces", "pages", "avertissements", "erreur"]
-OK, FAILED = "ok", "echec"
+COLUMNS = ["dossier", "statut", "pieces", "pages", "bloquants", "avertissements", "erreur"]
+OK, UP_TO_DATE, FAILED, INTERRUPTED = "ok", "à jour", "echec", "interrompu"
 CASES_PER_WORKER = 20
 
 
@@ -27,61 +33,217 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Settings:
+    """What batch passes on to each build."""
+
+    force: bool = False
+    brouillon: bool = False
+    pdf: bool = False
+    modele: Path | None = None
+    compresser: bool = False
+
+
+@dataclass(frozen=True)
 class Row:
     dossier: str
     statut: str
     pieces: int = 0
     pages: int = 0
-    avertissements: int = 0
+    bloquants: tuple[str, ...] = field(default=())
+    avertissements: tuple[str, ...] = field(default=())
     erreur: str = ""
 
 
+def _codes(findings: Iterable) -> tuple[str, ...]:
+    """Each finding's code once, in the report's order."""
+    return tuple(dict.fromkeys(f.code if hasattr(f, "code") else f["code"] for f in findings))
+
+
+def _common_parent(paths: list[Path]) -> Path:
+    return Path(os.path.commonpath([str(p) for p in paths])) if len(paths) > 1 else paths[0].parent
+
+
 def find_jobs(arguments: Iterable[Path]) -> list[Job]:
-    """Case files as given; folders searched for dossier.yaml. Names unique and stable."""
+    """Case files as given; folders searched for dossier.yaml. Names unique, stable, never empty.
+
+    A case found in a folder is named by its path relative to that folder; a case file given
+    directly (or a folder that is itself a case) by its folder's name. When two names still
+    clash, both are named by their path from their common parent folder: never « -2 ».
+    """
     found: list[tuple[str, Path | None, str]] = []
     for arg in arguments:
         if arg.is_file():
-            found.append((arg.parent.resolve().name, arg, ""))
+            found.append((Path(os.path.abspath(arg)).parent.name, arg, ""))
         elif arg.is_dir():
             direct = arg / "dossier.yaml"
-            cases = [direct] if direct.is_file() else sorted(
+            if direct.is_file():
+                found.append((Path(os.path.abspath(arg)).name or "racine", direct, ""))
+                continue
+            cases = sorted(
                 p for p in arg.rglob("dossier.yaml")
-                if not any(part.startswith(".") for part in p.relative_to(arg).parts))
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(arg).parts))
             if not cases:
-                found.append((arg.name, None, f"aucun fichier dossier.yaml dans « {arg} »"))
-            found += [(c.parent.name, c, "") for c in cases]
+                found.append((Path(os.path.abspath(arg)).name or str(arg), None,
+                              f"aucun fichier dossier.yaml dans « {arg} »"))
+            found += [(c.parent.relative_to(arg).as_posix(), c, "") for c in cases]
         else:
             found.append((arg.name or str(arg), None, f"« {arg} » introuvable"))
-    jobs, seen = [], {}
+    # The same case file given twice is one case.
+    seen_files: set[str] = set()
+    unique: list[tuple[str, Path | None, str]] = []
     for name, path, problem in found:
-        seen[name] = seen.get(name, 0) + 1
-        unique = name if seen[name] == 1 else f"{name}-{seen[name]}"
-        jobs.append(Job(unique, path, problem))
-    return jobs
+        if path is not None:
+            key = os.path.realpath(path)
+            if key in seen_files:
+                continue
+            seen_files.add(key)
+        unique.append((name, path, problem))
+    by_name: dict[str, list[int]] = {}
+    for i, (name, _, _) in enumerate(unique):
+        by_name.setdefault(name, []).append(i)
+    names = [name for name, _, _ in unique]
+    for name, idx in by_name.items():
+        with_files = [i for i in idx if unique[i][1] is not None]
+        if len(idx) > 1 and len(with_files) == len(idx):
+            folders = [Path(os.path.abspath(unique[i][1])).parent for i in idx]
+            top = _common_parent(folders)
+            if top in folders:  # one case folder inside the other: never a name « . »
+                top = top.parent
+            for i, folder in zip(idx, folders):
+                names[i] = folder.relative_to(top).as_posix()
+    # Never an empty name, nor one that would put a case's output at -o itself.
+    names = [n if n not in ("", ".", "..") else "racine" for n in names]
+    jobs = [Job(n, p, problem) for n, (_, p, problem) in zip(names, unique)]
+    return _refuse_clashes(jobs)
+
+
+def _refuse_clashes(jobs: list[Job]) -> list[Job]:
+    """A name still shared, or one case's output inside another's: a failed row, never a rename."""
+    out: list[Job] = []
+    taken: set[str] = set()
+    for job in jobs:
+        if job.name in taken:
+            out.append(Job(job.name + " (doublon)", None, f"deux affaires portent le nom « {job.name} » : "
+                           "renommez l'un des dossiers ou construisez-les séparément"))
+            continue
+        taken.add(job.name)
+        out.append(job)
+    names = {j.name for j in out if j.case_file is not None}
+    result = []
+    for job in out:
+        parents = [n for n in names if n != job.name and job.name.startswith(n + "/")]
+        if job.case_file is not None and parents:
+            result.append(Job(job.name, None, f"affaire rangée dans le dossier d'une autre affaire (« {parents[0]} ») : "
+                              "déplacez-la à côté, pas dedans"))
+        else:
+            result.append(job)
+    return result
+
+
+def check_output(jobs: list[Job], arguments: Iterable[Path], out_dir: Path) -> None:
+    """Refuse an output folder that is, contains or sits inside an input (case or folder given)."""
+    out = Path(os.path.realpath(out_dir))
+    case_dirs = [Path(os.path.realpath(j.case_file)).parent for j in jobs if j.case_file is not None]
+    given = [Path(os.path.realpath(a)) for a in arguments if a.is_dir()]
+    for folder in case_dirs:
+        if out == folder or folder in out.parents:
+            raise OutputError(f"le dossier de sortie « {out_dir} » est dans le dossier d'une affaire (« {folder} ») : "
+                              "choisissez un dossier de sortie à part, par exemple -o construits/")
+        if out in folder.parents:
+            raise OutputError(f"le dossier de sortie « {out_dir} » contient le dossier d'une affaire (« {folder} ») : "
+                              "choisissez un dossier de sortie à part, par exemple -o construits/")
+    for folder in given:
+        if out == folder or out in folder.parents:
+            raise OutputError(f"le dossier de sortie « {out_dir} » est le dossier d'entrée ou le contient : "
+                              "choisissez un dossier de sortie à part, par exemple -o construits/")
 
 
 def _one_line(message: str) -> str:
     return " | ".join(line.strip() for line in message.strip().splitlines() if line.strip())
 
 
-def build_one(job: Job, out_dir: Path, force: bool) -> Row:
+def _evidence_error(blocking: list) -> str:
+    """Short: the codes are in their column. An unreadable file is named, as it must be fixed."""
+    files = [f for f in blocking if f.code.endswith("-illisible")]
+    if files:
+        return "fichier à corriger : " + " ; ".join(_one_line(f.message) for f in files[:3])
+    return ("preuves insuffisantes (voir la colonne bloquants) : complétez-les, "
+            "ou relancez avec --brouillon pour un projet marqué « PROJET »")
+
+
+def _from_manifest(name: str, data: dict) -> Row:
+    preuves = data.get("preuves") or {}
+    constats = [c for c in preuves.get("constats", []) if isinstance(c, dict) and "code" in c]
+    return Row(name, UP_TO_DATE, len(data.get("pieces", [])),
+               int(data.get("construction", {}).get("pages_dossier_complet", 0)),
+               _codes(c for c in constats if c.get("niveau") == "bloquant"),
+               _codes(c for c in constats if c.get("niveau") != "bloquant"))
+
+
+def build_one(job: Job, out_dir: Path, settings: Settings) -> Row:
     """Runs in a worker: every failure becomes a row, never an exception."""
-    from .build import Options, build
+    from .signals import busy
+
+    with busy():
+        return _build_one(job, out_dir, settings)
+
+
+def _build_one(job: Job, out_dir: Path, settings: Settings) -> Row:
+    from .build import Options, build, up_to_date
+    from .loader import load
 
     if job.case_file is None:
         return Row(job.name, FAILED, erreur=job.problem)
+    target = out_dir / job.name
+    options = Options(out=target, force=True, brouillon=settings.brouillon, pdf=settings.pdf,
+                      modele=settings.modele, compresser=settings.compresser, jobs=1)
     try:
-        res = build(job.case_file, Options(out=out_dir / job.name, force=force, jobs=1))
+        if not settings.force and target.exists():
+            # Unchanged since its last build: left as built. Changed: rebuilt in place.
+            from .loader import resolve_case_path
+
+            case_path = resolve_case_path(job.case_file)
+            previous = up_to_date(target, case_path, load(case_path), options)
+            if previous is not None:
+                return _from_manifest(job.name, previous)
+        res = build(job.case_file, options)
+    except EvidenceInsufficient as exc:
+        report = getattr(exc, "report", None)
+        if report is None:
+            return Row(job.name, FAILED, erreur=_one_line(exc.message))
+        return Row(job.name, FAILED, bloquants=_codes(report.blocking), avertissements=_codes(report.warnings),
+                   erreur=_evidence_error(report.blocking))
     except RefereError as exc:
-        return Row(job.name, FAILED, erreur=_one_line(exc.message) or type(exc).__name__)
+        from .present import error_text
+
+        return Row(job.name, FAILED, erreur=_one_line(error_text(exc)) or type(exc).__name__)
     except MemoryError:
         return Row(job.name, FAILED, erreur="mémoire insuffisante pour ce dossier")
     except Exception as exc:  # an unexpected crash in one case must not stop the batch
-        return Row(job.name, FAILED, erreur=f"erreur interne ({type(exc).__name__}) : relancez ce dossier seul avec --debug")
-    return Row(job.name, OK, len(res.inventory.pieces), res.pages, len(res.report.warnings))
+        return Row(job.name, FAILED, erreur=f"erreur interne ({type(exc).__name__}) : construisez ce dossier seul "
+                                            "avec « refere --debug build » et transmettez le message")
+    return Row(job.name, OK, len(res.inventory.pieces), res.pages,
+               _codes(res.report.blocking), _codes(res.report.warnings))
 
 
-def run(jobs: list[Job], out_dir: Path, workers: int, force: bool,
+def _worker_init() -> None:
+    # A worker stopped by SIGTERM/SIGHUP unwinds like Ctrl-C: its staging folder is removed.
+    from .signals import install
+
+    install(worker=True)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop every worker (they clean up on SIGTERM) and drop the cases not started."""
+    for proc in list(getattr(pool, "_processes", {}).values()):
+        try:
+            proc.terminate()
+        except (OSError, AttributeError):
+            pass
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run(jobs: list[Job], out_dir: Path, workers: int, settings: Settings,
         progress: Callable[[Row, int, int], None] = lambda row, done, total: None) -> list[Row]:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -91,7 +253,7 @@ def run(jobs: list[Job], out_dir: Path, workers: int, force: bool,
     total = len(jobs)
     if workers <= 1:
         for job in jobs:
-            rows.append(build_one(job, out_dir, force))
+            rows.append(build_one(job, out_dir, settings))
             progress(rows[-1], len(rows), total)
         return rows
     broken: list[Job] = []
@@ -99,8 +261,9 @@ def run(jobs: list[Job], out_dir: Path, workers: int, force: bool,
     # max_tasks_per_child: on Python 3.11, recycling workers that way can deadlock the pool.)
     chunk = workers * CASES_PER_WORKER
     for start in range(0, len(jobs), chunk):
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(build_one, job, out_dir, force): job for job in jobs[start:start + chunk]}
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
+        try:
+            futures = {pool.submit(build_one, job, out_dir, settings): job for job in jobs[start:start + chunk]}
             for fut in as_completed(futures):
                 try:
                     rows.append(fut.result())
@@ -108,11 +271,15 @@ def run(jobs: list[Job], out_dir: Path, workers: int, force: bool,
                     broken.append(futures[fut])  # the culprit, or a bystander of its crash
                     continue
                 progress(rows[-1], len(rows), total)
+        except BaseException:
+            _stop(pool)
+            raise
+        pool.shutdown(wait=True)
     for job in broken:
         # Alone in its own process: a case that crashes again is the culprit, the others pass.
         try:
-            with ProcessPoolExecutor(max_workers=1) as pool:
-                rows.append(pool.submit(build_one, job, out_dir, force).result())
+            with ProcessPoolExecutor(max_workers=1, initializer=_worker_init) as pool:
+                rows.append(pool.submit(build_one, job, out_dir, settings).result())
         except BrokenProcessPool:
             rows.append(Row(job.name, FAILED, erreur="le traitement de ce dossier s'est interrompu brutalement"))
         progress(rows[-1], len(rows), total)
@@ -125,8 +292,14 @@ def write_report(rows: list[Row], path: Path) -> None:
     writer = csv.writer(buf, delimiter=";", lineterminator="\n")
     writer.writerow(COLUMNS)
     for r in sorted(rows, key=lambda r: r.dossier):
-        writer.writerow([r.dossier, r.statut, r.pieces, r.pages, r.avertissements, r.erreur])
+        writer.writerow([r.dossier, r.statut, r.pieces, r.pages, " ".join(r.bloquants),
+                         " ".join(r.avertissements), r.erreur])
     fd, tmp = tempfile.mkstemp(prefix=".rapport.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
-        fh.write(buf.getvalue())
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
+            fh.write(buf.getvalue())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -112,13 +112,15 @@ def build(case_file: str | Path, options: Options) -> Result:
     case = load(case_path)
     report = evidence.check(case)
     if report.blocking and not options.brouillon:
-        raise EvidenceInsufficient(
+        exc = EvidenceInsufficient(
             report_text(case, report, str(case_path))
             + "\n\nRien n'a été construit. Complétez les preuves, ou ajoutez --brouillon pour un projet marqué « PROJET »."
         )
+        exc.report = report  # batch reports the codes
+        raise exc
     inv = plan.make(case)
     target = options.out or default_out(case_path)
-    with write.staging(target, options.force, _sources(case, case_path)) as tmp:
+    with write.staging(target, options.force, _sources(case, case_path), case_identity(case)) as tmp:
         written = assemble.build_pieces(inv, tmp / "pieces", options.compresser, options.jobs, options.brouillon)
         for w, p in zip(written, inv.pieces):
             # The inventory is the single source of truth: the files must match it exactly.
@@ -133,5 +135,107 @@ def build(case_file: str | Path, options: Options) -> Result:
         if options.pdf:
             render.to_pdf(tmp / "requete.docx", tmp / "requete.pdf")
         data = manifest(case, inv, report, written, tmp, options)
+        data["construction"] = {**fingerprint(case_path, case, options), "pages_dossier_complet": pages,
+                                "affaire": case_identity(case)}
         (tmp / "inventaire.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
     return Result(case_path, target, case, report, inv, pages)
+
+
+# --- what was built from what: lets batch leave an up-to-date case alone ---------------------
+
+def fingerprint(case_path: Path, case: Case, options: Options) -> dict:
+    """The refere version, the options that change the output, and each source's SHA-256.
+
+    Sources are hashed through ``probe``, whose cache the check already filled: no second read.
+    """
+    from .probe import probe
+
+    sources = {case_path.name: files.sha256(case_path)}
+    for src in [t.capture for t in case.tentatives if t.capture is not None] + [s for p in case.pieces for s in p.sources]:
+        sources[src.written] = probe(src).sha256
+    return {
+        "version": __version__,
+        "options": {
+            "brouillon": options.brouillon,
+            "pdf": options.pdf,
+            "compresser": options.compresser,
+            "modele": files.sha256(options.modele) if options.modele is not None else None,
+        },
+        "sources": dict(sorted(sources.items())),
+    }
+
+
+def case_identity(case: Case) -> str:
+    """Who the output is for, without saying it: a short hash of the applicant's name and birth date.
+
+    Lets a later build recognise its own previous output and refuse to replace another person's.
+    """
+    import hashlib
+    import unicodedata
+
+    name = unicodedata.normalize("NFKD", case.requerant.nom).encode("ascii", "ignore").decode().casefold()
+    key = f"refere-affaire\0{' '.join(name.split())}\0{case.requerant.date_naissance.isoformat()}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def previous_build(target: Path) -> dict | None:
+    """The inventaire.json of a previous refere output at ``target``, if readable."""
+    from .write import is_refere_output
+
+    if not is_refere_output(target):
+        return None
+    try:
+        return json.loads((target / "inventaire.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def up_to_date(target: Path, case_path: Path, case: Case, options: Options) -> dict | None:
+    """The previous manifest when it was built from exactly these inputs, else None."""
+    data = previous_build(target)
+    if data is None or not isinstance(data.get("construction"), dict):
+        return None
+    record = dict(data["construction"])
+    record.pop("pages_dossier_complet", None)
+    record.pop("affaire", None)
+    if record != fingerprint(case_path, case, options):
+        return None
+    expected = [target / "requete.docx", target / "dossier-complet.pdf"]
+    expected += [target / p["fichier"] for p in data.get("pieces", []) if isinstance(p, dict) and "fichier" in p]
+    return data if all(p.is_file() for p in expected) else None
+
+
+# --- what to do next, in plain French (the CLI and the web pages print the same) -------------
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def next_steps(result: Result) -> list[str]:
+    """The applicant's next moves after a build: sign, file each pièce in order, keep the rest."""
+    inv, case = result.inventory, result.case
+    tribunal = case.tribunal.nom if case.tribunal else case.departement.tribunal
+    out = result.out
+    if result.report.blocking:
+        return [
+            "Ce dossier est un PROJET (--brouillon) : ne le déposez pas.",
+            "Complétez les preuves (voir les problèmes bloquants), relancez « refere check », puis "
+            "reconstruisez sans --brouillon.",
+        ]
+    steps = [
+        "Et maintenant :",
+        f"1. Relisez la requête « {out / 'requete.docx'} » ; imprimez-la, datez-la et signez-la "
+        "(ou signez-la électroniquement si vous déposez par Télérecours).",
+        f"2. Déposez-la au {tribunal} : sur Télérecours citoyens (https://citoyens.telerecours.fr), la requête "
+        f"d'abord, puis les {_plural(len(inv.pieces), 'pièce')}, une par fichier, dans cet ordre :",
+    ]
+    steps += [f"     {out / 'pieces' / p.fichier}" for p in inv.pieces]
+    steps += [
+        "3. Ne déposez pas « dossier-complet.pdf » : il sert pour l'impression, un dépôt papier au "
+        "greffe ou l'envoi à un avocat.",
+        "4. Ne déposez pas « inventaire.json » : c'est la trace de ce qui a été construit ; gardez-le.",
+    ]
+    if any(f.code == "pas-de-courrier" for f in result.report.warnings):
+        steps.append(f"Conseil : écrivez d'abord à la préfecture pour demander un rendez-vous (« refere courrier "
+                     f"{result.case_path} »), puis ajoutez la preuve de l'envoi comme pièce courrier_prefecture.")
+    return steps

@@ -21,8 +21,11 @@ class Root(click.Group):
     """Every user-facing error becomes French text and an exit code here, and only here."""
 
     def main(self, args=None, prog_name=None, **extra):  # type: ignore[override]
+        from .signals import exit_code, install
+
         args = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in args
+        install()  # SIGTERM, SIGHUP: unwind like Ctrl-C, so staging folders are removed
         extra["standalone_mode"] = False
         try:
             rv = super().main(args=args, prog_name=prog_name or "refere", **extra)
@@ -31,14 +34,18 @@ class Root(click.Group):
         except click.ClickException as exc:
             exc.show()
             sys.exit(exc.exit_code)
-        except (click.exceptions.Abort, KeyboardInterrupt):
-            click.echo("Interrompu.", err=True)
-            sys.exit(1)
+        except (KeyboardInterrupt, click.exceptions.Abort) as exc:
+            # Click turns Ctrl-C into Abort; the signal's number rides along as its cause.
+            cause = exc if isinstance(exc, KeyboardInterrupt) else exc.__cause__
+            click.echo("Interrompu : le travail en cours n'a rien laissé à moitié écrit.", err=True)
+            sys.exit(exit_code(cause) if isinstance(cause, KeyboardInterrupt) else 130)
         except RefereError as exc:
             if debug:
                 traceback.print_exc()
+            from .present import error_text
+
             if exc.message:
-                click.echo(exc.message, err=True)
+                click.echo(error_text(exc), err=True)
             sys.exit(exc.exit_code)
         except Exception:
             if debug:
@@ -50,10 +57,12 @@ class Root(click.Group):
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
-@click.group(name="refere", cls=Root, context_settings=CONTEXT, subcommand_metavar="COMMANDE [ARGUMENTS]...")
+@click.group(name="refere", cls=Root, context_settings=CONTEXT, subcommand_metavar="COMMANDE [ARGUMENTS]...",
+             invoke_without_command=True)
 @click.version_option(__version__, "--version", prog_name="refere")
 @click.option("--debug", is_flag=True, help="Afficher la trace Python complète en cas d'erreur.")
-def cli(debug: bool) -> None:
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
     """Prépare une requête en référé mesures utiles (article L. 521-3 du code de justice
     administrative) quand la préfecture ne propose aucun rendez-vous, avec ses pièces numérotées.
 
@@ -64,33 +73,50 @@ def cli(debug: bool) -> None:
       refere build mon-dossier/dossier.yaml
     """
     # --debug is read by Root.main before parsing; nothing to keep here.
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())  # « refere » alone: the help, and success
 
 
 @cli.command()
-@click.argument("dossier", type=click.Path(path_type=Path))
+@click.argument("dossiers", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--strict", is_flag=True, help="Échouer aussi sur les avertissements.")
 @click.option("--json", "as_json", is_flag=True, help="Sortie JSON pour les programmes.")
 @click.option("--calendrier", type=click.Path(path_type=Path), metavar="FICHIER.png",
-              help="Écrire aussi le calendrier des tentatives (image PNG).")
-def check(dossier: Path, strict: bool, as_json: bool, calendrier: Path | None = None) -> None:
+              help="Écrire aussi le calendrier des tentatives (image PNG ; une seule affaire).")
+def check(dossiers: tuple[Path, ...], strict: bool, as_json: bool, calendrier: Path | None = None) -> None:
     """Vérifie le fichier dossier.yaml et les preuves, comme le ferait le juge.
 
-    Affiche toutes les erreurs et tous les avertissements, groupés.
+    Affiche toutes les erreurs et tous les avertissements, groupés. Avec plusieurs fichiers,
+    ou un dossier qui contient plusieurs affaires, affiche une ligne par affaire.
 
     \b
     Exemple :
       refere check mon-dossier/dossier.yaml
       refere check mon-dossier/dossier.yaml --strict --json
       refere check mon-dossier/dossier.yaml --calendrier calendrier.png
+      refere check permanence/
     """
+    from .loader import resolve_case_path
+
+    if len(dossiers) == 1 and (dossiers[0].is_file() or (dossiers[0] / "dossier.yaml").is_file()
+                               or not dossiers[0].exists()):
+        path = resolve_case_path(dossiers[0])
+        if not path.exists() and not path.is_symlink():
+            raise RefereError(f"fichier « {path} » introuvable")
+        _check_one(path, strict, as_json, calendrier)
+        return
+    if calendrier is not None:
+        raise click.UsageError("--calendrier ne s'emploie qu'avec une seule affaire")
+    _check_many(dossiers, strict, as_json)
+
+
+def _check_one(path: Path, strict: bool, as_json: bool, calendrier: Path | None = None) -> None:
     from . import plan
+    from .errors import CaseInvalid
     from .evidence import check as run_check
-    from .loader import load, resolve_case_path
+    from .loader import load
     from .present import report_text
 
-    from .errors import CaseInvalid
-
-    path = resolve_case_path(dossier)
     try:
         case = load(path)
     except CaseInvalid as exc:
@@ -120,6 +146,25 @@ def check(dossier: Path, strict: bool, as_json: bool, calendrier: Path | None = 
         raise EvidenceInsufficient("Preuves insuffisantes : voir les problèmes bloquants ci-dessus." if not as_json else "")
     if strict and report.warnings:
         raise EvidenceInsufficient("Avertissements présents et --strict demandé." if not as_json else "")
+
+
+def _check_many(dossiers: tuple[Path, ...], strict: bool, as_json: bool) -> None:
+    """One line per case: the codes found, so a desk sees at once which case needs work."""
+    from .batch import find_jobs
+    from .present import check_summary, plural
+
+    results = [check_summary(job.name, job.case_file, job.problem) for job in find_jobs(dossiers)]
+    if as_json:
+        click.echo(json.dumps(results, ensure_ascii=False, indent=2))
+    else:
+        for r in results:
+            click.echo(r["ligne"])
+    failed = sum(1 for r in results if r["erreur"] or r["bloquants"] or (strict and r["avertissements"]))
+    if not as_json:
+        click.echo(f"{len(results) - failed} sur {plural(len(results), 'affaire')} sans problème bloquant"
+                   + (" ni avertissement" if strict else ""))
+    if failed:
+        raise EvidenceInsufficient("")
 
 
 @cli.command()
@@ -182,7 +227,7 @@ def init(dossier: Path, interactif: bool) -> None:
 @click.option("--pdf", is_flag=True, help="Convertir aussi la requête en PDF (LibreOffice requis).")
 @click.option("--modele", type=click.Path(path_type=Path), help="Modèle Word personnalisé (.docx).")
 @click.option("--compresser", is_flag=True, help="Recompresser les images d'une pièce de plus de 32 Mo.")
-@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Nombre de processus (par défaut : les cœurs de la machine).")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, metavar="N", help="Nombre de processus (par défaut : les cœurs de la machine).")
 def build(dossier: Path, sortie: Path | None, force: bool, brouillon: bool, pdf: bool, modele: Path | None,
           compresser: bool, jobs: int | None) -> None:
     """Construit le dossier : requête Word, pièces numérotées, dossier complet, inventaire.
@@ -199,63 +244,97 @@ def build(dossier: Path, sortie: Path | None, force: bool, brouillon: bool, pdf:
     from .assemble import default_jobs
     from .build import Options, build as run_build
 
-    res = run_build(dossier, Options(sortie, force, brouillon, pdf, modele, compresser, jobs or default_jobs()))
-    from .present import inventory_lines
+    from .build import next_steps
+    from .present import plural
 
+    res = run_build(dossier, Options(sortie, force, brouillon, pdf, modele, compresser, jobs or default_jobs()))
     click.echo(f"Dossier construit : {res.out}")
-    click.echo(f"  {len(res.inventory.pieces)} pièces, {res.pages} pages dans dossier-complet.pdf ; "
-               "à déposer une par une, dans l'ordre :")
-    click.echo("\n".join(inventory_lines(res.inventory)))
+    click.echo(f"  {plural(len(res.inventory.pieces), 'pièce')}, {plural(res.pages, 'page')} dans dossier-complet.pdf")
     for w in res.report.warnings:
         click.echo(f"  avertissement [{w.code}] {w.message}")
     for b in res.report.blocking:
         click.echo(f"  PROJET seulement — [{b.code}] {b.message}")
+    click.echo("")
+    click.echo("\n".join(next_steps(res)))
 
 
 @cli.command()
 @click.argument("dossiers", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--sortie", required=True, type=click.Path(path_type=Path),
               help="Dossier où écrire chaque affaire (sous-dossier par affaire) et rapport.csv.")
-@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Affaires traitées en parallèle (par défaut : les cœurs de la machine).")
-@click.option("--force", is_flag=True, help="Remplacer les sorties déjà construites.")
-def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: bool) -> None:
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, metavar="N",
+              help="Affaires traitées en parallèle (par défaut : les cœurs de la machine).")
+@click.option("--force", is_flag=True, help="Reconstruire toutes les affaires, même celles qui sont à jour.")
+@click.option("--brouillon", is_flag=True, help="Construire même si les preuves sont insuffisantes (requêtes marquées « PROJET »).")
+@click.option("--pdf", is_flag=True, help="Convertir aussi chaque requête en PDF (LibreOffice requis).")
+@click.option("--modele", type=click.Path(path_type=Path), help="Modèle Word personnalisé (.docx) pour toutes les affaires.")
+@click.option("--compresser", is_flag=True, help="Recompresser les images d'une pièce de plus de 32 Mo.")
+def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: bool, brouillon: bool, pdf: bool,
+          modele: Path | None, compresser: bool) -> None:
     """Construit de nombreuses affaires ; une affaire en erreur n'arrête pas les autres.
 
-    Chaque argument est un fichier dossier.yaml ou un dossier où en chercher. Écrit
-    SORTIE/<affaire>/ pour chacune et SORTIE/rapport.csv ; sort avec le code 1 si une affaire échoue.
+    Chaque argument est un fichier dossier.yaml ou un dossier où en chercher. Chaque affaire est
+    nommée par son chemin depuis le dossier donné et écrite dans SORTIE/<affaire>/ ; SORTIE/rapport.csv
+    liste toutes les affaires. Relancé, batch ne reconstruit que les affaires modifiées depuis
+    leur dernière construction (les autres sont « à jour ») ; --force reconstruit tout. Sort avec
+    le code 1 si une affaire échoue.
 
     \b
     Exemple :
       refere batch permanence-2025-03-14/ -o construits/ -j 2
+      refere batch permanence-2025-03-14/ -o construits/ --modele cabinet.docx --pdf
     """
     import os
     import sys
 
-    from .batch import FAILED, find_jobs, run, write_report
-    from .errors import RefereError
+    from .batch import FAILED, INTERRUPTED, UP_TO_DATE, Row, Settings, check_output, find_jobs, run, write_report
+    from .present import plural
 
+    if modele is not None:
+        from .render import open_template
+
+        open_template(modele)  # a missing or broken template fails once, not once per case
     found = find_jobs(dossiers)
+    check_output(found, dossiers, sortie)
     workers = jobs or os.cpu_count() or 1
     interactive = sys.stdout.isatty()
     bar = click.progressbar(length=len(found), label="Construction", show_pos=True) if interactive else None
+    words = {FAILED: "échec", UP_TO_DATE: "à jour"}
+
+    finished = []
 
     def progress(row, done, total):
+        finished.append(row)
         # Only the case folder's name: nothing personal in the output.
         if bar is not None:
             bar.update(1)
         else:
-            click.echo(f"[{done}/{total}] {row.dossier} : {'ok' if row.statut == 'ok' else 'échec'}")
+            click.echo(f"[{done}/{total}] {row.dossier} : {words.get(row.statut, row.statut)}")
 
-    if bar is not None:
-        with bar:
-            rows = run(found, sortie, workers, force, progress)
-    else:
-        rows = run(found, sortie, workers, force, progress)
+    settings = Settings(force=force, brouillon=brouillon, pdf=pdf,
+                        modele=Path(os.path.abspath(modele)) if modele else None, compresser=compresser)
+    try:
+        if bar is not None:
+            with bar:
+                rows = run(found, sortie, workers, settings, progress)
+        else:
+            rows = run(found, sortie, workers, settings, progress)
+    except KeyboardInterrupt:
+        # Stopped (Ctrl-C, SIGTERM): the report still lists every case, the unfinished ones as such.
+        done = {r.dossier for r in finished}
+        rest = [Row(j.name, INTERRUPTED, erreur="construction interrompue : relancez la même commande")
+                for j in found if j.name not in done]
+        if sortie.is_dir():
+            write_report(finished + rest, sortie / "rapport.csv")
+        raise
     write_report(rows, sortie / "rapport.csv")
     failed = sorted((r for r in rows if r.statut == FAILED), key=lambda r: r.dossier)
-    click.echo(f"{len(rows) - len(failed)} affaire(s) construite(s), {len(failed)} en échec — rapport : {sortie / 'rapport.csv'}")
+    fresh = sum(1 for r in rows if r.statut == UP_TO_DATE)
+    built = len(rows) - len(failed) - fresh
+    click.echo(f"{plural(built, 'affaire construite', 'affaires construites')}, {fresh} à jour, "
+               f"{len(failed)} en échec — rapport : {sortie / 'rapport.csv'}")
     for r in failed:
-        click.echo(f"  ÉCHEC {r.dossier} : {r.erreur}")
+        click.echo(f"  ÉCHEC {r.dossier} : {r.erreur}" + (f" [{' '.join(r.bloquants)}]" if r.bloquants else ""))
     if failed:
         raise RefereError("")
 
@@ -275,14 +354,19 @@ def captures(dossier_captures: Path, ajouter: Path | None) -> None:
       refere captures mon-dossier/captures --ajouter mon-dossier/dossier.yaml
     """
     from .captures import as_yaml, merge, scan
+    from .errors import FileProblem
+    from .present import plural
 
+    if not dossier_captures.exists() and not dossier_captures.is_symlink():
+        raise FileProblem(f"dossier de captures « {dossier_captures} » introuvable")
     base = ajouter.parent if ajouter else dossier_captures.parent
     result = scan(dossier_captures, base)
     if ajouter is None:
         click.echo(as_yaml(result), nl=False)
         return
     added, skipped = merge(ajouter, result)
-    click.echo(f"{added} tentative(s) ajoutée(s) à {ajouter}, {skipped} déjà présente(s).")
+    click.echo(f"{plural(added, 'tentative ajoutée', 'tentatives ajoutées')} à {ajouter}, "
+               f"{plural(skipped, 'déjà présente', 'déjà présentes')}.")
     for s in result.undated:
         click.echo(f"  non datée : {s.written} ({s.source})")
     for group in result.duplicates:
@@ -308,6 +392,39 @@ def web(espace: Path, port: int, hote: str, sans_navigateur: bool) -> None:
     from .web.serve import run
 
     run(espace, hote, port, not sans_navigateur, echo=click.echo)
+
+
+@cli.command()
+@click.argument("dossier", type=click.Path(path_type=Path))
+@click.option("-o", "--sortie", type=click.Path(path_type=Path),
+              help="Dossier où écrire la lettre et le texte du courriel (par défaut : celui du dossier.yaml).")
+@click.option("--force", is_flag=True, help="Remplacer une lettre déjà écrite.")
+def courrier(dossier: Path, sortie: Path | None, force: bool) -> None:
+    """Écrit la demande de rendez-vous à la préfecture, à envoyer avant le référé.
+
+    Une lettre Word (courrier-prefecture.docx) et le même texte pour un courriel
+    (courrier-prefecture.txt), avec la liste datée des tentatives déjà faites.
+
+    \b
+    Exemple :
+      refere courrier mon-dossier/dossier.yaml
+      refere courrier mon-dossier/dossier.yaml -o envois/ --force
+    """
+    from .courrier import write as write_letter
+    from .present import plural
+
+    res = write_letter(dossier, sortie, force)
+    click.echo(f"Lettre écrite : {res.docx}")
+    click.echo(f"Texte du courriel : {res.txt}  ({plural(res.tentatives, 'tentative')} listée"
+               f"{'s' if res.tentatives > 1 else ''})")
+    click.echo("")
+    click.echo("Et maintenant :")
+    click.echo("1. Relisez-la. Envoyez-la par courriel à l'adresse de contact de la préfecture (copiez le texte "
+               "du .txt), ou imprimez, signez et envoyez la lettre en recommandé avec accusé de réception.")
+    click.echo("2. Gardez la preuve de l'envoi (le courriel envoyé en PDF, ou la preuve de dépôt et l'accusé "
+               "de réception), placez-la dans pieces/ et ajoutez-la au dossier.yaml comme pièce de catégorie "
+               "courrier_prefecture, avec sa date.")
+    click.echo("3. Continuez vos tentatives de rendez-vous pendant ce temps, avec une capture d'écran à chaque fois.")
 
 
 @cli.group(subcommand_metavar="COMMANDE [ARGUMENTS]...")

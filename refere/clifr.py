@@ -43,7 +43,7 @@ FR = {
     "{name} {filename!r} is not readable.": "{name} {filename!r} n'est pas lisible.",
     "{name} {filename!r} is not writable.": "{name} {filename!r} n'est pas modifiable.",
     "{value!r} is not a valid {number_type}.": "{value!r} n'est pas un nombre valide.",
-    "{value} is not in the range {range}.": "{value} n'est pas dans l'intervalle {range}.",
+    "{value} is not in the range {range}.": "{value} est hors des limites ({range}).",
     "file": "Fichier",
     "directory": "Dossier",
     "path": "Chemin",
@@ -56,6 +56,32 @@ FR = {
     "Argument {name!r} takes {nargs} values.": "L'argument {name!r} prend {nargs} valeurs.",
     "Option {name!r} requires an argument.": "L'option {name!r} demande une valeur.",
     "Did you mean {possibility}?": "Vouliez-vous dire {possibility} ?",
+    "Usage": "Utilisation :",
+    "required": "obligatoire",
+    "env var: {var}": "variable d'environnement : {var}",
+    "(dynamic)": "(dynamique)",
+    "deprecated": "obsolète",
+    "(Deprecated)": "(obsolète)",
+    "Choose from\n\t{choices}": "Choisissez parmi :\n\t{choices}",
+    "{value!r} is not a valid UUID.": "{value!r} n'est pas un UUID valide.",
+    "Value must be an iterable.": "La valeur doit être une liste.",
+    "Name '{name}' defined twice": "Nom « {name} » défini deux fois",
+    "Shell completion is not supported for Bash versions older than 4.4.":
+        "L'autocomplétion demande Bash 4.4 ou plus récent.",
+}
+# Click names its parameter types in English; the help shows them as metavars (« INTEGER »).
+_TYPE_NAMES = {
+    click.types.IntParamType: "entier",
+    click.types.FloatParamType: "nombre",
+    click.types.StringParamType: "texte",
+    click.types.BoolParamType: "oui/non",
+    click.types.UUIDParameterType: "uuid",
+    click.types.IntRange: "entier",
+    click.types.FloatRange: "nombre",
+    click.types.Choice: "choix",
+    click.types.DateTime: "date",
+    click.types.File: "fichier",
+    click.types.Tuple: "liste",
 }
 _PLURAL = {
     "Got unexpected extra argument ({args})": "Argument en trop ({args})",
@@ -78,7 +104,27 @@ def _ngettext(singular: str, plural: str, n: int) -> str:
     return _PLURAL.get(chosen, chosen)
 
 
+def _describe_range(self) -> str:
+    """« de 1 à 64 », « 1 au moins »: the range of a number, as the help shows it."""
+    lo = None if self.min is None else f"{self.min}{' exclu' if self.min_open else ''}"
+    hi = None if self.max is None else f"{self.max}{' exclu' if self.max_open else ''}"
+    if lo is not None and hi is not None:
+        return f"de {lo} à {hi}"
+    return f"{lo} au moins" if lo is not None else f"{hi} au plus"
+
+
+class FrenchFormatter(click.formatting.HelpFormatter):
+    """« Options : », « Commandes : »: French puts a space before the colon."""
+
+    def write_heading(self, heading: str) -> None:
+        self.write(f"{'':>{self.current_indent}}{heading} :\n")
+
+
 def install() -> None:
+    click.Context.formatter_class = FrenchFormatter
+    click.types._NumberRangeBase._describe_range = _describe_range  # type: ignore[method-assign]
+    for cls, name in _TYPE_NAMES.items():
+        cls.name = name
     for mod in (click.core, click.decorators, click.exceptions, click.formatting,
                 click.parser, click.termui, click.types):
         if hasattr(mod, "_"):

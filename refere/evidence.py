@@ -192,7 +192,7 @@ def _captures(case: Case, add: Add) -> None:
         if info.sha256 in seen:
             j = seen[info.sha256]
             add("capture-en-double", AVERTISSEMENT,
-                f"La même capture (contenu identique) sert aux tentatives {j + 1} et {i + 1} "
+                f"La même capture (contenu identique) sert aux tentatives n° {j + 1} et n° {i + 1} "
                 f"(« {case.tentatives[j].capture} », « {t.capture} ») : une capture ne prouve qu'une tentative.",
                 PRACTICE, where + ".capture")
         else:
@@ -201,7 +201,7 @@ def _captures(case: Case, add: Add) -> None:
         # Compare in UTC: same-zone subtraction is wall-clock and off by an hour across DST.
         if shot and abs(shot.when.astimezone(dt.timezone.utc) - t.date.astimezone(dt.timezone.utc)) > dt.timedelta(hours=1):
             add("date-capture-discordante", AVERTISSEMENT,
-                f"La tentative {i + 1} est déclarée le {dates.format_datetime(t.date)}, mais la capture "
+                f"La tentative n° {i + 1} est déclarée le {dates.format_datetime(t.date)}, mais la capture "
                 f"« {t.capture} » date du {dates.format_datetime(shot.when)} (selon : {shot.source}). "
                 "Corrigez la date déclarée ou la capture.", PRACTICE, where + ".date")
 

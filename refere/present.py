@@ -9,24 +9,90 @@ from .evidence import BANDS, Report
 from .model import Case
 
 
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """« 1 pièce », « 2 pièces », « 0 pièce » (French: the singular below 2)."""
+    return f"{n} {one if abs(n) < 2 else (many or one + 's')}"
+
+
 def figures_lines(report: Report) -> list[str]:
     f = report.figures
     first = dt.datetime.fromisoformat(f.premiere)
     last = dt.datetime.fromisoformat(f.derniere)
     bands = ", ".join(f"{n} {BANDS[k].split(' (')[0]}" for k, n in f.tranches.items() if n)
     return [
-        f"{f.tentatives} tentative(s) du {dates.format_date(first.date())} au {dates.format_date(last.date())} "
-        f"({f.duree_jours} jours)",
-        f"{f.semaines} semaine(s) distincte(s), {f.jours} jour(s) distinct(s)",
+        f"{plural(f.tentatives, 'tentative')} du {dates.format_date(first.date())} au {dates.format_date(last.date())} "
+        f"({plural(f.duree_jours, 'jour')})",
+        f"{plural(f.semaines, 'semaine distincte', 'semaines distinctes')}, "
+        f"{plural(f.jours, 'jour distinct', 'jours distincts')}",
         f"heures : {bands}",
-        f"{f.captures} capture(s) pour {f.tentatives} tentative(s) ; "
-        f"{f.courriers} courrier(s) à la préfecture",
+        f"{plural(f.captures, 'capture')} pour {plural(f.tentatives, 'tentative')} ; "
+        f"{plural(f.courriers, 'courrier')} à la préfecture",
     ]
 
 
 def inventory_lines(inv) -> list[str]:
     """The numbering as it will be filed: number, file name, pages."""
     return [f"  {p.fichier}  ({p.pages} p.)" for p in inv.pieces]
+
+
+def field_fr(champ: str) -> str:
+    """« tentatives[3].capture » → « tentative n° 4 — tentatives[3].capture »: counted from 1.
+
+    The number is the place in the case file's list (the line is given too); the field's own
+    path follows, as written in the file, so that it can be searched for.
+    """
+    import re
+
+    m = re.match(r"^(tentatives|pieces|urgence)\[(\d+)\]", champ)
+    if not m:
+        return champ
+    k = int(m[2]) + 1
+    # A pièce's place in the list is not its number in the bordereau (captures come first).
+    label = {"tentatives": f"tentative n° {k}", "pieces": f"pièce n° {k} de la liste",
+             "urgence": f"fait d'urgence n° {k}"}[m[1]]
+    return f"{label} — {champ}"
+
+
+def error_text(exc) -> str:
+    """A RefereError's message; a case file's problems with their fields counted from 1."""
+    from .errors import CaseInvalid
+
+    if not isinstance(exc, CaseInvalid):
+        return exc.message
+    lines = []
+    for p in exc.problems:
+        where = f"{p.file}:{p.line}" if p.line else p.file
+        lines.append(f"  {where}: {field_fr(p.field)}: {p.message}" if p.field else f"  {where}: {p.message}")
+    n = len(exc.problems)
+    head = "Le dossier comporte une erreur :" if n == 1 else f"Le dossier comporte {n} erreurs :"
+    return "\n".join([head] + lines)
+
+
+def check_summary(name: str, case_file, problem: str = "") -> dict:
+    """One case of ``check`` on many: its codes and a one-line verdict, never an exception."""
+    from .errors import RefereError
+    from .evidence import check
+    from .loader import load, resolve_case_path
+
+    row = {"dossier": name, "erreur": problem, "bloquants": [], "avertissements": []}
+    if not problem:
+        try:
+            report = check(load(resolve_case_path(case_file)))
+            row["bloquants"] = list(dict.fromkeys(f.code for f in report.blocking))
+            row["avertissements"] = list(dict.fromkeys(f.code for f in report.warnings))
+        except RefereError as exc:
+            lines = [x.strip() for x in error_text(exc).strip().splitlines() if x.strip()]
+            row["erreur"] = " | ".join(lines)
+    if row["erreur"]:
+        verdict = f"erreur — {row['erreur']}"
+    elif row["bloquants"]:
+        verdict = f"preuves insuffisantes — bloquant : {', '.join(row['bloquants'])}"
+    else:
+        verdict = "recevable"
+    if row["avertissements"] and not row["erreur"]:
+        verdict += f" ; à renforcer : {', '.join(row['avertissements'])}"
+    row["ligne"] = f"{name} : {verdict}"
+    return row
 
 
 def report_text(case: Case, report: Report, name: str, inv=None) -> str:
@@ -42,7 +108,7 @@ def report_text(case: Case, report: Report, name: str, inv=None) -> str:
             out.append("  aucun")
         for it in items:
             out.append(f"  [{it.code}] {it.message}")
-            out.append(f"      ({it.source}{' ; champ ' + it.champ if it.champ else ''})")
+            out.append(f"      ({it.source}{' ; ' + field_fr(it.champ) if it.champ else ''})")
     out.append("")
     if report.blocking:
         out.append("Résultat : preuves insuffisantes — la requête serait très probablement rejetée.")

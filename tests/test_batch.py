@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from conftest import default_case, make_pdf, write_case
+from conftest import default_case, make_pdf, make_png, write_case
 from refere import batch as batch_mod
 
 
@@ -41,12 +41,23 @@ def test_batch_builds_good_cases_reports_broken_ones(run, desk, tmp_path):
     assert "syntaxe YAML" in rows["yaml-casse"]["erreur"]
     assert "absente.png" in rows["fichier-manquant"]["erreur"]
     assert "mot de passe" in rows["pdf-protege"]["erreur"]
-    assert "semaines-insuffisantes" in rows["une-semaine"]["erreur"]
+    # Codes in their columns, not the whole text; the suggestion names a batch option.
+    assert "semaines-insuffisantes" in rows["une-semaine"]["bloquants"].split()
+    assert "--brouillon" in rows["une-semaine"]["erreur"] and "Conseil d'État" not in rows["une-semaine"]["erreur"]
+    assert rows["bon-3"]["bloquants"] == ""
     for bad in ("yaml-casse", "fichier-manquant", "pdf-protege", "une-semaine"):
         assert rows[bad]["statut"] == "echec"
         assert not (out / bad).exists()
         assert f"ÉCHEC {bad} :" in res.output
-    assert "3 affaire(s) construite(s), 4 en échec" in res.output
+    assert "3 affaires construites, 0 à jour, 4 en échec" in res.output
+    # Every option a failure suggests is one batch has (or the root's --debug).
+    import re
+
+    from refere.cli import cli
+
+    options = {o for p in cli.commands["batch"].params for o in getattr(p, "opts", [])} | {"--debug"}
+    for r in rows.values():
+        assert set(re.findall(r"--[a-z]+", r["erreur"])) <= options, r["erreur"]
     assert "Traceback" not in res.output
 
 
@@ -79,7 +90,10 @@ def test_all_good_exits_0_and_names_are_unique(run, tmp_path, example):
     b = write_case(tmp_path / "y" / "affaire", default_case())
     res = run("batch", a, b, example, "-o", tmp_path / "out")
     assert res.exit_code == 0, res.output
-    assert sorted(r["dossier"] for r in read_report(tmp_path / "out" / "rapport.csv")) == ["affaire", "affaire-2", "exemple-94"]
+    # Same folder name in two places: named by their paths, never « affaire-2 ».
+    assert sorted(r["dossier"] for r in read_report(tmp_path / "out" / "rapport.csv")) == ["exemple-94", "x/affaire", "y/affaire"]
+    assert (tmp_path / "out" / "x" / "affaire" / "requete.docx").is_file()
+    assert (tmp_path / "out" / "y" / "affaire" / "requete.docx").is_file()
 
 
 def test_missing_argument_path_is_a_failed_case(run, tmp_path, example):
@@ -103,3 +117,171 @@ def test_find_jobs_skips_hidden_and_output_free(tmp_path):
     write_case(tmp_path / ".cache" / "b", default_case())
     jobs = batch_mod.find_jobs([tmp_path])
     assert [j.name for j in jobs] == ["a"]
+
+
+# --- a real evening at the desk -------------------------------------------------------------
+
+def _mtimes(folder):
+    return {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+
+
+def test_rerun_rebuilds_only_the_fixed_case(run, tmp_path):
+    """15 cases; one is fixed; the re-run rebuilds that one, leaves 14 « à jour », lists all 15."""
+    root = tmp_path / "permanence"
+    for i in range(14):
+        write_case(root / f"affaire-{i:02d}", default_case())
+    write_case(root / "a-corriger", default_case(["2025-03-03 08:55", "2025-03-04 00:05"]))
+    out = tmp_path / "construits"
+    first = run("batch", root, "-o", out, "-j", "2")
+    assert first.exit_code == 1
+    rows = {r["dossier"]: r for r in read_report(out / "rapport.csv")}
+    assert len(rows) == 15 and rows["a-corriger"]["statut"] == "echec"
+    before = _mtimes(out / "affaire-00")
+    # The volunteer adds the missing attempts and runs the same command again.
+    write_case(root / "a-corriger", default_case())
+    second = run("batch", root, "-o", out, "-j", "2")
+    assert second.exit_code == 0, second.output
+    rows = {r["dossier"]: r for r in read_report(out / "rapport.csv")}
+    assert len(rows) == 15
+    assert rows["a-corriger"]["statut"] == "ok"
+    assert [n for n, r in rows.items() if r["statut"] == "à jour"] == sorted(f"affaire-{i:02d}" for i in range(14))
+    assert all(int(r["pieces"]) > 0 and int(r["pages"]) > 0 for r in rows.values())
+    assert rows["affaire-00"]["pages"] == rows["a-corriger"]["pages"]
+    assert "1 affaire construite, 14 à jour, 0 en échec" in second.output
+    assert _mtimes(out / "affaire-00") == before  # left as built
+    # A changed capture is a changed case; --force rebuilds everything.
+    make_png(root / "affaire-03" / "captures" / "c00.png", size=(270, 600), text="autre")
+    third = run("batch", root, "-o", out, "-j", "1")
+    rows = {r["dossier"]: r for r in read_report(out / "rapport.csv")}
+    assert rows["affaire-03"]["statut"] == "ok" and rows["affaire-04"]["statut"] == "à jour"
+    assert "[4/15]" in third.output or "[15/15]" in third.output
+    fourth = run("batch", root, "-o", out, "-j", "2", "--force")
+    assert fourth.exit_code == 0
+    assert {r["statut"] for r in read_report(out / "rapport.csv")} == {"ok"}
+
+
+def test_options_change_makes_a_case_stale(run, tmp_path):
+    case = write_case(tmp_path / "p" / "a", default_case())
+    out = tmp_path / "out"
+    assert run("batch", case.parent.parent, "-o", out).exit_code == 0
+    run("batch", case.parent.parent, "-o", out)
+    assert read_report(out / "rapport.csv")[0]["statut"] == "à jour"
+    res = run("batch", case.parent.parent, "-o", out, "--brouillon")
+    assert read_report(out / "rapport.csv")[0]["statut"] == "ok", res.output
+
+
+def test_batch_with_custom_template_and_draft(run, tmp_path):
+    from docx import Document
+
+    from conftest import ROOT
+
+    tpl = tmp_path / "cabinet.docx"
+    doc = Document(str(ROOT / "templates" / "requete-refere-mesures-utiles.docx"))
+    doc.paragraphs[0].insert_paragraph_before("CABINET MARTIN — AVOCATS")
+    doc.save(str(tpl))
+    root = tmp_path / "permanence"
+    write_case(root / "complet", default_case())
+    write_case(root / "une-semaine", default_case(["2025-03-03 08:55", "2025-03-04 00:05"]))
+    out = tmp_path / "out"
+    res = run("batch", root, "-o", out, "--modele", tpl, "--brouillon")
+    assert res.exit_code == 0, res.output
+    for name in ("complet", "une-semaine"):
+        text = "\n".join(p.text for p in Document(str(out / name / "requete.docx")).paragraphs)
+        assert "CABINET MARTIN" in text
+    rows = {r["dossier"]: r for r in read_report(out / "rapport.csv")}
+    assert rows["une-semaine"]["statut"] == "ok" and "semaines-insuffisantes" in rows["une-semaine"]["bloquants"]
+    # A changed template is a changed build.
+    doc.paragraphs[0].insert_paragraph_before("Toque P 123")
+    doc.save(str(tpl))
+    run("batch", root, "-o", out, "--modele", tpl, "--brouillon")
+    assert {r["statut"] for r in read_report(out / "rapport.csv")} == {"ok"}
+
+
+def test_missing_template_fails_once_before_any_case(run, tmp_path):
+    root = tmp_path / "permanence"
+    write_case(root / "a", default_case())
+    res = run("batch", root, "-o", tmp_path / "out", "--modele", tmp_path / "absent.docx")
+    assert res.exit_code == 1 and "introuvable" in res.output and not (tmp_path / "out").exists()
+
+
+# --- outputs are never lost ----------------------------------------------------------------
+
+def test_batch_dot_inside_a_case_folder_names_it_and_refuses_to_write_inside(run, tmp_path, monkeypatch):
+    case = write_case(tmp_path / "diallo", default_case())
+    monkeypatch.chdir(case.parent)
+    res = run("batch", ".", "-o", "construits")
+    assert res.exit_code == 1 and "dans le dossier d'une affaire" in res.output
+    assert not (case.parent / "construits").exists()
+    res = run("batch", ".", "-o", tmp_path / "out")
+    assert res.exit_code == 0, res.output
+    assert [r["dossier"] for r in read_report(tmp_path / "out" / "rapport.csv")] == ["diallo"]
+    assert (tmp_path / "out" / "diallo" / "requete.docx").is_file()
+
+
+@pytest.mark.parametrize("where", ["same", "inside-case", "contains-input"])
+def test_output_overlapping_inputs_is_refused(run, tmp_path, where):
+    root = tmp_path / "permanence"
+    case = write_case(root / "a", default_case())
+    out = {"same": root, "inside-case": case.parent / "sortie", "contains-input": tmp_path}[where]
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    res = run("batch", root, "-o", out)
+    assert res.exit_code == 1 and "choisissez un dossier de sortie à part" in res.output, res.output
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_batch_never_replaces_a_folder_refere_did_not_build(run, tmp_path):
+    root = tmp_path / "permanence"
+    write_case(root / "a", default_case())
+    out = tmp_path / "out"
+    (out / "a").mkdir(parents=True)
+    (out / "a" / "notes.txt").write_text("à garder")
+    for extra in ((), ("--force",)):
+        res = run("batch", root, "-o", out, *extra)
+        assert res.exit_code == 1
+        assert (out / "a" / "notes.txt").read_text() == "à garder"
+        assert "n'a pas été construit par refere" in read_report(out / "rapport.csv")[0]["erreur"]
+
+
+def test_case_inside_another_case_is_reported_not_renamed(tmp_path):
+    write_case(tmp_path / "a", default_case())
+    write_case(tmp_path / "a" / "b", default_case())
+    jobs = {j.name: j for j in batch_mod.find_jobs([tmp_path])}
+    assert jobs["a"].case_file is not None
+    assert jobs["a/b"].case_file is None and "autre affaire" in jobs["a/b"].problem
+
+
+def test_names_are_relative_paths(tmp_path):
+    write_case(tmp_path / "lundi" / "diallo", default_case())
+    write_case(tmp_path / "mardi" / "diallo", default_case())
+    assert [j.name for j in batch_mod.find_jobs([tmp_path])] == ["lundi/diallo", "mardi/diallo"]
+    assert [j.name for j in batch_mod.find_jobs([tmp_path / "lundi"])] == ["diallo"]
+
+
+def test_another_persons_output_is_never_replaced(run, tmp_path):
+    """Two evenings' folders with the same case name, built into one output: refused, not replaced."""
+    write_case(tmp_path / "lundi" / "diallo", default_case())
+    other = default_case()
+    other["requerant"]["nom"] = "Diallo-Barry"
+    write_case(tmp_path / "mardi" / "diallo", other)
+    out = tmp_path / "construits"
+    assert run("batch", tmp_path / "lundi", "-o", out).exit_code == 0
+    before = (out / "diallo" / "requete.docx").read_bytes()
+    for extra in ((), ("--force",)):
+        res = run("batch", tmp_path / "mardi", "-o", out, *extra)
+        assert res.exit_code == 1
+        assert "une autre personne" in read_report(out / "rapport.csv")[0]["erreur"]
+        assert (out / "diallo" / "requete.docx").read_bytes() == before
+    # The same person, case edited: rebuilt in place.
+    fixed = default_case()
+    fixed["urgence"] = ["Mon employeur attend le récépissé."]
+    write_case(tmp_path / "lundi" / "diallo", fixed)
+    assert run("batch", tmp_path / "lundi", "-o", out).exit_code == 0
+    assert read_report(out / "rapport.csv")[0]["statut"] == "ok"
+
+
+def test_nested_same_name_never_named_dot(tmp_path):
+    outer = write_case(tmp_path / "diallo", default_case())
+    inner = write_case(tmp_path / "diallo" / "copie" / "diallo", default_case())
+    names = [j.name for j in batch_mod.find_jobs([outer, inner])]
+    assert names == ["diallo", "diallo/copie/diallo"]
+    assert all(n and n not in (".", "..") for n in names)

@@ -343,7 +343,7 @@ def test_build_lists_the_files_to_file(run, example):
     res = run("build", example)
     assert res.exit_code == 0
     names = sorted(p.name for p in (example.parent / "dossier" / "pieces").iterdir())
-    listed = [line.split()[0] for line in res.output.splitlines() if line.startswith("  0")]
+    listed = [line.strip().rsplit("/", 1)[-1] for line in res.output.splitlines() if "/pieces/" in line]
     assert listed == names
 
 

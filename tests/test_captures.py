@@ -128,7 +128,7 @@ def test_ajouter_merges_keeping_comments_and_no_duplicates(run, tmp_path):
         make_png(folder / name, size=(60, 120), text=name)
     res = run("captures", folder, "--ajouter", path)
     assert res.exit_code == 0, res.output
-    assert "2 tentative(s) ajoutée(s)" in res.output and "1 déjà présente(s)" in res.output
+    assert "2 tentatives ajoutées" in res.output and "1 déjà présente." in res.output
     new = path.read_text("utf-8")
     assert new.startswith("# Dossier de Mme Diallo — ne pas effacer ce commentaire\n")
     assert "# la liste des essais" in new
@@ -136,7 +136,7 @@ def test_ajouter_merges_keeping_comments_and_no_duplicates(run, tmp_path):
     assert [t.date.strftime("%d %H:%M") for t in case.tentatives] == ["03 08:55", "10 08:55", "17 00:05"]
     # Running again adds nothing.
     res = run("captures", folder, "--ajouter", path)
-    assert "0 tentative(s) ajoutée(s)" in res.output
+    assert "0 tentative ajoutée" in res.output
     assert path.read_text("utf-8") == new
 
 
@@ -152,4 +152,4 @@ def test_ajouter_into_init_template(run, tmp_path):
 
 def test_missing_folder(run, tmp_path):
     res = run("captures", tmp_path / "nope")
-    assert res.exit_code == 1 and "n'est pas un dossier" in res.output
+    assert res.exit_code == 1 and "introuvable" in res.output

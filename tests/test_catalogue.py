@@ -150,9 +150,11 @@ def test_bad_input(name, tmp_path, run):
 def test_output_exists(tmp_path, run, case_path):
     (case_path.parent / "dossier").mkdir()
     (case_path.parent / "dossier" / "garder.txt").write_text("x")
-    res = run("build", case_path)
-    assert res.exit_code == 1 and "existe déjà" in res.output and "--force" in res.output
-    assert (case_path.parent / "dossier" / "garder.txt").read_text() == "x"
+    # Not a refere output: never replaced, even with --force.
+    for extra in ((), ("--force",)):
+        res = run("build", case_path, *extra)
+        assert res.exit_code == 1 and "n'a pas été construit par refere" in res.output
+        assert (case_path.parent / "dossier" / "garder.txt").read_text() == "x"
 
 
 def test_output_cannot_be_written(tmp_path, run, case_path):

@@ -118,3 +118,123 @@ def test_os_errors_in_french(run, tmp_path, case_path):
     blocker.write_text("x")
     res = run("build", case_path, "-o", blocker / "sortie")
     assert res.exit_code == 1 and "un fichier de ce nom existe déjà" in res.output
+
+
+# --- messages a person can act on ----------------------------------------------------------
+
+ENGLISH = ["[required]", "Options:", "Commands:", "Usage:", "INTEGER", "RANGE", "TEXT", "Show this message",
+           "Show the version", "default:", "x<=", "BOOLEAN", "CHOICE", "FILENAME", "PATH", "DIRECTORY"]
+
+
+def test_refere_alone_prints_help_and_succeeds(run):
+    res = run()
+    assert res.exit_code == 0
+    assert "Utilisation :" in res.output and "Commandes :" in res.output
+
+
+@pytest.mark.parametrize("path, cmd", list(all_commands()), ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
+def test_no_english_word_in_any_help(run, path, cmd):
+    res = run(*path, "--help")
+    for word in ENGLISH:
+        assert word not in res.output, (path, word)
+    assert "Options :" in res.output
+
+
+def test_range_error_in_french(run, tmp_path):
+    res = run("batch", tmp_path, "-o", tmp_path / "o", "-j", "0")
+    assert res.exit_code == 2 and "0 est hors des limites (de 1 à 64)" in res.output
+
+
+def test_check_missing_file_says_introuvable_once(run, tmp_path):
+    res = run("check", tmp_path / "absent" / "dossier.yaml")
+    assert res.exit_code == 1 and res.output.count("introuvable") == 1 and "Traceback" not in res.output
+
+
+def test_captures_on_missing_folder_says_it_is_missing(run, tmp_path):
+    res = run("captures", tmp_path / "captures")
+    assert res.exit_code == 1 and "introuvable" in res.output
+
+
+def test_check_many_cases_one_line_each(run, tmp_path, example):
+    from conftest import default_case, write_case
+
+    root = tmp_path / "permanence"
+    write_case(root / "bonne", default_case())
+    write_case(root / "une-semaine", default_case(["2025-03-03 08:55", "2025-03-04 00:05"]))
+    write_case(root / "cassee", "version: 1\nrequerant: [\n")
+    res = run("check", root)
+    assert res.exit_code == 1
+    lines = {line.split(" : ")[0]: line for line in res.output.splitlines() if " : " in line}
+    assert "recevable" in lines["bonne"]
+    assert "semaines-insuffisantes" in lines["une-semaine"]
+    assert "erreur" in lines["cassee"] and "YAML" in lines["cassee"]
+    assert "1 sur 3 affaires sans problème bloquant" in res.output
+    # Several case files; all sound: exit 0. --json: one object per case.
+    res = run("check", example, root / "bonne" / "dossier.yaml", "--json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert [d["dossier"] for d in doc] == ["exemple-94", "bonne"] and doc[1]["bloquants"] == []
+
+
+def test_plural_agreement():
+    from refere.present import plural
+
+    assert plural(1, "pièce") == "1 pièce" and plural(2, "pièce") == "2 pièces" and plural(0, "pièce") == "0 pièce"
+
+
+def test_build_says_what_to_do_next(run, example):
+    res = run("build", example)
+    assert res.exit_code == 0
+    out = res.output
+    assert "signez" in out and "Télérecours" in out and "tribunal administratif de Melun" in out
+    assert "Ne déposez pas « dossier-complet.pdf »" in out and "« inventaire.json »" in out
+    files = [line.strip() for line in out.splitlines() if "/pieces/" in line]
+    assert files == [str(example.parent / "dossier" / "pieces" / p.name)
+                     for p in sorted((example.parent / "dossier" / "pieces").iterdir())]
+    assert "8 pièces" in out
+
+
+def test_next_steps_for_a_draft_say_not_to_file(run, tmp_path):
+    from conftest import default_case, write_case
+
+    from refere.build import Options, build, next_steps
+
+    case = write_case(tmp_path / "a", default_case(["2025-03-03 08:55", "2025-03-04 00:05"]))
+    res = build(case, Options(brouillon=True))
+    steps = next_steps(res)
+    assert "PROJET" in steps[0] and not any("/pieces/" in s for s in steps)
+
+
+def test_attempts_counted_from_one_in_messages(run, tmp_path):
+    from conftest import default_case, write_case
+
+    data = default_case()
+    data["tentatives"][3]["date"] = "2025-13-01 08:00"
+    res = run("check", write_case(tmp_path / "a", data))
+    assert res.exit_code == 1
+    assert "tentative n° 4 — tentatives[3].date: date impossible" in res.output
+
+
+def test_shell_completion_as_documented(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    assert '_REFERE_COMPLETE=bash_source refere' in (ROOT / "docs" / "index.md").read_text("utf-8")
+    script = [sys.executable, "-c", "from refere.cli import main; main()"]
+    env = {**os.environ, "_REFERE_COMPLETE": "bash_source"}
+    src = subprocess.run(script, env=env, capture_output=True, text=True, timeout=60)
+    assert src.returncode == 0 and "complete -o nosort -F" in src.stdout
+    env = {**os.environ, "_REFERE_COMPLETE": "bash_complete", "COMP_WORDS": "refere cou", "COMP_CWORD": "1"}
+    words = subprocess.run(script, env=env, capture_output=True, text=True, timeout=60).stdout
+    assert "plain,courrier" in words
+
+
+def test_field_paths_counted_from_one():
+    from refere.present import field_fr
+
+    assert field_fr("tentatives[0].capture") == "tentative n° 1 — tentatives[0].capture"
+    assert field_fr("pieces[2].fichiers[0]") == "pièce n° 3 de la liste — pieces[2].fichiers[0]"
+    assert field_fr("requerant.nom") == "requerant.nom"

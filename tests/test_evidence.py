@@ -99,7 +99,7 @@ def test_same_capture_twice(tmp_path):
     shutil.copy(folder / "captures/c00.png", folder / "captures/c05.png")
     found = check(load(folder / "dossier.yaml")).findings
     dup = [f for f in found if f.code == "capture-en-double"]
-    assert len(dup) == 1 and "tentatives 1 et 6" in dup[0].message
+    assert len(dup) == 1 and "tentatives n° 1 et n° 6" in dup[0].message
 
 
 def test_capture_date_differs(tmp_path):
@@ -252,7 +252,7 @@ def test_every_finding_cites_its_source(tmp_path):
 def test_check_command_prints_figures(run, example):
     res = run("check", example)
     assert res.exit_code == 0, res.output
-    assert "10 tentative(s)" in res.output and "4 semaine(s) distincte(s)" in res.output
+    assert "10 tentatives" in res.output and "4 semaines distinctes" in res.output
     assert "Résultat : dossier complet." in res.output
 
 

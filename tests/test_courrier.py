@@ -1,0 +1,97 @@
+"""``refere courrier``: the letter to the préfecture, read back with python-docx, converted by LibreOffice."""
+
+import datetime as dt
+import os
+import subprocess
+import sys
+
+import pikepdf
+import pytest
+from docx import Document
+
+from conftest import ROOT, default_case, write_case
+from refere import courrier, render
+
+
+def text_of(path):
+    return "\n".join(p.text for p in Document(str(path)).paragraphs).replace("\u00a0", " ")
+
+
+def test_letter_lists_attempts_with_weekday_and_asks_for_an_appointment(run, case_path):
+    res = run("courrier", case_path)
+    assert res.exit_code == 0, res.output
+    docx = case_path.parent / "courrier-prefecture.docx"
+    text = text_of(docx)
+    assert "lundi 3 mars 2025 à 8 h 55 : aucun créneau disponible ;" in text
+    assert "vendredi 21 mars 2025 à 8 h 45 : aucun créneau disponible." in text  # the last one ends the list
+    assert text.count("aucun créneau disponible") == 10
+    assert "Objet : demande de rendez-vous pour le renouvellement de mon titre de séjour" in text
+    assert "Je vous demande donc de bien vouloir me fixer un rendez-vous" in text
+    assert "Préfecture de la Seine-Saint-Denis" in text
+    assert "J'ai essayé à 10 reprises" in text
+    assert "carte de séjour temporaire" in text and "31 mai 2025" in text
+    assert "tribunal administratif de Montreuil" in text
+    lines = [p.text for p in Document(str(docx)).paragraphs if p.text.strip()]
+    assert lines[-1] == "Mme Aïssatou Binta DIALLO"  # signed by the applicant
+    # The e-mail body says the same words.
+    mail = (case_path.parent / "courrier-prefecture.txt").read_text("utf-8")
+    for para in (p.strip() for p in text.split("\n") if p.strip()):
+        assert para in mail
+    assert "Madame, Monsieur,\n\n" in mail and "\u00a0" not in mail
+
+
+def test_expired_title_and_counsel_signs_in_the_third_person(tmp_path):
+    data = default_case()
+    data["procedure"]["expiration_titre"] = "2025-02-01"
+    data["conseil"] = {"qualite": "avocat", "nom": "Maître Claire Martin", "barreau": "Seine-Saint-Denis",
+                       "courriel": "cm@example.org", "adresse": "3 place de la Mairie\n93200 Saint-Denis"}
+    case = write_case(tmp_path / "a", data)
+    out = courrier.write(case, tmp_path / "envoi", today=dt.date(2025, 3, 25))
+    text = text_of(out.docx)
+    assert "qui a expiré le 1er février 2025" in text
+    assert "J'interviens pour Mme Aïssatou Binta DIALLO, née le 12 avril 1991" in text
+    assert "Elle a essayé à 10 reprises" in text and "de ses tentatives" in text
+    assert "bien vouloir lui fixer un rendez-vous pour le renouvellement de son titre" in text
+    assert "Pour Mme Aïssatou Binta DIALLO," in text and text.rstrip().endswith("Maître Claire Martin")
+    assert text.splitlines()[0] == "Maître Claire Martin" and "Courriel : cm@example.org" in text
+    assert "À Saint-Denis, le 25 mars 2025" in text
+
+
+def test_same_case_same_bytes_and_no_overwrite(run, case_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1743500000")
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run("courrier", case_path, "-o", a).exit_code == 0
+    assert run("courrier", case_path, "-o", b).exit_code == 0
+    for name in ("courrier-prefecture.docx", "courrier-prefecture.txt"):
+        assert (a / name).read_bytes() == (b / name).read_bytes()
+    res = run("courrier", case_path, "-o", a)
+    assert res.exit_code == 1 and "--force" in res.output
+    assert run("courrier", case_path, "-o", a, "--force").exit_code == 0
+
+
+def test_courrier_on_missing_or_invalid_case(run, tmp_path):
+    res = run("courrier", tmp_path / "absent" / "dossier.yaml")
+    assert res.exit_code == 1 and "introuvable" in res.output and "Traceback" not in res.output
+    bad = write_case(tmp_path / "b", "version: 1\nrequerant: [\n")
+    res = run("courrier", bad)
+    assert res.exit_code == 1 and "YAML" in res.output
+    assert not (tmp_path / "b" / "courrier-prefecture.docx").exists()
+
+
+def test_courrier_template_script_matches_committed_template(tmp_path):
+    out = tmp_path / "regenerated.docx"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_courrier_template.py"), str(out)], check=True,
+                   capture_output=True)
+    assert out.read_bytes() == (ROOT / "templates" / "courrier-prefecture.docx").read_bytes()
+
+
+def test_letter_converts_with_libreoffice(case_path, tmp_path):
+    if render.soffice() is None:
+        if os.environ.get("REFERE_EXIGER_LIBREOFFICE") == "1":
+            pytest.fail("LibreOffice est exigé (REFERE_EXIGER_LIBREOFFICE=1) mais introuvable")
+        pytest.skip("LibreOffice (soffice) absent : conversion de la lettre non vérifiée")
+    out = courrier.write(case_path, tmp_path / "envoi", today=dt.date(2025, 3, 25))
+    pdf = tmp_path / "lettre.pdf"
+    render.to_pdf(out.docx, pdf)
+    with pikepdf.open(pdf) as doc:
+        assert 1 <= len(doc.pages) <= 3

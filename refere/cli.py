@@ -376,7 +376,7 @@ def captures(dossier_captures: Path, ajouter: Path | None) -> None:
 @cli.command()
 @click.argument("espace", required=False, default=".", type=click.Path(path_type=Path))
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port d'écoute (0 : un port libre).")
-@click.option("--hote", default="127.0.0.1", show_default=True,
+@click.option("--hote", default="127.0.0.1", show_default=True, metavar="ADRESSE",
               help="Adresse d'écoute ; toute autre que 127.0.0.1, localhost ou ::1 exige REFERE_MOT_DE_PASSE.")
 @click.option("--sans-navigateur", is_flag=True, help="Ne pas ouvrir le navigateur.")
 def web(espace: Path, port: int, hote: str, sans_navigateur: bool) -> None:

@@ -37,9 +37,7 @@ def render(answers: dict[str, str | None] | None) -> str:
             values[name] = "null" if name in OPTIONAL else _yaml_value(PLACEHOLDER)
         else:
             values[name] = _yaml_value(answers.get(name))
-    if answers is None:
-        values["type"] = "renouvellement_titre_sejour"
-        values["departement"] = '"93"'
+    # No département nor démarche is guessed: a forgotten line must not send the case to Montreuil.
     return string.Template(template).substitute(values)
 
 

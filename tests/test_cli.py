@@ -110,6 +110,9 @@ def test_init_placeholders_must_be_filled(run, tmp_path):
     assert res.exit_code == 1
     assert "requerant.nom: valeur à compléter (« À COMPLÉTER »)" in res.output
     assert res.output.count("requerant.date_naissance") == 1
+    # Neither the préfecture nor the démarche is guessed for the applicant.
+    assert "prefecture.departement: valeur à compléter" in res.output
+    assert "procedure.type: valeur à compléter" in res.output
     assert not (tmp_path / "d" / "dossier").exists()
 
 

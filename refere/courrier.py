@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import dates, docxzip, render
+from . import dates, docxzip, render, templating
 from .errors import OutputError, TemplateError, os_reason
 from .loader import load, resolve_case_path
 from .model import Case
@@ -206,8 +206,8 @@ def write(case_file: str | Path, out_dir: Path | None = None, force: bool = Fals
 
 
 def render_letter(ctx: dict[str, Any], out: Path) -> None:
-    tpl = render.open_template(template_path())
-    tpl.render(ctx, render.jinja_env(), autoescape=True)
+    # The built-in letter is ours: rendered in the same sandbox, with the same located errors.
+    tpl = templating.render_docx(template_path(), render.jinja_env(), ctx)
     props = tpl.docx.core_properties
     # Reproducible, and nothing about the machine or its user in the document.
     when = dt.datetime.fromisoformat(ctx["date_iso"]).replace(hour=12)

@@ -170,7 +170,7 @@ def test_applicant_journey_in_a_real_browser(driver_factory, server, tmp_path):
     shots_src.append(make_png(tmp_path / "telephone" / "IMG-WA0007.png", size=(540, 1200), text="26/09 19:02"))
     by_id("fichiers").send_keys("\n".join(str(p) for p in shots_src))
     d.find_element(By.CSS_SELECTOR, "form[action$='/captures/envoyer'] button").click()
-    assert _wait(lambda: "12 tentative(s) ajoutée(s)" in d.page_source)
+    assert _wait(lambda: "12 tentatives ajoutées" in d.page_source)
     assert "Sans date : IMG-WA0007.png" in d.page_source
     shots.take("captures")
     d.execute_script("document.getElementById('loose-titre').scrollIntoView()")
@@ -265,7 +265,7 @@ def test_volunteer_desk_with_ten_cases(driver_factory, server, tmp_path):
     assert states.count("prêt") == 8
     d.find_element(By.XPATH, "//button[normalize-space()='Tout construire']").click()
     assert _wait(lambda: "Terminé" in d.page_source, 120)
-    assert "8 construit(s), 2 en échec" in d.page_source
+    assert "8 construit(s) ou à jour, 2 en échec" in d.page_source
     shots.take("lot", full=False)
     d.find_element(By.LINK_TEXT, "Télécharger rapport.csv").click()
     report = downloads / "rapport.csv"

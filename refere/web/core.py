@@ -225,7 +225,8 @@ class BatchRunner:
 
         try:
             jobs = batch.find_jobs([self.workspace / i for i in ids])
-            rows = batch.run(jobs, self.out, self.workers, True, progress)
+            # Incremental, as `refere batch`: a case unchanged since its last build stays « à jour ».
+            rows = batch.run(jobs, self.out, self.workers, batch.Settings(), progress)
             batch.write_report(rows, self.out / "rapport.csv")
         except RefereError as exc:
             self.state.error = exc.message

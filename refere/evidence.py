@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from . import dates, shotdates
 from .errors import FileProblem
 from .model import Case
-from .probe import probe
+from .probe import probe, source_bytes
 
 BLOQUANT = "bloquant"
 AVERTISSEMENT = "avertissement"
@@ -162,7 +162,7 @@ def check(case: Case) -> Report:
                 PRACTICE, where + ".capture")
         else:
             seen[info.sha256] = i
-        shot = shotdates.read(t.capture.path, t.capture.kind)
+        shot = shotdates.read(t.capture.path, t.capture.kind, source_bytes(t.capture))
         # Compare in UTC: same-zone subtraction is wall-clock and off by an hour across DST.
         if shot and abs(shot.when.astimezone(dt.timezone.utc) - t.date.astimezone(dt.timezone.utc)) > dt.timedelta(hours=1):
             add("date-capture-discordante", AVERTISSEMENT,

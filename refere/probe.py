@@ -1,14 +1,20 @@
-"""Open each source file once: is it readable, how many pages, its SHA-256."""
+"""Open each source file once: is it readable, how many pages, its SHA-256.
+
+Images are fully decoded here (once per build, cached), so that a truncated or garbage image is
+refused before it is filed; the PDF pages are checked for values the stamping relies on.
+"""
 
 from __future__ import annotations
 
 import functools
+import io
 import warnings
-from dataclasses import dataclass
+from decimal import Decimal
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pikepdf
-from PIL import Image
+from PIL import Image, ImageFile
 
 from . import files
 from .errors import FileProblem
@@ -16,6 +22,14 @@ from .errors import FileProblem
 # A phone screenshot is ~3 Mpx, a 600 dpi A4 scan ~35 Mpx: beyond this it is an attack or a
 # mistake, and decoding it would exhaust memory.
 MAX_PIXELS = 60_000_000
+# A pièce is a letter or a scanned document; a source of thousands of pages is a mistake or an
+# attack, and every page is stamped and copied.
+MAX_PDF_PAGES = 2_000
+# Filters applied one over another: real producers use one (sometimes two); more is a bomb.
+MAX_FILTERS = 2
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 
 @dataclass(frozen=True)
@@ -26,61 +40,139 @@ class SourceInfo:
     pages: int
     sha256: str
     size: int
+    file: files.Checked | None = field(default=None, compare=False, repr=False)
 
 
-def _image_pages(path: Path, written: str) -> int:
+def source_bytes(src) -> bytes:
+    """The verified bytes of a Source or SourceInfo: read confined, proved unchanged since checked."""
+    if src.file is None:  # a Source made by hand (tools, tests): check it now
+        return files.read_checked(_checked(src))
+    return files.read_checked(src.file)
+
+
+def _checked(source) -> files.Checked:
+    try:
+        return files.check_source(source.path.parent, source.path.name)
+    except files.FileKindError as exc:
+        raise FileProblem(str(exc)) from None
+
+
+def _image_pages(data: bytes, written: str) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            with Image.open(path) as img:
+            with Image.open(io.BytesIO(data)) as img:
                 w, h = img.size
-                if w * h > MAX_PIXELS:
+                if w * h > MAX_PIXELS or w <= 0 or h <= 0:
                     raise FileProblem(
                         f"« {written} » : image démesurée ({w} × {h} pixels) ; "
                         "réduisez-la (une capture d'écran fait environ 1080 × 2400)"
                     )
-                img.verify()
+                # Decode every pixel of the first frame (the one filed): a truncated or garbage
+                # image fails here, not as a half-blank page in the court's copy.
+                img.load()
         except FileProblem:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise FileProblem(f"« {written} » : image démesurée, refusée pour protéger la mémoire") from None
-        except Exception as exc:
-            raise FileProblem(f"« {written} » : image endommagée ou tronquée ({type(exc).__name__})") from None
+        except Exception as exc:  # noqa: BLE001 - Pillow signals bad data with many types
+            raise FileProblem(
+                f"« {written} » : image endommagée ou tronquée, illisible ({type(exc).__name__}) ; "
+                "refaites la capture ou réenregistrez-la") from None
     return 1
 
 
-def pdf_open(path: Path, written: str) -> pikepdf.Pdf:
+def pdf_open(source: bytes | Path, written: str) -> pikepdf.Pdf:
     """Open a PDF, owner-password-only encryption included; French errors otherwise."""
     try:
-        return pikepdf.open(path)
+        return pikepdf.open(io.BytesIO(source) if isinstance(source, bytes) else source)
     except pikepdf.PasswordError:
         raise FileProblem(
             f"« {written} » : ce PDF est protégé par un mot de passe ; "
             "ouvrez-le et réenregistrez-le sans protection (« Imprimer » → « Enregistrer en PDF »)"
         ) from None
-    except pikepdf.PdfError as exc:
-        raise FileProblem(f"« {written} » : PDF endommagé ou tronqué ({str(exc).splitlines()[0][:120]})") from None
+    except (pikepdf.PdfError, RuntimeError, ValueError) as exc:
+        raise FileProblem(f"« {written} » : PDF endommagé ou tronqué ({str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__})") from None
 
 
-def _pdf_pages(path: Path, written: str) -> int:
-    with pdf_open(path, written) as pdf:
+def _page_problem(page: pikepdf.Page) -> str | None:
+    """What the stamping could not handle on this page, in French, or None."""
+    obj = page.obj
+    rotate = obj.get("/Rotate", 0)
+    if not _is_number(rotate) or not abs(rotate) < 1e9:
+        return "rotation (/Rotate) qui n'est pas un nombre"
+    if int(rotate) % 90 != 0:
+        return f"rotation (/Rotate) de {int(rotate)}°, pas un multiple de 90"
+    box = obj.get("/CropBox") or obj.get("/MediaBox")
+    if box is None:
+        try:
+            box = page.mediabox  # inherited from the page tree
+        except Exception:  # noqa: BLE001
+            box = None
+    if not isinstance(box, pikepdf.Array) or len(box) != 4 or not all(_is_number(v) for v in box):
+        return "format de page (/MediaBox) absent ou illisible"
+    x0, y0, x1, y1 = (float(v) for v in box)
+    if abs(x1 - x0) < 1 or abs(y1 - y0) < 1:
+        return "page de taille nulle (/MediaBox)"
+    if max(abs(x0), abs(y0), abs(x1), abs(y1)) > 1e6:
+        return "format de page (/MediaBox) démesuré"
+    resources = obj.get("/Resources")
+    if resources is not None:
+        if not isinstance(resources, pikepdf.Dictionary):
+            return "ressources de la page (/Resources) qui ne sont pas un dictionnaire"
+        fonts = resources.get("/Font")
+        if fonts is not None and not isinstance(fonts, pikepdf.Dictionary):
+            return "polices de la page (/Font) qui ne sont pas un dictionnaire"
+    return None
+
+
+def _is_number(value) -> bool:
+    # pikepdf gives PDF integers as int and reals as Decimal; a bool is not a number here.
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+
+
+def _stacked_filters(pdf: pikepdf.Pdf) -> bool:
+    for obj in pdf.objects:
+        if isinstance(obj, pikepdf.Stream):
+            filt = obj.get("/Filter")
+            if isinstance(filt, pikepdf.Array) and len(filt) > MAX_FILTERS:
+                return True
+    return False
+
+
+def _pdf_pages(data: bytes, written: str) -> int:
+    with pdf_open(data, written) as pdf:
         try:
             n = len(pdf.pages)
-        except pikepdf.PdfError:
+        except (pikepdf.PdfError, RuntimeError):
             n = 0
         if n == 0:
             raise FileProblem(f"« {written} » : PDF sans aucune page lisible")
+        if n > MAX_PDF_PAGES:
+            raise FileProblem(f"« {written} » : {n} pages, c'est trop pour une pièce ({MAX_PDF_PAGES} au plus) ; "
+                              "ne gardez que les pages utiles")
+        try:
+            if _stacked_filters(pdf):
+                raise FileProblem(f"« {written} » : PDF aux flux compressés plusieurs fois les uns dans les autres "
+                                  f"(plus de {MAX_FILTERS} filtres), refusé pour protéger la mémoire ; "
+                                  "réenregistrez-le (« Imprimer » → « Enregistrer en PDF »)")
+            for k, page in enumerate(pdf.pages, start=1):
+                if (problem := _page_problem(page)) is not None:
+                    raise FileProblem(f"« {written} », page {k} : {problem} ; "
+                                      "réenregistrez le PDF (« Imprimer » → « Enregistrer en PDF »)")
+        except (pikepdf.PdfError, RuntimeError, ValueError, TypeError) as exc:
+            raise FileProblem(f"« {written} » : PDF endommagé ({type(exc).__name__})") from None
         return n
 
 
 @functools.lru_cache(maxsize=4096)
-def _probe(path: Path, written: str, kind: str, mtime_ns: int, size: int) -> SourceInfo:
-    # mtime_ns and size are only part of the cache key: a file changed since is probed again.
-    pages = _pdf_pages(path, written) if kind == "pdf" else _image_pages(path, written)
-    return SourceInfo(path, written, kind, pages, files.sha256(path), size)
+def _probe(checked: files.Checked) -> SourceInfo:
+    # Keyed by the checked file, its SHA-256 included: a file changed since is probed again.
+    data = files.read_checked(checked)
+    pages = _pdf_pages(data, checked.written) if checked.kind == "pdf" else _image_pages(data, checked.written)
+    return SourceInfo(checked.path, checked.written, checked.kind, pages, checked.sha256, checked.size, checked)
 
 
 def probe(source) -> SourceInfo:
-    """``source`` is a model.Source. Cached by path and modification time."""
-    st = source.path.stat()
-    return _probe(source.path, source.written, source.kind, st.st_mtime_ns, st.st_size)
+    """``source`` is a model.Source, checked when the case was loaded."""
+    return _probe(source.file if source.file is not None else _checked(source))

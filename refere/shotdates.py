@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import io
 import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import pngmeta
+from . import files, pngmeta
 from .dates import PARIS, to_paris
 
 
@@ -128,34 +129,43 @@ def _fallback_exif(exif) -> ShotDate | None:
     return None
 
 
-def _from_image(path: Path, kind: str) -> ShotDate | None:
+def _from_image(data: bytes, kind: str) -> ShotDate | None:
     if kind == "png":
-        meta = pngmeta.read(path)  # never decodes the pixels
+        meta = pngmeta.read(data)  # never decodes the pixels
         return (_from_exif(meta.exif)
                 or _from_text(meta.text, meta.text.get("XML:com.adobe.xmp"))
                 or _fallback_exif(meta.exif))
     from PIL import Image
 
-    with Image.open(path) as img:
+    with Image.open(io.BytesIO(data)) as img:
         exif = img.getexif()  # cheap for JPEG: the APP1 segment is read with the header
-        return _from_exif(exif) or _from_text(img.info, img.info.get("xmp")) or _fallback_exif(exif)
+        xmp = img.info.get("xmp")
+        if isinstance(xmp, bytes) and len(xmp) > pngmeta.MAX_TEXT:
+            xmp = None  # an XMP packet of megabytes is not a screenshot's
+        return _from_exif(exif) or _from_text(img.info, xmp) or _fallback_exif(exif)
 
 
-def _from_pdf(path: Path) -> ShotDate | None:
+def _from_pdf(data: bytes) -> ShotDate | None:
     import pikepdf
 
-    with pikepdf.open(path) as pdf:
+    with pikepdf.open(io.BytesIO(data)) as pdf:
         raw = pdf.docinfo.get("/CreationDate") if pdf.trailer.get("/Info") is not None else None
-        if raw is not None and (d := parse_pdf_date(str(raw))):
+        if raw is not None and (d := parse_pdf_date(str(raw)[:64])):
             return ShotDate(d, "PDF CreationDate")
     return None
 
 
-def read(path: Path, kind: str) -> ShotDate | None:
-    """The screenshot's own date, or None when nothing in the file or its name tells."""
+def read(path: Path, kind: str, data: bytes | None = None) -> ShotDate | None:
+    """The screenshot's own date, or None when nothing in the file or its name tells.
+
+    ``data`` is the file's content as already read and verified; without it the file is read
+    here (type and size checked first).
+    """
     try:
-        found = _from_pdf(path) if kind == "pdf" else _from_image(path, kind)
-    except Exception:  # an unreadable file still has a name worth reading
+        if data is None:
+            data = files.read_file(path)
+        found = _from_pdf(data) if kind == "pdf" else _from_image(data, kind)
+    except Exception:  # noqa: BLE001 - an unreadable file still has a name worth reading
         found = None
     if found:
         return found

@@ -6,10 +6,16 @@ refused before it is filed; the PDF pages are checked for values the stamping re
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import io
+import re
+import zlib
 import warnings
+from binascii import Error as binascii_error
 from decimal import Decimal
+from zlib import error as zlib_error
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,13 +83,35 @@ def _image_pages(data: bytes, written: str) -> int:
             raise FileProblem(f"« {written} » : image démesurée, refusée pour protéger la mémoire") from None
         except Exception as exc:  # noqa: BLE001 - Pillow signals bad data with many types
             raise FileProblem(
-                f"« {written} » : image endommagée ou tronquée, illisible ({type(exc).__name__}) ; "
+                f"« {written} » : image endommagée ou tronquée, ses pixels ne se lisent pas en entier ; "
                 "refaites la capture ou réenregistrez-la") from None
     return 1
 
 
+_STREAM = re.compile(rb"(?<!end)stream\r?\n")
+
+
+def packed_objects_bomb(data: bytes) -> bool:
+    """Whether an object or cross-reference stream inflates beyond reason.
+
+    qpdf inflates those whole, in memory, as soon as it resolves an object they hold; a few
+    megabytes of zeros would take gigabytes. So they are measured first, chunk by chunk.
+    """
+    for m in _STREAM.finditer(data):
+        head = data[max(0, m.start() - 1024):m.start()]
+        head = head[head.rfind(b"obj") + 1:]
+        if (b"/ObjStm" in head or b"/XRef" in head) and (b"/FlateDecode" in head or b"/Fl" in head):
+            if _inflated_size(memoryview(data)[m.end():], MAX_PACKED) > MAX_PACKED:
+                return True
+    return False
+
+
 def pdf_open(source: bytes | Path, written: str) -> pikepdf.Pdf:
     """Open a PDF, owner-password-only encryption included; French errors otherwise."""
+    if isinstance(source, bytes) and packed_objects_bomb(source):
+        raise FileProblem(f"« {written} » : PDF dont les objets compressés se décompressent en plus de "
+                          f"{MAX_PACKED // 1_000_000} Mo, refusé pour protéger la mémoire ; "
+                          "réenregistrez-le (« Imprimer » → « Enregistrer en PDF »)")
     try:
         return pikepdf.open(io.BytesIO(source) if isinstance(source, bytes) else source)
     except pikepdf.PasswordError:
@@ -131,13 +159,79 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
 
 
-def _stacked_filters(pdf: pikepdf.Pdf) -> bool:
+# Filters that qpdf decodes when it writes the pièce (it recompresses them as Flate); Flate alone
+# and image codecs are copied as they are. Each with the most one input byte can inflate to.
+_REDECODED = {"/ASCIIHexDecode": 1, "/AHx": 1, "/ASCII85Decode": 4, "/A85": 4, "/RunLengthDecode": 64,
+              "/RL": 64, "/LZWDecode": 4096, "/LZW": 4096, "/FlateDecode": 1032, "/Fl": 1032}
+_COPIED = {"/FlateDecode", "/Fl", "/DCTDecode", "/DCT", "/JPXDecode", "/CCITTFaxDecode", "/CCF",
+           "/JBIG2Decode", "/Crypt"}
+MAX_DECODED = 256_000_000  # bytes one stream may inflate to when the pièce is written
+MAX_PACKED = 64_000_000  # bytes of objects packed in one object stream (real ones: a few MB)
+
+
+def _stream_problem(stream: pikepdf.Stream) -> str | None:
+    """Whether writing this stream would inflate it beyond reason, in French, or None."""
+    filt = stream.get("/Filter")
+    names = [str(f) for f in filt] if isinstance(filt, pikepdf.Array) else [str(filt)] if filt is not None else []
+    if len(names) > MAX_FILTERS:
+        return f"flux compressé {len(names)} fois ({MAX_FILTERS} au plus)"
+    if all(n in _COPIED for n in names):
+        return None
+    if any(n not in _REDECODED and n not in _COPIED for n in names):
+        return None  # unknown to qpdf too: copied as it is
+    bound = len(stream.read_raw_bytes())
+    for n in names:
+        bound *= _REDECODED.get(n, 1)
+    if bound <= MAX_DECODED:
+        return None
+    size = _bounded_decode(stream.read_raw_bytes(), names)
+    if size is None or size > MAX_DECODED:
+        return f"flux compressé qui se décompresse en plus de {MAX_DECODED // 1_000_000} Mo"
+    return None
+
+
+def _bounded_decode(raw: bytes, names: list[str]) -> int | None:
+    """Decoded size, never inflating more than MAX_DECODED + 1 bytes; None when it cannot be told."""
+    data = raw
+    for i, n in enumerate(names):
+        if n in ("/ASCIIHexDecode", "/AHx"):
+            hexa = re.sub(rb"\s", b"", data.split(b">")[0])
+            data = binascii.a2b_hex(hexa + b"0" * (len(hexa) % 2))
+        elif n in ("/ASCII85Decode", "/A85"):
+            body = data.split(b"~>")[0]
+            if body.count(b"z") * 4 > MAX_DECODED:
+                return None
+            data = base64.a85decode(re.sub(rb"\s", b"", body))
+        elif n in ("/FlateDecode", "/Fl") and i == len(names) - 1:
+            return _inflated_size(data)  # counted chunk by chunk, never held
+        elif n in ("/FlateDecode", "/Fl"):
+            data = zlib.decompressobj().decompress(data, MAX_DECODED + 1)
+        else:
+            return None  # RunLength or LZW over the bound: refused, too rare in real scans to matter
+        if len(data) > MAX_DECODED:
+            return len(data)
+    return len(data)
+
+
+def _inflated_size(data, limit: int = MAX_DECODED) -> int:
+    """Inflated size of zlib data (stops at its end, or just past ``limit``), nothing held."""
+    inflater, total, view, pos = zlib.decompressobj(), 0, memoryview(data), 0
+    try:
+        while pos < len(view) and total <= limit and not inflater.eof:
+            total += len(inflater.decompress(view[pos:pos + 65536], 1 << 20))
+            pos += 65536
+            while inflater.unconsumed_tail and total <= limit:
+                total += len(inflater.decompress(inflater.unconsumed_tail, 1 << 20))
+    except zlib.error:
+        pass  # damaged or encrypted: qpdf will say so, or decrypt a stream we cannot measure
+    return total
+
+
+def _streams_problem(pdf: pikepdf.Pdf) -> str | None:
     for obj in pdf.objects:
-        if isinstance(obj, pikepdf.Stream):
-            filt = obj.get("/Filter")
-            if isinstance(filt, pikepdf.Array) and len(filt) > MAX_FILTERS:
-                return True
-    return False
+        if isinstance(obj, pikepdf.Stream) and (problem := _stream_problem(obj)) is not None:
+            return problem
+    return None
 
 
 def _pdf_pages(data: bytes, written: str) -> int:
@@ -152,16 +246,15 @@ def _pdf_pages(data: bytes, written: str) -> int:
             raise FileProblem(f"« {written} » : {n} pages, c'est trop pour une pièce ({MAX_PDF_PAGES} au plus) ; "
                               "ne gardez que les pages utiles")
         try:
-            if _stacked_filters(pdf):
-                raise FileProblem(f"« {written} » : PDF aux flux compressés plusieurs fois les uns dans les autres "
-                                  f"(plus de {MAX_FILTERS} filtres), refusé pour protéger la mémoire ; "
+            if (problem := _streams_problem(pdf)) is not None:
+                raise FileProblem(f"« {written} » : {problem}, refusé pour protéger la mémoire ; "
                                   "réenregistrez-le (« Imprimer » → « Enregistrer en PDF »)")
             for k, page in enumerate(pdf.pages, start=1):
                 if (problem := _page_problem(page)) is not None:
                     raise FileProblem(f"« {written} », page {k} : {problem} ; "
                                       "réenregistrez le PDF (« Imprimer » → « Enregistrer en PDF »)")
-        except (pikepdf.PdfError, RuntimeError, ValueError, TypeError) as exc:
-            raise FileProblem(f"« {written} » : PDF endommagé ({type(exc).__name__})") from None
+        except (pikepdf.PdfError, RuntimeError, ValueError, TypeError, zlib_error, binascii_error):
+            raise FileProblem(f"« {written} » : PDF endommagé (un objet ou un flux illisible)") from None
         return n
 
 

@@ -148,6 +148,10 @@ def _from_image(data: bytes, kind: str) -> ShotDate | None:
 def _from_pdf(data: bytes) -> ShotDate | None:
     import pikepdf
 
+    from .probe import packed_objects_bomb
+
+    if packed_objects_bomb(data):
+        return None
     with pikepdf.open(io.BytesIO(data)) as pdf:
         raw = pdf.docinfo.get("/CreationDate") if pdf.trailer.get("/Info") is not None else None
         if raw is not None and (d := parse_pdf_date(str(raw)[:64])):

@@ -142,7 +142,7 @@ def _agdref(value: Any) -> Any:
     if value is None:
         return None
     digits = re.sub(r"\s", "", str(value))
-    if not re.fullmatch(r"\d{10}", digits):
+    if not re.fullmatch(r"[0-9]{10}", digits):  # ASCII only: « \d » also takes ٠١٢…
         raise _err(f"numéro étranger (AGDREF) invalide « {value} » : il compte 10 chiffres")
     return digits
 

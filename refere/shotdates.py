@@ -24,11 +24,11 @@ class ShotDate:
     source: str  # French, e.g. « EXIF DateTimeOriginal »
 
 
-_EXIF_DT = re.compile(r"^(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?")
+_EXIF_DT = re.compile(r"^(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?", re.ASCII)
 _ISO_DT = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?"
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?", re.ASCII
 )
-_PDF_DT = re.compile(r"D:(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(Z|[+-]\d{2}'?\d{2}'?)?")
+_PDF_DT = re.compile(r"D:(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(Z|[+-]\d{2}'?\d{2}'?)?", re.ASCII)
 _NAME_DT = re.compile(
     r"(?P<y>(?:19|20)\d{2})-?(?P<mo>\d{2})-?(?P<d>\d{2})"
     r"(?:[ _-]|\s+(?:à|at)\s+)"
@@ -57,7 +57,7 @@ def _build(parts: list[str | None], tz: dt.tzinfo | None) -> dt.datetime | None:
         naive = dt.datetime(y, mo, d, h, mi, s)
     except (TypeError, ValueError):
         return None
-    if naive.year < 2000:
+    if not 2000 <= naive.year <= 2100:
         return None
     return naive.replace(tzinfo=tz).astimezone(PARIS) if tz else to_paris(naive)
 
@@ -76,9 +76,9 @@ def parse_text_date(value: str) -> dt.datetime | None:
         return _build(list(m.groups()[:6]), _offset(m[7]))
     try:
         parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return to_paris(parsed) if parsed.year >= 2000 else None
+    return to_paris(parsed) if 2000 <= parsed.year <= 2100 else None
 
 
 def parse_pdf_date(value: str) -> dt.datetime | None:

@@ -192,6 +192,11 @@ def _read_confined(root: str, parts: tuple[str, ...], written: str) -> bytes:
         raise FileKindError(_os_refusal(exc, written)) from None
 
 
+def read_confined(root: str, name: str, written: str) -> bytes:
+    """A file directly inside the folder ``root``, opened without following a link."""
+    return _read_confined(root, (name,), written)
+
+
 def check_source(base: Path, written: str) -> Checked:
     """Confine, open once without following links, check type, size and kind; hash the content."""
     full = resolve_inside(base, written)

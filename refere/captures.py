@@ -36,13 +36,13 @@ MAX_FILES = 5_000
 
 
 def _entries(folder: Path) -> list[str]:
-    """Names of the regular files directly in ``folder``: links, sub-folders, FIFOs and devices
-    are left out without being opened; listing stops past MAX_FILES."""
+    """Names of what is directly in ``folder`` but sub-folders; nothing is opened or followed here
+    (links, FIFOs and devices are refused when read); listing stops past MAX_FILES."""
     names = []
     try:
         with os.scandir(folder) as it:
             for entry in it:
-                if entry.name.startswith(".") or not entry.is_file(follow_symlinks=False):
+                if entry.name.startswith(".") or entry.is_dir(follow_symlinks=False):
                     continue
                 names.append(entry.name)
                 if len(names) > MAX_FILES:

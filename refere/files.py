@@ -116,7 +116,7 @@ def _os_refusal(exc: OSError, written: str) -> str:
     if exc.errno == errno.ENOENT:
         return f"fichier introuvable « {written} »"
     if exc.errno == errno.ELOOP:
-        return f"« {written} » est devenu un lien symbolique : refusé (un fichier de l'affaire ne doit pas être un lien)"
+        return f"« {written} » est un lien symbolique : refusé (donnez le fichier lui-même, pas un lien)"
     if exc.errno == errno.ENAMETOOLONG:
         return f"chemin trop long pour le système « {written[:80]}… »"
     if exc.errno in (errno.ENXIO, errno.EOPNOTSUPP):

@@ -10,6 +10,7 @@ import base64
 import binascii
 import functools
 import io
+import logging
 import re
 import zlib
 import warnings
@@ -36,6 +37,9 @@ MAX_FILTERS = 2
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# qpdf's repair notes (« Pages tree includes non-dictionary object… ») are English noise to the
+# user: what matters is reported in French, or the file is used as qpdf repaired it.
+logging.getLogger("pikepdf._core").setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import email.utils
 import io
 import re
 import unicodedata
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,7 +169,9 @@ def read(path: Path, kind: str, data: bytes | None = None) -> ShotDate | None:
     try:
         if data is None:
             data = files.read_file(path)
-        found = _from_pdf(data) if kind == "pdf" else _from_image(data, kind)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's « Corrupt EXIF data »: the name may still tell
+            found = _from_pdf(data) if kind == "pdf" else _from_image(data, kind)
     except Exception:  # noqa: BLE001 - an unreadable file still has a name worth reading
         found = None
     if found:

@@ -9,7 +9,6 @@ reaches the output.
 from __future__ import annotations
 
 import binascii
-import io
 import os
 import resource
 import socket
@@ -27,7 +26,7 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from conftest import ROOT, default_case, make_jpeg, make_pdf, make_png, snapshot, write_case
+from conftest import ROOT, default_case, make_jpeg, make_pdf, make_png, write_case
 
 ADDRESS_SPACE = 1_500_000_000  # bytes: the child dies rather than swap past this
 MAX_RSS_KB = 1_000_000
@@ -464,3 +463,27 @@ def test_source_swapped_for_a_link_after_checking_changes_nothing(tmp_path):
     os.symlink(tmp_path / "autre", folder / "captures")
     with pytest.raises(FileProblem):
         files.read_checked(checked)
+
+
+def test_link_inside_the_case_is_read_as_resolved(tmp_path):
+    """A link that stays inside the case is allowed; it is resolved once, then never followed."""
+    from refere import files
+
+    folder = tmp_path / "affaire"
+    make_png(folder / "vraies" / "c.png", size=(30, 30))
+    os.symlink("vraies", folder / "captures")
+    checked = files.check_source(folder, "captures/c.png")
+    assert checked.parts == ("vraies", "c.png")
+    assert files.read_checked(checked) == (folder / "vraies" / "c.png").read_bytes()
+
+
+def test_png_text_bomb_is_inflated_only_up_to_the_bound():
+    from refere import pngmeta
+
+    bomb = zlib.compress(b"a" * 50_000_000, 9)
+    png = (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+           + _chunk(b"zTXt", b"Comment\x00\x00" + bomb) + _chunk(b"IEND", b""))
+    start = time.process_time()
+    meta = pngmeta.read(png)
+    assert len(meta.text["Comment"]) == pngmeta.MAX_TEXT
+    assert time.process_time() - start < 1.0

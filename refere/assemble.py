@@ -19,7 +19,7 @@ from .errors import FileProblem
 from .pdffont import Font
 from .pdftext import helvetica, literal, width
 from .plan import Inventory, PlannedPiece
-from .probe import MAX_PIXELS, SourceInfo, pdf_open
+from .probe import MAX_PIXELS, SourceInfo, pdf_open, source_bytes
 
 logging.getLogger("img2pdf").setLevel(logging.ERROR)
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
@@ -50,7 +50,7 @@ class Written:
 
 def needs_reencoding(src: SourceInfo) -> bool:
     """Only a PNG with transparency is decoded and re-encoded; everything else passes through."""
-    return src.kind == "png" and pngmeta.read(src.path).has_alpha
+    return src.kind == "png" and pngmeta.read(source_bytes(src)).has_alpha
 
 
 def _flatten_if_needed(data: bytes, has_alpha_png: bool, dpi_cap: int | None) -> bytes:
@@ -107,8 +107,8 @@ def _jpeg_rotation(data: bytes) -> img2pdf.Rotation:
 
 
 def image_pages(src: SourceInfo, dpi_cap: int | None = None) -> pikepdf.Pdf:
-    data = src.path.read_bytes()
-    meta = pngmeta.read(src.path) if src.kind == "png" else None
+    data = source_bytes(src)
+    meta = pngmeta.read(data) if src.kind == "png" else None
     # img2pdf's EXIF look-up decodes a whole PNG; ask it only when a PNG declares an orientation.
     rotation = img2pdf.Rotation.none if meta and meta.orientation == 1 else img2pdf.Rotation.ifvalid
     try:
@@ -343,7 +343,7 @@ def append_pages(out: pikepdf.Pdf, pages) -> int:
 def _pdf_source(src: SourceInfo) -> tuple[pikepdf.Pdf, list[str]]:
     """A source PDF opened (qpdf recovers a damaged cross-reference table on the way), its pages
     made self-contained and cleaned of active content; the labels of what was removed."""
-    doc = pdf_open(src.path, src.written)
+    doc = pdf_open(source_bytes(src), src.written)
     try:
         for page in doc.pages:
             own_attributes(page)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import os
 import tempfile
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from . import files, shotdates
 from .errors import CaseInvalid, OutputError, Problem, RefereError, os_reason
+from .loader import MAX_BYTES
 
 
 @dataclass(frozen=True)
@@ -29,25 +31,55 @@ class Scan:
     duplicates: list[list[str]]
 
 
+# A phone's screenshot folder holds hundreds of files; far more is the wrong folder (or an attack).
+MAX_FILES = 5_000
+
+
+def _entries(folder: Path) -> list[str]:
+    """Names of what is directly in ``folder`` but sub-folders; nothing is opened or followed here
+    (links, FIFOs and devices are refused when read); listing stops past MAX_FILES."""
+    names = []
+    try:
+        with os.scandir(folder) as it:
+            for entry in it:
+                if entry.name.startswith(".") or entry.is_dir(follow_symlinks=False):
+                    continue
+                names.append(entry.name)
+                if len(names) > MAX_FILES:
+                    raise RefereError(f"« {folder} » contient plus de {MAX_FILES} fichiers : ce n'est pas un "
+                                      "dossier de captures (donnez le dossier où sont les captures)")
+    except OSError as exc:
+        raise RefereError(f"dossier de captures illisible « {folder} » ({os_reason(exc)})") from None
+    return sorted(names, key=lambda n: unicodedata.normalize("NFC", n))
+
+
 def scan(folder: Path, relative_to: Path) -> Scan:
-    if not folder.is_dir():
+    try:
+        is_dir = folder.is_dir()
+    except OSError:
+        is_dir = False
+    if not is_dir:
         raise RefereError(f"« {folder} » n'est pas un dossier de captures")
+    root = os.path.realpath(folder)
     dated, undated = [], []
     by_hash: dict[str, list[str]] = {}
-    entries = sorted((p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")),
-                     key=lambda p: unicodedata.normalize("NFC", p.name))
-    for path in entries:
+    for name in _entries(folder):
+        path = folder / name
         written = _written(path, relative_to)
-        with open(path, "rb") as fh:
-            head = fh.read(1024)
-        kind = files.sniff(head)
-        digest = files.sha256(path)
+        try:
+            # Opened inside the folder given, without following a link swapped in meanwhile.
+            data = files.read_confined(root, name, written)
+        except files.FileKindError as exc:
+            undated.append(Shot(written, None, str(exc), ""))
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        kind = files.sniff(data[:1024])
         if kind is None:
-            reason = files.describe_unsupported(head) if head else "fichier vide"
+            reason = files.describe_unsupported(data[:1024]) if data else "fichier vide"
             undated.append(Shot(written, None, reason, digest))
             continue
         by_hash.setdefault(digest, []).append(written)
-        found = shotdates.read(path, kind)
+        found = shotdates.read(path, kind, data)
         if found is None:
             undated.append(Shot(written, None, "aucune date dans le fichier ni dans son nom", digest))
         else:
@@ -100,11 +132,15 @@ def merge(case_file: Path, result: Scan) -> tuple[int, int]:
     yaml.preserve_quotes = True
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096
+    if case_file.is_symlink():
+        raise OutputError(f"« {case_file} » est un lien symbolique : donnez le fichier lui-même "
+                          "(rien n'a été modifié)")
+    _refuse_outside(case_file.parent, result)
     try:
-        text = case_file.read_text("utf-8")
+        text = files.read_file(case_file, case_file.name, limit=MAX_BYTES).decode("utf-8")
         data = yaml.load(text)
-    except FileNotFoundError:
-        raise CaseInvalid([Problem(str(case_file), None, "", "fichier introuvable")]) from None
+    except files.FileKindError as exc:
+        raise CaseInvalid([Problem(case_file.name, None, "", str(exc))]) from None
     except UnicodeDecodeError:
         raise CaseInvalid([Problem(case_file.name, None, "", "le fichier n'est pas encodé en UTF-8")]) from None
     except YAMLError as exc:
@@ -136,6 +172,20 @@ def merge(case_file: Path, result: Scan) -> tuple[int, int]:
         yaml.dump(data, buf)
         _replace(case_file, buf.getvalue())
     return added, skipped
+
+
+def _refuse_outside(base: Path, result: Scan) -> None:
+    """Only paths that « refere check » accepts are written into the case file."""
+    refused = []
+    for s in result.dated:
+        try:
+            files.check_source(base, s.written)
+        except files.FileKindError as exc:
+            refused.append(f"  {exc}")
+    if refused:
+        raise RefereError("Ces captures ne peuvent pas être ajoutées au dossier (elles doivent se trouver dans "
+                          "le dossier de l'affaire, par exemple dans captures/) ; rien n'a été modifié :\n"
+                          + "\n".join(refused[:20]) + ("\n  …" if len(refused) > 20 else ""))
 
 
 def _replace(path: Path, text: str) -> None:

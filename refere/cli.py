@@ -26,6 +26,11 @@ class Root(click.Group):
         args = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in args
         install()  # SIGTERM, SIGHUP: unwind like Ctrl-C, so staging folders are removed
+        for stream in (sys.stdout, sys.stderr):
+            # A terminal that cannot print French (PYTHONIOENCODING=latin-1, C locale) gets « ? »
+            # for what it lacks, never a crash.
+            if hasattr(stream, "reconfigure"):
+                stream.reconfigure(errors="replace")
         extra["standalone_mode"] = False
         try:
             rv = super().main(args=args, prog_name=prog_name or "refere", **extra)

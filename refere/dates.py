@@ -12,13 +12,17 @@ from babel.numbers import format_decimal
 
 PARIS = ZoneInfo("Europe/Paris")
 
-_DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_DATE_FR = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+# re.ASCII: « \d » is 0-9 only, not Arabic-Indic or other digits int() would also accept.
+_DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$", re.ASCII)
+_DATE_FR = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$", re.ASCII)
+# Years a case can speak of: a birth after 1900, an attempt or a letter before 2100.
+MIN_YEAR, MAX_YEAR = 1900, 2100
 _DATETIME = re.compile(
     r"^(?P<date>\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{4})"
     r"(?:[T ]+|\s+à\s+)"
     r"(?P<h>\d{1,2})[:h](?P<m>\d{2})(?::(?P<s>\d{2})(?:\.\d+)?)?"
-    r"\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?$"
+    r"\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?$",
+    re.ASCII,
 )
 
 
@@ -40,6 +44,8 @@ def now() -> dt.datetime:
 
 
 def _make_date(y: int, m: int, d: int, raw: str) -> dt.date:
+    if not MIN_YEAR <= y <= MAX_YEAR:
+        raise DateFormatError(f"année invraisemblable dans « {raw} » (entre {MIN_YEAR} et {MAX_YEAR})")
     try:
         return dt.date(y, m, d)
     except ValueError:

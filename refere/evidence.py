@@ -10,7 +10,7 @@ from typing import Any
 from . import dates, grammaire, repair, shotdates
 from .errors import FileProblem
 from .model import Case
-from .probe import probe
+from .probe import probe, source_bytes
 
 BLOQUANT = "bloquant"
 AVERTISSEMENT = "avertissement"
@@ -197,7 +197,7 @@ def _captures(case: Case, add: Add) -> None:
                 PRACTICE, where + ".capture")
         else:
             seen[info.sha256] = i
-        shot = shotdates.read(t.capture.path, t.capture.kind)
+        shot = shotdates.read(t.capture.path, t.capture.kind, source_bytes(t.capture))
         # Compare in UTC: same-zone subtraction is wall-clock and off by an hour across DST.
         if shot and abs(shot.when.astimezone(dt.timezone.utc) - t.date.astimezone(dt.timezone.utc)) > dt.timedelta(hours=1):
             add("date-capture-discordante", AVERTISSEMENT,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import os_reason
@@ -76,27 +79,164 @@ def resolve_inside(base: Path, written: str) -> Path:
     return full
 
 
-def check_source(base: Path, written: str) -> tuple[Path, str]:
-    """Confine, check existence and kind; return the path and its kind ('png'|'jpeg'|'pdf')."""
+# Sources are screenshots, scans and letters: 100 MB is far beyond any of them, and the bound
+# keeps every file refere reads (whole, once) well inside its memory budget.
+MAX_SOURCE_BYTES = 100_000_000
+
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A source file as verified when the case was loaded; ``read`` gives back exactly those bytes."""
+
+    path: Path  # as the case names it: base / written
+    written: str
+    kind: str
+    sha256: str
+    size: int
+    root: str = field(repr=False)  # the case folder, resolved
+    parts: tuple[str, ...] = field(repr=False)  # from root to the file, resolved when checked
+
+
+def _kind_refusal(st: os.stat_result, written: str) -> str | None:
+    if stat.S_ISDIR(st.st_mode):
+        return f"« {written} » est un dossier, pas un fichier"
+    if not stat.S_ISREG(st.st_mode):
+        what = ("un tube (FIFO)" if stat.S_ISFIFO(st.st_mode) else "une socket" if stat.S_ISSOCK(st.st_mode)
+                else "un périphérique" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+                else "un fichier spécial")
+        return f"« {written} » est {what}, pas un fichier ordinaire : refusé"
+    return None
+
+
+def _os_refusal(exc: OSError, written: str) -> str:
+    if exc.errno == errno.ENOENT:
+        return f"fichier introuvable « {written} »"
+    if exc.errno == errno.ELOOP:
+        return f"« {written} » est un lien symbolique : refusé (donnez le fichier lui-même, pas un lien)"
+    if exc.errno == errno.ENAMETOOLONG:
+        return f"chemin trop long pour le système « {written[:80]}… »"
+    if exc.errno in (errno.ENXIO, errno.EOPNOTSUPP):
+        return f"« {written} » n'est pas un fichier ordinaire : refusé"
+    return f"fichier illisible « {written} » ({os_reason(exc)})"
+
+
+def _read_fd(fd: int, written: str, limit: int) -> bytes:
+    """The whole of a regular file, its type and size judged before a byte is read."""
+    st = os.fstat(fd)
+    if (refusal := _kind_refusal(st, written)) is not None:
+        raise FileKindError(refusal)
+    if st.st_size > limit:
+        raise FileKindError(
+            f"« {written} » : fichier trop gros ({st.st_size / 1_000_000:.0f} Mo, {limit // 1_000_000} Mo au plus)")
+    chunks, total = [], 0
+    while total <= st.st_size:  # one byte more than announced tells a file still growing
+        chunk = os.read(fd, min(1 << 20, st.st_size + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    if total != st.st_size:
+        raise FileKindError(f"« {written} » a changé pendant sa lecture : relancez quand il ne bouge plus")
+    return b"".join(chunks)
+
+
+def read_file(path: Path | str, written: str | None = None, limit: int = MAX_SOURCE_BYTES,
+              follow: bool = True) -> bytes:
+    """A file named by the user (case file, capture): type checked first, never a FIFO or device."""
+    written = str(path) if written is None else written
+    try:
+        st = os.stat(path, follow_symlinks=follow)
+        if (refusal := _kind_refusal(st, written)) is not None:
+            raise FileKindError(refusal)
+        fd = os.open(path, _READ_FLAGS | (0 if follow else _NOFOLLOW))
+    except OSError as exc:
+        raise FileKindError(_os_refusal(exc, written)) from None
+    try:
+        return _read_fd(fd, written, limit)
+    except OSError as exc:
+        raise FileKindError(_os_refusal(exc, written)) from None
+    finally:
+        os.close(fd)
+
+
+def _open_confined(root: str, parts: tuple[str, ...], written: str) -> int:
+    """Walk from the case folder one component at a time, never following a link."""
+    dfd = os.open(root, _DIR_FLAGS)
+    try:
+        for part in parts[:-1]:
+            nfd = os.open(part, _DIR_FLAGS | _NOFOLLOW, dir_fd=dfd)
+            os.close(dfd)
+            dfd = nfd
+        st = os.stat(parts[-1], dir_fd=dfd, follow_symlinks=False)
+        if stat.S_ISLNK(st.st_mode):
+            raise OSError(errno.ELOOP, "symbolic link")
+        if (refusal := _kind_refusal(st, written)) is not None:
+            raise FileKindError(refusal)  # a FIFO, socket or device is never opened
+        return os.open(parts[-1], _READ_FLAGS | _NOFOLLOW, dir_fd=dfd)
+    finally:
+        os.close(dfd)
+
+
+def _read_confined(root: str, parts: tuple[str, ...], written: str) -> bytes:
+    try:
+        fd = _open_confined(root, parts, written)
+        try:
+            return _read_fd(fd, written, MAX_SOURCE_BYTES)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise FileKindError(_os_refusal(exc, written)) from None
+
+
+def read_confined(root: str, name: str, written: str) -> bytes:
+    """A file directly inside the folder ``root``, opened without following a link."""
+    return _read_confined(root, (name,), written)
+
+
+def check_source(base: Path, written: str) -> Checked:
+    """Confine, open once without following links, check type, size and kind; hash the content."""
     full = resolve_inside(base, written)
-    if not full.exists():
-        raise FileKindError(f"fichier introuvable « {written} » (cherché dans {base})")
-    if full.is_dir():
+    root = os.path.realpath(base)
+    real = os.path.realpath(full)
+    parts = Path(real).relative_to(root).parts if real != root else ()
+    if not parts:
         raise FileKindError(f"« {written} » est un dossier, pas un fichier")
     try:
-        with open(full, "rb") as fh:
-            head = fh.read(1024)
-    except OSError as exc:
-        raise FileKindError(f"fichier illisible « {written} » ({os_reason(exc)})") from None
-    if not head:
+        data = _read_confined(root, parts, written)
+    except FileKindError as exc:
+        if str(exc).startswith("fichier introuvable"):
+            raise FileKindError(f"fichier introuvable « {written} » (cherché dans {base})") from None
+        raise
+    if not data:
         raise FileKindError(f"fichier vide « {written} » (0 octet)")
-    kind = sniff(head)
+    kind = sniff(data[:1024])
     if kind is None:
-        raise FileKindError(f"« {written} » : {describe_unsupported(head)}")
-    return full, kind
+        raise FileKindError(f"« {written} » : {describe_unsupported(data[:1024])}")
+    return Checked(full, written, kind, hashlib.sha256(data).hexdigest(), len(data), root, parts)
+
+
+def read_checked(checked: Checked) -> bytes:
+    """The bytes of a checked source, read again the same confined way and proved unchanged."""
+    from .errors import FileProblem
+
+    try:
+        data = _read_confined(checked.root, checked.parts, checked.written)
+    except FileKindError as exc:
+        raise FileProblem(str(exc)) from None
+    if len(data) != checked.size or hashlib.sha256(data).hexdigest() != checked.sha256:
+        raise FileProblem(f"« {checked.written} » a été modifié depuis sa vérification : relancez la commande")
+    return data
 
 
 def sha256(path: Path) -> str:
+    """Hash of a file refere wrote or was given, read in chunks; never a FIFO or device."""
+    st = os.stat(path)
+    if (refusal := _kind_refusal(st, str(path))) is not None:
+        raise FileKindError(refusal)
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import string
 from importlib import resources
 from pathlib import Path
@@ -43,14 +44,21 @@ def render(answers: dict[str, str | None] | None) -> str:
 
 def create(folder: Path, answers: dict[str, str | None] | None = None) -> Path:
     target = folder / "dossier.yaml"
-    if target.exists():
-        raise OutputError(f"« {target} » existe déjà : rien n'a été modifié")
-    if folder.exists() and not folder.is_dir():
+    if os.path.lexists(target):  # a dangling link too: it would be written through
+        what = "est un lien symbolique" if os.path.islink(target) else "existe déjà"
+        raise OutputError(f"« {target} » {what} : rien n'a été modifié")
+    if os.path.lexists(folder) and not folder.is_dir():
         raise OutputError(f"« {folder} » existe et n'est pas un dossier")
+    text = render(answers).encode("utf-8")
     try:
         for sub in ("captures", "pieces"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
-        target.write_text(render(answers), encoding="utf-8")
+        # O_EXCL: created here and now, never through a link planted meanwhile.
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text)
+    except FileExistsError:
+        raise OutputError(f"« {target} » existe déjà : rien n'a été modifié") from None
     except OSError as exc:
         raise OutputError(f"impossible de créer « {folder} » ({os_reason(exc)})") from None
     return target

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import errno
+import os
 import re
+import stat
 import types
 import typing
 from pathlib import Path
@@ -12,12 +15,13 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import CaseInvalid, Problem
+from . import files
+from .errors import CaseInvalid, Problem, os_reason
 from .model import Case, cross_problems
 
-MAX_BYTES = 5 * 1024 * 1024
+MAX_BYTES = 1024 * 1024  # a real case file is tens of kB; PyYAML reads ~1 MB/s
 PLACEHOLDER = "À COMPLÉTER"  # what « refere init » writes where an answer is needed
-MAX_NODES = 200_000  # bounds alias expansion ("billion laughs") and absurd files
+MAX_NODES = 20_000  # bounds alias expansion ("billion laughs") and absurd files; a real case has ~1,000
 
 _NULL = "tag:yaml.org,2002:null"
 
@@ -27,7 +31,17 @@ class _Loader(yaml.SafeLoader):
 
     Every other plain scalar stays text, so ``01`` keeps its zero, ``2025-02-30`` reaches our
     own date parser (which reports it nicely), and pydantic does the typing.
+    Nodes are counted as they are composed: a file of millions of tiny nodes under the size cap
+    is refused after MAX_NODES of them, not after building them all.
     """
+
+    nodes = 0
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _TooBig
+        return super().compose_node(parent, index)
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -45,6 +59,7 @@ class _Walk:
         self.key_lines: dict[Loc, int] = {}
         self.count = 0
         self.duplicates: list[tuple[Loc, int]] = []
+        self.null_keys: list[tuple[Loc, int]] = []
 
     def visit(self, node: yaml.Node, loc: Loc) -> None:
         self.count += 1
@@ -55,6 +70,8 @@ class _Walk:
             seen: set[str] = set()
             for key_node, value_node in node.value:
                 key = key_node.value if isinstance(key_node, yaml.ScalarNode) else repr(key_node)
+                if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _NULL:
+                    self.null_keys.append((loc, key_node.start_mark.line + 1))
                 if key in seen:
                     self.duplicates.append((loc + (key,), key_node.start_mark.line + 1))
                 seen.add(key)
@@ -132,6 +149,7 @@ _YAML_HINTS = [
     ("expected <block end>, but found", "indentation incorrecte"),
     ("while scanning a quoted scalar", "guillemet ouvert mais jamais fermé"),
     ("found duplicate anchor", "ancre « & » définie deux fois"),
+    ("but found another document", "plusieurs documents (séparés par « --- ») : un dossier n'en contient qu'un"),
 ]
 
 
@@ -287,6 +305,10 @@ def load_text(text: str, name: str, base: Path) -> Case:
         Problem(name, line, field_path(loc), f"clé « {loc[-1]} » écrite deux fois (la seconde écraserait la première)")
         for loc, line in walk.duplicates
     ]
+    problems += [Problem(name, line, field_path(loc), "nom de champ vide ou « null » avant « : » : écrivez le nom du champ")
+                 for loc, line in walk.null_keys]
+    if walk.null_keys:
+        raise CaseInvalid(_dedupe(problems))
     unfilled = set(_placeholders(data))
     problems += [Problem(name, walk.line_of(loc), field_path(loc), "valeur à compléter (« À COMPLÉTER »)")
                  for loc in sorted(unfilled, key=str)]
@@ -345,21 +367,48 @@ def load(path: str | Path) -> Case:
     """Load and validate ``dossier.yaml``; raises CaseInvalid with every problem found."""
     path = Path(path)
     name = path.name
-    if not path.exists():
-        raise CaseInvalid([Problem(str(path), None, "", "fichier introuvable")])
-    if path.is_dir():
+    st = _stat(path)
+    if stat.S_ISDIR(st.st_mode):
         candidate = path / "dossier.yaml"
-        if candidate.is_file():
-            path, name = candidate, candidate.name
-        else:
+        try:
+            found = stat.S_ISREG(os.stat(candidate).st_mode)
+        except OSError:
+            found = False
+        if not found:
             raise CaseInvalid([Problem(str(path), None, "", "c'est un dossier sans fichier dossier.yaml")])
-    size = path.stat().st_size
-    if size > MAX_BYTES:
-        raise CaseInvalid([Problem(name, None, "", f"fichier trop gros ({size} octets) pour un dossier")])
-    raw = path.read_bytes()
+        path, name = candidate, candidate.name
+        st = _stat(path)
+    if stat.S_ISREG(st.st_mode) and st.st_size > MAX_BYTES:
+        raise CaseInvalid([Problem(name, None, "", f"fichier trop gros ({st.st_size} octets) pour un dossier")])
+    try:
+        # Type checked before opening: a FIFO, socket or device is refused, never read.
+        raw = files.read_file(path, name, limit=MAX_BYTES)
+    except files.FileKindError as exc:
+        raise CaseInvalid([Problem(name, None, "", str(exc))]) from None
     return load_text(_decode(raw, name), name, path.parent)
+
+
+def _stat(path: Path) -> os.stat_result:
+    try:
+        return os.stat(path)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            reason = "fichier introuvable"
+        elif exc.errno == errno.ENAMETOOLONG:
+            reason = "chemin trop long pour le système : raccourcissez les noms de dossiers"
+        else:
+            reason = f"fichier illisible ({os_reason(exc)})"
+        raise CaseInvalid([Problem(_short(path), None, "", reason)]) from None
+
+
+def _short(path: Path) -> str:
+    text = str(path)
+    return text if len(text) <= 120 else text[:60] + "…" + text[-40:]
 
 
 def resolve_case_path(path: str | Path) -> Path:
     p = Path(path)
-    return p / "dossier.yaml" if p.is_dir() else p
+    try:
+        return p / "dossier.yaml" if p.is_dir() else p
+    except OSError:
+        return p  # too long or unreadable: load() says so in French

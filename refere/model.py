@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -93,6 +93,7 @@ class Source:
     written: str
     path: Path
     kind: str  # 'png' | 'jpeg' | 'pdf'
+    file: files.Checked | None = field(default=None, compare=False, repr=False)  # verified content
 
     def __str__(self) -> str:
         return self.written
@@ -103,10 +104,10 @@ def _check_source(value: str, info: ValidationInfo) -> Any:
     if base is None:
         return value
     try:
-        path, kind = files.check_source(Path(base), value)
+        checked = files.check_source(Path(base), value)
     except files.FileKindError as exc:
         raise _err(str(exc)) from None
-    return Source(value, path, kind)
+    return Source(value, checked.path, checked.kind, checked)
 
 
 SourcePath = Annotated[str, Field(min_length=1, max_length=4096), AfterValidator(_check_source)]
@@ -147,7 +148,7 @@ def _agdref(value: Any) -> Any:
     if value is None:
         return None
     digits = re.sub(r"\s", "", str(value))
-    if not re.fullmatch(r"\d{10}", digits):
+    if not re.fullmatch(r"[0-9]{10}", digits):  # ASCII only: « \d » also takes ٠١٢…
         raise _err(f"numéro étranger (AGDREF) invalide « {value} » : il compte 10 chiffres")
     return digits
 

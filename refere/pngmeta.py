@@ -32,51 +32,60 @@ class PngMeta:
         return int(self.exif.get(274, 1)) if self.exif else 1
 
 
-def read(path: Path) -> PngMeta:
+# Metadata worth reading is a few kilobytes; a text chunk is inflated at most this far, so a
+# compressed "bomb" costs nothing, and at most this many text chunks are kept.
+MAX_TEXT = 1 << 20
+MAX_CHUNKS = 64
+
+
+def read(source: bytes | Path) -> PngMeta:
+    """The metadata of a PNG given as bytes (or, for tools, a path)."""
+    data = source if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).read_bytes()
     meta = PngMeta()
-    with open(path, "rb") as fh:
-        if fh.read(8) != b"\x89PNG\r\n\x1a\n":
-            return meta
-        while True:
-            head = fh.read(8)
-            if len(head) < 8:
-                break
-            length, kind = struct.unpack(">I4s", head)
-            if kind == b"IHDR" and length == 13:
-                ihdr = fh.read(13)
-                fh.seek(4, 1)
-                meta.color_type = ihdr[9]
-                continue
-            if kind == b"tRNS":
-                meta.transparency = True
-            if kind in (b"tEXt", b"zTXt", b"iTXt", b"eXIf") and length < 4_000_000:
-                data = fh.read(length)
-                fh.seek(4, 1)
-                _chunk(meta, kind, data)
-            else:
-                fh.seek(length + 4, 1)
-            if kind == b"IEND":
-                break
+    view = memoryview(data)
+    if bytes(view[:8]) != b"\x89PNG\r\n\x1a\n":
+        return meta
+    pos, kept = 8, 0
+    while pos + 8 <= len(view):
+        length, kind = struct.unpack(">I4s", view[pos:pos + 8])
+        body = view[pos + 8:pos + 8 + length]
+        pos += 12 + length
+        if kind == b"IHDR" and len(body) == 13:
+            meta.color_type = body[9]
+        elif kind == b"tRNS":
+            meta.transparency = True
+        elif kind in (b"tEXt", b"zTXt", b"iTXt", b"eXIf") and kept < MAX_CHUNKS and len(body) == length:
+            kept += 1
+            _chunk(meta, kind, bytes(body))
+        elif kind == b"IEND":
+            break
     return meta
+
+
+def _inflate(data: bytes) -> bytes:
+    """zlib data inflated to at most MAX_TEXT bytes: a bomb is cut short, never expanded."""
+    return zlib.decompressobj().decompress(data, MAX_TEXT)
 
 
 def _chunk(meta: PngMeta, kind: bytes, data: bytes) -> None:
     try:
         if kind == b"eXIf":
+            if len(data) > MAX_TEXT:
+                return
             exif = Image.Exif()
             exif.load(data)
             meta.exif = exif
             return
         key, _, rest = data.partition(b"\x00")
-        name = key.decode("latin-1")
+        name = key[:80].decode("latin-1")
         if kind == b"tEXt":
-            meta.text[name] = rest.decode("latin-1")
+            meta.text[name] = rest[:MAX_TEXT].decode("latin-1")
         elif kind == b"zTXt":
-            meta.text[name] = zlib.decompress(rest[1:], bufsize=1 << 16).decode("latin-1")
+            meta.text[name] = _inflate(rest[1:]).decode("latin-1")
         else:  # iTXt: compression flag, method, language, translated keyword, text
             flag, rest = rest[0], rest[2:]
             _, _, rest = rest.partition(b"\x00")
             _, _, rest = rest.partition(b"\x00")
-            meta.text[name] = (zlib.decompress(rest) if flag else rest).decode("utf-8", "replace")
-    except (zlib.error, ValueError, IndexError, SyntaxError):
-        pass  # a damaged metadata chunk says nothing; the file name may still tell
+            meta.text[name] = (_inflate(rest) if flag else rest[:MAX_TEXT]).decode("utf-8", "replace")
+    except Exception:  # noqa: BLE001 - a damaged metadata chunk says nothing; the name may still tell
+        pass

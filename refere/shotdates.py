@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import io
 import re
 import unicodedata
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import pngmeta
+from . import files, pngmeta
 from .dates import PARIS, to_paris
 
 
@@ -23,11 +25,11 @@ class ShotDate:
     source: str  # French, e.g. « EXIF DateTimeOriginal »
 
 
-_EXIF_DT = re.compile(r"^(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?")
+_EXIF_DT = re.compile(r"^(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?", re.ASCII)
 _ISO_DT = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?"
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?", re.ASCII
 )
-_PDF_DT = re.compile(r"D:(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(Z|[+-]\d{2}'?\d{2}'?)?")
+_PDF_DT = re.compile(r"D:(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(Z|[+-]\d{2}'?\d{2}'?)?", re.ASCII)
 _NAME_DT = re.compile(
     r"(?P<y>(?:19|20)\d{2})-?(?P<mo>\d{2})-?(?P<d>\d{2})"
     r"(?:[ _-]|\s+(?:à|at)\s+)"
@@ -56,7 +58,7 @@ def _build(parts: list[str | None], tz: dt.tzinfo | None) -> dt.datetime | None:
         naive = dt.datetime(y, mo, d, h, mi, s)
     except (TypeError, ValueError):
         return None
-    if naive.year < 2000:
+    if not 2000 <= naive.year <= 2100:
         return None
     return naive.replace(tzinfo=tz).astimezone(PARIS) if tz else to_paris(naive)
 
@@ -75,9 +77,9 @@ def parse_text_date(value: str) -> dt.datetime | None:
         return _build(list(m.groups()[:6]), _offset(m[7]))
     try:
         parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return to_paris(parsed) if parsed.year >= 2000 else None
+    return to_paris(parsed) if 2000 <= parsed.year <= 2100 else None
 
 
 def parse_pdf_date(value: str) -> dt.datetime | None:
@@ -128,34 +130,49 @@ def _fallback_exif(exif) -> ShotDate | None:
     return None
 
 
-def _from_image(path: Path, kind: str) -> ShotDate | None:
+def _from_image(data: bytes, kind: str) -> ShotDate | None:
     if kind == "png":
-        meta = pngmeta.read(path)  # never decodes the pixels
+        meta = pngmeta.read(data)  # never decodes the pixels
         return (_from_exif(meta.exif)
                 or _from_text(meta.text, meta.text.get("XML:com.adobe.xmp"))
                 or _fallback_exif(meta.exif))
     from PIL import Image
 
-    with Image.open(path) as img:
+    with Image.open(io.BytesIO(data)) as img:
         exif = img.getexif()  # cheap for JPEG: the APP1 segment is read with the header
-        return _from_exif(exif) or _from_text(img.info, img.info.get("xmp")) or _fallback_exif(exif)
+        xmp = img.info.get("xmp")
+        if isinstance(xmp, bytes) and len(xmp) > pngmeta.MAX_TEXT:
+            xmp = None  # an XMP packet of megabytes is not a screenshot's
+        return _from_exif(exif) or _from_text(img.info, xmp) or _fallback_exif(exif)
 
 
-def _from_pdf(path: Path) -> ShotDate | None:
+def _from_pdf(data: bytes) -> ShotDate | None:
     import pikepdf
 
-    with pikepdf.open(path) as pdf:
+    from .probe import packed_objects_bomb
+
+    if packed_objects_bomb(data):
+        return None
+    with pikepdf.open(io.BytesIO(data)) as pdf:
         raw = pdf.docinfo.get("/CreationDate") if pdf.trailer.get("/Info") is not None else None
-        if raw is not None and (d := parse_pdf_date(str(raw))):
+        if raw is not None and (d := parse_pdf_date(str(raw)[:64])):
             return ShotDate(d, "PDF CreationDate")
     return None
 
 
-def read(path: Path, kind: str) -> ShotDate | None:
-    """The screenshot's own date, or None when nothing in the file or its name tells."""
+def read(path: Path, kind: str, data: bytes | None = None) -> ShotDate | None:
+    """The screenshot's own date, or None when nothing in the file or its name tells.
+
+    ``data`` is the file's content as already read and verified; without it the file is read
+    here (type and size checked first).
+    """
     try:
-        found = _from_pdf(path) if kind == "pdf" else _from_image(path, kind)
-    except Exception:  # an unreadable file still has a name worth reading
+        if data is None:
+            data = files.read_file(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's « Corrupt EXIF data »: the name may still tell
+            found = _from_pdf(data) if kind == "pdf" else _from_image(data, kind)
+    except Exception:  # noqa: BLE001 - an unreadable file still has a name worth reading
         found = None
     if found:
         return found

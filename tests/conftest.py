@@ -166,10 +166,87 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def pdf_text(path: Path) -> str:
-    import subprocess
+def require_tool(name: str, program: str | None = None, env: str | None = None, hint: str = "") -> str:
+    """Path of an external program, or skip the test with a visible reason.
 
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    With ``REFERE_EXIGER_<NAME>=1`` (CI sets it) a missing program fails the test instead.
+    """
+    import os
+
+    env = env or f"REFERE_EXIGER_{name.upper()}"
+    found = shutil.which(program or name.lower())
+    if found:
+        return found
+    reason = f"{program or name} introuvable{' (' + hint + ')' if hint else ''}"
+    if os.environ.get(env) == "1":
+        pytest.fail(f"{reason} alors que {env}=1")
+    pytest.skip(f"{reason} ; {env}=1 rend ce test obligatoire")
+
+
+def pdf_text(path: Path, first: int | None = None, last: int | None = None) -> str:
+    """Text of pages ``first``..``last`` (1-based, inclusive), read with pdfium (pip-installable)."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        n = len(doc)
+        out = []
+        for k in range((first or 1) - 1, min(last or n, n)):
+            page = doc[k]
+            textpage = page.get_textpage()
+            out.append(textpage.get_text_bounded())
+            textpage.close()
+            page.close()
+        return "\n".join(out)
+    finally:
+        doc.close()
+
+
+def top_line(path: Path, page_number: int = 1) -> str:
+    """The text of the visually highest line of a page, as displayed (its /Rotate applied)."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        page = doc[page_number - 1]
+        rotation = page.get_rotation()
+        textpage = page.get_textpage()
+        chars = []
+        for i in range(textpage.count_chars()):
+            l, b, r, t = textpage.get_charbox(i)
+            x, y = (l + r) / 2, (b + t) / 2
+            # Displayed clockwise by /Rotate: which page-space direction points up on screen.
+            up = {0: y, 90: -x, 180: -y, 270: x}[rotation]
+            chars.append((up, textpage.get_text_range(i, 1)))
+        textpage.close()
+        page.close()
+    finally:
+        doc.close()
+    highest = max(up for up, c in chars if c.strip())
+    return "".join(c for up, c in chars if up > highest - 8)
+
+
+def check_pdf(path: Path) -> None:
+    """What « qpdf --check » does, through pikepdf: structure and every stream decodable."""
+    with pikepdf.open(path) as pdf:
+        problems = pdf.check_pdf_syntax()
+        assert problems == [], (path, problems)
+        for page in pdf.pages:
+            for stream in ([page.obj.Contents] if isinstance(page.obj.Contents, pikepdf.Stream)
+                           else list(page.obj.Contents)):
+                stream.read_bytes()
+
+
+def pdf_fonts(path: Path) -> set[str]:
+    """BaseFont and encoding names of every font the pages use (what « pdffonts » lists)."""
+    names: set[str] = set()
+    with pikepdf.open(path) as pdf:
+        for page in pdf.pages:
+            fonts = page.obj.get("/Resources", {}).get("/Font", {})
+            for _, font in fonts.items():
+                names.add(str(font.get("/BaseFont", "")))
+                names.add(str(font.get("/Encoding", "")))
+    return names
 
 
 def png_bytes(size=(10, 10)) -> bytes:

@@ -69,7 +69,7 @@ def test_misspelt_top_level_key(tmp_path):
     (("requerant", "civilite"), "Dr", "civilité"),
     (("prefecture", "url_rendez_vous"), "www.example.org", "https://"),
     (("options", "captures"), "hebdo", "valeurs possibles"),
-    (("requerant", "date_naissance"), "2999-01-01", "futur"),
+    (("requerant", "date_naissance"), "2099-01-01", "futur"),
     (("version",), 2, "seule version"),
 ])
 def test_wrong_values(tmp_path, field, value, message):
@@ -102,7 +102,7 @@ def test_autre_needs_precisions(tmp_path):
 
 def test_future_attempt_and_attempt_after_signature(tmp_path):
     data = default_case()
-    data["tentatives"][0]["date"] = "2999-01-01 08:00"
+    data["tentatives"][0]["date"] = "2099-01-01 08:00"
     data["tentatives"][1]["date"] = "2025-05-02 08:00"
     data["signature"]["date"] = "2025-05-01"
     out = problems(write_case(tmp_path, data))

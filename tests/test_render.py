@@ -1,6 +1,5 @@
 """The requête read back with python-docx, and converted by LibreOffice."""
 
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -9,7 +8,7 @@ from pathlib import Path
 import pytest
 from docx import Document
 
-from conftest import ROOT, default_case, pdf_text, write_case
+from conftest import ROOT, default_case, pdf_text, require_tool, write_case
 from refere.build import Options, build
 from refere.errors import TemplateError
 
@@ -251,8 +250,7 @@ def test_brouillon_marks_every_page(tmp_path):
 
 
 def test_requete_converts_with_libreoffice(example, run):
-    if shutil.which("soffice") is None:
-        pytest.fail("LibreOffice is required for this test (.ci/run installs libreoffice-writer-nogui)")
+    require_tool("LibreOffice", "soffice", hint="paquet Debian libreoffice-writer-nogui")
     res = run("build", example, "--pdf")
     assert res.exit_code == 0, res.output
     pdf = example.parent / "dossier" / "requete.pdf"

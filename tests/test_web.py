@@ -422,24 +422,34 @@ def test_case_size_limit_is_refused_in_french(ws, tmp_path):
 
 def test_command_prints_its_address_and_stops_cleanly_on_ctrl_c(ws):
     import os
+    import queue
     import signal
     import subprocess
     import sys
+    import threading
     import urllib.request
 
+    # Generous bounds, waited on as conditions: CI runs this on 2 cores with a load of ~10.
+    limit = 120
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop(serve.PASSWORD_ENV, None)
     proc = subprocess.Popen([sys.executable, "-m", "refere", "web", str(ws), "--port", "0", "--sans-navigateur"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines: queue.Queue = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(ln) for ln in iter(proc.stdout.readline, "")], daemon=True)
+    reader.start()
     try:
-        line = proc.stdout.readline()
-        url = re.search(r"http://localhost:\d+/", line)[0]
-        with urllib.request.urlopen(url, timeout=20) as resp:
+        first = lines.get(timeout=limit)  # raises queue.Empty if the server never says where it listens
+        url = re.search(r"http://localhost:\d+/", first)[0]
+        with urllib.request.urlopen(url, timeout=limit) as resp:
             assert "exemple-94" in resp.read().decode()
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
+        proc.wait(timeout=limit)
+        reader.join(timeout=limit)
+        err = proc.stderr.read()
     finally:
         proc.kill()
+    out = first + "".join(lines.queue)
     assert proc.returncode == 0, err
     assert "Serveur arrêté." in out and "Traceback" not in err
 

@@ -559,3 +559,25 @@ def test_captures_are_viewable_to_read_their_date_and_nothing_else(client, ws, t
     assert r.status_code == 200 and r.headers["Content-Disposition"].startswith("attachment")
     html, _ = page(client, f"/d/{cid}/captures")
     assert 'href="/d/exemple-94/captures/voir/scan.pdf"' in html  # the unused one is offered for dating
+
+
+def test_next_step_buttons_save_what_was_typed_before_leaving(client, ws):
+    """« Enregistrer et passer à … » saves, then goes to the next page: typing is never lost."""
+    cid = "exemple-94"
+    html, tok = page(client, f"/d/{cid}/")
+    assert 'name="_suite" value="captures"' in html and "Étape suivante" not in html
+    r = client.post(f"/d/{cid}/", data={**tok, "requerant.nom": "BENALI-SAÏD", "_suite": "captures"})
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/d/{cid}/captures")
+    assert yaml.safe_load(case_file(ws).read_text("utf-8"))["requerant"]["nom"] == "BENALI-SAÏD"
+    html, tok = page(client, f"/d/{cid}/captures")
+    r = client.post(f"/d/{cid}/captures", data={**tok, "tentatives[1].note": "page blanche", "_suite": "pieces"})
+    assert r.headers["Location"].endswith(f"/d/{cid}/pieces")
+    assert yaml.safe_load(case_file(ws).read_text("utf-8"))["tentatives"][1]["note"] == "page blanche"
+    html, tok = page(client, f"/d/{cid}/pieces")
+    r = client.post(f"/d/{cid}/pieces", data={**tok, "pieces[0].titre": "Passeport (copie)", "_suite": "verification"})
+    assert r.headers["Location"].endswith(f"/d/{cid}/verification")
+    assert yaml.safe_load(case_file(ws).read_text("utf-8"))["pieces"][0]["titre"] == "Passeport (copie)"
+    # An unknown step is never a redirect target: the page stays.
+    html, tok = page(client, f"/d/{cid}/")
+    r = client.post(f"/d/{cid}/", data={**tok, "_suite": "//ailleurs.example"})
+    assert r.headers["Location"].endswith(f"/d/{cid}/#haut")

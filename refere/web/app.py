@@ -246,6 +246,13 @@ def _routes(app: Flask) -> None:
                 return False
         return True
 
+    # « Enregistrer et passer à … » buttons: save first, then go on (leaving never loses what was typed).
+    NEXT_STEPS = {"captures": "captures_page", "pieces": "pieces_page", "verification": "check_page"}
+
+    def _next_step(case_id):
+        endpoint = NEXT_STEPS.get(request.form.get("_suite", ""))
+        return redirect(url_for(endpoint, case_id=case_id)) if endpoint else None
+
     @app.post("/d/<case_id>/")
     def case_save(case_id):
         folder = _folder(case_id)
@@ -267,6 +274,8 @@ def _routes(app: Flask) -> None:
 
         if _save(folder, mutate):
             flash("Enregistré.", "ok")
+            if (nxt := _next_step(case_id)):
+                return nxt
         else:
             for written in proofs.values():
                 for w in written:
@@ -427,6 +436,8 @@ def _routes(app: Flask) -> None:
         form = request.form.to_dict()
         if _save(folder, lambda doc: forms.apply_list(doc, "tentatives", form).changed):
             flash("Tentatives enregistrées.", "ok")
+            if (nxt := _next_step(case_id)):
+                return nxt
         return redirect(url_for("captures_page", case_id=case_id))
 
     @app.post("/d/<case_id>/captures/retirer")
@@ -535,6 +546,8 @@ def _routes(app: Flask) -> None:
                 if w not in still:
                     store.remove_inside(folder, w, "pieces")
             flash("Pièces enregistrées.", "ok")
+            if (nxt := _next_step(case_id)):
+                return nxt
         return redirect(url_for("pieces_page", case_id=case_id))
 
     # ------------------------------------------------------------ check and build

@@ -358,19 +358,33 @@ def test_tout_construire_writes_rapport_csv(client, ws):
     shutil.copytree(ws / "exemple-94", ws / "autre")
     (ws / "casse").mkdir()
     (ws / "casse" / "dossier.yaml").write_text("version: 1\n", "utf-8")
+    shutil.copytree(ws / "exemple-94", ws / "court")
+    data = yaml.safe_load(case_file(ws, "court").read_text("utf-8"))
+    data["tentatives"] = data["tentatives"][:2]
+    case_file(ws, "court").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
     _, tok = page(client, "/")
     assert client.post("/tout-construire", data=tok).status_code == 302
     import time
     runner = client.application.extensions["refere_batch"]
-    for _ in range(600):
+    for _ in range(1200):
         if not runner.state.running:
             break
         time.sleep(0.1)
     html, _ = page(client, "/tout-construire")
-    assert "Terminé" in html and "2 construit(s), 1 en échec" in html
+    assert "Terminé" in html and "2 construit(s), 2 en échec" in html
+    # Per failed case: the blocking codes and one short sentence first, the whole error folded away.
+    row = re.search(r'<tr><th scope="row"><a href="/d/court/">.*?</tr>', html, re.S)[0]
+    cells = re.findall(r'<td data-label="([^"]+)"[^>]*>(.*?)</td>', row, re.S)
+    reason = dict(cells)["Ce qui bloque"]
+    assert re.search(r"<code>[a-z0-9-]+</code>", reason)
+    short = re.search(r'<span class="court">([^<]*)</span>', reason)[1]
+    assert 0 < len(short) <= 160 and "<details>" in reason
+    assert dict(cells)["Avertissements"].strip().isdigit()  # the warnings count, though it failed
+    broken = re.search(r'<tr><th scope="row"><a href="/d/casse/">.*?</tr>', html, re.S)[0]
+    assert "Ce qui bloque" in broken and "requerant" in broken
     r = client.get("/tout-construire/rapport.csv")
     lines = r.data.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("dossier;statut") and len(lines) == 4
+    assert lines[0].startswith("dossier;statut") and len(lines) == 5
 
 
 # ---------------------------------------------------------------- password and server

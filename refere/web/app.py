@@ -176,7 +176,10 @@ def _routes(app: Flask) -> None:
     @app.get("/tout-construire")
     def batch_page():
         runner = app.extensions["refere_batch"]
-        return render_template("lot.html", batch=runner.state, out=runner.out,
+        known = set(store.case_ids(runner.workspace)) if not runner.state.running else set()
+        failures = {r.dossier: core.failure_summary(runner.workspace / r.dossier if r.dossier in known else None, r.erreur)
+                    for r in runner.state.rows if r.statut != "ok"}
+        return render_template("lot.html", batch=runner.state, out=runner.out, failures=failures,
                                has_report=(runner.out / "rapport.csv").is_file())
 
     @app.get("/tout-construire/rapport.csv")

@@ -595,3 +595,28 @@ def test_next_step_buttons_save_what_was_typed_before_leaving(client, ws):
     html, tok = page(client, f"/d/{cid}/")
     r = client.post(f"/d/{cid}/", data={**tok, "_suite": "//ailleurs.example"})
     assert r.headers["Location"].endswith(f"/d/{cid}/#haut")
+
+
+def test_mistyped_key_is_shown_with_a_button_that_removes_it(client, ws):
+    """`prenom:` for `prenoms:`: the form cannot show it; one POST removes it, comments kept."""
+    cid = "exemple-94"
+    text = case_file(ws).read_text("utf-8")
+    text = text.replace("  prenoms:", "  prenom: \"Karim\"  # faute de frappe\n  prenoms:", 1)
+    case_file(ws).write_text("# commentaire à garder\n" + text, "utf-8")
+    line = next(i for i, ln in enumerate(text.splitlines(), 2) if ln.startswith("  prenom:"))
+    html, tok = page(client, f"/d/{cid}/")
+    assert "Supprimer la clé « prenom »" in html and f"ligne {line}" in html
+    assert 'name="champ" value="requerant.prenom"' in html
+    # Without the CSRF token: refused, nothing changes.
+    before = case_file(ws).read_bytes()
+    assert client.post(f"/d/{cid}/supprimer-cle", data={"champ": "requerant.prenom", "_version": tok["_version"]}).status_code in (400, 403)
+    # A key the loader does not name as unknown is never removed.
+    r = client.post(f"/d/{cid}/supprimer-cle", data={**tok, "champ": "requerant.nom"}, follow_redirects=True)
+    assert "rien n&#39;a été supprimé" in r.get_data(as_text=True) and case_file(ws).read_bytes() == before
+    r = client.post(f"/d/{cid}/supprimer-cle", data={**tok, "champ": "requerant.prenom"}, follow_redirects=True)
+    assert "Clé « prenom » supprimée." in r.get_data(as_text=True)
+    new = case_file(ws).read_text("utf-8")
+    assert new.startswith("# commentaire à garder\n") and "prenom:" not in new.replace("prenoms:", "")
+    data = yaml.safe_load(new)
+    assert data["requerant"]["prenoms"] and "prenom" not in data["requerant"]
+    load(case_file(ws))  # the case loads again

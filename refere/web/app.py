@@ -249,6 +249,22 @@ def _routes(app: Flask) -> None:
                 return False
         return True
 
+    @app.post("/d/<case_id>/supprimer-cle")
+    def remove_key(case_id):
+        """Remove a mistyped key the form cannot show: only one the loader names as unknown right now."""
+        folder = _folder(case_id)
+        wanted = request.form.get("champ", "")
+        unknown = {p.field: forms.unknown_key(p) for p in core.check(folder).problems if forms.unknown_key(p)}
+        if wanted not in unknown:
+            flash("Cette clé n'est plus signalée comme inconnue : rien n'a été supprimé.", "erreur")
+        elif _save(folder, lambda doc: forms.remove_key(doc, wanted)):
+            flash(f"Clé « {unknown[wanted]} » supprimée.", "ok")
+        return redirect(request.referrer if _same_site(request.referrer) else url_for("case_form", case_id=case_id))
+
+    def _same_site(ref: str | None) -> bool:
+        from urllib.parse import urlsplit
+        return bool(ref) and urlsplit(ref).netloc == request.host and urlsplit(ref).path.startswith("/d/")
+
     # « Enregistrer et passer à … » buttons: save first, then go on (leaving never loses what was typed).
     NEXT_STEPS = {"captures": "captures_page", "pieces": "pieces_page", "verification": "check_page"}
 

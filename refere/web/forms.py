@@ -410,12 +410,45 @@ def all_paths(doc: Any) -> list[str]:
     return out
 
 
+UNKNOWN_KEY = re.compile(r"^champ inconnu « ([^»]+) »")
+
+
+def unknown_key(problem) -> str | None:
+    """The key a « champ inconnu » loader problem names (its field path ends with it), else None."""
+    m = UNKNOWN_KEY.match(problem.message or "")
+    if not m or not problem.field or not re.search(rf"(^|\.){re.escape(m[1])}$", problem.field):
+        return None
+    return m[1]
+
+
+def remove_key(doc: Any, dotted: str) -> bool:
+    """Remove the key at a case-format path (« requerant.prenom », « tentatives[2].heure »); ruamel keeps
+    the comments of the other keys."""
+    parts = re.findall(r"([^.\[\]]+)|\[(\d+)\]", dotted)
+    node = doc
+    for name, index in parts[:-1]:
+        if index:
+            node = node[int(index)] if isinstance(node, list) and int(index) < len(node) else None
+        else:
+            node = node.get(name) if isinstance(node, dict) else None
+        if node is None:
+            return False
+    last, index = parts[-1] if parts else ("", "")
+    if index or not isinstance(node, dict) or last not in node:
+        return False
+    del node[last]
+    return True
+
+
 def place(problems, paths: list[str]) -> tuple[dict[str, list[str]], list]:
     """Loader problems by input path (the longest input path that the problem's field starts with)."""
     known = set(paths)
     by_path: dict[str, list[str]] = {}
     general = []
     for p in problems:
+        if unknown_key(p):  # shown on top, with the button that removes it
+            general.append(p)
+            continue
         f = p.field
         target = None
         while f:

@@ -620,3 +620,20 @@ def test_mistyped_key_is_shown_with_a_button_that_removes_it(client, ws):
     data = yaml.safe_load(new)
     assert data["requerant"]["prenoms"] and "prenom" not in data["requerant"]
     load(case_file(ws))  # the case loads again
+
+
+def test_jargon_has_plain_help_tied_to_its_input(client, ws):
+    html, _ = page(client, "/d/exemple-94/")
+    for name, words in [("demandes.astreinte_par_jour", "chaque jour de retard"), ("demandes.frais_l761_1", "remboursement"),
+                        ("requerant.numero_etranger", "10 chiffres"), ("procedure.oqtf", "quitter la France"),
+                        ("demandes.delai_jours", "jours que le juge laisse"), ("aide_juridictionnelle", "prend en charge"),
+                        ("options.captures", "rangées en pièces")]:
+        hint = re.search(rf'<small id="aide-{re.escape(name)}">([^<]*)</small>', html)
+        assert hint and words in hint[1], name
+        tag = re.search(rf'<(?:input|select|textarea)[^>]*id="{re.escape(name)}"[^>]*>', html)[0]
+        assert re.search(rf'aria-describedby="[^"]*aide-{re.escape(name)}', tag), name
+    # The applicant's words, not the court's; one « par semaine » only.
+    assert ">Renouvellement de mon titre de séjour</option>" in html and "Le renouvellement de son" not in html
+    assert ">Sa démarche<" not in html
+    assert html.count("par semaine (conseillé)") == 1
+    assert "pas « je »" in html and "son contrat de travail prend fin le 31 mai 2025" in html

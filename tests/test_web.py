@@ -93,8 +93,10 @@ def test_new_case_makes_a_slug_folder(client, ws):
     assert (ws / "diallo-aissatou" / "dossier.yaml").is_file()
     assert not (ws.parent / "Diallo Aïssatou").exists()
     html, _ = page(client, "/d/diallo-aissatou/")
-    # The loader's own words, next to the field.
-    assert re.search(r'id="err-requerant.nom">valeur à compléter', html)
+    # Never saved: a neutral hint on the form; the check page gives the loader's own words.
+    assert re.search(r'id="indice-requerant.nom">à remplir', html)
+    html, _ = page(client, "/d/diallo-aissatou/verification")
+    assert "valeur à compléter" in html
 
 
 def test_post_without_csrf_token_is_refused_and_changes_nothing(client, ws):
@@ -637,3 +639,19 @@ def test_jargon_has_plain_help_tied_to_its_input(client, ws):
     assert ">Sa démarche<" not in html
     assert html.count("par semaine (conseillé)") == 1
     assert "pas « je »" in html and "son contrat de travail prend fin le 31 mai 2025" in html
+
+
+def test_new_case_shows_neutral_hints_until_first_save(client, ws):
+    _, tok = page(client, "/")
+    r = client.post("/nouveau", data={**tok, "nom": "Nouvelle Personne"})
+    assert r.status_code == 302
+    html, tok = page(client, "/d/nouvelle-personne/")
+    assert "valeur à compléter" not in html and "en-erreur" not in html
+    assert re.search(r'<small class="a-remplir" id="indice-requerant.nom">à remplir</small>', html)
+    tag = re.search(r'<input[^>]*id="requerant.nom"[^>]*>', html)[0]
+    assert "indice-requerant.nom" in tag and "aria-invalid" not in tag
+    # After the first save, what is still missing is an error next to its field, in the loader's words.
+    client.post("/d/nouvelle-personne/", data={**tok, "requerant.nom": "PERSONNE"})
+    assert yaml.safe_load(case_file(ws, "nouvelle-personne").read_text("utf-8"))["requerant"]["nom"] == "PERSONNE"
+    html, _ = page(client, "/d/nouvelle-personne/")
+    assert re.search(r'id="err-requerant.prenoms">valeur à compléter', html) and "a-remplir" not in html

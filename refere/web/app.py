@@ -209,8 +209,14 @@ def _routes(app: Flask) -> None:
     def _page(template: str, case_id: str, folder: Path, doc, **extra):
         checked = core.check(folder)
         paths = forms.all_paths(doc) if doc is not None else []
-        by_path, general = forms.place(checked.problems, paths)
-        return render_template(template, case_id=case_id, doc=doc, checked=checked, errors=by_path,
+        problems, hints = checked.problems, {}
+        if store.is_fresh(folder):
+            # A new case, never saved: what is left to fill is a neutral hint, not a red error.
+            todo = {p.field for p in problems if p.message.startswith("valeur à compléter")}
+            hints = {f: "à remplir" for f in todo if f in set(paths)}
+            problems = [p for p in problems if p.field not in hints]
+        by_path, general = forms.place(problems, paths)
+        return render_template(template, case_id=case_id, doc=doc, checked=checked, errors=by_path, hints=hints,
                                general=general, version=store.version_of(folder / store.CASE_FILE),
                                status=core.status(folder), **extra)
 

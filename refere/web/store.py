@@ -23,6 +23,7 @@ from .. import files, shotdates
 from ..errors import CaseInvalid, FileProblem, OutputError, Problem, RefereError, os_reason
 
 CASE_FILE = "dossier.yaml"
+FRESH_MARK = ".refere-web-nouveau"  # the version of a case file as the form created it
 OUT_DIR = "dossier"  # build.default_out: where `refere build` writes beside dossier.yaml
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 # Existing folders made by hand may have capitals, dots or underscores; never a separator.
@@ -81,7 +82,18 @@ def new_case(workspace: Path, name: str) -> str:
     # Unlike `refere init`'s template, no département or démarche is pre-chosen: the form asks.
     answers: dict[str, str | None] = {f: (None if f in OPTIONAL else PLACEHOLDER) for f in FIELDS}
     create(workspace / slug, answers)
+    # Remembers the untouched file: until it changes, its « À COMPLÉTER » values are hints, not errors.
+    atomic_write(workspace / slug / FRESH_MARK, version_of(workspace / slug / CASE_FILE).encode("ascii"))
     return slug
+
+
+def is_fresh(folder: Path) -> bool:
+    """A case made by the web form and never saved since (its dossier.yaml untouched)."""
+    try:
+        mark = (folder / FRESH_MARK).read_text("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return bool(mark) and mark == version_of(folder / CASE_FILE)
 
 
 # ---------------------------------------------------------------- dossier.yaml

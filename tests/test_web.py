@@ -312,6 +312,8 @@ def test_build_then_download_files_and_zip(client, ws):
     assert r.status_code == 302
     html, _ = page(client, f"/d/{cid}/construction")
     assert "Dossier construit" in html and "Télérecours citoyens" in html and "tribunal administratif de Melun" in html
+    # Not everyone has a printer and a scanner: the other ways to sign and file are said.
+    assert "Sans imprimante" in html and "R. 414-6" in html and "Sur papier" in html and "renseignez-vous auprès du greffe" in html
     manifest = yaml.safe_load((ws / cid / "dossier" / "inventaire.json").read_text("utf-8"))
     first = manifest["pieces"][0]["fichier"]
     r = client.get(f"/d/{cid}/fichiers/{first}")

@@ -657,3 +657,17 @@ def test_new_case_shows_neutral_hints_until_first_save(client, ws):
     assert yaml.safe_load(case_file(ws, "nouvelle-personne").read_text("utf-8"))["requerant"]["nom"] == "PERSONNE"
     html, _ = page(client, "/d/nouvelle-personne/")
     assert re.search(r'id="err-requerant.prenoms">valeur à compléter', html) and "a-remplir" not in html
+
+
+def test_check_page_names_fields_in_plain_words_counting_from_one(client, ws):
+    from refere.web.forms import field_label
+
+    assert field_label("tentatives[11].capture") == "tentative n° 12, capture"
+    assert field_label("pieces[0].titre") == "pièce n° 1, titre"
+    # A capture that disappeared: the loader's words, and where in plain words.
+    text = case_file(ws).read_text("utf-8")
+    m = re.search(r"captures/Screenshot_[0-9-]+\.png", text)
+    (ws / "exemple-94" / m[0]).unlink()
+    index = [t.get("capture") for t in yaml.safe_load(text)["tentatives"]].index(m[0])
+    html, _ = page(client, "/d/exemple-94/verification")
+    assert f"tentative n° {index + 1}, capture" in html and f"tentatives[{index}]" not in html

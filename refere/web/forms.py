@@ -569,3 +569,39 @@ def attach_proofs(doc: Any, form: dict[str, str], proofs: dict[str, list[str]], 
         refs.append(pid)
         changed = True
     return changed
+
+
+# ---------------------------------------------------------------- field paths in plain words
+
+_ITEM_NAMES = {"tentatives": "tentative", "pieces": "pièce", "urgence": "fait d'urgence", "diligences": "démarche"}
+_LIST_NAMES = {"tentatives": "la liste des tentatives", "pieces": "la liste des pièces",
+               "urgence": "les faits d'urgence", "diligences": "les démarches déjà faites"}
+_EXTRA_LABELS = {"capture": "capture", "fichier": "fichier", "fichiers": "fichiers", "preuves": "preuves",
+                 "heure": "heure"}
+
+
+def _label_of(fields, key: str) -> str:
+    for f in fields:
+        if f.key == key:
+            label = re.sub(r"\s*\([^)]*\)$", "", f.label)
+            return label[0].lower() + label[1:]
+    return _EXTRA_LABELS.get(key, key.replace("_", " "))
+
+
+def field_label(dotted: str) -> str:
+    """« tentatives[11].capture » → « tentative n° 12, capture »: counting from 1, the form's words."""
+    m = re.fullmatch(r"(\w+)\[(\d+)\](?:\.(\w+))?(.*)", dotted or "")
+    if m and m[1] in _ITEM_NAMES:
+        out = f"{_ITEM_NAMES[m[1]]} n° {int(m[2]) + 1}"
+        if m[3]:
+            out += ", " + _label_of(LISTS[m[1]], m[3])
+        return out + (m[4] or "")
+    if dotted in _LIST_NAMES:
+        return _LIST_NAMES[dotted]
+    head, _, key = (dotted or "").partition(".")
+    for sec in SECTIONS:
+        if sec.key == head and key:
+            return f"{sec.title[0].lower() + sec.title[1:]} : {_label_of(sec.fields, key.split('.')[0])}"
+        if not sec.key and not key and any(f.key == head for f in sec.fields):
+            return _label_of(sec.fields, head)
+    return dotted

@@ -671,3 +671,27 @@ def test_check_page_names_fields_in_plain_words_counting_from_one(client, ws):
     index = [t.get("capture") for t in yaml.safe_load(text)["tentatives"]].index(m[0])
     html, _ = page(client, "/d/exemple-94/verification")
     assert f"tentative n° {index + 1}, capture" in html and f"tentatives[{index}]" not in html
+
+
+def test_urgency_proofs_are_ticked_among_existing_pieces(client, ws):
+    """No id to type: the pièces that have one are listed; an unknown id shows the loader's error."""
+    cid = "exemple-94"
+    before = case_file(ws).read_bytes()
+    html, tok = page(client, f"/d/{cid}/")
+    boxes = re.findall(r'<input type="checkbox" id="urgence\[0\]\.preuves-\d+" name="urgence\[0\]\.preuves_choix" value="([^"]+)" (checked)?', html)
+    assert boxes == [("employeur", "checked"), ("titre", "checked"), ("identite", "")]
+    assert "ajoutez d'abord la pièce à l'étape Pièces" in html.replace("&#39;", "'")
+    # Saving what is shown changes nothing; ticking a box adds that id, in the YAML's flow style.
+    form = {**tok, "urgence[0].preuves_cases": "oui", "urgence[0].preuves_choix": ["employeur", "titre"]}
+    client.post(f"/d/{cid}/", data=form)
+    assert case_file(ws).read_bytes() == before
+    _, tok = page(client, f"/d/{cid}/")
+    client.post(f"/d/{cid}/", data={**tok, "urgence[0].preuves_cases": "oui",
+                                    "urgence[0].preuves_choix": ["employeur", "titre", "identite"]})
+    assert "preuves: [employeur, titre, identite]" in case_file(ws).read_text("utf-8")
+    # An id typed by hand that no pièce has: kept, ticked, and the loader's error is next to it.
+    case_file(ws).write_text(case_file(ws).read_text("utf-8").replace("[employeur, titre, identite]", "[employeur, contrat]"), "utf-8")
+    html, _ = page(client, f"/d/{cid}/")
+    assert re.search(r'value="contrat" checked>\s*<label[^>]*>« contrat » \(aucune pièce', html.replace("&#39;", "'"))
+    err = re.search(r'<p class="erreur-champ" id="err-urgence\[0\]\.preuves">([^<]*)</p>', html)
+    assert err and "contrat" in err[1]

@@ -234,7 +234,9 @@ def _routes(app: Flask) -> None:
             dep = None
         return _page("dossier.html", case_id, folder, doc, dep=dep,
                      urgence=forms.list_rows(doc, "urgence"), diligences=forms.list_rows(doc, "diligences"),
-                     piece_ids=[p.get("id") for p in (doc.get("pieces") or []) if isinstance(p, dict) and p.get("id")])
+                     piece_ids=[str(p.get("id")) for p in (doc.get("pieces") or []) if isinstance(p, dict) and p.get("id")],
+                     piece_titles={str(p.get("id")): f"{p.get('titre') or p.get('id')} ({p.get('id')})"
+                                   for p in (doc.get("pieces") or []) if isinstance(p, dict) and p.get("id")})
 
     def _save(folder: Path, mutate) -> bool:
         """Re-read, apply, write if changed; refuse when another tab saved in between."""
@@ -281,7 +283,7 @@ def _routes(app: Flask) -> None:
     @app.post("/d/<case_id>/")
     def case_save(case_id):
         folder = _folder(case_id)
-        form = request.form.to_dict()
+        form = forms.merge_proof_boxes(request.form.to_dict(), request.form.getlist)
         try:
             proofs = _receive_proofs(folder)
         except store.UploadRefused as exc:

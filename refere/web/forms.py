@@ -605,3 +605,20 @@ def field_label(dotted: str) -> str:
         if not sec.key and not key and any(f.key == head for f in sec.fields):
             return _label_of(sec.fields, head)
     return dotted
+
+
+def refs(value: Any) -> list[str]:
+    """The pièce ids a « preuves » value cites, in its order."""
+    if isinstance(value, list):
+        return [str(v) for v in value if v is not None]
+    if isinstance(value, str):
+        return [x for x in re.split(r"[\s,;]+", value) if x]
+    return []
+
+
+def merge_proof_boxes(form: dict[str, str], multi) -> dict[str, str]:
+    """Ticked pièces (several values of one name) → the « preuves » text the list editor reads."""
+    for key in [k for k in form if k.endswith(".preuves_cases")]:
+        prefix = key[: -len(".preuves_cases")]
+        form[f"{prefix}.preuves"] = ", ".join(multi(f"{prefix}.preuves_choix"))
+    return form

@@ -695,3 +695,28 @@ def test_urgency_proofs_are_ticked_among_existing_pieces(client, ws):
     assert re.search(r'value="contrat" checked>\s*<label[^>]*>« contrat » \(aucune pièce', html.replace("&#39;", "'"))
     err = re.search(r'<p class="erreur-champ" id="err-urgence\[0\]\.preuves">([^<]*)</p>', html)
     assert err and "contrat" in err[1]
+
+
+def test_uploaded_files_show_the_name_they_had_on_the_phone(client, ws, tmp_path):
+    cid = "exemple-94"
+    _, tok = page(client, f"/d/{cid}/captures")
+    files = [(io.BytesIO(make_jpeg(tmp_path / "src" / "j.jpg", taken="2025:09:30 00:04:10").read_bytes()), "IMG_0042.JPG"),
+             (io.BytesIO(png_bytes(tmp_path, "u.png", text="u")), "photo sans date.png")]
+    client.post(f"/d/{cid}/captures/envoyer", data={**tok, "fichiers": files}, content_type="multipart/form-data")
+    data = yaml.safe_load(case_file(ws).read_text("utf-8"))
+    stored = next(t["capture"] for t in data["tentatives"] if str(t["date"]).startswith("2025-09-30 00:04"))
+    assert stored != "captures/IMG_0042.JPG"  # the server names the file…
+    names = store.original_names(ws / cid)
+    assert names[stored] == "IMG_0042.JPG"  # …and remembers what it was called
+    html, _ = page(client, f"/d/{cid}/captures")
+    assert ">IMG_0042.JPG</small></a>" in html
+    assert "Envoyée sous le nom « photo sans date.png »" in html
+    # A pièce too, and a path in the sent name is reduced to its last part.
+    _, tok = page(client, f"/d/{cid}/pieces")
+    client.post(f"/d/{cid}/pieces/envoyer", data={**tok, "titre": "Bail", "categorie": "domicile",
+                                                  "fichiers": [(io.BytesIO(make_pdf(tmp_path / "b.pdf").read_bytes()), "../Mes documents/bail 2024.pdf")]},
+                content_type="multipart/form-data")
+    fichier = yaml.safe_load(case_file(ws).read_text("utf-8"))["pieces"][-1]["fichier"]
+    assert store.original_names(ws / cid)[fichier] == "bail 2024.pdf"
+    html, _ = page(client, f"/d/{cid}/pieces")
+    assert "« bail 2024.pdf »" in html

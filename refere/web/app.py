@@ -218,6 +218,7 @@ def _routes(app: Flask) -> None:
         by_path, general = forms.place(problems, paths)
         return render_template(template, case_id=case_id, doc=doc, checked=checked, errors=by_path, hints=hints,
                                general=general, version=store.version_of(folder / store.CASE_FILE),
+                               originals=store.original_names(folder),
                                status=core.status(folder), **extra)
 
     @app.get("/d/<case_id>/")
@@ -316,6 +317,7 @@ def _routes(app: Flask) -> None:
         dest = folder / "pieces"
         used = store.folder_size(folder)
         out: dict[str, list[str]] = {}
+        originals: dict[str, str] = {}
         try:
             for key in request.files:
                 m = re.fullmatch(r"urgence\[(\d+|nouveau)\]\.preuve", key)
@@ -327,11 +329,13 @@ def _routes(app: Flask) -> None:
                     tmp, kind, digest, size = store.receive(up.stream, up.filename, dest, limits, used)
                     used += size
                     out.setdefault(m[1], []).append(f"pieces/{store.store_piece(tmp, kind, digest, 'preuve-urgence', dest)}")
+                    originals[out[m[1]][-1]] = up.filename
         except store.UploadRefused:
             for written in out.values():
                 for w in written:
                     store.remove_inside(folder, w, "pieces")
             raise
+        store.remember_names(folder, originals)
         return out
 
     # ------------------------------------------------------------ captures
@@ -414,6 +418,7 @@ def _routes(app: Flask) -> None:
             used += size
             shot = captures.Shot(f"captures/{name}", when, source, digest)
             (dated if when else undated).append((original, shot))
+        store.remember_names(folder, {s.written: o for o, s in dated + undated})
         added = skipped = 0
         if dated:
             try:
@@ -501,7 +506,7 @@ def _routes(app: Flask) -> None:
         limits = app.config["REFERE_LIMITS"]
         dest = folder / "pieces"
         used = store.folder_size(folder)
-        written = []
+        written, originals = [], {}
         try:
             for up in request.files.getlist("fichiers"):
                 if not up or not up.filename:
@@ -509,6 +514,7 @@ def _routes(app: Flask) -> None:
                 tmp, kind, digest, size = store.receive(up.stream, up.filename, dest, limits, used)
                 used += size
                 written.append(f"pieces/{store.store_piece(tmp, kind, digest, title, dest)}")
+                originals[written[-1]] = up.filename
         except store.UploadRefused as exc:
             for w in written:
                 store.remove_inside(folder, w, "pieces")
@@ -541,6 +547,7 @@ def _routes(app: Flask) -> None:
             return True
 
         if _save(folder, mutate):
+            store.remember_names(folder, originals)
             flash(f"Pièce « {title} » ajoutée.", "ok")
         else:
             for w in written:

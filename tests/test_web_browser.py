@@ -192,6 +192,8 @@ def test_applicant_journey_in_a_real_browser(driver_factory, server, tmp_path):
     d.find_element(By.CSS_SELECTOR, "form[action$='/captures/envoyer'] button").click()
     assert _wait(lambda: "12 tentative(s) ajoutée(s)" in d.page_source)
     assert "Sans date : IMG-WA0007.png" in d.page_source
+    # Thirteen attempts on a phone: compact cards, nothing wider than the screen.
+    assert d.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
     shots.take("captures")
     d.execute_script("document.getElementById('loose-titre').scrollIntoView()")
     shots.take("captures-sans-date", full=False)

@@ -285,7 +285,7 @@ def test_volunteer_desk_with_ten_cases(driver_factory, server, tmp_path):
 
     downloads = tmp_path / "telechargements"
     downloads.mkdir()
-    d = driver_factory(downloads, width=1024, height=800)
+    d = driver_factory(downloads, width=1280, height=800)
     shots = Shots(d, tmp_path)
     d.get(url)
     rows = d.find_elements(By.CSS_SELECTOR, "table.liste tbody tr")
@@ -296,6 +296,11 @@ def test_volunteer_desk_with_ten_cases(driver_factory, server, tmp_path):
     d.find_element(By.XPATH, "//button[normalize-space()='Tout construire']").click()
     assert _wait(lambda: "Terminé" in d.page_source, 240)
     assert "8 construit(s), 2 en échec" in d.page_source
+    # The failed cases' reasons, short, in a table that fits the screen; the detail folds away.
+    assert d.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    reasons = [c.text for c in d.find_elements(By.CSS_SELECTOR, "table.lot td.raison") if c.text.strip()]
+    assert len(reasons) == 2 and all(len(r.split("\n")[0]) < 300 for r in reasons)
+    assert any("semaines-insuffisantes" in r or "moins" in r for r in reasons)
     shots.take("lot", full=False)
     d.find_element(By.LINK_TEXT, "Télécharger rapport.csv").click()
     report = downloads / "rapport.csv"

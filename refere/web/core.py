@@ -243,7 +243,7 @@ def first_sentence(text: str, limit: int = 160) -> str:
 
     line = next((ln.strip() for ln in (text or "").splitlines() if ln.strip()), "")
     line = line.split(" | ")[0]
-    m = re.search(r"[.;:!?](\s|$)", line)
+    m = re.search(r"[.!?](\s|$)", line)
     short = line[:m.start() + 1] if m and m.start() > 20 else line
     return short if len(short) <= limit else short[:limit - 1].rstrip() + "…"
 
@@ -260,7 +260,8 @@ def failure_summary(folder: Path | None, error: str) -> dict:
     if c.case is None:
         if c.problems:
             p = c.problems[0]
-            out["short"] = first_sentence(f"{p.field} : {p.message}" if p.field else p.message)
+            from .forms import field_label
+            out["short"] = (f"{field_label(p.field)} : " if p.field else "") + first_sentence(p.message)
             out["more"] = len(c.problems) - 1
         return out
     out["warnings"] = len(c.report.warnings)

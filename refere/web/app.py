@@ -176,7 +176,10 @@ def _routes(app: Flask) -> None:
     @app.get("/tout-construire")
     def batch_page():
         runner = app.extensions["refere_batch"]
-        return render_template("lot.html", batch=runner.state, out=runner.out,
+        known = set(store.case_ids(runner.workspace)) if not runner.state.running else set()
+        failures = {r.dossier: core.failure_summary(runner.workspace / r.dossier if r.dossier in known else None, r.erreur)
+                    for r in runner.state.rows if r.statut not in ("ok", "à jour")}
+        return render_template("lot.html", batch=runner.state, out=runner.out, failures=failures,
                                has_report=(runner.out / "rapport.csv").is_file())
 
     @app.get("/tout-construire/rapport.csv")
@@ -206,9 +209,16 @@ def _routes(app: Flask) -> None:
     def _page(template: str, case_id: str, folder: Path, doc, **extra):
         checked = core.check(folder)
         paths = forms.all_paths(doc) if doc is not None else []
-        by_path, general = forms.place(checked.problems, paths)
-        return render_template(template, case_id=case_id, doc=doc, checked=checked, errors=by_path,
+        problems, hints = checked.problems, {}
+        if store.is_fresh(folder):
+            # A new case, never saved: what is left to fill is a neutral hint, not a red error.
+            todo = {p.field for p in problems if p.message.startswith("valeur à compléter")}
+            hints = {f: "à remplir" for f in todo if f in set(paths)}
+            problems = [p for p in problems if p.field not in hints]
+        by_path, general = forms.place(problems, paths)
+        return render_template(template, case_id=case_id, doc=doc, checked=checked, errors=by_path, hints=hints,
                                general=general, version=store.version_of(folder / store.CASE_FILE),
+                               originals=store.original_names(folder),
                                status=core.status(folder), **extra)
 
     @app.get("/d/<case_id>/")
@@ -225,7 +235,9 @@ def _routes(app: Flask) -> None:
             dep = None
         return _page("dossier.html", case_id, folder, doc, dep=dep,
                      urgence=forms.list_rows(doc, "urgence"), diligences=forms.list_rows(doc, "diligences"),
-                     piece_ids=[p.get("id") for p in (doc.get("pieces") or []) if isinstance(p, dict) and p.get("id")])
+                     piece_ids=[str(p.get("id")) for p in (doc.get("pieces") or []) if isinstance(p, dict) and p.get("id")],
+                     piece_titles={str(p.get("id")): f"{p.get('titre') or p.get('id')} ({p.get('id')})"
+                                   for p in (doc.get("pieces") or []) if isinstance(p, dict) and p.get("id")})
 
     def _save(folder: Path, mutate) -> bool:
         """Re-read, apply, write if changed; refuse when another tab saved in between."""
@@ -246,10 +258,33 @@ def _routes(app: Flask) -> None:
                 return False
         return True
 
+    @app.post("/d/<case_id>/supprimer-cle")
+    def remove_key(case_id):
+        """Remove a mistyped key the form cannot show: only one the loader names as unknown right now."""
+        folder = _folder(case_id)
+        wanted = request.form.get("champ", "")
+        unknown = {p.field: forms.unknown_key(p) for p in core.check(folder).problems if forms.unknown_key(p)}
+        if wanted not in unknown:
+            flash("Cette clé n'est plus signalée comme inconnue : rien n'a été supprimé.", "erreur")
+        elif _save(folder, lambda doc: forms.remove_key(doc, wanted)):
+            flash(f"Clé « {unknown[wanted]} » supprimée.", "ok")
+        return redirect(request.referrer if _same_site(request.referrer) else url_for("case_form", case_id=case_id))
+
+    def _same_site(ref: str | None) -> bool:
+        from urllib.parse import urlsplit
+        return bool(ref) and urlsplit(ref).netloc == request.host and urlsplit(ref).path.startswith("/d/")
+
+    # « Enregistrer et passer à … » buttons: save first, then go on (leaving never loses what was typed).
+    NEXT_STEPS = {"captures": "captures_page", "pieces": "pieces_page", "verification": "check_page"}
+
+    def _next_step(case_id):
+        endpoint = NEXT_STEPS.get(request.form.get("_suite", ""))
+        return redirect(url_for(endpoint, case_id=case_id)) if endpoint else None
+
     @app.post("/d/<case_id>/")
     def case_save(case_id):
         folder = _folder(case_id)
-        form = request.form.to_dict()
+        form = forms.merge_proof_boxes(request.form.to_dict(), request.form.getlist)
         try:
             proofs = _receive_proofs(folder)
         except store.UploadRefused as exc:
@@ -267,6 +302,8 @@ def _routes(app: Flask) -> None:
 
         if _save(folder, mutate):
             flash("Enregistré.", "ok")
+            if (nxt := _next_step(case_id)):
+                return nxt
         else:
             for written in proofs.values():
                 for w in written:
@@ -280,6 +317,7 @@ def _routes(app: Flask) -> None:
         dest = folder / "pieces"
         used = store.folder_size(folder)
         out: dict[str, list[str]] = {}
+        originals: dict[str, str] = {}
         try:
             for key in request.files:
                 m = re.fullmatch(r"urgence\[(\d+|nouveau)\]\.preuve", key)
@@ -291,11 +329,13 @@ def _routes(app: Flask) -> None:
                     tmp, kind, digest, size = store.receive(up.stream, up.filename, dest, limits, used)
                     used += size
                     out.setdefault(m[1], []).append(f"pieces/{store.store_piece(tmp, kind, digest, 'preuve-urgence', dest)}")
+                    originals[out[m[1]][-1]] = up.filename
         except store.UploadRefused:
             for written in out.values():
                 for w in written:
                     store.remove_inside(folder, w, "pieces")
             raise
+        store.remember_names(folder, originals)
         return out
 
     # ------------------------------------------------------------ captures
@@ -378,6 +418,7 @@ def _routes(app: Flask) -> None:
             used += size
             shot = captures.Shot(f"captures/{name}", when, source, digest)
             (dated if when else undated).append((original, shot))
+        store.remember_names(folder, {s.written: o for o, s in dated + undated})
         added = skipped = 0
         if dated:
             try:
@@ -427,6 +468,8 @@ def _routes(app: Flask) -> None:
         form = request.form.to_dict()
         if _save(folder, lambda doc: forms.apply_list(doc, "tentatives", form).changed):
             flash("Tentatives enregistrées.", "ok")
+            if (nxt := _next_step(case_id)):
+                return nxt
         return redirect(url_for("captures_page", case_id=case_id))
 
     @app.post("/d/<case_id>/captures/retirer")
@@ -463,7 +506,7 @@ def _routes(app: Flask) -> None:
         limits = app.config["REFERE_LIMITS"]
         dest = folder / "pieces"
         used = store.folder_size(folder)
-        written = []
+        written, originals = [], {}
         try:
             for up in request.files.getlist("fichiers"):
                 if not up or not up.filename:
@@ -471,6 +514,7 @@ def _routes(app: Flask) -> None:
                 tmp, kind, digest, size = store.receive(up.stream, up.filename, dest, limits, used)
                 used += size
                 written.append(f"pieces/{store.store_piece(tmp, kind, digest, title, dest)}")
+                originals[written[-1]] = up.filename
         except store.UploadRefused as exc:
             for w in written:
                 store.remove_inside(folder, w, "pieces")
@@ -503,6 +547,7 @@ def _routes(app: Flask) -> None:
             return True
 
         if _save(folder, mutate):
+            store.remember_names(folder, originals)
             flash(f"Pièce « {title} » ajoutée.", "ok")
         else:
             for w in written:
@@ -535,6 +580,8 @@ def _routes(app: Flask) -> None:
                 if w not in still:
                     store.remove_inside(folder, w, "pieces")
             flash("Pièces enregistrées.", "ok")
+            if (nxt := _next_step(case_id)):
+                return nxt
         return redirect(url_for("pieces_page", case_id=case_id))
 
     # ------------------------------------------------------------ check and build

@@ -236,3 +236,37 @@ class BatchRunner:
             with self._lock:
                 self.state.running = False
                 self.state.finished = dt.datetime.now(dates.PARIS).strftime("%H:%M:%S")
+
+
+def first_sentence(text: str, limit: int = 160) -> str:
+    """The first sentence (or line) of a message, for a table cell; the full text goes in <details>."""
+    import re
+
+    line = next((ln.strip() for ln in (text or "").splitlines() if ln.strip()), "")
+    line = line.split(" | ")[0]
+    m = re.search(r"[.!?](\s|$)", line)
+    short = line[:m.start() + 1] if m and m.start() > 20 else line
+    return short if len(short) <= limit else short[:limit - 1].rstrip() + "…"
+
+
+def failure_summary(folder: Path | None, error: str) -> dict:
+    """Why a case failed in « tout construire », short: blocking codes, first sentence, warning count."""
+    out = {"codes": [], "short": first_sentence(error), "warnings": None}
+    if folder is None or not (folder / store.CASE_FILE).is_file():
+        return out
+    try:
+        c = check(folder)
+    except Exception:  # noqa: BLE001 — the batch's own error is shown anyway
+        return out
+    if c.case is None:
+        if c.problems:
+            p = c.problems[0]
+            from .forms import field_label
+            out["short"] = (f"{field_label(p.field)} : " if p.field else "") + first_sentence(p.message)
+            out["more"] = len(c.problems) - 1
+        return out
+    out["warnings"] = len(c.report.warnings)
+    if c.report.blocking:
+        out["codes"] = [f.code for f in c.report.blocking]
+        out["short"] = first_sentence(c.report.blocking[0].message)
+    return out

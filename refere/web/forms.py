@@ -57,7 +57,22 @@ DILIGENCE_LABELS = {
     "centre_contact_citoyen": "centre de contact citoyen (ANEF)", "point_accueil_numerique": "point d'accueil numérique",
     "courrier": "courrier", "courriel": "courriel", "autre": "autre",
 }
-PROCEDURE_LABELS = {k: v[0].upper() + v[1:] for k, v in PROCEDURES.items()}
+# What the applicant would say (the court's wording, « le renouvellement de son titre… », is for the requête).
+PROCEDURE_LABELS = {
+    "premiere_demande_titre_sejour": "Première demande de titre de séjour",
+    "renouvellement_titre_sejour": "Renouvellement de mon titre de séjour",
+    "changement_de_statut": "Changement de statut (par exemple étudiant → salarié)",
+    "admission_exceptionnelle_sejour": "Admission exceptionnelle au séjour (régularisation)",
+    "duplicata_titre": "Duplicata de mon titre de séjour (perdu, volé, abîmé)",
+    "changement_situation": "Déclaration d'un changement de situation (adresse, état civil…)",
+    "remise_titre": "Retrait de mon titre de séjour (il est prêt)",
+    "recueil_biometrie": "Prise d'empreintes et de photo (biométrie)",
+    "delivrance_recepisse": "Obtenir un récépissé",
+    "document_circulation_mineur": "Document de circulation pour un enfant mineur",
+    "naturalisation": "Dépôt d'une demande de naturalisation",
+    "autre": "Autre démarche (précisez ci-dessous)",
+}
+PROCEDURE_LABELS.update({k: v[0].upper() + v[1:] for k, v in PROCEDURES.items() if k not in PROCEDURE_LABELS})
 CIVILITES = (("", "—"), ("M.", "M."), ("Mme", "Mme"))
 
 
@@ -77,7 +92,8 @@ SECTIONS: tuple[Section, ...] = (
         Field("adresse", "Adresse postale", "textarea", help="Sur plusieurs lignes, comme sur une enveloppe", required=True),
         Field("telephone", "Téléphone (facultatif)", "tel"),
         Field("courriel", "Courriel (facultatif)", "email"),
-        Field("numero_etranger", "Numéro étranger AGDREF (facultatif)", help="10 chiffres, sur le titre de séjour"),
+        Field("numero_etranger", "Numéro étranger AGDREF (facultatif)",
+              help="Le numéro à 10 chiffres imprimé sur le titre de séjour ou le récépissé (« N° étranger »)."),
     )),
     Section("procedure", "La démarche et la voie", (
         Field("type", "Démarche", "select", _opts(PROCEDURES, PROCEDURE_LABELS, "— choisir —"), required=True),
@@ -86,7 +102,8 @@ SECTIONS: tuple[Section, ...] = (
         Field("titre_actuel", "Titre actuel (facultatif)", help="Par exemple : carte de séjour temporaire « salarié »"),
         Field("expiration_titre", "Date d'expiration du titre (facultatif)", "date"),
         Field("precisions", "Précisions (obligatoire si « autre »)", "textarea"),
-        Field("oqtf", "Une obligation de quitter le territoire (OQTF) a été notifiée", "check"),
+        Field("oqtf", "Une obligation de quitter le territoire (OQTF) a été notifiée", "check",
+              help="Une OQTF est une décision écrite du préfet qui demande de quitter la France. Cochez seulement si vous en avez reçu une."),
     )),
     Section("prefecture", "La préfecture", (
         Field("departement", "Département", "select", (), required=True),
@@ -106,16 +123,21 @@ SECTIONS: tuple[Section, ...] = (
         Field("reference", "Référence interne (facultatif)"),
     ), help="Laissez « Qualité » vide si la personne dépose seule.", nullable=True),
     Section("", "Aide juridictionnelle (facultatif)", (
-        Field("aide_juridictionnelle", "Aide juridictionnelle", "select",
+        Field("aide_juridictionnelle", "Aide juridictionnelle", "select", help=(
+              "L'État prend en charge l'avocat et les frais si vos ressources sont faibles. Vous pouvez la demander "
+              "« à titre provisoire » dans la requête, puis remplir le formulaire de demande (sur service-public.fr)."), choices=
               _opts(AIDE_JURIDICTIONNELLE, {"demandee": "demandée (à titre provisoire)", "obtenue": "obtenue"}, "— non —")),
         Field("decision_aj", "Décision d'aide juridictionnelle (si obtenue)", help="Bureau, numéro et date"),
     )),
     Section("demandes", "Ce qui est demandé au juge", (
-        Field("delai_jours", "Délai donné au préfet (jours)", "number"),
+        Field("delai_jours", "Délai donné au préfet (jours)", "number",
+              help="Le nombre de jours que le juge laisse au préfet pour vous donner le rendez-vous, une fois sa décision connue. Vide : 15 jours."),
         Field("rdv_au_plus_tard", "Rendez-vous au plus tard le (facultatif)", "date"),
         Field("rdv_sous_jours", "Ou : rendez-vous sous (jours, facultatif)", "number"),
-        Field("astreinte_par_jour", "Astreinte par jour de retard, en euros (facultatif)", "number"),
-        Field("frais_l761_1", "Frais demandés, en euros (facultatif)", "number"),
+        Field("astreinte_par_jour", "Astreinte par jour de retard, en euros (facultatif)", "number",
+              help="Une somme que le préfet devrait payer pour chaque jour de retard après le délai. Le juge décide ; vide : rien n'est demandé."),
+        Field("frais_l761_1", "Frais demandés, en euros (facultatif)", "number",
+              help="Le remboursement de vos frais de procédure (article L. 761-1 du code de justice administrative), souvent demandé par un avocat. Vide : rien n'est demandé."),
     )),
     Section("signature", "Signature", (
         Field("lieu", "Lieu (facultatif)", help="Par défaut : la ville de l'adresse"),
@@ -123,15 +145,16 @@ SECTIONS: tuple[Section, ...] = (
     )),
     Section("options", "Présentation", (
         Field("captures", "Regrouper les captures", "select", (
-            ("", "par semaine (conseillé)"), ("par_semaine", "par semaine"),
-            ("par_tentative", "une pièce par tentative"), ("unique", "une seule pièce"))),
+            ("", "par semaine (conseillé)"), ("par_semaine", "par semaine (conseillé)"),
+            ("par_tentative", "une pièce par tentative"), ("unique", "une seule pièce")),
+              help="Comment les captures d'écran sont rangées en pièces : une pièce par semaine de tentatives suffit au juge."),
     )),
 )
 
 URGENCE_FIELDS = (
     Field("motif", "Motif", "select", _opts(MOTIFS, MOTIF_LABELS, "— (autre) —")),
     Field("fait", "Le fait, à la troisième personne", "textarea",
-          help="Par exemple : son employeur ne pourra plus l'employer après le 31 mai sans récépissé"),
+          help="Écrivez « il » ou « elle », pas « je » : « son contrat de travail prend fin le 31 mai 2025 »."),
     Field("echeance", "Échéance (facultatif)", "date"),
     Field("preuves", "Pièces qui le prouvent (identifiants, séparés par des virgules)"),
 )
@@ -152,6 +175,18 @@ PIECE_FIELDS = (
     Field("id", "Identifiant court (facultatif)", help="Pour le citer dans l'urgence : contrat, employeur…"),
     Field("date", "Date du document (facultatif)", "date"),
 )
+# Same meaning, two spellings: only one is offered (the one the file has, else the blank default).
+SAME_AS_BLANK = {"captures": "par_semaine"}
+
+
+def choices_for(f: Field, shown: str) -> tuple[tuple[str, str], ...]:
+    twin = SAME_AS_BLANK.get(f.key)
+    if twin is None:
+        return f.choices
+    drop = "" if shown == twin else twin
+    return tuple(c for c in f.choices if c[0] != drop)
+
+
 LISTS = {"urgence": URGENCE_FIELDS, "diligences": DILIGENCE_FIELDS, "tentatives": TENTATIVE_FIELDS,
          "pieces": PIECE_FIELDS}
 
@@ -410,12 +445,45 @@ def all_paths(doc: Any) -> list[str]:
     return out
 
 
+UNKNOWN_KEY = re.compile(r"^champ inconnu « ([^»]+) »")
+
+
+def unknown_key(problem) -> str | None:
+    """The key a « champ inconnu » loader problem names (its field path ends with it), else None."""
+    m = UNKNOWN_KEY.match(problem.message or "")
+    if not m or not problem.field or not re.search(rf"(^|\.){re.escape(m[1])}$", problem.field):
+        return None
+    return m[1]
+
+
+def remove_key(doc: Any, dotted: str) -> bool:
+    """Remove the key at a case-format path (« requerant.prenom », « tentatives[2].heure »); ruamel keeps
+    the comments of the other keys."""
+    parts = re.findall(r"([^.\[\]]+)|\[(\d+)\]", dotted)
+    node = doc
+    for name, index in parts[:-1]:
+        if index:
+            node = node[int(index)] if isinstance(node, list) and int(index) < len(node) else None
+        else:
+            node = node.get(name) if isinstance(node, dict) else None
+        if node is None:
+            return False
+    last, index = parts[-1] if parts else ("", "")
+    if index or not isinstance(node, dict) or last not in node:
+        return False
+    del node[last]
+    return True
+
+
 def place(problems, paths: list[str]) -> tuple[dict[str, list[str]], list]:
     """Loader problems by input path (the longest input path that the problem's field starts with)."""
     known = set(paths)
     by_path: dict[str, list[str]] = {}
     general = []
     for p in problems:
+        if unknown_key(p):  # shown on top, with the button that removes it
+            general.append(p)
+            continue
         f = p.field
         target = None
         while f:
@@ -501,3 +569,56 @@ def attach_proofs(doc: Any, form: dict[str, str], proofs: dict[str, list[str]], 
         refs.append(pid)
         changed = True
     return changed
+
+
+# ---------------------------------------------------------------- field paths in plain words
+
+_ITEM_NAMES = {"tentatives": "tentative", "pieces": "pièce", "urgence": "fait d'urgence", "diligences": "démarche"}
+_LIST_NAMES = {"tentatives": "la liste des tentatives", "pieces": "la liste des pièces",
+               "urgence": "les faits d'urgence", "diligences": "les démarches déjà faites"}
+_EXTRA_LABELS = {"capture": "capture", "fichier": "fichier", "fichiers": "fichiers", "preuves": "preuves",
+                 "heure": "heure"}
+
+
+def _label_of(fields, key: str) -> str:
+    for f in fields:
+        if f.key == key:
+            label = re.sub(r"\s*\([^)]*\)$", "", f.label)
+            return label[0].lower() + label[1:]
+    return _EXTRA_LABELS.get(key, key.replace("_", " "))
+
+
+def field_label(dotted: str) -> str:
+    """« tentatives[11].capture » → « tentative n° 12, capture »: counting from 1, the form's words."""
+    m = re.fullmatch(r"(\w+)\[(\d+)\](?:\.(\w+))?(.*)", dotted or "")
+    if m and m[1] in _ITEM_NAMES:
+        out = f"{_ITEM_NAMES[m[1]]} n° {int(m[2]) + 1}"
+        if m[3]:
+            out += ", " + _label_of(LISTS[m[1]], m[3])
+        return out + (m[4] or "")
+    if dotted in _LIST_NAMES:
+        return _LIST_NAMES[dotted]
+    head, _, key = (dotted or "").partition(".")
+    for sec in SECTIONS:
+        if sec.key == head and key:
+            return f"{sec.title[0].lower() + sec.title[1:]} : {_label_of(sec.fields, key.split('.')[0])}"
+        if not sec.key and not key and any(f.key == head for f in sec.fields):
+            return _label_of(sec.fields, head)
+    return dotted
+
+
+def refs(value: Any) -> list[str]:
+    """The pièce ids a « preuves » value cites, in its order."""
+    if isinstance(value, list):
+        return [str(v) for v in value if v is not None]
+    if isinstance(value, str):
+        return [x for x in re.split(r"[\s,;]+", value) if x]
+    return []
+
+
+def merge_proof_boxes(form: dict[str, str], multi) -> dict[str, str]:
+    """Ticked pièces (several values of one name) → the « preuves » text the list editor reads."""
+    for key in [k for k in form if k.endswith(".preuves_cases")]:
+        prefix = key[: -len(".preuves_cases")]
+        form[f"{prefix}.preuves"] = ", ".join(multi(f"{prefix}.preuves_choix"))
+    return form

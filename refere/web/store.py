@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import json
 import os
 import re
 import shutil
@@ -23,6 +24,9 @@ from .. import files, shotdates
 from ..errors import CaseInvalid, FileProblem, OutputError, Problem, RefereError, os_reason
 
 CASE_FILE = "dossier.yaml"
+FRESH_MARK = ".refere-web-nouveau"  # the version of a case file as the form created it
+NAMES_FILE = ".refere-web-noms.json"  # stored name → the name the file had on the user's device
+_FRESH_UNUSED = ""  # the version of a case file as the form created it
 OUT_DIR = "dossier"  # build.default_out: where `refere build` writes beside dossier.yaml
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 # Existing folders made by hand may have capitals, dots or underscores; never a separator.
@@ -81,7 +85,18 @@ def new_case(workspace: Path, name: str) -> str:
     # Unlike `refere init`'s template, no département or démarche is pre-chosen: the form asks.
     answers: dict[str, str | None] = {f: (None if f in OPTIONAL else PLACEHOLDER) for f in FIELDS}
     create(workspace / slug, answers)
+    # Remembers the untouched file: until it changes, its « À COMPLÉTER » values are hints, not errors.
+    atomic_write(workspace / slug / FRESH_MARK, version_of(workspace / slug / CASE_FILE).encode("ascii"))
     return slug
+
+
+def is_fresh(folder: Path) -> bool:
+    """A case made by the web form and never saved since (its dossier.yaml untouched)."""
+    try:
+        mark = (folder / FRESH_MARK).read_text("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return bool(mark) and mark == version_of(folder / CASE_FILE)
 
 
 # ---------------------------------------------------------------- dossier.yaml
@@ -337,3 +352,22 @@ def clean_staging(folder: Path) -> None:
 
 def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+def original_names(folder: Path) -> dict[str, str]:
+    """What each uploaded file was called on the user's device (« captures/x.png » → « IMG_0042.PNG »)."""
+    try:
+        data = json.loads((folder / NAMES_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def remember_names(folder: Path, names: dict[str, str]) -> None:
+    """Add to the sidecar (atomic; a display aid only: losing it loses nothing of the case)."""
+    if not names:
+        return
+    with _file_lock(folder / NAMES_FILE):
+        data = original_names(folder)
+        data.update({k: Path(v.replace("\\", "/")).name[:200] for k, v in names.items()})
+        atomic_write(folder / NAMES_FILE, json.dumps(data, ensure_ascii=False, sort_keys=True, indent=0).encode("utf-8"))

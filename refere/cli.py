@@ -103,8 +103,8 @@ def check(dossiers: tuple[Path, ...], strict: bool, as_json: bool, calendrier: P
     """
     from .loader import resolve_case_path
 
-    if len(dossiers) == 1 and (dossiers[0].is_file() or (dossiers[0] / "dossier.yaml").is_file()
-                               or not dossiers[0].exists()):
+    # One argument is one case, unless it is a folder of cases (a folder without its own dossier.yaml).
+    if len(dossiers) == 1 and not (dossiers[0].is_dir() and not (dossiers[0] / "dossier.yaml").exists()):
         path = resolve_case_path(dossiers[0])
         if not path.exists() and not path.is_symlink():
             raise RefereError(f"fichier « {path} » introuvable")

@@ -7,6 +7,7 @@ refused before it is filed; the PDF pages are checked for values the stamping re
 from __future__ import annotations
 
 import base64
+import dataclasses
 import binascii
 import functools
 import io
@@ -63,10 +64,13 @@ def source_bytes(src) -> bytes:
 
 
 def _checked(source) -> files.Checked:
+    """A source that was not checked with its case (an upload being received): checked now, and
+    named in messages as the person knows it."""
     try:
-        return files.check_source(source.path.parent, source.path.name)
+        checked = files.check_source(source.path.parent, source.path.name)
     except files.FileKindError as exc:
-        raise FileProblem(str(exc)) from None
+        raise FileProblem(str(exc).replace(source.path.name, source.written)) from None
+    return dataclasses.replace(checked, written=source.written)
 
 
 def _image_pages(data: bytes, written: str) -> int:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import dates, docxzip, render, templating
-from .errors import OutputError, TemplateError, os_reason
+from .errors import OutputError, os_reason
 from .loader import load, resolve_case_path
 from .model import Case
 
@@ -36,11 +36,7 @@ class Written:
 
 
 def template_path() -> Path:
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "templates" / TEMPLATE_NAME, here / "templates" / TEMPLATE_NAME):
-        if candidate.is_file():
-            return candidate
-    raise TemplateError(f"modèle intégré introuvable ({TEMPLATE_NAME}) : réinstallez refere")
+    return render.builtin_template(TEMPLATE_NAME)
 
 
 def long_datetime(t: dt.datetime) -> str:

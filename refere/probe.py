@@ -91,7 +91,7 @@ def _image_pages(data: bytes, written: str) -> int:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise FileProblem(f"« {written} » : image démesurée, refusée pour protéger la mémoire") from None
-        except Exception as exc:  # noqa: BLE001 - Pillow signals bad data with many types
+        except Exception:  # noqa: BLE001 - Pillow signals bad data with many types
             raise FileProblem(
                 f"« {written} » : image endommagée ou tronquée, ses pixels ne se lisent pas en entier ; "
                 "refaites la capture ou réenregistrez-la") from None

@@ -23,12 +23,17 @@ from .plan import Inventory
 TEMPLATE_NAME = "requete-refere-mesures-utiles.docx"
 
 
-def default_template() -> Path:
+def builtin_template(name: str = TEMPLATE_NAME) -> Path:
+    """A template shipped with refere: beside the package in a checkout, inside it in a wheel."""
     here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "templates" / TEMPLATE_NAME, here / "templates" / TEMPLATE_NAME):
+    for candidate in (here.parent / "templates" / name, here / "templates" / name):
         if candidate.is_file():
             return candidate
-    raise TemplateError(f"modèle intégré introuvable ({TEMPLATE_NAME}) : réinstallez refere")
+    raise TemplateError(f"modèle intégré introuvable ({name}) : réinstallez refere")
+
+
+def default_template() -> Path:
+    return builtin_template(TEMPLATE_NAME)
 
 
 # --- French wording -------------------------------------------------------------------------

@@ -6,7 +6,6 @@ The template holds Jinja tags for docxtpl; refere/courrier.py builds its context
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from pathlib import Path
 
@@ -18,8 +17,7 @@ from docx.shared import Cm, Mm, Pt
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
-from make_template import FONT, _font, french_spaces  # noqa: E402
-from refere.docxzip import normalize  # noqa: E402
+from make_template import FONT, _font, french_spaces, save  # noqa: E402
 
 OUT = ROOT / "templates" / "courrier-prefecture.docx"
 
@@ -101,16 +99,7 @@ def build(out: Path = OUT) -> Path:
     tag("{%p endif %}")
     p("{{ signataire.nom }}", right=True, bold=True)
 
-    props = doc.core_properties
-    props.author = props.last_modified_by = "refere"
-    props.title = "Demande de rendez-vous à la préfecture"
-    props.comments = ""
-    props.created = props.modified = dt.datetime(2025, 1, 1)
-    props.revision = 1
-    out.parent.mkdir(parents=True, exist_ok=True)
-    doc.save(out)
-    normalize(out)
-    return out
+    return save(doc, out, "Demande de rendez-vous à la préfecture")
 
 
 if __name__ == "__main__":

@@ -388,10 +388,15 @@ def build(out: Path = OUT) -> Path:
     _table(doc, ("N°", "Pièce", "Pages"), (Cm(1.1), Cm(12.6), Cm(2.3)), "for piece in pieces",
            ("{{ piece.numero }}", "{{ piece.titre }}", "{{ piece.pages }}"))
 
+    return save(doc, out, "Requête en référé mesures utiles")
+
+
+def save(doc, out: Path, title: str) -> Path:
+    """Fixed properties and a normalised archive: the script always writes the same bytes."""
     props = doc.core_properties
     props.author = "refere"
     props.last_modified_by = "refere"
-    props.title = "Requête en référé mesures utiles"
+    props.title = title
     props.comments = ""
     props.created = props.modified = dt.datetime(2025, 1, 1)
     props.revision = 1

@@ -3,7 +3,6 @@
 import json
 import os
 import re
-from pathlib import Path
 
 import pikepdf
 import pytest
@@ -13,7 +12,7 @@ from conftest import (check_pdf, default_case, make_jpeg, make_pdf, make_png, pd
                       write_case)
 from refere import assemble
 from refere.build import Options, build
-from refere.errors import EvidenceInsufficient, FileProblem, OutputError
+from refere.errors import EvidenceInsufficient, OutputError
 from refere.files import sha256
 
 

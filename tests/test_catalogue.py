@@ -3,7 +3,6 @@ and field when there is one), no traceback, nothing left behind, and untouched s
 
 import errno
 import os
-import shutil
 
 import pytest
 from PIL import Image

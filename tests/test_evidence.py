@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from conftest import default_case, make_jpeg, make_png, write_case
+from conftest import default_case, make_jpeg, write_case
 from refere.evidence import BLOQUANT, check
 from refere.loader import load
 

@@ -7,7 +7,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import (Flask, abort, after_this_request, flash, g, jsonify, redirect, render_template, request,
+from flask import (Flask, abort, after_this_request, flash, jsonify, redirect, render_template, request,
                    send_file, session, url_for)
 from werkzeug.exceptions import RequestEntityTooLarge
 

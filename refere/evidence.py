@@ -138,7 +138,40 @@ def check(case: Case) -> Report:
     from . import lecture
     readings = lecture.read_case(case)
     out += lecture.findings(case, readings)
+    if not any(f.code == "voie-a-verifier" for f in out):
+        out += route_seen(case, readings)
     return Report(fig, out, readings)
+
+
+def _shows(r: Any) -> tuple[bool, bool]:
+    """(booking module, ANEF) as one capture's reading shows them: its words and its address."""
+    from . import lecture
+
+    text = lecture.normalise(" ".join(x for x in (r.ocr.texte if r.ocr else "", r.message or "") if x))
+    address = (r.adresse or "").lower()
+    booking = "/booking/" in address or any(w in f" {text} " for w in (" plage horaire", " creneau"))
+    anef = ("administration-etrangers-en-france" in address or "administration etrangers en france" in text
+            or " anef " in f" {text} ")
+    return booking, anef
+
+
+def route_seen(case: Case, readings: Any) -> list[Finding]:
+    """The captures contradict the declared route: a warning, the human decides."""
+    if readings is None:
+        return []
+    seen = [_shows(r) for r in readings.par_capture.values() if r.ocr is not None or r.adresse]
+    if case.procedure.is_anef and any(b and not a for b, a in seen):
+        return [Finding("voie-a-verifier", AVERTISSEMENT,
+                        "Le dossier suit la voie ANEF mais des captures montrent un module de prise de rendez-vous "
+                        "(« plage horaire », « créneau » ou adresse « /booking/ ») : s'agit-il d'un dépôt bloqué sur "
+                        "l'ANEF ou d'un rendez-vous introuvable ? Un avocat ou une association décide de la voie.",
+                        R431_2, "procedure.voie")]
+    if not case.procedure.is_anef and any(a for _, a in seen):
+        return [Finding("voie-a-verifier", AVERTISSEMENT,
+                        "Le dossier suit la voie du rendez-vous mais des captures montrent une page de l'ANEF : si la "
+                        "demande se dépose sur l'ANEF, écrivez « voie: anef ». Un avocat ou une association décide "
+                        "de la voie.", R431_2, "procedure.voie")]
+    return []
 
 
 def _attempt_counts(case: Case, fig: Figures, add: Add) -> None:

@@ -393,3 +393,19 @@ def test_route_checked_against_what_the_captures_show(tmp_path, voie, text, adre
     found = route_seen(case, readings)
     assert [f.code for f in found] == (["voie-a-verifier"] if warned else [])
     assert all(f.niveau != BLOQUANT for f in found)
+
+
+@pytest.mark.parametrize("conseil,warned", [
+    (None, True),
+    ({"qualite": "association", "nom": "La Cimade"}, True),
+    ({"qualite": "avocat", "nom": "Jeanne Martin", "barreau": "Seine-Saint-Denis"}, False),
+])
+def test_aj_requested_without_a_lawyer_warns(tmp_path, conseil, warned):
+    data = sound_case()
+    data["aide_juridictionnelle"] = "demandee"
+    if conseil:
+        data["conseil"] = conseil
+    found = codes(tmp_path, data)
+    assert ("aj-sans-avocat" in found) is warned
+    if warned:
+        assert found["aj-sans-avocat"] != BLOQUANT

@@ -184,6 +184,7 @@ def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
     reponse = ("Je vous remercie de bien vouloir me répondre dans un délai de huit jours." if c is None else
                "Je vous remercie de bien vouloir m'adresser votre réponse, dans un délai de huit jours, "
                "à l'adresse indiquée en tête de ce courrier.")
+    typo = grammaire.typo  # the letter's sentences set as the requête's: no-break spaces
     return {
         "expediteur": sender,
         "destinataire": ["Préfecture de police" if dep.code == "75" else f"Préfecture {dep.de_nom}",
@@ -193,10 +194,10 @@ def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
         "lieu": _place(case),
         "date": dates.format_date(today),
         "date_iso": today.isoformat(),
-        "objet": objet,
+        "objet": typo(objet),
         "numero_etranger": r.numero_etranger or "",
         "designation": designation,
-        "phrases": {
+        "phrases": {k: typo(v) for k, v in {
             "intro": intro,
             "situation": situation,
             "titre": titre,
@@ -209,13 +210,13 @@ def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
             "reponse": reponse,
             "recours": f"À défaut de réponse, {'je' if case.conseil is None else designation} {f['se']} réserve de saisir le juge "
                        f"des référés du {tribunal} (article L. 521-3 du code de justice administrative).",
-        },
+        }.items()},
         "tentatives": [
             {"numero": k, "date": long_datetime(t.date), "resultat": t.resultat or default_result}
             for k, t in enumerate(attempts, start=1)
         ],
-        "diligences": diligences,
-        "urgences": urgences,
+        "diligences": [typo(x) for x in diligences],
+        "urgences": [typo(x) for x in urgences],
         "signataire": signataire,
     }
 

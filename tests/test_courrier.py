@@ -141,3 +141,11 @@ def test_anef_letter_describes_the_blocked_filing(tmp_path):
     assert "permettre l'enregistrement de sa demande" in text and "solution de substitution" in text
     assert "attestation de prolongation d'instruction" in text
     assert "créneau" not in text and "fixer un rendez-vous" not in text
+
+
+def test_letter_sentences_keep_french_no_break_spaces(tmp_path):
+    data = _counsel_case(tmp_path, voie="anef")
+    out = courrier.write(write_case(tmp_path / "a", data), tmp_path / "envoi", today=dt.date(2025, 3, 25))
+    raw = "\n".join(p.text for p in Document(str(out.docx)).paragraphs)
+    assert "R.\u00a0431-2" in raw and "tentatives\u00a0:" in raw and "L.\u00a0521-3" in raw
+    assert " :" not in raw.replace("\u00a0:", "")

@@ -155,13 +155,13 @@ def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
                    f"permettrait de justifier de la régularité de {f['son']} séjour.")
     tribunal = case.tribunal.nom if case.tribunal else dep.tribunal
     if proc.is_anef:
-        situation = (f"Je dois déposer ma {demande_nom} sur le téléservice de l'administration numérique pour "
-                     "les étrangers en France (ANEF)." if case.conseil is None else
-                     f"{designation} doit déposer sa {demande_nom} sur le téléservice de l'administration "
-                     "numérique pour les étrangers en France (ANEF).")
-        tentatives = (f"Cette demande doit être présentée par ce téléservice (article R. 431-2 du code de l'entrée "
-                      f"et du séjour des étrangers et du droit d'asile). {f['a']} tenté de la déposer {tries}, sans "
-                      f"y parvenir : le dépôt n'a pas pu aboutir. Voici le détail de {f['ses']} tentatives :")
+        where = ("sur le téléservice de l'administration numérique pour les étrangers en France (ANEF), par "
+                 "lequel elle doit être présentée (article R. 431-2 du code de l'entrée et du séjour des étrangers "
+                 "et du droit d'asile).")
+        situation = (f"Je dois déposer ma {demande_nom} {where}" if case.conseil is None
+                     else f"{designation} doit déposer sa {demande_nom} {where}")
+        tentatives = (f"{f['a']} tenté de la déposer {tries}, sans y parvenir. Voici le détail de {f['ses']} "
+                      "tentatives :")
         demande = (f"Je vous demande donc de bien vouloir permettre l'enregistrement de {f['sa']} demande, soit en "
                    "rendant possible son dépôt en ligne, soit en la recevant au guichet au titre de la solution de "
                    "substitution prévue par l'article R. 431-2 du même code, et de "

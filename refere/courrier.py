@@ -27,6 +27,8 @@ STEM = "courrier-prefecture"
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 DEFAULT_RESULT = "aucun créneau disponible"
 DEFAULT_RESULT_ANEF = "dépôt impossible"
+# The object line names the procedure shorter than the requête's sentences do.
+OBJET = {"changement_de_statut": "demande de titre de séjour (changement de statut)"}
 ADRESSE_A_COMPLETER = "[adresse postale de la préfecture]"
 # What the applicant did, as a noun phrase (the requête words it as a verb).
 DILIGENCE_WHAT = {
@@ -177,7 +179,7 @@ def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
                       f"n'était proposé. Voici le détail de {f['ses']} tentatives :")
         demande = (f"Je vous demande donc de bien vouloir {f['lui']} fixer un rendez-vous pour {libelle}, "
                    f"ou de m'indiquer une autre manière de déposer {f['sa']} demande.")
-        objet = f"{designation} — demande de rendez-vous pour le dépôt d'une {demande_nom}"
+        objet = f"{designation} — demande de rendez-vous pour le dépôt d'une {OBJET.get(proc.type, demande_nom)}"
         default_result = DEFAULT_RESULT
     urgences = [_urgence(u, today) for u in case.urgence if not u.libre]
     diligences = [_diligence(d) for d in sorted(case.diligences, key=lambda d: d.date)]

@@ -121,7 +121,7 @@ def test_counsel_letter_names_counsel_as_the_requete_does(tmp_path):
     text = "\n".join(lines)
     assert "À Aubervilliers, le 25 mars 2025" in text  # the counsel's town, as the requête's « Fait à »
     assert ("Objet : Mme Aïssatou Binta DIALLO — demande de rendez-vous pour le dépôt d'une demande de titre de "
-            "séjour en changement de statut") in text
+            "séjour (changement de statut)") in text
     assert "1 esplanade Jean Moulin" in text and "[adresse postale" not in text
     assert "– Son employeur exige le récépissé avant la fin du mois — échéance : le 30 avril 2025." in text
     assert "dans un délai de huit jours, à l'adresse indiquée en tête de ce courrier" in text

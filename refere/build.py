@@ -222,6 +222,23 @@ def next_steps(result: Result) -> list[str]:
             "Complétez les preuves (voir les problèmes bloquants), relancez « refere check », puis "
             "reconstruisez sans --brouillon.",
         ]
+    pieces = [f"     {out / 'pieces' / p.fichier}" for p in inv.pieces]
+    if case.conseil is not None and case.conseil.qualite == "avocat":
+        # Counsel must file through Télérecours (art. R. 414-1 CJA): no paper, no « citoyens ».
+        steps = [
+            "Et maintenant :",
+            f"1. Relisez la requête « {out / 'requete.docx'} » et signez-la.",
+            f"2. Déposez la requête au {tribunal} par l'application Télérecours (obligatoire pour les "
+            "avocats, article R. 414-1 du code de justice administrative), puis les "
+            f"{_plural(len(inv.pieces), 'pièce')}, une par fichier, dans cet ordre :",
+        ]
+        steps += pieces
+        steps += [
+            "3. Ne déposez pas « dossier-complet.pdf » : il réunit le dossier en un seul fichier, pour le "
+            "relire ou le garder.",
+            "4. Ne déposez pas « inventaire.json » : c'est la trace de ce qui a été construit ; gardez-le.",
+        ]
+        return steps
     steps = [
         "Et maintenant :",
         f"1. Relisez la requête « {out / 'requete.docx'} » ; imprimez-la, datez-la et signez-la "
@@ -229,7 +246,7 @@ def next_steps(result: Result) -> list[str]:
         f"2. Déposez-la au {tribunal} : sur Télérecours citoyens (https://citoyens.telerecours.fr), la requête "
         f"d'abord, puis les {_plural(len(inv.pieces), 'pièce')}, une par fichier, dans cet ordre :",
     ]
-    steps += [f"     {out / 'pieces' / p.fichier}" for p in inv.pieces]
+    steps += pieces
     steps += [
         "3. Ne déposez pas « dossier-complet.pdf » : il sert pour l'impression, un dépôt papier au "
         "greffe ou l'envoi à un avocat.",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import dates, docxzip, render, templating
+from . import dates, docxzip, grammaire, render, templating
 from .errors import OutputError, os_reason
 from .loader import load, resolve_case_path
 from .model import Case
@@ -26,6 +26,17 @@ TEMPLATE_NAME = "courrier-prefecture.docx"
 STEM = "courrier-prefecture"
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 DEFAULT_RESULT = "aucun créneau disponible"
+DEFAULT_RESULT_ANEF = "dépôt impossible"
+# The object line names the procedure shorter than the requête's sentences do.
+OBJET = {"changement_de_statut": "demande de titre de séjour (changement de statut)"}
+ADRESSE_A_COMPLETER = "[adresse postale de la préfecture]"
+# What the applicant did, as a noun phrase (the requête words it as a verb).
+DILIGENCE_WHAT = {
+    "centre_contact_citoyen": "saisine du centre de contact citoyen de l'ANEF",
+    "point_accueil_numerique": "passage dans un point d'accueil numérique",
+    "courrier": "courrier à la préfecture",
+    "courriel": "courriel à la préfecture",
+}
 
 
 @dataclass
@@ -54,6 +65,56 @@ def _forms(case: Case, designation: str) -> dict[str, str]:
             "a": f"{_cap(il)} a", "Son": "Son", "son": "son", "sa": "sa", "ses": "ses", "lui": "lui"}
 
 
+def _diligence(d: Any) -> str:
+    what = DILIGENCE_WHAT.get(d.type, "")
+    text = grammaire.strip_end(d.description)
+    return f"le {dates.format_date(d.date)} : " + (f"{what} ({text})" if what else text)
+
+
+def _urgence(u: Any, on: dt.date) -> str:
+    fact = grammaire.strip_end(u.fait)
+    if u.echeance is None:
+        return fact
+    passed = " (échéance déjà dépassée)" if u.echeance < on else ""
+    return f"{fact} — échéance : le {dates.format_date(u.echeance)}{passed}"
+
+
+def _sender(case: Case, designation: str, address: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The letter's head and signature: the counsel as the requête names them, or the applicant."""
+    c, r = case.conseil, case.requerant
+    if c is None:
+        sender = [designation] + address
+        sender += [f"Téléphone : {r.telephone}"] if r.telephone else []
+        sender += [f"Courriel : {r.courriel}"] if r.courriel else []
+        return sender, {"nom": designation, "pour": ""}
+    forms = grammaire.conseil(c.qualite, c.civilite, c.nom, c.barreau)
+    if c.qualite == "avocat":
+        name = forms["maitre"]
+        sender = [name] + ([forms["qualite_ligne"]] if forms["au_barreau"] else [grammaire.cap(forms["avocat_mot"])])
+        sender += [f"Toque {c.toque}"] if c.toque else []
+    else:
+        name = c.nom.strip()
+        sender = [name]
+    sender += [x.strip() for x in (c.adresse or "").splitlines() if x.strip()]
+    sender += [f"Téléphone : {c.telephone}"] if c.telephone else []
+    sender += [f"Courriel : {c.courriel}"] if c.courriel else []
+    sender += [f"Réf. : {c.reference}"] if c.reference else []
+    return sender, {"nom": name, "pour": f"Pour {designation},"}
+
+
+def _place(case: Case) -> str:
+    # As the requête's « Fait à »: the counsel's town, else the applicant's; a blank when unknown.
+    if case.signature.lieu:
+        return case.signature.lieu
+    c = case.conseil
+    if c is not None:
+        town = c.ville or render.town_of((c.adresse or "").replace(",", "\n"))
+        if town:
+            return town
+    # « 4 rue X, 93200 Saint-Denis » on one line is as common as two lines.
+    return render.town_of(case.requerant.adresse.replace(",", "\n")) or "…………"
+
+
 def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
     """Everything the letter template uses: sender, recipient, the sentences, the attempts."""
     today = today or dates.today()
@@ -67,24 +128,14 @@ def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
     expired = bool(proc.expiration_titre and proc.expiration_titre < today)
     expiration = dates.format_date(proc.expiration_titre) if proc.expiration_titre else ""
     c = case.conseil
+    sender, signataire = _sender(case, designation, address)
     if c is not None:
-        quality = (f"avocat au barreau de {c.barreau}" if c.qualite == "avocat" and c.barreau
-                   else "avocat" if c.qualite == "avocat" else "association")
-        sender = [c.nom, quality] + [x.strip() for x in (c.adresse or "").splitlines() if x.strip()]
-        sender += [f"Téléphone : {c.telephone}"] if c.telephone else []
-        sender += [f"Courriel : {c.courriel}"] if c.courriel else []
-        sender += [f"Réf. : {c.reference}"] if c.reference else []
-        signataire = {"nom": c.nom, "pour": f"Pour {designation},"}
         intro = (f"J'interviens pour {designation}, née le " if r.civilite == "Mme" else
                  f"J'interviens pour {designation}, né le " if r.civilite == "M." else
                  f"J'interviens pour {designation}, né(e) le ")
         intro += (f"{dates.format_date(r.date_naissance)} à {r.lieu_naissance}, de nationalité {r.nationalite}, "
                   f"demeurant {', '.join(address)}.")
     else:
-        sender = [designation] + address
-        sender += [f"Téléphone : {r.telephone}"] if r.telephone else []
-        sender += [f"Courriel : {r.courriel}"] if r.courriel else []
-        signataire = {"nom": designation, "pour": ""}
         intro = ""
     f = _forms(case, designation)
     change = "a expiré" if expired else "expire"
@@ -93,45 +144,81 @@ def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
         titre += f", qui {change} le {expiration}." if expiration else "."
     else:
         titre = f"{f['Son']} titre de séjour {change} le {expiration}." if expiration else ""
-    site = f", à l'adresse {case.prefecture.url_rendez_vous}" if case.prefecture.url_rendez_vous else ""
     n = len(attempts)
     tries = "une fois" if n == 1 else f"à {n} reprises"
+    demande_nom = grammaire.DEMANDES[proc.type]
     urgence = ""
     if expiration:
-        urgence = (f"Sans rendez-vous, {f['il']} ne {f['peut']} pas obtenir le récépissé qui {f['lui']} "
+        proof = "l'attestation de prolongation d'instruction" if proc.is_anef else "le récépissé"
+        blocked = "Sans enregistrement de sa demande" if proc.is_anef else "Sans rendez-vous"
+        if case.conseil is None:
+            blocked = blocked.replace("sa demande", "ma demande")
+        urgence = (f"{blocked}, {f['il']} ne {f['peut']} pas obtenir {proof} qui {f['lui']} "
                    f"permettrait de justifier de la régularité de {f['son']} séjour.")
     tribunal = case.tribunal.nom if case.tribunal else dep.tribunal
-    situation = (f"Je dois me présenter en préfecture pour {libelle}." if case.conseil is None
-                 else f"{designation} doit se présenter en préfecture pour {libelle}.")
+    if proc.is_anef:
+        where = ("sur le téléservice de l'administration numérique pour les étrangers en France (ANEF), par "
+                 "lequel elle doit être présentée (article R. 431-2 du code de l'entrée et du séjour des étrangers "
+                 "et du droit d'asile).")
+        situation = (f"Je dois déposer ma {demande_nom} {where}" if case.conseil is None
+                     else f"{designation} doit déposer sa {demande_nom} {where}")
+        tentatives = (f"{f['a']} tenté de la déposer {tries}, sans y parvenir. Voici le détail de {f['ses']} "
+                      "tentatives :")
+        demande = (f"Je vous demande donc de bien vouloir permettre l'enregistrement de {f['sa']} demande, soit en "
+                   "rendant possible son dépôt en ligne, soit en la recevant au guichet au titre de la solution de "
+                   "substitution prévue par l'article R. 431-2 du même code, et de "
+                   f"{f['lui']} délivrer une attestation de prolongation d'instruction.")
+        objet = f"{designation} — enregistrement d'une {demande_nom} (téléservice ANEF bloqué)"
+        default_result = DEFAULT_RESULT_ANEF
+    else:
+        situation = (f"Je dois me présenter en préfecture pour {libelle}." if case.conseil is None
+                     else f"{designation} doit se présenter en préfecture pour {libelle}.")
+        site = f", à l'adresse {case.prefecture.url_rendez_vous}" if case.prefecture.url_rendez_vous else ""
+        tentatives = (f"Ce rendez-vous ne peut être pris que sur le service de prise de rendez-vous en "
+                      f"ligne de la préfecture{site}. {f['a']} essayé {tries}, sans succès : aucun créneau "
+                      f"n'était proposé. Voici le détail de {f['ses']} tentatives :")
+        demande = (f"Je vous demande donc de bien vouloir {f['lui']} fixer un rendez-vous pour {libelle}, "
+                   f"ou de m'indiquer une autre manière de déposer {f['sa']} demande.")
+        objet = f"{designation} — demande de rendez-vous pour le dépôt d'une {OBJET.get(proc.type, demande_nom)}"
+        default_result = DEFAULT_RESULT
+    urgences = [_urgence(u, today) for u in case.urgence if not u.libre]
+    diligences = [_diligence(d) for d in sorted(case.diligences, key=lambda d: d.date)]
+    reponse = ("Je vous remercie de bien vouloir me répondre dans un délai de huit jours." if c is None else
+               "Je vous remercie de bien vouloir m'adresser votre réponse, dans un délai de huit jours, "
+               "à l'adresse indiquée en tête de ce courrier.")
+    typo = grammaire.typo  # the letter's sentences set as the requête's: no-break spaces
     return {
         "expediteur": sender,
         "destinataire": ["Préfecture de police" if dep.code == "75" else f"Préfecture {dep.de_nom}",
                          "Service des étrangers"]
-                        + ([case.prefecture.site] if case.prefecture.site else []),
-        # « 4 rue X, 93200 Saint-Denis » on one line is as common as two lines.
-        "lieu": case.signature.lieu or render.town_of(r.adresse.replace(",", "\n")) or "…………",
+                        # A visible blank to fill in rather than a letter without an address.
+                        + ([case.prefecture.site] if case.prefecture.site else [ADRESSE_A_COMPLETER]),
+        "lieu": _place(case),
         "date": dates.format_date(today),
         "date_iso": today.isoformat(),
-        "objet": f"demande de rendez-vous pour {libelle}",
+        "objet": typo(objet),
         "numero_etranger": r.numero_etranger or "",
         "designation": designation,
-        "phrases": {
+        "phrases": {k: typo(v) for k, v in {
             "intro": intro,
             "situation": situation,
             "titre": titre,
-            "tentatives": f"Ce rendez-vous ne peut être pris que sur le service de prise de rendez-vous en "
-                          f"ligne de la préfecture{site}. {f['a']} essayé {tries}, sans succès : aucun créneau "
-                          f"n'était proposé. Voici le détail de {f['ses']} tentatives :",
+            "tentatives": tentatives,
+            "diligences": (f"{f['a']} également accompli les démarches suivantes :"
+                           if diligences else ""),
+            "urgences": (f"{'Ma' if c is None else 'Sa'} situation est urgente :" if urgences else ""),
             "urgence": urgence,
-            "demande": f"Je vous demande donc de bien vouloir {f['lui']} fixer un rendez-vous pour {libelle}, "
-                       f"ou de m'indiquer une autre manière de déposer {f['sa']} demande.",
+            "demande": demande,
+            "reponse": reponse,
             "recours": f"À défaut de réponse, {'je' if case.conseil is None else designation} {f['se']} réserve de saisir le juge "
                        f"des référés du {tribunal} (article L. 521-3 du code de justice administrative).",
-        },
+        }.items()},
         "tentatives": [
-            {"numero": k, "date": long_datetime(t.date), "resultat": t.resultat or DEFAULT_RESULT}
+            {"numero": k, "date": long_datetime(t.date), "resultat": t.resultat or default_result}
             for k, t in enumerate(attempts, start=1)
         ],
+        "diligences": [typo(x) for x in diligences],
+        "urgences": [typo(x) for x in urgences],
         "signataire": signataire,
     }
 

@@ -24,6 +24,8 @@ R431_5 = "R. 431-5 CESEDA"
 R431_2 = "R. 431-2 CESEDA ; CE, Section, 3 juin 2022, n° 452798"
 R411_1 = "R. 411-1 CJA (identité des parties)"
 R412_2 = "R. 412-2 CJA (pièces produites)"
+ANEF_HOST = "administration-etrangers-en-france.interieur.gouv.fr"
+LOI_91_647 = "loi n° 91-647 du 10 juillet 1991, articles 20 et 37"
 FRESH_DAYS = 10  # days between the last attempt and the requête before it looks stale
 
 # Time-of-day bands, disjoint, named as the requête says them.
@@ -138,7 +140,40 @@ def check(case: Case) -> Report:
     from . import lecture
     readings = lecture.read_case(case)
     out += lecture.findings(case, readings)
+    if not any(f.code == "voie-a-verifier" for f in out):
+        out += route_seen(case, readings)
     return Report(fig, out, readings)
+
+
+def _shows(r: Any) -> tuple[bool, bool]:
+    """(booking module, ANEF) as one capture's reading shows them: its words and its address."""
+    from . import lecture
+
+    text = lecture.normalise(" ".join(x for x in (r.ocr.texte if r.ocr else "", r.message or "") if x))
+    address = (r.adresse or "").lower()
+    booking = "/booking/" in address or any(w in f" {text} " for w in (" plage horaire", " creneau"))
+    anef = (ANEF_HOST in address or "administration etrangers en france" in text
+            or " anef " in f" {text} ")
+    return booking, anef
+
+
+def route_seen(case: Case, readings: Any) -> list[Finding]:
+    """The captures contradict the declared route: a warning, the human decides."""
+    if readings is None:
+        return []
+    seen = [_shows(r) for r in readings.par_capture.values() if r.ocr is not None or r.adresse]
+    if case.procedure.is_anef and any(b and not a for b, a in seen):
+        return [Finding("voie-a-verifier", AVERTISSEMENT,
+                        "Le dossier suit la voie ANEF mais des captures montrent un module de prise de rendez-vous "
+                        "(« plage horaire », « créneau » ou adresse « /booking/ ») : s'agit-il d'un dépôt bloqué sur "
+                        "l'ANEF ou d'un rendez-vous introuvable ? Un avocat ou une association décide de la voie.",
+                        R431_2, "procedure.voie")]
+    if not case.procedure.is_anef and any(a for _, a in seen):
+        return [Finding("voie-a-verifier", AVERTISSEMENT,
+                        "Le dossier suit la voie du rendez-vous mais des captures montrent une page de l'ANEF : si la "
+                        "demande se dépose sur l'ANEF, écrivez « voie: anef ». Un avocat ou une association décide "
+                        "de la voie.", R431_2, "procedure.voie")]
+    return []
 
 
 def _attempt_counts(case: Case, fig: Figures, add: Add) -> None:
@@ -270,6 +305,12 @@ def _pieces_expected(case: Case, add: Add) -> None:
         add("aj-sans-piece", AVERTISSEMENT,
             "L'aide juridictionnelle est déclarée « obtenue » mais aucune pièce dont le titre mentionne "
             "« aide juridictionnelle » ne produit la décision du bureau : joignez-la.", R412_2, "pieces")
+    if case.aide_juridictionnelle == "demandee" and (case.conseil is None or case.conseil.qualite != "avocat"):
+        add("aj-sans-avocat", AVERTISSEMENT,
+            "L'aide juridictionnelle est demandée sans avocat : l'admission provisoire reste possible, mais "
+            "l'aide sert d'abord à rémunérer un avocat, et les frais de l'article 37, alinéa 2, de la loi "
+            "du 10 juillet 1991 ne sont dus qu'à un avocat. Demandez au bureau d'aide juridictionnelle la "
+            "désignation d'un avocat, ou indiquez-le dans « conseil ».", LOI_91_647, "aide_juridictionnelle")
     proc = case.procedure
     if (proc.titre_actuel or proc.expiration_titre) and "titre_sejour" not in cats:
         add("pas-de-piece-titre", AVERTISSEMENT,

@@ -84,6 +84,18 @@ def ascii_label(text: str) -> str:
     return re.sub(r"_+", "_", text).strip("_-")
 
 
+# Words a cut name must not end on: « …_captures_des.pdf » reads as broken.
+DANGLING = frozenset({"et", "de", "du", "la", "le", "les", "des", "d", "l", "a", "au", "aux",
+                      "en", "par", "pour", "sur", "avec"})
+
+
+def _drop_dangling(label: str) -> str:
+    words = re.split(r"([_-])", label)  # separators kept, so the name is rebuilt as it was
+    while len(words) > 2 and words[-1].lower() in DANGLING:
+        words = words[:-2]
+    return "".join(words).rstrip("_-")
+
+
 def file_name(numero: int, titre: str, width: int = 2) -> str:
     prefix = f"{numero:0{width}d}_"
     label = ascii_label(titre) or "Piece"
@@ -93,6 +105,8 @@ def file_name(numero: int, titre: str, width: int = 2) -> str:
         # Cut at a word boundary when one is reasonably close.
         at = max(cut.rfind("_"), cut.rfind("-"))
         label = (cut[:at] if at > room // 2 else cut).rstrip("_-")
+        if at > room // 2:
+            label = _drop_dangling(label)
     return f"{prefix}{label}.pdf"
 
 

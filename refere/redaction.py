@@ -174,7 +174,7 @@ def window_sentence(case: Case, attempts: list[dt.date] | dt.date, g: dict[str, 
         if not inside:
             return ""
         first = inside[0]
-        where = (f"dès l'ouverture de ce délai, le {dates.format_date(first)}" if (first - opens).days <= 15
+        where = (f"dès l'ouverture de ce délai, le {dates.format_date(first)}" if (first - opens).days <= 1
                  else f"dans ce délai, dès le {dates.format_date(first)}")
         did = "a tenté de déposer sa demande"
     else:
@@ -288,9 +288,10 @@ def conclusions(case: Case, g: dict[str, str], dfd: dict[str, str], on: dt.date,
                          f"10 juillet 1991, sous réserve qu'{counsel['il']} renonce à percevoir la part contributive de l'État "
                          "à l'aide juridictionnelle"
                          + (f" ou, dans l'hypothèse où {g['le_requerant']} ne serait pas admis{g['e']} à l'aide "
-                            f"juridictionnelle, la même somme à {g['lui']} verser au titre de l'article L. 761-1 du "
+                            f"juridictionnelle, la même somme à verser {g['au_requerant']} au titre de l'article L. 761-1 du "
                             "code de justice administrative" if case.aide_juridictionnelle == "demandee" else ""))
         else:
-            items.append(f"METTRE À LA CHARGE de l'État la somme de {amount} au titre de l'article L. 761-1 du "
+            items.append(f"METTRE À LA CHARGE de l'État la somme de {amount} à verser {g['au_requerant']} au titre "
+                         "de l'article L. 761-1 du "
                          "code de justice administrative")
     return [typo(f"{text} ;" if k < len(items) - 1 else f"{text}.") for k, text in enumerate(items)]

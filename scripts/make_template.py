@@ -291,7 +291,7 @@ def build(out: Path = OUT) -> Path:
     p("La requête étant recevable, en vertu de l'article L. 521-3, même en l'absence de décision administrative "
       "préalable, l'exigence de production d'une décision posée par l'article R. 412-1 du code de justice "
       "administrative est sans objet."
-      "{% if not (conseil and conseil.avocat) %} Elle est dispensée du ministère d'avocat (articles R. 522-5 "
+      "{% if not (conseil and conseil.avocat) %} La requête est dispensée du ministère d'avocat (articles R. 522-5 "
       "et R. 431-2 du code de justice administrative).{% endif %}")
     p("Le {{ tribunal.nom }} est territorialement compétent, {{ defendeur.le_prefet }} ayant son siège dans "
       "son ressort (articles R. 312-1 et R. 221-3 du code de justice administrative).")

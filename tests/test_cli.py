@@ -208,6 +208,21 @@ def test_next_steps_for_a_draft_say_not_to_file(run, tmp_path):
     assert "PROJET" in steps[0] and not any("/pieces/" in s for s in steps)
 
 
+def test_next_steps_for_counsel_file_through_telerecours(run, tmp_path):
+    from conftest import default_case, write_case
+
+    from refere.build import Options, build, next_steps
+
+    data = default_case(["2025-03-03 08:55", "2025-03-04 00:05", "2025-03-06 14:10", "2025-03-10 08:50"])
+    data["conseil"] = {"qualite": "avocat", "civilite": "Mme", "nom": "Jeanne Martin", "barreau": "Seine-Saint-Denis"}
+    res = build(write_case(tmp_path / "a", data), Options(out=tmp_path / "out"))
+    text = "\n".join(next_steps(res))
+    assert "par l'application Télérecours (obligatoire pour les avocats, article R. 414-1" in text
+    assert "citoyens" not in text and "imprimez" not in text and "envoi à un avocat" not in text
+    n = len(res.inventory.pieces)
+    assert f"puis les {n} pièces, une par fichier, dans cet ordre" in text
+
+
 def test_attempts_counted_from_one_in_messages(run, tmp_path):
     from conftest import default_case, write_case
 

@@ -25,7 +25,10 @@ def test_letter_lists_attempts_with_weekday_and_asks_for_an_appointment(run, cas
     assert "lundi 3 mars 2025 à 8 h 55 : aucun créneau disponible ;" in text
     assert "vendredi 21 mars 2025 à 8 h 45 : aucun créneau disponible." in text  # the last one ends the list
     assert text.count("aucun créneau disponible") == 10
-    assert "Objet : demande de rendez-vous pour le renouvellement de mon titre de séjour" in text
+    assert ("Objet : Mme Aïssatou Binta DIALLO — demande de rendez-vous pour le dépôt d'une demande de "
+            "renouvellement de titre de séjour") in text
+    assert "[adresse postale de la préfecture]" in text  # no address known: a visible blank
+    assert "Je vous remercie de bien vouloir me répondre dans un délai de huit jours." in text
     assert "Je vous demande donc de bien vouloir me fixer un rendez-vous" in text
     assert "Préfecture de la Seine-Saint-Denis" in text
     assert "J'ai essayé à 10 reprises" in text
@@ -95,3 +98,54 @@ def test_letter_converts_with_libreoffice(case_path, tmp_path):
     render.to_pdf(out.docx, pdf)
     with pikepdf.open(pdf) as doc:
         assert 1 <= len(doc.pages) <= 3
+
+
+def _counsel_case(tmp_path, **procedure):
+    data = default_case(["2025-03-03 08:55", "2025-03-04 00:05", "2025-03-06 14:10"])
+    data["procedure"] = {"type": "changement_de_statut", **procedure}
+    data["prefecture"]["site"] = "1 esplanade Jean Moulin, 93000 Bobigny"
+    data["signature"] = {"date": "2025-04-01"}
+    data["conseil"] = {"qualite": "avocat", "civilite": "Mme", "nom": "Jeanne MARTIN", "barreau": "Seine-Saint-Denis",
+                       "toque": "PB 123", "adresse": "8 rue du Port\n93300 Aubervilliers"}
+    data["urgence"] = [{"motif": "emploi", "fait": "Son employeur exige le récépissé avant la fin du mois.",
+                        "echeance": "2025-04-30"}]
+    return data
+
+
+def test_counsel_letter_names_counsel_as_the_requete_does(tmp_path):
+    case = write_case(tmp_path / "a", _counsel_case(tmp_path))
+    out = courrier.write(case, tmp_path / "envoi", today=dt.date(2025, 3, 25))
+    lines = [p.text.replace("\u00a0", " ") for p in Document(str(out.docx)).paragraphs if p.text.strip()]
+    assert lines[:3] == ["Maître Jeanne MARTIN", "Avocate au barreau de la Seine-Saint-Denis", "Toque PB 123"]
+    assert lines[-2:] == ["Pour Mme Aïssatou Binta DIALLO,", "Maître Jeanne MARTIN"]
+    text = "\n".join(lines)
+    assert "À Aubervilliers, le 25 mars 2025" in text  # the counsel's town, as the requête's « Fait à »
+    assert ("Objet : Mme Aïssatou Binta DIALLO — demande de rendez-vous pour le dépôt d'une demande de titre de "
+            "séjour (changement de statut)") in text
+    assert "1 esplanade Jean Moulin" in text and "[adresse postale" not in text
+    assert "– Son employeur exige le récépissé avant la fin du mois — échéance : le 30 avril 2025." in text
+    assert "dans un délai de huit jours, à l'adresse indiquée en tête de ce courrier" in text
+
+
+def test_anef_letter_describes_the_blocked_filing(tmp_path):
+    data = _counsel_case(tmp_path, voie="anef")
+    data["diligences"] = [{"date": "2025-03-09", "type": "centre_contact_citoyen",
+                           "description": "formulaire envoyé, réponse automatique"}]
+    case = write_case(tmp_path / "a", data)
+    text = text_of(courrier.write(case, tmp_path / "envoi", today=dt.date(2025, 3, 25)).docx)
+    assert "article R. 431-2 du code de l'entrée et du séjour des étrangers et du droit d'asile" in text
+    assert "Elle a tenté de la déposer à 3 reprises" in text
+    assert "lundi 3 mars 2025 à 8 h 55 : dépôt impossible ;" in text
+    assert ("– le 9 mars 2025 : saisine du centre de contact citoyen de l'ANEF (formulaire envoyé, réponse "
+            "automatique).") in text
+    assert "permettre l'enregistrement de sa demande" in text and "solution de substitution" in text
+    assert "attestation de prolongation d'instruction" in text
+    assert "créneau" not in text and "fixer un rendez-vous" not in text
+
+
+def test_letter_sentences_keep_french_no_break_spaces(tmp_path):
+    data = _counsel_case(tmp_path, voie="anef")
+    out = courrier.write(write_case(tmp_path / "a", data), tmp_path / "envoi", today=dt.date(2025, 3, 25))
+    raw = "\n".join(p.text for p in Document(str(out.docx)).paragraphs)
+    assert "R.\u00a0431-2" in raw and "tentatives\u00a0:" in raw and "L.\u00a0521-3" in raw
+    assert " :" not in raw.replace("\u00a0:", "")

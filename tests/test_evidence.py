@@ -364,3 +364,48 @@ def test_count_messages_agree_in_number(tmp_path):
     assert "(s)" not in text
     assert "2 tentatives seulement ; une dizaine au moins rend l'impossibilité d'obtenir un rendez-vous difficile" in text
     assert "sur 2 jours distincts" in text
+
+
+def _reading(text: str, adresse: str | None = None):
+    from refere import lecture
+
+    ocr = lecture.Ocr([{"texte": line, "haut": 0.5, "confiance": 90.0} for line in text.splitlines()], 20, 90.0)
+    return lecture.Reading("captures/c00.png", "0" * 64, ocr, message=lecture.find_message(text), adresse=adresse)
+
+
+@pytest.mark.parametrize("voie,text,adresse,warned", [
+    ("anef", "Il n'existe plus de plage horaire libre pour votre demande de rendez-vous", None, True),
+    ("anef", "Choisissez une date", "www.seine-saint-denis.gouv.fr/booking/create/1234", True),
+    ("anef", "Une erreur technique est survenue. Réessayez plus tard",
+     "administration-etrangers-en-france.interieur.gouv.fr/particuliers", False),
+    ("rendez_vous", "Une erreur technique est survenue. Réessayez plus tard",
+     "administration-etrangers-en-france.interieur.gouv.fr/particuliers", True),
+    ("rendez_vous", "Aucun créneau disponible", "www.seine-saint-denis.gouv.fr/booking/create/1234", False),
+])
+def test_route_checked_against_what_the_captures_show(tmp_path, voie, text, adresse, warned):
+    from refere import lecture
+    from refere.evidence import route_seen
+
+    data = default_case()
+    data["procedure"]["voie"] = voie
+    case = load(write_case(tmp_path / "affaire", data))
+    readings = lecture.Readings({"captures/c00.png": _reading(text, adresse)})
+    found = route_seen(case, readings)
+    assert [f.code for f in found] == (["voie-a-verifier"] if warned else [])
+    assert all(f.niveau != BLOQUANT for f in found)
+
+
+@pytest.mark.parametrize("conseil,warned", [
+    (None, True),
+    ({"qualite": "association", "nom": "La Cimade"}, True),
+    ({"qualite": "avocat", "nom": "Jeanne Martin", "barreau": "Seine-Saint-Denis"}, False),
+])
+def test_aj_requested_without_a_lawyer_warns(tmp_path, conseil, warned):
+    data = sound_case()
+    data["aide_juridictionnelle"] = "demandee"
+    if conseil:
+        data["conseil"] = conseil
+    found = codes(tmp_path, data)
+    assert ("aj-sans-avocat" in found) is warned
+    if warned:
+        assert found["aj-sans-avocat"] != BLOQUANT

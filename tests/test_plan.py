@@ -139,3 +139,16 @@ def test_file_names_are_valid_for_telerecours(tmp_path):
     assert not name[:-4].endswith(("_", "-"))
     assert file_name(7, "x", width=3) == "007_x.pdf"
     assert ascii_label("Préfecture de l'Île-de-France") == "Prefecture_de_l_Ile-de-France"
+
+
+def test_cut_file_names_do_not_end_on_a_small_word():
+    from refere.plan import DANGLING
+
+    titles = ["Attestation de l'employeur sur la promesse d'embauche et le contrat de travail et de la mutuelle",
+              "Courriel adressé à la préfecture de la Seine-Saint-Denis pour le renouvellement du titre de séjour",
+              "Justificatifs de domicile des trois derniers mois et quittances de loyer et factures et relevés"]
+    for title in titles:
+        name = file_name(1, title)
+        assert len(name) - len(".pdf") <= MAX_NAME
+        assert re.split(r"[_-]", name[:-4])[-1].lower() not in DANGLING, name
+        assert len(file_name(1, title)) > 40  # still a real cut, not an empty label

@@ -150,7 +150,7 @@ def test_counsel_variants(tmp_path, conseil, expected, signer):
     if conseil and conseil["qualite"] == "association" and "adresse" not in conseil:
         assert "élection de domicile" not in text
     assert signer in end
-    assert ("dispensée du ministère d'avocat" in text) is not lawyer
+    assert ("La requête est dispensée du ministère d'avocat" in text) is not lawyer
     assert ("élisant domicile au cabinet de son conseil" in text) is lawyer
     town = {None: "Saint-Denis", "Seine-Saint-Denis": "Bobigny", "Lyon": "Villeurbanne"}
     if conseil and conseil["qualite"] == "association":
@@ -208,7 +208,7 @@ def test_optional_conclusions(tmp_path, demandes):
     assert ("ASSORTIR cette injonction d'une astreinte" in conclusions) is ("astreinte_par_jour" in demandes)
     assert ("L. 761-1" in conclusions) is ("frais_l761_1" in demandes)
     if demandes.get("frais_l761_1") == 1500:
-        assert "la somme de 1 500 €" in conclusions
+        assert "la somme de 1 500 € à verser à la requérante au titre de l'article L. 761-1" in conclusions
     if demandes.get("frais_l761_1") == 1200.5:
         assert "1 200,50 €" in conclusions
 
@@ -472,6 +472,14 @@ def test_first_person_emploi_keeps_l8251_1_and_written_requests_list(tmp_path):
     assert "– courriel du 12 mars 2025 (pièce n° 5) ;" in text
     assert "– lettre recommandée du 20 mars 2025 (pièce n° 6)." in text
     assert "Ces demandes sont restées sans réponse." in text and "de demandes écrites restées sans réponse" in text
+
+
+def test_anef_window_not_opening_day_says_in_the_delay(tmp_path):
+    data = default_case()
+    data["procedure"].update(voie="anef", expiration_titre="2025-07-05")  # window opens 7 March 2025
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    assert "a tenté de déposer sa demande dans ce délai, dès le 10 mars 2025 :" in text
+    assert "dès l'ouverture de ce délai" not in text
 
 
 def test_anef_window_diligence_and_aj_piece(tmp_path):

@@ -507,5 +507,9 @@ def _pictures(inv: Inventory, report: Report) -> dict[str, Any]:
     return {
         "calendrier": templating.Picture(calendrier.png_bytes(times), width_mm=160),
         "calendrier_texte": calendrier.texte(times),
-        "lecture": {"phrase": summary.get("phrase", ""), "message": summary.get("message_commun", "")},
+        # « Chacune des 10 captures » beside « dix tentatives »: the same number, written the same way.
+        "lecture": {"phrase": grammaire.typo(re.sub(r"^Chacune des (\d+) ",
+                                                    lambda m: f"Chacune des {grammaire.nombre(int(m[1]))} ",
+                                                    summary.get("phrase", ""))),
+                    "message": summary.get("message_commun", "")},
     }

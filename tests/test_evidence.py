@@ -364,3 +364,18 @@ def test_count_messages_agree_in_number(tmp_path):
     assert "(s)" not in text
     assert "2 tentatives seulement ; une dizaine au moins rend l'impossibilité d'obtenir un rendez-vous difficile" in text
     assert "sur 2 jours distincts" in text
+
+
+def test_unreadable_captures_reported_in_case_order(tmp_path):
+    # Captures are decoded on several threads first: the report keeps the case's order.
+    data = default_case()
+    folder = tmp_path / "affaire"
+    write_case(folder, data)
+    names = [t["capture"] for t in data["tentatives"]][-2:]
+    for name in names:
+        raw = (folder / name).read_bytes()
+        (folder / name).write_bytes(raw[: len(raw) // 2])
+    found = [f for f in check(load(folder / "dossier.yaml")).findings if f.code == "capture-illisible"]
+    n = len(data["tentatives"])
+    assert [f.champ for f in found] == [f"tentatives[{i}].capture" for i in (n - 2, n - 1)]
+    assert all(n.rsplit("/", 1)[1] in f.message for n, f in zip(names, found))

@@ -69,8 +69,8 @@ def realistic_case(n: int) -> Path:
     (folder / "captures").mkdir(parents=True)
     lines = []
     for i in range(n):
-        t = time.gmtime(1756710000 + i * 50_000)  # UTC+2 in September: the clock shows Paris time
-        local = time.gmtime(1756710000 + i * 50_000 + (7200 if i * 50_000 < 4_730_400 else 3600))
+        t = time.gmtime(1756710000 + i * 20_000)  # UTC+2 in September: the clock shows Paris time
+        local = time.gmtime(1756710000 + i * 20_000 + (7200 if i * 20_000 < 4_730_400 else 3600))
         name = f"Screenshot_{time.strftime('%Y%m%d-%H%M%S', local)}.png"
         screenshot(local).save(folder / "captures" / name)
         lines.append(f"  - date: {time.strftime('%Y-%m-%dT%H:%MZ', t)}\n    capture: captures/{name}\n")

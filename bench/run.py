@@ -3,10 +3,15 @@ then `refere batch` on many light cases with -j 1 and -j 2.
 
     .venv/bin/python bench/run.py            # everything (a few minutes on 2 cores)
     .venv/bin/python bench/run.py --quick    # smaller, to check the script itself
+    .venv/bin/python bench/run.py --lourd    # the heavy case only
 
 Generated inputs are cached in bench/out/ (git-ignored). Peak memory is the highest total PSS
 of the process tree (shared pages divided among the processes that share them, so that forked
 workers are not counted twice), sampled every 20 ms from /proc.
+
+Reading of captures (OCR, on by default in check/build) is turned off (REFERE_LECTURE=0) for the
+comparison with the floor, which reads nothing; the heavy build is then timed with reading on,
+first read (empty cache) and cached. Every line says in which mode it was taken.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 PY = sys.executable
 REFERE = [PY, "-m", "refere"]
+# The floor reads nothing: refere is compared with it with reading (OCR) off.
+SANS_LECTURE = {**os.environ, "REFERE_LECTURE": "0"}
+AVEC_LECTURE = {**os.environ, "REFERE_LECTURE": "1"}
 W, H = 1080, 2400
 
 
@@ -58,8 +66,9 @@ def heavy_case(n: int, alpha: bool = False) -> Path:
     random.seed(1)
     lines = []
     for i in range(n):
-        # One attempt every ~14 hours from 1 September 2025: many weeks, all bands of the day.
-        t = time.gmtime(1756710000 + i * 50_000)
+        # One attempt every ~5.5 hours from 1 September 2025, all before the example's signature
+        # (29 September): four weeks, all bands of the day.
+        t = time.gmtime(1756710000 + i * 20_000)
         name = f"Screenshot_{time.strftime('%Y%m%d-%H%M%S', t)}.png"
         img = screenshot(i, photographic=i % 2 == 0)
         # macOS saves screenshots as RGBA: each must be flattened on white, a CPU-bound step.
@@ -172,6 +181,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--lourd", action="store_true", help="the heavy case only (no RGBA case, no batch)")
     args = parser.parse_args()
     n_shots, n_cases = (24, 20) if args.quick else (120, 200)
     OUT.mkdir(exist_ok=True)
@@ -190,7 +200,8 @@ def main() -> None:
             out = OUT / "construit"
             shutil.rmtree(out, ignore_errors=True)
             key = f"build-j{jobs}"
-            times[key], m = measure([*REFERE, "build", str(case), "-o", str(out), "--force", "-j", str(jobs)])
+            times[key], m = measure([*REFERE, "build", str(case), "-o", str(out), "--force", "-j", str(jobs)],
+                                    env=SANS_LECTURE)
             mem[key] = max(mem.get(key, 0), m)
         for k, t in times.items():
             best[k] = min(best.get(k, t), t)
@@ -199,25 +210,53 @@ def main() -> None:
           f"{best['sans-exif']:.2f} s (sans lecture EXIF des PNG) ; mémoire {mb(max(mem['defaut'], mem['sans-exif']))}")
     for jobs in (1, 2):
         key = f"build-j{jobs}"
-        print(f"refere build -j {jobs} : {best[key]:.2f} s ; rapport {best[key] / best['defaut']:.2f} "
+        print(f"refere build -j {jobs} (sans lecture) : {best[key]:.2f} s ; rapport {best[key] / best['defaut']:.2f} "
               f"(plancher par défaut), {best[key] / best['sans-exif']:.2f} (plancher sans EXIF) ; "
               f"mémoire {mb(mem[key])}")
     print("objectifs : rapport ≤ 1,3 ; mémoire ≤ 300 Mo")
 
+    # The same build with reading on: first read (cache emptied), then cached (best of rounds).
+    out = OUT / "construit"
+    shutil.rmtree(case.parent / ".refere", ignore_errors=True)
+    shutil.rmtree(out, ignore_errors=True)
+    t, m = measure([*REFERE, "build", str(case), "-o", str(out), "--force", "-j", "2"], env=AVEC_LECTURE)
+    print(f"refere build -j 2 avec lecture, première lecture : {t:.2f} s ; mémoire {mb(m)}")
+    cached = []
+    for _ in range(args.rounds):
+        shutil.rmtree(out, ignore_errors=True)
+        cached.append(measure([*REFERE, "build", str(case), "-o", str(out), "--force", "-j", "2"], env=AVEC_LECTURE))
+    t, m = min(cached)
+    print(f"refere build -j 2 avec lecture, en cache : {t:.2f} s ; rapport {t / best['defaut']:.2f} "
+          f"(plancher par défaut) ; mémoire {mb(max(x[1] for x in cached))}")
+
+    if args.lourd:
+        return
     alpha_case = heavy_case(n_shots // 3, alpha=True)
     for jobs in (1, 2):
         out = OUT / "construit-alpha"
         shutil.rmtree(out, ignore_errors=True)
-        t, m = measure([*REFERE, "build", str(alpha_case), "-o", str(out), "--force", "-j", str(jobs)])
-        print(f"refere build -j {jobs}, {n_shots // 3} captures RGBA (aplaties sur blanc) : {t:.2f} s ; mémoire {mb(m)}")
+        t, m = measure([*REFERE, "build", str(alpha_case), "-o", str(out), "--force", "-j", str(jobs)],
+                       env=SANS_LECTURE)
+        print(f"refere build -j {jobs} (sans lecture), {n_shots // 3} captures RGBA (aplaties sur blanc) : "
+              f"{t:.2f} s ; mémoire {mb(m)}")
 
     # The same -j 2 run on a quarter of the cases shows whether memory grows with their number.
     for jobs, n in ((1, n_cases), (2, n_cases), (2, n_cases // 4)):
         root = light_cases(n)
         out = OUT / f"lot-j{jobs}-{n}"
         shutil.rmtree(out, ignore_errors=True)
-        t, m = measure([*REFERE, "batch", str(root), "-o", str(out), "-j", str(jobs)])
-        print(f"batch -j {jobs} : {n} affaires en {t:.1f} s, {n / t:.1f} affaires/s, mémoire {mb(m)}")
+        t, m = measure([*REFERE, "batch", str(root), "-o", str(out), "-j", str(jobs)], env=SANS_LECTURE)
+        print(f"batch -j {jobs} (sans lecture) : {n} affaires en {t:.1f} s, {n / t:.1f} affaires/s, mémoire {mb(m)}")
+    # With reading on: first read (every case's cache emptied), then cached.
+    root = light_cases(n_cases)
+    for c in root.iterdir():
+        shutil.rmtree(c / ".refere", ignore_errors=True)
+    for label in ("première lecture", "en cache"):
+        out = OUT / f"lot-lecture-{n_cases}"
+        shutil.rmtree(out, ignore_errors=True)
+        t, m = measure([*REFERE, "batch", str(root), "-o", str(out), "-j", "2"], env=AVEC_LECTURE)
+        print(f"batch -j 2 avec lecture, {label} : {n_cases} affaires en {t:.1f} s, {n_cases / t:.1f} affaires/s, "
+              f"mémoire {mb(m)}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from typing import Any
 from . import dates, grammaire, repair, shotdates
 from .errors import FileProblem
 from .model import Case
-from .probe import probe, source_bytes
+from .probe import prefetch, probe, source_bytes
 
 BLOQUANT = "bloquant"
 AVERTISSEMENT = "avertissement"
@@ -212,6 +212,7 @@ def _attempt_counts(case: Case, fig: Figures, add: Add) -> None:
 def _captures(case: Case, add: Add) -> None:
     what = "du message d'erreur de l'ANEF" if case.procedure.is_anef else "d'écran"
     seen: dict[str, int] = {}
+    prefetch(t.capture for t in case.tentatives)  # decoded on every core; the loop reads the cache
     for i, t in enumerate(case.tentatives):
         where = f"tentatives[{i}]"
         if t.capture is None:

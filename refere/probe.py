@@ -12,6 +12,8 @@ import binascii
 import functools
 import io
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 import re
 import zlib
 import warnings
@@ -282,3 +284,24 @@ def _probe(checked: files.Checked) -> SourceInfo:
 def probe(source) -> SourceInfo:
     """``source`` is a model.Source, checked when the case was loaded."""
     return _probe(source.file if source.file is not None else _checked(source))
+
+
+def prefetch(sources) -> None:
+    """Probe many sources at once on every core, filling the cache ``probe`` then reads.
+
+    Decoding every pixel of 120 screenshots is most of ``check``: Pillow's decoders and hashlib
+    release the GIL, so threads use both cores without copying images between processes. A
+    refused file is left for ``probe`` to report, in the order the case lists it.
+    """
+    todo = list(dict.fromkeys(s.file for s in sources if s is not None and s.file is not None))
+    if len(todo) < 2:
+        return
+
+    def one(checked: files.Checked) -> None:
+        try:
+            _probe(checked)
+        except FileProblem:
+            pass
+
+    with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, len(todo), 4)) as pool:
+        list(pool.map(one, todo))

@@ -409,3 +409,18 @@ def test_aj_requested_without_a_lawyer_warns(tmp_path, conseil, warned):
     assert ("aj-sans-avocat" in found) is warned
     if warned:
         assert found["aj-sans-avocat"] != BLOQUANT
+
+
+def test_unreadable_captures_reported_in_case_order(tmp_path):
+    # Captures are decoded on several threads first: the report keeps the case's order.
+    data = default_case()
+    folder = tmp_path / "affaire"
+    write_case(folder, data)
+    names = [t["capture"] for t in data["tentatives"]][-2:]
+    for name in names:
+        raw = (folder / name).read_bytes()
+        (folder / name).write_bytes(raw[: len(raw) // 2])
+    found = [f for f in check(load(folder / "dossier.yaml")).findings if f.code == "capture-illisible"]
+    n = len(data["tentatives"])
+    assert [f.champ for f in found] == [f"tentatives[{i}].capture" for i in (n - 2, n - 1)]
+    assert all(n.rsplit("/", 1)[1] in f.message for n, f in zip(names, found))

@@ -273,12 +273,43 @@ def _pdf_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis]:
 @functools.lru_cache(maxsize=4096)
 def _probe(checked: files.Checked) -> SourceInfo:
     # Keyed by the checked file, its SHA-256 included: a file changed since is probed again.
+    if checked.kind != "pdf" and (pages := _decoded_before(checked.sha256)) is not None:
+        return SourceInfo(checked.path, checked.written, checked.kind, pages, checked.sha256, checked.size, checked)
     data = files.read_checked(checked)
     if checked.kind == "pdf":
         pages, etat = _pdf_pages(data, checked.written)
         return SourceInfo(checked.path, checked.written, checked.kind, pages, checked.sha256, checked.size, checked, etat)
     pages = _image_pages(data, checked.written)
+    _remember_decoded(checked.sha256, pages)
     return SourceInfo(checked.path, checked.written, checked.kind, pages, checked.sha256, checked.size, checked)
+
+
+# Images whose every pixel decoded, by SHA-256, in the user's own cache: a second check of the
+# same captures decodes nothing. Never in the case folder, which a hostile case could pre-seed;
+# the content hash makes an entry true of exactly those bytes.
+def _decode_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    from PIL import __version__ as pillow
+    return Path(base) / "refere" / f"images-decodees-{pillow}-{MAX_PIXELS}"
+
+
+def _decoded_before(sha256: str) -> int | None:
+    try:
+        text = (_decode_cache() / sha256).read_text("ascii")
+    except (OSError, ValueError):
+        return None
+    return int(text) if text.isdigit() and 0 < int(text) < 10_000 else None
+
+
+def _remember_decoded(sha256: str, pages: int) -> None:
+    folder = _decode_cache()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{sha256}.{os.getpid()}.part"
+        tmp.write_text(str(pages), "ascii")
+        os.replace(tmp, folder / sha256)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
 
 
 def probe(source) -> SourceInfo:

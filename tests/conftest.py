@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import tempfile
 import shutil
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from refere.cli import cli
 
 # Reading captures by OCR is slow and depends on Tesseract: only tests/test_lecture.py turns it on.
 os.environ.setdefault("REFERE_LECTURE", "0")
+# The images already decoded are remembered in the user's cache: the tests use one of their own.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="refere-tests-cache-")
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "cases" / "exemple-94"

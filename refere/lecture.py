@@ -21,6 +21,8 @@ tesseract processes, each limited to one OpenMP thread), which keeps both cores 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import json
 import os
@@ -352,6 +354,20 @@ def _say_once(note: str) -> None:
     print(note, file=sys.stderr)
 
 
+# Set by a caller that must answer at once (the web workspace list): captures not yet read are
+# listed as not read rather than read now; the case's own check page reads them.
+_ONLY_CACHED: contextvars.ContextVar[bool] = contextvars.ContextVar("refere_lecture_cache_seul", default=False)
+
+
+@contextlib.contextmanager
+def cached_only():
+    token = _ONLY_CACHED.set(True)
+    try:
+        yield
+    finally:
+        _ONLY_CACHED.reset(token)
+
+
 def read_case(case, jobs: int | None = None) -> Readings:
     """Every image capture of ``case`` read (from the cache when already read), ``jobs`` at
     once (by default one per core, at most 4)."""
@@ -382,6 +398,11 @@ def read_case(case, jobs: int | None = None) -> Readings:
             result.par_capture[src.written] = interpret(src.written, sha, cached)
         else:
             todo.append((src.written, sha, src.path, folder))
+    if todo and _ONLY_CACHED.get():
+        result.note = "captures pas encore lues"
+        for written, sha, _, _ in todo:
+            result.par_capture[written] = Reading(written, sha, None)
+        return result
     if todo:
         result.note = tesseract_missing()
         if result.note:

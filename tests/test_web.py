@@ -720,3 +720,16 @@ def test_uploaded_files_show_the_name_they_had_on_the_phone(client, ws, tmp_path
     assert store.original_names(ws / cid)[fichier] == "bail 2024.pdf"
     html, _ = page(client, f"/d/{cid}/pieces")
     assert "« bail 2024.pdf »" in html
+
+
+def test_workspace_list_answers_without_reading_captures(ws, monkeypatch):
+    """The list shows every case at once; captures not yet read are read by the case's pages."""
+    from refere import lecture
+    from refere.web import core
+
+    monkeypatch.setenv("REFERE_LECTURE", "1")
+    read = []
+    monkeypatch.setattr(lecture, "ocr_image", lambda path: read.append(path))
+    monkeypatch.setattr(lecture, "cache_get", lambda folder, sha: None)
+    status = core.status(ws / "exemple-94")
+    assert status["state"] in (core.PRET, core.AVERT) and read == []

@@ -11,7 +11,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import batch, dates, evidence, loader, plan
+from .. import batch, dates, evidence, lecture, loader, plan
 from ..build import Options, build
 from ..errors import CaseInvalid, Problem, RefereError
 from . import store
@@ -107,9 +107,17 @@ def _status(folder: Path) -> dict:
     key = str(folder.resolve())
     with _status_guard:
         hit = _status_cache.get(key)
-    if hit and hit[0] == stamp:
+        full = _check_cache.get(key)
+    complete = bool(full and full[0] == stamp)
+    # A status made before the captures were read is made again once the case's check read them.
+    if hit and hit[0] == (stamp, complete):
         return hit[1]
-    c = check(folder)
+    if complete:
+        c = full[1]
+    else:
+        # The list answers at once: captures not read yet are read by the case's own pages.
+        with lecture.cached_only():
+            c = _check(folder)
     inv = folder / store.OUT_DIR / "inventaire.json"
     built = None
     if inv.is_file():
@@ -129,7 +137,7 @@ def _status(folder: Path) -> dict:
         "blocking": len(c.report.blocking) if c.report else len(c.problems),
     }
     with _status_guard:
-        _status_cache[key] = (stamp, out)
+        _status_cache[key] = ((stamp, complete), out)
     return out
 
 

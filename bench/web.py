@@ -185,7 +185,7 @@ def main() -> None:
         html = c.post("/d/envoi/captures/envoyer", {"_csrf": token(html, "_csrf"), "_version": token(html, "_version")},
                       [("fichiers", p) for p in shots])
         t_up = time.perf_counter() - t
-        m = re.search(r"(\d+) tentative\(s\) ajoutée", html)
+        m = re.search(r"(\d+) tentatives? ajoutées?", html)
         print(f"   envoi et datation : {t_up:.2f} s ({m[1] if m else '?'} tentatives ajoutées)")
         t = time.perf_counter()
         html = c.post("/d/envoi/construction", {"_csrf": token(html, "_csrf"), "brouillon": "oui"})

@@ -811,7 +811,11 @@ def _docx_class():
         def render_xml_part(self, src_xml, part, context, jinja_env=None):
             token = _PART.set((part_label(str(part.partname)), jinja_source(src_xml)))
             try:
-                return super().render_xml_part(src_xml, part, context, jinja_env)
+                xml = super().render_xml_part(src_xml, part, context, jinja_env)
+                # The rendered XML is checked for fields as build checks its output: a template
+                # may assemble « INCLUDE » ~ « PICTURE » that no tag of the source shows.
+                self.__dict__.setdefault("refere_rendered", []).append((str(part.partname).lstrip("/"), xml))
+                return xml
             except Exception as exc:
                 exc.refere_where = _PART.get()
                 raise
@@ -966,6 +970,11 @@ def _render_collect(path: Path, env: jinja2.Environment, ctx: dict[str, Any]) ->
         tpl.render(ctx, env, autoescape=True)
     except Exception as exc:  # the first problem that cannot be stepped over
         problems.append(problem_fr(exc))
+    else:
+        from . import docxzip
+
+        for name, xml in getattr(tpl, "refere_rendered", []):
+            problems += [f"document produit : {p}" for p in docxzip.field_problems(name, xml)]
     finally:
         _RECORD.reset(rec_token)
         _BUDGET.reset(budget_token)

@@ -35,9 +35,8 @@ MAX_XML = 2 * 1024 * 1024  # one XML part: a long requête with a letterhead is 
 MAX_RATIO = 200  # uncompressed / compressed, for members big enough to matter
 RATIO_FLOOR = 1024 * 1024
 
-# Relationship types Word follows by itself when it opens the file (fetching a URL, a template,
-# an OLE source…). A hyperlink is only followed when the reader clicks it.
-CLICKED_ONLY = ("/hyperlink",)
+# External relationships: Word follows them by itself when it opens the file (fetching a URL, a
+# template, an OLE source…). A hyperlink is only followed when the reader clicks it.
 SAFE_LINK = re.compile(r"^(https?://|mailto:|#)", re.IGNORECASE)
 # Field instructions Word runs by itself (reads a file or a URL, starts a DDE conversation).
 # Word reads field codes case-insensitively, so the match is too.
@@ -45,6 +44,16 @@ FIELD_CODES = re.compile(r"^\s*(INCLUDEPICTURE|INCLUDETEXT|LINK|DDEAUTO|DDE|IMPO
 HYPERLINK_FIELD = re.compile(r"^\s*HYPERLINK\b(.*)$", re.IGNORECASE | re.DOTALL)
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _W = "{%s}" % W_NS
+# Relationship kinds (last part of the Type URI) a plain Word document uses. Anything else —
+# altChunk/aFChunk (imported HTML, RTF or MHT Word renders), attachedTemplate, subDocument,
+# oleObject, package, control… — is refused: an allow-list, because new kinds keep appearing.
+SAFE_KINDS = frozenset({
+    "officeDocument", "core-properties", "extended-properties", "custom-properties", "thumbnail",
+    "styles", "stylesWithEffects", "numbering", "settings", "fontTable", "webSettings", "theme",
+    "header", "footer", "footnotes", "endnotes", "image", "hyperlink", "comments",
+    "commentsExtended", "commentsIds", "commentsExtensible", "people", "customXml", "customXmlProps",
+    "font", "glossaryDocument",
+})
 ACTIVE_PART = re.compile(r"(vbaProject|vbaData|/activeX/|/embeddings/.*\.bin$)", re.IGNORECASE)
 ACTIVE_TYPE = re.compile(r"macroEnabled|vbaProject|activeX|oleObject", re.IGNORECASE)
 
@@ -76,7 +85,7 @@ def safety_problems(path: Path, sizes: bool = True) -> list[str]:
                 problems.append("le document déclare des macros ou des objets actifs (.docm) : refusé ; "
                                 "enregistrez-le en « Document Word (.docx) »")
             for name in sorted(n for n in names if n.endswith(".rels")):
-                problems += _rels_problems(name, zf.read(name))
+                problems += _rels_problems(name, zf.read(name), names)
             for name in sorted(n for n in names if n.startswith("word/") and n.endswith(".xml")):
                 problems += field_problems(name, zf.read(name))
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, zlib.error):
@@ -161,7 +170,26 @@ def _size_problem(infos: list[zipfile.ZipInfo]) -> str | None:
     return None
 
 
-def _rels_problems(name: str, data: bytes) -> list[str]:
+def _source_dir(rels_name: str) -> str:
+    """« word/_rels/document.xml.rels » → « word/ »: internal targets are relative to it."""
+    folder = rels_name.rsplit("_rels/", 1)[0]
+    return folder
+
+
+def _resolve(folder: str, target: str) -> str:
+    if target.startswith("/"):
+        return target.lstrip("/")
+    parts: list[str] = []
+    for piece in (folder + target).split("/"):
+        if piece == "..":
+            if parts:
+                parts.pop()
+        elif piece not in ("", "."):
+            parts.append(piece)
+    return "/".join(parts)
+
+
+def _rels_problems(name: str, data: bytes, names: set[str] | frozenset[str] = frozenset()) -> list[str]:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     try:
         root = etree.fromstring(data, parser)
@@ -169,12 +197,22 @@ def _rels_problems(name: str, data: bytes) -> list[str]:
         return [f"« {name} » illisible"]
     problems = []
     for rel in root:
-        if rel.get("TargetMode") != "External":
-            continue
+        if not isinstance(rel.tag, str):
+            continue  # comment or processing instruction
         kind = (rel.get("Type") or "").rsplit("/", 1)[-1]
         target = rel.get("Target") or ""
-        if rel.get("Type", "").endswith(CLICKED_ONLY) and SAFE_LINK.match(target):
-            continue  # a link typed by the author, only followed when clicked
-        problems.append(f"relation externe « {kind} » vers « {target[:80]} » dans « {name} » : Word irait la "
-                        "chercher à l'ouverture ; refusé (insérez l'image ou le contenu dans le document)")
+        if rel.get("TargetMode") == "External":
+            if kind == "hyperlink" and SAFE_LINK.match(target):
+                continue  # a link typed by the author, only followed when clicked
+            problems.append(f"relation externe « {kind} » vers « {target[:80]} » dans « {name} » : Word irait la "
+                            "chercher à l'ouverture ; refusé (insérez l'image ou le contenu dans le document)")
+            continue
+        if kind not in SAFE_KINDS:
+            what = (" (contenu HTML, RTF ou MHT importé que Word afficherait)"
+                    if kind.lower() in ("afchunk", "altchunk") else "")
+            problems.append(f"relation « {kind} »{what} dans « {name} » : ce type de contenu n'est pas permis "
+                            "dans un modèle ; refusé (enregistrez un document Word simple)")
+        elif names and _resolve(_source_dir(name), target) not in names:
+            problems.append(f"« {name} » : relation vers une partie absente « {target[:80]} » ; "
+                            "document endommagé, refusé (réenregistrez-le dans Word)")
     return problems

@@ -244,3 +244,26 @@ def test_field_assembled_by_the_template_refused_by_verifier_and_build(tmp_path,
     inner = _field_runs("{{ 'INCLUDE' ~ 'PICTURE' }} \"http://attaquant.example/p.png\" ")
     path = _with_body_xml(tmp_path, "assemble.docx", inner)
     assert_refused(run, example, path, "« INCLUDEPICTURE »")
+
+
+def _internal_relationship(src: Path, dest: Path, rel_type: str, target: str, add: dict[str, bytes] | None = None) -> Path:
+    rels_name = "word/_rels/document.xml.rels"
+    with zipfile.ZipFile(src) as z:
+        existing = z.read(rels_name).decode()
+    rel = f'<Relationship Id="rIdX" Type="{REL}/{rel_type}" Target="{target}"/>'
+    return rezip(src, dest, replace={rels_name: existing.replace("</Relationships>", rel + "</Relationships>").encode()},
+                 add=add)
+
+
+@pytest.mark.parametrize("rel_type", ["aFChunk", "attachedTemplate", "package", "control"])
+def test_relationship_kinds_outside_the_allow_list_refused(plain, tmp_path, run, example, rel_type):
+    html = b"<html><body><img src='http://attaquant.example/p.png'></body></html>"
+    path = _internal_relationship(plain, tmp_path / "chunk.docx", rel_type, "chunk.html", add={"word/chunk.html": html})
+    assert_refused(run, example, path, f"relation « {rel_type} »", "refusé")
+    assert "KeyError" not in run("modele", "verifier", path).output
+
+
+def test_relationship_to_a_missing_part_refused_in_french(plain, tmp_path, run, example):
+    path = _internal_relationship(plain, tmp_path / "absente.docx", "image", "media/absente.png")
+    assert_refused(run, example, path, "relation vers une partie absente")
+    assert "KeyError" not in run("modele", "verifier", path).output

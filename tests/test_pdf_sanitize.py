@@ -339,3 +339,25 @@ def test_jpeg_secrets_after_sof_and_eoi_never_reach_the_piece(tmp_path, run):
     for path in (folder / "dossier").rglob("*"):
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_png_with_bytes_after_iend_is_cut_at_iend(tmp_path, run):
+    img = Image.new("RGB", (120, 80), (240, 240, 240))
+    ImageDraw.Draw(img).rectangle([10, 10, 60, 40], fill=(0, 0, 0))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    folder = tmp_path / "affaire"
+    (folder / "pieces").mkdir(parents=True)
+    (folder / "pieces" / "trailer.png").write_bytes(buf.getvalue() + b"PK\x03\x04" + SECRET.encode() * 50)
+    case = default_case()
+    case["pieces"] = [{"titre": "Trailer", "categorie": "autre", "fichier": "pieces/trailer.png"}]
+    res = run("build", write_case(folder, case))
+    assert res.exit_code == 0, res.output
+    assert "invalid png" not in res.output
+    out = next((folder / "dossier" / "pieces").glob("*Trailer*"))
+    assert SECRET.encode() not in out.read_bytes()
+    with pikepdf.open(out) as pdf:
+        images = [pikepdf.PdfImage(i) for i in pdf.pages[0].get_images().values()]
+        ours = [i for i in images if (i.width, i.height) == img.size]
+        assert ours, [(i.width, i.height) for i in images]
+        assert ours[0].as_pil_image().convert("RGB").tobytes() == img.tobytes()

@@ -143,10 +143,11 @@ def field_problems(name: str, data: bytes | str) -> list[str]:
                             "adresse extérieurs à l'ouverture ; refusé (supprimez ce champ)")
         elif h := HYPERLINK_FIELD.match(code):
             target = h[1].strip()
-            if re.match(r"\\l\b", target, re.IGNORECASE):
-                continue  # HYPERLINK \l "signet": a place inside the document
-            m = re.match(r'"([^"]*)"|(\S+)', target)
-            url = (m[1] if m and m[1] is not None else (m[2] if m else "")).strip()
+            # Switches with an argument (\l bookmark, \o tooltip, \t frame) and without (\m, \n)
+            # are not the target; what is left, if anything, is the address Word opens.
+            rest = re.sub(r'\\[lot]\s*("[^"]*"|\S+)|\\[mn]\b', " ", target, flags=re.IGNORECASE)
+            m = re.match(r'\s*(?:"([^"]*)"|(\S+))', rest)
+            url = ((m[1] if m[1] is not None else m[2]) if m else "").strip()
             if url and not SAFE_LINK.match(url):
                 problems.append(f"champ Word « HYPERLINK » vers « {url[:80]} » dans « {name} » : seuls les liens "
                                 "http(s) et mailto sont permis ; refusé")

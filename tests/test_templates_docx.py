@@ -237,6 +237,9 @@ def test_web_hyperlink_field_and_page_field_kept(tmp_path):
            + _field_runs(" HYPERLINK \\l \"signet\" ") + "</w:p></w:body></w:document>").encode()
     assert docxzip.field_instructions(xml)[0] == 'HYPERLINK "https://cabinet.example/"'
     assert docxzip.field_problems("word/document.xml", xml) == []
+    hidden = (f'<w:document xmlns:w="{W}"><w:body><w:p>'
+              + _field_runs(' hyperlink \\o "info" "file:///etc/passwd" ') + "</w:p></w:body></w:document>")
+    assert "file:///etc/passwd" in docxzip.field_problems("word/document.xml", hidden)[0]
 
 
 def test_field_assembled_by_the_template_refused_by_verifier_and_build(tmp_path, run, example):

@@ -106,6 +106,21 @@ def _jpeg_rotation(data: bytes) -> img2pdf.Rotation:
         return img2pdf.Rotation.none
 
 
+def _png_until_iend(data: bytes) -> bytes:
+    """A PNG passed through as it is, cut after its IEND chunk: img2pdf refuses trailing bytes
+    (« invalid png »), and they are not image data anyway (an appended file, a message…)."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        return data
+    i, n = 8, len(data)
+    while i + 12 <= n:
+        length = int.from_bytes(data[i:i + 4], "big")
+        end = i + 12 + length
+        if data[i + 4:i + 8] == b"IEND":
+            return data[:end] if end < n else data
+        i = end
+    return data
+
+
 def image_pages(src: SourceInfo, dpi_cap: int | None = None) -> pikepdf.Pdf:
     data = source_bytes(src)
     meta = pngmeta.read(data) if src.kind == "png" else None
@@ -118,6 +133,8 @@ def image_pages(src: SourceInfo, dpi_cap: int | None = None) -> pikepdf.Pdf:
             # comments are dropped (segments only, the image data is not re-encoded).
             rotation = _jpeg_rotation(data)
             flat = sanitize.strip_jpeg(data)
+        elif flat is data:
+            flat = _png_until_iend(data)
         # One page per image, as the plan counts it: an MPO or animated PNG keeps its first frame.
         out = img2pdf.convert(flat, layout_fun=_LAYOUT, nodate=True, rotation=rotation,
                               first_frame_only=True, engine=img2pdf.Engine.internal)

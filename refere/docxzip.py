@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 import zlib
@@ -34,12 +35,25 @@ MAX_XML = 2 * 1024 * 1024  # one XML part: a long requête with a letterhead is 
 MAX_RATIO = 200  # uncompressed / compressed, for members big enough to matter
 RATIO_FLOOR = 1024 * 1024
 
-# Relationship types Word follows by itself when it opens the file (fetching a URL, a template,
-# an OLE source…). A hyperlink is only followed when the reader clicks it.
-CLICKED_ONLY = ("/hyperlink",)
+# External relationships: Word follows them by itself when it opens the file (fetching a URL, a
+# template, an OLE source…). A hyperlink is only followed when the reader clicks it.
 SAFE_LINK = re.compile(r"^(https?://|mailto:|#)", re.IGNORECASE)
-FIELD_CODES = re.compile(r"\b(INCLUDEPICTURE|INCLUDETEXT|LINK|DDE|DDEAUTO|IMPORT)\b")
-INSTR = re.compile(rb"<w:instrText[^>]*>([^<]*)</w:instrText>|w:instr=\"([^\"]*)\"")
+# Field instructions Word runs by itself (reads a file or a URL, starts a DDE conversation).
+# Word reads field codes case-insensitively, so the match is too.
+FIELD_CODES = re.compile(r"^\s*(INCLUDEPICTURE|INCLUDETEXT|LINK|DDEAUTO|DDE|IMPORT)\b", re.IGNORECASE)
+HYPERLINK_FIELD = re.compile(r"^\s*HYPERLINK\b(.*)$", re.IGNORECASE | re.DOTALL)
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_W = "{%s}" % W_NS
+# Relationship kinds (last part of the Type URI) a plain Word document uses. Anything else —
+# altChunk/aFChunk (imported HTML, RTF or MHT Word renders), attachedTemplate, subDocument,
+# oleObject, package, control… — is refused: an allow-list, because new kinds keep appearing.
+SAFE_KINDS = frozenset({
+    "officeDocument", "core-properties", "extended-properties", "custom-properties", "thumbnail",
+    "styles", "stylesWithEffects", "numbering", "settings", "fontTable", "webSettings", "theme",
+    "header", "footer", "footnotes", "endnotes", "image", "hyperlink", "comments",
+    "commentsExtended", "commentsIds", "commentsExtensible", "people", "customXml", "customXmlProps",
+    "font", "glossaryDocument",
+})
 ACTIVE_PART = re.compile(r"(vbaProject|vbaData|/activeX/|/embeddings/.*\.bin$)", re.IGNORECASE)
 ACTIVE_TYPE = re.compile(r"macroEnabled|vbaProject|activeX|oleObject", re.IGNORECASE)
 
@@ -71,16 +85,73 @@ def safety_problems(path: Path, sizes: bool = True) -> list[str]:
                 problems.append("le document déclare des macros ou des objets actifs (.docm) : refusé ; "
                                 "enregistrez-le en « Document Word (.docx) »")
             for name in sorted(n for n in names if n.endswith(".rels")):
-                problems += _rels_problems(name, zf.read(name))
+                problems += _rels_problems(name, zf.read(name), names)
             for name in sorted(n for n in names if n.startswith("word/") and n.endswith(".xml")):
-                for m in INSTR.finditer(zf.read(name)):
-                    code = (m[1] or m[2] or b"").decode("utf-8", "replace")
-                    if f := FIELD_CODES.search(code):
-                        problems.append(f"champ Word « {f[1]} » dans « {name} » : il ferait lire un fichier ou une "
-                                        "adresse extérieurs à l'ouverture ; refusé (supprimez ce champ)")
+                problems += field_problems(name, zf.read(name))
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, zlib.error):
             return ["ce n'est pas un document Word (.docx) lisible (archive endommagée)"]
         return sorted(set(problems), key=problems.index)
+
+
+def field_instructions(data: bytes | str) -> list[str]:
+    """Every field instruction of one XML part as Word reads it: the ``w:instrText`` runs of a
+    complex field joined in document order from ``fldChar begin`` to ``separate``/``end`` (an
+    author can split « INCLUDE » and « PICTURE » over runs), and each ``w:fldSimple/@w:instr``."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if b"instr" not in data:
+        return []
+    out: list[str] = []
+    stack: list[list[str]] = []  # nested complex fields: one instruction being collected each
+    try:
+        for _event, el in etree.iterparse(io.BytesIO(data), events=("start",), resolve_entities=False,
+                                           no_network=True, load_dtd=False, huge_tree=False):
+            tag = el.tag
+            if tag == _W + "fldChar":
+                kind = el.get(_W + "fldCharType")
+                if kind == "begin":
+                    stack.append([])
+                elif kind in ("separate", "end") and stack:
+                    if stack[-1] is not None:
+                        out.append("".join(stack[-1]))
+                    if kind == "end":
+                        stack.pop()
+                    else:
+                        stack[-1] = None  # result text follows: no more instruction for this field
+            elif tag == _W + "instrText":
+                if not stack:
+                    out.append(el.text or "")  # outside any field: checked alone, to be safe
+                elif stack[-1] is not None:
+                    stack[-1].append(el.text or "")
+            elif tag == _W + "fldSimple":
+                out.append(el.get(_W + "instr") or "")
+    except etree.XMLSyntaxError:
+        # Unreadable XML: Word would not open it either; keep a conservative textual scan.
+        text = data.decode("utf-8", "replace")
+        out.append(re.sub(r"<[^>]*>", "", text))
+    for parts in stack:  # a field never closed: still what Word would read
+        if parts is not None:
+            out.append("".join(parts))
+    return [" ".join(i.split()) for i in out if i is not None]
+
+
+def field_problems(name: str, data: bytes | str) -> list[str]:
+    problems = []
+    for code in field_instructions(data):
+        if f := FIELD_CODES.match(code):
+            problems.append(f"champ Word « {f[1].upper()} » dans « {name} » : il ferait lire un fichier ou une "
+                            "adresse extérieurs à l'ouverture ; refusé (supprimez ce champ)")
+        elif h := HYPERLINK_FIELD.match(code):
+            target = h[1].strip()
+            # Switches with an argument (\l bookmark, \o tooltip, \t frame) and without (\m, \n)
+            # are not the target; what is left, if anything, is the address Word opens.
+            rest = re.sub(r'\\[lot]\s*("[^"]*"|\S+)|\\[mn]\b', " ", target, flags=re.IGNORECASE)
+            m = re.match(r'\s*(?:"([^"]*)"|(\S+))', rest)
+            url = ((m[1] if m[1] is not None else m[2]) if m else "").strip()
+            if url and not SAFE_LINK.match(url):
+                problems.append(f"champ Word « HYPERLINK » vers « {url[:80]} » dans « {name} » : seuls les liens "
+                                "http(s) et mailto sont permis ; refusé")
+    return problems
 
 
 def _size_problem(infos: list[zipfile.ZipInfo]) -> str | None:
@@ -100,7 +171,26 @@ def _size_problem(infos: list[zipfile.ZipInfo]) -> str | None:
     return None
 
 
-def _rels_problems(name: str, data: bytes) -> list[str]:
+def _source_dir(rels_name: str) -> str:
+    """« word/_rels/document.xml.rels » → « word/ »: internal targets are relative to it."""
+    folder = rels_name.rsplit("_rels/", 1)[0]
+    return folder
+
+
+def _resolve(folder: str, target: str) -> str:
+    if target.startswith("/"):
+        return target.lstrip("/")
+    parts: list[str] = []
+    for piece in (folder + target).split("/"):
+        if piece == "..":
+            if parts:
+                parts.pop()
+        elif piece not in ("", "."):
+            parts.append(piece)
+    return "/".join(parts)
+
+
+def _rels_problems(name: str, data: bytes, names: set[str] | frozenset[str] = frozenset()) -> list[str]:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     try:
         root = etree.fromstring(data, parser)
@@ -108,12 +198,22 @@ def _rels_problems(name: str, data: bytes) -> list[str]:
         return [f"« {name} » illisible"]
     problems = []
     for rel in root:
-        if rel.get("TargetMode") != "External":
-            continue
+        if not isinstance(rel.tag, str):
+            continue  # comment or processing instruction
         kind = (rel.get("Type") or "").rsplit("/", 1)[-1]
         target = rel.get("Target") or ""
-        if rel.get("Type", "").endswith(CLICKED_ONLY) and SAFE_LINK.match(target):
-            continue  # a link typed by the author, only followed when clicked
-        problems.append(f"relation externe « {kind} » vers « {target[:80]} » dans « {name} » : Word irait la "
-                        "chercher à l'ouverture ; refusé (insérez l'image ou le contenu dans le document)")
+        if rel.get("TargetMode") == "External":
+            if kind == "hyperlink" and SAFE_LINK.match(target):
+                continue  # a link typed by the author, only followed when clicked
+            problems.append(f"relation externe « {kind} » vers « {target[:80]} » dans « {name} » : Word irait la "
+                            "chercher à l'ouverture ; refusé (insérez l'image ou le contenu dans le document)")
+            continue
+        if kind not in SAFE_KINDS:
+            what = (" (contenu HTML, RTF ou MHT importé que Word afficherait)"
+                    if kind.lower() in ("afchunk", "altchunk") else "")
+            problems.append(f"relation « {kind} »{what} dans « {name} » : ce type de contenu n'est pas permis "
+                            "dans un modèle ; refusé (enregistrez un document Word simple)")
+        elif names and _resolve(_source_dir(name), target) not in names:
+            problems.append(f"« {name} » : relation vers une partie absente « {target[:80]} » ; "
+                            "document endommagé, refusé (réenregistrez-le dans Word)")
     return problems

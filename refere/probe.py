@@ -37,6 +37,9 @@ MAX_PIXELS = 60_000_000
 MAX_PDF_PAGES = 2_000
 # Filters applied one over another: real producers use one (sometimes two); more is a bomb.
 MAX_FILTERS = 2
+# Scans of one JPEG: a progressive photo has about ten; each scan makes Pillow re-walk the whole
+# image, so thousands of tiny scans take minutes to decode.
+MAX_JPEG_SCANS = 100
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -76,6 +79,11 @@ def _checked(source) -> files.Checked:
 
 
 def _image_pages(data: bytes, written: str) -> int:
+    # In entropy-coded data 0xFF is always followed by 0x00 or RSTn: 0xFF 0xDA only starts a scan
+    # (or sits in metadata, which can only overcount).
+    if data[:2] == b"\xff\xd8" and (scans := data.count(b"\xff\xda")) > MAX_JPEG_SCANS:
+        raise FileProblem(f"« {written} » : image JPEG en {scans} passes (au plus {MAX_JPEG_SCANS}) ; "
+                          "refusée, son décodage serait démesuré ; réenregistrez-la en JPEG ordinaire ou en PNG")
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:

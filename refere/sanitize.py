@@ -8,6 +8,8 @@ for ``inventaire.json``. ``strip_jpeg`` drops a JPEG's metadata segments without
 
 from __future__ import annotations
 
+import re
+
 import pikepdf
 
 Name = pikepdf.Name
@@ -198,35 +200,55 @@ def _needed(marker: int, segment: bytes) -> bool:
     return marker == _APP14 and segment[4:9] == b"Adobe"
 
 
+# In entropy-coded data a marker is 0xFF followed by a byte that is neither 0x00 (a stuffed
+# 0xFF), 0xFF (fill) nor RST0…RST7 (restart markers belong to the data).
+_NEXT_MARKER = re.compile(rb"\xff[\x01-\xcf\xd8-\xfe]")
+
+
 def strip_jpeg(data: bytes) -> bytes:
-    """Drop APP1…APP15 (EXIF, GPS, XMP, maker notes) and COM segments, keeping APP0 (JFIF),
-    the ICC profile and Adobe's APP14; the entropy-coded data is copied as it is. Returns
-    ``data`` itself when there is nothing to drop or the header is not understood."""
+    """Drop APP1…APP15 (EXIF, GPS, XMP, maker notes) and COM segments wherever they sit (also
+    after SOF and between the scans of a progressive JPEG), keeping APP0 (JFIF), the ICC profile
+    and Adobe's APP14, and cut whatever follows EOI; the entropy-coded data is copied as it is.
+    Returns ``data`` itself when there is nothing to drop or the structure is not understood."""
     if data[:2] != b"\xff\xd8":
         return data
     out = [data[:2]]
     i, dropped, n = 2, False, len(data)
-    while i + 4 <= n:
+    while i < n:
         if data[i] != 0xFF:
             return data
-        marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
-            i += 1
-            continue
-        if marker in (_SOS, _EOI) or 0xD0 <= marker <= 0xD7 or marker == 0x01:
+        j = i + 1
+        while j < n and data[j] == 0xFF:  # fill bytes before a marker
+            j += 1
+        if j >= n:
             break
-        length = int.from_bytes(data[i + 2:i + 4], "big")
-        end = i + 2 + length
+        marker, start = data[j], j - 1
+        if marker == _EOI:
+            out.append(b"\xff\xd9")
+            dropped |= j + 1 < n  # bytes after EOI: never image data
+            i = n
+            break
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # standalone markers
+            out.append(data[start:j + 1])
+            i = j + 1
+            continue
+        if marker == 0x00 or j + 3 > n:
+            return data
+        length = int.from_bytes(data[j + 1:j + 3], "big")
+        end = j + 1 + length
         if length < 2 or end > n:
             return data
-        segment = data[i:end]
-        drop = marker == _COM or (_APP0 < marker <= _APP15 and not _needed(marker, segment))
-        if drop:
+        segment = data[start:end]
+        if marker == _COM or (_APP0 < marker <= _APP15 and not _needed(marker, segment)):
             dropped = True
         else:
             out.append(segment)
         i = end
+        if marker == _SOS:  # the scan's data runs to the next real marker
+            m = _NEXT_MARKER.search(data, i)
+            k = m.start() if m else n
+            out.append(data[i:k])
+            i = k
     if not dropped:
         return data
-    out.append(data[i:])
     return b"".join(out)

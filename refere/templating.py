@@ -41,6 +41,10 @@ MAX_OUTPUT = 10_000_000  # characters of one rendered part (the XML of the body,
 MAX_NUMBER_ARG = 10_000  # a number given to a filter or method (widths, counts)
 MAX_SECONDS = 10.0  # processor time of one document render (per thread: a busy machine is no excuse)
 MAX_POWER = 64
+MAX_INT_BITS = 4096  # of a product of integers (about 1 200 digits): checked before multiplying
+MAX_LAYOUT_TEXT = 100_000  # characters given to wordwrap, center, indent, truncate
+MIN_WRAP_WIDTH = 5  # wordwrap(1) on a long text is slow and means nothing in a requête
+MAX_TRUNCATE_END = 100  # truncate(…, end=…): the « … » put at the cut
 MAX_TAGS = 3_000  # Jinja tags in one template: a requête has a few hundred
 
 # Jinja filters a requête needs; the rest (random, safe, format, xmlattr, tojson, attr…) is not
@@ -227,11 +231,15 @@ def _guard_filter(name: str, func: Callable, ours: bool) -> Callable:
             _fail(value)
             return ""
         _tick()
+        _check_layout(name, value, args[skip + 1:], kwargs)
         _check_args(f"filtre « {name} »", value, [*args[skip + 1:], *kwargs.values()])
         try:
             result = func(*args, **kwargs)
         except jinja2.TemplateError:
             raise
+        except AssertionError:
+            # Jinja checks some arguments with assert (truncate: end longer than the length).
+            raise Refused(f"filtre « {name} » : arguments incohérents pour « {_short(value)} »") from None
         except Exception:
             if not ours:
                 raise
@@ -243,6 +251,23 @@ def _guard_filter(name: str, func: Callable, ours: bool) -> Callable:
         return _check_result(f"filtre « {name} »", result)
 
     return wrapper
+
+
+def _check_layout(name: str, value: Any, args: tuple, kwargs: dict[str, Any]) -> None:
+    """Filters that lay text out: their time grows with the text and their arguments."""
+    if name not in ("wordwrap", "center", "indent", "truncate"):
+        return
+    if isinstance(value, str) and len(value) > MAX_LAYOUT_TEXT:
+        raise Refused(f"filtre « {name} » : texte trop long ({len(value)} caractères ; au plus {MAX_LAYOUT_TEXT})")
+    if name == "wordwrap":
+        width = args[0] if args else kwargs.get("width", 79)
+        if isinstance(width, (int, float)) and width < MIN_WRAP_WIDTH:
+            raise Refused(f"filtre « wordwrap » : largeur {width!r} trop petite (au moins {MIN_WRAP_WIDTH})")
+    if name == "truncate":
+        end = args[2] if len(args) > 2 else kwargs.get("end", "...")
+        if isinstance(end, str) and len(end) > MAX_TRUNCATE_END:
+            raise Refused(f"filtre « truncate » : fin de coupure trop longue ({len(end)} caractères ; "
+                          f"au plus {MAX_TRUNCATE_END})")
 
 
 def _guard_test(name: str, func: Callable) -> Callable:
@@ -416,6 +441,10 @@ class SandboxEnv(ImmutableSandboxedEnvironment):
             if not (isinstance(left, (int, float)) and isinstance(right, (int, float))) or abs(right) > MAX_POWER \
                     or abs(left) > 10 ** 9:
                 raise Refused(f"puissance trop grande ({_short(left)} ** {_short(right)}) : refusée")
+        elif operator == "*" and _is_int(left) and _is_int(right):
+            # The product has about as many digits as both factors: refused before computing it.
+            if left.bit_length() + right.bit_length() > MAX_INT_BITS:
+                raise Refused(f"produit trop grand ({_short(left)} * {_short(right)}) : nombre trop grand")
         elif operator == "*":
             seq, n = (left, right) if isinstance(left, (str, list, tuple)) else (right, left)
             # A list repeated is as heavy as its items: cap it as range() is capped, times ten.
@@ -427,6 +456,10 @@ class SandboxEnv(ImmutableSandboxedEnvironment):
         elif operator == "+" and isinstance(left, (str, list, tuple)) and _size(left) + _size(right) > MAX_VALUE:
             raise Refused("valeur trop grande pour un modèle de requête")
         return _check_result(f"« {operator} »", super().call_binop(context, operator, left, right))
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def make_env(filters: dict[str, Callable]) -> SandboxEnv:
@@ -684,8 +717,9 @@ class Analyser:
 
     def run(self, tree: nodes.Template) -> list[tuple[int, str]]:
         self.problems, self.seen = [], set()
+        scope: dict[str, tuple] = {}  # one for the part: « {% set %} » is known after it
         for node in tree.body:
-            self.visit(node, {})
+            self.visit(node, scope)
         return self.problems
 
     def report(self, lineno: int, message: str) -> None:
@@ -811,7 +845,11 @@ def _docx_class():
         def render_xml_part(self, src_xml, part, context, jinja_env=None):
             token = _PART.set((part_label(str(part.partname)), jinja_source(src_xml)))
             try:
-                return super().render_xml_part(src_xml, part, context, jinja_env)
+                xml = super().render_xml_part(src_xml, part, context, jinja_env)
+                # The rendered XML is checked for fields as build checks its output: a template
+                # may assemble « INCLUDE » ~ « PICTURE » that no tag of the source shows.
+                self.__dict__.setdefault("refere_rendered", []).append((str(part.partname).lstrip("/"), xml))
+                return xml
             except Exception as exc:
                 exc.refere_where = _PART.get()
                 raise
@@ -966,6 +1004,11 @@ def _render_collect(path: Path, env: jinja2.Environment, ctx: dict[str, Any]) ->
         tpl.render(ctx, env, autoescape=True)
     except Exception as exc:  # the first problem that cannot be stepped over
         problems.append(problem_fr(exc))
+    else:
+        from . import docxzip
+
+        for name, xml in getattr(tpl, "refere_rendered", []):
+            problems += [f"document produit : {p}" for p in docxzip.field_problems(name, xml)]
     finally:
         _RECORD.reset(rec_token)
         _BUDGET.reset(budget_token)

@@ -487,3 +487,24 @@ def test_png_text_bomb_is_inflated_only_up_to_the_bound():
     meta = pngmeta.read(png)
     assert len(meta.text["Comment"]) == pngmeta.MAX_TEXT
     assert time.process_time() - start < 1.0
+
+
+def test_progressive_jpeg_with_thousands_of_scans_is_refused(tmp_path, run):
+    import io
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (90, 120, 200)).save(buf, "JPEG", progressive=True, quality=80)
+    data = buf.getvalue()
+    last = data.rindex(b"\xff\xda")
+    scan = data[last:-2]  # the last scan, header and data, up to EOI
+    folder = tmp_path / "affaire"
+    (folder / "pieces").mkdir(parents=True)
+    (folder / "pieces" / "passes.jpg").write_bytes(data[:-2] + scan * 3000 + b"\xff\xd9")
+    case = default_case()
+    case["pieces"] = [{"titre": "Passes", "categorie": "autre", "fichier": "pieces/passes.jpg"}]
+    start = time.monotonic()
+    res = run("build", write_case(folder, case))
+    assert res.exit_code == 1 and "passes (au plus 100)" in res.output and "passes.jpg" in res.output, res.output
+    assert "Traceback" not in res.output
+    assert time.monotonic() - start < 30
+    assert not (folder / "dossier").exists()

@@ -11,6 +11,7 @@ import zlib
 from pathlib import Path
 
 import pikepdf
+import pytest
 import pypdfium2 as pdfium
 from PIL import Image, ImageDraw, TiffImagePlugin
 from PIL.PngImagePlugin import PngInfo
@@ -279,3 +280,84 @@ def test_cmyk_jpeg_keeps_its_adobe_segment():
     assert SECRET.encode() not in clean and b"Adobe" in clean
     with Image.open(io.BytesIO(clean)) as a, Image.open(io.BytesIO(data)) as b:
         assert a.convert("RGB").tobytes() == b.convert("RGB").tobytes()
+
+
+def _noisy(size=(160, 120)) -> Image.Image:
+    img = Image.new("RGB", size, (200, 210, 230))
+    draw = ImageDraw.Draw(img)
+    for k in range(0, size[0], 7):  # detail, so that the scans carry 0xFF00 and restart markers
+        draw.line([(k, 0), (size[0] - k, size[1])], fill=((k * 37) % 256, (k * 91) % 256, (k * 13) % 256), width=3)
+    return img
+
+
+def _insert_after(data: bytes, marker: bytes, extra: bytes, nth: int = 0) -> bytes:
+    pos = -1
+    for _ in range(nth + 1):
+        pos = data.index(marker, pos + 1)
+    length = int.from_bytes(data[pos + 2:pos + 4], "big")
+    end = pos + 2 + length
+    if marker == b"\xff\xda":  # after a scan's data: before the next marker that is not data
+        k = end
+        while not (data[k] == 0xFF and data[k + 1] not in (0x00, *range(0xD0, 0xD8), 0xFF)):
+            k += 1
+        end = k
+    return data[:end] + extra + data[end:]
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_strip_jpeg_drops_segments_wherever_they_sit_and_cuts_after_eoi(progressive):
+    buf = io.BytesIO()
+    _noisy().save(buf, "JPEG", quality=85, progressive=progressive, restart_marker_blocks=2 if not progressive else 0)
+    original = buf.getvalue()
+    secrets = [f"{SECRET}-{k}".encode() for k in range(4)]
+    data = _insert_after(original, b"\xff\xc2" if progressive else b"\xff\xc0", _segment(0xE1, b"Exif\x00\x00" + secrets[0]))
+    data = _insert_after(data, b"\xff\xda", _segment(0xFE, secrets[1]) + _segment(0xED, secrets[2]))
+    if progressive:
+        assert data.count(b"\xff\xda") > 2
+        data = _insert_after(data, b"\xff\xda", _segment(0xE5, secrets[1]), nth=2)
+    data += secrets[3] * 3  # after EOI
+    clean = sanitize.strip_jpeg(data)
+    assert not any(s in clean for s in [SECRET.encode(), *secrets]), clean
+    assert clean.endswith(b"\xff\xd9")
+    assert clean == original  # the inserted segments and the trailer are all that went
+    with Image.open(io.BytesIO(clean)) as a, Image.open(io.BytesIO(original)) as b:
+        assert a.convert("RGB").tobytes() == b.convert("RGB").tobytes()
+
+
+def test_jpeg_secrets_after_sof_and_eoi_never_reach_the_piece(tmp_path, run):
+    buf = io.BytesIO()
+    _noisy().save(buf, "JPEG", quality=85, progressive=True)
+    data = _insert_after(buf.getvalue(), b"\xff\xc2", _segment(0xE1, b"Exif\x00\x00" + SECRET.encode()))
+    data = _insert_after(data, b"\xff\xda", _segment(0xFE, SECRET.encode()), nth=1) + SECRET.encode()
+    folder = tmp_path / "affaire"
+    (folder / "pieces").mkdir(parents=True)
+    (folder / "pieces" / "photo.jpg").write_bytes(data)
+    case = default_case()
+    case["pieces"] = [{"titre": "Photo", "categorie": "autre", "fichier": "pieces/photo.jpg"}]
+    res = run("build", write_case(folder, case))
+    assert res.exit_code == 0, res.output
+    for path in (folder / "dossier").rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_png_with_bytes_after_iend_is_cut_at_iend(tmp_path, run):
+    img = Image.new("RGB", (120, 80), (240, 240, 240))
+    ImageDraw.Draw(img).rectangle([10, 10, 60, 40], fill=(0, 0, 0))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    folder = tmp_path / "affaire"
+    (folder / "pieces").mkdir(parents=True)
+    (folder / "pieces" / "trailer.png").write_bytes(buf.getvalue() + b"PK\x03\x04" + SECRET.encode() * 50)
+    case = default_case()
+    case["pieces"] = [{"titre": "Trailer", "categorie": "autre", "fichier": "pieces/trailer.png"}]
+    res = run("build", write_case(folder, case))
+    assert res.exit_code == 0, res.output
+    assert "invalid png" not in res.output
+    out = next((folder / "dossier" / "pieces").glob("*Trailer*"))
+    assert SECRET.encode() not in out.read_bytes()
+    with pikepdf.open(out) as pdf:
+        images = [pikepdf.PdfImage(i) for i in pdf.pages[0].get_images().values()]
+        ours = [i for i in images if (i.width, i.height) == img.size]
+        assert ours, [(i.width, i.height) for i in images]
+        assert ours[0].as_pil_image().convert("RGB").tobytes() == img.tobytes()

@@ -196,3 +196,77 @@ def test_data_hidden_before_the_archive_is_not_read(plain, tmp_path, run):
         f.write(plain.read_bytes())
     res = run("modele", "verifier", padded)
     assert res.exit_code == 1 and "fichier de 60 Mo : refusé" in res.output
+
+
+def _field_runs(*pieces: str, sep: bool = True) -> str:
+    """A complex field whose instruction is split over several w:instrText runs."""
+    runs = [f'<w:r><w:fldChar w:fldCharType="begin"/></w:r>']
+    runs += [f'<w:r><w:instrText xml:space="preserve">{p}</w:instrText></w:r>' for p in pieces]
+    if sep:
+        runs += ['<w:r><w:fldChar w:fldCharType="separate"/></w:r>', "<w:r><w:t>x</w:t></w:r>"]
+    runs.append('<w:r><w:fldChar w:fldCharType="end"/></w:r>')
+    return "".join(runs)
+
+
+def _with_body_xml(tmp_path: Path, name: str, inner: str) -> Path:
+    path = tmp_path / name
+    doc = Document()
+    p = doc.add_paragraph("Cabinet — {{ requerant.designation }} ")
+    for child in parse_xml(f'<w:p xmlns:w="{W}">{inner}</w:p>'):
+        p._p.append(child)
+    doc.save(str(path))
+    return path
+
+
+@pytest.mark.parametrize("inner, word", [
+    (_field_runs(" INCLUDE", "PICTURE \"http://attaquant.example/p.png\" \\d "), "INCLUDEPICTURE"),
+    (_field_runs(" include", "text \"C:\\\\secret.docx\" ", sep=False), "INCLUDETEXT"),
+    (_field_runs(" dDeAuTo c:\\\\cmd.exe \"/k calc\""), "DDEAUTO"),
+    (f'<w:fldSimple w:instr=" link Excel.Sheet.8 &quot;C:\\a.xls&quot;"><w:r><w:t>x</w:t></w:r></w:fldSimple>', "LINK"),
+    (_field_runs(" HYPERLINK \"file:///etc/passwd\" "), "HYPERLINK"),
+    (f'<w:fldSimple w:instr="hyperlink &quot;\\\\serveur\\partage&quot;"><w:r><w:t>x</w:t></w:r></w:fldSimple>', "HYPERLINK"),
+])
+def test_split_and_lowercase_field_codes_refused(tmp_path, run, example, inner, word):
+    path = _with_body_xml(tmp_path, "champ.docx", inner)
+    assert_refused(run, example, path, f"champ Word « {word} »")
+
+
+def test_web_hyperlink_field_and_page_field_kept(tmp_path):
+    xml = (f'<w:document xmlns:w="{W}"><w:body><w:p>'
+           + _field_runs(" HYPER", "LINK \"https://cabinet.example/\" ") + _field_runs(" PAGE ")
+           + _field_runs(" HYPERLINK \\l \"signet\" ") + "</w:p></w:body></w:document>").encode()
+    assert docxzip.field_instructions(xml)[0] == 'HYPERLINK "https://cabinet.example/"'
+    assert docxzip.field_problems("word/document.xml", xml) == []
+    hidden = (f'<w:document xmlns:w="{W}"><w:body><w:p>'
+              + _field_runs(' hyperlink \\o "info" "file:///etc/passwd" ') + "</w:p></w:body></w:document>")
+    assert "file:///etc/passwd" in docxzip.field_problems("word/document.xml", hidden)[0]
+
+
+def test_field_assembled_by_the_template_refused_by_verifier_and_build(tmp_path, run, example):
+    # No tag of the source shows the field: only the rendered XML does.
+    inner = _field_runs("{{ 'INCLUDE' ~ 'PICTURE' }} \"http://attaquant.example/p.png\" ")
+    path = _with_body_xml(tmp_path, "assemble.docx", inner)
+    assert_refused(run, example, path, "« INCLUDEPICTURE »")
+
+
+def _internal_relationship(src: Path, dest: Path, rel_type: str, target: str, add: dict[str, bytes] | None = None) -> Path:
+    rels_name = "word/_rels/document.xml.rels"
+    with zipfile.ZipFile(src) as z:
+        existing = z.read(rels_name).decode()
+    rel = f'<Relationship Id="rIdX" Type="{REL}/{rel_type}" Target="{target}"/>'
+    return rezip(src, dest, replace={rels_name: existing.replace("</Relationships>", rel + "</Relationships>").encode()},
+                 add=add)
+
+
+@pytest.mark.parametrize("rel_type", ["aFChunk", "attachedTemplate", "package", "control"])
+def test_relationship_kinds_outside_the_allow_list_refused(plain, tmp_path, run, example, rel_type):
+    html = b"<html><body><img src='http://attaquant.example/p.png'></body></html>"
+    path = _internal_relationship(plain, tmp_path / "chunk.docx", rel_type, "chunk.html", add={"word/chunk.html": html})
+    assert_refused(run, example, path, f"relation « {rel_type} »", "refusé")
+    assert "KeyError" not in run("modele", "verifier", path).output
+
+
+def test_relationship_to_a_missing_part_refused_in_french(plain, tmp_path, run, example):
+    path = _internal_relationship(plain, tmp_path / "absente.docx", "image", "media/absente.png")
+    assert_refused(run, example, path, "relation vers une partie absente")
+    assert "KeyError" not in run("modele", "verifier", path).output

@@ -80,6 +80,12 @@ BOUNDS = [
     ("{{ ('ab' * 499999).replace('a', 'aaaaaaaaaa') }}", "valeur trop grande"),
     ("{{ '%999999999s' % 'x' }}", "« % » interdite"),
     ("{{ range(10000)|join('a' * 10000) }}", "valeur trop grande"),
+    # Integer products: 10**576 squared again and again would take minutes and gigabytes.
+    ("{% set a = (10**9)**64 %}{% set b = a * a * a * a * a * a * a * a %}{{ (b * b * b) > 0 }}", "nombre trop grand"),
+    ("{{ ('a' * 99999)|wordwrap(1) }}", "largeur 1 trop petite"),
+    ("{{ ('a ' * 400000)|wordwrap(10) }}", "texte trop long"),
+    ("{{ 'abcdefgh'|truncate(5, end='y' * 999999) }}", "fin de coupure trop longue"),
+    ("{{ 'abcdefgh'|truncate(5, end='yyyyyyyyy') }}", "arguments incohérents"),
 ]
 
 
@@ -196,3 +202,21 @@ def test_document_properties_are_templates_too(tmp_path, run, example):
     assert "propriété « subject » du document « {{ nmo }} » : variable inconnue « nmo »" in res.output
     res = run("build", example, "--modele", path)
     assert res.exit_code == 1 and "accès interdit à « __class__ »" in res.output
+
+
+@pytest.mark.parametrize("paragraphs", [
+    ("{% set a = requerant.nom %}{{ a }}",),
+    ("{% set a = requerant.nom %}", "Requérant : {{ a }}"),
+    ("{% if requerant.nom %}{% set a = requerant.nom %}{% endif %}{{ a }}",),
+    ("{% for t in tentatives %}{% set d = t.date %}{{ d }} {{ loop.index }}{% endfor %}",),
+])
+def test_names_set_in_the_template_are_known_to_the_verifier(tmp_path, run, paragraphs):
+    tpl = make_template(tmp_path / "set.docx", "Cabinet {{ requerant.designation }}", *paragraphs)
+    res = run("modele", "verifier", tpl)
+    assert res.exit_code == 0 and "variable inconnue" not in res.output, res.output
+
+
+def test_a_name_set_inside_a_loop_is_unknown_after_it(tmp_path, run):
+    tpl = make_template(tmp_path / "set.docx", "{% for t in tentatives %}{% set d = t.date %}{% endfor %}{{ d }}")
+    res = run("modele", "verifier", tpl)
+    assert res.exit_code == 1 and "variable inconnue « d »" in res.output, res.output

@@ -447,11 +447,8 @@ def _routes(app: Flask) -> None:
             return redirect(url_for("captures_page", case_id=case_id))
 
         def mutate(doc):
-            from ruamel.yaml.comments import CommentedMap, CommentedSeq
-            seq = doc.get("tentatives")
-            if not isinstance(seq, list):
-                seq = CommentedSeq()
-                doc["tentatives"] = seq
+            from ruamel.yaml.comments import CommentedMap
+            seq = forms.list_of(doc, "tentatives")
             item = CommentedMap()
             item["date"] = forms.to_yaml(when, "datetime")
             item["capture"] = f"captures/{name}"
@@ -525,22 +522,14 @@ def _routes(app: Flask) -> None:
             return redirect(url_for("pieces_page", case_id=case_id))
 
         def mutate(doc):
-            from ruamel.yaml.comments import CommentedMap, CommentedSeq
-            seq = doc.get("pieces")
-            if not isinstance(seq, list):
-                seq = CommentedSeq()
-                doc["pieces"] = seq
+            from ruamel.yaml.comments import CommentedMap
+            seq = forms.list_of(doc, "pieces")
             item = CommentedMap()
             if (pid := request.form.get("id", "").strip()):
                 item["id"] = pid
             item["titre"] = title
             item["categorie"] = category
-            if len(written) == 1:
-                item["fichier"] = written[0]
-            else:
-                fl = CommentedSeq(written)
-                fl.fa.set_flow_style()
-                item["fichiers"] = fl
+            forms.set_sources(item, written)
             if (d := forms.to_yaml(request.form.get("date", ""), "date")) is not None:
                 item["date"] = d
             seq.append(item)

@@ -341,6 +341,29 @@ def apply_sections(doc: Any, form: dict[str, str], sections=SECTIONS) -> Change:
     return ch
 
 
+def list_of(doc: Any, name: str) -> Any:
+    """The list ``name`` of the case file, created (empty) when it is missing or not a list."""
+    from ruamel.yaml.comments import CommentedSeq
+
+    seq = doc.get(name)
+    if not isinstance(seq, list):
+        seq = CommentedSeq()
+        doc[name] = seq
+    return seq
+
+
+def set_sources(item: Any, written: list[str]) -> None:
+    """« fichier » for one file, « fichiers: [a, b] » for several, as a person writes them."""
+    from ruamel.yaml.comments import CommentedSeq
+
+    if len(written) == 1:
+        item["fichier"] = written[0]
+    else:
+        files_seq = CommentedSeq(written)
+        files_seq.fa.set_flow_style()
+        item["fichiers"] = files_seq
+
+
 def apply_list(doc: Any, name: str, form: dict[str, str], new_entry: bool = True) -> Change:
     """Edit a list (urgence, diligences, tentatives, pieces) in place; « supprimer » removes."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -522,10 +545,7 @@ def attach_proofs(doc: Any, form: dict[str, str], proofs: dict[str, list[str]], 
     seq = doc.get("urgence")
     if not proofs or not isinstance(seq, list):
         return False
-    pieces = doc.get("pieces")
-    if not isinstance(pieces, list):
-        pieces = CommentedSeq()
-        doc["pieces"] = pieces
+    pieces = list_of(doc, "pieces")
     used = {str(p.get("id")) for p in pieces if isinstance(p, dict) and p.get("id")}
     changed = False
     for where, written in proofs.items():
@@ -554,12 +574,7 @@ def attach_proofs(doc: Any, form: dict[str, str], proofs: dict[str, list[str]], 
         piece["id"] = pid
         piece["titre"] = f"Justificatif de l'urgence ({MOTIF_LABELS.get(motif, motif)})"
         piece["categorie"] = "urgence"
-        if len(written) == 1:
-            piece["fichier"] = written[0]
-        else:
-            files_seq = CommentedSeq(written)
-            files_seq.fa.set_flow_style()
-            piece["fichiers"] = files_seq
+        set_sources(piece, written)
         pieces.append(piece)
         refs = item.get("preuves")
         if not isinstance(refs, list):

@@ -10,7 +10,7 @@ from typing import Any
 from . import dates, grammaire, repair, shotdates
 from .errors import FileProblem
 from .model import Case
-from .probe import prefetch, probe, source_bytes
+from .probe import content_date, prefetch, probe
 
 BLOQUANT = "bloquant"
 AVERTISSEMENT = "avertissement"
@@ -233,7 +233,7 @@ def _captures(case: Case, add: Add) -> None:
                 PRACTICE, where + ".capture")
         else:
             seen[info.sha256] = i
-        shot = shotdates.read(t.capture.path, t.capture.kind, source_bytes(t.capture))
+        shot = shotdates.read(t.capture.path, t.capture.kind, content=content_date(t.capture))
         # Compare in UTC: same-zone subtraction is wall-clock and off by an hour across DST.
         if shot and abs(shot.when.astimezone(dt.timezone.utc) - t.date.astimezone(dt.timezone.utc)) > dt.timedelta(hours=1):
             add("date-capture-discordante", AVERTISSEMENT,

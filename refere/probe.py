@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import datetime as dt
 import binascii
 import functools
 import io
@@ -301,6 +302,23 @@ def _decode_cache() -> Path:
     return Path(base) / "refere" / f"images-decodees-{pillow}-{MAX_PIXELS}"
 
 
+def content_date(src):
+    """What ``shotdates.from_content`` finds in a checked source, remembered by SHA-256 beside the
+    decoded images: a second check neither reads nor hashes the capture again for its date."""
+    from . import shotdates
+
+    sha = src.file.sha256 if src.file is not None else _checked(src).sha256
+    entry = _decode_cache() / f"{sha}.date"
+    try:
+        when, _, source = entry.read_text("utf-8").partition("\n")
+        return shotdates.ShotDate(dt.datetime.fromisoformat(when), source) if when else None
+    except (OSError, ValueError):
+        pass
+    found = shotdates.from_content(src.kind, source_bytes(src))
+    _remember(entry, f"{found.when.isoformat()}\n{found.source}" if found else "")
+    return found
+
+
 def _decoded_before(sha256: str) -> int | None:
     try:
         text = (_decode_cache() / sha256).read_text("ascii")
@@ -310,12 +328,15 @@ def _decoded_before(sha256: str) -> int | None:
 
 
 def _remember_decoded(sha256: str, pages: int) -> None:
-    folder = _decode_cache()
+    _remember(_decode_cache() / sha256, str(pages))
+
+
+def _remember(entry: Path, text: str) -> None:
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{sha256}.{os.getpid()}.part"
-        tmp.write_text(str(pages), "ascii")
-        os.replace(tmp, folder / sha256)
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = entry.parent / f".{entry.name}.{os.getpid()}.part"
+        tmp.write_text(text, "utf-8")
+        os.replace(tmp, entry)
     except OSError:
         pass  # a cache that cannot be written only costs time
 

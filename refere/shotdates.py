@@ -87,6 +87,18 @@ def parse_pdf_date(value: str) -> dt.datetime | None:
     return _build(list(m.groups()[:6]), _offset(m[7])) if m else None
 
 
+def from_content(kind: str, data: bytes | Path) -> ShotDate | None:
+    """The date the file itself carries (EXIF, PNG chunks, XMP, a PDF's dates), or None."""
+    try:
+        if isinstance(data, Path):
+            data = files.read_file(data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's « Corrupt EXIF data »: the name may still tell
+            return _from_pdf(data) if kind == "pdf" else _from_image(data, kind)
+    except Exception:  # noqa: BLE001 - an unreadable file still has a name worth reading
+        return None
+
+
 def parse_name(name: str) -> dt.datetime | None:
     # macOS stores names decomposed (NFD); curly or straight apostrophes are both common.
     stem = unicodedata.normalize("NFC", Path(name).stem)
@@ -160,20 +172,15 @@ def _from_pdf(data: bytes) -> ShotDate | None:
     return None
 
 
-def read(path: Path, kind: str, data: bytes | None = None) -> ShotDate | None:
+def read(path: Path, kind: str, data: bytes | None = None, *,
+         content: ShotDate | None | bool = False) -> ShotDate | None:
     """The screenshot's own date, or None when nothing in the file or its name tells.
 
     ``data`` is the file's content as already read and verified; without it the file is read
-    here (type and size checked first).
+    here (type and size checked first). ``content``, when given (None included), is what
+    ``from_content`` already found in those bytes: the file is not read again.
     """
-    try:
-        if data is None:
-            data = files.read_file(path)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Pillow's « Corrupt EXIF data »: the name may still tell
-            found = _from_pdf(data) if kind == "pdf" else _from_image(data, kind)
-    except Exception:  # noqa: BLE001 - an unreadable file still has a name worth reading
-        found = None
+    found = content if content is not False else from_content(kind, data if data is not None else path)
     if found:
         return found
     if d := parse_name(path.name):

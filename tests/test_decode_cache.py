@@ -28,6 +28,8 @@ def test_second_check_decodes_nothing_and_a_changed_file_is_decoded_again(tmp_pa
     probe._probe.cache_clear()
     decoded = []
     monkeypatch.setattr(probe, "_image_pages", lambda data, written: decoded.append(written) or 1)
+    # Nor read again for the date the capture carries: remembered with the decoding.
+    monkeypatch.setattr(probe, "source_bytes", lambda src: decoded.append(src.written) or b"")
     assert not check(load(case_file)).blocking
     assert decoded == []
 

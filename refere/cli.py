@@ -105,10 +105,7 @@ def check(dossiers: tuple[Path, ...], strict: bool, as_json: bool, calendrier: P
 
     # One argument is one case, unless it is a folder of cases (a folder without its own dossier.yaml).
     if len(dossiers) == 1 and not (dossiers[0].is_dir() and not (dossiers[0] / "dossier.yaml").exists()):
-        path = resolve_case_path(dossiers[0])
-        if not path.exists() and not path.is_symlink():
-            raise RefereError(f"fichier « {path} » introuvable")
-        _check_one(path, strict, as_json, calendrier)
+        _check_one(resolve_case_path(dossiers[0]), strict, as_json, calendrier)
         return
     if calendrier is not None:
         raise click.UsageError("--calendrier ne s'emploie qu'avec une seule affaire")
@@ -117,19 +114,23 @@ def check(dossiers: tuple[Path, ...], strict: bool, as_json: bool, calendrier: P
 
 def _check_one(path: Path, strict: bool, as_json: bool, calendrier: Path | None = None) -> None:
     from . import plan
-    from .errors import CaseInvalid
+    from .errors import CaseInvalid, Problem
     from .evidence import check as run_check
     from .loader import load
     from .present import report_text
 
     try:
+        if not path.exists() and not path.is_symlink():
+            raise RefereError(f"fichier « {path} » introuvable")
         case = load(path)
-    except CaseInvalid as exc:
+    except RefereError as exc:
         if not as_json:
             raise
         # A program gets JSON whatever happens, with each problem's place in the file.
+        problems = exc.problems if isinstance(exc, CaseInvalid) else [
+            Problem(str(path), None, "", exc.message)]
         click.echo(json.dumps({"valide": False, "erreurs": [
-            {"fichier": p.file, "ligne": p.line, "champ": p.field, "message": p.message} for p in exc.problems
+            {"fichier": p.file, "ligne": p.line, "champ": p.field, "message": p.message} for p in problems
         ]}, ensure_ascii=False, indent=2))
         raise EvidenceInsufficient("") from None
     report = run_check(case)

@@ -256,3 +256,14 @@ def test_field_paths_counted_from_one():
     assert field_fr("tentatives[0].capture") == "tentative n° 1 — tentatives[0].capture"
     assert field_fr("pieces[2].fichiers[0]") == "pièce n° 3 de la liste — pieces[2].fichiers[0]"
     assert field_fr("requerant.nom") == "requerant.nom"
+
+
+def test_check_json_on_a_missing_file_is_json(run, tmp_path):
+    import json as _json
+
+    res = run("check", tmp_path / "absent" / "dossier.yaml", "--json")
+    assert res.exit_code == 1
+    doc = _json.loads(res.output)
+    assert doc["valide"] is False and "introuvable" in doc["erreurs"][0]["message"]
+    res = run("check", tmp_path / "absent" / "dossier.yaml")
+    assert res.exit_code == 1 and res.output.count("introuvable") == 1

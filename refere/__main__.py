@@ -1,3 +1,3 @@
-from .cli import main
+from refere.cli import main
 
 main()

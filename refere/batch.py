@@ -18,7 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import EvidenceInsufficient, OutputError, RefereError, os_reason
+from refere.errors import EvidenceInsufficient, OutputError, RefereError, os_reason
 
 COLUMNS = ["dossier", "statut", "pieces", "pages", "bloquants", "avertissements", "erreur"]
 OK, UP_TO_DATE, FAILED, INTERRUPTED = "ok", "à jour", "echec", "interrompu"
@@ -182,15 +182,15 @@ def _from_manifest(name: str, data: dict) -> Row:
 
 def build_one(job: Job, out_dir: Path, settings: Settings) -> Row:
     """Runs in a worker: every failure becomes a row, never an exception."""
-    from .signals import busy
+    from refere.signals import busy
 
     with busy():
         return _build_one(job, out_dir, settings)
 
 
 def _build_one(job: Job, out_dir: Path, settings: Settings) -> Row:
-    from .build import Options, build, up_to_date
-    from .loader import load
+    from refere.build import Options, build, up_to_date
+    from refere.affaire.loader import load
 
     if job.case_file is None:
         return Row(job.name, FAILED, erreur=job.problem)
@@ -200,7 +200,7 @@ def _build_one(job: Job, out_dir: Path, settings: Settings) -> Row:
     try:
         if not settings.force and target.exists():
             # Unchanged since its last build: left as built. Changed: rebuilt in place.
-            from .loader import resolve_case_path
+            from refere.affaire.loader import resolve_case_path
 
             case_path = resolve_case_path(job.case_file)
             previous = up_to_date(target, case_path, load(case_path), options)
@@ -214,7 +214,7 @@ def _build_one(job: Job, out_dir: Path, settings: Settings) -> Row:
         return Row(job.name, FAILED, bloquants=_codes(report.blocking), avertissements=_codes(report.warnings),
                    erreur=_evidence_error(report.blocking))
     except RefereError as exc:
-        from .present import error_text
+        from refere.present import error_text
 
         return Row(job.name, FAILED, erreur=_one_line(error_text(exc)) or type(exc).__name__)
     except MemoryError:
@@ -228,7 +228,7 @@ def _build_one(job: Job, out_dir: Path, settings: Settings) -> Row:
 
 def _worker_init() -> None:
     # A worker stopped by SIGTERM/SIGHUP unwinds like Ctrl-C: its staging folder is removed.
-    from .signals import install
+    from refere.signals import install
 
     install(worker=True)
 

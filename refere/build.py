@@ -6,11 +6,14 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, assemble, evidence, files, plan, render, write
-from .errors import EvidenceInsufficient
-from .loader import load, resolve_case_path
-from .model import Case
-from .present import report_text
+from refere import __version__, files, write
+from refere.pieces import assemble, plan
+from refere.preuves import rules
+from refere.requete import render
+from refere.errors import EvidenceInsufficient
+from refere.affaire.loader import load, resolve_case_path
+from refere.affaire.model import Case
+from refere.present import report_text
 
 
 @dataclass
@@ -29,7 +32,7 @@ class Result:
     case_path: Path
     out: Path
     case: Case
-    report: evidence.Report
+    report: rules.Report
     inventory: plan.Inventory
     pages: int
 
@@ -60,7 +63,7 @@ def _source_state(src, written: assemble.Written, k: int) -> dict:
     return state
 
 
-def manifest(case: Case, inv: plan.Inventory, report: evidence.Report, written: list[assemble.Written],
+def manifest(case: Case, inv: plan.Inventory, report: rules.Report, written: list[assemble.Written],
              folder: Path, options: Options) -> dict:
     by_num = {w.numero: w for w in written}
     return {
@@ -96,9 +99,9 @@ def manifest(case: Case, inv: plan.Inventory, report: evidence.Report, written: 
     }
 
 
-def _lecture(case: Case, report: evidence.Report) -> dict:
+def _lecture(case: Case, report: rules.Report) -> dict:
     # What each capture shows, as read for check (refere/lecture.py; cached, so not read again).
-    from . import lecture
+    from refere.preuves import lecture
     if report.lecture is not None:
         return lecture.inventaire(report.lecture)
 
@@ -110,7 +113,7 @@ def build(case_file: str | Path, options: Options) -> Result:
     if options.modele is not None:
         render.open_template(options.modele)  # fail before any work on a missing or broken template
     case = load(case_path)
-    report = evidence.check(case)
+    report = rules.check(case)
     if report.blocking and not options.brouillon:
         exc = EvidenceInsufficient(
             report_text(case, report, str(case_path))
@@ -127,7 +130,7 @@ def build(case_file: str | Path, options: Options) -> Result:
             if w.pages != p.pages:
                 raise RuntimeError(f"pièce {p.numero}: {w.pages} pages written, {p.pages} planned")
             if w.size > assemble.SIZE_LIMIT:
-                report.findings.append(evidence.size_finding(w.fichier, w.size))
+                report.findings.append(rules.size_finding(w.fichier, w.size))
         pages = assemble.build_complete(inv, tmp / "pieces", tmp / "dossier-complet.pdf", header_lines(case),
                                         options.brouillon)
         ctx = render.context(case, inv, report, options.brouillon)
@@ -148,7 +151,7 @@ def fingerprint(case_path: Path, case: Case, options: Options) -> dict:
 
     Sources are hashed through ``probe``, whose cache the check already filled: no second read.
     """
-    from .probe import probe
+    from refere.pieces.probe import probe
 
     sources = {case_path.name: files.sha256(case_path)}
     for src in [t.capture for t in case.tentatives if t.capture is not None] + [s for p in case.pieces for s in p.sources]:
@@ -180,7 +183,7 @@ def case_identity(case: Case) -> str:
 
 def previous_build(target: Path) -> dict | None:
     """The inventaire.json of a previous refere output at ``target``, if readable."""
-    from .write import is_refere_output
+    from refere.write import is_refere_output
 
     if not is_refere_output(target):
         return None

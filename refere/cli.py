@@ -9,8 +9,9 @@ from pathlib import Path
 
 import click
 
-from . import __version__, clifr, departements
-from .errors import EvidenceInsufficient, RefereError
+from refere import __version__, clifr
+from refere.affaire import departements
+from refere.errors import EvidenceInsufficient, RefereError
 
 clifr.install()
 
@@ -21,7 +22,7 @@ class Root(click.Group):
     """Every user-facing error becomes French text and an exit code here, and only here."""
 
     def main(self, args=None, prog_name=None, **extra):  # type: ignore[override]
-        from .signals import exit_code, install
+        from refere.signals import exit_code, install
 
         args = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in args
@@ -47,7 +48,7 @@ class Root(click.Group):
         except RefereError as exc:
             if debug:
                 traceback.print_exc()
-            from .present import error_text
+            from refere.present import error_text
 
             if exc.message:
                 click.echo(error_text(exc), err=True)
@@ -101,7 +102,7 @@ def check(dossiers: tuple[Path, ...], strict: bool, as_json: bool, calendrier: P
       refere check mon-dossier/dossier.yaml --calendrier calendrier.png
       refere check permanence/
     """
-    from .loader import resolve_case_path
+    from refere.affaire.loader import resolve_case_path
 
     # One argument is one case, unless it is a folder of cases (a folder without its own dossier.yaml).
     if len(dossiers) == 1 and not (dossiers[0].is_dir() and not (dossiers[0] / "dossier.yaml").exists()):
@@ -113,11 +114,11 @@ def check(dossiers: tuple[Path, ...], strict: bool, as_json: bool, calendrier: P
 
 
 def _check_one(path: Path, strict: bool, as_json: bool, calendrier: Path | None = None) -> None:
-    from . import plan
-    from .errors import CaseInvalid, Problem
-    from .evidence import check as run_check
-    from .loader import load
-    from .present import report_text
+    from refere.pieces import plan
+    from refere.errors import CaseInvalid, Problem
+    from refere.preuves.rules import check as run_check
+    from refere.affaire.loader import load
+    from refere.present import report_text
 
     try:
         if not path.exists() and not path.is_symlink():
@@ -135,7 +136,7 @@ def _check_one(path: Path, strict: bool, as_json: bool, calendrier: Path | None 
         raise EvidenceInsufficient("") from None
     report = run_check(case)
     if calendrier is not None:
-        from .calendrier import save
+        from refere.preuves.calendrier import save
 
         save(case, calendrier)
         click.echo(f"Calendrier des tentatives écrit : {calendrier}", err=True)
@@ -156,8 +157,8 @@ def _check_one(path: Path, strict: bool, as_json: bool, calendrier: Path | None 
 
 def _check_many(dossiers: tuple[Path, ...], strict: bool, as_json: bool) -> None:
     """One line per case: the codes found, so a desk sees at once which case needs work."""
-    from .batch import find_jobs
-    from .present import check_summary, plural
+    from refere.batch import find_jobs
+    from refere.present import check_summary, plural
 
     results = [check_summary(job.name, job.case_file, job.problem) for job in find_jobs(dossiers)]
     if as_json:
@@ -197,7 +198,7 @@ def schema() -> None:
     Exemple :
       refere schema > dossier.schema.json
     """
-    from .model import Case
+    from refere.affaire.model import Case
 
     s = Case.model_json_schema()
     s["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -216,7 +217,7 @@ def init(dossier: Path, interactif: bool) -> None:
       refere init dossier-diallo
       refere init dossier-diallo --interactif
     """
-    from .init import ask, create
+    from refere.affaire.init import ask, create
 
     answers = ask() if interactif else None
     path = create(dossier, answers)
@@ -247,11 +248,11 @@ def build(dossier: Path, sortie: Path | None, force: bool, brouillon: bool, pdf:
       refere build mon-dossier/dossier.yaml
       refere build mon-dossier/dossier.yaml -o sortie/ --force --pdf
     """
-    from .assemble import default_jobs
-    from .build import Options, build as run_build
+    from refere.pieces.assemble import default_jobs
+    from refere.build import Options, build as run_build
 
-    from .build import next_steps
-    from .present import plural
+    from refere.build import next_steps
+    from refere.present import plural
 
     res = run_build(dossier, Options(sortie, force, brouillon, pdf, modele, compresser, jobs or default_jobs()))
     click.echo(f"Dossier construit : {res.out}")
@@ -293,11 +294,11 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
     import os
     import sys
 
-    from .batch import FAILED, INTERRUPTED, UP_TO_DATE, Row, Settings, check_output, find_jobs, run, write_report
-    from .present import plural
+    from refere.batch import FAILED, INTERRUPTED, UP_TO_DATE, Row, Settings, check_output, find_jobs, run, write_report
+    from refere.present import plural
 
     if modele is not None:
-        from .render import open_template
+        from refere.requete.render import open_template
 
         open_template(modele)  # a missing or broken template fails once, not once per case
     found = find_jobs(dossiers)
@@ -359,9 +360,9 @@ def captures(dossier_captures: Path, ajouter: Path | None) -> None:
       refere captures mon-dossier/captures
       refere captures mon-dossier/captures --ajouter mon-dossier/dossier.yaml
     """
-    from .captures import as_yaml, merge, scan
-    from .errors import FileProblem
-    from .present import plural
+    from refere.preuves.captures import as_yaml, merge, scan
+    from refere.errors import FileProblem
+    from refere.present import plural
 
     if not dossier_captures.exists() and not dossier_captures.is_symlink():
         raise FileProblem(f"dossier de captures « {dossier_captures} » introuvable")
@@ -395,7 +396,7 @@ def web(espace: Path, port: int, hote: str, sans_navigateur: bool) -> None:
       refere web permanence/
       REFERE_MOT_DE_PASSE='…' refere web permanence/ --hote 0.0.0.0 --port 8080
     """
-    from .web.serve import run
+    from refere.web.serve import run
 
     run(espace, hote, port, not sans_navigateur, echo=click.echo)
 
@@ -416,8 +417,8 @@ def courrier(dossier: Path, sortie: Path | None, force: bool) -> None:
       refere courrier mon-dossier/dossier.yaml
       refere courrier mon-dossier/dossier.yaml -o envois/ --force
     """
-    from .courrier import write as write_letter
-    from .present import plural
+    from refere.requete.courrier import write as write_letter
+    from refere.present import plural
 
     res = write_letter(dossier, sortie, force)
     click.echo(f"Lettre écrite : {res.docx}")
@@ -460,14 +461,14 @@ def modele_verifier(fichier: Path) -> None:
     Exemple :
       refere modele verifier cabinet.docx
     """
-    from .errors import TemplateError
-    from .render import verify_template
-    from .templating import report
+    from refere.errors import TemplateError
+    from refere.requete.render import verify_template
+    from refere.modeles.templating import report
 
     problems = verify_template(fichier)
     if problems:
         raise TemplateError(report(fichier, problems))
-    from .sample import sample_contexts
+    from refere.requete.samples import sample_contexts
 
     click.echo(f"Modèle « {fichier} » : correct (rempli sans erreur avec {len(sample_contexts())} dossiers d'exemple).")
 
@@ -483,7 +484,7 @@ def modele_exporter(fichier: Path, force: bool) -> None:
       refere modele exporter cabinet.docx
       refere modele verifier cabinet.docx
     """
-    from .templating import export
+    from refere.modeles.templating import export
 
     export(fichier, force)
     click.echo(f"Modèle intégré écrit dans « {fichier} ». Adaptez-le dans Word, puis : "

@@ -9,7 +9,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import os_reason
+from refere.errors import os_reason
 
 # Formats people bring from their phones, with how to convert them.
 _OTHER_FORMATS = [
@@ -221,7 +221,7 @@ def check_source(base: Path, written: str) -> Checked:
 
 def read_checked(checked: Checked) -> bytes:
     """The bytes of a checked source, read again the same confined way and proved unchanged."""
-    from .errors import FileProblem
+    from refere.errors import FileProblem
 
     try:
         data = _read_confined(checked.root, checked.parts, checked.written)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from . import dates
-from .evidence import BANDS, Report
-from .model import Case
+from refere import dates
+from refere.preuves.rules import BANDS, Report
+from refere.affaire.model import Case
 
 
 def plural(n: int, one: str, many: str | None = None) -> str:
@@ -55,7 +55,7 @@ def field_fr(champ: str) -> str:
 
 def error_text(exc) -> str:
     """A RefereError's message; a case file's problems with their fields counted from 1."""
-    from .errors import CaseInvalid
+    from refere.errors import CaseInvalid
 
     if not isinstance(exc, CaseInvalid):
         return exc.message
@@ -70,9 +70,9 @@ def error_text(exc) -> str:
 
 def check_summary(name: str, case_file, problem: str = "") -> dict:
     """One case of ``check`` on many: its codes and a one-line verdict, never an exception."""
-    from .errors import RefereError
-    from .evidence import check
-    from .loader import load, resolve_case_path
+    from refere.errors import RefereError
+    from refere.preuves.rules import check
+    from refere.affaire.loader import load, resolve_case_path
 
     row = {"dossier": name, "erreur": problem, "bloquants": [], "avertissements": []}
     if not problem:

@@ -19,7 +19,7 @@ import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .errors import OutputError, os_reason
+from refere.errors import OutputError, os_reason
 
 # « .dossier.tmp-1234-abcd1234 » / « .dossier.old-1234-… »: pid of the process that made it.
 _STAGING = re.compile(r"^\..+\.(?:tmp|old)-(\d+)-[A-Za-z0-9_]+$")

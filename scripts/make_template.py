@@ -22,7 +22,7 @@ from docx.shared import Cm, Mm, Pt, RGBColor
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from refere.docxzip import normalize  # noqa: E402
+from refere.modeles.docxzip import normalize  # noqa: E402
 
 OUT = ROOT / "templates" / "requete-refere-mesures-utiles.docx"
 FONT = "Liberation Serif"  # metric-compatible with Times New Roman, present with LibreOffice

@@ -13,7 +13,9 @@ import pikepdf
 from hypothesis import strategies as st
 from PIL import Image
 
-from refere import loader, pngmeta, probe, shotdates
+from refere.affaire import loader
+from refere.pieces import pngmeta, probe
+from refere.preuves import shotdates
 from refere.errors import CaseInvalid, FileProblem
 
 COUNTS = {"loader": 0, "pngmeta": 0, "pdf": 0, "image": 0}

@@ -478,7 +478,7 @@ def test_link_inside_the_case_is_read_as_resolved(tmp_path):
 
 
 def test_png_text_bomb_is_inflated_only_up_to_the_bound():
-    from refere import pngmeta
+    from refere.pieces import pngmeta
 
     bomb = zlib.compress(b"a" * 50_000_000, 9)
     png = (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))

@@ -10,7 +10,7 @@ from PIL import Image
 
 from conftest import (check_pdf, default_case, make_jpeg, make_pdf, make_png, pdf_fonts, pdf_text, snapshot, top_line,
                       write_case)
-from refere import assemble
+from refere.pieces import assemble
 from refere.build import Options, build
 from refere.errors import EvidenceInsufficient, OutputError
 from refere.files import sha256

@@ -7,8 +7,9 @@ import io
 
 from PIL import Image
 
-from refere import calendrier, dates, evidence
-from refere.loader import load
+from refere.preuves import calendrier, rules
+from refere import dates
+from refere.affaire.loader import load
 
 PARIS = dates.PARIS
 
@@ -64,7 +65,7 @@ def test_text_equivalent():
 
 def test_counts_agree_with_evidence(example):
     case = load(example)
-    fig = evidence.figures(case)
+    fig = rules.figures(case)
     n, weeks, days = calendrier.counts(t.date for t in case.tentatives)
     assert (n, weeks, days) == (fig.tentatives, fig.semaines, fig.jours)
 
@@ -107,7 +108,8 @@ def test_calendar_image_goes_into_a_word_document(tmp_path, example):
     """templating.Picture: the PNG as it will sit in the requête, read back with python-docx."""
     import docx
 
-    from refere import render, templating
+    from refere.requete import render
+    from refere.modeles import templating
 
     src = docx.Document()
     src.add_paragraph("Tableau des tentatives")

@@ -6,8 +6,8 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from conftest import default_case, make_jpeg, make_pdf, make_png, write_case
-from refere.captures import scan
-from refere.loader import load
+from refere.preuves.captures import scan
+from refere.affaire.loader import load
 
 NAMES = {
     "Screenshot_20250303-085512.png": "2025-03-03 08:55",

@@ -165,7 +165,7 @@ def test_output_cannot_be_written(tmp_path, run, case_path):
 
 
 def test_disk_full_in_the_middle(tmp_path, run, case_path, monkeypatch):
-    from refere import assemble
+    from refere.pieces import assemble
 
     real = assemble.save
     calls = {"n": 0}

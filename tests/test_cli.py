@@ -5,7 +5,7 @@ import yaml
 
 from refere import __version__
 from refere.cli import cli
-from refere.loader import load
+from refere.affaire.loader import load
 
 def all_commands(group=cli, prefix=()):
     for name, cmd in sorted(group.commands.items()):

@@ -10,7 +10,7 @@ import pytest
 from docx import Document
 
 from conftest import ROOT, default_case, write_case
-from refere import courrier, render
+from refere.requete import courrier, render
 
 
 def text_of(path):

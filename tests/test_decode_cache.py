@@ -7,9 +7,9 @@ from pathlib import Path
 
 from conftest import default_case, write_case
 
-from refere import probe
-from refere.evidence import check
-from refere.loader import load
+from refere.pieces import probe
+from refere.preuves.rules import check
+from refere.affaire.loader import load
 
 
 def _cache() -> Path:

@@ -2,7 +2,7 @@ import csv
 
 import pytest
 
-from refere import departements
+from refere.affaire import departements
 from refere.errors import RefereError
 
 SHARED = departements.table()

@@ -4,10 +4,10 @@ import importlib.util
 import re
 
 from conftest import ROOT
-from refere import evidence
+from refere.preuves import rules
 from refere.cli import cli
-from refere.render import FILTERS
-from refere.sample import sample_context
+from refere.requete.render import FILTERS
+from refere.requete.samples import sample_context
 
 DOCS = ROOT / "docs"
 
@@ -34,12 +34,12 @@ def test_every_command_documented_in_readme_and_cli_reference():
 
 def test_every_evidence_code_explained():
     text = (DOCS / "erreurs.md").read_text("utf-8")
-    codes = set(re.findall(r'"([a-z0-9]+(?:-[a-z0-9]+)+)"', (ROOT / "refere" / "evidence.py").read_text("utf-8")))
+    codes = set(re.findall(r'"([a-z0-9]+(?:-[a-z0-9]+)+)"', (ROOT / "refere" / "rules.py").read_text("utf-8")))
     codes = {c for c in codes if c not in ("ce-435594",)}
     assert {"semaines-insuffisantes", "capture-illisible", "oqtf"} <= codes | {"oqtf"}
     for code in codes | {"oqtf"}:
         assert f"`{code}`" in text, code
-    assert evidence.BLOQUANT and evidence.AVERTISSEMENT
+    assert rules.BLOQUANT and rules.AVERTISSEMENT
 
 
 def _paths(value, prefix=""):

@@ -4,8 +4,8 @@ import shutil
 import pytest
 
 from conftest import default_case, make_jpeg, write_case
-from refere.evidence import BLOQUANT, check
-from refere.loader import load
+from refere.preuves.rules import BLOQUANT, check
+from refere.affaire.loader import load
 
 
 def codes(tmp_path, data) -> dict[str, str]:
@@ -367,7 +367,7 @@ def test_count_messages_agree_in_number(tmp_path):
 
 
 def _reading(text: str, adresse: str | None = None):
-    from refere import lecture
+    from refere.preuves import lecture
 
     ocr = lecture.Ocr([{"texte": line, "haut": 0.5, "confiance": 90.0} for line in text.splitlines()], 20, 90.0)
     return lecture.Reading("captures/c00.png", "0" * 64, ocr, message=lecture.find_message(text), adresse=adresse)
@@ -383,8 +383,8 @@ def _reading(text: str, adresse: str | None = None):
     ("rendez_vous", "Aucun créneau disponible", "www.seine-saint-denis.gouv.fr/booking/create/1234", False),
 ])
 def test_route_checked_against_what_the_captures_show(tmp_path, voie, text, adresse, warned):
-    from refere import lecture
-    from refere.evidence import route_seen
+    from refere.preuves import lecture
+    from refere.preuves.rules import route_seen
 
     data = default_case()
     data["procedure"]["voie"] = voie

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from refere import loader
+from refere.affaire import loader
 from refere.errors import CaseInvalid
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from refere import evidence, lecture
-from refere.loader import load
+from refere.preuves import rules, lecture
+from refere.affaire.loader import load
 
 from conftest import default_case, write_case
 
@@ -120,7 +120,7 @@ def test_each_finding(read_case_once):
     assert "14\u00a0h\u00a037" in clock[0].message
     blurred = codes(found, "capture-floue")
     assert [f.champ for f in blurred] == ["tentatives[4].capture"]
-    assert all(f.niveau == evidence.AVERTISSEMENT for f in found)
+    assert all(f.niveau == rules.AVERTISSEMENT for f in found)
     assert len(found) == 4
 
 
@@ -168,8 +168,8 @@ def test_without_tesseract_check_says_so_once(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)
     monkeypatch.setattr(lecture, "_said_once", set())
     case = load(path)
-    report = evidence.check(case)
-    evidence.check(case)
+    report = rules.check(case)
+    rules.check(case)
     err = capsys.readouterr().err
     assert err.count("Captures non lues") == 1
     assert not [f for f in report.findings if f.code.startswith(("capture-", "adresse-", "heure-"))]

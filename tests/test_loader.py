@@ -5,8 +5,8 @@ import pytest
 
 from conftest import default_case, make_pdf, make_png, write_case
 from refere.errors import CaseInvalid
-from refere.loader import load
-from refere.model import PROCEDURES
+from refere.affaire.loader import load
+from refere.affaire.model import PROCEDURES
 
 
 def problems(path) -> list[str]:

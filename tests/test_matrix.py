@@ -15,8 +15,10 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 
 from conftest import write_case
-from refere import evidence, plan, render
-from refere.loader import load
+from refere.preuves import rules
+from refere.pieces import plan
+from refere.requete import render
+from refere.affaire.loader import load
 
 AXES = {
     "civilite": ["M.", "Mme", None],
@@ -154,7 +156,7 @@ def test_matrix_covers_every_pair():
 def render_row(folder, row, k):
     case = load(write_case(folder, case_data(row, k)))
     inv = plan.make(case)
-    report = evidence.check(case)
+    report = rules.check(case)
     out = folder.parent / f"requete-{k:02d}.docx"
     render.render(render.context(case, inv, report), out)
     return case, report, out

@@ -17,8 +17,8 @@ import pypdfium2 as pdfium
 import pytest
 
 from refere.build import Options, build
-from refere.evidence import check
-from refere.loader import load
+from refere.preuves.rules import check
+from refere.affaire.loader import load
 
 from conftest import default_case, write_case
 
@@ -254,7 +254,7 @@ def test_poppler_reads_every_stamp_inside_the_page(tmp_path):
 
 def test_diagnosis_decodes_within_a_budget(tmp_path):
     """A few MB of compressed zeros are checked up to the budget, then taken as they are."""
-    from refere import repair
+    from refere.pieces import repair
 
     z = zlib.compressobj(9)
     chunk = b"\0" * (1 << 22)

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, TiffImagePlugin
 from PIL.PngImagePlugin import PngInfo
 
 from conftest import default_case, write_case
-from refere import sanitize
+from refere.pieces import sanitize
 from refere.build import Options, build
 
 SECRET = "Jean Secret-Auteur"

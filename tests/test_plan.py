@@ -3,8 +3,8 @@ import re
 import pytest
 
 from conftest import default_case, make_pdf, write_case
-from refere.loader import load
-from refere.plan import MAX_NAME, ascii_label, file_name, make
+from refere.affaire.loader import load
+from refere.pieces.plan import MAX_NAME, ascii_label, file_name, make
 
 
 def inventory(tmp_path, data):
@@ -142,7 +142,7 @@ def test_file_names_are_valid_for_telerecours(tmp_path):
 
 
 def test_cut_file_names_do_not_end_on_a_small_word():
-    from refere.plan import DANGLING
+    from refere.pieces.plan import DANGLING
 
     titles = ["Attestation de l'employeur sur la promesse d'embauche et le contrat de travail et de la mutuelle",
               "Courriel adressé à la préfecture de la Seine-Saint-Denis pour le renouvellement du titre de séjour",

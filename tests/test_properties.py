@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from conftest import default_case, make_pdf, make_png
 from refere import dates
 from refere.errors import CaseInvalid
-from refere.loader import load_text
-from refere.plan import MAX_NAME, file_name, make
+from refere.affaire.loader import load_text
+from refere.pieces.plan import MAX_NAME, file_name, make
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -365,7 +365,7 @@ def test_missing_template_fails_before_any_work(example, tmp_path, run):
     ("12 rue X", None),
 ])
 def test_town_of_one_line_address(address, town):
-    from refere.render import town_of
+    from refere.requete.render import town_of
 
     assert town_of(address) == town
 
@@ -382,14 +382,14 @@ def test_town_of_one_line_address(address, town):
     ("Le Havre", "au barreau du Havre"),
 ])
 def test_barreau_article(barreau, expected):
-    from refere.grammaire import barreau as form
+    from refere.affaire.grammaire import barreau as form
 
     assert form(barreau) == expected
 
 
 def test_counsel_and_applicant_forms():
-    from refere import departements
-    from refere.grammaire import conseil, defendeur, end_sentence, first_person, pieces_ref, requerant
+    from refere.affaire import departements
+    from refere.affaire.grammaire import conseil, defendeur, end_sentence, first_person, pieces_ref, requerant
 
     assert conseil("avocat", "Mme", "Me Jeanne MARTIN", "Lyon")["appellation"] == \
         "Maître Jeanne MARTIN, avocate au barreau de Lyon"

@@ -11,7 +11,7 @@ from docx import Document
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import parse_xml
 
-from refere import docxzip
+from refere.modeles import docxzip
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -161,7 +161,7 @@ def test_not_a_zip_or_damaged(tmp_path, run):
 
 
 def test_builtin_template_is_safe():
-    from refere.render import default_template
+    from refere.requete.render import default_template
 
     assert docxzip.safety_problems(default_template()) == []
 

@@ -16,9 +16,9 @@ import pytest
 from docx import Document
 
 from conftest import ROOT
-from refere import render
+from refere.requete import render
 from refere.errors import TemplateError
-from refere.sample import sample_context
+from refere.requete.samples import sample_context
 
 
 def make_template(path: Path, *paragraphs: str) -> Path:
@@ -122,7 +122,7 @@ def test_build_refuses_a_looping_template_in_bounded_time(tmp_path, example):
 
 
 def test_time_budget_stops_a_slow_template(monkeypatch):
-    from refere import templating
+    from refere.modeles import templating
 
     monkeypatch.setattr(templating, "MAX_SECONDS", 0.0)
     env = render.jinja_env()
@@ -150,7 +150,7 @@ def test_user_text_is_still_inserted_verbatim():
                                      "{% if requerant.nmo is mapping %}x{% endif %}", "{{ nmo|default('z') }}",
                                      "{% for x in nmo %}{% endfor %}", "{{ nmo ~ 'a' }}"])
 def test_tests_and_default_on_unknown_names_are_errors(payload):
-    from refere import templating
+    from refere.modeles import templating
 
     with pytest.raises(templating.UndefinedUse):
         render.jinja_env().from_string(payload).render(sample_context())
@@ -169,7 +169,7 @@ def test_concurrent_renders_in_threads_keep_their_own_budgets_and_problems(tmp_p
     """A web server renders from threads: budgets and recorded problems must not mix."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from refere import templating
+    from refere.modeles import templating
 
     good = make_template(tmp_path / "bon.docx", "{{ requerant.designation }}")
     bad = make_template(tmp_path / "faux.docx", "{{ requerant.designation }}", "{{ conseil.nom }}")

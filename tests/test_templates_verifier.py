@@ -9,7 +9,7 @@ import pytest
 from docx import Document
 
 from conftest import ROOT
-from refere.sample import VARIANTS, sample_contexts
+from refere.requete.samples import VARIANTS, sample_contexts
 
 BUILTIN = ROOT / "templates" / "requete-refere-mesures-utiles.docx"
 

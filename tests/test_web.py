@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from conftest import EXAMPLE, make_jpeg, make_pdf, make_png
-from refere.loader import load
+from refere.affaire.loader import load
 from refere.web import serve, store
 from refere.web.app import create_app
 
@@ -724,7 +724,7 @@ def test_uploaded_files_show_the_name_they_had_on_the_phone(client, ws, tmp_path
 
 def test_workspace_list_answers_without_reading_captures(ws, monkeypatch):
     """The list shows every case at once; captures not yet read are read by the case's pages."""
-    from refere import lecture
+    from refere.preuves import lecture
     from refere.web import core
 
     monkeypatch.setenv("REFERE_LECTURE", "1")

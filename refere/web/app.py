@@ -11,9 +11,11 @@ from flask import (Flask, abort, after_this_request, flash, jsonify, redirect, r
                    send_file, session, url_for)
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import __version__, captures, departements
-from ..errors import CaseInvalid, RefereError
-from . import core, forms, store
+from refere import __version__
+from refere.preuves import captures
+from refere.affaire import departements
+from refere.errors import CaseInvalid, RefereError
+from refere.web import core, forms, store
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -360,7 +362,8 @@ def _routes(app: Flask) -> None:
                      result=_unstash("envoi"))
 
     def _date_existing(p: Path):
-        from .. import files, shotdates
+        from refere import files
+        from refere.preuves import shotdates
         with open(p, "rb") as fh:
             kind = files.sniff(fh.read(1024))
         if kind is None:
@@ -371,7 +374,7 @@ def _routes(app: Flask) -> None:
     @app.get("/d/<case_id>/captures/voir/<name>")
     def capture_file(case_id, name):
         """A screenshot, to read its date on it; only a file directly in captures/, images inline."""
-        from .. import files
+        from refere import files
         folder = _folder(case_id)
         path = folder / "captures" / name
         if name.startswith(".") or "/" in name or "\\" in name or not path.is_file() or path.is_symlink():
@@ -579,7 +582,7 @@ def _routes(app: Flask) -> None:
     def check_page(case_id):
         folder = _folder(case_id)
         doc, problems = _load_doc(folder)
-        from ..present import figures_lines
+        from refere.present import figures_lines
         checked = core.check(folder)
         lines = figures_lines(checked.report) if checked.report else []
         return render_template("verification.html", case_id=case_id, checked=checked, figures=lines,

@@ -11,10 +11,13 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import batch, dates, evidence, lecture, loader, plan
-from ..build import Options, build
-from ..errors import CaseInvalid, Problem, RefereError
-from . import store
+from refere import batch, dates
+from refere.preuves import rules, lecture
+from refere.affaire import loader
+from refere.pieces import plan
+from refere.build import Options, build
+from refere.errors import CaseInvalid, Problem, RefereError
+from refere.web import store
 
 _status_cache: dict[str, tuple[tuple, dict]] = {}
 _status_guard = threading.Lock()
@@ -27,7 +30,7 @@ STATE_LABELS = {PRET: "prêt", AVERT: "avertissements", BLOQUANT: "bloquant", IN
 class Checked:
     case: object | None
     problems: list[Problem]
-    report: evidence.Report | None = None
+    report: rules.Report | None = None
     inventory: plan.Inventory | None = None
 
     @property
@@ -45,7 +48,7 @@ def _check(folder: Path) -> Checked:
         case = loader.load(path)
     except CaseInvalid as exc:
         return Checked(None, exc.problems)
-    report = evidence.check(case)
+    report = rules.check(case)
     inv = None if report.blocking else plan.make(case)
     return Checked(case, [], report, inv)
 
@@ -269,7 +272,7 @@ def failure_summary(folder: Path | None, error: str) -> dict:
     if c.case is None:
         if c.problems:
             p = c.problems[0]
-            from .forms import field_label
+            from refere.web.forms import field_label
             out["short"] = (f"{field_label(p.field)} : " if p.field else "") + first_sentence(p.message)
             out["more"] = len(c.problems) - 1
         return out

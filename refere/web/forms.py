@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import dates, departements
-from ..loader import PLACEHOLDER
-from ..model import AIDE_JURIDICTIONNELLE, CATEGORIES, DILIGENCES, MOTIFS, PROCEDURES
+from refere import dates
+from refere.affaire import departements
+from refere.affaire.loader import PLACEHOLDER
+from refere.affaire.model import AIDE_JURIDICTIONNELLE, CATEGORIES, DILIGENCES, MOTIFS, PROCEDURES
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ import threading
 import webbrowser
 from pathlib import Path
 
-from ..errors import RefereError
-from . import store
+from refere.errors import RefereError
+from refere.web import store
 
 LOCAL = {"127.0.0.1", "localhost", "::1"}
 PASSWORD_ENV = "REFERE_MOT_DE_PASSE"
@@ -40,7 +40,7 @@ def make_server(workspace: Path, host: str, port: int):
     """A waitress server, not yet running (port 0: a free port)."""
     from waitress import create_server
 
-    from .app import create_app
+    from refere.web.app import create_app
 
     if not workspace.is_dir():
         raise RefereError(f"« {workspace} » n'est pas un dossier : donnez le dossier qui contient les affaires")
@@ -63,7 +63,7 @@ def make_server(workspace: Path, host: str, port: int):
 
 def _warm(workspace: Path) -> None:
     """Read and check every case once in the background, so that the first pages answer fast."""
-    from . import core
+    from refere.web import core
 
     for cid in store.case_ids(workspace):
         try:

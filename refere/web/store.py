@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import files, shotdates
-from ..errors import CaseInvalid, FileProblem, OutputError, Problem, RefereError, os_reason
+from refere import files
+from refere.preuves import shotdates
+from refere.errors import CaseInvalid, FileProblem, OutputError, Problem, RefereError, os_reason
 
 CASE_FILE = "dossier.yaml"
 FRESH_MARK = ".refere-web-nouveau"  # the version of a case file as the form created it
@@ -74,8 +75,8 @@ def case_dir(workspace: Path, case_id: str) -> Path | None:
 
 
 def new_case(workspace: Path, name: str) -> str:
-    from ..init import FIELDS, OPTIONAL, create
-    from ..loader import PLACEHOLDER
+    from refere.affaire.init import FIELDS, OPTIONAL, create
+    from refere.affaire.loader import PLACEHOLDER
 
     slug = slugify(name)
     if not slug:
@@ -285,8 +286,8 @@ def receive(stream, original: str, folder: Path, limits: Limits, used: int) -> t
 
 def _probe_file(path: Path, original: str, kind: str) -> None:
     """The existing probe (readable image or PDF, bounded size): a fake PDF is refused here."""
-    from ..model import Source
-    from ..probe import probe
+    from refere.affaire.model import Source
+    from refere.pieces.probe import probe
 
     try:
         probe(Source(original, path, kind))

@@ -9,7 +9,7 @@ import io
 from dataclasses import dataclass
 from importlib import resources
 
-from .errors import RefereError
+from refere.errors import RefereError
 
 
 @dataclass(frozen=True)

@@ -14,18 +14,21 @@ from typing import Any
 import jinja2
 from docxtpl import DocxTemplate
 
-from . import dates, docxzip, grammaire, redaction, templating
-from .errors import TemplateError, ToolMissing
-from .evidence import Report
-from .model import Case
-from .plan import Inventory
+from refere import dates
+from refere.modeles import docxzip, templating
+from refere.affaire import grammaire
+from refere.requete import redaction
+from refere.errors import TemplateError, ToolMissing
+from refere.preuves.rules import Report
+from refere.affaire.model import Case
+from refere.pieces.plan import Inventory
 
 TEMPLATE_NAME = "requete-refere-mesures-utiles.docx"
 
 
 def builtin_template(name: str = TEMPLATE_NAME) -> Path:
     """A template shipped with refere: beside the package in a checkout, inside it in a wheel."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent  # refere/
     for candidate in (here.parent / "templates" / name, here / "templates" / name):
         if candidate.is_file():
             return candidate
@@ -452,7 +455,7 @@ def render(ctx: dict[str, Any], out: Path, template: Path | None = None) -> None
 
 def verify_template(path: Path, sample: dict[str, Any] | None = None) -> list[str]:
     """Every problem of a custom template, in French; an empty list means it is usable.
-    ``sample`` is kept for callers of the old signature: the sample cases are refere.sample's."""
+    ``sample`` is kept for callers of the old signature: the sample cases are refere.requete.samples's."""
     return templating.verify(path)
 
 
@@ -500,7 +503,7 @@ def _strip_pdf_dates(path: Path) -> None:
 
 def _pictures(inv: Inventory, report: Report) -> dict[str, Any]:
     """The attempts calendar (a picture and its text equivalent) and what the captures show."""
-    from . import calendrier, lecture
+    from refere.preuves import calendrier, lecture
 
     times = [a.date for a in inv.attempts]
     summary = lecture.summary(report.lecture) if report.lecture is not None else {}

@@ -17,10 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import dates, docxzip, grammaire, render, templating
-from .errors import OutputError, os_reason
-from .loader import load, resolve_case_path
-from .model import Case
+from refere import dates
+from refere.modeles import docxzip, templating
+from refere.affaire import grammaire
+from refere.requete import render
+from refere.errors import OutputError, os_reason
+from refere.affaire.loader import load, resolve_case_path
+from refere.affaire.model import Case
 
 TEMPLATE_NAME = "courrier-prefecture.docx"
 STEM = "courrier-prefecture"

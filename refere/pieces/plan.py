@@ -11,9 +11,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from . import dates
-from .model import Case
-from .probe import SourceInfo, probe
+from refere import dates
+from refere.affaire.model import Case
+from refere.pieces.probe import SourceInfo, probe
 
 BEFORE_CAPTURES = ("identite", "titre_sejour", "domicile")
 AFTER_CAPTURES = ("courrier_prefecture", "urgence", "autre")

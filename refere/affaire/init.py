@@ -10,10 +10,11 @@ from pathlib import Path
 
 import click
 
-from . import dates, departements
-from .errors import OutputError, RefereError, os_reason
-from .loader import PLACEHOLDER
-from .model import EMAIL, PROCEDURES
+from refere import dates
+from refere.affaire import departements
+from refere.errors import OutputError, RefereError, os_reason
+from refere.affaire.loader import PLACEHOLDER
+from refere.affaire.model import EMAIL, PROCEDURES
 
 
 FIELDS = ["civilite", "nom", "prenoms", "date_naissance", "lieu_naissance", "nationalite", "adresse",

@@ -37,8 +37,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from . import dates
-from .evidence import AVERTISSEMENT, PRACTICE, Finding
+from refere import dates
+from refere.preuves.rules import AVERTISSEMENT, PRACTICE, Finding
 
 VERSION = 1  # of the cached OCR result: bump when the reading itself changes
 CACHE = Path(".refere") / "lecture"
@@ -371,8 +371,8 @@ def cached_only():
 def read_case(case, jobs: int | None = None) -> Readings:
     """Every image capture of ``case`` read (from the cache when already read), ``jobs`` at
     once (by default one per core, at most 4)."""
-    from .errors import FileProblem
-    from .probe import probe
+    from refere.errors import FileProblem
+    from refere.pieces.probe import probe
 
     result = Readings()
     if not enabled():

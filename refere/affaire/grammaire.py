@@ -13,7 +13,8 @@ import unicodedata
 
 from babel.dates import format_date as _babel_format_date
 
-from . import dates, departements
+from refere import dates
+from refere.affaire import departements
 
 
 def cap(text: str) -> str:

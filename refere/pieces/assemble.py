@@ -14,12 +14,13 @@ import img2pdf
 import pikepdf
 from PIL import Image, ImageOps
 
-from . import __version__, pngmeta, repair, sanitize
-from .errors import FileProblem
-from .pdffont import Font
-from .pdftext import helvetica, literal, width
-from .plan import Inventory, PlannedPiece
-from .probe import MAX_PIXELS, SourceInfo, pdf_open, source_bytes
+from refere import __version__
+from refere.pieces import pngmeta, repair, sanitize
+from refere.errors import FileProblem
+from refere.pieces.pdffont import Font
+from refere.pieces.pdftext import helvetica, literal, width
+from refere.pieces.plan import Inventory, PlannedPiece
+from refere.pieces.probe import MAX_PIXELS, SourceInfo, pdf_open, source_bytes
 
 logging.getLogger("img2pdf").setLevel(logging.ERROR)
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS

@@ -15,9 +15,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from . import files
-from .errors import CaseInvalid, Problem, os_reason
-from .model import Case, cross_problems
+from refere import files
+from refere.errors import CaseInvalid, Problem, os_reason
+from refere.affaire.model import Case, cross_problems
 
 MAX_BYTES = 1024 * 1024  # a real case file is tens of kB; PyYAML reads ~1 MB/s
 PLACEHOLDER = "À COMPLÉTER"  # what « refere init » writes where an answer is needed

@@ -27,8 +27,9 @@ from pathlib import Path
 import pikepdf
 from PIL import Image, ImageFile
 
-from . import files, repair
-from .errors import FileProblem
+from refere import files
+from refere.pieces import repair
+from refere.errors import FileProblem
 
 # A phone screenshot is ~3 Mpx, a 600 dpi A4 scan ~35 Mpx: beyond this it is an attack or a
 # mistake, and decoding it would exhaust memory.
@@ -305,7 +306,7 @@ def _decode_cache() -> Path:
 def content_date(src):
     """What ``shotdates.from_content`` finds in a checked source, remembered by SHA-256 beside the
     decoded images: a second check neither reads nor hashes the capture again for its date."""
-    from . import shotdates
+    from refere.preuves import shotdates
 
     sha = src.file.sha256 if src.file is not None else _checked(src).sha256
     entry = _decode_cache() / f"{sha}.date"

@@ -15,8 +15,9 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import files, pngmeta
-from .dates import PARIS, to_paris
+from refere import files
+from refere.pieces import pngmeta
+from refere.dates import PARIS, to_paris
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,7 @@ def _from_image(data: bytes, kind: str) -> ShotDate | None:
 def _from_pdf(data: bytes) -> ShotDate | None:
     import pikepdf
 
-    from .probe import packed_objects_bomb
+    from refere.pieces.probe import packed_objects_bomb
 
     if packed_objects_bomb(data):
         return None

@@ -24,8 +24,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from . import dates, departements, files
-from .errors import RefereError
+from refere import dates, files
+from refere.affaire import departements
+from refere.errors import RefereError
 
 PROCEDURES: dict[str, str] = {
     "premiere_demande_titre_sejour": "le dépôt de sa première demande de titre de séjour",

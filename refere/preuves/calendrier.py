@@ -15,9 +15,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from . import dates
+from refere import dates
 
-FONTS = Path(__file__).resolve().parent / "data" / "fonts"
+FONTS = Path(__file__).resolve().parent.parent / "data" / "fonts"
 DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 DAYS_SHORT = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
 MONTHS_SHORT = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.",
@@ -198,7 +198,7 @@ def save(case, path: Path) -> None:
     import os
     import tempfile
 
-    from .errors import OutputError, os_reason
+    from refere.errors import OutputError, os_reason
 
     target = Path(path)
     sources = {t.capture.path.resolve() for t in case.tentatives if t.capture is not None}

@@ -30,7 +30,7 @@ import jinja2
 from jinja2 import nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from .errors import RefereError, TemplateError
+from refere.errors import RefereError, TemplateError
 
 # --- limits ------------------------------------------------------------------------------------
 
@@ -875,7 +875,7 @@ def _docx_class():
 
 def open_docx(path: Path):
     """A DocxTemplate of a file that passed the safety checks; TemplateError otherwise."""
-    from . import docxzip
+    from refere.modeles import docxzip
 
     if not path.is_file():
         raise TemplateError(f"modèle introuvable « {path} »")
@@ -1005,7 +1005,7 @@ def _render_collect(path: Path, env: jinja2.Environment, ctx: dict[str, Any]) ->
     except Exception as exc:  # the first problem that cannot be stepped over
         problems.append(problem_fr(exc))
     else:
-        from . import docxzip
+        from refere.modeles import docxzip
 
         for name, xml in getattr(tpl, "refere_rendered", []):
             problems += [f"document produit : {p}" for p in docxzip.field_problems(name, xml)]
@@ -1064,8 +1064,8 @@ def _print_tags(src: str, analyser: Analyser) -> list[tuple[int, str]]:
 
 @functools.lru_cache(maxsize=32)
 def _verify_cached(digest: str, path_str: str) -> tuple[str, ...]:
-    from . import render
-    from .sample import sample_contexts
+    from refere.requete import render
+    from refere.requete.samples import sample_contexts
 
     path = Path(path_str)
     env = render.jinja_env()
@@ -1089,7 +1089,7 @@ def verify(path: Path) -> list[str]:
     try:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError as exc:
-        from .errors import os_reason
+        from refere.errors import os_reason
         raise TemplateError(f"modèle « {path} » illisible : {os_reason(exc)}") from None
     return list(_verify_cached(digest, str(path)))
 
@@ -1139,8 +1139,8 @@ def export(dest: Path, force: bool) -> None:
     import os
     import tempfile
 
-    from . import render
-    from .errors import OutputError, os_reason
+    from refere.requete import render
+    from refere.errors import OutputError, os_reason
 
     if dest.suffix.lower() != ".docx":
         raise OutputError(f"« {dest} » : donnez un nom de fichier en .docx")

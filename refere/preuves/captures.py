@@ -11,9 +11,10 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import files, shotdates
-from .errors import CaseInvalid, OutputError, Problem, RefereError, os_reason
-from .loader import MAX_BYTES
+from refere import files
+from refere.preuves import shotdates
+from refere.errors import CaseInvalid, OutputError, Problem, RefereError, os_reason
+from refere.affaire.loader import MAX_BYTES
 
 
 @dataclass(frozen=True)

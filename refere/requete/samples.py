@@ -74,7 +74,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
 
 
 def _case(data: dict[str, Any]):
-    from .model import Case
+    from refere.affaire.model import Case
 
     return Case.model_validate(data)
 
@@ -82,8 +82,9 @@ def _case(data: dict[str, Any]):
 @functools.cache
 def sample_contexts() -> tuple[tuple[str, dict[str, Any]], ...]:
     """(label, context) for each sample case, the fullest first."""
-    from . import evidence, render
-    from .plan import Inventory, PlannedAttempt, PlannedPiece
+    from refere.preuves import rules
+    from refere.requete import render
+    from refere.pieces.plan import Inventory, PlannedAttempt, PlannedPiece
 
     paris = dt.timezone(dt.timedelta(hours=1))
     out = []
@@ -99,7 +100,7 @@ def sample_contexts() -> tuple[tuple[str, dict[str, Any]], ...]:
                          PlannedPiece(2, "Courriel", "courrier_prefecture", (), "02_Courriel.pdf",
                                       dt.date(2025, 3, 12))),
                         attempts, (2,))
-        report = evidence.Report(evidence.figures(case))
+        report = rules.Report(rules.figures(case))
         out.append((label, render.context(case, inv, report, brouillon=False)))
     return tuple(out)
 

@@ -7,10 +7,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from . import dates, grammaire, repair, shotdates
-from .errors import FileProblem
-from .model import Case
-from .probe import content_date, prefetch, probe
+from refere import dates
+from refere.affaire import grammaire
+from refere.pieces import repair
+from refere.preuves import shotdates
+from refere.errors import FileProblem
+from refere.affaire.model import Case
+from refere.pieces.probe import content_date, prefetch, probe
 
 BLOQUANT = "bloquant"
 AVERTISSEMENT = "avertissement"
@@ -76,7 +79,7 @@ class Figures:
 class Report:
     figures: Figures
     findings: list[Finding] = field(default_factory=list)
-    # What the captures show (refere.lecture.Readings), read once here for the requête and the manifest.
+    # What the captures show (refere.preuves.lecture.Readings), read once here for the requête and the manifest.
     lecture: Any = field(default=None, compare=False, repr=False)
 
     @property
@@ -137,7 +140,7 @@ def check(case: Case) -> Report:
     _urgency(case, add)
     _route(case, add)
     # What the captures show, read by OCR (refere/lecture.py): warnings only.
-    from . import lecture
+    from refere.preuves import lecture
     readings = lecture.read_case(case)
     out += lecture.findings(case, readings)
     if not any(f.code == "voie-a-verifier" for f in out):
@@ -147,7 +150,7 @@ def check(case: Case) -> Report:
 
 def _shows(r: Any) -> tuple[bool, bool]:
     """(booking module, ANEF) as one capture's reading shows them: its words and its address."""
-    from . import lecture
+    from refere.preuves import lecture
 
     text = lecture.normalise(" ".join(x for x in (r.ocr.texte if r.ocr else "", r.message or "") if x))
     address = (r.adresse or "").lower()

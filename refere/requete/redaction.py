@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from . import dates
-from .grammaire import DEMANDES, cap, dernier_jour_ouvre, end_sentence, first_person, ordinal, pieces_ref, strip_end, typo
-from .model import Case, Urgence
-from .plan import Inventory
+from refere import dates
+from refere.affaire.grammaire import DEMANDES, cap, dernier_jour_ouvre, end_sentence, first_person, ordinal, pieces_ref, strip_end, typo
+from refere.affaire.model import Case, Urgence
+from refere.pieces.plan import Inventory
 
 CE_453391 = "CE, 9 juin 2022, n°\u00a0453391"
 CESEDA = "code de l'entrée et du séjour des étrangers et du droit d'asile"

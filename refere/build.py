@@ -9,7 +9,7 @@ from pathlib import Path
 from refere import __version__, files, write
 from refere.pieces import assemble, plan
 from refere.preuves import rules
-from refere.requete import render
+from refere.requete import render, verifier
 from refere.errors import EvidenceInsufficient
 from refere.affaire.loader import load, resolve_case_path
 from refere.affaire.model import Case
@@ -100,7 +100,7 @@ def manifest(case: Case, inv: plan.Inventory, report: rules.Report, written: lis
 
 
 def _lecture(case: Case, report: rules.Report) -> dict:
-    # What each capture shows, as read for check (refere/lecture.py; cached, so not read again).
+    # What each capture shows, as read for check (refere/preuves/lecture.py; cached, so not read again).
     from refere.preuves import lecture
     if report.lecture is not None:
         return lecture.inventaire(report.lecture)
@@ -111,7 +111,8 @@ def _lecture(case: Case, report: rules.Report) -> dict:
 def build(case_file: str | Path, options: Options) -> Result:
     case_path = resolve_case_path(case_file)
     if options.modele is not None:
-        render.open_template(options.modele)  # fail before any work on a missing or broken template
+        verifier.check(options.modele)  # fail before any work on a missing or broken template,
+        # with every problem « modele verifier » would give
     case = load(case_path)
     report = rules.check(case)
     if report.blocking and not options.brouillon:

@@ -298,9 +298,9 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
     from refere.present import plural
 
     if modele is not None:
-        from refere.requete.render import open_template
+        from refere.requete.verifier import check as check_template
 
-        open_template(modele)  # a missing or broken template fails once, not once per case
+        check_template(modele)  # a missing or broken template fails once, not once per case
     found = find_jobs(dossiers)
     check_output(found, dossiers, sortie)
     workers = jobs or os.cpu_count() or 1
@@ -462,10 +462,10 @@ def modele_verifier(fichier: Path) -> None:
       refere modele verifier cabinet.docx
     """
     from refere.errors import TemplateError
-    from refere.requete.render import verify_template
-    from refere.modeles.templating import report
+    from refere.modeles.messages import report
+    from refere.requete.verifier import verify
 
-    problems = verify_template(fichier)
+    problems = verify(fichier)
     if problems:
         raise TemplateError(report(fichier, problems))
     from refere.requete.samples import sample_contexts
@@ -484,7 +484,7 @@ def modele_exporter(fichier: Path, force: bool) -> None:
       refere modele exporter cabinet.docx
       refere modele verifier cabinet.docx
     """
-    from refere.modeles.templating import export
+    from refere.requete.verifier import export
 
     export(fichier, force)
     click.echo(f"Modèle intégré écrit dans « {fichier} ». Adaptez-le dans Word, puis : "

@@ -105,11 +105,11 @@ def test_long_span_keeps_weeks_with_attempts():
 
 
 def test_calendar_image_goes_into_a_word_document(tmp_path, example):
-    """templating.Picture: the PNG as it will sit in the requête, read back with python-docx."""
+    """document.Picture: the PNG as it will sit in the requête, read back with python-docx."""
     import docx
 
     from refere.requete import render
-    from refere.modeles import templating
+    from refere.modeles import document
 
     src = docx.Document()
     src.add_paragraph("Tableau des tentatives")
@@ -117,8 +117,8 @@ def test_calendar_image_goes_into_a_word_document(tmp_path, example):
     src.save(tmp_path / "modele.docx")
     case = load(example)
     png = calendrier.png_bytes(t.date for t in case.tentatives)
-    tpl = templating.render_docx(tmp_path / "modele.docx", render.jinja_env(),
-                                 {"calendrier": templating.Picture(png, width_mm=160)})
+    tpl = document.render_docx(tmp_path / "modele.docx", render.jinja_env(),
+                                 {"calendrier": document.Picture(png, width_mm=160)})
     tpl.save(tmp_path / "out.docx")
     out = docx.Document(str(tmp_path / "out.docx"))
     assert len(out.inline_shapes) == 1

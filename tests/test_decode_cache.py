@@ -13,7 +13,7 @@ from refere.affaire.loader import load
 
 
 def _cache() -> Path:
-    return probe._decode_cache()
+    return probe.decode_cache()
 
 
 def test_second_check_decodes_nothing_and_a_changed_file_is_decoded_again(tmp_path, monkeypatch):

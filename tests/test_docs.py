@@ -34,7 +34,7 @@ def test_every_command_documented_in_readme_and_cli_reference():
 
 def test_every_evidence_code_explained():
     text = (DOCS / "erreurs.md").read_text("utf-8")
-    codes = set(re.findall(r'"([a-z0-9]+(?:-[a-z0-9]+)+)"', (ROOT / "refere" / "rules.py").read_text("utf-8")))
+    codes = set(re.findall(r'"([a-z0-9]+(?:-[a-z0-9]+)+)"', (ROOT / "refere" / "preuves" / "rules.py").read_text("utf-8")))
     codes = {c for c in codes if c not in ("ce-435594",)}
     assert {"semaines-insuffisantes", "capture-illisible", "oqtf"} <= codes | {"oqtf"}
     for code in codes | {"oqtf"}:

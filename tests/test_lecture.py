@@ -15,7 +15,7 @@ from refere.affaire.loader import load
 
 from conftest import default_case, write_case
 
-FONTS = Path(lecture.__file__).resolve().parent / "data" / "fonts"
+FONTS = Path(lecture.__file__).resolve().parent.parent / "data" / "fonts"
 URL = "https://www.seine-saint-denis.gouv.fr/booking/create/9845/0"
 NO_SLOT = ("Il n'existe plus de plage horaire libre pour votre", "demande de rendez-vous.",
            "Veuillez recommencer ultérieurement.")

@@ -122,11 +122,11 @@ def test_build_refuses_a_looping_template_in_bounded_time(tmp_path, example):
 
 
 def test_time_budget_stops_a_slow_template(monkeypatch):
-    from refere.modeles import templating
+    from refere.modeles import sandbox
 
-    monkeypatch.setattr(templating, "MAX_SECONDS", 0.0)
+    monkeypatch.setattr(sandbox, "MAX_SECONDS", 0.0)
     env = render.jinja_env()
-    with pytest.raises(templating.Refused, match="secondes"):
+    with pytest.raises(sandbox.Refused, match="secondes"):
         env.from_string("{% for t in tentatives %}{{ t.date }}{% endfor %}").render(sample_context())
 
 
@@ -150,9 +150,9 @@ def test_user_text_is_still_inserted_verbatim():
                                      "{% if requerant.nmo is mapping %}x{% endif %}", "{{ nmo|default('z') }}",
                                      "{% for x in nmo %}{% endfor %}", "{{ nmo ~ 'a' }}"])
 def test_tests_and_default_on_unknown_names_are_errors(payload):
-    from refere.modeles import templating
+    from refere.modeles import sandbox
 
-    with pytest.raises(templating.UndefinedUse):
+    with pytest.raises(sandbox.UndefinedUse):
         render.jinja_env().from_string(payload).render(sample_context())
 
 
@@ -169,16 +169,17 @@ def test_concurrent_renders_in_threads_keep_their_own_budgets_and_problems(tmp_p
     """A web server renders from threads: budgets and recorded problems must not mix."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from refere.modeles import templating
+
+    from refere.requete import verifier
 
     good = make_template(tmp_path / "bon.docx", "{{ requerant.designation }}")
     bad = make_template(tmp_path / "faux.docx", "{{ requerant.designation }}", "{{ conseil.nom }}")
     heavy = make_template(tmp_path / "lourd.docx", "{% for i in range(10000) %}{% for j in range(10000) %}"
                                                    "{% endfor %}{% endfor %}")
-    templating._verify_cached.cache_clear()
+    verifier._verify_cached.cache_clear()
     jobs = [good, bad, heavy] * 3
     with ThreadPoolExecutor(max_workers=6) as pool:
-        results = list(pool.map(templating.verify, jobs))
+        results = list(pool.map(verifier.verify, jobs))
     for path, problems in zip(jobs, results):
         if path == good:
             assert problems == []

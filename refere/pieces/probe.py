@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import datetime as dt
 import binascii
 import functools
 import io
@@ -297,42 +296,25 @@ def _probe(checked: files.Checked) -> SourceInfo:
 # Images whose every pixel decoded, by SHA-256, in the user's own cache: a second check of the
 # same captures decodes nothing. Never in the case folder, which a hostile case could pre-seed;
 # the content hash makes an entry true of exactly those bytes.
-def _decode_cache() -> Path:
+def decode_cache() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     from PIL import __version__ as pillow
     return Path(base) / "refere" / f"images-decodees-{pillow}-{MAX_PIXELS}"
 
 
-def content_date(src):
-    """What ``shotdates.from_content`` finds in a checked source, remembered by SHA-256 beside the
-    decoded images: a second check neither reads nor hashes the capture again for its date."""
-    from refere.preuves import shotdates
-
-    sha = src.file.sha256 if src.file is not None else _checked(src).sha256
-    entry = _decode_cache() / f"{sha}.date"
-    try:
-        when, _, source = entry.read_text("utf-8").partition("\n")
-        return shotdates.ShotDate(dt.datetime.fromisoformat(when), source) if when else None
-    except (OSError, ValueError):
-        pass
-    found = shotdates.from_content(src.kind, source_bytes(src))
-    _remember(entry, f"{found.when.isoformat()}\n{found.source}" if found else "")
-    return found
-
-
 def _decoded_before(sha256: str) -> int | None:
     try:
-        text = (_decode_cache() / sha256).read_text("ascii")
+        text = (decode_cache() / sha256).read_text("ascii")
     except (OSError, ValueError):
         return None
     return int(text) if text.isdigit() and 0 < int(text) < 10_000 else None
 
 
 def _remember_decoded(sha256: str, pages: int) -> None:
-    _remember(_decode_cache() / sha256, str(pages))
+    remember(decode_cache() / sha256, str(pages))
 
 
-def _remember(entry: Path, text: str) -> None:
+def remember(entry: Path, text: str) -> None:
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
         tmp = entry.parent / f".{entry.name}.{os.getpid()}.part"

@@ -38,7 +38,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 from refere import dates
-from refere.preuves.rules import AVERTISSEMENT, PRACTICE, Finding
+from refere.preuves.findings import AVERTISSEMENT, PRACTICE, Finding
 
 VERSION = 1  # of the cached OCR result: bump when the reading itself changes
 CACHE = Path(".refere") / "lecture"

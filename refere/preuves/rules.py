@@ -13,23 +13,24 @@ from refere.pieces import repair
 from refere.preuves import shotdates
 from refere.errors import FileProblem
 from refere.affaire.model import Case
-from refere.pieces.probe import content_date, prefetch, probe
-
-BLOQUANT = "bloquant"
-AVERTISSEMENT = "avertissement"
-
-CE_435594 = "CE, 10 juin 2020, n° 435594"
-CE_453391 = "CE, 9 juin 2022, n° 453391"
-PRACTICE = "pratique constatée des tribunaux administratifs"
-TELERECOURS = "Télérecours citoyens : 32 Mo au plus par fichier"
-L521_3 = "L. 521-3 CJA (utilité appréciée au jour de l'ordonnance)"
-R431_5 = "R. 431-5 CESEDA"
-R431_2 = "R. 431-2 CESEDA ; CE, Section, 3 juin 2022, n° 452798"
-R411_1 = "R. 411-1 CJA (identité des parties)"
-R412_2 = "R. 412-2 CJA (pièces produites)"
-ANEF_HOST = "administration-etrangers-en-france.interieur.gouv.fr"
-LOI_91_647 = "loi n° 91-647 du 10 juillet 1991, articles 20 et 37"
-FRESH_DAYS = 10  # days between the last attempt and the requête before it looks stale
+from refere.pieces.probe import prefetch, probe
+from refere.preuves.findings import (
+    BLOQUANT,
+    AVERTISSEMENT,
+    CE_435594,
+    CE_453391,
+    PRACTICE,
+    TELERECOURS,
+    L521_3,
+    R431_5,
+    R431_2,
+    R411_1,
+    R412_2,
+    ANEF_HOST,
+    LOI_91_647,
+    FRESH_DAYS,
+    Finding,
+)
 
 # Time-of-day bands, disjoint, named as the requête says them.
 BANDS = {
@@ -49,15 +50,6 @@ def band(t: dt.datetime) -> str:
     if h < 18:
         return "journee"
     return "soiree"
-
-
-@dataclass
-class Finding:
-    code: str
-    niveau: str
-    message: str
-    source: str
-    champ: str = ""
 
 
 @dataclass
@@ -139,7 +131,7 @@ def check(case: Case) -> Report:
     _pieces_expected(case, add)
     _urgency(case, add)
     _route(case, add)
-    # What the captures show, read by OCR (refere/lecture.py): warnings only.
+    # What the captures show, read by OCR (refere/preuves/lecture.py): warnings only.
     from refere.preuves import lecture
     readings = lecture.read_case(case)
     out += lecture.findings(case, readings)
@@ -236,7 +228,7 @@ def _captures(case: Case, add: Add) -> None:
                 PRACTICE, where + ".capture")
         else:
             seen[info.sha256] = i
-        shot = shotdates.read(t.capture.path, t.capture.kind, content=content_date(t.capture))
+        shot = shotdates.read(t.capture.path, t.capture.kind, content=shotdates.content_date(t.capture))
         # Compare in UTC: same-zone subtraction is wall-clock and off by an hour across DST.
         if shot and abs(shot.when.astimezone(dt.timezone.utc) - t.date.astimezone(dt.timezone.utc)) > dt.timedelta(hours=1):
             add("date-capture-discordante", AVERTISSEMENT,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from refere import files
-from refere.pieces import pngmeta
+from refere.pieces import pngmeta, probe
 from refere.dates import PARIS, to_paris
 
 
@@ -162,9 +162,7 @@ def _from_image(data: bytes, kind: str) -> ShotDate | None:
 def _from_pdf(data: bytes) -> ShotDate | None:
     import pikepdf
 
-    from refere.pieces.probe import packed_objects_bomb
-
-    if packed_objects_bomb(data):
+    if probe.packed_objects_bomb(data):
         return None
     with pikepdf.open(io.BytesIO(data)) as pdf:
         raw = pdf.docinfo.get("/CreationDate") if pdf.trailer.get("/Info") is not None else None
@@ -187,3 +185,18 @@ def read(path: Path, kind: str, data: bytes | None = None, *,
     if d := parse_name(path.name):
         return ShotDate(d, "nom du fichier")
     return None
+
+
+def content_date(src):
+    """What ``from_content`` finds in a checked source, remembered by SHA-256 beside the
+    decoded images: a second check neither reads nor hashes the capture again for its date."""
+    sha = src.file.sha256 if src.file is not None else probe._checked(src).sha256
+    entry = probe.decode_cache() / f"{sha}.date"
+    try:
+        when, _, source = entry.read_text("utf-8").partition("\n")
+        return ShotDate(dt.datetime.fromisoformat(when), source) if when else None
+    except (OSError, ValueError):
+        pass
+    found = from_content(src.kind, probe.source_bytes(src))
+    probe.remember(entry, f"{found.when.isoformat()}\n{found.source}" if found else "")
+    return found

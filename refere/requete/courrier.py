@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from refere import dates
-from refere.modeles import docxzip, templating
+from refere.modeles import docxzip
+from refere.modeles.document import render_docx
 from refere.affaire import grammaire
 from refere.requete import render
 from refere.errors import OutputError, os_reason
@@ -293,7 +294,7 @@ def write(case_file: str | Path, out_dir: Path | None = None, force: bool = Fals
 
 def render_letter(ctx: dict[str, Any], out: Path) -> None:
     # The built-in letter is ours: rendered in the same sandbox, with the same located errors.
-    tpl = templating.render_docx(template_path(), render.jinja_env(), ctx)
+    tpl = render_docx(template_path(), render.jinja_env(), ctx)
     props = tpl.docx.core_properties
     # Reproducible, and nothing about the machine or its user in the document.
     when = dt.datetime.fromisoformat(ctx["date_iso"]).replace(hour=12)

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from docxtpl import DocxTemplate
 
 from refere import dates
-from refere.modeles import docxzip, templating
+from refere.modeles import docxzip
+from refere.modeles.document import Picture, render_docx
+from refere.modeles.messages import report
+from refere.modeles.sandbox import make_env
 from refere.affaire import grammaire
 from refere.requete import redaction
 from refere.errors import TemplateError, ToolMissing
@@ -418,24 +420,14 @@ FILTERS = {
 
 
 def jinja_env() -> jinja2.Environment:
-    """The one Jinja environment of refere: sandboxed, strict, bounded (see templating)."""
-    return templating.make_env(FILTERS)
-
-
-def open_template(path: Path) -> DocxTemplate:
-    """Open a template; a custom one must also pass every check of « modele verifier »,
-    so build fails here, before any work, with the verifier's messages."""
-    tpl = templating.open_docx(path)
-    if path.resolve() != default_template().resolve():
-        templating.check(path)
-    return tpl
+    """The one Jinja environment of refere: sandboxed, strict, bounded (see modeles.sandbox)."""
+    return make_env(FILTERS)
 
 
 def render(ctx: dict[str, Any], out: Path, template: Path | None = None) -> None:
+    """Fill the template (a custom one is checked first by the caller: requete.verifier.check)."""
     path = template or default_template()
-    if template is not None:
-        open_template(path)
-    tpl = templating.render_docx(path, jinja_env(), ctx)
+    tpl = render_docx(path, jinja_env(), ctx)
     props = tpl.docx.core_properties
     # Reproducible, and nothing about the machine or its user leaks into the document.
     when = dt.datetime.fromisoformat(ctx["signature"]["date_iso"]).replace(hour=12)
@@ -450,13 +442,7 @@ def render(ctx: dict[str, Any], out: Path, template: Path | None = None) -> None
     # What the template wrote may itself fetch (a field code, an external image): never filed.
     if problems := docxzip.safety_problems(out, sizes=False):
         out.unlink()
-        raise TemplateError(templating.report(path, problems, build=True))
-
-
-def verify_template(path: Path, sample: dict[str, Any] | None = None) -> list[str]:
-    """Every problem of a custom template, in French; an empty list means it is usable.
-    ``sample`` is kept for callers of the old signature: the sample cases are refere.requete.samples's."""
-    return templating.verify(path)
+        raise TemplateError(report(path, problems, build=True))
 
 
 # --- PDF through LibreOffice ----------------------------------------------------------------
@@ -508,7 +494,7 @@ def _pictures(inv: Inventory, report: Report) -> dict[str, Any]:
     times = [a.date for a in inv.attempts]
     summary = lecture.summary(report.lecture) if report.lecture is not None else {}
     return {
-        "calendrier": templating.Picture(calendrier.png_bytes(times), width_mm=160),
+        "calendrier": Picture(calendrier.png_bytes(times), width_mm=160),
         "calendrier_texte": calendrier.texte(times),
         # « Chacune des 10 captures » beside « dix tentatives »: the same number, written the same way.
         "lecture": {"phrase": grammaire.typo(re.sub(r"^Chacune des (\d+) ",

@@ -1,0 +1,153 @@
+"""The .docx side of a template: opened only once it passed the zip checks, its parts as Jinja
+sees them, rendered in the sandbox with every problem in French."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from refere.errors import RefereError, TemplateError
+from refere.modeles.messages import _undefined_fr, jinja_source, part_label, problem_fr, report, where
+from refere.modeles.sandbox import _BUDGET, _PART, _RECORD, _Budget
+
+
+# --- the .docx side --------------------------------------------------------------------------------
+
+PROPERTIES = ("author", "comments", "identifier", "language", "subject", "title")  # docxtpl renders these
+
+
+def _docx_class():
+    from docxtpl import DocxTemplate
+
+    class Docx(DocxTemplate):
+        """Knows which part it is rendering, so that a problem says where it sits."""
+
+        def render_xml_part(self, src_xml, part, context, jinja_env=None):
+            token = _PART.set((part_label(str(part.partname)), jinja_source(src_xml)))
+            try:
+                xml = super().render_xml_part(src_xml, part, context, jinja_env)
+                # The rendered XML is checked for fields as build checks its output: a template
+                # may assemble « INCLUDE » ~ « PICTURE » that no tag of the source shows.
+                self.__dict__.setdefault("refere_rendered", []).append((str(part.partname).lstrip("/"), xml))
+                return xml
+            except Exception as exc:
+                exc.refere_where = _PART.get()
+                raise
+            finally:
+                _PART.reset(token)
+
+        def render_properties(self, context, jinja_env=None):
+            # As docxtpl does, one property at a time, so that a problem names its property.
+            for prop in PROPERTIES:
+                initial = getattr(self.docx.core_properties, prop) or ""
+                token = _PART.set((f"propriété « {prop} » du document", initial))
+                try:
+                    rendered = jinja_env.from_string(initial).render(context)
+                except Exception as exc:
+                    exc.refere_where = _PART.get()
+                    raise
+                finally:
+                    _PART.reset(token)
+                setattr(self.docx.core_properties, prop, rendered)
+
+    return Docx
+
+
+def open_docx(path: Path):
+    """A DocxTemplate of a file that passed the safety checks; TemplateError otherwise."""
+    from refere.modeles import docxzip
+
+    if not path.is_file():
+        raise TemplateError(f"modèle introuvable « {path} »")
+    problems = docxzip.safety_problems(path)
+    if problems:
+        raise TemplateError(report(path, problems))
+    try:
+        tpl = _docx_class()(str(path))
+        tpl.refere_path = path
+        tpl.init_docx()  # docxtpl opens lazily; open now so a bad file fails here, in French
+        tpl.docx.part  # noqa: B018 — a .docx without its main part fails here, not mid-render
+        return tpl
+    except Exception as exc:
+        raise TemplateError(f"« {path.name} » n'est pas un document Word (.docx) lisible ({type(exc).__name__})") from None
+
+
+def template_parts(tpl) -> list[tuple[str, str]]:
+    """(where, source as Jinja sees it) for every part docxtpl renders."""
+    parts = [("corps du document", jinja_source(tpl.patch_xml(tpl.get_xml())))]
+    for uri in (tpl.HEADER_URI, tpl.FOOTER_URI):
+        for _, part in tpl.get_headers_footers(uri):
+            parts.append((part_label(str(part.partname)), jinja_source(tpl.patch_xml(tpl.get_part_xml(part)))))
+    for part in tpl.docx.part.package.parts:
+        if part.content_type.endswith(".footnotes+xml"):
+            blob = part.blob.decode("utf-8", "replace") if isinstance(part.blob, bytes) else part.blob
+            parts.append((part_label(str(part.partname)), jinja_source(tpl.patch_xml(blob))))
+    for prop in PROPERTIES:
+        value = getattr(tpl.docx.core_properties, prop) or ""
+        if "{" in value:
+            parts.append((f"propriété « {prop} » du document", value))
+    return parts
+
+
+def _render_collect(path: Path, env: jinja2.Environment, ctx: dict[str, Any]) -> list[str]:
+    """Render once, recording every unknown name and refused filter value instead of stopping."""
+    tpl = open_docx(path)
+    found: list = []
+    rec_token, budget_token = _RECORD.set(found), _BUDGET.set(_Budget())
+    problems = []
+    try:
+        tpl.render(ctx, env, autoescape=True)
+    except Exception as exc:  # the first problem that cannot be stepped over
+        problems.append(problem_fr(exc))
+    else:
+        from refere.modeles import docxzip
+
+        for name, xml in getattr(tpl, "refere_rendered", []):
+            problems += [f"document produit : {p}" for p in docxzip.field_problems(name, xml)]
+    finally:
+        _RECORD.reset(rec_token)
+        _BUDGET.reset(budget_token)
+    for (label, src), lineno, kind, detail in found:
+        loc = where(label, src, lineno)
+        if kind == "undefined":
+            problems.append(f"{loc} : {_undefined_fr(detail, src, lineno)}")
+        else:
+            problems.append(f"{loc} : {detail.message}")
+    return problems
+
+
+
+@dataclasses.dataclass(frozen=True)
+class Picture:
+    """A PNG for the context: it becomes a docxtpl InlineImage of the document being rendered."""
+
+    png: bytes
+    width_mm: float
+
+    def inline(self, tpl: Any) -> Any:
+        import io
+
+        from docx.shared import Mm
+        from docxtpl import InlineImage
+
+        return InlineImage(tpl, io.BytesIO(self.png), width=Mm(self.width_mm))
+
+
+def render_docx(path: Path, env: jinja2.Environment, ctx: dict[str, Any]):
+    """The rendered DocxTemplate (not saved); TemplateError with where and why otherwise."""
+    tpl = open_docx(path)
+    # An image belongs to the document it goes in: made here, where that document exists.
+    ctx = {k: v.inline(tpl) if isinstance(v, Picture) else v for k, v in ctx.items()}
+    token = _BUDGET.set(_Budget())
+    try:
+        tpl.render(ctx, env, autoescape=True)
+    except RefereError:
+        raise
+    except Exception as exc:
+        raise TemplateError(report(path, [problem_fr(exc)], build=True)) from None
+    finally:
+        _BUDGET.reset(token)
+    return tpl

@@ -1,0 +1,81 @@
+"""A cabinet's own template: checked by filling it with the sample cases (``refere modele
+verifier``, and ``build --modele`` before any work), and the built-in one exported to adapt."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+
+
+from refere.modeles.analysis import analyse
+from refere.modeles.document import _render_collect, open_docx
+from refere.modeles.messages import report
+from refere.requete import render
+from refere.requete.samples import sample_contexts
+from refere.errors import OutputError, TemplateError, os_reason
+
+
+
+@functools.lru_cache(maxsize=32)
+def _verify_cached(digest: str, path_str: str) -> tuple[str, ...]:
+    path = Path(path_str)
+    env = render.jinja_env()
+    samples = sample_contexts()
+    problems = analyse(open_docx(path), env, [c for _, c in samples], render.FILTERS)
+    # A paragraph already reported is not reported again by the renders (same cause, worse words).
+    seen = {p.split(" : ", 1)[0] for p in problems}
+    # Each sample case in turn: what breaks only without counsel, for a man… shows here.
+    found: dict[str, list[str]] = {}
+    for label, ctx in samples:
+        for p in _render_collect(path, env, ctx):
+            if p.split(" : ", 1)[0] not in seen:
+                found.setdefault(p, []).append(label)
+    return tuple(problems) + tuple(p + (f" (exemple : {labels[0]})" if len(labels) < len(samples) else "")
+                                   for p, labels in found.items())
+
+
+def verify(path: Path) -> list[str]:
+    """Every problem of a custom template, in French; empty when it is usable."""
+    open_docx(path)  # missing, unreadable or unsafe: TemplateError at once
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise TemplateError(f"modèle « {path} » illisible : {os_reason(exc)}") from None
+    return list(_verify_cached(digest, str(path)))
+
+
+def check(path: Path) -> None:
+    """Refuse, with every problem, a template the verifier would reject (used by build)."""
+    problems = verify(path)
+    if problems:
+        raise TemplateError(report(path, problems, build=True))
+
+
+
+
+def export(dest: Path, force: bool) -> None:
+    """Write the built-in template to ``dest`` for a firm to adapt; never overwrite unless asked."""
+    import os
+    import tempfile
+
+
+    if dest.suffix.lower() != ".docx":
+        raise OutputError(f"« {dest} » : donnez un nom de fichier en .docx")
+    if (dest.exists() or dest.is_symlink()) and not force:
+        raise OutputError(f"« {dest} » existe déjà : ajoutez --force pour le remplacer, ou choisissez un autre nom")
+    if dest.is_dir():
+        raise OutputError(f"« {dest} » est un dossier")
+    data = render.default_template().read_bytes()
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent if str(dest.parent) else ".")
+    except OSError as exc:
+        raise OutputError(f"impossible d'écrire dans « {dest.parent} » ({os_reason(exc)})") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dest)  # a symlink at dest is replaced, never written through
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"écriture impossible de « {dest} » ({os_reason(exc)})") from None

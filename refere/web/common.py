@@ -1,0 +1,144 @@
+"""What every page group shares: the workspace, a case folder from its URL, results kept for the next
+page, the CSRF token, and reading, showing and saving the case file."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, session, url_for
+
+from refere.errors import CaseInvalid, RefereError
+from refere.web import core, forms, store
+
+
+def ws() -> Path:
+    return current_app.config["REFERE_WORKSPACE"]
+
+
+def case_folder(case_id: str) -> Path:
+    folder = store.case_dir(ws(), case_id)
+    if folder is None:
+        abort(404)
+    return folder
+
+
+_NOTES_MAX = 200
+
+
+def stash(name: str, data) -> None:
+    """Results shown on the next page, kept here: a cookie holds 4 KB, an upload of 100 captures more."""
+    notes = current_app.extensions.setdefault("refere_notes", {})
+    while len(notes) >= _NOTES_MAX:
+        notes.pop(next(iter(notes)))
+    key = secrets.token_urlsafe(12)
+    notes[key] = data
+    session[name] = key
+
+
+def unstash(name: str):
+    key = session.pop(name, None)
+    return current_app.extensions.get("refere_notes", {}).pop(key, None) if key else None
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def load_doc(folder: Path, fresh: bool = False):
+    try:
+        read = store.read_doc if fresh else store.read_doc_for_display
+        return read(folder / store.CASE_FILE), None
+    except CaseInvalid as exc:
+        return None, exc.problems
+
+
+def readable_case(case_id: str):
+    """(folder, document) of a case whose form can be shown; otherwise the page says why dossier.yaml cannot
+    be read (an answer, not an error: the person fixes the file and reloads)."""
+    folder = case_folder(case_id)
+    doc, problems = load_doc(folder)
+    if doc is None:
+        abort(make_response(render_template("illisible.html", case_id=case_id,
+                                            problems=core.check(folder).problems or problems), 200))
+    return folder, doc
+
+
+def page(template: str, case_id: str, folder: Path, doc, **extra):
+    checked = core.check(folder)
+    paths = forms.all_paths(doc) if doc is not None else []
+    problems, hints = checked.problems, {}
+    if store.is_fresh(folder):
+        # A new case, never saved: what is left to fill is a neutral hint, not a red error.
+        todo = {p.field for p in problems if p.message.startswith("valeur à compléter")}
+        hints = {f: "à remplir" for f in todo if f in set(paths)}
+        problems = [p for p in problems if p.field not in hints]
+    by_path, general = forms.place(problems, paths)
+    return render_template(template, case_id=case_id, doc=doc, checked=checked, errors=by_path, hints=hints,
+                           general=general, version=store.version_of(folder / store.CASE_FILE),
+                           originals=store.original_names(folder),
+                           status=core.status(folder), **extra)
+
+
+def save(folder: Path, mutate) -> bool:
+    """Re-read, apply, write if changed; refuse when another tab saved in between."""
+    doc, problems = load_doc(folder, fresh=True)
+    if doc is None:
+        flash("Le fichier dossier.yaml est illisible : corrigez-le dans un éditeur.", "erreur")
+        return False
+    sent = request.form.get("_version", "")
+    if sent != store.version_of(folder / store.CASE_FILE):
+        flash(store.Stale().message, "erreur")
+        return False
+    changed = mutate(doc)
+    if changed:
+        try:
+            store.write_doc(folder / store.CASE_FILE, doc, sent)
+        except RefereError as exc:
+            flash(exc.message, "erreur")
+            return False
+    return True
+
+
+# « Enregistrer et passer à … » buttons: save first, then go on (leaving never loses what was typed).
+NEXT_STEPS = {"captures": "captures_page", "pieces": "pieces_page", "verification": "check_page"}
+
+
+def next_step(case_id):
+    endpoint = NEXT_STEPS.get(request.form.get("_suite", ""))
+    return redirect(url_for(endpoint, case_id=case_id)) if endpoint else None
+
+
+def same_site(ref: str | None) -> bool:
+    return bool(ref) and urlsplit(ref).netloc == request.host and urlsplit(ref).path.startswith("/d/")
+
+
+def receive_pieces(folder: Path, uploads, title: str) -> list[tuple[object, str, str]]:
+    """Files sent as pièces → pieces/, each checked like any pièce and named after ``title``.
+
+    ``uploads`` yields (tag, upload); returns (tag, written path, sent name) for each file written.
+    On a refused file, every file written here is removed again and UploadRefused raised.
+    """
+    limits = current_app.config["REFERE_LIMITS"]
+    dest = folder / "pieces"
+    used = store.folder_size(folder)
+    out: list[tuple[object, str, str]] = []
+    try:
+        for tag, up in uploads:
+            if not up or not up.filename:
+                continue
+            tmp, kind, digest, size = store.receive(up.stream, up.filename, dest, limits, used)
+            used += size
+            out.append((tag, f"pieces/{store.store_piece(tmp, kind, digest, title, dest)}", up.filename))
+    except store.UploadRefused:
+        remove_pieces(folder, [w for _, w, _ in out])
+        raise
+    return out
+
+
+def remove_pieces(folder: Path, written) -> None:
+    for w in written:
+        store.remove_inside(folder, w, "pieces")

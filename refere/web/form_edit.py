@@ -1,0 +1,241 @@
+"""Writing a submitted form back into the case document, in place.
+
+Only what the form shows is written, and only when it changed: a file written by hand keeps
+its comments, its order, its date formats and whatever the form does not show.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from refere.web.form_fields import LISTS, MOTIF_LABELS, SECTIONS, path
+from refere.web.form_values import display, to_yaml
+
+
+@dataclass
+class Change:
+    changed: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def _set(mapping: Any, key: str, old_shown: str, new_raw: str | None, kind: str, ch: Change) -> None:
+    if new_raw is None:
+        return  # the input was not on the page
+    new_shown_norm = new_raw.replace("\r\n", "\n").strip()
+    if new_shown_norm == old_shown.strip():
+        return
+    value = to_yaml(new_raw, "preuves" if key == "preuves" else kind)
+    if value is None and key not in mapping:
+        return
+    if kind == "check" and value is False and key not in mapping:
+        return
+    mapping[key] = value
+    ch.changed = True
+
+
+def apply_sections(doc: Any, form: dict[str, str], sections=SECTIONS) -> Change:
+    from ruamel.yaml.comments import CommentedMap
+
+    ch = Change()
+    for sec in sections:
+        if sec.key:
+            target = doc.get(sec.key)
+            if not isinstance(target, dict):
+                submitted = {f.key: form.get(path(sec.key, f.key), "") for f in sec.fields}
+                if not any(v.strip() for k, v in submitted.items() if k != "oqtf"):
+                    continue
+                target = CommentedMap()
+                doc[sec.key] = target
+                ch.changed = True
+        else:
+            target = doc
+        for f in sec.fields:
+            p = path(sec.key, f.key)
+            raw = form.get(p)
+            if f.kind == "check":
+                raw = "oui" if raw else ""
+            _set(target, f.key, display(target.get(f.key), f.kind), raw, f.kind, ch)
+        if sec.nullable and isinstance(target, dict) and all(v in (None, "") for v in target.values()):
+            doc[sec.key] = None
+    return ch
+
+
+def list_of(doc: Any, name: str) -> Any:
+    """The list ``name`` of the case file, created (empty) when it is missing or not a list."""
+    from ruamel.yaml.comments import CommentedSeq
+
+    seq = doc.get(name)
+    if not isinstance(seq, list):
+        seq = CommentedSeq()
+        doc[name] = seq
+    return seq
+
+
+def sources(written: list[str]) -> tuple[str, Any]:
+    """« fichier » for one file, « fichiers: [a, b] » for several, as a person writes them: (key, value)."""
+    from ruamel.yaml.comments import CommentedSeq
+
+    if len(written) == 1:
+        return "fichier", written[0]
+    files_seq = CommentedSeq(written)
+    files_seq.fa.set_flow_style()
+    return "fichiers", files_seq
+
+
+def append_entry(doc: Any, name: str, *pairs: tuple[str, Any]) -> bool:
+    """Append to the list ``name`` a new item with these keys, in this order (a None value is left out)."""
+    from ruamel.yaml.comments import CommentedMap
+
+    list_of(doc, name).append(CommentedMap([(k, v) for k, v in pairs if v is not None]))
+    return True
+
+
+def apply_list(doc: Any, name: str, form: dict[str, str], new_entry: bool = True) -> Change:
+    """Edit a list (urgence, diligences, tentatives, pieces) in place; « supprimer » removes."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    ch = Change()
+    fields = LISTS[name]
+    seq = doc.get(name)
+    if not isinstance(seq, list):
+        seq = CommentedSeq()
+    remove = []
+    for i, item in enumerate(seq):
+        prefix = f"{name}[{i}]"
+        if form.get(f"{prefix}.supprimer"):
+            remove.append(i)
+            continue
+        if isinstance(item, str) and name == "urgence":
+            item = _expand_urgence(seq, i, item, form, prefix, ch)
+            if isinstance(item, str):
+                continue
+        if not isinstance(item, dict):
+            continue
+        for f in fields:
+            _set(item, f.key, display(item.get(f.key), f.kind), form.get(f"{prefix}.{f.key}"), f.kind, ch)
+    for i in reversed(remove):
+        del seq[i]
+        ch.changed = True
+    if new_entry:
+        prefix = f"{name}[nouveau]"
+        values = {f.key: form.get(f"{prefix}.{f.key}", "") for f in fields}
+        main = {"urgence": "fait", "diligences": "description", "tentatives": "date", "pieces": "titre"}[name]
+        if values[main].strip():
+            item = CommentedMap()
+            for f in fields:
+                v = to_yaml(values[f.key], "preuves" if f.key == "preuves" else f.kind)
+                if v not in (None, "", []):
+                    item[f.key] = v
+            seq.append(item)
+            ch.changed = True
+    if ch.changed:
+        doc[name] = seq
+    return ch
+
+
+def _expand_urgence(seq, i, text, form, prefix, ch):
+    """A plain-string fact stays a string unless the form gave it a motif, a date or proofs."""
+    from ruamel.yaml.comments import CommentedMap
+
+    motif = form.get(f"{prefix}.motif", "autre") or "autre"
+    fait = form.get(f"{prefix}.fait")
+    echeance = (form.get(f"{prefix}.echeance") or "").strip()
+    preuves = (form.get(f"{prefix}.preuves") or "").strip()
+    if motif == "autre" and not echeance and not preuves:
+        if fait is not None and fait.replace("\r\n", "\n").strip() != text.strip():
+            seq[i] = to_yaml(fait, "textarea")
+            ch.changed = True
+        return text
+    item = CommentedMap()
+    item["motif"] = "autre"
+    item["fait"] = text
+    seq[i] = item
+    ch.changed = True
+    return item
+
+
+def move(doc: Any, name: str, index: int, delta: int) -> bool:
+    seq = doc.get(name)
+    j = index + delta
+    if not isinstance(seq, list) or not (0 <= index < len(seq)) or not (0 <= j < len(seq)):
+        return False
+    seq[index], seq[j] = seq[j], seq[index]
+    return True
+
+
+def remove_key(doc: Any, dotted: str) -> bool:
+    """Remove the key at a case-format path (« requerant.prenom », « tentatives[2].heure »); ruamel keeps
+    the comments of the other keys."""
+    parts = re.findall(r"([^.\[\]]+)|\[(\d+)\]", dotted)
+    node = doc
+    for name, index in parts[:-1]:
+        if index:
+            node = node[int(index)] if isinstance(node, list) and int(index) < len(node) else None
+        else:
+            node = node.get(name) if isinstance(node, dict) else None
+        if node is None:
+            return False
+    last, index = parts[-1] if parts else ("", "")
+    if index or not isinstance(node, dict) or last not in node:
+        return False
+    del node[last]
+    return True
+
+
+def attach_proofs(doc: Any, form: dict[str, str], proofs: dict[str, list[str]], removed: list[int]) -> bool:
+    """Each uploaded proof becomes a pièce « urgence » with an id, cited by its fact's « preuves »."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    seq = doc.get("urgence")
+    if not proofs or not isinstance(seq, list):
+        return False
+    pieces = list_of(doc, "pieces")
+    used = {str(p.get("id")) for p in pieces if isinstance(p, dict) and p.get("id")}
+    changed = False
+    for where, written in proofs.items():
+        if where == "nouveau":
+            if not (form.get("urgence[nouveau].fait") or "").strip():
+                continue  # no fact was added: the proof is kept in pieces/ only
+            index = len(seq) - 1
+        else:
+            i = int(where)
+            if i in removed:
+                continue
+            index = i - sum(1 for r in removed if r < i)
+        if not 0 <= index < len(seq):
+            continue
+        item = seq[index]
+        if isinstance(item, str):
+            item = CommentedMap([("motif", "autre"), ("fait", item)])
+            seq[index] = item
+        motif = str(item.get("motif") or "autre")
+        n = 1
+        while f"urgence-{motif}-{n}".replace("_", "-") in used:
+            n += 1
+        pid = f"urgence-{motif}-{n}".replace("_", "-")
+        used.add(pid)
+        piece = CommentedMap()
+        piece["id"] = pid
+        piece["titre"] = f"Justificatif de l'urgence ({MOTIF_LABELS.get(motif, motif)})"
+        piece["categorie"] = "urgence"
+        key, value = sources(written)
+        piece[key] = value
+        pieces.append(piece)
+        refs = item.get("preuves")
+        if not isinstance(refs, list):
+            refs = CommentedSeq()
+            refs.fa.set_flow_style()
+            item["preuves"] = refs
+        refs.append(pid)
+        changed = True
+    return changed
+
+
+def merge_proof_boxes(form: dict[str, str], multi) -> dict[str, str]:
+    """Ticked pièces (several values of one name) → the « preuves » text the list editor reads."""
+    for key in [k for k in form if k.endswith(".preuves_cases")]:
+        prefix = key[: -len(".preuves_cases")]
+        form[f"{prefix}.preuves"] = ", ".join(multi(f"{prefix}.preuves_choix"))
+    return form

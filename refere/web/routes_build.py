@@ -1,0 +1,65 @@
+"""Check and build: the verification page, building, downloading the outputs one by one or as a zip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, abort, after_this_request, redirect, render_template, request, send_file, url_for
+
+from refere.errors import RefereError
+from refere.present import figures_lines
+from refere.web import core, store
+from refere.web.common import case_folder, load_doc, stash, unstash
+
+
+def register(app: Flask) -> None:
+    @app.get("/d/<case_id>/verification")
+    def check_page(case_id):
+        folder = case_folder(case_id)
+        doc, problems = load_doc(folder)
+        checked = core.check(folder)
+        lines = figures_lines(checked.report) if checked.report else []
+        return render_template("verification.html", case_id=case_id, checked=checked, figures=lines,
+                               status=core.status(folder), doc=doc)
+
+    @app.get("/d/<case_id>/construction")
+    def build_page(case_id):
+        folder = case_folder(case_id)
+        m = core.manifest(folder)
+        return render_template("construction.html", case_id=case_id, manifest=m, status=core.status(folder),
+                               files=core.output_files(folder), result=unstash("construit"),
+                               checked=core.check(folder), outdir=store.OUT_DIR)
+
+    @app.post("/d/<case_id>/construction")
+    def build_run(case_id):
+        folder = case_folder(case_id)
+        brouillon = bool(request.form.get("brouillon"))
+        try:
+            res = core.run_build(folder, brouillon)
+        except RefereError as exc:
+            stash("construit", {"erreur": exc.message})
+            return redirect(url_for("build_page", case_id=case_id))
+        stash("construit", {"pieces": len(res.inventory.pieces), "pages": res.pages, "brouillon": brouillon,
+                            "avertissements": [w.message for w in res.report.warnings]})
+        return redirect(url_for("build_page", case_id=case_id) + "#fichiers")
+
+    @app.get("/d/<case_id>/fichiers/<path:name>")
+    def download(case_id, name):
+        folder = case_folder(case_id)
+        if name not in core.output_files(folder):
+            abort(404)  # only what the last build listed: never a path from the request
+        return send_file(folder / store.OUT_DIR / name, as_attachment=True, download_name=Path(name).name, max_age=0)
+
+    @app.get("/d/<case_id>/dossier.zip")
+    def download_zip(case_id):
+        folder = case_folder(case_id)
+        if not core.output_files(folder):
+            abort(404)
+        tmp = core.make_zip(folder, case_id)
+
+        @after_this_request
+        def _cleanup(resp):
+            resp.call_on_close(lambda: tmp.unlink(missing_ok=True))
+            return resp
+
+        return send_file(tmp, mimetype="application/zip", as_attachment=True, download_name=f"{case_id}.zip", max_age=0)

@@ -1,0 +1,144 @@
+"""The captures page: the attempts, sending screenshots (dated on arrival), dating or removing a loose one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, abort, flash, redirect, request, send_file, url_for
+
+from refere.preuves import captures, shotdates
+from refere import files
+from refere.errors import RefereError
+from refere.web import forms, store
+from refere.web.common import case_folder, load_doc, next_step, page, readable_case, save, stash, unstash
+
+
+def _date_existing(p: Path):
+    with open(p, "rb") as fh:
+        kind = files.sniff(fh.read(1024))
+    if kind is None:
+        return None, "format non reconnu"
+    found = shotdates.read(p, kind)
+    return (found.when, found.source) if found else (None, "")
+
+
+def register(app: Flask) -> None:
+    @app.get("/d/<case_id>/captures")
+    def captures_page(case_id):
+        folder, doc = readable_case(case_id)
+        rows = forms.list_rows(doc, "tentatives")
+        used = {str(r["item"].get("capture")) for r in rows if r["item"].get("capture")}
+        loose = []
+        cap = folder / "captures"
+        if cap.is_dir():
+            for p in sorted(cap.iterdir()):
+                if p.is_file() and not p.name.startswith(".") and f"captures/{p.name}" not in used:
+                    when, source = _date_existing(p)
+                    loose.append({"name": p.name, "when": when.strftime("%Y-%m-%dT%H:%M") if when else "",
+                                  "source": source})
+        return page("captures.html", case_id, folder, doc, rows=rows, loose=loose,
+                    result=unstash("envoi"))
+
+    @app.get("/d/<case_id>/captures/voir/<name>")
+    def capture_file(case_id, name):
+        """A screenshot, to read its date on it; only a file directly in captures/, images inline."""
+        folder = case_folder(case_id)
+        path = folder / "captures" / name
+        if name.startswith(".") or "/" in name or "\\" in name or not path.is_file() or path.is_symlink():
+            abort(404)
+        if path.resolve().parent != (folder / "captures").resolve():
+            abort(404)
+        with open(path, "rb") as fh:
+            kind = files.sniff(fh.read(1024))
+        if kind is None:
+            abort(404)
+        mime = {"png": "image/png", "jpeg": "image/jpeg", "pdf": "application/pdf"}[kind]
+        # A PDF is downloaded, never shown inside the page (a PDF can carry scripts).
+        return send_file(path, mimetype=mime, as_attachment=kind == "pdf", download_name=name, max_age=0)
+
+    @app.post("/d/<case_id>/captures/envoyer")
+    def captures_upload(case_id):
+        folder = case_folder(case_id)
+        sent = request.form.get("_version", "")
+        if sent != store.version_of(folder / store.CASE_FILE):
+            flash(store.Stale().message, "erreur")
+            return redirect(url_for("captures_page", case_id=case_id))
+        limits = app.config["REFERE_LIMITS"]
+        cap = folder / "captures"
+        known = store.existing_hashes(cap)
+        used = store.folder_size(folder)
+        dated, undated, dupes, refused = [], [], [], []
+        for up in request.files.getlist("fichiers"):
+            if not up or not up.filename:
+                continue
+            original = up.filename
+            try:
+                tmp, kind, digest, size = store.receive(up.stream, original, cap, limits, used)
+            except store.UploadRefused as exc:
+                refused.append(exc.message)
+                continue
+            if digest in known:
+                tmp.unlink(missing_ok=True)
+                dupes.append(f"« {original} » a le même contenu que « {known[digest]} » : "
+                             "une capture ne prouve qu'une tentative, elle n'est pas ajoutée.")
+                continue
+            when, source = store.date_upload(tmp, kind, original)
+            name = store.store_capture(tmp, kind, digest, when, cap)
+            known[digest] = name
+            used += size
+            shot = captures.Shot(f"captures/{name}", when, source, digest)
+            (dated if when else undated).append((original, shot))
+        store.remember_names(folder, {s.written: o for o, s in dated + undated})
+        added = skipped = 0
+        if dated:
+            try:
+                with store.file_lock(folder / store.CASE_FILE):
+                    added, skipped = captures.merge(folder / store.CASE_FILE,
+                                                    captures.Scan([s for _, s in dated], [], []))
+            except RefereError as exc:
+                refused.append(exc.message)
+        stash("envoi", {
+            "ajoutees": added, "ignorees": skipped,
+            "datees": [f"« {o} » : {s.when:%d/%m/%Y %H:%M} (d'après : {s.source})" for o, s in dated],
+            "non_datees": [o for o, _ in undated], "doublons": dupes, "refusees": refused,
+        })
+        return redirect(url_for("captures_page", case_id=case_id) + "#resultat")
+
+    @app.post("/d/<case_id>/captures/dater")
+    def captures_date(case_id):
+        """Give a date to a capture that has none (or add a loose one) as a new attempt."""
+        folder = case_folder(case_id)
+        name = request.form.get("nom", "")
+        if not (folder / "captures" / name).is_file() or "/" in name or name.startswith("."):
+            abort(404)
+        when = request.form.get("date", "").strip()
+        if not when:
+            flash("Indiquez la date et l'heure de la tentative.", "erreur")
+            return redirect(url_for("captures_page", case_id=case_id))
+        if save(folder, lambda doc: forms.append_entry(doc, "tentatives", ("date", forms.to_yaml(when, "datetime")),
+                                                        ("capture", f"captures/{name}"))):
+            flash("Tentative ajoutée.", "ok")
+        return redirect(url_for("captures_page", case_id=case_id))
+
+    @app.post("/d/<case_id>/captures")
+    def captures_save(case_id):
+        folder = case_folder(case_id)
+        form = request.form.to_dict()
+        if save(folder, lambda doc: forms.apply_list(doc, "tentatives", form).changed):
+            flash("Tentatives enregistrées.", "ok")
+            if (nxt := next_step(case_id)):
+                return nxt
+        return redirect(url_for("captures_page", case_id=case_id))
+
+    @app.post("/d/<case_id>/captures/retirer")
+    def captures_remove_file(case_id):
+        folder = case_folder(case_id)
+        name = request.form.get("nom", "")
+        doc, _ = load_doc(folder)
+        used = {str(t.get("capture")) for t in (doc.get("tentatives") or []) if isinstance(t, dict)} if doc else set()
+        if f"captures/{name}" in used:
+            flash("Cette capture sert à une tentative : retirez d'abord la tentative.", "erreur")
+        else:
+            store.remove_inside(folder, f"captures/{name}", "captures")
+            flash("Capture retirée.", "ok")
+        return redirect(url_for("captures_page", case_id=case_id))

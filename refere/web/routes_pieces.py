@@ -1,0 +1,76 @@
+"""The pièces page: the list, adding a pièce with its files, editing, reordering and removing pièces."""
+
+from __future__ import annotations
+
+from flask import Flask, flash, redirect, request, url_for
+
+from refere.web import forms, store
+from refere.web.common import case_folder, load_doc, next_step, page, readable_case, receive_pieces, remove_pieces, save
+
+
+def _sources(item) -> list[str]:
+    return [str(x) for x in ([item.get("fichier")] if item.get("fichier") else item.get("fichiers") or [])]
+
+
+def register(app: Flask) -> None:
+    @app.get("/d/<case_id>/pieces")
+    def pieces_page(case_id):
+        folder, doc = readable_case(case_id)
+        return page("pieces.html", case_id, folder, doc, rows=forms.list_rows(doc, "pieces"))
+
+    @app.post("/d/<case_id>/pieces/envoyer")
+    def pieces_upload(case_id):
+        folder = case_folder(case_id)
+        title = request.form.get("titre", "").strip()
+        if not title:
+            flash("Donnez un titre à la pièce (par exemple : Passeport).", "erreur")
+            return redirect(url_for("pieces_page", case_id=case_id))
+        category = request.form.get("categorie") or "autre"
+        try:
+            received = receive_pieces(folder, ((None, up) for up in request.files.getlist("fichiers")), title)
+        except store.UploadRefused as exc:
+            flash(exc.message + " Rien n'a été ajouté.", "erreur")
+            return redirect(url_for("pieces_page", case_id=case_id))
+        written = [w for _, w, _ in received]
+        if not written:
+            flash("Choisissez le fichier de la pièce (PDF, JPEG ou PNG).", "erreur")
+            return redirect(url_for("pieces_page", case_id=case_id))
+
+        def mutate(doc):
+            return forms.append_entry(doc, "pieces", ("id", request.form.get("id", "").strip() or None),
+                                      ("titre", title), ("categorie", category), forms.sources(written),
+                                      ("date", forms.to_yaml(request.form.get("date", ""), "date")))
+
+        if save(folder, mutate):
+            store.remember_names(folder, {w: original for _, w, original in received})
+            flash(f"Pièce « {title} » ajoutée.", "ok")
+        else:
+            remove_pieces(folder, written)
+        return redirect(url_for("pieces_page", case_id=case_id))
+
+    @app.post("/d/<case_id>/pieces")
+    def pieces_save(case_id):
+        folder = case_folder(case_id)
+        form = request.form.to_dict()
+        removed: list[str] = []
+
+        def mutate(doc):
+            seq = doc.get("pieces") or []
+            for i, item in enumerate(seq):
+                if form.get(f"pieces[{i}].supprimer") and isinstance(item, dict):
+                    removed.extend(_sources(item))
+            changed = forms.apply_list(doc, "pieces", form, new_entry=False).changed
+            if (mv := form.get("deplacer")):
+                i, _, way = mv.partition(":")
+                if i.isdigit():
+                    changed = forms.move(doc, "pieces", int(i), -1 if way == "haut" else 1) or changed
+            return changed
+
+        if save(folder, mutate):
+            doc, _ = load_doc(folder)
+            still = {x for p in ((doc or {}).get("pieces") or []) if isinstance(p, dict) for x in _sources(p)}
+            remove_pieces(folder, [w for w in removed if w not in still])
+            flash("Pièces enregistrées.", "ok")
+            if (nxt := next_step(case_id)):
+                return nxt
+        return redirect(url_for("pieces_page", case_id=case_id))

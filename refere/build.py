@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from refere import __version__, files, write
-from refere.pieces import assemble, plan
+from refere.pieces import assemble, plan, probe
 from refere.preuves import rules
 from refere.requete import render, verifier
 from refere.errors import EvidenceInsufficient
@@ -64,8 +64,10 @@ def _source_state(src, written: assemble.Written, k: int) -> dict:
 
 
 def manifest(case: Case, inv: plan.Inventory, report: rules.Report, written: list[assemble.Written],
-             folder: Path, options: Options) -> dict:
+             folder: Path, options: Options, hashes: dict[str, str] | None = None) -> dict:
+    """``hashes``: the SHA-256 of output files already known (not read again), by name."""
     by_num = {w.numero: w for w in written}
+    known = hashes or {}
     return {
         "outil": {"nom": "refere", "version": __version__},
         "tribunal": case.tribunal.nom if case.tribunal else case.departement.tribunal,
@@ -79,7 +81,7 @@ def manifest(case: Case, inv: plan.Inventory, report: rules.Report, written: lis
                 "fichier": f"pieces/{p.fichier}",
                 "pages": by_num[p.numero].pages,
                 "octets": by_num[p.numero].size,
-                "sha256": files.sha256(folder / "pieces" / p.fichier),
+                "sha256": by_num[p.numero].sha256 or files.sha256(folder / "pieces" / p.fichier),
                 "recompresse": by_num[p.numero].compressed,
                 "sources": [{"fichier": s.written, "type": s.kind, "pages": s.pages, "sha256": s.sha256,
                              **_source_state(s, by_num[p.numero], k)}
@@ -93,7 +95,7 @@ def manifest(case: Case, inv: plan.Inventory, report: rules.Report, written: lis
         ],
         "preuves": report.to_dict(),
         "lecture": _lecture(case, report),
-        "fichiers": {name: files.sha256(folder / name)
+        "fichiers": {name: known.get(name) or files.sha256(folder / name)
                      for name in sorted(("requete.docx", "dossier-complet.pdf", "requete.pdf"))
                      if (folder / name).exists()},
     }
@@ -114,6 +116,7 @@ def build(case_file: str | Path, options: Options) -> Result:
         verifier.check(options.modele)  # fail before any work on a missing or broken template,
         # with every problem « modele verifier » would give
     case = load(case_path)
+    probe.WORKERS = options.jobs  # the captures are checked on this many processes
     report = rules.check(case)
     if report.blocking and not options.brouillon:
         exc = EvidenceInsufficient(
@@ -124,8 +127,12 @@ def build(case_file: str | Path, options: Options) -> Result:
         raise exc
     inv = plan.make(case)
     target = options.out or default_out(case_path)
+    # A previous output of this case (staging checks it is one): unchanged pièces are taken from it.
+    previous = target if target.is_dir() and not target.is_symlink() else None
+    hashes: dict[str, str] = {}
     with write.staging(target, options.force, _sources(case, case_path), case_identity(case)) as tmp:
-        written = assemble.build_pieces(inv, tmp / "pieces", options.compresser, options.jobs, options.brouillon)
+        written = assemble.build_pieces(inv, tmp / "pieces", options.compresser, options.jobs, options.brouillon,
+                                        previous / "pieces" if previous is not None else None)
         for w, p in zip(written, inv.pieces):
             # The inventory is the single source of truth: the files must match it exactly.
             if w.pages != p.pages:
@@ -133,12 +140,13 @@ def build(case_file: str | Path, options: Options) -> Result:
             if w.size > assemble.SIZE_LIMIT:
                 report.findings.append(rules.size_finding(w.fichier, w.size))
         pages = assemble.build_complete(inv, tmp / "pieces", tmp / "dossier-complet.pdf", header_lines(case),
-                                        options.brouillon)
+                                        options.brouillon, written,
+                                        previous / "dossier-complet.pdf" if previous is not None else None, hashes)
         ctx = render.context(case, inv, report, options.brouillon)
         render.render(ctx, tmp / "requete.docx", options.modele)
         if options.pdf:
             render.to_pdf(tmp / "requete.docx", tmp / "requete.pdf")
-        data = manifest(case, inv, report, written, tmp, options)
+        data = manifest(case, inv, report, written, tmp, options, hashes)
         data["construction"] = {**fingerprint(case_path, case, options), "pages_dossier_complet": pages,
                                 "affaire": case_identity(case)}
         (tmp / "inventaire.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")

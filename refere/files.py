@@ -6,6 +6,7 @@ import errno
 import hashlib
 import os
 import stat
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,6 +100,9 @@ class Checked:
     size: int
     root: str = field(repr=False)  # the case folder, resolved
     parts: tuple[str, ...] = field(repr=False)  # from root to the file, resolved when checked
+    # The file's identity when it was hashed (device, inode, size, change times), or None when
+    # it changed too recently to tell a later change from it: see ``_identity``.
+    stamp: tuple[int, ...] | None = field(default=None, repr=False, compare=False)
 
 
 def _kind_refusal(st: os.stat_result, written: str) -> str | None:
@@ -181,10 +185,27 @@ def _open_confined(root: str, parts: tuple[str, ...], written: str) -> int:
         os.close(dfd)
 
 
-def _read_confined(root: str, parts: tuple[str, ...], written: str) -> bytes:
+# A file whose status changed less than this before it was read may change again within the same
+# tick of the file system's clock without its change time moving: it is hashed again when read.
+_SETTLED_NS = 2_000_000_000
+
+
+def _identity(st: os.stat_result, now_ns: int) -> tuple[int, ...] | None:
+    """What proves a file unchanged without hashing it again: any write moves its change time
+    (st_ctime, which no user can set back), a replacement changes its inode. Only a file that
+    had settled before it was read is identified so; a fresh one is hashed again."""
+    if now_ns - st.st_ctime_ns < _SETTLED_NS:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _read_confined(root: str, parts: tuple[str, ...], written: str, stamp: list | None = None) -> bytes:
+    """The file's bytes; with ``stamp``, its identity before reading is appended to it."""
     try:
         fd = _open_confined(root, parts, written)
         try:
+            if stamp is not None:
+                stamp.append(_identity(os.fstat(fd), time.time_ns()))
             return _read_fd(fd, written, MAX_SOURCE_BYTES)
         finally:
             os.close(fd)
@@ -205,8 +226,9 @@ def check_source(base: Path, written: str) -> Checked:
     parts = Path(real).relative_to(root).parts if real != root else ()
     if not parts:
         raise FileKindError(f"« {written} » est un dossier, pas un fichier")
+    stamp: list = []
     try:
-        data = _read_confined(root, parts, written)
+        data = _read_confined(root, parts, written, stamp)
     except FileKindError as exc:
         if str(exc).startswith("fichier introuvable"):
             raise FileKindError(f"fichier introuvable « {written} » (cherché dans {base})") from None
@@ -230,6 +252,19 @@ def read_checked(checked: Checked) -> bytes:
     if len(data) != checked.size or hashlib.sha256(data).hexdigest() != checked.sha256:
         raise FileProblem(f"« {checked.written} » a été modifié depuis sa vérification : relancez la commande")
     return data
+
+
+def read_head(checked: Checked, limit: int) -> bytes:
+    """At most the first ``limit`` bytes of a checked source (its headers), read the same
+    confined way; not proved unchanged: for decisions that cannot change an output."""
+    try:
+        fd = _open_confined(checked.root, checked.parts, checked.written)
+        try:
+            return os.read(fd, limit)
+        finally:
+            os.close(fd)
+    except (OSError, FileKindError):
+        return b""
 
 
 def sha256(path: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import os
@@ -14,8 +15,8 @@ import img2pdf
 import pikepdf
 from PIL import Image, ImageOps
 
-from refere import __version__
-from refere.pieces import pngmeta, repair, sanitize
+from refere import __version__, files
+from refere.pieces import pngmeta, repair, reuse, sanitize
 from refere.errors import FileProblem
 from refere.pieces.pdffont import Font
 from refere.pieces.pdftext import helvetica, literal, width
@@ -45,13 +46,18 @@ class Written:
     size: int
     compressed: bool
     removed: tuple[tuple[str, ...], ...] = ()  # per source, French labels of what sanitize took out
+    sha256: str = ""  # of the file written
 
 
 # --- images ---------------------------------------------------------------------------------
 
 def needs_reencoding(src: SourceInfo) -> bool:
-    """Only a PNG with transparency is decoded and re-encoded; everything else passes through."""
-    return src.kind == "png" and pngmeta.read(source_bytes(src)).has_alpha
+    """Only a PNG with transparency is decoded and re-encoded; everything else passes through.
+    (Read from the file's first 64 KB, where a PNG's header chunks are: no need for the rest.)"""
+    if src.kind != "png":
+        return False
+    head = files.read_head(src.file, 1 << 16) if src.file is not None else source_bytes(src)
+    return pngmeta.read(head).has_alpha
 
 
 def _flatten_if_needed(data: bytes, has_alpha_png: bool, dpi_cap: int | None) -> bytes:
@@ -410,26 +416,42 @@ def build_piece(piece: PlannedPiece, path: Path, dpi_cap: int | None = None, bro
     return Written(piece.numero, piece.fichier, total, path.stat().st_size, dpi_cap is not None, tuple(removed))
 
 
-def _build_one(args: tuple[PlannedPiece, Path, bool, bool]) -> Written:
-    piece, folder, compress, brouillon = args
+def _piece_key(piece: PlannedPiece, compress: bool, brouillon: bool) -> str:
+    return reuse.key("piece", piece.numero, piece.titre, piece.fichier, compress, brouillon,
+                     [(s.kind, s.sha256, s.pages) for s in piece.sources])
+
+
+def _build_one(args: tuple[PlannedPiece, Path, bool, bool, Path | None]) -> Written:
+    piece, folder, compress, brouillon, previous = args
     path = folder / piece.fichier
+    key = _piece_key(piece, compress, brouillon)
+    # The same pièce in the previous output, proved the same bytes: kept, not built again.
+    record = reuse.take(key, previous / piece.fichier if previous is not None else None, path)
+    if record is not None and record.get("pages") == piece.pages:
+        return Written(piece.numero, piece.fichier, piece.pages, record["size"], bool(record.get("compressed")),
+                       tuple(tuple(r) for r in record.get("removed", ())), record["sha256"])
     written = build_piece(piece, path, brouillon=brouillon)
     if compress and written.size > SIZE_LIMIT and any(s.kind != "pdf" for s in piece.sources):
         for dpi in (200, 150, 110):
             written = build_piece(piece, path, dpi_cap=dpi, brouillon=brouillon)
             if written.size <= SIZE_LIMIT:
                 break
+    written = dataclasses.replace(written, sha256=reuse.sha256_of(path))
+    reuse.remember(key, {"sha256": written.sha256, "size": written.size, "pages": written.pages,
+                         "compressed": written.compressed, "removed": [list(r) for r in written.removed]})
     return written
 
 
 def build_pieces(inv: Inventory, folder: Path, compress: bool = False, jobs: int = 1,
-                 brouillon: bool = False) -> list[Written]:
+                 brouillon: bool = False, previous: Path | None = None) -> list[Written]:
+    """Every pièce into ``folder``; those unchanged since the output at ``previous`` are taken
+    from it (see reuse)."""
     folder.mkdir(parents=True, exist_ok=True)
-    work = [(p, folder, compress, brouillon) for p in inv.pieces]
-    heavy = sum(needs_reencoding(s) for p in inv.pieces for s in p.sources)
+    work = [(p, folder, compress, brouillon, previous) for p in inv.pieces]
     # Measured (bench/): pass-through images are I/O-bound and a second process only adds its
     # start-up and memory; re-encoding (transparency, --compresser) is CPU-bound and pays.
-    if jobs > 1 and len(work) > 1 and (heavy >= PARALLEL_FROM or compress):
+    if jobs > 1 and len(work) > 1 and (compress or sum(needs_reencoding(s) for p in inv.pieces for s in p.sources)
+                                       >= PARALLEL_FROM):
         # Processes, not threads: Pillow's PNG work and pikepdf's writing both hold the GIL.
         with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
             return list(pool.map(_build_one, work))
@@ -511,16 +533,39 @@ def _bordereau(pdf: pikepdf.Pdf, inv: Inventory, header: list[str], first_page: 
     return len(layout)
 
 
-def build_complete(inv: Inventory, folder: Path, path: Path, header: list[str], brouillon: bool = False) -> int:
+def build_complete(inv: Inventory, folder: Path, path: Path, header: list[str], brouillon: bool = False,
+                   written: list[Written] | None = None, previous: Path | None = None,
+                   hashes: dict[str, str] | None = None) -> int:
     """Bordereau page(s), then every pièce in order; a bookmark and page labels per pièce.
-    The pièces are already stamped and cleaned; a draft's pièces already say « PROJET »."""
+    The pièces are already stamped and cleaned; a draft's pièces already say « PROJET ».
+    Made of the same pièces (``written``, by SHA-256) as the one at ``previous``: kept from it.
+    The SHA-256 of the file is put in ``hashes`` under its name, when known."""
+    key = reuse.key("complet", header, brouillon, [(p.numero, p.titre, p.pages, p.fichier) for p in inv.pieces],
+                    [w.sha256 for w in written or ()])
+    if written and all(w.sha256 for w in written):
+        record = reuse.take(key, previous, path)
+        if record is not None and isinstance(record.get("pages"), int):
+            if hashes is not None:
+                hashes[path.name] = record["sha256"]
+            return record["pages"]
+    pages = _build_complete(inv, folder, path, header, brouillon)
+    if written and all(w.sha256 for w in written):
+        digest = reuse.sha256_of(path)
+        reuse.remember(key, {"sha256": digest, "size": path.stat().st_size, "pages": pages})
+        if hashes is not None:
+            hashes[path.name] = digest
+    return pages
+
+
+def _build_complete(inv: Inventory, folder: Path, path: Path, header: list[str], brouillon: bool) -> int:
     out = pikepdf.new()
     n_bord = _bordereau(out, inv, header, 1, brouillon)
     starts = _starts(inv, n_bord + 1)
     opened = []
     try:
         for p in inv.pieces:
-            doc = pikepdf.open(folder / p.fichier)
+            # Read as a stream, not mapped: 100 MB of pièces must not count in the memory in use.
+            doc = pikepdf.open(folder / p.fichier, access_mode=pikepdf.AccessMode.stream)
             opened.append(doc)
             append_pages(out, doc.pages)
         nums: list = [0, pikepdf.Dictionary(S=pikepdf.Name.r, P=pikepdf.String("Bordereau "))]

@@ -56,6 +56,15 @@ def describe_unsupported(head: bytes) -> str:
     return "ce n'est ni une image PNG ou JPEG ni un PDF (le contenu du fichier ne correspond à aucun de ces formats)"
 
 
+def resolve_case_path(path: str | Path) -> Path:
+    """The case file named on the command line: a folder stands for its dossier.yaml."""
+    p = Path(path)
+    try:
+        return p / "dossier.yaml" if p.is_dir() else p
+    except OSError:
+        return p  # too long or unreadable: load() says so in French
+
+
 def resolve_inside(base: Path, written: str) -> Path:
     """Resolve a path written in the case file; refuse anything that leads out of ``base``."""
     if not written or not written.strip():
@@ -218,6 +227,31 @@ def read_confined(root: str, name: str, written: str) -> bytes:
     return _read_confined(root, (name,), written)
 
 
+def _digest_fd(fd: int, written: str, limit: int) -> tuple[str, int, bytes]:
+    """SHA-256, size and first kilobyte of a regular file, read a megabyte at a time into one
+    buffer (nothing the size of the file is held); its type and size judged before reading."""
+    st = os.fstat(fd)
+    if (refusal := _kind_refusal(st, written)) is not None:
+        raise FileKindError(refusal)
+    if st.st_size > limit:
+        raise FileKindError(
+            f"« {written} » : fichier trop gros ({st.st_size / 1_000_000:.0f} Mo, {limit // 1_000_000} Mo au plus)")
+    h, total, head = hashlib.sha256(), 0, b""
+    buf = bytearray(1 << 20)
+    view = memoryview(buf)
+    while total <= st.st_size:  # one byte more than announced tells a file still growing
+        n = os.readv(fd, [view[:min(len(buf), st.st_size + 1 - total)]])
+        if not n:
+            break
+        if total < 1024:
+            head += bytes(view[:min(n, 1024 - total)])
+        h.update(view[:n])
+        total += n
+    if total != st.st_size:
+        raise FileKindError(f"« {written} » a changé pendant sa lecture : relancez quand il ne bouge plus")
+    return h.hexdigest(), total, head
+
+
 def check_source(base: Path, written: str) -> Checked:
     """Confine, open once without following links, check type, size and kind; hash the content."""
     full = resolve_inside(base, written)
@@ -226,29 +260,39 @@ def check_source(base: Path, written: str) -> Checked:
     parts = Path(real).relative_to(root).parts if real != root else ()
     if not parts:
         raise FileKindError(f"« {written} » est un dossier, pas un fichier")
-    stamp: list = []
     try:
-        data = _read_confined(root, parts, written, stamp)
-    except FileKindError as exc:
-        if str(exc).startswith("fichier introuvable"):
+        fd = _open_confined(root, parts, written)
+        try:
+            stamp = _identity(os.fstat(fd), time.time_ns())
+            digest, size, head = _digest_fd(fd, written, MAX_SOURCE_BYTES)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        refusal = _os_refusal(exc, written)
+        if refusal.startswith("fichier introuvable"):
             raise FileKindError(f"fichier introuvable « {written} » (cherché dans {base})") from None
-        raise
-    if not data:
+        raise FileKindError(refusal) from None
+    if not size:
         raise FileKindError(f"fichier vide « {written} » (0 octet)")
-    kind = sniff(data[:1024])
+    kind = sniff(head)
     if kind is None:
-        raise FileKindError(f"« {written} » : {describe_unsupported(data[:1024])}")
-    return Checked(full, written, kind, hashlib.sha256(data).hexdigest(), len(data), root, parts)
+        raise FileKindError(f"« {written} » : {describe_unsupported(head)}")
+    return Checked(full, written, kind, digest, size, root, parts, stamp)
 
 
 def read_checked(checked: Checked) -> bytes:
-    """The bytes of a checked source, read again the same confined way and proved unchanged."""
+    """The bytes of a checked source, read again the same confined way and proved unchanged:
+    by its identity when it had settled before it was hashed (so it is hashed once per run),
+    else by hashing it again."""
     from refere.errors import FileProblem
 
+    stamp: list = []
     try:
-        data = _read_confined(checked.root, checked.parts, checked.written)
+        data = _read_confined(checked.root, checked.parts, checked.written, stamp)
     except FileKindError as exc:
         raise FileProblem(str(exc)) from None
+    if checked.stamp is not None and stamp[0] == checked.stamp and len(data) == checked.size:
+        return data
     if len(data) != checked.size or hashlib.sha256(data).hexdigest() != checked.sha256:
         raise FileProblem(f"« {checked.written} » a été modifié depuis sa vérification : relancez la commande")
     return data

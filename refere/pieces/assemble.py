@@ -143,13 +143,15 @@ def image_pages(src: SourceInfo, dpi_cap: int | None = None) -> pikepdf.Pdf:
         elif flat is data:
             flat = _png_until_iend(data)
         # One page per image, as the plan counts it: an MPO or animated PNG keeps its first frame.
-        out = img2pdf.convert(flat, layout_fun=_LAYOUT, nodate=True, rotation=rotation,
-                              first_frame_only=True, engine=img2pdf.Engine.internal)
+        # Made straight into a pikepdf document (not written out and parsed again): the image
+        # data is held once, until the pièce is saved.
+        doc = img2pdf.convert_to_docobject(flat, layout_fun=_LAYOUT, nodate=True, rotation=rotation,
+                                           first_frame_only=True, engine=img2pdf.Engine.pikepdf)
     except FileProblem:
         raise
     except Exception as exc:
         raise FileProblem(f"« {src.written} » : image impossible à convertir ({type(exc).__name__} : {exc})") from None
-    return pikepdf.open(io.BytesIO(out))
+    return doc.writer
 
 
 # --- stamps ---------------------------------------------------------------------------------

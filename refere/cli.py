@@ -113,7 +113,7 @@ def check(dossiers: tuple[Path, ...], strict: bool, as_json: bool, calendrier: P
 
 
 def _check_one(path: Path, strict: bool, as_json: bool, calendrier: Path | None = None) -> None:
-    from refere import checkcache
+    from refere.preuves import checkcache
 
     # An unchanged case passed before: the same answer, without reading it all again.
     cache_key = checkcache.key(path, [strict, as_json]) if calendrier is None and path.is_file() else None

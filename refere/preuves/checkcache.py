@@ -39,7 +39,7 @@ def _cache() -> Path:
 def _code() -> str:
     """refere's code as installed: every module's name, size and modification time."""
     h = hashlib.sha256(__version__.encode())
-    root = Path(__file__).parent
+    root = Path(__file__).parent.parent  # the refere package
     for path in sorted(root.rglob("*")):
         if path.suffix in (".py", ".yaml", ".json", ".txt") or path.suffix == "":
             try:

@@ -272,6 +272,7 @@ def start(sources, dated=None):
     pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork"))
     for checked in todo:
         _pending[checked] = pool.submit(_verify_remote, checked, dated)
+    pool.shutdown(wait=False)  # each worker leaves when nothing is left: its memory goes with it
     return pool
 
 

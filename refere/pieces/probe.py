@@ -113,8 +113,11 @@ def __getattr__(name: str):
 def _probe(checked: files.Checked) -> SourceInfo:
     # Keyed by the checked file, its SHA-256 included: a file changed since is probed again.
     done = _verified.pop(checked, None)
-    if done is None and (future := _pending.pop(checked, None)) is not None:
-        done = future.result()  # checked in a worker process (``start``)
+    if done is None and (future := _pending.pop(checked, None)) is not None and not future.cancelled():
+        try:
+            done = future.result()  # checked in a worker process (``start``)
+        except Exception:  # noqa: BLE001 - a worker gone (killed, out of memory): checked here
+            done = None
     if isinstance(done, str):
         raise FileProblem(done)
     if done is not None:

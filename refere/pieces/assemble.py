@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import logging
 import os
@@ -18,7 +19,7 @@ from PIL import Image, ImageOps
 from refere import __version__, files
 from refere.pieces import pngmeta, repair, reuse, sanitize
 from refere.errors import FileProblem
-from refere.pieces.pdffont import Font
+from refere.pieces.bordereau import A4, DRAFT, MM, _bordereau, _starts, inv_pages
 from refere.pieces.pdftext import helvetica, literal, width
 from refere.pieces.plan import Inventory, PlannedPiece
 from refere.pieces.probe import MAX_PIXELS, SourceInfo, pdf_open, source_bytes
@@ -26,8 +27,6 @@ from refere.pieces.probe import MAX_PIXELS, SourceInfo, pdf_open, source_bytes
 logging.getLogger("img2pdf").setLevel(logging.ERROR)
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
-MM = 72 / 25.4
-A4 = (210 * MM, 297 * MM)
 # Left/right margin 12 mm, top/bottom 15 mm: the stamp lives in the top margin.
 _LAYOUT = img2pdf.get_layout_fun(A4, None, (15 * MM, 12 * MM), img2pdf.FitMode.shrink, True)
 STAMP_SIZE = 8.5
@@ -35,7 +34,6 @@ PAD = 22.0  # points added above a PDF page to hold the stamp without covering a
 SIZE_LIMIT = 32_000_000  # Télérecours citoyens, per file
 PARALLEL_FROM = 4  # images to re-encode before a second process pays for itself
 PRODUCER = f"refere {__version__}"
-DRAFT = "PROJET"
 
 
 @dataclass(frozen=True)
@@ -342,9 +340,29 @@ def _finish(pdf: pikepdf.Pdf, title: str) -> None:
     pdf.docinfo = pdf.make_indirect(pikepdf.Dictionary(Title=title, Producer=PRODUCER))
 
 
-def save(pdf: pikepdf.Pdf, path: Path) -> None:
-    pdf.save(path, deterministic_id=True, compress_streams=True,
-             object_stream_mode=pikepdf.ObjectStreamMode.generate)
+_STATIC_ID = b"<31415926535897932384626433832795>"  # what qpdf writes with static_id
+
+
+def save(pdf: pikepdf.Pdf, path: Path, inputs: str | None = None) -> None:
+    """Write ``pdf`` deterministically. Its /ID is the MD5 of the whole file (qpdf's
+    deterministic ID, a tenth of a second per 100 MB), or, given ``inputs`` (a text naming
+    everything the file is made from), a hash of that: same inputs, same bytes, at no cost."""
+    if inputs is None:
+        pdf.save(path, deterministic_id=True, compress_streams=True,
+                 object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        return
+    pdf.save(path, static_id=True, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    ident = b"<" + hashlib.md5(inputs.encode(), usedforsecurity=False).hexdigest().encode() + b">"
+    with open(path, "r+b") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        start = max(0, size - 65536)
+        fh.seek(start)
+        tail = fh.read()
+        at = tail.rfind(b"startxref")
+        if at < 0 or tail.count(_STATIC_ID, 0, at) != 2:
+            raise RuntimeError(f"{path}: unexpected trailer")  # never with qpdf's writer
+        fh.seek(start)
+        fh.write(tail[:at].replace(_STATIC_ID, ident) + tail[at:])
 
 
 def append_pages(out: pikepdf.Pdf, pages) -> int:
@@ -408,7 +426,8 @@ def build_piece(piece: PlannedPiece, path: Path, dpi_cap: int | None = None, bro
             stamp(out, page, stamp_text(piece.numero, k, total, brouillon), pad, font, forms)
         _finish(out, f"Pièce n° {piece.numero} — {piece.titre}")
         try:
-            save(out, path)
+            save(out, path, repr((PRODUCER, piece.numero, piece.titre, dpi_cap, brouillon,
+                                  [(s.kind, s.sha256) for s in piece.sources])))
         except pikepdf.PdfError as exc:
             raise FileProblem(f"pièce n° {piece.numero} : PDF source endommagé ({repair.labels([str(exc)])[0]})") from None
     finally:
@@ -466,75 +485,6 @@ def default_jobs() -> int:
 
 # --- the complete dossier -------------------------------------------------------------------
 
-# One line of the bordereau: (bold?, size, x, y, text); a page is a list of lines.
-Line = tuple[bool, float, float, float, str]
-
-
-def _bordereau_layout(inv: Inventory, header: list[str], regular: Font, bold: Font) -> list[list[Line]]:
-    """Where each piece of text goes, page by page; page ranges are added later (own column)."""
-    size, lead = 10.0, 14.0
-    left, top, bottom = 20 * MM, A4[1] - 22 * MM, 20 * MM
-    num_x, label_x, pages_x = left, left + 34, A4[0] - 20 * MM - 60
-    label_w = pages_x - label_x - 10
-    pages: list[list[Line]] = [[]]
-    y = top
-    for i, text in enumerate(header):
-        first = i == 0
-        for line in (bold if first else regular).wrap(text, 14.0 if first else size, A4[0] - 2 * left):
-            pages[-1].append((first, 14.0 if first else size, left, y, line))
-            y -= lead * (1.6 if first else 1.0)
-    y -= lead
-    for x, title in ((num_x, "N°"), (label_x, "Pièce"), (pages_x, "Pages")):
-        pages[-1].append((True, size, x, y, title))
-    y -= lead * 1.3
-    for p in inv.pieces:
-        lines = regular.wrap(p.titre, size, label_w)
-        if y - lead * len(lines) < bottom:
-            pages.append([])
-            y = top
-        pages[-1].append((False, size, num_x, y, str(p.numero)))
-        pages[-1].append((False, size, pages_x, y, f"\x00{p.numero}"))  # page range, filled in later
-        for line in lines:
-            pages[-1].append((False, size, label_x, y, line))
-            y -= lead
-        y -= 4
-    return pages
-
-
-def _bordereau(pdf: pikepdf.Pdf, inv: Inventory, header: list[str], first_page: int,
-               brouillon: bool = False) -> int:
-    """Draw the bordereau (inventory) as A4 pages at the start of ``pdf``; returns its page count."""
-    regular, bold = Font(), Font(bold=True)
-    layout = _bordereau_layout(inv, header, regular, bold)
-    if brouillon:
-        # A draft says so on every page, in the top margin, as text (searchable, copied with it).
-        for lines in layout:
-            lines.append((True, 12.0, A4[0] - 20 * MM - bold.width(DRAFT, 12.0), A4[1] - 12 * MM, DRAFT))
-    spans = {}
-    for p, start in zip(inv.pieces, _starts(inv, first_page + len(layout))):
-        end = start + p.pages - 1
-        spans[f"\x00{p.numero}"] = f"p. {start}" if start == end else f"p. {start}-{end}"
-    streams = []
-    for lines in layout:
-        ops = []
-        for is_bold, size, x, y, text in lines:
-            font = bold if is_bold else regular
-            ops.append(f"BT /F{'B' if is_bold else 'R'} {size} Tf {x:.2f} {y:.2f} Td ".encode()
-                       + font.encode(spans.get(text, text)) + b" Tj ET")
-        streams.append(b"\n".join(ops))
-    fonts = pikepdf.Dictionary(FR=regular.embed(pdf), FB=bold.embed(pdf))
-    for ops in streams:
-        page = pdf.make_indirect(pikepdf.Dictionary(
-            Type=pikepdf.Name.Page, Parent=pdf.Root.Pages,
-            MediaBox=pikepdf.Array([0, 0, Decimal(f"{A4[0]:.4f}"), Decimal(f"{A4[1]:.4f}")]),
-            Resources=pikepdf.Dictionary(Font=fonts),
-            Contents=pdf.make_stream(ops),
-        ))
-        pdf.Root.Pages.Kids.append(page)  # not pdf.pages: see append_pages
-    pdf.Root.Pages.Count = len(pdf.Root.Pages.Kids)
-    return len(layout)
-
-
 def build_complete(inv: Inventory, folder: Path, path: Path, header: list[str], brouillon: bool = False,
                    written: list[Written] | None = None, previous: Path | None = None,
                    hashes: dict[str, str] | None = None) -> int:
@@ -542,24 +492,23 @@ def build_complete(inv: Inventory, folder: Path, path: Path, header: list[str], 
     The pièces are already stamped and cleaned; a draft's pièces already say « PROJET ».
     Made of the same pièces (``written``, by SHA-256) as the one at ``previous``: kept from it.
     The SHA-256 of the file is put in ``hashes`` under its name, when known."""
-    key = reuse.key("complet", header, brouillon, [(p.numero, p.titre, p.pages, p.fichier) for p in inv.pieces],
-                    [w.sha256 for w in written or ()])
-    if written and all(w.sha256 for w in written):
-        record = reuse.take(key, previous, path)
-        if record is not None and isinstance(record.get("pages"), int):
-            if hashes is not None:
-                hashes[path.name] = record["sha256"]
-            return record["pages"]
-    pages = _build_complete(inv, folder, path, header, brouillon)
-    if written and all(w.sha256 for w in written):
-        digest = reuse.sha256_of(path)
-        reuse.remember(key, {"sha256": digest, "size": path.stat().st_size, "pages": pages})
-        if hashes is not None:
-            hashes[path.name] = digest
-    return pages
+    parts = [header, brouillon, [(p.numero, p.titre, p.pages, p.fichier) for p in inv.pieces],
+             [w.sha256 for w in written or ()]]
+    if not written or not all(w.sha256 for w in written):
+        return _build_complete(inv, folder, path, header, brouillon)
+    key = reuse.key("complet", *parts)
+    record = reuse.take(key, previous, path)
+    if record is None or not isinstance(record.get("pages"), int):
+        pages = _build_complete(inv, folder, path, header, brouillon, repr((PRODUCER, *parts)))
+        record = {"sha256": reuse.sha256_of(path), "size": path.stat().st_size, "pages": pages}
+        reuse.remember(key, record)
+    if hashes is not None:
+        hashes[path.name] = record["sha256"]
+    return record["pages"]
 
 
-def _build_complete(inv: Inventory, folder: Path, path: Path, header: list[str], brouillon: bool) -> int:
+def _build_complete(inv: Inventory, folder: Path, path: Path, header: list[str], brouillon: bool,
+                    inputs: str | None = None) -> int:
     out = pikepdf.new()
     n_bord = _bordereau(out, inv, header, 1, brouillon)
     starts = _starts(inv, n_bord + 1)
@@ -579,21 +528,9 @@ def _build_complete(inv: Inventory, folder: Path, path: Path, header: list[str],
         out.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array(nums))
         out.Root.PageMode = pikepdf.Name.UseOutlines
         _finish(out, "Dossier complet — " + header[0])
-        save(out, path)
+        save(out, path, inputs)
     finally:
         for doc in opened:
             doc.close()
         out.close()
     return n_bord + inv_pages(inv)
-
-
-def _starts(inv: Inventory, first: int) -> list[int]:
-    starts, page = [], first
-    for p in inv.pieces:
-        starts.append(page)
-        page += p.pages
-    return starts
-
-
-def inv_pages(inv: Inventory) -> int:
-    return sum(p.pages for p in inv.pieces)

@@ -247,6 +247,7 @@ def main() -> None:
         s["floor1"].add(floor(case))
         s["second"].add(measure(build))  # into the previous output, caches filled: the usual rebuild
         s["floor2"].add(floor(case))
+        measure([*REFERE, "check", str(case)])  # the first check of this case: it fills the cache
         s["check"].add(measure([*REFERE, "check", str(case)]))
         s["help"].add(measure([*REFERE, "--help"]))
         print(f"  paire {i + 1} : 1re {fr(s['first'].wall[-1])} s / plancher {fr(s['floor1'].wall[-1])} s ; "
@@ -274,7 +275,7 @@ def main() -> None:
         r = s[key]
         print(f"| {label} | {fr(r.w)} s | {fr(floor_s.w)} s | **{fr(r.w / floor_s.w)}×** | {fr(r.c)} s | "
               f"{fr(floor_s.c)} s | {fr(r.c / floor_s.c)}× | {mib(r.peak)} | {goal} |")
-    print(f"| `check` du cas lourd, en cache | {fr(s['check'].w)} s | | | {fr(s['check'].c)} s | | | "
+    print(f"| `check` du cas lourd, en cache (le même `check` une seconde fois) | {fr(s['check'].w)} s | | | {fr(s['check'].c)} s | | | "
           f"{mib(s['check'].peak)} | ≤ 0,3 s |")
     print(f"| `refere --help` | {fr(s['help'].w, 3)} s | | | {fr(s['help'].c, 3)} s | | | | ≤ 0,1 s |")
     print(f"| `batch -j 1`, {n_cases} affaires | {fr(s['j1'].w)} s ({fr(n_cases / s['j1'].w, 1)} affaires/s) | | | "

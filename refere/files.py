@@ -137,14 +137,20 @@ def _os_refusal(exc: OSError, written: str) -> str:
     return f"fichier illisible « {written} » ({os_reason(exc)})"
 
 
-def _read_fd(fd: int, written: str, limit: int) -> bytes:
-    """The whole of a regular file, its type and size judged before a byte is read."""
+def _judged(fd: int, written: str, limit: int) -> os.stat_result:
+    """The file's status, once it is known to be a regular file no larger than ``limit``."""
     st = os.fstat(fd)
     if (refusal := _kind_refusal(st, written)) is not None:
         raise FileKindError(refusal)
     if st.st_size > limit:
         raise FileKindError(
             f"« {written} » : fichier trop gros ({st.st_size / 1_000_000:.0f} Mo, {limit // 1_000_000} Mo au plus)")
+    return st
+
+
+def _read_fd(fd: int, written: str, limit: int) -> bytes:
+    """The whole of a regular file, its type and size judged before a byte is read."""
+    st = _judged(fd, written, limit)
     chunks, total = [], 0
     while total <= st.st_size:  # one byte more than announced tells a file still growing
         chunk = os.read(fd, min(1 << 20, st.st_size + 1 - total))
@@ -230,12 +236,7 @@ def read_confined(root: str, name: str, written: str) -> bytes:
 def _digest_fd(fd: int, written: str, limit: int) -> tuple[str, int, bytes]:
     """SHA-256, size and first kilobyte of a regular file, read a megabyte at a time into one
     buffer (nothing the size of the file is held); its type and size judged before reading."""
-    st = os.fstat(fd)
-    if (refusal := _kind_refusal(st, written)) is not None:
-        raise FileKindError(refusal)
-    if st.st_size > limit:
-        raise FileKindError(
-            f"« {written} » : fichier trop gros ({st.st_size / 1_000_000:.0f} Mo, {limit // 1_000_000} Mo au plus)")
+    st = _judged(fd, written, limit)
     h, total, head = hashlib.sha256(), 0, b""
     buf = bytearray(1 << 20)
     view = memoryview(buf)
@@ -321,3 +322,40 @@ def sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+# --- the user's cache: what refere remembers between runs, never in a case folder -------------
+
+def user_cache() -> Path:
+    """refere's folder in the user's cache (XDG_CACHE_HOME, else ~/.cache)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "refere"
+
+
+def remember(entry: Path, text: str) -> None:
+    """Write a cache entry whole (a temporary file renamed over it); a cache that cannot be
+    written only costs time."""
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = entry.parent / f".{entry.name}.{os.getpid()}.part"
+        tmp.write_text(text, "utf-8")
+        os.replace(tmp, entry)
+    except OSError:
+        pass
+
+
+def recall(entry: Path, limit: int) -> bytes | None:
+    """A cache entry's bytes: a regular file (never through a link), at most ``limit`` bytes."""
+    try:
+        fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        return os.read(fd, limit)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)

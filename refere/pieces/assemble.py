@@ -19,7 +19,7 @@ from PIL import Image, ImageOps
 from refere import __version__, files
 from refere.pieces import pngmeta, repair, reuse, sanitize
 from refere.errors import FileProblem
-from refere.pieces.bordereau import A4, DRAFT, MM, _bordereau, _starts, inv_pages
+from refere.pieces.bordereau import A4, MM, _bordereau, _starts, inv_pages
 from refere.pieces.pdftext import helvetica, literal, width
 from refere.pieces.plan import Inventory, PlannedPiece
 from refere.pieces.probe import MAX_PIXELS, SourceInfo, pdf_open, source_bytes

@@ -162,13 +162,13 @@ def _verify(checked: files.Checked, dated=None) -> SourceInfo:
 # same captures decodes nothing. Never in the case folder, which a hostile case could pre-seed;
 # the content hash makes an entry true of exactly those bytes.
 def decode_cache() -> Path:
-    return _cache_dir(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"))
+    return files.user_cache() / f"images-decodees-{_pillow()}-{MAX_PIXELS}"
 
 
-@functools.lru_cache(maxsize=8)
-def _cache_dir(base: str) -> Path:
+@functools.lru_cache(maxsize=1)
+def _pillow() -> str:
     from PIL import __version__ as pillow
-    return Path(base) / "refere" / f"images-decodees-{pillow}-{MAX_PIXELS}"
+    return pillow
 
 
 def _decoded_before(sha256: str) -> int | None:
@@ -216,14 +216,7 @@ def _pdf_before(sha256: str) -> tuple[int, repair.Diagnosis] | None:
     return pages, repair.Diagnosis(etat, tuple(defauts))
 
 
-def remember(entry: Path, text: str) -> None:
-    try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        tmp = entry.parent / f".{entry.name}.{os.getpid()}.part"
-        tmp.write_text(text, "utf-8")
-        os.replace(tmp, entry)
-    except OSError:
-        pass  # a cache that cannot be written only costs time
+remember = files.remember  # shotdates keeps capture dates beside the decoded images
 
 
 def probe(source) -> SourceInfo:

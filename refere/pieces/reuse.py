@@ -19,17 +19,16 @@ import shutil
 import stat
 from pathlib import Path
 
-from refere import __version__
+from refere import __version__, files
 
 # The modules whose code decides the bytes of a pièce or of the complete dossier.
-_CODE = ("assemble.py", "pdffont.py", "pdftext.py", "sanitize.py", "pngmeta.py", "reuse.py")
+_CODE = ("assemble.py", "bordereau.py", "pdffont.py", "pdftext.py", "sanitize.py", "pngmeta.py", "reuse.py")
 _LIBRARIES = ("pikepdf", "img2pdf", "PIL", "fontTools")
 MAX_RECORD = 1 << 20
 
 
 def _cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "refere" / "sorties"
+    return files.user_cache() / "sorties"
 
 
 @functools.lru_cache(maxsize=1)
@@ -66,20 +65,10 @@ def _hash_fd(fd: int) -> str:
 
 def recall(key_: str) -> dict | None:
     """The record for ``key_``: at least ``sha256`` and ``size``; None when absent or odd."""
-    entry = _cache() / key_
     try:
-        fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
-    except OSError:
+        data = json.loads(files.recall(_cache() / key_, MAX_RECORD) or b"null")
+    except ValueError:
         return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_RECORD:
-            return None
-        data = json.loads(os.read(fd, MAX_RECORD))
-    except (OSError, ValueError):
-        return None
-    finally:
-        os.close(fd)
     if (not isinstance(data, dict) or not isinstance(data.get("sha256"), str)
             or not isinstance(data.get("size"), int) or isinstance(data.get("size"), bool)):
         return None
@@ -87,14 +76,7 @@ def recall(key_: str) -> dict | None:
 
 
 def remember(key_: str, record: dict) -> None:
-    entry = _cache() / key_
-    try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        tmp = entry.parent / f".{entry.name}.{os.getpid()}.part"
-        tmp.write_text(json.dumps(record, ensure_ascii=False), "utf-8")
-        os.replace(tmp, entry)
-    except OSError:
-        pass  # a cache that cannot be written only costs time
+    files.remember(_cache() / key_, json.dumps(record, ensure_ascii=False))
 
 
 def take(key_: str, previous: Path | None, path: Path) -> dict | None:

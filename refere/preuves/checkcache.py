@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import shutil
-import stat
 import time
 from pathlib import Path
 
@@ -31,8 +30,7 @@ MAX_ENTRY = 16 << 20
 
 
 def _cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "refere" / "verifications"
+    return files.user_cache() / "verifications"
 
 
 @functools.lru_cache(maxsize=1)
@@ -89,24 +87,15 @@ def _identity(root: str, parts: list[str]) -> list | None:
 def recall(key_: str) -> str | None:
     """What the check printed, when every source is still the one it was; else None."""
     try:
-        fd = os.open(_cache() / key_, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_ENTRY:
-            return None
-        entry = json.loads(os.read(fd, MAX_ENTRY))
+        entry = json.loads(files.recall(_cache() / key_, MAX_ENTRY) or b"null")
         text, sources = entry["sortie"], entry["sources"]
         if not isinstance(text, str) or not isinstance(sources, list):
             return None
         for root, parts, ident in sources:
             if not isinstance(root, str) or not isinstance(parts, list) or _identity(root, parts) != ident:
                 return None
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):
         return None
-    finally:
-        os.close(fd)
     return text
 
 
@@ -118,11 +107,4 @@ def remember(key_: str, case, text: str) -> None:
         if checked is None or checked.stamp is None:
             return  # a source not vouched for by its identity: never answered from the cache
         sources.append([checked.root, list(checked.parts), list(checked.stamp)])
-    entry = _cache() / key_
-    try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        tmp = entry.parent / f".{entry.name}.{os.getpid()}.part"
-        tmp.write_text(json.dumps({"sortie": text, "sources": sources}, ensure_ascii=False), "utf-8")
-        os.replace(tmp, entry)
-    except OSError:
-        pass  # a cache that cannot be written only costs time
+    files.remember(_cache() / key_, json.dumps({"sortie": text, "sources": sources}, ensure_ascii=False))

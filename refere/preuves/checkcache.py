@@ -66,8 +66,9 @@ def key(case_file: Path, options: list) -> str | None:
         except OSError:
             pass
     today = dt.datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
-    text = json.dumps([_code(), os.path.abspath(case_file), hashlib.sha256(data).hexdigest(), options, today,
-                       settings, tesseract], ensure_ascii=False)
+    # The path as given too: the answer prints it.
+    text = json.dumps([_code(), os.path.abspath(case_file), str(case_file), hashlib.sha256(data).hexdigest(),
+                       options, today, settings, tesseract], ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import hashlib
 import io
@@ -343,10 +344,15 @@ def _finish(pdf: pikepdf.Pdf, title: str) -> None:
 _STATIC_ID = b"<31415926535897932384626433832795>"  # what qpdf writes with static_id
 
 
-def save(pdf: pikepdf.Pdf, path: Path, inputs: str | None = None) -> None:
+# A text naming everything the PDF being saved is made from (see ``save``), set around the call.
+_INPUTS: contextvars.ContextVar[str | None] = contextvars.ContextVar("refere_pdf_inputs", default=None)
+
+
+def save(pdf: pikepdf.Pdf, path: Path) -> None:
     """Write ``pdf`` deterministically. Its /ID is the MD5 of the whole file (qpdf's
-    deterministic ID, a tenth of a second per 100 MB), or, given ``inputs`` (a text naming
-    everything the file is made from), a hash of that: same inputs, same bytes, at no cost."""
+    deterministic ID, a tenth of a second per 100 MB), or, when the caller set ``_INPUTS`` (a
+    text naming everything the file is made from), a hash of that: same inputs, same bytes."""
+    inputs = _INPUTS.get()
     if inputs is None:
         pdf.save(path, deterministic_id=True, compress_streams=True,
                  object_stream_mode=pikepdf.ObjectStreamMode.generate)
@@ -426,8 +432,12 @@ def build_piece(piece: PlannedPiece, path: Path, dpi_cap: int | None = None, bro
             stamp(out, page, stamp_text(piece.numero, k, total, brouillon), pad, font, forms)
         _finish(out, f"Pièce n° {piece.numero} — {piece.titre}")
         try:
-            save(out, path, repr((PRODUCER, piece.numero, piece.titre, dpi_cap, brouillon,
-                                  [(s.kind, s.sha256) for s in piece.sources])))
+            token = _INPUTS.set(repr((PRODUCER, piece.numero, piece.titre, dpi_cap, brouillon,
+                                      [(s.kind, s.sha256) for s in piece.sources])))
+            try:
+                save(out, path)
+            finally:
+                _INPUTS.reset(token)
         except pikepdf.PdfError as exc:
             raise FileProblem(f"pièce n° {piece.numero} : PDF source endommagé ({repair.labels([str(exc)])[0]})") from None
     finally:
@@ -437,8 +447,13 @@ def build_piece(piece: PlannedPiece, path: Path, dpi_cap: int | None = None, bro
     return Written(piece.numero, piece.fichier, total, path.stat().st_size, dpi_cap is not None, tuple(removed))
 
 
+def _writer() -> str:
+    """The function that writes the PDFs, as a part of what a kept output was made by."""
+    return f"{save.__module__}:{save.__qualname__}"
+
+
 def _piece_key(piece: PlannedPiece, compress: bool, brouillon: bool) -> str:
-    return reuse.key("piece", piece.numero, piece.titre, piece.fichier, compress, brouillon,
+    return reuse.key("piece", _writer(), piece.numero, piece.titre, piece.fichier, compress, brouillon,
                      [(s.kind, s.sha256, s.pages) for s in piece.sources])
 
 
@@ -496,7 +511,7 @@ def build_complete(inv: Inventory, folder: Path, path: Path, header: list[str], 
              [w.sha256 for w in written or ()]]
     if not written or not all(w.sha256 for w in written):
         return _build_complete(inv, folder, path, header, brouillon)
-    key = reuse.key("complet", *parts)
+    key = reuse.key("complet", _writer(), *parts)
     record = reuse.take(key, previous, path)
     if record is None or not isinstance(record.get("pages"), int):
         pages = _build_complete(inv, folder, path, header, brouillon, repr((PRODUCER, *parts)))
@@ -528,7 +543,11 @@ def _build_complete(inv: Inventory, folder: Path, path: Path, header: list[str],
         out.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array(nums))
         out.Root.PageMode = pikepdf.Name.UseOutlines
         _finish(out, "Dossier complet — " + header[0])
-        save(out, path, inputs)
+        token = _INPUTS.set(inputs)
+        try:
+            save(out, path)
+        finally:
+            _INPUTS.reset(token)
     finally:
         for doc in opened:
             doc.close()

@@ -294,7 +294,8 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
     import os
     import sys
 
-    from refere.batch import FAILED, INTERRUPTED, UP_TO_DATE, Row, Settings, check_output, find_jobs, run, write_report
+    from refere.batch import (FAILED, INTERRUPTED, REPORT, UP_TO_DATE, Row, Settings, check_output, find_jobs, run,
+                              write_report)
     from refere.present import plural
 
     if modele is not None:
@@ -332,9 +333,9 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
         rest = [Row(j.name, INTERRUPTED, erreur="construction interrompue : relancez la même commande")
                 for j in found if j.name not in done]
         if sortie.is_dir():
-            write_report(finished + rest, sortie / "rapport.csv")
+            write_report(finished + rest, sortie / REPORT)
         raise
-    write_report(rows, sortie / "rapport.csv")
+    write_report(rows, sortie / REPORT)
     failed = sorted((r for r in rows if r.statut == FAILED), key=lambda r: r.dossier)
     fresh = sum(1 for r in rows if r.statut == UP_TO_DATE)
     built = len(rows) - len(failed) - fresh

@@ -238,6 +238,7 @@ def _captures(case: Case, add: Add) -> None:
 
 
 def _pieces_readable(case: Case, add: Add) -> None:
+    seen: dict[str, tuple[int, str]] = {}  # content hash -> first pièce and file that holds it
     for i, p in enumerate(case.pieces):
         for src in p.sources:
             try:
@@ -247,11 +248,27 @@ def _pieces_readable(case: Case, add: Add) -> None:
                 add("piece-illisible", BLOQUANT, f"Pièce illisible : {exc.message}", "R. 412-2 CJA (pièces produites)",
                     f"pieces[{i}]")
                 continue
+            if info.sha256 in seen:
+                j, first = seen[info.sha256]
+                add("piece-en-double", AVERTISSEMENT, _double_piece(case, j, i, first, src.written),
+                    "R. 412-2 CJA (pièces produites)", f"pieces[{i}]")
+            else:
+                seen[info.sha256] = (i, src.written)
             # A damaged PDF is filed all the same; the user hears what was repaired or is still wrong.
             if info.etat.etat != repair.INTACT:
                 code = "piece-reparee" if info.etat.etat == repair.REPAIRED else "piece-endommagee"
                 add(code, AVERTISSEMENT, repair.describe(src.written, info.etat), "R. 412-2 CJA (pièces produites)",
                     f"pieces[{i}]")
+
+
+def _double_piece(case: Case, j: int, i: int, first: str, second: str) -> str:
+    files = f"(« {first} », « {second} »)" if first != second else f"(« {first} »)"
+    if i == j:
+        return (f"Le même fichier (contenu identique) est joint deux fois à la pièce « {case.pieces[i].titre} » "
+                f"{files} : retirez le doublon.")
+    return (f"Le même fichier (contenu identique) est produit comme pièce « {case.pieces[j].titre} » et comme pièce "
+            f"« {case.pieces[i].titre} » {files} : un document ne se produit qu'une fois ; retirez le doublon "
+            "ou joignez le bon document.")
 
 
 def requete_date(case: Case) -> dt.date:

@@ -122,7 +122,10 @@ def _check_one(path: Path, strict: bool, as_json: bool, calendrier: Path | None 
 
     try:
         if not path.exists() and not path.is_symlink():
-            raise RefereError(f"fichier « {path} » introuvable")
+            from refere.files import path_twin_note
+
+            note = path_twin_note(path)
+            raise RefereError(f"fichier « {path} » introuvable" + (f" : {note}" if note else ""))
         case = load(path)
     except RefereError as exc:
         if not as_json:

@@ -226,15 +226,28 @@ def _unicode_twin(root: str, parts: tuple[str, ...]) -> tuple[int, str] | None:
     return None
 
 
-def _missing(base: Path, root: str, parts: tuple[str, ...], written: str) -> str:
+def unicode_twin_note(root: str, parts: tuple[str, ...], copy_to: str = "dans dossier.yaml") -> str | None:
+    """« le nom existe avec une autre forme Unicode … » when a missing name has such a twin."""
     twin = _unicode_twin(root, parts)
     if twin is None:
-        return f"fichier introuvable « {written} » (cherché dans {base})"
+        return None
     i, on_disk = twin
     what = "le fichier" if i == len(parts) - 1 else "le dossier"
-    return (f"« {written} » : le nom existe avec une autre forme Unicode ({what} « {on_disk} » : mêmes lettres, "
-            "accents codés autrement, comme le fait un Mac) ; renommez-le en retapant ses accents, "
-            "ou recopiez son nom tel quel dans dossier.yaml")
+    return (f"le nom existe avec une autre forme Unicode ({what} « {on_disk} » : mêmes lettres, accents codés "
+            f"autrement, comme le fait un Mac) ; renommez-le en retapant ses accents, ou recopiez son nom tel quel {copy_to}")
+
+
+def path_twin_note(path: Path) -> str | None:
+    """The same note for a path given on the command line."""
+    full = Path(os.path.abspath(path))
+    return unicode_twin_note(full.anchor, full.parts[1:], "dans la commande")
+
+
+def _missing(base: Path, root: str, parts: tuple[str, ...], written: str) -> str:
+    note = unicode_twin_note(root, parts)
+    if note is None:
+        return f"fichier introuvable « {written} » (cherché dans {base})"
+    return f"« {written} » : {note}"
 
 
 def check_source(base: Path, written: str) -> Checked:

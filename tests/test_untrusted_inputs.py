@@ -288,3 +288,12 @@ def test_hidden_case_folder_given_directly_is_a_failed_row(run, tmp_path):
     assert rows["bon"]["statut"] == "ok"
     assert rows[".sortie.verrou"]["statut"] == "echec" and "nom réservé" in rows[".sortie.verrou"]["erreur"]
     assert sorted(p.name for p in out.iterdir()) == ["bon", "rapport.csv"]
+
+
+def test_case_path_given_in_the_other_unicode_form_is_explained(run, tmp_path):
+    nfd = unicodedata.normalize("NFD", "affaire-été")
+    write_case(tmp_path / nfd, default_case())
+    written = tmp_path / unicodedata.normalize("NFC", "affaire-été") / "dossier.yaml"
+    res = run("check", written)
+    assert res.exit_code == 1
+    assert "autre forme Unicode" in res.output and f"le dossier « {nfd} »" in res.output, res.output

@@ -423,7 +423,8 @@ def _stat(path: Path) -> os.stat_result:
         return os.stat(path)
     except OSError as exc:
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            reason = "fichier introuvable"
+            note = files.path_twin_note(path) if exc.errno == errno.ENOENT else None
+            reason = f"fichier introuvable : {note}" if note else "fichier introuvable"
         elif exc.errno == errno.ENAMETOOLONG:
             reason = "chemin trop long pour le système : raccourcissez les noms de dossiers"
         else:

@@ -297,3 +297,15 @@ def test_case_path_given_in_the_other_unicode_form_is_explained(run, tmp_path):
     res = run("check", written)
     assert res.exit_code == 1
     assert "autre forme Unicode" in res.output and f"le dossier « {nfd} »" in res.output, res.output
+
+
+def test_same_file_twice_in_one_piece_is_warned(tmp_path):
+    data = default_case()
+    data["pieces"][0] = {"titre": "Passeport", "categorie": "identite",
+                         "fichiers": ["pieces/passeport.pdf", "pieces/passeport-copie.pdf"]}
+    folder = tmp_path / "affaire"
+    write_case(folder, data)
+    shutil.copy(folder / "pieces/passeport.pdf", folder / "pieces/passeport-copie.pdf")
+    found = [f for f in check(load(folder / "dossier.yaml")).findings if f.code == "piece-en-double"]
+    assert len(found) == 1 and "joint deux fois à la pièce « Passeport »" in found[0].message
+    assert "« pieces/passeport.pdf », « pieces/passeport-copie.pdf »" in found[0].message

@@ -210,7 +210,7 @@ def test_applicant_journey_in_a_real_browser(driver_factory, server, tmp_path):
     d.find_element(By.CSS_SELECTOR, "form[action$='/pieces/envoyer'] button").click()
     assert _wait(lambda: "Pièce « Passeport » ajoutée." in d.page_source)
     # The résidence permit declared in the form is proved too (else the check warns about it).
-    permit = make_jpeg(tmp_path / "telephone" / "titre.jpg", size=(1000, 700))
+    permit = make_jpeg(tmp_path / "telephone" / "titre.jpg", size=(1000, 640))  # not the passport's bytes
     by_id("titre").send_keys("Carte de séjour actuelle, recto verso")
     Select(by_id("categorie")).select_by_value("titre_sejour")
     by_id("pfichiers").send_keys(str(permit))

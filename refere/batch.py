@@ -293,7 +293,11 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_cell(value):
-    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_START):
+        value = "'" + value
+    return value.replace("\r\n", "\n").replace("\r", "\n")  # a lone CR, unquoted, would end the row
 
 
 def write_report(rows: list[Row], path: Path) -> None:

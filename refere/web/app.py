@@ -13,7 +13,6 @@ from pathlib import Path
 
 from flask import Flask, flash, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from refere import __version__
 from refere.web import auth, core, forms, routes_build, routes_captures, routes_case, routes_pieces, routes_workspace, store
@@ -30,7 +29,8 @@ PAGE_GROUPS = (routes_workspace, routes_case, routes_captures, routes_pieces, ro
 def create_app(workspace: Path, password: str | None = None, limits: store.Limits | None = None,
                workers: int | None = None, trusted_hosts: list[str] | None = None, behind_proxy: bool = False) -> Flask:
     """``behind_proxy``: the browsers reach this server through an HTTPS reverse proxy on this computer,
-    which says who they are (X-Forwarded-For) and that they came by HTTPS (X-Forwarded-Proto)."""
+    which says who they are (X-Forwarded-For) and that they came by HTTPS (X-Forwarded-Proto); the
+    server (serve.make_server) turns those headers into the request's address and scheme."""
     app = Flask(__name__)
     limits = limits or store.Limits()
     app.config.update(
@@ -50,8 +50,6 @@ def create_app(workspace: Path, password: str | None = None, limits: store.Limit
         REFERE_LIMITS=limits,
         REFERE_PROXY=behind_proxy,
     )
-    if behind_proxy:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # one proxy, on this computer
     app.extensions["refere_gate"] = auth.Gate()
     app.jinja_env.autoescape = True
     app.jinja_env.globals.update(forms=forms, refere_version=__version__)
@@ -119,8 +117,8 @@ def _guards(app: Flask) -> None:
         if request.method == "POST":
             gate, addr = app.extensions["refere_gate"], request.remote_addr
             pw = app.config["REFERE_PASSWORD"] or ""
-            if (wait := gate.wait(addr)):
-                error, code = auth.too_many(wait), 429  # the password is not even compared
+            if (wait := gate.wait(addr))[0]:
+                error, code = auth.too_many(*wait), 429  # the password is not even compared
             elif hmac.compare_digest(request.form.get("mot_de_passe", "").encode(), pw.encode()):
                 gate.succeeded(addr)
                 session.clear()
@@ -128,7 +126,8 @@ def _guards(app: Flask) -> None:
                 return redirect(auth.local_path(request.args.get("suite")))
             else:
                 gate.failed(addr)
-                error = "Mot de passe incorrect." + (f" {auth.too_many(wait)}" if (wait := gate.wait(addr)) else "")
+                wait = gate.wait(addr)
+                error = "Mot de passe incorrect." + (f" {auth.too_many(*wait)}" if wait[0] else "")
         return render_template("connexion.html", error=error), code
 
     @app.post("/deconnexion")

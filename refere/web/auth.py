@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import math
 import re
 import secrets
 import threading
@@ -58,20 +59,21 @@ class Gate:
 
     # ------------------------------------------------------------ attempts
 
-    def wait(self, addr: str | None) -> int:
-        """Seconds this address must wait before its next attempt is even checked (0: go ahead)."""
+    def wait(self, addr: str | None) -> tuple[int, bool]:
+        """(seconds this address must wait before its next attempt is even checked, locked out or not);
+        (0, False): go ahead."""
         now = self.clock()
         with self._lock:
             f = self._failures.get(client_key(addr))
             if f is None:
-                return 0
+                return 0, False
             if f.locked_until:
                 if now < f.locked_until:
-                    return int(f.locked_until - now) + 1
+                    return math.ceil(f.locked_until - now), True
                 del self._failures[client_key(addr)]
-                return 0
+                return 0, False
             left = f.last + _delay(f.count) - now
-            return int(left) + 1 if left > 0 else 0
+            return (math.ceil(left), False) if left > 0 else (0, False)
 
     def failed(self, addr: str | None) -> None:
         key, now = client_key(addr), self.clock()
@@ -134,10 +136,10 @@ class Gate:
         return now - s.seen < IDLE_SECONDS and now - s.opened < MAX_SECONDS
 
 
-def too_many(wait: int) -> str:
+def too_many(wait: int, locked: bool) -> str:
     """What the login page says to an address that must wait ``wait`` seconds."""
-    if wait > MAX_WAIT:
-        minutes = -(-wait // 60)
+    if locked:
+        minutes = math.ceil(wait / 60)
         return (f"Trop de mots de passe incorrects depuis cette adresse : réessayez dans {minutes} "
                 f"minute{'s' if minutes > 1 else ''}.")
     return f"Trop d'essais à la suite : attendez {wait} seconde{'s' if wait > 1 else ''} avant de réessayer."
@@ -149,8 +151,8 @@ def _delay(failures: int) -> float:
 
 
 # A path on this site: one slash, then no slash or backslash, and nothing a browser would drop or turn
-# into a slash (tab, newline, backslash, spaces): « /\t/ailleurs.example » is not « /ailleurs… ».
-_LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9._~!$&'()*+,;=:@%/-]*")
+# into a slash (tab, newline, backslash, spaces, an escaped one): « /\t/ailleurs.example » stays here.
+_LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9._~!$&'()*+,;=:@/-]*")
 
 
 def local_path(suite: str | None) -> str:

@@ -237,11 +237,11 @@ def open_plain(base: Path, parts: list[str]):
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed: same build, same zip
 
 
-def make_zip(folder: Path, name: str) -> Path:
-    """A zip of the last build in a temporary file (the caller deletes it). Entries are « <case>/<name> »
-    or « <case>/pieces/<name> », from checked names only; NotServed, and no file left, when one is missing."""
-    fd, tmp = tempfile.mkstemp(prefix=".zip-", suffix=".zip")
-    os.close(fd)
+def make_zip(folder: Path, name: str):
+    """A zip of the last build, in an anonymous temporary file opened for reading (nothing is left on disk
+    once it is closed). Entries are « <case>/<name> » or « <case>/pieces/<name> », from checked names only;
+    NotServed when a listed file is missing or not a plain file inside dossier/."""
+    tmp = tempfile.TemporaryFile(prefix=".zip-", suffix=".zip")
     try:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
             for rel in output_files(folder):
@@ -251,10 +251,11 @@ def make_zip(folder: Path, name: str) -> Path:
                 with open_output(folder, rel) as src, z.open(info, "w") as dst:
                     while chunk := src.read(1 << 20):
                         dst.write(chunk)
+        tmp.seek(0)
     except BaseException:
-        os.unlink(tmp)
+        tmp.close()
         raise
-    return Path(tmp)
+    return tmp
 
 
 # ---------------------------------------------------------------- « tout construire »

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mimetypes
 from pathlib import Path
 
-from flask import Flask, abort, after_this_request, redirect, render_template, request, send_file, url_for
+from flask import Flask, abort, redirect, render_template, request, send_file, url_for
 
 from refere.errors import RefereError
 from refere.present import figures_lines
@@ -60,16 +60,11 @@ def register(app: Flask) -> None:
         if not core.output_files(folder):
             abort(404)
         try:
-            tmp = core.make_zip(folder, case_id)
+            zipped = core.make_zip(folder, case_id)  # closed, and so gone, with the response
         except core.NotServed as exc:
             return missing(exc)
-
-        @after_this_request
-        def _cleanup(resp):
-            resp.call_on_close(lambda: tmp.unlink(missing_ok=True))
-            return resp
-
-        return send_file(tmp, mimetype="application/zip", as_attachment=True, download_name=f"{case_id}.zip", max_age=0)
+        return send_file(zipped, mimetype="application/zip", as_attachment=True, download_name=f"{case_id}.zip",
+                         max_age=0)
 
 
 def missing(exc: RefereError):

@@ -25,7 +25,7 @@ import pytest
 from waitress import wasyncore
 
 from conftest import EXAMPLE, make_pdf, make_png
-from refere.web import auth, serve, store
+from refere.web import auth, serve
 from refere.web.app import create_app
 
 

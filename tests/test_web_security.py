@@ -241,6 +241,17 @@ def test_password_attempts_wait_then_lock_out_per_address_and_are_logged(ws, mon
     assert "connexion ouverte depuis 192.168.1.31" in logged
 
 
+def test_old_mistakes_are_forgotten():
+    gate = auth.Gate(clock := Clock())
+    for _ in range(auth.LOCK_AFTER - 1):
+        gate.failed("192.168.1.35")
+        clock.now += auth.MAX_WAIT
+    clock.now += auth.LOCK_SECONDS
+    assert gate.wait("192.168.1.35") == (0, False)
+    gate.failed("192.168.1.35")  # one more, much later: the first of a new series, not a lockout
+    assert gate.wait("192.168.1.35") == (0, False)
+
+
 def test_ipv6_neighbours_share_one_limit():
     assert auth.client_key("2001:db8:1:2::5") == auth.client_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
     assert auth.client_key("::ffff:192.168.1.40") == "192.168.1.40"

@@ -72,6 +72,9 @@ class Gate:
                     return math.ceil(f.locked_until - now), True
                 del self._failures[client_key(addr)]
                 return 0, False
+            if now - f.last > LOCK_SECONDS:  # a typo this morning does not count against this afternoon
+                del self._failures[client_key(addr)]
+                return 0, False
             left = f.last + _delay(f.count) - now
             return (math.ceil(left), False) if left > 0 else (0, False)
 
@@ -81,6 +84,8 @@ class Gate:
             if len(self._failures) >= _MAX_TRACKED:
                 self._forget_old(now)
             f = self._failures.setdefault(key, _Failures())
+            if not f.locked_until and now - f.last > LOCK_SECONDS:
+                f.count = 0
             f.count += 1
             f.last = now
             if f.count >= LOCK_AFTER:

@@ -67,8 +67,10 @@ def make_server(workspace: Path, host: str, port: int, behind_proxy: bool = Fals
         # Up to 8 requests at once: uploads and a build must not freeze the other pages.
         # Behind the proxy, waitress takes the visitor's address and scheme from the headers the proxy adds;
         # it may trust any peer: only this computer can connect (is_local above).
-        proxy = dict(trusted_proxy="*", trusted_proxy_count=1,
-                     trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"}) if behind_proxy else {}
+        proxy = {}
+        if behind_proxy:
+            proxy = {"trusted_proxy": "*", "trusted_proxy_count": 1,
+                     "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"}}
         server = create_server(app, host=host, port=port, threads=8, ident="refere", **proxy)
         server.refere_app = app
         return server

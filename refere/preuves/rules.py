@@ -333,10 +333,12 @@ def _urgency(case: Case, add: Add) -> None:
                 "en forme structurée (motif, fait, echeance, preuves).", PRACTICE, where + ".fait")
         if not echeances.proven(case, u):
             # Outside renewal the urgency is the condition of the requête: unproven, it is only a draft.
-            add("urgence-sans-piece", AVERTISSEMENT if presumed else BLOQUANT,
+            # Quoted first-person words are not argued: they have their own warning.
+            argued = not presumed and not grammaire.first_person(u.fait)
+            add("urgence-sans-piece", BLOQUANT if argued else AVERTISSEMENT,
                 f"Le fait d'urgence n° {i + 1} n'est prouvé par aucune pièce : ajoutez-la dans « pieces » avec un "
                 "« id » et citez-la dans « preuves » (contrat, lettre de l'employeur, notification CAF…)."
-                + ("" if presumed else " Hors renouvellement, l'urgence doit être prouvée : sans pièce, la requête "
+                + ("" if not argued else " Hors renouvellement, l'urgence doit être prouvée : sans pièce, la requête "
                    "n'est qu'un projet."),
                 CE_453391, where + ".preuves")
 

@@ -97,7 +97,7 @@ def _counsel(case: Case) -> dict[str, Any] | None:
     address = _lines(c.adresse)
     parts = [forms["appellation"]]
     if c.toque:
-        parts.append(f"toque\u00a0{grammaire.telephone(c.toque)}")
+        parts.append("toque\u00a0" + c.toque.replace(" ", "\u00a0"))
     if address:
         parts.append(", ".join(address))
     if c.telephone:

@@ -253,7 +253,8 @@ def test_requete_reads_as_correct_french(folder, k):
         il = "il" if row["civilite"] == "M." else "elle"
         assert (f"– le 7 mars 2025, {il} a saisi le centre de contact citoyen de l'ANEF : formulaire") in flat
         # A description naming the service is not preceded by it a second time.
-        assert "– le 13 mars 2025, rendez-vous au point d'accueil numérique de Bobigny" in flat
+        assert (f"– le 13 mars 2025, {il} a accompli la démarche suivante : rendez-vous au point d'accueil "
+                "numérique de Bobigny") in flat
         assert "avant même l'ouverture" not in flat
         assert ("dans ce délai, dès le 3 mars 2025" in flat) is (row["procedure"] == "renouvellement_titre_sejour")
     if row["procedure"] == "changement_de_statut":

@@ -85,10 +85,11 @@ def diligences(case: Case, inv: Inventory, g: dict[str, str] | None = None) -> l
         label = DILIGENCE_LABELS[d.type].format(e=g["e"])
         desc = strip_end(d.description.strip())
         # « … s'est rendu dans un point d'accueil numérique : rendez-vous au point d'accueil numérique
-        # de Bobigny » says it twice: a description naming the service stands alone.
+        # de Bobigny » says it twice: a description naming the service takes the neutral verb. Every
+        # line keeps one grammatical form: « le …, il <verbe> : <description> ».
         if label and _fold(DILIGENCE_KEYS.get(d.type, "\0")) in _fold(desc):
             label = ""
-        what = f"{g['il']} {label} : {desc}" if label else desc
+        what = f"{g['il']} {label or 'a accompli la démarche suivante'} : {desc}"
         ref = _pieces(case, inv, d.preuves)
         phrase = f"le {dates.format_date(d.date)}, {what}" + (f" {ref}" if ref else "")
         phrase += " ;" if k < len(items) - 1 else "."

@@ -234,6 +234,10 @@ def test_situation_reasoning(tmp_path, name):
         if name in where:
             assert needle not in flat and needle not in raw, f"{name}: « {needle} »"
 
+    paras = raw.lower().split("\n")
+    espece = ["en l'espèce" in t for t in paras]
+    assert not any(a and b for a, b in zip(espece, espece[1:]))
+
     # Article numbers never split: the docx carries the non-breaking hyphen.
     assert "L.\u00a0521\u20113" in raw and "L. 521-3" not in raw and "L.\u00a0521-3" not in raw
 
@@ -251,8 +255,8 @@ def test_recepisse_branch(tmp_path):
             "électronique, dans un délai de 48 heures") in concl
     assert "ASSORTIR ces injonctions" in concl
     # Ten days left: the short delay is justified by the fact.
-    assert ("délai bref en cas d'urgence particulière (CE, 10 juin 2020, n° 435594). Tel est le cas en l'espèce : "
-            "le récépissé de la requérante expire le 14 avril 2025.") in flat
+    assert ("délai bref en cas d'urgence particulière (CE, 10 juin 2020, n° 435594). Un tel délai s'impose ici, "
+            "dès lors que le récépissé de la requérante expire le 14 avril 2025.") in flat
 
 
 def test_window_and_expired_titre(tmp_path):

@@ -254,4 +254,4 @@ def delai_bref(case: Case, g: dict[str, str], on: dt.date) -> str:
     else:
         return ""
     return typo("Le juge des référés fixe un délai bref en cas d'urgence particulière "
-                f"({CE_435594}). Tel est le cas en l'espèce : {why}.")
+                f"({CE_435594}). Un tel délai s'impose ici, dès lors que {why}.")

@@ -358,3 +358,17 @@ def test_l521_3_never_splits_in_the_pdf(tmp_path):
     # Every « L. 521-3 » is on one line: no line ends inside it.
     assert not re.search(r"L\.\s*$|L\.\s*521\s*$|521[-\u2011]\s*$", text, re.MULTILINE)
     assert len(re.findall(r"L\.[\s\u00a0]521[-\u2011]3", text)) >= 4
+
+
+def test_new_fields_in_the_schema_and_unknown_keys_refused(tmp_path, run):
+    import json
+
+    doc = json.loads(run("schema").output)
+    text = json.dumps(doc)
+    for name in ("situation", "explication_retard", "preuves_retard", "preuves_dossier", "prefete",
+                 "preuves_rendez_vous", "recepisse_travail"):
+        assert f'"{name}"' in text, name
+    data = copy.deepcopy(SITUATIONS["aes-famille"])
+    data["prefecture"]["prefet_nom"] = "X"
+    res = run("check", write_case(tmp_path / "a", data))
+    assert res.exit_code == 1 and "prefet_nom" in res.output

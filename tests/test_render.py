@@ -46,7 +46,7 @@ def test_example_requete_sections(example):
     res = build(example, Options(jobs=1))
     text = docx_text(res.out / "requete.docx").replace("\u00a0", " ").replace("\u2011", "-")
     for needle in ["RÉFÉRÉ", "REQUÊTE EN RÉFÉRÉ MESURES UTILES", "article L. 521-3 du code de justice administrative",
-                   "tribunal administratif de Melun", "POUR", "CONTRE", "Le préfet du Val-de-Marne.",
+                   "tribunal administratif de Melun", "POUR", "CONTRE", "Le préfet du Val-de-Marne,\n21-29 avenue du Général-de-Gaulle\n94038 Créteil Cedex.",
                    "I. FAITS", "II. DISCUSSION", "Sur l'urgence", "Sur l'utilité de la mesure",
                    "Sur l'absence d'obstacle", "PAR CES MOTIFS", "BORDEREAU DES PIÈCES",
                    "CE, 10 juin 2020, n° 435594", "CE, 9 juin 2022, n° 453391",

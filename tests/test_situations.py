@@ -343,8 +343,10 @@ def test_check_warns_on_incoherent_case(tmp_path):
     assert {"rdv-apres-echeance", "residu-de-modele", "titre-piece-incoherente", "fait-contredit-titre",
             "conseil-sans-civilite"} <= found
     data["pieces"][2]["titre"] = "Carte de séjour"
+    data["pieces"].append({"titre": "Attestation d'hébergement de M. Sékou Diallo", "categorie": "domicile",
+                           "fichier": "pieces/hebergement.pdf"})
     found = {f.code for f in rules.check(load(write_case(tmp_path / "b", data))).findings}
-    assert "titre-piece-sans-date" in found
+    assert {"titre-piece-sans-date", "piece-sans-date"} <= found
 
 
 def test_l521_3_never_splits_in_the_pdf(tmp_path):

@@ -123,6 +123,11 @@ def _titre_pieces(case: Case, add: Add) -> None:
     on = echeances.requete_date(case)
     valid = bool(proc.expiration_titre and proc.expiration_titre >= on)
     for i, p in enumerate(case.pieces):
+        if p.categorie == "domicile" and p.date is None and not _DATE_WORDS.search(p.titre):
+            add("piece-sans-date", AVERTISSEMENT,
+                f"L'intitulé de la pièce « {p.titre} » ne donne pas sa date : écrivez-la (« Attestation "
+                "d'hébergement de M. …, du 2 mars 2025 ») ou indiquez « date » ; le juge vérifie qu'elle est récente.",
+                R412_2, f"pieces[{i}].titre")
         if p.categorie != "titre_sejour":
             continue
         if valid and _EXPIRED_WORD.search(p.titre):

@@ -37,19 +37,6 @@ def _pieces(case: Case, inv: Inventory, ids: list[str]) -> str:
     return pieces_ref(inv.numeros_of_ids(ids, case.pieces_by_id))
 
 
-def _with_ref(text: str, ref: str) -> str:
-    """« text (pièce n° 7). » — the reference inside the sentence, one full stop."""
-    body = strip_end(text)
-    if ref:
-        body = f"{body} {ref}"
-    return end_sentence(body)
-
-
-def anef_window(exp: dt.date) -> tuple[dt.date, dt.date]:
-    """R. 431-5 CESEDA on the téléservice: from the 120th to the 60th day before expiry."""
-    return exp - dt.timedelta(days=120), exp - dt.timedelta(days=60)
-
-
 def window_sentence(case: Case, g: dict[str, str]) -> str:
     """R. 431-5 CESEDA: the first attempt made inside the window shows the delay is not his.
 

@@ -446,7 +446,7 @@ def _read_all(todo, jobs: int, label: str):
 
 # --- findings, summary, inventory -----------------------------------------------------------
 
-ADDRESS_CONFIDENCE = 60.0  # mean confidence of the address's lines for « another address » to be said
+ADDRESS_CONFIDENCE = 50.0  # mean confidence of the address's lines for « another address » to be said
 TOLERANCE = dt.timedelta(hours=1)
 _NOT_READ = {
     "delai": "lecture trop longue",

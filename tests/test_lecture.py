@@ -466,3 +466,14 @@ def test_moment_on_screen():
     assert lecture.find_moment(ocr(("09:10", 0.01), ("Titre valable jusqu'au 15/11/2025", 0.3))) == (None, "09:10")
     # A number in the address is no clock.
     assert lecture.find_moment(ocr(("val-de-marne.gouv.fr/rdv/12:30", 0.05),)) == (None, None)
+
+
+def test_slots_on_offer_are_told_from_opening_hours():
+    def lines(*texts):
+        return [{"texte": t, "haut": 0.5, "confiance": 90.0} for t in texts]
+
+    assert lecture.ecran.find_slots(lines("09:00    09:20    10:40    14:00")) == "09:00 09:20 10:40 14:00"
+    assert lecture.ecran.find_slots(lines("Sélectionnez un horaire puis « Étape suivante »")) == "Sélectionnez un horaire"
+    assert lecture.ecran.find_slots(lines("Accueil : 09:00 - 12:00 / 13:30 - 16:00",
+                                          "Page consultée le 3 mars 2025 à 08:52", "Mise à jour à 14:00")) is None
+    assert lecture.ecran.find_slots(lines("Étape 2 sur 5 : choix du créneau", "Aucun créneau disponible")) is None

@@ -75,6 +75,7 @@ _DATE_TXT = re.compile(r"(?<!\d)(1er|\d{1,2})\s+(" + "|".join(_MONTHS) + r")\s+(
 _AFTER_DATE = re.compile(r"^\W{0,3}(?:a|à|,)?\s*([01]?\d|2[0-3])\s?[:h]\s?([0-5]\d)")
 # Top-level domains an address bar shows for a préfecture, the ANEF, or any other site.
 _TLDS = {"fr", "com", "org", "net", "eu", "gouv", "info", "io", "be", "ch", "re", "yt", "pf", "nc"}
+_RANGE = re.compile(r"\d[:h]\d\d\s?(?:-|–|à|a)\s?\d")  # « 09:00 - 12:00 »: opening hours, not slots
 _JOIN_AFTER = ("-", "/", ".", "#", "?", "=", "&", "_")
 
 
@@ -95,6 +96,7 @@ def normalise_keep_digits(text: str) -> str:
 
 _CATALOGUE_NORM = [(w, normalise(w)) for w in CATALOGUE]
 _SLOTS_NORM = [(w, normalise(w)) for w in SLOTS]
+_NO_SLOT_WORDS = ("aucun", "aucune", "plus de creneau", "pas de creneau", "plus de disponibilite", "n existe plus")
 
 
 def _best(flat: str, wordings) -> str | None:
@@ -119,11 +121,22 @@ def find_slots(lines: list[dict]) -> str | None:
     """What shows that the page offers slots: a wording (« Créneaux disponibles ») or a grid of
     three times or more under the address bar; None when it offers none."""
     body = [line["texte"] for line in lines if line["haut"] > TOP_BAND]
-    flat = normalise(" ".join(body))
-    if flat and (said := _best(flat, _SLOTS_NORM)):
-        return said
-    times = [m[0] for text in body for m in _CLOCK.finditer(text)]
-    if len(times) >= 3:
+    flat = f" {normalise(' '.join(body))} "
+    if any(f" {no} " in flat for no in _NO_SLOT_WORDS):
+        return None  # « aucun créneau disponible » read too poorly to be in the catalogue
+    # Word for word (no fuzzy match): « créneaux disponibles » is one letter from « créneau
+    # disponible », and saying « slots on offer » wrongly turns a capture against its owner.
+    for wording, norm in _SLOTS_NORM:
+        if f" {norm} " in flat:
+            return wording
+    # A grid of times: lines made mostly of times (« 09:00 09:20 10:40 »), not a page dated here
+    # and there (« consultée le … à 08:52 », « mis à jour à 14:00 »).
+    times = []
+    for text in body:
+        found = [m[0] for m in _CLOCK.finditer(text)]
+        if found and 2 * len(found) >= len(text.split()) and not _RANGE.search(text):
+            times += found
+    if len(set(times)) >= 3:
         return " ".join(times[:6])
     return None
 

@@ -392,20 +392,17 @@ def read_case(case, jobs: int | None = None, label: str = "") -> Readings:
 
 
 def _read_one(item, deadline: float) -> tuple[str, str, Ocr | None, str | None]:
-    import pytesseract
-
     written, sha, path, kind = item
     left = deadline - time.monotonic()
     if left < 1:
         return written, sha, None, "budget"  # not remembered: the next run reads it
     try:
         ocr = ocr_image(path, kind, timeout=min(TIMEOUT, left))
-    except RuntimeError as exc:  # pytesseract's timeout
-        why = "delai" if "timeout" in str(exc).lower() else "illisible"
-    except (pytesseract.TesseractError, OSError, ValueError, MemoryError, Exception):  # noqa: BLE001
-        # A tesseract crash, a picture Pillow or PDFium cannot render: this capture is « not
-        # read », never a failure of check.
-        why = "illisible"
+    except Exception as exc:  # noqa: BLE001
+        # A timeout (pytesseract's RuntimeError, or a PDF page that renders forever), a tesseract
+        # crash, a picture Pillow or PDFium cannot render: this capture is « not read », never a
+        # failure of check.
+        why = "delai" if isinstance(exc, RuntimeError) and "timeout" in str(exc).lower() else "illisible"
     else:
         cache_put(sha, ocr)
         return written, sha, ocr, None
@@ -440,7 +437,9 @@ def _read_all(todo, jobs: int, label: str):
         # Not a terminal (a log, the batch): a line per case, so that a long run is never silent.
         took = f"{time.monotonic() - start:.1f}".replace(".", ",")
         where = f" ({label})" if label else ""
-        print(f"Lecture des captures{where} : {len(todo)} capture(s) lue(s) en {took} s", file=sys.stderr)
+        unread = sum(1 for r in results if r[2] is None)
+        print(f"Lecture des captures{where} : {len(todo) - unread} capture(s) lue(s)"
+              + (f", {unread} non lue(s)" if unread else "") + f" en {took} s", file=sys.stderr)
     return results
 
 

@@ -477,3 +477,48 @@ def test_slots_on_offer_are_told_from_opening_hours():
     assert lecture.ecran.find_slots(lines("Accueil : 09:00 - 12:00 / 13:30 - 16:00",
                                           "Page consultée le 3 mars 2025 à 08:52", "Mise à jour à 14:00")) is None
     assert lecture.ecran.find_slots(lines("Étape 2 sur 5 : choix du créneau", "Aucun créneau disponible")) is None
+
+
+def _identity_card(path: Path, name: str) -> Path:
+    img = Image.new("RGB", (1000, 630), (235, 240, 250))
+    d = ImageDraw.Draw(img)
+    d.text((40, 30), "RÉPUBLIQUE FRANÇAISE", font=font(36, True), fill=(20, 20, 60))
+    d.text((40, 110), "CARTE NATIONALE D'IDENTITÉ", font=font(30), fill=(20, 20, 60))
+    d.text((40, 220), f"Nom : {name}", font=font(40, True), fill=(10, 10, 10))
+    d.text((40, 300), "Prénom(s) : Aïssatou", font=font(36), fill=(10, 10, 10))
+    d.text((40, 380), "Né(e) le : 12.04.1991 à Conakry", font=font(32), fill=(10, 10, 10))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+    return path
+
+
+@pytest.mark.parametrize("name, warned", [("NGUYEN", True), ("DIALLO", False)])
+def test_identity_piece_in_another_persons_name(tmp_path, name, warned):
+    from refere.preuves import titulaire
+
+    data = default_case()
+    data["pieces"][0]["fichier"] = "pieces/identite.png"
+    folder = tmp_path / "affaire"
+    _identity_card(folder / "pieces" / "identite.png", name)
+    case = load(write_case(folder, data))
+    found = titulaire.findings(case)
+    if warned:
+        assert [(f.code, f.champ) for f in found] == [("piece-autre-nom", "pieces[0]")]
+        assert "semble au nom de NGUYEN, pas de Mme DIALLO" in found[0].message
+    else:
+        assert found == []
+
+
+def test_other_name_in_a_pieces_text():
+    other = lecture_titulaire().other_name
+    assert other("P<GINNGUYEN<<THI<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<", "Diallo") == "NGUYEN"
+    assert other("Nom / Surname\nNGUYEN\nPrénoms : Thi", "Diallo") == "NGUYEN"
+    assert other("NOM DE NAISSANCE : DlALLO\nPrénom : Aïssatou", "Diallo") is None  # OCR's l for I
+    assert other("Attestation d'hébergement de Mme Diallo", "Diallo") is None
+    assert other("Document page 1", "Diallo") is None  # nothing said: nothing warned
+
+
+def lecture_titulaire():
+    from refere.preuves import titulaire
+
+    return titulaire

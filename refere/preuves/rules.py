@@ -134,9 +134,11 @@ def check(case: Case) -> Report:
     coherence.check(case, add)
     _route(case, add)
     # What the captures show, read by OCR (refere/preuves/lecture.py): warnings only.
-    from refere.preuves import lecture
+    from refere.preuves import lecture, titulaire
     readings = lecture.read_case(case)
     out += lecture.findings(case, readings)
+    if not any(f.code == "piece-illisible" for f in out):
+        out += titulaire.findings(case)  # whose name the identity and titre pièces bear
     if not any(f.code == "voie-a-verifier" for f in out):
         out += route_seen(case, readings)
     return Report(fig, out, readings)

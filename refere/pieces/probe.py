@@ -6,20 +6,15 @@ refused before it is filed; the PDF pages are checked for values the stamping re
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import binascii
 import functools
 import io
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 import re
-import zlib
 import warnings
-from binascii import Error as binascii_error
 from decimal import Decimal
-from zlib import error as zlib_error
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +22,7 @@ import pikepdf
 from PIL import Image, ImageFile
 
 from refere import files
-from refere.pieces import repair
+from refere.pieces import flux, repair
 from refere.errors import FileProblem
 
 # A phone screenshot is ~3 Mpx, a 600 dpi A4 scan ~35 Mpx: beyond this it is an attack or a
@@ -47,6 +42,11 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 # qpdf's repair notes (« Pages tree includes non-dictionary object… ») are English noise to the
 # user: what matters is reported in French, or the file is used as qpdf repaired it.
 logging.getLogger("pikepdf._core").setLevel(logging.ERROR)
+# Every exception the PDF library raises (PdfError, its sibling QpdfRuntimeError, PasswordError,
+# DeletedObjectError…), with what Python raises on values qpdf hands back: all mean « this PDF
+# cannot be used as it is », never an internal error.
+PDF_ERRORS = (pikepdf.PikepdfError, RuntimeError, ValueError, TypeError, KeyError, AttributeError,
+              IndexError, OverflowError, UnicodeError, flux.Undecodable)
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,7 @@ def _image_pages(data: bytes, written: str) -> int:
         raise FileProblem(f"« {written} » : image JPEG en {scans} passes (au plus {MAX_JPEG_SCANS}) ; "
                           "refusée, son décodage serait démesuré ; réenregistrez-la en JPEG ordinaire ou en PNG")
     with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow's English (« Corrupt EXIF data »…) never reaches the screen
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(io.BytesIO(data)) as img:
@@ -103,10 +104,39 @@ def _image_pages(data: bytes, written: str) -> int:
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise FileProblem(f"« {written} » : image démesurée, refusée pour protéger la mémoire") from None
         except Exception:  # noqa: BLE001 - Pillow signals bad data with many types
+            if (what := unsupported_image(data)) is not None:
+                raise FileProblem(f"« {written} » : {what}, format non pris en charge ; réenregistrez-la "
+                                  "en PNG ou en JPEG ordinaire (une capture d'écran l'est déjà)") from None
             raise FileProblem(
                 f"« {written} » : image endommagée ou tronquée, ses pixels ne se lisent pas en entier ; "
                 "refaites la capture ou réenregistrez-la") from None
     return 1
+
+
+def unsupported_image(data: bytes) -> str | None:
+    """What a valid JPEG uses that the decoder lacks (12 bits per sample, lossless or arithmetic
+    coding), in French, or None: read from its frame header, never guessed from an error text."""
+    if data[:2] != b"\xff\xd8":
+        return None
+    i, n = 2, len(data)
+    while i + 5 <= n and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xFF:
+            i += 1
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            if marker in (0xC3, 0xC7, 0xCB, 0xCF):
+                return "image JPEG sans perte (« lossless »)"
+            if marker >= 0xC9:
+                return "image JPEG à codage arithmétique"
+            if data[i + 4] != 8:
+                return f"image JPEG en {data[i + 4]} bits par couleur"
+            return None
+        length = int.from_bytes(data[i + 2:i + 4], "big")
+        if marker == 0xDA or length < 2:
+            return None
+        i += 2 + length
+    return None
 
 
 _STREAM = re.compile(rb"(?<!end)stream\r?\n")
@@ -122,7 +152,7 @@ def packed_objects_bomb(data: bytes) -> bool:
         head = data[max(0, m.start() - 1024):m.start()]
         head = head[head.rfind(b"obj") + 1:]
         if (b"/ObjStm" in head or b"/XRef" in head) and (b"/FlateDecode" in head or b"/Fl" in head):
-            if _inflated_size(memoryview(data)[m.end():], MAX_PACKED) > MAX_PACKED:
+            if flux.inflated_size(memoryview(data)[m.end():], MAX_PACKED) > MAX_PACKED:
                 return True
     return False
 
@@ -140,8 +170,16 @@ def pdf_open(source: bytes | Path, written: str) -> pikepdf.Pdf:
             f"« {written} » : ce PDF est protégé par un mot de passe ; "
             "ouvrez-le et réenregistrez-le sans protection (« Imprimer » → « Enregistrer en PDF »)"
         ) from None
-    except (pikepdf.PdfError, RuntimeError, ValueError) as exc:
-        raise FileProblem(f"« {written} » : PDF endommagé ou tronqué ({str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__})") from None
+    except PDF_ERRORS as exc:
+        if "unsupported" in str(exc).lower() or "does not support" in str(exc).lower():
+            raise FileProblem(f"« {written} » : {UNSUPPORTED_CRYPT}") from None
+        # qpdf's own words are English and name a temporary object: a French label instead.
+        raise FileProblem(f"« {written} » : PDF endommagé ou tronqué, illisible ({repair.labels([str(exc)])[0]}) ; "
+                          "réenregistrez-le depuis son logiciel d'origine (« Imprimer » → « Enregistrer en PDF »)") from None
+
+
+UNSUPPORTED_CRYPT = ("PDF chiffré par une méthode que refere ne sait pas lire, format non pris en charge ; "
+                     "ouvrez-le et réenregistrez-le sans protection (« Imprimer » → « Enregistrer en PDF »)")
 
 
 def _page_problem(page: pikepdf.Page) -> str | None:
@@ -150,8 +188,9 @@ def _page_problem(page: pikepdf.Page) -> str | None:
     rotate = obj.get("/Rotate", 0)
     if not _is_number(rotate) or not abs(rotate) < 1e9:
         return "rotation (/Rotate) qui n'est pas un nombre"
-    if int(rotate) % 90 != 0:
-        return f"rotation (/Rotate) de {int(rotate)}°, pas un multiple de 90"
+    if Decimal(str(rotate)) % 90 != 0:
+        shown = f"{Decimal(str(rotate)):f}".replace(".", ",")
+        return f"rotation (/Rotate) de {shown}°, pas un multiple de 90"
     box = obj.get("/CropBox") or obj.get("/MediaBox")
     if box is None:
         try:
@@ -165,6 +204,20 @@ def _page_problem(page: pikepdf.Page) -> str | None:
         return "page de taille nulle (/MediaBox)"
     if max(abs(x0), abs(y0), abs(x1), abs(y1)) > 1e6:
         return "format de page (/MediaBox) démesuré"
+    contents = obj.get("/Contents")
+    if isinstance(contents, pikepdf.Array):
+        # Joined into one form when the page is stamped: their decoded total must fit in memory.
+        total = 0
+        for part in contents:
+            if isinstance(part, pikepdf.Stream):
+                try:
+                    size = flux.decoded_size(part.read_raw_bytes(), flux.filter_names(part),
+                                             part.get("/DecodeParms"), MAX_CONTENT)
+                except flux.Undecodable:
+                    size = 0  # damaged: left out when stamped, named by the diagnosis
+                total += MAX_CONTENT + 1 if size is None else size
+        if total > MAX_CONTENT:
+            return f"contenu de page qui se décompresse en plus de {MAX_CONTENT // 1_000_000} Mo"
     resources = obj.get("/Resources")
     if resources is not None:
         if not isinstance(resources, pikepdf.Dictionary):
@@ -182,76 +235,46 @@ def _is_number(value) -> bool:
 
 # Filters that qpdf decodes when it writes the pièce (it recompresses them as Flate); Flate alone
 # and image codecs are copied as they are. Each with the most one input byte can inflate to.
-_REDECODED = {"/ASCIIHexDecode": 1, "/AHx": 1, "/ASCII85Decode": 4, "/A85": 4, "/RunLengthDecode": 64,
-              "/RL": 64, "/LZWDecode": 4096, "/LZW": 4096, "/FlateDecode": 1032, "/Fl": 1032}
-_COPIED = {"/FlateDecode", "/Fl", "/DCTDecode", "/DCT", "/JPXDecode", "/CCITTFaxDecode", "/CCF",
-           "/JBIG2Decode", "/Crypt"}
+_REDECODED = {"/ASCIIHexDecode": 1, "/ASCII85Decode": 4, "/RunLengthDecode": 64, "/LZWDecode": 4096,
+              "/FlateDecode": 1032}
+_COPIED = {"/FlateDecode", "/DCTDecode", "/JPXDecode", "/CCITTFaxDecode", "/JBIG2Decode", "/Crypt"}
 MAX_DECODED = 256_000_000  # bytes one stream may inflate to when the pièce is written
 MAX_PACKED = 64_000_000  # bytes of objects packed in one object stream (real ones: a few MB)
+MAX_CONTENT = 128_000_000  # bytes of one page's content when its parts are joined for the stamp
 
 
 def _stream_problem(stream: pikepdf.Stream) -> str | None:
-    """Whether writing this stream would inflate it beyond reason, in French, or None."""
-    filt = stream.get("/Filter")
-    names = [str(f) for f in filt] if isinstance(filt, pikepdf.Array) else [str(filt)] if filt is not None else []
+    """Whether writing this stream would inflate it beyond reason, in French, or None. Data that
+    does not decode is not a bomb: the diagnosis calls it damage."""
+    names = flux.filter_names(stream)
     if len(names) > MAX_FILTERS:
         return f"flux compressé {len(names)} fois ({MAX_FILTERS} au plus)"
-    if all(n in _COPIED for n in names):
-        return None
-    if any(n not in _REDECODED and n not in _COPIED for n in names):
-        return None  # unknown to qpdf too: copied as it is
-    bound = len(stream.read_raw_bytes())
+    if all(n in _COPIED for n in names) or flux.unknown_filters(names):
+        return None  # copied as they are (an unknown filter is named by the diagnosis)
+    raw = stream.read_raw_bytes()
+    bound = len(raw)
     for n in names:
         bound *= _REDECODED.get(n, 1)
     if bound <= MAX_DECODED:
         return None
-    size = _bounded_decode(stream.read_raw_bytes(), names)
+    general = [n for n in names if n in _REDECODED]
+    try:
+        size = flux.decoded_size(raw, general, stream.get("/DecodeParms"), MAX_DECODED)
+    except flux.Undecodable:
+        return None
     if size is None or size > MAX_DECODED:
         return f"flux compressé qui se décompresse en plus de {MAX_DECODED // 1_000_000} Mo"
     return None
 
 
-def _bounded_decode(raw: bytes, names: list[str]) -> int | None:
-    """Decoded size, never inflating more than MAX_DECODED + 1 bytes; None when it cannot be told."""
-    data = raw
-    for i, n in enumerate(names):
-        if n in ("/ASCIIHexDecode", "/AHx"):
-            hexa = re.sub(rb"\s", b"", data.split(b">")[0])
-            data = binascii.a2b_hex(hexa + b"0" * (len(hexa) % 2))
-        elif n in ("/ASCII85Decode", "/A85"):
-            body = data.split(b"~>")[0]
-            if body.count(b"z") * 4 > MAX_DECODED:
-                return None
-            data = base64.a85decode(re.sub(rb"\s", b"", body))
-        elif n in ("/FlateDecode", "/Fl") and i == len(names) - 1:
-            return _inflated_size(data)  # counted chunk by chunk, never held
-        elif n in ("/FlateDecode", "/Fl"):
-            data = zlib.decompressobj().decompress(data, MAX_DECODED + 1)
-        else:
-            return None  # RunLength or LZW over the bound: refused, too rare in real scans to matter
-        if len(data) > MAX_DECODED:
-            return len(data)
-    return len(data)
-
-
-def _inflated_size(data, limit: int = MAX_DECODED) -> int:
-    """Inflated size of zlib data (stops at its end, or just past ``limit``), nothing held."""
-    inflater, total, view, pos = zlib.decompressobj(), 0, memoryview(data), 0
-    try:
-        while pos < len(view) and total <= limit and not inflater.eof:
-            total += len(inflater.decompress(view[pos:pos + 65536], 1 << 20))
-            pos += 65536
-            while inflater.unconsumed_tail and total <= limit:
-                total += len(inflater.decompress(inflater.unconsumed_tail, 1 << 20))
-    except zlib.error:
-        pass  # damaged or encrypted: qpdf will say so, or decrypt a stream we cannot measure
-    return total
-
-
 def _streams_problem(pdf: pikepdf.Pdf) -> str | None:
-    for obj in pdf.objects:
-        if isinstance(obj, pikepdf.Stream) and (problem := _stream_problem(obj)) is not None:
-            return problem
+    """Only what the pages use is written into the pièce: an orphan object does not count."""
+    seen: set = set()
+    walk = [repair.MAX_WALK]
+    for page in pdf.pages:
+        for stream in repair.page_streams(page, seen, walk):
+            if (problem := _stream_problem(stream)) is not None:
+                return problem
     return None
 
 
@@ -259,7 +282,7 @@ def _pdf_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis]:
     with pdf_open(data, written) as pdf:
         try:
             n = len(pdf.pages)
-        except (pikepdf.PdfError, RuntimeError):
+        except PDF_ERRORS:
             n = 0
         if n == 0:
             raise FileProblem(f"« {written} » : PDF sans aucune page lisible")
@@ -274,9 +297,12 @@ def _pdf_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis]:
                 if (problem := _page_problem(page)) is not None:
                     raise FileProblem(f"« {written} », page {k} : {problem} ; "
                                       "réenregistrez le PDF (« Imprimer » → « Enregistrer en PDF »)")
-        except (pikepdf.PdfError, RuntimeError, ValueError, TypeError, zlib_error, binascii_error):
+            etat = repair.diagnose(pdf)
+        except PDF_ERRORS:
             raise FileProblem(f"« {written} » : PDF endommagé (un objet ou un flux illisible)") from None
-        return n, repair.diagnose(pdf)
+        if etat.etat == repair.UNSUPPORTED:
+            raise FileProblem(f"« {written} » : {UNSUPPORTED_CRYPT}")
+        return n, etat
 
 
 @functools.lru_cache(maxsize=4096)

@@ -218,8 +218,8 @@ def page_problems(pdf: pikepdf.Pdf, rebuilt: bool = False) -> tuple[list[str], l
                 if (why := stream_damage(stream, budget)) is not None:
                     found.append(why)
             if not found and budget[0] > 0:
-                size = sum(len(s.read_raw_bytes()) for s in _contents(page))
-                if size <= budget[0]:
+                size = _content_size(page, budget[0])
+                if size is not None and size <= budget[0]:
                     budget[0] -= size
                     pdf.get_warnings()  # (it empties qpdf's list) only the tokeniser's own count here
                     pikepdf.parse_content_stream(page)
@@ -231,6 +231,17 @@ def page_problems(pdf: pikepdf.Pdf, rebuilt: bool = False) -> tuple[list[str], l
             pages.append(k)
             problems.extend(found)
     return problems, pages
+
+
+def _content_size(page: pikepdf.Page, limit: int) -> int | None:
+    """Decoded size of the page's content (counted, not held); None when it cannot be told."""
+    total = 0
+    for part in _contents(page):
+        size = flux.decoded_size(part.read_raw_bytes(), flux.filter_names(part), part.get("/DecodeParms"), limit)
+        if size is None:
+            return None
+        total += size
+    return total
 
 
 def _contents(page: pikepdf.Page) -> list[pikepdf.Stream]:

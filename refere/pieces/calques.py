@@ -21,7 +21,7 @@ def carry(out: pikepdf.Pdf, source: pikepdf.Pdf) -> bool:
     props = source.Root.get("/OCProperties")
     if not isinstance(props, pikepdf.Dictionary) or not isinstance(props.get("/OCGs"), pikepdf.Array):
         return False
-    copied = out.copy_foreign(props)
+    copied = _copy(out, props)
     default = copied.get("/D") if isinstance(copied.get("/D"), pikepdf.Dictionary) else pikepdf.Dictionary()
     ocgs = [g for g in copied.OCGs if isinstance(g, pikepdf.Dictionary)]
     off = [g for g in default.get("/OFF", pikepdf.Array()) if isinstance(g, pikepdf.Dictionary)]
@@ -45,3 +45,17 @@ def carry(out: pikepdf.Pdf, source: pikepdf.Pdf) -> bool:
             for v in values:
                 target[key].append(v)
     return bool(off)
+
+
+def _copy(out: pikepdf.Pdf, obj, depth: int = 0):
+    """``obj`` from another file into ``out``: indirect objects through qpdf's foreign copy (the
+    same destination objects the pages' copies already point to), direct ones member by member."""
+    if depth > 16:
+        return pikepdf.Null() if hasattr(pikepdf, "Null") else None
+    if isinstance(obj, (pikepdf.Dictionary, pikepdf.Array, pikepdf.Stream)) and obj.is_indirect:
+        return out.copy_foreign(obj)
+    if isinstance(obj, pikepdf.Array):
+        return pikepdf.Array([_copy(out, v, depth + 1) for v in obj])
+    if isinstance(obj, pikepdf.Dictionary):
+        return pikepdf.Dictionary({k: _copy(out, obj[k], depth + 1) for k in obj.keys()})
+    return obj

@@ -265,6 +265,11 @@ def diagnose(pdf: pikepdf.Pdf) -> Diagnosis:
     """Check ``pdf``'s pages; when the file's structure needed repair, copy the pages into a new
     file (as a pièce does) and check that copy: only then is it « reconstruite et saine »."""
     structure = _structure(pdf)
+    if pdf.is_encrypted and len(pdf.pages):
+        # qpdf learns of an unknown crypt filter only when it decrypts a stream: decrypt one now.
+        for stream in _contents(pdf.pages[0])[:1]:
+            stream.read_raw_bytes()
+        structure += _structure(pdf)
     if any("encryption filter" in w or "does not support" in w for w in structure):
         return Diagnosis(UNSUPPORTED)
     problems, pages = page_problems(pdf, rebuilt=bool(structure))

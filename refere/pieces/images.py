@@ -116,6 +116,12 @@ def _png_until_iend(data: bytes) -> bytes:
     return data
 
 
+def _convert(data: bytes, rotation) -> bytes:
+    # One page per image, as the plan counts it: an MPO or animated PNG keeps its first frame.
+    return img2pdf.convert(data, layout_fun=_LAYOUT, nodate=True, rotation=rotation,
+                           first_frame_only=True, engine=img2pdf.Engine.internal)
+
+
 def image_pages(src: SourceInfo, dpi_cap: int | None = None) -> pikepdf.Pdf:
     data = source_bytes(src)
     jpeg = data[:2] == b"\xff\xd8"
@@ -135,9 +141,12 @@ def image_pages(src: SourceInfo, dpi_cap: int | None = None) -> pikepdf.Pdf:
                 flat = sanitize.strip_jpeg(data)
             else:
                 flat = _png_until_iend(data)
-            # One page per image, as the plan counts it: an MPO or animated PNG keeps its first frame.
-            out = img2pdf.convert(flat, layout_fun=_LAYOUT, nodate=True, rotation=rotation,
-                                  first_frame_only=True, engine=img2pdf.Engine.internal)
+            try:
+                out = _convert(flat, rotation)
+            except Exception:  # noqa: BLE001 - a structure img2pdf cannot copy (an ICC profile after
+                if again:      # the frame header…): the decoded pixels, as check decoded them
+                    raise
+                out = _convert(_reencoded(data, None, photo=jpeg), img2pdf.Rotation.none)
         except FileProblem:
             raise
         except Exception:  # noqa: BLE001 - img2pdf and Pillow signal odd images with many types

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import logging
-import warnings
 
 import img2pdf
 import pikepdf
@@ -43,13 +42,11 @@ def needs_reencoding(src: SourceInfo) -> bool:
 
 def jpeg_orientation(data: bytes) -> int:
     """The EXIF orientation of a JPEG (1 to 8), 1 when absent or unreadable."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # « Corrupt EXIF data »: the picture is shown as stored
-        try:
-            with Image.open(io.BytesIO(data)) as img:
-                return pngmeta.orientation_of(img.getexif().get(0x0112))
-        except Exception:  # noqa: BLE001 - an unreadable EXIF block says nothing
-            return 1
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return pngmeta.orientation_of(img.getexif().get(0x0112))
+    except Exception:  # noqa: BLE001 - an unreadable EXIF block says nothing: shown as stored
+        return 1
 
 
 def _reencoded(data: bytes, dpi_cap: int | None, photo: bool) -> bytes:
@@ -131,25 +128,24 @@ def image_pages(src: SourceInfo, dpi_cap: int | None = None) -> pikepdf.Pdf:
     # A quarter turn is the page's rotation (the image data is kept as it is); img2pdf is never
     # asked to read the EXIF itself (it decodes a whole PNG for that).
     rotation = img2pdf.Rotation.none if again else _EXIF_ROTATION.get(orientation, img2pdf.Rotation.none)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Pillow's and img2pdf's English stay off the screen
+    # Pillow's and img2pdf's English notes are kept off the screen by the CLI (cli.quiet_libraries).
+    try:
+        if again:
+            flat = _reencoded(data, dpi_cap, photo=jpeg)
+        elif jpeg:
+            # EXIF, GPS, XMP and comments are dropped (segments only, the image data is not re-encoded).
+            flat = sanitize.strip_jpeg(data)
+        else:
+            flat = _png_until_iend(data)
         try:
-            if again:
-                flat = _reencoded(data, dpi_cap, photo=jpeg)
-            elif jpeg:
-                # EXIF, GPS, XMP and comments are dropped (segments only, the image data is not re-encoded).
-                flat = sanitize.strip_jpeg(data)
-            else:
-                flat = _png_until_iend(data)
-            try:
-                out = _convert(flat, rotation)
-            except Exception:  # noqa: BLE001 - a structure img2pdf cannot copy (an ICC profile after
-                if again:      # the frame header…): the decoded pixels, as check decoded them
-                    raise
-                out = _convert(_reencoded(data, None, photo=jpeg), img2pdf.Rotation.none)
-        except FileProblem:
-            raise
-        except Exception:  # noqa: BLE001 - img2pdf and Pillow signal odd images with many types
-            raise FileProblem(f"« {src.written} » : image impossible à mettre en page (structure que refere ne sait "
-                              "pas lire, format non pris en charge) ; réenregistrez-la en PNG") from None
+            out = _convert(flat, rotation)
+        except Exception:  # noqa: BLE001 - a structure img2pdf cannot copy (an ICC profile after
+            if again:      # the frame header…): the decoded pixels, as check decoded them
+                raise
+            out = _convert(_reencoded(data, None, photo=jpeg), img2pdf.Rotation.none)
+    except FileProblem:
+        raise
+    except Exception:  # noqa: BLE001 - img2pdf and Pillow signal odd images with many types
+        raise FileProblem(f"« {src.written} » : image impossible à mettre en page (structure que refere ne sait "
+                          "pas lire, format non pris en charge) ; réenregistrez-la en PNG") from None
     return pikepdf.open(io.BytesIO(out))

@@ -86,7 +86,6 @@ def _image_pages(data: bytes, written: str) -> int:
         raise FileProblem(f"« {written} » : image JPEG en {scans} passes (au plus {MAX_JPEG_SCANS}) ; "
                           "refusée, son décodage serait démesuré ; réenregistrez-la en JPEG ordinaire ou en PNG")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Pillow's English (« Corrupt EXIF data »…) never reaches the screen
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(io.BytesIO(data)) as img:

@@ -184,6 +184,25 @@ def jbig2_complete(data: bytes) -> bool:
     return seen > 0
 
 
+def undo_text_filters(data: bytes, names: list[str]) -> bytes:
+    """The data after its ASCIIHex and ASCII85 filters (small: text is never a bomb)."""
+    import base64
+    import binascii
+    import re
+
+    for name in names:
+        try:
+            if name == "/ASCIIHexDecode":
+                hexa = re.sub(rb"\s", b"", data.split(b">")[0])
+                data = binascii.a2b_hex(hexa + b"0" * (len(hexa) % 2))
+            elif name == "/ASCII85Decode":
+                body = re.sub(rb"\s", b"", data.split(b"~>")[0])
+                data = base64.a85decode(body[2:] if body.startswith(b"<~") else body)
+        except (ValueError, binascii.Error) as exc:
+            raise Undecodable(str(exc)) from None
+    return data
+
+
 def decoded_size(raw: bytes, names: list[str], parms, limit: int) -> int | None:
     """How large the generalized filters would make ``raw``, never past ``limit`` + 1 bytes held
     or counted; None when it cannot be told. Raises Undecodable on damaged data."""

@@ -89,6 +89,7 @@ def _benign(problem: str) -> bool:
 # Decoding is bounded: a few MB of compressed zeros must not cost minutes. Past the budget a
 # stream counts as unverified, not damaged.
 BUDGET = 48 * 1024 * 1024
+_TEXT = {"/ASCIIHexDecode", "/ASCII85Decode"}
 PIXEL_BUDGET = 400_000_000
 MAX_WALK = 200_000  # objects walked from the pages of one document
 
@@ -141,8 +142,8 @@ def stream_damage(stream: pikepdf.Stream, budget: list[int]) -> str | None:
             if size is None or size > budget[0]:
                 return None
             budget[0] -= size
-            if names == ["/FlateDecode"]:
-                return None if flux.flate_complete(raw) else STREAM
+            if names[-1] == "/FlateDecode" and set(names[:-1]) <= _TEXT:
+                return None if flux.flate_complete(flux.undo_text_filters(raw, names[:-1])) else STREAM
             level = pikepdf.StreamDecodeLevel.generalized if image else pikepdf.StreamDecodeLevel.all
             data = stream.read_bytes(decode_level=level)
         if image:

@@ -57,6 +57,18 @@ def inflated_size(data, limit: int) -> int:
     return total
 
 
+def _reaches_end(inflater, data) -> bool:
+    """Feed ``data`` in chunks (output thrown away); whether the stream's end marker is reached.
+    Raises zlib.error on data that is not deflate."""
+    for k in range(0, len(data), 1 << 16):
+        inflater.decompress(data[k:k + (1 << 16)], 1 << 16)
+        while inflater.unconsumed_tail and not inflater.eof:
+            inflater.decompress(inflater.unconsumed_tail, 1 << 16)
+        if inflater.eof:
+            return True
+    return False
+
+
 def flate_complete(data: bytes) -> bool:
     """Whether zlib data holds its whole content: it reaches its end marker, or lacks only the
     checksum, or ends on a flush point (producers that never finish the stream). Empty is complete.
@@ -64,30 +76,17 @@ def flate_complete(data: bytes) -> bool:
     body = bytes(data)
     if not body.strip():
         return True
-    d = zlib.decompressobj()
     try:
-        for k in range(0, len(body), 1 << 16):
-            d.decompress(body[k:k + (1 << 16)], 1 << 16)
-            while d.unconsumed_tail and not d.eof:
-                d.decompress(d.unconsumed_tail, 1 << 16)
-            if d.eof:
-                return True
+        if _reaches_end(zlib.decompressobj(), body):
+            return True
     except zlib.error as exc:
         raise Undecodable(str(exc)) from None
     if body.endswith(b"\x00\x00\xff\xff"):
         return True
-    raw = zlib.decompressobj(-15)
-    try:
-        view = memoryview(body)[2:]
-        for k in range(0, len(view), 1 << 16):
-            raw.decompress(view[k:k + (1 << 16)], 1 << 16)
-            while raw.unconsumed_tail and not raw.eof:
-                raw.decompress(raw.unconsumed_tail, 1 << 16)
-            if raw.eof:
-                return True
+    try:  # the deflate data alone (after the 2-byte header): only the checksum missing?
+        return _reaches_end(zlib.decompressobj(-15), memoryview(body)[2:])
     except zlib.error:
         return False
-    return False
 
 
 def lzw_size(data: bytes, early: int = 1, limit: int = 1 << 62) -> int:

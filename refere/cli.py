@@ -67,7 +67,8 @@ class Root(click.Group):
 @click.group(name="refere", cls=Root, context_settings=CONTEXT, subcommand_metavar="COMMANDE [ARGUMENTS]...",
              invoke_without_command=True)
 @click.version_option(__version__, "--version", prog_name="refere")
-@click.option("--debug", is_flag=True, help="Afficher la trace Python complète en cas d'erreur, et les avertissements des bibliothèques.")
+@click.option("--debug", is_flag=True,
+              help="Afficher la trace Python complète en cas d'erreur, et les avertissements des bibliothèques.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Prépare une requête en référé mesures utiles (article L. 521-3 du code de justice

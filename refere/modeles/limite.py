@@ -2,19 +2,16 @@
 
 The sandbox bounds each Jinja operation (loops, sizes, processor time), but one slow operation
 inside a library could still outlast those counters. A custom template is therefore rendered in
-a forked child that is killed when the limit passes, whatever it is doing; the parent never waits
-longer. The child sends back a small picklable result (a list of French problems, or nothing);
-the document it writes goes to a file the parent names. Where ``fork`` does not exist the work
-runs in process, bounded by the sandbox alone.
+a child process that is killed when the limit passes, whatever it is doing; the parent never
+waits longer. The child comes from a fork server (started once, refere imported in it), so a
+render costs a fork, not a new interpreter. It sends back a small picklable result (a list of
+French problems, or nothing); the document it writes goes to a file the parent names. Where
+``fork`` does not exist the work runs in process, bounded by the sandbox alone.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
-import select
-import signal
-import time
 from typing import Any, Callable
 
 # Seconds of wall clock a custom template's render (or the verifier's renders) may take: far
@@ -32,60 +29,56 @@ class TooSlow(Exception):
     """The child outlived the limit and was killed."""
 
 
+_CONTEXT = None
+
+
+def _context():
+    """A fork server: children are forked from a process with a single thread (the web server has
+    many; forking one of them could copy a lock held by another), refere already imported in it."""
+    global _CONTEXT
+    if _CONTEXT is None:
+        import multiprocessing
+
+        _CONTEXT = multiprocessing.get_context("forkserver")
+        _CONTEXT.set_forkserver_preload(["refere.requete.render", "refere.requete.verifier"])
+    return _CONTEXT
+
+
+def _child(conn, func: Callable[..., Any], args: tuple) -> None:
+    try:
+        payload = (True, func(*args))
+    except BaseException as exc:  # noqa: BLE001 - carried back to the parent
+        payload = (False, exc)
+    try:
+        conn.send(payload)
+    except Exception:  # noqa: BLE001 - a result or exception that does not pickle
+        conn.send((False, RuntimeError(type(payload[1]).__name__)))
+    conn.close()
+
+
 def run(func: Callable[..., Any], *args: Any, seconds: float | None = None) -> Any:
-    """``func(*args)`` in a forked child, killed past ``seconds``: its return value, or the
-    exception it raised (re-raised here), or TooSlow."""
+    """``func(*args)`` (a module-level function, its arguments picklable) in a child process,
+    killed past ``seconds``: its return value, or the exception it raised (re-raised here), or
+    TooSlow."""
     limit = WALL_SECONDS if seconds is None else seconds
     if not hasattr(os, "fork"):
         return func(*args)
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into the caller's code
-        status = 0
-        try:
-            os.close(read_fd)
-            try:
-                payload = pickle.dumps((True, func(*args)))
-            except BaseException as exc:  # noqa: BLE001 - carried back to the parent
-                try:
-                    payload = pickle.dumps((False, exc))
-                except Exception:  # noqa: BLE001 - an exception that does not pickle
-                    payload = pickle.dumps((False, RuntimeError(type(exc).__name__)))
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(write_fd, view):]
-        except BaseException:  # noqa: BLE001
-            status = 1
-        finally:
-            os._exit(status)
-    os.close(write_fd)
-    deadline = time.monotonic() + limit
-    chunks: list[bytes] = []
+    ctx = _context()
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(send, func, args), daemon=True)
+    proc.start()
+    send.close()
     try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TooSlow()
-            ready, _, _ = select.select([read_fd], [], [], left)
-            if not ready:
-                continue
-            data = os.read(read_fd, 1 << 20)
-            if not data:
-                break
-            chunks.append(data)
-    except BaseException:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        os.waitpid(pid, 0)
-        raise
+        if not receive.poll(limit):
+            raise TooSlow()
+        ok, value = receive.recv()
+    except EOFError:
+        raise RuntimeError("le processus de rendu s'est arrêté sans résultat") from None
     finally:
-        os.close(read_fd)
-    os.waitpid(pid, 0)
-    if not chunks:
-        raise RuntimeError("le processus de rendu s'est arrêté sans résultat")
-    ok, value = pickle.loads(b"".join(chunks))  # written by our own child, never by the template
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+        receive.close()
     if ok:
         return value
     raise value

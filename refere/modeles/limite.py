@@ -30,17 +30,26 @@ class TooSlow(Exception):
 
 
 _CONTEXT = None
+_OWNER: int | None = None  # the process whose fork server _CONTEXT knows
 
 
 def _context():
     """A fork server: children are forked from a process with a single thread (the web server has
     many; forking one of them could copy a lock held by another), refere already imported in it."""
-    global _CONTEXT
+    global _CONTEXT, _OWNER
     if _CONTEXT is None:
         import multiprocessing
 
         _CONTEXT = multiprocessing.get_context("forkserver")
         _CONTEXT.set_forkserver_preload(["refere.requete.render", "refere.requete.verifier"])
+    if _OWNER != os.getpid():
+        # A batch worker forked from a process that had started the fork server inherits its
+        # record of it; that server is not this process's child (waitpid would fail): start anew.
+        from multiprocessing import forkserver
+
+        server = forkserver._forkserver
+        server._forkserver_pid = server._forkserver_address = server._forkserver_alive_fd = None
+        _OWNER = os.getpid()
     return _CONTEXT
 
 

@@ -91,7 +91,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Sortie JSON pour les programmes.")
 @click.option("--calendrier", type=click.Path(path_type=Path), metavar="FICHIER.png",
               help="Écrire aussi le calendrier des tentatives (image PNG ; une seule affaire).")
-def check(dossiers: tuple[Path, ...], strict: bool, as_json: bool, calendrier: Path | None = None) -> None:
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, metavar="N",
+              help="Captures lues à la fois (par défaut : les cœurs de la machine, 4 au plus).")
+def check(dossiers: tuple[Path, ...], strict: bool, as_json: bool, calendrier: Path | None = None,
+          jobs: int | None = None) -> None:
     """Vérifie le fichier dossier.yaml et les preuves, comme le ferait le juge.
 
     Affiche toutes les erreurs et tous les avertissements, groupés. Avec plusieurs fichiers,
@@ -105,7 +108,9 @@ def check(dossiers: tuple[Path, ...], strict: bool, as_json: bool, calendrier: P
       refere check permanence/
     """
     from refere.affaire.loader import resolve_case_path
+    from refere.preuves import lecture
 
+    lecture.JOBS.set(jobs)
     # One argument is one case, unless it is a folder of cases (a folder without its own dossier.yaml).
     if len(dossiers) == 1 and not (dossiers[0].is_dir() and not (dossiers[0] / "dossier.yaml").exists()):
         _check_one(resolve_case_path(dossiers[0]), strict, as_json, calendrier)
@@ -124,7 +129,10 @@ def _check_one(path: Path, strict: bool, as_json: bool, calendrier: Path | None 
 
     try:
         if not path.exists() and not path.is_symlink():
-            raise RefereError(f"fichier « {path} » introuvable")
+            from refere.files import path_twin_note
+
+            note = path_twin_note(path)
+            raise RefereError(f"fichier « {path} » introuvable" + (f" : {note}" if note else ""))
         case = load(path)
     except RefereError as exc:
         if not as_json:
@@ -254,8 +262,10 @@ def build(dossier: Path, sortie: Path | None, force: bool, brouillon: bool, pdf:
     from refere.build import Options, build as run_build
 
     from refere.build import next_steps
+    from refere.preuves import lecture
     from refere.present import plural
 
+    lecture.JOBS.set(jobs)  # the captures too are read N at a time
     res = run_build(dossier, Options(sortie, force, brouillon, pdf, modele, compresser, jobs or default_jobs()))
     click.echo(f"Dossier construit : {res.out}")
     click.echo(f"  {plural(len(res.inventory.pieces), 'pièce')}, {plural(res.pages, 'page')} dans dossier-complet.pdf")
@@ -296,7 +306,8 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
     import os
     import sys
 
-    from refere.batch import FAILED, INTERRUPTED, UP_TO_DATE, Row, Settings, check_output, find_jobs, run, write_report
+    from refere.batch import (FAILED, INTERRUPTED, REPORT, UP_TO_DATE, Row, Settings, check_output, find_jobs, run,
+                              write_report)
     from refere.present import plural
 
     if modele is not None:
@@ -334,9 +345,9 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
         rest = [Row(j.name, INTERRUPTED, erreur="construction interrompue : relancez la même commande")
                 for j in found if j.name not in done]
         if sortie.is_dir():
-            write_report(finished + rest, sortie / "rapport.csv")
+            write_report(finished + rest, sortie / REPORT)
         raise
-    write_report(rows, sortie / "rapport.csv")
+    write_report(rows, sortie / REPORT)
     failed = sorted((r for r in rows if r.statut == FAILED), key=lambda r: r.dossier)
     fresh = sum(1 for r in rows if r.statut == UP_TO_DATE)
     built = len(rows) - len(failed) - fresh
@@ -386,9 +397,13 @@ def captures(dossier_captures: Path, ajouter: Path | None) -> None:
 @click.argument("espace", required=False, default=".", type=click.Path(path_type=Path))
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port d'écoute (0 : un port libre).")
 @click.option("--hote", default="127.0.0.1", show_default=True, metavar="ADRESSE",
-              help="Adresse d'écoute ; toute autre que 127.0.0.1, localhost ou ::1 exige REFERE_MOT_DE_PASSE.")
+              help="Adresse d'écoute, sur cet ordinateur seulement (127.0.0.1, localhost ou ::1) : "
+                   "le réseau passe par un proxy HTTPS (--derriere-proxy).")
+@click.option("--derriere-proxy", is_flag=True,
+              help="Pour une permanence : les téléphones passent par un proxy HTTPS installé sur cet ordinateur "
+                   "(exige REFERE_MOT_DE_PASSE ; voir docs/web.md, « Mode réseau »).")
 @click.option("--sans-navigateur", is_flag=True, help="Ne pas ouvrir le navigateur.")
-def web(espace: Path, port: int, hote: str, sans_navigateur: bool) -> None:
+def web(espace: Path, port: int, hote: str, derriere_proxy: bool, sans_navigateur: bool) -> None:
     """Ouvre le formulaire dans le navigateur : un dossier d'affaire par sous-dossier de ESPACE.
 
     Par défaut, ESPACE est le dossier courant et seul cet ordinateur y a accès. Ctrl-C arrête le serveur.
@@ -396,11 +411,11 @@ def web(espace: Path, port: int, hote: str, sans_navigateur: bool) -> None:
     \b
     Exemple :
       refere web permanence/
-      REFERE_MOT_DE_PASSE='…' refere web permanence/ --hote 0.0.0.0 --port 8080
+      REFERE_MOT_DE_PASSE='…' refere web permanence/ --derriere-proxy --port 8080
     """
     from refere.web.serve import run
 
-    run(espace, hote, port, not sans_navigateur, echo=click.echo)
+    run(espace, hote, port, not sans_navigateur, echo=click.echo, behind_proxy=derriere_proxy)
 
 
 @cli.command()

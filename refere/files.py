@@ -6,6 +6,7 @@ import errno
 import hashlib
 import os
 import stat
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,7 +68,14 @@ def resolve_inside(base: Path, written: str) -> Path:
             f"chemin absolu « {written} » refusé : écrivez un chemin relatif au dossier du fichier "
             "(par exemple captures/capture1.png)"
         )
-    if ".." in Path(written.replace("\\", "/")).parts:
+    if "\\" in written:
+        # « captures\shot.png » is a legal file name here and a path on Windows: refused the same
+        # way everywhere rather than read one way by the loader and another by the tools.
+        raise FileKindError(
+            f"chemin « {written} » refusé : séparez les dossiers par « / » ({written.replace(chr(92), '/')}), "
+            "pas par « \\ »"
+        )
+    if ".." in Path(written).parts:
         raise FileKindError(f"chemin « {written} » refusé : « .. » sortirait du dossier de l'affaire")
     base_real = Path(os.path.realpath(base))
     full = base / p
@@ -197,6 +205,58 @@ def read_confined(root: str, name: str, written: str) -> bytes:
     return _read_confined(root, (name,), written)
 
 
+_MAX_LISTED = 10_000  # entries compared when a name is missing (a case folder holds dozens)
+
+
+def _unicode_twin(root: str, parts: tuple[str, ...]) -> tuple[int, str] | None:
+    """The first missing component of ``parts`` that exists under another Unicode form (a name
+    written « é » while a Mac wrote « e » + accent): its index and its name on disk."""
+    folder = root
+    for i, part in enumerate(parts):
+        here = os.path.join(folder, part)
+        if os.path.lexists(here):
+            if os.path.islink(here) or not os.path.isdir(here):
+                return None
+            folder = here
+            continue
+        want = unicodedata.normalize("NFC", part)
+        try:
+            with os.scandir(folder) as entries:
+                for n, entry in enumerate(entries):
+                    if n >= _MAX_LISTED:
+                        break
+                    if unicodedata.normalize("NFC", entry.name) == want:
+                        return i, entry.name
+        except OSError:
+            return None
+        return None
+    return None
+
+
+def unicode_twin_note(root: str, parts: tuple[str, ...], copy_to: str = "dans dossier.yaml") -> str | None:
+    """« le nom existe avec une autre forme Unicode … » when a missing name has such a twin."""
+    twin = _unicode_twin(root, parts)
+    if twin is None:
+        return None
+    i, on_disk = twin
+    what = "le fichier" if i == len(parts) - 1 else "le dossier"
+    return (f"le nom existe avec une autre forme Unicode ({what} « {on_disk} » : mêmes lettres, accents codés "
+            f"autrement, comme le fait un Mac) ; renommez-le en retapant ses accents, ou recopiez son nom tel quel {copy_to}")
+
+
+def path_twin_note(path: Path) -> str | None:
+    """The same note for a path given on the command line."""
+    full = Path(os.path.abspath(path))
+    return unicode_twin_note(full.anchor, full.parts[1:], "dans la commande")
+
+
+def _missing(base: Path, root: str, parts: tuple[str, ...], written: str) -> str:
+    note = unicode_twin_note(root, parts)
+    if note is None:
+        return f"fichier introuvable « {written} » (cherché dans {base})"
+    return f"« {written} » : {note}"
+
+
 def check_source(base: Path, written: str) -> Checked:
     """Confine, open once without following links, check type, size and kind; hash the content."""
     full = resolve_inside(base, written)
@@ -209,7 +269,7 @@ def check_source(base: Path, written: str) -> Checked:
         data = _read_confined(root, parts, written)
     except FileKindError as exc:
         if str(exc).startswith("fichier introuvable"):
-            raise FileKindError(f"fichier introuvable « {written} » (cherché dans {base})") from None
+            raise FileKindError(_missing(base, root, parts, written)) from None
         raise
     if not data:
         raise FileKindError(f"fichier vide « {written} » (0 octet)")

@@ -26,6 +26,7 @@ class Root(click.Group):
         args = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in args
         install()  # SIGTERM, SIGHUP: unwind like Ctrl-C, so staging folders are removed
+        quiet_libraries(debug)
         for stream in (sys.stdout, sys.stderr):
             # A terminal that cannot print French (PYTHONIOENCODING=latin-1, C locale) gets « ? »
             # for what it lacks, never a crash.
@@ -65,7 +66,8 @@ class Root(click.Group):
 @click.group(name="refere", cls=Root, context_settings=CONTEXT, subcommand_metavar="COMMANDE [ARGUMENTS]...",
              invoke_without_command=True)
 @click.version_option(__version__, "--version", prog_name="refere")
-@click.option("--debug", is_flag=True, help="Afficher la trace Python complète en cas d'erreur.")
+@click.option("--debug", is_flag=True,
+              help="Afficher la trace Python complète en cas d'erreur, et les avertissements des bibliothèques.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Prépare une requête en référé mesures utiles (article L. 521-3 du code de justice
@@ -515,6 +517,27 @@ def modele_exporter(fichier: Path, force: bool) -> None:
     export(fichier, force)
     click.echo(f"Modèle intégré écrit dans « {fichier} ». Adaptez-le dans Word, puis : "
                f"refere modele verifier {fichier}")
+
+
+# Libraries that speak English on stderr (Pillow's « Corrupt EXIF data », pikepdf's XMP and page
+# copy notes, img2pdf, fontTools): what matters reaches the user as refere's own French findings.
+_CHATTY = ("PIL", "pikepdf", "img2pdf", "fontTools", "docxtpl", "docx", "pytesseract")
+
+
+def quiet_libraries(debug: bool) -> None:
+    """Keep the libraries' warnings and log lines off the user's screen; ``--debug`` shows them."""
+    import logging
+    import warnings
+
+    if debug:
+        logging.basicConfig(level=logging.WARNING)
+        warnings.simplefilter("default")
+        return
+    warnings.simplefilter("ignore")
+    for name in _CHATTY:
+        logger = logging.getLogger(name)
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -411,10 +411,11 @@ def load(path: str | Path) -> Case:
     if stat.S_ISREG(st.st_mode) and st.st_size > MAX_BYTES:
         raise CaseInvalid([Problem(name, None, "", f"fichier trop gros ({st.st_size} octets) pour un dossier")])
     try:
-        # Type checked before opening: a FIFO, socket or device is refused, never read.
-        raw = files.read_file(path, name, limit=MAX_BYTES)
+        # Type checked before opening: a FIFO, socket or device is refused, never read; named as
+        # the user gave it (« /dev/zero », not « zero »).
+        raw = files.read_file(path, str(path), limit=MAX_BYTES)
     except files.FileKindError as exc:
-        raise CaseInvalid([Problem(name, None, "", str(exc))]) from None
+        raise CaseInvalid([Problem(str(path), None, "", str(exc))]) from None
     return load_text(_decode(raw, name), name, path.parent)
 
 

@@ -5,31 +5,23 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import hashlib
-import io
-import logging
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-import img2pdf
 import pikepdf
-from PIL import Image, ImageOps
 
-from refere import __version__, files
-from refere.pieces import pngmeta, repair, reuse, sanitize
+from refere import __version__
+from refere.pieces import calques, repair, reuse, sanitize
 from refere.errors import FileProblem
 from refere.pieces.bordereau import A4, MM, _bordereau, _starts, inv_pages
 from refere.pieces.pdftext import helvetica, literal, width
 from refere.pieces.plan import Inventory, PlannedPiece
-from refere.pieces.probe import MAX_PIXELS, SourceInfo, pdf_open, source_bytes
+from refere.pieces.images import image_pages, needs_reencoding  # noqa: F401 - re-exported
+from refere.pieces.probe import PDF_ERRORS, SourceInfo, pdf_open, source_bytes
 
-logging.getLogger("img2pdf").setLevel(logging.ERROR)
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-
-# Left/right margin 12 mm, top/bottom 15 mm: the stamp lives in the top margin.
-_LAYOUT = img2pdf.get_layout_fun(A4, None, (15 * MM, 12 * MM), img2pdf.FitMode.shrink, True)
 STAMP_SIZE = 8.5
 PAD = 22.0  # points added above a PDF page to hold the stamp without covering anything
 SIZE_LIMIT = 32_000_000  # Télérecours citoyens, per file
@@ -46,111 +38,6 @@ class Written:
     compressed: bool
     removed: tuple[tuple[str, ...], ...] = ()  # per source, French labels of what sanitize took out
     sha256: str = ""  # of the file written
-
-
-# --- images ---------------------------------------------------------------------------------
-
-def needs_reencoding(src: SourceInfo) -> bool:
-    """Only a PNG with transparency is decoded and re-encoded; everything else passes through.
-    (Read from the file's first 64 KB, where a PNG's header chunks are: no need for the rest.)"""
-    if src.kind != "png":
-        return False
-    head = files.read_head(src.file, 1 << 16) if src.file is not None else source_bytes(src)
-    return pngmeta.read(head).has_alpha
-
-
-def _flatten_if_needed(data: bytes, has_alpha_png: bool, dpi_cap: int | None) -> bytes:
-    """PNG transparency is flattened on white (as it prints); compression re-encodes as JPEG."""
-    if has_alpha_png or dpi_cap:
-        with Image.open(io.BytesIO(data)) as img:
-            has_alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
-            img.load()
-            # Re-encoding drops the EXIF: apply its orientation to the pixels first.
-            img = ImageOps.exif_transpose(img)
-            if img.mode == "P" or img.mode == "PA":
-                img = img.convert("RGBA")
-            if img.mode.startswith("I;16") or img.mode == "I":
-                img = img.point(lambda v: v / 256).convert("L")
-            if has_alpha or img.mode in ("RGBA", "LA"):
-                rgba = img.convert("RGBA")
-                flat = Image.new("RGB", rgba.size, (255, 255, 255))
-                flat.paste(rgba, mask=rgba.getchannel("A"))
-                img = flat.convert("L") if img.mode in ("LA", "La", "L") else flat
-            out = io.BytesIO()
-            if dpi_cap:
-                img = _downscale(img, dpi_cap)
-                if img.mode not in ("RGB", "L"):
-                    img = img.convert("RGB")
-                img.save(out, "JPEG", quality=85, optimize=True)
-            else:
-                # Level 3: about the source's size, at a third of level 6's time.
-                img.save(out, "PNG", compress_level=3)
-            return out.getvalue()
-    return data
-
-
-def _downscale(img: Image.Image, dpi: int) -> Image.Image:
-    """At most ``dpi`` across the A4 text block: sharp when printed, far lighter."""
-    max_w, max_h = int(186 / 25.4 * dpi), int(267 / 25.4 * dpi)
-    if img.width > img.height:
-        max_w, max_h = max_h, max_w
-    scale = min(1.0, max_w / img.width, max_h / img.height)
-    if scale < 1.0:
-        img = img.resize((max(1, int(img.width * scale)), max(1, int(img.height * scale))), Image.LANCZOS)
-    return img
-
-
-_EXIF_ROTATION = {3: img2pdf.Rotation["180"], 6: img2pdf.Rotation["90"], 8: img2pdf.Rotation["270"]}
-
-
-def _jpeg_rotation(data: bytes) -> img2pdf.Rotation:
-    """The EXIF orientation as an explicit page rotation, read before the EXIF is dropped."""
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            return _EXIF_ROTATION.get(img.getexif().get(0x0112), img2pdf.Rotation.none)
-    except Exception:
-        return img2pdf.Rotation.none
-
-
-def _png_until_iend(data: bytes) -> bytes:
-    """A PNG passed through as it is, cut after its IEND chunk: img2pdf refuses trailing bytes
-    (« invalid png »), and they are not image data anyway (an appended file, a message…)."""
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        return data
-    i, n = 8, len(data)
-    while i + 12 <= n:
-        length = int.from_bytes(data[i:i + 4], "big")
-        end = i + 12 + length
-        if data[i + 4:i + 8] == b"IEND":
-            return data[:end] if end < n else data
-        i = end
-    return data
-
-
-def image_pages(src: SourceInfo, dpi_cap: int | None = None) -> pikepdf.Pdf:
-    data = source_bytes(src)
-    meta = pngmeta.read(data) if src.kind == "png" else None
-    # img2pdf's EXIF look-up decodes a whole PNG; ask it only when a PNG declares an orientation.
-    rotation = img2pdf.Rotation.none if meta and meta.orientation == 1 else img2pdf.Rotation.ifvalid
-    try:
-        flat = _flatten_if_needed(data, bool(meta and meta.has_alpha), dpi_cap)
-        if flat is data and data[:2] == b"\xff\xd8":
-            # Passed through as it is: the orientation becomes the page's, then EXIF, GPS, XMP and
-            # comments are dropped (segments only, the image data is not re-encoded).
-            rotation = _jpeg_rotation(data)
-            flat = sanitize.strip_jpeg(data)
-        elif flat is data:
-            flat = _png_until_iend(data)
-        # One page per image, as the plan counts it: an MPO or animated PNG keeps its first frame.
-        # Made straight into a pikepdf document (not written out and parsed again): the image
-        # data is held once, until the pièce is saved.
-        doc = img2pdf.convert_to_docobject(flat, layout_fun=_LAYOUT, nodate=True, rotation=rotation,
-                                           first_frame_only=True, engine=img2pdf.Engine.pikepdf)
-    except FileProblem:
-        raise
-    except Exception as exc:
-        raise FileProblem(f"« {src.written} » : image impossible à convertir ({type(exc).__name__} : {exc})") from None
-    return doc.writer
 
 
 # --- stamps ---------------------------------------------------------------------------------
@@ -279,7 +166,7 @@ def _isolate(pdf: pikepdf.Pdf, page: pikepdf.Page, box: list[float], forms: dict
         for part in contents if isinstance(contents, pikepdf.Array) else []:
             try:
                 parts.append(part.read_bytes())
-            except (pikepdf.PdfError, AttributeError):
+            except PDF_ERRORS:
                 pass  # undecodable: nothing a viewer could draw from it either
         form = pdf.make_stream(b"\n".join(parts))
     form.Type = pikepdf.Name.XObject
@@ -398,7 +285,7 @@ def _pdf_source(src: SourceInfo) -> tuple[pikepdf.Pdf, list[str]]:
         for page in doc.pages:
             own_attributes(page)
         return doc, sanitize.clean(doc)
-    except (pikepdf.PdfError, TypeError, ValueError, AttributeError, KeyError) as exc:
+    except PDF_ERRORS as exc:
         # A structure too broken to walk (hostile or damaged): refused, naming the file.
         doc.close()
         raise FileProblem(f"« {src.written} » : PDF endommagé ({repair.labels([str(exc)])[0]})") from None
@@ -422,14 +309,18 @@ def build_piece(piece: PlannedPiece, path: Path, dpi_cap: int | None = None, bro
             removed.append(tuple(labels))
             try:
                 n = append_pages(out, doc.pages)
-            except pikepdf.PdfError as exc:
+                calques.carry(out, doc)  # hidden layers stay hidden
+            except PDF_ERRORS as exc:
                 raise FileProblem(f"« {src.written} » : PDF endommagé ({repair.labels([str(exc)])[0]})") from None
             padded += [pad] * n
         font = helvetica(out)
         total = len(out.pages)
         forms: dict = {}
-        for k, (page, pad) in enumerate(zip(out.pages, padded), start=1):
-            stamp(out, page, stamp_text(piece.numero, k, total, brouillon), pad, font, forms)
+        try:
+            for k, (page, pad) in enumerate(zip(out.pages, padded), start=1):
+                stamp(out, page, stamp_text(piece.numero, k, total, brouillon), pad, font, forms)
+        except PDF_ERRORS as exc:
+            raise FileProblem(f"pièce n° {piece.numero} : PDF source endommagé ({repair.labels([str(exc)])[0]})") from None
         _finish(out, f"Pièce n° {piece.numero} — {piece.titre}")
         try:
             token = _INPUTS.set(repr((PRODUCER, piece.numero, piece.titre, dpi_cap, brouillon,
@@ -438,7 +329,7 @@ def build_piece(piece: PlannedPiece, path: Path, dpi_cap: int | None = None, bro
                 save(out, path)
             finally:
                 _INPUTS.reset(token)
-        except pikepdf.PdfError as exc:
+        except PDF_ERRORS as exc:
             raise FileProblem(f"pièce n° {piece.numero} : PDF source endommagé ({repair.labels([str(exc)])[0]})") from None
     finally:
         for doc in opened:
@@ -534,6 +425,7 @@ def _build_complete(inv: Inventory, folder: Path, path: Path, header: list[str],
             doc = pikepdf.open(folder / p.fichier, access_mode=pikepdf.AccessMode.stream)
             opened.append(doc)
             append_pages(out, doc.pages)
+            calques.carry(out, doc)
         nums: list = [0, pikepdf.Dictionary(S=pikepdf.Name.r, P=pikepdf.String("Bordereau "))]
         with out.open_outline() as outline:
             outline.root.append(pikepdf.OutlineItem("Bordereau des pièces", 0))

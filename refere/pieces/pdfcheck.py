@@ -4,25 +4,25 @@ pikepdf.)"""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import io
 import logging
 import re
-import zlib
-from binascii import Error as binascii_error
 from decimal import Decimal
 from pathlib import Path
-from zlib import error as zlib_error
 
 import pikepdf
 
 from refere.errors import FileProblem
-from refere.pieces import repair
+from refere.pieces import flux, repair
 
 # qpdf's repair notes (« Pages tree includes non-dictionary object… ») are English noise to the
 # user: what matters is reported in French, or the file is used as qpdf repaired it.
 logging.getLogger("pikepdf._core").setLevel(logging.ERROR)
+# Every exception the PDF library raises (PdfError, its sibling QpdfRuntimeError, PasswordError,
+# DeletedObjectError…), with what Python raises on values qpdf hands back: all mean « this PDF
+# cannot be used as it is », never an internal error.
+PDF_ERRORS = (pikepdf.PikepdfError, RuntimeError, ValueError, TypeError, KeyError, AttributeError,
+              IndexError, OverflowError, UnicodeError, flux.Undecodable)
 
 # A pièce is a letter or a scanned document; a source of thousands of pages is a mistake or an
 # attack, and every page is stamped and copied.
@@ -43,7 +43,7 @@ def packed_objects_bomb(data: bytes) -> bool:
         head = data[max(0, m.start() - 1024):m.start()]
         head = head[head.rfind(b"obj") + 1:]
         if (b"/ObjStm" in head or b"/XRef" in head) and (b"/FlateDecode" in head or b"/Fl" in head):
-            if _inflated_size(memoryview(data)[m.end():], MAX_PACKED) > MAX_PACKED:
+            if flux.inflated_size(memoryview(data)[m.end():], MAX_PACKED) > MAX_PACKED:
                 return True
     return False
 
@@ -61,8 +61,16 @@ def pdf_open(source: bytes | Path, written: str) -> pikepdf.Pdf:
             f"« {written} » : ce PDF est protégé par un mot de passe ; "
             "ouvrez-le et réenregistrez-le sans protection (« Imprimer » → « Enregistrer en PDF »)"
         ) from None
-    except (pikepdf.PdfError, RuntimeError, ValueError) as exc:
-        raise FileProblem(f"« {written} » : PDF endommagé ou tronqué ({str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__})") from None
+    except PDF_ERRORS as exc:
+        if "unsupported" in str(exc).lower() or "does not support" in str(exc).lower():
+            raise FileProblem(f"« {written} » : {UNSUPPORTED_CRYPT}") from None
+        # qpdf's own words are English and name a temporary object: a French label instead.
+        raise FileProblem(f"« {written} » : PDF endommagé ou tronqué, illisible ({repair.labels([str(exc)])[0]}) ; "
+                          "réenregistrez-le depuis son logiciel d'origine (« Imprimer » → « Enregistrer en PDF »)") from None
+
+
+UNSUPPORTED_CRYPT = ("PDF chiffré par une méthode que refere ne sait pas lire, format non pris en charge ; "
+                     "ouvrez-le et réenregistrez-le sans protection (« Imprimer » → « Enregistrer en PDF »)")
 
 
 def _page_problem(page: pikepdf.Page) -> str | None:
@@ -71,8 +79,9 @@ def _page_problem(page: pikepdf.Page) -> str | None:
     rotate = obj.get("/Rotate", 0)
     if not _is_number(rotate) or not abs(rotate) < 1e9:
         return "rotation (/Rotate) qui n'est pas un nombre"
-    if int(rotate) % 90 != 0:
-        return f"rotation (/Rotate) de {int(rotate)}°, pas un multiple de 90"
+    if Decimal(str(rotate)) % 90 != 0:
+        shown = f"{Decimal(str(rotate)):f}".replace(".", ",")
+        return f"rotation (/Rotate) de {shown}°, pas un multiple de 90"
     box = obj.get("/CropBox") or obj.get("/MediaBox")
     if box is None:
         try:
@@ -86,6 +95,20 @@ def _page_problem(page: pikepdf.Page) -> str | None:
         return "page de taille nulle (/MediaBox)"
     if max(abs(x0), abs(y0), abs(x1), abs(y1)) > 1e6:
         return "format de page (/MediaBox) démesuré"
+    contents = obj.get("/Contents")
+    if isinstance(contents, pikepdf.Array):
+        # Joined into one form when the page is stamped: their decoded total must fit in memory.
+        total = 0
+        for part in contents:
+            if isinstance(part, pikepdf.Stream):
+                try:
+                    size = flux.decoded_size(part.read_raw_bytes(), flux.filter_names(part),
+                                             part.get("/DecodeParms"), MAX_CONTENT)
+                except flux.Undecodable:
+                    size = 0  # damaged: left out when stamped, named by the diagnosis
+                total += MAX_CONTENT + 1 if size is None else size
+        if total > MAX_CONTENT:
+            return f"contenu de page qui se décompresse en plus de {MAX_CONTENT // 1_000_000} Mo"
     resources = obj.get("/Resources")
     if resources is not None:
         if not isinstance(resources, pikepdf.Dictionary):
@@ -103,76 +126,46 @@ def _is_number(value) -> bool:
 
 # Filters that qpdf decodes when it writes the pièce (it recompresses them as Flate); Flate alone
 # and image codecs are copied as they are. Each with the most one input byte can inflate to.
-_REDECODED = {"/ASCIIHexDecode": 1, "/AHx": 1, "/ASCII85Decode": 4, "/A85": 4, "/RunLengthDecode": 64,
-              "/RL": 64, "/LZWDecode": 4096, "/LZW": 4096, "/FlateDecode": 1032, "/Fl": 1032}
-_COPIED = {"/FlateDecode", "/Fl", "/DCTDecode", "/DCT", "/JPXDecode", "/CCITTFaxDecode", "/CCF",
-           "/JBIG2Decode", "/Crypt"}
+_REDECODED = {"/ASCIIHexDecode": 1, "/ASCII85Decode": 4, "/RunLengthDecode": 64, "/LZWDecode": 4096,
+              "/FlateDecode": 1032}
+_COPIED = {"/FlateDecode", "/DCTDecode", "/JPXDecode", "/CCITTFaxDecode", "/JBIG2Decode", "/Crypt"}
 MAX_DECODED = 256_000_000  # bytes one stream may inflate to when the pièce is written
 MAX_PACKED = 64_000_000  # bytes of objects packed in one object stream (real ones: a few MB)
+MAX_CONTENT = 128_000_000  # bytes of one page's content when its parts are joined for the stamp
 
 
 def _stream_problem(stream: pikepdf.Stream) -> str | None:
-    """Whether writing this stream would inflate it beyond reason, in French, or None."""
-    filt = stream.get("/Filter")
-    names = [str(f) for f in filt] if isinstance(filt, pikepdf.Array) else [str(filt)] if filt is not None else []
+    """Whether writing this stream would inflate it beyond reason, in French, or None. Data that
+    does not decode is not a bomb: the diagnosis calls it damage."""
+    names = flux.filter_names(stream)
     if len(names) > MAX_FILTERS:
         return f"flux compressé {len(names)} fois ({MAX_FILTERS} au plus)"
-    if all(n in _COPIED for n in names):
-        return None
-    if any(n not in _REDECODED and n not in _COPIED for n in names):
-        return None  # unknown to qpdf too: copied as it is
-    bound = len(stream.read_raw_bytes())
+    if all(n in _COPIED for n in names) or flux.unknown_filters(names):
+        return None  # copied as they are (an unknown filter is named by the diagnosis)
+    raw = stream.read_raw_bytes()
+    bound = len(raw)
     for n in names:
         bound *= _REDECODED.get(n, 1)
     if bound <= MAX_DECODED:
         return None
-    size = _bounded_decode(stream.read_raw_bytes(), names)
+    general = [n for n in names if n in _REDECODED]
+    try:
+        size = flux.decoded_size(raw, general, stream.get("/DecodeParms"), MAX_DECODED)
+    except flux.Undecodable:
+        return None
     if size is None or size > MAX_DECODED:
         return f"flux compressé qui se décompresse en plus de {MAX_DECODED // 1_000_000} Mo"
     return None
 
 
-def _bounded_decode(raw: bytes, names: list[str]) -> int | None:
-    """Decoded size, never inflating more than MAX_DECODED + 1 bytes; None when it cannot be told."""
-    data = raw
-    for i, n in enumerate(names):
-        if n in ("/ASCIIHexDecode", "/AHx"):
-            hexa = re.sub(rb"\s", b"", data.split(b">")[0])
-            data = binascii.a2b_hex(hexa + b"0" * (len(hexa) % 2))
-        elif n in ("/ASCII85Decode", "/A85"):
-            body = data.split(b"~>")[0]
-            if body.count(b"z") * 4 > MAX_DECODED:
-                return None
-            data = base64.a85decode(re.sub(rb"\s", b"", body))
-        elif n in ("/FlateDecode", "/Fl") and i == len(names) - 1:
-            return _inflated_size(data)  # counted chunk by chunk, never held
-        elif n in ("/FlateDecode", "/Fl"):
-            data = zlib.decompressobj().decompress(data, MAX_DECODED + 1)
-        else:
-            return None  # RunLength or LZW over the bound: refused, too rare in real scans to matter
-        if len(data) > MAX_DECODED:
-            return len(data)
-    return len(data)
-
-
-def _inflated_size(data, limit: int = MAX_DECODED) -> int:
-    """Inflated size of zlib data (stops at its end, or just past ``limit``), nothing held."""
-    inflater, total, view, pos = zlib.decompressobj(), 0, memoryview(data), 0
-    try:
-        while pos < len(view) and total <= limit and not inflater.eof:
-            total += len(inflater.decompress(view[pos:pos + 65536], 1 << 20))
-            pos += 65536
-            while inflater.unconsumed_tail and total <= limit:
-                total += len(inflater.decompress(inflater.unconsumed_tail, 1 << 20))
-    except zlib.error:
-        pass  # damaged or encrypted: qpdf will say so, or decrypt a stream we cannot measure
-    return total
-
-
 def _streams_problem(pdf: pikepdf.Pdf) -> str | None:
-    for obj in pdf.objects:
-        if isinstance(obj, pikepdf.Stream) and (problem := _stream_problem(obj)) is not None:
-            return problem
+    """Only what the pages use is written into the pièce: an orphan object does not count."""
+    seen: set = set()
+    walk = [repair.MAX_WALK]
+    for page in pdf.pages:
+        for stream in repair.page_streams(page, seen, walk):
+            if (problem := _stream_problem(stream)) is not None:
+                return problem
     return None
 
 
@@ -180,7 +173,7 @@ def _pdf_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis]:
     with pdf_open(data, written) as pdf:
         try:
             n = len(pdf.pages)
-        except (pikepdf.PdfError, RuntimeError):
+        except PDF_ERRORS:
             n = 0
         if n == 0:
             raise FileProblem(f"« {written} » : PDF sans aucune page lisible")
@@ -195,6 +188,9 @@ def _pdf_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis]:
                 if (problem := _page_problem(page)) is not None:
                     raise FileProblem(f"« {written} », page {k} : {problem} ; "
                                       "réenregistrez le PDF (« Imprimer » → « Enregistrer en PDF »)")
-        except (pikepdf.PdfError, RuntimeError, ValueError, TypeError, zlib_error, binascii_error):
+            etat = repair.diagnose(pdf)
+        except PDF_ERRORS:
             raise FileProblem(f"« {written} » : PDF endommagé (un objet ou un flux illisible)") from None
-        return n, repair.diagnose(pdf)
+        if etat.etat == repair.UNSUPPORTED:
+            raise FileProblem(f"« {written} » : {UNSUPPORTED_CRYPT}")
+        return n, etat

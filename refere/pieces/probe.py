@@ -94,16 +94,46 @@ def _image_pages(data: bytes, written: str) -> int:
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise FileProblem(f"« {written} » : image démesurée, refusée pour protéger la mémoire") from None
         except Exception:  # noqa: BLE001 - Pillow signals bad data with many types
+            if (what := unsupported_image(data)) is not None:
+                raise FileProblem(f"« {written} » : {what}, format non pris en charge ; réenregistrez-la "
+                                  "en PNG ou en JPEG ordinaire (une capture d'écran l'est déjà)") from None
             raise FileProblem(
                 f"« {written} » : image endommagée ou tronquée, ses pixels ne se lisent pas en entier ; "
                 "refaites la capture ou réenregistrez-la") from None
     return 1
 
 
+def unsupported_image(data: bytes) -> str | None:
+    """What a valid JPEG uses that the decoder lacks (12 bits per sample, lossless or arithmetic
+    coding), in French, or None: read from its frame header, never guessed from an error text."""
+    if data[:2] != b"\xff\xd8":
+        return None
+    i, n = 2, len(data)
+    while i + 5 <= n and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xFF:
+            i += 1
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            if marker in (0xC3, 0xC7, 0xCB, 0xCF):
+                return "image JPEG sans perte (« lossless »)"
+            if marker >= 0xC9:
+                return "image JPEG à codage arithmétique"
+            if data[i + 4] != 8:
+                return f"image JPEG en {data[i + 4]} bits par couleur"
+            return None
+        length = int.from_bytes(data[i + 2:i + 4], "big")
+        if marker == 0xDA or length < 2:
+            return None
+        i += 2 + length
+    return None
+
+
 def __getattr__(name: str):
     # The PDF checks import pikepdf: loaded on first use, so that ``check`` of a case whose PDFs
     # are already known (cache) never imports the PDF library.
-    if name in ("pdf_open", "packed_objects_bomb", "_pdf_pages", "MAX_DECODED", "MAX_PACKED"):
+    if name in ("pdf_open", "packed_objects_bomb", "_pdf_pages", "MAX_DECODED", "MAX_PACKED", "PDF_ERRORS",
+                "UNSUPPORTED_CRYPT", "MAX_CONTENT", "MAX_PDF_PAGES"):
         from refere.pieces import pdfcheck
         return getattr(pdfcheck, name)
     raise AttributeError(name)

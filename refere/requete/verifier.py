@@ -8,6 +8,7 @@ import hashlib
 from pathlib import Path
 
 
+from refere.modeles import limite
 from refere.modeles.analysis import analyse
 from refere.modeles.document import _render_collect, open_docx
 from refere.modeles.messages import report
@@ -19,6 +20,14 @@ from refere.errors import OutputError, TemplateError, os_reason
 
 @functools.lru_cache(maxsize=32)
 def _verify_cached(digest: str, path_str: str) -> tuple[str, ...]:
+    """The verifier's renders run in a child process killed at the wall-clock limit."""
+    try:
+        return limite.run(_verify_now, path_str)
+    except limite.TooSlow:
+        return (limite.too_slow(),)
+
+
+def _verify_now(path_str: str) -> tuple[str, ...]:
     path = Path(path_str)
     env = render.jinja_env()
     samples = sample_contexts()

@@ -53,12 +53,12 @@ def make_server(workspace: Path, host: str, port: int, behind_proxy: bool = Fals
         raise RefereError(
             f"refere n'écoute pas sur « {host} » : le trafic y passerait en clair, mot de passe et dossiers "
             "lisibles par tout le réseau. Pour une permanence, lancez refere derrière un proxy HTTPS sur cet "
-            f"ordinateur : {PASSWORD_ENV}='…' refere web --derriere-proxy (voir docs/web.md, « Mode réseau »).")
+            f"ordinateur : {PASSWORD_ENV}='…' refere web --derriere-proxy --nom-public … (voir docs/web.md, « Mode réseau »).")
     password = os.environ.get(PASSWORD_ENV) or None
     if behind_proxy and not password:
         raise RefereError(
             f"Derrière un proxy, les dossiers sont accessibles depuis le réseau : définissez d'abord un mot de "
-            f"passe dans la variable {PASSWORD_ENV} (par exemple : {PASSWORD_ENV}='…' refere web --derriere-proxy).")
+            f"passe dans la variable {PASSWORD_ENV} (par exemple : {PASSWORD_ENV}='…' refere web --derriere-proxy --nom-public …).")
     if behind_proxy:
         public_name = check_public_name(public_name)
     # A password set for a local server is asked too: whoever set it wants it. Without a proxy, only local

@@ -89,7 +89,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Sortie JSON pour les programmes.")
 @click.option("--calendrier", type=click.Path(path_type=Path), metavar="FICHIER.png",
               help="Écrire aussi le calendrier des tentatives (image PNG ; une seule affaire).")
-def check(dossiers: tuple[Path, ...], strict: bool, as_json: bool, calendrier: Path | None = None) -> None:
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, metavar="N",
+              help="Captures lues à la fois (par défaut : les cœurs de la machine, 4 au plus).")
+def check(dossiers: tuple[Path, ...], strict: bool, as_json: bool, calendrier: Path | None = None,
+          jobs: int | None = None) -> None:
     """Vérifie le fichier dossier.yaml et les preuves, comme le ferait le juge.
 
     Affiche toutes les erreurs et tous les avertissements, groupés. Avec plusieurs fichiers,
@@ -103,7 +106,9 @@ def check(dossiers: tuple[Path, ...], strict: bool, as_json: bool, calendrier: P
       refere check permanence/
     """
     from refere.affaire.loader import resolve_case_path
+    from refere.preuves import lecture
 
+    lecture.JOBS.set(jobs)
     # One argument is one case, unless it is a folder of cases (a folder without its own dossier.yaml).
     if len(dossiers) == 1 and not (dossiers[0].is_dir() and not (dossiers[0] / "dossier.yaml").exists()):
         _check_one(resolve_case_path(dossiers[0]), strict, as_json, calendrier)
@@ -255,8 +260,10 @@ def build(dossier: Path, sortie: Path | None, force: bool, brouillon: bool, pdf:
     from refere.build import Options, build as run_build
 
     from refere.build import next_steps
+    from refere.preuves import lecture
     from refere.present import plural
 
+    lecture.JOBS.set(jobs)  # the captures too are read N at a time
     res = run_build(dossier, Options(sortie, force, brouillon, pdf, modele, compresser, jobs or default_jobs()))
     click.echo(f"Dossier construit : {res.out}")
     click.echo(f"  {plural(len(res.inventory.pieces), 'pièce')}, {plural(res.pages, 'page')} dans dossier-complet.pdf")

@@ -68,7 +68,14 @@ def resolve_inside(base: Path, written: str) -> Path:
             f"chemin absolu « {written} » refusé : écrivez un chemin relatif au dossier du fichier "
             "(par exemple captures/capture1.png)"
         )
-    if ".." in Path(written.replace("\\", "/")).parts:
+    if "\\" in written:
+        # « captures\shot.png » is a legal file name here and a path on Windows: refused the same
+        # way everywhere rather than read one way by the loader and another by the tools.
+        raise FileKindError(
+            f"chemin « {written} » refusé : séparez les dossiers par « / » ({written.replace(chr(92), '/')}), "
+            "pas par « \\ »"
+        )
+    if ".." in Path(written).parts:
         raise FileKindError(f"chemin « {written} » refusé : « .. » sortirait du dossier de l'affaire")
     base_real = Path(os.path.realpath(base))
     full = base / p

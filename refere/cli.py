@@ -412,9 +412,12 @@ def captures(dossier_captures: Path, ajouter: Path | None) -> None:
                    "le réseau passe par un proxy HTTPS (--derriere-proxy).")
 @click.option("--derriere-proxy", is_flag=True,
               help="Pour une permanence : les téléphones passent par un proxy HTTPS installé sur cet ordinateur "
-                   "(exige REFERE_MOT_DE_PASSE ; voir docs/web.md, « Mode réseau »).")
+                   "(exige REFERE_MOT_DE_PASSE et --nom-public ; voir docs/web.md, « Mode réseau »).")
+@click.option("--nom-public", metavar="NOM",
+              help="Avec --derriere-proxy : l'adresse que les téléphones ouvrent (192.168.1.20, ou un nom de "
+                   "domaine) ; toute requête pour un autre nom est refusée.")
 @click.option("--sans-navigateur", is_flag=True, help="Ne pas ouvrir le navigateur.")
-def web(espace: Path, port: int, hote: str, derriere_proxy: bool, sans_navigateur: bool) -> None:
+def web(espace: Path, port: int, hote: str, derriere_proxy: bool, nom_public: str | None, sans_navigateur: bool) -> None:
     """Ouvre le formulaire dans le navigateur : un dossier d'affaire par sous-dossier de ESPACE.
 
     Par défaut, ESPACE est le dossier courant et seul cet ordinateur y a accès. Ctrl-C arrête le serveur.
@@ -422,11 +425,12 @@ def web(espace: Path, port: int, hote: str, derriere_proxy: bool, sans_navigateu
     \b
     Exemple :
       refere web permanence/
-      REFERE_MOT_DE_PASSE='…' refere web permanence/ --derriere-proxy --port 8080
+      REFERE_MOT_DE_PASSE='…' refere web permanence/ --derriere-proxy --nom-public 192.168.1.20
     """
     from refere.web.serve import run
 
-    run(espace, hote, port, not sans_navigateur, echo=click.echo, behind_proxy=derriere_proxy)
+    run(espace, hote, port, not sans_navigateur, echo=click.echo, behind_proxy=derriere_proxy,
+        public_name=nom_public)
 
 
 @cli.command()

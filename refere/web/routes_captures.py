@@ -9,8 +9,8 @@ from flask import Flask, abort, flash, redirect, request, send_file, url_for
 from refere.preuves import captures, shotdates
 from refere import files
 from refere.errors import RefereError
-from refere.web import forms, store
-from refere.web.common import case_folder, load_doc, next_step, page, readable_case, save, stash, unstash
+from refere.web import core, forms, store
+from refere.web.common import case_folder, next_step, page, readable_case, save, stash, unstash
 
 
 def _date_existing(p: Path):
@@ -30,9 +30,9 @@ def register(app: Flask) -> None:
         used = {str(r["item"].get("capture")) for r in rows if r["item"].get("capture")}
         loose = []
         cap = folder / "captures"
-        if cap.is_dir():
+        if cap.is_dir() and not cap.is_symlink():  # a linked folder is not read (nor written, store.receive)
             for p in sorted(cap.iterdir()):
-                if p.is_file() and not p.name.startswith(".") and f"captures/{p.name}" not in used:
+                if p.is_file() and not p.is_symlink() and not p.name.startswith(".") and f"captures/{p.name}" not in used:
                     when, source = _date_existing(p)
                     loose.append({"name": p.name, "when": when.strftime("%Y-%m-%dT%H:%M") if when else "",
                                   "source": source})
@@ -43,18 +43,18 @@ def register(app: Flask) -> None:
     def capture_file(case_id, name):
         """A screenshot, to read its date on it; only a file directly in captures/, images inline."""
         folder = case_folder(case_id)
-        path = folder / "captures" / name
-        if name.startswith(".") or "/" in name or "\\" in name or not path.is_file() or path.is_symlink():
+        # Opened without following a link at any step: neither a linked captures/ nor a linked file.
+        fh = core.open_plain(folder, ["captures", name]) if store.bare_name(name) else None
+        if fh is None:
             abort(404)
-        if path.resolve().parent != (folder / "captures").resolve():
-            abort(404)
-        with open(path, "rb") as fh:
-            kind = files.sniff(fh.read(1024))
+        kind = files.sniff(fh.read(1024))
         if kind is None:
+            fh.close()
             abort(404)
+        fh.seek(0)
         mime = {"png": "image/png", "jpeg": "image/jpeg", "pdf": "application/pdf"}[kind]
         # A PDF is downloaded, never shown inside the page (a PDF can carry scripts).
-        return send_file(path, mimetype=mime, as_attachment=kind == "pdf", download_name=name, max_age=0)
+        return send_file(fh, mimetype=mime, as_attachment=kind == "pdf", download_name=name, max_age=0)
 
     @app.post("/d/<case_id>/captures/envoyer")
     def captures_upload(case_id):
@@ -71,7 +71,7 @@ def register(app: Flask) -> None:
         for up in request.files.getlist("fichiers"):
             if not up or not up.filename:
                 continue
-            original = up.filename
+            original = store.shown_name(up.filename)
             try:
                 tmp, kind, digest, size = store.receive(up.stream, original, cap, limits, used)
             except store.UploadRefused as exc:
@@ -109,7 +109,8 @@ def register(app: Flask) -> None:
         """Give a date to a capture that has none (or add a loose one) as a new attempt."""
         folder = case_folder(case_id)
         name = request.form.get("nom", "")
-        if not (folder / "captures" / name).is_file() or "/" in name or name.startswith("."):
+        cap = folder / "captures"
+        if not store.bare_name(name) or cap.is_symlink() or not (cap / name).is_file() or (cap / name).is_symlink():
             abort(404)
         when = request.form.get("date", "").strip()
         if not when:
@@ -134,11 +135,16 @@ def register(app: Flask) -> None:
     def captures_remove_file(case_id):
         folder = case_folder(case_id)
         name = request.form.get("nom", "")
-        doc, _ = load_doc(folder)
-        used = {str(t.get("capture")) for t in (doc.get("tentatives") or []) if isinstance(t, dict)} if doc else set()
-        if f"captures/{name}" in used:
-            flash("Cette capture sert à une tentative : retirez d'abord la tentative.", "erreur")
-        else:
-            store.remove_inside(folder, f"captures/{name}", "captures")
-            flash("Capture retirée.", "ok")
+        if not store.bare_name(name):
+            abort(404)
+        # Checked against dossier.yaml as it is now, under its lock: no path spelling or other tab slips by.
+        with store.file_lock(folder / store.CASE_FILE):
+            used = store.referenced(folder / store.CASE_FILE)
+            if used is None:
+                flash("Le fichier dossier.yaml est illisible : corrigez-le dans un éditeur.", "erreur")
+            elif f"captures/{name}" in used:
+                flash("Cette capture sert à une tentative : retirez d'abord la tentative.", "erreur")
+            else:
+                store.remove_inside(folder, f"captures/{name}", "captures")
+                flash("Capture retirée.", "ok")
         return redirect(url_for("captures_page", case_id=case_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, flash, redirect, request, url_for
 
 from refere.web import forms, store
-from refere.web.common import case_folder, load_doc, next_step, page, readable_case, receive_pieces, remove_pieces, save
+from refere.web.common import case_folder, load_doc, next_step, page, readable_case, receive_pieces, remove_pieces, save, undo_uploads
 
 
 def _sources(item) -> list[str]:
@@ -45,7 +45,7 @@ def register(app: Flask) -> None:
             store.remember_names(folder, {w: original for _, w, original in received})
             flash(f"Pièce « {title} » ajoutée.", "ok")
         else:
-            remove_pieces(folder, written)
+            undo_uploads(folder)
         return redirect(url_for("pieces_page", case_id=case_id))
 
     @app.post("/d/<case_id>/pieces")

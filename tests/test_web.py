@@ -12,7 +12,7 @@ import pikepdf
 import pytest
 import yaml
 
-from conftest import EXAMPLE, make_jpeg, make_pdf, make_png
+from conftest import copy_example, make_jpeg, make_pdf, make_png
 from refere.affaire.loader import load
 from refere.web import serve, store
 from refere.web.app import create_app
@@ -22,7 +22,7 @@ from refere.web.app import create_app
 def ws(tmp_path) -> Path:
     w = tmp_path / "espace"
     w.mkdir()
-    shutil.copytree(EXAMPLE, w / "exemple-94")
+    copy_example(w / "exemple-94")
     # A case still being prepared has no signature date yet: uploads may add later attempts.
     yaml_path = w / "exemple-94" / "dossier.yaml"
     yaml_path.write_text(re.sub(r"(?m)^  date: 2025-09-29\n", "", yaml_path.read_text(encoding="utf-8")),

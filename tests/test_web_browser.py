@@ -271,11 +271,11 @@ def test_volunteer_desk_with_ten_cases(driver_factory, server, tmp_path):
     import yaml
     from selenium.webdriver.common.by import By
 
-    from conftest import EXAMPLE
+    from conftest import copy_example
 
     ws, url = server
     for k in range(10):
-        shutil.copytree(EXAMPLE, ws / f"permanence-{k + 1:02d}")
+        copy_example(ws / f"permanence-{k + 1:02d}")
     broken = ws / "permanence-03" / "dossier.yaml"
     broken.write_text(broken.read_text("utf-8").replace('departement: "94"', 'departement: "20"'), "utf-8")
     short = ws / "permanence-07" / "dossier.yaml"

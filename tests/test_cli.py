@@ -86,7 +86,7 @@ def test_init_interactive_validates_each_answer(runner, tmp_path):
     assert data["prefecture"]["departement"] == "93"
     # Only the attempts are missing.
     res = runner.invoke(cli, ["check", str(tmp_path / "d" / "dossier.yaml")])
-    assert res.exit_code == 1 and "tentatives: liste vide" in res.output
+    assert res.exit_code == 1 and "la liste des tentatives : ajoutez au moins une tentative" in res.output
 
 
 def test_debug_shows_traceback_only_when_asked(run, tmp_path):
@@ -108,11 +108,12 @@ def test_init_placeholders_must_be_filled(run, tmp_path):
     run("init", tmp_path / "d")
     res = run("build", tmp_path / "d")
     assert res.exit_code == 1
-    assert "requerant.nom: valeur à compléter (« À COMPLÉTER »)" in res.output
-    assert res.output.count("requerant.date_naissance") == 1
+    # In the form's words, with the line of dossier.yaml; the technical path only in --json.
+    assert "dossier.yaml:8 — la personne qui demande le rendez-vous : nom de famille : à remplir" in res.output
+    assert res.output.count("date de naissance") == 1 and "requerant." not in res.output
     # Neither the préfecture nor the démarche is guessed for the applicant.
-    assert "prefecture.departement: valeur à compléter" in res.output
-    assert "procedure.type: valeur à compléter" in res.output
+    assert "la préfecture : département : à remplir" in res.output
+    assert "la démarche et la voie : démarche : à remplir" in res.output
     assert not (tmp_path / "d" / "dossier").exists()
 
 
@@ -230,7 +231,9 @@ def test_attempts_counted_from_one_in_messages(run, tmp_path):
     data["tentatives"][3]["date"] = "2025-13-01 08:00"
     res = run("check", write_case(tmp_path / "a", data))
     assert res.exit_code == 1
-    assert "tentative n° 4 — tentatives[3].date: date impossible" in res.output
+    assert "tentative n° 4, date et heure : date impossible" in res.output and "tentatives[3]" not in res.output
+    res = run("check", write_case(tmp_path / "a", data), "--json")
+    assert "tentatives[3].date" in res.output  # the technical path, for programs
 
 
 def test_shell_completion_as_documented(tmp_path):
@@ -253,9 +256,9 @@ def test_shell_completion_as_documented(tmp_path):
 def test_field_paths_counted_from_one():
     from refere.present import field_fr
 
-    assert field_fr("tentatives[0].capture") == "tentative n° 1 — tentatives[0].capture"
-    assert field_fr("pieces[2].fichiers[0]") == "pièce n° 3 de la liste — pieces[2].fichiers[0]"
-    assert field_fr("requerant.nom") == "requerant.nom"
+    assert field_fr("tentatives[0].capture") == "tentative n° 1, capture"
+    assert field_fr("pieces[2].fichiers[0]") == "pièce n° 3, fichiers n° 1"
+    assert field_fr("requerant.nom") == "la personne qui demande le rendez-vous : nom de famille"
 
 
 def test_check_json_on_a_missing_file_is_json(run, tmp_path):

@@ -49,6 +49,12 @@ def page(client, url):
     return html, {"_csrf": _token(html), **({"_version": _token(html, "_version")} if "_version" in html else {})}
 
 
+def visible_text(html: str) -> str:
+    """What a person reads: no tags, no attribute values (ids and links may hold a field's path)."""
+    html = re.sub(r"(?s)<(script|style|head)\b.*?</\1>", " ", html)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
 def case_file(ws, cid="exemple-94") -> Path:
     return ws / cid / "dossier.yaml"
 
@@ -93,10 +99,10 @@ def test_new_case_makes_a_slug_folder(client, ws):
     assert (ws / "diallo-aissatou" / "dossier.yaml").is_file()
     assert not (ws.parent / "Diallo Aïssatou").exists()
     html, _ = page(client, "/d/diallo-aissatou/")
-    # Never saved: a neutral hint on the form; the check page gives the loader's own words.
+    # Never saved: a neutral hint on the form; the check page says the same, in the form's words.
     assert re.search(r'id="indice-requerant.nom">à remplir', html)
     html, _ = page(client, "/d/diallo-aissatou/verification")
-    assert "valeur à compléter" in html
+    assert "nom de famille</strong> : à remplir" in html and "valeur à compléter" not in html
 
 
 def test_post_without_csrf_token_is_refused_and_changes_nothing(client, ws):
@@ -385,7 +391,8 @@ def test_tout_construire_writes_rapport_csv(client, ws):
     assert 0 < len(short) <= 160 and "<details>" in reason
     assert dict(cells)["Avertissements"].strip().isdigit()  # the warnings count, though it failed
     broken = re.search(r'<tr><th scope="row"><a href="/d/casse/">.*?</tr>', html, re.S)[0]
-    assert "Ce qui bloque" in broken and "requerant" in broken
+    assert "Ce qui bloque" in broken and "la liste des tentatives" in broken
+    assert "requerant" not in broken and "dossier.yaml:" not in broken
     r = client.get("/tout-construire/rapport.csv")
     lines = r.data.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("dossier;statut") and len(lines) == 5
@@ -540,7 +547,7 @@ def test_unreadable_yaml_is_shown_never_overwritten(client, ws):
     broken = "version: 1\nrequerant:\n  nom: \"DIALLO\n"
     case_file(ws).write_text(broken, "utf-8")
     html, tok = page(client, "/d/exemple-94/")
-    assert "illisible" in html and "guillemet ouvert mais jamais fermé" in html
+    assert "illisible" in html and "guillemet ouvert ligne 3 et jamais fermé" in html
     _, tok = page(client, "/")
     r = client.post("/d/exemple-94/", data={**tok, "_version": store.version_of(case_file(ws)), "requerant.nom": "X"},
                     follow_redirects=True)
@@ -609,7 +616,8 @@ def test_mistyped_key_is_shown_with_a_button_that_removes_it(client, ws):
     case_file(ws).write_text("# commentaire à garder\n" + text, "utf-8")
     line = next(i for i, ln in enumerate(text.splitlines(), 2) if ln.startswith("  prenom:"))
     html, tok = page(client, f"/d/{cid}/")
-    assert "Supprimer la clé « prenom »" in html and f"ligne {line}" in html
+    assert "Supprimer la clé « prenom »" in html and f"ligne {line}" not in html
+    assert "la personne qui demande le rendez-vous : prenom : champ inconnu" in html
     assert 'name="champ" value="requerant.prenom"' in html
     # Without the CSRF token: refused, nothing changes.
     before = case_file(ws).read_bytes()
@@ -656,7 +664,7 @@ def test_new_case_shows_neutral_hints_until_first_save(client, ws):
     client.post("/d/nouvelle-personne/", data={**tok, "requerant.nom": "PERSONNE"})
     assert yaml.safe_load(case_file(ws, "nouvelle-personne").read_text("utf-8"))["requerant"]["nom"] == "PERSONNE"
     html, _ = page(client, "/d/nouvelle-personne/")
-    assert re.search(r'id="err-requerant.prenoms">valeur à compléter', html) and "a-remplir" not in html
+    assert re.search(r'id="err-requerant.prenoms">à remplir', html) and "a-remplir" not in html
 
 
 def test_check_page_names_fields_in_plain_words_counting_from_one(client, ws):
@@ -670,7 +678,9 @@ def test_check_page_names_fields_in_plain_words_counting_from_one(client, ws):
     (ws / "exemple-94" / m[0]).unlink()
     index = [t.get("capture") for t in yaml.safe_load(text)["tentatives"]].index(m[0])
     html, _ = page(client, "/d/exemple-94/verification")
-    assert f"tentative n° {index + 1}, capture" in html and f"tentatives[{index}]" not in html
+    assert f"tentative n° {index + 1}, capture" in html and f"tentatives[{index}]" not in visible_text(html)
+    # « Corriger » opens the captures page at that attempt's row.
+    assert f'href="/d/exemple-94/captures#tentatives[{index}]"' in html
 
 
 def test_urgency_proofs_are_ticked_among_existing_pieces(client, ws):

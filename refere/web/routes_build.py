@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask, abort, after_this_request, redirect, render_template, request, send_file, url_for
 
-from refere.errors import RefereError
+from refere.errors import CaseInvalid, RefereError
 from refere.present import figures_lines
 from refere.web import core, store
 from refere.web.common import case_folder, load_doc, stash, unstash
@@ -26,8 +26,9 @@ def register(app: Flask) -> None:
     def build_page(case_id):
         folder = case_folder(case_id)
         m = core.manifest(folder)
+        doc, _ = load_doc(folder)
         return render_template("construction.html", case_id=case_id, manifest=m, status=core.status(folder),
-                               files=core.output_files(folder), result=unstash("construit"),
+                               files=core.output_files(folder), result=unstash("construit"), doc=doc,
                                checked=core.check(folder), outdir=store.OUT_DIR)
 
     @app.post("/d/<case_id>/construction")
@@ -36,11 +37,15 @@ def register(app: Flask) -> None:
         brouillon = bool(request.form.get("brouillon"))
         try:
             res = core.run_build(folder, brouillon)
+        except CaseInvalid as exc:
+            # Each problem in the form's words, with its « Corriger » link (as on the verification page).
+            stash("construit", {"erreur": True, "problemes": [(p.field, p.message) for p in exc.problems]})
+            return redirect(url_for("build_page", case_id=case_id) + "#resultat")
         except RefereError as exc:
-            stash("construit", {"erreur": exc.message})
-            return redirect(url_for("build_page", case_id=case_id))
+            stash("construit", {"erreur": True, "message": exc.message})
+            return redirect(url_for("build_page", case_id=case_id) + "#resultat")
         stash("construit", {"pieces": len(res.inventory.pieces), "pages": res.pages, "brouillon": brouillon,
-                            "avertissements": [w.message for w in res.report.warnings]})
+                            "avertissements": [(w.champ, w.message) for w in res.report.warnings]})
         return redirect(url_for("build_page", case_id=case_id) + "#fichiers")
 
     @app.get("/d/<case_id>/fichiers/<path:name>")

@@ -20,6 +20,17 @@ document.addEventListener("DOMContentLoaded", function () {
         .catch(function () {});
     });
   }
+  // « Corriger » links end with the field's id: open the page at that field, focused, clear of the
+  // sticky save bar (a folded section or note is unfolded first).
+  if (location.hash.length > 1) {
+    var target = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (target) {
+      for (var p = target.parentElement; p; p = p.parentElement) { if (p.tagName === "DETAILS") { p.open = true; } }
+      if (!target.matches("input, select, textarea, button, a[href], [tabindex]")) { target.setAttribute("tabindex", "-1"); }
+      target.focus({preventScroll: true});
+      target.scrollIntoView({block: "center"});
+    }
+  }
   // Say that an upload or a build is under way (they can take a few seconds).
   document.querySelectorAll("form[enctype='multipart/form-data'], form.construire").forEach(function (f) {
     f.addEventListener("submit", function () {

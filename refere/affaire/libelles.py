@@ -125,6 +125,13 @@ _KEY_WORDS = {
 }
 
 
+def _choices_for(field: str) -> dict[str, str]:
+    """The words of a choice list, for the field a « valeurs possibles » message is about."""
+    path = re.sub(r"\[\d+\]", "", field or "")
+    return {"pieces.categorie": CATEGORY_LABELS, "urgence.motif": MOTIF_LABELS, "diligences.type": DILIGENCE_LABELS,
+            "procedure.type": {k: v[0].lower() + v[1:] for k, v in PROCEDURE_LABELS.items()}}.get(path, {})
+
+
 def _french_date(m: re.Match) -> str:
     try:
         day = dt.date.fromisoformat(m[1])
@@ -140,6 +147,10 @@ def words(message: str, field: str = "") -> str:
         return "à remplir"
     if text.startswith("liste vide"):
         return _ADD_ONE.get(re.sub(r"\[.*", "", field), "ajoutez au moins un élément")
+    choices = _choices_for(field)
+    if choices:
+        text = re.sub(r"valeurs possibles : ([a-z_, ]+?)(?= \(|$)", lambda m: "valeurs possibles : " + ", ".join(
+            f"« {choices.get(c.strip(), c.strip())} »" for c in m[1].split(",")), text)
     text = re.sub(r"« ([a-z_.]+(?:: [a-z]+)?) »", lambda m: f"« {_KEY_WORDS.get(m[1], m[1])} »", text)
     text = re.sub(r"(?<![\w/.-])([a-z_]+\.[a-z_0-9]+)(?![\w/.-])",
                   lambda m: f"« {FIELD_WORDS[m[1]]} »" if m[1] in FIELD_WORDS else m[0], text)

@@ -172,16 +172,35 @@ class Busy(RefereError):
     pass
 
 
-def run_build(folder: Path, brouillon: bool):
+def run_build(folder: Path, brouillon: bool, pdf: bool = False):
     """`refere build` into the case's own dossier/ folder, one build at a time per case."""
     lock = store.build_lock(folder)
     if not lock.acquire(blocking=False):
         raise Busy("Une construction de ce dossier est déjà en cours : attendez qu'elle se termine.")
     try:
-        return build(folder / store.CASE_FILE, Options(out=folder / store.OUT_DIR, force=True, brouillon=brouillon,
+        return build(folder / store.CASE_FILE, Options(out=folder / store.OUT_DIR, force=True, brouillon=brouillon, pdf=pdf,
                                                        jobs=min(2, os.cpu_count() or 1)))
     finally:
         lock.release()
+
+
+LETTER_DIR = "courrier"  # beside dossier/: a new build replaces dossier/, never the letter
+LETTER_FILES = ("courrier-prefecture.docx", "courrier-prefecture.txt")
+
+
+def write_letter(folder: Path):
+    """`refere courrier` into the case's courrier/ folder (replaced each time)."""
+    from refere.requete.courrier import write
+    return write(folder / store.CASE_FILE, folder / LETTER_DIR, force=True)
+
+
+def letter_files(folder: Path) -> list[str]:
+    return [n for n in LETTER_FILES if (folder / LETTER_DIR / n).is_file()]
+
+
+def pdf_possible() -> bool:
+    from refere.requete.render import soffice
+    return soffice() is not None
 
 
 def manifest(folder: Path) -> dict | None:

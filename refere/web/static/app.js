@@ -31,6 +31,15 @@ document.addEventListener("DOMContentLoaded", function () {
       target.scrollIntoView({block: "center"});
     }
   }
+  // Belt and braces for browsers that ignore scroll-padding on focus: move a covered field above the bar.
+  var bar = document.querySelector(".actions.collant");
+  if (bar) {
+    document.addEventListener("focusin", function (ev) {
+      if (bar.contains(ev.target)) { return; }
+      var r = ev.target.getBoundingClientRect(), b = bar.getBoundingClientRect();
+      if (r.bottom > b.top - 4 && r.top < b.bottom) { window.scrollBy(0, r.bottom - b.top + 16); }
+    });
+  }
   // Say that an upload or a build is under way (they can take a few seconds).
   document.querySelectorAll("form[enctype='multipart/form-data'], form.construire").forEach(function (f) {
     f.addEventListener("submit", function () {

@@ -69,6 +69,22 @@ def test_init_creates_commented_case(run, tmp_path):
     assert res.exit_code == 1 and "existe déjà" in res.output
 
 
+def test_init_interactive_takes_natural_words(runner, tmp_path):
+    """« Madame », « changement de statut »: the words a person says; the démarches are listed as words."""
+    answers = "\n".join([
+        "Madame", "Diallo", "Aïssatou", "12/04/1991", "Conakry (Guinée)", "guinéenne", "12 rue de la Paix / 75002 Paris",
+        "", "", "", "titre", "changement de statut", "", "", "75",
+    ]) + "\n"
+    res = runner.invoke(cli, ["init", str(tmp_path / "d"), "--interactif"], input=answers)
+    assert res.exit_code == 0, res.output
+    assert "Renouvellement de mon titre de séjour" in res.output and "renouvellement_titre_sejour" not in res.output
+    assert "plusieurs démarches correspondent" in res.output  # « titre » alone is asked again
+    data = yaml.safe_load((tmp_path / "d" / "dossier.yaml").read_text("utf-8"))
+    assert data["requerant"]["civilite"] == "Mme" and data["procedure"]["type"] == "changement_de_statut"
+    text = (tmp_path / "d" / "dossier.yaml").read_text("utf-8")
+    assert "Son titre de séjour expire" in text and "Mon titre" not in text
+
+
 def test_init_interactive_validates_each_answer(runner, tmp_path):
     answers = "\n".join([
         "Mme", "Diallo", "Aïssatou", "31/02/1991", "12/04/1991", "Conakry (Guinée)", "guinéenne",

@@ -52,7 +52,7 @@ def page(client, url):
 def visible_text(html: str) -> str:
     """What a person reads: no tags, no attribute values (ids and links may hold a field's path)."""
     html = re.sub(r"(?s)<(script|style|head)\b.*?</\1>", " ", html)
-    return re.sub(r"<[^>]+>", " ", html)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
 
 
 def case_file(ws, cid="exemple-94") -> Path:
@@ -743,3 +743,68 @@ def test_workspace_list_answers_without_reading_captures(ws, monkeypatch):
     monkeypatch.setattr(lecture, "cache_get", lambda folder, sha: None)
     status = core.status(ws / "exemple-94")
     assert status["state"] in (core.PRET, core.AVERT) and read == []
+
+
+def test_desk_searches_and_filters_the_list(client, ws):
+    copy_example(ws / "autre-personne")
+    y = case_file(ws, "autre-personne")
+    y.write_text(y.read_text("utf-8").replace("BENALI", "DIALLO"), "utf-8")
+    _, tok = page(client, "/")
+    client.post("/nouveau", data={**tok, "nom": "Nouvelle"})
+    html, _ = page(client, "/?q=diallo")
+    assert "/d/autre-personne/" in html and "/d/exemple-94/" not in html and "1 dossier sur 3" in html
+    html, _ = page(client, "/?q=exemple")
+    assert "/d/exemple-94/" in html and "/d/autre-personne/" not in html
+    # A new case reads « à remplir », not « bloquant »; the filter finds it by that state.
+    html, _ = page(client, "/?etat=a-remplir")
+    assert "/d/nouvelle/" in html and "/d/exemple-94/" not in html
+    assert re.search(r'<span class="etat etat-a-remplir">à remplir</span>', html)
+    html, _ = page(client, "/?etat=avertissements")
+    assert "/d/exemple-94/" in html and "constructible avec avertissements" in html and "/d/nouvelle/" not in html
+    # « Tout construire » comes before the list.
+    html, _ = page(client, "/")
+    assert html.index("Tout construire") < html.index('<table class="liste">')
+
+
+def test_build_page_marks_old_builds_and_offers_no_dead_end(client, ws):
+    cid = "exemple-94"
+    _, tok = page(client, f"/d/{cid}/construction")
+    assert client.post(f"/d/{cid}/construction", data=tok).status_code == 302
+    html, _ = page(client, f"/d/{cid}/construction")
+    assert "Ancienne version" not in html and "à reconstruire" not in html
+    # Changed after its build: « à reconstruire » on the build page and in the list.
+    import os
+    import time
+    later = time.time() + 5
+    os.utime(case_file(ws), (later, later))
+    html, _ = page(client, f"/d/{cid}/construction")
+    assert "à reconstruire" in html and "Ancienne version, construite le" in html
+    assert "à reconstruire" in page(client, "/")[0]
+    # A case file error blocks a projet too: the page says so and offers no « Projet seulement ».
+    case_file(ws).write_text(case_file(ws).read_text("utf-8").replace("nom: BENALI", "nom: À COMPLÉTER"), "utf-8")
+    html, tok = page(client, f"/d/{cid}/construction")
+    assert 'id="brouillon"' not in html and "pas même un projet" in html
+    client.post(f"/d/{cid}/construction", data=tok)
+    html, _ = page(client, f"/d/{cid}/construction")
+    text = visible_text(html)
+    assert "Rien n'a été construit" in text and "nom de famille : à remplir" in text and "Ancienne version" in text
+    assert "dossier.yaml:" not in text and "requerant" not in text
+    assert f'href="/d/{cid}/#requerant.nom"' in html
+
+
+def test_letter_to_the_prefecture_from_the_build_page(client, ws):
+    import docx
+
+    cid = "exemple-94"
+    html, tok = page(client, f"/d/{cid}/construction")
+    assert "Écrire la lettre" in html
+    r = client.post(f"/d/{cid}/courrier", data=tok)
+    assert r.status_code == 302 and r.location.endswith("#courrier")
+    html, _ = page(client, f"/d/{cid}/construction")
+    assert "Lettre écrite, avec 10 tentatives" in html
+    r = client.get(f"/d/{cid}/courrier/courrier-prefecture.docx")
+    assert r.status_code == 200
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(r.data)).paragraphs)
+    assert "BENALI" in text
+    assert client.get(f"/d/{cid}/courrier/dossier.yaml").status_code == 404
+    assert client.get(f"/d/{cid}/courrier/..%2Fdossier.yaml").status_code == 404

@@ -27,6 +27,14 @@ PRET, AVERT, BLOQUANT, INVALIDE = "pret", "avertissements", "bloquant", "invalid
 STATE_LABELS = {PRET: "prêt à déposer", AVERT: "constructible avec avertissements", BLOQUANT: "bloquant",
                 INVALIDE: "bloquant (à corriger)"}
 A_REMPLIR = "à remplir"  # a new case, never saved: nothing is wrong yet
+STATE_FILTER = (("", "tous"), (PRET, STATE_LABELS[PRET]), (AVERT, STATE_LABELS[AVERT]), (BLOQUANT, "bloquant (preuves)"),
+                (INVALIDE, STATE_LABELS[INVALIDE]), ("a-remplir", A_REMPLIR), ("a-reconstruire", "à reconstruire"))
+
+
+def plain(text: str) -> str:
+    """Lower case without accents: « Aïssatou » is found by « aissatou »."""
+    import unicodedata
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
 
 
 @dataclass

@@ -141,7 +141,7 @@ PIECE_FIELDS = (
     Field("date", "Date du document (facultatif)", "date"),
 )
 # Same meaning, two spellings: only one is offered (the one the file has, else the blank default).
-SAME_AS_BLANK = {"captures": "par_semaine"}
+SAME_AS_BLANK = {"captures": "par_semaine", "categorie": "autre", "motif": "autre"}
 
 
 def choices_for(f: Field, shown: str) -> tuple[tuple[str, str], ...]:

@@ -170,6 +170,10 @@ def _yaml_problem(exc: yaml.MarkedYAMLError, name: str) -> Problem:
     if "quoted scalar" in context:
         return Problem(name, opened or line, "", (
             f"guillemet ouvert ligne {opened} et jamais fermé : ajoutez le guillemet de fin, sur la même ligne"))
+    if "but found '<stream end>'" in problem:
+        return Problem(name, line, "", (
+            "le fichier se termine au milieu d'une valeur : un crochet « [ », une accolade « { » ou un guillemet "
+            "ouvert plus haut n'a pas été fermé"))
     m = re.search(r"found character '(.+)' that cannot start any token", problem)
     if m:
         if m[1] == "\\t":

@@ -808,3 +808,20 @@ def test_letter_to_the_prefecture_from_the_build_page(client, ws):
     assert "BENALI" in text
     assert client.get(f"/d/{cid}/courrier/dossier.yaml").status_code == 404
     assert client.get(f"/d/{cid}/courrier/..%2Fdossier.yaml").status_code == 404
+
+
+def test_plain_words_are_the_forms_labels():
+    """refere.affaire.libelles (used by the CLI and rapport.csv too) names each field as the form labels it."""
+    from refere.affaire.libelles import field_words
+    from refere.web import forms
+
+    def short(label):
+        label = re.sub(r"\s*\([^)]*\)$", "", label)
+        return label[0].lower() + label[1:]
+
+    for sec in forms.SECTIONS:
+        for f in sec.fields:
+            assert field_words(forms.path(sec.key, f.key)).split(" : ", 1)[-1] == short(f.label), f.key
+    for name, fields in forms.LISTS.items():
+        for f in fields:
+            assert field_words(f"{name}[0].{f.key}").split(", ", 1)[1] == short(f.label), (name, f.key)

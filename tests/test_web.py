@@ -185,7 +185,7 @@ def test_captures_upload_dates_flags_duplicates_and_asks_undated(client, ws, tmp
     assert r.status_code == 302
     html, tok = page(client, f"/d/{cid}/captures")
     assert "2 tentatives ajoutées" in html
-    assert "même contenu" in html and "Screenshot_20250930-090000.png" in html
+    assert "« Screenshot_20250930-090000.png » a le même contenu que « Screenshot_20250929-085512.png »" in html
     assert "Sans date : capture.png" in html
     assert "faux.pdf" in html and "PDF endommagé" in html
     assert "format GIF non accepté" in html
@@ -825,3 +825,15 @@ def test_plain_words_are_the_forms_labels():
     for name, fields in forms.LISTS.items():
         for f in fields:
             assert field_words(f"{name}[0].{f.key}").split(", ", 1)[1] == short(f.label), (name, f.key)
+
+
+def test_duplicate_capture_is_named_by_its_attempt(client, ws):
+    """Sent again, a capture already proving an attempt: « la tentative n° 1 (…) », never the stored name."""
+    cid = "exemple-94"
+    first = load(case_file(ws)).tentatives[0].capture.written
+    _, tok = page(client, f"/d/{cid}/captures")
+    data = (ws / cid / first).read_bytes()
+    client.post(f"/d/{cid}/captures/envoyer", data={**tok, "fichiers": [(io.BytesIO(data), "IMG_7777.png")]},
+                content_type="multipart/form-data")
+    html, _ = page(client, f"/d/{cid}/captures")
+    assert f"« IMG_7777.png » a le même contenu que la tentative n° 1 (« {first.split('/')[-1]} »)" in html

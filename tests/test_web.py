@@ -837,3 +837,24 @@ def test_duplicate_capture_is_named_by_its_attempt(client, ws):
                 content_type="multipart/form-data")
     html, _ = page(client, f"/d/{cid}/captures")
     assert f"« IMG_7777.png » a le même contenu que la tentative n° 1 (« {first.split('/')[-1]} »)" in html
+
+
+def test_piece_form_keeps_what_was_typed_and_refuses_a_piece_sent_twice(client, ws, tmp_path):
+    cid = "exemple-94"
+    _, tok = page(client, f"/d/{cid}/pieces")
+    # No file chosen: refused, and what was typed is still there.
+    client.post(f"/d/{cid}/pieces/envoyer", data={**tok, "titre": "Bulletin de salaire", "categorie": "urgence",
+                                                    "id": "salaire", "date": "2025-09-01"},
+                content_type="multipart/form-data")
+    html, tok = page(client, f"/d/{cid}/pieces")
+    assert "Choisissez le fichier" in html and 'value="Bulletin de salaire"' in html and 'value="salaire"' in html
+    assert re.search(r'<option value="urgence" selected>', html)
+    # The same content as a pièce already listed: refused, naming that pièce.
+    before = case_file(ws).read_bytes()
+    again = (ws / cid / "pieces" / "domicile.pdf").read_bytes()
+    client.post(f"/d/{cid}/pieces/envoyer", data={**tok, "titre": "Hébergement", "fichiers": [(io.BytesIO(again), "scan.pdf")]},
+                content_type="multipart/form-data")
+    html, _ = page(client, f"/d/{cid}/pieces")
+    assert "« scan.pdf » a le même contenu que la pièce n° 3 de la liste (« Attestation d&#39;hébergement »)" in html
+    assert case_file(ws).read_bytes() == before
+    assert sorted(p.name for p in (ws / cid / "pieces").iterdir() if p.name.startswith("hebergement")) == []

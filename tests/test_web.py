@@ -797,7 +797,7 @@ def test_letter_to_the_prefecture_from_the_build_page(client, ws):
 
     cid = "exemple-94"
     html, tok = page(client, f"/d/{cid}/construction")
-    assert "Écrire la lettre" in html
+    assert "Écrire la lettre" in html and "<title>exemple-94 — construction — refere</title>" in html
     r = client.post(f"/d/{cid}/courrier", data=tok)
     assert r.status_code == 302 and r.location.endswith("#courrier")
     html, _ = page(client, f"/d/{cid}/construction")

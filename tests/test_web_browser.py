@@ -210,7 +210,8 @@ def test_applicant_journey_in_a_real_browser(driver_factory, server, tmp_path):
     d.find_element(By.CSS_SELECTOR, "form[action$='/pieces/envoyer'] button").click()
     assert _wait(lambda: "Pièce « Passeport » ajoutée." in d.page_source)
     # The résidence permit declared in the form is proved too (else the check warns about it).
-    permit = make_jpeg(tmp_path / "telephone" / "titre.jpg", size=(1000, 700))
+    # Another photo than the passport's (the same content would be refused as a pièce sent twice).
+    permit = make_jpeg(tmp_path / "telephone" / "titre.jpg", size=(1000, 640))
     by_id("titre").send_keys("Carte de séjour actuelle, recto verso")
     Select(by_id("categorie")).select_by_value("titre_sejour")
     by_id("pfichiers").send_keys(str(permit))
@@ -224,7 +225,7 @@ def test_applicant_journey_in_a_real_browser(driver_factory, server, tmp_path):
 
     # 5. The check shows the warning; fix the category; the warning is gone.
     d.get(url + "d/diallo-aissatou/verification")
-    ok = _wait(lambda: "courrier_prefecture" in d.page_source and "Avertissements (1)" in d.page_source)
+    ok = _wait(lambda: "« courrier ou courriel à la préfecture »" in d.page_source and "Avertissements (1)" in d.page_source)
     assert ok, d.find_element(By.TAG_NAME, "main").text
     shots.take("verification")
     d.get(url + "d/diallo-aissatou/pieces")
@@ -292,7 +293,7 @@ def test_volunteer_desk_with_ten_cases(driver_factory, server, tmp_path):
     assert len(rows) == 10
     states = [r.find_element(By.CSS_SELECTOR, ".etat").text for r in rows]
     assert states.count("bloquant (à corriger)") == 1 and states.count("bloquant") == 1
-    assert states.count("prêt") == 8
+    assert states.count("prêt à déposer") == 8
     d.find_element(By.XPATH, "//button[normalize-space()='Tout construire']").click()
     assert _wait(lambda: "Terminé" in d.page_source, 240)
     assert "8 construit(s) ou à jour, 2 en échec" in d.page_source

@@ -114,14 +114,14 @@ def field_words(dotted: str) -> str:
 
 # A key written between « » in a message, in the form's words.
 _KEY_WORDS = {
-    **{k: v for k, v in CATEGORY_LABELS.items()},
-    "pieces": "Pièces", "id": "identifiant court", "preuves": "pièces qui le prouvent",
-    "urgence": "l'urgence", "diligences": "démarches déjà faites", "conseil": "avocat ou association",
-    "titre_actuel": "titre actuel", "expiration_titre": "date d'expiration du titre",
-    "decision_aj": "décision d'aide juridictionnelle", "rdv_au_plus_tard": "rendez-vous au plus tard le",
-    "rdv_sous_jours": "rendez-vous sous", "url_rendez_vous": "adresse de la page de rendez-vous",
-    "prefecture.url_rendez_vous": "adresse de la page de rendez-vous",
-    "aide_juridictionnelle": "aide juridictionnelle", "aide_juridictionnelle: obtenue": "aide juridictionnelle : obtenue",
+    **CATEGORY_LABELS,
+    # « titre_actuel », « rdv_au_plus_tard »…: a field named alone in a message, as the form labels it.
+    **{k.rsplit(".", 1)[1]: v for k, v in FIELD_WORDS.items()
+       if k.split(".")[0] in ("procedure", "demandes", "prefecture") and not k.endswith(".type")},
+    **{k: v for k, v in FIELD_WORDS.items() if "." not in k or k.startswith("prefecture.")},
+    "pieces": "Pièces", "id": "identifiant court", "preuves": "pièces qui le prouvent", "urgence": "l'urgence",
+    "diligences": "démarches déjà faites", "conseil": "avocat ou association", "rdv_sous_jours": "rendez-vous sous",
+    "aide_juridictionnelle: obtenue": "aide juridictionnelle : obtenue",
 }
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from refere.errors import EvidenceInsufficient, OutputError, RefereError, os_reason
+from refere.write import new_file_mode
 
 # « erreur » before the long warnings; each warning in words, its code in its own column.
 COLUMNS = ["dossier", "statut", "pieces", "pages", "bloquants", "erreur", "codes_avertissements", "avertissements"]
@@ -298,16 +299,30 @@ def run(jobs: list[Job], out_dir: Path, workers: int, settings: Settings,
     return rows
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (a case folder named
+# « =HYPERLINK(…) » would be a link in the report): such a cell is written after a quote, shown as text.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_START):
+        value = "'" + value
+    return value.replace("\r\n", "\n").replace("\r", "\n")  # a lone CR, unquoted, would end the row
+
+
 def write_report(rows: list[Row], path: Path) -> None:
     """rapport.csv, sorted by case name; « ; » and a BOM so that a French spreadsheet opens it."""
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=";", lineterminator="\n")
     writer.writerow(COLUMNS)
     for r in sorted(rows, key=lambda r: r.dossier):
-        writer.writerow([r.dossier, r.statut, r.pieces, r.pages, " ".join(r.bloquants), r.erreur,
-                         " ".join(r.avertissements), " | ".join(r.textes)])
+        writer.writerow([csv_cell(c) for c in (r.dossier, r.statut, r.pieces, r.pages, " ".join(r.bloquants), r.erreur,
+                                               " ".join(r.avertissements), " | ".join(r.textes))])
     fd, tmp = tempfile.mkstemp(prefix=".rapport.", dir=path.parent)
     try:
+        os.fchmod(fd, new_file_mode())
         with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
             fh.write(buf.getvalue())
         os.replace(tmp, path)

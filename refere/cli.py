@@ -384,9 +384,13 @@ def captures(dossier_captures: Path, ajouter: Path | None) -> None:
 @click.argument("espace", required=False, default=".", type=click.Path(path_type=Path))
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port d'écoute (0 : un port libre).")
 @click.option("--hote", default="127.0.0.1", show_default=True, metavar="ADRESSE",
-              help="Adresse d'écoute ; toute autre que 127.0.0.1, localhost ou ::1 exige REFERE_MOT_DE_PASSE.")
+              help="Adresse d'écoute, sur cet ordinateur seulement (127.0.0.1, localhost ou ::1) : "
+                   "le réseau passe par un proxy HTTPS (--derriere-proxy).")
+@click.option("--derriere-proxy", is_flag=True,
+              help="Pour une permanence : les téléphones passent par un proxy HTTPS installé sur cet ordinateur "
+                   "(exige REFERE_MOT_DE_PASSE ; voir docs/web.md, « Mode réseau »).")
 @click.option("--sans-navigateur", is_flag=True, help="Ne pas ouvrir le navigateur.")
-def web(espace: Path, port: int, hote: str, sans_navigateur: bool) -> None:
+def web(espace: Path, port: int, hote: str, derriere_proxy: bool, sans_navigateur: bool) -> None:
     """Ouvre le formulaire dans le navigateur : un dossier d'affaire par sous-dossier de ESPACE.
 
     Par défaut, ESPACE est le dossier courant et seul cet ordinateur y a accès. Ctrl-C arrête le serveur.
@@ -394,11 +398,11 @@ def web(espace: Path, port: int, hote: str, sans_navigateur: bool) -> None:
     \b
     Exemple :
       refere web permanence/
-      REFERE_MOT_DE_PASSE='…' refere web permanence/ --hote 0.0.0.0 --port 8080
+      REFERE_MOT_DE_PASSE='…' refere web permanence/ --derriere-proxy --port 8080
     """
     from refere.web.serve import run
 
-    run(espace, hote, port, not sans_navigateur, echo=click.echo)
+    run(espace, hote, port, not sans_navigateur, echo=click.echo, behind_proxy=derriere_proxy)
 
 
 @cli.command()

@@ -25,6 +25,30 @@ from refere.errors import OutputError, os_reason
 _STAGING = re.compile(r"^\..+\.(?:tmp|old)-(\d+)-[A-Za-z0-9_]+$")
 
 
+def umask() -> int:
+    """The process's umask, read without changing it where the system says it (Linux); elsewhere set and
+    put back at once."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+def new_file_mode() -> int:
+    """The mode a new file gets from the user's umask (0644 under 022, 0664 under 002, 0600 under 077)."""
+    return 0o666 & ~umask()
+
+
+def new_dir_mode() -> int:
+    return 0o777 & ~umask()
+
+
 def _inside(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
 
@@ -124,7 +148,7 @@ def lock(target: Path) -> Iterator[None]:
     path = target.parent / f".{target.name}.verrou"
     while True:
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
         except OSError as exc:
             raise OutputError(f"impossible d'écrire dans « {target.parent} » ({os_reason(exc)})") from None
         try:
@@ -174,7 +198,7 @@ def staging(target: Path, force: bool, protected: Iterable[Path] = (), owner: st
             except OSError as exc:
                 raise OutputError(f"impossible d'écrire dans « {target.parent} » ({os_reason(exc)})") from None
             yield tmp
-            os.chmod(tmp, 0o755)
+            os.chmod(tmp, new_dir_mode())
             if target.exists():
                 old = _staging_name("old", target)
                 os.mkdir(old, 0o700)

@@ -402,10 +402,13 @@ def test_tout_construire_writes_rapport_csv(client, ws):
 
 
 def test_password_required_off_localhost(ws, monkeypatch):
-    monkeypatch.delenv(serve.PASSWORD_ENV, raising=False)
     from refere.errors import RefereError
+    monkeypatch.setenv(serve.PASSWORD_ENV, "sésame")
+    with pytest.raises(RefereError, match="en clair.*--derriere-proxy"):
+        serve.make_server(ws, "0.0.0.0", 0)  # never plain HTTP on the network, even with a password
+    monkeypatch.delenv(serve.PASSWORD_ENV)
     with pytest.raises(RefereError, match="REFERE_MOT_DE_PASSE"):
-        serve.make_server(ws, "0.0.0.0", 0)
+        serve.make_server(ws, "127.0.0.1", 0, behind_proxy=True)
     app = create_app(ws, password="sésame")
     c = app.test_client()
     r = c.get("/d/exemple-94/")
@@ -479,13 +482,17 @@ def test_command_prints_its_address_and_stops_cleanly_on_ctrl_c(ws):
     assert "Serveur arrêté." in out and "Traceback" not in err
 
 
-def test_command_refuses_a_network_address_without_password(ws):
+def test_command_refuses_a_network_address_and_a_proxy_without_password(ws):
     import os
     import subprocess
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != serve.PASSWORD_ENV}
     r = subprocess.run([sys.executable, "-m", "refere", "web", str(ws), "--hote", "0.0.0.0", "--port", "0",
+                        "--sans-navigateur"], capture_output=True, text=True, env={**env, serve.PASSWORD_ENV: "x"},
+                       timeout=60)
+    assert r.returncode == 1 and "--derriere-proxy" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([sys.executable, "-m", "refere", "web", str(ws), "--derriere-proxy", "--port", "0",
                         "--sans-navigateur"], capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 1 and "REFERE_MOT_DE_PASSE" in r.stderr and "Traceback" not in r.stderr
 

@@ -55,8 +55,8 @@ def create(folder: Path, answers: dict[str, str | None] | None = None) -> Path:
     try:
         for sub in ("captures", "pieces"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
-        # O_EXCL: created here and now, never through a link planted meanwhile.
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        # O_EXCL: created here and now, never through a link planted meanwhile; 0666 less the user's umask.
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
         with os.fdopen(fd, "wb") as fh:
             fh.write(text)
     except FileExistsError:

@@ -11,13 +11,15 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, redirect, render_template, request, session, url_for
+from flask import Flask, flash, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from refere import __version__
-from refere.web import core, forms, routes_build, routes_captures, routes_case, routes_pieces, routes_workspace, store
+from refere.web import auth, core, forms, routes_build, routes_captures, routes_case, routes_pieces, routes_workspace, store
 from refere.web.common import csrf_token
 
+PLAIN_HTTP_REFUSED = ("Requête refusée : ce serveur attend ses visiteurs en HTTPS, par le proxy. Ouvrez l'adresse "
+                      "https:// donnée par la personne qui l'a lancé (voir docs/web.md, « Mode réseau »).")
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
 
@@ -25,12 +27,16 @@ PAGE_GROUPS = (routes_workspace, routes_case, routes_captures, routes_pieces, ro
 
 
 def create_app(workspace: Path, password: str | None = None, limits: store.Limits | None = None,
-               workers: int | None = None, trusted_hosts: list[str] | None = None) -> Flask:
+               workers: int | None = None, trusted_hosts: list[str] | None = None, behind_proxy: bool = False) -> Flask:
+    """``behind_proxy``: the browsers reach this server through an HTTPS reverse proxy on this computer,
+    which says who they are (X-Forwarded-For) and that they came by HTTPS (X-Forwarded-Proto); the
+    server (serve.make_server) turns those headers into the request's address and scheme."""
     app = Flask(__name__)
     limits = limits or store.Limits()
     app.config.update(
         SECRET_KEY=secrets.token_bytes(32),  # a new one at each start: sessions end with the server
         SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=behind_proxy,
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_NAME="refere_session",
         # A request may carry many files; each file and the case total are checked as they arrive.
@@ -42,7 +48,9 @@ def create_app(workspace: Path, password: str | None = None, limits: store.Limit
         REFERE_WORKSPACE=workspace.resolve(),
         REFERE_PASSWORD=password,
         REFERE_LIMITS=limits,
+        REFERE_PROXY=behind_proxy,
     )
+    app.extensions["refere_gate"] = auth.Gate()
     app.jinja_env.autoescape = True
     app.jinja_env.globals.update(forms=forms, refere_version=__version__)
     out = workspace / "construits"
@@ -58,10 +66,14 @@ def _guards(app: Flask) -> None:
 
     @app.before_request
     def _guard():
+        if app.config["REFERE_PROXY"] and request.scheme != "https":
+            return (PLAIN_HTTP_REFUSED, 400, {"Content-Type": "text/plain; charset=utf-8"})
         if request.endpoint == "static":
             return None
         pw = app.config["REFERE_PASSWORD"]
-        if pw and not session.get("auth") and request.endpoint != "login":
+        if pw and request.endpoint != "login" and not app.extensions["refere_gate"].session_alive(session.get("auth")):
+            if session.pop("auth", None):
+                flash("Votre connexion a expiré : entrez de nouveau le mot de passe.", "erreur")
             return redirect(url_for("login", suite=request.path))
         if request.method == "POST":
             sent = request.form.get("_csrf", "")
@@ -101,13 +113,26 @@ def _guards(app: Flask) -> None:
 
     @app.route("/connexion", methods=["GET", "POST"])
     def login():
-        error = ""
+        error, code = "", 200
         if request.method == "POST":
+            gate, addr = app.extensions["refere_gate"], request.remote_addr
             pw = app.config["REFERE_PASSWORD"] or ""
-            if hmac.compare_digest(request.form.get("mot_de_passe", "").encode(), pw.encode()):
+            if (wait := gate.wait(addr))[0]:
+                error, code = auth.too_many(*wait), 429  # the password is not even compared
+            elif hmac.compare_digest(request.form.get("mot_de_passe", "").encode(), pw.encode()):
+                gate.succeeded(addr)
                 session.clear()
-                session["auth"] = True
-                suite = request.args.get("suite", "/")
-                return redirect(suite if suite.startswith("/") and not suite.startswith("//") else "/")
-            error = "Mot de passe incorrect."
-        return render_template("connexion.html", error=error)
+                session["auth"] = gate.open_session()
+                return redirect(auth.local_path(request.args.get("suite")))
+            else:
+                gate.failed(addr)
+                wait = gate.wait(addr)
+                error = "Mot de passe incorrect." + (f" {auth.too_many(*wait)}" if wait[0] else "")
+        return render_template("connexion.html", error=error), code
+
+    @app.post("/deconnexion")
+    def logout():
+        app.extensions["refere_gate"].close_session(session.get("auth"))
+        session.clear()
+        flash("Vous êtes déconnecté.", "ok")
+        return redirect(url_for("login"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
+import stat
 import tempfile
 import threading
 import zipfile
@@ -212,40 +214,99 @@ def pdf_possible() -> bool:
 
 
 def manifest(folder: Path) -> dict | None:
-    path = folder / store.OUT_DIR / "inventaire.json"
+    fh = open_plain(folder, [store.OUT_DIR, "inventaire.json"])  # a link to /dev/zero is not read
+    if fh is None:
+        return None
     try:
-        return json.loads(path.read_text("utf-8"))
+        with fh:
+            data = json.loads(fh.read(MANIFEST_MAX).decode("utf-8"))
     except (OSError, ValueError):
         return None
+    return data if isinstance(data, dict) else None
+
+
+MANIFEST_MAX = 64 * 1024 * 1024
+
+
+# What a build writes into dossier/ and lists in inventaire.json: pieces/<one name>, nothing deeper.
+_PIECE_NAME = re.compile(r"pieces/[^/\\\x00-\x1f.][^/\\\x00-\x1f]{0,254}")
 
 
 def output_files(folder: Path) -> list[str]:
-    """Every file of the last build, relative to dossier/, in filing order."""
+    """Every file of the last build, relative to dossier/, in filing order. A listed name that could lead
+    anywhere else (« ../ », an absolute path, a deeper folder) is left out: it is not refere's."""
     m = manifest(folder)
     if m is None:
         return []
     out = [n for n in ("requete.docx", "requete.pdf") if (folder / store.OUT_DIR / n).is_file()]
-    out += [p["fichier"] for p in m.get("pieces", [])]
+    pieces = m.get("pieces") if isinstance(m.get("pieces"), list) else []
+    out += [p["fichier"] for p in pieces
+            if isinstance(p, dict) and isinstance(p.get("fichier"), str) and _PIECE_NAME.fullmatch(p["fichier"])]
     out += [n for n in ("dossier-complet.pdf", "inventaire.json") if (folder / store.OUT_DIR / n).is_file()]
     return out
+
+
+class NotServed(RefereError):
+    """A file of the last build that is not handed out: missing, or not a plain file inside dossier/."""
+
+    def __init__(self, rel: str):
+        super().__init__(f"« {rel} » manque dans le dossier construit ou n'y est pas un simple fichier : "
+                         "construisez de nouveau le dossier.")
+
+
+def open_output(folder: Path, rel: str):
+    """``dossier/<rel>`` opened for reading, only when the last build lists it, inside dossier/, no link."""
+    if rel not in output_files(folder):
+        raise NotServed(rel)
+    fh = open_plain(folder, [store.OUT_DIR, *rel.split("/")])
+    if fh is None:
+        raise NotServed(rel)
+    return fh
+
+
+def open_plain(base: Path, parts: list[str]):
+    """``base/part/…/part`` opened for reading when it is a plain file, else None. Each folder on the way
+    and the file itself are opened without following a symbolic link: what is read is below ``base``."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    dirs: list[int] = []
+    try:
+        dirs.append(os.open(base, flags | getattr(os, "O_DIRECTORY", 0)))
+        for part in parts[:-1]:
+            dirs.append(os.open(part, flags | getattr(os, "O_DIRECTORY", 0), dir_fd=dirs[-1]))
+        fd = os.open(parts[-1], flags | getattr(os, "O_NONBLOCK", 0), dir_fd=dirs[-1])
+    except OSError:
+        return None
+    finally:
+        for d in dirs:
+            os.close(d)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return os.fdopen(fd, "rb")
 
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed: same build, same zip
 
 
-def make_zip(folder: Path, name: str) -> Path:
-    """A zip of the last build in a temporary file (the caller deletes it)."""
-    fd, tmp = tempfile.mkstemp(prefix=".zip-", suffix=".zip")
-    os.close(fd)
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
-        for rel in output_files(folder):
-            info = zipfile.ZipInfo(f"{name}/{rel}", ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            with open(folder / store.OUT_DIR / rel, "rb") as src, z.open(info, "w") as dst:
-                while chunk := src.read(1 << 20):
-                    dst.write(chunk)
-    return Path(tmp)
+def make_zip(folder: Path, name: str):
+    """A zip of the last build, in an anonymous temporary file opened for reading (nothing is left on disk
+    once it is closed). Entries are « <case>/<name> » or « <case>/pieces/<name> », from checked names only;
+    NotServed when a listed file is missing or not a plain file inside dossier/."""
+    tmp = tempfile.TemporaryFile(prefix=".zip-", suffix=".zip")
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+            for rel in output_files(folder):
+                info = zipfile.ZipInfo(f"{name}/{rel}", ZIP_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                with open_output(folder, rel) as src, z.open(info, "w") as dst:
+                    while chunk := src.read(1 << 20):
+                        dst.write(chunk)
+        tmp.seek(0)
+    except BaseException:
+        tmp.close()
+        raise
+    return tmp
 
 
 # ---------------------------------------------------------------- « tout construire »
@@ -302,8 +363,6 @@ class BatchRunner:
 
 def first_sentence(text: str, limit: int = 160) -> str:
     """The first sentence (or line) of a message, for a table cell; the full text goes in <details>."""
-    import re
-
     line = next((ln.strip() for ln in (text or "").splitlines() if ln.strip()), "")
     line = line.split(" | ")[0]
     m = re.search(r"[.!?](\s|$)", line)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 
-from flask import Flask, abort, after_this_request, redirect, render_template, request, send_file, url_for
+from flask import Flask, abort, redirect, render_template, request, send_file, url_for
 
 from refere.errors import CaseInvalid, RefereError
 from refere.present import figures_lines
@@ -73,20 +74,25 @@ def register(app: Flask) -> None:
     @app.get("/d/<case_id>/fichiers/<path:name>")
     def download(case_id, name):
         folder = case_folder(case_id)
-        if name not in core.output_files(folder):
-            abort(404)  # only what the last build listed: never a path from the request
-        return send_file(folder / store.OUT_DIR / name, as_attachment=True, download_name=Path(name).name, max_age=0)
+        try:
+            fh = core.open_output(folder, name)  # only what the last build listed, inside dossier/, no link
+        except core.NotServed as exc:
+            return missing(exc)
+        return send_file(fh, mimetype=mimetypes.guess_type(name)[0] or "application/octet-stream",
+                         as_attachment=True, download_name=Path(name).name, max_age=0)
 
     @app.get("/d/<case_id>/dossier.zip")
     def download_zip(case_id):
         folder = case_folder(case_id)
         if not core.output_files(folder):
             abort(404)
-        tmp = core.make_zip(folder, case_id)
+        try:
+            zipped = core.make_zip(folder, case_id)  # closed, and so gone, with the response
+        except core.NotServed as exc:
+            return missing(exc)
+        return send_file(zipped, mimetype="application/zip", as_attachment=True, download_name=f"{case_id}.zip",
+                         max_age=0)
 
-        @after_this_request
-        def _cleanup(resp):
-            resp.call_on_close(lambda: tmp.unlink(missing_ok=True))
-            return resp
 
-        return send_file(tmp, mimetype="application/zip", as_attachment=True, download_name=f"{case_id}.zip", max_age=0)
+def missing(exc: RefereError):
+    return render_template("erreur.html", titre="Fichier introuvable", message=exc.message), 404

@@ -61,10 +61,11 @@ def register(app: Flask) -> None:
 
     @app.get("/tout-construire/rapport.csv")
     def batch_report():
-        path = app.extensions["refere_batch"].out / "rapport.csv"
-        if not path.is_file():
+        out = app.extensions["refere_batch"].out
+        fh = core.open_plain(out.parent, [out.name, "rapport.csv"])  # never through a link
+        if fh is None:
             abort(404)
-        return send_file(path, mimetype="text/csv", as_attachment=True, download_name="rapport.csv", max_age=0)
+        return send_file(fh, mimetype="text/csv", as_attachment=True, download_name="rapport.csv", max_age=0)
 
     @app.get("/api/departement")
     def api_departement():

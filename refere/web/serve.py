@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import threading
+import time
 import webbrowser
 from pathlib import Path
 
@@ -36,26 +38,42 @@ def limits_from_env() -> store.Limits:
     return lim
 
 
-def make_server(workspace: Path, host: str, port: int):
-    """A waitress server, not yet running (port 0: a free port)."""
+def make_server(workspace: Path, host: str, port: int, behind_proxy: bool = False):
+    """A waitress server, not yet running (port 0: a free port). It listens on this computer only: the
+    network reaches it through an HTTPS reverse proxy (``behind_proxy``), never in plain HTTP."""
     from waitress import create_server
 
     from refere.web.app import create_app
 
     if not workspace.is_dir():
         raise RefereError(f"« {workspace} » n'est pas un dossier : donnez le dossier qui contient les affaires")
-    password = os.environ.get(PASSWORD_ENV) or None
-    if not is_local(host) and not password:
+    if not is_local(host):
         raise RefereError(
-            f"Écouter sur « {host} » rend les dossiers accessibles depuis le réseau : définissez d'abord un mot "
-            f"de passe dans la variable {PASSWORD_ENV} (par exemple : {PASSWORD_ENV}='…' refere web --hote {host}).")
-    # A password set for a local server is asked too: whoever set it wants it.
-    trusted = ["localhost", "127.0.0.1", "::1", "[::1]"] if is_local(host) else None
-    app = create_app(workspace, password=password, limits=limits_from_env(), trusted_hosts=trusted)
+            f"refere n'écoute pas sur « {host} » : le trafic y passerait en clair, mot de passe et dossiers "
+            "lisibles par tout le réseau. Pour une permanence, lancez refere derrière un proxy HTTPS sur cet "
+            f"ordinateur : {PASSWORD_ENV}='…' refere web --derriere-proxy (voir docs/web.md, « Mode réseau »).")
+    password = os.environ.get(PASSWORD_ENV) or None
+    if behind_proxy and not password:
+        raise RefereError(
+            f"Derrière un proxy, les dossiers sont accessibles depuis le réseau : définissez d'abord un mot de "
+            f"passe dans la variable {PASSWORD_ENV} (par exemple : {PASSWORD_ENV}='…' refere web --derriere-proxy).")
+    # A password set for a local server is asked too: whoever set it wants it. Without a proxy, only local
+    # names are answered (a web page cannot reach the server by DNS rebinding); behind it, the proxy's.
+    trusted = None if behind_proxy else ["localhost", "127.0.0.1", "::1", "[::1]"]
+    app = create_app(workspace, password=password, limits=limits_from_env(), trusted_hosts=trusted,
+                     behind_proxy=behind_proxy)
     threading.Thread(target=_warm, args=(workspace,), daemon=True).start()
     try:
         # Up to 8 requests at once: uploads and a build must not freeze the other pages.
-        return create_server(app, host=host, port=port, threads=8, ident="refere")
+        # Behind the proxy, waitress takes the visitor's address and scheme from the headers the proxy adds;
+        # it may trust any peer: only this computer can connect (is_local above).
+        proxy = {}
+        if behind_proxy:
+            proxy = {"trusted_proxy": "*", "trusted_proxy_count": 1,
+                     "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"}}
+        server = create_server(app, host=host, port=port, threads=8, ident="refere", **proxy)
+        server.refere_app = app
+        return server
     except OSError as exc:
         raise RefereError(f"impossible d'écouter sur {host}:{port} ({exc.strerror or exc}) : "
                           "choisissez un autre port avec --port") from None
@@ -78,12 +96,15 @@ def address(server, host: str) -> str:
     return f"http://{shown}:{server.effective_port}/"
 
 
-def run(workspace: Path, host: str, port: int, open_browser: bool, echo=print) -> None:
-    server = make_server(workspace, host, port)
+def run(workspace: Path, host: str, port: int, open_browser: bool, echo=print, behind_proxy: bool = False) -> None:
+    server = make_server(workspace, host, port, behind_proxy)
     url = address(server, host)
     echo(f"refere web : {url}  (espace : {workspace.resolve()})")
+    if behind_proxy:
+        echo(f"Derrière le proxy HTTPS : le proxy doit renvoyer vers {url} ; les téléphones ouvrent l'adresse https:// du proxy.")
     echo("Arrêt : Ctrl-C.")
-    if open_browser:
+    _log_to(echo)
+    if open_browser and not behind_proxy:
         threading.Timer(0.5, lambda: webbrowser.open(url)).start()
     try:
         server.run()
@@ -92,3 +113,20 @@ def run(workspace: Path, host: str, port: int, open_browser: bool, echo=print) -
     finally:
         server.close()
     echo("Serveur arrêté.")
+
+
+def _log_to(echo) -> None:
+    """The gate's messages (wrong passwords, lockouts) in the terminal that runs the server, dated."""
+    log = logging.getLogger("refere.web")
+    if not any(isinstance(h, _EchoHandler) for h in log.handlers):
+        log.addHandler(_EchoHandler(echo))
+        log.setLevel(logging.INFO)
+
+
+class _EchoHandler(logging.Handler):
+    def __init__(self, echo):
+        super().__init__()
+        self.echo = echo
+
+    def emit(self, record):
+        self.echo(f"{time.strftime('%d/%m/%Y %H:%M:%S')} {record.getMessage()}")

@@ -23,6 +23,7 @@ from typing import Any
 from refere import files
 from refere.preuves import shotdates
 from refere.errors import CaseInvalid, FileProblem, OutputError, Problem, RefereError, os_reason
+from refere.write import new_file_mode
 
 CASE_FILE = "dossier.yaml"
 FRESH_MARK = ".refere-web-nouveau"  # the version of a case file as the form created it
@@ -202,7 +203,7 @@ def atomic_write(path: Path, data: bytes) -> None:
             if path.exists():
                 os.chmod(tmp, path.stat().st_mode & 0o777)
             else:
-                os.chmod(tmp, 0o644)
+                os.chmod(tmp, new_file_mode())
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -256,6 +257,7 @@ def receive(stream, original: str, folder: Path, limits: Limits, used: int) -> t
                             "rien n'y est écrit (remplacez-le par un vrai dossier)")
     fd, tmp_name = tempfile.mkstemp(prefix=".envoi-", dir=folder)
     tmp = Path(tmp_name)
+    os.fchmod(fd, new_file_mode())  # mkstemp's 0600 would differ from the user's other files
     h = hashlib.sha256()
     size = 0
     head = b""

@@ -187,7 +187,7 @@ def test_check_many_cases_one_line_each(run, tmp_path, example):
     lines = {line.split(" : ")[0]: line for line in res.output.splitlines() if " : " in line}
     assert "recevable" in lines["bonne"]
     assert "semaines-insuffisantes" in lines["une-semaine"]
-    assert "erreur" in lines["cassee"] and "YAML" in lines["cassee"]
+    assert "erreur" in lines["cassee"] and "n'a pas été fermé" in lines["cassee"]
     assert "1 sur 3 affaires sans problème bloquant" in res.output
     # Several case files; all sound: exit 0. --json: one object per case.
     res = run("check", example, root / "bonne" / "dossier.yaml", "--json")

@@ -21,6 +21,10 @@ from pathlib import Path
 from refere.errors import EvidenceInsufficient, OutputError, RefereError, os_reason
 from refere.write import new_file_mode
 
+REPORT = "rapport.csv"
+# Names refere writes in the output folder itself: no case may take them (compared as a Mac or
+# Windows disk would, without case).
+RESERVED = (REPORT,)
 # « erreur » before the long warnings; each warning in words, its code in its own column.
 COLUMNS = ["dossier", "statut", "pieces", "pages", "bloquants", "erreur", "codes_avertissements", "avertissements"]
 OK, UP_TO_DATE, FAILED, INTERRUPTED = "ok", "à jour", "échec", "interrompu"
@@ -140,6 +144,7 @@ def _refuse_clashes(jobs: list[Job]) -> list[Job]:
             continue
         taken.add(job.name)
         out.append(job)
+    out = [Job(j.name, None, _reserved(j.name)) if j.case_file is not None and _reserved(j.name) else j for j in out]
     names = {j.name for j in out if j.case_file is not None}
     result = []
     for job in out:
@@ -150,6 +155,19 @@ def _refuse_clashes(jobs: list[Job]) -> list[Job]:
         else:
             result.append(job)
     return result
+
+
+def _reserved(name: str) -> str:
+    """Why a case may not have this name (empty: it may)."""
+    parts = name.split("/")
+    if parts[0].casefold() in RESERVED:
+        return (f"nom réservé : « {parts[0]} » est le nom du rapport que refere écrit dans le dossier de sortie ; "
+                "renommez le dossier de cette affaire")
+    hidden = next((p for p in parts if p.startswith(".")), None)
+    if hidden is not None:
+        return (f"nom réservé : « {hidden} » commence par « . », comme les fichiers temporaires et les verrous "
+                "que refere écrit dans le dossier de sortie ; renommez le dossier de cette affaire")
+    return ""
 
 
 def check_output(jobs: list[Job], arguments: Iterable[Path], out_dir: Path) -> None:
@@ -168,6 +186,10 @@ def check_output(jobs: list[Job], arguments: Iterable[Path], out_dir: Path) -> N
         if out == folder or out in folder.parents:
             raise OutputError(f"le dossier de sortie « {out_dir} » est le dossier d'entrée ou le contient : "
                               "choisissez un dossier de sortie à part, par exemple -o construits/")
+    report = out_dir / REPORT
+    if report.is_dir() and not report.is_symlink():
+        raise OutputError(f"« {report} » est un dossier : refere y écrit son rapport ; renommez ce dossier "
+                          "ou choisissez un autre dossier de sortie avec -o")
 
 
 def _one_line(message: str) -> str:
@@ -320,13 +342,18 @@ def write_report(rows: list[Row], path: Path) -> None:
     for r in sorted(rows, key=lambda r: r.dossier):
         writer.writerow([csv_cell(c) for c in (r.dossier, r.statut, r.pieces, r.pages, " ".join(r.bloquants), r.erreur,
                                                " ".join(r.avertissements), " | ".join(r.textes))])
-    fd, tmp = tempfile.mkstemp(prefix=".rapport.", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".rapport.", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"impossible d'écrire « {path} » ({os_reason(exc)})") from None
     try:
         os.fchmod(fd, new_file_mode())
         with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
             fh.write(buf.getvalue())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise OutputError(f"impossible d'écrire « {path} » ({os_reason(exc)})") from None
         raise

@@ -4,6 +4,10 @@ Outputs are never lost: a target that exists is replaced only when it is a previ
 (it holds refere's ``inventaire.json``) and ``--force`` was given; two builds to one target are
 kept apart by a lock; staging folders carry their process id so that one left behind by a killed
 process is recognised and removed by the next run.
+
+refere deletes only what it created: a staging folder is named after its target with a random
+token and holds a marker file naming it; a folder beside the target that merely looks like one
+(« .photos.old-2024-vacances ») is never touched.
 """
 
 from __future__ import annotations
@@ -16,13 +20,16 @@ import os
 import re
 import secrets
 import shutil
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from refere.errors import OutputError, os_reason
 
 # « .dossier.tmp-1234-abcd1234 » / « .dossier.old-1234-… »: pid of the process that made it.
-_STAGING = re.compile(r"^\..+\.(?:tmp|old)-(\d+)-[A-Za-z0-9_]+$")
+_STAGING = "^\\.{name}\\.(?:tmp|old)-([0-9]{{1,10}})-[0-9a-f]{{8}}$"
+MARKER = ".refere-temporaire"  # inside each staging folder: « refere <folder name> »
+_PID_MAX = 1 << 22  # Linux's highest possible pid; a larger « pid » was not written by refere
 
 
 def umask() -> int:
@@ -121,18 +128,53 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_staging(parent: Path) -> list[Path]:
-    """Remove staging folders whose process is gone (killed with SIGKILL, power cut…)."""
-    removed = []
+def _marker_text(folder_name: str) -> bytes:
+    return f"refere {folder_name}\n".encode("utf-8")
+
+
+def _is_ours(folder: str, name: str) -> bool:
+    """The marker refere wrote in its staging folder: a regular file naming that very folder."""
     try:
-        entries = list(os.scandir(parent))
+        fd = os.open(os.path.join(folder, MARKER), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        expected = _marker_text(name)
+        return stat.S_ISREG(st.st_mode) and st.st_size == len(expected) and os.read(fd, len(expected) + 1) == expected
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def remove_stale_staging(target: Path) -> list[Path]:
+    """Remove the staging folders of ``target`` whose process is gone (SIGKILL, power cut…).
+
+    Only refere's own: named after this target, with a pid and a random token, and holding the
+    marker that names them. Anything else beside the target is the user's and stays.
+    """
+    removed: list[Path] = []
+    pattern = re.compile(_STAGING.format(name=re.escape(target.name)))
+    try:
+        entries = list(os.scandir(target.parent))
     except OSError:
         return removed
     for entry in entries:
-        m = _STAGING.match(entry.name)
-        if not m or not entry.is_dir(follow_symlinks=False) or _pid_alive(int(m[1])):
+        m = pattern.match(entry.name)
+        if not m or not entry.is_dir(follow_symlinks=False):
             continue
-        shutil.rmtree(entry.path, ignore_errors=True)
+        pid = int(m[1])
+        if pid == 0 or pid > _PID_MAX or _pid_alive(pid):
+            continue
+        if _is_ours(entry.path, entry.name):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            # Killed between its creation and its marker: removed only while still empty.
+            try:
+                os.rmdir(entry.path)
+            except OSError:
+                continue
         removed.append(Path(entry.path))
     return removed
 
@@ -142,15 +184,52 @@ def _staging_name(kind: str, target: Path) -> Path:
     return target.parent / f".{target.name}.{kind}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
+def _make_staging(path: Path) -> None:
+    """Create a staging folder and mark it as refere's (its marker names it)."""
+    os.mkdir(path, 0o700)
+    fd = os.open(path / MARKER, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, _marker_text(path.name))
+    finally:
+        os.close(fd)
+
+
+def _lock_refusal(path: Path, exc: OSError | None, st: os.stat_result | None) -> str | None:
+    """Why « .<name>.verrou » cannot be refere's lock file (None: it can)."""
+    if exc is not None and exc.errno == errno.ELOOP:
+        what = "un lien symbolique"
+    elif exc is not None and exc.errno == errno.EISDIR:
+        what = "un dossier"
+    elif exc is not None:
+        return None
+    elif st is not None and not stat.S_ISREG(st.st_mode):
+        what = "un fichier spécial"
+    elif st is not None and st.st_size:
+        what = "un fichier qui n'est pas vide"
+    else:
+        return None
+    return (f"« {path} » est {what}, pas le verrou de refere : il n'a pas été créé par refere ; "
+            "déplacez-le ou supprimez-le, ou choisissez un autre dossier avec -o")
+
+
 @contextlib.contextmanager
 def lock(target: Path) -> Iterator[None]:
-    """Hold « .<name>.verrou » beside ``target``; a second build to the same target fails at once."""
+    """Hold « .<name>.verrou » beside ``target``; a second build to the same target fails at once.
+
+    The lock file is empty and refere's own: a link, a folder, a special or non-empty file of that
+    name is the user's, refused by name and left as it is.
+    """
     path = target.parent / f".{target.name}.verrou"
     while True:
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
         except OSError as exc:
+            if (refusal := _lock_refusal(path, exc, None)) is not None:
+                raise OutputError(refusal) from None
             raise OutputError(f"impossible d'écrire dans « {target.parent} » ({os_reason(exc)})") from None
+        if (refusal := _lock_refusal(path, None, os.fstat(fd))) is not None:
+            os.close(fd)
+            raise OutputError(refusal)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -176,6 +255,23 @@ def lock(target: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def scratch(target: Path) -> Iterator[Path | None]:
+    """A private folder beside ``target`` (named like a staging folder, so that one left by a
+    killed process is removed by the next run) for work done before the output may be replaced;
+    None when it cannot be made there (no such folder yet): do the work in ``staging`` then."""
+    path = _staging_name("tmp", target)
+    try:
+        os.mkdir(path, 0o700)
+    except OSError:
+        yield None
+        return
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
 def staging(target: Path, force: bool, protected: Iterable[Path] = (), owner: str | None = None) -> Iterator[Path]:
     """Yield a temporary folder; on success it replaces ``target``, on failure it vanishes.
 
@@ -188,20 +284,21 @@ def staging(target: Path, force: bool, protected: Iterable[Path] = (), owner: st
     except OSError as exc:
         raise OutputError(f"impossible d'écrire dans « {target.parent} » ({os_reason(exc)})") from None
     with lock(target):
-        remove_stale_staging(target.parent)
+        remove_stale_staging(target)
         check_target(target, force, protected, owner)  # again, under the lock
         tmp = _staging_name("tmp", target)
         old = None
         try:
             try:
-                os.mkdir(tmp, 0o700)
+                _make_staging(tmp)
             except OSError as exc:
                 raise OutputError(f"impossible d'écrire dans « {target.parent} » ({os_reason(exc)})") from None
             yield tmp
+            os.unlink(tmp / MARKER)  # the output holds what the build wrote, nothing else
             os.chmod(tmp, new_dir_mode())
             if target.exists():
                 old = _staging_name("old", target)
-                os.mkdir(old, 0o700)
+                _make_staging(old)
                 os.rename(target, old / "d")
             os.rename(tmp, target)
         except OSError as exc:

@@ -22,6 +22,7 @@ from docx.shared import Cm, Mm, Pt, RGBColor
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from refere.affaire.grammaire import articles  # noqa: E402
 from refere.modeles.docxzip import normalize  # noqa: E402
 
 OUT = ROOT / "templates" / "requete-refere-mesures-utiles.docx"
@@ -54,8 +55,8 @@ def french_spaces(text: str) -> str:
     for a, b in ((" :", NBSP + ":"), (" ;", NBSP + ";"), (" ?", NBSP + "?"), (" !", NBSP + "!"),
                  ("« ", "«" + NBSP), (" »", NBSP + "»"), ("n° ", "n°" + NBSP)):
         text = text.replace(a, b)
-    # « L. 911-1 », « R. 431-2 »: the letter never alone at the end of a line.
-    return re.sub(r"\b([LRD])\. (?=\d)", "\\1." + NBSP, text)
+    # « L. 911-1 », « R. 431-2 »: the letter never alone at the end of a line, the number never split.
+    return articles(text)
 
 
 def _font(style) -> None:
@@ -208,7 +209,11 @@ def build(out: Path = OUT) -> Path:
     tag("{%p endif %}")
 
     p("CONTRE :", "Heading 2")
-    p("{{ defendeur.Le_prefet }}{% if prefecture.site_texte %} (site : {{ prefecture.site_texte }}){% endif %}.")
+    p("{{ defendeur.Le_prefet }}{% if prefecture.site_texte %} (site : {{ prefecture.site_texte }}){% endif %}"
+      "{% if defendeur.adresse_lignes %},{% else %}.{% endif %}")
+    tag("{%p for ligne in defendeur.adresse_lignes %}")
+    p("{{ ligne }}{% if loop.last %}.{% endif %}")
+    tag("{%p endfor %}")
 
     p("{{ requerant.Le_requerant }} demande au juge des référés, sur le fondement de l'article "
       "L. 521-3 du code de justice administrative, d'enjoindre {{ defendeur.au_prefet }} "
@@ -216,28 +221,22 @@ def build(out: Path = OUT) -> Path:
       "{% else %}de lui fixer un rendez-vous pour {{ procedure.libelle }}{% endif %}, pour les motifs suivants.")
 
     p("I. FAITS", "Heading 1")
-    tag("{%p if procedure.anef %}")
-    p("{{ requerant.Le_requerant }} doit présenter {{ procedure.demande }} au moyen du "
-      "téléservice de l'administration numérique des étrangers en France (ANEF), auquel l'article R. 431-2 du "
-      "code de l'entrée et du séjour des étrangers et du droit d'asile soumet les titres qu'il "
-      "énumère{% if procedure.precisions_libelle %} : {{ procedure.precisions_libelle }}{% endif %}."
-      "{% if procedure.precisions_phrase %} {{ procedure.precisions_phrase }}{% endif %}")
-    tag("{%p else %}")
-    p("{{ requerant.Le_requerant }} doit se présenter en préfecture pour {{ procedure.libelle }}"
-      "{% if procedure.precisions_libelle %} : {{ procedure.precisions_libelle }}{% endif %}."
-      "{% if procedure.precisions_phrase %} {{ procedure.precisions_phrase }}{% endif %}")
+    tag("{%p if faits.situation %}")
+    p("{{ faits.situation }}")
     tag("{%p endif %}")
+    p("{{ faits.objet }}")
     tag("{%p if procedure.titre_phrase %}")
     p("{{ procedure.titre_phrase }}")
     tag("{%p endif %}")
+    p("{{ faits.dossier }}")
     tag("{%p if procedure.anef %}")
     p("{{ chiffres.phrase }} À chaque fois, le téléservice a empêché le dépôt de la demande, comme le montrent "
       "les captures d'écran des messages affichés.{% if lecture.phrase %} {{ lecture.phrase }}{% endif %} "
       "Le détail des tentatives figure ci-dessous.")
     tag("{%p else %}")
     p("Cette démarche suppose l'obtention préalable d'un rendez-vous, que la préfecture n'attribue "
-      "que par son service de prise de rendez-vous en ligne{% if prefecture.url %}, à l'adresse "
-      "suivante :{% else %}.{% endif %}")
+      "que par son service de prise de rendez-vous en ligne{% if faits.en_ligne_ref %} {{ faits.en_ligne_ref }}"
+      "{% endif %}{% if prefecture.url %}, à l'adresse suivante :{% else %}.{% endif %}")
     tag("{%p if prefecture.url %}")
     p("{{ prefecture.url }}", center=True)
     tag("{%p endif %}")
@@ -253,11 +252,7 @@ def build(out: Path = OUT) -> Path:
     p()
     # The same attempts as a picture, week by week, then its text equivalent.
     keep(p("Calendrier des tentatives (une ligne par semaine, heures de Paris) :"))
-    keep(p("{{ calendrier }}", center=True))
-    tag("{%p for ligne in calendrier_texte %}")
-    p("{{ ligne }}", style="Tableau")
-    tag("{%p endfor %}")
-    p()
+    p("{{ calendrier }}", center=True)
 
     tag("{%p if courriers_texte.phrase %}")
     p("{{ courriers_texte.phrase }}")
@@ -298,11 +293,11 @@ def build(out: Path = OUT) -> Path:
 
     p("B. Sur l'urgence", "Heading 2")
     p("{{ urgence_intro }}")
-    tag("{%p if procedure.expiration %}")
-    p("Le titre de séjour {{ requerant.du_requerant }} {% if procedure.expiration_passee %}a expiré"
-      "{% else %}expire{% endif %} le {{ procedure.expiration }} ; faute d'enregistrement de sa demande, "
-      "{{ requerant.il }} ne peut obtenir {% if procedure.anef %}l'attestation de prolongation d'instruction"
-      "{% else %}le récépissé{% endif %} qui lui permettrait de justifier de la régularité de son séjour.")
+    tag("{%p if urgence_titre %}")
+    p("{{ urgence_titre }}")
+    tag("{%p endif %}")
+    tag("{%p if urgence_retard %}")
+    p("{{ urgence_retard }}")
     tag("{%p endif %}")
     tag("{%p if procedure.fenetre %}")
     p("{{ procedure.fenetre }}")
@@ -310,6 +305,12 @@ def build(out: Path = OUT) -> Path:
     tag("{%p for u in urgence_paragraphes %}")
     p("{{ u }}")
     tag("{%p endfor %}")
+    tag("{%p if urgence_manque %}")
+    p("{{ urgence_manque }}", bold=True)
+    tag("{%p endif %}")
+    tag("{%p if urgence_delai_bref %}")
+    p("{{ urgence_delai_bref }}")
+    tag("{%p endif %}")
     p("Les tentatives répétées {{ requerant.du_requerant }} depuis le {{ chiffres.premiere }} montrent en outre "
       "que la situation ne se résoudra pas d'elle-même.")
     tag("{%p if procedure.oqtf %}")
@@ -335,6 +336,21 @@ def build(out: Path = OUT) -> Path:
     p("En l'espèce, {{ requerant.le_requerant }} justifie {{ chiffres.de_resume }}{% if diligences %}, et des démarches d'accompagnement exposées ci-dessus, "
       "restées sans effet{% endif %}. L'impossibilité d'utiliser le téléservice est ainsi constatée, et la "
       "mesure demandée est utile.")
+    tag("{%p elif faits.recepisse %}")
+    p("Aux termes de l'article R. 431-12 du code de l'entrée et du séjour des étrangers et du droit d'asile, "
+      "l'étranger admis à souscrire une demande de délivrance ou de renouvellement de titre de séjour se voit "
+      "remettre un récépissé qui autorise sa présence sur le territoire pour la durée qu'il précise. Tant qu'il "
+      "n'a pas été statué sur sa demande, {{ requerant.le_requerant }} doit pouvoir justifier de la régularité "
+      "de son séjour, et ce récépissé ne peut être renouvelé que sur rendez-vous.")
+    p("Lorsque le rendez-vous ne peut être obtenu que par voie électronique et que l'étranger établit n'avoir "
+      "pu l'obtenir malgré plusieurs tentatives n'ayant pas été effectuées la même semaine, le juge des "
+      "référés, saisi sur le fondement de l'article L. 521-3, peut enjoindre au préfet de lui communiquer une "
+      "date de rendez-vous dans un délai qu'il fixe (CE, 10 juin 2020, n° 435594).")
+    p("Les captures d'écran de la page de prise de rendez-vous ne sauraient être écartées au seul motif "
+      "qu'elles sont anonymes (CE, 21 avril 2021, n° 448178).")
+    p("En l'espèce, {{ requerant.le_requerant }} justifie {{ chiffres.de_resume }}{% if courriers_texte.utilite %}, "
+      "ainsi que {{ courriers_texte.utilite }}{% endif %}. La mesure demandée, qui seule permet le renouvellement "
+      "du récépissé, est donc utile.")
     tag("{%p else %}")
     p("Il appartient à l'administration de recevoir l'étranger et d'enregistrer une demande complète "
       "dans un délai raisonnable. Lorsque le rendez-vous ne peut être obtenu que par voie "
@@ -359,7 +375,9 @@ def build(out: Path = OUT) -> Path:
     p("Aucune décision administrative n'a refusé {% if procedure.anef %}d'enregistrer la demande "
       "{{ requerant.du_requerant }}{% else %}un rendez-vous {{ requerant.au_requerant }}{% endif %} : "
       "l'injonction demandée ne fait obstacle à l'exécution d'aucune décision. Elle ne se heurte à "
-      "aucune contestation sérieuse, le droit de voir sa demande enregistrée n'étant pas discutable.")
+      "aucune contestation sérieuse, {% if faits.recepisse %}le droit de l'étranger dont la demande est en cours "
+      "d'instruction de justifier de la régularité de son séjour{% else %}le droit de voir sa demande "
+      "enregistrée{% endif %} n'étant pas discutable.")
 
     p("PAR CES MOTIFS", "Heading 1")
     keep(p("{{ requerant.Le_requerant }} demande au juge des référés, sur le fondement des articles L. 521-3, "

@@ -16,7 +16,9 @@ def codes(tmp_path, data) -> dict[str, str]:
 def sound_case(attempts=None) -> dict:
     """default_case with everything a sound file has: titre pièce, urgency proven, fresh attempts."""
     data = default_case(attempts)
-    data["pieces"].append({"id": "titre", "titre": "Carte de séjour", "categorie": "titre_sejour",
+    # The titre expires on 10 May: the attempts from 10 March fall in the two months of R. 431-5.
+    data["procedure"]["expiration_titre"] = "2025-05-10"
+    data["pieces"].append({"id": "titre", "titre": "Carte de séjour expirant le 10 mai 2025", "categorie": "titre_sejour",
                            "fichier": "pieces/titre.pdf"})
     data["pieces"].append({"id": "contrat", "titre": "Contrat de travail", "categorie": "urgence",
                            "fichier": "pieces/contrat.pdf"})

@@ -169,7 +169,10 @@ def test_requete_reads_as_correct_french(folder, k):
     _, report, out = render_row(folder, row, k)
     assert not report.blocking
     paras = paragraphs(out)
-    text = "\n".join(p.text for p in paras)
+    raw = "\n".join(p.text for p in paras)
+    # Article numbers carry a non-breaking hyphen (U+2011): never split across lines.
+    assert re.search(r"[LRD]\.\u00a0\d+-\d", raw) is None
+    text = raw.replace("\u2011", "-")
     flat = text.replace("\u00a0", " ")
 
     # Agreement and elision.
@@ -218,8 +221,11 @@ def test_requete_reads_as_correct_french(folder, k):
             assert needle in flat, needle
         assert "452798" not in text and cesdea_431_2 not in flat
     if row["procedure"] == "renouvellement_titre_sejour":
-        assert "en principe regardée comme remplie (CE, 9 juin 2022, n° 453391). En effet, l'impossibilité" in flat
-        assert "L'article R. 431-5 du code de l'entrée" in flat  # first attempt 3 March, titre expires 31 May
+        # Concrete facts follow: the presumption alone, without the generic loss of job and rights.
+        assert "la condition d'urgence est en principe constatée (CE, 9 juin 2022, n° 453391)." in flat
+        assert "perdre son emploi et ses droits sociaux" not in flat
+        # First attempt 3 March, titre expiring 31 May: every attempt precedes the two months (from 31 March).
+        assert ("R. 431-5" in flat) is (row["voie"] == "anef") and "avant même l'ouverture" not in flat
     else:
         assert ("« circonstances particulières caractérisant la nécessité pour lui d'obtenir rapidement ce "
                 "rendez-vous » (CE, 9 juin 2022, n° 453391)") in flat
@@ -247,7 +253,8 @@ def test_requete_reads_as_correct_french(folder, k):
         il = "il" if row["civilite"] == "M." else "elle"
         assert (f"– le 7 mars 2025, {il} a saisi le centre de contact citoyen de l'ANEF : formulaire") in flat
         # A description naming the service is not preceded by it a second time.
-        assert "– le 13 mars 2025, rendez-vous au point d'accueil numérique de Bobigny" in flat
+        assert (f"– le 13 mars 2025, {il} a accompli la démarche suivante : rendez-vous au point d'accueil "
+                "numérique de Bobigny") in flat
         assert "avant même l'ouverture" not in flat
         assert ("dans ce délai, dès le 3 mars 2025" in flat) is (row["procedure"] == "renouvellement_titre_sejour")
     if row["procedure"] == "changement_de_statut":
@@ -260,7 +267,7 @@ def test_requete_reads_as_correct_french(folder, k):
     assert ("dispensée du ministère d'avocat" in text) is not lawyer
     assert f"Fait à {SIGNATURE_TOWN[c]}, le 28 mars 2025." in text
     if c == "avocat":
-        assert "Maître Paul DURAND, avocat au barreau de la Seine-Saint-Denis, toque PB 42" in text
+        assert "Maître Paul DURAND, avocat au barreau de la Seine-Saint-Denis, toque\u00a0PB\u00a042" in text
         assert "Référence du cabinet : D-2025-7" in flat
     if c == "avocate":
         assert "Maître Jeanne MARTIN, avocate au barreau de Lyon" in text

@@ -43,11 +43,13 @@ def test_second_build_to_same_output_fails_in_french(run, case_path):
 
 def test_stale_staging_of_a_dead_process_is_removed(run, case_path):
     parent = case_path.parent
-    dead = parent / f".dossier.tmp-{_dead_pid()}-abc123"
+    dead = parent / f".dossier.tmp-{_dead_pid()}-abc12345"
     (dead / "pieces").mkdir(parents=True)
     (dead / "pieces" / "01_x.pdf").write_bytes(b"%PDF-")
-    alive = parent / f".dossier.tmp-{os.getppid()}-def456"
+    (dead / write.MARKER).write_bytes(f"refere {dead.name}\n".encode())  # as refere marks its own
+    alive = parent / f".dossier.tmp-{os.getppid()}-def45678"
     alive.mkdir()
+    (alive / write.MARKER).write_bytes(f"refere {alive.name}\n".encode())
     unrelated = parent / ".dossier.tmp-pas-un-pid"
     unrelated.mkdir()
     assert run("build", case_path).exit_code == 0

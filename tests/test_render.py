@@ -44,9 +44,9 @@ def build_case(tmp_path, data, **kw):
 
 def test_example_requete_sections(example):
     res = build(example, Options(jobs=1))
-    text = docx_text(res.out / "requete.docx").replace("\u00a0", " ")
+    text = docx_text(res.out / "requete.docx").replace("\u00a0", " ").replace("\u2011", "-")
     for needle in ["RÉFÉRÉ", "REQUÊTE EN RÉFÉRÉ MESURES UTILES", "article L. 521-3 du code de justice administrative",
-                   "tribunal administratif de Melun", "POUR", "CONTRE", "Le préfet du Val-de-Marne.",
+                   "tribunal administratif de Melun", "POUR", "CONTRE", "Le préfet du Val-de-Marne,\n21-29 avenue du Général-de-Gaulle\n94038 Créteil Cedex.",
                    "I. FAITS", "II. DISCUSSION", "Sur l'urgence", "Sur l'utilité de la mesure",
                    "Sur l'absence d'obstacle", "PAR CES MOTIFS", "BORDEREAU DES PIÈCES",
                    "CE, 10 juin 2020, n° 435594", "CE, 9 juin 2022, n° 453391",
@@ -108,7 +108,8 @@ def test_hostile_strings_appear_exactly(tmp_path):
     res = build_case(tmp_path, data)
     text = docx_text(res.out / "requete.docx")
     for s in HOSTILE:
-        assert s in text, s
+        # Typed text is printed as written; only « … » keeps its words on the line (no-break spaces).
+        assert s in text or s in text.replace("\u00a0", " "), s
     assert ("Long. " * 400).strip() in text
     assert "<b>&amp;</b>" in text
     assert "49" not in text.split("{{ 7 * 7 }}")[0][-5:]
@@ -137,7 +138,7 @@ def test_counsel_variants(tmp_path, conseil, expected, signer):
     data = default_case()
     data["conseil"] = conseil
     del data["signature"]["lieu"]
-    text = docx_text(build_case(tmp_path, data, brouillon=True).out / "requete.docx").replace("\u00a0", " ")
+    text = docx_text(build_case(tmp_path, data, brouillon=True).out / "requete.docx").replace("\u00a0", " ").replace("\u2011", "-")
     end = text.split("PAR CES MOTIFS")[1]
     lawyer = bool(conseil and conseil["qualite"] == "avocat")
     if expected:
@@ -171,10 +172,12 @@ def test_procedure_variants(tmp_path, proc, presumed):
     data = default_case()
     data["procedure"]["type"] = proc
     data["urgence"] = ["Je risque de perdre mon emploi d'aide-soignante."]
-    if not presumed:  # quoted words alone do not argue urgency: a third-person fact too
-        data["urgence"].append({"motif": "emploi", "fait": "son employeur suspendra son contrat le 30 mai 2025"})
-    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
-    assert ("la condition d'urgence est en principe regardée comme remplie" in text) is presumed
+    if not presumed:  # quoted words alone do not argue urgency: a third-person fact too, proven
+        data["pieces"].append({"id": "contrat", "titre": "Contrat", "categorie": "urgence", "fichier": "pieces/c.pdf"})
+        data["urgence"].append({"motif": "emploi", "fait": "son employeur suspendra son contrat le 30 mai 2025",
+                                "preuves": ["contrat"]})
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ").replace("\u2011", "-")
+    assert ("la condition d'urgence est en principe constatée" in text) is presumed
     assert ("« circonstances particulières caractérisant la nécessité pour lui d'obtenir rapidement ce "
             "rendez-vous » (CE, 9 juin 2022, n° 453391)" in text) is not presumed
     # The applicant's own words, quoted and attributed, never the requête's argument.
@@ -198,7 +201,7 @@ def test_optional_conclusions(tmp_path, demandes):
     data = default_case()
     data["demandes"] = demandes
     text = docx_text(build_case(tmp_path, data).out / "requete.docx")
-    conclusions = text.split("PAR CES MOTIFS")[1].replace("\u202f", " ").replace("\u00a0", " ")
+    conclusions = text.split("PAR CES MOTIFS")[1].replace("\u202f", " ").replace("\u00a0", " ").replace("\u2011", "-")
     assert f"dans un délai de {demandes.get('delai_jours', 15)} jours" in conclusions
     assert "DIRE" not in conclusions
     if "rdv_sous_jours" in demandes:
@@ -220,7 +223,7 @@ def test_gender_and_paris(tmp_path):
     text = docx_text(build_case(tmp_path / "a", data).out / "requete.docx")
     assert "M. Aïssatou Binta DIALLO, né le" in text and "Le requérant a effectué" in text
     assert "Le préfet de police." in text and "enjoindre au préfet de police" in text
-    assert "Le titre de séjour du requérant expire" in text and "un rendez-vous au requérant :" in text.replace("\u00a0", " ")
+    assert "Le titre de séjour du requérant expire" in text and "un rendez-vous au requérant :" in text.replace("\u00a0", " ").replace("\u2011", "-")
     assert "tribunal administratif de Paris" in text
     del data["requerant"]["civilite"]
     data["prefecture"]["departement"] = "69"
@@ -235,7 +238,7 @@ def test_courriers_and_oqtf_and_url(tmp_path):
     data = default_case()
     data["procedure"]["oqtf"] = True
     data["prefecture"]["url_rendez_vous"] = "https://www.seine-saint-denis.gouv.fr/rdv?a=1&b=2"
-    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ").replace("\u2011", "-")
     assert ("Par courriel du 12 mars 2025 (pièce n° 5), la requérante a sollicité un rendez-vous auprès de la "
             "préfecture ; ce courriel est resté sans réponse.") in text
     assert "obligation de quitter le territoire" in text
@@ -326,7 +329,7 @@ def test_template_error_type():
 
 def test_singular_figures_in_a_draft(tmp_path):
     data = default_case(["2025-03-03 08:55"])
-    text = docx_text(build_case(tmp_path, data, brouillon=True).out / "requete.docx").replace("\u00a0", " ")
+    text = docx_text(build_case(tmp_path, data, brouillon=True).out / "requete.docx").replace("\u00a0", " ").replace("\u2011", "-")
     assert "justifie d'une tentative, sur une semaine distincte, le 3 mars 2025" in text
     assert "a effectué une tentative, le 3 mars 2025." in text
     assert "une semaines" not in text and "une tentatives" not in text and "de une" not in text
@@ -344,10 +347,12 @@ def test_precisions_sentence_ends_once(tmp_path):
     data = default_case()
     data["procedure"] = {"type": "autre", "precisions": "Demande de carte « salarié » (article L. 421-1 du CESEDA)."}
     data["urgence"] = ["Promesse d'embauche valable jusqu'au 30 avril 2025."]
-    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    # A plain sentence with no pièce, outside renewal: only a draft (urgence-sans-piece blocks).
+    text = docx_text(build_case(tmp_path, data, brouillon=True).out / "requete.docx").replace("\u00a0", " ").replace("\u2011", "-")
     assert "(article L. 421-1 du CESEDA)." in text and "CESEDA).." not in text
-    assert "Promesse d'embauche valable jusqu'au 30 avril 2025." in text and "ci-après" not in text
-    assert "Tel est le cas en l'espèce." in text
+    # Argued like a structured fact: after the connector, without its capital.
+    assert "En l'espèce, promesse d'embauche valable jusqu'au 30 avril 2025." in text and "ci-après" not in text
+    assert "Tel est le cas en l'espèce." not in text
 
 
 def test_missing_template_fails_before_any_work(example, tmp_path, run):
@@ -410,9 +415,9 @@ def test_old_case_file_still_builds(tmp_path):
     data = default_case()
     data["procedure"] = {"type": "premiere_demande_titre_sejour"}
     data["urgence"] = ["Sa promesse d'embauche expire le 30 avril 2025", "Je dois commencer le 2 mai."]
-    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
-    assert "Sa promesse d'embauche expire le 30 avril 2025." in text
-    assert "En l'espèce, la requérante expose sa situation en ces termes : « Je dois commencer le 2 mai. »" in text
+    text = docx_text(build_case(tmp_path, data, brouillon=True).out / "requete.docx").replace("\u00a0", " ").replace("\u2011", "-")
+    assert "En premier lieu, sa promesse d'embauche expire le 30 avril 2025." in text
+    assert "En second lieu, la requérante expose sa situation en ces termes : « Je dois commencer le 2 mai. »" in text
 
 
 def test_aide_obtenue_and_paris_forms(tmp_path):
@@ -423,7 +428,7 @@ def test_aide_obtenue_and_paris_forms(tmp_path):
     data["aide_juridictionnelle"] = "obtenue"
     data["decision_aj"] = "BAJ de Paris, n° 2025/001234 du 2 mars 2025"
     data["demandes"] = {"frais_l761_1": 1000}
-    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ").replace("\u2011", "-")
     assert ("Le requérant est admis au bénéfice de l'aide juridictionnelle par décision du bureau d'aide "
             "juridictionnelle de Paris, n° 2025/001234 du 2 mars 2025.") in text
     assert "ADMETTRE" not in text  # already granted: nothing provisional to ask
@@ -433,19 +438,23 @@ def test_aide_obtenue_and_paris_forms(tmp_path):
 
 @pytest.mark.parametrize("expiration, demandes, expected", [
     ("2025-05-31", {"rdv_au_plus_tard": "2025-05-15"}, "FIXER ce rendez-vous au plus tard le 15 mai 2025."),
-    ("2025-04-10", {}, "FIXER ce rendez-vous au plus tard dans un délai de 30 jours à compter de la notification"),
-    ("2025-03-01", {}, None),  # already expired, nothing asked: no FIXER
+    # Nine days left: 48 hours to give a date, the appointment on the eve of the expiry.
+    ("2025-04-10", {}, "dans un délai de 48 heures à compter de la notification de l'ordonnance à intervenir, une "
+                       "date de rendez-vous pour le renouvellement de son titre de séjour ; – FIXER ce rendez-vous "
+                       "au plus tard le 9 avril 2025"),
+    # Already expired: 8 days, and the appointment within 23 days of the order.
+    ("2025-03-01", {}, "dans un délai de 8 jours à compter de la notification de l'ordonnance à intervenir, une "
+                       "date de rendez-vous pour le renouvellement de son titre de séjour ; – FIXER ce rendez-vous "
+                       "au plus tard dans un délai de 23 jours à compter de la notification de l'ordonnance"),
 ])
 def test_rdv_deadline(tmp_path, expiration, demandes, expected):
     data = default_case()
     data["procedure"]["expiration_titre"] = expiration
     data["demandes"] = demandes
-    text = docx_text(build_case(tmp_path, data, brouillon=True).out / "requete.docx").replace("\u00a0", " ")
-    conclusions = text.split("PAR CES MOTIFS")[1]
-    if expected:
-        assert expected in conclusions
-    else:
-        assert "FIXER" not in conclusions and "pour le renouvellement de son titre de séjour." in conclusions
+    data["urgence"] = []
+    text = docx_text(build_case(tmp_path, data, brouillon=True).out / "requete.docx").replace("\u00a0", " ").replace("\u2011", "-")
+    conclusions = text.split("PAR CES MOTIFS")[1].replace("\n", " ")
+    assert expected in conclusions
 
 
 # --- lawyer review of issue 9 -----------------------------------------------------------------
@@ -456,7 +465,7 @@ def test_fixer_takes_earliest_deadline_on_a_working_day(tmp_path):
     # Titre 31 May; the job ends Monday 5 May: the day before is Sunday 4 May → Friday 2 May.
     data["urgence"] = [{"motif": "emploi", "fait": "son contrat sera suspendu le 5 mai 2025",
                         "echeance": "2025-05-05", "preuves": ["contrat"]}]
-    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ").replace("\u2011", "-")
     assert "FIXER ce rendez-vous au plus tard le 2 mai 2025" in text
     assert "une échéance précise, le 5 mai 2025, avant laquelle le rendez-vous doit avoir eu lieu" in text
 
@@ -466,7 +475,7 @@ def test_first_person_emploi_keeps_l8251_1_and_written_requests_list(tmp_path):
     data["urgence"] = [{"motif": "emploi", "fait": "mon employeur va me licencier"}]
     data["pieces"].append({"titre": "Lettre recommandée à la préfecture", "categorie": "courrier_prefecture",
                            "fichier": "pieces/lrar.pdf", "date": "2025-03-20"})
-    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ").replace("\u2011", "-")
     assert "« mon employeur va me licencier ». Or nul ne peut employer un étranger" in text
     assert "La requérante a en outre sollicité un rendez-vous auprès de la préfecture par écrit :" in text
     assert "– courriel du 12 mars 2025 (pièce n° 5) ;" in text
@@ -477,7 +486,7 @@ def test_first_person_emploi_keeps_l8251_1_and_written_requests_list(tmp_path):
 def test_anef_window_not_opening_day_says_in_the_delay(tmp_path):
     data = default_case()
     data["procedure"].update(voie="anef", expiration_titre="2025-07-05")  # window opens 7 March 2025
-    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ").replace("\u2011", "-")
     assert "a tenté de déposer sa demande dans ce délai, dès le 10 mars 2025 :" in text
     assert "dès l'ouverture de ce délai" not in text
 
@@ -494,7 +503,7 @@ def test_anef_window_diligence_and_aj_piece(tmp_path):
                            "description": "formulaire envoyé, réponse automatique", "preuves": ["ccc"]}]
     data["aide_juridictionnelle"] = "obtenue"
     data["decision_aj"] = "n° 2025/77 du 2 mars 2025"
-    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ").replace("\u2011", "-")
     assert "a tenté de déposer sa demande dès l'ouverture de ce délai, le 3 mars 2025 :" in text
     assert "avant même l'ouverture" not in text
     assert ("– le 9 mars 2025, elle a saisi le centre de contact citoyen de l'ANEF : formulaire envoyé, réponse "
@@ -514,10 +523,12 @@ def test_labels_read_right_everywhere(tmp_path):
     data["pieces"].append({"id": "contrat", "titre": "Contrat", "categorie": "urgence", "fichier": "pieces/c.pdf"})
     data["urgence"] = [{"motif": "promesse_embauche", "fait": "une société l'embauchera le 2 juin 2025",
                         "preuves": ["contrat"]}]
-    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ").replace("\u2011", "-")
     label = "le dépôt de sa demande de titre de séjour en changement de statut"
     assert f"de lui fixer un rendez-vous pour {label}, pour les motifs suivants" in text
-    assert f"doit se présenter en préfecture pour {label}. Objet précis de la demande : changement de statut" in text
+    # The précisions joined into the sentence, never « Objet précis de la demande : … ».
+    assert f"doit se présenter en préfecture pour {label} (changement de statut d'étudiant à salarié)." in text
+    assert "Objet précis" not in text
     assert f"une date de rendez-vous pour {label} ;" in text
     assert f"{label} :" not in text
     assert "Elle est titulaire d'une carte de séjour temporaire « étudiant », qui expire le 31 mai 2025" in text
@@ -526,7 +537,7 @@ def test_labels_read_right_everywhere(tmp_path):
 def test_site_in_contre_block_without_capital(tmp_path):
     data = default_case()
     data["prefecture"]["site"] = "Sous-préfecture du Raincy"
-    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ")
+    text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ").replace("\u2011", "-")
     assert "Le préfet de la Seine-Saint-Denis (site : sous-préfecture du Raincy)." in text
 
 

@@ -20,6 +20,7 @@ import pytest
 from PIL import Image
 
 from conftest import make_jpeg, make_pdf, make_png
+from refere import dates
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -210,13 +211,14 @@ def test_applicant_journey_in_a_real_browser(driver_factory, server, tmp_path):
     d.find_element(By.CSS_SELECTOR, "form[action$='/pieces/envoyer'] button").click()
     assert _wait(lambda: "Pièce « Passeport » ajoutée." in d.page_source)
     # The résidence permit declared in the form is proved too (else the check warns about it).
-    # Another photo than the passport's (the same content would be refused as a pièce sent twice).
-    permit = make_jpeg(tmp_path / "telephone" / "titre.jpg", size=(1000, 640))
-    by_id("titre").send_keys("Carte de séjour actuelle, recto verso")
+    permit = make_jpeg(tmp_path / "telephone" / "titre.jpg", size=(1000, 640))  # not the passport's bytes
+    # The bordereau names the titre with its expiry (check warns otherwise: titre-piece-sans-date).
+    permit_title = f"Carte de séjour expirant le {dates.format_date(_START.date() + dt.timedelta(days=60))}"
+    by_id("titre").send_keys(permit_title)
     Select(by_id("categorie")).select_by_value("titre_sejour")
     by_id("pfichiers").send_keys(str(permit))
     d.find_element(By.CSS_SELECTOR, "form[action$='/pieces/envoyer'] button").click()
-    assert _wait(lambda: "Pièce « Carte de séjour actuelle, recto verso » ajoutée." in d.page_source)
+    assert _wait(lambda: f"Pièce « {permit_title} » ajoutée." in d.page_source)
     mail = make_pdf(tmp_path / "telephone" / "courriel.pdf", pages=2, text="Courriel a la prefecture")
     by_id("titre").send_keys("Courriel à la préfecture du 12 septembre 2025, sans réponse")
     by_id("pfichiers").send_keys(str(mail))

@@ -36,7 +36,7 @@ def requerant(civilite: str | None) -> dict[str, str]:
         # `ne` stays « né(e) » for old custom templates; the built-in one uses `naissance`.
         f = {"le_requerant": "la partie requérante", "du_requerant": "de la partie requérante",
              "au_requerant": "à la partie requérante", "il": "elle", "lui": "lui", "le": "la", "ne": "né(e)",
-             "e": "e", "interesse": "l'intéressée"}
+             "e": "e", "interesse": "la partie requérante"}
     f["pour_requerant"] = "pour " + f["le_requerant"]
     for key in ("le_requerant", "du_requerant", "au_requerant", "il"):
         f[key[0].upper() + key[1:]] = cap(f[key])
@@ -125,10 +125,15 @@ def conseil(qualite: str, civilite: str | None, nom: str, barreau_nom: str | Non
 
 # --- défendeur ------------------------------------------------------------------------------
 
-def defendeur(dep: departements.Departement) -> dict[str, str]:
-    """« le préfet de la Seine-Saint-Denis » and its forms; Paris: « le préfet de police »."""
+def defendeur(dep: departements.Departement, prefete: bool = False) -> dict[str, str]:
+    """« le préfet de la Seine-Saint-Denis » and its forms; Paris: « le préfet de police »; « la préfète »
+    when the case says so."""
     rest = dep.prefet.removeprefix("le ")  # « préfet de la Seine-Saint-Denis »
     prefecture = "la préfecture de police" if dep.code == "75" else f"la préfecture {dep.de_nom}"
+    if prefete:
+        rest = "préfète" + rest.removeprefix("préfet")
+        return {"le_prefet": "la " + rest, "Le_prefet": "La " + rest, "du_prefet": "de la " + rest,
+                "au_prefet": "à la " + rest, "la_prefecture": prefecture}
     return {"le_prefet": "le " + rest, "Le_prefet": "Le " + rest, "du_prefet": "du " + rest,
             "au_prefet": "au " + rest, "la_prefecture": prefecture}
 
@@ -211,8 +216,26 @@ def typo(text: str) -> str:
         text = text.replace(a, b)
     # « 15 novembre 2025 » and « 15 jours » never split across lines either.
     text = _DATE.sub(lambda m: m[0].replace(" ", "\u00a0"), text)
-    text = re.sub(r"(?<=\d) (?=(?:jours?|€)\b)", "\u00a0", text)
-    return re.sub(r"\b([LRD])\. (?=\d)", "\\1.\u00a0", text)
+    text = re.sub(r"(?<=\d) (?=(?:jours?|heures|€)\b)", "\u00a0", text)
+    return articles(text)
+
+
+def articles(text: str) -> str:
+    """« L. 521-3 », « R. 431-5 », « n° 91-647 »: the letter never alone at the end of a line, and the
+    number never split at its hyphen (U+2011, the non-breaking hyphen)."""
+    text = re.sub(r"\b([LRD])\.[ \u00a0](?=\d)", "\\1.\u00a0", text)
+    return re.sub(r"(?<=\b[LRD]\.\u00a0)(\d+(?:-\d+)+)|(?<=n°\u00a0)(\d+(?:-\d+)+)",
+                  lambda m: m[0].replace("-", "\u2011"), text)
+
+
+def guillemets(text: str) -> str:
+    """Entered text printed as written, but « salarié » never split from its guillemets."""
+    return text.replace("« ", "«\u00a0").replace(" »", "\u00a0»")
+
+
+def telephone(text: str) -> str:
+    """« 01 42 00 00 00 » on one line."""
+    return re.sub(r"(?<=[\d+]) (?=\d)", "\u00a0", text.strip())
 
 
 # The application itself, as a feminine noun: « enregistrer la demande de changement de statut ».
@@ -275,12 +298,30 @@ def entre_dates(first: dt.date, last: dt.date) -> str:
     return f"entre le {start} et le {dates.format_date(last)}"
 
 
-def dernier_jour_ouvre(d: dt.date) -> dt.date:
-    """The day itself, or the Friday before when it falls on a weekend.
+def _paques(year: int) -> dt.date:
+    """Easter Sunday (anonymous Gregorian algorithm)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    l_ = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * l_) // 451
+    month, day = divmod(h + l_ - 7 * m + 114, 31)
+    return dt.date(year, month, day + 1)
 
-    Weekends only: public holidays would need a calendar dependency for a one-day difference the
-    judge adjusts anyway.
-    """
-    while d.weekday() >= 5:
+
+def jours_feries(year: int) -> set[dt.date]:
+    """French public holidays (metropolitan): fixed days, Easter Monday, Ascension, Whit Monday."""
+    easter = _paques(year)
+    fixed = {(1, 1), (5, 1), (5, 8), (7, 14), (8, 15), (11, 1), (11, 11), (12, 25)}
+    return ({dt.date(year, m, d) for m, d in fixed}
+            | {easter + dt.timedelta(days=n) for n in (1, 39, 50)})
+
+
+def dernier_jour_ouvre(d: dt.date) -> dt.date:
+    """The day itself, or the last working day before it (weekends and French public holidays)."""
+    while d.weekday() >= 5 or d in jours_feries(d.year):
         d -= dt.timedelta(days=1)
     return d

@@ -23,7 +23,16 @@ MAX_BYTES = 1024 * 1024  # a real case file is tens of kB; PyYAML reads ~1 MB/s
 PLACEHOLDER = "À COMPLÉTER"  # what « refere init » writes where an answer is needed
 MAX_NODES = 20_000  # bounds alias expansion ("billion laughs") and absurd files; a real case has ~1,000
 
-_NULL = "tag:yaml.org,2002:null"
+_YAML = "tag:yaml.org,2002:"
+_NULL = _YAML + "null"
+# The tags a node may carry: implicit ones, « ! », « !!str » and « !!null » (and « !!seq »,
+# « !!map » on a list or a mapping, which change nothing). Any other explicit tag is refused:
+# « !!timestamp », « !!binary », « !!int » of 5,000 digits… reach no constructor.
+_ALLOWED_TAGS = {
+    yaml.ScalarNode: (_YAML + "str", _NULL),
+    yaml.SequenceNode: (_YAML + "seq",),
+    yaml.MappingNode: (_YAML + "map",),
+}
 
 
 class _Loader(yaml.SafeLoader):
@@ -60,16 +69,35 @@ class _Walk:
         self.count = 0
         self.duplicates: list[tuple[Loc, int]] = []
         self.null_keys: list[tuple[Loc, int]] = []
+        self.tags: list[tuple[Loc, int, str]] = []  # explicit tags refused: where, line, message
+
+    def check_tag(self, node: yaml.Node, loc: Loc) -> None:
+        if node.tag in _ALLOWED_TAGS.get(type(node), ()):
+            return
+        tag = "!!" + node.tag[len(_YAML):] if node.tag.startswith(_YAML) else node.tag
+        shown = tag if len(tag) <= 40 else tag[:39] + "…"
+        if node.tag in _ALLOWED_TAGS[yaml.ScalarNode]:
+            what = "une liste" if isinstance(node, yaml.SequenceNode) else "un ensemble de champs"
+            message = f"étiquette YAML « {shown} » sur {what} : elle ne s'applique qu'à une valeur simple ; supprimez-la"
+        else:
+            message = (f"étiquette YAML « {shown} » non autorisée : écrivez la valeur telle quelle, sans étiquette "
+                       "(seules « !!str » et « !!null » sont acceptées)")
+        self.tags.append((loc, node.start_mark.line + 1, message))
 
     def visit(self, node: yaml.Node, loc: Loc) -> None:
         self.count += 1
         if self.count > MAX_NODES:
             raise _TooBig
+        self.check_tag(node, loc)
         self.lines.setdefault(loc, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             seen: set[str] = set()
             for key_node, value_node in node.value:
                 key = key_node.value if isinstance(key_node, yaml.ScalarNode) else repr(key_node)
+                if isinstance(key_node, yaml.ScalarNode):
+                    self.check_tag(key_node, loc + (key,))
+                else:
+                    self.visit(key_node, loc + (key,))  # a complex key: its tags are checked too
                 if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _NULL:
                     self.null_keys.append((loc, key_node.start_mark.line + 1))
                 if key in seen:
@@ -219,6 +247,8 @@ def parse_yaml(text: str, name: str) -> tuple[Any, _Walk]:
             raise CaseInvalid([Problem(name, None, "", "le fichier est vide : partez du modèle créé par « refere init »")])
         walk = _Walk()
         walk.visit(node, ())
+        if walk.tags:  # refused before any constructor runs
+            raise CaseInvalid([Problem(name, line, field_path(loc), message) for loc, line, message in walk.tags])
         data = loader.construct_document(node)
     except (_TooBig, RecursionError):  # PyYAML composes recursively; our walk bounds aliases
         raise CaseInvalid([Problem(name, None, "", (
@@ -431,7 +461,8 @@ def _stat(path: Path) -> os.stat_result:
         return os.stat(path)
     except OSError as exc:
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            reason = "fichier introuvable"
+            note = files.path_twin_note(path) if exc.errno == errno.ENOENT else None
+            reason = f"fichier introuvable : {note}" if note else "fichier introuvable"
         elif exc.errno == errno.ENAMETOOLONG:
             reason = "chemin trop long pour le système : raccourcissez les noms de dossiers"
         else:
@@ -445,8 +476,4 @@ def _short(path: Path) -> str:
 
 
 def resolve_case_path(path: str | Path) -> Path:
-    p = Path(path)
-    try:
-        return p / "dossier.yaml" if p.is_dir() else p
-    except OSError:
-        return p  # too long or unreadable: load() says so in French
+    return files.resolve_case_path(path)

@@ -184,6 +184,20 @@ def _ascii_choice(value: Any) -> Any:
     return re.sub(r"[\s-]+", "_", folded)
 
 
+def _piece_id(value: Any) -> Any:
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not PIECE_ID.match(text):
+        raise _err(f"identifiant « {value} » invalide : lettres minuscules sans accent, chiffres et « - » "
+                   "(par exemple « contrat » ou « lettre-employeur »)")
+    return text
+
+
+PieceId = Annotated[str, BeforeValidator(_piece_id)]
+Preuves = Annotated[list[PieceId], BeforeValidator(_none_to_list), Field(max_length=50)]
+
+
 class Procedure(Strict):
     type: Literal[tuple(PROCEDURES)]  # type: ignore[valid-type]
     voie: Annotated[Literal[VOIES], BeforeValidator(_ascii_choice)] = "rendez_vous"  # type: ignore[valid-type]
@@ -191,6 +205,11 @@ class Procedure(Strict):
     expiration_titre: Date | None = None
     precisions: Long | None = None
     oqtf: Annotated[bool, BeforeValidator(_oui_non)] = False
+    # Why the first attempt came after the titre expired (R. 431-5 CESEDA), with its pièces.
+    explication_retard: Long | None = None
+    preuves_retard: Preuves = []
+    # The pièces showing the application is complete and ready to be filed (CE 435594).
+    preuves_dossier: Preuves = []
 
     @model_validator(mode="after")
     def _autre_needs_precisions(self) -> Procedure:
@@ -228,6 +247,10 @@ class Prefecture(Strict):
     departement: Annotated[str, BeforeValidator(_departement)]
     site: Short | None = None
     url_rendez_vous: Annotated[Short | None, AfterValidator(_url)] = None
+    adresse: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    prefete: Annotated[bool, BeforeValidator(_oui_non)] = False
+    # The pièces showing the préfecture receives only by online appointment.
+    preuves_rendez_vous: Preuves = []
 
 
 class Tribunal(Strict):
@@ -265,20 +288,6 @@ class Tentative(Strict):
     capture: SourcePath | None = None
     resultat: Short | None = None
     note: Long | None = None
-
-
-def _piece_id(value: Any) -> Any:
-    if value is None:
-        return None
-    text = str(value).strip()
-    if not PIECE_ID.match(text):
-        raise _err(f"identifiant « {value} » invalide : lettres minuscules sans accent, chiffres et « - » "
-                   "(par exemple « contrat » ou « lettre-employeur »)")
-    return text
-
-
-PieceId = Annotated[str, BeforeValidator(_piece_id)]
-Preuves = Annotated[list[PieceId], BeforeValidator(_none_to_list), Field(max_length=50)]
 
 
 class Piece(Strict):
@@ -337,6 +346,7 @@ class Demandes(Strict):
     rdv_sous_jours: Annotated[int, Field(ge=1, le=730)] | None = None
     astreinte_par_jour: Annotated[float, Field(gt=0, le=100_000)] | None = None
     frais_l761_1: Annotated[float, Field(gt=0, le=100_000)] | None = None
+    recepisse_travail: Annotated[bool, BeforeValidator(_oui_non)] = False
 
 
 class Signature(Strict):
@@ -357,6 +367,7 @@ def _version(value: Any) -> int:
 class Case(Strict):
     version: Annotated[Literal[1], BeforeValidator(_version)]
     requerant: Requerant
+    situation: Long | None = None
     procedure: Procedure
     prefecture: Prefecture
     tribunal: Tribunal | None = None
@@ -425,11 +436,15 @@ def _id_problems(case: Case) -> list[tuple[tuple, str]]:
                         f"({{ligne:pieces,{first[p.id]},id}}) : chaque identifiant est unique"))
         else:
             first[p.id] = i
-    for section in ("urgence", "diligences"):
-        for i, item in enumerate(getattr(case, section)):
-            for k, ref in enumerate(item.preuves):
-                if ref not in first:
-                    known = ", ".join(f"« {x} »" for x in first) or "aucune pièce n'a d'identifiant « id »"
-                    out.append(((section, i, "preuves", k),
-                                f"aucune pièce n'a l'identifiant « {ref} » (identifiants connus : {known})"))
+    cited: list[tuple[tuple, list[str]]] = [
+        ((section, i, "preuves"), item.preuves)
+        for section in ("urgence", "diligences") for i, item in enumerate(getattr(case, section))]
+    cited += [(("procedure", "preuves_retard"), case.procedure.preuves_retard),
+              (("procedure", "preuves_dossier"), case.procedure.preuves_dossier),
+              (("prefecture", "preuves_rendez_vous"), case.prefecture.preuves_rendez_vous)]
+    for where, refs in cited:
+        for k, ref in enumerate(refs):
+            if ref not in first:
+                known = ", ".join(f"« {x} »" for x in first) or "aucune pièce n'a d'identifiant « id »"
+                out.append(((*where, k), f"aucune pièce n'a l'identifiant « {ref} » (identifiants connus : {known})"))
     return out

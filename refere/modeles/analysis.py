@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import html
 import re
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -13,8 +14,8 @@ import jinja2
 from jinja2 import nodes
 
 from refere.errors import TemplateError
-from refere.modeles.document import template_parts
-from refere.modeles.messages import report, syntax_problem, where
+from refere.modeles.document import raw_parts, template_parts
+from refere.modeles.messages import jinja_source, report, syntax_problem, where
 from refere.modeles.sandbox import BLOCKED_ATTRIBUTES, FILTER_EXPECTS, MAX_TAGS, _short, police
 
 
@@ -243,12 +244,39 @@ class Analyser:
 
 
 
+# --- docxtpl's rich-content tags ---------------------------------------------------------------------
+
+# « {{r x}} », « {{p x}} », « {{tr x}} », « {{tc x}} »: docxtpl removes the run, paragraph, table
+# row or cell around the tag and writes the value's own Word XML there (RichText, Subdoc).
+# refere's values are plain text: printed there, they vanish from the requête.
+_RICH = re.compile(r"\{\{(tr|tc|p|r) ([^{}]*)\}\}")
+_RICH_WHAT = {"r": "le morceau de texte", "p": "le paragraphe", "tr": "la ligne du tableau", "tc": "la cellule"}
+
+
+def rich_tag_problems(label: str, xml: str) -> list[str]:
+    """Every rich-content tag of one part (raw XML, before docxtpl's rewriting), with its paragraph."""
+    src = jinja_source(xml)
+    found = []
+    for lineno, line in enumerate(src.split("\n"), 1):
+        if "{{" not in line:
+            continue
+        text = html.unescape(re.sub(r"<[^>]+>", "", line))
+        for m in _RICH.finditer(text):
+            expr = " ".join(m[2].split())
+            found.append(f"{where(label, src, lineno)} : « {{{{{m[1]} {expr}}}}} » remplace "
+                         f"{_RICH_WHAT[m[1]]} qui la porte par un contenu Word mis en forme (RichText, "
+                         "sous-document) que refere ne fournit pas : la valeur disparaîtrait de la requête ; "
+                         f"écrivez « {{{{ {expr} }}}} »")
+    return found
+
+
 def _dedupe(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
 def analyse(tpl, env: jinja2.Environment, contexts: list[dict[str, Any]], our_filters: dict[str, Callable]) -> list[str]:
-    """Problems found without rendering: syntax, forbidden tags, unknown names, filters, tests."""
+    """Problems found without rendering: syntax, forbidden tags, rich-content tags, unknown names,
+    filters, tests."""
     analyser = Analyser(contexts, env, our_filters)
     parser = jinja2.Environment()
     problems = []
@@ -257,6 +285,8 @@ def analyse(tpl, env: jinja2.Environment, contexts: list[dict[str, Any]], our_fi
     if tags > MAX_TAGS:
         raise TemplateError(report(getattr(tpl, "refere_path", Path("modèle")),
                                    [f"modèle démesuré : {tags} balises (au plus {MAX_TAGS})"]))
+    for label, xml in raw_parts(tpl):
+        problems += rich_tag_problems(label, xml)
     for label, src in parts:
         try:
             tree = parser.parse(src)

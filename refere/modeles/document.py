@@ -75,16 +75,22 @@ def open_docx(path: Path):
         raise TemplateError(f"« {path.name} » n'est pas un document Word (.docx) lisible ({type(exc).__name__})") from None
 
 
-def template_parts(tpl) -> list[tuple[str, str]]:
-    """(where, source as Jinja sees it) for every part docxtpl renders."""
-    parts = [("corps du document", jinja_source(tpl.patch_xml(tpl.get_xml())))]
+def raw_parts(tpl) -> list[tuple[str, str]]:
+    """(where, XML as stored) for every part docxtpl renders, before docxtpl rewrites its tags."""
+    parts = [("corps du document", tpl.get_xml())]
     for uri in (tpl.HEADER_URI, tpl.FOOTER_URI):
         for _, part in tpl.get_headers_footers(uri):
-            parts.append((part_label(str(part.partname)), jinja_source(tpl.patch_xml(tpl.get_part_xml(part)))))
+            parts.append((part_label(str(part.partname)), tpl.get_part_xml(part)))
     for part in tpl.docx.part.package.parts:
         if part.content_type.endswith(".footnotes+xml"):
             blob = part.blob.decode("utf-8", "replace") if isinstance(part.blob, bytes) else part.blob
-            parts.append((part_label(str(part.partname)), jinja_source(tpl.patch_xml(blob))))
+            parts.append((part_label(str(part.partname)), blob))
+    return parts
+
+
+def template_parts(tpl) -> list[tuple[str, str]]:
+    """(where, source as Jinja sees it) for every part docxtpl renders."""
+    parts = [(label, jinja_source(tpl.patch_xml(xml))) for label, xml in raw_parts(tpl)]
     for prop in PROPERTIES:
         value = getattr(tpl.docx.core_properties, prop) or ""
         if "{" in value:

@@ -10,7 +10,8 @@ from typing import Any
 from refere import dates
 from refere.affaire import grammaire
 from refere.pieces import repair
-from refere.preuves import shotdates
+from refere.affaire import echeances
+from refere.preuves import coherence, shotdates
 from refere.errors import FileProblem
 from refere.affaire.model import Case
 from refere.pieces.probe import prefetch, probe
@@ -130,11 +131,14 @@ def check(case: Case) -> Report:
     _freshness(case, add)
     _pieces_expected(case, add)
     _urgency(case, add)
+    coherence.check(case, add)
     _route(case, add)
     # What the captures show, read by OCR (refere/preuves/lecture.py): warnings only.
-    from refere.preuves import lecture
+    from refere.preuves import lecture, titulaire
     readings = lecture.read_case(case)
     out += lecture.findings(case, readings)
+    if not any(f.code == "piece-illisible" for f in out):
+        out += titulaire.findings(case)  # whose name the identity and titre pièces bear
     if not any(f.code == "voie-a-verifier" for f in out):
         out += route_seen(case, readings)
     return Report(fig, out, readings)
@@ -207,7 +211,8 @@ def _attempt_counts(case: Case, fig: Figures, add: Add) -> None:
 def _captures(case: Case, add: Add) -> None:
     what = "du message d'erreur de l'ANEF" if case.procedure.is_anef else "d'écran"
     seen: dict[str, int] = {}
-    prefetch(t.capture for t in case.tentatives)  # decoded on every core; the loop reads the cache
+    # Checked on every core (and dated from the same bytes); the loop reads what they found.
+    prefetch((t.capture for t in case.tentatives), shotdates.entry_text)
     for i, t in enumerate(case.tentatives):
         where = f"tentatives[{i}]"
         if t.capture is None:
@@ -238,6 +243,7 @@ def _captures(case: Case, add: Add) -> None:
 
 
 def _pieces_readable(case: Case, add: Add) -> None:
+    seen: dict[str, tuple[int, str]] = {}  # content hash -> first pièce and file that holds it
     for i, p in enumerate(case.pieces):
         for src in p.sources:
             try:
@@ -247,6 +253,12 @@ def _pieces_readable(case: Case, add: Add) -> None:
                 add("piece-illisible", BLOQUANT, f"Pièce illisible : {exc.message}", "R. 412-2 CJA (pièces produites)",
                     f"pieces[{i}]")
                 continue
+            if info.sha256 in seen:
+                j, first = seen[info.sha256]
+                add("piece-en-double", AVERTISSEMENT, _double_piece(case, j, i, first, src.written),
+                    "R. 412-2 CJA (pièces produites)", f"pieces[{i}]")
+            else:
+                seen[info.sha256] = (i, src.written)
             # A damaged PDF is filed all the same; the user hears what was repaired or is still wrong.
             if info.etat.etat != repair.INTACT:
                 code = "piece-reparee" if info.etat.etat == repair.REPAIRED else "piece-endommagee"
@@ -254,9 +266,17 @@ def _pieces_readable(case: Case, add: Add) -> None:
                     f"pieces[{i}]")
 
 
-def requete_date(case: Case) -> dt.date:
-    """The requête's date: the signature date, else today."""
-    return case.signature.date or dates.today()
+def _double_piece(case: Case, j: int, i: int, first: str, second: str) -> str:
+    files = f"(« {first} », « {second} »)" if first != second else f"(« {first} »)"
+    if i == j:
+        return (f"Le même fichier (contenu identique) est joint deux fois à la pièce « {case.pieces[i].titre} » "
+                f"{files} : retirez le doublon.")
+    return (f"Le même fichier (contenu identique) est produit comme pièce « {case.pieces[j].titre} » et comme pièce "
+            f"« {case.pieces[i].titre} » {files} : un document ne se produit qu'une fois ; retirez le doublon "
+            "ou joignez le bon document.")
+
+
+requete_date = echeances.requete_date
 
 
 def _freshness(case: Case, add: Add) -> None:
@@ -272,12 +292,8 @@ def _freshness(case: Case, add: Add) -> None:
     exp = case.procedure.expiration_titre
     if exp is None:
         return
-    if first > exp:
-        add("premiere-tentative-apres-expiration", AVERTISSEMENT,
-            f"La première tentative ({dates.format_date(first)}) est postérieure à l'expiration du titre "
-            f"({dates.format_date(exp)}) : le préfet soutiendra que l'urgence est due au retard du demandeur. "
-            "Joignez toute démarche antérieure (courriel, courrier) qui montre le contraire.", R431_5, "tentatives")
-    elif case.procedure.is_anef and case.procedure.is_renewal and first > exp - dt.timedelta(days=60):
+    # A first attempt after the expiry: coherence._facts warns until the delay is explained.
+    if first <= exp and case.procedure.is_anef and case.procedure.is_renewal and first > exp - dt.timedelta(days=60):
         add("depot-anef-tardif", AVERTISSEMENT,
             f"La première tentative de dépôt ({dates.format_date(first)}) est postérieure au 60e jour avant "
             f"l'expiration du titre ({dates.format_date(exp)}) : sur l'ANEF, le renouvellement se demande entre "
@@ -315,13 +331,14 @@ def _pieces_expected(case: Case, add: Add) -> None:
 
 
 def _urgency(case: Case, add: Add) -> None:
-    if not case.procedure.is_renewal and case.urgence and all(grammaire.first_person(u.fait) for u in case.urgence):
+    presumed = echeances.presumed(case)
+    if not presumed and case.urgence and all(grammaire.first_person(u.fait) for u in case.urgence):
         # Quoted first-person words are the applicant's, not an argument the judge can weigh.
         add("urgence-non-argumentee", BLOQUANT,
             "urgence non démontrée : le juge rejettera probablement la requête sans audience ; décrivez les faits "
             "à la troisième personne dans « urgence » (motif, fait, preuves)",
             f"{CE_453391} ; R. 522-1 CJA", "urgence")
-    if not case.procedure.is_renewal and not case.urgence:
+    if not presumed and not case.urgence:
         add("urgence-absente", BLOQUANT,
             "Hors renouvellement, l'urgence n'est pas présumée et doit être justifiée : décrivez dans "
             "« urgence » les circonstances particulières (emploi menacé, droits sociaux, famille…), avec les "
@@ -334,10 +351,15 @@ def _urgency(case: Case, add: Add) -> None:
                 f"Le fait d'urgence n° {i + 1} est écrit à la première personne (« je », « mon »…) : la requête le "
                 "citera entre guillemets comme vos propres mots. Écrivez-le plutôt à la troisième personne, "
                 "en forme structurée (motif, fait, echeance, preuves).", PRACTICE, where + ".fait")
-        if not u.preuves:
-            add("urgence-sans-piece", AVERTISSEMENT,
+        if not echeances.proven(case, u):
+            # Outside renewal the urgency is the condition of the requête: unproven, it is only a draft.
+            # Quoted first-person words are not argued: they have their own warning.
+            argued = not presumed and not grammaire.first_person(u.fait)
+            add("urgence-sans-piece", BLOQUANT if argued else AVERTISSEMENT,
                 f"Le fait d'urgence n° {i + 1} n'est prouvé par aucune pièce : ajoutez-la dans « pieces » avec un "
-                "« id » et citez-la dans « preuves » (contrat, lettre de l'employeur, notification CAF…).",
+                "« id » et citez-la dans « preuves » (contrat, lettre de l'employeur, notification CAF…)."
+                + ("" if not argued else " Hors renouvellement, l'urgence doit être prouvée : sans pièce, la requête "
+                   "n'est qu'un projet."),
                 CE_453391, where + ".preuves")
 
 

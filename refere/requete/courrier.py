@@ -238,7 +238,7 @@ def email_text(docx: Path) -> str:
     doc = Document(str(docx))
     blocks: list[list[str]] = [[]]
     for para in doc.paragraphs:
-        text = para.text.replace("\u00a0", " ").rstrip()
+        text = para.text.replace("\u00a0", " ").replace("\u2011", "-").rstrip()
         if not text:
             if blocks[-1]:
                 blocks.append([])

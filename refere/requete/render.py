@@ -19,7 +19,8 @@ from refere.modeles.document import Picture, render_docx
 from refere.modeles.messages import report
 from refere.modeles.sandbox import make_env
 from refere.affaire import grammaire
-from refere.requete import redaction
+from refere.requete import faits, redaction, urgence
+from refere.affaire import echeances
 from refere.errors import TemplateError, ToolMissing
 from refere.preuves.rules import Report
 from refere.affaire.model import Case
@@ -96,11 +97,11 @@ def _counsel(case: Case) -> dict[str, Any] | None:
     address = _lines(c.adresse)
     parts = [forms["appellation"]]
     if c.toque:
-        parts.append(f"toque {c.toque}")
+        parts.append("toque\u00a0" + c.toque.replace(" ", "\u00a0"))
     if address:
         parts.append(", ".join(address))
     if c.telephone:
-        parts.append(f"téléphone : {c.telephone}")
+        parts.append(f"téléphone\u00a0: {grammaire.telephone(c.telephone)}")
     if c.courriel:
         parts.append(f"courriel : {c.courriel}")
     return {
@@ -113,7 +114,7 @@ def _counsel(case: Case) -> dict[str, Any] | None:
         "toque": c.toque or "",
         "adresse": ", ".join(address),
         "adresse_lignes": address,
-        "telephone": c.telephone or "",
+        "telephone": grammaire.telephone(c.telephone or ""),
         "courriel": c.courriel or "",
         "ville": c.ville or town_of(c.adresse or "") or "",
         "reference": c.reference or "",
@@ -157,7 +158,7 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
     g = grammaire.requerant(r.civilite)
     g["accord"] = g["e"]
     dep = case.departement
-    dfd = grammaire.defendeur(dep)
+    dfd = grammaire.defendeur(dep, case.prefecture.prefete)
     designation = " ".join(x for x in (r.civilite, r.prenoms, r.nom.upper()) if x)
     if r.nom_usage:
         designation += f" (nom d'usage : {r.nom_usage})"
@@ -190,7 +191,7 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
             "de_nationalite": grammaire.nationalite(r.nationalite),
             "adresse": ", ".join(address_lines),
             "adresse_lignes": address_lines,
-            "telephone": r.telephone or "",
+            "telephone": grammaire.telephone(r.telephone or ""),
             "courriel": r.courriel or "",
             "numero_etranger": r.numero_etranger or "",
             "le_requerant": g["le_requerant"],
@@ -221,12 +222,13 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
             "la_prefecture": dfd["la_prefecture"],
             "departement": dep.nom,
             "code": dep.code,
+            "adresse_lignes": faits.defendeur_lignes(case),
         },
         "procedure": {
             "type": proc.type,
             "voie": proc.voie,
             "anef": proc.is_anef,
-            "libelle": proc.label,
+            "libelle": faits.libelle(case),
             "demande": "sa " + grammaire.DEMANDES[proc.type],
             "renouvellement": proc.is_renewal,
             "titre_actuel": proc.titre_actuel or "",
@@ -237,7 +239,7 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
             # Only « autre » (label « sa démarche ») takes them after a colon; the others, as a sentence.
             "precisions_libelle": (proc.precisions or "").rstrip(" .") if proc.type == "autre" else "",
             "oqtf": proc.oqtf,
-            "fenetre": redaction.window_sentence(case, [a.date.date() for a in inv.attempts], g),
+            "fenetre": redaction.window_sentence(case, g),
             "titre_phrase": _titre_phrase(case, inv, g, sig_date),
             "precisions_phrase": _precisions_phrase(proc),
         },
@@ -276,12 +278,18 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
         "courriers": courriers,
         "courriers_texte": _courriers_text(courriers, g, proc.is_anef),
         "urgence": [u.fait for u in case.urgence],
-        "urgence_intro": redaction.urgency_intro(case, g),
-        "urgence_paragraphes": redaction.urgency_paragraphs(case, inv, g, sig_date),
+        "urgence_intro": urgence.intro(case, g),
+        "urgence_paragraphes": urgence.paragraphs(case, inv, g, sig_date),
+        "urgence_titre": urgence.titre(case, g, sig_date),
+        "urgence_retard": urgence.retard(case, inv, g, brouillon),
+        "urgence_manque": urgence.missing(case),
+        "urgence_delai_bref": urgence.delai_bref(case, g, sig_date),
+        "faits": faits.context(case, inv, g),
         "diligences": redaction.diligences(case, inv, g),
         "conclusions": redaction.conclusions(case, g, dfd, sig_date, conseil),
         "demandes": {
-            "delai_jours": d.delai_jours,
+            "delai_jours": echeances.delais(case, sig_date).jours,
+            "delai_texte": redaction.delai_texte(echeances.delais(case, sig_date).jours),
             "rdv_sous_jours": d.rdv_sous_jours,
             "rdv_limite": redaction.rdv_deadline(case, sig_date),
             "astreinte": dates.format_amount(d.astreinte_par_jour) if d.astreinte_par_jour else "",
@@ -393,16 +401,16 @@ def _titre_phrase(case: Case, inv: Inventory, g: dict[str, str], on: dt.date) ->
     when = f", qui {'a expiré' if past else 'expire'} le {dates.format_date(exp)}" if exp else ""
     if proc.titre_actuel:
         article = grammaire.titre_indefini(proc.titre_actuel)[: -len(proc.titre_actuel.strip())]
-        return (f"{g['Il']} {'était' if past else 'est'} titulaire {article}{proc.titre_actuel.strip()}"
-                f"{when}{ref}.")
+        return (f"{g['Il']} {'était' if past else 'est'} titulaire {article}{grammaire.guillemets(proc.titre_actuel.strip())}"
+                f"{grammaire.typo(when)}{ref}.")
     if exp:
         return f"Son titre de séjour {'a expiré' if past else 'expire'} le {dates.format_date(exp)}{ref}."
     return ""
 
 
 def _precisions_phrase(proc) -> str:
-    """The applicant's précisions as their own sentence, never glued after the label (« … statut :
-    changement de statut … »)."""
+    """Kept for custom templates of the first releases; the built-in one joins the précisions into the
+    sentence of the object (faits.objet)."""
     text = (proc.precisions or "").strip().rstrip(" .")
     if not text or proc.type == "autre":
         return ""

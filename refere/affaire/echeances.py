@@ -1,0 +1,227 @@
+"""What the case says about time and about its branch: deadlines, the R. 431-5 window, the
+récépissé branch, and which pièces prove a fact written as a plain sentence.
+
+Shared by ``check`` (preuves) and the requête (requete): one reading of the case for both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from refere import dates
+from refere.affaire.grammaire import dernier_jour_ouvre, first_person
+from refere.affaire.model import Case, Piece, Urgence
+
+MOIS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+        "novembre", "décembre")
+_DATE = re.compile(r"\b(1er|\d{1,2})[\s\u00a0]+(" + "|".join(MOIS) + r")[\s\u00a0]+(\d{4})\b", re.IGNORECASE)
+_NUMERIC = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
+
+SHORT_DAYS = 10   # a deadline this close: 48 hours asked
+SOON_DAYS = 30    # a deadline this close: 8 days asked (« délai bref », CE 435594)
+NEAR_EXPIRY = 62  # outside renewal, a titre's expiry counts as a deadline only this close (two months)
+
+
+def requete_date(case: Case) -> dt.date:
+    """The requête's date: the signature date, else today."""
+    return case.signature.date or dates.today()
+
+
+def dates_in(text: str) -> list[dt.date]:
+    """Every full date written in a French sentence (« 15 janvier 2027 », « 15/01/2027 »)."""
+    out = []
+    for m in _DATE.finditer(text):
+        day = 1 if m[1].lower() == "1er" else int(m[1])
+        try:
+            out.append(dt.date(int(m[3]), MOIS.index(m[2].lower()) + 1, day))
+        except ValueError:
+            continue
+    for m in _NUMERIC.finditer(text):
+        try:
+            out.append(dt.date(int(m[3]), int(m[2]), int(m[1])))
+        except ValueError:
+            continue
+    return sorted(out)
+
+
+# --- branch ---------------------------------------------------------------------------------
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.lower().replace("’", "'"))
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def recepisse(case: Case) -> bool:
+    """The application is registered; what is at stake is the renewal of its récépissé."""
+    proc = case.procedure
+    return proc.type == "delivrance_recepisse" or _fold(proc.titre_actuel or "").startswith("recepisse")
+
+
+def presumed(case: Case) -> bool:
+    """Urgency in principle established: a renewal, or the renewal of a récépissé (CE 453391)."""
+    return case.procedure.is_renewal or recepisse(case)
+
+
+def expired(case: Case) -> bool:
+    exp = case.procedure.expiration_titre
+    return bool(exp and exp < requete_date(case))
+
+
+def expired_before_first(case: Case) -> bool:
+    """The titre had already expired when the first attempt was made (R. 431-5: the préfet will say so)."""
+    exp = case.procedure.expiration_titre
+    first = min(t.date.date() for t in case.tentatives)
+    return bool(exp and case.procedure.is_renewal and first > exp)
+
+
+# --- the R. 431-5 window --------------------------------------------------------------------
+
+def two_months_before(d: dt.date) -> dt.date:
+    month, year = d.month - 2, d.year
+    if month <= 0:
+        month, year = month + 12, year - 1
+    for day in (d.day, 30, 29, 28):
+        try:
+            return dt.date(year, month, day)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def window(case: Case) -> tuple[dt.date, dt.date] | None:
+    """R. 431-5 CESEDA: a renewal is filed in the two months before expiry, or from the 120th to the
+    60th day before it on the ANEF téléservice. None when the case is not a renewal with a known expiry."""
+    proc = case.procedure
+    exp = proc.expiration_titre
+    if not (proc.is_renewal and exp):
+        return None
+    if proc.is_anef:
+        return exp - dt.timedelta(days=120), exp - dt.timedelta(days=60)
+    return two_months_before(exp), exp
+
+
+def attempts_inside(case: Case) -> list[dt.date]:
+    w = window(case)
+    if w is None:
+        return []
+    return sorted(d for d in (t.date.date() for t in case.tentatives) if w[0] <= d <= w[1])
+
+
+def all_before_window(case: Case) -> bool:
+    """Every attempt precedes the window: the préfet will say no request could be filed yet."""
+    w = window(case)
+    return bool(w) and all(t.date.date() < w[0] for t in case.tentatives)
+
+
+# --- deadlines ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Echeance:
+    date: dt.date
+    source: str  # « urgence[2] » or « procedure.expiration_titre »
+
+
+def fact_deadline(u: Urgence, on: dt.date) -> dt.date | None:
+    """A fact's deadline: its `echeance`, else the first date still ahead written in its text."""
+    if u.echeance is not None:
+        return u.echeance
+    ahead = [d for d in dates_in(u.fait) if d >= on]
+    return ahead[0] if ahead else None
+
+
+def deadlines(case: Case, on: dt.date | None = None) -> list[Echeance]:
+    """Deadlines still ahead, earliest first: the urgency facts' and, when it matters, the titre's expiry."""
+    on = on or requete_date(case)
+    out = []
+    for i, u in enumerate(case.urgence):
+        d = fact_deadline(u, on)
+        if d is not None and d > on:
+            out.append(Echeance(d, f"urgence[{i}]"))
+    exp = case.procedure.expiration_titre
+    # Outside renewal, a distant expiry is no deadline: asking for its eve tells the judge there is no hurry.
+    if exp and exp > on and (presumed(case) or (exp - on).days <= NEAR_EXPIRY):
+        out.append(Echeance(exp, "procedure.expiration_titre"))
+    # On the same day, the titre's expiry is the deadline the requête names.
+    return sorted(out, key=lambda e: (e.date, e.source != "procedure.expiration_titre"))
+
+
+@dataclass(frozen=True)
+class Delais:
+    jours: int               # delay given to the préfet to communicate a date (or register)
+    fixer: dt.date | None    # latest date of the appointment
+    fixer_jours: int | None  # or a delay after notification
+    bref: bool               # a short delay: the « délai bref » of CE 435594 is pleaded
+    echeance: Echeance | None
+
+
+def delais(case: Case, on: dt.date | None = None) -> Delais:
+    """The delays the conclusions ask for: never an appointment after the earliest deadline."""
+    on = on or requete_date(case)
+    d = case.demandes
+    ahead = deadlines(case, on)
+    first = ahead[0] if ahead else None
+    left = (first.date - on).days if first else None
+    if "delai_jours" in d.model_fields_set:
+        jours = d.delai_jours
+    elif left is not None and left <= SHORT_DAYS:
+        jours = 2
+    elif (left is not None and left <= SOON_DAYS) or (presumed(case) and expired(case)):
+        jours = 8
+    else:
+        jours = d.delai_jours
+    fixer: dt.date | None = None
+    fixer_jours: int | None = None
+    if d.rdv_au_plus_tard:
+        fixer = d.rdv_au_plus_tard
+    elif d.rdv_sous_jours:
+        fixer_jours = d.rdv_sous_jours
+    elif first is not None:
+        eve = dernier_jour_ouvre(first.date - dt.timedelta(days=1))
+        if eve > on:
+            fixer = eve
+    elif presumed(case) and expired(case):
+        fixer_jours = jours + 15
+    bref = jours <= 8 or bool(case.procedure.expiration_titre and presumed(case)
+                               and (case.procedure.expiration_titre - on).days <= 30)
+    return Delais(jours, fixer, fixer_jours, bref, first)
+
+
+# --- free facts and their pièces ------------------------------------------------------------
+
+_STOP = {"de", "du", "des", "la", "le", "les", "l", "d", "en", "et", "a", "au", "aux", "un", "une", "pour", "sur",
+         "par", "piece", "attestation", "lettre", "courrier", "courriel", "copie"}
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", _fold(text)) if len(w) > 2 and w not in _STOP}
+
+
+def linked_pieces(case: Case, u: Urgence) -> list[str]:
+    """The pièces that prove a fact: its `preuves`, or for a plain sentence the `urgence` pièces it names
+    (their id, or a significant word of their title), or, when it is the only plain sentence, the
+    `urgence` pièces no other fact cites."""
+    if u.preuves or not u.libre:
+        return list(u.preuves)
+    urgent = [p for p in case.pieces if p.categorie == "urgence" and p.id]
+    words = _words(u.fait)
+    named = [p.id for p in urgent if p.id in _fold(u.fait) or _title_named(p, words)]
+    if named:
+        return named
+    plain = [x for x in case.urgence if x.libre and not first_person(x.fait)]
+    if len(plain) == 1 and plain[0] is u:
+        cited = {i for x in case.urgence for i in x.preuves}
+        return [p.id for p in urgent if p.id not in cited]
+    return []
+
+
+def _title_named(p: Piece, words: set[str]) -> bool:
+    # The title's first significant word (« promesse », « contrat », « caf »…) written in the fact.
+    own = [w for w in re.findall(r"[a-z0-9]+", _fold(p.titre)) if len(w) > 2 and w not in _STOP]
+    return bool(own) and own[0] in words
+
+
+def proven(case: Case, u: Urgence) -> bool:
+    return bool(linked_pieces(case, u))

@@ -1,0 +1,163 @@
+"""Coherence of the case with itself: what the requête would say that the facts contradict.
+
+Warnings only (except an unproven urgency outside renewal, see rules._urgency): the judge reads a
+requête whose dates, titles and sentences agree, or throws it out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from refere import dates
+from refere.affaire import echeances
+from refere.affaire.model import Case
+
+R431_5 = "R. 431-5 CESEDA"
+R431_2 = "R. 431-2 CESEDA ; CE, Section, 3 juin 2022, n° 452798"
+CE_435594 = "CE, 10 juin 2020, n° 435594"
+CE_453391 = "CE, 9 juin 2022, n° 453391"
+R412_2 = "R. 412-2 CJA (pièces produites)"
+R411_1 = "R. 411-1 CJA (identité des parties)"
+PRACTICE = "pratique constatée des tribunaux administratifs"
+AVERTISSEMENT = "avertissement"
+
+Add = Callable[..., None]
+
+_RESIDUE = re.compile(r"\{\{|\}\}|\{%|%\}|</?(?:b|i|u|p|br|strong|em|span|div)\b[^>]*>", re.IGNORECASE)
+# Sentences that say the applicant has no valid document.
+_NO_DOCUMENT = re.compile(r"faute de (?:justificatif|titre|document)[^.;]*(?:validit|séjour)|sans (?:titre|document) de "
+                          r"séjour|dépourvu(?:e)? de (?:tout )?(?:titre|document)|situation irrégulière", re.IGNORECASE)
+_EXPIRED_WORD = re.compile(r"\bexpiré(?:e)?\b", re.IGNORECASE)
+_DATE_WORDS = re.compile(r"\b(?:1er|\d{1,2}) (?:" + "|".join(echeances.MOIS) + r") \d{4}\b|\b\d{1,2}/\d{1,2}/\d{4}\b",
+                         re.IGNORECASE)
+
+
+def check(case: Case, add: Add) -> None:
+    _window(case, add)
+    _deadlines(case, add)
+    _facts(case, add)
+    _texts(case, add)
+    _titre_pieces(case, add)
+    _counsel(case, add)
+    _route(case, add)
+
+
+def _window(case: Case, add: Add) -> None:
+    """R. 431-5: attempts all before the two months (the ANEF has its own warning)."""
+    if case.procedure.is_anef or not echeances.all_before_window(case):
+        return
+    opens, _ = echeances.window(case) or (None, None)
+    add("tentatives-avant-delai", AVERTISSEMENT,
+        f"Toutes les tentatives précèdent le {dates.format_date(opens)}, début des deux mois avant l'expiration du "
+        "titre pendant lesquels la demande de renouvellement se présente : le préfet répondra qu'aucune demande "
+        "ne pouvait encore être déposée. Refaites des tentatives à partir de cette date, avec capture.",
+        R431_5, "tentatives")
+
+
+def _deadlines(case: Case, add: Add) -> None:
+    """A date the user asks for after a deadline tells the judge there is no urgency."""
+    ahead = echeances.deadlines(case)
+    d = case.demandes
+    if d.rdv_au_plus_tard and ahead and d.rdv_au_plus_tard >= ahead[0].date:
+        add("rdv-apres-echeance", AVERTISSEMENT,
+            f"« rdv_au_plus_tard » ({dates.format_date(d.rdv_au_plus_tard)}) n'est pas antérieur à l'échéance du "
+            f"{dates.format_date(ahead[0].date)} ({ahead[0].source}) : demander un rendez-vous après l'échéance "
+            "dit au juge qu'il n'y a pas d'urgence. Choisissez une date antérieure, ou retirez ce champ.",
+            CE_435594, "demandes.rdv_au_plus_tard")
+
+
+def _facts(case: Case, add: Add) -> None:
+    proc = case.procedure
+    on = echeances.requete_date(case)
+    if echeances.expired_before_first(case) and not proc.explication_retard:
+        first = min(t.date.date() for t in case.tentatives)
+        add("premiere-tentative-apres-expiration", AVERTISSEMENT,
+            f"La première tentative ({dates.format_date(first)}) est postérieure à l'expiration du titre "
+            f"({dates.format_date(proc.expiration_titre)}) : le préfet soutiendra que l'urgence est due au retard du "
+            "demandeur. Expliquez ce retard dans « procedure.explication_retard » (à la troisième personne), avec "
+            "ses pièces dans « procedure.preuves_retard », et joignez toute démarche antérieure.",
+            R431_5, "procedure.explication_retard")
+    if proc.type == "admission_exceptionnelle_sejour" and not case.situation:
+        add("situation-absente", AVERTISSEMENT,
+            "Admission exceptionnelle au séjour sans « situation » : décrivez en quelques phrases, à la troisième "
+            "personne, l'entrée en France, la durée de résidence, la famille et le travail. Le juge les cherche "
+            "pour apprécier l'urgence.", CE_453391, "situation")
+    valid = proc.expiration_titre and proc.expiration_titre >= on and (proc.titre_actuel or proc.is_renewal)
+    if valid:
+        for i, u in enumerate(case.urgence):
+            if _NO_DOCUMENT.search(u.fait):
+                add("fait-contredit-titre", AVERTISSEMENT,
+                    f"Le fait d'urgence n° {i + 1} dit que la personne est sans document de séjour valide, alors que "
+                    f"son titre est valable jusqu'au {dates.format_date(proc.expiration_titre)} : le juge y lira une "
+                    "contradiction. Reformulez-le (ce qui arrivera à l'expiration du titre).",
+                    PRACTICE, f"urgence[{i}].fait")
+
+
+def _free_texts(case: Case):
+    yield "situation", case.situation
+    yield "procedure.precisions", case.procedure.precisions
+    yield "procedure.titre_actuel", case.procedure.titre_actuel
+    yield "procedure.explication_retard", case.procedure.explication_retard
+    for i, u in enumerate(case.urgence):
+        yield f"urgence[{i}].fait", u.fait
+    for i, d in enumerate(case.diligences):
+        yield f"diligences[{i}].description", d.description
+    for i, p in enumerate(case.pieces):
+        yield f"pieces[{i}].titre", p.titre
+    for i, t in enumerate(case.tentatives):
+        yield f"tentatives[{i}].resultat", t.resultat
+        yield f"tentatives[{i}].note", t.note
+
+
+def _texts(case: Case, add: Add) -> None:
+    for where, text in _free_texts(case):
+        if text and (m := _RESIDUE.search(text)):
+            add("residu-de-modele", AVERTISSEMENT,
+                f"« {m[0]} » dans {where} : reste d'un modèle ou d'une mise en forme copiée, qui serait imprimé tel "
+                "quel dans la requête. Retirez-le.", PRACTICE, where)
+
+
+def _titre_pieces(case: Case, add: Add) -> None:
+    proc = case.procedure
+    on = echeances.requete_date(case)
+    valid = bool(proc.expiration_titre and proc.expiration_titre >= on)
+    for i, p in enumerate(case.pieces):
+        if p.categorie == "domicile" and p.date is None and not _DATE_WORDS.search(p.titre):
+            add("piece-sans-date", AVERTISSEMENT,
+                f"L'intitulé de la pièce « {p.titre} » ne donne pas sa date : écrivez-la (« Attestation "
+                "d'hébergement de M. …, du 2 mars 2025 ») ou indiquez « date » ; le juge vérifie qu'elle est récente.",
+                R412_2, f"pieces[{i}].titre")
+        if p.categorie != "titre_sejour":
+            continue
+        if valid and _EXPIRED_WORD.search(p.titre):
+            add("titre-piece-incoherente", AVERTISSEMENT,
+                f"La pièce « {p.titre} » est dite expirée, alors que le titre est valable jusqu'au "
+                f"{dates.format_date(proc.expiration_titre)} et que la requête dit la personne titulaire : "
+                "corrigez l'intitulé ou « expiration_titre ».", R412_2, f"pieces[{i}].titre")
+        elif not _DATE_WORDS.search(p.titre):
+            when = ""
+            if proc.expiration_titre:
+                verb = "expirant" if valid else "expiré"
+                when = f" (par exemple « {p.titre} {verb} le {dates.format_date(proc.expiration_titre)} »)"
+            add("titre-piece-sans-date", AVERTISSEMENT,
+                f"L'intitulé de la pièce « {p.titre} » ne donne pas la date d'expiration du titre{when} : le "
+                "bordereau doit permettre au juge de la lire sans ouvrir la pièce.", R412_2, f"pieces[{i}].titre")
+
+
+def _counsel(case: Case, add: Add) -> None:
+    c = case.conseil
+    if c is not None and c.qualite == "avocat" and c.civilite is None:
+        add("conseil-sans-civilite", AVERTISSEMENT,
+            "Avocat sans « civilite » : la requête écrit « avocat » au masculin. Indiquez « M. » ou « Mme » dans "
+            "« conseil.civilite ».", R411_1, "conseil.civilite")
+
+
+def _route(case: Case, add: Add) -> None:
+    proc = case.procedure
+    text = " ".join(x for x in (proc.titre_actuel, proc.precisions) if x).lower()
+    if proc.type == "changement_de_statut" and not proc.is_anef and "étudiant" in text:
+        add("voie-a-verifier", AVERTISSEMENT,
+            "Changement de statut d'étudiant à salarié par la voie du rendez-vous : beaucoup de préfectures "
+            "traitent cette demande sur l'ANEF (« voie: anef »). Vérifiez sur le site de la préfecture ; un avocat "
+            "ou une association décide de la voie.", R431_2, "procedure.voie")

@@ -1,0 +1,79 @@
+"""The requête's FAITS a judge looks for: who the applicant is, what is asked, that the dossier is
+ready, and why an appointment is the only way in. Data in, French sentences out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from refere import dates
+from refere.affaire import echeances
+from refere.affaire.grammaire import DEMANDES, cap, end_sentence, pieces_ref, strip_end, typo
+from refere.affaire.model import Case
+from refere.pieces.plan import Inventory
+from refere.requete.redaction import LIBELLE_RECEPISSE
+from refere.requete.urgence import lower_first
+
+
+def _ref(case: Case, inv: Inventory, ids: list[str]) -> str:
+    return pieces_ref(inv.numeros_of_ids(ids, case.pieces_by_id))
+
+
+def libelle(case: Case) -> str:
+    """What the appointment is for: « le renouvellement de son récépissé … » in the récépissé branch."""
+    return LIBELLE_RECEPISSE if echeances.recepisse(case) else case.procedure.label
+
+
+def objet(case: Case, g: dict[str, str]) -> str:
+    """« Le requérant doit se présenter en préfecture pour … (passage du statut d'étudiant à salarié). »
+    The précisions are joined into the sentence, never pasted after « Objet précis de la demande : »."""
+    proc = case.procedure
+    extra = strip_end(proc.precisions or "")
+    if proc.is_anef:
+        head = (f"{g['Le_requerant']} doit présenter sa {DEMANDES[proc.type]} au moyen du téléservice de "
+                "l'administration numérique des étrangers en France (ANEF), auquel l'article R. 431-2 du code de "
+                "l'entrée et du séjour des étrangers et du droit d'asile soumet les titres qu'il énumère")
+    elif echeances.recepisse(case):
+        head = (f"{g['Le_requerant']} a présenté une demande de titre de séjour, qui a été enregistrée et est en "
+                "cours d'instruction. Il lui faut se présenter en préfecture pour "
+                f"{LIBELLE_RECEPISSE}")
+    else:
+        head = f"{g['Le_requerant']} doit se présenter en préfecture pour {libelle(case)}"
+    if extra and proc.type == "autre":
+        return typo(end_sentence(f"{head} : {lower_first(extra)}"))
+    if extra:
+        return typo(end_sentence(f"{head} ({lower_first(extra)})"))
+    return typo(end_sentence(head))
+
+
+def dossier(case: Case, inv: Inventory, g: dict[str, str]) -> str:
+    """CE 435594 orders the registration of a complete application: say it is complete and ready."""
+    ref = _ref(case, inv, case.procedure.preuves_dossier)
+    what = "le renouvellement de son récépissé" if echeances.recepisse(case) else "sa demande"
+    return typo(end_sentence(f"{g['Le_requerant']} a réuni les pièces exigées pour {what} : son dossier est "
+                             f"complet et prêt à être déposé{(' ' + ref) if ref else ''}"))
+
+
+def en_ligne_ref(case: Case, inv: Inventory) -> str:
+    """The pièce showing the préfecture receives only by online appointment, cited where that is said."""
+    return _ref(case, inv, case.prefecture.preuves_rendez_vous)
+
+
+def situation(case: Case) -> str:
+    return typo(end_sentence(cap(case.situation.strip()))) if case.situation else ""
+
+
+def defendeur_lignes(case: Case) -> list[str]:
+    """The défendeur's address as the case gives it, never invented."""
+    return [x.strip() for x in (case.prefecture.adresse or "").splitlines() if x.strip()]
+
+
+def context(case: Case, inv: Inventory, g: dict[str, str]) -> dict[str, Any]:
+    exp = case.procedure.expiration_titre
+    return {
+        "situation": situation(case),
+        "objet": objet(case, g),
+        "dossier": dossier(case, inv, g),
+        "en_ligne_ref": en_ligne_ref(case, inv),
+        "recepisse": echeances.recepisse(case),
+        "expiration_recepisse": dates.format_date(exp) if exp and echeances.recepisse(case) else "",
+    }

@@ -1,0 +1,257 @@
+"""The requête's « Sur l'urgence »: each paragraph a sentence the facts support, nothing they contradict.
+
+Renewal (and the renewal of a récépissé): urgency is in principle established (CE 453391) and the
+facts reinforce it. Any other procedure: the « circonstances particulières » must be shown, each fact
+in the third person, with its pièces; without one, a draft says what is missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from refere import dates
+from refere.affaire import echeances
+from refere.affaire.grammaire import end_sentence, first_person, ordinal, pieces_ref, strip_end, typo
+from refere.affaire.model import Case, Urgence
+from refere.pieces.plan import Inventory
+
+CE_453391 = "CE, 9 juin 2022, n°\u00a0453391"
+CE_435594 = "CE, 10 juin 2020, n°\u00a0435594"
+CESEDA = "code de l'entrée et du séjour des étrangers et du droit d'asile"
+L8251_1 = ("Or nul ne peut employer un étranger non muni d'un titre l'autorisant à exercer une activité "
+           "salariée en France (article L. 8251-1 du code du travail).")
+EMBAUCHE = ("Son embauche est subordonnée à la détention d'un titre l'autorisant à exercer une activité salariée "
+            "(article L. 8251-1 du code du travail), que seul l'enregistrement de sa demande permet d'obtenir.")
+A_COMPLETER = "[À COMPLÉTER : circonstances particulières, avec leurs pièces]"
+A_COMPLETER_RETARD = "[À COMPLÉTER : raison pour laquelle les démarches n'ont pu commencer avant l'expiration du titre, avec ses pièces]"
+
+# Procedures by which the applicant asks for a first titre: he holds none to work with.
+NO_TITRE = ("premiere_demande_titre_sejour", "admission_exceptionnelle_sejour")
+
+# Lead of each motif's paragraph; the applicant's fact follows the colon.
+LEADS = {
+    "emploi": "l'emploi {du} est directement menacé",
+    "promesse_embauche": "une embauche est proposée {au}, qui ne peut se réaliser sans titre l'autorisant à travailler",
+    "droits_sociaux": "les droits sociaux {du} dépendent de la justification de la régularité de son séjour",
+    "etudes": "la poursuite des études {du} est compromise",
+    "famille": "la situation familiale {du} rend nécessaire l'obtention rapide de ce rendez-vous",
+    "sante": "l'état de santé {du} rend nécessaire l'obtention rapide de ce rendez-vous",
+    "logement": "le logement {du} est menacé",
+    "autre": "{le} se trouve dans la situation suivante",
+}
+# A plain sentence about work is argued like the structured fact it is.
+_WORK = (("promesse_embauche", re.compile(r"\b(?:embauch\w*|promesse)\b", re.I)),
+         ("emploi", re.compile(r"\b(?:employeur|emploi|contrat de travail|licenci\w*|salari\w*|travail)\b", re.I)))
+# Words that open a sentence and lose their capital after a colon or a connector.
+_OPENERS = re.compile(r"^(?:le|la|les|l['’]|son|sa|ses|leur|leurs|un|une|des|depuis|il|elle|ils|elles|ce|cette|"
+                      r"ces|en|à|au|aux|du|de|d['’]|par|pour|sans|faute|dans|après|avant|lors|employée?|embauchée?|"
+                      r"titulaire|mère|père|parent)\b", re.I)
+
+
+def holds_titre(case: Case) -> bool:
+    """Whether the applicant holds a titre today (L. 8251-1 then speaks of his job)."""
+    proc = case.procedure
+    if proc.is_renewal or echeances.recepisse(case):
+        return True
+    return bool(proc.titre_actuel) and proc.type not in NO_TITRE
+
+
+def lower_first(text: str) -> str:
+    """« La société X … » after a colon or a connector: « la société X … ». An acronym (« CAF »), or a
+    name of two capitalised words (« Logistique Est »), keeps its capital."""
+    t = text.strip()
+    words = t.split()
+    if not words or words[0][:2].isupper() or not words[0][:1].isupper():
+        return t
+    if len(words) > 1 and words[1][:1].isupper() and not _OPENERS.match(t):
+        return t
+    return t[:1].lower() + t[1:]
+
+
+def motif_of(u: Urgence) -> str:
+    if not u.libre:
+        return u.motif
+    for motif, words in _WORK:
+        if words.search(u.fait):
+            return motif
+    return "autre"
+
+
+def usable(case: Case) -> list[Urgence]:
+    """Facts the requête can argue as its own: written in the third person."""
+    return [u for u in case.urgence if not first_person(u.fait)]
+
+
+def _pieces(case: Case, inv: Inventory, ids: list[str]) -> str:
+    return pieces_ref(inv.numeros_of_ids(ids, case.pieces_by_id))
+
+
+def _with_ref(text: str, ref: str) -> str:
+    body = strip_end(text)
+    return end_sentence(f"{body} {ref}" if ref else body)
+
+
+def _echeance(d: dt.date | None, on: dt.date, anef: bool) -> str:
+    if d is None:
+        return ""
+    when = dates.format_date(d)
+    if d >= on:
+        what = "la demande doit avoir été enregistrée" if anef else "le rendez-vous doit avoir eu lieu"
+        return f" Cette situation comporte une échéance précise, le {when}, avant laquelle {what}."
+    return f" L'échéance du {when} est déjà dépassée, ce qui rend la situation plus pressante encore."
+
+
+def _after(case: Case, motif: str, said: set[str]) -> str:
+    """The rule following a job-related fact, said once in the requête."""
+    if motif == "promesse_embauche":
+        key, text = "embauche", EMBAUCHE
+    elif motif == "emploi":
+        key, text = ("l8251", L8251_1) if holds_titre(case) else (
+            "regularisation", "La poursuite de son activité salariée est subordonnée à sa régularisation, que seul "
+                              "l'enregistrement de sa demande permet d'engager.")
+    else:
+        return ""
+    if key in said or (key == "l8251" and "embauche" in said) or (key == "embauche" and "l8251" in said):
+        return ""
+    said.add(key)
+    return text
+
+
+def paragraphs(case: Case, inv: Inventory, g: dict[str, str], on: dt.date) -> list[str]:
+    """Each urgency fact as an argued third-person paragraph citing its pièces.
+
+    A fact in the first person is quoted as the applicant's own words, never taken over as the
+    requête's argument. A plain sentence in the third person is argued like a structured fact.
+    """
+    facts = list(case.urgence)
+    out: list[str] = []
+    said: set[str] = set()
+    # A date the titre paragraph already gives is not said again as a fact's échéance.
+    dated: set[dt.date] = {case.procedure.expiration_titre} if titre(case, g, on) else set()
+    for k, u in enumerate(facts):
+        lead = ordinal(k, len(facts))
+        ref = _pieces(case, inv, echeances.linked_pieces(case, u))
+        motif = motif_of(u)
+        if first_person(u.fait):
+            text = end_sentence(f"{lead}, {g['le_requerant']} expose sa situation en ces termes : « {u.fait.strip()} »"
+                                + (f" {ref}" if ref else ""))
+        elif u.libre:
+            text = _with_ref(f"{lead}, {lower_first(u.fait)}", ref)
+        else:
+            words = LEADS[u.motif].format(du=g["du_requerant"], au=g["au_requerant"], le=g["le_requerant"])
+            text = _with_ref(f"{lead}, {words} : {lower_first(u.fait)}", ref)
+        after = _after(case, motif, said)
+        deadline = u.echeance
+        if deadline in dated:
+            deadline = None
+        elif deadline is not None:
+            dated.add(deadline)
+        out.append(text + (f" {after}" if after else "") + _echeance(deadline, on, case.procedure.is_anef))
+    return [typo(x) for x in out]
+
+
+def intro(case: Case, g: dict[str, str]) -> str:
+    proc = case.procedure
+    concrete = bool(usable(case))
+    if echeances.recepisse(case):
+        return typo("S'agissant du renouvellement d'un titre de séjour, la condition d'urgence est en principe "
+                    f"constatée ({CE_453391}). Il en va de même du renouvellement du récépissé qui, pendant "
+                    f"l'instruction de la demande, autorise la présence {g['du_requerant']} sur le territoire "
+                    f"(article R. 431-12 du {CESEDA}).")
+    if proc.is_renewal:
+        text = ("S'agissant du renouvellement d'un titre de séjour, la condition d'urgence est en principe "
+                f"constatée ({CE_453391}).")
+        # The generic loss of job and rights only when no concrete fact follows, and never when the titre
+        # expired before the first attempt (the delay is then argued on its own).
+        if not concrete and not echeances.expired_before_first(case):
+            text += " " + _generic(case, g)
+        return typo(text)
+    several = len(case.urgence) > 1
+    return typo("Hors le cas du renouvellement d'un titre de séjour, il appartient à l'étranger de justifier de "
+                "« circonstances particulières caractérisant la nécessité pour lui d'obtenir rapidement ce "
+                f"rendez-vous » ({CE_453391})." + (" Tel est le cas en l'espèce." if several else ""))
+
+
+def _generic(case: Case, g: dict[str, str]) -> str:
+    proc = case.procedure
+    proof = ("l'attestation de prolongation d'instruction ou le récépissé" if proc.is_anef else "le récépissé")
+    lack = "Faute d'enregistrement de sa demande" if proc.is_anef else "Faute de rendez-vous"
+    exp = proc.expiration_titre
+    on = echeances.requete_date(case)
+    if exp and exp > on:
+        return (f"{lack}, {g['le_requerant']} ne pourra obtenir, à l'expiration de son titre le "
+                f"{dates.format_date(exp)}, {proof} qui lui permettrait de justifier de la régularité de son séjour, "
+                f"et sera exposé{g['e']} au risque de perdre son emploi et ses droits sociaux.")
+    return (f"{lack}, {g['le_requerant']} ne peut obtenir {proof} qui lui permettrait de justifier de la régularité "
+            f"de son séjour, et se trouve exposé{g['e']} au risque de perdre son emploi et ses droits sociaux.")
+
+
+def titre(case: Case, g: dict[str, str], on: dt.date) -> str:
+    """The titre's expiry as an urgency, only when it is one: expired, or within the two months."""
+    proc = case.procedure
+    exp = proc.expiration_titre
+    if exp is None:
+        return ""
+    when = dates.format_date(exp)
+    past = exp < on
+    if echeances.recepisse(case):
+        if past:
+            return typo(f"Le récépissé {g['du_requerant']} a expiré le {when} ; faute de rendez-vous, {g['il']} n'a pu "
+                        f"en obtenir le renouvellement et se trouve dépourvu{g['e']} de tout document justifiant de la "
+                        "régularité de son séjour et l'autorisant à travailler.")
+        return typo(f"Le récépissé {g['du_requerant']} expire le {when} ; faute de rendez-vous, {g['il']} ne peut en "
+                    f"obtenir le renouvellement et se trouvera, à cette date, dépourvu{g['e']} de tout document "
+                    "justifiant de la régularité de son séjour et l'autorisant à travailler.")
+    if echeances.expired_before_first(case):
+        return typo(f"Le titre de séjour {g['du_requerant']} a expiré le {when}.")
+    if not past and (exp - on).days > echeances.NEAR_EXPIRY:
+        return ""  # six months ahead, the titre still covers him: nothing to say here
+    proof = "l'attestation de prolongation d'instruction" if proc.is_anef else "le récépissé"
+    if past:
+        return typo(f"Le titre de séjour {g['du_requerant']} a expiré le {when} ; faute d'enregistrement de sa "
+                    f"demande, {g['il']} ne peut obtenir {proof} qui lui permettrait de justifier de la régularité "
+                    "de son séjour.")
+    return typo(f"Le titre de séjour {g['du_requerant']} expire le {when} ; faute d'enregistrement de sa demande, "
+                f"{g['il']} ne pourra obtenir {proof} qui lui permettrait de justifier de la régularité de son séjour "
+                "au-delà de cette date.")
+
+
+def retard(case: Case, inv: Inventory, g: dict[str, str], brouillon: bool) -> str:
+    """Why the first attempt came after the titre expired: the applicant's explanation, argued."""
+    if not echeances.expired_before_first(case):
+        return ""
+    proc = case.procedure
+    if not proc.explication_retard:
+        return A_COMPLETER_RETARD if brouillon else ""
+    ref = _pieces(case, inv, proc.preuves_retard)
+    return typo(_with_ref(f"{g['Le_requerant']} n'a pu agir plus tôt : "
+                          f"{lower_first(proc.explication_retard)}", ref)
+                + " Ce retard ne lui est donc pas imputable.")
+
+
+def missing(case: Case) -> str:
+    """Outside renewal, no fact to argue: the draft says what is missing, never « Tel est le cas » alone."""
+    if echeances.presumed(case) or usable(case):
+        return ""
+    return A_COMPLETER
+
+
+def delai_bref(case: Case, g: dict[str, str], on: dt.date) -> str:
+    """CE 435594: a short delay in case of particular urgency, with the fact that justifies it."""
+    d = echeances.delais(case, on)
+    if not d.bref:
+        return ""
+    proc = case.procedure
+    exp = proc.expiration_titre
+    what = "récépissé" if echeances.recepisse(case) else "titre de séjour"
+    if exp and exp < on and echeances.presumed(case):
+        why = f"le {what} {g['du_requerant']} a expiré le {dates.format_date(exp)}"
+    elif d.echeance is not None and d.echeance.source == "procedure.expiration_titre":
+        why = f"le {what} {g['du_requerant']} expire le {dates.format_date(d.echeance.date)}"
+    elif d.echeance is not None:
+        why = f"la situation exposée ci-dessus comporte une échéance au {dates.format_date(d.echeance.date)}"
+    else:
+        return ""
+    return typo("Le juge des référés fixe un délai bref en cas d'urgence particulière "
+                f"({CE_435594}). Un tel délai s'impose ici, dès lors que {why}.")

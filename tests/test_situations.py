@@ -1,0 +1,376 @@
+"""The requête in the situations that are not a textbook renewal (issue 20), read back and reasoned about.
+
+One rendered requête per situation a référé lawyer reviewed: renewal inside and before the R. 431-5
+window, titre expired before the first attempt, récépissé expiring in 10 days, changement de statut
+with one and three proven facts, AES with a family, ANEF, lawyer with aide juridictionnelle, association.
+The assertions are about the reasoning: the FIXER date against every deadline, the window, the branch,
+and a table of sentences each situation's facts forbid.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+
+import pytest
+from docx import Document
+
+from conftest import pdf_text, require_tool, write_case
+from refere.affaire import echeances
+from refere.affaire.loader import load
+from refere.pieces import plan
+from refere.preuves import rules
+from refere.requete import render
+
+SIGNED = "2025-04-04"  # a Friday
+# Ten attempts over four weeks, 10 March – 3 April 2025.
+ATTEMPTS = ["2025-03-10 08:52", "2025-03-11 00:04", "2025-03-13 08:47", "2025-03-17 23:58", "2025-03-19 08:55",
+            "2025-03-24 00:02", "2025-03-26 08:49", "2025-03-28 19:30", "2025-04-01 08:51", "2025-04-03 23:55"]
+IDENTITE = {"id": "passeport", "titre": "Passeport", "categorie": "identite", "fichier": "pieces/passeport.pdf"}
+COURRIEL = {"titre": "Courriel à la préfecture du 20 mars 2025", "categorie": "courrier_prefecture",
+            "fichier": "pieces/courriel.pdf", "date": "2025-03-20"}
+
+
+def titre(titre_texte: str) -> dict:
+    return {"id": "titre", "titre": titre_texte, "categorie": "titre_sejour", "fichier": "pieces/titre.pdf"}
+
+
+def urgence_piece(pid: str, titre_texte: str) -> dict:
+    return {"id": pid, "titre": titre_texte, "categorie": "urgence", "fichier": f"pieces/{pid}.pdf"}
+
+
+def base(civilite: str | None = "M.") -> dict:
+    requerant = {"nom": "Diallo", "prenoms": "Mamadou", "date_naissance": "1984-12-12", "lieu_naissance": "Labé (Guinée)",
+                 "nationalite": "guinéenne", "adresse": "31 boulevard Anatole-France\n93300 Aubervilliers"}
+    if civilite:
+        requerant["civilite"] = civilite
+    return {"version": 1, "requerant": requerant, "prefecture": {"departement": "93"},
+            "tentatives": [{"date": a, "capture": f"captures/c{i:02d}.png"} for i, a in enumerate(ATTEMPTS)],
+            "pieces": [IDENTITE, COURRIEL], "demandes": {"astreinte_par_jour": 50},
+            "signature": {"lieu": "Aubervilliers", "date": SIGNED}}
+
+
+def situations() -> dict[str, dict]:
+    out: dict[str, dict] = {}
+
+    d = base()  # expiry 15 May: the two months open on 15 March, inside the attempts
+    d["procedure"] = {"type": "renouvellement_titre_sejour", "titre_actuel": "carte de séjour « salarié »",
+                      "expiration_titre": "2025-05-15"}
+    d["pieces"] += [titre("Carte de séjour expirant le 15 mai 2025"),
+                    urgence_piece("employeur", "Attestation de l'employeur du 12 mars 2025")]
+    d["urgence"] = [{"motif": "emploi", "fait": "son employeur a attesté qu'il suspendra son contrat de travail au "
+                     "15 mai 2025 faute de titre ou de récépissé", "echeance": "2025-05-15", "preuves": ["employeur"]}]
+    out["renouvellement-dans-le-delai"] = d
+
+    d = base("Mme")  # expiry 30 June: the two months open on 30 April, after every attempt
+    d["procedure"] = {"type": "renouvellement_titre_sejour", "titre_actuel": "carte de séjour temporaire",
+                      "expiration_titre": "2025-06-30"}
+    d["pieces"] += [titre("Carte de séjour temporaire expirant le 30 juin 2025")]
+    out["renouvellement-avant-le-delai"] = d
+
+    d = base()  # expired on 1 March, before the first attempt (10 March)
+    d["procedure"] = {"type": "renouvellement_titre_sejour", "titre_actuel": "carte de séjour pluriannuelle",
+                      "expiration_titre": "2025-03-01",
+                      "explication_retard": "hospitalisé du 10 janvier au 7 mars 2025, il n'a pu accomplir "
+                                            "aucune démarche avant sa sortie",
+                      "preuves_retard": ["hopital"]}
+    d["pieces"] += [titre("Carte de séjour pluriannuelle expirée le 1er mars 2025"),
+                    urgence_piece("hopital", "Bulletin de situation de l'hôpital du 7 mars 2025")]
+    out["expire-avant-la-premiere-tentative"] = d
+
+    d = base("Mme")  # a récépissé expiring in ten days
+    d["procedure"] = {"type": "delivrance_recepisse", "titre_actuel": "récépissé de demande de titre de séjour",
+                      "expiration_titre": "2025-04-14"}
+    d["prefecture"].update(prefete=True, adresse="1 esplanade Jean-Moulin\n93000 Bobigny")
+    d["pieces"] += [titre("Récépissé expirant le 14 avril 2025"),
+                    urgence_piece("contrat", "Contrat de travail du 3 janvier 2024")]
+    d["urgence"] = [{"motif": "emploi", "fait": "elle est aide-soignante en contrat à durée indéterminée ; son "
+                     "employeur ne pourra plus la faire travailler sans récépissé valide", "echeance": "2025-04-14",
+                     "preuves": ["contrat"]}]
+    out["recepisse-dans-10-jours"] = d
+
+    d = base()  # changement de statut, titre valid for six more months, one fact written as a sentence
+    d["procedure"] = {"type": "changement_de_statut", "titre_actuel": "carte de séjour temporaire « étudiant »",
+                      "expiration_titre": "2025-09-30", "precisions": "Passage du statut d'étudiant à salarié"}
+    d["pieces"] += [titre("Carte de séjour « étudiant » expirant le 30 septembre 2025"),
+                    urgence_piece("promesse", "Promesse d'embauche de la société Logistique Est du 3 mars 2025")]
+    d["urgence"] = ["La société Logistique Est lui a adressé une promesse d'embauche, valable jusqu'au 30 juin 2025."]
+    out["changement-de-statut-un-fait"] = d
+
+    d = base("Mme")  # three facts, two of them on the same day
+    d["procedure"] = {"type": "changement_de_statut", "titre_actuel": "carte de séjour temporaire « étudiant »",
+                      "expiration_titre": "2025-05-31"}
+    d["pieces"] += [titre("Carte de séjour « étudiant » expirant le 31 mai 2025"),
+                    urgence_piece("promesse", "Promesse d'embauche du 5 mars 2025"),
+                    urgence_piece("crous", "Lettre du CROUS du 12 mars 2025"),
+                    urgence_piece("caf", "Courrier de la CAF du 18 mars 2025")]
+    d["urgence"] = [
+        {"motif": "promesse_embauche", "fait": "la société Datalyse l'embauchera à compter du 5 mai 2025",
+         "echeance": "2025-05-05", "preuves": ["promesse"]},
+        {"motif": "logement", "fait": "le CROUS met fin à son logement au 5 mai 2025", "echeance": "2025-05-05",
+         "preuves": ["crous"]},
+        {"motif": "droits_sociaux", "fait": "la CAF a suspendu l'examen de son aide au logement", "preuves": ["caf"]}]
+    d["demandes"]["recepisse_travail"] = True
+    out["changement-de-statut-trois-faits"] = d
+
+    d = base()  # AES with a family, no titre
+    d["situation"] = ("Entré en France en 2016, il vit avec son épouse et leurs deux enfants, scolarisés à "
+                      "Aubervilliers.")
+    d["procedure"] = {"type": "admission_exceptionnelle_sejour", "preuves_dossier": ["liste"]}
+    d["prefecture"]["preuves_rendez_vous"] = ["page"]
+    d["pieces"] += [urgence_piece("scolarite", "Certificats de scolarité"),
+                    urgence_piece("promesse", "Promesse d'embauche du 16 mars 2025"),
+                    {"id": "page", "titre": "Page de la préfecture : rendez-vous en ligne seulement",
+                     "fichier": "pieces/page.pdf"},
+                    {"id": "liste", "titre": "Liste des pièces du dossier", "fichier": "pieces/liste.pdf"}]
+    d["urgence"] = [
+        {"motif": "famille", "fait": "il assure l'entretien de ses deux enfants mineurs", "preuves": ["scolarite"]},
+        {"motif": "promesse_embauche", "fait": "un restaurant lui propose un contrat à compter du 12 mai 2025",
+         "echeance": "2025-05-12", "preuves": ["promesse"]}]
+    out["aes-famille"] = d
+
+    d = base("Mme")  # ANEF renewal, window 120–60 days: 2 Feb – 3 April 2025 for an expiry on 2 June
+    d["procedure"] = {"type": "renouvellement_titre_sejour", "voie": "anef", "titre_actuel": "carte de séjour pluriannuelle",
+                      "expiration_titre": "2025-06-02"}
+    d["pieces"] = [IDENTITE, titre("Carte de séjour pluriannuelle expirant le 2 juin 2025"),
+                   {"id": "ccc", "titre": "Réponse du centre de contact citoyen du 14 mars 2025",
+                    "fichier": "pieces/ccc.pdf"}]
+    d["diligences"] = [{"date": "2025-03-12", "type": "centre_contact_citoyen",
+                        "description": "formulaire envoyé ; réponse automatique, sans suite", "preuves": ["ccc"]}]
+    out["anef"] = d
+
+    d = base()  # lawyer, aide juridictionnelle obtained
+    d["procedure"] = {"type": "renouvellement_titre_sejour", "titre_actuel": "certificat de résidence algérien",
+                      "expiration_titre": "2025-05-10"}
+    d["prefecture"]["departement"] = "75"
+    d["conseil"] = {"qualite": "avocat", "civilite": "Mme", "nom": "Claire LEFÈVRE", "barreau": "Paris",
+                    "toque": "E 1234", "telephone": "01 42 00 00 00", "adresse": "12 rue de Rivoli\n75004 Paris"}
+    d["aide_juridictionnelle"] = "obtenue"
+    d["decision_aj"] = "BAJ de Paris, n° 2025/041234 du 25 mars 2025"
+    d["pieces"] += [titre("Certificat de résidence expirant le 10 mai 2025"),
+                    {"titre": "Décision du bureau d'aide juridictionnelle du 25 mars 2025", "fichier": "pieces/aj.pdf"}]
+    d["demandes"].update(delai_jours=8, frais_l761_1=1500)
+    out["avocat-aj-obtenue"] = d
+
+    d = base(None)  # association, first application, no civilité
+    d["procedure"] = {"type": "premiere_demande_titre_sejour",
+                      "precisions": "carte « vie privée et familiale » de parent d'enfant français"}
+    d["conseil"] = {"qualite": "association", "nom": "La Cimade", "adresse": "1 rue Hippolyte-Maindron\n75014 Paris"}
+    d["pieces"] += [urgence_piece("creche", "Lettre de la crèche du 13 mars 2025")]
+    d["urgence"] = [{"motif": "famille", "fait": "mère d'une enfant française, elle perdra la place de son enfant en "
+                     "crèche le 30 avril 2025", "echeance": "2025-04-30", "preuves": ["creche"]}]
+    out["association"] = d
+    return out
+
+
+SITUATIONS = situations()
+
+
+def render_situation(tmp_path, name: str):
+    case = load(write_case(tmp_path / name, copy.deepcopy(SITUATIONS[name])))
+    report = rules.check(case)
+    out = tmp_path / f"{name}.docx"
+    render.render(render.context(case, plan.make(case), report), out)
+    raw = "\n".join(p.text for p in Document(str(out)).paragraphs)
+    return case, report, raw, raw.replace("\u00a0", " ").replace("\u2011", "-")
+
+
+MOIS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+        "novembre", "décembre")
+
+
+def fixer_date(text: str) -> dt.date | None:
+    m = re.search(r"FIXER ce rendez-vous au plus tard le (1er|\d+) (\w+) (\d{4})", text)
+    if not m:
+        return None
+    return dt.date(int(m[3]), MOIS.index(m[2]) + 1, 1 if m[1] == "1er" else int(m[1]))
+
+
+# Sentences the facts of a situation forbid: (needle, situations where it must not appear).
+FORBIDDEN = [
+    ("avant même l'ouverture", set(SITUATIONS)),
+    ("faute d'enregistrement", {"recepisse-dans-10-jours"}),
+    ("le droit de voir sa demande enregistrée", {"recepisse-dans-10-jours"}),
+    ("l'impossibilité de déposer la demande avant l'expiration du titre", set(SITUATIONS)),
+    ("Tel est le cas en l'espèce.\nLes tentatives", set(SITUATIONS)),
+    ("Objet précis de la demande", set(SITUATIONS)),
+    ("regardée comme remplie", set(SITUATIONS)),
+    ("l'intéressée", {"association"}),
+    ("perdre son emploi et ses droits sociaux",
+     {"renouvellement-dans-le-delai", "expire-avant-la-premiere-tentative", "recepisse-dans-10-jours"}),
+    # A titre valid six more months: no sentence saying he cannot justify his stay.
+    ("ne pourra obtenir le récépissé", {"changement-de-statut-un-fait"}),
+    ("au plus tard le 29 septembre", {"changement-de-statut-un-fait"}),
+    ("[À COMPLÉTER", set(SITUATIONS)),
+    ("R. 431-5", {"renouvellement-avant-le-delai", "expire-avant-la-premiere-tentative"}),
+    ("Le préfet", {"recepisse-dans-10-jours"}),
+]
+
+
+@pytest.mark.parametrize("name", list(SITUATIONS))
+def test_situation_reasoning(tmp_path, name):
+    case, report, raw, flat = render_situation(tmp_path, name)
+    assert not report.blocking, [f.code for f in report.blocking]
+    on = dt.date.fromisoformat(SIGNED)
+    conclusions = flat.split("PAR CES MOTIFS")[1]
+
+    # FIXER never after any deadline: structured échéances, dates written in facts, a near expiry.
+    fixed = fixer_date(conclusions)
+    deadlines = [e.date for e in echeances.deadlines(case, on)]
+    deadlines += [u.echeance for u in case.urgence if u.echeance and u.echeance > on]
+    deadlines += [x for u in case.urgence for x in echeances.dates_in(u.fait) if x > on]
+    # On the ANEF the appointment date is asked only when the user sets one.
+    assert fixed is not None or not deadlines or case.procedure.is_anef
+    for d in deadlines:
+        assert fixed is None or fixed < d, (fixed, d)
+    if fixed:
+        assert fixed.weekday() < 5
+
+    # The R. 431-5 window: cited only from an attempt inside it.
+    inside = echeances.attempts_inside(case)
+    assert ("L'article R. 431-5" in flat) is bool(inside)
+    for needle, where in FORBIDDEN:
+        if name in where:
+            assert needle not in flat and needle not in raw, f"{name}: « {needle} »"
+
+    paras = raw.lower().split("\n")
+    espece = ["en l'espèce" in t for t in paras]
+    assert not any(a and b for a, b in zip(espece, espece[1:]))
+
+    # Article numbers never split: the docx carries the non-breaking hyphen.
+    assert "L.\u00a0521\u20113" in raw and "L. 521-3" not in raw and "L.\u00a0521-3" not in raw
+
+
+def test_recepisse_branch(tmp_path):
+    _, _, raw, flat = render_situation(tmp_path, "recepisse-dans-10-jours")
+    assert "La préfète de la Seine-Saint-Denis,\n1 esplanade Jean-Moulin\n93000 Bobigny." in flat
+    assert "R. 431-12 du code de l'entrée et du séjour" in flat
+    assert "a présenté une demande de titre de séjour, qui a été enregistrée et est en cours d'instruction" in flat
+    concl = flat.split("PAR CES MOTIFS")[1]
+    assert "ENJOINDRE à la préfète de la Seine-Saint-Denis de communiquer à la requérante, dans un délai de 48 heures" in concl
+    assert "pour le renouvellement de son récépissé de demande de titre de séjour" in concl
+    assert ("– À titre subsidiaire, ENJOINDRE à la préfète de la Seine-Saint-Denis de renouveler le récépissé de "
+            "demande de titre de séjour de la requérante, en l'autorisant à travailler, par voie postale ou "
+            "électronique, dans un délai de 48 heures") in concl
+    assert "ASSORTIR ces injonctions" in concl
+    # Ten days left: the short delay is justified by the fact.
+    assert ("délai bref en cas d'urgence particulière (CE, 10 juin 2020, n° 435594). Un tel délai s'impose ici, "
+            "dès lors que le récépissé de la requérante expire le 14 avril 2025.") in flat
+
+
+def test_window_and_expired_titre(tmp_path):
+    _, _, _, inside = render_situation(tmp_path, "renouvellement-dans-le-delai")
+    assert "a entrepris ses démarches dès l'ouverture de ce délai, le 17 mars 2025" not in inside
+    assert "a entrepris ses démarches dans ce délai, dès le 17 mars 2025 :" in inside
+    # The titre paragraph names 15 May; the fact does not repeat the same échéance.
+    assert inside.count("15 mai 2025, avant laquelle") == 0
+    assert "FIXER ce rendez-vous au plus tard le 14 mai 2025" in inside
+
+    _, report, _, before = render_situation(tmp_path, "renouvellement-avant-le-delai")
+    assert "tentatives-avant-delai" in {f.code for f in report.findings}
+    assert "se trouve exposé" not in before
+    assert ("ne pourra obtenir, à l'expiration de son titre le 30 juin 2025, le récépissé qui lui permettrait de "
+            "justifier de la régularité de son séjour") in before
+
+    _, report, _, late = render_situation(tmp_path, "expire-avant-la-premiere-tentative")
+    assert "premiere-tentative-apres-expiration" not in {f.code for f in report.findings}  # explained
+    assert ("Le requérant n'a pu agir plus tôt : hospitalisé du 10 janvier au 7 mars 2025, il n'a pu accomplir "
+            "aucune démarche avant sa sortie (pièce n° 8). Ce retard ne lui est donc pas imputable.") in late
+    concl = late.split("PAR CES MOTIFS")[1]
+    assert "dans un délai de 8 jours" in concl
+    assert "FIXER ce rendez-vous au plus tard dans un délai de 23 jours à compter de la notification" in concl
+    assert "de délivrer au requérant, dès l'enregistrement de sa demande, un récépissé" in concl
+
+
+def test_changement_de_statut_and_aes(tmp_path):
+    _, report, _, one = render_situation(tmp_path, "changement-de-statut-un-fait")
+    # The free sentence is argued with its pièce, without its capital, with the rule on hiring.
+    assert ("En l'espèce, la société Logistique Est lui a adressé une promesse d'embauche, valable jusqu'au "
+            "30 juin 2025 (pièce n° 8). Son embauche est subordonnée à la détention d'un titre l'autorisant à "
+            "exercer une activité salariée (article L. 8251-1 du code du travail)") in one
+    assert "en changement de statut (passage du statut d'étudiant à salarié)." in one
+    assert "FIXER ce rendez-vous au plus tard le 27 juin 2025" in one  # Sunday 29 → Friday 27
+    assert "voie-a-verifier" in {f.code for f in report.findings}
+
+    _, _, _, three = render_situation(tmp_path, "changement-de-statut-trois-faits")
+    assert three.count("Cette situation comporte une échéance précise, le 5 mai 2025") == 1
+    assert three.count("article L. 8251-1") == 1
+    assert "FIXER ce rendez-vous au plus tard le 2 mai 2025" in three  # 4 May is a Sunday, 1 May a holiday
+    assert "dès l'enregistrement de sa demande, un récépissé de demande de titre de séjour l'autorisant à travailler" in three
+
+    _, report, _, aes = render_situation(tmp_path, "aes-famille")
+    faits = aes.split("I. FAITS")[1]
+    assert faits.startswith("\nEntré en France en 2016, il vit avec son épouse")
+    assert "son dossier est complet et prêt à être déposé (pièce n° 10)." in aes
+    assert "que par son service de prise de rendez-vous en ligne (pièce n° 9)." in aes
+    assert "situation-absente" not in {f.code for f in report.findings}
+
+
+def test_counsel_and_neutral_forms(tmp_path):
+    _, _, raw, avocat = render_situation(tmp_path, "avocat-aj-obtenue")
+    assert "toque\u00a0E\u00a01234" in raw and "01\u00a042\u00a000\u00a000\u00a000" in raw
+    assert "n°\u00a091\u201163" not in raw and "loi n°\u00a091\u2011647" in raw
+    assert "délai bref en cas d'urgence particulière" in avocat  # 8 days asked
+
+    _, _, _, asso = render_situation(tmp_path, "association")
+    assert "la partie requérante" in asso and "l'intéressé" not in asso
+
+
+def test_unproven_urgency_outside_renewal_is_a_draft(tmp_path):
+    data = copy.deepcopy(SITUATIONS["aes-famille"])
+    data["urgence"] = ["Il vit en France avec sa famille depuis 2016."]
+    data["pieces"] = [p for p in data["pieces"] if p.get("categorie") != "urgence"]
+    case = load(write_case(tmp_path / "a", data))
+    assert {f.code: f.niveau for f in rules.check(case).findings}["urgence-sans-piece"] == rules.BLOQUANT
+    data["urgence"] = []
+    case = load(write_case(tmp_path / "b", data))
+    out = tmp_path / "b.docx"
+    render.render(render.context(case, plan.make(case), rules.check(case), brouillon=True), out)
+    text = "\n".join(p.text for p in Document(str(out)).paragraphs)
+    assert "[À COMPLÉTER : circonstances particulières, avec leurs pièces]" in text
+    assert "Tel est le cas en l'espèce." not in text
+
+
+def test_check_warns_on_incoherent_case(tmp_path):
+    data = copy.deepcopy(SITUATIONS["changement-de-statut-un-fait"])
+    data["demandes"]["rdv_au_plus_tard"] = "2025-07-15"  # after the offer lapses on 30 June
+    data["pieces"][2]["titre"] = "Carte de séjour expirée {{ date }}"
+    data["urgence"].append({"motif": "autre", "fait": "il est sans titre de séjour valable",
+                            "preuves": ["promesse"]})
+    data["conseil"] = {"qualite": "avocat", "nom": "Paul DURAND"}
+    found = {f.code for f in rules.check(load(write_case(tmp_path / "a", data))).findings}
+    assert {"rdv-apres-echeance", "residu-de-modele", "titre-piece-incoherente", "fait-contredit-titre",
+            "conseil-sans-civilite"} <= found
+    data["pieces"][2]["titre"] = "Carte de séjour"
+    data["pieces"].append({"titre": "Attestation d'hébergement de M. Sékou Diallo", "categorie": "domicile",
+                           "fichier": "pieces/hebergement.pdf"})
+    found = {f.code for f in rules.check(load(write_case(tmp_path / "b", data))).findings}
+    assert {"titre-piece-sans-date", "piece-sans-date"} <= found
+
+
+def test_l521_3_never_splits_in_the_pdf(tmp_path):
+    require_tool("LibreOffice", "soffice", hint="paquet Debian libreoffice-writer-nogui")
+    _, _, _, _ = render_situation(tmp_path, "aes-famille")
+    docx = tmp_path / "aes-famille.docx"
+    pdf = tmp_path / "aes-famille.pdf"
+    render.to_pdf(docx, pdf)
+    text = pdf_text(pdf).replace("\r", "")
+    assert text.count("521") >= 4
+    # Every « L. 521-3 » is on one line: no line ends inside it.
+    assert not re.search(r"L\.\s*$|L\.\s*521\s*$|521[-\u2011]\s*$", text, re.MULTILINE)
+    assert len(re.findall(r"L\.[\s\u00a0]521[-\u2011]3", text)) >= 4
+
+
+def test_new_fields_in_the_schema_and_unknown_keys_refused(tmp_path, run):
+    import json
+
+    doc = json.loads(run("schema").output)
+    text = json.dumps(doc)
+    for name in ("situation", "explication_retard", "preuves_retard", "preuves_dossier", "prefete",
+                 "preuves_rendez_vous", "recepisse_travail"):
+        assert f'"{name}"' in text, name
+    data = copy.deepcopy(SITUATIONS["aes-famille"])
+    data["prefecture"]["prefet_nom"] = "X"
+    res = run("check", write_case(tmp_path / "a", data))
+    assert res.exit_code == 1 and "prefet_nom" in res.output

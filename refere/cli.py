@@ -438,7 +438,9 @@ def web(espace: Path, port: int, hote: str, derriere_proxy: bool, nom_public: st
 @click.option("-o", "--sortie", type=click.Path(path_type=Path),
               help="Dossier où écrire la lettre et le texte du courriel (par défaut : celui du dossier.yaml).")
 @click.option("--force", is_flag=True, help="Remplacer une lettre déjà écrite.")
-def courrier(dossier: Path, sortie: Path | None, force: bool) -> None:
+@click.option("--modele", type=click.Path(path_type=Path),
+              help="Modèle Word de la lettre (.docx), celui du cabinet ou de l'association.")
+def courrier(dossier: Path, sortie: Path | None, force: bool, modele: Path | None) -> None:
     """Écrit la demande de rendez-vous à la préfecture, à envoyer avant le référé.
 
     Une lettre Word (courrier-prefecture.docx) et le même texte pour un courriel
@@ -448,11 +450,12 @@ def courrier(dossier: Path, sortie: Path | None, force: bool) -> None:
     Exemple :
       refere courrier mon-dossier/dossier.yaml
       refere courrier mon-dossier/dossier.yaml -o envois/ --force
+      refere courrier mon-dossier/dossier.yaml --modele lettre-cabinet.docx
     """
     from refere.requete.courrier import write as write_letter
     from refere.present import plural
 
-    res = write_letter(dossier, sortie, force)
+    res = write_letter(dossier, sortie, force, modele=modele)
     click.echo(f"Lettre écrite : {res.docx}")
     click.echo(f"Texte du courriel : {res.txt}  ({plural(res.tentatives, 'tentative')} listée"
                f"{'s' if res.tentatives > 1 else ''})")

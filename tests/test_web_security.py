@@ -12,8 +12,8 @@ import json
 import logging
 import os
 import re
-import shutil
 import stat
+import shutil
 import tempfile
 import threading
 import zipfile
@@ -24,7 +24,7 @@ from urllib.parse import quote, urlencode
 import pytest
 from waitress import wasyncore
 
-from conftest import EXAMPLE, make_pdf, make_png
+from conftest import copy_example, make_pdf, make_png
 from refere.errors import CaseInvalid, RefereError
 from refere.web import auth, serve, store
 from refere.web.app import create_app
@@ -34,7 +34,7 @@ from refere.web.app import create_app
 def ws(tmp_path) -> Path:
     w = tmp_path / "espace"
     w.mkdir()
-    shutil.copytree(EXAMPLE, w / "exemple-94")
+    copy_example(w / "exemple-94")
     return w
 
 

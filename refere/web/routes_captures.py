@@ -10,7 +10,7 @@ from refere.preuves import captures, shotdates
 from refere import files
 from refere.errors import RefereError
 from refere.web import core, forms, store
-from refere.web.common import case_folder, next_step, page, readable_case, save, stash, unstash
+from refere.web.common import case_folder, load_doc, next_step, page, readable_case, save, stash, unstash
 
 
 def _date_existing(p: Path):
@@ -68,6 +68,17 @@ def register(app: Flask) -> None:
         known = store.existing_hashes(cap)
         used = store.folder_size(folder)
         dated, undated, dupes, refused = [], [], [], []
+        names = store.original_names(folder)  # « captures/x.png » → the name it had on the phone
+        doc, _ = load_doc(folder)
+        attempts = {str(t.get("capture")): k for k, t in enumerate((doc or {}).get("tentatives") or [], 1)
+                    if isinstance(t, dict) and t.get("capture")}
+
+        def said(stored: str) -> str:
+            """« la tentative n° 1 (Screenshot_….png) », as the person knows it, never the stored name."""
+            key = f"captures/{stored}"
+            shown = f"« {names.get(key, stored)} »"
+            return f"la tentative n° {attempts[key]} ({shown})" if key in attempts else shown
+
         for up in request.files.getlist("fichiers"):
             if not up or not up.filename:
                 continue
@@ -79,12 +90,13 @@ def register(app: Flask) -> None:
                 continue
             if digest in known:
                 tmp.unlink(missing_ok=True)
-                dupes.append(f"« {original} » a le même contenu que « {known[digest]} » : "
+                dupes.append(f"« {original} » a le même contenu que {said(known[digest])} : "
                              "une capture ne prouve qu'une tentative, elle n'est pas ajoutée.")
                 continue
             when, source = store.date_upload(tmp, kind, original)
             name = store.store_capture(tmp, kind, digest, when, cap)
             known[digest] = name
+            names[f"captures/{name}"] = original
             used += size
             shot = captures.Shot(f"captures/{name}", when, source, digest)
             (dated if when else undated).append((original, shot))

@@ -396,7 +396,7 @@ def test_a_refused_resend_never_removes_a_saved_piece_or_proof(client, ws, tmp_p
     saved, yaml_text = _pieces(ws), (ws / CID / "dossier.yaml").read_bytes()
     # The same file again from stale pages (a double click, a second tab): refused, and what was saved stays.
     r = _multipart(client, f"/d/{CID}/pieces/envoyer", {**tok, "titre": "Passeport", "fichiers": [(io.BytesIO(pdf), "p.pdf")]})
-    assert "modifié ailleurs" in r
+    assert "rien n'a été ajouté" in r  # the same content as a saved pièce: refused before the stale check
     r = _multipart(client, f"/d/{CID}/", {**tok2, "urgence[nouveau].fait": "Autre",
                                           "urgence[nouveau].preuve": [(io.BytesIO(pdf), "preuve.pdf")]})
     assert "modifié ailleurs" in r

@@ -193,7 +193,9 @@ def check_output(jobs: list[Job], arguments: Iterable[Path], out_dir: Path) -> N
 
 
 def _one_line(message: str) -> str:
-    return " | ".join(line.strip() for line in message.strip().splitlines() if line.strip())
+    from refere.present import one_line
+
+    return one_line(message)
 
 
 def _evidence_error(blocking: list) -> str:
@@ -201,7 +203,10 @@ def _evidence_error(blocking: list) -> str:
     files = [f for f in blocking if f.code.endswith("-illisible")]
     if files:
         return "fichier à corriger : " + " ; ".join(_one_line(f.message) for f in files[:3])
-    return ("preuves insuffisantes (voir la colonne bloquants) : complétez-les, "
+    from refere.preuves.findings import short_words
+
+    reasons = short_words(dict.fromkeys(f.code for f in blocking))
+    return (f"preuves insuffisantes ({reasons}) : complétez-les, "
             "ou relancez avec --brouillon pour un projet marqué « PROJET »")
 
 

@@ -365,7 +365,7 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
     click.echo(f"{plural(built, 'affaire construite', 'affaires construites')}, {fresh} à jour, "
                f"{len(failed)} en échec — rapport : {sortie / 'rapport.csv'}")
     for r in failed:
-        click.echo(f"  ÉCHEC {r.dossier} : {r.erreur}" + (f" [{' '.join(r.bloquants)}]" if r.bloquants else ""))
+        click.echo(f"  ÉCHEC {r.dossier} : {r.erreur}")
     if failed:
         raise RefereError("")
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 from refere import dates
 from refere.affaire.libelles import field_words, problem_words, words
+from refere.preuves.findings import short_words
 from refere.preuves.rules import BANDS, Report
 from refere.affaire.model import Case
 
@@ -43,6 +44,16 @@ def field_fr(champ: str) -> str:
     return field_words(champ)
 
 
+def one_line(message: str) -> str:
+    """A message of several lines on one line (a CSV cell, a summary line): « Le dossier comporte une
+    erreur : dossier.yaml:27 — … ; dossier.yaml:30 — … » (no « | », a heading runs on after its colon)."""
+    out = ""
+    for line in (x.strip() for x in (message or "").strip().splitlines()):
+        if line:
+            out += line if not out else (" " if out.endswith(":") else " ; ") + line
+    return out
+
+
 def error_text(exc) -> str:
     """A RefereError's message; a case file's problems with their fields counted from 1."""
     from refere.errors import CaseInvalid
@@ -71,16 +82,15 @@ def check_summary(name: str, case_file, problem: str = "") -> dict:
             row["bloquants"] = list(dict.fromkeys(f.code for f in report.blocking))
             row["avertissements"] = list(dict.fromkeys(f.code for f in report.warnings))
         except RefereError as exc:
-            lines = [x.strip() for x in error_text(exc).strip().splitlines() if x.strip()]
-            row["erreur"] = " | ".join(lines)
+            row["erreur"] = one_line(error_text(exc))
     if row["erreur"]:
         verdict = f"erreur — {row['erreur']}"
     elif row["bloquants"]:
-        verdict = f"preuves insuffisantes — bloquant : {', '.join(row['bloquants'])}"
+        verdict = f"preuves insuffisantes — bloquant : {short_words(row['bloquants'])}"
     else:
         verdict = "recevable"
     if row["avertissements"] and not row["erreur"]:
-        verdict += f" ; à renforcer : {', '.join(row['avertissements'])}"
+        verdict += f" ; à renforcer : {short_words(row['avertissements'])}"
     row["ligne"] = f"{name} : {verdict}"
     return row
 

@@ -295,3 +295,42 @@ def test_nested_same_name_never_named_dot(tmp_path):
     names = [j.name for j in batch_mod.find_jobs([outer, inner])]
     assert names == ["diallo", "diallo/copie/diallo"]
     assert all(n and n not in (".", "..") for n in names)
+
+
+def test_failures_read_in_words_with_paths_untouched(run, tmp_path):
+    """A dated desk folder keeps its name in messages; no « | » joins an error; blocking codes in words."""
+    root = tmp_path / "permanence-2026-12-05"
+    data = default_case()
+    data["tentatives"][2]["capture"] = "captures/absente.png"
+    write_case(root / "traore-m", data, files=False)
+    for i in (0, 1, 3, 4, 5, 6, 7, 8, 9):
+        make_png(root / "traore-m" / "captures" / f"c{i:02d}.png", size=(270, 600))
+    make_pdf(root / "traore-m" / "pieces" / "passeport.pdf")
+    make_pdf(root / "traore-m" / "pieces" / "courriel.pdf")
+    write_case(root / "une-semaine", default_case(["2025-03-03 08:55", "2025-03-04 00:05"]))
+    res = run("batch", root, "-o", tmp_path / "construits")
+    assert res.exit_code == 1
+    assert "permanence-2026-12-05/traore-m)" in res.output and "5 décembre" not in res.output
+    assert "Le dossier comporte une erreur : dossier.yaml:" in res.output
+    assert "|" not in res.output
+    assert "ÉCHEC une-semaine : preuves insuffisantes (tentatives toutes dans la même semaine)" in res.output
+    rows = {r["dossier"]: r for r in read_report(tmp_path / "construits" / "rapport.csv")}
+    assert "|" not in rows["traore-m"]["erreur"] and "permanence-2026-12-05/traore-m" in rows["traore-m"]["erreur"]
+    assert rows["une-semaine"]["bloquants"] == "semaines-insuffisantes"
+    overview = run("check", root)
+    assert "permanence-2026-12-05/traore-m)" in overview.output and "|" not in overview.output
+    line = next(x for x in overview.output.splitlines() if x.startswith("une-semaine :"))
+    assert "bloquant : tentatives toutes dans la même semaine ; à renforcer : moins de 10 tentatives," in line
+    assert "semaines-insuffisantes" not in line and "moins-de-10" not in line
+
+
+def test_every_documented_code_has_short_words():
+    import re
+    from pathlib import Path
+
+    from refere.preuves.findings import SHORT_WORDS
+
+    doc = (Path(__file__).parent.parent / "docs" / "erreurs.md").read_text("utf-8")
+    codes = set(re.findall(r"^\| `([a-z0-9-]+)`", doc, re.M))
+    assert {"semaines-insuffisantes", "piece-autre-nom", "adresse-capture-discordante"} <= codes
+    assert codes <= set(SHORT_WORDS)

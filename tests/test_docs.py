@@ -78,3 +78,14 @@ def test_readme_starts_with_the_two_commands():
     assert block[0] == "sh"
     assert block[1].startswith("python3 -m venv .venv") and "refere build cases/exemple-94/dossier.yaml" in block[1]
     assert block[2] == ".venv/bin/python -m pytest -q"
+
+
+def test_readme_lists_the_real_rapport_columns():
+    from refere.batch import COLUMNS
+
+    readme = (ROOT / "README.md").read_text("utf-8")
+    flat = " ".join(readme.split())
+    assert ", ".join(f"`{c}`" for c in COLUMNS[:4]) in flat
+    for c in COLUMNS:
+        assert f"`{c}`" in flat
+    assert "UTF-8 avec BOM" in flat

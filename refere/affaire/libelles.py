@@ -154,7 +154,9 @@ def words(message: str, field: str = "") -> str:
     text = re.sub(r"« ([a-z_.]+(?:: [a-z]+)?) »", lambda m: f"« {_KEY_WORDS.get(m[1], m[1])} »", text)
     text = re.sub(r"(?<![\w/.-])([a-z_]+\.[a-z_0-9]+)(?![\w/.-])",
                   lambda m: f"« {FIELD_WORDS[m[1]]} »" if m[1] in FIELD_WORDS else m[0], text)
-    text = re.sub(r"\b(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}))?(?::\d{2})?\b", _french_date, text)
+    # A date inside a path or a file name (« permanence-2026-12-05/x », « 2026-11-02.png ») stays as written.
+    text = re.sub(r"(?<![\w/.\\-])(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}))?(?::\d{2})?(?![\w/\\-]|\.\w)",
+                  _french_date, text)
     text = re.sub(r" \((?:ligne \d+|plus haut)\)", "", text)
     return text
 

@@ -29,3 +29,62 @@ class Finding:
     message: str
     source: str
     champ: str = ""
+
+
+# Each code in a few words, for a one-line overview (« refere check DOSSIERS/ », the batch line); the code
+# itself stays in --json and in rapport.csv's code columns. A test checks that every documented code has one.
+SHORT_WORDS = {
+    "semaines-insuffisantes": "tentatives toutes dans la même semaine",
+    "piece-illisible": "pièce illisible",
+    "capture-illisible": "capture illisible",
+    "urgence-absente": "urgence non décrite",
+    "urgence-sans-piece": "urgence sans pièce qui la prouve",
+    "urgence-non-argumentee": "urgence écrite seulement à la première personne",
+    "moins-de-3-semaines": "moins de 3 semaines de tentatives",
+    "moins-de-10-tentatives": "moins de 10 tentatives",
+    "moins-de-6-jours": "moins de 6 jours différents",
+    "pas-de-courrier": "aucun courrier à la préfecture",
+    "tentative-sans-capture": "tentative sans capture",
+    "une-seule-tranche-horaire": "tentatives toutes à la même heure de la journée",
+    "date-capture-discordante": "date d'une capture différente de la tentative",
+    "capture-en-double": "même capture pour deux tentatives",
+    "piece-en-double": "même document produit deux fois",
+    "urgence-non-justifiee": "urgence non justifiée",
+    "urgence-premiere-personne": "fait d'urgence écrit à la première personne",
+    "derniere-tentative-ancienne": "dernière tentative trop ancienne",
+    "premiere-tentative-apres-expiration": "tentatives commencées après l'expiration du titre",
+    "tentatives-avant-delai": "tentatives trop tôt avant l'expiration du titre",
+    "rdv-apres-echeance": "rendez-vous demandé après l'échéance",
+    "situation-absente": "situation personnelle non décrite",
+    "fait-contredit-titre": "fait d'urgence contredit par le titre encore valable",
+    "residu-de-modele": "reste de modèle dans un texte",
+    "titre-piece-incoherente": "intitulé de la pièce du titre incohérent",
+    "titre-piece-sans-date": "pièce du titre sans date dans son intitulé",
+    "piece-sans-date": "pièce de domicile sans date",
+    "conseil-sans-civilite": "avocat sans civilité",
+    "depot-anef-tardif": "dépôt ANEF tardif",
+    "depot-anef-premature": "dépôt ANEF trop tôt",
+    "aj-sans-avocat": "aide juridictionnelle demandée sans avocat",
+    "aj-sans-piece": "décision d'aide juridictionnelle non jointe",
+    "pas-de-piece-identite": "aucune pièce d'identité",
+    "pas-de-piece-titre": "titre de séjour non joint",
+    "anef-sans-diligence": "démarches auprès de l'ANEF non décrites",
+    "voie-a-verifier": "voie (rendez-vous ou ANEF) à vérifier",
+    "oqtf": "obligation de quitter le territoire notifiée",
+    "piece-trop-lourde": "pièce trop lourde pour Télérecours",
+    "piece-reparee": "pièce PDF réparée",
+    "piece-endommagee": "pièce PDF en partie illisible",
+    "capture-sans-message": "capture sans message de refus lu",
+    "capture-creneaux-offerts": "capture montrant des créneaux libres",
+    "adresse-capture-discordante": "adresse de la page différente de celle déclarée",
+    "heure-capture-discordante": "heure d'une capture différente de la tentative",
+    "capture-floue": "capture floue",
+    "capture-pas-une-page": "capture qui ne ressemble pas à une page de rendez-vous",
+    "piece-autre-nom": "pièce au nom d'une autre personne",
+    "capture-non-lue": "capture non lue",
+}
+
+
+def short_words(codes) -> str:
+    """« adresse-capture-discordante, piece-autre-nom » → their reasons in words."""
+    return ", ".join(SHORT_WORDS.get(c, c) for c in codes)

@@ -186,7 +186,7 @@ def test_check_many_cases_one_line_each(run, tmp_path, example):
     assert res.exit_code == 1
     lines = {line.split(" : ")[0]: line for line in res.output.splitlines() if " : " in line}
     assert "recevable" in lines["bonne"]
-    assert "semaines-insuffisantes" in lines["une-semaine"]
+    assert "bloquant : tentatives toutes dans la même semaine" in lines["une-semaine"]
     assert "erreur" in lines["cassee"] and "n'a pas été fermé" in lines["cassee"]
     assert "1 sur 3 affaires sans problème bloquant" in res.output
     # Several case files; all sound: exit 0. --json: one object per case.
@@ -194,6 +194,8 @@ def test_check_many_cases_one_line_each(run, tmp_path, example):
     assert res.exit_code == 0, res.output
     doc = json.loads(res.output)
     assert [d["dossier"] for d in doc] == ["exemple-94", "bonne"] and doc[1]["bloquants"] == []
+    assert json.loads(run("check", root / "une-semaine", root / "bonne", "--json").output)[0]["bloquants"] == [
+        "semaines-insuffisantes"]
 
 
 def test_plural_agreement():
@@ -286,3 +288,16 @@ def test_check_json_on_a_missing_file_is_json(run, tmp_path):
     assert doc["valide"] is False and "introuvable" in doc["erreurs"][0]["message"]
     res = run("check", tmp_path / "absent" / "dossier.yaml")
     assert res.exit_code == 1 and res.output.count("introuvable") == 1
+
+
+def test_check_text_names_fields_in_words_not_keys(run, tmp_path):
+    """The first-person urgency and the counsel's civility: the form's words, never a YAML key."""
+    from conftest import default_case, write_case
+
+    data = default_case()
+    data["conseil"] = {"qualite": "avocat", "nom": "Martin", "barreau": "Paris", "adresse": "1 rue X\n75001 Paris"}
+    res = run("check", write_case(tmp_path / "a", data))
+    assert "en remplissant séparément le motif, le fait, la date limite et les pièces qui le prouvent" in res.output
+    assert "Indiquez « M. » ou « Mme » dans « avocat ou association : civilité »" in res.output
+    for key in ("echeance", "forme structurée", "« civilite »", "conseil.civilite", "« «"):
+        assert key not in res.output, key

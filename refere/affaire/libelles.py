@@ -73,6 +73,9 @@ FIELD_WORDS = {
     "demandes.rdv_sous_jours": "ou : rendez-vous sous", "demandes.astreinte_par_jour": "astreinte par jour de retard, en euros",
     "demandes.frais_l761_1": "frais demandés, en euros",
     "signature.lieu": "lieu", "signature.date": "date",
+    # Fields the form does not show (yet): still named in words in a message.
+    "procedure.explication_retard": "explication du retard", "procedure.preuves_retard": "pièces qui prouvent le retard",
+    "situation": "situation personnelle",
     "options.captures": "regrouper les captures",
     "urgence.motif": "motif", "urgence.fait": "le fait, à la troisième personne", "urgence.echeance": "échéance",
     "urgence.preuves": "pièces qui le prouvent",
@@ -121,7 +124,7 @@ _KEY_WORDS = {
     **{k: v for k, v in FIELD_WORDS.items() if "." not in k or k.startswith("prefecture.")},
     "pieces": "Pièces", "id": "identifiant court", "preuves": "pièces qui le prouvent", "urgence": "l'urgence",
     "diligences": "démarches déjà faites", "conseil": "avocat ou association", "rdv_sous_jours": "rendez-vous sous",
-    "aide_juridictionnelle: obtenue": "aide juridictionnelle : obtenue",
+    "aide_juridictionnelle: obtenue": "aide juridictionnelle : obtenue", "civilite": "civilité",
 }
 
 
@@ -151,7 +154,8 @@ def words(message: str, field: str = "") -> str:
     if choices:
         text = re.sub(r"valeurs possibles : ([a-z_, ]+?)(?= \(|$)", lambda m: "valeurs possibles : " + ", ".join(
             f"« {choices.get(c.strip(), c.strip())} »" for c in m[1].split(",")), text)
-    text = re.sub(r"« ([a-z_.]+(?:: [a-z]+)?) »", lambda m: f"« {_KEY_WORDS.get(m[1], m[1])} »", text)
+    text = re.sub(r"« ([a-z_.]+(?:: [a-z]+)?) »",
+                  lambda m: f"« {_KEY_WORDS.get(m[1]) or (field_words(m[1]) if m[1] in FIELD_WORDS else m[1])} »", text)
     text = re.sub(r"(?<![\w/.-])([a-z_]+\.[a-z_0-9]+)(?![\w/.-])",
                   lambda m: f"« {FIELD_WORDS[m[1]]} »" if m[1] in FIELD_WORDS else m[0], text)
     # A date inside a path or a file name (« permanence-2026-12-05/x », « 2026-11-02.png ») stays as written.

@@ -336,7 +336,8 @@ def _urgency(case: Case, add: Add) -> None:
         # Quoted first-person words are the applicant's, not an argument the judge can weigh.
         add("urgence-non-argumentee", BLOQUANT,
             "urgence non démontrée : le juge rejettera probablement la requête sans audience ; décrivez les faits "
-            "à la troisième personne dans « urgence » (motif, fait, preuves)",
+            "à la troisième personne dans « urgence », en remplissant séparément le motif, le fait et les pièces qui le "
+            "prouvent",
             f"{CE_453391} ; R. 522-1 CJA", "urgence")
     if not presumed and not case.urgence:
         add("urgence-absente", BLOQUANT,
@@ -350,7 +351,8 @@ def _urgency(case: Case, add: Add) -> None:
             add("urgence-premiere-personne", AVERTISSEMENT,
                 f"Le fait d'urgence n° {i + 1} est écrit à la première personne (« je », « mon »…) : la requête le "
                 "citera entre guillemets comme vos propres mots. Écrivez-le plutôt à la troisième personne, "
-                "en forme structurée (motif, fait, echeance, preuves).", PRACTICE, where + ".fait")
+                "en remplissant séparément le motif, le fait, la date limite et les pièces qui le prouvent.",
+                PRACTICE, where + ".fait")
         if not echeances.proven(case, u):
             # Outside renewal the urgency is the condition of the requête: unproven, it is only a draft.
             # Quoted first-person words are not argued: they have their own warning.

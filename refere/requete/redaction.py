@@ -125,7 +125,7 @@ def rdv_deadline(case: Case, on: dt.date) -> str:
                 f"{delai_texte(d.fixer_jours)}")
     if d.fixer is not None:
         return f"au plus tard le {dates.format_date(d.fixer)}"
-    if d.fixer_jours and d.echeance is not None:
+    if d.fixer_jours and d.echeance is not None and not case.demandes.rdv_sous_jours:
         return delai_texte(d.fixer_jours)
     if d.fixer_jours:
         return f"au plus tard dans un délai de {d.fixer_jours} jours à compter de la notification de l'ordonnance"

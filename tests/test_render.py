@@ -467,7 +467,8 @@ def test_fixer_takes_earliest_deadline_on_a_working_day(tmp_path):
     data["urgence"] = [{"motif": "emploi", "fait": "son contrat sera suspendu à l'expiration de son titre",
                         "echeance": "2025-05-19", "preuves": ["contrat"]}]
     text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ").replace("\u2011", "-")
-    assert "FIXER ce rendez-vous au plus tard le 16 mai 2025 ;" in text
+    assert "FIXER ce rendez-vous au plus tard le 16 mai 2025." in text  # 48 days ahead: the date alone
+    assert "en tout état de cause" not in text
     assert "une échéance précise, le 19 mai 2025, avant laquelle le rendez-vous doit avoir eu lieu" in text
     # The same job ending on 5 May, 34 days after the requête: its eve could pass before the ordonnance.
     data["urgence"][0]["echeance"] = "2025-05-05"

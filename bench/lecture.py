@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/lecture.py            # 120 captures
     .venv/bin/python bench/lecture.py --quick    # 12 captures, to check the script itself
+    .venv/bin/python bench/lecture.py --corpus DIR   # the reader on bench/corpus_captures.py's corpus
 
 Two 120-capture cases: « réalistes » (phone screenshots 1080×2400 with real DejaVu text: status
 bar clock, address bar, a préfecture page, a photo-like block under it) and « lourd » (bench/
@@ -96,7 +97,9 @@ def timed(case: Path, lecture: bool) -> tuple[float, float, str]:
 
 
 def bench(name: str, case: Path, n: int) -> None:
-    shutil.rmtree(case.parent / ".refere", ignore_errors=True)
+    import tempfile
+
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="refere-bench-cache-")  # the first read reads
     first, first_cpu, out = timed(case, True)
     cached = min(timed(case, True)[:2] for _ in range(3))
     floor = min(timed(case, False)[:2] for _ in range(3))
@@ -113,13 +116,89 @@ def bench(name: str, case: Path, n: int) -> None:
     print(f"{'':9} constats : {found}")
 
 
+READING = {"capture-floue", "capture-sans-message", "adresse-capture-discordante", "heure-capture-discordante",
+           "capture-non-lue", "capture-pas-une-page", "capture-creneaux-offerts"}
+
+
+def _expected(e: dict) -> set[str]:
+    if e["photo"]:
+        return {"capture-pas-une-page"}
+    if e["floue"]:
+        return {"capture-floue"}
+    return ({"capture-creneaux-offerts"} if e["message"] == "slots" else set()) | \
+        ({"adresse-capture-discordante"} if e["url"] != e["url_declaree"] else set())
+
+
+def _bare(url: str) -> str:
+    return url.strip().removeprefix("https://").removeprefix("http://").removeprefix("www.").rstrip("/")
+
+
+def corpus(root: Path, jobs: int) -> None:
+    """False warnings per capture, missed messages, URLs read exactly, first reading per capture:
+    each case checked (`refere check -j N --json`) with an empty reading cache."""
+    import tempfile
+
+    import corpus_captures
+
+    if not (root / "attendu.json").exists():
+        corpus_captures.build(root)
+    expected = json.loads((root / "attendu.json").read_text("utf-8"))
+    os.environ.update({"REFERE_LECTURE": "1", "XDG_CACHE_HOME": tempfile.mkdtemp(prefix="refere-corpus-cache-")})
+    from refere.affaire.loader import load
+    from refere.preuves import lecture
+
+    false = missed = exact = urls = 0
+    wall_all = cpu_all = 0.0
+    for case in sorted({e["cas"] for e in expected}):
+        shots = [e for e in expected if e["cas"] == case]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.perf_counter()
+        res = subprocess.run([PY, "-m", "refere", "check", "-j", str(jobs), str(root / case / "dossier.yaml"), "--json"],
+                             capture_output=True, text=True, env=os.environ)
+        wall = time.perf_counter() - t
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        wall_all, cpu_all = wall_all + wall, cpu_all + cpu
+        found = [c for c in json.loads(res.stdout)["constats"] if c["code"] in READING]
+        readings = lecture.read_case(load(root / case / "dossier.yaml"))  # from the cache just filled
+        print(f"{case}: {len(shots)} captures, {wall:.1f} s, CPU {cpu:.1f} s")
+        for e in shots:
+            i = e["tentative"] - 1
+            got = {c["code"] for c in found if c["champ"].startswith(f"tentatives[{i}]")
+                   or (c["code"] == "adresse-capture-discordante" and f"(tentative {i + 1})" in c["message"]
+                       or f"tentative {i + 1} :" in c["message"])}
+            wrong, lacking = got - _expected(e), _expected(e) - got
+            false += len(wrong)
+            r = readings.par_capture.get(e["capture"])
+            if e["message"] not in (None, "slots") and not e["floue"] and not (r and r.message):
+                missed += 1
+                lacking.add("message")
+            if not e["photo"] and not e["floue"]:
+                urls += 1
+                target = _bare(e["url"]).split("/")[0] if "host" in e["style"] else _bare(e["url"])
+                exact += _bare(r.adresse or "") == target if r else 0
+            mark = "ok" if not wrong and not lacking else f"en trop {sorted(wrong)}, manque {sorted(lacking)}"
+            print(f"  {e['style']:32} {mark} ; adresse lue « {r.adresse if r else ''} »")
+    n = len(expected)
+    cores = os.cpu_count() or 1
+    print(f"{n} captures : {false} avertissement(s) à tort ({false / n:.2f} par capture), {missed} message(s) "
+          f"manqué(s), adresse lue exactement {exact}/{urls} ; check entier, première lecture : "
+          f"{wall_all / n:.2f} s par capture (charge {os.getloadavg()[0]:.1f}), CPU {cpu_all / n:.2f} s par "
+          f"capture, soit {cpu_all / n / cores:.2f} s par capture sur {cores} cœurs libres")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--corpus", type=Path, metavar="DOSSIER")
+    ap.add_argument("-j", type=int, default=2)
     args = ap.parse_args()
     n = 12 if args.quick else 120
     if shutil.which("tesseract") is None:
         sys.exit("Tesseract absent (Debian : apt install tesseract-ocr tesseract-ocr-fra)")
+    if args.corpus:
+        corpus(args.corpus, args.j)
+        return
     bench("réaliste", realistic_case(n), n)
     bench("lourd", heavy.heavy_case(n), n)
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import click
 
 from refere import __version__, clifr
-from refere.affaire import departements
 from refere.errors import EvidenceInsufficient, RefereError
 
 clifr.install()
@@ -89,7 +88,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Sortie JSON pour les programmes.")
 @click.option("--calendrier", type=click.Path(path_type=Path), metavar="FICHIER.png",
               help="Écrire aussi le calendrier des tentatives (image PNG ; une seule affaire).")
-def check(dossiers: tuple[Path, ...], strict: bool, as_json: bool, calendrier: Path | None = None) -> None:
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, metavar="N",
+              help="Captures lues à la fois (par défaut : les cœurs de la machine, 4 au plus).")
+def check(dossiers: tuple[Path, ...], strict: bool, as_json: bool, calendrier: Path | None = None,
+          jobs: int | None = None) -> None:
     """Vérifie le fichier dossier.yaml et les preuves, comme le ferait le juge.
 
     Affiche toutes les erreurs et tous les avertissements, groupés. Avec plusieurs fichiers,
@@ -102,8 +104,10 @@ def check(dossiers: tuple[Path, ...], strict: bool, as_json: bool, calendrier: P
       refere check mon-dossier/dossier.yaml --calendrier calendrier.png
       refere check permanence/
     """
-    from refere.affaire.loader import resolve_case_path
+    from refere.files import resolve_case_path  # not the loader: a cached check never needs it
+    from refere.preuves import lecture
 
+    lecture.JOBS.set(jobs)
     # One argument is one case, unless it is a folder of cases (a folder without its own dossier.yaml).
     if len(dossiers) == 1 and not (dossiers[0].is_dir() and not (dossiers[0] / "dossier.yaml").exists()):
         _check_one(resolve_case_path(dossiers[0]), strict, as_json, calendrier)
@@ -114,6 +118,13 @@ def check(dossiers: tuple[Path, ...], strict: bool, as_json: bool, calendrier: P
 
 
 def _check_one(path: Path, strict: bool, as_json: bool, calendrier: Path | None = None) -> None:
+    from refere.preuves import checkcache
+
+    # An unchanged case passed before: the same answer, without reading it all again.
+    cache_key = checkcache.key(path, [strict, as_json]) if calendrier is None and path.is_file() else None
+    if cache_key is not None and (answer := checkcache.recall(cache_key)) is not None:
+        click.echo(answer)
+        return
     from refere.pieces import plan
     from refere.errors import CaseInvalid, Problem
     from refere.preuves.rules import check as run_check
@@ -149,13 +160,16 @@ def _check_one(path: Path, strict: bool, as_json: bool, calendrier: Path | None 
         if inv is not None:
             doc["pieces"] = [{"numero": p.numero, "titre": p.titre, "fichier": p.fichier, "pages": p.pages}
                              for p in inv.pieces]
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        answer = json.dumps(doc, ensure_ascii=False, indent=2)
     else:
-        click.echo(report_text(case, report, str(path), inv))
+        answer = report_text(case, report, str(path), inv)
+    click.echo(answer)
     if report.blocking:
         raise EvidenceInsufficient("Preuves insuffisantes : voir les problèmes bloquants ci-dessus." if not as_json else "")
     if strict and report.warnings:
         raise EvidenceInsufficient("Avertissements présents et --strict demandé." if not as_json else "")
+    if cache_key is not None:
+        checkcache.remember(cache_key, case, answer)
 
 
 def _check_many(dossiers: tuple[Path, ...], strict: bool, as_json: bool) -> None:
@@ -187,6 +201,8 @@ def tribunal(departement: str) -> None:
       refere tribunal 93
       refere tribunal 2A
     """
+    from refere.affaire import departements
+
     d = departements.lookup(departement)
     click.echo(f"Département : {d.code} — {d.nom}")
     click.echo(f"Tribunal compétent : {d.tribunal} (article R. 221-3 du CJA)")
@@ -255,8 +271,10 @@ def build(dossier: Path, sortie: Path | None, force: bool, brouillon: bool, pdf:
     from refere.build import Options, build as run_build
 
     from refere.build import next_steps
+    from refere.preuves import lecture
     from refere.present import plural
 
+    lecture.JOBS.set(jobs)  # the captures too are read N at a time
     res = run_build(dossier, Options(sortie, force, brouillon, pdf, modele, compresser, jobs or default_jobs()))
     click.echo(f"Dossier construit : {res.out}")
     click.echo(f"  {plural(len(res.inventory.pieces), 'pièce')}, {plural(res.pages, 'page')} dans dossier-complet.pdf")

@@ -736,7 +736,7 @@ def test_workspace_list_answers_without_reading_captures(ws, monkeypatch):
 
     monkeypatch.setenv("REFERE_LECTURE", "1")
     read = []
-    monkeypatch.setattr(lecture, "ocr_image", lambda path: read.append(path))
-    monkeypatch.setattr(lecture, "cache_get", lambda folder, sha: None)
+    monkeypatch.setattr(lecture, "ocr_image", lambda path, *a, **k: read.append(path))
+    monkeypatch.setattr(lecture, "cache_get", lambda sha: None)
     status = core.status(ws / "exemple-94")
     assert status["state"] in (core.PRET, core.AVERT) and read == []

@@ -438,8 +438,4 @@ def _short(path: Path) -> str:
 
 
 def resolve_case_path(path: str | Path) -> Path:
-    p = Path(path)
-    try:
-        return p / "dossier.yaml" if p.is_dir() else p
-    except OSError:
-        return p  # too long or unreadable: load() says so in French
+    return files.resolve_case_path(path)

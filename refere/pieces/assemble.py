@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
+import hashlib
 import io
 import logging
 import os
@@ -14,10 +17,10 @@ import img2pdf
 import pikepdf
 from PIL import Image, ImageOps
 
-from refere import __version__
-from refere.pieces import pngmeta, repair, sanitize
+from refere import __version__, files
+from refere.pieces import pngmeta, repair, reuse, sanitize
 from refere.errors import FileProblem
-from refere.pieces.pdffont import Font
+from refere.pieces.bordereau import A4, MM, _bordereau, _starts, inv_pages
 from refere.pieces.pdftext import helvetica, literal, width
 from refere.pieces.plan import Inventory, PlannedPiece
 from refere.pieces.probe import MAX_PIXELS, SourceInfo, pdf_open, source_bytes
@@ -25,8 +28,6 @@ from refere.pieces.probe import MAX_PIXELS, SourceInfo, pdf_open, source_bytes
 logging.getLogger("img2pdf").setLevel(logging.ERROR)
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
-MM = 72 / 25.4
-A4 = (210 * MM, 297 * MM)
 # Left/right margin 12 mm, top/bottom 15 mm: the stamp lives in the top margin.
 _LAYOUT = img2pdf.get_layout_fun(A4, None, (15 * MM, 12 * MM), img2pdf.FitMode.shrink, True)
 STAMP_SIZE = 8.5
@@ -34,7 +35,6 @@ PAD = 22.0  # points added above a PDF page to hold the stamp without covering a
 SIZE_LIMIT = 32_000_000  # Télérecours citoyens, per file
 PARALLEL_FROM = 4  # images to re-encode before a second process pays for itself
 PRODUCER = f"refere {__version__}"
-DRAFT = "PROJET"
 
 
 @dataclass(frozen=True)
@@ -45,13 +45,18 @@ class Written:
     size: int
     compressed: bool
     removed: tuple[tuple[str, ...], ...] = ()  # per source, French labels of what sanitize took out
+    sha256: str = ""  # of the file written
 
 
 # --- images ---------------------------------------------------------------------------------
 
 def needs_reencoding(src: SourceInfo) -> bool:
-    """Only a PNG with transparency is decoded and re-encoded; everything else passes through."""
-    return src.kind == "png" and pngmeta.read(source_bytes(src)).has_alpha
+    """Only a PNG with transparency is decoded and re-encoded; everything else passes through.
+    (Read from the file's first 64 KB, where a PNG's header chunks are: no need for the rest.)"""
+    if src.kind != "png":
+        return False
+    head = files.read_head(src.file, 1 << 16) if src.file is not None else source_bytes(src)
+    return pngmeta.read(head).has_alpha
 
 
 def _flatten_if_needed(data: bytes, has_alpha_png: bool, dpi_cap: int | None) -> bytes:
@@ -137,13 +142,15 @@ def image_pages(src: SourceInfo, dpi_cap: int | None = None) -> pikepdf.Pdf:
         elif flat is data:
             flat = _png_until_iend(data)
         # One page per image, as the plan counts it: an MPO or animated PNG keeps its first frame.
-        out = img2pdf.convert(flat, layout_fun=_LAYOUT, nodate=True, rotation=rotation,
-                              first_frame_only=True, engine=img2pdf.Engine.internal)
+        # Made straight into a pikepdf document (not written out and parsed again): the image
+        # data is held once, until the pièce is saved.
+        doc = img2pdf.convert_to_docobject(flat, layout_fun=_LAYOUT, nodate=True, rotation=rotation,
+                                           first_frame_only=True, engine=img2pdf.Engine.pikepdf)
     except FileProblem:
         raise
     except Exception as exc:
         raise FileProblem(f"« {src.written} » : image impossible à convertir ({type(exc).__name__} : {exc})") from None
-    return pikepdf.open(io.BytesIO(out))
+    return doc.writer
 
 
 # --- stamps ---------------------------------------------------------------------------------
@@ -334,9 +341,34 @@ def _finish(pdf: pikepdf.Pdf, title: str) -> None:
     pdf.docinfo = pdf.make_indirect(pikepdf.Dictionary(Title=title, Producer=PRODUCER))
 
 
+_STATIC_ID = b"<31415926535897932384626433832795>"  # what qpdf writes with static_id
+
+
+# A text naming everything the PDF being saved is made from (see ``save``), set around the call.
+_INPUTS: contextvars.ContextVar[str | None] = contextvars.ContextVar("refere_pdf_inputs", default=None)
+
+
 def save(pdf: pikepdf.Pdf, path: Path) -> None:
-    pdf.save(path, deterministic_id=True, compress_streams=True,
-             object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    """Write ``pdf`` deterministically. Its /ID is the MD5 of the whole file (qpdf's
+    deterministic ID, a tenth of a second per 100 MB), or, when the caller set ``_INPUTS`` (a
+    text naming everything the file is made from), a hash of that: same inputs, same bytes."""
+    inputs = _INPUTS.get()
+    if inputs is None:
+        pdf.save(path, deterministic_id=True, compress_streams=True,
+                 object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        return
+    pdf.save(path, static_id=True, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    ident = b"<" + hashlib.md5(inputs.encode(), usedforsecurity=False).hexdigest().encode() + b">"
+    with open(path, "r+b") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        start = max(0, size - 65536)
+        fh.seek(start)
+        tail = fh.read()
+        at = tail.rfind(b"startxref")
+        if at < 0 or tail.count(_STATIC_ID, 0, at) != 2:
+            raise RuntimeError(f"{path}: unexpected trailer")  # never with qpdf's writer
+        fh.seek(start)
+        fh.write(tail[:at].replace(_STATIC_ID, ident) + tail[at:])
 
 
 def append_pages(out: pikepdf.Pdf, pages) -> int:
@@ -400,7 +432,12 @@ def build_piece(piece: PlannedPiece, path: Path, dpi_cap: int | None = None, bro
             stamp(out, page, stamp_text(piece.numero, k, total, brouillon), pad, font, forms)
         _finish(out, f"Pièce n° {piece.numero} — {piece.titre}")
         try:
-            save(out, path)
+            token = _INPUTS.set(repr((PRODUCER, piece.numero, piece.titre, dpi_cap, brouillon,
+                                      [(s.kind, s.sha256) for s in piece.sources])))
+            try:
+                save(out, path)
+            finally:
+                _INPUTS.reset(token)
         except pikepdf.PdfError as exc:
             raise FileProblem(f"pièce n° {piece.numero} : PDF source endommagé ({repair.labels([str(exc)])[0]})") from None
     finally:
@@ -410,26 +447,47 @@ def build_piece(piece: PlannedPiece, path: Path, dpi_cap: int | None = None, bro
     return Written(piece.numero, piece.fichier, total, path.stat().st_size, dpi_cap is not None, tuple(removed))
 
 
-def _build_one(args: tuple[PlannedPiece, Path, bool, bool]) -> Written:
-    piece, folder, compress, brouillon = args
+def _writer() -> str:
+    """The function that writes the PDFs, as a part of what a kept output was made by."""
+    return f"{save.__module__}:{save.__qualname__}"
+
+
+def _piece_key(piece: PlannedPiece, compress: bool, brouillon: bool) -> str:
+    return reuse.key("piece", _writer(), piece.numero, piece.titre, piece.fichier, compress, brouillon,
+                     [(s.kind, s.sha256, s.pages) for s in piece.sources])
+
+
+def _build_one(args: tuple[PlannedPiece, Path, bool, bool, Path | None]) -> Written:
+    piece, folder, compress, brouillon, previous = args
     path = folder / piece.fichier
+    key = _piece_key(piece, compress, brouillon)
+    # The same pièce in the previous output, proved the same bytes: kept, not built again.
+    record = reuse.take(key, previous / piece.fichier if previous is not None else None, path)
+    if record is not None and record.get("pages") == piece.pages:
+        return Written(piece.numero, piece.fichier, piece.pages, record["size"], bool(record.get("compressed")),
+                       tuple(tuple(r) for r in record.get("removed", ())), record["sha256"])
     written = build_piece(piece, path, brouillon=brouillon)
     if compress and written.size > SIZE_LIMIT and any(s.kind != "pdf" for s in piece.sources):
         for dpi in (200, 150, 110):
             written = build_piece(piece, path, dpi_cap=dpi, brouillon=brouillon)
             if written.size <= SIZE_LIMIT:
                 break
+    written = dataclasses.replace(written, sha256=reuse.sha256_of(path))
+    reuse.remember(key, {"sha256": written.sha256, "size": written.size, "pages": written.pages,
+                         "compressed": written.compressed, "removed": [list(r) for r in written.removed]})
     return written
 
 
 def build_pieces(inv: Inventory, folder: Path, compress: bool = False, jobs: int = 1,
-                 brouillon: bool = False) -> list[Written]:
+                 brouillon: bool = False, previous: Path | None = None) -> list[Written]:
+    """Every pièce into ``folder``; those unchanged since the output at ``previous`` are taken
+    from it (see reuse)."""
     folder.mkdir(parents=True, exist_ok=True)
-    work = [(p, folder, compress, brouillon) for p in inv.pieces]
-    heavy = sum(needs_reencoding(s) for p in inv.pieces for s in p.sources)
+    work = [(p, folder, compress, brouillon, previous) for p in inv.pieces]
     # Measured (bench/): pass-through images are I/O-bound and a second process only adds its
     # start-up and memory; re-encoding (transparency, --compresser) is CPU-bound and pays.
-    if jobs > 1 and len(work) > 1 and (heavy >= PARALLEL_FROM or compress):
+    if jobs > 1 and len(work) > 1 and (compress or sum(needs_reencoding(s) for p in inv.pieces for s in p.sources)
+                                       >= PARALLEL_FROM):
         # Processes, not threads: Pillow's PNG work and pikepdf's writing both hold the GIL.
         with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
             return list(pool.map(_build_one, work))
@@ -442,85 +500,38 @@ def default_jobs() -> int:
 
 # --- the complete dossier -------------------------------------------------------------------
 
-# One line of the bordereau: (bold?, size, x, y, text); a page is a list of lines.
-Line = tuple[bool, float, float, float, str]
-
-
-def _bordereau_layout(inv: Inventory, header: list[str], regular: Font, bold: Font) -> list[list[Line]]:
-    """Where each piece of text goes, page by page; page ranges are added later (own column)."""
-    size, lead = 10.0, 14.0
-    left, top, bottom = 20 * MM, A4[1] - 22 * MM, 20 * MM
-    num_x, label_x, pages_x = left, left + 34, A4[0] - 20 * MM - 60
-    label_w = pages_x - label_x - 10
-    pages: list[list[Line]] = [[]]
-    y = top
-    for i, text in enumerate(header):
-        first = i == 0
-        for line in (bold if first else regular).wrap(text, 14.0 if first else size, A4[0] - 2 * left):
-            pages[-1].append((first, 14.0 if first else size, left, y, line))
-            y -= lead * (1.6 if first else 1.0)
-    y -= lead
-    for x, title in ((num_x, "N°"), (label_x, "Pièce"), (pages_x, "Pages")):
-        pages[-1].append((True, size, x, y, title))
-    y -= lead * 1.3
-    for p in inv.pieces:
-        lines = regular.wrap(p.titre, size, label_w)
-        if y - lead * len(lines) < bottom:
-            pages.append([])
-            y = top
-        pages[-1].append((False, size, num_x, y, str(p.numero)))
-        pages[-1].append((False, size, pages_x, y, f"\x00{p.numero}"))  # page range, filled in later
-        for line in lines:
-            pages[-1].append((False, size, label_x, y, line))
-            y -= lead
-        y -= 4
-    return pages
-
-
-def _bordereau(pdf: pikepdf.Pdf, inv: Inventory, header: list[str], first_page: int,
-               brouillon: bool = False) -> int:
-    """Draw the bordereau (inventory) as A4 pages at the start of ``pdf``; returns its page count."""
-    regular, bold = Font(), Font(bold=True)
-    layout = _bordereau_layout(inv, header, regular, bold)
-    if brouillon:
-        # A draft says so on every page, in the top margin, as text (searchable, copied with it).
-        for lines in layout:
-            lines.append((True, 12.0, A4[0] - 20 * MM - bold.width(DRAFT, 12.0), A4[1] - 12 * MM, DRAFT))
-    spans = {}
-    for p, start in zip(inv.pieces, _starts(inv, first_page + len(layout))):
-        end = start + p.pages - 1
-        spans[f"\x00{p.numero}"] = f"p. {start}" if start == end else f"p. {start}-{end}"
-    streams = []
-    for lines in layout:
-        ops = []
-        for is_bold, size, x, y, text in lines:
-            font = bold if is_bold else regular
-            ops.append(f"BT /F{'B' if is_bold else 'R'} {size} Tf {x:.2f} {y:.2f} Td ".encode()
-                       + font.encode(spans.get(text, text)) + b" Tj ET")
-        streams.append(b"\n".join(ops))
-    fonts = pikepdf.Dictionary(FR=regular.embed(pdf), FB=bold.embed(pdf))
-    for ops in streams:
-        page = pdf.make_indirect(pikepdf.Dictionary(
-            Type=pikepdf.Name.Page, Parent=pdf.Root.Pages,
-            MediaBox=pikepdf.Array([0, 0, Decimal(f"{A4[0]:.4f}"), Decimal(f"{A4[1]:.4f}")]),
-            Resources=pikepdf.Dictionary(Font=fonts),
-            Contents=pdf.make_stream(ops),
-        ))
-        pdf.Root.Pages.Kids.append(page)  # not pdf.pages: see append_pages
-    pdf.Root.Pages.Count = len(pdf.Root.Pages.Kids)
-    return len(layout)
-
-
-def build_complete(inv: Inventory, folder: Path, path: Path, header: list[str], brouillon: bool = False) -> int:
+def build_complete(inv: Inventory, folder: Path, path: Path, header: list[str], brouillon: bool = False,
+                   written: list[Written] | None = None, previous: Path | None = None,
+                   hashes: dict[str, str] | None = None) -> int:
     """Bordereau page(s), then every pièce in order; a bookmark and page labels per pièce.
-    The pièces are already stamped and cleaned; a draft's pièces already say « PROJET »."""
+    The pièces are already stamped and cleaned; a draft's pièces already say « PROJET ».
+    Made of the same pièces (``written``, by SHA-256) as the one at ``previous``: kept from it.
+    The SHA-256 of the file is put in ``hashes`` under its name, when known."""
+    parts = [header, brouillon, [(p.numero, p.titre, p.pages, p.fichier) for p in inv.pieces],
+             [w.sha256 for w in written or ()]]
+    if not written or not all(w.sha256 for w in written):
+        return _build_complete(inv, folder, path, header, brouillon)
+    key = reuse.key("complet", _writer(), *parts)
+    record = reuse.take(key, previous, path)
+    if record is None or not isinstance(record.get("pages"), int):
+        pages = _build_complete(inv, folder, path, header, brouillon, repr((PRODUCER, *parts)))
+        record = {"sha256": reuse.sha256_of(path), "size": path.stat().st_size, "pages": pages}
+        reuse.remember(key, record)
+    if hashes is not None:
+        hashes[path.name] = record["sha256"]
+    return record["pages"]
+
+
+def _build_complete(inv: Inventory, folder: Path, path: Path, header: list[str], brouillon: bool,
+                    inputs: str | None = None) -> int:
     out = pikepdf.new()
     n_bord = _bordereau(out, inv, header, 1, brouillon)
     starts = _starts(inv, n_bord + 1)
     opened = []
     try:
         for p in inv.pieces:
-            doc = pikepdf.open(folder / p.fichier)
+            # Read as a stream, not mapped: 100 MB of pièces must not count in the memory in use.
+            doc = pikepdf.open(folder / p.fichier, access_mode=pikepdf.AccessMode.stream)
             opened.append(doc)
             append_pages(out, doc.pages)
         nums: list = [0, pikepdf.Dictionary(S=pikepdf.Name.r, P=pikepdf.String("Bordereau "))]
@@ -532,21 +543,13 @@ def build_complete(inv: Inventory, folder: Path, path: Path, header: list[str], 
         out.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array(nums))
         out.Root.PageMode = pikepdf.Name.UseOutlines
         _finish(out, "Dossier complet — " + header[0])
-        save(out, path)
+        token = _INPUTS.set(inputs)
+        try:
+            save(out, path)
+        finally:
+            _INPUTS.reset(token)
     finally:
         for doc in opened:
             doc.close()
         out.close()
     return n_bord + inv_pages(inv)
-
-
-def _starts(inv: Inventory, first: int) -> list[int]:
-    starts, page = [], first
-    for p in inv.pieces:
-        starts.append(page)
-        page += p.pages
-    return starts
-
-
-def inv_pages(inv: Inventory) -> int:
-    return sum(p.pages for p in inv.pieces)

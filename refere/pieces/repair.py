@@ -12,8 +12,10 @@ import binascii
 import io
 import zlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pikepdf
+if TYPE_CHECKING:
+    import pikepdf
 
 INTACT = "intact"
 REPAIRED = "reparee"
@@ -86,6 +88,7 @@ def _text_decode(kind: str, data: bytes) -> bytes:
 
 def _stream_ok(stream: pikepdf.Stream, budget: list[int]) -> bool:
     """Can this stream's Flate/ASCII filters be undone? Other filters (images, LZW) are not checked."""
+    import pikepdf  # only when a PDF is opened: `check` of known files never loads it
     filters = stream.get("/Filter")
     names = [str(f) for f in filters] if isinstance(filters, pikepdf.Array) else [str(filters)] if filters else []
     if not names or any(n not in _TEXT_FILTERS | {"/FlateDecode", "/Fl"} for n in names):
@@ -106,6 +109,7 @@ def _stream_ok(stream: pikepdf.Stream, budget: list[int]) -> bool:
 
 def _problems(pdf: pikepdf.Pdf) -> list[str]:
     """qpdf's warnings while reading every object, and our own bounded check of every stream."""
+    import pikepdf  # only when a PDF is opened: `check` of known files never loads it
     problems = []
     budget = [BUDGET]
     try:
@@ -119,6 +123,7 @@ def _problems(pdf: pikepdf.Pdf) -> list[str]:
 
 def diagnose(pdf: pikepdf.Pdf) -> Diagnosis:
     """Check ``pdf``; when damaged, try a rewrite through qpdf and check that rewrite."""
+    import pikepdf  # only when a PDF is opened: `check` of known files never loads it
     problems = _problems(pdf)
     if not problems:
         return Diagnosis()

@@ -1,22 +1,27 @@
 """Reading the captures the way the judge will: what each screenshot shows (OCR with Tesseract).
 
-A stage beside ``evidence``: ``read_case`` OCRs every image capture (cached by SHA-256 in
-``<case>/.refere/lecture/``), and from the text finds
+A stage beside the rules: ``read_case`` OCRs every capture, image or PDF (cached by SHA-256 in
+the user's cache, never in the case folder: ``lecture_cache``), and ``ecran`` finds in the text
 
-* the « no slot » message, matched against ``CATALOGUE`` tolerantly (accents, case, line
-  breaks and OCR errors are flattened by ``normalise``, then ``rapidfuzz`` partial ratio);
-* the address in the browser bar, compared with ``prefecture.url_rendez_vous`` (host and path);
-* a clock or a date on screen (status bar « 08:52 », « Page consultée le … à 08:52 »), compared
-  with the declared attempt time;
-* whether the capture is too blurred to read (too few words, or a low mean confidence).
+* the « no slot » message, matched against ``CATALOGUE`` tolerantly, or slots on offer;
+* the address in the browser bar, whole (wrapped lines joined), compared with
+  ``prefecture.url_rendez_vous``;
+* a clock or a date on screen, compared with the declared attempt time.
+
+Each capture is read at its own resolution: its device scale is guessed from its size (a phone
+at ×2–×3, a desktop at ×1), and the picture is scaled so that the browser's text is about
+``TEXT_SCALE`` × its CSS size, 20–30 px: a desktop's 13 px address bar is enlarged, a phone's
+45 px text reduced. Strips are brought to dark-on-light one by one (dark bars, coloured alert
+boxes), pictures are blanked, and the sharpness of what remains (the text) tells a blurred
+capture from a sharp one of any size.
 
 ``findings`` turns that into warnings (never blocking: the human decides), ``summary`` gives the
 requête the message every capture shows, ``inventaire`` what ``inventaire.json`` records.
 
 Binding: pytesseract. It runs the ``tesseract`` program in a child process, so a hostile image
-can only exhaust that process, which ``timeout`` kills; it needs no compiler nor the C headers
-(tesserocr does), and it is maintained. Two readings run at once (threads waiting on two
-tesseract processes, each limited to one OpenMP thread), which keeps both cores busy.
+can only exhaust that process, which ``timeout`` kills. ``jobs`` readings run at once (threads
+waiting on tesseract processes, each limited to one OpenMP thread). A case has a reading budget:
+a capture not read in time is said « non lue », never counted as checked.
 """
 
 from __future__ import annotations
@@ -24,81 +29,54 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
-import json
 import os
-import re
 import shutil
 import sys
-import tempfile
 import threading
-import unicodedata
+import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
-from pathlib import Path, PurePosixPath
-from urllib.parse import urlsplit
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from refere import dates
+from refere.preuves import ecran, lecture_cache
 from refere.preuves.findings import AVERTISSEMENT, PRACTICE, Finding
+from refere.preuves.ecran import CATALOGUE, find_message, normalise, same_address  # noqa: F401  (API)
 
-VERSION = 1  # of the cached OCR result: bump when the reading itself changes
-CACHE = Path(".refere") / "lecture"
-LANG = "fra+eng"
+VERSION = 2  # of the cached OCR result: bump when the reading itself changes
+LANG = "fra"
 TESSERACT_OPTIONS = "--psm 3 -c tessedit_do_invert=0"
-TIMEOUT = 30  # seconds for one capture: a normal screenshot takes under one
-WIDTH = 1000  # pixels: OCR works on captures scaled down to this width (text stays ~25 px high)
-MAX_HEIGHT = 3000  # pixels after scaling: the rest of a very long (scrolled) capture is not read
-TOP_BAND = 0.12  # of the capture's height: where the status bar and the address bar are
-STRIP = 16  # pixels: strips tested for being a picture (photo, banner) rather than text
+TIMEOUT = 20  # seconds for one capture: a normal screenshot takes under one
+BUDGET = 180  # seconds of reading for one case: what is left is « non lue »
+TEXT_SCALE = 1.5  # OCR pixels per CSS pixel: 14–17 px browser text becomes 21–26 px
+MAX_WIDTH = 3000  # pixels after scaling
+MAX_HEIGHT = 3600  # pixels after scaling: the rest of a very long (scrolled) capture is not read
+PDF_SCALE = 2.5  # PDF points to pixels (180 dpi): a printed page's 9 pt header is 22 px
+MAX_PDF_PIXELS = 12_000_000
+STRIP = 4  # pixels: strips brought to dark-on-light one by one
+WINDOW = 12  # pixels above and below a strip where its background is measured
 PICTURE = 0.2  # a strip whose most common grey level (±2) covers less than this is a picture
 MIN_WORDS = 6  # fewer words read than this: the capture is illegible
 MIN_CONFIDENCE = 55.0  # mean Tesseract word confidence (0–100) below this: illegible
-MATCH = 88  # rapidfuzz partial ratio (0–100) for a catalogue wording to count as shown
-TOLERANCE = dt.timedelta(hours=1)
+SHARP = 0.4  # share of the text's pixels that are full ink: below, the text is blurred
+NOT_A_PAGE = 0.5  # share of the capture that is pictures for an illegible one to be « not a page »
 EXCERPT = 300  # characters of text kept in inventaire.json
 
-# The « no slot » wordings actually shown. Préfecture booking modules (« prendre un
-# rendez-vous » pages of the départements' sites, and the older ezbooking/RDV modules), ANEF
-# (administration-etrangers-en-france.interieur.gouv.fr) and its error pages. Longest first:
-# when several match, the most complete wording is the one quoted in the requête.
-CATALOGUE: tuple[str, ...] = (
-    "Il n'existe plus de plage horaire libre pour votre demande de rendez-vous. "
-    "Veuillez recommencer ultérieurement.",
-    "Il n'existe plus de plage horaire libre pour votre demande de rendez-vous",
-    "Il n'y a aucun rendez-vous disponible pour le moment",
-    "Aucun rendez-vous n'est disponible pour le moment",
-    "Il n'y a aucun rendez-vous disponible",
-    "Aucun créneau n'est disponible pour le moment",
-    "Il n'y a plus de créneau disponible",
-    "Aucun créneau disponible",
-    "Aucune disponibilité",
-    "Veuillez recommencer ultérieurement",
-    "Tous les rendez-vous sont réservés",
-    "Votre demande n'a pas pu aboutir",
-    "Une erreur technique est survenue",
-    "Le service est momentanément indisponible",
-    "Service indisponible",
-    "No appointment available",
-    "There are no available appointment slots",
-)
-
-_MONTHS = ("janvier", "fevrier", "mars", "avril", "mai", "juin", "juillet", "aout", "septembre",
-           "octobre", "novembre", "decembre")
-_CLOCK = re.compile(r"(?<![\d:])([01]?\d|2[0-3])\s?[:h]\s?([0-5]\d)(?![\d:])")
-_DATE_NUM = re.compile(r"(?<!\d)(\d{1,2})[/.-](\d{1,2})[/.-](20\d\d)(?!\d)")
-_DATE_TXT = re.compile(r"(?<!\d)(1er|\d{1,2})\s+(" + "|".join(_MONTHS) + r")\s+(20\d\d)(?!\d)")
-_AFTER_DATE = re.compile(r"^\W{0,3}(?:a|à|,)?\s*([01]?\d|2[0-3])\s?[:h]\s?([0-5]\d)")
-_URL = re.compile(r"(?:(https?)\s?:\s?/\s?/\s?)?((?:[a-z0-9-]+\.)+[a-z]{2,})(/[^\s]*)?", re.IGNORECASE)
+find_moment = ecran.find_moment
 
 
 # --- what one capture shows -----------------------------------------------------------------
 
 @dataclass
 class Ocr:
-    """The raw reading of one capture, as cached: lines with their place and confidence."""
+    """The raw reading of one capture, as cached: lines with their place and confidence, and
+    what the picture looked like (share of pictures, sharpness of the text)."""
 
     lignes: list[dict]  # {"texte": str, "haut": fraction of the height, "confiance": 0–100}
     mots: int
     confiance: float
+    images: float = 0.0  # share of the capture's strips that are pictures
+    nettete: float | None = None  # share of the text's pixels that are full ink; None: no text
 
     @property
     def texte(self) -> str:
@@ -109,15 +87,32 @@ class Ocr:
 class Reading:
     capture: str
     sha256: str
-    ocr: Ocr | None  # None: not read (a PDF capture)
+    ocr: Ocr | None  # None: not read (see ``non_lue``)
     message: str | None = None
     adresse: str | None = None
     date: str | None = None  # ISO date seen on screen
     heure: str | None = None  # « HH:MM » seen on screen
+    creneaux: str | None = None  # what shows slots on offer
+    adresse_confiance: float = 0.0
+    non_lue: str | None = None  # why not read: « delai », « illisible », « budget », None
+
+    @property
+    def illisible(self) -> bool:
+        return self.ocr is not None and (self.ocr.mots < MIN_WORDS or self.ocr.confiance < MIN_CONFIDENCE)
 
     @property
     def floue(self) -> bool:
-        return self.ocr is not None and (self.ocr.mots < MIN_WORDS or self.ocr.confiance < MIN_CONFIDENCE)
+        """Blurred: its text is soft, and no message could be read through it."""
+        o = self.ocr
+        return (o is not None and self.message is None and o.nettete is not None and o.nettete < SHARP
+                and not self.pas_une_page)
+
+    @property
+    def pas_une_page(self) -> bool:
+        """Nothing like a page: an illegible picture (a photo), or nothing legible at all."""
+        o = self.ocr
+        return (o is not None and self.message is None and self.illisible
+                and (o.images >= NOT_A_PAGE or o.nettete is None or o.nettete >= SHARP))
 
 
 @dataclass
@@ -126,143 +121,126 @@ class Readings:
     note: str | None = None  # why captures were not read, said once
 
 
-def _ascii(text: str) -> str:
-    # Decomposed, then everything outside ASCII dropped: « é » becomes « e », « — » goes.
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-
-
-def normalise(text: str) -> str:
-    """Lower case, no accents, no punctuation, one space: what OCR errors least disturb."""
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", _ascii(text.replace("’", "'")).lower()).split())
-
-
-_CATALOGUE_NORM = [(w, normalise(w)) for w in CATALOGUE]
-
-
-def find_message(text: str) -> str | None:
-    """The most complete catalogue wording shown in ``text``, or None."""
-    from rapidfuzz import fuzz
-
-    flat = normalise(text)
-    if not flat:
-        return None
-    for wording, norm in _CATALOGUE_NORM:
-        # partial_ratio slides the shorter string along the longer: the wording must be the
-        # shorter, or « Aucun créneau disponible » would « contain » any longer sentence.
-        score = fuzz.partial_ratio(norm, flat) if len(norm) <= len(flat) else fuzz.ratio(norm, flat)
-        if score >= MATCH:
-            return wording
-    return None
-
-
-def find_address(ocr: Ocr) -> str | None:
-    """The URL in the browser bar: a host-like token at the top, or any token with a scheme."""
-    candidates = [(line["haut"] <= TOP_BAND, line["texte"]) for line in ocr.lignes]
-    for top_only in (True, False):
-        for at_top, text in candidates:
-            if top_only and not at_top:
-                continue
-            for m in _URL.finditer(text):
-                if at_top or m[1]:
-                    return m[0].rstrip(".,;)")
-    return None
-
-
-def find_moment(ocr: Ocr) -> tuple[str | None, str | None]:
-    """(ISO date, « HH:MM ») seen on screen: a date followed by a time (« Page consultée le
-    01/09/2025 à 08:52 ») wins over the status-bar clock. A date alone counts only in the top
-    band (a phone's status bar): elsewhere it is the page's content (« titre expirant le … »)."""
-    clock = _status_clock(ocr)
-    for top_only in (False, True):
-        lines = [line for line in ocr.lignes if not top_only or line["haut"] <= TOP_BAND]
-        flat = " ".join(normalise_keep_digits(line["texte"]) for line in lines)
-        for rx, textual in ((_DATE_NUM, False), (_DATE_TXT, True)):
-            for m in rx.finditer(flat):
-                day = 1 if m[1] == "1er" else int(m[1])
-                month = _MONTHS.index(m[2]) + 1 if textual else int(m[2])
-                try:
-                    day_seen = dt.date(int(m[3]), month, day)
-                except ValueError:
-                    continue
-                after = _AFTER_DATE.match(flat[m.end():])
-                if after:
-                    return day_seen.isoformat(), f"{int(after[1]):02d}:{after[2]}"
-                if top_only:
-                    return day_seen.isoformat(), clock
-    return None, clock
-
-
-def normalise_keep_digits(text: str) -> str:
-    """Accents off and lower case, but « : » and « / » kept: times and dates survive."""
-    return _ascii(text).lower()
-
-
-
-def _status_clock(ocr: Ocr) -> str | None:
-    for line in ocr.lignes:
-        if line["haut"] <= TOP_BAND:
-            # Not inside the URL (« …/create/12:30 » is no clock).
-            text = _URL.sub(" ", line["texte"])
-            if m := _CLOCK.search(text):
-                return f"{int(m[1]):02d}:{m[2]}"
-    return None
-
-
-def interpret(capture: str, sha: str, ocr: Ocr | None) -> Reading:
+def interpret(capture: str, sha: str, ocr: Ocr | None, non_lue: str | None = None) -> Reading:
     if ocr is None:
-        return Reading(capture, sha, None)
-    day, clock = find_moment(ocr)
-    return Reading(capture, sha, ocr, find_message(ocr.texte), find_address(ocr), day, clock)
+        return Reading(capture, sha, None, non_lue=non_lue)
+    day, clock = ecran.find_moment(ocr.lignes)
+    message = find_message(ocr.texte)
+    address, conf = ecran.find_address(ocr.lignes)
+    slots = None if message else ecran.find_slots(ocr.lignes)
+    return Reading(capture, sha, ocr, message, address, day, clock, slots, conf)
 
 
-# --- OCR ------------------------------------------------------------------------------------
+# --- the picture ----------------------------------------------------------------------------
 
-def prepare(path: Path):
-    """Grey, at most WIDTH wide, dark bands (status bar, address bar) turned dark-on-light,
-    cut below the last content: Tesseract then needs no inversion pass and reads less.
-    Returns the image and the height of the whole capture at that scale."""
+def scale_for(width: int, height: int) -> float:
+    """OCR pixels per capture pixel. A portrait picture is a phone (about 400 CSS px wide, or a
+    tablet over 1440 px), a landscape one a desktop (1366–1920 CSS px, ×2 beyond 2600 px)."""
+    if height > width:
+        dpr = width / 400 if width <= 1440 else width / 800
+    else:
+        dpr = max(1.0, width / 1700)
+    return min(2.0, TEXT_SCALE / max(dpr, 0.5))
+
+
+def load_picture(path: Path, kind: str, timeout: float | None = None):
+    """The capture in grey at its own resolution (a PDF's first page rendered), and the scale
+    still to apply."""
     from PIL import Image, ImageOps
 
+    if kind == "pdf":
+        return _render_pdf(path, timeout), 1.0
     with Image.open(path) as src:
-        src.draft("L", (WIDTH, WIDTH * 4))  # JPEG: decode at reduced size directly
+        s = scale_for(*src.size)
+        if s < 1:
+            src.draft("L", (int(src.width * s) + 1, int(src.height * s) + 1))  # JPEG: decode smaller
         img = ImageOps.exif_transpose(src).convert("L")
-    if img.width > WIDTH:
+    return img, scale_for(*img.size) if img.size != (0, 0) else 1.0
+
+
+_pdfium = threading.Lock()  # PDFium is not thread-safe
+
+
+def _render_pdf(path: Path, timeout: float | None = None):
+    """The first page, rendered by PDFium in a thread of its own: a page that takes longer than
+    ``timeout`` is given up (the thread, a daemon, cannot hold the process at its exit)."""
+    data = path.read_bytes()
+    box: dict = {}
+
+    def render() -> None:
+        import pypdfium2 as pdfium
+
+        try:
+            with _pdfium:
+                pdf = pdfium.PdfDocument(data)
+                try:
+                    page = pdf[0]
+                    w, h = page.get_size()
+                    scale = min(PDF_SCALE, (MAX_PDF_PIXELS / max(1.0, w * h)) ** 0.5)
+                    box["image"] = page.render(scale=scale, grayscale=True).to_pil().convert("L")
+                    page.close()
+                finally:
+                    pdf.close()
+        except Exception as exc:  # noqa: BLE001 - any PDFium failure: the capture is « not read »
+            box["error"] = exc
+
+    worker = threading.Thread(target=render, daemon=True, name="refere-pdf-capture")
+    worker.start()
+    worker.join(timeout or TIMEOUT)
+    if worker.is_alive():
+        raise RuntimeError("PDF capture rendering timeout")
+    if "image" not in box:
+        raise ValueError(f"PDF capture not rendered: {box.get('error')!r}")
+    return box["image"]
+
+
+def prepare(img, scale: float):
+    """Scaled for ~25 px text, every strip dark-on-light around its own background (dark bars,
+    coloured boxes, dimmed text), pictures blanked, cut below the last text. Returns the image,
+    the capture's height at that scale, the share of pictures and the sharpness of the text."""
+    from PIL import Image
+
+    full_height = max(1, round(img.height * scale))
+    keep = min(img.height, int(MAX_HEIGHT / scale) + 1)
+    if keep < img.height:
+        img = img.crop((0, 0, img.width, keep))
+    width = min(MAX_WIDTH, max(1, round(img.width * scale)))
+    if abs(width - img.width) > 2:
         # Lanczos keeps thin strokes (« / », « w ») that a box filter merges into blots.
-        img = img.resize((WIDTH, max(1, round(img.height * WIDTH / img.width))), Image.Resampling.LANCZOS)
-    full_height = img.height
-    img = img.crop((0, 0, img.width, min(img.height, MAX_HEIGHT)))
-    _blank_pictures(img)
-    rows = img.resize((1, img.height), Image.Resampling.BOX).tobytes()
-    mask = Image.frombytes("L", (1, img.height), bytes(255 if v < 110 else 0 for v in rows))
-    img = ImageOps.autocontrast(Image.composite(ImageOps.invert(img), img, mask.resize(img.size)), cutoff=1)
-    content = img.point(lambda v: 255 if v < 200 else 0).getbbox()
-    if content:
-        img = img.crop((0, 0, img.width, min(img.height, content[3] + 20)))
-    return img, full_height
-
-
-def _blank_pictures(img) -> None:
-    """Paint white the strips that are pictures, not text: Tesseract spends seconds on a photo
-    and finds nothing in it. A strip of text keeps a flat background (one grey level covers a
-    good part of it); a photograph spreads over many levels."""
+        img = img.resize((width, max(1, round(img.height * width / img.width))), Image.Resampling.LANCZOS)
+    out = Image.new("L", img.size, 255)
+    pictures = strips = 0
+    luts: dict[int, list[int]] = {}
     for y in range(0, img.height, STRIP):
         box = (0, y, img.width, min(y + STRIP, img.height))
-        hist = img.crop(box).histogram()
-        total = sum(hist)
-        window = sum(hist[:5])
-        best = window
-        for v in range(5, 256):
-            window += hist[v] - hist[v - 5]
-            best = max(best, window)
-        if best < PICTURE * total:
-            img.paste(255, box)
+        band = img.crop(box)
+        # The background is the most common level around the strip, not in it: a strip cut
+        # through a line of bold text is mostly ink.
+        hist = img.crop((0, max(0, y - WINDOW), img.width, min(img.height, y + STRIP + WINDOW))).histogram()
+        mode = max(range(256), key=hist.__getitem__)
+        strips += 1
+        if sum(hist[max(0, mode - 2):mode + 3]) < PICTURE * sum(hist):
+            pictures += 1  # a photograph spreads over many levels: Tesseract finds nothing in it
+            continue
+        lut = luts.get(mode)
+        if lut is None:
+            lut = luts[mode] = [255 - min(255, abs(v - mode) * 2) for v in range(256)]
+        out.paste(band.point(lut), box)
+    hist = out.histogram()
+    ink, soft = sum(hist[:64]), sum(hist[64:192])
+    sharpness = round(ink / (ink + soft), 3) if ink + soft > 0.0005 * out.width * out.height else None
+    content = out.point(lambda v: 255 if v < 160 else 0).getbbox()
+    if content:
+        out = out.crop((0, 0, min(out.width, content[2] + 20), min(out.height, content[3] + 20)))
+    return out, full_height, round(pictures / max(1, strips), 3), sharpness
 
 
-def ocr_image(path: Path) -> Ocr:
+def ocr_image(path: Path, kind: str = "png", timeout: float | None = None) -> Ocr:
     import pytesseract
 
-    img, height = prepare(path)
-    data = pytesseract.image_to_data(img, lang=LANG, config=TESSERACT_OPTIONS, timeout=TIMEOUT,
+    img, scale = load_picture(path, kind, timeout)
+    img, height, pictures, sharpness = prepare(img, scale)
+    data = pytesseract.image_to_data(img, lang=LANG, config=TESSERACT_OPTIONS, timeout=timeout or TIMEOUT,
                                      output_type=pytesseract.Output.DICT)
     lines: dict[tuple, dict] = {}
     confs = []
@@ -275,14 +253,19 @@ def ocr_image(path: Path) -> Ocr:
         key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
         line = lines.setdefault(key, {"mots": [], "haut": data["top"][i] / height, "confs": []})
         line["mots"].append(word)
-        line["confs"].append(conf)
-    out = [{"texte": " ".join(v["mots"]), "haut": round(v["haut"], 4),
-            "confiance": round(sum(v["confs"]) / len(v["confs"]), 1)}
-           for v in sorted(lines.values(), key=lambda v: v["haut"])]
-    return Ocr(out, len(confs), round(sum(confs) / len(confs), 1) if confs else 0.0)
+        # A line's confidence is its words', not its specks' (« [ », « « » before an address).
+        line["confs"].append(conf if sum(c.isalnum() for c in word) >= 3 else None)
+    out = [{"texte": " ".join(v["mots"])[:ecran.LINE_MAX], "haut": round(min(1.0, v["haut"]), 4),
+            "confiance": _mean([c for c in v["confs"] if c is not None]) or 0.0}
+           for v in sorted(lines.values(), key=lambda v: v["haut"])][:lecture_cache.MAX_LINES]
+    return Ocr(out, len(confs), _mean(confs) or 0.0, pictures, sharpness)
 
 
-_failed: set[str] = set()  # captures whose reading failed in this process
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
+
+
+_failed: dict[str, str] = {}  # captures whose reading failed in this process, and why
 _said = threading.Lock()
 _said_once: set[str] = set()
 
@@ -299,9 +282,9 @@ def tesseract_missing() -> str | None:
         langs = set(pytesseract.get_languages(config=""))
     except Exception:
         return "Captures non lues : Tesseract ne répond pas. Le reste du contrôle est complet."
-    if "fra" not in langs or "eng" not in langs:
-        return ("Captures non lues : Tesseract n'a pas les données de langue française et anglaise "
-                "(Debian/Ubuntu : « sudo apt install tesseract-ocr-fra tesseract-ocr-eng »).")
+    if "fra" not in langs:
+        return ("Captures non lues : Tesseract n'a pas les données de langue française "
+                "(Debian/Ubuntu : « sudo apt install tesseract-ocr-fra »).")
     return None
 
 
@@ -312,39 +295,30 @@ def enabled() -> bool:
 
 # --- the cache ------------------------------------------------------------------------------
 
-def _cache_file(folder: Path, sha: str) -> Path:
-    return folder / CACHE / f"{sha}.json"
+def cache_folder() -> Path:
+    return lecture_cache.folder(VERSION, LANG)
 
 
-def cache_get(folder: Path, sha: str) -> Ocr | None:
-    try:
-        data = json.loads(_cache_file(folder, sha).read_text("utf-8"))
-        if data.get("version") != VERSION or data.get("langues") != LANG:
-            return None
-        return Ocr(data["lignes"], int(data["mots"]), float(data["confiance"]))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+def cache_get(sha: str) -> Ocr | str | None:
+    """The cached reading, the reason it failed before (« delai », « illisible »), or None."""
+    data = lecture_cache.get(cache_folder(), sha, VERSION, ecran.LINE_MAX)
+    if data is None:
         return None
+    if "echec" in data:
+        return data["echec"]
+    return Ocr([{"texte": x["texte"], "haut": float(x["haut"]), "confiance": float(x["confiance"])}
+                for x in data["lignes"]], data["mots"], float(data["confiance"]), float(data["images"]),
+               None if data.get("nettete") is None else float(data["nettete"]))
 
 
-def cache_put(folder: Path, sha: str, ocr: Ocr) -> None:
-    target = _cache_file(folder, sha)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"version": VERSION, "langues": LANG, **asdict(ocr)}, fh, ensure_ascii=False)
-        os.replace(tmp, target)
-    except OSError:
-        pass  # a read-only case folder: reading works, only not cached
+def cache_put(sha: str, result: Ocr | str) -> None:
+    entry = {"echec": result} if isinstance(result, str) else {
+        "lignes": result.lignes, "mots": result.mots, "confiance": result.confiance,
+        "images": result.images, "nettete": result.nettete}
+    lecture_cache.put(cache_folder(), sha, {"version": VERSION, **entry})
 
 
 # --- the whole case -------------------------------------------------------------------------
-
-def case_folder(source) -> Path:
-    """The case folder, from a capture's path and its name as written in dossier.yaml."""
-    depth = len(PurePosixPath(source.written.replace("\\", "/")).parts)
-    return source.path.parents[depth - 1]
-
 
 def _say_once(note: str) -> None:
     with _said:
@@ -357,6 +331,8 @@ def _say_once(note: str) -> None:
 # Set by a caller that must answer at once (the web workspace list): captures not yet read are
 # listed as not read rather than read now; the case's own check page reads them.
 _ONLY_CACHED: contextvars.ContextVar[bool] = contextvars.ContextVar("refere_lecture_cache_seul", default=False)
+# Set by ``check -j`` / ``build -j``: how many captures are read at once.
+JOBS: contextvars.ContextVar[int | None] = contextvars.ContextVar("refere_lecture_jobs", default=None)
 
 
 @contextlib.contextmanager
@@ -368,9 +344,9 @@ def cached_only():
         _ONLY_CACHED.reset(token)
 
 
-def read_case(case, jobs: int | None = None) -> Readings:
-    """Every image capture of ``case`` read (from the cache when already read), ``jobs`` at
-    once (by default one per core, at most 4)."""
+def read_case(case, jobs: int | None = None, label: str = "") -> Readings:
+    """Every capture of ``case`` read (from the user's cache when already read), ``jobs`` at
+    once (by default one per core, at most 4). ``label`` names the case in progress lines."""
     from refere.errors import FileProblem
     from refere.pieces.probe import probe
 
@@ -378,7 +354,7 @@ def read_case(case, jobs: int | None = None) -> Readings:
     if not enabled():
         result.note = "lecture désactivée (REFERE_LECTURE=0)"
         return result
-    todo: list[tuple[str, str, Path, Path]] = []
+    todo: list[tuple[str, str, Path, str]] = []
     for t in case.tentatives:
         src = t.capture
         if src is None or src.written in result.par_capture:
@@ -386,18 +362,16 @@ def read_case(case, jobs: int | None = None) -> Readings:
         try:
             sha = probe(src).sha256
         except FileProblem:
-            continue  # evidence already says it is unreadable
-        if src.kind == "pdf":
-            result.par_capture[src.written] = Reading(src.written, sha, None)
-            continue
-        folder = case_folder(src)
-        cached = cache_get(folder, sha)
-        if sha in _failed:
-            result.par_capture[src.written] = Reading(src.written, sha, None)
+            continue  # the rules already say it is unreadable
+        cached = _failed.get(sha) or cache_get(sha)
+        if isinstance(cached, str):
+            result.par_capture[src.written] = Reading(src.written, sha, None, non_lue=cached)
         elif cached is not None:
             result.par_capture[src.written] = interpret(src.written, sha, cached)
         else:
-            todo.append((src.written, sha, src.path, folder))
+            todo.append((src.written, sha, src.path, src.kind))
+            if not label and src.file is not None:
+                label = Path(src.file.root).name  # the case folder, as verified when loaded
     if todo and _ONLY_CACHED.get():
         result.note = "captures pas encore lues"
         for written, sha, _, _ in todo:
@@ -410,101 +384,74 @@ def read_case(case, jobs: int | None = None) -> Readings:
             for written, sha, _, _ in todo:  # listed as not read: no summary claims « each »
                 result.par_capture[written] = Reading(written, sha, None)
             return result
-        os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one core per tesseract; two run at once
-        for written, sha, ocr in _read_all(todo, jobs or min(os.cpu_count() or 1, 4)):
-            result.par_capture[written] = interpret(written, sha, ocr)
+        os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one core per tesseract
+        n = jobs or JOBS.get() or min(os.cpu_count() or 1, 4)
+        for written, sha, ocr, why in _read_all(todo, n, label):
+            result.par_capture[written] = interpret(written, sha, ocr, why)
     return result
 
 
-def _read_one(item) -> tuple[str, str, Ocr | None]:
-    written, sha, path, folder = item
+def _read_one(item, deadline: float) -> tuple[str, str, Ocr | None, str | None]:
+    written, sha, path, kind = item
+    left = deadline - time.monotonic()
+    if left < 1:
+        return written, sha, None, "budget"  # not remembered: the next run reads it
     try:
-        ocr = ocr_image(path)
-    except Exception:
-        # A timeout, a tesseract crash, an image Pillow cannot decode: this capture is « not
-        # read », never a failure of check; and not tried again by this process (build reads
-        # the case twice: for check, then for inventaire.json).
-        _failed.add(sha)
-        return written, sha, None
-    cache_put(folder, sha, ocr)
-    return written, sha, ocr
+        ocr = ocr_image(path, kind, timeout=min(TIMEOUT, left))
+    except Exception as exc:  # noqa: BLE001
+        # A timeout (pytesseract's RuntimeError, or a PDF page that renders forever), a tesseract
+        # crash, a picture Pillow or PDFium cannot render: this capture is « not read », never a
+        # failure of check.
+        why = "delai" if isinstance(exc, RuntimeError) and "timeout" in str(exc).lower() else "illisible"
+    else:
+        cache_put(sha, ocr)
+        return written, sha, ocr, None
+    if why == "delai" and left < TIMEOUT:
+        return written, sha, None, "budget"  # cut by the case's budget, not by its own length
+    _failed[sha] = why  # not tried again by this process, nor by the next ones
+    cache_put(sha, why)
+    return written, sha, None, why
 
 
-def _read_all(todo, jobs: int):
+def _read_all(todo, jobs: int, label: str):
+    start = time.monotonic()
+    deadline = start + BUDGET
     bar = None
     if sys.stderr.isatty() and len(todo) > 1:
         import click
 
         bar = click.progressbar(length=len(todo), label="Lecture des captures", file=sys.stderr, show_pos=True)
+    results = []
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        results = []
         try:
             if bar is not None:
                 bar.__enter__()
-            for r in pool.map(_read_one, todo):
+            for r in pool.map(lambda item: _read_one(item, deadline), todo):
                 results.append(r)
                 if bar is not None:
                     bar.update(1)
         finally:
             if bar is not None:
                 bar.__exit__(None, None, None)
+    if bar is None:
+        # Not a terminal (a log, the batch): a line per case, so that a long run is never silent.
+        took = f"{time.monotonic() - start:.1f}".replace(".", ",")
+        where = f" ({label})" if label else ""
+        unread = sum(1 for r in results if r[2] is None)
+        print(f"Lecture des captures{where} : {len(todo) - unread} capture(s) lue(s)"
+              + (f", {unread} non lue(s)" if unread else "") + f" en {took} s", file=sys.stderr)
     return results
 
 
 # --- findings, summary, inventory -----------------------------------------------------------
 
-def _host_path(url: str) -> tuple[str, str]:
-    text = url.strip()
-    if not re.match(r"^[a-z]+://", text, re.IGNORECASE):
-        text = "https://" + text
-    parts = urlsplit(text)
-    host = (parts.hostname or "").lower().removeprefix("www.")
-    return host, parts.path.rstrip("/")
-
-
-def same_address(seen: str, declared: str) -> bool:
-    """Host and path; a browser showing only the host, or a cut path (« … »), compares on what it shows."""
-    s_host, s_path = _host_path(seen.replace("…", "").rstrip("."))
-    d_host, d_path = _host_path(declared)
-    # Only the usual OCR confusions are forgiven (« rn » read « m »): « loire » and « loiret »
-    # are two préfectures one letter apart, so no fuzzy ratio here.
-    if _ocr_canonical(s_host) != _ocr_canonical(d_host):
-        return False
-    if not s_path:
-        return True
-    cut = seen.rstrip().endswith(("…", "..."))
-    return d_path.startswith(s_path) if cut else s_path == d_path
-
-
-def _ocr_canonical(text: str) -> str:
-    for a, b in (("rn", "m"), ("vv", "w"), ("cl", "d"), ("1", "l"), ("i", "l"), ("|", "l"), ("0", "o")):
-        text = text.replace(a, b)
-    return text
-
-
-def _seen_moment(r: Reading, declared: dt.datetime) -> dt.datetime | None:
-    """The on-screen moment in Paris time; a clock alone takes the declared day, the nearest one."""
-    if r.heure is None and r.date is None:
-        return None
-    hh, mm = (int(x) for x in (r.heure or "").split(":")) if r.heure else (None, None)
-    local = declared.astimezone(dates.PARIS)
-    if r.date:
-        day = dt.date.fromisoformat(r.date)
-        if hh is None:
-            # A date without a time: different only if the whole day is out of tolerance.
-            return None if day == local.date() else dt.datetime.combine(day, local.timetz()).replace(tzinfo=dates.PARIS)
-        return dt.datetime(day.year, day.month, day.day, hh, mm, tzinfo=dates.PARIS)
-    best = None
-    for shift in (-1, 0, 1):  # 23:55 on screen for a 00:05 attempt is ten minutes, not a day
-        d = local.date() + dt.timedelta(days=shift)
-        cand = dt.datetime(d.year, d.month, d.day, hh, mm, tzinfo=dates.PARIS)
-        if best is None or abs(_utc(cand) - _utc(declared)) < abs(_utc(best) - _utc(declared)):
-            best = cand
-    return best
-
-
-def _utc(t: dt.datetime) -> dt.datetime:
-    return t.astimezone(dt.timezone.utc)
+ADDRESS_CONFIDENCE = 50.0  # mean confidence of the address's lines for « another address » to be said
+TOLERANCE = dt.timedelta(hours=1)
+_NOT_READ = {
+    "delai": "lecture trop longue",
+    "budget": "lecture trop longue",
+    "illisible": "image que Tesseract n'a pas pu lire",
+}
 
 
 def findings(case, readings: Readings) -> list[Finding]:
@@ -512,36 +459,49 @@ def findings(case, readings: Readings) -> list[Finding]:
     out: list[Finding] = []
     declared_url = case.prefecture.url_rendez_vous
     elsewhere: list[tuple[int, str, str]] = []  # (attempt, capture, address seen)
+
+    def warn(code: str, message: str, champ: str) -> None:
+        out.append(Finding(code, AVERTISSEMENT, message, PRACTICE, champ))
+
     for i, t in enumerate(case.tentatives):
         if t.capture is None or t.capture.written not in readings.par_capture:
             continue
         r = readings.par_capture[t.capture.written]
-        if r.ocr is None:
-            continue
         where = f"tentatives[{i}].capture"
-        name = f"« {t.capture.written} »"
-        if r.floue:
-            out.append(Finding(
-                "capture-floue", AVERTISSEMENT,
-                f"La capture {name} (tentative {i + 1}) est trop floue ou trop petite pour être lue "
-                f"({r.ocr.mots} mot(s) reconnu(s)) : le juge ne pourra pas la lire non plus. "
-                "Produisez la capture d'origine, en pleine résolution.", PRACTICE, where))
+        name = f"« {t.capture.written} » (tentative {i + 1})"
+        if r.ocr is None:
+            if r.non_lue in _NOT_READ:
+                warn("capture-non-lue", f"Capture non lue ({_NOT_READ[r.non_lue]}) : {name}. Elle n'est pas "
+                     "comptée comme vérifiée : regardez vous-même qu'elle montre bien le message « aucun "
+                     "créneau », ou remplacez-la par la capture d'origine.", where)
             continue
-        if r.message is None:
-            out.append(Finding(
-                "capture-sans-message", AVERTISSEMENT,
-                f"La capture {name} (tentative {i + 1}) ne montre pas de message « aucun créneau » "
-                "reconnu : vérifiez qu'elle prouve bien l'absence de rendez-vous.", PRACTICE, where))
-        if r.adresse and declared_url and not same_address(r.adresse, declared_url):
+        if r.pas_une_page:
+            warn("capture-pas-une-page", f"La capture {name} ne ressemble pas à une page de rendez-vous "
+                 f"(aucun texte lisible : {r.ocr.mots} mot(s) reconnu(s)). Vérifiez que c'est le bon fichier.",
+                 where)
+            continue
+        if r.floue:
+            warn("capture-floue", f"La capture {name} est trop floue pour être lue ({r.ocr.mots} mot(s) "
+                 "reconnu(s)) : le juge ne pourra pas la lire non plus. Produisez la capture d'origine, "
+                 "en pleine résolution.", where)
+            continue
+        if r.creneaux:
+            warn("capture-creneaux-offerts", f"La capture {name} montre des créneaux proposés (« {r.creneaux} ») : "
+                 "elle prouve qu'un rendez-vous était disponible ce jour-là, contre le demandeur. Retirez-la, "
+                 "ou vérifiez qu'elle est bien celle de cette tentative.", where)
+        elif r.message is None:
+            warn("capture-sans-message", f"La capture {name} ne montre pas de message « aucun créneau » "
+                 "reconnu : vérifiez qu'elle prouve bien l'absence de rendez-vous.", where)
+        if (r.adresse and declared_url and r.adresse_confiance >= ADDRESS_CONFIDENCE
+                and ecran.compare_address(r.adresse, declared_url) == "autre"):
             elsewhere.append((i + 1, t.capture.written, r.adresse))
-        seen = _seen_moment(r, t.date)
-        if seen is not None and abs(_utc(seen) - _utc(t.date)) > TOLERANCE:
+        seen = None if r.creneaux else ecran.seen_moment(r.date, r.heure, t.date)
+        if seen is not None and abs(seen.astimezone(dt.timezone.utc) - t.date.astimezone(dt.timezone.utc)) > TOLERANCE:
             shown = (f"le {dates.format_date(seen.date())} à " if r.date else "") + dates.format_time(seen)
-            out.append(Finding(
-                "heure-capture-discordante", AVERTISSEMENT,
-                f"La tentative {i + 1} est déclarée le {dates.format_datetime(t.date)}, mais la capture "
-                f"{name} affiche {shown}. Corrigez l'heure déclarée, ou vérifiez la capture.",
-                PRACTICE, f"tentatives[{i}].date"))
+            warn("heure-capture-discordante",
+                 f"La tentative {i + 1} est déclarée le {dates.format_datetime(t.date)}, mais la capture "
+                 f"« {t.capture.written} » affiche {shown}. Corrigez l'heure déclarée, ou vérifiez la capture.",
+                 f"tentatives[{i}].date")
     if elsewhere:
         out.append(_address_finding(elsewhere, declared_url))
     return out
@@ -586,11 +546,13 @@ def inventaire(readings: Readings) -> dict:
                 "capture": r.capture,
                 "sha256": r.sha256,
                 "lue": r.ocr is not None,
+                "non_lue": _NOT_READ.get(r.non_lue or "", ""),
                 "extrait": (" ".join(r.ocr.texte.split())[:EXCERPT] if r.ocr else ""),
                 "mots": r.ocr.mots if r.ocr else 0,
                 "confiance": r.ocr.confiance if r.ocr else 0.0,
                 "floue": r.floue,
                 "message": r.message or "",
+                "creneaux": r.creneaux or "",
                 "adresse": r.adresse or "",
                 "date": r.date or "",
                 "heure": r.heure or "",

@@ -134,9 +134,11 @@ def check(case: Case) -> Report:
     coherence.check(case, add)
     _route(case, add)
     # What the captures show, read by OCR (refere/preuves/lecture.py): warnings only.
-    from refere.preuves import lecture
+    from refere.preuves import lecture, titulaire
     readings = lecture.read_case(case)
     out += lecture.findings(case, readings)
+    if not any(f.code == "piece-illisible" for f in out):
+        out += titulaire.findings(case)  # whose name the identity and titre pièces bear
     if not any(f.code == "voie-a-verifier" for f in out):
         out += route_seen(case, readings)
     return Report(fig, out, readings)
@@ -209,7 +211,8 @@ def _attempt_counts(case: Case, fig: Figures, add: Add) -> None:
 def _captures(case: Case, add: Add) -> None:
     what = "du message d'erreur de l'ANEF" if case.procedure.is_anef else "d'écran"
     seen: dict[str, int] = {}
-    prefetch(t.capture for t in case.tentatives)  # decoded on every core; the loop reads the cache
+    # Checked on every core (and dated from the same bytes); the loop reads what they found.
+    prefetch((t.capture for t in case.tentatives), shotdates.entry_text)
     for i, t in enumerate(case.tentatives):
         where = f"tentatives[{i}]"
         if t.capture is None:

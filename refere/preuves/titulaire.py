@@ -1,0 +1,106 @@
+"""Whose name the identity and titre pièces bear, compared with the applicant's.
+
+The text of a PDF pièce is its text layer (PDFium); a scan without one, or an image, is read by
+Tesseract like the captures (``lecture.ocr_image``, cached the same way, by SHA-256, in the
+user's cache). A warning only when the applicant's name is nowhere and another name is there
+(« NOM : NGUYEN », a passport's machine-readable line « P<FRANGUYEN<<… »): a pièce that is
+merely hard to read says nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+from refere.preuves import lecture
+from refere.preuves.ecran import TEXT_MAX, normalise
+from refere.preuves.findings import AVERTISSEMENT, PRACTICE, Finding
+
+CATEGORIES = ("identite", "titre_sejour")
+# « NOM : DIALLO », « Nom / Surname DIALLO », « Nom(s) DIALLO »: the label, then an upper-case name.
+_LABEL = re.compile(r"(?i:\bnoms?\b|\bnom\(s\)|\bsurname\b)(?:\s*/\s*(?i:surname|name))?\s*[:.]?\s*([A-Z][A-Z'-]{1,30})")
+_MRZ = re.compile(r"\b[PIAC][A-Z<][A-Z<]{3}([A-Z]{2,30})<<")
+_NOT_NAMES = {"nom", "noms", "prenom", "prenoms", "surname", "name", "given", "usage", "epouse", "ne", "nee",
+              "de", "du", "le", "la", "sexe", "sex", "date", "lieu", "nationalite"}
+_pdfium = threading.Lock()
+
+
+def _pdf_text(path) -> str:
+    import pypdfium2 as pdfium
+
+    with _pdfium:
+        pdf = pdfium.PdfDocument(path.read_bytes())
+        try:
+            parts = []
+            for i in range(min(len(pdf), 2)):
+                page = pdf[i]
+                parts.append(page.get_textpage().get_text_range()[:TEXT_MAX])
+                page.close()
+            return "\n".join(parts)
+        finally:
+            pdf.close()
+
+
+def _text(src) -> str:
+    from refere.pieces.probe import probe
+
+    if src.kind == "pdf":
+        try:
+            text = _pdf_text(src.path)
+        except Exception:  # noqa: BLE001 - the rules already say when a PDF is damaged
+            text = ""
+        if len(normalise(text)) >= 20:
+            return text
+    sha = probe(src).sha256
+    cached = lecture.cache_get(sha)
+    if isinstance(cached, lecture.Ocr):
+        return cached.texte
+    if cached is not None:
+        return ""  # a reading that failed before
+    try:
+        ocr = lecture.ocr_image(src.path, src.kind)
+    except Exception:  # noqa: BLE001 - not read: nothing to say
+        return ""
+    lecture.cache_put(sha, ocr)
+    return ocr.texte
+
+
+def other_name(text: str, nom: str) -> str | None:
+    """Another person's name on the pièce, when the applicant's is nowhere on it; else None."""
+    from rapidfuzz import fuzz
+
+    text = text[:TEXT_MAX]
+    flat, target = normalise(text), normalise(nom)
+    if not target or not flat or fuzz.partial_ratio(target, flat) >= 90:
+        return None
+    for rx in (_MRZ, _LABEL):
+        for m in rx.finditer(text):
+            name = m[1].strip("'-")
+            if len(name) >= 2 and normalise(name) not in _NOT_NAMES and fuzz.ratio(normalise(name), target) < 80:
+                return name
+    return None
+
+
+def findings(case) -> list[Finding]:
+    """A warning for each identity or titre pièce that seems to bear another person's name."""
+    if not lecture.enabled() or lecture._ONLY_CACHED.get() or lecture.tesseract_missing():
+        return []
+    from refere.errors import FileProblem
+
+    out: list[Finding] = []
+    who = " ".join(x for x in (case.requerant.civilite, case.requerant.nom.upper()) if x)
+    for i, piece in enumerate(case.pieces):
+        if piece.categorie not in CATEGORIES:
+            continue
+        for src in piece.sources:
+            try:
+                name = other_name(_text(src), case.requerant.nom)
+            except FileProblem:
+                continue
+            if name:
+                out.append(Finding(
+                    "piece-autre-nom", AVERTISSEMENT,
+                    f"La pièce « {piece.titre} » (« {src.written} ») semble au nom de {name}, pas de {who} : "
+                    "vérifiez que c'est bien la pièce du demandeur.", PRACTICE, f"pieces[{i}]"))
+                break
+    return out

@@ -459,6 +459,8 @@ def courrier(dossier: Path, sortie: Path | None, force: bool, modele: Path | Non
     click.echo(f"Lettre écrite : {res.docx}")
     click.echo(f"Texte du courriel : {res.txt}  ({plural(res.tentatives, 'tentative')} listée"
                f"{'s' if res.tentatives > 1 else ''})")
+    for missing in res.a_completer:
+        click.echo(f"À compléter : {missing}.")
     click.echo("")
     click.echo("Et maintenant :")
     click.echo("1. Relisez-la. Envoyez-la par courriel à l'adresse de contact de la préfecture (copiez le texte "

@@ -166,3 +166,32 @@ def test_letter_sentences_keep_french_no_break_spaces(tmp_path):
     raw = "\n".join(p.text for p in Document(str(out.docx)).paragraphs)
     assert "R.\u00a0431\u20112" in raw and "tentatives\u00a0:" in raw and "L.\u00a0521\u20113" in raw
     assert " :" not in raw.replace("\u00a0:", "")
+
+
+def test_letter_uses_the_prefecture_address_and_introduces_urgency_as_facts(run, tmp_path):
+    data = default_case()
+    data["urgence"] = [{"motif": "emploi", "fait": "Son contrat de travail prend fin le 30 avril 2025 si elle "
+                        "n'a pas de récépissé."}]
+    case = write_case(tmp_path / "a", data)
+    res = run("courrier", case)
+    assert res.exit_code == 0, res.output
+    assert "À compléter : l'adresse postale de la préfecture" in res.output
+    assert "Remplissez « adresse de la préfecture »" in res.output
+    text = text_of(case.parent / "courrier-prefecture.docx")
+    assert "[adresse postale de la préfecture]" in text
+    assert "Les circonstances suivantes rendent ma demande urgente :" in text
+    assert "Son contrat de travail prend fin le 30 avril 2025" in text and "Ma situation est urgente" not in text
+    data["prefecture"]["adresse"] = "Préfecture de la Seine-Saint-Denis\n1 esplanade Jean Moulin\n93000 Bobigny"
+    write_case(tmp_path / "a", data)
+    res = run("courrier", case, "--force")
+    assert res.exit_code == 0 and "À compléter" not in res.output
+    lines = [p.text for p in Document(str(case.parent / "courrier-prefecture.docx")).paragraphs]
+    assert "1 esplanade Jean Moulin" in lines and "93000 Bobigny" in lines
+    assert "[adresse postale" not in "\n".join(lines)
+    # Counsel writes for the applicant: the same facts, « sa demande ».
+    data["conseil"] = {"qualite": "avocat", "civilite": "Mme", "nom": "Claire Martin", "barreau": "Paris",
+                       "adresse": "3 place de la Mairie\n93200 Saint-Denis"}
+    write_case(tmp_path / "a", data)
+    run("courrier", case, "--force")
+    text = text_of(case.parent / "courrier-prefecture.docx")
+    assert "Les circonstances suivantes rendent sa demande urgente :" in text

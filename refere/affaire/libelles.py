@@ -64,7 +64,7 @@ FIELD_WORDS = {
     "procedure.expiration_titre": "date d'expiration du titre", "procedure.precisions": "précisions",
     "procedure.oqtf": "une obligation de quitter le territoire (OQTF) a été notifiée",
     "prefecture.departement": "département", "prefecture.site": "lieu du rendez-vous",
-    "prefecture.url_rendez_vous": "adresse de la page de rendez-vous",
+    "prefecture.url_rendez_vous": "adresse de la page de rendez-vous", "prefecture.adresse": "adresse de la préfecture",
     "conseil.qualite": "qualité", "conseil.civilite": "civilité", "conseil.nom": "nom", "conseil.barreau": "barreau",
     "conseil.toque": "toque", "conseil.adresse": "adresse", "conseil.ville": "ville de signature",
     "conseil.courriel": "courriel", "conseil.telephone": "téléphone", "conseil.reference": "référence interne",

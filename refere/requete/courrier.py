@@ -48,6 +48,13 @@ class Written:
     docx: Path
     txt: Path
     tentatives: int
+    # What the letter still needs before it is sent, in the form's words (shown by the CLI and the web).
+    a_completer: tuple[str, ...] = ()
+
+
+MISSING_ADDRESS = ("l'adresse postale de la préfecture : la lettre porte « " + ADRESSE_A_COMPLETER + " ». "
+                   "Remplissez « adresse de la préfecture » (prefecture.adresse dans dossier.yaml) et écrivez "
+                   "la lettre de nouveau, ou remplacez cette ligne à la main avant l'envoi")
 
 
 def template_path() -> Path:
@@ -196,7 +203,7 @@ def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
         "destinataire": ["Préfecture de police" if dep.code == "75" else f"Préfecture {dep.de_nom}",
                          "Service des étrangers"]
                         # A visible blank to fill in rather than a letter without an address.
-                        + ([case.prefecture.site] if case.prefecture.site else [ADRESSE_A_COMPLETER]),
+                        + (_recipient(case) or [ADRESSE_A_COMPLETER]),
         "lieu": _place(case),
         "date": dates.format_date(today),
         "date_iso": today.isoformat(),
@@ -210,7 +217,10 @@ def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
             "tentatives": tentatives,
             "diligences": (f"{f['a']} également accompli les démarches suivantes :"
                            if diligences else ""),
-            "urgences": (f"{'Ma' if c is None else 'Sa'} situation est urgente :" if urgences else ""),
+            # The facts are written in the third person for the requête: introduced as facts, they read
+            # right under a first-person letter too (« Ma situation est urgente : – Son titre… » did not).
+            "urgences": (f"Les circonstances suivantes rendent {'ma' if c is None else 'sa'} demande urgente :"
+                         if urgences else ""),
             "urgence": urgence,
             "demande": demande,
             "reponse": reponse,
@@ -225,6 +235,12 @@ def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
         "urgences": [typo(x) for x in urgences],
         "signataire": signataire,
     }
+
+
+def _recipient(case: Case) -> list[str]:
+    """The place (« Sous-préfecture du Raincy », often written with its address) and the postal address."""
+    site = [case.prefecture.site] if case.prefecture.site else []
+    return site + [x.strip() for x in (case.prefecture.adresse or "").splitlines() if x.strip()]
 
 
 def _cap(text: str) -> str:
@@ -289,7 +305,8 @@ def write(case_file: str | Path, out_dir: Path | None = None, force: bool = Fals
             _write_atomic(txt_path, text.encode("utf-8"))
     except OSError as exc:
         raise OutputError(f"écriture impossible dans « {out_dir} » ({os_reason(exc)})") from None
-    return Written(docx_path, txt_path, len(case.tentatives))
+    return Written(docx_path, txt_path, len(case.tentatives),
+                   () if _recipient(case) else (MISSING_ADDRESS,))
 
 
 def render_letter(ctx: dict[str, Any], out: Path, modele: Path | None = None) -> None:

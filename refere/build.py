@@ -288,13 +288,18 @@ def next_steps(result: Result) -> list[str]:
             "reconstruisez sans --brouillon.",
         ]
     pieces = [f"     {out / 'pieces' / p.fichier}" for p in inv.pieces]
+    # With --pdf, the PDF is the file to upload (a .docx may show otherwise on the court's screen).
+    pdf = out / "requete.pdf"
+    filed = f"la requête « {pdf} » (le PDF, pas le .docx)" if pdf.is_file() else "la requête"
     if case.conseil is not None and case.conseil.qualite == "avocat":
-        # Counsel must file through Télérecours (art. R. 414-1 CJA): no paper, no « citoyens ».
+        # Counsel must file through Télérecours (art. R. 414-1 CJA): no paper, no « citoyens »; filing
+        # through the application identifies counsel, which is the signature: nothing to print or sign.
         steps = [
             "Et maintenant :",
-            f"1. Relisez la requête « {out / 'requete.docx'} » et signez-la.",
-            f"2. Déposez la requête au {tribunal} par l'application Télérecours (obligatoire pour les "
-            "avocats, article R. 414-1 du code de justice administrative), puis les "
+            f"1. Relisez la requête « {out / 'requete.docx'} ».",
+            f"2. Déposez {filed} au {tribunal} par l'application Télérecours (obligatoire pour les "
+            "avocats, article R. 414-1 du code de justice administrative ; le dépôt par Télérecours "
+            "vous identifie et vaut signature : rien à imprimer ni à signer), puis les "
             f"{_plural(len(inv.pieces), 'pièce')}, une par fichier, dans cet ordre :",
         ]
         steps += pieces
@@ -308,7 +313,7 @@ def next_steps(result: Result) -> list[str]:
         "Et maintenant :",
         f"1. Relisez la requête « {out / 'requete.docx'} » ; imprimez-la, datez-la et signez-la "
         "(ou signez-la électroniquement si vous déposez par Télérecours).",
-        f"2. Déposez-la au {tribunal} : sur Télérecours citoyens (https://citoyens.telerecours.fr), la requête "
+        f"2. Déposez-la au {tribunal} : sur Télérecours citoyens (https://citoyens.telerecours.fr), {filed} "
         f"d'abord, puis les {_plural(len(inv.pieces), 'pièce')}, une par fichier, dans cet ordre :",
     ]
     steps += pieces

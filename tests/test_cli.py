@@ -240,6 +240,20 @@ def test_next_steps_for_counsel_file_through_telerecours(run, tmp_path):
     assert "citoyens" not in text and "imprimez" not in text and "envoi à un avocat" not in text
     n = len(res.inventory.pieces)
     assert f"puis les {n} pièces, une par fichier, dans cet ordre" in text
+    assert "vaut signature : rien à imprimer ni à signer" in text and "signez" not in text
+    assert "requete.pdf" not in text  # built without --pdf: no PDF to name
+
+
+def test_next_steps_name_the_pdf_to_upload_when_built_with_pdf(run, tmp_path):
+    from conftest import default_case, require_tool, write_case
+
+    require_tool("LibreOffice", "soffice", hint="paquet Debian libreoffice-writer-nogui")
+    res = run("build", write_case(tmp_path / "a", default_case()), "-o", tmp_path / "out", "--pdf")
+    assert res.exit_code == 0, res.output
+    pdf = tmp_path / "out" / "requete.pdf"
+    assert pdf.is_file()
+    assert f"Télérecours citoyens (https://citoyens.telerecours.fr), la requête « {pdf} » (le PDF, pas le .docx) " \
+        "d'abord" in " ".join(res.output.split())
 
 
 def test_attempts_counted_from_one_in_messages(run, tmp_path):

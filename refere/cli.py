@@ -485,47 +485,63 @@ def modele() -> None:
 
 @modele.command("verifier")
 @click.argument("fichier", type=click.Path(path_type=Path))
-def modele_verifier(fichier: Path) -> None:
+@click.option("--courrier", "lettre", is_flag=True,
+              help="FICHIER est un modèle de la lettre à la préfecture (refere courrier --modele).")
+def modele_verifier(fichier: Path, lettre: bool) -> None:
     """Vérifie un modèle et signale tous ses problèmes d'un coup.
 
     Balises mal formées, variables ou filtres inconnus (avec le nom le plus proche), filtre
     appliqué à une valeur qui ne lui convient pas, contenu refusé (macros, images ou modèles
     distants, code) : chaque problème est donné avec le paragraphe où il se trouve. Le modèle
     est rempli avec plusieurs dossiers d'exemple (avec et sans conseil, homme et femme, voie
-    ANEF…) : « refere build --modele » fait les mêmes vérifications.
+    ANEF…) : « refere build --modele » fait les mêmes vérifications. Avec --courrier, le
+    modèle de la lettre à la préfecture est rempli avec les lettres de ces dossiers.
 
     \b
     Exemple :
       refere modele verifier cabinet.docx
+      refere modele verifier --courrier lettre-cabinet.docx
     """
     from refere.errors import TemplateError
     from refere.modeles.messages import report
+    from refere.requete.samples import letter_contexts, sample_contexts
     from refere.requete.verifier import verify
 
-    problems = verify(fichier)
+    problems = verify(fichier, letter=lettre)
+    if problems and not verify(fichier, letter=not lettre):  # the other kind of template, sound
+        raise TemplateError(
+            f"« {fichier} » est un modèle de la lettre à la préfecture, pas de la requête : vérifiez-le avec "
+            f"« refere modele verifier --courrier {fichier} » et employez-le avec « refere courrier --modele »"
+            if not lettre else
+            f"« {fichier} » est un modèle de la requête, pas de la lettre à la préfecture : vérifiez-le avec "
+            f"« refere modele verifier {fichier} » et employez-le avec « refere build --modele »")
     if problems:
         raise TemplateError(report(fichier, problems))
-    from refere.requete.samples import sample_contexts
-
-    click.echo(f"Modèle « {fichier} » : correct (rempli sans erreur avec {len(sample_contexts())} dossiers d'exemple).")
+    n = len(letter_contexts() if lettre else sample_contexts())
+    what = "Modèle de lettre" if lettre else "Modèle"
+    click.echo(f"{what} « {fichier} » : correct (rempli sans erreur avec {n} dossiers d'exemple).")
 
 
 @modele.command("exporter")
 @click.argument("fichier", type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Remplace le fichier s'il existe déjà.")
-def modele_exporter(fichier: Path, force: bool) -> None:
+@click.option("--courrier", "lettre", is_flag=True,
+              help="Écrire le modèle de la lettre à la préfecture (refere courrier) au lieu de celui de la requête.")
+def modele_exporter(fichier: Path, force: bool, lettre: bool) -> None:
     """Écrit le modèle intégré dans FICHIER, pour l'adapter (en-tête du cabinet…).
 
     \b
     Exemple :
       refere modele exporter cabinet.docx
       refere modele verifier cabinet.docx
+      refere modele exporter --courrier lettre-cabinet.docx
     """
     from refere.requete.verifier import export
 
-    export(fichier, force)
-    click.echo(f"Modèle intégré écrit dans « {fichier} ». Adaptez-le dans Word, puis : "
-               f"refere modele verifier {fichier}")
+    export(fichier, force, letter=lettre)
+    option = "--courrier " if lettre else ""
+    click.echo(f"Modèle intégré {'de la lettre ' if lettre else ''}écrit dans « {fichier} ». Adaptez-le dans Word, "
+               f"puis : refere modele verifier {option}{fichier}")
 
 
 # Libraries that speak English on stderr (Pillow's « Corrupt EXIF data », pikepdf's XMP and page

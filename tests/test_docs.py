@@ -89,3 +89,18 @@ def test_readme_lists_the_real_rapport_columns():
     for c in COLUMNS:
         assert f"`{c}`" in flat
     assert "UTF-8 avec BOM" in flat
+
+
+def test_modeles_lists_every_letter_variable():
+    from refere.requete.samples import letter_contexts
+
+    doc = (ROOT / "docs" / "modeles.md").read_text("utf-8")
+    section = doc.split("## La lettre à la préfecture", 1)[1].split("\n## ", 1)[0]
+    ctx = letter_contexts()[0][1]
+    names = {k for k in ctx if k != "phrases"} | {f"phrases.{k}" for k in ctx["phrases"]}
+    names |= {f"signataire.{k}" for k in ctx["signataire"]} - {"signataire"}
+    for name in sorted(names - {"signataire"}):
+        assert f"`{name}`" in section, name
+    avocat = (ROOT / "docs" / "avocat.md").read_text("utf-8")
+    assert "refere modele exporter --courrier" in avocat and "refere modele verifier --courrier" in avocat
+    assert "--pdf" in avocat.split("```sh", 1)[1].split("```", 1)[0]

@@ -218,3 +218,33 @@ def test_every_problem_of_a_paragraph_in_one_run_sorted_by_paragraph(tmp_path, r
     assert any("filtre inconnu « majuscules_inconnues »" in p for p in second)
     assert any("« conseil » est vide dans ce cas" in p for p in second)
     assert sum("inconnue_var" in p for p in found) == 1  # the same cause is said once
+
+
+def test_letter_template_exported_checked_and_recognised(tmp_path, run):
+    """« modele exporter --courrier » writes the built-in letter; « modele verifier --courrier » fills it with
+    the sample cases' letters; either kind given to the other command is named, not 20 false errors."""
+    from refere.requete import courrier
+
+    letter = tmp_path / "lettre-cabinet.docx"
+    res = run("modele", "exporter", "--courrier", letter)
+    assert res.exit_code == 0, res.output
+    assert letter.read_bytes() == courrier.template_path().read_bytes()
+    assert "refere modele verifier --courrier" in res.output
+    res = run("modele", "verifier", "--courrier", letter)
+    assert res.exit_code == 0 and "Modèle de lettre" in res.output and f"avec {len(VARIANTS)} dossiers" in res.output
+    res = run("modele", "verifier", letter)
+    assert res.exit_code == 1
+    assert "est un modèle de la lettre à la préfecture, pas de la requête" in res.output
+    assert "variable inconnue" not in res.output
+    res = run("modele", "verifier", "--courrier", BUILTIN)
+    assert res.exit_code == 1 and "est un modèle de la requête, pas de la lettre" in res.output
+    # A firm's letter with a typo: located, with the nearest name.
+    bad = make_template(tmp_path / "faute.docx", "{{ objett }}", "{{ phrases.intro }}")
+    res = run("modele", "verifier", "--courrier", bad)
+    assert res.exit_code == 1 and "objett" in res.output and "objet" in res.output
+    # And the letter command uses it.
+    from conftest import default_case, write_case
+
+    case = write_case(tmp_path / "a", default_case())
+    res = run("courrier", case, "--modele", letter)
+    assert res.exit_code == 0, res.output

@@ -108,3 +108,18 @@ def sample_contexts() -> tuple[tuple[str, dict[str, Any]], ...]:
 def sample_context() -> dict[str, Any]:
     """The fullest sample: every variable filled."""
     return sample_contexts()[0][1]
+
+
+@functools.cache
+def letter_contexts() -> tuple[tuple[str, dict[str, Any]], ...]:
+    """(label, context) of the letter to the préfecture (``refere courrier``) for each sample case."""
+    from refere.requete import courrier
+
+    out = []
+    for label, data in VARIANTS.items():
+        try:
+            case = _case(data)
+        except pydantic.ValidationError:
+            case = _case({**data, "procedure": _BASE["procedure"]})
+        out.append((label, courrier.context(case, dt.date(2025, 3, 25))))
+    return tuple(out)

@@ -14,7 +14,7 @@ from refere.modeles.analysis import analyse
 from refere.modeles.document import _render_collect, open_docx
 from refere.modeles.messages import report
 from refere.requete import render
-from refere.requete.samples import sample_contexts
+from refere.requete.samples import letter_contexts, sample_contexts
 from refere.errors import OutputError, TemplateError, os_reason
 
 
@@ -38,18 +38,18 @@ def _order(problem: str) -> tuple:
 
 
 @functools.lru_cache(maxsize=32)
-def _verify_cached(digest: str, path_str: str) -> tuple[str, ...]:
+def _verify_cached(digest: str, path_str: str, letter: bool = False) -> tuple[str, ...]:
     """The verifier's renders run in a child process killed at the wall-clock limit."""
     try:
-        return limite.run(_verify_now, path_str)
+        return limite.run(_verify_now, path_str, letter)
     except limite.TooSlow:
         return (limite.too_slow(),)
 
 
-def _verify_now(path_str: str) -> tuple[str, ...]:
+def _verify_now(path_str: str, letter: bool = False) -> tuple[str, ...]:
     path = Path(path_str)
     env = render.jinja_env()
-    samples = sample_contexts()
+    samples = letter_contexts() if letter else sample_contexts()
     problems = analyse(open_docx(path), env, [c for _, c in samples], render.FILTERS)
     # An unknown filter stops a paragraph's render at once: for the renders it lets the value through,
     # so that the paragraph's other problems (« conseil est vide »…) are found in the same run.
@@ -70,14 +70,15 @@ def _verify_now(path_str: str) -> tuple[str, ...]:
     return tuple(sorted(out, key=_order))
 
 
-def verify(path: Path) -> list[str]:
-    """Every problem of a custom template, in French; empty when it is usable."""
+def verify(path: Path, letter: bool = False) -> list[str]:
+    """Every problem of a custom template (the requête's, or with ``letter`` the letter's to the
+    préfecture), in French; empty when it is usable."""
     open_docx(path)  # missing, unreadable or unsafe: TemplateError at once
     try:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError as exc:
         raise TemplateError(f"modèle « {path} » illisible : {os_reason(exc)}") from None
-    return list(_verify_cached(digest, str(path)))
+    return list(_verify_cached(digest, str(path), letter))
 
 
 def check(path: Path) -> None:
@@ -89,8 +90,9 @@ def check(path: Path) -> None:
 
 
 
-def export(dest: Path, force: bool) -> None:
-    """Write the built-in template to ``dest`` for a firm to adapt; never overwrite unless asked."""
+def export(dest: Path, force: bool, letter: bool = False) -> None:
+    """Write the built-in template (the requête's, or the letter's) to ``dest`` for a firm to adapt;
+    never overwrite unless asked."""
     import os
     import tempfile
 
@@ -101,7 +103,12 @@ def export(dest: Path, force: bool) -> None:
         raise OutputError(f"« {dest} » existe déjà : ajoutez --force pour le remplacer, ou choisissez un autre nom")
     if dest.is_dir():
         raise OutputError(f"« {dest} » est un dossier")
-    data = render.default_template().read_bytes()
+    if letter:
+        from refere.requete import courrier
+
+        data = courrier.template_path().read_bytes()
+    else:
+        data = render.default_template().read_bytes()
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent if str(dest.parent) else ".")
     except OSError as exc:

@@ -248,3 +248,5 @@ def test_letter_template_exported_checked_and_recognised(tmp_path, run):
     case = write_case(tmp_path / "a", default_case())
     res = run("courrier", case, "--modele", letter)
     assert res.exit_code == 0, res.output
+    res = run("courrier", case, "--modele", bad, "--force")
+    assert res.exit_code == 1 and f"« refere modele verifier --courrier {bad} »" in res.output

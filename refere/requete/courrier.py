@@ -22,7 +22,7 @@ from refere.modeles import docxzip
 from refere.modeles.document import render_docx
 from refere.affaire import grammaire
 from refere.requete import render
-from refere.errors import OutputError, os_reason
+from refere.errors import OutputError, TemplateError, os_reason
 from refere.affaire.loader import load, resolve_case_path
 from refere.affaire.model import Case
 
@@ -314,7 +314,12 @@ def render_letter(ctx: dict[str, Any], out: Path, modele: Path | None = None) ->
     # located errors (an unknown variable names its paragraph instead of leaving a blank).
     if modele is not None and not Path(modele).is_file():
         raise OutputError(f"modèle de lettre introuvable « {modele} »")
-    tpl = render_docx(Path(modele) if modele is not None else template_path(), render.jinja_env(), ctx)
+    path = Path(modele) if modele is not None else template_path()
+    try:
+        tpl = render_docx(path, render.jinja_env(), ctx)
+    except TemplateError as exc:  # a letter template is checked with « --courrier »
+        hint = f"« refere modele verifier {path} »"
+        raise TemplateError(exc.message.replace(hint, f"« refere modele verifier --courrier {path} »")) from None
     props = tpl.docx.core_properties
     # Reproducible, and nothing about the machine or its user in the document.
     when = dt.datetime.fromisoformat(ctx["date_iso"]).replace(hour=12)

@@ -82,6 +82,7 @@ SHORT_WORDS = {
     "capture-pas-une-page": "capture qui ne ressemble pas à une page de rendez-vous",
     "piece-autre-nom": "pièce au nom d'une autre personne",
     "capture-non-lue": "capture non lue",
+    "texte-sans-sujet": "texte qui ne nomme pas la personne",
 }
 
 

@@ -508,7 +508,9 @@ def modele_verifier(fichier: Path, lettre: bool) -> None:
     from refere.requete.verifier import verify
 
     problems = verify(fichier, letter=lettre)
-    if problems and not verify(fichier, letter=not lettre):  # the other kind of template, sound
+    # Mostly unknown variables: perhaps the other kind of template (a heavy or broken one is not rendered twice).
+    unknown = sum("variable inconnue" in p for p in problems)
+    if problems and unknown * 2 >= len(problems) and not verify(fichier, letter=not lettre):
         raise TemplateError(
             f"« {fichier} » est un modèle de la lettre à la préfecture, pas de la requête : vérifiez-le avec "
             f"« refere modele verifier --courrier {fichier} » et employez-le avec « refere courrier --modele »"

@@ -48,7 +48,6 @@ CATALOGUE: tuple[str, ...] = tuple(sorted((
     "Tous les rendez-vous sont actuellement réservés",
     "Il n'y a plus aucun rendez-vous disponible",
     "Plus aucun rendez-vous disponible",
-    "Plus aucun créneau disponible",
     "Votre demande n'a pas pu aboutir",
     "Une erreur est survenue. Veuillez réessayer ultérieurement.",
     "Une erreur est survenue",
@@ -111,7 +110,9 @@ def _best(flat: str, wordings) -> str | None:
     for wording, norm in wordings:
         # partial_ratio slides the shorter string along the longer: the wording must be the
         # shorter, or « Aucun créneau disponible » would « contain » any longer sentence.
-        score = fuzz.partial_ratio(norm, flat) if len(norm) <= len(flat) else fuzz.ratio(norm, flat)
+        # A wording longer than the text read must be nearly all of it: « aucun créneau disponible »
+        # is not « plus aucun créneau disponible » (the wording quoted is the one shown).
+        score = fuzz.partial_ratio(norm, flat) if len(norm) <= len(flat) else fuzz.ratio(norm, flat) - 5
         if score >= MATCH:
             return wording
     return None

@@ -59,7 +59,7 @@ PICTURE = 0.2  # a strip whose most common grey level (±2) covers less than thi
 MIN_WORDS = 6  # fewer words read than this: the capture is illegible
 MIN_CONFIDENCE = 55.0  # mean Tesseract word confidence (0–100) below this: illegible
 SHARP = 0.4  # share of the text's pixels that are full ink: below, the text is blurred
-TEXT_BANDS = 8  # separate bands of ink down the capture: fewer, it holds no text (shapes, a gradient)
+TEXT_LINE = 120  # pixels (after scaling): a band of ink taller than this is no line of text, even blurred
 NOT_A_PAGE = 0.5  # share of the capture that is pictures for an illegible one to be « not a page »
 EXCERPT = 300  # characters of text kept in inventaire.json
 
@@ -239,7 +239,7 @@ def prepare(img, scale: float):
     hist = out.histogram()
     ink, soft = sum(hist[:64]), sum(hist[64:192])
     sharpness = round(ink / (ink + soft), 3) if ink + soft > 0.0005 * out.width * out.height else None
-    if sharpness is not None and _bands(out) < TEXT_BANDS:
+    if sharpness is not None and not _text_like(out):
         sharpness = None  # no text-like structure (a flat picture, shapes): its softness is no blur
     content = out.point(lambda v: 255 if v < 160 else 0).getbbox()
     if content:
@@ -247,15 +247,19 @@ def prepare(img, scale: float):
     return out, full_height, round(pictures / max(1, strips), 3), sharpness
 
 
-def _bands(img) -> int:
-    """How many separate horizontal bands hold ink: a page's lines of text, even blurred."""
+def _text_like(img) -> bool:
+    """Most of the ink lies in low horizontal bands, lines of text (even blurred), not in tall
+    shapes (a drawing, a gradient, a flat-colour picture)."""
     mask = img.point(lambda v: 255 if v < 192 else 0)
-    bands, inside = 0, False
-    for y in range(mask.height):
-        ink = mask.crop((0, y, mask.width, y + 1)).getbbox() is not None
-        bands += ink and not inside
-        inside = ink
-    return bands
+    in_lines = in_all = run = 0
+    for y in range(mask.height + 1):
+        if y < mask.height and mask.crop((0, y, mask.width, y + 1)).getbbox() is not None:
+            run += 1
+            continue
+        in_all += run
+        in_lines += run if run <= TEXT_LINE else 0
+        run = 0
+    return in_all > 0 and 2 * in_lines >= in_all
 
 
 def ocr_image(path: Path, kind: str = "png", timeout: float | None = None) -> Ocr:

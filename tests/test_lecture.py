@@ -541,12 +541,14 @@ DECLARED_93 = "https://www.seine-saint-denis.gouv.fr/booking/create/9829/1"
 
 def test_phone_bars_wrapped_anywhere_are_read_whole(tmp_path):
     # A phone cuts the address wherever the line is full: inside the path, inside the host.
-    path = make_case(tmp_path, {
+    shots = {i: {"url": DECLARED_93} for i in range(10)}  # the others show the declared address
+    shots.update({
         0: {"bar": ["https://www.seine-saint-denis.gouv.fr/bookin", "g/create/9829/1"]},
         1: {"bar": ["https://www.seine-saint-denis.go", "uv.fr/booking/create/9829/1"]},
         2: {"bar": ["https://www.seine-saint-denis.gouv.fr/bookin", "g/create/9830/1"]},
         3: {"bar": ["https://www.val-doise.gouv.fr/booking/create/", "11343/1"]},
-    }, url=DECLARED_93)
+    })
+    path = make_case(tmp_path, shots, url=DECLARED_93)
     case = load(path)
     readings = lecture.read_case(case)
     seen = [readings.par_capture[f"captures/c0{i}.png"].adresse for i in range(4)]

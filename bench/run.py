@@ -1,42 +1,47 @@
-"""Benchmark: `refere build` on a heavy case against the bare img2pdf + qpdf floor, in one run;
-then `refere batch` on many light cases with -j 1 and -j 2.
+"""Benchmark: refere against the strict floor, side by side, in alternating pairs; one table.
 
-    .venv/bin/python bench/run.py            # everything (a few minutes on 2 cores)
-    .venv/bin/python bench/run.py --quick    # smaller, to check the script itself
-    .venv/bin/python bench/run.py --lourd    # the heavy case only
+    .venv/bin/python bench/run.py                # 5 pairs of each measure (about 3 minutes on 2 cores)
+    .venv/bin/python bench/run.py --paires 9     # more pairs: steadier medians on a loaded machine
+    .venv/bin/python bench/run.py --quick        # small inputs, 2 pairs: to try the script itself
 
-Generated inputs are cached in bench/out/ (git-ignored). Peak memory is the highest total PSS
-of the process tree (shared pages divided among the processes that share them, so that forked
-workers are not counted twice), sampled every 20 ms from /proc.
+The strict floor is img2pdf embedding each PNG as it is (no EXIF look-up, nothing decoded), one
+single-page PDF per capture, then a qpdf merge. Each measure runs in pairs, refere then the
+floor, again and again, so that a load coming and going on the machine hits both alike; the
+table gives medians of wall time and of CPU time (user + system, the process and everything it
+waited for: qpdf, pool workers), and the highest peak memory (PSS of the whole process tree,
+sampled every 20 ms from /proc; shared pages divided among the processes that share them).
 
-Reading of captures (OCR, on by default in check/build) is turned off (REFERE_LECTURE=0) for the
-comparison with the floor, which reads nothing; the heavy build is then timed with reading on,
-first read (empty cache) and cached. Every line says in which mode it was taken.
+Reading of captures (OCR) is off (REFERE_LECTURE=0): the floor reads nothing. The user cache is
+a folder of bench/out/ (XDG_CACHE_HOME), emptied before each first build. Generated inputs are
+kept in bench/out/ (git-ignored).
 """
 
 from __future__ import annotations
 
 import argparse
+import filecmp
 import os
+import platform
 import random
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-import img2pdf
 from PIL import Image, ImageDraw, ImageOps
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 PY = sys.executable
 REFERE = [PY, "-m", "refere"]
-# The floor reads nothing: refere is compared with it with reading (OCR) off.
-SANS_LECTURE = {**os.environ, "REFERE_LECTURE": "0"}
-AVEC_LECTURE = {**os.environ, "REFERE_LECTURE": "1"}
+CACHE = OUT / "cache"
+ENV = {**os.environ, "REFERE_LECTURE": "0", "XDG_CACHE_HOME": str(CACHE)}
 W, H = 1080, 2400
+ROOT_EXAMPLE = HERE.parent / "cases" / "exemple-94"
 
 
 # --- inputs ---------------------------------------------------------------------------------
@@ -56,8 +61,9 @@ def screenshot(i: int, photographic: bool) -> Image.Image:
     return img
 
 
-def heavy_case(n: int, alpha: bool = False) -> Path:
-    folder = OUT / f"lourd-{n}{'-alpha' if alpha else ''}"
+def heavy_case(n: int) -> Path:
+    """``n`` phone screenshots of 1080×2400, half of them photographic (about 1 MB each)."""
+    folder = OUT / f"lourd-{n}"
     case = folder / "dossier.yaml"
     if case.exists():
         return case
@@ -70,9 +76,7 @@ def heavy_case(n: int, alpha: bool = False) -> Path:
         # (29 September): four weeks, all bands of the day.
         t = time.gmtime(1756710000 + i * 20_000)
         name = f"Screenshot_{time.strftime('%Y%m%d-%H%M%S', t)}.png"
-        img = screenshot(i, photographic=i % 2 == 0)
-        # macOS saves screenshots as RGBA: each must be flattened on white, a CPU-bound step.
-        (img.convert("RGBA") if alpha else img).save(folder / "captures" / name)
+        screenshot(i, photographic=i % 2 == 0).save(folder / "captures" / name)
         lines.append(f"  - date: {time.strftime('%Y-%m-%d %H:%M', t)}\n    capture: captures/{name}\n")
     shutil.copytree(ROOT_EXAMPLE / "pieces", folder / "pieces")
     text = (ROOT_EXAMPLE / "dossier.yaml").read_text("utf-8")
@@ -83,23 +87,20 @@ def heavy_case(n: int, alpha: bool = False) -> Path:
 
 
 def light_cases(n: int) -> Path:
+    """``n`` copies of the bundled example, as a volunteer's folder of cases."""
     root = OUT / f"legers-{n}"
     if (root / "done").exists():
         return root
     shutil.rmtree(root, ignore_errors=True)
     for i in range(n):
-        shutil.copytree(ROOT_EXAMPLE, root / f"affaire-{i:03d}", ignore=shutil.ignore_patterns("dossier"))
+        shutil.copytree(ROOT_EXAMPLE, root / f"affaire-{i:03d}", ignore=shutil.ignore_patterns("dossier", ".refere"))
     (root / "done").write_text("")
     return root
 
 
-ROOT_EXAMPLE = HERE.parent / "cases" / "exemple-94"
-
-
 # --- measuring ------------------------------------------------------------------------------
 
-def _tree_rss(pid: int) -> int:
-    total = 0
+def _tree_pss(pid: int) -> int:
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -109,7 +110,7 @@ def _tree_rss(pid: int) -> int:
                 children.setdefault(ppid, []).append(int(entry))
             except (OSError, IndexError, ValueError):
                 pass
-    stack = [pid]
+    total, stack = 0, [pid]
     while stack:
         p = stack.pop()
         try:
@@ -123,28 +124,34 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def measure(cmd: list[str], **kw) -> tuple[float, int]:
-    """Wall time and peak total RSS of the command's process tree."""
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def measure(cmd: list[str], env: dict | None = None) -> tuple[float, float, int]:
+    """Wall time, CPU time (the command and every process it waited for) and peak PSS."""
+    cpu0 = _children_cpu()
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env or ENV)
     peak = 0
     done = threading.Event()
 
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
-            time.sleep(0.02)
+            peak = max(peak, _tree_pss(proc.pid))
+            done.wait(0.02)
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
     _, err = proc.communicate()
-    elapsed = time.perf_counter() - start
+    wall = time.perf_counter() - start
     done.set()
     thread.join()
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(map(str, cmd))} failed:\n{err.decode()}")
-    return elapsed, peak
+    return wall, _children_cpu() - cpu0, peak
 
 
 FLOOR = """
@@ -152,111 +159,133 @@ import sys, img2pdf
 from pathlib import Path
 out = Path(sys.argv[1]); out.mkdir(parents=True, exist_ok=True)
 a4 = img2pdf.get_layout_fun((img2pdf.mm_to_pt(210), img2pdf.mm_to_pt(297)))
-rotation = img2pdf.Rotation.none if sys.argv[2] == "sans-exif" else None
-for i, src in enumerate(sys.argv[3:]):
+for i, src in enumerate(sys.argv[2:]):
     with open(out / f"{i:04d}.pdf", "wb") as fh:
-        img2pdf.convert(src, layout_fun=a4, rotation=rotation, outputstream=fh)
+        img2pdf.convert(src, layout_fun=a4, rotation=img2pdf.Rotation.none, outputstream=fh)
 """
 
 
-def floor(case: Path, work: Path, variant: str = "defaut") -> tuple[float, int]:
-    """img2pdf of every screenshot onto A4, then a qpdf merge: nothing else.
-
-    ``defaut`` is img2pdf as shipped, whose EXIF look-up decodes every PNG; ``sans-exif`` skips
-    that look-up, as refere does for PNGs without an orientation: the harder floor.
-    """
+def floor(case: Path) -> tuple[float, float, int]:
+    """The strict floor: img2pdf of every screenshot onto A4 (nothing decoded), then qpdf merge."""
+    work = OUT / "plancher"
     shutil.rmtree(work, ignore_errors=True)
     shots = sorted(str(p) for p in (case.parent / "captures").iterdir())
-    t1, m1 = measure([PY, "-c", FLOOR, str(work / "pages"), variant, *shots])
+    w1, c1, m1 = measure([PY, "-c", FLOOR, str(work / "pages"), *shots])
     pages = sorted(str(p) for p in (work / "pages").iterdir())
-    t2, m2 = measure(["qpdf", "--empty", "--pages", *pages, "--", str(work / "merged.pdf")])
-    return t1 + t2, max(m1, m2)
+    w2, c2, m2 = measure(["qpdf", "--empty", "--pages", *pages, "--", str(work / "merged.pdf")])
+    return w1 + w2, c1 + c2, max(m1, m2)
 
 
-def mb(n: int) -> str:
-    return f"{n / 1e6:.0f} Mo"
+class Series:
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+        self.peak = 0
+
+    def add(self, result: tuple[float, float, int]) -> None:
+        self.wall.append(result[0])
+        self.cpu.append(result[1])
+        self.peak = max(self.peak, result[2])
+
+    @property
+    def w(self) -> float:
+        return statistics.median(self.wall)
+
+    @property
+    def c(self) -> float:
+        return statistics.median(self.cpu)
+
+
+def fr(x: float, digits: int = 2) -> str:
+    return f"{x:.{digits}f}".replace(".", ",")
+
+
+def mib(n: int) -> str:
+    return f"{n / 2**20:.0f} Mio"
+
+
+def same_tree(a: Path, b: Path) -> bool:
+    """Every file of ``a`` and ``b`` byte for byte the same (names and contents)."""
+    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    return files_a == files_b and all(filecmp.cmp(a / f, b / f, shallow=False) for f in files_a)
+
+
+def machine() -> str:
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = " ".join(f"{x:.1f}".replace(".", ",") for x in os.getloadavg())
+    return f"{os.cpu_count()} cœurs (nproc), {model}, Python {platform.python_version()}, charge moyenne {load}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--lourd", action="store_true", help="the heavy case only (no RGBA case, no batch)")
+    parser.add_argument("--paires", type=int, default=5, help="paires refere/plancher par mesure (défaut 5)")
+    parser.add_argument("--quick", action="store_true", help="petites entrées, 2 paires")
     args = parser.parse_args()
-    n_shots, n_cases = (24, 20) if args.quick else (120, 200)
+    pairs = 2 if args.quick else args.paires
+    n_shots, n_cases = (24, 6) if args.quick else (120, 24)
     OUT.mkdir(exist_ok=True)
     case = heavy_case(n_shots)
     size = sum(p.stat().st_size for p in (case.parent / "captures").iterdir())
-    print(f"Cas lourd : {n_shots} captures {W}×{H}, {size / n_shots / 1e6:.2f} Mo en moyenne ({size / 1e6:.0f} Mo)")
-    print(f"Machine : {os.cpu_count()} cœurs")
-    best: dict[str, float] = {}
-    mem: dict[str, int] = {}
-    for r in range(args.rounds):
-        times = {}
-        for variant in ("defaut", "sans-exif"):
-            times[variant], m = floor(case, OUT / "plancher", variant)
-            mem[variant] = max(mem.get(variant, 0), m)
-        for jobs in (1, 2):
-            out = OUT / "construit"
-            shutil.rmtree(out, ignore_errors=True)
-            key = f"build-j{jobs}"
-            times[key], m = measure([*REFERE, "build", str(case), "-o", str(out), "--force", "-j", str(jobs)],
-                                    env=SANS_LECTURE)
-            mem[key] = max(mem.get(key, 0), m)
-        for k, t in times.items():
-            best[k] = min(best.get(k, t), t)
-        print("  tour %d : %s" % (r + 1, ", ".join(f"{k} {t:.2f} s" for k, t in times.items())))
-    print(f"plancher img2pdf+qpdf : {best['defaut']:.2f} s (img2pdf par défaut), "
-          f"{best['sans-exif']:.2f} s (sans lecture EXIF des PNG) ; mémoire {mb(max(mem['defaut'], mem['sans-exif']))}")
-    for jobs in (1, 2):
-        key = f"build-j{jobs}"
-        print(f"refere build -j {jobs} (sans lecture) : {best[key]:.2f} s ; rapport {best[key] / best['defaut']:.2f} "
-              f"(plancher par défaut), {best[key] / best['sans-exif']:.2f} (plancher sans EXIF) ; "
-              f"mémoire {mb(mem[key])}")
-    print("objectifs : rapport ≤ 1,3 ; mémoire ≤ 300 Mo")
-
-    # The same build with reading on: first read (cache emptied), then cached (best of rounds).
+    print(f"Machine : {machine()}")
+    print(f"Cas lourd : {n_shots} captures {W}×{H}, {size / 1e6:.0f} Mo ; {pairs} paires par mesure ; lecture coupée")
     out = OUT / "construit"
-    shutil.rmtree(case.parent / ".refere", ignore_errors=True)
-    shutil.rmtree(out, ignore_errors=True)
-    t, m = measure([*REFERE, "build", str(case), "-o", str(out), "--force", "-j", "2"], env=AVEC_LECTURE)
-    print(f"refere build -j 2 avec lecture, première lecture : {t:.2f} s ; mémoire {mb(m)}")
-    cached = []
-    for _ in range(args.rounds):
+    build = [*REFERE, "build", str(case), "-o", str(out), "--force"]
+    s = {k: Series() for k in ("first", "floor1", "second", "floor2", "check", "help", "j1", "j2")}
+    started = time.perf_counter()
+    for i in range(pairs):
+        shutil.rmtree(CACHE, ignore_errors=True)
         shutil.rmtree(out, ignore_errors=True)
-        cached.append(measure([*REFERE, "build", str(case), "-o", str(out), "--force", "-j", "2"], env=AVEC_LECTURE))
-    t, m = min(cached)
-    print(f"refere build -j 2 avec lecture, en cache : {t:.2f} s ; rapport {t / best['defaut']:.2f} "
-          f"(plancher par défaut) ; mémoire {mb(max(x[1] for x in cached))}")
-
-    if args.lourd:
-        return
-    alpha_case = heavy_case(n_shots // 3, alpha=True)
-    for jobs in (1, 2):
-        out = OUT / "construit-alpha"
-        shutil.rmtree(out, ignore_errors=True)
-        t, m = measure([*REFERE, "build", str(alpha_case), "-o", str(out), "--force", "-j", str(jobs)],
-                       env=SANS_LECTURE)
-        print(f"refere build -j {jobs} (sans lecture), {n_shots // 3} captures RGBA (aplaties sur blanc) : "
-              f"{t:.2f} s ; mémoire {mb(m)}")
-
-    # The same -j 2 run on a quarter of the cases shows whether memory grows with their number.
-    for jobs, n in ((1, n_cases), (2, n_cases), (2, n_cases // 4)):
-        root = light_cases(n)
-        out = OUT / f"lot-j{jobs}-{n}"
-        shutil.rmtree(out, ignore_errors=True)
-        t, m = measure([*REFERE, "batch", str(root), "-o", str(out), "-j", str(jobs)], env=SANS_LECTURE)
-        print(f"batch -j {jobs} (sans lecture) : {n} affaires en {t:.1f} s, {n / t:.1f} affaires/s, mémoire {mb(m)}")
-    # With reading on: first read (every case's cache emptied), then cached.
+        s["first"].add(measure(build))
+        s["floor1"].add(floor(case))
+        s["second"].add(measure(build))  # into the previous output, caches filled: the usual rebuild
+        s["floor2"].add(floor(case))
+        measure([*REFERE, "check", str(case)])  # the first check of this case: it fills the cache
+        s["check"].add(measure([*REFERE, "check", str(case)]))
+        s["help"].add(measure([*REFERE, "--help"]))
+        print(f"  paire {i + 1} : 1re {fr(s['first'].wall[-1])} s / plancher {fr(s['floor1'].wall[-1])} s ; "
+              f"2e {fr(s['second'].wall[-1])} s / plancher {fr(s['floor2'].wall[-1])} s ; "
+              f"check {fr(s['check'].wall[-1])} s", flush=True)
     root = light_cases(n_cases)
-    for c in root.iterdir():
-        shutil.rmtree(c / ".refere", ignore_errors=True)
-    for label in ("première lecture", "en cache"):
-        out = OUT / f"lot-lecture-{n_cases}"
-        shutil.rmtree(out, ignore_errors=True)
-        t, m = measure([*REFERE, "batch", str(root), "-o", str(out), "-j", "2"], env=AVEC_LECTURE)
-        print(f"batch -j 2 avec lecture, {label} : {n_cases} affaires en {t:.1f} s, {n_cases / t:.1f} affaires/s, "
-              f"mémoire {mb(m)}")
+    outs = {1: OUT / "lot-j1", 2: OUT / "lot-j2"}
+    for i in range(pairs):
+        for jobs in (1, 2):
+            shutil.rmtree(outs[jobs], ignore_errors=True)
+            s[f"j{jobs}"].add(measure([*REFERE, "batch", str(root), "-o", str(outs[jobs]), "-j", str(jobs)]))
+        print(f"  lot {i + 1} : -j 1 {fr(s['j1'].wall[-1])} s, -j 2 {fr(s['j2'].wall[-1])} s", flush=True)
+    identical = same_tree(outs[1], outs[2])
+
+    f1, f2 = s["floor1"], s["floor2"]
+    print(f"\nMesuré le {time.strftime('%Y-%m-%d')} en {fr(time.perf_counter() - started, 0)} s ; "
+          f"machine : {machine()}\n")
+    print("| mesure (médiane de %d) | refere mur | plancher mur | rapport mur | refere CPU | plancher CPU | "
+          "rapport CPU | pic mémoire refere | objectif |" % pairs)
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for key, floor_s, label, goal in (
+        ("first", f1, f"première construction, {n_shots} captures, rien en cache (chaque capture vérifiée)", "≤ 2,0×"),
+        ("second", f2, "seconde construction (même sortie, --force, caches remplis)", "≤ 1,3×"),
+    ):
+        r = s[key]
+        print(f"| {label} | {fr(r.w)} s | {fr(floor_s.w)} s | **{fr(r.w / floor_s.w)}×** | {fr(r.c)} s | "
+              f"{fr(floor_s.c)} s | {fr(r.c / floor_s.c)}× | {mib(r.peak)} | {goal} |")
+    print(f"| `check` du cas lourd, en cache (le même `check` une seconde fois) | {fr(s['check'].w)} s | | | {fr(s['check'].c)} s | | | "
+          f"{mib(s['check'].peak)} | ≤ 0,3 s |")
+    print(f"| `refere --help` | {fr(s['help'].w, 3)} s | | | {fr(s['help'].c, 3)} s | | | | ≤ 0,1 s |")
+    print(f"| `batch -j 1`, {n_cases} affaires | {fr(s['j1'].w)} s ({fr(n_cases / s['j1'].w, 1)} affaires/s) | | | "
+          f"{fr(s['j1'].c)} s | | | {mib(s['j1'].peak)} | |")
+    print(f"| `batch -j 2`, {n_cases} affaires | {fr(s['j2'].w)} s ({fr(n_cases / s['j2'].w, 1)} affaires/s) | | | "
+          f"{fr(s['j2'].c)} s | | | {mib(s['j2'].peak)} | débit ≥ 1,8× `-j 1` : **{fr(s['j1'].w / s['j2'].w)}×** |")
+    print(f"| plancher (img2pdf + qpdf) | | {fr(f1.w)} s | | | {fr(f1.c)} s | | {mib(max(f1.peak, f2.peak))} | |")
+    print(f"\nSorties de `batch -j 1` et `-j 2` identiques octet pour octet : {'oui' if identical else 'NON'}")
+    print(f"Valeurs brutes (mur, s) : " + " ; ".join(
+        f"{k} " + " ".join(fr(x) for x in v.wall) for k, v in s.items()))
 
 
 if __name__ == "__main__":

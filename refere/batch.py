@@ -25,8 +25,9 @@ REPORT = "rapport.csv"
 # Names refere writes in the output folder itself: no case may take them (compared as a Mac or
 # Windows disk would, without case).
 RESERVED = (REPORT,)
-COLUMNS = ["dossier", "statut", "pieces", "pages", "bloquants", "avertissements", "erreur"]
-OK, UP_TO_DATE, FAILED, INTERRUPTED = "ok", "à jour", "echec", "interrompu"
+# « erreur » before the long warnings; each warning in words, its code in its own column.
+COLUMNS = ["dossier", "statut", "pieces", "pages", "bloquants", "erreur", "codes_avertissements", "avertissements"]
+OK, UP_TO_DATE, FAILED, INTERRUPTED = "ok", "à jour", "échec", "interrompu"
 CASES_PER_WORKER = 20
 
 
@@ -57,6 +58,16 @@ class Row:
     bloquants: tuple[str, ...] = field(default=())
     avertissements: tuple[str, ...] = field(default=())
     erreur: str = ""
+    textes: tuple[str, ...] = field(default=())  # each warning in words, for a person
+
+
+def _texts(findings: Iterable) -> tuple[str, ...]:
+    """Each warning as a person reads it (the form's words), in the report's order."""
+    from refere.affaire.libelles import words
+
+    def get(f, key):
+        return getattr(f, key, None) if not isinstance(f, dict) else f.get(key)
+    return tuple(dict.fromkeys(_one_line(words(get(f, "message") or "", get(f, "champ") or "")) for f in findings))
 
 
 def _codes(findings: Iterable) -> tuple[str, ...]:
@@ -200,7 +211,8 @@ def _from_manifest(name: str, data: dict) -> Row:
     return Row(name, UP_TO_DATE, len(data.get("pieces", [])),
                int(data.get("construction", {}).get("pages_dossier_complet", 0)),
                _codes(c for c in constats if c.get("niveau") == "bloquant"),
-               _codes(c for c in constats if c.get("niveau") != "bloquant"))
+               _codes(c for c in constats if c.get("niveau") != "bloquant"),
+               textes=_texts(c for c in constats if c.get("niveau") != "bloquant"))
 
 
 def build_one(job: Job, out_dir: Path, settings: Settings) -> Row:
@@ -235,7 +247,7 @@ def _build_one(job: Job, out_dir: Path, settings: Settings) -> Row:
         if report is None:
             return Row(job.name, FAILED, erreur=_one_line(exc.message))
         return Row(job.name, FAILED, bloquants=_codes(report.blocking), avertissements=_codes(report.warnings),
-                   erreur=_evidence_error(report.blocking))
+                   erreur=_evidence_error(report.blocking), textes=_texts(report.warnings))
     except RefereError as exc:
         from refere.present import error_text
 
@@ -246,7 +258,7 @@ def _build_one(job: Job, out_dir: Path, settings: Settings) -> Row:
         return Row(job.name, FAILED, erreur=f"erreur interne ({type(exc).__name__}) : construisez ce dossier seul "
                                             "avec « refere --debug build » et transmettez le message")
     return Row(job.name, OK, len(res.inventory.pieces), res.pages,
-               _codes(res.report.blocking), _codes(res.report.warnings))
+               _codes(res.report.blocking), _codes(res.report.warnings), textes=_texts(res.report.warnings))
 
 
 def _worker_init() -> None:
@@ -328,8 +340,8 @@ def write_report(rows: list[Row], path: Path) -> None:
     writer = csv.writer(buf, delimiter=";", lineterminator="\n")
     writer.writerow(COLUMNS)
     for r in sorted(rows, key=lambda r: r.dossier):
-        writer.writerow([csv_cell(c) for c in (r.dossier, r.statut, r.pieces, r.pages, " ".join(r.bloquants),
-                                               " ".join(r.avertissements), r.erreur)])
+        writer.writerow([csv_cell(c) for c in (r.dossier, r.statut, r.pieces, r.pages, " ".join(r.bloquants), r.erreur,
+                                               " ".join(r.avertissements), " | ".join(r.textes))])
     try:
         fd, tmp = tempfile.mkstemp(prefix=".rapport.", dir=path.parent)
     except OSError as exc:

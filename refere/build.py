@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from refere import __version__, files, write
-from refere.pieces import assemble, plan
-from refere.preuves import rules
+from refere.pieces import assemble, plan, probe
+from refere.preuves import rules, shotdates
 from refere.requete import render, verifier
 from refere.errors import EvidenceInsufficient
 from refere.affaire.loader import load, resolve_case_path
@@ -64,8 +66,10 @@ def _source_state(src, written: assemble.Written, k: int) -> dict:
 
 
 def manifest(case: Case, inv: plan.Inventory, report: rules.Report, written: list[assemble.Written],
-             folder: Path, options: Options) -> dict:
+             folder: Path, options: Options, hashes: dict[str, str] | None = None) -> dict:
+    """``hashes``: the SHA-256 of output files already known (not read again), by name."""
     by_num = {w.numero: w for w in written}
+    known = hashes or {}
     return {
         "outil": {"nom": "refere", "version": __version__},
         "tribunal": case.tribunal.nom if case.tribunal else case.departement.tribunal,
@@ -79,7 +83,7 @@ def manifest(case: Case, inv: plan.Inventory, report: rules.Report, written: lis
                 "fichier": f"pieces/{p.fichier}",
                 "pages": by_num[p.numero].pages,
                 "octets": by_num[p.numero].size,
-                "sha256": files.sha256(folder / "pieces" / p.fichier),
+                "sha256": by_num[p.numero].sha256 or files.sha256(folder / "pieces" / p.fichier),
                 "recompresse": by_num[p.numero].compressed,
                 "sources": [{"fichier": s.written, "type": s.kind, "pages": s.pages, "sha256": s.sha256,
                              **_source_state(s, by_num[p.numero], k)}
@@ -93,7 +97,7 @@ def manifest(case: Case, inv: plan.Inventory, report: rules.Report, written: lis
         ],
         "preuves": report.to_dict(),
         "lecture": _lecture(case, report),
-        "fichiers": {name: files.sha256(folder / name)
+        "fichiers": {name: known.get(name) or files.sha256(folder / name)
                      for name in sorted(("requete.docx", "dossier-complet.pdf", "requete.pdf"))
                      if (folder / name).exists()},
     }
@@ -114,35 +118,92 @@ def build(case_file: str | Path, options: Options) -> Result:
         verifier.check(options.modele)  # fail before any work on a missing or broken template,
         # with every problem « modele verifier » would give
     case = load(case_path)
-    report = rules.check(case)
-    if report.blocking and not options.brouillon:
-        exc = EvidenceInsufficient(
-            report_text(case, report, str(case_path))
-            + "\n\nRien n'a été construit. Complétez les preuves, ou ajoutez --brouillon pour un projet marqué « PROJET »."
-        )
-        exc.report = report  # batch reports the codes
-        raise exc
-    inv = plan.make(case)
     target = options.out or default_out(case_path)
-    with write.staging(target, options.force, _sources(case, case_path), case_identity(case)) as tmp:
-        written = assemble.build_pieces(inv, tmp / "pieces", options.compresser, options.jobs, options.brouillon)
-        for w, p in zip(written, inv.pieces):
-            # The inventory is the single source of truth: the files must match it exactly.
-            if w.pages != p.pages:
-                raise RuntimeError(f"pièce {p.numero}: {w.pages} pages written, {p.pages} planned")
-            if w.size > assemble.SIZE_LIMIT:
-                report.findings.append(rules.size_finding(w.fichier, w.size))
-        pages = assemble.build_complete(inv, tmp / "pieces", tmp / "dossier-complet.pdf", header_lines(case),
-                                        options.brouillon)
-        ctx = render.context(case, inv, report, options.brouillon)
-        render.render(ctx, tmp / "requete.docx", options.modele)
-        if options.pdf:
-            render.to_pdf(tmp / "requete.docx", tmp / "requete.pdf")
-        data = manifest(case, inv, report, written, tmp, options)
-        data["construction"] = {**fingerprint(case_path, case, options), "pages_dossier_complet": pages,
-                                "affaire": case_identity(case)}
-        (tmp / "inventaire.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    # A previous output of this case (staging checks it is one): unchanged pièces are taken from it.
+    previous = target if target.is_dir() and not target.is_symlink() else None
+    probe.WORKERS = options.jobs  # the captures are checked on this many processes
+    # Every capture is checked whole in worker processes while the pièces are written into a
+    # private folder beside the target: nothing is filed (moved into the output) before the
+    # check's report, which waits for every capture, says it may be.
+    pool = probe.start(_source_list(case), shotdates.entry_text)
+    with write.scratch(target) if pool is not None else contextlib.nullcontext() as ahead:
+        early: tuple | Exception | None = None
+        try:
+            if ahead is not None:
+                early = _assemble_ahead(case, options, ahead, previous)
+            report = rules.check(case)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        if report.blocking and not options.brouillon:
+            exc = EvidenceInsufficient(
+                report_text(case, report, str(case_path))
+                + "\n\nRien n'a été construit. Complétez les preuves, ou ajoutez --brouillon pour un projet marqué « PROJET »."
+            )
+            exc.report = report  # batch reports the codes
+            raise exc
+        if isinstance(early, Exception):
+            raise early  # what stopped the pièces, said only now: the report comes first
+        inv = early[0] if early else plan.make(case)
+        for piece in inv.pieces:
+            for src in piece.sources:
+                probe.probe(src)  # a capture that failed its check is never filed, not even in a draft
+        hashes: dict[str, str] = {}
+        with write.staging(target, options.force, _sources(case, case_path), case_identity(case)) as tmp:
+            if early:
+                _, written, pages, known = early
+                os.rename(ahead / "pieces", tmp / "pieces")
+                os.rename(ahead / "dossier-complet.pdf", tmp / "dossier-complet.pdf")
+                hashes.update(known)
+            else:
+                written = _pieces(inv, options, tmp, previous)
+                pages = assemble.build_complete(inv, tmp / "pieces", tmp / "dossier-complet.pdf", header_lines(case),
+                                                options.brouillon, written, _previous(previous, "dossier-complet.pdf"),
+                                                hashes)
+            for w in written:
+                if w.size > assemble.SIZE_LIMIT:
+                    report.findings.append(rules.size_finding(w.fichier, w.size))
+            ctx = render.context(case, inv, report, options.brouillon)
+            render.render(ctx, tmp / "requete.docx", options.modele)
+            if options.pdf:
+                render.to_pdf(tmp / "requete.docx", tmp / "requete.pdf")
+            data = manifest(case, inv, report, written, tmp, options, hashes)
+            data["construction"] = {**fingerprint(case_path, case, options), "pages_dossier_complet": pages,
+                                    "affaire": case_identity(case)}
+            (tmp / "inventaire.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
     return Result(case_path, target, case, report, inv, pages)
+
+
+def _source_list(case: Case) -> list:
+    return [t.capture for t in case.tentatives if t.capture is not None] + [s for p in case.pieces for s in p.sources]
+
+
+def _previous(previous: Path | None, name: str) -> Path | None:
+    return previous / name if previous is not None else None
+
+
+def _pieces(inv: plan.Inventory, options: Options, folder: Path, previous: Path | None) -> list[assemble.Written]:
+    written = assemble.build_pieces(inv, folder / "pieces", options.compresser, options.jobs, options.brouillon,
+                                    _previous(previous, "pieces"))
+    for w, p in zip(written, inv.pieces):
+        # The inventory is the single source of truth: the files must match it exactly.
+        if w.pages != p.pages:
+            raise RuntimeError(f"pièce {p.numero}: {w.pages} pages written, {p.pages} planned")
+    return written
+
+
+def _assemble_ahead(case: Case, options: Options, folder: Path, previous: Path | None) -> tuple | Exception:
+    """The pièces and the complete dossier, written into ``folder`` while the captures are being
+    checked; or the error that stopped them, to be raised after the check's report."""
+    try:
+        inv = plan.make(case)
+        written = _pieces(inv, options, folder, previous)
+        hashes: dict[str, str] = {}
+        pages = assemble.build_complete(inv, folder / "pieces", folder / "dossier-complet.pdf", header_lines(case),
+                                        options.brouillon, written, _previous(previous, "dossier-complet.pdf"), hashes)
+        return inv, written, pages, hashes
+    except Exception as exc:  # noqa: BLE001 - raised as it is, after the report
+        return exc
 
 
 # --- what was built from what: lets batch leave an up-to-date case alone ---------------------

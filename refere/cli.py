@@ -10,7 +10,6 @@ from pathlib import Path
 import click
 
 from refere import __version__, clifr
-from refere.affaire import departements
 from refere.errors import EvidenceInsufficient, RefereError
 
 clifr.install()
@@ -27,6 +26,7 @@ class Root(click.Group):
         args = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in args
         install()  # SIGTERM, SIGHUP: unwind like Ctrl-C, so staging folders are removed
+        quiet_libraries(debug)
         for stream in (sys.stdout, sys.stderr):
             # A terminal that cannot print French (PYTHONIOENCODING=latin-1, C locale) gets « ? »
             # for what it lacks, never a crash.
@@ -66,7 +66,8 @@ class Root(click.Group):
 @click.group(name="refere", cls=Root, context_settings=CONTEXT, subcommand_metavar="COMMANDE [ARGUMENTS]...",
              invoke_without_command=True)
 @click.version_option(__version__, "--version", prog_name="refere")
-@click.option("--debug", is_flag=True, help="Afficher la trace Python complète en cas d'erreur.")
+@click.option("--debug", is_flag=True,
+              help="Afficher la trace Python complète en cas d'erreur, et les avertissements des bibliothèques.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Prépare une requête en référé mesures utiles (article L. 521-3 du code de justice
@@ -105,7 +106,7 @@ def check(dossiers: tuple[Path, ...], strict: bool, as_json: bool, calendrier: P
       refere check mon-dossier/dossier.yaml --calendrier calendrier.png
       refere check permanence/
     """
-    from refere.affaire.loader import resolve_case_path
+    from refere.files import resolve_case_path  # not the loader: a cached check never needs it
     from refere.preuves import lecture
 
     lecture.JOBS.set(jobs)
@@ -119,6 +120,13 @@ def check(dossiers: tuple[Path, ...], strict: bool, as_json: bool, calendrier: P
 
 
 def _check_one(path: Path, strict: bool, as_json: bool, calendrier: Path | None = None) -> None:
+    from refere.preuves import checkcache
+
+    # An unchanged case passed before: the same answer, without reading it all again.
+    cache_key = checkcache.key(path, [strict, as_json]) if calendrier is None and path.is_file() else None
+    if cache_key is not None and (answer := checkcache.recall(cache_key)) is not None:
+        click.echo(answer)
+        return
     from refere.pieces import plan
     from refere.errors import CaseInvalid, Problem
     from refere.preuves.rules import check as run_check
@@ -154,13 +162,16 @@ def _check_one(path: Path, strict: bool, as_json: bool, calendrier: Path | None 
         if inv is not None:
             doc["pieces"] = [{"numero": p.numero, "titre": p.titre, "fichier": p.fichier, "pages": p.pages}
                              for p in inv.pieces]
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        answer = json.dumps(doc, ensure_ascii=False, indent=2)
     else:
-        click.echo(report_text(case, report, str(path), inv))
+        answer = report_text(case, report, str(path), inv)
+    click.echo(answer)
     if report.blocking:
         raise EvidenceInsufficient("Preuves insuffisantes : voir les problèmes bloquants ci-dessus." if not as_json else "")
     if strict and report.warnings:
         raise EvidenceInsufficient("Avertissements présents et --strict demandé." if not as_json else "")
+    if cache_key is not None:
+        checkcache.remember(cache_key, case, answer)
 
 
 def _check_many(dossiers: tuple[Path, ...], strict: bool, as_json: bool) -> None:
@@ -192,6 +203,8 @@ def tribunal(departement: str) -> None:
       refere tribunal 93
       refere tribunal 2A
     """
+    from refere.affaire import departements
+
     d = departements.lookup(departement)
     click.echo(f"Département : {d.code} — {d.nom}")
     click.echo(f"Tribunal compétent : {d.tribunal} (article R. 221-3 du CJA)")
@@ -399,9 +412,12 @@ def captures(dossier_captures: Path, ajouter: Path | None) -> None:
                    "le réseau passe par un proxy HTTPS (--derriere-proxy).")
 @click.option("--derriere-proxy", is_flag=True,
               help="Pour une permanence : les téléphones passent par un proxy HTTPS installé sur cet ordinateur "
-                   "(exige REFERE_MOT_DE_PASSE ; voir docs/web.md, « Mode réseau »).")
+                   "(exige REFERE_MOT_DE_PASSE et --nom-public ; voir docs/web.md, « Mode réseau »).")
+@click.option("--nom-public", metavar="NOM",
+              help="Avec --derriere-proxy : l'adresse que les téléphones ouvrent (192.168.1.20, ou un nom de "
+                   "domaine) ; toute requête pour un autre nom est refusée.")
 @click.option("--sans-navigateur", is_flag=True, help="Ne pas ouvrir le navigateur.")
-def web(espace: Path, port: int, hote: str, derriere_proxy: bool, sans_navigateur: bool) -> None:
+def web(espace: Path, port: int, hote: str, derriere_proxy: bool, nom_public: str | None, sans_navigateur: bool) -> None:
     """Ouvre le formulaire dans le navigateur : un dossier d'affaire par sous-dossier de ESPACE.
 
     Par défaut, ESPACE est le dossier courant et seul cet ordinateur y a accès. Ctrl-C arrête le serveur.
@@ -409,11 +425,12 @@ def web(espace: Path, port: int, hote: str, derriere_proxy: bool, sans_navigateu
     \b
     Exemple :
       refere web permanence/
-      REFERE_MOT_DE_PASSE='…' refere web permanence/ --derriere-proxy --port 8080
+      REFERE_MOT_DE_PASSE='…' refere web permanence/ --derriere-proxy --nom-public 192.168.1.20
     """
     from refere.web.serve import run
 
-    run(espace, hote, port, not sans_navigateur, echo=click.echo, behind_proxy=derriere_proxy)
+    run(espace, hote, port, not sans_navigateur, echo=click.echo, behind_proxy=derriere_proxy,
+        public_name=nom_public)
 
 
 @cli.command()
@@ -421,7 +438,9 @@ def web(espace: Path, port: int, hote: str, derriere_proxy: bool, sans_navigateu
 @click.option("-o", "--sortie", type=click.Path(path_type=Path),
               help="Dossier où écrire la lettre et le texte du courriel (par défaut : celui du dossier.yaml).")
 @click.option("--force", is_flag=True, help="Remplacer une lettre déjà écrite.")
-def courrier(dossier: Path, sortie: Path | None, force: bool) -> None:
+@click.option("--modele", type=click.Path(path_type=Path),
+              help="Modèle Word de la lettre (.docx), celui du cabinet ou de l'association.")
+def courrier(dossier: Path, sortie: Path | None, force: bool, modele: Path | None) -> None:
     """Écrit la demande de rendez-vous à la préfecture, à envoyer avant le référé.
 
     Une lettre Word (courrier-prefecture.docx) et le même texte pour un courriel
@@ -431,11 +450,12 @@ def courrier(dossier: Path, sortie: Path | None, force: bool) -> None:
     Exemple :
       refere courrier mon-dossier/dossier.yaml
       refere courrier mon-dossier/dossier.yaml -o envois/ --force
+      refere courrier mon-dossier/dossier.yaml --modele lettre-cabinet.docx
     """
     from refere.requete.courrier import write as write_letter
     from refere.present import plural
 
-    res = write_letter(dossier, sortie, force)
+    res = write_letter(dossier, sortie, force, modele=modele)
     click.echo(f"Lettre écrite : {res.docx}")
     click.echo(f"Texte du courriel : {res.txt}  ({plural(res.tentatives, 'tentative')} listée"
                f"{'s' if res.tentatives > 1 else ''})")
@@ -504,6 +524,27 @@ def modele_exporter(fichier: Path, force: bool) -> None:
     export(fichier, force)
     click.echo(f"Modèle intégré écrit dans « {fichier} ». Adaptez-le dans Word, puis : "
                f"refere modele verifier {fichier}")
+
+
+# Libraries that speak English on stderr (Pillow's « Corrupt EXIF data », pikepdf's XMP and page
+# copy notes, img2pdf, fontTools): what matters reaches the user as refere's own French findings.
+_CHATTY = ("PIL", "pikepdf", "img2pdf", "fontTools", "docxtpl", "docx", "pytesseract")
+
+
+def quiet_libraries(debug: bool) -> None:
+    """Keep the libraries' warnings and log lines off the user's screen; ``--debug`` shows them."""
+    import logging
+    import warnings
+
+    if debug:
+        logging.basicConfig(level=logging.WARNING)
+        warnings.simplefilter("default")
+        return
+    warnings.simplefilter("ignore")
+    for name in _CHATTY:
+        logger = logging.getLogger(name)
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,6 +6,7 @@ import errno
 import hashlib
 import os
 import stat
+import time
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,15 @@ def describe_unsupported(head: bytes) -> str:
     if head.startswith(b"PK\x03\x04"):
         return "c'est une archive ou un document bureautique (ZIP, DOCX…), pas une image ni un PDF : exportez-le en PDF"
     return "ce n'est ni une image PNG ou JPEG ni un PDF (le contenu du fichier ne correspond à aucun de ces formats)"
+
+
+def resolve_case_path(path: str | Path) -> Path:
+    """The case file named on the command line: a folder stands for its dossier.yaml."""
+    p = Path(path)
+    try:
+        return p / "dossier.yaml" if p.is_dir() else p
+    except OSError:
+        return p  # too long or unreadable: load() says so in French
 
 
 def resolve_inside(base: Path, written: str) -> Path:
@@ -107,6 +117,9 @@ class Checked:
     size: int
     root: str = field(repr=False)  # the case folder, resolved
     parts: tuple[str, ...] = field(repr=False)  # from root to the file, resolved when checked
+    # The file's identity when it was hashed (device, inode, size, change times), or None when
+    # it changed too recently to tell a later change from it: see ``_identity``.
+    stamp: tuple[int, ...] | None = field(default=None, repr=False, compare=False)
 
 
 def _kind_refusal(st: os.stat_result, written: str) -> str | None:
@@ -132,14 +145,20 @@ def _os_refusal(exc: OSError, written: str) -> str:
     return f"fichier illisible « {written} » ({os_reason(exc)})"
 
 
-def _read_fd(fd: int, written: str, limit: int) -> bytes:
-    """The whole of a regular file, its type and size judged before a byte is read."""
+def _judged(fd: int, written: str, limit: int) -> os.stat_result:
+    """The file's status, once it is known to be a regular file no larger than ``limit``."""
     st = os.fstat(fd)
     if (refusal := _kind_refusal(st, written)) is not None:
         raise FileKindError(refusal)
     if st.st_size > limit:
         raise FileKindError(
             f"« {written} » : fichier trop gros ({st.st_size / 1_000_000:.0f} Mo, {limit // 1_000_000} Mo au plus)")
+    return st
+
+
+def _read_fd(fd: int, written: str, limit: int) -> bytes:
+    """The whole of a regular file, its type and size judged before a byte is read."""
+    st = _judged(fd, written, limit)
     chunks, total = [], 0
     while total <= st.st_size:  # one byte more than announced tells a file still growing
         chunk = os.read(fd, min(1 << 20, st.st_size + 1 - total))
@@ -189,10 +208,27 @@ def _open_confined(root: str, parts: tuple[str, ...], written: str) -> int:
         os.close(dfd)
 
 
-def _read_confined(root: str, parts: tuple[str, ...], written: str) -> bytes:
+# A file whose status changed less than this before it was read may change again within the same
+# tick of the file system's clock without its change time moving: it is hashed again when read.
+_SETTLED_NS = 2_000_000_000
+
+
+def _identity(st: os.stat_result, now_ns: int) -> tuple[int, ...] | None:
+    """What proves a file unchanged without hashing it again: any write moves its change time
+    (st_ctime, which no user can set back), a replacement changes its inode. Only a file that
+    had settled before it was read is identified so; a fresh one is hashed again."""
+    if now_ns - st.st_ctime_ns < _SETTLED_NS:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _read_confined(root: str, parts: tuple[str, ...], written: str, stamp: list | None = None) -> bytes:
+    """The file's bytes; with ``stamp``, its identity before reading is appended to it."""
     try:
         fd = _open_confined(root, parts, written)
         try:
+            if stamp is not None:
+                stamp.append(_identity(os.fstat(fd), time.time_ns()))
             return _read_fd(fd, written, MAX_SOURCE_BYTES)
         finally:
             os.close(fd)
@@ -203,6 +239,26 @@ def _read_confined(root: str, parts: tuple[str, ...], written: str) -> bytes:
 def read_confined(root: str, name: str, written: str) -> bytes:
     """A file directly inside the folder ``root``, opened without following a link."""
     return _read_confined(root, (name,), written)
+
+
+def _digest_fd(fd: int, written: str, limit: int) -> tuple[str, int, bytes]:
+    """SHA-256, size and first kilobyte of a regular file, read a megabyte at a time into one
+    buffer (nothing the size of the file is held); its type and size judged before reading."""
+    st = _judged(fd, written, limit)
+    h, total, head = hashlib.sha256(), 0, b""
+    buf = bytearray(1 << 20)
+    view = memoryview(buf)
+    while total <= st.st_size:  # one byte more than announced tells a file still growing
+        n = os.readv(fd, [view[:min(len(buf), st.st_size + 1 - total)]])
+        if not n:
+            break
+        if total < 1024:
+            head += bytes(view[:min(n, 1024 - total)])
+        h.update(view[:n])
+        total += n
+    if total != st.st_size:
+        raise FileKindError(f"« {written} » a changé pendant sa lecture : relancez quand il ne bouge plus")
+    return h.hexdigest(), total, head
 
 
 _MAX_LISTED = 10_000  # entries compared when a name is missing (a case folder holds dozens)
@@ -266,30 +322,54 @@ def check_source(base: Path, written: str) -> Checked:
     if not parts:
         raise FileKindError(f"« {written} » est un dossier, pas un fichier")
     try:
-        data = _read_confined(root, parts, written)
-    except FileKindError as exc:
-        if str(exc).startswith("fichier introuvable"):
+        fd = _open_confined(root, parts, written)
+        try:
+            stamp = _identity(os.fstat(fd), time.time_ns())
+            digest, size, head = _digest_fd(fd, written, MAX_SOURCE_BYTES)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        refusal = _os_refusal(exc, written)
+        if refusal.startswith("fichier introuvable"):
             raise FileKindError(_missing(base, root, parts, written)) from None
-        raise
-    if not data:
+        raise FileKindError(refusal) from None
+    if not size:
         raise FileKindError(f"fichier vide « {written} » (0 octet)")
-    kind = sniff(data[:1024])
+    kind = sniff(head)
     if kind is None:
-        raise FileKindError(f"« {written} » : {describe_unsupported(data[:1024])}")
-    return Checked(full, written, kind, hashlib.sha256(data).hexdigest(), len(data), root, parts)
+        raise FileKindError(f"« {written} » : {describe_unsupported(head)}")
+    return Checked(full, written, kind, digest, size, root, parts, stamp)
 
 
 def read_checked(checked: Checked) -> bytes:
-    """The bytes of a checked source, read again the same confined way and proved unchanged."""
+    """The bytes of a checked source, read again the same confined way and proved unchanged:
+    by its identity when it had settled before it was hashed (so it is hashed once per run),
+    else by hashing it again."""
     from refere.errors import FileProblem
 
+    stamp: list = []
     try:
-        data = _read_confined(checked.root, checked.parts, checked.written)
+        data = _read_confined(checked.root, checked.parts, checked.written, stamp)
     except FileKindError as exc:
         raise FileProblem(str(exc)) from None
+    if checked.stamp is not None and stamp[0] == checked.stamp and len(data) == checked.size:
+        return data
     if len(data) != checked.size or hashlib.sha256(data).hexdigest() != checked.sha256:
         raise FileProblem(f"« {checked.written} » a été modifié depuis sa vérification : relancez la commande")
     return data
+
+
+def read_head(checked: Checked, limit: int) -> bytes:
+    """At most the first ``limit`` bytes of a checked source (its headers), read the same
+    confined way; not proved unchanged: for decisions that cannot change an output."""
+    try:
+        fd = _open_confined(checked.root, checked.parts, checked.written)
+        try:
+            return os.read(fd, limit)
+        finally:
+            os.close(fd)
+    except (OSError, FileKindError):
+        return b""
 
 
 def sha256(path: Path) -> str:
@@ -302,3 +382,40 @@ def sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+# --- the user's cache: what refere remembers between runs, never in a case folder -------------
+
+def user_cache() -> Path:
+    """refere's folder in the user's cache (XDG_CACHE_HOME, else ~/.cache)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "refere"
+
+
+def remember(entry: Path, text: str) -> None:
+    """Write a cache entry whole (a temporary file renamed over it); a cache that cannot be
+    written only costs time."""
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = entry.parent / f".{entry.name}.{os.getpid()}.part"
+        tmp.write_text(text, "utf-8")
+        os.replace(tmp, entry)
+    except OSError:
+        pass
+
+
+def recall(entry: Path, limit: int) -> bytes | None:
+    """A cache entry's bytes: a regular file (never through a link), at most ``limit`` bytes."""
+    try:
+        fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        return os.read(fd, limit)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)

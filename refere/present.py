@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from refere import dates
+from refere.affaire.libelles import field_words, problem_words, words
 from refere.preuves.rules import BANDS, Report
 from refere.affaire.model import Case
 
@@ -36,21 +37,10 @@ def inventory_lines(inv) -> list[str]:
 
 
 def field_fr(champ: str) -> str:
-    """« tentatives[3].capture » → « tentative n° 4 — tentatives[3].capture »: counted from 1.
+    """« tentatives[3].capture » → « tentative n° 4, capture »: counted from 1, in the web form's words.
 
-    The number is the place in the case file's list (the line is given too); the field's own
-    path follows, as written in the file, so that it can be searched for.
-    """
-    import re
-
-    m = re.match(r"^(tentatives|pieces|urgence)\[(\d+)\]", champ)
-    if not m:
-        return champ
-    k = int(m[2]) + 1
-    # A pièce's place in the list is not its number in the bordereau (captures come first).
-    label = {"tentatives": f"tentative n° {k}", "pieces": f"pièce n° {k} de la liste",
-             "urgence": f"fait d'urgence n° {k}"}[m[1]]
-    return f"{label} — {champ}"
+    The technical path stays in the --json output; the text names the line of dossier.yaml."""
+    return field_words(champ)
 
 
 def error_text(exc) -> str:
@@ -62,7 +52,7 @@ def error_text(exc) -> str:
     lines = []
     for p in exc.problems:
         where = f"{p.file}:{p.line}" if p.line else p.file
-        lines.append(f"  {where}: {field_fr(p.field)}: {p.message}" if p.field else f"  {where}: {p.message}")
+        lines.append(f"  {where} — {problem_words(p)}")
     n = len(exc.problems)
     head = "Le dossier comporte une erreur :" if n == 1 else f"Le dossier comporte {n} erreurs :"
     return "\n".join([head] + lines)
@@ -107,7 +97,7 @@ def report_text(case: Case, report: Report, name: str, inv=None) -> str:
         if not items:
             out.append("  aucun")
         for it in items:
-            out.append(f"  [{it.code}] {it.message}")
+            out.append(f"  [{it.code}] {words(it.message, it.champ)}")
             out.append(f"      ({it.source}{' ; ' + field_fr(it.champ) if it.champ else ''})")
     out.append("")
     if report.blocking:

@@ -255,6 +255,23 @@ def lock(target: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def scratch(target: Path) -> Iterator[Path | None]:
+    """A private folder beside ``target`` (named like a staging folder, so that one left by a
+    killed process is removed by the next run) for work done before the output may be replaced;
+    None when it cannot be made there (no such folder yet): do the work in ``staging`` then."""
+    path = _staging_name("tmp", target)
+    try:
+        os.mkdir(path, 0o700)
+    except OSError:
+        yield None
+        return
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
 def staging(target: Path, force: bool, protected: Iterable[Path] = (), owner: str | None = None) -> Iterator[Path]:
     """Yield a temporary folder; on success it replaces ``target``, on failure it vanishes.
 

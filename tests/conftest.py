@@ -156,10 +156,19 @@ def case_path(tmp_path) -> Path:
     return write_case(tmp_path / "affaire", default_case())
 
 
+# What a user's own runs leave in cases/exemple-94/ (git-ignored): a test never sees it.
+USER_OUTPUTS = shutil.ignore_patterns("dossier", ".refere", "courrier-prefecture.*")
+
+
+def copy_example(target: Path) -> Path:
+    """The example case as committed, whatever « refere build » or « refere courrier » left next to it."""
+    shutil.copytree(EXAMPLE, target, ignore=USER_OUTPUTS)
+    return target
+
+
 @pytest.fixture
 def example(tmp_path) -> Path:
-    target = tmp_path / "exemple-94"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("dossier"))
+    target = copy_example(tmp_path / "exemple-94")
     for p in target.rglob("*"):
         p.chmod(0o755 if p.is_dir() else 0o644)
     return target / "dossier.yaml"

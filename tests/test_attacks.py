@@ -327,13 +327,15 @@ SAMPLES = {
                           ["passeport.pdf", "page 2", "/Font"]),
     "pdf-zero-box": (_pdf_page_value(MediaBox=pikepdf.Array([0, 0, 0, 0])), BUILD, 1,
                      ["passeport.pdf", "page 2", "taille nulle"]),
-    "path-too-long": (long_path, BUILD, 1, ["tentatives[0].capture", "chemin trop long"]),
+    "path-too-long": (long_path, BUILD, 1, ["tentative n° 1, capture", "chemin trop long"]),
     "year-1850": (_field(_set(("signature", "date"), "1850-01-01")), BUILD, 1,
-                  ["signature.date", "année invraisemblable"]),
+                  ["signature : date", "année invraisemblable"]),
+    "year-1900-attempt": (_field(_set(("tentatives", 0, "date"), "1900-01-01 10:00")), BUILD, 1,
+                          ["tentative n° 1, date et heure", "la prise de rendez-vous en ligne date au plus tôt de 2000"]),
     "year-9999": (_field(_set(("tentatives", 0, "date"), "9999-12-31 23:59")), BUILD, 1,
-                  ["tentatives[0].date", "année invraisemblable"]),
+                  ["tentative n° 1, date et heure", "année invraisemblable"]),
     "arabic-indic-digits": (_field(_set(("requerant", "numero_etranger"), "٠١٢٣٤٥٦٧٨٩")), BUILD, 1,
-                            ["requerant.numero_etranger", "10 chiffres"]),
+                            ["numéro étranger AGDREF", "10 chiffres"]),
     "yaml-two-documents": (yaml_text("version: 1\n---\nversion: 1\n"), BUILD, 1, ["dossier.yaml:2", "plusieurs documents"]),
     "yaml-null-key": (yaml_text("version: 1\n~: x\n"), BUILD, 1, ["dossier.yaml:2", "null"]),
 }
@@ -508,3 +510,11 @@ def test_progressive_jpeg_with_thousands_of_scans_is_refused(tmp_path, run):
     assert "Traceback" not in res.output
     assert time.monotonic() - start < 30
     assert not (folder / "dossier").exists()
+
+
+def test_a_device_given_as_the_case_file_is_named_as_given(run):
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("/dev/zero absent")
+    result = run("check", "/dev/zero")
+    assert result.exit_code == 1
+    assert "/dev/zero: « /dev/zero » est un périphérique, pas un fichier ordinaire" in result.output

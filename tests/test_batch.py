@@ -38,7 +38,17 @@ def test_batch_builds_good_cases_reports_broken_ones(run, desk, tmp_path):
     for good in ("bon-1", "bon-2", "bon-3"):
         assert rows[good]["statut"] == "ok" and int(rows[good]["pieces"]) > 0 and int(rows[good]["pages"]) > 0
         assert (out / good / "requete.docx").exists()
-    assert "syntaxe YAML" in rows["yaml-casse"]["erreur"]
+    assert "un crochet « [ », une accolade « { » ou un guillemet ouvert plus haut n'a pas été fermé" in rows["yaml-casse"]["erreur"]
+    # « erreur » before the long warnings; each warning in words, its code in its own column.
+    header = (out / "rapport.csv").read_text("utf-8-sig").splitlines()[0].split(";")
+    assert header == ["dossier", "statut", "pieces", "pages", "bloquants", "erreur", "codes_avertissements",
+                      "avertissements"]
+    warned = [r for r in rows.values() if r["codes_avertissements"]]
+    assert warned
+    for r in warned:
+        texts = r["avertissements"].split(" | ")
+        assert len(texts) >= len(r["codes_avertissements"].split()) and all(len(t) > 30 for t in texts)
+        assert not any(code in r["avertissements"] for code in r["codes_avertissements"].split())
     assert "absente.png" in rows["fichier-manquant"]["erreur"]
     assert "mot de passe" in rows["pdf-protege"]["erreur"]
     # Codes in their columns, not the whole text; the suggestion names a batch option.
@@ -46,7 +56,7 @@ def test_batch_builds_good_cases_reports_broken_ones(run, desk, tmp_path):
     assert "--brouillon" in rows["une-semaine"]["erreur"] and "Conseil d'État" not in rows["une-semaine"]["erreur"]
     assert rows["bon-3"]["bloquants"] == ""
     for bad in ("yaml-casse", "fichier-manquant", "pdf-protege", "une-semaine"):
-        assert rows[bad]["statut"] == "echec"
+        assert rows[bad]["statut"] == "échec"
         assert not (out / bad).exists()
         assert f"ÉCHEC {bad} :" in res.output
     assert "3 affaires construites, 0 à jour, 4 en échec" in res.output
@@ -80,7 +90,7 @@ def test_unexpected_crash_in_one_case_does_not_stop_the_others(run, desk, tmp_pa
     monkeypatch.setattr(refere.build, "build", flaky)
     res = run("batch", desk, "-o", tmp_path / "out", "-j", "1")
     rows = {r["dossier"]: r for r in read_report(tmp_path / "out" / "rapport.csv")}
-    assert rows["bon-2"]["statut"] == "echec" and "erreur interne" in rows["bon-2"]["erreur"]
+    assert rows["bon-2"]["statut"] == "échec" and "erreur interne" in rows["bon-2"]["erreur"]
     assert rows["bon-1"]["statut"] == rows["bon-3"]["statut"] == "ok"
     assert res.exit_code == 1
 
@@ -100,7 +110,7 @@ def test_missing_argument_path_is_a_failed_case(run, tmp_path, example):
     res = run("batch", example, tmp_path / "nulle-part", "-o", tmp_path / "out")
     assert res.exit_code == 1
     rows = {r["dossier"]: r for r in read_report(tmp_path / "out" / "rapport.csv")}
-    assert rows["nulle-part"]["statut"] == "echec" and "introuvable" in rows["nulle-part"]["erreur"]
+    assert rows["nulle-part"]["statut"] == "échec" and "introuvable" in rows["nulle-part"]["erreur"]
     assert rows["exemple-94"]["statut"] == "ok"
 
 
@@ -135,7 +145,7 @@ def test_rerun_rebuilds_only_the_fixed_case(run, tmp_path):
     first = run("batch", root, "-o", out, "-j", "2")
     assert first.exit_code == 1
     rows = {r["dossier"]: r for r in read_report(out / "rapport.csv")}
-    assert len(rows) == 15 and rows["a-corriger"]["statut"] == "echec"
+    assert len(rows) == 15 and rows["a-corriger"]["statut"] == "échec"
     before = _mtimes(out / "affaire-00")
     # The volunteer adds the missing attempts and runs the same command again.
     write_case(root / "a-corriger", default_case())

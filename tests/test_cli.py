@@ -69,6 +69,22 @@ def test_init_creates_commented_case(run, tmp_path):
     assert res.exit_code == 1 and "existe déjà" in res.output
 
 
+def test_init_interactive_takes_natural_words(runner, tmp_path):
+    """« Madame », « changement de statut »: the words a person says; the démarches are listed as words."""
+    answers = "\n".join([
+        "Madame", "Diallo", "Aïssatou", "12/04/1991", "Conakry (Guinée)", "guinéenne", "12 rue de la Paix / 75002 Paris",
+        "", "", "", "titre", "changement de statut", "", "", "75",
+    ]) + "\n"
+    res = runner.invoke(cli, ["init", str(tmp_path / "d"), "--interactif"], input=answers)
+    assert res.exit_code == 0, res.output
+    assert "Renouvellement de mon titre de séjour" in res.output and "renouvellement_titre_sejour" not in res.output
+    assert "plusieurs démarches correspondent" in res.output  # « titre » alone is asked again
+    data = yaml.safe_load((tmp_path / "d" / "dossier.yaml").read_text("utf-8"))
+    assert data["requerant"]["civilite"] == "Mme" and data["procedure"]["type"] == "changement_de_statut"
+    text = (tmp_path / "d" / "dossier.yaml").read_text("utf-8")
+    assert "Son titre de séjour expire" in text and "Mon titre" not in text
+
+
 def test_init_interactive_validates_each_answer(runner, tmp_path):
     answers = "\n".join([
         "Mme", "Diallo", "Aïssatou", "31/02/1991", "12/04/1991", "Conakry (Guinée)", "guinéenne",
@@ -86,7 +102,7 @@ def test_init_interactive_validates_each_answer(runner, tmp_path):
     assert data["prefecture"]["departement"] == "93"
     # Only the attempts are missing.
     res = runner.invoke(cli, ["check", str(tmp_path / "d" / "dossier.yaml")])
-    assert res.exit_code == 1 and "tentatives: liste vide" in res.output
+    assert res.exit_code == 1 and "la liste des tentatives : ajoutez au moins une tentative" in res.output
 
 
 def test_debug_shows_traceback_only_when_asked(run, tmp_path):
@@ -108,11 +124,12 @@ def test_init_placeholders_must_be_filled(run, tmp_path):
     run("init", tmp_path / "d")
     res = run("build", tmp_path / "d")
     assert res.exit_code == 1
-    assert "requerant.nom: valeur à compléter (« À COMPLÉTER »)" in res.output
-    assert res.output.count("requerant.date_naissance") == 1
+    # In the form's words, with the line of dossier.yaml; the technical path only in --json.
+    assert "dossier.yaml:8 — la personne qui demande le rendez-vous : nom de famille : à remplir" in res.output
+    assert res.output.count("date de naissance") == 1 and "requerant." not in res.output
     # Neither the préfecture nor the démarche is guessed for the applicant.
-    assert "prefecture.departement: valeur à compléter" in res.output
-    assert "procedure.type: valeur à compléter" in res.output
+    assert "la préfecture : département : à remplir" in res.output
+    assert "la démarche et la voie : démarche : à remplir" in res.output
     assert not (tmp_path / "d" / "dossier").exists()
 
 
@@ -170,7 +187,7 @@ def test_check_many_cases_one_line_each(run, tmp_path, example):
     lines = {line.split(" : ")[0]: line for line in res.output.splitlines() if " : " in line}
     assert "recevable" in lines["bonne"]
     assert "semaines-insuffisantes" in lines["une-semaine"]
-    assert "erreur" in lines["cassee"] and "YAML" in lines["cassee"]
+    assert "erreur" in lines["cassee"] and "n'a pas été fermé" in lines["cassee"]
     assert "1 sur 3 affaires sans problème bloquant" in res.output
     # Several case files; all sound: exit 0. --json: one object per case.
     res = run("check", example, root / "bonne" / "dossier.yaml", "--json")
@@ -230,7 +247,9 @@ def test_attempts_counted_from_one_in_messages(run, tmp_path):
     data["tentatives"][3]["date"] = "2025-13-01 08:00"
     res = run("check", write_case(tmp_path / "a", data))
     assert res.exit_code == 1
-    assert "tentative n° 4 — tentatives[3].date: date impossible" in res.output
+    assert "tentative n° 4, date et heure : date impossible" in res.output and "tentatives[3]" not in res.output
+    res = run("check", write_case(tmp_path / "a", data), "--json")
+    assert "tentatives[3].date" in res.output  # the technical path, for programs
 
 
 def test_shell_completion_as_documented(tmp_path):
@@ -253,9 +272,9 @@ def test_shell_completion_as_documented(tmp_path):
 def test_field_paths_counted_from_one():
     from refere.present import field_fr
 
-    assert field_fr("tentatives[0].capture") == "tentative n° 1 — tentatives[0].capture"
-    assert field_fr("pieces[2].fichiers[0]") == "pièce n° 3 de la liste — pieces[2].fichiers[0]"
-    assert field_fr("requerant.nom") == "requerant.nom"
+    assert field_fr("tentatives[0].capture") == "tentative n° 1, capture"
+    assert field_fr("pieces[2].fichiers[0]") == "pièce n° 3, fichiers n° 1"
+    assert field_fr("requerant.nom") == "la personne qui demande le rendez-vous : nom de famille"
 
 
 def test_check_json_on_a_missing_file_is_json(run, tmp_path):

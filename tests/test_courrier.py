@@ -77,8 +77,25 @@ def test_courrier_on_missing_or_invalid_case(run, tmp_path):
     assert res.exit_code == 1 and "introuvable" in res.output and "Traceback" not in res.output
     bad = write_case(tmp_path / "b", "version: 1\nrequerant: [\n")
     res = run("courrier", bad)
-    assert res.exit_code == 1 and "YAML" in res.output
+    assert res.exit_code == 1 and "n'a pas été fermé" in res.output
     assert not (tmp_path / "b" / "courrier-prefecture.docx").exists()
+
+
+def test_courrier_with_the_firms_letter_template(run, case_path, tmp_path):
+    """« --modele »: the firm's own letter, with the same variables; an unknown one is refused, named."""
+    firm = Document(str(courrier.template_path()))
+    firm.add_paragraph("Cabinet Martin — {{ tentatives|length }} tentatives")
+    firm.save(str(tmp_path / "cabinet.docx"))
+    res = run("courrier", case_path, "--modele", tmp_path / "cabinet.docx")
+    assert res.exit_code == 0, res.output
+    assert "Cabinet Martin — 10 tentatives" in text_of(case_path.parent / "courrier-prefecture.docx")
+    broken = Document()
+    broken.add_paragraph("Bonjour {{ variable_inconnue }}")
+    broken.save(str(tmp_path / "casse.docx"))
+    res = run("courrier", case_path, "--modele", tmp_path / "casse.docx", "--force")
+    assert res.exit_code == 1 and "variable_inconnue" in res.output and "Traceback" not in res.output
+    res = run("courrier", case_path, "--modele", tmp_path / "absent.docx", "--force")
+    assert res.exit_code == 1 and "introuvable" in res.output
 
 
 def test_courrier_template_script_matches_committed_template(tmp_path):

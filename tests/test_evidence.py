@@ -292,7 +292,7 @@ def test_check_invalid_case_exit_1_no_traceback(run, tmp_path):
     res = run("check", path)
     assert res.exit_code == 1
     assert "Traceback" not in res.output
-    assert "dossier.yaml:2: requerant: ensemble de champs attendu" in res.output
+    assert "dossier.yaml:2 — la personne qui demande le rendez-vous : ensemble de champs attendu" in res.output
 
 
 def test_check_json_for_an_invalid_case(run, tmp_path):

@@ -275,7 +275,7 @@ def test_diagnosis_decodes_within_a_budget(tmp_path):
         bad.write(zlib.compress(b"abc" * 100)[:-8].hex().encode() + b">",
                   filter=pikepdf.Array([pikepdf.Name.ASCIIHexDecode, pikepdf.Name.FlateDecode]))
         doc.pages[0].obj.Resources.XObject = pikepdf.Dictionary(Y=bad)
-        assert repair.diagnose(doc) == repair.Diagnosis(repair.DAMAGED, ("flux de données compressé illisible",))
+        assert repair.diagnose(doc) == repair.Diagnosis(repair.DAMAGED, ("flux de données compressé illisible",), (1,))
 
 
 def test_pages_sharing_one_content_stream_share_one_form(tmp_path):

@@ -200,3 +200,21 @@ def test_syntax_messages_are_french(tmp_path, run, tag, expected):
     res = run("modele", "verifier", make_template(tmp_path / "s.docx", "Intro", tag))
     assert res.exit_code == 1 and expected in res.output and "paragraphe 2" in res.output, res.output
     assert not re.search(r"\b(unexpected|expected|Encountered|token)\b", res.output), res.output
+
+
+def test_every_problem_of_a_paragraph_in_one_run_sorted_by_paragraph(tmp_path, run):
+    """A filter error no longer hides the same paragraph's « conseil est vide »: one run says both."""
+    tpl = make_template(
+        tmp_path / "cabinet.docx",
+        "Autre : {{ inconnue_var }}",
+        "Avocat : {{ conseil.nom|majuscules_inconnues }} et {{ conseil.barreau }}",
+    )
+    res = run("modele", "verifier", tpl)
+    assert res.exit_code == 1
+    found = problems(res.output)
+    assert [int(re.search(r"paragraphe (\d+)", p)[1]) for p in found] == sorted(
+        int(re.search(r"paragraphe (\d+)", p)[1]) for p in found)
+    second = [p for p in found if "paragraphe 2" in p]
+    assert any("filtre inconnu « majuscules_inconnues »" in p for p in second)
+    assert any("« conseil » est vide dans ce cas" in p for p in second)
+    assert sum("inconnue_var" in p for p in found) == 1  # the same cause is said once

@@ -12,7 +12,7 @@ import pikepdf
 import pytest
 import yaml
 
-from conftest import EXAMPLE, make_jpeg, make_pdf, make_png
+from conftest import copy_example, make_jpeg, make_pdf, make_png
 from refere.affaire.loader import load
 from refere.web import serve, store
 from refere.web.app import create_app
@@ -22,7 +22,7 @@ from refere.web.app import create_app
 def ws(tmp_path) -> Path:
     w = tmp_path / "espace"
     w.mkdir()
-    shutil.copytree(EXAMPLE, w / "exemple-94")
+    copy_example(w / "exemple-94")
     # A case still being prepared has no signature date yet: uploads may add later attempts.
     yaml_path = w / "exemple-94" / "dossier.yaml"
     yaml_path.write_text(re.sub(r"(?m)^  date: 2025-09-29\n", "", yaml_path.read_text(encoding="utf-8")),
@@ -47,6 +47,12 @@ def page(client, url):
     assert r.status_code == 200, r.get_data(as_text=True)[:500]
     html = r.get_data(as_text=True)
     return html, {"_csrf": _token(html), **({"_version": _token(html, "_version")} if "_version" in html else {})}
+
+
+def visible_text(html: str) -> str:
+    """What a person reads: no tags, no attribute values (ids and links may hold a field's path)."""
+    html = re.sub(r"(?s)<(script|style|head)\b.*?</\1>", " ", html)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
 
 
 def case_file(ws, cid="exemple-94") -> Path:
@@ -93,10 +99,10 @@ def test_new_case_makes_a_slug_folder(client, ws):
     assert (ws / "diallo-aissatou" / "dossier.yaml").is_file()
     assert not (ws.parent / "Diallo Aïssatou").exists()
     html, _ = page(client, "/d/diallo-aissatou/")
-    # Never saved: a neutral hint on the form; the check page gives the loader's own words.
+    # Never saved: a neutral hint on the form; the check page says the same, in the form's words.
     assert re.search(r'id="indice-requerant.nom">à remplir', html)
     html, _ = page(client, "/d/diallo-aissatou/verification")
-    assert "valeur à compléter" in html
+    assert "nom de famille</strong> : à remplir" in html and "valeur à compléter" not in html
 
 
 def test_post_without_csrf_token_is_refused_and_changes_nothing(client, ws):
@@ -179,7 +185,7 @@ def test_captures_upload_dates_flags_duplicates_and_asks_undated(client, ws, tmp
     assert r.status_code == 302
     html, tok = page(client, f"/d/{cid}/captures")
     assert "2 tentatives ajoutées" in html
-    assert "même contenu" in html and "Screenshot_20250930-090000.png" in html
+    assert "« Screenshot_20250930-090000.png » a le même contenu que « Screenshot_20250929-085512.png »" in html
     assert "Sans date : capture.png" in html
     assert "faux.pdf" in html and "PDF endommagé" in html
     assert "format GIF non accepté" in html
@@ -385,7 +391,8 @@ def test_tout_construire_writes_rapport_csv(client, ws):
     assert 0 < len(short) <= 160 and "<details>" in reason
     assert dict(cells)["Avertissements"].strip().isdigit()  # the warnings count, though it failed
     broken = re.search(r'<tr><th scope="row"><a href="/d/casse/">.*?</tr>', html, re.S)[0]
-    assert "Ce qui bloque" in broken and "requerant" in broken
+    assert "Ce qui bloque" in broken and "la liste des tentatives" in broken
+    assert "requerant" not in broken and "dossier.yaml:" not in broken
     r = client.get("/tout-construire/rapport.csv")
     lines = r.data.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("dossier;statut") and len(lines) == 5
@@ -547,7 +554,7 @@ def test_unreadable_yaml_is_shown_never_overwritten(client, ws):
     broken = "version: 1\nrequerant:\n  nom: \"DIALLO\n"
     case_file(ws).write_text(broken, "utf-8")
     html, tok = page(client, "/d/exemple-94/")
-    assert "illisible" in html and "guillemet ouvert mais jamais fermé" in html
+    assert "illisible" in html and "guillemet ouvert ligne 3 et jamais fermé" in html
     _, tok = page(client, "/")
     r = client.post("/d/exemple-94/", data={**tok, "_version": store.version_of(case_file(ws)), "requerant.nom": "X"},
                     follow_redirects=True)
@@ -616,7 +623,8 @@ def test_mistyped_key_is_shown_with_a_button_that_removes_it(client, ws):
     case_file(ws).write_text("# commentaire à garder\n" + text, "utf-8")
     line = next(i for i, ln in enumerate(text.splitlines(), 2) if ln.startswith("  prenom:"))
     html, tok = page(client, f"/d/{cid}/")
-    assert "Supprimer la clé « prenom »" in html and f"ligne {line}" in html
+    assert "Supprimer la clé « prenom »" in html and f"ligne {line}" not in html
+    assert "la personne qui demande le rendez-vous : prenom : champ inconnu" in html
     assert 'name="champ" value="requerant.prenom"' in html
     # Without the CSRF token: refused, nothing changes.
     before = case_file(ws).read_bytes()
@@ -663,7 +671,7 @@ def test_new_case_shows_neutral_hints_until_first_save(client, ws):
     client.post("/d/nouvelle-personne/", data={**tok, "requerant.nom": "PERSONNE"})
     assert yaml.safe_load(case_file(ws, "nouvelle-personne").read_text("utf-8"))["requerant"]["nom"] == "PERSONNE"
     html, _ = page(client, "/d/nouvelle-personne/")
-    assert re.search(r'id="err-requerant.prenoms">valeur à compléter', html) and "a-remplir" not in html
+    assert re.search(r'id="err-requerant.prenoms">à remplir', html) and "a-remplir" not in html
 
 
 def test_check_page_names_fields_in_plain_words_counting_from_one(client, ws):
@@ -677,7 +685,9 @@ def test_check_page_names_fields_in_plain_words_counting_from_one(client, ws):
     (ws / "exemple-94" / m[0]).unlink()
     index = [t.get("capture") for t in yaml.safe_load(text)["tentatives"]].index(m[0])
     html, _ = page(client, "/d/exemple-94/verification")
-    assert f"tentative n° {index + 1}, capture" in html and f"tentatives[{index}]" not in html
+    assert f"tentative n° {index + 1}, capture" in html and f"tentatives[{index}]" not in visible_text(html)
+    # « Corriger » opens the captures page at that attempt's row.
+    assert f'href="/d/exemple-94/captures#tentatives[{index}]"' in html
 
 
 def test_urgency_proofs_are_ticked_among_existing_pieces(client, ws):
@@ -740,3 +750,118 @@ def test_workspace_list_answers_without_reading_captures(ws, monkeypatch):
     monkeypatch.setattr(lecture, "cache_get", lambda sha: None)
     status = core.status(ws / "exemple-94")
     assert status["state"] in (core.PRET, core.AVERT) and read == []
+
+
+def test_desk_searches_and_filters_the_list(client, ws):
+    copy_example(ws / "autre-personne")
+    y = case_file(ws, "autre-personne")
+    y.write_text(y.read_text("utf-8").replace("BENALI", "DIALLO"), "utf-8")
+    _, tok = page(client, "/")
+    client.post("/nouveau", data={**tok, "nom": "Nouvelle"})
+    html, _ = page(client, "/?q=diallo")
+    assert "/d/autre-personne/" in html and "/d/exemple-94/" not in html and "1 dossier sur 3" in html
+    html, _ = page(client, "/?q=exemple")
+    assert "/d/exemple-94/" in html and "/d/autre-personne/" not in html
+    # A new case reads « à remplir », not « bloquant »; the filter finds it by that state.
+    html, _ = page(client, "/?etat=a-remplir")
+    assert "/d/nouvelle/" in html and "/d/exemple-94/" not in html
+    assert re.search(r'<span class="etat etat-a-remplir">à remplir</span>', html)
+    html, _ = page(client, "/?etat=avertissements")
+    assert "/d/exemple-94/" in html and "constructible avec avertissements" in html and "/d/nouvelle/" not in html
+    # « Tout construire » comes before the list.
+    html, _ = page(client, "/")
+    assert html.index("Tout construire") < html.index('<table class="liste">')
+
+
+def test_build_page_marks_old_builds_and_offers_no_dead_end(client, ws):
+    cid = "exemple-94"
+    _, tok = page(client, f"/d/{cid}/construction")
+    assert client.post(f"/d/{cid}/construction", data=tok).status_code == 302
+    html, _ = page(client, f"/d/{cid}/construction")
+    assert "Ancienne version" not in html and "à reconstruire" not in html
+    # Changed after its build: « à reconstruire » on the build page and in the list.
+    import os
+    import time
+    later = time.time() + 5
+    os.utime(case_file(ws), (later, later))
+    html, _ = page(client, f"/d/{cid}/construction")
+    assert "à reconstruire" in html and "Ancienne version, construite le" in html
+    assert "à reconstruire" in page(client, "/")[0]
+    # A case file error blocks a projet too: the page says so and offers no « Projet seulement ».
+    case_file(ws).write_text(case_file(ws).read_text("utf-8").replace("nom: BENALI", "nom: À COMPLÉTER"), "utf-8")
+    html, tok = page(client, f"/d/{cid}/construction")
+    assert 'id="brouillon"' not in html and "pas même un projet" in html
+    client.post(f"/d/{cid}/construction", data=tok)
+    html, _ = page(client, f"/d/{cid}/construction")
+    text = visible_text(html)
+    assert "Rien n'a été construit" in text and "nom de famille : à remplir" in text and "Ancienne version" in text
+    assert "dossier.yaml:" not in text and "requerant" not in text
+    assert f'href="/d/{cid}/#requerant.nom"' in html
+
+
+def test_letter_to_the_prefecture_from_the_build_page(client, ws):
+    import docx
+
+    cid = "exemple-94"
+    html, tok = page(client, f"/d/{cid}/construction")
+    assert "Écrire la lettre" in html and "<title>exemple-94 — construction — refere</title>" in html
+    r = client.post(f"/d/{cid}/courrier", data=tok)
+    assert r.status_code == 302 and r.location.endswith("#courrier")
+    html, _ = page(client, f"/d/{cid}/construction")
+    assert "Lettre écrite, avec 10 tentatives" in html
+    r = client.get(f"/d/{cid}/courrier/courrier-prefecture.docx")
+    assert r.status_code == 200
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(r.data)).paragraphs)
+    assert "BENALI" in text
+    assert client.get(f"/d/{cid}/courrier/dossier.yaml").status_code == 404
+    assert client.get(f"/d/{cid}/courrier/..%2Fdossier.yaml").status_code == 404
+
+
+def test_plain_words_are_the_forms_labels():
+    """refere.affaire.libelles (used by the CLI and rapport.csv too) names each field as the form labels it."""
+    from refere.affaire.libelles import field_words
+    from refere.web import forms
+
+    def short(label):
+        label = re.sub(r"\s*\([^)]*\)$", "", label)
+        return label[0].lower() + label[1:]
+
+    for sec in forms.SECTIONS:
+        for f in sec.fields:
+            assert field_words(forms.path(sec.key, f.key)).split(" : ", 1)[-1] == short(f.label), f.key
+    for name, fields in forms.LISTS.items():
+        for f in fields:
+            assert field_words(f"{name}[0].{f.key}").split(", ", 1)[1] == short(f.label), (name, f.key)
+
+
+def test_duplicate_capture_is_named_by_its_attempt(client, ws):
+    """Sent again, a capture already proving an attempt: « la tentative n° 1 (…) », never the stored name."""
+    cid = "exemple-94"
+    first = load(case_file(ws)).tentatives[0].capture.written
+    _, tok = page(client, f"/d/{cid}/captures")
+    data = (ws / cid / first).read_bytes()
+    client.post(f"/d/{cid}/captures/envoyer", data={**tok, "fichiers": [(io.BytesIO(data), "IMG_7777.png")]},
+                content_type="multipart/form-data")
+    html, _ = page(client, f"/d/{cid}/captures")
+    assert f"« IMG_7777.png » a le même contenu que la tentative n° 1 (« {first.split('/')[-1]} »)" in html
+
+
+def test_piece_form_keeps_what_was_typed_and_refuses_a_piece_sent_twice(client, ws, tmp_path):
+    cid = "exemple-94"
+    _, tok = page(client, f"/d/{cid}/pieces")
+    # No file chosen: refused, and what was typed is still there.
+    client.post(f"/d/{cid}/pieces/envoyer", data={**tok, "titre": "Bulletin de salaire", "categorie": "urgence",
+                                                    "id": "salaire", "date": "2025-09-01"},
+                content_type="multipart/form-data")
+    html, tok = page(client, f"/d/{cid}/pieces")
+    assert "Choisissez le fichier" in html and 'value="Bulletin de salaire"' in html and 'value="salaire"' in html
+    assert re.search(r'<option value="urgence" selected>', html)
+    # The same content as a pièce already listed: refused, naming that pièce.
+    before = case_file(ws).read_bytes()
+    again = (ws / cid / "pieces" / "domicile.pdf").read_bytes()
+    client.post(f"/d/{cid}/pieces/envoyer", data={**tok, "titre": "Hébergement", "fichiers": [(io.BytesIO(again), "scan.pdf")]},
+                content_type="multipart/form-data")
+    html, _ = page(client, f"/d/{cid}/pieces")
+    assert "« scan.pdf » a le même contenu que la pièce n° 3 de la liste (« Attestation d&#39;hébergement »)" in html
+    assert case_file(ws).read_bytes() == before
+    assert sorted(p.name for p in (ws / cid / "pieces").iterdir() if p.name.startswith("hebergement")) == []

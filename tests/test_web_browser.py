@@ -183,7 +183,7 @@ def test_applicant_journey_in_a_real_browser(driver_factory, server, tmp_path):
     shots.take("formulaire-departement", full=False)
     # Nothing has been captured yet: the loader says so next to the attempts list.
     d.get(url + "d/diallo-aissatou/captures")
-    assert _wait(lambda: "liste vide" in d.page_source)
+    assert _wait(lambda: "ajoutez au moins une tentative" in d.page_source)
 
     # 3. A dozen screenshots at once.
     shots_src = _phone_shots(tmp_path / "telephone")
@@ -227,7 +227,7 @@ def test_applicant_journey_in_a_real_browser(driver_factory, server, tmp_path):
 
     # 5. The check shows the warning; fix the category; the warning is gone.
     d.get(url + "d/diallo-aissatou/verification")
-    ok = _wait(lambda: "courrier_prefecture" in d.page_source and "Avertissements (1)" in d.page_source)
+    ok = _wait(lambda: "« courrier ou courriel à la préfecture »" in d.page_source and "Avertissements (1)" in d.page_source)
     assert ok, d.find_element(By.TAG_NAME, "main").text
     shots.take("verification")
     d.get(url + "d/diallo-aissatou/pieces")
@@ -274,11 +274,11 @@ def test_volunteer_desk_with_ten_cases(driver_factory, server, tmp_path):
     import yaml
     from selenium.webdriver.common.by import By
 
-    from conftest import EXAMPLE
+    from conftest import copy_example
 
     ws, url = server
     for k in range(10):
-        shutil.copytree(EXAMPLE, ws / f"permanence-{k + 1:02d}")
+        copy_example(ws / f"permanence-{k + 1:02d}")
     broken = ws / "permanence-03" / "dossier.yaml"
     broken.write_text(broken.read_text("utf-8").replace('departement: "94"', 'departement: "20"'), "utf-8")
     short = ws / "permanence-07" / "dossier.yaml"
@@ -295,7 +295,7 @@ def test_volunteer_desk_with_ten_cases(driver_factory, server, tmp_path):
     assert len(rows) == 10
     states = [r.find_element(By.CSS_SELECTOR, ".etat").text for r in rows]
     assert states.count("bloquant (à corriger)") == 1 and states.count("bloquant") == 1
-    assert states.count("prêt") == 8
+    assert states.count("prêt à déposer") == 8
     d.find_element(By.XPATH, "//button[normalize-space()='Tout construire']").click()
     assert _wait(lambda: "Terminé" in d.page_source, 240)
     assert "8 construit(s) ou à jour, 2 en échec" in d.page_source
@@ -357,3 +357,133 @@ def test_keyboard_alone(driver_factory, server, tmp_path):
     keys.send_keys("SEUL", Keys.ENTER).perform()
     assert _wait(lambda: "Enregistré." in d.page_source)
     assert 'nom: "SEUL"' in (ws / "clavier-seul" / "dossier.yaml").read_text("utf-8")
+
+
+# What a person must never read on a page: a YAML key, a list index, a line of dossier.yaml, an ISO date,
+# the loader's raw words.
+JARGON = [r"\brequerant\b", r"(?<![\w-])procedure\.", r"(?<![\w-])prefecture\.[a-z]", r"\btentatives\[", r"\bpieces\[",
+          r"courrier_prefecture", r"titre_sejour", r"url_rendez_vous", r"\[\d+\]", r"dossier\.yaml:\d+",
+          r"\bligne \d+", r"\b\d{4}-\d{2}-\d{2}\b", r"valeur à compléter", r"liste vide", r"À COMPLÉTER"]
+
+
+def _jargon(driver) -> list[str]:
+    """Jargon in the page's visible text (link targets and ids may hold a field's path: they are not read)."""
+    import re
+
+    text = driver.execute_script("return document.body.innerText")
+    return [text[max(0, m.start() - 60):m.end() + 20] for rx in JARGON for m in [re.search(rx, text)] if m]
+
+
+def _wait_download(folder: Path, name: str) -> Path:
+    path = folder / name
+    assert _wait(lambda: path.is_file() and not list(folder.glob("*.crdownload")), 240), name
+    return path
+
+
+def test_applicant_reads_the_forms_words_and_corrects_at_the_field(driver_factory, server, tmp_path):
+    """The example case, built in the browser (requête PDF, letter), then changed, then broken: every page
+    speaks the form's words, each « Corriger » lands focused on its field, the old build is marked."""
+    import docx
+    import yaml
+    from selenium.webdriver.common.by import By
+
+    from conftest import copy_example
+    from refere.requete.render import soffice
+
+    ws, url = server
+    copy_example(ws / "benali")
+    downloads = tmp_path / "telechargements"
+    downloads.mkdir()
+    d = driver_factory(downloads, width=1280, height=800)
+    case = url + "d/benali/"
+    # 1. Built with its PDF, when LibreOffice is there; said so when it is not.
+    d.get(case + "construction")
+    assert _jargon(d) == []
+    if soffice():
+        d.find_element(By.ID, "pdf").click()
+    else:
+        assert "LibreOffice" in d.find_element(By.ID, "sans-pdf").text
+    d.find_element(By.CSS_SELECTOR, "form.construire button[type=submit]").click()
+    assert _wait(lambda: "Dossier construit" in d.page_source, 300)
+    assert _jargon(d) == [] and "à reconstruire" not in d.page_source
+    if soffice():
+        d.find_element(By.LINK_TEXT, "requete.pdf").click()
+        with pikepdf.open(_wait_download(downloads, "requete.pdf")) as pdf:
+            assert len(pdf.pages) >= 2
+    # 2. The letter to the préfecture, from the same page.
+    d.find_element(By.CSS_SELECTOR, "form[action$='/courrier'] button").click()
+    assert _wait(lambda: "Lettre écrite, avec 10 tentatives" in d.page_source)
+    d.find_element(By.PARTIAL_LINK_TEXT, "Lettre (Word)").click()
+    letter = docx.Document(str(_wait_download(downloads, "courrier-prefecture.docx")))
+    assert "BENALI" in "\n".join(p.text for p in letter.paragraphs)
+    # 3. The case changes after the build: the build is « à reconstruire », its files an « ancienne version ».
+    time.sleep(0.05)  # a later modification time than the build's, even on a coarse clock
+    path = ws / "benali" / "dossier.yaml"
+    data = yaml.safe_load(path.read_text("utf-8"))
+    data["requerant"]["telephone"] = "06 12 34 56 78"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    d.get(url)
+    assert "à reconstruire" in d.find_element(By.CSS_SELECTOR, "table.liste").text
+    d.get(case + "construction")
+    assert "à reconstruire" in d.page_source and "Ancienne version" in d.find_element(By.ID, "fichiers").text
+    # 4. Broken by hand: an impossible date, a vanished capture, an unknown category, no address.
+    data["requerant"]["date_naissance"] = "31/02/1990"
+    data["requerant"]["adresse"] = "À COMPLÉTER"
+    data["pieces"][1]["categorie"] = "titre_de_sejour"
+    gone = data["tentatives"][2]["capture"]
+    (ws / "benali" / gone).unlink()
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    d.get(case + "construction")
+    assert "pas même un projet" in d.page_source and not d.find_elements(By.ID, "brouillon")
+    d.find_element(By.CSS_SELECTOR, "form.construire button[type=submit]").click()
+    assert _wait(lambda: "Rien n'a été construit" in d.page_source)
+    assert _jargon(d) == [] and "Ancienne version" in d.find_element(By.ID, "fichiers").text
+    box = d.find_element(By.ID, "resultat").text
+    assert "date de naissance : date impossible" in box and "tentative n° 3, capture" in box
+    assert "adresse postale : à remplir" in box
+    # 5. Every page of the case, then each « Corriger » link of the verification page.
+    for page in ("", "captures", "pieces", "verification"):
+        d.get(case + page)
+        assert _jargon(d) == [], (page, _jargon(d))
+    links = [(a.get_attribute("href"), a.text) for a in d.find_elements(By.CSS_SELECTOR, "a.corriger")]
+    assert len(links) >= 4
+    for href, _ in links:
+        anchor = href.split("#", 1)[1]
+        d.get(href)
+        assert _wait(lambda: d.execute_script("return document.readyState") == "complete")
+        focused = d.switch_to.active_element.get_attribute("id")
+        assert focused and href.endswith("#" + focused), (href, focused)
+        r = d.execute_script("var r = document.activeElement.getBoundingClientRect(); return [r.top, r.bottom, "
+                             "window.innerHeight]")
+        assert 0 <= r[0] and r[1] <= r[2], (anchor, r)
+        assert _jargon(d) == [], (href, _jargon(d))
+
+
+def test_keyboard_focus_never_under_the_save_bar(driver_factory, server, tmp_path):
+    """Tab through the whole form of a full case on a phone: no focused element is covered by the sticky bar."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    from conftest import copy_example
+
+    ws, url = server
+    copy_example(ws / "benali")
+    d = driver_factory(tmp_path)
+    for page in ("", "captures"):
+        d.get(url + "d/benali/" + page)
+        keys = ActionChains(d)
+        seen = 0
+        for _ in range(160):
+            keys.send_keys(Keys.TAB).perform()
+            state = d.execute_script("""
+                var e = document.activeElement, bar = document.querySelector('.actions.collant');
+                if (!e || e === document.body || !bar) { return null; }
+                var r = e.getBoundingClientRect(), b = bar.getBoundingClientRect();
+                return {id: e.id || e.textContent.trim().slice(0, 30), inBar: bar.contains(e),
+                        top: r.top, bottom: r.bottom, barTop: b.top, barBottom: b.bottom, h: r.height};""")
+            if state is None or state["inBar"] or state["h"] == 0:
+                continue
+            seen += 1
+            covered = state["bottom"] > state["barTop"] + 1 and state["top"] < state["barBottom"]
+            assert not covered, (page, state)
+        assert seen > 20

@@ -12,8 +12,8 @@ import json
 import logging
 import os
 import re
-import shutil
 import stat
+import shutil
 import tempfile
 import threading
 import zipfile
@@ -24,8 +24,9 @@ from urllib.parse import quote, urlencode
 import pytest
 from waitress import wasyncore
 
-from conftest import EXAMPLE, make_pdf, make_png
-from refere.web import auth, serve
+from conftest import copy_example, make_pdf, make_png
+from refere.errors import CaseInvalid, RefereError
+from refere.web import auth, serve, store
 from refere.web.app import create_app
 
 
@@ -33,13 +34,13 @@ from refere.web.app import create_app
 def ws(tmp_path) -> Path:
     w = tmp_path / "espace"
     w.mkdir()
-    shutil.copytree(EXAMPLE, w / "exemple-94")
+    copy_example(w / "exemple-94")
     return w
 
 
 @contextmanager
 def running(ws: Path, behind_proxy: bool = False):
-    server = serve.make_server(ws, "127.0.0.1", 0, behind_proxy=behind_proxy)
+    server = serve.make_server(ws, "127.0.0.1", 0, behind_proxy=behind_proxy, public_name=PUBLIC)
     t = threading.Thread(target=server.run, daemon=True)
     t.start()
     try:
@@ -87,7 +88,8 @@ class Browser:
         return self.request("POST", path, {"_csrf": m[1].decode() if m else "", **form})
 
 
-PROXIED = {"X-Forwarded-Proto": "https"}
+PUBLIC = "permanence.example.org"  # the name the phones open, given with --nom-public
+PROXIED = {"X-Forwarded-Proto": "https", "Host": PUBLIC}
 
 
 def proxied(server, address: str) -> Browser:
@@ -191,7 +193,7 @@ def test_a_linked_output_folder_or_report_is_not_followed(ws, tmp_path):
 def test_behind_the_proxy_plain_http_is_refused_and_the_cookie_is_secure(ws, monkeypatch):
     monkeypatch.setenv(serve.PASSWORD_ENV, "sésame")
     with running(ws, behind_proxy=True) as server:
-        status, resp, body = Browser(server).get("/connexion")
+        status, resp, body = Browser(server, Host=PUBLIC).get("/connexion")
         assert status == 400 and "attend ses visiteurs en HTTPS" in body.decode()
         b = proxied(server, "192.168.1.30")
         status, resp, _ = b.get("/d/exemple-94/")
@@ -363,3 +365,175 @@ def test_files_the_server_writes_follow_the_umask(ws, tmp_path, umask):
     wrong = [(str(p.relative_to(ws)), oct(stat.S_IMODE(p.stat().st_mode))) for p in written
              if stat.S_IMODE(p.stat().st_mode) != (0o777 if p.is_dir() else 0o666) & ~umask]
     assert wrong == []
+
+
+# ---------------------------------------------------------------- files: nothing saved is lost, nothing outside is read
+
+from test_web import client, page  # noqa: E402,F401 — the Flask test client of test_web, same example case
+
+CID = "exemple-94"
+
+
+def _multipart(client, url, data) -> str:
+    """The page shown after a form with files is sent (unescaped, as read on screen)."""
+    r = client.post(url, data=data, content_type="multipart/form-data", follow_redirects=True)
+    return html.unescape(r.get_data(as_text=True))
+
+
+def _pieces(ws: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((ws / CID / "pieces").iterdir())}
+
+
+def test_a_refused_resend_never_removes_a_saved_piece_or_proof(client, ws, tmp_path):
+    pdf = make_pdf(tmp_path / "p.pdf").read_bytes()
+    _, tok = page(client, f"/d/{CID}/pieces")
+    r = _multipart(client, f"/d/{CID}/pieces/envoyer", {**tok, "titre": "Passeport", "fichiers": [(io.BytesIO(pdf), "p.pdf")]})
+    assert "Pièce « Passeport » ajoutée." in r
+    _, tok2 = page(client, f"/d/{CID}/")
+    r = _multipart(client, f"/d/{CID}/", {**tok2, "urgence[nouveau].fait": "Fait prouvé",
+                                          "urgence[nouveau].preuve": [(io.BytesIO(pdf), "preuve.pdf")]})
+    assert "Enregistré." in r
+    saved, yaml_text = _pieces(ws), (ws / CID / "dossier.yaml").read_bytes()
+    # The same file again from stale pages (a double click, a second tab): refused, and what was saved stays.
+    r = _multipart(client, f"/d/{CID}/pieces/envoyer", {**tok, "titre": "Passeport", "fichiers": [(io.BytesIO(pdf), "p.pdf")]})
+    assert "rien n'a été ajouté" in r  # the same content as a saved pièce: refused before the stale check
+    r = _multipart(client, f"/d/{CID}/", {**tok2, "urgence[nouveau].fait": "Autre",
+                                          "urgence[nouveau].preuve": [(io.BytesIO(pdf), "preuve.pdf")]})
+    assert "modifié ailleurs" in r
+    # The same file with a refused one, from a fresh page.
+    _, tok = page(client, f"/d/{CID}/pieces")
+    r = _multipart(client, f"/d/{CID}/pieces/envoyer", {**tok, "titre": "Passeport", "fichiers": [
+        (io.BytesIO(pdf), "p.pdf"), (io.BytesIO(b"pas une image"), "x.png")]})
+    assert "Rien n'a été ajouté." in r
+    assert _pieces(ws) == saved and (ws / CID / "dossier.yaml").read_bytes() == yaml_text
+    # A new file of a refused upload is still taken back: nothing is left behind.
+    other = make_pdf(tmp_path / "autre.pdf", text="Autre").read_bytes()
+    r = _multipart(client, f"/d/{CID}/pieces/envoyer", {**tok2, "titre": "Titre", "fichiers": [(io.BytesIO(other), "a.pdf")]})
+    assert "modifié ailleurs" in r
+    assert _pieces(ws) == saved
+
+
+@pytest.mark.parametrize("alias", ["./{}", "{}/", "../captures/{}", "captures/../{}", ".\\{}", "{}\x00"])
+def test_a_capture_in_use_is_never_removed_through_another_spelling(client, ws, alias):
+    used = "Screenshot_20250901-085227.png"
+    _, tok = page(client, f"/d/{CID}/captures")
+    r = client.post(f"/d/{CID}/captures/retirer", data={**tok, "nom": alias.format(used)})
+    assert r.status_code == 404 and (ws / CID / "captures" / used).is_file()
+    r = client.post(f"/d/{CID}/captures/retirer", data={**tok, "nom": used}, follow_redirects=True)
+    assert "Cette capture sert à une tentative" in r.get_data(as_text=True)
+    assert (ws / CID / "captures" / used).is_file()
+
+
+def test_a_capture_named_anywhere_in_the_case_file_is_kept_and_a_loose_one_is_removed(client, ws, tmp_path):
+    make_png(ws / CID / "captures" / "libre.png")
+    make_png(ws / CID / "captures" / "en-piece.png")
+    text = (ws / CID / "dossier.yaml").read_text("utf-8")
+    (ws / CID / "dossier.yaml").write_text(text.replace("pieces:\n", "pieces:\n  - id: capture\n    titre: Capture\n"
+                                                        "    fichier: ./captures/en-piece.png\n", 1), "utf-8")
+    _, tok = page(client, f"/d/{CID}/captures")
+    client.post(f"/d/{CID}/captures/retirer", data={**tok, "nom": "en-piece.png"})
+    assert (ws / CID / "captures" / "en-piece.png").is_file()
+    client.post(f"/d/{CID}/captures/retirer", data={**tok, "nom": "libre.png"})
+    assert not (ws / CID / "captures" / "libre.png").exists()
+
+
+def test_a_linked_captures_folder_is_neither_listed_served_dated_nor_emptied(client, ws, tmp_path):
+    outside = tmp_path / "ailleurs"
+    secret = make_png(outside / "secret.png").read_bytes()
+    shutil.rmtree(ws / CID / "captures")
+    (ws / CID / "captures").symlink_to(outside)
+    assert client.get(f"/d/{CID}/captures/voir/secret.png").status_code == 404
+    html, tok = page(client, f"/d/{CID}/captures")
+    assert "secret.png" not in html
+    assert client.post(f"/d/{CID}/captures/dater", data={**tok, "nom": "secret.png", "date": "2025-09-01T10:00"}).status_code == 404
+    client.post(f"/d/{CID}/captures/retirer", data={**tok, "nom": "secret.png"})
+    assert (outside / "secret.png").read_bytes() == secret
+
+
+def test_a_capture_is_served_from_a_real_folder_only_never_through_a_link(client, ws, tmp_path):
+    outside = make_png(tmp_path / "ailleurs" / "secret.png")
+    (ws / CID / "captures" / "lien.png").symlink_to(outside)
+    assert client.get(f"/d/{CID}/captures/voir/lien.png").status_code == 404
+    r = client.get(f"/d/{CID}/captures/voir/Screenshot_20250901-085227.png")
+    assert r.status_code == 200 and r.mimetype == "image/png"
+    assert r.data == (ws / CID / "captures" / "Screenshot_20250901-085227.png").read_bytes()
+
+
+@pytest.mark.parametrize("depth", [400, 5000])
+def test_a_deeply_nested_case_file_shows_the_unreadable_page(client, ws, depth):
+    (ws / CID / "dossier.yaml").write_text("a: " + "[" * depth + "]" * depth + "\n", "utf-8")
+    for url in (f"/d/{CID}/", f"/d/{CID}/captures", f"/d/{CID}/pieces"):
+        r = client.get(url)
+        assert r.status_code == 200 and "Dossier illisible" in r.get_data(as_text=True), url
+    r = client.get(f"/d/{CID}/verification")
+    assert r.status_code == 200 and "trop imbriqué" in r.get_data(as_text=True)
+    with pytest.raises(CaseInvalid, match="trop imbriqué"):
+        store.read_doc(ws / CID / "dossier.yaml")
+
+
+def test_nothing_is_kept_in_the_browser_cache_and_logout_clears_it(ws):
+    app = create_app(ws, password="sésame")
+    c = app.test_client()
+    _, tok = page(c, "/connexion")
+    assert c.post("/connexion", data={**tok, "mot_de_passe": "sésame"}).status_code == 302
+    for url in (f"/d/{CID}/", f"/d/{CID}/captures/voir/Screenshot_20250901-085227.png", "/static/style.css"):
+        r = c.get(url)
+        assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store", url
+    _, tok = page(c, f"/d/{CID}/")
+    r = c.post("/deconnexion", data=tok)
+    assert r.status_code == 302 and r.headers["Clear-Site-Data"] == '"cache"'
+    assert r.headers["Cache-Control"] == "no-store"
+
+
+def test_names_sent_by_the_browser_lose_control_and_format_characters_and_are_capped(client, ws, tmp_path):
+    png = make_png(tmp_path / "a.png", size=(300, 600)).read_bytes()
+    _, tok = page(client, f"/d/{CID}/captures")
+    r = _multipart(client, f"/d/{CID}/captures/envoyer", {**tok, "fichiers": [
+        (io.BytesIO(png), "Screenshot_20250910-101500\u202egnp\x00.png"),
+        (io.BytesIO(b"x" * 10), "A" * 20000 + ".png")]})
+    assert "\u202e" not in r and "A" * 121 not in r and "A" * 119 + "…" in r
+    names = json.loads((ws / CID / store.NAMES_FILE).read_text("utf-8"))
+    assert list(names.values()) == ["Screenshot_20250910-101500gnp.png"]
+    assert store.shown_name("C:\\Users\\x\\IMG_\u200b0042.PNG\r") == "IMG_0042.PNG"
+
+
+# ---------------------------------------------------------------- the proxy: one public name, one budget for all
+
+
+def test_behind_the_proxy_only_the_public_name_is_answered(ws, monkeypatch):
+    monkeypatch.setenv(serve.PASSWORD_ENV, "sésame")
+    with pytest.raises(RefereError, match="--nom-public"):
+        serve.make_server(ws, "127.0.0.1", 0, behind_proxy=True)
+    with pytest.raises(RefereError, match="sans https://"):
+        serve.make_server(ws, "127.0.0.1", 0, behind_proxy=True, public_name="https://permanence.example.org/")
+    with running(ws, behind_proxy=True) as server:
+        for host in ("127.0.0.1", "localhost", "rebind.example.com", f"127.0.0.1:{server.effective_port}"):
+            status, _, body = Browser(server, **{**PROXIED, "Host": host, "X-Forwarded-For": "10.0.0.1"}).get("/connexion")
+            assert status == 400 and "adresse ou formulaire invalide" in body.decode(), host
+        assert proxied(server, "10.0.0.1").get("/connexion")[0] == 200
+
+
+def test_made_up_addresses_share_one_budget_of_failures(ws, monkeypatch, caplog):
+    """A local process can put any X-Forwarded-For: past 30 failures in all, everyone waits; past 100,
+    the login is closed to all for 15 minutes."""
+    monkeypatch.setenv(serve.PASSWORD_ENV, "sésame")
+    caplog.set_level(logging.INFO, logger="refere.web")
+    with running(ws, behind_proxy=True) as server:
+        clock = server.refere_app.extensions["refere_gate"].clock = Clock()
+        for n in range(auth.ALL_FREE):
+            assert proxied(server, f"10.1.0.{n}").post("/connexion", {"mot_de_passe": "non"})[0] == 200
+        assert proxied(server, "10.2.0.1").post("/connexion", {"mot_de_passe": "non"})[0] == 200
+        status, _, body = proxied(server, "10.2.0.2").post("/connexion", {"mot_de_passe": "sésame"})
+        assert status == 429 and "attendez 2 secondes" in body.decode()
+        clock.now += 2
+        assert proxied(server, "10.2.0.2").post("/connexion", {"mot_de_passe": "sésame"})[0] == 302
+        for n in range(auth.ALL_FREE + 1, auth.ALL_LOCK_AFTER):
+            clock.now += auth.MAX_WAIT
+            assert proxied(server, f"10.3.{n}.1").post("/connexion", {"mot_de_passe": "non"})[0] == 200
+        clock.now += 14 * 60
+        status, _, body = proxied(server, "10.4.0.1").post("/connexion", {"mot_de_passe": "sésame"})
+        assert status == 429 and "fermée à tous pendant 1 minute." in body.decode()
+        clock.now += 61
+        assert proxied(server, "10.4.0.1").post("/connexion", {"mot_de_passe": "sésame"})[0] == 302
+    logged = [r.getMessage() for r in caplog.records if r.name == "refere.web"]
+    assert "connexion : fermée à toutes les adresses 15 minutes après 100 mots de passe incorrects" in logged

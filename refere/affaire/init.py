@@ -14,6 +14,7 @@ from refere import dates
 from refere.affaire import departements
 from refere.errors import OutputError, RefereError, os_reason
 from refere.affaire.loader import PLACEHOLDER
+from refere.affaire.libelles import PROCEDURE_LABELS
 from refere.affaire.model import EMAIL, PROCEDURES
 
 
@@ -92,10 +93,56 @@ def _date(text: str) -> str:
     return dates.parse_date(text).isoformat()
 
 
+def _plain(text: str) -> str:
+    """Lower case, no accents, words only: « Changement de statut » ~ « changement_de_statut »."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", text.replace("_", " ").replace("’", "'")).lower()
+    return " ".join("".join(c for c in text if not unicodedata.combining(c) and (c.isalnum() or c in " '")).split())
+
+
+CIVILITES = {"m": "M.", "monsieur": "M.", "mr": "M.", "mme": "Mme", "madame": "Mme", "mlle": "Mme",
+             "mademoiselle": "Mme"}
+
+
+def civilite(text: str) -> str:
+    """« Madame », « mme », « Monsieur », « M. » → « Mme » or « M. »."""
+    found = CIVILITES.get(_plain(text))
+    if found is None:
+        raise ValueError("répondez « Madame » ou « Monsieur »")
+    return found
+
+
+def choose(text: str, options: dict[str, str]) -> str:
+    """An answer among words: its number, its code, or a few of its words (« renouvellement »)."""
+    codes = list(options)
+    said = _plain(text)
+    if said.isdigit() and 1 <= int(said) <= len(codes):
+        return codes[int(said) - 1]
+    exact = [c for c in codes if said in (_plain(c), _plain(options[c]))]
+    if exact:
+        return exact[0]
+    words = said.split()
+    hits = [c for c in codes if words and all(w in f"{_plain(c)} {_plain(options[c])}".split() or
+                                                any(x.startswith(w) for x in f"{_plain(c)} {_plain(options[c])}".split())
+                                                for w in words)]
+    if len(hits) == 1:
+        return hits[0]
+    among = hits or codes
+    raise ValueError(("plusieurs démarches correspondent" if hits else f"démarche non reconnue « {text} »")
+                     + " : tapez son numéro (" + ", ".join(f"{codes.index(c) + 1} {options[c]}" for c in among[:4])
+                     + ("…" if len(among) > 4 else "") + ")")
+
+
+def _menu(options: dict[str, str]) -> None:
+    for k, label in enumerate(options.values(), 1):
+        click.echo(f"  {k:>2}. {label}")
+
+
 def ask() -> dict[str, str | None]:
     """Ask the case's essential questions one by one, validating each answer."""
     a: dict[str, str | None] = {}
-    a["civilite"] = click.prompt("Civilité", type=click.Choice(["M.", "Mme"]), default="Mme")
+    a["civilite"] = _ask("Civilité (Madame ou Monsieur)", civilite)
     a["nom"] = _ask("Nom de famille")
     a["prenoms"] = _ask("Prénoms")
     a["date_naissance"] = _ask("Date de naissance (JJ/MM/AAAA)", _date)
@@ -106,8 +153,11 @@ def ask() -> dict[str, str | None]:
     a["telephone"] = _ask("Téléphone", optional=True)
     a["courriel"] = _ask("Courriel", _email, optional=True)
     a["numero_etranger"] = _ask("Numéro étranger AGDREF (10 chiffres)", optional=True)
-    a["type"] = click.prompt("Démarche", type=click.Choice(list(PROCEDURES)),
-                             default="renouvellement_titre_sejour")
+    options = {k: PROCEDURE_LABELS[k] for k in PROCEDURES}
+    click.echo("Démarche bloquée :")
+    _menu(options)
+    a["type"] = _ask("Démarche (son numéro, ou quelques mots : « renouvellement », « changement de statut »)",
+                     lambda t: choose(t, options))
     a["titre_actuel"] = _ask("Titre de séjour actuel", optional=True)
     a["expiration_titre"] = _ask("Date d'expiration du titre (JJ/MM/AAAA)", _date, optional=True)
     a["departement"] = _ask("Département de la préfecture (par exemple 93)", departements.normalize_code)

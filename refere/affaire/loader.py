@@ -182,13 +182,51 @@ _YAML_HINTS = [
 
 
 def _yaml_problem(exc: yaml.MarkedYAMLError, name: str) -> Problem:
-    mark = exc.problem_mark or exc.context_mark
-    line = mark.line + 1 if mark else None
-    text = f"{exc.context or ''} {exc.problem or ''}"
+    """The parser's English as a person can act on it: what is probably wrong, and where."""
+    line = exc.problem_mark.line + 1 if exc.problem_mark else None
+    opened = exc.context_mark.line + 1 if exc.context_mark else None
+    context, problem = exc.context or "", (exc.problem or "").strip()
+    here = f", remarqué ligne {line}" if line and opened and line != opened else ""
+    if "flow sequence" in context:
+        return Problem(name, opened or line, "", (
+            f"crochet « [ » ouvert ligne {opened} et jamais fermé{here} : fermez la liste par « ] », ou mettez "
+            "le texte entre guillemets s'il commence par « [ »"))
+    if "flow mapping" in context:
+        return Problem(name, opened or line, "", (
+            f"accolade « {{ » ouverte ligne {opened} et jamais fermée{here} : fermez-la par « }} », ou mettez "
+            "le texte entre guillemets s'il commence par « { »"))
+    if "quoted scalar" in context:
+        return Problem(name, opened or line, "", (
+            f"guillemet ouvert ligne {opened} et jamais fermé : ajoutez le guillemet de fin, sur la même ligne"))
+    if "but found '<stream end>'" in problem:
+        return Problem(name, line, "", (
+            "le fichier se termine au milieu d'une valeur : un crochet « [ », une accolade « { » ou un guillemet "
+            "ouvert plus haut n'a pas été fermé"))
+    m = re.search(r"found character '(.+)' that cannot start any token", problem)
+    if m:
+        if m[1] == "\\t":
+            return Problem(name, line, "", "tabulation interdite : indentez avec des espaces")
+        return Problem(name, line, "", (
+            f"une valeur ne peut pas commencer par « {m[1]} » : mettez toute la valeur entre guillemets « \" »"))
+    if "expected <block end>, but found '<scalar>'" in problem:
+        return Problem(name, line, "", (
+            "texte en trop après une valeur : si la valeur contient un guillemet ou une apostrophe, mettez-la "
+            "tout entière entre guillemets « \" » (par exemple : nom: \"l'école\")"))
+    if "expected <block end>" in problem:
+        return Problem(name, line, "", (
+            f"indentation incorrecte : cette ligne n'est pas alignée sur les champs du même niveau"
+            f"{f' (le bloc commence ligne {opened})' if opened and opened != line else ''} ; "
+            "indentez avec le même nombre d'espaces"))
+    m = re.search(r"found undefined alias '(.+)'", problem)
+    if m:
+        return Problem(name, line, "", (
+            f"« *{m[1]} » n'est pas une valeur connue : une valeur qui commence par « * » se met entre guillemets"))
     for needle, fr in _YAML_HINTS:
-        if needle in text:
+        if needle in f"{context} {problem}":
             return Problem(name, line, "", f"syntaxe YAML incorrecte : {fr}")
-    return Problem(name, line, "", f"syntaxe YAML incorrecte ({(exc.problem or '').strip()})")
+    return Problem(name, line, "", (
+        "syntaxe YAML incorrecte à cette ligne : vérifiez l'indentation (des espaces, alignés), le « : » après "
+        "chaque nom de champ et les guillemets autour des textes qui contiennent « : », « # » ou des guillemets"))
 
 
 def _reader_problem(exc: yaml.reader.ReaderError, text: str, name: str) -> Problem:
@@ -411,10 +449,11 @@ def load(path: str | Path) -> Case:
     if stat.S_ISREG(st.st_mode) and st.st_size > MAX_BYTES:
         raise CaseInvalid([Problem(name, None, "", f"fichier trop gros ({st.st_size} octets) pour un dossier")])
     try:
-        # Type checked before opening: a FIFO, socket or device is refused, never read.
-        raw = files.read_file(path, name, limit=MAX_BYTES)
+        # Type checked before opening: a FIFO, socket or device is refused, never read; named as
+        # the user gave it (« /dev/zero », not « zero »).
+        raw = files.read_file(path, str(path), limit=MAX_BYTES)
     except files.FileKindError as exc:
-        raise CaseInvalid([Problem(name, None, "", str(exc))]) from None
+        raise CaseInvalid([Problem(str(path), None, "", str(exc))]) from None
     return load_text(_decode(raw, name), name, path.parent)
 
 
@@ -438,8 +477,4 @@ def _short(path: Path) -> str:
 
 
 def resolve_case_path(path: str | Path) -> Path:
-    p = Path(path)
-    try:
-        return p / "dossier.yaml" if p.is_dir() else p
-    except OSError:
-        return p  # too long or unreadable: load() says so in French
+    return files.resolve_case_path(path)

@@ -277,9 +277,17 @@ class Conseil(Strict):
         return self
 
 
+# Online booking of a préfecture appointment does not predate this year: an attempt before it is a
+# typing mistake (1900 for 2000, a birth date in the wrong field).
+FIRST_ATTEMPT_YEAR = 2000
+
+
 def _attempt_date(value: dt.datetime) -> dt.datetime:
     if value > dates.now() + dt.timedelta(minutes=5):
         raise _err(f"tentative dans le futur « {value:%Y-%m-%d %H:%M} »")
+    if value.year < FIRST_ATTEMPT_YEAR:
+        raise _err(f"année invraisemblable pour une tentative « {value:%Y-%m-%d %H:%M} » : la prise de "
+                   f"rendez-vous en ligne date au plus tôt de {FIRST_ATTEMPT_YEAR}")
     return value
 
 

@@ -16,6 +16,7 @@ FIXED = (1980, 1, 1, 0, 0, 0)
 def normalize(path: Path) -> None:
     with zipfile.ZipFile(path) as zin:
         items = [(info.filename, zin.read(info.filename)) for info in zin.infolist()]
+    items = _without_unused_links(items)
     # [Content_Types].xml must stay first for some readers; keep the writer's order otherwise.
     tmp = path.with_suffix(path.suffix + ".part")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
@@ -85,7 +86,9 @@ def safety_problems(path: Path, sizes: bool = True) -> list[str]:
                 problems.append("le document déclare des macros ou des objets actifs (.docm) : refusé ; "
                                 "enregistrez-le en « Document Word (.docx) »")
             for name in sorted(n for n in names if n.endswith(".rels")):
-                problems += _rels_problems(name, zf.read(name), names)
+                source = _source_part(name)
+                problems += _rels_problems(name, zf.read(name), names,
+                                           zf.read(source) if source in names else b"")
             for name in sorted(n for n in names if n.startswith("word/") and n.endswith(".xml")):
                 problems += field_problems(name, zf.read(name))
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, zlib.error):
@@ -190,19 +193,84 @@ def _resolve(folder: str, target: str) -> str:
     return "/".join(parts)
 
 
-def _rels_problems(name: str, data: bytes, names: set[str] | frozenset[str] = frozenset()) -> list[str]:
+R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+# Elements that open their relationship only when the reader clicks: a typed hyperlink. Any other
+# element naming an external relationship (a picture's r:link, settings' attachedTemplate…)
+# makes Word fetch it on opening, whatever the relationship's type says.
+_CLICKED = frozenset({f"{{{W_NS}}}hyperlink",
+                      "{http://schemas.openxmlformats.org/drawingml/2006/main}hlinkClick",
+                      "{http://schemas.openxmlformats.org/drawingml/2006/main}hlinkHover"})
+
+
+def _source_part(rels_name: str) -> str | None:
+    """« word/_rels/document.xml.rels » → « word/document.xml »; the package's own → None."""
+    folder, _, file = rels_name.rpartition("_rels/")
+    return folder + file[:-5] if file.endswith(".rels") and file != ".rels" else None
+
+
+def _uses(xml: bytes) -> dict[str, set[str]]:
+    """Relationship id → tags of the elements that name it (any attribute in the r: namespace)."""
+    uses: dict[str, set[str]] = {}
+    if not xml:
+        return uses
+    try:
+        for _event, el in etree.iterparse(io.BytesIO(xml), events=("start",), resolve_entities=False,
+                                           no_network=True, load_dtd=False, huge_tree=False):
+            for key, value in el.attrib.items():
+                if key.startswith(f"{{{R_NS}}}"):
+                    uses.setdefault(value, set()).add(el.tag if isinstance(el.tag, str) else "")
+    except etree.XMLSyntaxError:
+        pass
+    return uses
+
+
+def _without_unused_links(items: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """External relationships that no element of their part names are dropped from the
+    document refere writes (a template's leftovers: nothing to click, only something to fetch)."""
+    parts = dict(items)
+    out = []
+    for name, data in items:
+        source = _source_part(name) if name.endswith(".rels") else None
+        if source is None or b"External" not in data:
+            out.append((name, data))
+            continue
+        uses = _uses(parts.get(source, b""))
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+        try:
+            root = etree.fromstring(data, parser)
+        except etree.XMLSyntaxError:
+            out.append((name, data))
+            continue
+        dropped = False
+        for rel in list(root):
+            if isinstance(rel.tag, str) and rel.get("TargetMode") == "External" and rel.get("Id") not in uses:
+                root.remove(rel)
+                dropped = True
+        out.append((name, etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+                    if dropped else data))
+    return out
+
+
+def _rels_problems(name: str, data: bytes, names: set[str] | frozenset[str] = frozenset(),
+                   source: bytes = b"") -> list[str]:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError:
         return [f"« {name} » illisible"]
     problems = []
+    uses = _uses(source) if b"External" in data else {}
     for rel in root:
         if not isinstance(rel.tag, str):
             continue  # comment or processing instruction
         kind = (rel.get("Type") or "").rsplit("/", 1)[-1]
         target = rel.get("Target") or ""
         if rel.get("TargetMode") == "External":
+            fetched = sorted(etree.QName(t).localname for t in uses.get(rel.get("Id") or "", ()) if t and t not in _CLICKED)
+            if kind == "hyperlink" and SAFE_LINK.match(target) and fetched:
+                problems.append(f"lien « {target[:80]} » dans « {name} » employé par « {fetched[0]} », que Word "
+                                "irait chercher à l'ouverture ; refusé (un lien ne sert qu'au texte sur lequel on clique)")
+                continue
             if kind == "hyperlink" and SAFE_LINK.match(target):
                 continue  # a link typed by the author, only followed when clicked
             problems.append(f"relation externe « {kind} » vers « {target[:80]} » dans « {name} » : Word irait la "

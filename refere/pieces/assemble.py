@@ -2,39 +2,31 @@
 
 from __future__ import annotations
 
-import io
-import logging
+import contextvars
+import dataclasses
+import hashlib
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-import img2pdf
 import pikepdf
-from PIL import Image, ImageOps
 
 from refere import __version__
-from refere.pieces import pngmeta, repair, sanitize
+from refere.pieces import calques, repair, reuse, sanitize
 from refere.errors import FileProblem
-from refere.pieces.pdffont import Font
+from refere.pieces.bordereau import A4, MM, _bordereau, _starts, inv_pages
 from refere.pieces.pdftext import helvetica, literal, width
 from refere.pieces.plan import Inventory, PlannedPiece
-from refere.pieces.probe import MAX_PIXELS, SourceInfo, pdf_open, source_bytes
+from refere.pieces.images import image_pages, needs_reencoding  # noqa: F401 - re-exported
+from refere.pieces.probe import PDF_ERRORS, SourceInfo, pdf_open, source_bytes
 
-logging.getLogger("img2pdf").setLevel(logging.ERROR)
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-
-MM = 72 / 25.4
-A4 = (210 * MM, 297 * MM)
-# Left/right margin 12 mm, top/bottom 15 mm: the stamp lives in the top margin.
-_LAYOUT = img2pdf.get_layout_fun(A4, None, (15 * MM, 12 * MM), img2pdf.FitMode.shrink, True)
 STAMP_SIZE = 8.5
 PAD = 22.0  # points added above a PDF page to hold the stamp without covering anything
 SIZE_LIMIT = 32_000_000  # Télérecours citoyens, per file
 PARALLEL_FROM = 4  # images to re-encode before a second process pays for itself
 PRODUCER = f"refere {__version__}"
-DRAFT = "PROJET"
 
 
 @dataclass(frozen=True)
@@ -45,105 +37,7 @@ class Written:
     size: int
     compressed: bool
     removed: tuple[tuple[str, ...], ...] = ()  # per source, French labels of what sanitize took out
-
-
-# --- images ---------------------------------------------------------------------------------
-
-def needs_reencoding(src: SourceInfo) -> bool:
-    """Only a PNG with transparency is decoded and re-encoded; everything else passes through."""
-    return src.kind == "png" and pngmeta.read(source_bytes(src)).has_alpha
-
-
-def _flatten_if_needed(data: bytes, has_alpha_png: bool, dpi_cap: int | None) -> bytes:
-    """PNG transparency is flattened on white (as it prints); compression re-encodes as JPEG."""
-    if has_alpha_png or dpi_cap:
-        with Image.open(io.BytesIO(data)) as img:
-            has_alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
-            img.load()
-            # Re-encoding drops the EXIF: apply its orientation to the pixels first.
-            img = ImageOps.exif_transpose(img)
-            if img.mode == "P" or img.mode == "PA":
-                img = img.convert("RGBA")
-            if img.mode.startswith("I;16") or img.mode == "I":
-                img = img.point(lambda v: v / 256).convert("L")
-            if has_alpha or img.mode in ("RGBA", "LA"):
-                rgba = img.convert("RGBA")
-                flat = Image.new("RGB", rgba.size, (255, 255, 255))
-                flat.paste(rgba, mask=rgba.getchannel("A"))
-                img = flat.convert("L") if img.mode in ("LA", "La", "L") else flat
-            out = io.BytesIO()
-            if dpi_cap:
-                img = _downscale(img, dpi_cap)
-                if img.mode not in ("RGB", "L"):
-                    img = img.convert("RGB")
-                img.save(out, "JPEG", quality=85, optimize=True)
-            else:
-                # Level 3: about the source's size, at a third of level 6's time.
-                img.save(out, "PNG", compress_level=3)
-            return out.getvalue()
-    return data
-
-
-def _downscale(img: Image.Image, dpi: int) -> Image.Image:
-    """At most ``dpi`` across the A4 text block: sharp when printed, far lighter."""
-    max_w, max_h = int(186 / 25.4 * dpi), int(267 / 25.4 * dpi)
-    if img.width > img.height:
-        max_w, max_h = max_h, max_w
-    scale = min(1.0, max_w / img.width, max_h / img.height)
-    if scale < 1.0:
-        img = img.resize((max(1, int(img.width * scale)), max(1, int(img.height * scale))), Image.LANCZOS)
-    return img
-
-
-_EXIF_ROTATION = {3: img2pdf.Rotation["180"], 6: img2pdf.Rotation["90"], 8: img2pdf.Rotation["270"]}
-
-
-def _jpeg_rotation(data: bytes) -> img2pdf.Rotation:
-    """The EXIF orientation as an explicit page rotation, read before the EXIF is dropped."""
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            return _EXIF_ROTATION.get(img.getexif().get(0x0112), img2pdf.Rotation.none)
-    except Exception:
-        return img2pdf.Rotation.none
-
-
-def _png_until_iend(data: bytes) -> bytes:
-    """A PNG passed through as it is, cut after its IEND chunk: img2pdf refuses trailing bytes
-    (« invalid png »), and they are not image data anyway (an appended file, a message…)."""
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        return data
-    i, n = 8, len(data)
-    while i + 12 <= n:
-        length = int.from_bytes(data[i:i + 4], "big")
-        end = i + 12 + length
-        if data[i + 4:i + 8] == b"IEND":
-            return data[:end] if end < n else data
-        i = end
-    return data
-
-
-def image_pages(src: SourceInfo, dpi_cap: int | None = None) -> pikepdf.Pdf:
-    data = source_bytes(src)
-    meta = pngmeta.read(data) if src.kind == "png" else None
-    # img2pdf's EXIF look-up decodes a whole PNG; ask it only when a PNG declares an orientation.
-    rotation = img2pdf.Rotation.none if meta and meta.orientation == 1 else img2pdf.Rotation.ifvalid
-    try:
-        flat = _flatten_if_needed(data, bool(meta and meta.has_alpha), dpi_cap)
-        if flat is data and data[:2] == b"\xff\xd8":
-            # Passed through as it is: the orientation becomes the page's, then EXIF, GPS, XMP and
-            # comments are dropped (segments only, the image data is not re-encoded).
-            rotation = _jpeg_rotation(data)
-            flat = sanitize.strip_jpeg(data)
-        elif flat is data:
-            flat = _png_until_iend(data)
-        # One page per image, as the plan counts it: an MPO or animated PNG keeps its first frame.
-        out = img2pdf.convert(flat, layout_fun=_LAYOUT, nodate=True, rotation=rotation,
-                              first_frame_only=True, engine=img2pdf.Engine.internal)
-    except FileProblem:
-        raise
-    except Exception as exc:
-        raise FileProblem(f"« {src.written} » : image impossible à convertir ({type(exc).__name__} : {exc})") from None
-    return pikepdf.open(io.BytesIO(out))
+    sha256: str = ""  # of the file written
 
 
 # --- stamps ---------------------------------------------------------------------------------
@@ -272,7 +166,7 @@ def _isolate(pdf: pikepdf.Pdf, page: pikepdf.Page, box: list[float], forms: dict
         for part in contents if isinstance(contents, pikepdf.Array) else []:
             try:
                 parts.append(part.read_bytes())
-            except (pikepdf.PdfError, AttributeError):
+            except PDF_ERRORS:
                 pass  # undecodable: nothing a viewer could draw from it either
         form = pdf.make_stream(b"\n".join(parts))
     form.Type = pikepdf.Name.XObject
@@ -334,9 +228,34 @@ def _finish(pdf: pikepdf.Pdf, title: str) -> None:
     pdf.docinfo = pdf.make_indirect(pikepdf.Dictionary(Title=title, Producer=PRODUCER))
 
 
+_STATIC_ID = b"<31415926535897932384626433832795>"  # what qpdf writes with static_id
+
+
+# A text naming everything the PDF being saved is made from (see ``save``), set around the call.
+_INPUTS: contextvars.ContextVar[str | None] = contextvars.ContextVar("refere_pdf_inputs", default=None)
+
+
 def save(pdf: pikepdf.Pdf, path: Path) -> None:
-    pdf.save(path, deterministic_id=True, compress_streams=True,
-             object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    """Write ``pdf`` deterministically. Its /ID is the MD5 of the whole file (qpdf's
+    deterministic ID, a tenth of a second per 100 MB), or, when the caller set ``_INPUTS`` (a
+    text naming everything the file is made from), a hash of that: same inputs, same bytes."""
+    inputs = _INPUTS.get()
+    if inputs is None:
+        pdf.save(path, deterministic_id=True, compress_streams=True,
+                 object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        return
+    pdf.save(path, static_id=True, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    ident = b"<" + hashlib.md5(inputs.encode(), usedforsecurity=False).hexdigest().encode() + b">"
+    with open(path, "r+b") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        start = max(0, size - 65536)
+        fh.seek(start)
+        tail = fh.read()
+        at = tail.rfind(b"startxref")
+        if at < 0 or tail.count(_STATIC_ID, 0, at) != 2:
+            raise RuntimeError(f"{path}: unexpected trailer")  # never with qpdf's writer
+        fh.seek(start)
+        fh.write(tail[:at].replace(_STATIC_ID, ident) + tail[at:])
 
 
 def append_pages(out: pikepdf.Pdf, pages) -> int:
@@ -366,7 +285,7 @@ def _pdf_source(src: SourceInfo) -> tuple[pikepdf.Pdf, list[str]]:
         for page in doc.pages:
             own_attributes(page)
         return doc, sanitize.clean(doc)
-    except (pikepdf.PdfError, TypeError, ValueError, AttributeError, KeyError) as exc:
+    except PDF_ERRORS as exc:
         # A structure too broken to walk (hostile or damaged): refused, naming the file.
         doc.close()
         raise FileProblem(f"« {src.written} » : PDF endommagé ({repair.labels([str(exc)])[0]})") from None
@@ -390,18 +309,27 @@ def build_piece(piece: PlannedPiece, path: Path, dpi_cap: int | None = None, bro
             removed.append(tuple(labels))
             try:
                 n = append_pages(out, doc.pages)
-            except pikepdf.PdfError as exc:
+                calques.carry(out, doc)  # hidden layers stay hidden
+            except PDF_ERRORS as exc:
                 raise FileProblem(f"« {src.written} » : PDF endommagé ({repair.labels([str(exc)])[0]})") from None
             padded += [pad] * n
         font = helvetica(out)
         total = len(out.pages)
         forms: dict = {}
-        for k, (page, pad) in enumerate(zip(out.pages, padded), start=1):
-            stamp(out, page, stamp_text(piece.numero, k, total, brouillon), pad, font, forms)
+        try:
+            for k, (page, pad) in enumerate(zip(out.pages, padded), start=1):
+                stamp(out, page, stamp_text(piece.numero, k, total, brouillon), pad, font, forms)
+        except PDF_ERRORS as exc:
+            raise FileProblem(f"pièce n° {piece.numero} : PDF source endommagé ({repair.labels([str(exc)])[0]})") from None
         _finish(out, f"Pièce n° {piece.numero} — {piece.titre}")
         try:
-            save(out, path)
-        except pikepdf.PdfError as exc:
+            token = _INPUTS.set(repr((PRODUCER, piece.numero, piece.titre, dpi_cap, brouillon,
+                                      [(s.kind, s.sha256) for s in piece.sources])))
+            try:
+                save(out, path)
+            finally:
+                _INPUTS.reset(token)
+        except PDF_ERRORS as exc:
             raise FileProblem(f"pièce n° {piece.numero} : PDF source endommagé ({repair.labels([str(exc)])[0]})") from None
     finally:
         for doc in opened:
@@ -410,26 +338,47 @@ def build_piece(piece: PlannedPiece, path: Path, dpi_cap: int | None = None, bro
     return Written(piece.numero, piece.fichier, total, path.stat().st_size, dpi_cap is not None, tuple(removed))
 
 
-def _build_one(args: tuple[PlannedPiece, Path, bool, bool]) -> Written:
-    piece, folder, compress, brouillon = args
+def _writer() -> str:
+    """The function that writes the PDFs, as a part of what a kept output was made by."""
+    return f"{save.__module__}:{save.__qualname__}"
+
+
+def _piece_key(piece: PlannedPiece, compress: bool, brouillon: bool) -> str:
+    return reuse.key("piece", _writer(), piece.numero, piece.titre, piece.fichier, compress, brouillon,
+                     [(s.kind, s.sha256, s.pages) for s in piece.sources])
+
+
+def _build_one(args: tuple[PlannedPiece, Path, bool, bool, Path | None]) -> Written:
+    piece, folder, compress, brouillon, previous = args
     path = folder / piece.fichier
+    key = _piece_key(piece, compress, brouillon)
+    # The same pièce in the previous output, proved the same bytes: kept, not built again.
+    record = reuse.take(key, previous / piece.fichier if previous is not None else None, path)
+    if record is not None and record.get("pages") == piece.pages:
+        return Written(piece.numero, piece.fichier, piece.pages, record["size"], bool(record.get("compressed")),
+                       tuple(tuple(r) for r in record.get("removed", ())), record["sha256"])
     written = build_piece(piece, path, brouillon=brouillon)
     if compress and written.size > SIZE_LIMIT and any(s.kind != "pdf" for s in piece.sources):
         for dpi in (200, 150, 110):
             written = build_piece(piece, path, dpi_cap=dpi, brouillon=brouillon)
             if written.size <= SIZE_LIMIT:
                 break
+    written = dataclasses.replace(written, sha256=reuse.sha256_of(path))
+    reuse.remember(key, {"sha256": written.sha256, "size": written.size, "pages": written.pages,
+                         "compressed": written.compressed, "removed": [list(r) for r in written.removed]})
     return written
 
 
 def build_pieces(inv: Inventory, folder: Path, compress: bool = False, jobs: int = 1,
-                 brouillon: bool = False) -> list[Written]:
+                 brouillon: bool = False, previous: Path | None = None) -> list[Written]:
+    """Every pièce into ``folder``; those unchanged since the output at ``previous`` are taken
+    from it (see reuse)."""
     folder.mkdir(parents=True, exist_ok=True)
-    work = [(p, folder, compress, brouillon) for p in inv.pieces]
-    heavy = sum(needs_reencoding(s) for p in inv.pieces for s in p.sources)
+    work = [(p, folder, compress, brouillon, previous) for p in inv.pieces]
     # Measured (bench/): pass-through images are I/O-bound and a second process only adds its
     # start-up and memory; re-encoding (transparency, --compresser) is CPU-bound and pays.
-    if jobs > 1 and len(work) > 1 and (heavy >= PARALLEL_FROM or compress):
+    if jobs > 1 and len(work) > 1 and (compress or sum(needs_reencoding(s) for p in inv.pieces for s in p.sources)
+                                       >= PARALLEL_FROM):
         # Processes, not threads: Pillow's PNG work and pikepdf's writing both hold the GIL.
         with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
             return list(pool.map(_build_one, work))
@@ -442,87 +391,41 @@ def default_jobs() -> int:
 
 # --- the complete dossier -------------------------------------------------------------------
 
-# One line of the bordereau: (bold?, size, x, y, text); a page is a list of lines.
-Line = tuple[bool, float, float, float, str]
-
-
-def _bordereau_layout(inv: Inventory, header: list[str], regular: Font, bold: Font) -> list[list[Line]]:
-    """Where each piece of text goes, page by page; page ranges are added later (own column)."""
-    size, lead = 10.0, 14.0
-    left, top, bottom = 20 * MM, A4[1] - 22 * MM, 20 * MM
-    num_x, label_x, pages_x = left, left + 34, A4[0] - 20 * MM - 60
-    label_w = pages_x - label_x - 10
-    pages: list[list[Line]] = [[]]
-    y = top
-    for i, text in enumerate(header):
-        first = i == 0
-        for line in (bold if first else regular).wrap(text, 14.0 if first else size, A4[0] - 2 * left):
-            pages[-1].append((first, 14.0 if first else size, left, y, line))
-            y -= lead * (1.6 if first else 1.0)
-    y -= lead
-    for x, title in ((num_x, "N°"), (label_x, "Pièce"), (pages_x, "Pages")):
-        pages[-1].append((True, size, x, y, title))
-    y -= lead * 1.3
-    for p in inv.pieces:
-        lines = regular.wrap(p.titre, size, label_w)
-        if y - lead * len(lines) < bottom:
-            pages.append([])
-            y = top
-        pages[-1].append((False, size, num_x, y, str(p.numero)))
-        pages[-1].append((False, size, pages_x, y, f"\x00{p.numero}"))  # page range, filled in later
-        for line in lines:
-            pages[-1].append((False, size, label_x, y, line))
-            y -= lead
-        y -= 4
-    return pages
-
-
-def _bordereau(pdf: pikepdf.Pdf, inv: Inventory, header: list[str], first_page: int,
-               brouillon: bool = False) -> int:
-    """Draw the bordereau (inventory) as A4 pages at the start of ``pdf``; returns its page count."""
-    regular, bold = Font(), Font(bold=True)
-    layout = _bordereau_layout(inv, header, regular, bold)
-    if brouillon:
-        # A draft says so on every page, in the top margin, as text (searchable, copied with it).
-        for lines in layout:
-            lines.append((True, 12.0, A4[0] - 20 * MM - bold.width(DRAFT, 12.0), A4[1] - 12 * MM, DRAFT))
-    spans = {}
-    for p, start in zip(inv.pieces, _starts(inv, first_page + len(layout))):
-        end = start + p.pages - 1
-        spans[f"\x00{p.numero}"] = f"p. {start}" if start == end else f"p. {start}-{end}"
-    streams = []
-    for lines in layout:
-        ops = []
-        for is_bold, size, x, y, text in lines:
-            font = bold if is_bold else regular
-            ops.append(f"BT /F{'B' if is_bold else 'R'} {size} Tf {x:.2f} {y:.2f} Td ".encode()
-                       + font.encode(spans.get(text, text)) + b" Tj ET")
-        streams.append(b"\n".join(ops))
-    fonts = pikepdf.Dictionary(FR=regular.embed(pdf), FB=bold.embed(pdf))
-    for ops in streams:
-        page = pdf.make_indirect(pikepdf.Dictionary(
-            Type=pikepdf.Name.Page, Parent=pdf.Root.Pages,
-            MediaBox=pikepdf.Array([0, 0, Decimal(f"{A4[0]:.4f}"), Decimal(f"{A4[1]:.4f}")]),
-            Resources=pikepdf.Dictionary(Font=fonts),
-            Contents=pdf.make_stream(ops),
-        ))
-        pdf.Root.Pages.Kids.append(page)  # not pdf.pages: see append_pages
-    pdf.Root.Pages.Count = len(pdf.Root.Pages.Kids)
-    return len(layout)
-
-
-def build_complete(inv: Inventory, folder: Path, path: Path, header: list[str], brouillon: bool = False) -> int:
+def build_complete(inv: Inventory, folder: Path, path: Path, header: list[str], brouillon: bool = False,
+                   written: list[Written] | None = None, previous: Path | None = None,
+                   hashes: dict[str, str] | None = None) -> int:
     """Bordereau page(s), then every pièce in order; a bookmark and page labels per pièce.
-    The pièces are already stamped and cleaned; a draft's pièces already say « PROJET »."""
+    The pièces are already stamped and cleaned; a draft's pièces already say « PROJET ».
+    Made of the same pièces (``written``, by SHA-256) as the one at ``previous``: kept from it.
+    The SHA-256 of the file is put in ``hashes`` under its name, when known."""
+    parts = [header, brouillon, [(p.numero, p.titre, p.pages, p.fichier) for p in inv.pieces],
+             [w.sha256 for w in written or ()]]
+    if not written or not all(w.sha256 for w in written):
+        return _build_complete(inv, folder, path, header, brouillon)
+    key = reuse.key("complet", _writer(), *parts)
+    record = reuse.take(key, previous, path)
+    if record is None or not isinstance(record.get("pages"), int):
+        pages = _build_complete(inv, folder, path, header, brouillon, repr((PRODUCER, *parts)))
+        record = {"sha256": reuse.sha256_of(path), "size": path.stat().st_size, "pages": pages}
+        reuse.remember(key, record)
+    if hashes is not None:
+        hashes[path.name] = record["sha256"]
+    return record["pages"]
+
+
+def _build_complete(inv: Inventory, folder: Path, path: Path, header: list[str], brouillon: bool,
+                    inputs: str | None = None) -> int:
     out = pikepdf.new()
     n_bord = _bordereau(out, inv, header, 1, brouillon)
     starts = _starts(inv, n_bord + 1)
     opened = []
     try:
         for p in inv.pieces:
-            doc = pikepdf.open(folder / p.fichier)
+            # Read as a stream, not mapped: 100 MB of pièces must not count in the memory in use.
+            doc = pikepdf.open(folder / p.fichier, access_mode=pikepdf.AccessMode.stream)
             opened.append(doc)
             append_pages(out, doc.pages)
+            calques.carry(out, doc)
         nums: list = [0, pikepdf.Dictionary(S=pikepdf.Name.r, P=pikepdf.String("Bordereau "))]
         with out.open_outline() as outline:
             outline.root.append(pikepdf.OutlineItem("Bordereau des pièces", 0))
@@ -532,21 +435,13 @@ def build_complete(inv: Inventory, folder: Path, path: Path, header: list[str], 
         out.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array(nums))
         out.Root.PageMode = pikepdf.Name.UseOutlines
         _finish(out, "Dossier complet — " + header[0])
-        save(out, path)
+        token = _INPUTS.set(inputs)
+        try:
+            save(out, path)
+        finally:
+            _INPUTS.reset(token)
     finally:
         for doc in opened:
             doc.close()
         out.close()
     return n_bord + inv_pages(inv)
-
-
-def _starts(inv: Inventory, first: int) -> list[int]:
-    starts, page = [], first
-    for p in inv.pieces:
-        starts.append(page)
-        page += p.pages
-    return starts
-
-
-def inv_pages(inv: Inventory) -> int:
-    return sum(p.pages for p in inv.pieces)

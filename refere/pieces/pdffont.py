@@ -13,9 +13,12 @@ import hashlib
 import io
 from importlib import resources
 
+from typing import TYPE_CHECKING
+
 import pikepdf
-from fontTools import subset
-from fontTools.ttLib import TTFont
+
+if TYPE_CHECKING:
+    from fontTools.ttLib import TTFont
 
 FILES = {False: "DejaVuSans.ttf", True: "DejaVuSans-Bold.ttf"}
 
@@ -29,6 +32,8 @@ def _raw(bold: bool) -> bytes:
 def _load(bold: bool) -> TTFont:
     # recalcTimestamp off: the subset must be byte-identical from one build to the next.
     # Lazy: measuring needs cmap and metrics only, never the 6,000 glyph outlines.
+    from fontTools.ttLib import TTFont  # only when a bordereau is drawn (not when it is reused)
+
     return TTFont(io.BytesIO(_raw(bold)), recalcTimestamp=False, lazy=True)
 
 
@@ -109,6 +114,9 @@ class Font:
 @functools.lru_cache(maxsize=64)
 def _subset(bold: bool, gids: tuple[int, ...]) -> bytes:
     """The font file with only ``gids`` (numbering kept, so glyph ids stay valid as CIDs)."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
     options = subset.Options()
     options.retain_gids = True
     options.notdef_outline = True

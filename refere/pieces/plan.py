@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from refere import dates
 from refere.affaire.model import Case
-from refere.pieces.probe import SourceInfo, probe
+from refere.pieces.probe import SourceInfo, info
 
 BEFORE_CAPTURES = ("identite", "titre_sejour", "domicile")
 AFTER_CAPTURES = ("courrier_prefecture", "urgence", "autre")
@@ -149,11 +149,11 @@ def make(case: Case) -> Inventory:
     def add_pieces(categories: tuple[str, ...]) -> None:
         for k, p in enumerate(case.pieces):
             if p.categorie in categories:
-                drafts.append((p.titre, p.categorie, [probe(s) for s in p.sources], p.date, [], k))
+                drafts.append((p.titre, p.categorie, [info(s) for s in p.sources], p.date, [], k))
 
     add_pieces(BEFORE_CAPTURES)
     for label, members in _group_attempts(case, case.options.captures):
-        drafts.append((label, "captures", [probe(case.tentatives[i].capture) for i in members], None, members, None))
+        drafts.append((label, "captures", [info(case.tentatives[i].capture) for i in members], None, members, None))
     add_pieces(AFTER_CAPTURES)
 
     width = max(2, len(str(len(drafts))))

@@ -29,7 +29,47 @@ class PngMeta:
 
     @property
     def orientation(self) -> int:
-        return int(self.exif.get(274, 1)) if self.exif else 1
+        return orientation_of(self.exif.get(274)) if self.exif else 1
+
+
+def orientation_of(value) -> int:
+    """An EXIF orientation (1 to 8) from whatever the file holds: text, a tuple, garbage → 1."""
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, int):
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+
+
+def idat_fits(data: bytes) -> bool:
+    """Whether a non-interlaced PNG's image data inflates to exactly the rows IHDR declares (and
+    no more: data running on is never copied raw into a PDF). Counted, never held. True when it
+    cannot be told (the decoder has already read the image whole)."""
+    view = memoryview(data)
+    if bytes(view[:8]) != b"\x89PNG\r\n\x1a\n" or len(view) < 33 or bytes(view[12:16]) != b"IHDR":
+        return True
+    width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", view[16:29])
+    if interlace or color not in _CHANNELS:
+        return True
+    expected = height * (1 + (width * _CHANNELS[color] * depth + 7) // 8)
+    inflater, total, pos = zlib.decompressobj(), 0, 8
+    try:
+        while pos + 8 <= len(view) and total <= expected and not inflater.eof:
+            length, kind = struct.unpack(">I4s", view[pos:pos + 8])
+            if kind == b"IDAT":
+                piece = view[pos + 8:pos + 8 + length]
+                total += len(inflater.decompress(piece, expected + 1 - total))
+                while inflater.unconsumed_tail and total <= expected and not inflater.eof:
+                    total += len(inflater.decompress(inflater.unconsumed_tail, expected + 1 - total))
+            elif kind == b"IEND":
+                break
+            pos += 12 + length
+    except zlib.error:
+        return True
+    return total <= expected
 
 
 # Metadata worth reading is a few kilobytes; a text chunk is inflated at most this far, so a

@@ -1,141 +1,319 @@
-"""Is a source PDF damaged, and does qpdf's own recovery make it whole?
+"""Is a source PDF damaged, and does copying its pages into a new file make it whole?
 
-qpdf reports what it had to recover while reading (a broken cross-reference table is rebuilt);
-stream data is checked here with a bounded decoder. qpdf speaks English and names absolute
-paths: its findings are turned into a few French labels here.
+Only what a page shows counts: the objects reachable from the pages (content, resources, images,
+fonts, annotations), never an orphan object elsewhere in the file. Every stream a page uses is
+decoded within a budget (Flate, LZW, RunLength and the ASCII filters by qpdf, JPEG and CCITT by
+Pillow, JBIG2 walked segment by segment); an unknown filter is damage. Each page's content is
+tokenised, since a pièce moves it into a form XObject where ``qpdf --check`` no longer looks.
+qpdf speaks English and names absolute paths: its findings become a few French labels here.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import io
-import zlib
+import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pikepdf
+from PIL import Image
+
+from refere.pieces import flux
+
+if TYPE_CHECKING:
+    import pikepdf
 
 INTACT = "intact"
 REPAIRED = "reparee"
 DAMAGED = "endommagee"
+UNSUPPORTED = "non-pris-en-charge"  # valid, but encrypted in a way qpdf does not know
 
+CONTENT = "contenu de page mal formé"
+STREAM = "flux de données compressé illisible"
+UNKNOWN_FILTER = "flux compressé par un filtre inconnu"
+MISSING = "contenu de page manquant (fichier tronqué ?)"
 # (words in qpdf's message, French label); the first match wins.
 _KINDS = (
+    (("(content", "content stream", "while reading token"), CONTENT),
     (("inflate", "decoding stream", "while decoding", "decode", "filter", "lzw", "dct", "output may still be valid",
-      "re-processed without filtering"), "flux de données compressé illisible"),
-    (("content stream", "(content", "while reading token", "while reading object", "unexpected"),
-     "contenu de page mal formé"),
-    (("xref", "cross-reference", "reconstruct", "startxref", "trailer", "damaged", "offset"),
+      "re-processed without filtering", "unable to recover stream data"), STREAM),
+    (("stream length", "endstream", "/length", "stream keyword"), "longueur d'un flux (/Length) erronée"),
+    (("object stream",), "flux d'objets endommagé"),
+    (("kid ", "pages tree", "page tree", "/type /page", "/pages"), "arbre des pages endommagé"),
+    (("trailer", "/prev", "/id "), "fin de fichier (trailer) endommagée"),
+    (("xref", "cross-ref", "reconstruct", "startxref", "not found in file", "expected n n obj", "offset"),
      "table des objets (xref) endommagée"),
+    (("token", "expected dictionary key", "dictionary ended", "unexpected", "parse error", "empty object",
+      "invalid character", "null character", "loop detected", "endobj", "expected"), "objet mal formé"),
 )
 _OTHER = "structure interne endommagée"
+# qpdf notes that say nothing a reader would see: a name written the old way, a key given twice,
+# spaces after « stream », a missing /Type or an absent page box or resources that every viewer
+# defaults the same way, a compressed stream lacking only its end marker (qpdf and poppler read it
+# whole), and the summary line that precedes the real finding.
+_BENIGN = ("name with stray #", "duplicated key", "extraneous whitespace", "file is damaged",
+           "/type entry", "resources is missing", "mediabox is undefined", "output may still be valid")
 
 
 @dataclass(frozen=True)
 class Diagnosis:
     etat: str = INTACT
     defauts: tuple[str, ...] = ()
+    pages: tuple[int, ...] = ()  # the pages (from 1) whose content or images are damaged
+
+
+def _message(problem: str) -> str:
+    """qpdf's message without the file path and object position it starts with."""
+    low = problem.lower()
+    if "): " in low:
+        return low.split("): ", 1)[1]
+    if ".pdf: " in low:
+        return low.split(".pdf: ", 1)[1]
+    return low
+
+
+def label(problem: str) -> str:
+    low = problem.lower()
+    if "(content" in low:
+        return CONTENT
+    msg = _message(problem)
+    return next((fr for words, fr in _KINDS if any(w in msg for w in words)), _OTHER)
 
 
 def labels(problems: list[str]) -> tuple[str, ...]:
     """French labels, each once, in a stable order."""
+    return tuple(sorted({label(p) for p in problems}))
+
+
+def _benign(problem: str) -> bool:
+    low = problem.lower()
+    return any(b in low for b in _BENIGN)
+
+
+# Decoding is bounded: a few MB of compressed zeros must not cost minutes. Past the budget a
+# stream counts as unverified, not damaged.
+BUDGET = 48 * 1024 * 1024
+_TEXT = {"/ASCIIHexDecode", "/ASCII85Decode"}
+PIXEL_BUDGET = 400_000_000
+MAX_WALK = 200_000  # objects walked from the pages of one document
+
+
+def page_streams(page: pikepdf.Page, seen: set, budget: list[int]) -> list[pikepdf.Stream]:
+    """The streams a page uses, each once per document (``seen`` holds object numbers): content,
+    resources (fonts, images, forms and theirs), annotations and their appearances."""
+    import pikepdf  # only when a PDF is opened: `check` of known files never loads it
     found = []
-    for p in problems:
-        low = p.lower()
-        label = next((fr for words, fr in _KINDS if any(w in low for w in words)), _OTHER)
-        if label not in found:
-            found.append(label)
-    return tuple(sorted(found))
+    todo = [page.obj]
+    while todo and budget[0] > 0:
+        obj = todo.pop()
+        budget[0] -= 1
+        if isinstance(obj, (pikepdf.Dictionary, pikepdf.Stream, pikepdf.Array)) and obj.is_indirect:
+            if obj.objgen in seen:
+                continue
+            seen.add(obj.objgen)
+        if isinstance(obj, pikepdf.Stream):
+            found.append(obj)
+        if isinstance(obj, (pikepdf.Dictionary, pikepdf.Stream)):
+            for key in obj.keys():
+                if key in ("/Parent", "/P", "/Dest", "/Prev", "/Next", "/First", "/Last"):
+                    continue
+                todo.append(obj.get(key))
+        elif isinstance(obj, pikepdf.Array):
+            todo.extend(obj)
+    return found
 
 
-# Decoding is bounded: a few MB of compressed zeros must not cost minutes (qpdf's own check
-# decodes every stream in full, unbounded). Past the budget a stream counts as unverified, not damaged.
-BUDGET = 32 * 1024 * 1024
-_CHUNK = 1 << 20
-_TEXT_FILTERS = {"/ASCIIHexDecode", "/AHx", "/ASCII85Decode", "/A85"}
-
-
-def _inflate(data: bytes, budget: list[int], keep: bool) -> bytes | None:
-    """Decode Flate data within ``budget``; None when the budget runs out. Raises zlib.error.
-    The output is kept only when another filter needs it."""
-    d = zlib.decompressobj()
-    out = []
-    while data:
-        chunk = d.decompress(data, _CHUNK)
-        budget[0] -= len(chunk)
-        if budget[0] < 0:
-            return None
-        if keep:
-            out.append(chunk)
-        data = d.unconsumed_tail
-        if d.eof:
-            break
-    if not d.eof:
-        raise zlib.error("truncated")
-    return b"".join(out)
-
-
-def _text_decode(kind: str, data: bytes) -> bytes:
-    if kind in ("/ASCIIHexDecode", "/AHx"):
-        data = bytes(c for c in data if c not in b" \t\r\n\f\0").split(b">")[0]
-        return binascii.unhexlify(data + b"0" * (len(data) % 2))
-    data = bytes(c for c in data if c not in b" \t\r\n\f\0")
-    data = data[2:] if data.startswith(b"<~") else data
-    return base64.a85decode(data.split(b"~>")[0], adobe=False)
-
-
-def _stream_ok(stream: pikepdf.Stream, budget: list[int]) -> bool:
-    """Can this stream's Flate/ASCII filters be undone? Other filters (images, LZW) are not checked."""
-    filters = stream.get("/Filter")
-    names = [str(f) for f in filters] if isinstance(filters, pikepdf.Array) else [str(filters)] if filters else []
-    if not names or any(n not in _TEXT_FILTERS | {"/FlateDecode", "/Fl"} for n in names):
-        return True
+def stream_damage(stream: pikepdf.Stream, budget: list[int]) -> str | None:
+    """Why this stream's data cannot be decoded, as a French label, or None (sound, or past the
+    budget: unverified). Bounded: nothing inflates past the budget."""
+    import pikepdf  # only when a PDF is opened: `check` of known files never loads it
+    names = flux.filter_names(stream)
+    if not names:
+        return None
+    if flux.unknown_filters(names):
+        return UNKNOWN_FILTER
+    if "/Crypt" in names or "/JPXDecode" in names:
+        return None  # decrypted by qpdf / a JPEG 2000 codec is not always there: not judged
+    general = [n for n in names if n in flux.GENERAL]
+    image = [n for n in names if n not in flux.GENERAL]
+    if len(image) > 1 or (image and names[-1] != image[0]):
+        return STREAM  # an image codec must come last, alone
     try:
-        data = stream.read_raw_bytes()
-        for k, name in enumerate(names):
-            if name in _TEXT_FILTERS:
-                data = _text_decode(name, data)
-            else:
-                data = _inflate(data, budget, keep=k < len(names) - 1)
-                if data is None:
-                    return True
-    except (ValueError, zlib.error, binascii.Error):
+        raw = stream.read_raw_bytes()
+        parms = stream.get("/DecodeParms")
+        parms = list(parms) if isinstance(parms, pikepdf.Array) else [parms] * len(names)
+        data = raw
+        if general:
+            size = flux.decoded_size(raw, general, parms[:len(general)], budget[0])
+            if size is None or size > budget[0]:
+                return None
+            budget[0] -= size
+            if names[-1] == "/FlateDecode" and set(names[:-1]) <= _TEXT:
+                return None if flux.flate_complete(flux.undo_text_filters(raw, names[:-1])) else STREAM
+            level = pikepdf.StreamDecodeLevel.generalized if image else pikepdf.StreamDecodeLevel.all
+            data = stream.read_bytes(decode_level=level)
+        if image:
+            return _image_damage(stream, image[0], data, budget)
+    except flux.Undecodable:
+        return STREAM
+    except (pikepdf.PikepdfError, ValueError, TypeError, RuntimeError, OverflowError):
+        return STREAM
+    return None
+
+
+def _image_damage(stream: pikepdf.Stream, name: str, data: bytes, budget: list[int]) -> str | None:
+    import pikepdf  # only when a PDF is opened: `check` of known files never loads it
+    if name == "/JBIG2Decode":
+        return None if flux.jbig2_complete(data) else STREAM
+    try:
+        w, h = int(stream.get("/Width", 0)), int(stream.get("/Height", 0))
+    except (TypeError, ValueError):
+        return STREAM
+    if w <= 0 or h <= 0:
+        return STREAM if name == "/CCITTFaxDecode" else None
+    if w * h > PIXEL_BUDGET or w * h > budget[1]:
+        return None
+    budget[1] -= w * h
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            if name == "/DCTDecode":
+                with Image.open(io.BytesIO(data)) as img:
+                    if img.size[0] * img.size[1] > PIXEL_BUDGET:
+                        return None
+                    img.draft(img.mode, (max(1, img.size[0] // 8), max(1, img.size[1] // 8)))
+                    img.load()
+            elif stream.get("/Subtype") == pikepdf.Name.Image:  # CCITT: in a TIFF header, libtiff decodes it
+                pikepdf.PdfImage(stream).as_pil_image().load()
+        except (Image.DecompressionBombError, MemoryError):
+            return None
+        except OSError as exc:
+            if "not supported" in str(exc).lower() or "unsupported" in str(exc).lower():
+                return None  # a codec variant Pillow lacks (12-bit JPEG): not judged
+            return STREAM
+        except Exception:  # noqa: BLE001 - Pillow and pikepdf signal bad data with many types
+            return STREAM
+    return None
+
+
+def _contents_missing(page: pikepdf.Page, rebuilt: bool) -> bool:
+    """A /Contents that names objects the file no longer holds: a truncated file « recovered » by
+    qpdf into pages with nothing on them (qpdf drops the dangling reference)."""
+    import pikepdf  # only when a PDF is opened: `check` of known files never loads it
+    if "/Contents" not in page.obj:
+        return rebuilt
+    contents = page.obj.get("/Contents")
+    if isinstance(contents, pikepdf.Stream):
         return False
+    if isinstance(contents, pikepdf.Array):
+        parts = list(contents)
+        return not parts or all(not isinstance(p, pikepdf.Stream) for p in parts)
     return True
 
 
-def _problems(pdf: pikepdf.Pdf) -> list[str]:
-    """qpdf's warnings while reading every object, and our own bounded check of every stream."""
-    problems = []
-    budget = [BUDGET]
-    try:
-        for obj in pdf.objects:
-            if isinstance(obj, pikepdf.Stream) and not _stream_ok(obj, budget):
-                problems.append("inflate: stream data")
-    except pikepdf.PdfError as exc:
-        problems.append(str(exc))
-    return pdf.get_warnings() + problems
+def page_problems(pdf: pikepdf.Pdf, rebuilt: bool = False) -> tuple[list[str], list[int]]:
+    """(problems, damaged pages from 1) of every page: streams decoded, content tokenised.
+    ``rebuilt``: qpdf had to reconstruct the file, so a page without content is a lost one."""
+    import pikepdf  # only when a PDF is opened: `check` of known files never loads it
+    problems, pages = [], []
+    seen: set = set()
+    budget = [BUDGET, PIXEL_BUDGET]
+    walk = [MAX_WALK]
+    for k, page in enumerate(pdf.pages, start=1):
+        found = []
+        try:
+            if _contents_missing(page, rebuilt):
+                found.append(MISSING)
+            for stream in page_streams(page, seen, walk):
+                if (why := stream_damage(stream, budget)) is not None:
+                    found.append(why)
+            if not found and budget[0] > 0:
+                size = _content_size(page, budget[0])
+                if size is not None and size <= budget[0]:
+                    budget[0] -= size
+                    pdf.get_warnings()  # (it empties qpdf's list) only the tokeniser's own count here
+                    pikepdf.parse_content_stream(page)
+                    if any(not _benign(w) for w in pdf.get_warnings()):
+                        found.append(CONTENT)
+        except (pikepdf.PikepdfError, RuntimeError, ValueError, TypeError, AttributeError):
+            found.append(CONTENT)
+        if found:
+            pages.append(k)
+            problems.extend(found)
+    return problems, pages
+
+
+def _content_size(page: pikepdf.Page, limit: int) -> int | None:
+    """Decoded size of the page's content (counted, not held); None when it cannot be told."""
+    total = 0
+    for part in _contents(page):
+        size = flux.decoded_size(part.read_raw_bytes(), flux.filter_names(part), part.get("/DecodeParms"), limit)
+        if size is None:
+            return None
+        total += size
+    return total
+
+
+def _contents(page: pikepdf.Page) -> list[pikepdf.Stream]:
+    import pikepdf  # only when a PDF is opened: `check` of known files never loads it
+    contents = page.obj.get("/Contents")
+    if isinstance(contents, pikepdf.Stream):
+        return [contents]
+    if isinstance(contents, pikepdf.Array):
+        return [c for c in contents if isinstance(c, pikepdf.Stream)]
+    return []
+
+
+def _structure(pdf: pikepdf.Pdf) -> list[str]:
+    return [w for w in pdf.get_warnings() if not _benign(w)]
+
+
+def _french(found: list[str]) -> tuple[str, ...]:
+    return tuple(sorted({f if f in (CONTENT, STREAM, UNKNOWN_FILTER, MISSING) else label(f) for f in found}))
 
 
 def diagnose(pdf: pikepdf.Pdf) -> Diagnosis:
-    """Check ``pdf``; when damaged, try a rewrite through qpdf and check that rewrite."""
-    problems = _problems(pdf)
-    if not problems:
+    """Check ``pdf``'s pages; when the file's structure needed repair, copy the pages into a new
+    file (as a pièce does) and check that copy: only then is it « reconstruite et saine »."""
+    import pikepdf  # only when a PDF is opened: `check` of known files never loads it
+    structure = _structure(pdf)
+    if pdf.is_encrypted and len(pdf.pages):
+        # qpdf learns of an unknown crypt filter only when it decrypts a stream: decrypt one now.
+        for stream in _contents(pdf.pages[0])[:1]:
+            stream.read_raw_bytes()
+        structure += _structure(pdf)
+    if any("encryption filter" in w or "does not support" in w for w in structure):
+        return Diagnosis(UNSUPPORTED)
+    problems, pages = page_problems(pdf, rebuilt=bool(structure))
+    if problems:
+        return Diagnosis(DAMAGED, _french(structure + problems), tuple(pages))
+    if not structure:
         return Diagnosis()
-    found = labels(problems)
-    if any("inflate" in p for p in problems):
-        # Data that cannot be decoded stays so whatever rewrites it.
-        return Diagnosis(DAMAGED, found)
     try:
+        trial = pikepdf.new()
+        kids = trial.Root.Pages.Kids
+        for page in pdf.pages:  # linear, as assemble.append_pages
+            copy = trial.copy_foreign(page.obj)
+            copy.Parent = trial.Root.Pages
+            kids.append(copy)
+        trial.Root.Pages.Count = len(kids)
         buf = io.BytesIO()
-        pdf.save(buf)
+        trial.save(buf)
         with pikepdf.open(buf) as again:
-            left = _problems(again)
-    except pikepdf.PdfError as exc:
-        left = [str(exc)]
+            left = _structure(again)
+            more, pages = page_problems(again)
+            left += more
+    except (pikepdf.PikepdfError, RuntimeError, ValueError, TypeError) as exc:
+        left, pages = [str(exc)], []
     if not left:
-        return Diagnosis(REPAIRED, found)
-    return Diagnosis(DAMAGED, labels(left))
+        return Diagnosis(REPAIRED, _french(structure))
+    return Diagnosis(DAMAGED, _french(structure + left), tuple(pages))
+
+
+def _pages_fr(pages: tuple[int, ...]) -> str:
+    if not pages:
+        return ""
+    shown = ", ".join(str(p) for p in pages[:10]) + (" …" if len(pages) > 10 else "")
+    return f" ; page{'s' if len(pages) > 1 else ''} touchée{'s' if len(pages) > 1 else ''} : {shown}"
 
 
 def describe(written: str, diag: Diagnosis) -> str:
@@ -143,6 +321,6 @@ def describe(written: str, diag: Diagnosis) -> str:
     if diag.etat == REPAIRED:
         return (f"pièce réparée : « {written} » ({what}) ; la copie produite est reconstruite et saine, "
                 "vérifiez qu'elle montre tout ce que montre l'original.")
-    return (f"pièce endommagée : « {written} » ({what}) ; la réparation automatique n'a pas suffi, "
-            "un lecteur peut n'en afficher qu'une partie. Réenregistrez-la depuis son logiciel d'origine "
-            "(« Imprimer » → « Enregistrer en PDF ») si possible.")
+    return (f"pièce endommagée : « {written} » ({what}{_pages_fr(diag.pages)}) ; la réparation automatique "
+            "n'a pas suffi, un lecteur peut n'en afficher qu'une partie. Réenregistrez-la depuis son logiciel "
+            "d'origine (« Imprimer » → « Enregistrer en PDF ») si possible.")

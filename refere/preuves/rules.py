@@ -211,7 +211,8 @@ def _attempt_counts(case: Case, fig: Figures, add: Add) -> None:
 def _captures(case: Case, add: Add) -> None:
     what = "du message d'erreur de l'ANEF" if case.procedure.is_anef else "d'écran"
     seen: dict[str, int] = {}
-    prefetch(t.capture for t in case.tentatives)  # decoded on every core; the loop reads the cache
+    # Checked on every core (and dated from the same bytes); the loop reads what they found.
+    prefetch((t.capture for t in case.tentatives), shotdates.entry_text)
     for i, t in enumerate(case.tentatives):
         where = f"tentatives[{i}]"
         if t.capture is None:

@@ -198,5 +198,15 @@ def content_date(src):
     except (OSError, ValueError):
         pass
     found = from_content(src.kind, probe.source_bytes(src))
-    probe.remember(entry, f"{found.when.isoformat()}\n{found.source}" if found else "")
+    probe.remember(entry, _entry_text(found))
     return found
+
+
+def entry_text(kind: str, data: bytes) -> str:
+    """The cache entry ``content_date`` reads, made from bytes already in hand (a worker
+    process checking the capture dates it at the same time: see probe.start)."""
+    return _entry_text(from_content(kind, data))
+
+
+def _entry_text(found: ShotDate | None) -> str:
+    return f"{found.when.isoformat()}\n{found.source}" if found else ""

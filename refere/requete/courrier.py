@@ -264,7 +264,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def write(case_file: str | Path, out_dir: Path | None = None, force: bool = False,
-          today: dt.date | None = None) -> Written:
+          today: dt.date | None = None, modele: Path | None = None) -> Written:
     """Render the letter and the e-mail body into ``out_dir`` (default: the case folder)."""
     case_path = resolve_case_path(case_file)
     case = load(case_path)
@@ -283,7 +283,7 @@ def write(case_file: str | Path, out_dir: Path | None = None, force: bool = Fals
         out_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".courrier-", dir=out_dir) as tmp:
             staged = Path(tmp) / f"{STEM}.docx"
-            render_letter(ctx, staged)
+            render_letter(ctx, staged, modele)
             text = email_text(staged)
             _write_atomic(docx_path, staged.read_bytes())
             _write_atomic(txt_path, text.encode("utf-8"))
@@ -292,9 +292,12 @@ def write(case_file: str | Path, out_dir: Path | None = None, force: bool = Fals
     return Written(docx_path, txt_path, len(case.tentatives))
 
 
-def render_letter(ctx: dict[str, Any], out: Path) -> None:
-    # The built-in letter is ours: rendered in the same sandbox, with the same located errors.
-    tpl = render_docx(template_path(), render.jinja_env(), ctx)
+def render_letter(ctx: dict[str, Any], out: Path, modele: Path | None = None) -> None:
+    # The built-in letter, or the firm's (« --modele »): rendered in the same sandbox, with the same
+    # located errors (an unknown variable names its paragraph instead of leaving a blank).
+    if modele is not None and not Path(modele).is_file():
+        raise OutputError(f"modèle de lettre introuvable « {modele} »")
+    tpl = render_docx(Path(modele) if modele is not None else template_path(), render.jinja_env(), ctx)
     props = tpl.docx.core_properties
     # Reproducible, and nothing about the machine or its user in the document.
     when = dt.datetime.fromisoformat(ctx["date_iso"]).replace(hour=12)

@@ -14,7 +14,7 @@ from typing import Any
 import jinja2
 
 from refere import dates
-from refere.modeles import docxzip
+from refere.modeles import docxzip, limite
 from refere.modeles.document import Picture, render_docx
 from refere.modeles.messages import report
 from refere.modeles.sandbox import make_env
@@ -435,6 +435,24 @@ def jinja_env() -> jinja2.Environment:
 def render(ctx: dict[str, Any], out: Path, template: Path | None = None) -> None:
     """Fill the template (a custom one is checked first by the caller: requete.verifier.check)."""
     path = template or default_template()
+    if template is None or path.resolve() == default_template().resolve():
+        _render_to(path, ctx, out)  # our own template: no child process, no wait
+    else:
+        # A custom template is filled in a child process killed at the wall-clock limit, whatever
+        # it is doing (the sandbox's counters bound each operation, this bounds the whole).
+        try:
+            limite.run(_render_to, path, ctx, out)
+        except limite.TooSlow:
+            out.unlink(missing_ok=True)
+            raise TemplateError(report(path, [limite.too_slow()], build=True)) from None
+    docxzip.normalize(out)
+    # What the template wrote may itself fetch (a field code, an external image): never filed.
+    if problems := docxzip.safety_problems(out, sizes=False):
+        out.unlink()
+        raise TemplateError(report(path, problems, build=True))
+
+
+def _render_to(path: Path, ctx: dict[str, Any], out: Path) -> None:
     tpl = render_docx(path, jinja_env(), ctx)
     props = tpl.docx.core_properties
     # Reproducible, and nothing about the machine or its user leaks into the document.
@@ -446,11 +464,6 @@ def render(ctx: dict[str, Any], out: Path, template: Path | None = None) -> None
     props.revision = 1
     props.title = "Requête en référé mesures utiles"
     tpl.save(str(out))
-    docxzip.normalize(out)
-    # What the template wrote may itself fetch (a field code, an external image): never filed.
-    if problems := docxzip.safety_problems(out, sizes=False):
-        out.unlink()
-        raise TemplateError(report(path, problems, build=True))
 
 
 # --- PDF through LibreOffice ----------------------------------------------------------------

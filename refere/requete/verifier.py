@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from pathlib import Path
 
 
+from refere.modeles import limite
 from refere.modeles.analysis import analyse
 from refere.modeles.document import _render_collect, open_docx
 from refere.modeles.messages import report
@@ -17,22 +19,55 @@ from refere.errors import OutputError, TemplateError, os_reason
 
 
 
+_UNKNOWN_FILTER = re.compile(r"filtre inconnu « ([^»]+) »")
+_WHERE = re.compile(r"paragraphe (\d+)")
+
+
+def _cause(problem: str) -> str:
+    """Where and what, without the trailing explanation: « …paragraphe 3 « … » : variable inconnue « x » »."""
+    m = re.match(r"(.*?« .*? ») : (?:« [^»]* » : )?(.*)", problem, re.S)
+    where, what = (m[1], m[2]) if m else ("", problem)
+    return where + " : " + re.sub(r" \([^()]*\)$", "", what.split(" ; ")[0]).strip()
+
+
+def _order(problem: str) -> tuple:
+    """By part of the document (body, headers…) then paragraph: a paragraph's problems together."""
+    where = problem.split(" : ", 1)[0]
+    m = _WHERE.search(where)
+    return (where.split(",")[0], int(m[1]) if m else 0)
+
+
 @functools.lru_cache(maxsize=32)
 def _verify_cached(digest: str, path_str: str) -> tuple[str, ...]:
+    """The verifier's renders run in a child process killed at the wall-clock limit."""
+    try:
+        return limite.run(_verify_now, path_str)
+    except limite.TooSlow:
+        return (limite.too_slow(),)
+
+
+def _verify_now(path_str: str) -> tuple[str, ...]:
     path = Path(path_str)
     env = render.jinja_env()
     samples = sample_contexts()
     problems = analyse(open_docx(path), env, [c for _, c in samples], render.FILTERS)
-    # A paragraph already reported is not reported again by the renders (same cause, worse words).
-    seen = {p.split(" : ", 1)[0] for p in problems}
-    # Each sample case in turn: what breaks only without counsel, for a man… shows here.
+    # An unknown filter stops a paragraph's render at once: for the renders it lets the value through,
+    # so that the paragraph's other problems (« conseil est vide »…) are found in the same run.
+    for name in {m[1] for p in problems for m in [_UNKNOWN_FILTER.search(p)] if m}:
+        env.filters.setdefault(name, lambda value, *args, **kwargs: value)
+    # The same cause said again by a render (worse words) is left out; another cause is kept.
+    said = {_cause(p) for p in problems}
     found: dict[str, list[str]] = {}
-    for label, ctx in samples:
+    for label, ctx in samples:  # each sample case: what breaks only without counsel, for a man…
         for p in _render_collect(path, env, ctx):
-            if p.split(" : ", 1)[0] not in seen:
+            if _cause(p) not in said:
                 found.setdefault(p, []).append(label)
-    return tuple(problems) + tuple(p + (f" (exemple : {labels[0]})" if len(labels) < len(samples) else "")
-                                   for p, labels in found.items())
+    empty = {p.split(" : ", 1)[0] for p in found if "est vide dans ce cas" in p}
+    found = {p: v for p, v in found.items()  # « 'None' has no attribute » is « est vide » in Python's words
+             if not ("'None' has no attribute" in p and p.split(" : ", 1)[0] in empty)}
+    out = list(problems) + [p + (f" (exemple : {labels[0]})" if len(labels) < len(samples) else "")
+                            for p, labels in found.items()]
+    return tuple(sorted(out, key=_order))
 
 
 def verify(path: Path) -> list[str]:

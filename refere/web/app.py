@@ -11,8 +11,8 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, flash, redirect, render_template, request, session, url_for
-from werkzeug.exceptions import RequestEntityTooLarge
+from flask import Flask, abort, flash, redirect, render_template, request, session, url_for
+from werkzeug.exceptions import RequestEntityTooLarge, SecurityError
 
 from refere import __version__
 from refere.web import auth, core, forms, routes_build, routes_captures, routes_case, routes_pieces, routes_workspace, store
@@ -66,6 +66,8 @@ def _guards(app: Flask) -> None:
 
     @app.before_request
     def _guard():
+        if isinstance(request.routing_exception, SecurityError):
+            abort(400)  # a Host not trusted: refused before anything (even the login redirect) is built
         if app.config["REFERE_PROXY"] and request.scheme != "https":
             return (PLAIN_HTTP_REFUSED, 400, {"Content-Type": "text/plain; charset=utf-8"})
         if request.endpoint == "static":
@@ -89,8 +91,9 @@ def _guards(app: Flask) -> None:
         resp.headers["X-Content-Type-Options"] = "nosniff"
         resp.headers["Referrer-Policy"] = "no-referrer"
         resp.headers["X-Frame-Options"] = "DENY"
-        if resp.mimetype == "text/html":
-            resp.headers["Cache-Control"] = "no-store"
+        # Nothing is kept in the browser's cache: a passport scan or requete.docx must not stay on a shared
+        # phone or computer after logout.
+        resp.headers["Cache-Control"] = "no-store"
         return resp
 
     @app.errorhandler(RequestEntityTooLarge)
@@ -135,4 +138,6 @@ def _guards(app: Flask) -> None:
         app.extensions["refere_gate"].close_session(session.get("auth"))
         session.clear()
         flash("Vous êtes déconnecté.", "ok")
-        return redirect(url_for("login"))
+        resp = redirect(url_for("login"))
+        resp.headers["Clear-Site-Data"] = '"cache"'  # and what an older page left in the cache is dropped
+        return resp

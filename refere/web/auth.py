@@ -1,5 +1,5 @@
 """Network mode: the password gate. Attempts limited per address (a growing wait, then a lockout, each
-logged), sessions kept on the server so that they expire and a logout ends them, and the page to go back
+logged) and across all addresses, sessions kept on the server so that they expire and a logout ends them, and the page to go back
 to after login checked to stay on this site."""
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ FREE_FAILURES = 3          # typing mistakes: no wait
 MAX_WAIT = 60              # seconds, the longest wait between two attempts before the lockout
 LOCK_AFTER = 10            # failures in a row from one address → locked out
 LOCK_SECONDS = 15 * 60
+# Across all addresses (forwarded addresses can be made up): past ALL_FREE failures every attempt waits,
+# past ALL_LOCK_AFTER the login is closed to everyone for LOCK_SECONDS. Guessing stays at a few tries an hour.
+ALL_FREE = 30
+ALL_LOCK_AFTER = 100
 IDLE_SECONDS = 2 * 3600    # a session unused this long ends
 MAX_SECONDS = 12 * 3600    # and any session ends after this long
 _MAX_TRACKED = 10_000
@@ -59,42 +63,58 @@ class Gate:
 
     # ------------------------------------------------------------ attempts
 
-    def wait(self, addr: str | None) -> tuple[int, bool]:
-        """(seconds this address must wait before its next attempt is even checked, locked out or not);
-        (0, False): go ahead."""
+    def wait(self, addr: str | None) -> tuple[int, bool | str]:
+        """(seconds to wait before the next attempt from this address is even checked, why): why is True
+        when this address is locked out, "tous" when every address is, else False; (0, False): go ahead."""
         now = self.clock()
         with self._lock:
-            f = self._failures.get(client_key(addr))
-            if f is None:
-                return 0, False
-            if f.locked_until:
-                if now < f.locked_until:
-                    return math.ceil(f.locked_until - now), True
-                del self._failures[client_key(addr)]
-                return 0, False
-            if now - f.last > LOCK_SECONDS:  # a typo this morning does not count against this afternoon
-                del self._failures[client_key(addr)]
-                return 0, False
-            left = f.last + _delay(f.count) - now
-            return (math.ceil(left), False) if left > 0 else (0, False)
+            mine = self._wait_of(self._failures, client_key(addr), now, FREE_FAILURES)
+            everyone = self._wait_of(self._failures, "", now, ALL_FREE)
+        if everyone[1] and not mine[1]:
+            return everyone[0], "tous"
+        return max(mine, everyone)
+
+    @staticmethod
+    def _wait_of(table: dict[str, _Failures], key: str, now: float, free: int) -> tuple[int, bool]:
+        f = table.get(key)
+        if f is None:
+            return 0, False
+        if f.locked_until:
+            if now < f.locked_until:
+                return math.ceil(f.locked_until - now), True
+            del table[key]
+            return 0, False
+        if now - f.last > LOCK_SECONDS:  # a typo this morning does not count against this afternoon
+            del table[key]
+            return 0, False
+        left = f.last + _delay(f.count, free) - now
+        return (math.ceil(left), False) if left > 0 else (0, False)
 
     def failed(self, addr: str | None) -> None:
         key, now = client_key(addr), self.clock()
         with self._lock:
             if len(self._failures) >= _MAX_TRACKED:
                 self._forget_old(now)
-            f = self._failures.setdefault(key, _Failures())
-            if not f.locked_until and now - f.last > LOCK_SECONDS:
-                f.count = 0
-            f.count += 1
-            f.last = now
-            if f.count >= LOCK_AFTER:
-                f.locked_until = now + LOCK_SECONDS
+            f = self._count(key, now, LOCK_AFTER)
+            everyone = self._count("", now, ALL_LOCK_AFTER)  # "" is no address: the total of all of them
+        if everyone.locked_until and everyone.count == ALL_LOCK_AFTER:
+            log.warning("connexion : fermée à toutes les adresses %d minutes après %d mots de passe incorrects",
+                        LOCK_SECONDS // 60, everyone.count)
         if f.locked_until:
             log.warning("connexion : adresse %s bloquée %d minutes après %d mots de passe incorrects",
                         key, LOCK_SECONDS // 60, f.count)
         else:
             log.warning("connexion : mot de passe incorrect depuis %s (%d à la suite)", key, f.count)
+
+    def _count(self, key: str, now: float, lock_after: int) -> _Failures:
+        f = self._failures.setdefault(key, _Failures())
+        if not f.locked_until and now - f.last > LOCK_SECONDS:
+            f.count = 0
+        f.count += 1
+        f.last = now
+        if f.count >= lock_after and not f.locked_until:
+            f.locked_until = now + LOCK_SECONDS
+        return f
 
     def succeeded(self, addr: str | None) -> None:
         with self._lock:
@@ -103,10 +123,10 @@ class Gate:
 
     def _forget_old(self, now: float) -> None:
         for key in [k for k, f in self._failures.items()
-                    if (f.locked_until and f.locked_until <= now) or (not f.locked_until and now - f.last > MAX_WAIT)]:
+                    if k and (f.locked_until and f.locked_until <= now) or (not f.locked_until and now - f.last > MAX_WAIT)]:
             del self._failures[key]
         while len(self._failures) >= _MAX_TRACKED:
-            self._failures.pop(next(iter(self._failures)))
+            self._failures.pop(next(k for k in self._failures if k))
 
     # ------------------------------------------------------------ sessions
 
@@ -141,8 +161,12 @@ class Gate:
         return now - s.seen < IDLE_SECONDS and now - s.opened < MAX_SECONDS
 
 
-def too_many(wait: int, locked: bool) -> str:
+def too_many(wait: int, locked: bool | str) -> str:
     """What the login page says to an address that must wait ``wait`` seconds."""
+    if locked == "tous":
+        minutes = math.ceil(wait / 60)
+        return (f"Trop de mots de passe incorrects sur ce serveur : la connexion est fermée à tous pendant "
+                f"{minutes} minute{'s' if minutes > 1 else ''}.")
     if locked:
         minutes = math.ceil(wait / 60)
         return (f"Trop de mots de passe incorrects depuis cette adresse : réessayez dans {minutes} "
@@ -150,9 +174,9 @@ def too_many(wait: int, locked: bool) -> str:
     return f"Trop d'essais à la suite : attendez {wait} seconde{'s' if wait > 1 else ''} avant de réessayer."
 
 
-def _delay(failures: int) -> float:
+def _delay(failures: int, free: int = FREE_FAILURES) -> float:
     """1, 2, 3 failures: none; then 2, 4, 8… seconds, at most MAX_WAIT."""
-    return 0 if failures <= FREE_FAILURES else min(2 ** (failures - FREE_FAILURES), MAX_WAIT)
+    return 0 if failures <= free else min(2 ** min(failures - free, 16), MAX_WAIT)
 
 
 # A path on this site: one slash, then no slash or backslash, and nothing a browser would drop or turn

@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, make_response, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 
 from refere.errors import CaseInvalid, RefereError
 from refere.web import core, forms, store
@@ -126,19 +126,28 @@ def receive_pieces(folder: Path, uploads, title: str) -> list[tuple[object, str,
     dest = folder / "pieces"
     used = store.folder_size(folder)
     out: list[tuple[object, str, str]] = []
+    created = g.setdefault("refere_created", [])
     try:
         for tag, up in uploads:
             if not up or not up.filename:
                 continue
-            tmp, kind, digest, size = store.receive(up.stream, up.filename, dest, limits, used)
+            sent = store.shown_name(up.filename)
+            tmp, kind, digest, size = store.receive(up.stream, sent, dest, limits, used)
             used += size
-            out.append((tag, f"pieces/{store.store_piece(tmp, kind, digest, title, dest)}", up.filename))
+            name, new = store.store_piece(tmp, kind, digest, title, dest)
+            if new:
+                created.append(f"pieces/{name}")
+            out.append((tag, f"pieces/{name}", sent))
     except store.UploadRefused:
-        remove_pieces(folder, [w for _, w, _ in out])
+        undo_uploads(folder)
         raise
     return out
 
 
+def undo_uploads(folder: Path) -> None:
+    """Remove the files this request created in pieces/, unless dossier.yaml names them by now."""
+    store.remove_unused(folder, g.pop("refere_created", []), "pieces")
+
+
 def remove_pieces(folder: Path, written) -> None:
-    for w in written:
-        store.remove_inside(folder, w, "pieces")
+    store.remove_unused(folder, list(written), "pieces")

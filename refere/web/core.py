@@ -18,6 +18,7 @@ from refere.preuves import rules, lecture
 from refere.affaire import loader
 from refere.pieces import plan
 from refere.build import Options, build
+from refere.affaire.libelles import problem_words, words
 from refere.errors import CaseInvalid, Problem, RefereError
 from refere.web import store
 
@@ -25,7 +26,17 @@ _status_cache: dict[str, tuple[tuple, dict]] = {}
 _status_guard = threading.Lock()
 
 PRET, AVERT, BLOQUANT, INVALIDE = "pret", "avertissements", "bloquant", "invalide"
-STATE_LABELS = {PRET: "prêt", AVERT: "avertissements", BLOQUANT: "bloquant", INVALIDE: "bloquant (à corriger)"}
+STATE_LABELS = {PRET: "prêt à déposer", AVERT: "constructible avec avertissements", BLOQUANT: "bloquant",
+                INVALIDE: "bloquant (à corriger)"}
+A_REMPLIR = "à remplir"  # a new case, never saved: nothing is wrong yet
+STATE_FILTER = (("", "tous"), (PRET, STATE_LABELS[PRET]), (AVERT, STATE_LABELS[AVERT]), (BLOQUANT, "bloquant (preuves)"),
+                (INVALIDE, STATE_LABELS[INVALIDE]), ("a-remplir", A_REMPLIR), ("a-reconstruire", "à reconstruire"))
+
+
+def plain(text: str) -> str:
+    """Lower case without accents: « Aïssatou » is found by « aissatou »."""
+    import unicodedata
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
 
 
 @dataclass
@@ -95,7 +106,9 @@ def check(folder: Path) -> Checked:
 
 
 def status(folder: Path, batch_out: Path | None = None) -> dict:
-    """For the workspace list; the last build is the case's own or « tout construire »'s."""
+    """For the workspace list; the last build is the case's own or « tout construire »'s.
+
+    « stale »: the case file, a capture or a pièce changed after that build (« à reconstruire »)."""
     out = dict(_status(folder))
     if batch_out is not None:
         inv = batch_out / folder.name / "inventaire.json"
@@ -103,7 +116,24 @@ def status(folder: Path, batch_out: Path | None = None) -> dict:
             when = dt.datetime.fromtimestamp(inv.stat().st_mtime, dates.PARIS)
             if out["built_at"] is None or when > out["built_at"]:
                 out["built_at"], out["built"] = when, when.strftime("%d/%m/%Y %H:%M") + " (tout construire)"
+    out["stale"] = out["built_at"] is not None and out["changed_at"] > out["built_at"]
     return out
+
+
+def changed_at(folder: Path) -> dt.datetime:
+    """When the case last changed: its file, or a file of captures/ or pieces/ (added, replaced, removed)."""
+    newest = 0
+    for p in (folder / store.CASE_FILE, folder / "captures", folder / "pieces"):
+        try:
+            newest = max(newest, p.stat().st_mtime_ns)  # a folder's time changes when a file is added or removed
+        except OSError:
+            continue
+        if p.is_dir():
+            with os.scandir(p) as it:
+                for e in it:
+                    if not e.name.startswith("."):
+                        newest = max(newest, e.stat().st_mtime_ns)
+    return dt.datetime.fromtimestamp(newest / 1e9, dates.PARIS)
 
 
 def _status(folder: Path) -> dict:
@@ -131,9 +161,11 @@ def _status(folder: Path) -> dict:
     if c.case is not None:
         r = c.case.requerant
         name = f"{r.prenoms} {r.nom.upper()}"
+    fresh = c.state == INVALIDE and store.is_fresh(folder)
     out = {
-        "state": c.state,
-        "label": STATE_LABELS[c.state],
+        "state": "a-remplir" if fresh else c.state,
+        "label": A_REMPLIR if fresh else STATE_LABELS[c.state],
+        "changed_at": changed_at(folder),
         "built": built.strftime("%d/%m/%Y %H:%M") if built else None,
         "built_at": built,
         "name": name,
@@ -150,16 +182,35 @@ class Busy(RefereError):
     pass
 
 
-def run_build(folder: Path, brouillon: bool):
+def run_build(folder: Path, brouillon: bool, pdf: bool = False):
     """`refere build` into the case's own dossier/ folder, one build at a time per case."""
     lock = store.build_lock(folder)
     if not lock.acquire(blocking=False):
         raise Busy("Une construction de ce dossier est déjà en cours : attendez qu'elle se termine.")
     try:
-        return build(folder / store.CASE_FILE, Options(out=folder / store.OUT_DIR, force=True, brouillon=brouillon,
+        return build(folder / store.CASE_FILE, Options(out=folder / store.OUT_DIR, force=True, brouillon=brouillon, pdf=pdf,
                                                        jobs=min(2, os.cpu_count() or 1)))
     finally:
         lock.release()
+
+
+LETTER_DIR = "courrier"  # beside dossier/: a new build replaces dossier/, never the letter
+LETTER_FILES = ("courrier-prefecture.docx", "courrier-prefecture.txt")
+
+
+def write_letter(folder: Path):
+    """`refere courrier` into the case's courrier/ folder (replaced each time)."""
+    from refere.requete.courrier import write
+    return write(folder / store.CASE_FILE, folder / LETTER_DIR, force=True)
+
+
+def letter_files(folder: Path) -> list[str]:
+    return [n for n in LETTER_FILES if (folder / LETTER_DIR / n).is_file()]
+
+
+def pdf_possible() -> bool:
+    from refere.requete.render import soffice
+    return soffice() is not None
 
 
 def manifest(folder: Path) -> dict | None:
@@ -331,12 +382,12 @@ def failure_summary(folder: Path | None, error: str) -> dict:
     if c.case is None:
         if c.problems:
             p = c.problems[0]
-            from refere.web.forms import field_label
-            out["short"] = (f"{field_label(p.field)} : " if p.field else "") + first_sentence(p.message)
+            out["short"] = first_sentence(problem_words(p))
             out["more"] = len(c.problems) - 1
         return out
     out["warnings"] = len(c.report.warnings)
     if c.report.blocking:
         out["codes"] = [f.code for f in c.report.blocking]
-        out["short"] = first_sentence(c.report.blocking[0].message)
+        f = c.report.blocking[0]
+        out["short"] = first_sentence(words(f.message, f.champ))
     return out

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from refere.affaire import departements
+from refere.affaire.libelles import (CATEGORY_LABELS, DILIGENCE_LABELS, MOTIF_LABELS,  # noqa: F401
+                                     PROCEDURE_LABELS, field_words, problem_words, words)
 from refere.affaire.model import AIDE_JURIDICTIONNELLE, CATEGORIES, DILIGENCES, MOTIFS, PROCEDURES
 
 
@@ -36,38 +38,6 @@ def _opts(values, labels: dict[str, str] | None = None, blank: str | None = None
     return tuple(out)
 
 
-CATEGORY_LABELS = {
-    "identite": "identité (passeport, carte d'identité)",
-    "titre_sejour": "titre de séjour, récépissé",
-    "domicile": "justificatif de domicile",
-    "courrier_prefecture": "courrier ou courriel à la préfecture",
-    "urgence": "preuve de l'urgence (contrat, lettre…)",
-    "autre": "autre",
-}
-MOTIF_LABELS = {
-    "emploi": "emploi menacé", "promesse_embauche": "promesse d'embauche", "droits_sociaux": "droits sociaux",
-    "etudes": "études", "famille": "famille", "sante": "santé", "logement": "logement", "autre": "autre",
-}
-DILIGENCE_LABELS = {
-    "centre_contact_citoyen": "centre de contact citoyen (ANEF)", "point_accueil_numerique": "point d'accueil numérique",
-    "courrier": "courrier", "courriel": "courriel", "autre": "autre",
-}
-# What the applicant would say (the court's wording, « le renouvellement de son titre… », is for the requête).
-PROCEDURE_LABELS = {
-    "premiere_demande_titre_sejour": "Première demande de titre de séjour",
-    "renouvellement_titre_sejour": "Renouvellement de mon titre de séjour",
-    "changement_de_statut": "Changement de statut (par exemple étudiant → salarié)",
-    "admission_exceptionnelle_sejour": "Admission exceptionnelle au séjour (régularisation)",
-    "duplicata_titre": "Duplicata de mon titre de séjour (perdu, volé, abîmé)",
-    "changement_situation": "Déclaration d'un changement de situation (adresse, état civil…)",
-    "remise_titre": "Retrait de mon titre de séjour (il est prêt)",
-    "recueil_biometrie": "Prise d'empreintes et de photo (biométrie)",
-    "delivrance_recepisse": "Obtenir un récépissé",
-    "document_circulation_mineur": "Document de circulation pour un enfant mineur",
-    "naturalisation": "Dépôt d'une demande de naturalisation",
-    "autre": "Autre démarche (précisez ci-dessous)",
-}
-PROCEDURE_LABELS.update({k: v[0].upper() + v[1:] for k, v in PROCEDURES.items() if k not in PROCEDURE_LABELS})
 CIVILITES = (("", "—"), ("M.", "M."), ("Mme", "Mme"))
 
 
@@ -171,7 +141,7 @@ PIECE_FIELDS = (
     Field("date", "Date du document (facultatif)", "date"),
 )
 # Same meaning, two spellings: only one is offered (the one the file has, else the blank default).
-SAME_AS_BLANK = {"captures": "par_semaine"}
+SAME_AS_BLANK = {"captures": "par_semaine", "categorie": "autre", "motif": "autre"}
 
 
 def choices_for(f: Field, shown: str) -> tuple[tuple[str, str], ...]:
@@ -218,8 +188,21 @@ def unknown_key(problem) -> str | None:
     return m[1]
 
 
+def parent_path(dotted: str) -> str:
+    """« tentatives[3].date » → « tentatives[3] » → « tentatives » → « »."""
+    return re.sub(r"(\[\d+\]|\.[^.\[\]]+)$", "", dotted) if re.search(r"(\[\d+\]|\.[^.\[\]]+)$", dotted) else ""
+
+
+def _nearest(dotted: str, known: set[str]) -> str:
+    f = dotted or ""
+    while f and f not in known:
+        f = parent_path(f)
+    return f
+
+
 def place(problems, paths: list[str]) -> tuple[dict[str, list[str]], list]:
-    """Loader problems by input path (the longest input path that the problem's field starts with)."""
+    """Loader problems by input path (the longest input path that the problem's field starts with),
+    in the form's words."""
     known = set(paths)
     by_path: dict[str, list[str]] = {}
     general = []
@@ -227,20 +210,31 @@ def place(problems, paths: list[str]) -> tuple[dict[str, list[str]], list]:
         if unknown_key(p):  # shown on top, with the button that removes it
             general.append(p)
             continue
-        f = p.field
-        target = None
-        while f:
-            if f in known:
-                target = f
-                break
-            f = re.sub(r"(\[\d+\]|\.[^.\[\]]+)$", "", f) if re.search(r"(\[\d+\]|\.[^.\[\]]+)$", f) else ""
-        if target is None and p.field in ("tribunal",):
-            target = None
-        if target is None:
+        target = _nearest(p.field, known)
+        if not target:
             general.append(p)
         else:
-            by_path.setdefault(target, []).append(p.message)
+            by_path.setdefault(target, []).append(words(p.message, p.field))
     return by_path, general
+
+
+# Paths with no input of their own on their page: the link opens the row that shows them.
+_NO_INPUT = re.compile(r"(tentatives\[\d+\])\.(capture|resultat)|(pieces\[\d+\])\.fichiers?")
+PAGES = {"tentatives": "captures_page", "pieces": "pieces_page"}
+
+
+def page_of(dotted: str) -> str:
+    """The page where a field is corrected: captures, pièces, or the form."""
+    return PAGES.get(re.split(r"[.\[]", dotted or "")[0], "case_form")
+
+
+def anchor(dotted: str, doc: Any) -> str:
+    """The id a « Corriger » link opens the page at: the field's own input, else its row, else its list."""
+    if not dotted or not isinstance(doc, dict):
+        return ""
+    found = _nearest(dotted, set(all_paths(doc)))
+    m = _NO_INPUT.fullmatch(found)
+    return (m[1] or m[3]) if m else found
 
 
 FOLDED = ("conseil", "", "options")  # rarely needed: folded on a phone unless filled or wrong
@@ -260,35 +254,12 @@ def section_open(doc: Any, sec: Section, errors: dict) -> bool:
 
 # ---------------------------------------------------------------- field paths in plain words
 
-_ITEM_NAMES = {"tentatives": "tentative", "pieces": "pièce", "urgence": "fait d'urgence", "diligences": "démarche"}
-_LIST_NAMES = {"tentatives": "la liste des tentatives", "pieces": "la liste des pièces",
-               "urgence": "les faits d'urgence", "diligences": "les démarches déjà faites"}
-_EXTRA_LABELS = {"capture": "capture", "fichier": "fichier", "fichiers": "fichiers", "preuves": "preuves",
-                 "heure": "heure"}
-
-
-def _label_of(fields, key: str) -> str:
-    for f in fields:
-        if f.key == key:
-            label = re.sub(r"\s*\([^)]*\)$", "", f.label)
-            return label[0].lower() + label[1:]
-    return _EXTRA_LABELS.get(key, key.replace("_", " "))
-
 
 def field_label(dotted: str) -> str:
-    """« tentatives[11].capture » → « tentative n° 12, capture »: counting from 1, the form's words."""
-    m = re.fullmatch(r"(\w+)\[(\d+)\](?:\.(\w+))?(.*)", dotted or "")
-    if m and m[1] in _ITEM_NAMES:
-        out = f"{_ITEM_NAMES[m[1]]} n° {int(m[2]) + 1}"
-        if m[3]:
-            out += ", " + _label_of(LISTS[m[1]], m[3])
-        return out + (m[4] or "")
-    if dotted in _LIST_NAMES:
-        return _LIST_NAMES[dotted]
-    head, _, key = (dotted or "").partition(".")
-    for sec in SECTIONS:
-        if sec.key == head and key:
-            return f"{sec.title[0].lower() + sec.title[1:]} : {_label_of(sec.fields, key.split('.')[0])}"
-        if not sec.key and not key and any(f.key == head for f in sec.fields):
-            return _label_of(sec.fields, head)
-    return dotted
+    """« tentatives[11].capture » → « tentative n° 12, capture »: the form's words (refere.affaire.libelles)."""
+    return field_words(dotted)
+
+
+def without_line(text: str) -> str:
+    """« dossier.yaml:12 — tentative n° 3, … » (the CLI's line, for an editor) → « tentative n° 3, … » on a page."""
+    return re.sub(r"^\S*dossier\.yaml:\d+ — ", "", text or "")

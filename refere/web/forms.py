@@ -11,6 +11,6 @@ from refere.web.form_edit import (Change, append_entry, apply_list, apply_sectio
 from refere.web.form_fields import (CATEGORY_LABELS, CIVILITES, DILIGENCE_FIELDS, DILIGENCE_LABELS, FOLDED,  # noqa: F401
                           LISTS, MOTIF_LABELS, PIECE_FIELDS, PROCEDURE_LABELS, SAME_AS_BLANK, SECTIONS,
                           TENTATIVE_FIELDS, UNKNOWN_KEY, URGENCE_FIELDS, Field, Section, all_paths,
-                          choices_for, departement_choices, field_label, path, place, section_open,
-                          unknown_key)
+                          anchor, choices_for, departement_choices, field_label, page_of, parent_path, path, place,
+                          problem_words, section_open, unknown_key, without_line, words)
 from refere.web.form_values import display, get, input_type, list_rows, refs, to_yaml  # noqa: F401

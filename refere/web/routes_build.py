@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Flask, abort, redirect, render_template, request, send_file, url_for
 
-from refere.errors import RefereError
+from refere.errors import CaseInvalid, RefereError
 from refere.present import figures_lines
 from refere.web import core, store
 from refere.web.common import case_folder, load_doc, stash, unstash
@@ -27,8 +27,11 @@ def register(app: Flask) -> None:
     def build_page(case_id):
         folder = case_folder(case_id)
         m = core.manifest(folder)
+        doc, _ = load_doc(folder)
         return render_template("construction.html", case_id=case_id, manifest=m, status=core.status(folder),
-                               files=core.output_files(folder), result=unstash("construit"),
+                               files=core.output_files(folder), result=unstash("construit"), doc=doc,
+                               pdf_possible=core.pdf_possible(), letters=core.letter_files(folder),
+                               letter=unstash("courrier"),
                                checked=core.check(folder), outdir=store.OUT_DIR)
 
     @app.post("/d/<case_id>/construction")
@@ -36,13 +39,37 @@ def register(app: Flask) -> None:
         folder = case_folder(case_id)
         brouillon = bool(request.form.get("brouillon"))
         try:
-            res = core.run_build(folder, brouillon)
+            res = core.run_build(folder, brouillon, pdf=bool(request.form.get("pdf")) and core.pdf_possible())
+        except CaseInvalid as exc:
+            # Each problem in the form's words, with its « Corriger » link (as on the verification page).
+            stash("construit", {"erreur": True, "problemes": [(p.field, p.message) for p in exc.problems]})
+            return redirect(url_for("build_page", case_id=case_id) + "#resultat")
         except RefereError as exc:
-            stash("construit", {"erreur": exc.message})
-            return redirect(url_for("build_page", case_id=case_id))
+            stash("construit", {"erreur": True, "message": exc.message})
+            return redirect(url_for("build_page", case_id=case_id) + "#resultat")
         stash("construit", {"pieces": len(res.inventory.pieces), "pages": res.pages, "brouillon": brouillon,
-                            "avertissements": [w.message for w in res.report.warnings]})
+                            "avertissements": [(w.champ, w.message) for w in res.report.warnings]})
         return redirect(url_for("build_page", case_id=case_id) + "#fichiers")
+
+    @app.post("/d/<case_id>/courrier")
+    def letter_run(case_id):
+        folder = case_folder(case_id)
+        try:
+            res = core.write_letter(folder)
+        except CaseInvalid as exc:
+            stash("courrier", {"erreur": True, "problemes": [(p.field, p.message) for p in exc.problems]})
+        except RefereError as exc:
+            stash("courrier", {"erreur": True, "message": exc.message})
+        else:
+            stash("courrier", {"tentatives": res.tentatives})
+        return redirect(url_for("build_page", case_id=case_id) + "#courrier")
+
+    @app.get("/d/<case_id>/courrier/<name>")
+    def letter_download(case_id, name):
+        folder = case_folder(case_id)
+        if name not in core.letter_files(folder):
+            abort(404)  # only the two names the letter is written under
+        return send_file(folder / core.LETTER_DIR / name, as_attachment=True, download_name=name, max_age=0)
 
     @app.get("/d/<case_id>/fichiers/<path:name>")
     def download(case_id, name):

@@ -9,7 +9,7 @@ from flask import Flask, abort, flash, redirect, request, send_file, url_for
 from refere.preuves import captures, shotdates
 from refere import files
 from refere.errors import RefereError
-from refere.web import forms, store
+from refere.web import core, forms, store
 from refere.web.common import case_folder, load_doc, next_step, page, readable_case, save, stash, unstash
 
 
@@ -30,9 +30,9 @@ def register(app: Flask) -> None:
         used = {str(r["item"].get("capture")) for r in rows if r["item"].get("capture")}
         loose = []
         cap = folder / "captures"
-        if cap.is_dir():
+        if cap.is_dir() and not cap.is_symlink():  # a linked folder is not read (nor written, store.receive)
             for p in sorted(cap.iterdir()):
-                if p.is_file() and not p.name.startswith(".") and f"captures/{p.name}" not in used:
+                if p.is_file() and not p.is_symlink() and not p.name.startswith(".") and f"captures/{p.name}" not in used:
                     when, source = _date_existing(p)
                     loose.append({"name": p.name, "when": when.strftime("%Y-%m-%dT%H:%M") if when else "",
                                   "source": source})
@@ -43,18 +43,18 @@ def register(app: Flask) -> None:
     def capture_file(case_id, name):
         """A screenshot, to read its date on it; only a file directly in captures/, images inline."""
         folder = case_folder(case_id)
-        path = folder / "captures" / name
-        if name.startswith(".") or "/" in name or "\\" in name or not path.is_file() or path.is_symlink():
+        # Opened without following a link at any step: neither a linked captures/ nor a linked file.
+        fh = core.open_plain(folder, ["captures", name]) if store.bare_name(name) else None
+        if fh is None:
             abort(404)
-        if path.resolve().parent != (folder / "captures").resolve():
-            abort(404)
-        with open(path, "rb") as fh:
-            kind = files.sniff(fh.read(1024))
+        kind = files.sniff(fh.read(1024))
         if kind is None:
+            fh.close()
             abort(404)
+        fh.seek(0)
         mime = {"png": "image/png", "jpeg": "image/jpeg", "pdf": "application/pdf"}[kind]
         # A PDF is downloaded, never shown inside the page (a PDF can carry scripts).
-        return send_file(path, mimetype=mime, as_attachment=kind == "pdf", download_name=name, max_age=0)
+        return send_file(fh, mimetype=mime, as_attachment=kind == "pdf", download_name=name, max_age=0)
 
     @app.post("/d/<case_id>/captures/envoyer")
     def captures_upload(case_id):
@@ -68,10 +68,21 @@ def register(app: Flask) -> None:
         known = store.existing_hashes(cap)
         used = store.folder_size(folder)
         dated, undated, dupes, refused = [], [], [], []
+        names = store.original_names(folder)  # « captures/x.png » → the name it had on the phone
+        doc, _ = load_doc(folder)
+        attempts = {str(t.get("capture")): k for k, t in enumerate((doc or {}).get("tentatives") or [], 1)
+                    if isinstance(t, dict) and t.get("capture")}
+
+        def said(stored: str) -> str:
+            """« la tentative n° 1 (Screenshot_….png) », as the person knows it, never the stored name."""
+            key = f"captures/{stored}"
+            shown = f"« {names.get(key, stored)} »"
+            return f"la tentative n° {attempts[key]} ({shown})" if key in attempts else shown
+
         for up in request.files.getlist("fichiers"):
             if not up or not up.filename:
                 continue
-            original = up.filename
+            original = store.shown_name(up.filename)
             try:
                 tmp, kind, digest, size = store.receive(up.stream, original, cap, limits, used)
             except store.UploadRefused as exc:
@@ -79,12 +90,13 @@ def register(app: Flask) -> None:
                 continue
             if digest in known:
                 tmp.unlink(missing_ok=True)
-                dupes.append(f"« {original} » a le même contenu que « {known[digest]} » : "
+                dupes.append(f"« {original} » a le même contenu que {said(known[digest])} : "
                              "une capture ne prouve qu'une tentative, elle n'est pas ajoutée.")
                 continue
             when, source = store.date_upload(tmp, kind, original)
             name = store.store_capture(tmp, kind, digest, when, cap)
             known[digest] = name
+            names[f"captures/{name}"] = original
             used += size
             shot = captures.Shot(f"captures/{name}", when, source, digest)
             (dated if when else undated).append((original, shot))
@@ -109,7 +121,8 @@ def register(app: Flask) -> None:
         """Give a date to a capture that has none (or add a loose one) as a new attempt."""
         folder = case_folder(case_id)
         name = request.form.get("nom", "")
-        if not (folder / "captures" / name).is_file() or "/" in name or name.startswith("."):
+        cap = folder / "captures"
+        if not store.bare_name(name) or cap.is_symlink() or not (cap / name).is_file() or (cap / name).is_symlink():
             abort(404)
         when = request.form.get("date", "").strip()
         if not when:
@@ -134,11 +147,16 @@ def register(app: Flask) -> None:
     def captures_remove_file(case_id):
         folder = case_folder(case_id)
         name = request.form.get("nom", "")
-        doc, _ = load_doc(folder)
-        used = {str(t.get("capture")) for t in (doc.get("tentatives") or []) if isinstance(t, dict)} if doc else set()
-        if f"captures/{name}" in used:
-            flash("Cette capture sert à une tentative : retirez d'abord la tentative.", "erreur")
-        else:
-            store.remove_inside(folder, f"captures/{name}", "captures")
-            flash("Capture retirée.", "ok")
+        if not store.bare_name(name):
+            abort(404)
+        # Checked against dossier.yaml as it is now, under its lock: no path spelling or other tab slips by.
+        with store.file_lock(folder / store.CASE_FILE):
+            used = store.referenced(folder / store.CASE_FILE)
+            if used is None:
+                flash("Le fichier dossier.yaml est illisible : corrigez-le dans un éditeur.", "erreur")
+            elif f"captures/{name}" in used:
+                flash("Cette capture sert à une tentative : retirez d'abord la tentative.", "erreur")
+            else:
+                store.remove_inside(folder, f"captures/{name}", "captures")
+                flash("Capture retirée.", "ok")
         return redirect(url_for("captures_page", case_id=case_id))

@@ -10,7 +10,7 @@ from flask import Flask, flash, redirect, request, url_for
 from refere.affaire import departements
 from refere.errors import RefereError
 from refere.web import core, forms, store
-from refere.web.common import case_folder, next_step, page, readable_case, receive_pieces, remove_pieces, same_site, save
+from refere.web.common import case_folder, next_step, page, readable_case, receive_pieces, same_site, undo_uploads, save
 
 
 def register(app: Flask) -> None:
@@ -65,8 +65,7 @@ def register(app: Flask) -> None:
             if (nxt := next_step(case_id)):
                 return nxt
         else:
-            for written in proofs.values():
-                remove_pieces(folder, written)
+            undo_uploads(folder)
         return redirect(url_for("case_form", case_id=case_id) + "#haut")
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Flask, flash, redirect, request, url_for
 
 from refere.web import forms, store
-from refere.web.common import case_folder, load_doc, next_step, page, readable_case, receive_pieces, remove_pieces, save
+from refere import files
+from refere.web.common import (case_folder, load_doc, next_step, page, readable_case, receive_pieces, remove_pieces, save,
+                               stash, undo_uploads, unstash)
 
 
 def _sources(item) -> list[str]:
@@ -16,12 +18,15 @@ def register(app: Flask) -> None:
     @app.get("/d/<case_id>/pieces")
     def pieces_page(case_id):
         folder, doc = readable_case(case_id)
-        return page("pieces.html", case_id, folder, doc, rows=forms.list_rows(doc, "pieces"))
+        return page("pieces.html", case_id, folder, doc, rows=forms.list_rows(doc, "pieces"),
+                    typed=unstash("piece_saisie") or {})
 
     @app.post("/d/<case_id>/pieces/envoyer")
     def pieces_upload(case_id):
         folder = case_folder(case_id)
         title = request.form.get("titre", "").strip()
+        # After an error the form shows again what was typed (the files must be chosen again).
+        stash("piece_saisie", {k: request.form.get(k, "") for k in ("titre", "categorie", "id", "date")})
         if not title:
             flash("Donnez un titre à la pièce (par exemple : Passeport).", "erreur")
             return redirect(url_for("pieces_page", case_id=case_id))
@@ -32,6 +37,20 @@ def register(app: Flask) -> None:
             flash(exc.message + " Rien n'a été ajouté.", "erreur")
             return redirect(url_for("pieces_page", case_id=case_id))
         written = [w for _, w, _ in received]
+        # A pièce sent twice is refused like a duplicate capture, naming the pièce it repeats.
+        doc, _ = load_doc(folder)
+        have = {}
+        for k, item in enumerate((doc or {}).get("pieces") or [], 1):
+            if isinstance(item, dict):
+                for src in _sources(item):
+                    if src not in written and (folder / src).is_file():
+                        have[files.sha256(folder / src)] = f"la pièce n° {k} de la liste (« {item.get('titre') or src} »)"
+        again = [(o, have[d]) for _, w, o in received if (d := files.sha256(folder / w)) in have]
+        if again:
+            remove_pieces(folder, written)
+            flash(f"« {again[0][0]} » a le même contenu que {again[0][1]} : une pièce n'est produite qu'une fois, "
+                  "rien n'a été ajouté.", "erreur")
+            return redirect(url_for("pieces_page", case_id=case_id))
         if not written:
             flash("Choisissez le fichier de la pièce (PDF, JPEG ou PNG).", "erreur")
             return redirect(url_for("pieces_page", case_id=case_id))
@@ -44,8 +63,9 @@ def register(app: Flask) -> None:
         if save(folder, mutate):
             store.remember_names(folder, {w: original for _, w, original in received})
             flash(f"Pièce « {title} » ajoutée.", "ok")
+            unstash("piece_saisie")
         else:
-            remove_pieces(folder, written)
+            undo_uploads(folder)
         return redirect(url_for("pieces_page", case_id=case_id))
 
     @app.post("/d/<case_id>/pieces")

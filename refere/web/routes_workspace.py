@@ -19,7 +19,18 @@ def register(app: Flask) -> None:
         for cid in store.case_ids(workspace):
             st = core.status(workspace / cid, runner.out)
             rows.append({"id": cid, **st})
-        return render_template("index.html", rows=rows, workspace=workspace, batch=runner.state,
+        total = len(rows)
+        # The desk's search (folder or person's name, accents ignored) and filter by state.
+        q, etat = request.args.get("q", "").strip(), request.args.get("etat", "")
+        if q:
+            wanted = core.plain(q)
+            rows = [r for r in rows if wanted in core.plain(f"{r['id']} {r['name']}")]
+        if etat == "a-reconstruire":
+            rows = [r for r in rows if r.get("stale")]
+        elif etat:
+            rows = [r for r in rows if r["state"] == etat]
+        return render_template("index.html", rows=rows, total=total, q=q, etat=etat, states=core.STATE_FILTER,
+                               workspace=workspace, batch=runner.state,
                                single=(workspace / store.CASE_FILE).is_file(),
                                has_report=(runner.out / "rapport.csv").is_file())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
 import threading
 import time
 import webbrowser
@@ -38,9 +39,10 @@ def limits_from_env() -> store.Limits:
     return lim
 
 
-def make_server(workspace: Path, host: str, port: int, behind_proxy: bool = False):
+def make_server(workspace: Path, host: str, port: int, behind_proxy: bool = False, public_name: str | None = None):
     """A waitress server, not yet running (port 0: a free port). It listens on this computer only: the
-    network reaches it through an HTTPS reverse proxy (``behind_proxy``), never in plain HTTP."""
+    network reaches it through an HTTPS reverse proxy (``behind_proxy``), never in plain HTTP, at the
+    address ``public_name`` (the only Host answered there)."""
     from waitress import create_server
 
     from refere.web.app import create_app
@@ -51,15 +53,17 @@ def make_server(workspace: Path, host: str, port: int, behind_proxy: bool = Fals
         raise RefereError(
             f"refere n'écoute pas sur « {host} » : le trafic y passerait en clair, mot de passe et dossiers "
             "lisibles par tout le réseau. Pour une permanence, lancez refere derrière un proxy HTTPS sur cet "
-            f"ordinateur : {PASSWORD_ENV}='…' refere web --derriere-proxy (voir docs/web.md, « Mode réseau »).")
+            f"ordinateur : {PASSWORD_ENV}='…' refere web --derriere-proxy --nom-public … (voir docs/web.md, « Mode réseau »).")
     password = os.environ.get(PASSWORD_ENV) or None
     if behind_proxy and not password:
         raise RefereError(
             f"Derrière un proxy, les dossiers sont accessibles depuis le réseau : définissez d'abord un mot de "
-            f"passe dans la variable {PASSWORD_ENV} (par exemple : {PASSWORD_ENV}='…' refere web --derriere-proxy).")
+            f"passe dans la variable {PASSWORD_ENV} (par exemple : {PASSWORD_ENV}='…' refere web --derriere-proxy --nom-public …).")
+    if behind_proxy:
+        public_name = check_public_name(public_name)
     # A password set for a local server is asked too: whoever set it wants it. Without a proxy, only local
-    # names are answered (a web page cannot reach the server by DNS rebinding); behind it, the proxy's.
-    trusted = None if behind_proxy else ["localhost", "127.0.0.1", "::1", "[::1]"]
+    # names are answered (a web page cannot reach the server by DNS rebinding); behind it, the public one.
+    trusted = [public_name] if behind_proxy else ["localhost", "127.0.0.1", "::1", "[::1]"]
     app = create_app(workspace, password=password, limits=limits_from_env(), trusted_hosts=trusted,
                      behind_proxy=behind_proxy)
     threading.Thread(target=_warm, args=(workspace,), daemon=True).start()
@@ -79,6 +83,22 @@ def make_server(workspace: Path, host: str, port: int, behind_proxy: bool = Fals
                           "choisissez un autre port avec --port") from None
 
 
+_HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\]")
+
+
+def check_public_name(name: str | None) -> str:
+    """The address the phones open (« 192.168.1.20 », « permanence.example.org »): behind the proxy, a
+    request naming any other host is refused, whoever sends it from this computer."""
+    name = (name or "").strip().lower().rstrip(".")
+    if not name:
+        raise RefereError("Derrière un proxy, donnez l'adresse que les téléphones ouvrent, celle du proxy : "
+                          "--nom-public 192.168.1.20 (ou le nom de domaine ; voir docs/web.md, « Mode réseau »).")
+    if not _HOST_NAME.fullmatch(name):
+        raise RefereError(f"--nom-public « {name} » : donnez seulement l'adresse ou le nom, sans https:// , "
+                          "sans port ni chemin (par exemple 192.168.1.20).")
+    return name
+
+
 def _warm(workspace: Path) -> None:
     """Read and check every case once in the background, so that the first pages answer fast."""
     from refere.web import core
@@ -96,12 +116,14 @@ def address(server, host: str) -> str:
     return f"http://{shown}:{server.effective_port}/"
 
 
-def run(workspace: Path, host: str, port: int, open_browser: bool, echo=print, behind_proxy: bool = False) -> None:
-    server = make_server(workspace, host, port, behind_proxy)
+def run(workspace: Path, host: str, port: int, open_browser: bool, echo=print, behind_proxy: bool = False,
+        public_name: str | None = None) -> None:
+    server = make_server(workspace, host, port, behind_proxy, public_name)
     url = address(server, host)
     echo(f"refere web : {url}  (espace : {workspace.resolve()})")
     if behind_proxy:
-        echo(f"Derrière le proxy HTTPS : le proxy doit renvoyer vers {url} ; les téléphones ouvrent l'adresse https:// du proxy.")
+        echo(f"Derrière le proxy HTTPS : le proxy doit renvoyer vers {url} ; les téléphones ouvrent "
+             f"https://{public_name}/.")
     echo("Arrêt : Ctrl-C.")
     _log_to(echo)
     if open_browser and not behind_proxy:

@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import posixpath
 import re
 import shutil
 import tempfile
@@ -127,7 +128,11 @@ def read_doc(path: Path) -> Any:
     from ruamel.yaml.error import YAMLError
 
     try:
-        data = _yaml().load(path.read_text("utf-8"))
+        text = path.read_text("utf-8")
+        _shallow_enough(text, path.name)
+        data = _yaml().load(text)
+    except RecursionError:  # ruamel composes recursively: a deeply nested file is refused, never a 500
+        raise CaseInvalid([_too_nested(path.name)]) from None
     except UnicodeDecodeError:
         raise CaseInvalid([Problem(path.name, None, "", "le fichier n'est pas encodé en UTF-8")]) from None
     except YAMLError as exc:
@@ -140,6 +145,32 @@ def read_doc(path: Path) -> Any:
     if not isinstance(data, dict):
         raise CaseInvalid([Problem(path.name, 1, "", "le fichier doit être une suite de champs « nom: valeur »")])
     return data
+
+
+MAX_NESTING = 64  # a real case file nests 4 levels deep
+
+
+def _too_nested(name: str) -> Problem:
+    return Problem(name, None, "", "fichier trop imbriqué (crochets ou accolades les uns dans les autres) : "
+                                   "un dossier n'en a pas besoin")
+
+
+def _shallow_enough(text: str, name: str) -> None:
+    """The loader's size limit, and a nesting limit, checked before ruamel reads the file (it is slow on
+    a huge file and recurses on each bracket)."""
+    from refere.affaire.loader import MAX_BYTES
+
+    if (size := len(text.encode("utf-8"))) > MAX_BYTES:
+        raise CaseInvalid([Problem(name, None, "", f"fichier trop gros ({size} octets) pour un dossier")])
+    depth = 0
+    if text.count("[") + text.count("{") > MAX_NESTING:
+        for ch in text:
+            if ch in "[{":
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise CaseInvalid([_too_nested(name)])
+            elif ch in "]}" and depth:
+                depth -= 1
 
 
 _doc_cache: dict[str, tuple[str, Any]] = {}
@@ -225,7 +256,7 @@ def folder_size(folder: Path) -> int:
     total = 0
     for sub in ("captures", "pieces"):
         d = folder / sub
-        if d.is_dir():
+        if d.is_dir() and not d.is_symlink():
             total += sum(p.stat().st_size for p in d.rglob("*") if p.is_file() and not p.is_symlink())
     return total
 
@@ -302,7 +333,7 @@ EXT = {"png": "png", "jpeg": "jpg", "pdf": "pdf"}
 
 def existing_hashes(folder: Path) -> dict[str, str]:
     out = {}
-    if folder.is_dir():
+    if folder.is_dir() and not folder.is_symlink():
         for p in sorted(folder.iterdir()):
             if p.is_file() and not p.name.startswith("."):
                 out[files.sha256(p)] = p.name
@@ -327,21 +358,80 @@ def store_capture(tmp: Path, kind: str, digest: str, when: dt.datetime | None, f
     return name
 
 
-def store_piece(tmp: Path, kind: str, digest: str, title: str, folder: Path) -> str:
+def store_piece(tmp: Path, kind: str, digest: str, title: str, folder: Path) -> tuple[str, bool]:
+    """Move the upload to its name in pieces/: (name, created). A file already there with the same content
+    is kept as it is, never replaced (created False): undoing this upload must not remove it."""
     stem = slugify(title)[:40].strip("-") or "piece"
-    name = f"{stem}-{digest[:8]}.{EXT[kind]}"
-    os.replace(tmp, folder / name)
-    return name
+    for name in (f"{stem}-{digest[:8]}.{EXT[kind]}", f"{stem}-{digest}.{EXT[kind]}"):
+        dest = folder / name
+        try:
+            os.link(tmp, dest)  # fails if the name is taken: nothing is ever overwritten
+        except FileExistsError:
+            if dest.is_file() and not dest.is_symlink() and files.sha256(dest) == digest:
+                tmp.unlink()
+                return name, False
+            continue  # another content under the short name: the full hash tells them apart
+        except OSError:  # a file system without hard links
+            if dest.exists() or dest.is_symlink():
+                continue
+            os.replace(tmp, dest)
+            return name, True
+        tmp.unlink()
+        return name, True
+    tmp.unlink()
+    raise UploadRefused(f"un autre fichier occupe déjà le nom « {name} » dans pieces/ : renommez-le ou retirez-le.")
+
+
+def _norm(written: str) -> str:
+    return posixpath.normpath(written.replace("\\", "/")) if written else ""
+
+
+def referenced(case_file: Path) -> set[str] | None:
+    """Every path dossier.yaml names (normalised: « ./captures/x.png » is « captures/x.png »), read now;
+    None when it cannot be read. Call it under file_lock(case_file) before deleting a file."""
+    try:
+        doc = read_doc(case_file)
+    except CaseInvalid:
+        return None
+    out: set[str] = set()
+    todo: list[Any] = [doc]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+        elif isinstance(item, str):
+            out.add(_norm(item))
+    return out
+
+
+def bare_name(name: str) -> bool:
+    """A file name directly in a folder: no separator, no leading dot, no control character."""
+    return bool(name) and not name.startswith(".") and not any(c in "/\\" or unicodedata.category(c) == "Cc"
+                                                               for c in name)
 
 
 def remove_inside(case_folder: Path, written: str, sub: str) -> None:
     """Delete a file the server stored (only inside captures/ or pieces/, never a link)."""
+    if (case_folder / sub).is_symlink():
+        return
     try:
         full = files.resolve_inside(case_folder, written)
     except files.FileKindError:
         return
     if full.parent.resolve() == (case_folder / sub).resolve() and full.is_file() and not full.is_symlink():
         full.unlink()
+
+
+def remove_unused(case_folder: Path, written: list[str], sub: str) -> None:
+    """Delete these stored files, except any dossier.yaml names once re-read under its lock (all of them
+    when it cannot be read: a file too many beats a proof lost)."""
+    with _file_lock(case_folder / CASE_FILE):
+        used = referenced(case_folder / CASE_FILE)
+        for w in written:
+            if used is not None and _norm(w) not in used:
+                remove_inside(case_folder, w, sub)
 
 
 def clean_staging(folder: Path) -> None:
@@ -363,7 +453,18 @@ def original_names(folder: Path) -> dict[str, str]:
         data = json.loads((folder / NAMES_FILE).read_text("utf-8"))
     except (OSError, ValueError):
         return {}
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    return {str(k): shown_name(str(v)) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+NAME_MAX = 120
+
+
+def shown_name(sent: str) -> str:
+    """A name sent by a browser, fit to remember and show: its last part, without control or format
+    characters (a U+202E would show « IMG_\u202egnp.exe » reversed), at most NAME_MAX characters."""
+    last = (sent or "").replace("\\", "/").rsplit("/", 1)[-1]
+    clean = "".join(c for c in last if unicodedata.category(c) not in ("Cc", "Cf")).strip()
+    return clean if len(clean) <= NAME_MAX else clean[: NAME_MAX - 1] + "…"
 
 
 def remember_names(folder: Path, names: dict[str, str]) -> None:
@@ -372,5 +473,5 @@ def remember_names(folder: Path, names: dict[str, str]) -> None:
         return
     with _file_lock(folder / NAMES_FILE):
         data = original_names(folder)
-        data.update({k: Path(v.replace("\\", "/")).name[:200] for k, v in names.items()})
+        data.update({k: shown_name(v) for k, v in names.items()})
         atomic_write(folder / NAMES_FILE, json.dumps(data, ensure_ascii=False, sort_keys=True, indent=0).encode("utf-8"))

@@ -1,0 +1,153 @@
+"""Images as a viewer shows them, on A4 pages: orientation applied, transparency on white.
+
+A capture passes through as it is whenever that is faithful (a JPEG's segments are dropped, not
+its image data; a PNG is cut at IEND). It is decoded and re-encoded when it must be: a mirrored
+EXIF orientation (2, 4, 5, 7: no page rotation can show it), transparency (flattened on white,
+as it prints, a 16-bit grey key colour included), image data running on past the picture's rows
+(a PNG whose IDAT inflates far beyond what IHDR declares), or compression asked for.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import img2pdf
+import pikepdf
+from PIL import Image, ImageMath, ImageOps
+
+from refere.errors import FileProblem
+from refere.pieces import pngmeta, sanitize
+from refere.pieces.probe import MAX_PIXELS, SourceInfo, source_bytes
+
+logging.getLogger("img2pdf").setLevel(logging.ERROR)
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+MM = 72 / 25.4
+A4 = (210 * MM, 297 * MM)
+# Left/right margin 12 mm, top/bottom 15 mm: the stamp lives in the top margin.
+_LAYOUT = img2pdf.get_layout_fun(A4, None, (15 * MM, 12 * MM), img2pdf.FitMode.shrink, True)
+MIRRORED = (2, 4, 5, 7)
+_EXIF_ROTATION = {3: img2pdf.Rotation["180"], 6: img2pdf.Rotation["90"], 8: img2pdf.Rotation["270"]}
+
+
+def needs_reencoding(src: SourceInfo) -> bool:
+    """Whether this image is decoded and re-encoded (see the module's docstring)."""
+    data = source_bytes(src)
+    if src.kind == "png":
+        meta = pngmeta.read(data)
+        return meta.has_alpha or meta.orientation in MIRRORED or not pngmeta.idat_fits(data)
+    return jpeg_orientation(data) in MIRRORED
+
+
+def jpeg_orientation(data: bytes) -> int:
+    """The EXIF orientation of a JPEG (1 to 8), 1 when absent or unreadable."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return pngmeta.orientation_of(img.getexif().get(0x0112))
+    except Exception:  # noqa: BLE001 - an unreadable EXIF block says nothing: shown as stored
+        return 1
+
+
+def _reencoded(data: bytes, dpi_cap: int | None, photo: bool) -> bytes:
+    """Decoded, turned as EXIF says, flattened on white; JPEG when compressing or when the source
+    was a JPEG (a photo), PNG otherwise (lossless, as a screenshot should stay)."""
+    with Image.open(io.BytesIO(data)) as img:
+        key = img.info.get("transparency")
+        has_alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or key is not None
+        img.load()
+        # Re-encoding drops the EXIF: apply its orientation (mirrored ones too) to the pixels.
+        img = ImageOps.exif_transpose(img) or img
+        if img.mode.startswith("I"):
+            wide = img.convert("I")
+            mask = None
+            if isinstance(key, int):  # 16-bit grey with a transparent key value (tRNS)
+                mask = ImageMath.lambda_eval(lambda a: a["a"] != key, a=wide).point(lambda v: v * 255).convert("L")
+            img = wide.point(lambda v: v / 256).convert("L")
+            if mask is not None:
+                img.putalpha(mask)
+        elif img.mode in ("P", "PA"):
+            img = img.convert("RGBA")
+        if has_alpha or img.mode in ("RGBA", "LA"):
+            grey = img.mode in ("LA", "La", "L")
+            rgba = img.convert("RGBA")
+            flat = Image.new("RGB", rgba.size, (255, 255, 255))
+            flat.paste(rgba, mask=rgba.getchannel("A"))
+            img = flat.convert("L") if grey else flat
+        out = io.BytesIO()
+        if dpi_cap:
+            img = _downscale(img, dpi_cap)
+        if dpi_cap or photo:
+            if img.mode not in ("RGB", "L"):
+                img = img.convert("RGB")
+            img.save(out, "JPEG", quality=85 if dpi_cap else 92, optimize=True)
+        else:
+            # Level 3: about the source's size, at a third of level 6's time.
+            img.save(out, "PNG", compress_level=3)
+        return out.getvalue()
+
+
+def _downscale(img: Image.Image, dpi: int) -> Image.Image:
+    """At most ``dpi`` across the A4 text block: sharp when printed, far lighter."""
+    max_w, max_h = int(186 / 25.4 * dpi), int(267 / 25.4 * dpi)
+    if img.width > img.height:
+        max_w, max_h = max_h, max_w
+    scale = min(1.0, max_w / img.width, max_h / img.height)
+    if scale < 1.0:
+        img = img.resize((max(1, int(img.width * scale)), max(1, int(img.height * scale))), Image.LANCZOS)
+    return img
+
+
+def _png_until_iend(data: bytes) -> bytes:
+    """A PNG passed through as it is, cut after its IEND chunk: img2pdf refuses trailing bytes
+    (« invalid png »), and they are not image data anyway (an appended file, a message…)."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        return data
+    i, n = 8, len(data)
+    while i + 12 <= n:
+        length = int.from_bytes(data[i:i + 4], "big")
+        end = i + 12 + length
+        if data[i + 4:i + 8] == b"IEND":
+            return data[:end] if end < n else data
+        i = end
+    return data
+
+
+def _convert(data: bytes, rotation) -> pikepdf.Pdf:
+    # One page per image, as the plan counts it: an MPO or animated PNG keeps its first frame.
+    # Made straight into a pikepdf document (not written out and parsed again): the image data is
+    # held once, until the pièce is saved.
+    return img2pdf.convert_to_docobject(data, layout_fun=_LAYOUT, nodate=True, rotation=rotation,
+                                        first_frame_only=True, engine=img2pdf.Engine.pikepdf).writer
+
+
+def image_pages(src: SourceInfo, dpi_cap: int | None = None) -> pikepdf.Pdf:
+    data = source_bytes(src)
+    jpeg = data[:2] == b"\xff\xd8"
+    meta = pngmeta.read(data) if src.kind == "png" else None
+    orientation = meta.orientation if meta else jpeg_orientation(data) if jpeg else 1
+    again = bool(dpi_cap) or orientation in MIRRORED or bool(meta and (meta.has_alpha or not pngmeta.idat_fits(data)))
+    # A quarter turn is the page's rotation (the image data is kept as it is); img2pdf is never
+    # asked to read the EXIF itself (it decodes a whole PNG for that).
+    rotation = img2pdf.Rotation.none if again else _EXIF_ROTATION.get(orientation, img2pdf.Rotation.none)
+    # Pillow's and img2pdf's English notes are kept off the screen by the CLI (cli.quiet_libraries).
+    try:
+        if again:
+            flat = _reencoded(data, dpi_cap, photo=jpeg)
+        elif jpeg:
+            # EXIF, GPS, XMP and comments are dropped (segments only, the image data is not re-encoded).
+            flat = sanitize.strip_jpeg(data)
+        else:
+            flat = _png_until_iend(data)
+        try:
+            out = _convert(flat, rotation)
+        except Exception:  # noqa: BLE001 - a structure img2pdf cannot copy (an ICC profile after
+            if again:      # the frame header…): the decoded pixels, as check decoded them
+                raise
+            out = _convert(_reencoded(data, None, photo=jpeg), img2pdf.Rotation.none)
+    except FileProblem:
+        raise
+    except Exception:  # noqa: BLE001 - img2pdf and Pillow signal odd images with many types
+        raise FileProblem(f"« {src.written} » : image impossible à mettre en page (structure que refere ne sait "
+                          "pas lire, format non pris en charge) ; réenregistrez-la en PNG") from None
+    return out

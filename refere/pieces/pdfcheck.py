@@ -1,0 +1,196 @@
+"""The checks a source PDF passes before it is filed: pages the stamping can handle, streams
+that do not inflate beyond reason. (Split from probe so that only what opens a PDF imports
+pikepdf.)"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pikepdf
+
+from refere.errors import FileProblem
+from refere.pieces import flux, repair
+
+# qpdf's repair notes (« Pages tree includes non-dictionary object… ») are English noise to the
+# user: what matters is reported in French, or the file is used as qpdf repaired it.
+logging.getLogger("pikepdf._core").setLevel(logging.ERROR)
+# Every exception the PDF library raises (PdfError, its sibling QpdfRuntimeError, PasswordError,
+# DeletedObjectError…), with what Python raises on values qpdf hands back: all mean « this PDF
+# cannot be used as it is », never an internal error.
+PDF_ERRORS = (pikepdf.PikepdfError, RuntimeError, ValueError, TypeError, KeyError, AttributeError,
+              IndexError, OverflowError, UnicodeError, flux.Undecodable)
+
+# A pièce is a letter or a scanned document; a source of thousands of pages is a mistake or an
+# attack, and every page is stamped and copied.
+MAX_PDF_PAGES = 2_000
+# Filters applied one over another: real producers use one (sometimes two); more is a bomb.
+MAX_FILTERS = 2
+
+_STREAM = re.compile(rb"(?<!end)stream\r?\n")
+
+
+def packed_objects_bomb(data: bytes) -> bool:
+    """Whether an object or cross-reference stream inflates beyond reason.
+
+    qpdf inflates those whole, in memory, as soon as it resolves an object they hold; a few
+    megabytes of zeros would take gigabytes. So they are measured first, chunk by chunk.
+    """
+    for m in _STREAM.finditer(data):
+        head = data[max(0, m.start() - 1024):m.start()]
+        head = head[head.rfind(b"obj") + 1:]
+        if (b"/ObjStm" in head or b"/XRef" in head) and (b"/FlateDecode" in head or b"/Fl" in head):
+            if flux.inflated_size(memoryview(data)[m.end():], MAX_PACKED) > MAX_PACKED:
+                return True
+    return False
+
+
+def pdf_open(source: bytes | Path, written: str) -> pikepdf.Pdf:
+    """Open a PDF, owner-password-only encryption included; French errors otherwise."""
+    if isinstance(source, bytes) and packed_objects_bomb(source):
+        raise FileProblem(f"« {written} » : PDF dont les objets compressés se décompressent en plus de "
+                          f"{MAX_PACKED // 1_000_000} Mo, refusé pour protéger la mémoire ; "
+                          "réenregistrez-le (« Imprimer » → « Enregistrer en PDF »)")
+    try:
+        return pikepdf.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+    except pikepdf.PasswordError:
+        raise FileProblem(
+            f"« {written} » : ce PDF est protégé par un mot de passe ; "
+            "ouvrez-le et réenregistrez-le sans protection (« Imprimer » → « Enregistrer en PDF »)"
+        ) from None
+    except PDF_ERRORS as exc:
+        if "unsupported" in str(exc).lower() or "does not support" in str(exc).lower():
+            raise FileProblem(f"« {written} » : {UNSUPPORTED_CRYPT}") from None
+        # qpdf's own words are English and name a temporary object: a French label instead.
+        raise FileProblem(f"« {written} » : PDF endommagé ou tronqué, illisible ({repair.labels([str(exc)])[0]}) ; "
+                          "réenregistrez-le depuis son logiciel d'origine (« Imprimer » → « Enregistrer en PDF »)") from None
+
+
+UNSUPPORTED_CRYPT = ("PDF chiffré par une méthode que refere ne sait pas lire, format non pris en charge ; "
+                     "ouvrez-le et réenregistrez-le sans protection (« Imprimer » → « Enregistrer en PDF »)")
+
+
+def _page_problem(page: pikepdf.Page) -> str | None:
+    """What the stamping could not handle on this page, in French, or None."""
+    obj = page.obj
+    rotate = obj.get("/Rotate", 0)
+    if not _is_number(rotate) or not abs(rotate) < 1e9:
+        return "rotation (/Rotate) qui n'est pas un nombre"
+    if Decimal(str(rotate)) % 90 != 0:
+        shown = f"{Decimal(str(rotate)):f}".replace(".", ",")
+        return f"rotation (/Rotate) de {shown}°, pas un multiple de 90"
+    box = obj.get("/CropBox") or obj.get("/MediaBox")
+    if box is None:
+        try:
+            box = page.mediabox  # inherited from the page tree
+        except Exception:  # noqa: BLE001
+            box = None
+    if not isinstance(box, pikepdf.Array) or len(box) != 4 or not all(_is_number(v) for v in box):
+        return "format de page (/MediaBox) absent ou illisible"
+    x0, y0, x1, y1 = (float(v) for v in box)
+    if abs(x1 - x0) < 1 or abs(y1 - y0) < 1:
+        return "page de taille nulle (/MediaBox)"
+    if max(abs(x0), abs(y0), abs(x1), abs(y1)) > 1e6:
+        return "format de page (/MediaBox) démesuré"
+    contents = obj.get("/Contents")
+    if isinstance(contents, pikepdf.Array):
+        # Joined into one form when the page is stamped: their decoded total must fit in memory.
+        total = 0
+        for part in contents:
+            if isinstance(part, pikepdf.Stream):
+                try:
+                    size = flux.decoded_size(part.read_raw_bytes(), flux.filter_names(part),
+                                             part.get("/DecodeParms"), MAX_CONTENT)
+                except flux.Undecodable:
+                    size = 0  # damaged: left out when stamped, named by the diagnosis
+                total += MAX_CONTENT + 1 if size is None else size
+        if total > MAX_CONTENT:
+            return f"contenu de page qui se décompresse en plus de {MAX_CONTENT // 1_000_000} Mo"
+    resources = obj.get("/Resources")
+    if resources is not None:
+        if not isinstance(resources, pikepdf.Dictionary):
+            return "ressources de la page (/Resources) qui ne sont pas un dictionnaire"
+        fonts = resources.get("/Font")
+        if fonts is not None and not isinstance(fonts, pikepdf.Dictionary):
+            return "polices de la page (/Font) qui ne sont pas un dictionnaire"
+    return None
+
+
+def _is_number(value) -> bool:
+    # pikepdf gives PDF integers as int and reals as Decimal; a bool is not a number here.
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+
+
+# Filters that qpdf decodes when it writes the pièce (it recompresses them as Flate); Flate alone
+# and image codecs are copied as they are. Each with the most one input byte can inflate to.
+_REDECODED = {"/ASCIIHexDecode": 1, "/ASCII85Decode": 4, "/RunLengthDecode": 64, "/LZWDecode": 4096,
+              "/FlateDecode": 1032}
+_COPIED = {"/FlateDecode", "/DCTDecode", "/JPXDecode", "/CCITTFaxDecode", "/JBIG2Decode", "/Crypt"}
+MAX_DECODED = 256_000_000  # bytes one stream may inflate to when the pièce is written
+MAX_PACKED = 64_000_000  # bytes of objects packed in one object stream (real ones: a few MB)
+MAX_CONTENT = 128_000_000  # bytes of one page's content when its parts are joined for the stamp
+
+
+def _stream_problem(stream: pikepdf.Stream) -> str | None:
+    """Whether writing this stream would inflate it beyond reason, in French, or None. Data that
+    does not decode is not a bomb: the diagnosis calls it damage."""
+    names = flux.filter_names(stream)
+    if len(names) > MAX_FILTERS:
+        return f"flux compressé {len(names)} fois ({MAX_FILTERS} au plus)"
+    if all(n in _COPIED for n in names) or flux.unknown_filters(names):
+        return None  # copied as they are (an unknown filter is named by the diagnosis)
+    raw = stream.read_raw_bytes()
+    bound = len(raw)
+    for n in names:
+        bound *= _REDECODED.get(n, 1)
+    if bound <= MAX_DECODED:
+        return None
+    general = [n for n in names if n in _REDECODED]
+    try:
+        size = flux.decoded_size(raw, general, stream.get("/DecodeParms"), MAX_DECODED)
+    except flux.Undecodable:
+        return None
+    if size is None or size > MAX_DECODED:
+        return f"flux compressé qui se décompresse en plus de {MAX_DECODED // 1_000_000} Mo"
+    return None
+
+
+def _streams_problem(pdf: pikepdf.Pdf) -> str | None:
+    """Only what the pages use is written into the pièce: an orphan object does not count."""
+    seen: set = set()
+    walk = [repair.MAX_WALK]
+    for page in pdf.pages:
+        for stream in repair.page_streams(page, seen, walk):
+            if (problem := _stream_problem(stream)) is not None:
+                return problem
+    return None
+
+
+def _pdf_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis]:
+    with pdf_open(data, written) as pdf:
+        try:
+            n = len(pdf.pages)
+        except PDF_ERRORS:
+            n = 0
+        if n == 0:
+            raise FileProblem(f"« {written} » : PDF sans aucune page lisible")
+        if n > MAX_PDF_PAGES:
+            raise FileProblem(f"« {written} » : {n} pages, c'est trop pour une pièce ({MAX_PDF_PAGES} au plus) ; "
+                              "ne gardez que les pages utiles")
+        try:
+            if (problem := _streams_problem(pdf)) is not None:
+                raise FileProblem(f"« {written} » : {problem}, refusé pour protéger la mémoire ; "
+                                  "réenregistrez-le (« Imprimer » → « Enregistrer en PDF »)")
+            for k, page in enumerate(pdf.pages, start=1):
+                if (problem := _page_problem(page)) is not None:
+                    raise FileProblem(f"« {written} », page {k} : {problem} ; "
+                                      "réenregistrez le PDF (« Imprimer » → « Enregistrer en PDF »)")
+            etat = repair.diagnose(pdf)
+        except PDF_ERRORS:
+            raise FileProblem(f"« {written} » : PDF endommagé (un objet ou un flux illisible)") from None
+        if etat.etat == repair.UNSUPPORTED:
+            raise FileProblem(f"« {written} » : {UNSUPPORTED_CRYPT}")
+        return n, etat

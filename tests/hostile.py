@@ -1,0 +1,371 @@
+"""Generated real-world oddities (issues 22 and 26): damaged, odd or hostile PDFs and images.
+
+Each maker writes one real file with pikepdf, zlib or Pillow; the tests assert the one right
+outcome for each, and tests/test_no_english.py runs the CLI over all of them.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import pikepdf
+from PIL import Image, ImageDraw
+
+Name = pikepdf.Name
+
+
+def _font(pdf: pikepdf.Pdf) -> pikepdf.Object:
+    return pdf.make_indirect(pikepdf.Dictionary(Type=Name.Font, Subtype=Name.Type1, BaseFont=Name.Helvetica))
+
+
+def _page(pdf: pikepdf.Pdf, contents, **extra) -> None:
+    page = pikepdf.Dictionary(Type=Name.Page, MediaBox=[0, 0, 612, 792],
+                              Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=_font(pdf))),
+                              Contents=contents, **extra)
+    pdf.pages.append(pikepdf.Page(page))
+
+
+def _raw_save(pdf: pikepdf.Pdf, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pdf.save(path, compress_streams=False, stream_decode_level=pikepdf.StreamDecodeLevel.none,
+             deterministic_id=True)
+    return path
+
+
+def _stream(pdf: pikepdf.Pdf, data: bytes, *filters: str, **parms) -> pikepdf.Object:
+    s = pikepdf.Stream(pdf, data)
+    if filters:
+        s.Filter = pikepdf.Array([Name(f) for f in filters]) if len(filters) > 1 else Name(filters[0])
+    for k, v in parms.items():
+        s[f"/{k}"] = v
+    return pdf.make_indirect(s)
+
+
+TEXT = b"BT /F1 24 Tf 72 700 Td (Bonjour) Tj ET"
+# An LZW stream qpdf refuses with « bad code received » (QpdfRuntimeError, not PdfError).
+BAD_LZW = b"\x00K\x00"
+
+
+def lzw_encode(data: bytes) -> bytes:
+    """PDF LZW (MSB first, EarlyChange 1), as a producer writes it."""
+    table = {bytes([i]): i for i in range(256)}
+    width, nxt, out, acc, nbits = 9, 258, bytearray(), 0, 0
+
+    def put(code: int) -> None:
+        nonlocal acc, nbits
+        acc = (acc << width) | code
+        nbits += width
+        while nbits >= 8:
+            nbits -= 8
+            out.append((acc >> nbits) & 0xFF)
+        acc &= (1 << nbits) - 1
+
+    put(256)
+    cur = b""
+    for byte in data:
+        cand = cur + bytes([byte])
+        if cand in table:
+            cur = cand
+            continue
+        put(table[cur])
+        table[cand] = nxt
+        nxt += 1
+        if nxt + 1 > (1 << width) and width < 12:
+            width += 1
+        if nxt >= 4095:
+            put(256)
+            table = {bytes([i]): i for i in range(256)}
+            width, nxt = 9, 258
+        cur = bytes([byte])
+    if cur:
+        put(table[cur])
+    put(257)
+    if nbits:
+        out.append((acc << (8 - nbits)) & 0xFF)
+    return bytes(out)
+
+
+# --- PDFs -------------------------------------------------------------------------------------
+
+def pdf_array_bad_lzw(path: Path) -> Path:
+    """/Contents is an array whose second part is LZW qpdf cannot decode."""
+    pdf = pikepdf.new()
+    _page(pdf, pikepdf.Array([_stream(pdf, TEXT), _stream(pdf, BAD_LZW, "/LZWDecode")]))
+    return _raw_save(pdf, path)
+
+
+def pdf_packed_1_7_mb(path: Path) -> Path:
+    """A sound PDF whose object stream inflates to 1.7 MB (well compressed, data after its end)."""
+    pdf = pikepdf.new()
+    _page(pdf, pdf.make_stream(TEXT))
+    pdf.pages[0].obj.PieceInfo = pdf.make_indirect(pikepdf.Dictionary(K=pikepdf.String("abcdefgh" * 212_000)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pdf.save(path, object_stream_mode=pikepdf.ObjectStreamMode.generate, deterministic_id=True)
+    return path
+
+
+def pdf_flate_bomb_parts(path: Path, parts: int = 6, each: int = 200_000_000) -> Path:
+    """/Contents: several Flate parts of 200 MB of spaces each (each under the per-stream bound)."""
+    z = zlib.compressobj(9)
+    body = z.compress(b"0 0 m 1 1 l S\n") + z.compress(b" " * each) + z.flush()
+    pdf = pikepdf.new()
+    _page(pdf, pikepdf.Array([_stream(pdf, body, "/FlateDecode") for _ in range(parts)]))
+    return _raw_save(pdf, path)
+
+
+def pdf_rotate(path: Path, value) -> Path:
+    pdf = pikepdf.new()
+    _page(pdf, pdf.make_stream(TEXT), Rotate=value)
+    return _raw_save(pdf, path)
+
+
+def pdf_bad_token(path: Path) -> Path:
+    """Page 2's content is cut in the middle of a string: qpdf --check cannot see it once the
+    content sits in a form XObject."""
+    pdf = pikepdf.new()
+    _page(pdf, pdf.make_stream(TEXT))
+    _page(pdf, pdf.make_stream(b"BT /F1 24 Tf 72 700 Td (Bonjour, ceci est coup"))
+    return _raw_save(pdf, path)
+
+
+def pdf_image_stream(path: Path, data: bytes, filters: list[str], w: int, h: int, bpc: int = 8,
+                     cs: str = "/DeviceGray", parms=None) -> Path:
+    pdf = pikepdf.new()
+    img = pikepdf.Stream(pdf, data)
+    img.Type, img.Subtype = Name.XObject, Name.Image
+    img.Width, img.Height, img.BitsPerComponent, img.ColorSpace = w, h, bpc, Name(cs)
+    img.Filter = pikepdf.Array([Name(f) for f in filters])
+    if parms is not None:
+        img.DecodeParms = parms
+    page = pikepdf.Dictionary(Type=Name.Page, MediaBox=[0, 0, 612, 792],
+                              Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=pdf.make_indirect(img))),
+                              Contents=pdf.make_stream(b"q 300 0 0 300 100 300 cm /Im0 Do Q"))
+    pdf.pages.append(pikepdf.Page(page))
+    return _raw_save(pdf, path)
+
+
+def jpeg_bytes(size=(64, 48)) -> bytes:
+    img = Image.new("L", size, 200)
+    ImageDraw.Draw(img).rectangle([4, 4, size[0] // 2, size[1] // 2], fill=20)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def pdf_cut_jpeg(path: Path) -> Path:
+    data = jpeg_bytes()
+    return pdf_image_stream(path, data[:len(data) // 2], ["/DCTDecode"], 64, 48)
+
+
+def pdf_runlength_damaged(path: Path) -> Path:
+    """RunLength data that says « 100 bytes follow » where 3 do."""
+    return pdf_image_stream(path, b"\x63abc", ["/RunLengthDecode"], 10, 10)
+
+
+def pdf_unknown_filter(path: Path) -> Path:
+    pdf = pikepdf.new()
+    _page(pdf, _stream(pdf, TEXT, "/BrotliDecode"))
+    return _raw_save(pdf, path)
+
+
+def pdf_lzw(path: Path, size: int = 200_000) -> Path:
+    """A sound content stream of ``size`` bytes under LZW (raw well over 62 KB)."""
+    import random
+
+    rnd = random.Random(7)
+    lines = []
+    while sum(len(x) for x in lines) < size:
+        lines.append(f"{rnd.randrange(600)} {rnd.randrange(780)} m {rnd.randrange(600)} {rnd.randrange(780)} l S\n".encode())
+    data = b"".join(lines)
+    pdf = pikepdf.new()
+    _page(pdf, _stream(pdf, lzw_encode(data), "/LZWDecode"))
+    return _raw_save(pdf, path)
+
+
+def pdf_flate_variants(path: Path) -> Path:
+    """Page 1: an empty Flate content stream; page 2: Flate without its end marker (checksum)."""
+    pdf = pikepdf.new()
+    _page(pdf, _stream(pdf, b"", "/FlateDecode"))
+    _page(pdf, _stream(pdf, zlib.compress(TEXT)[:-4], "/FlateDecode"))
+    return _raw_save(pdf, path)
+
+
+def pdf_orphan_damage(path: Path) -> Path:
+    """A sound page, and an object no page uses whose data is garbage."""
+    pdf = pikepdf.new()
+    _page(pdf, pdf.make_stream(TEXT))
+    pdf.Root.Orphelin = _stream(pdf, b"garbage that is not zlib", "/FlateDecode")
+    return _raw_save(pdf, path)
+
+
+def pdf_bad_xref(path: Path) -> Path:
+    """A sound PDF whose cross-reference table points nowhere: qpdf rebuilds it."""
+    pdf = pikepdf.new()
+    _page(pdf, pdf.make_stream(TEXT))
+    buf = io.BytesIO()
+    pdf.save(buf, deterministic_id=True)
+    data = bytearray(buf.getvalue())
+    i = data.rfind(b"startxref")
+    data[i:] = b"startxref\n999999\n%%EOF\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def pdf_layers(path: Path) -> Path:
+    """A black square in a layer hidden by default, a grey one in a visible layer."""
+    pdf = pikepdf.new()
+    hidden = pdf.make_indirect(pikepdf.Dictionary(Type=Name.OCG, Name=pikepdf.String("Masqué")))
+    shown = pdf.make_indirect(pikepdf.Dictionary(Type=Name.OCG, Name=pikepdf.String("Visible")))
+    pdf.Root.OCProperties = pikepdf.Dictionary(
+        OCGs=pikepdf.Array([hidden, shown]),
+        D=pikepdf.Dictionary(Order=pikepdf.Array([hidden, shown]), OFF=pikepdf.Array([hidden])))
+    content = (b"/OC /Cach BDC 0 g 100 400 200 200 re f EMC\n"
+               b"/OC /Vis BDC 0.5 g 350 400 150 150 re f EMC\n")
+    page = pikepdf.Dictionary(Type=Name.Page, MediaBox=[0, 0, 612, 792],
+                              Resources=pikepdf.Dictionary(Properties=pikepdf.Dictionary(Cach=hidden, Vis=shown)),
+                              Contents=pdf.make_stream(content))
+    pdf.pages.append(pikepdf.Page(page))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pdf.save(path, deterministic_id=True)
+    return path
+
+
+def pdf_truncated(path: Path) -> Path:
+    """A 3-page PDF cut after its page objects: the content streams are gone."""
+    pdf = pikepdf.new()
+    for i in range(3):
+        _page(pdf, pdf.make_stream(b"BT /F1 24 Tf 72 700 Td (Page %d) Tj ET" % (i + 1) + b" " * 2000))
+    buf = io.BytesIO()
+    pdf.save(buf, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.disable,
+             compress_streams=False)
+    data = buf.getvalue()
+    cut = data.index(b"stream", data.index(b"/Length")) - 40
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data[:max(cut, 200)])
+    return path
+
+
+# --- images -----------------------------------------------------------------------------------
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    pos, out = 8, []
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        out.append((kind, data[pos + 8:pos + 8 + n]))
+        pos += 12 + n
+    return out
+
+
+def png_from_chunks(chunks: list[tuple[bytes, bytes]]) -> bytes:
+    return b"\x89PNG\r\n\x1a\n" + b"".join(_chunk(k, d) for k, d in chunks)
+
+
+def arrow(size=(60, 90)) -> Image.Image:
+    """An asymmetric picture: mid grey, black in the top-left quarter only."""
+    img = Image.new("RGB", size, (128, 128, 128))
+    ImageDraw.Draw(img).rectangle([0, 0, size[0] // 2 - 1, size[1] // 2 - 1], fill=(0, 0, 0))
+    return img
+
+
+def jpeg_oriented(path: Path, orientation: int) -> Path:
+    """The arrow as a camera would store it for ``orientation``: a viewer shows ``arrow()``."""
+    img = arrow()
+    stored = {1: img, 2: img.transpose(Image.Transpose.FLIP_LEFT_RIGHT), 3: img.transpose(Image.Transpose.ROTATE_180),
+              4: img.transpose(Image.Transpose.FLIP_TOP_BOTTOM), 5: img.transpose(Image.Transpose.TRANSPOSE),
+              6: img.transpose(Image.Transpose.ROTATE_90), 7: img.transpose(Image.Transpose.TRANSVERSE),
+              8: img.transpose(Image.Transpose.ROTATE_270)}[orientation]
+    exif = Image.Exif()
+    exif[274] = orientation
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stored.save(path, "JPEG", quality=95, exif=exif.tobytes())
+    return path
+
+
+def png_exif_orientation(path: Path, value: bytes) -> Path:
+    """A PNG whose eXIf chunk gives Orientation as the ASCII text ``value`` (« abc »)."""
+    buf = io.BytesIO()
+    arrow().save(buf, "PNG")
+    # TIFF header, one IFD entry: tag 274, type ASCII (2), count, value inline (≤ 4 bytes)
+    text = value[:3] + b"\x00"
+    ifd = b"MM\x00\x2a\x00\x00\x00\x08" + struct.pack(">H", 1) + struct.pack(">HHI", 274, 2, 4) + text + b"\x00\x00\x00\x00"
+    chunks = png_chunks(buf.getvalue())
+    chunks.insert(1, (b"eXIf", ifd))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(png_from_chunks(chunks))
+    return path
+
+
+def png_idat_bomb(path: Path, extra: int = 300_000_000) -> Path:
+    """A 40 × 40 grey PNG whose IDAT goes on inflating long after the image's rows."""
+    rows = b"".join(b"\x00" + bytes([200]) * 40 for _ in range(40))
+    z = zlib.compressobj(9)
+    idat = z.compress(rows) + z.compress(b"\x00" * extra) + z.flush()
+    ihdr = struct.pack(">IIBBBBB", 40, 40, 8, 0, 0, 0, 0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(png_from_chunks([(b"IHDR", ihdr), (b"IDAT", idat), (b"IEND", b"")]))
+    return path
+
+
+def png_grey16_trns(path: Path) -> Path:
+    """16-bit grey, the key 0x1234 transparent (tRNS): the left half is transparent."""
+    w, h = 400, 200
+    rows = b"".join(b"\x00" + b"".join(struct.pack(">H", 0x1234 if x < w // 2 else 0x2000) for x in range(w))
+                    for _ in range(h))
+    ihdr = struct.pack(">IIBBBBB", w, h, 16, 0, 0, 0, 0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(png_from_chunks([(b"IHDR", ihdr), (b"tRNS", struct.pack(">H", 0x1234)),
+                                      (b"IDAT", zlib.compress(rows)), (b"IEND", b"")]))
+    return path
+
+
+def jpeg_12bit(path: Path) -> Path:
+    """A JPEG whose frame header says 12 bits per sample (valid; Pillow cannot decode it)."""
+    data = bytearray(jpeg_bytes())
+    i = data.index(b"\xff\xc0")
+    data[i + 1] = 0xC1  # extended sequential, where 12 bits are allowed
+    data[i + 4] = 12
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def jpeg_icc_after_sof(path: Path) -> Path:
+    """A JPEG whose ICC profile (APP2) comes after its frame header."""
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    buf = io.BytesIO()
+    arrow().save(buf, "JPEG", quality=90)
+    data = buf.getvalue()
+    app2 = b"\xff\xe2" + struct.pack(">H", len(profile) + 16) + b"ICC_PROFILE\x00\x01\x01" + profile
+    sos = data.index(b"\xff\xda")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data[:sos] + app2 + data[sos:])
+    return path
+
+
+def png_palette_trns(path: Path) -> Path:
+    """A palette PNG with transparency in bytes (Pillow warns in English when converting it)."""
+    img = arrow().convert("P", palette=Image.Palette.ADAPTIVE, colors=4)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path, "PNG", transparency=b"\x00\xff\xff\xff")
+    return path
+
+
+def jpeg_corrupt_exif(path: Path) -> Path:
+    """A JPEG whose EXIF block is cut short (Pillow warns « Corrupt EXIF data »)."""
+    exif = Image.Exif()
+    exif[274] = 1
+    exif[270] = "Description"
+    raw = exif.tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrow().save(path, "JPEG", quality=90, exif=raw[:len(raw) - 6])
+    return path

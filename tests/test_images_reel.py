@@ -1,0 +1,106 @@
+"""Images as a viewer shows them (issue 22.5, 22.6, 26.8): every EXIF orientation, a 16-bit grey
+key colour flattened on white, odd metadata never an internal error, image data running past its
+rows never copied raw, a valid JPEG refere cannot decode named « format non pris en charge »,
+check and build agreeing on every capture. Files are generated (tests/hostile.py) and the pièce
+is rendered with pdfium, as a viewer draws it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+
+import hostile
+from conftest import default_case, write_case
+
+
+def _case(tmp_path: Path, make, ext: str, *args) -> Path:
+    """The image is capture n° 1 and the first pièce at once."""
+    data = default_case()
+    data["tentatives"][0]["capture"] = f"captures/c00.{ext}"
+    data["pieces"][0]["fichier"] = f"pieces/image.{ext}"
+    folder = tmp_path / "affaire"
+    write_case(folder, data)
+    make(folder / f"captures/c00.{ext}", *args)
+    make(folder / f"pieces/image.{ext}", *args)
+    return folder / "dossier.yaml"
+
+
+def _rendered_picture(pdf_path: Path):
+    """The picture on page 1 of a pièce as pdfium draws it (page rotation applied), cropped to the
+    image: everything below the stamp's margin that is not page white."""
+    doc = pdfium.PdfDocument(str(pdf_path))
+    try:
+        page = doc[0].render(scale=2).to_pil().convert("L")
+    finally:
+        doc.close()
+    body = page.crop((0, int(page.height * 0.08), page.width, page.height))
+    box = body.point(lambda v: 255 if v < 250 else 0).getbbox()
+    return body.crop(box)
+
+
+def _quarters(img) -> list[float]:
+    w, h = img.size
+    out = []
+    for box in ((0, 0, w // 2, h // 2), (w // 2, 0, w, h // 2), (0, h // 2, w // 2, h), (w // 2, h // 2, w, h)):
+        part = img.crop((box[0] + 3, box[1] + 3, box[2] - 3, box[3] - 3)).tobytes()
+        out.append(sum(part) / len(part))
+    return out
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_is_shown_upright(tmp_path, run, orientation):
+    case = _case(tmp_path, hostile.jpeg_oriented, "jpg", orientation)
+    result = run("build", case)
+    assert result.exit_code == 0, result.output
+    picture = _rendered_picture(tmp_path / "affaire/dossier/pieces/01_Passeport.pdf")
+    assert picture.height > picture.width  # the arrow picture is portrait
+    top_left, *others = _quarters(picture)
+    assert top_left < 40 and all(abs(q - 128) < 25 for q in others), (orientation, _quarters(picture))
+
+
+def test_sixteen_bit_grey_with_a_transparent_key_is_flattened_on_white(tmp_path, run):
+    case = _case(tmp_path, hostile.png_grey16_trns, "png")
+    result = run("build", case)
+    assert result.exit_code == 0, result.output
+    picture = _rendered_picture(tmp_path / "affaire/dossier/pieces/01_Passeport.pdf")
+    # Only the opaque right half (grey 0x2000 → 32) is left once the white is cropped away.
+    assert picture.width == pytest.approx(picture.height, rel=0.1)
+    assert sum(picture.tobytes()) / len(picture.tobytes()) < 45
+
+
+def test_exif_orientation_written_as_text_is_ignored_not_an_internal_error(tmp_path, run):
+    case = _case(tmp_path, hostile.png_exif_orientation, "png", b"abc")
+    result = run("build", case)
+    assert result.exit_code == 0, result.output
+    assert "Erreur interne" not in result.output
+
+
+def test_image_data_running_past_its_rows_is_refused_never_filed_raw(tmp_path, run):
+    """IHDR says 40 × 40; the IDAT goes on inflating to 300 MB. The PNG verifier (zlib stream,
+    rows, filter bytes) finds data past the image's rows: the file is not a sound PNG, it is
+    refused by name, and nothing is built — its bomb never reaches a PDF."""
+    case = _case(tmp_path, hostile.png_idat_bomb, "png")
+    result = run("build", case)
+    assert result.exit_code == 1, result.output
+    assert "« captures/c00.png » : image endommagée ou tronquée" in result.output
+    assert not (tmp_path / "affaire/dossier").exists()
+
+
+def test_twelve_bit_jpeg_is_refused_as_unsupported_not_damaged(tmp_path, run):
+    case = _case(tmp_path, hostile.jpeg_12bit, "jpg")
+    result = run("check", case)
+    assert result.exit_code == 1
+    assert "« captures/c00.jpg » : image JPEG en 12 bits par couleur, format non pris en charge" in result.output
+    assert "endommagée" not in result.output
+
+
+@pytest.mark.parametrize("make, ext", [(hostile.jpeg_icc_after_sof, "jpg"), (hostile.png_palette_trns, "png"),
+                                       (hostile.jpeg_corrupt_exif, "jpg")])
+def test_check_and_build_agree(tmp_path, run, make, ext):
+    case = _case(tmp_path, make, ext)
+    checked = run("check", case)
+    built = run("build", case)
+    assert checked.exit_code == built.exit_code == 0, checked.output + built.output
+    assert "[capture-illisible]" not in checked.output

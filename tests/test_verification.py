@@ -1,0 +1,255 @@
+"""Every capture is checked whole before it is filed, however fast: the PNG check without
+decoding (pngcheck), the check on worker processes, what is remembered between runs (decoded
+images, pièces already built, a check already passed) and byte-identical outputs whatever the
+number of workers."""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import default_case, make_png, write_case
+from PIL import Image
+
+from refere import files
+from refere.affaire.loader import load
+from refere.build import Options, build
+from refere.cli import cli
+from refere.errors import EvidenceInsufficient
+from refere.pieces import pngcheck, probe
+from refere.preuves.rules import check
+
+# --- the PNG check -----------------------------------------------------------------------------
+
+
+def _chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    out, pos = [], 8
+    while pos + 12 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        out.append((kind, data[pos + 8:pos + 8 + length]))
+        pos += 12 + length
+    return out
+
+
+def _png(chunks: list[tuple[bytes, bytes]]) -> bytes:
+    return pngcheck.SIGNATURE + b"".join(
+        struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(body, zlib.crc32(kind)))
+        for kind, body in chunks)
+
+
+def _with_idat(data: bytes, idat: bytes) -> bytes:
+    """The same PNG with its image data replaced by ``idat`` (one chunk, a correct CRC)."""
+    others = [(k, b) for k, b in _chunks(data) if k != b"IDAT"]
+    return _png(others[:-1] + [(b"IDAT", idat)] + others[-1:])
+
+
+def _raw(data: bytes) -> bytes:
+    return zlib.decompress(b"".join(b for k, b in _chunks(data) if k == b"IDAT"))
+
+
+def _accepts(data: bytes) -> bool:
+    try:
+        pngcheck.pixels(data)
+    except pngcheck.Broken:
+        return False
+    return True
+
+
+def _pillow_accepts(data: bytes) -> bool:
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+    except Exception:  # noqa: BLE001 - whatever Pillow raises, it refused
+        return False
+    return True
+
+
+def _sample(mode: str, size=(37, 23), **save) -> bytes:
+    img = Image.effect_noise(size, 60).convert("L")
+    if mode == "I;16":
+        img = img.convert("I").point(lambda v: v * 257).convert("I;16")
+    else:
+        img = img.convert(mode)
+    buf = io.BytesIO()
+    img.save(buf, "PNG", **save)
+    return buf.getvalue()
+
+
+MODES = ["1", "L", "P", "RGB", "RGBA", "LA", "I;16"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("level", [0, 6, 9])
+def test_pngcheck_accepts_what_pillow_decodes(mode, level):
+    data = _sample(mode, compress_level=level)
+    assert pngcheck.simple(data)
+    assert _pillow_accepts(data) and _accepts(data)
+    # The image data split over several chunks, as encoders do: the same image.
+    idat = b"".join(b for k, b in _chunks(data) if k == b"IDAT")
+    others = [(k, b) for k, b in _chunks(data) if k != b"IDAT"]
+    split = _png(others[:-1] + [(b"IDAT", idat[:len(idat) // 3]), (b"IDAT", idat[len(idat) // 3:])] + others[-1:])
+    assert _pillow_accepts(split) and _accepts(split)
+
+
+def test_pngcheck_refuses_a_bad_crc():
+    data = _sample("RGB")
+    at = data.index(b"IDAT") + 4 + len(_chunks(data)[[k for k, _ in _chunks(data)].index(b"IDAT")][1])
+    bad = data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:]
+    assert not _accepts(bad)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "P", "RGBA"])
+def test_pngcheck_refuses_a_bad_filter_byte(mode):
+    data = _sample(mode)
+    raw = bytearray(_raw(data))
+    stride = len(raw) // 23
+    raw[5 * stride] = 7  # filter types are 0 to 4
+    bad = _with_idat(data, zlib.compress(bytes(raw)))
+    assert not _pillow_accepts(bad)
+    assert not _accepts(bad)
+
+
+def test_pngcheck_refuses_truncated_image_data():
+    data = _sample("RGB", size=(200, 120))
+    idat = b"".join(b for k, b in _chunks(data) if k == b"IDAT")
+    # The image data cut short, in a well-formed chunk (correct CRC): rows are missing.
+    short = _with_idat(data, idat[: len(idat) // 2])
+    assert not _pillow_accepts(short)
+    assert not _accepts(short)
+    # The file itself cut in the middle of its image data.
+    cut = data[: data.index(b"IDAT") + len(idat) // 2]
+    assert not _accepts(cut)
+
+
+def test_pngcheck_refuses_rows_missing_from_a_whole_stream():
+    data = _sample("L", size=(64, 64))
+    raw = _raw(data)
+    # A complete zlib stream (its checksum right) that holds ten rows fewer than the header says.
+    bad = _with_idat(data, zlib.compress(raw[: len(raw) - 10 * 65]))
+    assert not _accepts(bad)
+
+
+def test_pngcheck_leaves_interlaced_images_to_a_full_decode():
+    chunks = _chunks(_sample("RGB"))
+    header = bytearray(chunks[0][1])
+    header[12] = 1  # Adam7 interlacing: rows of seven passes, left to Pillow
+    assert pngcheck.simple(_png(chunks))
+    assert not pngcheck.simple(_png([(b"IHDR", bytes(header))] + chunks[1:]))
+
+
+# --- cases -------------------------------------------------------------------------------------
+
+def _case(tmp_path: Path) -> Path:
+    return write_case(tmp_path / "affaire", default_case())
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_outputs_byte_identical_with_one_or_many_workers(tmp_path, monkeypatch):
+    case_file = _case(tmp_path)
+    outs = {}
+    for jobs in (1, 3):
+        # Each build from nothing: its own empty cache, its own output.
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / f"cache-{jobs}"))
+        probe._probe.cache_clear()
+        out = tmp_path / f"sortie-{jobs}"
+        build(case_file, Options(out=out, jobs=jobs))
+        outs[jobs] = _tree(out)
+    assert outs[1].keys() == outs[3].keys()
+    assert [name for name in outs[1] if outs[1][name] != outs[3][name]] == []
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Put ``data`` at ``path`` as a user's tool does: a new file renamed over the old one."""
+    tmp = path.with_name(path.name + ".new")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def test_truncated_capture_refused_although_one_of_the_same_name_and_size_was_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(files, "_SETTLED_NS", 0)  # every file vouched for by its identity
+    case_file = _case(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["check", str(case_file)]).exit_code == 0
+    assert runner.invoke(cli, ["check", str(case_file)]).exit_code == 0  # answered from the cache
+    first = load(case_file).tentatives[0].capture.path
+    raw = first.read_bytes()
+    # Cut in the middle of its image data, padded back to the same size, under the same name.
+    _replace(first, raw[: len(raw) // 2] + bytes(len(raw) - len(raw) // 2))
+    probe._probe.cache_clear()
+    result = runner.invoke(cli, ["check", str(case_file)])
+    assert result.exit_code != 0
+    assert "capture-illisible" in [f.code for f in check(load(case_file)).findings]
+    with pytest.raises(EvidenceInsufficient):
+        build(case_file, Options(out=tmp_path / "sortie", jobs=2))
+    assert not (tmp_path / "sortie").exists()
+
+
+def test_a_changed_capture_is_checked_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    case_file = _case(tmp_path)
+    assert not check(load(case_file)).blocking
+    first = load(case_file).tentatives[0].capture.path
+    make_png(first.with_name("autre.png"), text="une autre capture")
+    _replace(first, first.with_name("autre.png").read_bytes())
+    probe._probe.cache_clear()
+    case = load(case_file)
+    sha = case.tentatives[0].capture.file.sha256
+    assert not (probe.decode_cache() / sha).exists()
+    assert not check(case).blocking
+    assert (probe.decode_cache() / sha).read_text("ascii") == "1"  # checked, then remembered
+
+
+def test_second_build_keeps_unchanged_pieces_but_never_altered_ones(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    case_file = _case(tmp_path)
+    out = tmp_path / "sortie"
+    build(case_file, Options(out=out, jobs=2))
+    first = _tree(out)
+    build(case_file, Options(out=out, force=True, jobs=2))
+    assert _tree(out) == first
+    # A pièce altered in the previous output (same size) is built again, not copied.
+    piece = sorted((out / "pieces").iterdir())[-1]
+    raw = bytearray(piece.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    piece.write_bytes(bytes(raw))
+    complete = out / "dossier-complet.pdf"
+    complete.write_bytes(complete.read_bytes()[:-1] + b"\n")
+    build(case_file, Options(out=out, force=True, jobs=2))
+    assert _tree(out) == first
+
+
+def test_cached_check_answers_the_same_and_sees_a_changed_case(tmp_path, monkeypatch):
+    from refere.preuves import rules
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(files, "_SETTLED_NS", 0)
+    calls = []
+    real = rules.check
+    monkeypatch.setattr(rules, "check", lambda case: calls.append(1) or real(case))
+    case_file = _case(tmp_path)
+    runner = CliRunner()
+    first = runner.invoke(cli, ["check", str(case_file)])
+    assert first.exit_code == 0 and len(calls) == 1
+    again = runner.invoke(cli, ["check", str(case_file)])
+    assert again.exit_code == 0 and again.output == first.output
+    assert len(calls) == 1  # answered from the cache
+    # The case file changed: checked in full again.
+    text = case_file.read_text("utf-8")
+    case_file.write_text(text.replace("2025-03-21 08:45", "2025-03-21 08:46"), "utf-8")
+    assert runner.invoke(cli, ["check", str(case_file)]).exit_code == 0
+    assert len(calls) == 2
+    # A capture replaced (same name): checked in full again.
+    first_capture = load(case_file).tentatives[1].capture.path
+    make_png(first_capture.with_name("autre.png"), text="une autre capture")
+    _replace(first_capture, first_capture.with_name("autre.png").read_bytes())
+    assert runner.invoke(cli, ["check", str(case_file)]).exit_code == 0
+    assert len(calls) == 3

@@ -413,7 +413,8 @@ def remember(entry: Path, text: str) -> None:
 
 
 def recall(entry: Path, limit: int) -> bytes | None:
-    """A cache entry's bytes: a regular file (never through a link), at most ``limit`` bytes."""
+    """A cache entry's bytes: a regular file (never through a link, a FIFO or a device), at most
+    ``limit`` bytes — read to its end, so that a file growing meanwhile is refused, not cut."""
     try:
         fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     except OSError:
@@ -422,7 +423,14 @@ def recall(entry: Path, limit: int) -> bytes | None:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
             return None
-        return os.read(fd, limit)
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks) if size <= limit else None
     except OSError:
         return None
     finally:

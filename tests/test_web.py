@@ -865,3 +865,67 @@ def test_piece_form_keeps_what_was_typed_and_refuses_a_piece_sent_twice(client, 
     assert "« scan.pdf » a le même contenu que la pièce n° 3 de la liste (« Attestation d&#39;hébergement »)" in html
     assert case_file(ws).read_bytes() == before
     assert sorted(p.name for p in (ws / cid / "pieces").iterdir() if p.name.startswith("hebergement")) == []
+
+
+# ---------------------------------------------------------------- persona findings (issue 24, second round)
+
+
+def test_new_case_form_is_to_fill_not_wrong_and_counts_only_its_own_fields(client, ws):
+    _, tok = page(client, "/")
+    client.post("/nouveau", data={**tok, "nom": "Aminata Ndiaye"})
+    html, tok = page(client, "/d/aminata-ndiaye/")
+    # The attempts are on « Captures »: never counted on the form, and a new case has no mistake yet.
+    assert "à corriger sur cette page" not in html and "ajoutez au moins une tentative" not in html
+    html, _ = page(client, "/d/aminata-ndiaye/captures")
+    assert '<p class="a-remplir" id="indice-tentatives">ajoutez au moins une tentative</p>' in html
+    assert "erreur-champ" not in html and "à corriger sur cette page" not in html
+    # Saved with a wrong e-mail: the message says plainly that it was saved and what is still wrong.
+    r = client.post("/d/aminata-ndiaye/", data={**tok, "requerant.nom": "NDIAYE", "requerant.courriel": "pas-un-courriel"},
+                    follow_redirects=True)
+    text = visible_text(r.get_data(as_text=True))
+    assert "Enregistré." not in text
+    m = re.search(r"Enregistré, mais (\d+) champs sont à corriger : prénoms, date de naissance, lieu de naissance, "
+                  r"nationalité et (\d+) autres\.", text)
+    assert m and int(m[2]) == int(m[1]) - 4
+    assert f"{m[1]} champs à corriger sur cette page" in text and "courriel" in text
+    assert "tentative" not in text.split("sur cette page")[1].split("La personne qui demande")[0]
+    # The captures page still counts the missing attempt, now as a mistake.
+    html, _ = page(client, "/d/aminata-ndiaye/captures")
+    assert '<p class="erreur-champ" id="err-tentatives">ajoutez au moins une tentative</p>' in html
+    assert "1 champ à corriger sur cette page" in visible_text(html)
+
+
+def test_saving_a_page_with_nothing_wrong_just_says_saved(client, ws):
+    html, tok = page(client, "/d/exemple-94/")
+    r = client.post("/d/exemple-94/", data={**tok, "requerant.telephone": "06 12 34 56 78"}, follow_redirects=True)
+    assert '<p class="message ok" role="status">Enregistré.</p>' in r.get_data(as_text=True)
+    # Moving on to the next step names the page still to correct.
+    html, tok = page(client, "/d/exemple-94/")
+    r = client.post("/d/exemple-94/", data={**tok, "requerant.courriel": "faux", "_suite": "captures"},
+                    follow_redirects=True)
+    assert ("Enregistré, mais 1 champ est à corriger (page « Formulaire ») : courriel."
+            in visible_text(r.get_data(as_text=True)))
+
+
+def test_corriger_opens_a_field_that_says_why(client, ws):
+    y = case_file(ws)
+    # Signed on the example's date, with a deadline after the permit's expiry: a warning on that field.
+    y.write_text(y.read_text("utf-8").replace("demandes:\n", "demandes:\n  rdv_au_plus_tard: 2030-01-01\n")
+                 .replace("signature:\n", "signature:\n  date: 2025-09-29\n"), "utf-8")
+    html, _ = page(client, "/d/exemple-94/verification")
+    assert 'href="/d/exemple-94/#demandes.rdv_au_plus_tard"' in html
+    html, _ = page(client, "/d/exemple-94/")
+    tag = re.search(r'<input[^>]*id="demandes.rdv_au_plus_tard"[^>]*>', html)[0]
+    assert 'aria-describedby="note-demandes.rdv_au_plus_tard"' in tag and "aria-invalid" not in tag
+    note = re.search(r'<p class="note-champ" id="note-demandes.rdv_au_plus_tard">([^<]*)</p>', html)
+    assert note and note[1].startswith("« rendez-vous au plus tard le » (1er janvier 2030) n&#39;est pas antérieur")
+    # Right under its input, inside the same field box.
+    box = html[html.rfind('<div class="champ', 0, html.index(tag)):]
+    assert box.index(tag) < box.index("note-champ") < box.index("</div>")
+
+    # A warning about the list of attempts is shown under that list, on « Captures ».
+    y.write_text(y.read_text("utf-8").replace("  date: 2025-09-29\n", ""), "utf-8")
+    html, _ = page(client, "/d/exemple-94/captures")
+    assert re.search(r'<p class="note-champ" id="note-tentatives">La dernière tentative date du 25 septembre 2025, '
+                     r'\d+ jours avant la requête', html)
+    assert "note-champ" not in page(client, "/d/exemple-94/")[0]

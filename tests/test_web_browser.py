@@ -178,7 +178,7 @@ def test_applicant_journey_in_a_real_browser(driver_factory, server, tmp_path):
     assert _wait(lambda: "Montreuil" in by_id("dep-info").text)
     assert "le préfet de la Seine-Saint-Denis" in by_id("dep-info").text
     d.find_element(By.CSS_SELECTOR, ".actions button[type=submit]").click()
-    assert _wait(lambda: "Enregistré." in d.page_source)
+    assert _wait(lambda: "Enregistré" in d.page_source)
     d.execute_script("document.getElementById('section-prefecture').scrollIntoView()")
     shots.take("formulaire-departement", full=False)
     # Nothing has been captured yet: the loader says so next to the attempts list.
@@ -355,7 +355,7 @@ def test_keyboard_alone(driver_factory, server, tmp_path):
             break
     assert field.get_attribute("id") == "requerant.nom"
     keys.send_keys("SEUL", Keys.ENTER).perform()
-    assert _wait(lambda: "Enregistré." in d.page_source)
+    assert _wait(lambda: "Enregistré" in d.page_source)
     assert 'nom: "SEUL"' in (ws / "clavier-seul" / "dossier.yaml").read_text("utf-8")
 
 

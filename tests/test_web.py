@@ -929,3 +929,20 @@ def test_corriger_opens_a_field_that_says_why(client, ws):
     assert re.search(r'<p class="note-champ" id="note-tentatives">La dernière tentative date du 25 septembre 2025, '
                      r'\d+ jours avant la requête', html)
     assert "note-champ" not in page(client, "/d/exemple-94/")[0]
+
+
+def test_a_case_that_cannot_be_built_offers_no_build_step(client, ws):
+    y = case_file(ws)
+    original = y.read_text("utf-8")
+    y.write_text(original.replace("requerant:\n", "requerant:\n  courriel: pas-un-courriel\n", 1), "utf-8")
+    text = visible_text(page(client, "/d/exemple-94/verification")[0])
+    assert "Le dossier comporte 1 erreur à corriger" in text and "erreur(s)" not in text and "Étape suivante" not in text
+    assert "Corrigez d'abord" in text and "la construction sera possible ensuite" in text
+    html, _ = page(client, "/d/exemple-94/construction")
+    assert "rien ne peut être construit" in html
+    assert not re.search(r'<form[^>]*class="construire".*?<button type="submit">Construire</button>', html, re.S)
+    assert 'id="pdf"' not in html
+    # A case that can be built keeps its step and its button.
+    y.write_text(original, "utf-8")
+    assert "Étape suivante : construire" in page(client, "/d/exemple-94/verification")[0]
+    assert '<button type="submit">Construire</button>' in page(client, "/d/exemple-94/construction")[0]

@@ -946,3 +946,34 @@ def test_a_case_that_cannot_be_built_offers_no_build_step(client, ws):
     y.write_text(original, "utf-8")
     assert "Étape suivante : construire" in page(client, "/d/exemple-94/verification")[0]
     assert '<button type="submit">Construire</button>' in page(client, "/d/exemple-94/construction")[0]
+
+
+def test_list_counts_the_capture_readings_the_cli_cached(client, ws, monkeypatch, tmp_path):
+    """The list's warning count is the check's, using readings already in the user's cache; never a new reading."""
+    from refere.pieces.probe import probe
+    from refere.preuves import lecture
+    from refere.web import core
+
+    monkeypatch.setenv("REFERE_LECTURE", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache-liste"))
+    monkeypatch.setattr(lecture, "ocr_image", lambda *a, **k: pytest.fail("the list read a capture"))
+    html, _ = page(client, "/")
+    assert '<small class="non-lues">captures pas encore lues</small>' in html and 'id="non-lues"' in html
+    # `refere check` (here: its cache, filled directly) read every capture: none could be read.
+    # The passport it read bears another name.
+    case = load(case_file(ws))
+    for t in case.tentatives:
+        if t.capture is not None:
+            lecture.cache_put(probe(t.capture).sha256, "illisible")
+    other = lecture.Ocr([{"texte": "Nom / Surname : MARTIN", "haut": 0.2, "confiance": 90.0}], 4, 90.0)
+    for p in case.pieces:
+        for src in p.sources:
+            if src.kind != "pdf":
+                lecture.cache_put(probe(src).sha256, other if p.categorie == "identite" else "illisible")
+    html, _ = page(client, "/")
+    assert "captures pas encore lues" not in html
+    report = core.check(ws / "exemple-94").report
+    codes = [f.code for f in report.warnings]
+    assert "piece-autre-nom" in codes and codes.count("capture-non-lue") == len(
+        [t for t in case.tentatives if t.capture is not None]) > 0
+    assert f"<small>({len(codes)} avertissements)</small>" in html

@@ -977,3 +977,28 @@ def test_list_counts_the_capture_readings_the_cli_cached(client, ws, monkeypatch
     assert "piece-autre-nom" in codes and codes.count("capture-non-lue") == len(
         [t for t in case.tentatives if t.capture is not None]) > 0
     assert f"<small>({len(codes)} avertissements)</small>" in html
+
+
+def test_list_says_why_a_case_is_blocked_and_what_to_do_when_nothing_matches(client, ws):
+    copy_example(ws / "cisse-o")
+    y = case_file(ws, "cisse-o")
+    y.write_text(re.sub(r"(?m)^  departement: .*$", '  departement: "20"', y.read_text("utf-8"), count=1), "utf-8")
+    html, _ = page(client, "/")
+    row = re.search(r'<a href="/d/cisse-o/">.*?</tr>', html, re.S)[0]
+    assert "bloquant (à corriger)" in row
+    reason = re.search(r'<small class="raison">([^<]*)</small>', row)[1]
+    assert reason.startswith("la préfecture : département : ") and "2A" in reason
+    # The badge and the filter say the same words.
+    copy_example(ws / "sow-m")
+    y = case_file(ws, "sow-m")
+    data = yaml.safe_load(y.read_text("utf-8"))
+    data["tentatives"] = data["tentatives"][:2]
+    y.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    html, _ = page(client, "/?etat=bloquant")
+    assert '<option value="bloquant" selected>bloquant (preuves)</option>' in html
+    row = re.search(r'<a href="/d/sow-m/">.*?</tr>', html, re.S)[0]
+    assert '<span class="etat etat-bloquant">bloquant (preuves)</span>' in row and '<small class="raison">' in row
+    # A filter that finds nothing says what to do.
+    text = visible_text(page(client, "/?etat=pret&q=personne")[0])
+    assert ("Aucun dossier dans l'état « prêt à déposer » pour « personne » : choisissez un autre état, "
+            "vérifiez l'orthographe du nom, ou affichez tous les dossiers.") in text

@@ -294,7 +294,7 @@ def test_volunteer_desk_with_ten_cases(driver_factory, server, tmp_path):
     rows = d.find_elements(By.CSS_SELECTOR, "table.liste tbody tr")
     assert len(rows) == 10
     states = [r.find_element(By.CSS_SELECTOR, ".etat").text for r in rows]
-    assert states.count("bloquant (à corriger)") == 1 and states.count("bloquant") == 1
+    assert states.count("bloquant (à corriger)") == 1 and states.count("bloquant (preuves)") == 1
     assert states.count("prêt à déposer") == 8
     d.find_element(By.XPATH, "//button[normalize-space()='Tout construire']").click()
     assert _wait(lambda: "Terminé" in d.page_source, 240)

@@ -26,11 +26,11 @@ _status_cache: dict[str, tuple[tuple, dict]] = {}
 _status_guard = threading.Lock()
 
 PRET, AVERT, BLOQUANT, INVALIDE = "pret", "avertissements", "bloquant", "invalide"
-STATE_LABELS = {PRET: "prêt à déposer", AVERT: "constructible avec avertissements", BLOQUANT: "bloquant",
+STATE_LABELS = {PRET: "prêt à déposer", AVERT: "constructible avec avertissements", BLOQUANT: "bloquant (preuves)",
                 INVALIDE: "bloquant (à corriger)"}
 NOT_READ_YET = "captures pas encore lues"  # refere.preuves.lecture's note under cached_only()
 A_REMPLIR = "à remplir"  # a new case, never saved: nothing is wrong yet
-STATE_FILTER = (("", "tous"), (PRET, STATE_LABELS[PRET]), (AVERT, STATE_LABELS[AVERT]), (BLOQUANT, "bloquant (preuves)"),
+STATE_FILTER = (("", "tous"), (PRET, STATE_LABELS[PRET]), (AVERT, STATE_LABELS[AVERT]), (BLOQUANT, STATE_LABELS[BLOQUANT]),
                 (INVALIDE, STATE_LABELS[INVALIDE]), ("a-remplir", A_REMPLIR), ("a-reconstruire", "à reconstruire"))
 
 
@@ -176,11 +176,22 @@ def _status(folder: Path) -> dict:
         "attempts": c.report.figures.tentatives if c.report else None,
         "warnings": len(c.report.warnings) if c.report else 0,
         "blocking": len(c.report.blocking) if c.report else len(c.problems),
+        "reason": "" if fresh else _reason(c),
         "unread": unread,  # the warnings about what the captures show are not counted yet
     }
     with _status_guard:
         _status_cache[key] = ((stamp, complete, readings), out)
     return out
+
+
+def _reason(c: Checked) -> str:
+    """Why a case is blocked, short, in words: its first problem (the case's pages give them all)."""
+    if c.case is None:
+        return first_sentence(problem_words(c.problems[0]), 120) if c.problems else ""
+    if c.report.blocking:
+        f = c.report.blocking[0]
+        return first_sentence(words(f.message, f.champ), 120)
+    return ""
 
 
 def _readings_stamp() -> int:

@@ -804,7 +804,7 @@ def test_letter_to_the_prefecture_from_the_build_page(client, ws):
 
     cid = "exemple-94"
     html, tok = page(client, f"/d/{cid}/construction")
-    assert "Écrire la lettre" in html and "<title>exemple-94 — construction — refere</title>" in html
+    assert "Écrire la lettre" in html and "<title>Karim BENALI — construction — refere</title>" in html
     r = client.post(f"/d/{cid}/courrier", data=tok)
     assert r.status_code == 302 and r.location.endswith("#courrier")
     html, _ = page(client, f"/d/{cid}/construction")
@@ -1002,3 +1002,25 @@ def test_list_says_why_a_case_is_blocked_and_what_to_do_when_nothing_matches(cli
     text = visible_text(page(client, "/?etat=pret&q=personne")[0])
     assert ("Aucun dossier dans l'état « prêt à déposer » pour « personne » : choisissez un autre état, "
             "vérifiez l'orthographe du nom, ou affichez tous les dossiers.") in text
+
+
+def test_one_applicant_sees_no_desk_jargon_and_her_own_name(client, ws):
+    html, _ = page(client, "/")
+    text = visible_text(html)
+    # One case: no folder path, no « Permanence : tout construire » (an association's tools).
+    assert "Espace des dossiers" not in text and str(ws) not in text and "Permanence" not in text
+    assert "Tout construire" not in text
+    html, _ = page(client, "/d/exemple-94/captures")
+    name = re.search(r"<h1>([^<]*)<small", html)[1].strip()
+    assert name and name != "exemple-94" and name.split()[-1].isupper()
+    assert f"<title>{name} — captures — refere</title>" in html
+    _, tok = page(client, "/d/exemple-94/construction")
+    client.post("/d/exemple-94/construction", data=tok)
+    html, _ = page(client, "/d/exemple-94/construction")
+    assert '<details class="pour-avocat"><summary>Pour l\'avocat ou l\'association</summary>' in html
+    before = visible_text(html.split('<details class="pour-avocat">')[0])
+    assert "inventaire.json" not in before and "empreintes" not in visible_text(html)
+    # Two cases: the desk's tools are back.
+    copy_example(ws / "autre")
+    text = visible_text(page(client, "/")[0])
+    assert "Permanence : tout construire" in text and f"Espace des dossiers (pour l'association) : {ws}" in text

@@ -487,3 +487,31 @@ def test_keyboard_focus_never_under_the_save_bar(driver_factory, server, tmp_pat
             covered = state["bottom"] > state["barTop"] + 1 and state["top"] < state["barBottom"]
             assert not covered, (page, state)
         assert seen > 20
+
+
+def test_phone_layout_and_corriger_shows_why(driver_factory, server, tmp_path):
+    """At 390 px: the OQTF label is not squeezed beside its explanation, « Ce qui bloque » shows its choice
+    whole; « Corriger » opens the field with its label and the reason under it on screen."""
+    from selenium.webdriver.common.by import By
+
+    from conftest import copy_example
+
+    ws, url = server
+    copy_example(ws / "benali")
+    y = ws / "benali" / "dossier.yaml"
+    y.write_text(y.read_text("utf-8").replace("demandes:\n", "demandes:\n  rdv_au_plus_tard: 2030-01-01\n"), "utf-8")
+    d = driver_factory(tmp_path)
+    d.get(url + "d/benali/")
+    label = d.find_element(By.CSS_SELECTOR, "label[for='procedure.oqtf']")
+    assert label.size["width"] > 250 and label.size["height"] < 110, label.size
+    fits = d.execute_script("""var s = document.getElementById('procedure.voie'); var c = document.createElement('canvas')
+        .getContext('2d'); c.font = getComputedStyle(s).font;
+        return c.measureText(s.options[s.selectedIndex].text).width + 40 < s.clientWidth;""")
+    assert fits
+    d.get(url + "d/benali/verification")
+    d.find_element(By.CSS_SELECTOR, "a.corriger[href$='#demandes.rdv_au_plus_tard']").click()
+    assert _wait(lambda: d.switch_to.active_element.get_attribute("id") == "demandes.rdv_au_plus_tard")
+    shown = d.execute_script("""function on(e) { var r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }
+        return [on(document.querySelector("label[for='demandes.rdv_au_plus_tard']")),
+                on(document.getElementById('note-demandes.rdv_au_plus_tard'))];""")
+    assert shown == [True, True]

@@ -228,7 +228,9 @@ def build(out: Path = OUT) -> Path:
     tag("{%p if procedure.titre_phrase %}")
     p("{{ procedure.titre_phrase }}")
     tag("{%p endif %}")
+    tag("{%p if faits.dossier %}")
     p("{{ faits.dossier }}")
+    tag("{%p endif %}")
     tag("{%p if procedure.anef %}")
     p("{{ chiffres.phrase }} À chaque fois, le téléservice a empêché le dépôt de la demande, comme le montrent "
       "les captures d'écran des messages affichés.{% if lecture.phrase %} {{ lecture.phrase }}{% endif %} "
@@ -251,7 +253,7 @@ def build(out: Path = OUT) -> Path:
             "{{ t.resultat }}{% if t.note %} ({{ t.note }}){% endif %}", "{{ t.preuve }}"))
     p()
     # The same attempts as a picture, week by week, then its text equivalent.
-    keep(p("Calendrier des tentatives (une ligne par semaine, heures de Paris) :"))
+    keep(p("Les mêmes tentatives, semaine par semaine (heures de Paris) :"))
     p("{{ calendrier }}", center=True)
 
     tag("{%p if courriers_texte.phrase %}")
@@ -368,6 +370,9 @@ def build(out: Path = OUT) -> Path:
       "qu'elles sont anonymes (CE, 21 avril 2021, n° 448178).")
     p("En l'espèce, {{ requerant.le_requerant }} justifie {{ chiffres.de_resume }}{% if courriers_texte.utilite %}, ainsi que {{ courriers_texte.utilite }}"
       "{% endif %}. La mesure demandée est donc utile.")
+    tag("{%p if moyen_recepisse %}")
+    p("{{ moyen_recepisse }}")
+    tag("{%p endif %}")
     tag("{%p endif %}")
 
     p("D. Sur l'absence d'obstacle à l'exécution d'une décision administrative et de contestation sérieuse",

@@ -274,8 +274,8 @@ def test_requete_reads_as_correct_french(folder, k):
     if c == "association":
         # Art. 4 loi n° 71-1130: an association neither represents nor signs; domicile only.
         assert "ayant pour conseil" not in text and "L'association" not in text
-        assert ("ayant fait élection de domicile, avec son accord, auprès de l'association La Cimade "
-                "Île-de-France, 1 rue Hippolyte-Maindron, 75014 Paris.") in text
+        assert ("élisant domicile auprès de l'association La Cimade "
+                "Île-de-France, 1\u00a0rue Hippolyte-Maindron, 75014\u00a0Paris.") in text
     if not lawyer:
         # The applicant signs himself.
         sig = body[body.index(f"Fait à {SIGNATURE_TOWN[c]}, le 28 mars 2025."):]
@@ -283,7 +283,8 @@ def test_requete_reads_as_correct_french(folder, k):
     else:
         assert any(t.startswith("Pour ") for t in body[start:])
     # Costs: art. 37 al. 2 only for a lawyer under aide juridictionnelle, L. 761-1 in the alternative.
-    art37 = "article 37, alinéa 2, de la loi n° 91-647" in flat
+    art37 = ("articles L. 761-1 du code de justice administrative et 37, alinéa 2, de la loi n° 91-647"
+             in flat)
     assert art37 is (lawyer and row["aj"] == "demandee")
     assert "L. 761-1" in flat.split("PAR CES MOTIFS")[1]
     assert ("dans l'hypothèse où" in flat and "ne serait pas admis" in flat) is art37

@@ -130,7 +130,7 @@ def test_hostile_strings_appear_exactly(tmp_path):
     ({"qualite": "avocat", "nom": "Paul DURAND", "barreau": "Lyon", "ville": "Villeurbanne"},
      "ayant pour conseil Maître Paul DURAND, avocat au barreau de Lyon, et élisant domicile", "Maître Paul DURAND"),
     ({"qualite": "association", "nom": "La Cimade Île-de-France", "adresse": "1 rue X\n75011 Paris"},
-     "ayant fait élection de domicile, avec son accord, auprès de l'association La Cimade Île-de-France, "
+     "élisant domicile auprès de l'association La Cimade Île-de-France, "
      "1 rue X, 75011 Paris.", "Mme Aïssatou Binta DIALLO"),
     ({"qualite": "association", "nom": "Association Droits Devant"}, None, "Mme Aïssatou Binta DIALLO"),
 ])
@@ -432,7 +432,8 @@ def test_aide_obtenue_and_paris_forms(tmp_path):
     assert ("Le requérant est admis au bénéfice de l'aide juridictionnelle par décision du bureau d'aide "
             "juridictionnelle de Paris, n° 2025/001234 du 2 mars 2025.") in text
     assert "ADMETTRE" not in text  # already granted: nothing provisional to ask
-    assert "à verser à Maître Paul DURAND en application des dispositions de l'article 37, alinéa 2" in text
+    assert ("à verser à Maître Paul DURAND en application des articles L. 761-1 du code de justice administrative "
+            "et 37, alinéa 2") in text
     assert "avocat au barreau de Paris" in text and "ENJOINDRE au préfet de police de communiquer au requérant" in text
 
 
@@ -462,12 +463,18 @@ def test_rdv_deadline(tmp_path, expiration, demandes, expected):
 def test_fixer_takes_earliest_deadline_on_a_working_day(tmp_path):
     data = default_case()
     data["pieces"].append({"id": "contrat", "titre": "Contrat", "categorie": "urgence", "fichier": "pieces/c.pdf"})
-    # Titre 31 May; the job ends Monday 5 May: the day before is Sunday 4 May → Friday 2 May.
-    data["urgence"] = [{"motif": "emploi", "fait": "son contrat sera suspendu le 5 mai 2025",
-                        "echeance": "2025-05-05", "preuves": ["contrat"]}]
+    # Titre 31 May; the job ends Monday 19 May: the day before is Sunday 18 May → Friday 16 May.
+    data["urgence"] = [{"motif": "emploi", "fait": "son contrat sera suspendu à l'expiration de son titre",
+                        "echeance": "2025-05-19", "preuves": ["contrat"]}]
     text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ").replace("\u2011", "-")
-    assert "FIXER ce rendez-vous au plus tard le 2 mai 2025" in text
-    assert "une échéance précise, le 5 mai 2025, avant laquelle le rendez-vous doit avoir eu lieu" in text
+    assert "FIXER ce rendez-vous au plus tard le 16 mai 2025." in text  # 48 days ahead: the date alone
+    assert "en tout état de cause" not in text
+    assert "une échéance précise, le 19 mai 2025, avant laquelle le rendez-vous doit avoir eu lieu" in text
+    # The same job ending on 5 May, 34 days after the requête: its eve could pass before the ordonnance.
+    data["urgence"][0]["echeance"] = "2025-05-05"
+    text = docx_text(build_case(tmp_path / "near", data).out / "requete.docx").replace("\u00a0", " ")
+    assert "FIXER ce rendez-vous dans un délai de 15 jours à compter de la notification de l'ordonnance" in text
+    assert "au plus tard le 2 mai 2025" not in text
 
 
 def test_first_person_emploi_keeps_l8251_1_and_written_requests_list(tmp_path):
@@ -504,7 +511,8 @@ def test_anef_window_diligence_and_aj_piece(tmp_path):
     data["aide_juridictionnelle"] = "obtenue"
     data["decision_aj"] = "n° 2025/77 du 2 mars 2025"
     text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ").replace("\u2011", "-")
-    assert "a tenté de déposer sa demande dès l'ouverture de ce délai, le 3 mars 2025 :" in text
+    assert ("a tenté de déposer sa demande dès le 3 mars 2025, à l'ouverture de ce délai, et a renouvelé ses "
+            "tentatives depuis :") in text
     assert "avant même l'ouverture" not in text
     assert ("– le 9 mars 2025, elle a saisi le centre de contact citoyen de l'ANEF : formulaire envoyé, réponse "
             "automatique (pièce n° 6).") in text

@@ -197,8 +197,13 @@ FORBIDDEN = [
     ("Objet précis de la demande", set(SITUATIONS)),
     ("regardée comme remplie", set(SITUATIONS)),
     ("l'intéressée", {"association"}),
-    ("perdre son emploi et ses droits sociaux",
-     {"renouvellement-dans-le-delai", "expire-avant-la-premiere-tentative", "recepisse-dans-10-jours"}),
+    # A loss of job and rights no fact or pièce supports is never asserted.
+    ("perdre son emploi et ses droits sociaux", set(SITUATIONS)),
+    ("Il en va de même du renouvellement du récépissé", set(SITUATIONS)),
+    ("prêt à être déposé", {"recepisse-dans-10-jours"}),
+    ("ayant fait élection de domicile", set(SITUATIONS)),
+    ("Calendrier des tentatives (une ligne", set(SITUATIONS)),
+    ("dès l'ouverture de ce délai, le", set(SITUATIONS)),
     # A titre valid six more months: no sentence saying he cannot justify his stay.
     ("ne pourra obtenir le récépissé", {"changement-de-statut-un-fait"}),
     ("au plus tard le 29 septembre", {"changement-de-statut-un-fait"}),
@@ -220,12 +225,27 @@ def test_situation_reasoning(tmp_path, name):
     deadlines = [e.date for e in echeances.deadlines(case, on)]
     deadlines += [u.echeance for u in case.urgence if u.echeance and u.echeance > on]
     deadlines += [x for u in case.urgence for x in echeances.dates_in(u.fait) if x > on]
+    m = re.search(r"FIXER ce rendez-vous [^;.]*?dans un délai de (48 heures|\d+ jours) à compter de la notification",
+                  conclusions)
+    after = None if m is None else (2 if m[1] == "48 heures" else int(m[1].split()[0]))
     # On the ANEF the appointment date is asked only when the user sets one.
-    assert fixed is not None or not deadlines or case.procedure.is_anef
+    assert fixed is not None or after is not None or not deadlines or case.procedure.is_anef
     for d in deadlines:
         assert fixed is None or fixed < d, (fixed, d)
     if fixed:
         assert fixed.weekday() < 5
+    # A deadline closer than the delay plus the time to rule: a date alone could pass before the
+    # ordonnance, so a delay after notification is asked (alone for a fact's deadline, « en tout état
+    # de cause » after the titre's eve).
+    ahead = echeances.deadlines(case, on)
+    jours = echeances.delais(case, on).jours
+    if ahead and not case.procedure.is_anef and not case.demandes.model_fields_set & {"rdv_au_plus_tard"}:
+        near = (ahead[0].date - on).days <= jours + echeances.ORDONNANCE_DAYS
+        assert (after is not None) is near, (name, ahead[0], jours, after)
+        if near and ahead[0].source != "procedure.expiration_titre":
+            assert fixed is None
+        if after is not None:
+            assert after <= max(jours, 15)
 
     # The R. 431-5 window: cited only from an attempt inside it.
     inside = echeances.attempts_inside(case)
@@ -237,6 +257,20 @@ def test_situation_reasoning(tmp_path, name):
     paras = raw.lower().split("\n")
     espece = ["en l'espèce" in t for t in paras]
     assert not any(a and b for a, b in zip(espece, espece[1:]))
+
+    # The titre's expiry is said once in « Sur l'urgence », and so is each fact's échéance.
+    urgence_b = flat.split("B. Sur l'urgence")[1].split("C. Sur l'utilité")[0]
+    exp = case.procedure.expiration_titre
+    if exp:
+        day = re.sub(r"^1 ", "1er ", f"{exp.day} {MOIS[exp.month - 1]} {exp.year}")
+        assert urgence_b.count(f"expire le {day}") + urgence_b.count(f"a expiré le {day}") <= 1, (name, day)
+    for u in case.urgence:
+        if u.echeance:
+            day = re.sub(r"^1 ", "1er ", f"{u.echeance.day} {MOIS[u.echeance.month - 1]} {u.echeance.year}")
+            assert urgence_b.count(f"le {day}, avant laquelle") <= 1, (name, day)
+            # A fact that writes its date is not followed by the same date again.
+            if day in u.fait:
+                assert f"le {day}, avant laquelle" not in urgence_b, (name, day)
 
     # Article numbers never split: the docx carries the non-breaking hyphen.
     assert "L.\u00a0521\u20113" in raw and "L. 521-3" not in raw and "L.\u00a0521-3" not in raw
@@ -254,9 +288,32 @@ def test_recepisse_branch(tmp_path):
             "demande de titre de séjour de la requérante, en l'autorisant à travailler, par voie postale ou "
             "électronique, dans un délai de 48 heures") in concl
     assert "ASSORTIR ces injonctions" in concl
-    # Ten days left: the short delay is justified by the fact.
+    # Ten days left: the short delay is justified by the date the titre paragraph gave, not repeated.
     assert ("délai bref en cas d'urgence particulière (CE, 10 juin 2020, n° 435594). Un tel délai s'impose ici, "
-            "dès lors que le récépissé de la requérante expire le 14 avril 2025.") in flat
+            "dès lors que l'échéance rappelée ci-dessus est proche.") in flat
+    # The récépissé is presumed urgent a fortiori, not « as the CE decided ».
+    assert ("Cette présomption vaut a fortiori pour le renouvellement du récépissé, seul document qui, pendant "
+            "l'instruction de la demande, autorise la présence de la requérante") in flat
+    # The eve (11 April) could pass before an ordonnance: « en tout état de cause » within 48 hours.
+    assert ("FIXER ce rendez-vous au plus tard le 11 avril 2025 et, en tout état de cause, dans un délai de "
+            "48 heures à compter de la notification") in concl
+
+
+def test_recepisse_of_a_renewal_says_renewal(tmp_path):
+    data = copy.deepcopy(SITUATIONS["recepisse-dans-10-jours"])
+    data["procedure"]["titre_actuel"] = "récépissé de demande de renouvellement de titre de séjour"
+    data["pieces"].append({"id": "liste", "titre": "Liste des pièces réunies pour le renouvellement du récépissé",
+                           "fichier": "pieces/liste.pdf"})
+    data["procedure"]["preuves_dossier"] = ["liste"]
+    case = load(write_case(tmp_path / "r", data))
+    out = tmp_path / "r.docx"
+    render.render(render.context(case, plan.make(case), rules.check(case)), out)
+    flat = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ")
+    assert "La requérante a présenté une demande de renouvellement de titre de séjour, qui a été enregistrée" in flat
+    assert "une date de rendez-vous pour le renouvellement de son récépissé de demande de renouvellement" in flat
+    assert "renouveler le récépissé de demande de renouvellement de titre de séjour de la requérante" in flat
+    assert "Les pièces nécessaires au renouvellement du récépissé sont réunies (pièce n° 9)." in flat
+    assert "prêt à être déposé" not in flat
 
 
 def test_window_and_expired_titre(tmp_path):
@@ -266,6 +323,20 @@ def test_window_and_expired_titre(tmp_path):
     # The titre paragraph names 15 May; the fact does not repeat the same échéance.
     assert inside.count("15 mai 2025, avant laquelle") == 0
     assert "FIXER ce rendez-vous au plus tard le 14 mai 2025" in inside
+
+    # The first attempt the day before the window opens: the requête names that attempt, at the
+    # opening, as the table shows it (never a later date « dès l'ouverture »).
+    data = copy.deepcopy(SITUATIONS["renouvellement-dans-le-delai"])
+    data["procedure"]["expiration_titre"] = "2025-05-11"  # the two months open on 11 March
+    data["pieces"][2]["titre"] = "Carte de séjour expirant le 11 mai 2025"
+    data["urgence"][0].update(echeance="2025-05-11", fait="son employeur a attesté qu'il suspendra son contrat "
+                              "de travail à l'expiration du titre faute de récépissé")
+    case = load(write_case(tmp_path / "w", data))
+    out = tmp_path / "w.docx"
+    render.render(render.context(case, plan.make(case), rules.check(case)), out)
+    opening = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ")
+    assert ("Le requérant a entrepris ses démarches dès le 10 mars 2025, à l'ouverture de ce délai, et a renouvelé "
+            "ses tentatives depuis : le retard") in opening
 
     _, report, _, before = render_situation(tmp_path, "renouvellement-avant-le-delai")
     assert "tentatives-avant-delai" in {f.code for f in report.findings}
@@ -281,12 +352,19 @@ def test_window_and_expired_titre(tmp_path):
     assert "dans un délai de 8 jours" in concl
     assert "FIXER ce rendez-vous au plus tard dans un délai de 23 jours à compter de la notification" in concl
     assert "de délivrer au requérant, dès l'enregistrement de sa demande, un récépissé" in concl
+    # The récépissé asked in the conclusions has its moyen; the expiry is said once in B.
+    assert ("L'étranger qui a déposé un dossier complet a droit à la délivrance d'un récépissé (article R. 431-12 "
+            "du code de l'entrée et du séjour des étrangers et du droit d'asile ; CE, 12 novembre 2001, n° 239794)") in late
+    assert "Le titre de séjour du requérant a expiré le 1er mars 2025." not in late
+    assert "dès lors que le titre de séjour du requérant a expiré le 1er mars 2025." in late
 
 
 def test_changement_de_statut_and_aes(tmp_path):
     _, report, _, one = render_situation(tmp_path, "changement-de-statut-un-fait")
     # The free sentence is argued with its pièce, without its capital, with the rule on hiring.
-    assert ("En l'espèce, la société Logistique Est lui a adressé une promesse d'embauche, valable jusqu'au "
+    # « lui » had no antecedent: the applicant becomes the verb's object, and check says so.
+    assert "texte-sans-sujet" in {f.code for f in report.findings}
+    assert ("En l'espèce, la société Logistique Est a adressé au requérant une promesse d'embauche, valable jusqu'au "
             "30 juin 2025 (pièce n° 8). Son embauche est subordonnée à la détention d'un titre l'autorisant à "
             "exercer une activité salariée (article L. 8251-1 du code du travail)") in one
     assert "en changement de statut (passage du statut d'étudiant à salarié)." in one
@@ -294,14 +372,22 @@ def test_changement_de_statut_and_aes(tmp_path):
     assert "voie-a-verifier" in {f.code for f in report.findings}
 
     _, _, _, three = render_situation(tmp_path, "changement-de-statut-trois-faits")
-    assert three.count("Cette situation comporte une échéance précise, le 5 mai 2025") == 1
+    assert three.count("C'est avant cette date que le rendez-vous doit avoir eu lieu.") == 1
     assert three.count("article L. 8251-1") == 1
-    assert "FIXER ce rendez-vous au plus tard le 2 mai 2025" in three  # 4 May is a Sunday, 1 May a holiday
+    # 5 May is 31 days away: the eve (2 May, 4 May being a Sunday and 1 May a holiday) could pass before
+    # the ordonnance; a delay after notification is asked instead.
+    assert "FIXER ce rendez-vous dans un délai de 15 jours à compter de la notification de l'ordonnance" in three
+    assert "au plus tard le 2 mai 2025" not in three
     assert "dès l'enregistrement de sa demande, un récépissé de demande de titre de séjour l'autorisant à travailler" in three
+    assert "a droit à la délivrance d'un récépissé (article R. 431-12" in three  # the injunction's moyen
+    _, _, _, one = render_situation(tmp_path, "changement-de-statut-un-fait")
+    assert "récépissé" not in one.split("PAR CES MOTIFS")[1] and "R. 431-12" not in one  # none asked
 
     _, report, _, aes = render_situation(tmp_path, "aes-famille")
     faits = aes.split("I. FAITS")[1]
-    assert faits.startswith("\nEntré en France en 2016, il vit avec son épouse")
+    # The pasted situation had no subject: it gets the applicant's name, and check warns.
+    assert faits.startswith("\nM. DIALLO, entré en France en 2016, vit avec son épouse")
+    assert "texte-sans-sujet" in {f.code for f in report.findings}
     assert "son dossier est complet et prêt à être déposé (pièce n° 10)." in aes
     assert "que par son service de prise de rendez-vous en ligne (pièce n° 9)." in aes
     assert "situation-absente" not in {f.code for f in report.findings}
@@ -312,9 +398,28 @@ def test_counsel_and_neutral_forms(tmp_path):
     assert "toque\u00a0E\u00a01234" in raw and "01\u00a042\u00a000\u00a000\u00a000" in raw
     assert "n°\u00a091\u201163" not in raw and "loi n°\u00a091\u2011647" in raw
     assert "délai bref en cas d'urgence particulière" in avocat  # 8 days asked
+    assert "12\u00a0rue de Rivoli" in raw  # the street number never alone at a line's end
+    assert ("à verser à Maître Claire LEFÈVRE en application des articles L. 761-1 du code de justice "
+            "administrative et 37, alinéa 2, de la loi n° 91-647 du 10 juillet 1991") in avocat
 
     _, _, _, asso = render_situation(tmp_path, "association")
     assert "la partie requérante" in asso and "l'intéressé" not in asso
+    assert "élisant domicile auprès de l'association La Cimade, 1 rue Hippolyte-Maindron, 75014 Paris." in asso
+
+    _, _, _, anef = render_situation(tmp_path, "anef")
+    concl = anef.split("PAR CES MOTIFS")[1]
+    # The astreinte runs from « le délai imparti »: each injunction has one.
+    assert ("de délivrer à la requérante, dans un délai de 15 jours à compter de la notification de l'ordonnance à "
+            "intervenir, une attestation de prolongation d'instruction") in concl
+    # The titre's paragraph says what its expiry costs: the intro does not say it a second time.
+    assert anef.count("2 juin 2025") == 3  # the titre in the facts, its paragraph in B, the injunction
+
+
+def test_file_names_never_end_on_a_lone_number():
+    name = plan.file_name(5, "Captures d'écran des tentatives du 30 novembre au 6 décembre 2026 (5 tentatives)")
+    assert name == "05_Captures_d_ecran_des_tentatives_du_30_novembre_au_6_decembre_2026.pdf"
+    assert plan.file_name(3, "Captures d'écran des tentatives du 16 au 22 novembre 2026 (2 tentatives)") == \
+        "03_Captures_d_ecran_des_tentatives_du_16_au_22_novembre_2026_2_tentatives.pdf"
 
 
 def test_unproven_urgency_outside_renewal_is_a_draft(tmp_path):

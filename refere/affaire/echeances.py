@@ -22,6 +22,7 @@ _NUMERIC = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
 
 SHORT_DAYS = 10   # a deadline this close: 48 hours asked
 SOON_DAYS = 30    # a deadline this close: 8 days asked (« délai bref », CE 435594)
+ORDONNANCE_DAYS = 30  # time the judge may take to rule: a FIXER date closer than this may pass before it
 NEAR_EXPIRY = 62  # outside renewal, a titre's expiry counts as a deadline only this close (two months)
 
 
@@ -58,6 +59,13 @@ def recepisse(case: Case) -> bool:
     """The application is registered; what is at stake is the renewal of its récépissé."""
     proc = case.procedure
     return proc.type == "delivrance_recepisse" or _fold(proc.titre_actuel or "").startswith("recepisse")
+
+
+def recepisse_demande(case: Case) -> str:
+    """What the récépissé acknowledges: « demande de renouvellement de titre de séjour » when the case
+    says so, else « demande de titre de séjour »."""
+    renewal = "renouvellement" in _fold(case.procedure.titre_actuel or "") or case.procedure.is_renewal
+    return "demande de renouvellement de titre de séjour" if renewal else "demande de titre de séjour"
 
 
 def presumed(case: Case) -> bool:
@@ -152,7 +160,7 @@ def deadlines(case: Case, on: dt.date | None = None) -> list[Echeance]:
 class Delais:
     jours: int               # delay given to the préfet to communicate a date (or register)
     fixer: dt.date | None    # latest date of the appointment
-    fixer_jours: int | None  # or a delay after notification
+    fixer_jours: int | None  # or a delay after notification (with `fixer`: « et, en tout état de cause »)
     bref: bool               # a short delay: the « délai bref » of CE 435594 is pleaded
     echeance: Echeance | None
 
@@ -180,8 +188,16 @@ def delais(case: Case, on: dt.date | None = None) -> Delais:
         fixer_jours = d.rdv_sous_jours
     elif first is not None:
         eve = dernier_jour_ouvre(first.date - dt.timedelta(days=1))
-        if eve > on:
+        near = left is not None and left <= jours + ORDONNANCE_DAYS
+        after = jours if jours <= 2 else max(jours, 15)
+        if near and first.source != "procedure.expiration_titre":
+            # The eve of a fact's deadline may pass before the ordonnance, and an appointment the day
+            # before an offer lapses saves nothing: a delay after notification is asked instead.
+            fixer_jours = after
+        elif eve > on:
             fixer = eve
+            if near:  # the titre's eve still names the date, and the delay covers a late ordonnance
+                fixer_jours = after
     elif presumed(case) and expired(case):
         fixer_jours = jours + 15
     bref = jours <= 8 or bool(case.procedure.expiration_titre and presumed(case)

@@ -325,3 +325,44 @@ def dernier_jour_ouvre(d: dt.date) -> dt.date:
     while d.weekday() >= 5 or d in jours_feries(d.year):
         d -= dt.timedelta(days=1)
     return d
+
+
+# --- free texts pasted without a subject ------------------------------------------------------
+
+# A sentence opening on a participle or an attribute (« Entré en France en 2016, il… », « Mère d'une
+# enfant française, elle… ») has no subject of its own once pasted in the requête.
+_ATTRIBUTE = re.compile(r"^(?:entr|arriv|n|mari|pacs|install|hébergé|employ|embauch|âg|scolaris|inscrit|"
+                        r"titulaire|mère|père|parent|originaire|veu[fv]|divorc|célibataire|seul)\w*\b",
+                        re.IGNORECASE)
+_PARTICIPLE = re.compile(r"^[A-Za-zÀ-ÿ]+(?:é|ée|és|ées)\b")
+_PRONOUN = re.compile(r"(?<![\w'’-])(?:il|elle|lui)(?![\w'’-])", re.IGNORECASE)
+
+
+def subjectless(text: str, nom: str = "") -> bool:
+    """A third-person free text with no subject of its own: it opens on a participle or an attribute,
+    or uses « il », « elle », « lui » without ever naming the applicant."""
+    t = text.strip()
+    if not t or first_person(t):
+        return False
+    if _ATTRIBUTE.match(t) or _PARTICIPLE.match(t):
+        return True
+    named = bool(nom) and nom.lower() in t.lower()
+    return bool(_PRONOUN.search(t)) and not named and not re.match(r"^(?:M\.|Mme)\s", t)
+
+
+def with_subject(text: str, name: str, le_requerant: str, au_requerant: str) -> str:
+    """Give a pasted text its subject: « Entré en France en 2016, il y réside » becomes « M. DIALLO,
+    entré en France en 2016, y réside » ; a leading « Il » becomes the applicant's name ; « X lui a
+    adressé » becomes « X a adressé au requérant »."""
+    t = text.strip()
+    m = re.match(r"^([^,;]+),\s+(?:il|elle)\s+(.+)$", t, re.DOTALL | re.IGNORECASE)
+    if m and (_ATTRIBUTE.match(t) or _PARTICIPLE.match(t)):
+        head = m[1][:1].lower() + m[1][1:]
+        return f"{name}, {head}, {m[2]}"
+    m = re.match(r"^(?:il|elle)\s+(.+)$", t, re.DOTALL | re.IGNORECASE)
+    if m:
+        return f"{name} {m[1]}"
+    # « … lui a adressé une promesse » : the verb takes the applicant as its object.
+    return re.sub(r"(?<![\w'’-])lui (a|ont|avait|avaient|propose|proposent|offre|offrent|verse|versent)"
+                  r"(?: (\w+é(?:e|s|es)?))?(?=\s)",
+                  lambda k: f"{k[1]}{(' ' + k[2]) if k[2] else ''} {au_requerant}", t, count=1)

@@ -89,9 +89,14 @@ DANGLING = frozenset({"et", "de", "du", "la", "le", "les", "des", "d", "l", "a",
                       "en", "par", "pour", "sur", "avec"})
 
 
-def _drop_dangling(label: str) -> str:
+def _drop_dangling(label: str, cut_word: bool = False) -> str:
+    """Drop the words a cut name must not end on; a number whose unit was cut off (« …_2026_5 » for
+    « 5 tentatives ») means nothing alone either."""
     words = re.split(r"([_-])", label)  # separators kept, so the name is rebuilt as it was
-    while len(words) > 2 and words[-1].lower() in DANGLING:
+    while len(words) > 2 and (words[-1].lower() in DANGLING or (cut_word and words[-1].isdigit())):
+        # A year (« 2026 ») keeps its meaning: only a number shorter than four digits is dropped.
+        if words[-1].isdigit() and len(words[-1]) == 4:
+            break
         words = words[:-2]
     return "".join(words).rstrip("_-")
 
@@ -106,7 +111,7 @@ def file_name(numero: int, titre: str, width: int = 2) -> str:
         at = max(cut.rfind("_"), cut.rfind("-"))
         label = (cut[:at] if at > room // 2 else cut).rstrip("_-")
         if at > room // 2:
-            label = _drop_dangling(label)
+            label = _drop_dangling(label, cut_word=True)
     return f"{prefix}{label}.pdf"
 
 

@@ -79,7 +79,8 @@ def caption(attempts: Iterable[dt.datetime]) -> str:
 
 
 def _hm(t: dt.datetime) -> str:
-    return f"{t.hour:02d}:{t.minute:02d}"
+    """« 8 h 52 », as the requête's table writes it."""
+    return dates.format_time(t)
 
 
 def texte(attempts: Iterable[dt.datetime]) -> list[str]:
@@ -132,6 +133,7 @@ def image(attempts: Iterable[dt.datetime]):
     times = _paris(attempts)
     rows = weeks(times)
     f_small, f_norm, f_bold, f_title = _font(SMALL), _font(NORMAL), _font(NORMAL, True), _font(TITLE, True)
+    f_time = _font(SMALL, True)  # « 23 h 58 » fits its cell
     per_row = max([min(len(v), MAX_TIMES) for _, days in rows for v in days.values()] + [1])
     row_h = 46 + per_row * LINE_H + 12
     width = 2 * MARGIN + LABEL_W + 7 * CELL_W
@@ -152,12 +154,11 @@ def image(attempts: Iterable[dt.datetime]):
     for monday, days in rows:
         sunday = monday + dt.timedelta(days=6)
         d.rectangle([MARGIN, y, x0, y + row_h], outline=0, width=2)
-        d.text((MARGIN + 12, y + 10), f"S{monday.isocalendar()[1]}", font=f_bold, fill=0)
+        # The week by its dates (« 16–22 nov. », then the year), never by an ISO number to decode.
         span = (f"{monday.day}–{sunday.day} {MONTHS_SHORT[sunday.month - 1]}" if monday.month == sunday.month
                 else f"{monday.day} {MONTHS_SHORT[monday.month - 1]} – {sunday.day} {MONTHS_SHORT[sunday.month - 1]}")
-        d.text((MARGIN + 12, y + 10 + LINE_H), span, font=f_small, fill=0)
-        if row_h > 3 * LINE_H:
-            d.text((MARGIN + 12, y + 10 + 2 * LINE_H - 6), str(monday.year), font=f_small, fill=0)
+        d.text((MARGIN + 12, y + 10), span, font=f_small, fill=0)
+        d.text((MARGIN + 12, y + 10 + LINE_H), str(sunday.year), font=f_small, fill=0)
         for k in range(7):
             day = monday + dt.timedelta(days=k)
             cx = x0 + k * CELL_W
@@ -173,7 +174,7 @@ def image(attempts: Iterable[dt.datetime]):
             for j, t in enumerate(shown):
                 ty = y + 46 + j * LINE_H
                 d.rectangle([cx + 16, ty + 12, cx + 28, ty + 24], fill=0)  # the attempt's mark
-                d.text((cx + 38, ty + 2), _hm(t), font=f_bold, fill=0)
+                d.text((cx + 36, ty + 4), _hm(t), font=f_time, fill=0)
             if len(hits) > MAX_TIMES:
                 d.text((cx + 38, y + 46 + (MAX_TIMES - 1) * LINE_H + 2), f"+{len(hits) - len(shown)}",
                        font=f_bold, fill=0)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from refere import dates
 from refere.affaire import echeances
+from refere.affaire.grammaire import subjectless
 from refere.affaire.model import Case
 
 R431_5 = "R. 431-5 CESEDA"
@@ -111,6 +112,15 @@ def _free_texts(case: Case):
 
 
 def _texts(case: Case, add: Add) -> None:
+    # The situation and the plain urgency sentences are pasted in the requête as they are written.
+    pasted = [("situation", case.situation)] + [(f"urgence[{i}].fait", u.fait) for i, u in enumerate(case.urgence)
+                                                if u.libre]
+    for where, text in pasted:
+        if text and subjectless(text, case.requerant.nom):
+            add("texte-sans-sujet", AVERTISSEMENT,
+                f"{where} : « {text.strip()[:60]}… » n'a pas de sujet (participe ou « il », « elle », « lui » sans "
+                "nom) ; la requête y ajoute le nom, mais une phrase complète à la troisième personne se lit mieux "
+                "(« M. DIALLO est entré en France en 2016 ; il… »).", R411_1, where)
     for where, text in _free_texts(case):
         if text and (m := _RESIDUE.search(text)):
             add("residu-de-modele", AVERTISSEMENT,

@@ -7,11 +7,11 @@ from typing import Any
 
 from refere import dates
 from refere.affaire import echeances
-from refere.affaire.grammaire import DEMANDES, cap, end_sentence, pieces_ref, strip_end, typo
+from refere.affaire.grammaire import DEMANDES, cap, end_sentence, pieces_ref, strip_end, subjectless, typo, with_subject
 from refere.affaire.model import Case
 from refere.pieces.plan import Inventory
-from refere.requete.redaction import LIBELLE_RECEPISSE
-from refere.requete.urgence import lower_first
+from refere.requete.redaction import libelle_recepisse
+from refere.requete.urgence import lower_first, short_name
 
 
 def _ref(case: Case, inv: Inventory, ids: list[str]) -> str:
@@ -20,7 +20,7 @@ def _ref(case: Case, inv: Inventory, ids: list[str]) -> str:
 
 def libelle(case: Case) -> str:
     """What the appointment is for: « le renouvellement de son récépissé … » in the récépissé branch."""
-    return LIBELLE_RECEPISSE if echeances.recepisse(case) else case.procedure.label
+    return libelle_recepisse(case) if echeances.recepisse(case) else case.procedure.label
 
 
 def objet(case: Case, g: dict[str, str]) -> str:
@@ -33,9 +33,9 @@ def objet(case: Case, g: dict[str, str]) -> str:
                 "l'administration numérique des étrangers en France (ANEF), auquel l'article R. 431-2 du code de "
                 "l'entrée et du séjour des étrangers et du droit d'asile soumet les titres qu'il énumère")
     elif echeances.recepisse(case):
-        head = (f"{g['Le_requerant']} a présenté une demande de titre de séjour, qui a été enregistrée et est en "
-                "cours d'instruction. Il lui faut se présenter en préfecture pour "
-                f"{LIBELLE_RECEPISSE}")
+        head = (f"{g['Le_requerant']} a présenté une {echeances.recepisse_demande(case)}, qui a été enregistrée "
+                "et est en cours d'instruction. Il lui faut se présenter en préfecture pour "
+                f"{libelle_recepisse(case)}")
     else:
         head = f"{g['Le_requerant']} doit se présenter en préfecture pour {libelle(case)}"
     if extra and proc.type == "autre":
@@ -48,8 +48,10 @@ def objet(case: Case, g: dict[str, str]) -> str:
 def dossier(case: Case, inv: Inventory, g: dict[str, str]) -> str:
     """CE 435594 orders the registration of a complete application: say it is complete and ready."""
     ref = _ref(case, inv, case.procedure.preuves_dossier)
-    what = "le renouvellement de son récépissé" if echeances.recepisse(case) else "sa demande"
-    return typo(end_sentence(f"{g['Le_requerant']} a réuni les pièces exigées pour {what} : son dossier est "
+    if echeances.recepisse(case):
+        # The application is already registered: no file is « prêt à être déposé ».
+        return typo(f"Les pièces nécessaires au renouvellement du récépissé sont réunies {ref}.") if ref else ""
+    return typo(end_sentence(f"{g['Le_requerant']} a réuni les pièces exigées pour sa demande : son dossier est "
                              f"complet et prêt à être déposé{(' ' + ref) if ref else ''}"))
 
 
@@ -58,8 +60,18 @@ def en_ligne_ref(case: Case, inv: Inventory) -> str:
     return _ref(case, inv, case.prefecture.preuves_rendez_vous)
 
 
-def situation(case: Case) -> str:
-    return typo(end_sentence(cap(case.situation.strip()))) if case.situation else ""
+def own_subject(case: Case, text: str, g: dict[str, str]) -> str:
+    """A pasted text without a subject (« Entré en France en 2016, il… ») gets the applicant's name."""
+    if not subjectless(text, case.requerant.nom):
+        return text.strip()
+    return with_subject(text, short_name(case), g["le_requerant"], g["au_requerant"])
+
+
+def situation(case: Case, g: dict[str, str] | None = None) -> str:
+    if not case.situation:
+        return ""
+    text = own_subject(case, case.situation, g) if g else case.situation.strip()
+    return typo(end_sentence(cap(text)))
 
 
 def defendeur_lignes(case: Case) -> list[str]:
@@ -70,7 +82,7 @@ def defendeur_lignes(case: Case) -> list[str]:
 def context(case: Case, inv: Inventory, g: dict[str, str]) -> dict[str, Any]:
     exp = case.procedure.expiration_titre
     return {
-        "situation": situation(case),
+        "situation": situation(case, g),
         "objet": objet(case, g),
         "dossier": dossier(case, inv, g),
         "en_ligne_ref": en_ligne_ref(case, inv),

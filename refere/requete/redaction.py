@@ -14,7 +14,22 @@ from refere.affaire.grammaire import DEMANDES, pieces_ref, strip_end, typo
 from refere.affaire.model import Case
 from refere.pieces.plan import Inventory
 
-LIBELLE_RECEPISSE = "le renouvellement de son récépissé de demande de titre de séjour"
+def libelle_recepisse(case: Case) -> str:
+    """« le renouvellement de son récépissé de demande de renouvellement de titre de séjour »."""
+    return f"le renouvellement de son récépissé de {echeances.recepisse_demande(case)}"
+
+
+def moyen_recepisse(case: Case, g: dict[str, str]) -> str:
+    """The moyen of the récépissé injunction asked outside the récépissé branch (R. 431-12 CESEDA)."""
+    d = case.demandes
+    if case.procedure.is_anef or echeances.recepisse(case):
+        return ""
+    if not (d.recepisse_travail or echeances.expired_before_first(case)):
+        return ""
+    return typo(f"L'étranger qui a déposé un dossier complet a droit à la délivrance d'un récépissé (article "
+                f"R. 431-12 du {CESEDA} ; CE, 12 novembre 2001, n°\u00a0239794) : {g['le_requerant']} demande "
+                "qu'il lui soit remis dès l'enregistrement de sa demande.")
+OPENING_SLACK = 1  # a day before the opening still counts as « à l'ouverture » (the table shows that attempt)
 CESEDA = "code de l'entrée et du séjour des étrangers et du droit d'asile"
 
 # What the applicant did, as a verb phrase after « il » / « elle » ({e}: past participle agreement).
@@ -56,8 +71,14 @@ def window_sentence(case: Case, g: dict[str, str]) -> str:
     else:
         rule = "dans les deux mois qui précèdent l'expiration du titre"
         did = "a entrepris ses démarches"
-    where = (f"dès l'ouverture de ce délai, le {dates.format_date(first)}" if (first - opens).days <= 1
-             else f"dans ce délai, dès le {dates.format_date(first)}")
+    # An attempt a day or two before the opening is still « à l'ouverture » for a reader counting the
+    # two months from the other end: the requête names the first attempt, which the table shows.
+    earliest = min(t.date.date() for t in case.tentatives)
+    if -OPENING_SLACK <= (earliest - opens).days <= 1:
+        where = f"dès le {dates.format_date(earliest)}, à l'ouverture de ce délai"
+        where += ", et a renouvelé ses tentatives depuis" if len(case.tentatives) > 1 else ""
+    else:
+        where = f"dans ce délai, dès le {dates.format_date(first)}"
     return typo(f"L'article R. 431-5 du {CESEDA} prévoit que la demande de renouvellement est présentée {rule}. "
                 f"{g['Le_requerant']} {did} {where} : "
                 "le retard dans l'enregistrement de sa demande ne lui est pas imputable.")
@@ -99,8 +120,13 @@ def fixer_date(case: Case, on: dt.date) -> dt.date | None:
 def rdv_deadline(case: Case, on: dt.date) -> str:
     """The « FIXER » conclusion's limit, or empty when none is asked."""
     d = echeances.delais(case, on)
+    if d.fixer is not None and d.fixer_jours:
+        return (f"au plus tard le {dates.format_date(d.fixer)} et, en tout état de cause, "
+                f"{delai_texte(d.fixer_jours)}")
     if d.fixer is not None:
         return f"au plus tard le {dates.format_date(d.fixer)}"
+    if d.fixer_jours and d.echeance is not None and not case.demandes.rdv_sous_jours:
+        return delai_texte(d.fixer_jours)
     if d.fixer_jours:
         return f"au plus tard dans un délai de {d.fixer_jours} jours à compter de la notification de l'ordonnance"
     return ""
@@ -126,22 +152,22 @@ def conclusions(case: Case, g: dict[str, str], dfd: dict[str, str], on: dt.date,
         exp = proc.expiration_titre
         since = (f"à compter du {dates.format_date(exp)}" if exp and exp >= on
                  else "dès l'enregistrement de sa demande")
-        items.append(f"ENJOINDRE {dfd['au_prefet']} de délivrer {g['au_requerant']} une attestation de prolongation "
-                     f"d'instruction ou un récépissé de demande de titre de séjour, valable {since} et jusqu'à ce "
-                     "qu'il soit statué sur sa demande")
+        items.append(f"ENJOINDRE {dfd['au_prefet']} de délivrer {g['au_requerant']}, {delay}, une attestation de "
+                     f"prolongation d'instruction ou un récépissé de demande de titre de séjour, valable {since} et "
+                     "jusqu'à ce qu'il soit statué sur sa demande")
         limit = rdv_deadline(case, on) if (d.rdv_au_plus_tard or d.rdv_sous_jours) else ""
         if limit:
             items.append(f"FIXER, si un rendez-vous est attribué, sa date {limit}")
     else:
-        what = LIBELLE_RECEPISSE if recepisse else proc.label
+        what = libelle_recepisse(case) if recepisse else proc.label
         items.append(f"ENJOINDRE {dfd['au_prefet']} de communiquer {g['au_requerant']}, {delay}, une date de "
                      f"rendez-vous pour {what}")
         limit = rdv_deadline(case, on)
         if limit:
             items.append(f"FIXER ce rendez-vous {limit}")
         if recepisse:
-            items.append(f"À titre subsidiaire, ENJOINDRE {dfd['au_prefet']} de renouveler le récépissé de demande "
-                         f"de titre de séjour {g['du_requerant']}, en l'autorisant à travailler, par voie "
+            items.append(f"À titre subsidiaire, ENJOINDRE {dfd['au_prefet']} de renouveler le récépissé de "
+                         f"{echeances.recepisse_demande(case)} {g['du_requerant']}, en l'autorisant à travailler, par voie "
                          f"postale ou électronique, {delai_texte(min(delais.jours, 2))}")
         elif d.recepisse_travail or echeances.expired_before_first(case):
             items.append(f"ENJOINDRE {dfd['au_prefet']} de délivrer {g['au_requerant']}, dès l'enregistrement de sa "
@@ -156,8 +182,8 @@ def conclusions(case: Case, g: dict[str, str], dfd: dict[str, str], on: dt.date,
         avocat = counsel and counsel.get("avocat")
         if case.aide_juridictionnelle and avocat:
             items.append(f"METTRE À LA CHARGE de l'État la somme de {amount} à verser à {counsel['maitre']} en "
-                         "application des dispositions de l'article 37, alinéa 2, de la loi n° 91-647 du "
-                         f"10 juillet 1991, sous réserve qu'{counsel['il']} renonce à percevoir la part contributive de l'État "
+                         "application des articles L. 761-1 du code de justice administrative et 37, alinéa 2, de "
+                         f"la loi n° 91-647 du 10 juillet 1991, sous réserve qu'{counsel['il']} renonce à percevoir la part contributive de l'État "
                          "à l'aide juridictionnelle"
                          + (f" ou, dans l'hypothèse où {g['le_requerant']} ne serait pas admis{g['e']} à l'aide "
                             f"juridictionnelle, la même somme à verser {g['au_requerant']} au titre de l'article L. 761-1 du "

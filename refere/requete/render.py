@@ -85,8 +85,13 @@ def figures_sentence(le_requerant: str, inv: Inventory, report: Report, anef: bo
     return grammaire.typo(f"{_cap(le_requerant)} a effectué {what}, {grammaire.entre_dates(first, last)}{spread}{dont}.")
 
 
+_STREET_NUMBER = re.compile(r"^(\d+(?:[ \u00a0]?(?:bis|ter|quater))?),?[ ]+(?=\w)", re.IGNORECASE)
+
+
 def _lines(text: str | None) -> list[str]:
-    return [x.strip() for x in (text or "").strip().splitlines() if x.strip()]
+    """An address's lines; a street number stays with its street (« 12\u00a0rue de Rivoli »)."""
+    return [_STREET_NUMBER.sub(lambda m: m[0].rstrip(" ") .replace(" ", "\u00a0") + "\u00a0", x.strip())
+            for x in (text or "").strip().splitlines() if x.strip()]
 
 
 def _counsel(case: Case) -> dict[str, Any] | None:
@@ -121,7 +126,7 @@ def _counsel(case: Case) -> dict[str, Any] | None:
         "il": "elle" if c.civilite == "Mme" else "il",
         # An association neither represents nor signs (art. 4 loi n° 71-1130): the applicant only
         # elects domicile there, and only when its address is known.
-        "election_domicile": (f"ayant fait élection de domicile, avec son accord, auprès de {forms['appellation']}, "
+        "election_domicile": (f"élisant domicile auprès de {forms['appellation']}, "
                               f"{', '.join(address)}." if c.qualite == "association" and address else ""),
         **forms,
     }
@@ -287,6 +292,7 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
         "faits": faits.context(case, inv, g),
         "diligences": redaction.diligences(case, inv, g),
         "conclusions": redaction.conclusions(case, g, dfd, sig_date, conseil),
+        "moyen_recepisse": redaction.moyen_recepisse(case, g),
         "demandes": {
             "delai_jours": echeances.delais(case, sig_date).jours,
             "delai_texte": redaction.delai_texte(echeances.delais(case, sig_date).jours),

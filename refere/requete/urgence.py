@@ -12,7 +12,8 @@ import re
 
 from refere import dates
 from refere.affaire import echeances
-from refere.affaire.grammaire import end_sentence, first_person, ordinal, pieces_ref, strip_end, typo
+from refere.affaire.grammaire import (end_sentence, first_person, ordinal, pieces_ref, strip_end, subjectless, typo,
+                                      with_subject)
 from refere.affaire.model import Case, Urgence
 from refere.pieces.plan import Inventory
 
@@ -69,6 +70,12 @@ def lower_first(text: str) -> str:
     return t[:1].lower() + t[1:]
 
 
+def short_name(case: Case) -> str:
+    """« M. DIALLO », or without civilité « Ana Paula SANTOS »: the subject a pasted text lacks."""
+    r = case.requerant
+    return f"{r.civilite} {r.nom.upper()}" if r.civilite else f"{r.prenoms} {r.nom.upper()}".strip()
+
+
 def motif_of(u: Urgence) -> str:
     if not u.libre:
         return u.motif
@@ -92,12 +99,14 @@ def _with_ref(text: str, ref: str) -> str:
     return end_sentence(f"{body} {ref}" if ref else body)
 
 
-def _echeance(d: dt.date | None, on: dt.date, anef: bool) -> str:
+def _echeance(d: dt.date | None, on: dt.date, anef: bool, written: bool = False) -> str:
     if d is None:
         return ""
     when = dates.format_date(d)
     if d >= on:
         what = "la demande doit avoir été enregistrée" if anef else "le rendez-vous doit avoir eu lieu"
+        if written:  # the fact already gives the date: it is not said a second time
+            return f" C'est avant cette date que {what}."
         return f" Cette situation comporte une échéance précise, le {when}, avant laquelle {what}."
     return f" L'échéance du {when} est déjà dépassée, ce qui rend la situation plus pressante encore."
 
@@ -125,6 +134,7 @@ def paragraphs(case: Case, inv: Inventory, g: dict[str, str], on: dt.date) -> li
     requête's argument. A plain sentence in the third person is argued like a structured fact.
     """
     facts = list(case.urgence)
+    name = short_name(case)
     out: list[str] = []
     said: set[str] = set()
     # A date the titre paragraph already gives is not said again as a fact's échéance.
@@ -137,7 +147,9 @@ def paragraphs(case: Case, inv: Inventory, g: dict[str, str], on: dt.date) -> li
             text = end_sentence(f"{lead}, {g['le_requerant']} expose sa situation en ces termes : « {u.fait.strip()} »"
                                 + (f" {ref}" if ref else ""))
         elif u.libre:
-            text = _with_ref(f"{lead}, {lower_first(u.fait)}", ref)
+            from_user = with_subject(u.fait, name, g["le_requerant"], g["au_requerant"]) \
+                if subjectless(u.fait, case.requerant.nom) else u.fait
+            text = _with_ref(f"{lead}, {lower_first(from_user)}", ref)
         else:
             words = LEADS[u.motif].format(du=g["du_requerant"], au=g["au_requerant"], le=g["le_requerant"])
             text = _with_ref(f"{lead}, {words} : {lower_first(u.fait)}", ref)
@@ -147,7 +159,8 @@ def paragraphs(case: Case, inv: Inventory, g: dict[str, str], on: dt.date) -> li
             deadline = None
         elif deadline is not None:
             dated.add(deadline)
-        out.append(text + (f" {after}" if after else "") + _echeance(deadline, on, case.procedure.is_anef))
+        out.append(text + (f" {after}" if after else "")
+                   + _echeance(deadline, on, case.procedure.is_anef, deadline in echeances.dates_in(u.fait)))
     return [typo(x) for x in out]
 
 
@@ -156,15 +169,17 @@ def intro(case: Case, g: dict[str, str]) -> str:
     concrete = bool(usable(case))
     if echeances.recepisse(case):
         return typo("S'agissant du renouvellement d'un titre de séjour, la condition d'urgence est en principe "
-                    f"constatée ({CE_453391}). Il en va de même du renouvellement du récépissé qui, pendant "
-                    f"l'instruction de la demande, autorise la présence {g['du_requerant']} sur le territoire "
-                    f"(article R. 431-12 du {CESEDA}).")
+                    f"constatée ({CE_453391}). Cette présomption vaut a fortiori pour le renouvellement du "
+                    "récépissé, seul document qui, pendant l'instruction de la demande, autorise la présence "
+                    f"{g['du_requerant']} sur le territoire (article R. 431-12 du {CESEDA}).")
     if proc.is_renewal:
         text = ("S'agissant du renouvellement d'un titre de séjour, la condition d'urgence est en principe "
                 f"constatée ({CE_453391}).")
         # The generic loss of job and rights only when no concrete fact follows, and never when the titre
         # expired before the first attempt (the delay is then argued on its own).
-        if not concrete and not echeances.expired_before_first(case):
+        # The titre's own paragraph, when there is one, already says what its expiry costs.
+        if not concrete and not echeances.expired_before_first(case) \
+                and not titre(case, g, echeances.requete_date(case)):
             text += " " + _generic(case, g)
         return typo(text)
     several = len(case.urgence) > 1
@@ -179,12 +194,19 @@ def _generic(case: Case, g: dict[str, str]) -> str:
     lack = "Faute d'enregistrement de sa demande" if proc.is_anef else "Faute de rendez-vous"
     exp = proc.expiration_titre
     on = echeances.requete_date(case)
+    # No loss of job or rights is asserted here: without a fact and its pièce, it is a claim the préfet
+    # refutes by pointing at the file. What the case proves is the titre's date, and on the ANEF the
+    # 60th day after which the request is no longer within R. 431-5.
     if exp and exp > on:
-        return (f"{lack}, {g['le_requerant']} ne pourra obtenir, à l'expiration de son titre le "
-                f"{dates.format_date(exp)}, {proof} qui lui permettrait de justifier de la régularité de son séjour, "
-                f"et sera exposé{g['e']} au risque de perdre son emploi et ses droits sociaux.")
+        text = (f"{lack}, {g['le_requerant']} ne pourra obtenir, à l'expiration de son titre le "
+                f"{dates.format_date(exp)}, {proof} qui lui permettrait de justifier de la régularité de son séjour.")
+        last = exp - dt.timedelta(days=60)
+        if proc.is_anef and last > on:
+            text += (f" Le délai de l'article R. 431-5 du {CESEDA} pour présenter la demande sur le téléservice "
+                     f"expire en outre le {dates.format_date(last)}, soixantième jour précédant cette échéance.")
+        return text
     return (f"{lack}, {g['le_requerant']} ne peut obtenir {proof} qui lui permettrait de justifier de la régularité "
-            f"de son séjour, et se trouve exposé{g['e']} au risque de perdre son emploi et ses droits sociaux.")
+            "de son séjour.")
 
 
 def titre(case: Case, g: dict[str, str], on: dt.date) -> str:
@@ -204,7 +226,8 @@ def titre(case: Case, g: dict[str, str], on: dt.date) -> str:
                     f"obtenir le renouvellement et se trouvera, à cette date, dépourvu{g['e']} de tout document "
                     "justifiant de la régularité de son séjour et l'autorisant à travailler.")
     if echeances.expired_before_first(case):
-        return typo(f"Le titre de séjour {g['du_requerant']} a expiré le {when}.")
+        # The short delay's paragraph says it with its reason: not twice in the same section.
+        return "" if echeances.delais(case, on).bref else typo(f"Le titre de séjour {g['du_requerant']} a expiré le {when}.")
     if not past and (exp - on).days > echeances.NEAR_EXPIRY:
         return ""  # six months ahead, the titre still covers him: nothing to say here
     proof = "l'attestation de prolongation d'instruction" if proc.is_anef else "le récépissé"
@@ -245,8 +268,13 @@ def delai_bref(case: Case, g: dict[str, str], on: dt.date) -> str:
     proc = case.procedure
     exp = proc.expiration_titre
     what = "récépissé" if echeances.recepisse(case) else "titre de séjour"
+    # A date the section already gave (the titre's paragraph, a fact) is recalled, not written again.
+    stated = {exp} if (exp and titre(case, g, on)) else set()
+    stated |= {x for u in case.urgence for x in ([u.echeance] if u.echeance else []) + echeances.dates_in(u.fait)}
     if exp and exp < on and echeances.presumed(case):
-        why = f"le {what} {g['du_requerant']} a expiré le {dates.format_date(exp)}"
+        why = (f"le {what} {g['du_requerant']} a expiré" + ("" if exp in stated else f" le {dates.format_date(exp)}"))
+    elif d.echeance is not None and d.echeance.date in stated:
+        why = "l'échéance rappelée ci-dessus est proche"
     elif d.echeance is not None and d.echeance.source == "procedure.expiration_titre":
         why = f"le {what} {g['du_requerant']} expire le {dates.format_date(d.echeance.date)}"
     elif d.echeance is not None:

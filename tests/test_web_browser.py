@@ -435,10 +435,12 @@ def test_applicant_reads_the_forms_words_and_corrects_at_the_field(driver_factor
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
     d.get(case + "construction")
     assert "pas même un projet" in d.page_source and not d.find_elements(By.ID, "brouillon")
-    d.find_element(By.CSS_SELECTOR, "form.construire button[type=submit]").click()
-    assert _wait(lambda: "Rien n'a été construit" in d.page_source)
+    # No « Construire » button: the page says to correct first; the verification page lists each error.
+    assert not d.find_elements(By.CSS_SELECTOR, "form.construire button[type=submit]")
     assert _jargon(d) == [] and "Ancienne version" in d.find_element(By.ID, "fichiers").text
-    box = d.find_element(By.ID, "resultat").text
+    d.get(case + "verification")
+    assert "Étape suivante" not in d.page_source
+    box = d.find_element(By.ID, "contenu").text
     assert "date de naissance : date impossible" in box and "tentative n° 3, capture" in box
     assert "adresse postale : à remplir" in box
     # 5. Every page of the case, then each « Corriger » link of the verification page.

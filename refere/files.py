@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import secrets
 import stat
 import time
 import unicodedata
@@ -395,11 +396,18 @@ def user_cache() -> Path:
 def remember(entry: Path, text: str) -> None:
     """Write a cache entry whole (a temporary file renamed over it); a cache that cannot be
     written only costs time."""
+    # The cache folder is the user's own (0700); the temporary file is created, never opened
+    # through a link someone planted under its name (a shared XDG_CACHE_HOME).
     try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        tmp = entry.parent / f".{entry.name}.{os.getpid()}.part"
-        tmp.write_text(text, "utf-8")
-        os.replace(tmp, entry)
+        entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = entry.parent / f".{entry.name}.{os.getpid()}.{secrets.token_hex(4)}.part"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, entry)
+        except OSError:
+            tmp.unlink(missing_ok=True)
     except OSError:
         pass
 

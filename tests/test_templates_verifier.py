@@ -218,3 +218,22 @@ def test_every_problem_of_a_paragraph_in_one_run_sorted_by_paragraph(tmp_path, r
     assert any("filtre inconnu « majuscules_inconnues »" in p for p in second)
     assert any("« conseil » est vide dans ce cas" in p for p in second)
     assert sum("inconnue_var" in p for p in found) == 1  # the same cause is said once
+
+
+def test_a_document_without_a_body_is_refused_in_french(tmp_path, run):
+    """word/document.xml reduced to <w:document/>: refused by name, never « Erreur interne »."""
+    import zipfile
+
+    src = make_template(tmp_path / "source.docx", "{{ requerant.nom }}")
+    tpl = tmp_path / "sans-corps.docx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(tpl, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "word/document.xml":
+                data = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                        b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"/>')
+            zout.writestr(item, data)
+    result = run("modele", "verifier", tpl)
+    assert result.exit_code == 1
+    assert "« sans-corps.docx » n'est pas un document Word (.docx) lisible (document sans corps)" in result.output
+    assert "Erreur interne" not in result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import secrets
 import stat
 import time
 import unicodedata
@@ -395,17 +396,25 @@ def user_cache() -> Path:
 def remember(entry: Path, text: str) -> None:
     """Write a cache entry whole (a temporary file renamed over it); a cache that cannot be
     written only costs time."""
+    # The cache folder is the user's own (0700); the temporary file is created, never opened
+    # through a link someone planted under its name (a shared XDG_CACHE_HOME).
     try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        tmp = entry.parent / f".{entry.name}.{os.getpid()}.part"
-        tmp.write_text(text, "utf-8")
-        os.replace(tmp, entry)
+        entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = entry.parent / f".{entry.name}.{os.getpid()}.{secrets.token_hex(4)}.part"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, entry)
+        except OSError:
+            tmp.unlink(missing_ok=True)
     except OSError:
         pass
 
 
 def recall(entry: Path, limit: int) -> bytes | None:
-    """A cache entry's bytes: a regular file (never through a link), at most ``limit`` bytes."""
+    """A cache entry's bytes: a regular file (never through a link, a FIFO or a device), at most
+    ``limit`` bytes — read to its end, so that a file growing meanwhile is refused, not cut."""
     try:
         fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     except OSError:
@@ -414,7 +423,14 @@ def recall(entry: Path, limit: int) -> bytes | None:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
             return None
-        return os.read(fd, limit)
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks) if size <= limit else None
     except OSError:
         return None
     finally:

@@ -517,4 +517,4 @@ def test_a_device_given_as_the_case_file_is_named_as_given(run):
         pytest.skip("/dev/zero absent")
     result = run("check", "/dev/zero")
     assert result.exit_code == 1
-    assert "/dev/zero: « /dev/zero » est un périphérique, pas un fichier ordinaire" in result.output
+    assert "/dev/zero — « /dev/zero » est un périphérique, pas un fichier ordinaire" in result.output

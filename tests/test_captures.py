@@ -153,3 +153,14 @@ def test_ajouter_into_init_template(run, tmp_path):
 def test_missing_folder(run, tmp_path):
     res = run("captures", tmp_path / "nope")
     assert res.exit_code == 1 and "introuvable" in res.output
+
+
+def test_a_file_name_with_a_new_line_cannot_forge_an_entry(tmp_path):
+    """« x\n  - date: … » as a file name: printed quoted in its comment, never as a new entry."""
+    from refere.preuves.captures import as_yaml
+
+    folder = tmp_path / "captures"
+    make_png(folder / "sans date\n  - date: 2025-01-01 10:00\n    capture: faux.png", size=(200, 400))
+    text = as_yaml(scan(folder, tmp_path))
+    assert yaml.safe_load(text) == {"tentatives": []}
+    assert "\\n  - date: 2025-01-01 10:00" in text

@@ -56,3 +56,27 @@ def test_a_bad_cache_entry_is_ignored(tmp_path, monkeypatch):
     assert not check(case).blocking
     assert (_cache() / sha).read_text("ascii") == "1"
     assert not [n for n in os.listdir(_cache()) if n.endswith(".part")]
+
+
+def test_odd_user_cache_entries_are_read_again_never_followed(tmp_path, monkeypatch):
+    """A shared or tampered user cache: a FIFO, a link to /dev/zero or to a file elsewhere as an
+    entry is not believed (no hang, no internal error), and a link planted at a temporary name is
+    never written through."""
+    from refere import files
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    case_file = write_case(tmp_path / "affaire", default_case())
+    case = load(case_file)
+    shas = sorted({t.capture.file.sha256 for t in case.tentatives if t.capture is not None})
+    _cache().mkdir(parents=True)
+    os.mkfifo(_cache() / shas[0])
+    (_cache() / f"{shas[1]}.date").symlink_to("/dev/zero")
+    probe._probe.cache_clear()
+    assert not check(case).blocking  # returns: the FIFO is not opened for reading, /dev/zero not read
+    victim = tmp_path / "ailleurs.txt"
+    victim.write_text("à garder")
+    entry = tmp_path / "cache" / "x" / "entree"
+    entry.parent.mkdir(parents=True)
+    files.remember(entry, "valeur")
+    assert entry.read_text() == "valeur" and victim.read_text() == "à garder"
+    assert not [p for p in entry.parent.iterdir() if p.name.endswith(".part")]

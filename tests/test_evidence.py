@@ -217,6 +217,15 @@ def test_route_mismatch_warns(tmp_path):
     assert "voie-a-verifier" not in codes(tmp_path / "c", data)
 
 
+def test_anef_address_on_the_anef_route_is_expected(tmp_path):
+    # The ANEF's own page in url_rendez_vous is no « page de prise de rendez-vous ».
+    data = sound_case()
+    data["procedure"]["voie"] = "anef"
+    data["diligences"] = [{"date": "2025-03-05", "description": "courriel à la préfecture"}]
+    data["prefecture"]["url_rendez_vous"] = "https://administration-etrangers-en-france.interieur.gouv.fr/particuliers/#/"
+    assert "voie-a-verifier" not in codes(tmp_path / "a", data)
+
+
 def test_identity_and_titre_pieces_expected(tmp_path):
     data = sound_case()
     data["pieces"] = [p for p in data["pieces"] if p["categorie"] not in ("identite", "titre_sejour")]

@@ -41,19 +41,23 @@ def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
 
 
 def screenshot(path: Path, clock: str = "08:55", url: str = URL, lines=NO_SLOT, blur: float = 0,
-               consulted: str | None = None, wrap: int = 1, pdf: bool = False) -> Path:
+               consulted: str | None = None, wrap: int = 1, pdf: bool = False,
+               bar: list[str] | None = None) -> Path:
     """A phone screenshot, 1080×2400: status bar with a clock, address bar, a préfecture page.
     ``wrap``: the address over that many lines, cut after « - », « / » or « . » as phones do;
-    0: the host alone. ``pdf``: saved as a one-page PDF (a capture « imprimée en PDF »)."""
+    0: the host alone. ``pdf``: saved as a one-page PDF (a capture « imprimée en PDF »).
+    ``bar``: the address bar's lines exactly, after a padlock icon (a phone cutting anywhere)."""
     img = Image.new("RGB", (1080, 2400), (246, 246, 246))
     d = ImageDraw.Draw(img)
     d.rectangle([0, 0, 1080, 70], fill=(20, 20, 20))
     d.text((40, 35), clock, font=font(34, True), fill="white", anchor="lm")
     d.text((880, 35), "4G  87 %", font=font(30), fill="white", anchor="lm")
-    shown = _wrapped(url, wrap)
+    shown = bar or _wrapped(url, wrap)
     d.rounded_rectangle([24, 90, 1056, 110 + 50 * len(shown)], radius=36, fill=(225, 225, 230))
+    if bar:
+        d.rectangle([50, 112, 74, 138], outline=(30, 30, 30), width=3)  # the padlock, read « 0 » or « [ »
     for k, part in enumerate(shown):
-        d.text((60, 125 + 50 * k), part, font=font(32), fill=(30, 30, 30), anchor="lm")
+        d.text((95 if bar else 60, 125 + 50 * k), part, font=font(32), fill=(30, 30, 30), anchor="lm")
     top = 150 + 50 * len(shown)
     d.text((40, top), "Préfecture de la Seine-Saint-Denis", font=font(46, True), fill=(20, 20, 20))
     d.text((40, top + 100), "Prendre un rendez-vous", font=font(52, True), fill=(20, 20, 20))
@@ -163,6 +167,9 @@ def test_each_finding(read_case_once):
     assert "14\u00a0h\u00a037" in clock[0].message
     blurred = codes(found, "capture-floue")
     assert [f.champ for f in blurred] == ["tentatives[4].capture"]
+    assert "est floue et illisible (aucun mot lu)" in blurred[0].message or \
+        "est floue, une partie du texte est illisible (" in blurred[0].message
+    assert "mot(s)" not in blurred[0].message
     slots = codes(found, "capture-creneaux-offerts")
     assert [f.champ for f in slots] == ["tentatives[9].capture"]
     assert "contre le demandeur" in slots[0].message
@@ -371,6 +378,11 @@ def test_tolerant_matching():
     assert lecture.find_message("Le nombre maximal de rendez-vous est atteint pour cette demarche") == \
         "Le nombre maximal de rendez-vous est atteint"
     assert lecture.find_message("Votre rendez-vous est confirmé") is None
+    # The wordings of « everything is booked », read with OCR noise.
+    assert lecture.find_message("Tous Ies créneaux sont actuel1ement reserves. De nouvelles disponibilites "
+                                "seront ouvertes prochainement.") == "Tous les créneaux sont actuellement réservés"
+    assert lecture.find_message("tous les rendez-vous sont réservés") == "Tous les rendez-vous sont réservés"
+    assert lecture.find_message("Plus aucun rendez vous disponib1e.") == "Plus aucun rendez-vous disponible"
 
 
 def test_address_comparison():
@@ -522,3 +534,83 @@ def lecture_titulaire():
     from refere.preuves import titulaire
 
     return titulaire
+
+
+DECLARED_93 = "https://www.seine-saint-denis.gouv.fr/booking/create/9829/1"
+
+
+def test_phone_bars_wrapped_anywhere_are_read_whole(tmp_path):
+    # A phone cuts the address wherever the line is full: inside the path, inside the host.
+    shots = {i: {"url": DECLARED_93} for i in range(10)}  # the others show the declared address
+    shots.update({
+        0: {"bar": ["https://www.seine-saint-denis.gouv.fr/bookin", "g/create/9829/1"]},
+        1: {"bar": ["https://www.seine-saint-denis.go", "uv.fr/booking/create/9829/1"]},
+        2: {"bar": ["https://www.seine-saint-denis.gouv.fr/bookin", "g/create/9830/1"]},
+        3: {"bar": ["https://www.val-doise.gouv.fr/booking/create/", "11343/1"]},
+    })
+    path = make_case(tmp_path, shots, url=DECLARED_93)
+    case = load(path)
+    readings = lecture.read_case(case)
+    seen = [readings.par_capture[f"captures/c0{i}.png"].adresse for i in range(4)]
+    assert seen == ["https://www.seine-saint-denis.gouv.fr/booking/create/9829/1",
+                    "https://www.seine-saint-denis.gouv.fr/booking/create/9829/1",
+                    "https://www.seine-saint-denis.gouv.fr/booking/create/9830/1",
+                    "https://www.val-doise.gouv.fr/booking/create/11343/1"]
+    address = codes(lecture.findings(case, readings), "adresse-capture-discordante")
+    assert len(address) == 1
+    assert ("(tentative 3 : « https://www.seine-saint-denis.gouv.fr/booking/create/9830/1 » ; tentative 4 : "
+            "« https://www.val-doise.gouv.fr/booking/create/11343/1 »)") in address[0].message
+
+
+def _ocr(*texts, conf: float = 90.0, nettete: float | None = 0.78) -> lecture.Ocr:
+    lines = [{"texte": t, "haut": 0.01 + 0.026 * k, "confiance": conf} for k, t in enumerate(texts)]
+    lines += [{"texte": x, "haut": 0.3 + 0.03 * k, "confiance": 95.0} for k, x in enumerate(NO_SLOT)]
+    return lecture.Ocr(lines, 40, 88.0, 0.0, nettete)
+
+
+def _address_warnings(tmp_path, url: str, ocr: lecture.Ocr) -> list:
+    case = load(make_case(tmp_path, {}, url=url))
+    name = case.tentatives[0].capture.written
+    readings = lecture.Readings({name: lecture.interpret(name, "0" * 64, ocr)})
+    return codes(lecture.findings(case, readings), "adresse-capture-discordante")
+
+
+def test_a_wrapped_bars_second_line_is_never_another_address(tmp_path):
+    police = "https://www.prefecturedepolice.interieur.gouv.fr/demarches/rendez-vous/titres-sejour"
+    anef = "https://administration-etrangers-en-france.interieur.gouv.fr/particuliers/#/"
+    compare = lecture.ecran.compare_address
+    # A fragment, the end of the declared host, confidently read: « incertain », no warning.
+    assert compare("ouv.fr/demarches/rendez-vous/titres-sejour", police) == "incertain"
+    assert compare("v.fr/demarches/rendez-vous/titres-sejour", police) == "incertain"
+    assert compare("erieur.gouv.fr/particuliers/#/", anef) == "incertain"
+    assert lecture.ecran.find_address(_ocr("09:00 4G", "0 https://www.prefecturedepolice.interieur.g",
+                                           "ouv.fr/demarches/rendez-vous/titres-sejour").lignes)[0] == police
+    assert lecture.ecran.find_address(_ocr("0 https://administration-etrangers-en-france.int",
+                                           "erieur.gouv.fr/particuliers/#/").lignes)[0] == anef
+    assert _address_warnings(tmp_path / "a", police, _ocr("ouv.fr/demarches/rendez-vous/titres-sejour")) == []
+
+
+def test_a_crisp_other_address_warns_though_tesseract_doubts_the_token(tmp_path):
+    # Tesseract gives a long address token a low confidence (6 on a crisp bar): a whole,
+    # well-formed address on a sharp capture is trusted; on a blurred one it is not.
+    bar = ("0 https://www.val-doise.gouv.fr/booking/create/", "11343/1")
+    found = _address_warnings(tmp_path / "a", DECLARED_93, _ocr(*bar, conf=6.0))
+    assert len(found) == 1
+    assert "« https://www.val-doise.gouv.fr/booking/create/11343/1 »" in found[0].message
+    assert "corrigez l'adresse déclarée" not in found[0].message
+    assert _address_warnings(tmp_path / "b", DECLARED_93, _ocr(*bar, conf=6.0, nettete=0.3)) == []
+    assert _address_warnings(tmp_path / "c", DECLARED_93, _ocr("val-do1se.gouv.fr/booking/cr", conf=6.0)) == []
+
+
+def test_a_sharp_picture_without_text_is_not_a_page_not_blurred(tmp_path):
+    # Flat colours, a gradient and shapes: soft edges, but no line of text to be blurred.
+    img = Image.linear_gradient("L").resize((1080, 2400)).convert("RGB")
+    d = ImageDraw.Draw(img)
+    d.ellipse([100, 300, 900, 1100], fill=(200, 60, 60))
+    d.ellipse([300, 1400, 1000, 2100], fill=(40, 120, 200))
+    path = make_case(tmp_path, {})
+    img.save(path.parent / "captures" / "c00.png")
+    case = load(path)
+    found = lecture.findings(case, lecture.read_case(case))
+    assert [(f.code, f.champ) for f in found] == [("capture-pas-une-page", "tentatives[0].capture")]
+    assert "(aucun mot lu)" in found[0].message

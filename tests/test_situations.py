@@ -353,8 +353,9 @@ def test_window_and_expired_titre(tmp_path):
     assert "FIXER ce rendez-vous au plus tard dans un délai de 23 jours à compter de la notification" in concl
     assert "de délivrer au requérant, dès l'enregistrement de sa demande, un récépissé" in concl
     # The récépissé asked in the conclusions has its moyen; the expiry is said once in B.
-    assert ("L'étranger qui a déposé un dossier complet a droit à la délivrance d'un récépissé (article R. 431-12 "
-            "du code de l'entrée et du séjour des étrangers et du droit d'asile ; CE, 12 novembre 2001, n° 239794)") in late
+    assert ("L'étranger admis à souscrire une demande de titre de séjour se voit remettre un récépissé (article "
+            "R. 431-12 du code de l'entrée et du séjour des étrangers et du droit d'asile)") in late
+    assert "239794" not in late  # an asylum decision, not about a titre's récépissé
     assert "Le titre de séjour du requérant a expiré le 1er mars 2025." not in late
     assert "dès lors que le titre de séjour du requérant a expiré le 1er mars 2025." in late
 

@@ -250,3 +250,20 @@ def test_letter_template_exported_checked_and_recognised(tmp_path, run):
     assert res.exit_code == 0, res.output
     res = run("courrier", case, "--modele", bad, "--force")
     assert res.exit_code == 1 and f"« refere modele verifier --courrier {bad} »" in res.output
+def test_a_document_without_a_body_is_refused_in_french(tmp_path, run):
+    """word/document.xml reduced to <w:document/>: refused by name, never « Erreur interne »."""
+    import zipfile
+
+    src = make_template(tmp_path / "source.docx", "{{ requerant.nom }}")
+    tpl = tmp_path / "sans-corps.docx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(tpl, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "word/document.xml":
+                data = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                        b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"/>')
+            zout.writestr(item, data)
+    result = run("modele", "verifier", tpl)
+    assert result.exit_code == 1
+    assert "« sans-corps.docx » n'est pas un document Word (.docx) lisible (document sans corps)" in result.output
+    assert "Erreur interne" not in result.output

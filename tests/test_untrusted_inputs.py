@@ -188,7 +188,7 @@ def test_case_folder_named_like_the_report_is_a_failed_row(run, tmp_path, name):
     assert res.exit_code == 1 and "Erreur interne" not in res.output
     rows = _report(out / "rapport.csv")
     assert rows["bon"]["statut"] == "ok"
-    assert rows[name]["statut"] == "echec" and "nom réservé" in rows[name]["erreur"]
+    assert rows[name]["statut"] == "échec" and "nom réservé" in rows[name]["erreur"]
     assert (out / "rapport.csv").is_file() and not (out / name.lower()).is_dir()
 
 
@@ -286,7 +286,7 @@ def test_hidden_case_folder_given_directly_is_a_failed_row(run, tmp_path):
     assert res.exit_code == 1 and "Erreur interne" not in res.output
     rows = _report(out / "rapport.csv")
     assert rows["bon"]["statut"] == "ok"
-    assert rows[".sortie.verrou"]["statut"] == "echec" and "nom réservé" in rows[".sortie.verrou"]["erreur"]
+    assert rows[".sortie.verrou"]["statut"] == "échec" and "nom réservé" in rows[".sortie.verrou"]["erreur"]
     assert sorted(p.name for p in out.iterdir()) == ["bon", "rapport.csv"]
 
 

@@ -804,7 +804,7 @@ def test_letter_to_the_prefecture_from_the_build_page(client, ws):
 
     cid = "exemple-94"
     html, tok = page(client, f"/d/{cid}/construction")
-    assert "Écrire la lettre" in html and "<title>exemple-94 — construction — refere</title>" in html
+    assert "Écrire la lettre" in html and "<title>Karim BENALI — construction — refere</title>" in html
     r = client.post(f"/d/{cid}/courrier", data=tok)
     assert r.status_code == 302 and r.location.endswith("#courrier")
     html, _ = page(client, f"/d/{cid}/construction")
@@ -865,3 +865,162 @@ def test_piece_form_keeps_what_was_typed_and_refuses_a_piece_sent_twice(client, 
     assert "« scan.pdf » a le même contenu que la pièce n° 3 de la liste (« Attestation d&#39;hébergement »)" in html
     assert case_file(ws).read_bytes() == before
     assert sorted(p.name for p in (ws / cid / "pieces").iterdir() if p.name.startswith("hebergement")) == []
+
+
+# ---------------------------------------------------------------- persona findings (issue 24, second round)
+
+
+def test_new_case_form_is_to_fill_not_wrong_and_counts_only_its_own_fields(client, ws):
+    _, tok = page(client, "/")
+    client.post("/nouveau", data={**tok, "nom": "Aminata Ndiaye"})
+    html, tok = page(client, "/d/aminata-ndiaye/")
+    # The attempts are on « Captures »: never counted on the form, and a new case has no mistake yet.
+    assert "à corriger sur cette page" not in html and "ajoutez au moins une tentative" not in html
+    html, _ = page(client, "/d/aminata-ndiaye/captures")
+    assert '<p class="a-remplir" id="indice-tentatives">ajoutez au moins une tentative</p>' in html
+    assert "erreur-champ" not in html and "à corriger sur cette page" not in html
+    # Saved with a wrong e-mail: the message says plainly that it was saved and what is still wrong.
+    r = client.post("/d/aminata-ndiaye/", data={**tok, "requerant.nom": "NDIAYE", "requerant.courriel": "pas-un-courriel"},
+                    follow_redirects=True)
+    text = visible_text(r.get_data(as_text=True))
+    assert "Enregistré." not in text
+    m = re.search(r"Enregistré, mais (\d+) champs sont à corriger : prénoms, date de naissance, lieu de naissance, "
+                  r"nationalité et (\d+) autres\.", text)
+    assert m and int(m[2]) == int(m[1]) - 4
+    assert f"{m[1]} champs à corriger sur cette page" in text and "courriel" in text
+    assert "tentative" not in text.split("sur cette page")[1].split("La personne qui demande")[0]
+    # The captures page still counts the missing attempt, now as a mistake.
+    html, _ = page(client, "/d/aminata-ndiaye/captures")
+    assert '<p class="erreur-champ" id="err-tentatives">ajoutez au moins une tentative</p>' in html
+    assert "1 champ à corriger sur cette page" in visible_text(html)
+
+
+def test_saving_a_page_with_nothing_wrong_just_says_saved(client, ws):
+    html, tok = page(client, "/d/exemple-94/")
+    r = client.post("/d/exemple-94/", data={**tok, "requerant.telephone": "06 12 34 56 78"}, follow_redirects=True)
+    assert '<p class="message ok" role="status">Enregistré.</p>' in r.get_data(as_text=True)
+    # Moving on to the next step names the page still to correct.
+    html, tok = page(client, "/d/exemple-94/")
+    r = client.post("/d/exemple-94/", data={**tok, "requerant.courriel": "faux", "_suite": "captures"},
+                    follow_redirects=True)
+    assert ("Enregistré, mais 1 champ est à corriger (page « Formulaire ») : courriel."
+            in visible_text(r.get_data(as_text=True)))
+
+
+def test_corriger_opens_a_field_that_says_why(client, ws):
+    y = case_file(ws)
+    # Signed on the example's date, with a deadline after the permit's expiry: a warning on that field.
+    y.write_text(y.read_text("utf-8").replace("demandes:\n", "demandes:\n  rdv_au_plus_tard: 2030-01-01\n")
+                 .replace("signature:\n", "signature:\n  date: 2025-09-29\n"), "utf-8")
+    html, _ = page(client, "/d/exemple-94/verification")
+    assert 'href="/d/exemple-94/#demandes.rdv_au_plus_tard"' in html
+    html, _ = page(client, "/d/exemple-94/")
+    tag = re.search(r'<input[^>]*id="demandes.rdv_au_plus_tard"[^>]*>', html)[0]
+    assert 'aria-describedby="note-demandes.rdv_au_plus_tard"' in tag and "aria-invalid" not in tag
+    note = re.search(r'<p class="note-champ" id="note-demandes.rdv_au_plus_tard">([^<]*)</p>', html)
+    assert note and note[1].startswith("« rendez-vous au plus tard le » (1er janvier 2030) n&#39;est pas antérieur")
+    # Right under its input, inside the same field box.
+    box = html[html.rfind('<div class="champ', 0, html.index(tag)):]
+    assert box.index(tag) < box.index("note-champ") < box.index("</div>")
+
+    # A warning about the list of attempts is shown under that list, on « Captures ».
+    y.write_text(y.read_text("utf-8").replace("  date: 2025-09-29\n", ""), "utf-8")
+    html, _ = page(client, "/d/exemple-94/captures")
+    assert re.search(r'<p class="note-champ" id="note-tentatives">La dernière tentative date du 25 septembre 2025, '
+                     r'\d+ jours avant la requête', html)
+    assert "note-champ" not in page(client, "/d/exemple-94/")[0]
+
+
+def test_a_case_that_cannot_be_built_offers_no_build_step(client, ws):
+    y = case_file(ws)
+    original = y.read_text("utf-8")
+    y.write_text(original.replace("requerant:\n", "requerant:\n  courriel: pas-un-courriel\n", 1), "utf-8")
+    text = visible_text(page(client, "/d/exemple-94/verification")[0])
+    assert "Le dossier comporte 1 erreur à corriger" in text and "erreur(s)" not in text and "Étape suivante" not in text
+    assert "Corrigez d'abord" in text and "la construction sera possible ensuite" in text
+    html, _ = page(client, "/d/exemple-94/construction")
+    assert "rien ne peut être construit" in html
+    assert not re.search(r'<form[^>]*class="construire".*?<button type="submit">Construire</button>', html, re.S)
+    assert 'id="pdf"' not in html
+    # A case that can be built keeps its step and its button.
+    y.write_text(original, "utf-8")
+    assert "Étape suivante : construire" in page(client, "/d/exemple-94/verification")[0]
+    assert '<button type="submit">Construire</button>' in page(client, "/d/exemple-94/construction")[0]
+
+
+def test_list_counts_the_capture_readings_the_cli_cached(client, ws, monkeypatch, tmp_path):
+    """The list's warning count is the check's, using readings already in the user's cache; never a new reading."""
+    from refere.pieces.probe import probe
+    from refere.preuves import lecture
+    from refere.web import core
+
+    monkeypatch.setenv("REFERE_LECTURE", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache-liste"))
+    monkeypatch.setattr(lecture, "ocr_image", lambda *a, **k: pytest.fail("the list read a capture"))
+    html, _ = page(client, "/")
+    assert '<small class="non-lues">captures pas encore lues</small>' in html and 'id="non-lues"' in html
+    # `refere check` (here: its cache, filled directly) read every capture: none could be read.
+    # The passport it read bears another name.
+    case = load(case_file(ws))
+    for t in case.tentatives:
+        if t.capture is not None:
+            lecture.cache_put(probe(t.capture).sha256, "illisible")
+    other = lecture.Ocr([{"texte": "Nom / Surname : MARTIN", "haut": 0.2, "confiance": 90.0}], 4, 90.0)
+    for p in case.pieces:
+        for src in p.sources:
+            if src.kind != "pdf":
+                lecture.cache_put(probe(src).sha256, other if p.categorie == "identite" else "illisible")
+    html, _ = page(client, "/")
+    assert "captures pas encore lues" not in html
+    report = core.check(ws / "exemple-94").report
+    codes = [f.code for f in report.warnings]
+    assert "piece-autre-nom" in codes and codes.count("capture-non-lue") == len(
+        [t for t in case.tentatives if t.capture is not None]) > 0
+    assert f"<small>({len(codes)} avertissements)</small>" in html
+
+
+def test_list_says_why_a_case_is_blocked_and_what_to_do_when_nothing_matches(client, ws):
+    copy_example(ws / "cisse-o")
+    y = case_file(ws, "cisse-o")
+    y.write_text(re.sub(r"(?m)^  departement: .*$", '  departement: "20"', y.read_text("utf-8"), count=1), "utf-8")
+    html, _ = page(client, "/")
+    row = re.search(r'<a href="/d/cisse-o/">.*?</tr>', html, re.S)[0]
+    assert "bloquant (à corriger)" in row
+    reason = re.search(r'<small class="raison">([^<]*)</small>', row)[1]
+    assert reason.startswith("la préfecture : département : ") and "2A" in reason
+    # The badge and the filter say the same words.
+    copy_example(ws / "sow-m")
+    y = case_file(ws, "sow-m")
+    data = yaml.safe_load(y.read_text("utf-8"))
+    data["tentatives"] = data["tentatives"][:2]
+    y.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    html, _ = page(client, "/?etat=bloquant")
+    assert '<option value="bloquant" selected>bloquant (preuves)</option>' in html
+    row = re.search(r'<a href="/d/sow-m/">.*?</tr>', html, re.S)[0]
+    assert '<span class="etat etat-bloquant">bloquant (preuves)</span>' in row and '<small class="raison">' in row
+    # A filter that finds nothing says what to do.
+    text = visible_text(page(client, "/?etat=pret&q=personne")[0])
+    assert ("Aucun dossier dans l'état « prêt à déposer » pour « personne » : choisissez un autre état, "
+            "vérifiez l'orthographe du nom, ou affichez tous les dossiers.") in text
+
+
+def test_one_applicant_sees_no_desk_jargon_and_her_own_name(client, ws):
+    html, _ = page(client, "/")
+    text = visible_text(html)
+    # One case: no folder path, no « Permanence : tout construire » (an association's tools).
+    assert "Espace des dossiers" not in text and str(ws) not in text and "Permanence" not in text
+    assert "Tout construire" not in text
+    html, _ = page(client, "/d/exemple-94/captures")
+    name = re.search(r"<h1>([^<]*)<small", html)[1].strip()
+    assert name and name != "exemple-94" and name.split()[-1].isupper()
+    assert f"<title>{name} — captures — refere</title>" in html
+    _, tok = page(client, "/d/exemple-94/construction")
+    client.post("/d/exemple-94/construction", data=tok)
+    html, _ = page(client, "/d/exemple-94/construction")
+    assert '<details class="pour-avocat"><summary>Pour l\'avocat ou l\'association</summary>' in html
+    before = visible_text(html.split('<details class="pour-avocat">')[0])
+    assert "inventaire.json" not in before and "empreintes" not in visible_text(html)
+    # Two cases: the desk's tools are back.
+    copy_example(ws / "autre")
+    text = visible_text(page(client, "/")[0])
+    assert "Permanence : tout construire" in text and f"Espace des dossiers (pour l'association) : {ws}" in text

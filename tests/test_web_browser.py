@@ -178,7 +178,7 @@ def test_applicant_journey_in_a_real_browser(driver_factory, server, tmp_path):
     assert _wait(lambda: "Montreuil" in by_id("dep-info").text)
     assert "le préfet de la Seine-Saint-Denis" in by_id("dep-info").text
     d.find_element(By.CSS_SELECTOR, ".actions button[type=submit]").click()
-    assert _wait(lambda: "Enregistré." in d.page_source)
+    assert _wait(lambda: "Enregistré" in d.page_source)
     d.execute_script("document.getElementById('section-prefecture').scrollIntoView()")
     shots.take("formulaire-departement", full=False)
     # Nothing has been captured yet: the loader says so next to the attempts list.
@@ -294,7 +294,7 @@ def test_volunteer_desk_with_ten_cases(driver_factory, server, tmp_path):
     rows = d.find_elements(By.CSS_SELECTOR, "table.liste tbody tr")
     assert len(rows) == 10
     states = [r.find_element(By.CSS_SELECTOR, ".etat").text for r in rows]
-    assert states.count("bloquant (à corriger)") == 1 and states.count("bloquant") == 1
+    assert states.count("bloquant (à corriger)") == 1 and states.count("bloquant (preuves)") == 1
     assert states.count("prêt à déposer") == 8
     d.find_element(By.XPATH, "//button[normalize-space()='Tout construire']").click()
     assert _wait(lambda: "Terminé" in d.page_source, 240)
@@ -355,7 +355,7 @@ def test_keyboard_alone(driver_factory, server, tmp_path):
             break
     assert field.get_attribute("id") == "requerant.nom"
     keys.send_keys("SEUL", Keys.ENTER).perform()
-    assert _wait(lambda: "Enregistré." in d.page_source)
+    assert _wait(lambda: "Enregistré" in d.page_source)
     assert 'nom: "SEUL"' in (ws / "clavier-seul" / "dossier.yaml").read_text("utf-8")
 
 
@@ -435,10 +435,12 @@ def test_applicant_reads_the_forms_words_and_corrects_at_the_field(driver_factor
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
     d.get(case + "construction")
     assert "pas même un projet" in d.page_source and not d.find_elements(By.ID, "brouillon")
-    d.find_element(By.CSS_SELECTOR, "form.construire button[type=submit]").click()
-    assert _wait(lambda: "Rien n'a été construit" in d.page_source)
+    # No « Construire » button: the page says to correct first; the verification page lists each error.
+    assert not d.find_elements(By.CSS_SELECTOR, "form.construire button[type=submit]")
     assert _jargon(d) == [] and "Ancienne version" in d.find_element(By.ID, "fichiers").text
-    box = d.find_element(By.ID, "resultat").text
+    d.get(case + "verification")
+    assert "Étape suivante" not in d.page_source
+    box = d.find_element(By.ID, "contenu").text
     assert "date de naissance : date impossible" in box and "tentative n° 3, capture" in box
     assert "adresse postale : à remplir" in box
     # 5. Every page of the case, then each « Corriger » link of the verification page.
@@ -487,3 +489,31 @@ def test_keyboard_focus_never_under_the_save_bar(driver_factory, server, tmp_pat
             covered = state["bottom"] > state["barTop"] + 1 and state["top"] < state["barBottom"]
             assert not covered, (page, state)
         assert seen > 20
+
+
+def test_phone_layout_and_corriger_shows_why(driver_factory, server, tmp_path):
+    """At 390 px: the OQTF label is not squeezed beside its explanation, « Ce qui bloque » shows its choice
+    whole; « Corriger » opens the field with its label and the reason under it on screen."""
+    from selenium.webdriver.common.by import By
+
+    from conftest import copy_example
+
+    ws, url = server
+    copy_example(ws / "benali")
+    y = ws / "benali" / "dossier.yaml"
+    y.write_text(y.read_text("utf-8").replace("demandes:\n", "demandes:\n  rdv_au_plus_tard: 2030-01-01\n"), "utf-8")
+    d = driver_factory(tmp_path)
+    d.get(url + "d/benali/")
+    label = d.find_element(By.CSS_SELECTOR, "label[for='procedure.oqtf']")
+    assert label.size["width"] > 250 and label.size["height"] < 110, label.size
+    fits = d.execute_script("""var s = document.getElementById('procedure.voie'); var c = document.createElement('canvas')
+        .getContext('2d'); c.font = getComputedStyle(s).font;
+        return c.measureText(s.options[s.selectedIndex].text).width + 40 < s.clientWidth;""")
+    assert fits
+    d.get(url + "d/benali/verification")
+    d.find_element(By.CSS_SELECTOR, "a.corriger[href$='#demandes.rdv_au_plus_tard']").click()
+    assert _wait(lambda: d.switch_to.active_element.get_attribute("id") == "demandes.rdv_au_plus_tard")
+    shown = d.execute_script("""function on(e) { var r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }
+        return [on(document.querySelector("label[for='demandes.rdv_au_plus_tard']")),
+                on(document.getElementById('note-demandes.rdv_au_plus_tard'))];""")
+    assert shown == [True, True]

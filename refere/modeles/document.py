@@ -70,9 +70,12 @@ def open_docx(path: Path):
         tpl.refere_path = path
         tpl.init_docx()  # docxtpl opens lazily; open now so a bad file fails here, in French
         tpl.docx.part  # noqa: B018 — a .docx without its main part fails here, not mid-render
-        return tpl
+        body = tpl.docx.element.body
     except Exception as exc:
         raise TemplateError(f"« {path.name} » n'est pas un document Word (.docx) lisible ({type(exc).__name__})") from None
+    if body is None:  # <w:document/> alone: Word shows nothing, docxtpl would fail mid-render
+        raise TemplateError(f"« {path.name} » n'est pas un document Word (.docx) lisible (document sans corps)")
+    return tpl
 
 
 def raw_parts(tpl) -> list[tuple[str, str]]:

@@ -202,9 +202,11 @@ def _pillow() -> str:
 
 
 def _decoded_before(sha256: str) -> int | None:
+    # Read as a regular file only (never a link, a FIFO or /dev/zero), and small.
+    raw = files.recall(decode_cache() / sha256, 64)
     try:
-        text = (decode_cache() / sha256).read_text("ascii")
-    except (OSError, ValueError):
+        text = raw.decode("ascii") if raw is not None else ""
+    except ValueError:
         return None
     return int(text) if text.isdigit() and 0 < int(text) < 10_000 else None
 
@@ -235,7 +237,8 @@ def _pikepdf_version() -> str:
 
 def _pdf_before(sha256: str) -> tuple[int, repair.Diagnosis] | None:
     try:
-        data = json.loads((_pdf_cache() / sha256).read_text("utf-8"))
+        raw = files.recall(_pdf_cache() / sha256, 1 << 20)
+        data = json.loads(raw.decode("utf-8")) if raw is not None else None
         pages, etat, defauts = data["pages"], data["etat"], data["defauts"]
     except (OSError, ValueError, KeyError, TypeError):
         return None

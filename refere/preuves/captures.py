@@ -110,9 +110,9 @@ def as_yaml(result: Scan) -> str:
     if result.undated:
         out.write("# Fichiers non datés (à ajouter à la main, avec la date et l'heure de la tentative) :\n")
         for s in result.undated:
-            out.write(f"#   {s.written} : {s.source}\n")
+            out.write(f"#   {_quote(s.written)} : {s.source}\n")  # quoted: a name with a new line stays in its comment
     for group in result.duplicates:
-        out.write(f"# Contenu identique (une seule capture prouve une seule tentative) : {', '.join(group)}\n")
+        out.write(f"# Contenu identique (une seule capture prouve une seule tentative) : {', '.join(_quote(g) for g in group)}\n")
     return out.getvalue()
 
 

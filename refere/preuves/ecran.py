@@ -43,6 +43,11 @@ CATALOGUE: tuple[str, ...] = tuple(sorted((
     "Le quota de rendez-vous est atteint",
     "Veuillez recommencer ultérieurement",
     "Tous les rendez-vous sont réservés",
+    "Tous les créneaux sont actuellement réservés",
+    "Tous les créneaux sont réservés",
+    "Tous les rendez-vous sont actuellement réservés",
+    "Il n'y a plus aucun rendez-vous disponible",
+    "Plus aucun rendez-vous disponible",
     "Votre demande n'a pas pu aboutir",
     "Une erreur est survenue. Veuillez réessayer ultérieurement.",
     "Une erreur est survenue",
@@ -105,7 +110,9 @@ def _best(flat: str, wordings) -> str | None:
     for wording, norm in wordings:
         # partial_ratio slides the shorter string along the longer: the wording must be the
         # shorter, or « Aucun créneau disponible » would « contain » any longer sentence.
-        score = fuzz.partial_ratio(norm, flat) if len(norm) <= len(flat) else fuzz.ratio(norm, flat)
+        # A wording longer than the text read must be nearly all of it: « aucun créneau disponible »
+        # is not « plus aucun créneau disponible » (the wording quoted is the one shown).
+        score = fuzz.partial_ratio(norm, flat) if len(norm) <= len(flat) else fuzz.ratio(norm, flat) - 5
         if score >= MATCH:
             return wording
     return None
@@ -202,6 +209,16 @@ def find_address(lines: list[dict]) -> tuple[str | None, float]:
     return None, 0.0
 
 
+def well_formed(url: str) -> bool:
+    """A whole address read cleanly: a scheme or « www. », a host of letters, digits and « - »
+    ending with a known top-level domain, a path of address characters. Tesseract gives a long
+    token like this a low confidence (no dictionary word in it) even on a crisp bar."""
+    m = re.fullmatch(r"(?:https?://)?(www\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)+)([/#?][a-z0-9./#?=&_%~:+-]*)?", url)
+    if m is None or not (url.startswith(("http://", "https://")) or m[1]):
+        return False
+    return m[2].rsplit(".", 1)[1] in _TLDS
+
+
 def _tidy(url: str) -> str:
     """The dots OCR loses where they always are: « wwwseine… », « gouvfr »."""
     url = re.sub(r"^(https?)[:;]/*", r"\1://", url)
@@ -217,8 +234,10 @@ def _join_wrapped(url: str, conf: float, following: list[dict], line: dict) -> t
         if not close or not words:
             break
         head = words[0].strip("[]|")
+        # A line alone that carries on the address: the host cut (« …interieur.g » / « ouv.fr/… »),
+        # or the path cut (« …/bookin » / « g/create/9830/1 »). « https:// » is no path.
         goes_on = url.endswith(_JOIN_AFTER) or head.startswith(_JOIN_AFTER) or (
-            len(words) == 1 and ("/" in head or "." in head) and "/" not in url)
+            len(words) == 1 and ("/" in head or "." in head or not _plausible(url)))
         if not goes_on or not re.fullmatch(r"[a-z0-9./#?=&_%~:+-]+", head.lower()):
             break
         url += head.lower()
@@ -261,6 +280,8 @@ def compare_address(seen: str, declared: str) -> str:
     s_host, s_path = _split(seen)
     d_host, d_path = _split(declared)
     sh, dh = _canonical(s_host), _canonical(d_host)
+    if sh != dh and dh.endswith(sh) and not re.match(r"^\s*h[tl]{2}ps?[:;]|^\s*www", seen.lower()):
+        return "incertain"  # the end of the declared host (« ouv.fr/… », a wrapped bar's 2nd line): a fragment
     if sh != dh:
         # The top-level domain is where OCR stumbles most (« gouv.fr » read « gouvir »).
         if sh[:-2] == dh[:-2] and dh.endswith("fr") and len(sh) == len(dh):

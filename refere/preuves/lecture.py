@@ -43,7 +43,7 @@ from refere.preuves import ecran, lecture_cache
 from refere.preuves.findings import AVERTISSEMENT, PRACTICE, Finding
 from refere.preuves.ecran import CATALOGUE, find_message, normalise, same_address  # noqa: F401  (API)
 
-VERSION = 2  # of the cached OCR result: bump when the reading itself changes
+VERSION = 3  # of the cached OCR result: bump when the reading itself changes
 LANG = "fra"
 TESSERACT_OPTIONS = "--psm 3 -c tessedit_do_invert=0"
 TIMEOUT = 20  # seconds for one capture: a normal screenshot takes under one
@@ -59,6 +59,7 @@ PICTURE = 0.2  # a strip whose most common grey level (±2) covers less than thi
 MIN_WORDS = 6  # fewer words read than this: the capture is illegible
 MIN_CONFIDENCE = 55.0  # mean Tesseract word confidence (0–100) below this: illegible
 SHARP = 0.4  # share of the text's pixels that are full ink: below, the text is blurred
+TEXT_LINE = 120  # pixels (after scaling): a band of ink taller than this is no line of text, even blurred
 NOT_A_PAGE = 0.5  # share of the capture that is pictures for an illegible one to be « not a page »
 EXCERPT = 300  # characters of text kept in inventaire.json
 
@@ -99,6 +100,15 @@ class Reading:
     @property
     def illisible(self) -> bool:
         return self.ocr is not None and (self.ocr.mots < MIN_WORDS or self.ocr.confiance < MIN_CONFIDENCE)
+
+    @property
+    def adresse_sure(self) -> bool:
+        """The address read can be quoted as another one: Tesseract is confident of it, or it is
+        a whole, well-formed address on a sharp capture (a long token gets a low confidence
+        from Tesseract however crisp: no dictionary word in it)."""
+        o = self.ocr
+        return self.adresse is not None and (self.adresse_confiance >= ADDRESS_CONFIDENCE or (
+            ecran.well_formed(self.adresse) and o is not None and o.nettete is not None and o.nettete >= SHARP))
 
     @property
     def floue(self) -> bool:
@@ -229,10 +239,27 @@ def prepare(img, scale: float):
     hist = out.histogram()
     ink, soft = sum(hist[:64]), sum(hist[64:192])
     sharpness = round(ink / (ink + soft), 3) if ink + soft > 0.0005 * out.width * out.height else None
+    if sharpness is not None and not _text_like(out):
+        sharpness = None  # no text-like structure (a flat picture, shapes): its softness is no blur
     content = out.point(lambda v: 255 if v < 160 else 0).getbbox()
     if content:
         out = out.crop((0, 0, min(out.width, content[2] + 20), min(out.height, content[3] + 20)))
     return out, full_height, round(pictures / max(1, strips), 3), sharpness
+
+
+def _text_like(img) -> bool:
+    """Most of the ink lies in low horizontal bands, lines of text (even blurred), not in tall
+    shapes (a drawing, a gradient, a flat-colour picture)."""
+    mask = img.point(lambda v: 255 if v < 192 else 0)
+    in_lines = in_all = run = 0
+    for y in range(mask.height + 1):
+        if y < mask.height and mask.crop((0, y, mask.width, y + 1)).getbbox() is not None:
+            run += 1
+            continue
+        in_all += run
+        in_lines += run if run <= TEXT_LINE else 0
+        run = 0
+    return in_all > 0 and 2 * in_lines >= in_all
 
 
 def ocr_image(path: Path, kind: str = "png", timeout: float | None = None) -> Ocr:
@@ -477,13 +504,14 @@ def findings(case, readings: Readings) -> list[Finding]:
             continue
         if r.pas_une_page:
             warn("capture-pas-une-page", f"La capture {name} ne ressemble pas à une page de rendez-vous "
-                 f"(aucun texte lisible : {r.ocr.mots} mot(s) reconnu(s)). Vérifiez que c'est le bon fichier.",
+                 f"({_read_words(r.ocr.mots)}). Vérifiez que c'est le bon fichier.",
                  where)
             continue
         if r.floue:
-            warn("capture-floue", f"La capture {name} est trop floue pour être lue ({r.ocr.mots} mot(s) "
-                 "reconnu(s)) : le juge ne pourra pas la lire non plus. Produisez la capture d'origine, "
-                 "en pleine résolution.", where)
+            state = ("est floue, une partie du texte est illisible" if r.ocr.mots >= MIN_WORDS
+                     else "est floue et illisible")
+            warn("capture-floue", f"La capture {name} {state} ({_read_words(r.ocr.mots)}). Le juge pourrait "
+                 "ne pas lire le message : produisez la capture d'origine, en pleine résolution.", where)
             continue
         if r.creneaux:
             warn("capture-creneaux-offerts", f"La capture {name} montre des créneaux proposés (« {r.creneaux} ») : "
@@ -492,8 +520,7 @@ def findings(case, readings: Readings) -> list[Finding]:
         elif r.message is None:
             warn("capture-sans-message", f"La capture {name} ne montre pas de message « aucun créneau » "
                  "reconnu : vérifiez qu'elle prouve bien l'absence de rendez-vous.", where)
-        if (r.adresse and declared_url and r.adresse_confiance >= ADDRESS_CONFIDENCE
-                and ecran.compare_address(r.adresse, declared_url) == "autre"):
+        if r.adresse and declared_url and r.adresse_sure and ecran.compare_address(r.adresse, declared_url) == "autre":
             elsewhere.append((i + 1, t.capture.written, r.adresse))
         seen = None if r.creneaux else ecran.seen_moment(r.date, r.heure, t.date)
         if seen is not None and abs(seen.astimezone(dt.timezone.utc) - t.date.astimezone(dt.timezone.utc)) > TOLERANCE:
@@ -518,8 +545,13 @@ def _address_finding(elsewhere: list[tuple[int, str, str]], declared: str) -> Fi
     return Finding(
         "adresse-capture-discordante", AVERTISSEMENT,
         f"{what}, différente de l'adresse déclarée (prefecture.url_rendez_vous) « {declared} ». "
-        "Le juge et la préfecture le verront : corrigez l'adresse déclarée, ou vérifiez que les "
-        "captures sont bien celles de cette démarche.", PRACTICE, "prefecture.url_rendez_vous")
+        "Le juge et la préfecture le verront : vérifiez que les captures sont bien celles de cette "
+        "démarche ; si c'est l'adresse déclarée qui est fausse, recopiez-la depuis la barre d'adresse.",
+        PRACTICE, "prefecture.url_rendez_vous")
+
+
+def _read_words(n: int) -> str:
+    return "aucun mot lu" if n == 0 else "1 mot lu" if n == 1 else f"{n} mots lus"
 
 
 def summary(readings: Readings) -> dict:

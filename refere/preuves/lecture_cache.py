@@ -18,17 +18,16 @@ import functools
 import json
 import math
 import os
-import stat
 import tempfile
 from pathlib import Path
+
+from refere import files
 
 MAX_ENTRY = 512_000  # bytes: a screenshot's reading is a few kilobytes
 MAX_LINES = 2_000
 MAX_WORDS = 200_000
 FAILURES = ("delai", "illisible")  # why a capture was not read, remembered
 
-_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-          | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0))
 
 
 @functools.lru_cache(maxsize=1)
@@ -49,26 +48,7 @@ def folder(version: int, lang: str) -> Path:
 
 
 def _read_entry(path: Path) -> bytes | None:
-    try:
-        fd = os.open(path, _FLAGS)
-    except OSError:
-        return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_ENTRY:
-            return None
-        chunks, size = [], 0
-        while size <= MAX_ENTRY:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks) if size <= MAX_ENTRY else None
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+    return files.recall(path, MAX_ENTRY)
 
 
 def _number(value, low: float, high: float) -> bool:

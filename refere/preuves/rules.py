@@ -373,7 +373,8 @@ def _route(case: Case, add: Add) -> None:
             "Voie ANEF sans « diligences » : la solution de substitution n'est ouverte qu'à qui a demandé "
             "l'accompagnement (centre de contact citoyen, point d'accueil numérique, courrier à la préfecture). "
             "Décrivez ces démarches et joignez-en la preuve.", R431_2, "diligences")
-    if proc.is_anef and case.prefecture.url_rendez_vous:
+    if proc.is_anef and case.prefecture.url_rendez_vous and ANEF_HOST not in case.prefecture.url_rendez_vous.lower():
+        # The ANEF's own address is what the ANEF route expects there, not a booking page.
         add("voie-a-verifier", AVERTISSEMENT,
             "Le dossier suit la voie ANEF mais indique une page de prise de rendez-vous : s'agit-il d'un dépôt "
             "bloqué sur l'ANEF ou d'un rendez-vous introuvable ? Un avocat ou une association décide de la voie.",

@@ -192,10 +192,12 @@ def content_date(src):
     decoded images: a second check neither reads nor hashes the capture again for its date."""
     sha = src.file.sha256 if src.file is not None else probe._checked(src).sha256
     entry = probe.decode_cache() / f"{sha}.date"
+    raw = files.recall(entry, 4096)  # a regular file only: never a link, a FIFO or /dev/zero
     try:
-        when, _, source = entry.read_text("utf-8").partition("\n")
-        return ShotDate(dt.datetime.fromisoformat(when), source) if when else None
-    except (OSError, ValueError):
+        if raw is not None:
+            when, _, source = raw.decode("utf-8").partition("\n")
+            return ShotDate(dt.datetime.fromisoformat(when), source) if when else None
+    except ValueError:
         pass
     found = from_content(src.kind, probe.source_bytes(src))
     probe.remember(entry, _entry_text(found))

@@ -55,8 +55,8 @@ def _text(src) -> str:
     cached = lecture.cache_get(sha)
     if isinstance(cached, lecture.Ocr):
         return cached.texte
-    if cached is not None:
-        return ""  # a reading that failed before
+    if cached is not None or lecture._ONLY_CACHED.get():
+        return ""  # a reading that failed before, or one that must not be made now (the web list)
     try:
         ocr = lecture.ocr_image(src.path, src.kind)
     except Exception:  # noqa: BLE001 - not read: nothing to say
@@ -83,7 +83,9 @@ def other_name(text: str, nom: str) -> str | None:
 
 def findings(case) -> list[Finding]:
     """A warning for each identity or titre pièce that seems to bear another person's name."""
-    if not lecture.enabled() or lecture._ONLY_CACHED.get() or lecture.tesseract_missing():
+    # Under cached_only() (the web list), what `refere check` already read is used, nothing is read:
+    # the list counts the same warnings as the check once the pièces were read.
+    if not lecture.enabled() or (not lecture._ONLY_CACHED.get() and lecture.tesseract_missing()):
         return []
     from refere.errors import FileProblem
 

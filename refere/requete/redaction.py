@@ -26,8 +26,8 @@ def moyen_recepisse(case: Case, g: dict[str, str]) -> str:
         return ""
     if not (d.recepisse_travail or echeances.expired_before_first(case)):
         return ""
-    return typo(f"L'étranger qui a déposé un dossier complet a droit à la délivrance d'un récépissé (article "
-                f"R. 431-12 du {CESEDA} ; CE, 12 novembre 2001, n°\u00a0239794) : {g['le_requerant']} demande "
+    return typo(f"L'étranger admis à souscrire une demande de titre de séjour se voit remettre un récépissé "
+                f"(article R. 431-12 du {CESEDA}) : {g['le_requerant']} demande "
                 "qu'il lui soit remis dès l'enregistrement de sa demande.")
 OPENING_SLACK = 1  # a day before the opening still counts as « à l'ouverture » (the table shows that attempt)
 CESEDA = "code de l'entrée et du séjour des étrangers et du droit d'asile"

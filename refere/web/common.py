@@ -67,20 +67,38 @@ def readable_case(case_id: str):
     return folder, doc
 
 
+_TO_FILL = ("valeur à compléter", "liste vide")
+
+
 def page(template: str, case_id: str, folder: Path, doc, **extra):
     checked = core.check(folder)
     paths = forms.all_paths(doc) if doc is not None else []
     problems, hints = checked.problems, {}
     if store.is_fresh(folder):
-        # A new case, never saved: what is left to fill is a neutral hint, not a red error.
-        todo = {p.field for p in problems if p.message.startswith("valeur à compléter")}
-        hints = {f: "à remplir" for f in todo if f in set(paths)}
+        # A new case, never saved: what is left to fill (a value, a first attempt) is a neutral hint, not a red error.
+        known = set(paths)
+        hints = {p.field: forms.words(p.message, p.field) for p in problems
+                 if p.message.startswith(_TO_FILL) and p.field in known}
         problems = [p for p in problems if p.field not in hints]
     by_path, general = forms.place(problems, paths)
+    # The summary at the top counts only what is corrected on this page (the attempts are on « Captures »).
+    to_fix = {p: m for p, m in by_path.items() if forms.page_of(p) == request.endpoint}
     return render_template(template, case_id=case_id, doc=doc, checked=checked, errors=by_path, hints=hints,
-                           general=general, version=store.version_of(folder / store.CASE_FILE),
+                           to_fix=to_fix, notes=findings_by_anchor(checked, doc), general=general, version=store.version_of(folder / store.CASE_FILE),
                            originals=store.original_names(folder),
                            status=core.status(folder), **extra)
+
+
+def findings_by_anchor(checked, doc) -> dict[str, list[str]]:
+    """The check's findings (blocking, then warnings) by the id their « Corriger » link opens, for this page:
+    the field it focuses shows why, in the same words as on « Vérification »."""
+    out: dict[str, list[str]] = {}
+    if checked.report is None or doc is None:
+        return out
+    for f in [*checked.report.blocking, *checked.report.warnings]:
+        if f.champ and forms.page_of(f.champ) == request.endpoint and (a := forms.anchor(f.champ, doc)):
+            out.setdefault(a, []).append(forms.words(f.message, f.champ))
+    return out
 
 
 def save(folder: Path, mutate) -> bool:
@@ -101,6 +119,27 @@ def save(folder: Path, mutate) -> bool:
             flash(exc.message, "erreur")
             return False
     return True
+
+
+_PAGE_NAMES = {"case_form": "Formulaire", "captures_page": "Captures", "pieces_page": "Pièces"}
+
+
+def flash_saved(folder: Path, endpoint: str, done: str) -> None:
+    """« Enregistré. », or plainly « Enregistré, mais 2 champs sont à corriger : … » when the saved page
+    still has problems (named in the form's words); the page is named when the person moves on."""
+    doc, _ = load_doc(folder)
+    problems = core.check(folder).problems if doc is not None else []
+    by_path, _ = forms.place(problems, forms.all_paths(doc) if doc is not None else [])
+    # The field's own name (« courriel »), without its section: the list below the message gives both.
+    wrong = [forms.field_label(p).split(" : ")[-1] for p in by_path if forms.page_of(p) == endpoint]
+    if not wrong:
+        flash(f"{done}.", "ok")
+        return
+    n = len(wrong)
+    where = f" (page « {_PAGE_NAMES[endpoint]} »)" if request.form.get("_suite") in NEXT_STEPS else ""
+    names = ", ".join(wrong[:4]) + (f" et {n - 4} autre{'s' if n > 5 else ''}" if n > 4 else "")
+    flash(f"{done}, mais {n} champ{'s' if n > 1 else ''} {'sont' if n > 1 else 'est'} à corriger{where} : {names}.",
+          "avertissement")
 
 
 # « Enregistrer et passer à … » buttons: save first, then go on (leaving never loses what was typed).

@@ -26,10 +26,11 @@ _status_cache: dict[str, tuple[tuple, dict]] = {}
 _status_guard = threading.Lock()
 
 PRET, AVERT, BLOQUANT, INVALIDE = "pret", "avertissements", "bloquant", "invalide"
-STATE_LABELS = {PRET: "prêt à déposer", AVERT: "constructible avec avertissements", BLOQUANT: "bloquant",
+STATE_LABELS = {PRET: "prêt à déposer", AVERT: "constructible avec avertissements", BLOQUANT: "bloquant (preuves)",
                 INVALIDE: "bloquant (à corriger)"}
+NOT_READ_YET = "captures pas encore lues"  # refere.preuves.lecture's note under cached_only()
 A_REMPLIR = "à remplir"  # a new case, never saved: nothing is wrong yet
-STATE_FILTER = (("", "tous"), (PRET, STATE_LABELS[PRET]), (AVERT, STATE_LABELS[AVERT]), (BLOQUANT, "bloquant (preuves)"),
+STATE_FILTER = (("", "tous"), (PRET, STATE_LABELS[PRET]), (AVERT, STATE_LABELS[AVERT]), (BLOQUANT, STATE_LABELS[BLOQUANT]),
                 (INVALIDE, STATE_LABELS[INVALIDE]), ("a-remplir", A_REMPLIR), ("a-reconstruire", "à reconstruire"))
 
 
@@ -144,15 +145,18 @@ def _status(folder: Path) -> dict:
         hit = _status_cache.get(key)
         full = _check_cache.get(key)
     complete = bool(full and full[0] == stamp)
-    # A status made before the captures were read is made again once the case's check read them.
-    if hit and hit[0] == (stamp, complete):
+    readings = _readings_stamp()
+    # A status made before the captures were read is made again once the case's check read them, or once
+    # `refere check`/`batch` or « Tout construire » put their readings in the user's reading cache.
+    if hit and hit[0][:2] == (stamp, complete) and (not hit[1]["unread"] or hit[0][2] == readings):
         return hit[1]
     if complete:
         c = full[1]
     else:
-        # The list answers at once: captures not read yet are read by the case's own pages.
+        # The list answers at once: only readings already cached are used, a capture is never read here.
         with lecture.cached_only():
             c = _check(folder)
+    unread = bool(c.report and c.report.lecture and c.report.lecture.note == NOT_READ_YET)
     inv = folder / store.OUT_DIR / "inventaire.json"
     built = None
     if inv.is_file():
@@ -172,10 +176,30 @@ def _status(folder: Path) -> dict:
         "attempts": c.report.figures.tentatives if c.report else None,
         "warnings": len(c.report.warnings) if c.report else 0,
         "blocking": len(c.report.blocking) if c.report else len(c.problems),
+        "reason": "" if fresh else _reason(c),
+        "unread": unread,  # the warnings about what the captures show are not counted yet
     }
     with _status_guard:
-        _status_cache[key] = ((stamp, complete), out)
+        _status_cache[key] = ((stamp, complete, readings), out)
     return out
+
+
+def _reason(c: Checked) -> str:
+    """Why a case is blocked, short, in words: its first problem (the case's pages give them all)."""
+    if c.case is None:
+        return first_sentence(problem_words(c.problems[0]), 120) if c.problems else ""
+    if c.report.blocking:
+        f = c.report.blocking[0]
+        return first_sentence(words(f.message, f.champ), 120)
+    return ""
+
+
+def _readings_stamp() -> int:
+    """Changes whenever a capture's reading is added to the user's reading cache (one file each)."""
+    try:
+        return lecture.cache_folder().stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 class Busy(RefereError):

@@ -62,8 +62,10 @@ SECTIONS: tuple[Section, ...] = (
     )),
     Section("procedure", "La démarche et la voie", (
         Field("type", "Démarche", "select", _opts(PROCEDURES, PROCEDURE_LABELS, "— choisir —"), required=True),
+        # Short choices: a phone's select shows one line, cut at about 30 characters.
         Field("voie", "Ce qui bloque", "select", _opts(("anef",), {"anef": "le téléservice ANEF"},
-                                                        "la page de rendez-vous de la préfecture")),
+                                                        "le site de rendez-vous"),
+              help="Le site de prise de rendez-vous de la préfecture, ou le téléservice ANEF (la demande de titre en ligne)."),
         Field("titre_actuel", "Titre actuel (facultatif)", help="Par exemple : carte de séjour temporaire « salarié »"),
         Field("expiration_titre", "Date d'expiration du titre (facultatif)", "date"),
         Field("precisions", "Précisions (obligatoire si « autre »)", "textarea"),

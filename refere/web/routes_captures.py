@@ -10,7 +10,7 @@ from refere.preuves import captures, shotdates
 from refere import files
 from refere.errors import RefereError
 from refere.web import core, forms, store
-from refere.web.common import case_folder, load_doc, next_step, page, readable_case, save, stash, unstash
+from refere.web.common import flash_saved, case_folder, load_doc, next_step, page, readable_case, save, stash, unstash
 
 
 def _date_existing(p: Path):
@@ -138,7 +138,7 @@ def register(app: Flask) -> None:
         folder = case_folder(case_id)
         form = request.form.to_dict()
         if save(folder, lambda doc: forms.apply_list(doc, "tentatives", form).changed):
-            flash("Tentatives enregistrées.", "ok")
+            flash_saved(folder, "captures_page", "Tentatives enregistrées")
             if (nxt := next_step(case_id)):
                 return nxt
         return redirect(url_for("captures_page", case_id=case_id))

@@ -10,7 +10,7 @@ from flask import Flask, flash, redirect, request, url_for
 from refere.affaire import departements
 from refere.errors import RefereError
 from refere.web import core, forms, store
-from refere.web.common import case_folder, next_step, page, readable_case, receive_pieces, same_site, undo_uploads, save
+from refere.web.common import flash_saved, case_folder, next_step, page, readable_case, receive_pieces, same_site, undo_uploads, save
 
 
 def register(app: Flask) -> None:
@@ -61,7 +61,7 @@ def register(app: Flask) -> None:
             return a.changed or b.changed or c.changed or d
 
         if save(folder, mutate):
-            flash("Enregistré.", "ok")
+            flash_saved(folder, "case_form", "Enregistré")
             if (nxt := next_step(case_id)):
                 return nxt
         else:

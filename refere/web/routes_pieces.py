@@ -6,7 +6,7 @@ from flask import Flask, flash, redirect, request, url_for
 
 from refere.web import forms, store
 from refere import files
-from refere.web.common import (case_folder, load_doc, next_step, page, readable_case, receive_pieces, remove_pieces, save,
+from refere.web.common import (flash_saved, case_folder, load_doc, next_step, page, readable_case, receive_pieces, remove_pieces, save,
                                stash, undo_uploads, unstash)
 
 
@@ -90,7 +90,7 @@ def register(app: Flask) -> None:
             doc, _ = load_doc(folder)
             still = {x for p in ((doc or {}).get("pieces") or []) if isinstance(p, dict) for x in _sources(p)}
             remove_pieces(folder, [w for w in removed if w not in still])
-            flash("Pièces enregistrées.", "ok")
+            flash_saved(folder, "pieces_page", "Pièces enregistrées")
             if (nxt := next_step(case_id)):
                 return nxt
         return redirect(url_for("pieces_page", case_id=case_id))

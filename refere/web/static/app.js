@@ -28,7 +28,9 @@ document.addEventListener("DOMContentLoaded", function () {
     for (var p = t.parentElement; p; p = p.parentElement) { if (p.tagName === "DETAILS") { p.open = true; } }
     if (!t.matches("input, select, textarea, button, a[href], [tabindex]")) { t.setAttribute("tabindex", "-1"); }
     t.focus({preventScroll: true});
-    t.scrollIntoView({block: "center"});
+    // The field's label, input and the message saying why are shown together (a phone screen is short).
+    var box = t.closest(".champ");
+    if (box) { box.scrollIntoView({block: "start"}); } else { t.scrollIntoView({block: "center"}); }
     return true;
   }
   if (location.hash.length > 1) { focusField(decodeURIComponent(location.hash.slice(1))); }

@@ -250,6 +250,8 @@ def test_letter_template_exported_checked_and_recognised(tmp_path, run):
     assert res.exit_code == 0, res.output
     res = run("courrier", case, "--modele", bad, "--force")
     assert res.exit_code == 1 and f"« refere modele verifier --courrier {bad} »" in res.output
+
+
 def test_a_document_without_a_body_is_refused_in_french(tmp_path, run):
     """word/document.xml reduced to <w:document/>: refused by name, never « Erreur interne »."""
     import zipfile

@@ -388,8 +388,7 @@ class BatchRunner:
 def first_sentence(text: str, limit: int = 160) -> str:
     """The first sentence (or line) of a message, for a table cell; the full text goes in <details>."""
     line = next((ln.strip() for ln in (text or "").splitlines() if ln.strip()), "")
-    # A case file's problems run on after their heading (present.one_line): the heading alone.
-    line = re.sub(r"^(Le dossier comporte [^:]*:) .*", r"\1", line.split(" | ")[0])
+    line = line.split(" | ")[0]
     m = re.search(r"[.!?](\s|$)", line)
     short = line[:m.start() + 1] if m and m.start() > 20 else line
     return short if len(short) <= limit else short[:limit - 1].rstrip() + "…"

@@ -264,4 +264,5 @@ def field_label(dotted: str) -> str:
 
 def without_line(text: str) -> str:
     """« dossier.yaml:12 — tentative n° 3, … » (the CLI's line, for an editor) → « tentative n° 3, … » on a page."""
-    return re.sub(r"^\S*dossier\.yaml:\d+ — ", "", text or "")
+    # Anywhere in the text: a batch error joins several such lines on one (present.one_line).
+    return re.sub(r"(^|(?<=: )|(?<=; ))\S*dossier\.yaml:\d+ — ", "", text or "")

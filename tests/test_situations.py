@@ -380,7 +380,7 @@ def test_changement_de_statut_and_aes(tmp_path):
     assert "FIXER ce rendez-vous dans un délai de 15 jours à compter de la notification de l'ordonnance" in three
     assert "au plus tard le 2 mai 2025" not in three
     assert "dès l'enregistrement de sa demande, un récépissé de demande de titre de séjour l'autorisant à travailler" in three
-    assert "a droit à la délivrance d'un récépissé (article R. 431-12" in three  # the injunction's moyen
+    assert "se voit remettre un récépissé (article R. 431-12" in three  # the injunction's moyen
     _, _, _, one = render_situation(tmp_path, "changement-de-statut-un-fait")
     assert "récépissé" not in one.split("PAR CES MOTIFS")[1] and "R. 431-12" not in one  # none asked
 

@@ -181,7 +181,8 @@ def _verify(checked: files.Checked, dated=None) -> SourceInfo:
 
         pages, etat = pdfcheck._pdf_pages(data, checked.written)
         remember(_pdf_cache() / checked.sha256,
-                  json.dumps({"pages": pages, "etat": etat.etat, "defauts": list(etat.defauts)}))
+                  json.dumps({"pages": pages, "etat": etat.etat, "defauts": list(etat.defauts),
+                             "pages_touchees": list(etat.pages)}))
         return SourceInfo(checked.path, checked.written, checked.kind, pages, checked.sha256, checked.size, checked, etat)
     pages = _image_pages(data, checked.written)
     _remember_decoded(checked.sha256, pages)
@@ -239,14 +240,16 @@ def _pdf_before(sha256: str) -> tuple[int, repair.Diagnosis] | None:
     try:
         raw = files.recall(_pdf_cache() / sha256, 1 << 20)
         data = json.loads(raw.decode("utf-8")) if raw is not None else None
-        pages, etat, defauts = data["pages"], data["etat"], data["defauts"]
+        pages, etat, defauts, touched = data["pages"], data["etat"], data["defauts"], data["pages_touchees"]
     except (OSError, ValueError, KeyError, TypeError):
-        return None
+        return None  # an entry of an older refere (no damaged pages): the PDF is checked again
     if (not isinstance(pages, int) or isinstance(pages, bool) or not 0 < pages < 10_000
             or etat not in (repair.INTACT, repair.REPAIRED, repair.DAMAGED)
-            or not isinstance(defauts, list) or not all(isinstance(d, str) for d in defauts)):
+            or not isinstance(defauts, list) or not all(isinstance(d, str) for d in defauts)
+            or not isinstance(touched, list)
+            or not all(isinstance(k, int) and not isinstance(k, bool) and 0 < k <= pages for k in touched)):
         return None
-    return pages, repair.Diagnosis(etat, tuple(defauts))
+    return pages, repair.Diagnosis(etat, tuple(defauts), tuple(touched))
 
 
 remember = files.remember  # shotdates keeps capture dates beside the decoded images

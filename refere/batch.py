@@ -336,10 +336,9 @@ def csv_cell(value):
         return value
     # A lone CR, unquoted, would end the row; any other control character (an escape sequence in
     # a folder's name) is shown, never passed on to whatever displays the file.
-    value = printable(value.replace("\r\n", "\n").replace("\r", "\n"))
     if value.startswith(FORMULA_START):
         value = "'" + value
-    return value
+    return printable(value.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def write_report(rows: list[Row], path: Path) -> None:

@@ -55,7 +55,7 @@ def test_capture_file_names_with_escapes_are_listed_inert(run, tmp_path):
     res = run("captures", folder)
     assert res.exit_code == 0, res.output
     _no_control(res.output)
-    assert "copie\\x1b]0;PWNED" in res.output
+    assert "captures/copie\\u001b]0;PWNED" in res.output  # YAML's own escape
     assert "captures/Screenshot_20250310-085500\\u001b]0;PWNED" in res.output  # YAML's own escape
 
 

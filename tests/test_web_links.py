@@ -129,3 +129,15 @@ def test_a_template_with_a_part_written_twice_is_refused(tmp_path):
     problems = docxzip.safety_problems(bad)
     assert problems == ["archive incohérente : la partie « word/document.xml » y figure deux fois ; "
                         "réenregistrez le modèle dans Word"]
+
+
+def test_a_forwarded_host_does_not_pass_for_the_public_name(ws, monkeypatch):
+    from test_web_security import PROXIED, PUBLIC, Browser, running
+    from refere.web import serve
+
+    monkeypatch.setenv(serve.PASSWORD_ENV, "sésame")
+    with running(ws, behind_proxy=True) as server:
+        forged = Browser(server, **{**PROXIED, "Host": "rebind.example.com", "X-Forwarded-Host": PUBLIC,
+                                    "X-Forwarded-For": "10.0.0.1"})
+        assert forged.get("/connexion")[0] == 400
+        assert Browser(server, **PROXIED, **{"X-Forwarded-For": "10.0.0.1"}).get("/connexion")[0] == 200

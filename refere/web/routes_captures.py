@@ -27,12 +27,14 @@ def register(app: Flask) -> None:
     def captures_page(case_id):
         folder, doc = readable_case(case_id)
         rows = forms.list_rows(doc, "tentatives")
-        used = {str(r["item"].get("capture")) for r in rows if r["item"].get("capture")}
+        used = {store.norm_path(str(r["item"].get("capture"))) for r in rows if r["item"].get("capture")}
         loose = []
         cap = folder / "captures"
         if cap.is_dir() and not cap.is_symlink():  # a linked folder is not read (nor written, store.receive)
+            inodes = store.cited_files(folder, used)  # cited under another spelling: not loose
             for p in sorted(cap.iterdir()):
-                if (p.is_file() and not p.is_symlink() and not p.name.startswith(".") and f"captures/{p.name}" not in used
+                if (p.is_file() and not p.is_symlink() and not p.name.startswith(".")
+                        and not store.is_cited(folder, used, f"captures/{p.name}", inodes)
                         and store.bare_name(p.name)):  # a name in an old encoding cannot be shown nor named
                     when, source = _date_existing(p)
                     loose.append({"name": p.name, "when": when.strftime("%Y-%m-%dT%H:%M") if when else "",
@@ -155,7 +157,7 @@ def register(app: Flask) -> None:
             used = store.referenced(folder / store.CASE_FILE)
             if used is None:
                 flash("Le fichier dossier.yaml est illisible : corrigez-le dans un éditeur.", "erreur")
-            elif f"captures/{name}" in used:
+            elif store.is_cited(folder, used, f"captures/{name}"):  # in any Unicode form or spelling
                 flash("Cette capture sert à une tentative : retirez d'abord la tentative.", "erreur")
             else:
                 store.remove_inside(folder, f"captures/{name}", "captures")

@@ -403,8 +403,34 @@ def store_piece(tmp: Path, kind: str, digest: str, title: str, folder: Path) -> 
     raise UploadRefused(f"un autre fichier occupe déjà le nom « {name} » dans pieces/ : renommez-le ou retirez-le.")
 
 
-def _norm(written: str) -> str:
-    return posixpath.normpath(written.replace("\\", "/")) if written else ""
+def norm_path(written: str) -> str:
+    # NFC: a name copied from a Mac (NFD) is the same file the case file cites as typed (NFC).
+    return unicodedata.normalize("NFC", posixpath.normpath(written.replace("\\", "/"))) if written else ""
+
+
+def cited_files(case_folder: Path, used: set[str]) -> set[tuple[int, int]]:
+    """(device, inode) of each existing file a string of dossier.yaml names: the same file under
+    another spelling (Unicode form, letter case on macOS and Windows) is still cited."""
+    out = set()
+    for written in used:
+        if 0 < len(written) < 4096:
+            try:
+                st = os.stat(case_folder / written)
+            except (OSError, ValueError):
+                continue
+            out.add((st.st_dev, st.st_ino))
+    return out
+
+
+def is_cited(case_folder: Path, used: set[str], written: str, inodes: set[tuple[int, int]] | None = None) -> bool:
+    """Whether dossier.yaml (``used``: referenced()) cites this file, under any spelling of its name."""
+    if norm_path(written) in used:
+        return True
+    try:
+        st = os.stat(case_folder / written)
+    except (OSError, ValueError):
+        return False
+    return (st.st_dev, st.st_ino) in (cited_files(case_folder, used) if inodes is None else inodes)
 
 
 def referenced(case_file: Path) -> set[str] | None:
@@ -423,7 +449,7 @@ def referenced(case_file: Path) -> set[str] | None:
         elif isinstance(item, list):
             todo.extend(item)
         elif isinstance(item, str):
-            out.add(_norm(item))
+            out.add(norm_path(item))
     return out
 
 
@@ -451,7 +477,7 @@ def remove_unused(case_folder: Path, written: list[str], sub: str) -> None:
     with _file_lock(case_folder / CASE_FILE):
         used = referenced(case_folder / CASE_FILE)
         for w in written:
-            if used is not None and _norm(w) not in used:
+            if used is not None and not is_cited(case_folder, used, w):
                 remove_inside(case_folder, w, sub)
 
 

@@ -43,3 +43,52 @@ def test_a_capture_cited_in_the_other_unicode_form_is_neither_loose_nor_removed(
         _, _, body = b.get(f"/d/{CID}/captures")
         assert "Cette capture sert à une tentative : retirez d'abord la tentative." in body.decode("utf-8")
     assert (ws / CID / "captures" / nfd).is_file()
+
+
+# ---------------------------------------------------------------- F18: files already there, hashed on upload
+
+def _send(b: Browser, path: str, files: list[tuple[str, bytes]], token_from: str) -> str:
+    """A multipart form with files, as a browser sends it; the page shown after it."""
+    _, _, page_html = b.get(token_from)
+    fields = dict(re.findall(rb'name="(_csrf|_version)" value="([^"]*)"', page_html))
+    boundary = "----refere-essai"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k.decode()}"\r\n\r\n{v.decode()}\r\n'.encode()
+             for k, v in fields.items()]
+    for name, data in files:
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="fichiers"; filename="{name}"\r\n'
+                     "Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    status, resp, _ = b.request_raw("POST", path, body, {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert status == 302, status
+    _, _, shown = b.get(resp.getheader("Location").split("#")[0].replace(f"http://127.0.0.1:{b.port}", ""))
+    return shown.decode("utf-8")
+
+
+def _key(path: Path) -> tuple[int, int, int, int]:
+    st = os.stat(path)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+@pytest.mark.parametrize("size", [100 * 1024 * 1024, 50 * 1024 ** 3])
+def test_a_huge_file_in_captures_is_never_read_by_an_upload(ws, tmp_path, size):
+    """A sparse file over the per-file limit (100 Mo, or 50 Go, which also puts the case over its
+    limit) is never hashed; an upload repeating a capture is still told so."""
+    from conftest import make_png
+    from refere import files
+
+    cap = ws / CID / "captures"
+    with open(cap / "gros.png", "wb") as fh:
+        fh.write(b"\x89PNG\r\n\x1a\n")
+        fh.truncate(size)
+    again = (cap / CITED).read_bytes()
+    new = make_png(tmp_path / "Screenshot_20250930-091500.png", text="nouvelle").read_bytes()
+    with running(ws) as server:
+        b = Browser(server)
+        shown = _send(b, f"/d/{CID}/captures/envoyer", [("copie.png", again), ("Screenshot_20250930-091500.png", new)],
+                      token_from=f"/d/{CID}/captures")
+    if size < 400 * 1024 * 1024:
+        assert "« copie.png » a le même contenu que la tentative n° 1" in shown
+        assert _key(cap / CITED) in files._HASHES  # the one file of the upload's size, hashed once
+    else:
+        assert "ferait dépasser la taille permise pour un dossier" in shown
+    assert _key(cap / "gros.png") not in files._HASHES

@@ -68,7 +68,7 @@ def register(app: Flask) -> None:
             return redirect(url_for("captures_page", case_id=case_id))
         limits = app.config["REFERE_LIMITS"]
         cap = folder / "captures"
-        known = store.existing_hashes(cap)
+        known = store.existing_files(cap, limits.file_bytes)  # hashed only when an upload has a file's size
         used = store.folder_size(folder)
         dated, undated, dupes, refused = [], [], [], []
         names = store.original_names(folder)  # « captures/x.png » → the name it had on the phone
@@ -91,14 +91,14 @@ def register(app: Flask) -> None:
             except store.UploadRefused as exc:
                 refused.append(exc.message)
                 continue
-            if digest in known:
+            if (same := known.find(digest, size)) is not None:
                 tmp.unlink(missing_ok=True)
-                dupes.append(f"« {original} » a le même contenu que {said(known[digest])} : "
+                dupes.append(f"« {original} » a le même contenu que {said(same)} : "
                              "une capture ne prouve qu'une tentative, elle n'est pas ajoutée.")
                 continue
             when, source = store.date_upload(tmp, kind, original)
             name = store.store_capture(tmp, kind, digest, when, cap)
-            known[digest] = name
+            known.add(digest, name)
             names[f"captures/{name}"] = original
             used += size
             shot = captures.Shot(f"captures/{name}", when, source, digest)

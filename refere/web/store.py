@@ -14,6 +14,7 @@ import os
 import posixpath
 import re
 import shutil
+import stat
 import tempfile
 import threading
 import unicodedata
@@ -352,13 +353,55 @@ def _probe_file(path: Path, original: str, kind: str) -> None:
 EXT = {"png": "png", "jpeg": "jpg", "pdf": "pdf"}
 
 
-def existing_hashes(folder: Path) -> dict[str, str]:
-    out = {}
+class Known:
+    """Files of the case an upload may repeat, matched by content. A file is hashed only when an
+    upload has its very size, and only a regular file (never a link) no larger than an upload can
+    be: a huge file left in captures/ is never read."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._by_size: dict[int, list[tuple[Path, str]]] = {}
+        self._added: dict[str, str] = {}
+
+    def add_path(self, path: Path, label: str) -> None:
+        try:
+            st = os.lstat(path)
+        except (OSError, ValueError):
+            return
+        if stat.S_ISREG(st.st_mode) and 0 < st.st_size <= self.limit:
+            self._by_size.setdefault(st.st_size, []).append((path, label))
+
+    def add(self, digest: str, label: str) -> None:
+        """A file just stored under ``label``, its hash known."""
+        self._added.setdefault(digest, label)
+
+    def find(self, digest: str, size: int) -> str | None:
+        """The label of a known file with this content, or None."""
+        if digest in self._added:
+            return self._added[digest]
+        for path, label in self._by_size.get(size, ()):
+            if files.content_hash(path, self.limit) == digest:
+                return label
+        return None
+
+
+def inside(case_folder: Path, written: str) -> bool:
+    """Whether a path dossier.yaml names stays inside the case folder."""
+    try:
+        files.resolve_inside(case_folder, written)
+    except files.FileKindError:
+        return False
+    return True
+
+
+def existing_files(folder: Path, limit: int) -> Known:
+    """The files directly in ``folder`` (not a linked folder), known by name."""
+    known = Known(limit)
     if folder.is_dir() and not folder.is_symlink():
         for p in sorted(folder.iterdir()):
-            if p.is_file() and not p.name.startswith("."):
-                out[files.sha256(p)] = p.name
-    return out
+            if not p.name.startswith("."):
+                known.add_path(p, p.name)
+    return known
 
 
 def date_upload(tmp: Path, kind: str, original: str) -> tuple[dt.datetime | None, str]:
@@ -388,7 +431,7 @@ def store_piece(tmp: Path, kind: str, digest: str, title: str, folder: Path) -> 
         try:
             os.link(tmp, dest)  # fails if the name is taken: nothing is ever overwritten
         except FileExistsError:
-            if dest.is_file() and not dest.is_symlink() and files.sha256(dest) == digest:
+            if files.content_hash(dest, os.stat(tmp).st_size) == digest:  # bounded: never a huge planted file
                 tmp.unlink()
                 return name, False
             continue  # another content under the short name: the full hash tells them apart

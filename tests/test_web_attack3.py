@@ -92,3 +92,21 @@ def test_a_huge_file_in_captures_is_never_read_by_an_upload(ws, tmp_path, size):
     else:
         assert "ferait dépasser la taille permise pour un dossier" in shown
     assert _key(cap / "gros.png") not in files._HASHES
+
+
+# ---------------------------------------------------------------- F16: refere web --hote ::1
+
+def test_the_ipv6_loopback_is_answered_and_other_hosts_still_refused(ws):
+    """In-process (the WSGI app as serve.make_server builds it): no IPv6 loopback on every machine."""
+    from refere.web.app import create_app
+
+    c = create_app(ws, trusted_hosts=["localhost", "127.0.0.1", "::1", "[::1]"]).test_client()
+    for host in ("[::1]:8765", "[::1]", "localhost:8765", "LOCALHOST:8765", "127.0.0.1:8765"):
+        assert c.get("/", headers={"Host": host}).status_code == 200, host
+    for host in ("[::2]:8765", "[::1]:99999", "[::1]x", "localhost.:8765", "attaquant.example:8765", "::1:8765",
+                 "[::ffff:127.0.0.1]:8765", "127.0.0.1@attaquant.example", "localhost\t", ""):
+        r = c.get("/", headers={"Host": host})
+        assert r.status_code == 400 and "Requête refusée" in r.get_data(as_text=True), host
+    public = create_app(ws, trusted_hosts=["permanence.example.org"]).test_client()
+    assert public.get("/", headers={"Host": "permanence.example.org"}).status_code in (200, 302)
+    assert public.get("/", headers={"Host": "[::1]:8765"}).status_code == 400

@@ -110,3 +110,38 @@ def test_the_ipv6_loopback_is_answered_and_other_hosts_still_refused(ws):
     public = create_app(ws, trusted_hosts=["permanence.example.org"]).test_client()
     assert public.get("/", headers={"Host": "permanence.example.org"}).status_code in (200, 302)
     assert public.get("/", headers={"Host": "[::1]:8765"}).status_code == 400
+
+
+# ---------------------------------------------------------------- F9: a body sent without the password
+
+def test_a_large_body_without_the_password_is_refused_before_it_is_read(ws, tmp_path, monkeypatch):
+    """Network mode: the headers of a 200 Mo upload from someone not signed in get a French 413 at
+    once (not one byte of the body sent); the same upload once signed in is received."""
+    import socket
+
+    from conftest import make_png
+    from refere.web import serve
+    from test_web_security import PROXIED, PUBLIC, proxied
+
+    monkeypatch.setenv(serve.PASSWORD_ENV, "sésame")
+    with running(ws, behind_proxy=True) as server:
+        with socket.create_connection(("127.0.0.1", server.effective_port), timeout=60) as sock:
+            sock.sendall(f"POST /d/{CID}/captures/envoyer HTTP/1.1\r\nHost: {PUBLIC}\r\n"
+                         f"X-Forwarded-Proto: {PROXIED['X-Forwarded-Proto']}\r\nX-Forwarded-For: 192.168.1.40\r\n"
+                         f"Content-Type: application/octet-stream\r\nContent-Length: {200 * 1024 * 1024}\r\n\r\n".encode())
+            answer = b""
+            while b"\r\n\r\n" not in answer or not answer.endswith(b"\n"):
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                answer += chunk
+        head, _, text = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 413 ")
+        assert text.decode("utf-8") == serve.BODY_REFUSED
+        # Signed in, an upload is received as before.
+        b = proxied(server, "192.168.1.30")
+        assert b.post("/connexion", {"mot_de_passe": "sésame"})[0] == 302
+        shot = make_png(tmp_path / "Screenshot_20250930-091500.png", text="nouvelle").read_bytes()
+        shown = _send(b, f"/d/{CID}/captures/envoyer", [("Screenshot_20250930-091500.png", shot + bytes(100_000))],
+                      token_from=f"/d/{CID}/captures")
+        assert "Envoi refusé" not in shown and "30/09/2025 09:15" in shown

@@ -1030,3 +1030,23 @@ def test_one_applicant_sees_no_desk_jargon_and_her_own_name(client, ws):
     copy_example(ws / "autre")
     text = visible_text(page(client, "/")[0])
     assert "Permanence : tout construire" in text and f"Espace des dossiers (pour l'association) : {ws}" in text
+
+
+def test_prefecture_postal_address_is_a_form_field_used_by_the_letter(client, ws):
+    """« Adresse de la préfecture » in the préfecture step: saved as prefecture.adresse, on the letter."""
+    import docx
+
+    html, tok = page(client, "/d/exemple-94/")
+    assert re.search(r'<label for="prefecture\.adresse">Adresse de la préfecture \(facultatif\)</label>', html)
+    assert "sous « CONTRE »" in visible_text(html)
+    r = client.post("/d/exemple-94/", data={**tok, "prefecture.adresse": "7 avenue du Général de Gaulle\r\n94000 Créteil"})
+    assert r.status_code == 302
+    assert yaml.safe_load(case_file(ws).read_text("utf-8"))["prefecture"]["adresse"].strip() == \
+        "7 avenue du Général de Gaulle\n94000 Créteil"
+    html, tok = page(client, "/d/exemple-94/construction")
+    client.post("/d/exemple-94/courrier", data=tok)
+    html, _ = page(client, "/d/exemple-94/construction")
+    assert "Lettre écrite" in html and "adresse postale de la préfecture" not in visible_text(html)
+    r = client.get("/d/exemple-94/courrier/courrier-prefecture.docx")
+    lines = [p.text for p in docx.Document(io.BytesIO(r.data)).paragraphs]
+    assert "94000 Créteil" in lines and not any("[adresse postale" in t for t in lines)

@@ -269,3 +269,28 @@ def test_a_document_without_a_body_is_refused_in_french(tmp_path, run):
     assert result.exit_code == 1
     assert "« sans-corps.docx » n'est pas un document Word (.docx) lisible (document sans corps)" in result.output
     assert "Erreur interne" not in result.output
+
+
+def test_letter_template_knows_the_counsel_as_the_requete_does(tmp_path, run):
+    """A firm's letter signs with {{ conseil.maitre }} and its toque: the verifier knows `conseil`,
+    and the letter written with it names the counsel (and nothing when the applicant writes alone)."""
+    from docx import Document as Read
+
+    from conftest import default_case, write_case
+
+    tpl = make_template(tmp_path / "lettre-cabinet.docx", "{{ objet }}",
+                        "{% if conseil %}{{ conseil.maitre }}, {{ conseil.au_barreau }}, toque {{ conseil.toque }}"
+                        "{% else %}{{ designation }}{% endif %}",
+                        "{% if conseil %}{% for l in conseil.adresse_lignes %}{{ l }} / {% endfor %}{% endif %}")
+    res = run("modele", "verifier", "--courrier", tpl)
+    assert res.exit_code == 0, res.output
+    assert "variable inconnue" not in run("modele", "verifier", "--courrier",
+                                          make_template(tmp_path / "x.docx", "{{ conseil.reference }}")).output
+    data = default_case()
+    data["conseil"] = {"qualite": "avocat", "civilite": "Mme", "nom": "Jeanne MARTIN", "barreau": "Seine-Saint-Denis",
+                       "toque": "PB 123", "adresse": "3 rue du Palais\n93000 Bobigny"}
+    case = write_case(tmp_path / "avec-conseil", data)
+    assert run("courrier", case, "--modele", tpl).exit_code == 0
+    text = [p.text for p in Read(str(case.parent / "courrier-prefecture.docx")).paragraphs]
+    assert text[1] == "Maître Jeanne MARTIN, au barreau de la Seine-Saint-Denis, toque PB 123"
+    assert text[2] == "3\u00a0rue du Palais / 93000\u00a0Bobigny / "

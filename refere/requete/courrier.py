@@ -234,6 +234,8 @@ def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
         "diligences": [typo(x) for x in diligences],
         "urgences": [typo(x) for x in urgences],
         "signataire": signataire,
+        # The counsel as the requête's template has it (the same keys), or None: « {% if conseil %} ».
+        "conseil": render.counsel(case),
     }
 
 

@@ -94,7 +94,7 @@ def _lines(text: str | None) -> list[str]:
             for x in (text or "").strip().splitlines() if x.strip()]
 
 
-def _counsel(case: Case) -> dict[str, Any] | None:
+def counsel(case: Case) -> dict[str, Any] | None:
     c = case.conseil
     if c is None:
         return None
@@ -169,7 +169,7 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
         designation += f" (nom d'usage : {r.nom_usage})"
     address_lines = _lines(r.adresse)
     sig_date = case.signature.date or dates.today()
-    conseil = _counsel(case)
+    conseil = counsel(case)
     tribunal_nom = case.tribunal.nom if case.tribunal else dep.tribunal
     tribunal_adresse = case.tribunal.adresse if case.tribunal and case.tribunal.adresse else ""
     d = case.demandes

@@ -346,7 +346,7 @@ def write_report(rows: list[Row], path: Path) -> None:
     writer.writerow(COLUMNS)
     for r in sorted(rows, key=lambda r: r.dossier):
         writer.writerow([csv_cell(c) for c in (r.dossier, r.statut, r.pieces, r.pages, " ".join(r.bloquants), r.erreur,
-                                               " ".join(r.avertissements), " | ".join(r.textes))])
+                                               " ".join(r.avertissements), "\n".join(r.textes))])
     try:
         fd, tmp = tempfile.mkstemp(prefix=".rapport.", dir=path.parent)
     except OSError as exc:

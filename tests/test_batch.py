@@ -46,7 +46,8 @@ def test_batch_builds_good_cases_reports_broken_ones(run, desk, tmp_path):
     warned = [r for r in rows.values() if r["codes_avertissements"]]
     assert warned
     for r in warned:
-        texts = r["avertissements"].split(" | ")
+        texts = r["avertissements"].split("\n")  # one warning per line inside the cell
+        assert " | " not in r["avertissements"]
         assert len(texts) >= len(r["codes_avertissements"].split()) and all(len(t) > 30 for t in texts)
         assert not any(code in r["avertissements"] for code in r["codes_avertissements"].split())
     assert "absente.png" in rows["fichier-manquant"]["erreur"]

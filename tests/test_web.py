@@ -394,8 +394,13 @@ def test_tout_construire_writes_rapport_csv(client, ws):
     assert "Ce qui bloque" in broken and "la liste des tentatives" in broken
     assert "requerant" not in broken and "dossier.yaml:" not in broken
     r = client.get("/tout-construire/rapport.csv")
-    lines = r.data.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("dossier;statut") and len(lines) == 5
+    import csv
+
+    rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:2] == ["dossier", "statut"] and len(rows) == 5
+    # The example's warning, in words, one per line inside its cell (never joined by « | »).
+    texts = {row[0]: row[-1] for row in rows[1:]}
+    assert texts["autre"] and " | " not in texts["autre"] and not texts["autre"].startswith(("'", "-"))
 
 
 # ---------------------------------------------------------------- password and server

@@ -87,7 +87,10 @@ def _urgence(u: Any, on: dt.date) -> str:
     if u.echeance is None:
         return fact
     passed = " (échéance déjà dépassée)" if u.echeance < on else ""
-    return f"{fact} — échéance : le {dates.format_date(u.echeance)}{passed}"
+    day = dates.format_date(u.echeance)
+    if day in fact.replace("\u00a0", " "):  # « … au-delà du 15 novembre 2025 »: the date is not said twice
+        return fact + passed.replace("échéance", "date")
+    return f"{fact} — échéance : le {day}{passed}"
 
 
 def _sender(case: Case, designation: str, address: list[str]) -> tuple[list[str], dict[str, str]]:

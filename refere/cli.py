@@ -284,6 +284,8 @@ def build(dossier: Path, sortie: Path | None, force: bool, brouillon: bool, pdf:
         click.echo(f"  avertissement [{w.code}] {w.message}")
     for b in res.report.blocking:
         click.echo(f"  PROJET seulement — [{b.code}] {b.message}")
+    for note in res.notes:
+        click.echo(f"  attention : {note}.")
     click.echo("")
     click.echo("\n".join(next_steps(res)))
 

@@ -254,6 +254,27 @@ def test_next_steps_name_the_pdf_to_upload_when_built_with_pdf(run, tmp_path):
     assert pdf.is_file()
     assert f"Télérecours citoyens (https://citoyens.telerecours.fr), la requête « {pdf} » (le PDF, pas le .docx) " \
         "d'abord" in " ".join(res.output.split())
+    assert "Si vous la corrigez en la relisant, enregistrez-la de nouveau en PDF" in " ".join(res.output.split())
+    assert "attention : la police" not in res.output  # the built-in template's fonts are installed
+
+
+def test_pdf_says_when_the_templates_font_is_not_installed(run, tmp_path):
+    """A firm's template in Garamond (not on this computer): the PDF is set in another font, and said so."""
+    from docx import Document
+
+    from conftest import default_case, require_tool, write_case
+    from refere.requete.render import default_template
+
+    require_tool("LibreOffice", "soffice", hint="paquet Debian libreoffice-writer-nogui")
+    doc = Document(str(default_template()))
+    doc.styles["Normal"].font.name = "Garamond Refere Absente"
+    tpl = tmp_path / "cabinet.docx"
+    doc.save(str(tpl))
+    res = run("build", write_case(tmp_path / "a", default_case()), "-o", tmp_path / "out", "--pdf", "--modele", tpl)
+    assert res.exit_code == 0, res.output
+    flat = " ".join(res.output.split())
+    assert "attention : la police « Garamond Refere Absente » du modèle n'est pas installée sur cet ordinateur" in flat
+    assert flat.index("attention : la police") < flat.index("Et maintenant")
 
 
 def test_attempts_counted_from_one_in_messages(run, tmp_path):

@@ -48,7 +48,8 @@ def register(app: Flask) -> None:
             stash("construit", {"erreur": True, "message": exc.message})
             return redirect(url_for("build_page", case_id=case_id) + "#resultat")
         stash("construit", {"pieces": len(res.inventory.pieces), "pages": res.pages, "brouillon": brouillon,
-                            "avertissements": [(w.champ, w.message) for w in res.report.warnings]})
+                            "avertissements": [(w.champ, w.message) for w in res.report.warnings],
+                            "notes": list(res.notes)})
         return redirect(url_for("build_page", case_id=case_id) + "#fichiers")
 
     @app.post("/d/<case_id>/courrier")

@@ -510,15 +510,15 @@ def modele_verifier(fichier: Path, lettre: bool) -> None:
     from refere.requete.verifier import verify
 
     problems = verify(fichier, letter=lettre)
-    # Mostly unknown variables: perhaps the other kind of template (a heavy or broken one is not rendered twice).
+    # Mostly unknown variables: perhaps the other kind of template (a heavy or broken one is not rendered twice):
+    # then it is checked as what it is, and said so.
     unknown = sum("variable inconnue" in p for p in problems)
-    if problems and unknown * 2 >= len(problems) and not verify(fichier, letter=not lettre):
-        raise TemplateError(
-            f"« {fichier} » est un modèle de la lettre à la préfecture, pas de la requête : vérifiez-le avec "
-            f"« refere modele verifier --courrier {fichier} » et employez-le avec « refere courrier --modele »"
-            if not lettre else
-            f"« {fichier} » est un modèle de la requête, pas de la lettre à la préfecture : vérifiez-le avec "
-            f"« refere modele verifier {fichier} » et employez-le avec « refere build --modele »")
+    if problems and unknown * 2 >= len(problems) and not (other := verify(fichier, letter=not lettre)):
+        lettre, problems = not lettre, other
+        click.echo(f"« {fichier} » est un modèle de la lettre à la préfecture, pas de la requête : vérifié comme "
+                   "une lettre ; employez-le avec « refere courrier --modele »." if lettre else
+                   f"« {fichier} » est un modèle de la requête, pas de la lettre à la préfecture : vérifié comme "
+                   "une requête ; employez-le avec « refere build --modele ».")
     if problems:
         raise TemplateError(report(fichier, problems))
     n = len(letter_contexts() if lettre else sample_contexts())

@@ -1055,3 +1055,25 @@ def test_prefecture_postal_address_is_a_form_field_used_by_the_letter(client, ws
     r = client.get("/d/exemple-94/courrier/courrier-prefecture.docx")
     lines = [p.text for p in docx.Document(io.BytesIO(r.data)).paragraphs]
     assert "94000 Créteil" in lines and not any("[adresse postale" in t for t in lines)
+
+
+def test_attempt_notes_are_said_to_go_into_the_requete(client, ws, run):
+    """A free note is printed in the requête's table of attempts: the form says so, and so do the
+    verification page and `refere check` (for information, not as a warning)."""
+    data = yaml.safe_load(case_file(ws).read_text("utf-8"))
+    data["tentatives"][1]["note"] = "page bloquée après l'étape 2"
+    data["tentatives"][4]["note"] = "message d'erreur"
+    case_file(ws).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    html, _ = page(client, "/d/exemple-94/captures")
+    assert "Une note est imprimée dans la requête" in visible_text(html)
+    html, _ = page(client, "/d/exemple-94/verification")
+    said = ("Les notes des tentatives n° 2 et 5 sont imprimées dans la requête, entre parenthèses après le "
+            "résultat, dans le tableau des tentatives")
+    assert said in visible_text(html)
+    res = run("check", case_file(ws))
+    assert said in " ".join(res.output.split()) and "À relire (pour information)" in res.output
+    warnings_before = yaml.safe_load(run("check", case_file(ws), "--json").output)["avertissements"]
+    data["tentatives"][1]["note"] = data["tentatives"][4]["note"] = None
+    case_file(ws).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    assert "À relire" not in run("check", case_file(ws)).output
+    assert yaml.safe_load(run("check", case_file(ws), "--json").output)["avertissements"] == warnings_before

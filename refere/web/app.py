@@ -14,7 +14,7 @@ from pathlib import Path
 from flask import Flask, abort, flash, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import RequestEntityTooLarge, SecurityError
 
-from refere import __version__
+from refere import __version__, present
 from refere.web import auth, core, forms, routes_build, routes_captures, routes_case, routes_pieces, routes_workspace, store
 from refere.web.common import csrf_token
 
@@ -52,7 +52,7 @@ def create_app(workspace: Path, password: str | None = None, limits: store.Limit
     )
     app.extensions["refere_gate"] = auth.Gate()
     app.jinja_env.autoescape = True
-    app.jinja_env.globals.update(forms=forms, refere_version=__version__)
+    app.jinja_env.globals.update(forms=forms, present=present, refere_version=__version__)
     out = workspace / "construits"
     app.extensions["refere_batch"] = core.BatchRunner(workspace.resolve(), out, workers or (os.cpu_count() or 1))
     _guards(app)

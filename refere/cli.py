@@ -274,14 +274,18 @@ def build(dossier: Path, sortie: Path | None, force: bool, brouillon: bool, pdf:
 
     from refere.build import next_steps
     from refere.preuves import lecture
+    from refere.affaire.libelles import words
     from refere.present import plural
 
     lecture.JOBS.set(jobs)  # the captures too are read N at a time
     res = run_build(dossier, Options(sortie, force, brouillon, pdf, modele, compresser, jobs or default_jobs()))
     click.echo(f"Dossier construit : {res.out}")
     click.echo(f"  {plural(len(res.inventory.pieces), 'pièce')}, {plural(res.pages, 'page')} dans dossier-complet.pdf")
+    if res.report.warnings and not res.report.blocking:
+        # Before « Et maintenant »: what to read again before filing, in the form's words.
+        click.echo(f"  {plural(len(res.report.warnings), 'avertissement')} : relisez avant de déposer")
     for w in res.report.warnings:
-        click.echo(f"  avertissement [{w.code}] {w.message}")
+        click.echo(f"  – {words(w.message, w.champ)}")
     for b in res.report.blocking:
         click.echo(f"  PROJET seulement — [{b.code}] {b.message}")
     for note in res.notes:

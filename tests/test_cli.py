@@ -336,3 +336,20 @@ def test_check_text_names_fields_in_words_not_keys(run, tmp_path):
     assert "Indiquez « M. » ou « Mme » dans « avocat ou association : civilité »" in res.output
     for key in ("echeance", "forme structurée", "« civilite »", "conseil.civilite", "« «"):
         assert key not in res.output, key
+
+
+def test_build_lists_its_warnings_in_words_before_what_to_do_next(run, tmp_path):
+    import yaml
+
+    from conftest import default_case, write_case
+
+    data = default_case()
+    data["pieces"] = [p for p in data.get("pieces", []) if p.get("categorie") != "courrier_prefecture"]
+    case = write_case(tmp_path / "a", data)
+    codes = yaml.safe_load(run("check", case, "--json").output)
+    res = run("build", case, "-o", tmp_path / "out")
+    assert res.exit_code == 0, res.output
+    out = res.output
+    assert "pas-de-courrier" in str(codes) and "[pas-de-courrier]" not in out
+    head = out.index("avertissement")
+    assert "relisez avant de déposer" in out[head:head + 60] and head < out.index("Et maintenant")

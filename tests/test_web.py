@@ -314,7 +314,7 @@ def test_check_page_shows_report_and_figures(client):
 def test_build_then_download_files_and_zip(client, ws):
     cid = "exemple-94"
     _, tok = page(client, f"/d/{cid}/construction")
-    r = client.post(f"/d/{cid}/construction", data=tok)
+    r = client.post(f"/d/{cid}/construction", data={**tok, "confirmer": "oui"})
     assert r.status_code == 302
     html, _ = page(client, f"/d/{cid}/construction")
     assert "Dossier construit" in html and "Télérecours citoyens" in html and "tribunal administratif de Melun" in html
@@ -357,7 +357,7 @@ def test_one_build_at_a_time_per_case(client, ws):
     lock.acquire()
     try:
         _, tok = page(client, "/d/exemple-94/construction")
-        client.post("/d/exemple-94/construction", data=tok)
+        client.post("/d/exemple-94/construction", data={**tok, "confirmer": "oui"})
         html, _ = page(client, "/d/exemple-94/construction")
         assert "déjà en cours" in html
     finally:
@@ -781,7 +781,7 @@ def test_desk_searches_and_filters_the_list(client, ws):
 def test_build_page_marks_old_builds_and_offers_no_dead_end(client, ws):
     cid = "exemple-94"
     _, tok = page(client, f"/d/{cid}/construction")
-    assert client.post(f"/d/{cid}/construction", data=tok).status_code == 302
+    assert client.post(f"/d/{cid}/construction", data={**tok, "confirmer": "oui"}).status_code == 302
     html, _ = page(client, f"/d/{cid}/construction")
     assert "Ancienne version" not in html and "à reconstruire" not in html
     # Changed after its build: « à reconstruire » on the build page and in the list.
@@ -796,7 +796,7 @@ def test_build_page_marks_old_builds_and_offers_no_dead_end(client, ws):
     case_file(ws).write_text(case_file(ws).read_text("utf-8").replace("nom: BENALI", "nom: À COMPLÉTER"), "utf-8")
     html, tok = page(client, f"/d/{cid}/construction")
     assert 'id="brouillon"' not in html and "pas même un projet" in html
-    client.post(f"/d/{cid}/construction", data=tok)
+    client.post(f"/d/{cid}/construction", data={**tok, "confirmer": "oui"})
     html, _ = page(client, f"/d/{cid}/construction")
     text = visible_text(html)
     assert "Rien n'a été construit" in text and "nom de famille : à remplir" in text and "Ancienne version" in text
@@ -950,7 +950,7 @@ def test_a_case_that_cannot_be_built_offers_no_build_step(client, ws):
     # A case that can be built keeps its step and its button.
     y.write_text(original, "utf-8")
     assert "Étape suivante : construire" in page(client, "/d/exemple-94/verification")[0]
-    assert '<button type="submit">Construire</button>' in page(client, "/d/exemple-94/construction")[0]
+    assert re.search(r'<button type="submit">Construire( quand même)?</button>', page(client, "/d/exemple-94/construction")[0])
 
 
 def test_list_counts_the_capture_readings_the_cli_cached(client, ws, monkeypatch, tmp_path):
@@ -1026,7 +1026,7 @@ def test_one_applicant_sees_no_desk_jargon_and_her_own_name(client, ws):
     assert name and name != "exemple-94" and name.split()[-1].isupper()
     assert f"<title>{name} — captures — refere</title>" in html
     _, tok = page(client, "/d/exemple-94/construction")
-    client.post("/d/exemple-94/construction", data=tok)
+    client.post("/d/exemple-94/construction", data={**tok, "confirmer": "oui"})
     html, _ = page(client, "/d/exemple-94/construction")
     assert '<details class="pour-avocat"><summary>Pour l\'avocat ou l\'association</summary>' in html
     before = visible_text(html.split('<details class="pour-avocat">')[0])
@@ -1077,3 +1077,28 @@ def test_attempt_notes_are_said_to_go_into_the_requete(client, ws, run):
     case_file(ws).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
     assert "À relire" not in run("check", case_file(ws)).output
     assert yaml.safe_load(run("check", case_file(ws), "--json").output)["avertissements"] == warnings_before
+
+
+def test_a_final_build_with_warnings_asks_to_confirm_them_first(client, ws):
+    """Before a final (non-projet) build with warnings: the warnings in words, a box « construire quand
+    même »; without it nothing is built; a projet needs no confirmation."""
+    cid = "exemple-94"
+    data = yaml.safe_load(case_file(ws).read_text("utf-8"))
+    data["pieces"] = [p for p in data["pieces"] if p.get("categorie") != "courrier_prefecture"]  # « pas-de-courrier »
+    case_file(ws).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    html, tok = page(client, f"/d/{cid}/construction")
+    box = re.search(r'<fieldset class="boite avertissement" id="confirmer-avertissements">(.*?)</fieldset>', html, re.S)[1]
+    assert "courrier" in visible_text(box) and "pas-de-courrier" not in visible_text(box)
+    assert "Construire quand même</button>" in html
+    r = client.post(f"/d/{cid}/construction", data=tok)
+    assert r.status_code == 302 and r.location.endswith("#confirmer-avertissements")
+    assert not (ws / cid / "dossier").exists()
+    html, tok = page(client, f"/d/{cid}/construction")
+    assert 'id="confirmer-manque" role="alert"' in html and "Dossier construit" not in html
+    client.post(f"/d/{cid}/construction", data={**tok, "confirmer": "oui"})
+    assert (ws / cid / "dossier" / "requete.docx").is_file()
+    html, tok = page(client, f"/d/{cid}/construction")
+    assert "Dossier construit" in html
+    client.post(f"/d/{cid}/construction", data={**tok, "brouillon": "oui"})
+    html, _ = page(client, f"/d/{cid}/construction")
+    assert "PROJET seulement" in html

@@ -405,7 +405,19 @@ def test_applicant_reads_the_forms_words_and_corrects_at_the_field(driver_factor
         d.find_element(By.ID, "pdf").click()
     else:
         assert "LibreOffice" in d.find_element(By.ID, "sans-pdf").text
-    d.find_element(By.CSS_SELECTOR, "form.construire button[type=submit]").click()
+    # The example's warning, in words, before a final build: « construire quand même » is a choice.
+    button = d.find_element(By.CSS_SELECTOR, "form.construire button[type=submit]")
+    if d.find_elements(By.ID, "confirmer"):
+        assert button.text == "Construire quand même"
+        button.click()
+        assert _wait(lambda: d.find_elements(By.ID, "confirmer-manque"))
+        assert "Dossier construit" not in d.page_source and _jargon(d) == []
+        shots.take("construction-avertissements", full=False)
+        if soffice():
+            d.find_element(By.ID, "pdf").click()
+        d.find_element(By.ID, "confirmer").click()
+        button = d.find_element(By.CSS_SELECTOR, "form.construire button[type=submit]")
+    button.click()
     assert _wait(lambda: "Dossier construit" in d.page_source, 300)
     assert _jargon(d) == [] and "à reconstruire" not in d.page_source
     if soffice():

@@ -38,6 +38,12 @@ def register(app: Flask) -> None:
     def build_run(case_id):
         folder = case_folder(case_id)
         brouillon = bool(request.form.get("brouillon"))
+        if not brouillon and not request.form.get("confirmer"):
+            checked = core.check(folder)
+            if checked.report is not None and checked.report.warnings and not checked.report.blocking:
+                # The warnings are listed on the page: a final build is a choice made knowing them.
+                stash("construit", {"confirmer": True})
+                return redirect(url_for("build_page", case_id=case_id) + "#confirmer-avertissements")
         try:
             res = core.run_build(folder, brouillon, pdf=bool(request.form.get("pdf")) and core.pdf_possible())
         except CaseInvalid as exc:

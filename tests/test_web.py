@@ -1102,3 +1102,32 @@ def test_a_final_build_with_warnings_asks_to_confirm_them_first(client, ws):
     client.post(f"/d/{cid}/construction", data={**tok, "brouillon": "oui"})
     html, _ = page(client, f"/d/{cid}/construction")
     assert "PROJET seulement" in html
+
+
+def test_letter_comes_first_says_what_it_lacks_and_when_it_is_old(client, ws):
+    """No letter sent yet: the letter comes before the build, the verification page links to it; a letter
+    without the préfecture's address says so with a link to the field; a change after it marks it old."""
+    cid = "exemple-94"
+    data = yaml.safe_load(case_file(ws).read_text("utf-8"))
+    data["pieces"] = [p for p in data["pieces"] if p.get("categorie") != "courrier_prefecture"]
+    data["prefecture"].pop("adresse", None)
+    data["prefecture"].pop("site", None)
+    case_file(ws).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    html, _ = page(client, f"/d/{cid}/verification")
+    assert f'href="/d/{cid}/construction#courrier">Écrire la lettre à la préfecture</a>' in html
+    html, tok = page(client, f"/d/{cid}/construction")
+    assert html.index('id="courrier"') < html.index('id="build-titre"')
+    assert "La lettre à la préfecture, d'abord" in html
+    client.post(f"/d/{cid}/courrier", data=tok)
+    html, _ = page(client, f"/d/{cid}/construction")
+    said = visible_text(re.search(r'<p class="avertissement" id="courrier-adresse">.*?</p>', html, re.S)[0])
+    assert "À compléter avant l'envoi : l'adresse postale de la préfecture" in said
+    assert f'href="/d/{cid}/#prefecture.adresse"' in html and 'id="courrier-ancien"' not in html
+    assert "adresse de contact du service des étrangers" in visible_text(html)
+    import os
+    import time
+
+    later = time.time() + 5
+    os.utime(case_file(ws), (later, later))  # an attempt added after the letter was written
+    html, _ = page(client, f"/d/{cid}/construction")
+    assert "Ancienne version : le dossier a changé depuis que la lettre a été écrite" in visible_text(html)

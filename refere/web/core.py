@@ -232,6 +232,15 @@ def letter_files(folder: Path) -> list[str]:
     return [n for n in LETTER_FILES if (folder / LETTER_DIR / n).is_file()]
 
 
+def letter_stale(folder: Path) -> bool:
+    """The letter was written before the case last changed (an attempt added…): it says old things."""
+    try:
+        written = (folder / LETTER_DIR / LETTER_FILES[0]).stat().st_mtime_ns
+    except OSError:
+        return False
+    return dt.datetime.fromtimestamp(written / 1e9, dates.PARIS) < changed_at(folder)
+
+
 def pdf_possible() -> bool:
     from refere.requete.render import soffice
     return soffice() is not None

@@ -31,7 +31,7 @@ def register(app: Flask) -> None:
         return render_template("construction.html", case_id=case_id, manifest=m, status=core.status(folder),
                                files=core.output_files(folder), result=unstash("construit"), doc=doc,
                                pdf_possible=core.pdf_possible(), letters=core.letter_files(folder),
-                               letter=unstash("courrier"),
+                               letter=unstash("courrier"), letter_stale=core.letter_stale(folder),
                                checked=core.check(folder), outdir=store.OUT_DIR)
 
     @app.post("/d/<case_id>/construction")
@@ -68,7 +68,8 @@ def register(app: Flask) -> None:
         except RefereError as exc:
             stash("courrier", {"erreur": True, "message": exc.message})
         else:
-            stash("courrier", {"tentatives": res.tentatives})
+            # What the letter still lacks (the préfecture's address), in the form's words.
+            stash("courrier", {"tentatives": res.tentatives, "a_completer": list(res.a_completer)})
         return redirect(url_for("build_page", case_id=case_id) + "#courrier")
 
     @app.get("/d/<case_id>/courrier/<name>")

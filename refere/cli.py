@@ -423,7 +423,11 @@ def captures(dossier_captures: Path, ajouter: Path | None) -> None:
               help="Avec --derriere-proxy : l'adresse que les téléphones ouvrent (192.168.1.20, ou un nom de "
                    "domaine) ; toute requête pour un autre nom est refusée.")
 @click.option("--sans-navigateur", is_flag=True, help="Ne pas ouvrir le navigateur.")
-def web(espace: Path, port: int, hote: str, derriere_proxy: bool, nom_public: str | None, sans_navigateur: bool) -> None:
+@click.option("--modele", type=click.Path(path_type=Path), help="Modèle Word de la requête (.docx) du cabinet, vérifié au démarrage.")
+@click.option("--modele-courrier", type=click.Path(path_type=Path),
+              help="Modèle Word de la lettre à la préfecture (.docx), vérifié au démarrage.")
+def web(espace: Path, port: int, hote: str, derriere_proxy: bool, nom_public: str | None, sans_navigateur: bool,
+        modele: Path | None, modele_courrier: Path | None) -> None:
     """Ouvre le formulaire dans le navigateur : un dossier d'affaire par sous-dossier de ESPACE.
 
     Par défaut, ESPACE est le dossier courant et seul cet ordinateur y a accès. Ctrl-C arrête le serveur.
@@ -432,11 +436,13 @@ def web(espace: Path, port: int, hote: str, derriere_proxy: bool, nom_public: st
     Exemple :
       refere web permanence/
       REFERE_MOT_DE_PASSE='…' refere web permanence/ --derriere-proxy --nom-public 192.168.1.20
+      refere web cabinet/ --modele cabinet.docx --modele-courrier lettre-cabinet.docx
     """
+    from refere.web.core import Templates
     from refere.web.serve import run
 
     run(espace, hote, port, not sans_navigateur, echo=click.echo, behind_proxy=derriere_proxy,
-        public_name=nom_public)
+        public_name=nom_public, templates=Templates(modele, modele_courrier))
 
 
 @cli.command()

@@ -1131,3 +1131,44 @@ def test_letter_comes_first_says_what_it_lacks_and_when_it_is_old(client, ws):
     os.utime(case_file(ws), (later, later))  # an attempt added after the letter was written
     html, _ = page(client, f"/d/{cid}/construction")
     assert "Ancienne version : le dossier a changé depuis que la lettre a été écrite" in visible_text(html)
+
+
+def test_cabinet_templates_are_checked_at_start_and_used_for_the_requete_and_the_letter(ws, tmp_path, run):
+    """« refere web --modele … --modele-courrier … »: the verifier's words before the server starts; then the
+    build page writes the requête and the letter with the cabinet's templates, and says so."""
+    import docx
+
+    from refere.errors import TemplateError
+    from refere.requete import courrier
+    from refere.requete.render import default_template
+    from refere.web import core
+
+    tpl = docx.Document(str(default_template()))
+    tpl.add_paragraph("CABINET LEROUX — dossier de {{ requerant.designation }}")
+    cabinet = tmp_path / "cabinet.docx"
+    tpl.save(str(cabinet))
+    tpl = docx.Document(str(courrier.template_path()))
+    tpl.add_paragraph("Lettre du cabinet LEROUX")
+    lettre = tmp_path / "lettre-cabinet.docx"
+    tpl.save(str(lettre))
+    bad = tmp_path / "faute.docx"
+    tpl = docx.Document()
+    tpl.add_paragraph("{{ requerant.nmo }}")
+    tpl.save(str(bad))
+    with pytest.raises(TemplateError) as err:
+        serve.make_server(ws, "127.0.0.1", 0, templates=core.Templates(bad, None))
+    assert "variable inconnue « requerant.nmo » ; vouliez-vous dire « requerant.nom » ?" in err.value.message
+    res = run("web", ws, "--port", "0", "--sans-navigateur", "--modele-courrier", bad)
+    assert res.exit_code == 1 and "paragraphe 1" in res.output and "Traceback" not in res.output
+
+    app = create_app(ws, workers=1, templates=core.Templates(cabinet, lettre))
+    app.testing = True
+    client = app.test_client()
+    html, tok = page(client, "/d/exemple-94/construction")
+    assert "modèle du cabinet « cabinet.docx »" in html and "modèle du cabinet « lettre-cabinet.docx »" in html
+    client.post("/d/exemple-94/construction", data={**tok, "confirmer": "oui"})
+    body = [p.text for p in docx.Document(str(ws / "exemple-94" / "dossier" / "requete.docx")).paragraphs]
+    assert "CABINET LEROUX — dossier de M. Karim BENALI" in body
+    client.post("/d/exemple-94/courrier", data=tok)
+    r = client.get("/d/exemple-94/courrier/courrier-prefecture.docx")
+    assert "Lettre du cabinet LEROUX" in [p.text for p in docx.Document(io.BytesIO(r.data)).paragraphs]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mimetypes
 from pathlib import Path
 
-from flask import Flask, abort, redirect, render_template, request, send_file, url_for
+from flask import Flask, abort, current_app, redirect, render_template, request, send_file, url_for
 
 from refere.errors import CaseInvalid, RefereError
 from refere.present import figures_lines
@@ -32,7 +32,8 @@ def register(app: Flask) -> None:
                                files=core.output_files(folder), result=unstash("construit"), doc=doc,
                                pdf_possible=core.pdf_possible(), letters=core.letter_files(folder),
                                letter=unstash("courrier"), letter_stale=core.letter_stale(folder),
-                               checked=core.check(folder), outdir=store.OUT_DIR)
+                               checked=core.check(folder), outdir=store.OUT_DIR,
+                               modeles=current_app.config["REFERE_MODELES"])
 
     @app.post("/d/<case_id>/construction")
     def build_run(case_id):
@@ -45,7 +46,8 @@ def register(app: Flask) -> None:
                 stash("construit", {"confirmer": True})
                 return redirect(url_for("build_page", case_id=case_id) + "#confirmer-avertissements")
         try:
-            res = core.run_build(folder, brouillon, pdf=bool(request.form.get("pdf")) and core.pdf_possible())
+            res = core.run_build(folder, brouillon, pdf=bool(request.form.get("pdf")) and core.pdf_possible(),
+                                 modele=current_app.config["REFERE_MODELES"].requete)
         except CaseInvalid as exc:
             # Each problem in the form's words, with its « Corriger » link (as on the verification page).
             stash("construit", {"erreur": True, "problemes": [(p.field, p.message) for p in exc.problems]})
@@ -62,7 +64,7 @@ def register(app: Flask) -> None:
     def letter_run(case_id):
         folder = case_folder(case_id)
         try:
-            res = core.write_letter(folder)
+            res = core.write_letter(folder, current_app.config["REFERE_MODELES"].courrier)
         except CaseInvalid as exc:
             stash("courrier", {"erreur": True, "problemes": [(p.field, p.message) for p in exc.problems]})
         except RefereError as exc:

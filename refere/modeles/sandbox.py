@@ -118,7 +118,7 @@ class _Shown:
 
 
 def _finalize(value: Any) -> Any:
-    if (value is None or isinstance(value, bool)) and _RECORD.get() is not None:
+    if (value is None or value is True or value is False) and _RECORD.get() is not None:  # cheap: called per output
         _record("valeur", _Shown(value))
     return value
 

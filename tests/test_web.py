@@ -1172,3 +1172,15 @@ def test_cabinet_templates_are_checked_at_start_and_used_for_the_requete_and_the
     client.post("/d/exemple-94/courrier", data=tok)
     r = client.get("/d/exemple-94/courrier/courrier-prefecture.docx")
     assert "Lettre du cabinet LEROUX" in [p.text for p in docx.Document(io.BytesIO(r.data)).paragraphs]
+
+
+def test_a_case_with_an_error_still_shows_its_persons_name(client, ws):
+    y = case_file(ws)
+    y.write_text(y.read_text("utf-8").replace("date_naissance: 1987-11-03", "date_naissance: 1987-02-31"), "utf-8")
+    # Written by hand, unquoted: a date that does not exist is said, never a server error.
+    for url in ("/d/exemple-94/", "/d/exemple-94/captures", "/d/exemple-94/pieces"):
+        r = client.get(url)
+        assert r.status_code == 200 and "date de naissance : date impossible" in visible_text(r.get_data(as_text=True))
+    y.write_text(y.read_text("utf-8").replace("date_naissance: 1987-02-31", 'date_naissance: "31/02/1987"'), "utf-8")
+    html, _ = page(client, "/d/exemple-94/captures")
+    assert "bloquant (à corriger)" in html and "<h1>Karim BENALI" in html

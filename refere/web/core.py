@@ -137,6 +137,20 @@ def changed_at(folder: Path) -> dt.datetime:
     return dt.datetime.fromtimestamp(newest / 1e9, dates.PARIS)
 
 
+def _raw_name(folder: Path) -> str:
+    """« Prénoms NOM » read straight from dossier.yaml when the case does not load (an error elsewhere)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load((folder / store.CASE_FILE).read_text("utf-8"))
+        r = data.get("requerant") if isinstance(data, dict) else None
+        first, last = (r.get("prenoms"), r.get("nom")) if isinstance(r, dict) else (None, None)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return ""
+    ok = [x for x in (first, last) if isinstance(x, str) and x.strip() and "COMPL" not in x.upper()]
+    return " ".join(ok[:-1] + [ok[-1].upper()]) if len(ok) == 2 else ""
+
+
 def _status(folder: Path) -> dict:
     """Cached until the case file or its folders change."""
     stamp = _dir_stamp(folder)
@@ -165,6 +179,8 @@ def _status(folder: Path) -> dict:
     if c.case is not None:
         r = c.case.requerant
         name = f"{r.prenoms} {r.nom.upper()}"
+    else:
+        name = _raw_name(folder)  # a case with an error still shows its person's name when it is readable
     fresh = c.state == INVALIDE and store.is_fresh(folder)
     out = {
         "state": "a-remplir" if fresh else c.state,

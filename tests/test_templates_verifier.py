@@ -307,3 +307,18 @@ def test_a_tag_that_would_print_true_false_or_none_is_refused(tmp_path, run):
     assert len(found) == 2, res.output
     assert found[0].startswith("corps du document, paragraphe 2 « Voie : {{ procedure.type == 'anef' }} » : affiche « False »")
     assert "paragraphe 3" in found[1] and "affiche « False »" in found[1] and "{% if" in found[1]
+
+
+def test_a_paragraph_that_does_not_parse_hides_no_other_problem(tmp_path, run):
+    """A broken tag in the body no longer stops the sample renders: the header's « conseil est vide » and
+    the footer's printed « False » are reported in the same run, sorted by part and paragraph."""
+    tpl = make_template(tmp_path / "cabinet.docx", "{{ requerant.designation }}",
+                        "REQUÊTE {% if brouillon %}(PROJET){% endif %(article L. 521-3)",
+                        header="CABINET {{ conseil.nom_seul|upper }}", footer="Réf. {{ procedure.type == 'anef' }}")
+    res = run("modele", "verifier", tpl)
+    assert res.exit_code == 1
+    found = problems(res.output)
+    assert len(found) == 3, res.output
+    assert found[0].startswith("corps du document, paragraphe 2") and "balise mal formée" in found[0]
+    assert found[1].startswith("en-tête (header1.xml)") and "« conseil » est vide dans ce cas" in found[1]
+    assert found[2].startswith("pied de page (footer1.xml)") and "affiche « False »" in found[2]

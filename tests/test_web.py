@@ -1184,3 +1184,16 @@ def test_a_case_with_an_error_still_shows_its_persons_name(client, ws):
     y.write_text(y.read_text("utf-8").replace("date_naissance: 1987-02-31", 'date_naissance: "31/02/1987"'), "utf-8")
     html, _ = page(client, "/d/exemple-94/captures")
     assert "bloquant (à corriger)" in html and "<h1>Karim BENALI" in html
+
+
+def test_a_new_attempt_dated_in_the_future_is_not_added(client, ws):
+    """Enter in « Ajouter une tentative sans capture » saves at once: a mistyped year is said, not written."""
+    before = yaml.safe_load(case_file(ws).read_text("utf-8"))["tentatives"]
+    html, tok = page(client, "/d/exemple-94/captures")
+    client.post("/d/exemple-94/captures", data={**tok, "tentatives[nouveau].date": "2099-12-04T09:05"})
+    assert yaml.safe_load(case_file(ws).read_text("utf-8"))["tentatives"] == before
+    html, _ = page(client, "/d/exemple-94/captures")
+    import html as markup
+
+    assert "La nouvelle tentative est datée du 4 décembre 2099 à 9 h 05, dans le futur : vérifiez l'année" in \
+        markup.unescape(visible_text(html)).replace("\u00a0", " ")

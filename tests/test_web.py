@@ -1197,3 +1197,20 @@ def test_a_new_attempt_dated_in_the_future_is_not_added(client, ws):
 
     assert "La nouvelle tentative est datée du 4 décembre 2099 à 9 h 05, dans le futur : vérifiez l'année" in \
         markup.unescape(visible_text(html)).replace("\u00a0", " ")
+
+
+def test_a_phones_copy_is_the_one_left_out_never_the_original(client, ws, tmp_path):
+    """« Screenshot_… (1).png » sent with « Screenshot_….png », same content: the original is kept, and the
+    message names the copy as the one not added."""
+    cid = "exemple-94"
+    data = png_bytes(tmp_path, "x.png", text="aucun creneau double")
+    _, tok = page(client, f"/d/{cid}/captures")
+    client.post(f"/d/{cid}/captures/envoyer", data={**tok, "_version": tok.get("_version", ""), "fichiers": [
+        (io.BytesIO(data), "Screenshot_20250920-085902 (1).png"), (io.BytesIO(data), "Screenshot_20250920-085902.png")]},
+        content_type="multipart/form-data")
+    import html as markup
+
+    html, _ = page(client, f"/d/{cid}/captures")
+    text = markup.unescape(visible_text(html))
+    assert ("« Screenshot_20250920-085902 (1).png » a le même contenu que « Screenshot_20250920-085902.png » : une "
+            "capture ne prouve qu'une tentative, « Screenshot_20250920-085902 (1).png » n'est pas ajoutée.") in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from flask import Flask, abort, flash, redirect, request, send_file, url_for
@@ -79,9 +80,11 @@ def register(app: Flask) -> None:
             shown = f"« {names.get(key, stored)} »"
             return f"la tentative n° {attempts[key]} ({shown})" if key in attempts else shown
 
-        for up in request.files.getlist("fichiers"):
-            if not up or not up.filename:
-                continue
+        # A phone's copy « X (1).png » comes after its original « X.png »: the original is the one kept.
+        ups = sorted((up for up in request.files.getlist("fichiers") if up and up.filename),
+                     key=lambda up: (re.sub(r" ?\(\d+\)(?=\.\w+$)", "", up.filename),
+                                     bool(re.search(r"\(\d+\)\.\w+$", up.filename))))
+        for up in ups:
             original = store.shown_name(up.filename)
             try:
                 tmp, kind, digest, size = store.receive(up.stream, original, cap, limits, used)
@@ -90,8 +93,8 @@ def register(app: Flask) -> None:
                 continue
             if digest in known:
                 tmp.unlink(missing_ok=True)
-                dupes.append(f"« {original} » a le même contenu que {said(known[digest])} : "
-                             "une capture ne prouve qu'une tentative, elle n'est pas ajoutée.")
+                dupes.append(f"« {original} » a le même contenu que {said(known[digest])} : une capture ne prouve "
+                             f"qu'une tentative, « {original} » n'est pas ajoutée.")
                 continue
             when, source = store.date_upload(tmp, kind, original)
             name = store.store_capture(tmp, kind, digest, when, cap)

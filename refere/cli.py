@@ -285,7 +285,7 @@ def build(dossier: Path, sortie: Path | None, force: bool, brouillon: bool, pdf:
         # Before « Et maintenant »: what to read again before filing, in the form's words.
         click.echo(f"  {plural(len(res.report.warnings), 'avertissement')} : relisez avant de déposer")
     for w in res.report.warnings:
-        click.echo(f"  – {words(w.message, w.champ)}")
+        click.echo(f"  [{w.code}] {words(w.message, w.champ)}")  # as « refere check » shows them
     for b in res.report.blocking:
         click.echo(f"  PROJET seulement — [{b.code}] {b.message}")
     for note in res.notes:

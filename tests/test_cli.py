@@ -350,6 +350,6 @@ def test_build_lists_its_warnings_in_words_before_what_to_do_next(run, tmp_path)
     res = run("build", case, "-o", tmp_path / "out")
     assert res.exit_code == 0, res.output
     out = res.output
-    assert "pas-de-courrier" in str(codes) and "[pas-de-courrier]" not in out
+    assert "pas-de-courrier" in str(codes) and "[pas-de-courrier] Aucune pièce de catégorie" in out
     head = out.index("avertissement")
     assert "relisez avant de déposer" in out[head:head + 60] and head < out.index("Et maintenant")

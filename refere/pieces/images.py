@@ -130,7 +130,7 @@ def image_pages(src: SourceInfo, dpi_cap: int | None = None) -> pikepdf.Pdf:
     # A quarter turn is the page's rotation (the image data is kept as it is); img2pdf is never
     # asked to read the EXIF itself (it decodes a whole PNG for that).
     rotation = img2pdf.Rotation.none if again else _EXIF_ROTATION.get(orientation, img2pdf.Rotation.none)
-    # Pillow's and img2pdf's English notes are kept off the screen by the CLI (cli.quiet_libraries).
+    # Pillow's and img2pdf's English notes are kept off the screen by the CLI (cli.quiet_loggers).
     try:
         if again:
             flat = _reencoded(data, dpi_cap, photo=jpeg)

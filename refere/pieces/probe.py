@@ -235,21 +235,20 @@ def _remember_decoded(sha256: str, pages: int, exact: bool | None = None) -> Non
 
 def idat_exact(source, wait: bool = True) -> bool | None:
     """Whether a PNG source's image data inflates to exactly its rows, as its check found (the
-    check already inflated all of it: never again); None when not known. In the process that
-    started the checks (``start``), waits for this file's (``wait``); in another (a pool of
-    pièces), or not waiting, only what is already known."""
+    check already inflated all of it: never again); None when not known. Waits for the file's
+    check when it is running (``start``) in this process and ``wait`` is asked; a process forked
+    from it (a pool of pièces) never waits for its parent's checks: it reads the user's cache."""
     checked = source.file
     if checked is None or checked.kind != "png":
         return None
-    if not wait and (future := _pending.get(checked)) is not None and not future.done():
-        return None
-    if os.getpid() == _OWNER[0] and (wait or checked in _pending or checked in _verified):
-        try:
-            return _probe(checked).idat_exact
-        except FileProblem:
-            return None  # reported where the case lists it; the caller judges the data itself
-    known = _known(checked)
-    return known.idat_exact if known is not None else None
+    pending = _pending.get(checked)
+    if pending is not None and (os.getpid() != _OWNER[0] or (not wait and not pending.done())):
+        known = _known(checked)
+        return known.idat_exact if known is not None else None
+    try:
+        return _probe(checked).idat_exact
+    except FileProblem:
+        return None  # reported where the case lists it; the caller judges the data itself
 
 
 def _pdf_cache() -> Path:

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from conftest import ROOT, copy_example
@@ -59,6 +60,10 @@ def test_check_never_loads_the_pdf_library_the_web_or_the_ocr(tmp_path):
     assert loaded(["check", str(case)], cache)[0] == 0
     # The case file changed (a comment): checked again, the PDF findings come from the cache.
     case.write_text(case.read_text("utf-8") + "# relu\n", "utf-8")
+    # A check is remembered only when every file had settled (changed over 2 s before it was
+    # read: refere.files._SETTLED_NS): wait for the newest to settle, as a user's files have.
+    newest = max(p.stat().st_ctime for p in case.parent.rglob("*"))
+    time.sleep(max(0.0, newest + 2.2 - time.time()))
     code, modules = loaded(["check", str(case)], cache)
     assert code == 0
     assert "refere.preuves.rules" in modules  # really checked, not answered from the cache

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import sys
-import traceback
 from pathlib import Path
 
 import click
@@ -33,7 +31,7 @@ class Root(click.Group):
         args = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in args
         install()  # SIGTERM, SIGHUP: unwind like Ctrl-C, so staging folders are removed
-        quiet_libraries(debug)
+        quiet_libraries(debug)  # warnings here; the libraries' loggers when a command runs (cli below)
         for stream in (sys.stdout, sys.stderr):
             # A terminal that cannot print French (PYTHONIOENCODING=latin-1, C locale) gets « ? »
             # for what it lacks, never a crash.
@@ -55,6 +53,8 @@ class Root(click.Group):
             sys.exit(exit_code(cause) if isinstance(cause, KeyboardInterrupt) else 130)
         except RefereError as exc:
             if debug:
+                import traceback
+
                 traceback.print_exc()
             from refere.present import error_text
 
@@ -87,7 +87,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
       refere check mon-dossier/dossier.yaml
       refere build mon-dossier/dossier.yaml
     """
-    # --debug is read by Root.main before parsing; nothing to keep here.
+    # --debug is read by Root.main before parsing. The libraries' loggers are quieted here, when a
+    # command is about to run: `refere --help` never pays for importing logging.
+    quiet_loggers(debug)
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())  # « refere » alone: the help, and success
 
@@ -128,6 +130,8 @@ def check(dossiers: tuple[Path, ...], strict: bool, as_json: bool, calendrier: P
 
 
 def _check_one(path: Path, strict: bool, as_json: bool, calendrier: Path | None = None) -> None:
+    import json
+
     from refere.preuves import checkcache
 
     # An unchanged case passed before: the same answer, without reading it all again.
@@ -184,6 +188,8 @@ def _check_one(path: Path, strict: bool, as_json: bool, calendrier: Path | None 
 
 def _check_many(dossiers: tuple[Path, ...], strict: bool, as_json: bool) -> None:
     """One line per case: the codes found, so a desk sees at once which case needs work."""
+    import json
+
     from refere.batch import find_jobs
     from refere.present import check_summary, plural
 
@@ -227,6 +233,8 @@ def schema() -> None:
     Exemple :
       refere schema > dossier.schema.json
     """
+    import json
+
     from refere.affaire.model import Case
 
     s = Case.model_json_schema()
@@ -573,15 +581,19 @@ _CHATTY = ("PIL", "pikepdf", "img2pdf", "fontTools", "docxtpl", "docx", "pytesse
 
 
 def quiet_libraries(debug: bool) -> None:
-    """Keep the libraries' warnings and log lines off the user's screen; ``--debug`` shows them."""
-    import logging
+    """Keep the libraries' warnings off the user's screen; ``--debug`` shows them."""
     import warnings
+
+    warnings.simplefilter("default" if debug else "ignore")
+
+
+def quiet_loggers(debug: bool) -> None:
+    """Keep the libraries' log lines off the user's screen; ``--debug`` shows them."""
+    import logging
 
     if debug:
         logging.basicConfig(level=logging.WARNING)
-        warnings.simplefilter("default")
         return
-    warnings.simplefilter("ignore")
     for name in _CHATTY:
         logger = logging.getLogger(name)
         logger.addHandler(logging.NullHandler())

@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from conftest import default_case, make_pdf, make_png, write_case
+from conftest import default_case, make_pdf, make_png, snapshot, write_case
 from refere import batch as batch_mod
 
 
@@ -72,10 +72,14 @@ def test_batch_builds_good_cases_reports_broken_ones(run, desk, tmp_path):
     assert "Traceback" not in res.output
 
 
-def test_report_identical_from_run_to_run(run, desk, tmp_path):
+def test_outputs_identical_with_one_or_two_workers(run, desk, tmp_path):
     run("batch", desk, "-o", tmp_path / "a", "-j", "2")
     run("batch", desk, "-o", tmp_path / "b", "-j", "1")
     assert (tmp_path / "a" / "rapport.csv").read_bytes() == (tmp_path / "b" / "rapport.csv").read_bytes()
+    # Every file of every case, byte for byte.
+    a, b = snapshot(tmp_path / "a"), snapshot(tmp_path / "b")
+    assert len(a) > 3 and sorted(a) == sorted(b)
+    assert [name for name in a if a[name] != b[name]] == []
 
 
 def test_unexpected_crash_in_one_case_does_not_stop_the_others(run, desk, tmp_path, monkeypatch):

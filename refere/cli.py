@@ -297,8 +297,7 @@ def build(dossier: Path, sortie: Path | None, force: bool, brouillon: bool, pdf:
     res = run_build(dossier, Options(sortie, force, brouillon, pdf, modele, compresser, jobs or default_jobs()))
     click.echo(f"Dossier construit : {res.out}")
     click.echo(f"  {plural(len(res.inventory.pieces), 'pièce')}, {plural(res.pages, 'page')} dans dossier-complet.pdf")
-    if res.report.warnings and not res.report.blocking:
-        # Before « Et maintenant »: what to read again before filing, in the form's words.
+    if res.report.warnings and not res.report.blocking:  # before « Et maintenant »: what to read again
         click.echo(f"  {plural(len(res.report.warnings), 'avertissement')} : relisez avant de déposer")
     for w in res.report.warnings:
         click.echo(f"  [{w.code}] {words(w.message, w.champ)}")  # as « refere check » shows them
@@ -441,8 +440,7 @@ def captures(dossier_captures: Path, ajouter: Path | None) -> None:
                    "domaine) ; toute requête pour un autre nom est refusée.")
 @click.option("--sans-navigateur", is_flag=True, help="Ne pas ouvrir le navigateur.")
 @click.option("--modele", type=click.Path(path_type=Path), help="Modèle Word de la requête (.docx) du cabinet, vérifié au démarrage.")
-@click.option("--modele-courrier", type=click.Path(path_type=Path),
-              help="Modèle Word de la lettre à la préfecture (.docx), vérifié au démarrage.")
+@click.option("--modele-courrier", type=click.Path(path_type=Path), help="Modèle Word de la lettre (.docx), vérifié au démarrage.")
 def web(espace: Path, port: int, hote: str, derriere_proxy: bool, nom_public: str | None, sans_navigateur: bool,
         modele: Path | None, modele_courrier: Path | None) -> None:
     """Ouvre le formulaire dans le navigateur : un dossier d'affaire par sous-dossier de ESPACE.
@@ -455,11 +453,10 @@ def web(espace: Path, port: int, hote: str, derriere_proxy: bool, nom_public: st
       REFERE_MOT_DE_PASSE='…' refere web permanence/ --derriere-proxy --nom-public 192.168.1.20
       refere web cabinet/ --modele cabinet.docx --modele-courrier lettre-cabinet.docx
     """
-    from refere.web.core import Templates
-    from refere.web.serve import run
+    from refere.web import core, serve
 
-    run(espace, hote, port, not sans_navigateur, echo=click.echo, behind_proxy=derriere_proxy,
-        public_name=nom_public, templates=Templates(modele, modele_courrier))
+    serve.run(espace, hote, port, not sans_navigateur, echo=click.echo, behind_proxy=derriere_proxy,
+              public_name=nom_public, templates=core.Templates(modele, modele_courrier))
 
 
 @cli.command()
@@ -537,15 +534,13 @@ def modele_verifier(fichier: Path, lettre: bool) -> None:
     from refere.requete.verifier import verify
 
     problems = verify(fichier, letter=lettre)
-    # Mostly unknown variables: perhaps the other kind of template (a heavy or broken one is not rendered twice):
-    # then it is checked as what it is, and said so.
+    # Mostly unknown variables: perhaps the other kind of template, then checked as what it is, and said so.
     unknown = sum("variable inconnue" in p for p in problems)
     if problems and unknown * 2 >= len(problems) and not (other := verify(fichier, letter=not lettre)):
         lettre, problems = not lettre, other
-        click.echo(f"« {fichier} » est un modèle de la lettre à la préfecture, pas de la requête : vérifié comme "
-                   "une lettre ; employez-le avec « refere courrier --modele »." if lettre else
-                   f"« {fichier} » est un modèle de la requête, pas de la lettre à la préfecture : vérifié comme "
-                   "une requête ; employez-le avec « refere build --modele ».")
+        kind = ("de la lettre à la préfecture, pas de la requête", "une lettre", "courrier") if lettre else \
+            ("de la requête, pas de la lettre à la préfecture", "une requête", "build")
+        click.echo(f"« {fichier} » est un modèle {kind[0]} : vérifié comme {kind[1]} ; employez-le avec « refere {kind[2]} --modele ».")
     if problems:
         raise TemplateError(report(fichier, problems))
     n = len(letter_contexts() if lettre else sample_contexts())

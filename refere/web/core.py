@@ -106,19 +106,54 @@ def check(folder: Path) -> Checked:
     return out
 
 
-def status(folder: Path, batch_out: Path | None = None) -> dict:
-    """For the workspace list; the last build is the case's own or « tout construire »'s.
+BATCH_DIR = "construits"  # « Tout construire »'s output, in the workspace: where `refere batch -o construits/` writes too
+
+
+def batch_build(folder: Path) -> Path:
+    """Where `refere batch <espace> -o <espace>/construits/` (or « Tout construire ») puts this case's build:
+    named, as batch names it, by the case's path from the workspace."""
+    return folder.parent / BATCH_DIR / folder.name
+
+
+def built_dir(folder: Path) -> Path:
+    """The case's last build: its own dossier/ (built from its page or `refere build`) or the one « Tout
+    construire » / `refere batch` wrote in construits/, whichever is newer. Every page and download uses it."""
+    best, best_time = folder / store.OUT_DIR, -1
+    for d in (folder / store.OUT_DIR, batch_build(folder)):
+        try:
+            st = os.lstat(d / "inventaire.json")
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and not os.path.islink(d) and st.st_mtime_ns > best_time:
+            best, best_time = d, st.st_mtime_ns
+    return best
+
+
+def status(folder: Path) -> dict:
+    """For the list and each case's head; the last build is the case's own or « tout construire »'s.
 
     « stale »: the case file, a capture or a pièce changed after that build (« à reconstruire »)."""
     out = dict(_status(folder))
-    if batch_out is not None:
-        inv = batch_out / folder.name / "inventaire.json"
-        if inv.is_file():
-            when = dt.datetime.fromtimestamp(inv.stat().st_mtime, dates.PARIS)
-            if out["built_at"] is None or when > out["built_at"]:
-                out["built_at"], out["built"] = when, when.strftime("%d/%m/%Y %H:%M") + " (tout construire)"
+    d = built_dir(folder)
+    inv = d / "inventaire.json"
+    if d != folder / store.OUT_DIR and inv.is_file():
+        when = dt.datetime.fromtimestamp(inv.stat().st_mtime, dates.PARIS)
+        out["built_at"], out["built"] = when, when.strftime("%d/%m/%Y %H:%M") + " (tout construire)"
+        out["batch"] = True
     out["stale"] = out["built_at"] is not None and out["changed_at"] > out["built_at"]
     return out
+
+
+def report_age(out: Path, rows: list[dict]) -> dict | None:
+    """rapport.csv's time, and the cases changed or built again since it was written: a report never
+    reads as today's when it is not."""
+    try:
+        st = os.stat(out / batch.REPORT)
+    except OSError:
+        return None
+    when = dt.datetime.fromtimestamp(st.st_mtime, dates.PARIS)
+    since = [r["id"] for r in rows if r["changed_at"] > when or (r["built_at"] is not None and r["built_at"] > when)]
+    return {"at": when.strftime("%d/%m/%Y %H:%M"), "since": since}
 
 
 def changed_at(folder: Path) -> dt.datetime:
@@ -237,8 +272,13 @@ def pdf_possible() -> bool:
     return soffice() is not None
 
 
+def _open_built(folder: Path, parts: list[str]):
+    d = built_dir(folder)
+    return open_plain(d.parent, [d.name, *parts])
+
+
 def manifest(folder: Path) -> dict | None:
-    fh = open_plain(folder, [store.OUT_DIR, "inventaire.json"])  # a link to /dev/zero is not read
+    fh = _open_built(folder, ["inventaire.json"])  # a link to /dev/zero is not read
     if fh is None:
         return None
     try:
@@ -262,11 +302,12 @@ def output_files(folder: Path) -> list[str]:
     m = manifest(folder)
     if m is None:
         return []
-    out = [n for n in ("requete.docx", "requete.pdf") if (folder / store.OUT_DIR / n).is_file()]
+    d = built_dir(folder)
+    out = [n for n in ("requete.docx", "requete.pdf") if (d / n).is_file()]
     pieces = m.get("pieces") if isinstance(m.get("pieces"), list) else []
     out += [p["fichier"] for p in pieces
             if isinstance(p, dict) and isinstance(p.get("fichier"), str) and _PIECE_NAME.fullmatch(p["fichier"])]
-    out += [n for n in ("dossier-complet.pdf", "inventaire.json") if (folder / store.OUT_DIR / n).is_file()]
+    out += [n for n in ("dossier-complet.pdf", "inventaire.json") if (d / n).is_file()]
     return out
 
 
@@ -279,10 +320,10 @@ class NotServed(RefereError):
 
 
 def open_output(folder: Path, rel: str):
-    """``dossier/<rel>`` opened for reading, only when the last build lists it, inside dossier/, no link."""
+    """``<last build>/<rel>`` opened for reading, only when the last build lists it, inside it, no link."""
     if rel not in output_files(folder):
         raise NotServed(rel)
-    fh = open_plain(folder, [store.OUT_DIR, *rel.split("/")])
+    fh = _open_built(folder, rel.split("/"))
     if fh is None:
         raise NotServed(rel)
     return fh

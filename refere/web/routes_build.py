@@ -32,7 +32,8 @@ def register(app: Flask) -> None:
                                files=core.output_files(folder), result=unstash("construit"), doc=doc,
                                pdf_possible=core.pdf_possible(), letters=core.letter_files(folder),
                                letter=unstash("courrier"),
-                               checked=core.check(folder), outdir=store.OUT_DIR)
+                               checked=core.check(folder),
+                               outdir=core.built_dir(folder).relative_to(folder.parent).as_posix())
 
     @app.post("/d/<case_id>/construction")
     def build_run(case_id):

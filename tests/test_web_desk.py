@@ -1,0 +1,84 @@
+"""The volunteer's desk in `refere web`: builds made by `refere batch` or « Tout construire », rapport.csv's age,
+the same person in two folders. Flask's test client, real cases, real builds."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import copy_example
+from refere.cli import cli
+from refere.web import store
+from refere.web.app import create_app
+
+
+@pytest.fixture
+def ws(tmp_path) -> Path:
+    w = tmp_path / "permanence"
+    w.mkdir()
+    copy_example(w / "ahmed-b")
+    return w
+
+
+@pytest.fixture
+def client(ws):
+    app = create_app(ws, limits=store.Limits(), workers=1)
+    app.testing = True
+    return app.test_client()
+
+
+def text_of(client, url) -> str:
+    r = client.get(url)
+    assert r.status_code == 200
+    html = re.sub(r"(?s)<(script|style|head)\b.*?</\1>", " ", r.get_data(as_text=True))
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
+
+
+def test_case_pages_find_the_build_refere_batch_made_in_construits(client, ws, runner):
+    res = runner.invoke(cli, ["batch", str(ws), "-o", str(ws / "construits")])
+    assert res.exit_code == 0, res.output
+    assert (ws / "construits" / "ahmed-b" / "requete.docx").is_file()
+    assert not (ws / "ahmed-b" / "dossier").exists()
+    for url in ("/", "/d/ahmed-b/", "/d/ahmed-b/construction"):
+        text = text_of(client, url)
+        assert "jamais construit" not in text and "(tout construire)" in text, url
+    text = text_of(client, "/d/ahmed-b/construction")
+    assert "Les fichiers, dans l'ordre du dépôt" in text and "construits/ahmed-b/" in text
+    html = client.get("/d/ahmed-b/construction").get_data(as_text=True)
+    assert '/d/ahmed-b/fichiers/requete.docx' in html
+    r = client.get("/d/ahmed-b/fichiers/requete.docx")
+    assert r.status_code == 200 and r.data == (ws / "construits" / "ahmed-b" / "requete.docx").read_bytes()
+    z = zipfile.ZipFile(io.BytesIO(client.get("/d/ahmed-b/dossier.zip").data))
+    assert "ahmed-b/requete.docx" in z.namelist() and any(n.startswith("ahmed-b/pieces/") for n in z.namelist())
+    # Built again from its own page: the newer build (dossier/) is the one shown and handed out.
+    page = client.get("/d/ahmed-b/construction").get_data(as_text=True)
+    tok = re.search(r'name="_csrf" value="([^"]*)"', page)[1]
+    assert client.post("/d/ahmed-b/construction", data={"_csrf": tok}).status_code == 302
+    text = text_of(client, "/d/ahmed-b/construction")
+    assert "(tout construire)" not in text and "ahmed-b/dossier/" in text
+
+
+def test_rapport_csv_says_its_time_and_the_cases_changed_since(client, ws, runner):
+    shutil.copytree(ws / "ahmed-b", ws / "bamba-c")
+    assert runner.invoke(cli, ["batch", str(ws), "-o", str(ws / "construits")]).exit_code == 0
+    old = time.time() - 120
+    os.utime(ws / "construits" / "rapport.csv", (old, old))
+    for case in ("ahmed-b", "bamba-c"):
+        inv = ws / "construits" / case / "inventaire.json"
+        os.utime(inv, (old - 60, old - 60))
+        for p in (ws / case).rglob("*"):
+            os.utime(p, (old - 120, old - 120))
+        os.utime(ws / case, (old - 120, old - 120))
+    text = text_of(client, "/")
+    assert re.search(r"Rapport du \d\d/\d\d/\d{4} \d\d:\d\d\.", text) and "changé" not in text
+    yaml_path = ws / "bamba-c" / "dossier.yaml"
+    yaml_path.write_text(yaml_path.read_text("utf-8") + "\n", "utf-8")
+    text = text_of(client, "/")
+    assert "1 dossier a changé ou a été reconstruit depuis (bamba-c)" in text

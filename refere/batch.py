@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import io
 import os
 import tempfile
@@ -28,6 +29,7 @@ RESERVED = (REPORT,)
 # « erreur » before the long warnings; each warning in words, its code in its own column.
 COLUMNS = ["dossier", "statut", "pieces", "pages", "bloquants", "erreur", "codes_avertissements", "avertissements"]
 OK, UP_TO_DATE, FAILED, INTERRUPTED = "ok", "à jour", "échec", "interrompu"
+DRAFT = "projet"  # --brouillon: only a case whose evidence is short is built as a PROJET, and says so
 CASES_PER_WORKER = 20
 
 
@@ -198,6 +200,18 @@ def _one_line(message: str) -> str:
     return one_line(message)
 
 
+def _failure_code(exc: RefereError) -> str:
+    """The « bloquants » column of a case that failed before its evidence was weighed: every failed row has one."""
+    from refere.errors import CaseInvalid, FileProblem, TemplateError, ToolMissing
+
+    for cls, code in ((CaseInvalid, "dossier-a-corriger"), (FileProblem, "fichier-a-corriger"),
+                      (TemplateError, "modele-a-corriger"), (ToolMissing, "outil-manquant"),
+                      (OutputError, "sortie-impossible")):
+        if isinstance(exc, cls):
+            return code
+    return "erreur"
+
+
 def _evidence_error(blocking: list) -> str:
     """Short: the codes are in their column. An unreadable file is named, as it must be fixed."""
     files = [f for f in blocking if f.code.endswith("-illisible")]
@@ -206,14 +220,15 @@ def _evidence_error(blocking: list) -> str:
     from refere.preuves.findings import short_words
 
     reasons = short_words(dict.fromkeys(f.code for f in blocking))
-    return (f"preuves insuffisantes ({reasons}) : complétez-les, "
-            "ou relancez avec --brouillon pour un projet marqué « PROJET »")
+    return (f"preuves insuffisantes ({reasons}) : complétez-les, ou relancez avec --brouillon pour un projet "
+            "marqué « PROJET » (seuls les dossiers aux preuves insuffisantes en sont un, les autres restent à déposer)")
 
 
 def _from_manifest(name: str, data: dict) -> Row:
     preuves = data.get("preuves") or {}
     constats = [c for c in preuves.get("constats", []) if isinstance(c, dict) and "code" in c]
-    return Row(name, UP_TO_DATE, len(data.get("pieces", [])),
+    draft = bool(data.get("construction", {}).get("brouillon"))
+    return Row(name, DRAFT if draft else UP_TO_DATE, len(data.get("pieces", [])),
                int(data.get("construction", {}).get("pages_dossier_complet", 0)),
                _codes(c for c in constats if c.get("niveau") == "bloquant"),
                _codes(c for c in constats if c.get("niveau") != "bloquant"),
@@ -233,34 +248,48 @@ def _build_one(job: Job, out_dir: Path, settings: Settings) -> Row:
     from refere.affaire.loader import load
 
     if job.case_file is None:
-        return Row(job.name, FAILED, erreur=job.problem)
+        code = "dossier-introuvable" if "introuvable" in job.problem or "aucun" in job.problem else "nom-a-changer"
+        return Row(job.name, FAILED, bloquants=(code,), erreur=job.problem)
     target = out_dir / job.name
-    options = Options(out=target, force=True, brouillon=settings.brouillon, pdf=settings.pdf,
-                      modele=settings.modele, compresser=settings.compresser, jobs=1)
+    # --brouillon never turns a case that can be filed into a PROJET: each case is built final when it
+    # can be, and as a PROJET (statut « projet ») only when its evidence is short.
+    final = Options(out=target, force=True, brouillon=False, pdf=settings.pdf,
+                    modele=settings.modele, compresser=settings.compresser, jobs=1)
+    draft = dataclasses.replace(final, brouillon=True)
     try:
         if not settings.force and target.exists():
             # Unchanged since its last build: left as built. Changed: rebuilt in place.
             from refere.affaire.loader import resolve_case_path
 
             case_path = resolve_case_path(job.case_file)
-            previous = up_to_date(target, case_path, load(case_path), options)
-            if previous is not None:
-                return _from_manifest(job.name, previous)
-        res = build(job.case_file, options)
+            case = load(case_path)
+            for options in (final, draft) if settings.brouillon else (final,):
+                previous = up_to_date(target, case_path, case, options)
+                if previous is not None:
+                    return _from_manifest(job.name, previous)
+        try:
+            res = build(job.case_file, final)
+        except EvidenceInsufficient as exc:
+            if not settings.brouillon or getattr(exc, "report", None) is None:
+                raise
+            res = build(job.case_file, draft)
+            return Row(job.name, DRAFT, len(res.inventory.pieces), res.pages, _codes(res.report.blocking),
+                       _codes(res.report.warnings), textes=_texts(res.report.warnings))
     except EvidenceInsufficient as exc:
         report = getattr(exc, "report", None)
         if report is None:
-            return Row(job.name, FAILED, erreur=_one_line(exc.message))
+            return Row(job.name, FAILED, bloquants=("preuves-insuffisantes",), erreur=_one_line(exc.message))
         return Row(job.name, FAILED, bloquants=_codes(report.blocking), avertissements=_codes(report.warnings),
                    erreur=_evidence_error(report.blocking), textes=_texts(report.warnings))
     except RefereError as exc:
         from refere.present import error_text
 
-        return Row(job.name, FAILED, erreur=_one_line(error_text(exc)) or type(exc).__name__)
+        return Row(job.name, FAILED, bloquants=(_failure_code(exc),),
+                   erreur=_one_line(error_text(exc)) or type(exc).__name__)
     except MemoryError:
-        return Row(job.name, FAILED, erreur="mémoire insuffisante pour ce dossier")
+        return Row(job.name, FAILED, bloquants=("erreur-interne",), erreur="mémoire insuffisante pour ce dossier")
     except Exception as exc:  # an unexpected crash in one case must not stop the batch
-        return Row(job.name, FAILED, erreur=f"erreur interne ({type(exc).__name__}) : construisez ce dossier seul "
+        return Row(job.name, FAILED, bloquants=("erreur-interne",), erreur=f"erreur interne ({type(exc).__name__}) : construisez ce dossier seul "
                                             "avec « refere --debug build » et transmettez le message")
     return Row(job.name, OK, len(res.inventory.pieces), res.pages,
                _codes(res.report.blocking), _codes(res.report.warnings), textes=_texts(res.report.warnings))
@@ -345,7 +374,9 @@ def write_report(rows: list[Row], path: Path) -> None:
     writer = csv.writer(buf, delimiter=";", lineterminator="\n")
     writer.writerow(COLUMNS)
     for r in sorted(rows, key=lambda r: r.dossier):
-        writer.writerow([csv_cell(c) for c in (r.dossier, r.statut, r.pieces, r.pages, " ".join(r.bloquants), r.erreur,
+        built = r.statut in (OK, UP_TO_DATE, DRAFT)  # a failed case has no pièces nor pages, not « 0 »
+        writer.writerow([csv_cell(c) for c in (r.dossier, r.statut, r.pieces if built else "", r.pages if built else "",
+                                               " ".join(r.bloquants), r.erreur,
                                                " ".join(r.avertissements), "\n".join(r.textes))])
     try:
         fd, tmp = tempfile.mkstemp(prefix=".rapport.", dir=path.parent)

@@ -317,8 +317,8 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
     import os
     import sys
 
-    from refere.batch import (FAILED, INTERRUPTED, REPORT, UP_TO_DATE, Row, Settings, check_output, find_jobs, run,
-                              write_report)
+    from refere.batch import (DRAFT, FAILED, INTERRUPTED, REPORT, UP_TO_DATE, Row, Settings, check_output, find_jobs,
+                              run, write_report)
     from refere.present import plural
 
     if modele is not None:
@@ -361,9 +361,13 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
     write_report(rows, sortie / REPORT)
     failed = sorted((r for r in rows if r.statut == FAILED), key=lambda r: r.dossier)
     fresh = sum(1 for r in rows if r.statut == UP_TO_DATE)
-    built = len(rows) - len(failed) - fresh
+    drafts = sorted(r.dossier for r in rows if r.statut == DRAFT)
+    built = len(rows) - len(failed) - fresh - len(drafts)
     click.echo(f"{plural(built, 'affaire construite', 'affaires construites')}, {fresh} à jour, "
-               f"{len(failed)} en échec — rapport : {sortie / 'rapport.csv'}")
+               + (f"{plural(len(drafts), 'PROJET')} (preuves insuffisantes), " if drafts else "")
+               + f"{len(failed)} en échec — rapport : {sortie / 'rapport.csv'}")
+    if drafts:
+        click.echo(f"  PROJET seulement, à ne pas déposer : {', '.join(drafts)}")
     for r in failed:
         click.echo(f"  ÉCHEC {r.dossier} : {r.erreur}")
     if failed:

@@ -355,6 +355,53 @@ def run(jobs: list[Job], out_dir: Path, workers: int, settings: Settings,
     return rows
 
 
+@dataclass(frozen=True)
+class Letter:
+    dossier: str
+    written: Path | None  # the letter (.docx), or None when it failed
+    erreur: str = ""
+    a_completer: tuple[str, ...] = ()
+
+
+def letters(jobs: list[Job], out_dir: Path | None, force: bool, modele: Path | None = None) -> list[Letter]:
+    """`refere courrier` for every case of a folder: one letter each, in the case's folder (or
+    ``out_dir/<case>/``); one case that fails never stops the others."""
+    from refere.present import error_text
+    from refere.requete.courrier import write
+
+    out: list[Letter] = []
+    for job in jobs:
+        if job.case_file is None:
+            out.append(Letter(job.name, None, job.problem))
+            continue
+        try:
+            res = write(job.case_file, out_dir / job.name if out_dir is not None else None, force, modele=modele)
+        except RefereError as exc:
+            out.append(Letter(job.name, None, _one_line(error_text(exc)) or type(exc).__name__))
+        except Exception as exc:  # noqa: BLE001 — one case's crash must not stop the others
+            out.append(Letter(job.name, None, f"erreur interne ({type(exc).__name__}) : écrivez cette lettre seule "
+                                              "avec « refere --debug courrier » et transmettez le message"))
+        else:
+            out.append(Letter(job.name, res.docx, a_completer=tuple(res.a_completer)))
+    return out
+
+
+def letter_lines(rows: list[Letter]) -> list[str]:
+    """The summary `refere courrier <dossier>` prints: one line per case, then the count."""
+    from refere.present import plural
+
+    lines = []
+    for r in rows:
+        if r.written is None:
+            lines.append(f"  ÉCHEC {r.dossier} : {r.erreur}")
+        else:
+            lines.append(f"  {r.dossier} : {r.written}"
+                         + "".join(f" — à compléter : {m}" for m in r.a_completer))
+    failed = sum(1 for r in rows if r.written is None)
+    lines.append(f"{plural(len(rows) - failed, 'lettre écrite', 'lettres écrites')}, {failed} en échec")
+    return lines
+
+
 # A spreadsheet runs a cell that starts with one of these as a formula (a case folder named
 # « =HYPERLINK(…) » would be a link in the report): such a cell is written after a quote, shown as text.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -448,31 +448,45 @@ def courrier(dossier: Path, sortie: Path | None, force: bool, modele: Path | Non
     """Écrit la demande de rendez-vous à la préfecture, à envoyer avant le référé.
 
     Une lettre Word (courrier-prefecture.docx) et le même texte pour un courriel
-    (courrier-prefecture.txt), avec la liste datée des tentatives déjà faites.
+    (courrier-prefecture.txt), avec la liste datée des tentatives déjà faites. DOSSIER est un
+    dossier.yaml, ou un dossier d'affaires : une lettre par affaire (dans son dossier, ou dans
+    SORTIE/<affaire>/ avec -o) et un résumé ; une affaire en erreur n'arrête pas les autres.
 
     \b
     Exemple :
       refere courrier mon-dossier/dossier.yaml
       refere courrier mon-dossier/dossier.yaml -o envois/ --force
       refere courrier mon-dossier/dossier.yaml --modele lettre-cabinet.docx
+      refere courrier permanence-2025-03-14/          (une lettre par affaire du dossier)
     """
     from refere.requete.courrier import write as write_letter
     from refere.present import plural
 
+    if dossier.is_dir() and not (dossier / "dossier.yaml").is_file():
+        # A desk's folder: one letter per case, a summary; one bad case never stops the others.
+        from refere.batch import find_jobs, letter_lines, letters
+
+        rows = letters(find_jobs([dossier]), sortie, force, modele)
+        click.echo("\n".join(letter_lines(rows) + ["", "Et maintenant, pour chaque lettre :", *LETTER_STEPS]))
+        if any(r.written is None for r in rows):
+            raise RefereError("")
+        return
     res = write_letter(dossier, sortie, force, modele=modele)
     click.echo(f"Lettre écrite : {res.docx}")
     click.echo(f"Texte du courriel : {res.txt}  ({plural(res.tentatives, 'tentative')} listée"
                f"{'s' if res.tentatives > 1 else ''})")
     for missing in res.a_completer:
         click.echo(f"À compléter : {missing}.")
-    click.echo("")
-    click.echo("Et maintenant :")
-    click.echo("1. Relisez-la. Envoyez-la par courriel à l'adresse de contact de la préfecture (copiez le texte "
-               "du .txt), ou imprimez, signez et envoyez la lettre en recommandé avec accusé de réception.")
-    click.echo("2. Gardez la preuve de l'envoi (le courriel envoyé en PDF, ou la preuve de dépôt et l'accusé "
-               "de réception), placez-la dans pieces/ et ajoutez-la au dossier.yaml comme pièce de catégorie "
-               "courrier_prefecture, avec sa date.")
-    click.echo("3. Continuez vos tentatives de rendez-vous pendant ce temps, avec une capture d'écran à chaque fois.")
+    click.echo("\n".join(["", "Et maintenant :", *LETTER_STEPS]))
+
+
+LETTER_STEPS = (
+    "1. Relisez-la. Envoyez-la par courriel à l'adresse de contact de la préfecture (copiez le texte "
+    "du .txt), ou imprimez, signez et envoyez la lettre en recommandé avec accusé de réception.",
+    "2. Gardez la preuve de l'envoi (le courriel envoyé en PDF, ou la preuve de dépôt et l'accusé "
+    "de réception) et ajoutez-la aux pièces du dossier, catégorie « courrier ou courriel à la préfecture », "
+    "avec sa date (dans le formulaire web : page Pièces).",
+    "3. Continuez vos tentatives de rendez-vous pendant ce temps, avec une capture d'écran à chaque fois.")
 
 
 @cli.group(subcommand_metavar="COMMANDE [ARGUMENTS]...")

@@ -1,0 +1,37 @@
+"""A desk's evening over a whole folder: `refere courrier` for every case, the same person in two folders."""
+
+from __future__ import annotations
+
+from docx import Document
+
+from conftest import default_case, write_case
+
+
+def test_courrier_on_a_folder_writes_one_letter_per_case_and_a_bad_case_stops_none(run, tmp_path):
+    root = tmp_path / "permanence"
+    write_case(root / "lundi" / "diallo-a", default_case())
+    write_case(root / "traore-m", default_case())
+    write_case(root / "casse", "version: 1\nrequerant: [\n")
+    no_attempt = default_case()
+    no_attempt["tentatives"] = []
+    write_case(root / "vide", no_attempt)
+    res = run("courrier", root)
+    assert res.exit_code == 1, res.output
+    for case in ("lundi/diallo-a", "traore-m"):
+        letter = root / case / "courrier-prefecture.docx"
+        assert "Madame, Monsieur," in "\n".join(p.text for p in Document(str(letter)).paragraphs)
+        assert (root / case / "courrier-prefecture.txt").is_file()
+        assert f"  {case} : {letter}" in res.output
+    assert not (root / "casse" / "courrier-prefecture.docx").exists()
+    assert "ÉCHEC casse :" in res.output and "ÉCHEC vide : " in res.output and "ajoutez au moins une tentative" in res.output
+    assert "2 lettres écrites, 2 en échec" in res.output
+    # Next steps once, in the form's words (no YAML key).
+    assert res.output.count("Et maintenant") == 1 and "courrier_prefecture" not in res.output
+    assert "catégorie « courrier ou courriel à la préfecture »" in res.output
+    # With -o: each letter in SORTIE/<affaire>/; written again only with --force.
+    out = tmp_path / "lettres"
+    assert run("courrier", root / "lundi", "-o", out).exit_code == 0
+    assert (out / "diallo-a" / "courrier-prefecture.docx").is_file()
+    again = run("courrier", root / "lundi", "-o", out)
+    assert again.exit_code == 1 and "existe déjà : ajoutez --force" in again.output
+    assert run("courrier", root / "lundi", "-o", out, "--force").exit_code == 0

@@ -77,6 +77,49 @@ def _codes(findings: Iterable) -> tuple[str, ...]:
     return tuple(dict.fromkeys(f.code if hasattr(f, "code") else f["code"] for f in findings))
 
 
+def plain(text: str) -> str:
+    """Lower case without accents: « Aïssatou » is found by « aissatou »."""
+    import unicodedata
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+
+
+def person_key(case_file: Path | None) -> tuple[str, str, str] | None:
+    """Name, first names and birth date as written (accents, case and spaces ignored), or None when one
+    is missing or the file does not read: two folders with the same key are the same person."""
+    import yaml
+
+    if case_file is None:
+        return None
+    try:
+        with open(case_file, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh.read(1 << 20))
+        r = data.get("requerant") if isinstance(data, dict) else None
+        key = tuple(" ".join(plain(str(r.get(k) or "")).split()) for k in ("nom", "prenoms", "date_naissance"))
+    except Exception:  # noqa: BLE001 — a broken file is reported by its own check, not here
+        return None
+    return key if all(key) and "a completer" not in key else None
+
+
+def same_people(named: Iterable[tuple[str, Path | None]]) -> dict[str, list[str]]:
+    """For each case whose person has another folder too: the other folders' names (a person who came
+    twice, or two volunteers who opened a folder each)."""
+    groups: dict[tuple, list[str]] = {}
+    for name, case_file in named:
+        key = person_key(case_file)
+        if key is not None:
+            groups.setdefault(key, []).append(name)
+    return {n: [o for o in names if o != n] for names in groups.values() if len(names) > 1 for n in names}
+
+
+def _mark_same_people(rows: list[Row], jobs: list[Job]) -> list[Row]:
+    from refere.present import SAME_PERSON, same_person_text
+
+    same = same_people((j.name, j.case_file) for j in jobs)
+    return [dataclasses.replace(r, avertissements=(*r.avertissements, SAME_PERSON),
+                                textes=(*r.textes, same_person_text(same[r.dossier])))
+            if r.dossier in same else r for r in rows]
+
+
 def _common_parent(paths: list[Path]) -> Path:
     return Path(os.path.commonpath([str(p) for p in paths])) if len(paths) > 1 else paths[0].parent
 
@@ -324,7 +367,7 @@ def run(jobs: list[Job], out_dir: Path, workers: int, settings: Settings,
         for job in jobs:
             rows.append(build_one(job, out_dir, settings))
             progress(rows[-1], len(rows), total)
-        return rows
+        return _mark_same_people(rows, jobs)
     broken: list[Job] = []
     # Fresh workers for every chunk keep memory flat over hundreds of cases. (Not
     # max_tasks_per_child: on Python 3.11, recycling workers that way can deadlock the pool.)
@@ -352,7 +395,7 @@ def run(jobs: list[Job], out_dir: Path, workers: int, settings: Settings,
         except BrokenProcessPool:
             rows.append(Row(job.name, FAILED, erreur="le traitement de ce dossier s'est interrompu brutalement"))
         progress(rows[-1], len(rows), total)
-    return rows
+    return _mark_same_people(rows, jobs)
 
 
 @dataclass(frozen=True)

@@ -176,10 +176,12 @@ def _check_one(path: Path, strict: bool, as_json: bool, calendrier: Path | None 
 
 def _check_many(dossiers: tuple[Path, ...], strict: bool, as_json: bool) -> None:
     """One line per case: the codes found, so a desk sees at once which case needs work."""
-    from refere.batch import find_jobs
+    from refere.batch import find_jobs, same_people
     from refere.present import check_summary, plural
 
-    results = [check_summary(job.name, job.case_file, job.problem) for job in find_jobs(dossiers)]
+    jobs = find_jobs(dossiers)
+    same = same_people((j.name, j.case_file) for j in jobs)
+    results = [check_summary(job.name, job.case_file, job.problem, same.get(job.name, [])) for job in jobs]
     if as_json:
         click.echo(json.dumps(results, ensure_ascii=False, indent=2))
     else:
@@ -319,7 +321,7 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
 
     from refere.batch import (DRAFT, FAILED, INTERRUPTED, REPORT, UP_TO_DATE, Row, Settings, check_output, find_jobs,
                               run, write_report)
-    from refere.present import plural
+    from refere.present import SAME_PERSON, plural
 
     if modele is not None:
         from refere.requete.verifier import check as check_template
@@ -370,6 +372,8 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
         click.echo(f"  PROJET seulement, à ne pas déposer : {', '.join(drafts)}")
     for r in failed:
         click.echo(f"  ÉCHEC {r.dossier} : {r.erreur}")
+    for r in (r for r in sorted(rows, key=lambda r: r.dossier) if SAME_PERSON in r.avertissements):
+        click.echo(f"  ATTENTION {r.dossier} : {r.textes[-1]}")
     if failed:
         raise RefereError("")
 

@@ -69,8 +69,18 @@ def error_text(exc) -> str:
     return "\n".join([head] + lines)
 
 
-def check_summary(name: str, case_file, problem: str = "") -> dict:
-    """One case of ``check`` on many: its codes and a one-line verdict, never an exception."""
+SAME_PERSON = "meme-personne"  # the same person's case in two folders (refere.batch.same_people)
+
+
+def same_person_text(others: list[str]) -> str:
+    folders = ", ".join(f"« {o} »" for o in others)
+    return (f"Même personne (nom, prénoms et date de naissance) que le dossier {folders} : vérifiez qu'il ne s'agit "
+            "pas d'un doublon avant de déposer deux requêtes.")
+
+
+def check_summary(name: str, case_file, problem: str = "", same: list[str] | None = None) -> dict:
+    """One case of ``check`` on many: its codes and a one-line verdict, never an exception. ``same``: the
+    other folders of the same person."""
     from refere.errors import RefereError
     from refere.preuves.rules import check
     from refere.affaire.loader import load, resolve_case_path
@@ -91,6 +101,9 @@ def check_summary(name: str, case_file, problem: str = "") -> dict:
         verdict = "recevable"
     if row["avertissements"] and not row["erreur"]:
         verdict += f" ; à renforcer : {short_words(row['avertissements'])}"
+    if same:
+        row["avertissements"].append(SAME_PERSON)
+        verdict += f" ; ATTENTION : {same_person_text(same)}"
     row["ligne"] = f"{name} : {verdict}"
     return row
 

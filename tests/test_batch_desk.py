@@ -35,3 +35,29 @@ def test_courrier_on_a_folder_writes_one_letter_per_case_and_a_bad_case_stops_no
     again = run("courrier", root / "lundi", "-o", out)
     assert again.exit_code == 1 and "existe déjà : ajoutez --force" in again.output
     assert run("courrier", root / "lundi", "-o", out, "--force").exit_code == 0
+
+
+def test_same_person_in_two_folders_is_named_by_check_and_batch(run, tmp_path):
+    import csv
+
+    root = tmp_path / "permanence"
+    write_case(root / "diallo-a", default_case())
+    twin = default_case()
+    twin["requerant"]["nom"] = twin["requerant"]["nom"].lower()  # typed again by another volunteer
+    write_case(root / "mardi" / "cherkaoui-y", twin)
+    other = default_case()
+    other["requerant"]["date_naissance"] = "1990-01-02"  # same name, another person
+    write_case(root / "homonyme", other)
+    res = run("check", root)
+    line = next(ln for ln in res.output.splitlines() if ln.startswith("diallo-a :"))
+    assert "ATTENTION : Même personne (nom, prénoms et date de naissance) que le dossier « mardi/cherkaoui-y »" in line
+    assert "ATTENTION" not in next(ln for ln in res.output.splitlines() if ln.startswith("homonyme :"))
+    out = tmp_path / "out"
+    res = run("batch", root, "-o", out)
+    assert res.exit_code == 0, res.output
+    assert "ATTENTION mardi/cherkaoui-y : Même personne" in res.output and "« diallo-a »" in res.output
+    with open(out / "rapport.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = {r["dossier"]: r for r in csv.DictReader(fh, delimiter=";")}
+    assert "meme-personne" in rows["diallo-a"]["codes_avertissements"].split()
+    assert "« mardi/cherkaoui-y »" in rows["diallo-a"]["avertissements"]
+    assert "meme-personne" not in rows["homonyme"]["codes_avertissements"]

@@ -82,3 +82,10 @@ def test_rapport_csv_says_its_time_and_the_cases_changed_since(client, ws, runne
     yaml_path.write_text(yaml_path.read_text("utf-8") + "\n", "utf-8")
     text = text_of(client, "/")
     assert "1 dossier a changé ou a été reconstruit depuis (bamba-c)" in text
+
+
+def test_list_names_the_other_folder_of_the_same_person(client, ws):
+    shutil.copytree(ws / "ahmed-b", ws / "cherkaoui-y")
+    html = client.get("/").get_data(as_text=True)
+    row = re.search(r'<tr>\s*<th scope="row"><a href="/d/ahmed-b/">.*?</tr>', html, re.S)[0]
+    assert re.search(r'même personne que <a href="/d/cherkaoui-y/">cherkaoui-y</a> : un doublon \?', row)

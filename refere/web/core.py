@@ -34,10 +34,7 @@ STATE_FILTER = (("", "tous"), (PRET, STATE_LABELS[PRET]), (AVERT, STATE_LABELS[A
                 (INVALIDE, STATE_LABELS[INVALIDE]), ("a-remplir", A_REMPLIR), ("a-reconstruire", "à reconstruire"))
 
 
-def plain(text: str) -> str:
-    """Lower case without accents: « Aïssatou » is found by « aissatou »."""
-    import unicodedata
-    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+plain = batch.plain
 
 
 @dataclass
@@ -142,6 +139,10 @@ def status(folder: Path) -> dict:
         out["batch"] = True
     out["stale"] = out["built_at"] is not None and out["changed_at"] > out["built_at"]
     return out
+
+
+def same_people(workspace: Path, ids: list[str]) -> dict[str, list[str]]:
+    return batch.same_people((i, workspace / i / store.CASE_FILE) for i in ids)
 
 
 def report_age(out: Path, rows: list[dict]) -> dict | None:

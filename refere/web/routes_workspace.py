@@ -20,6 +20,10 @@ def register(app: Flask) -> None:
             st = core.status(workspace / cid)
             rows.append({"id": cid, **st})
         total = len(rows)
+        # The same person in two folders (came twice, or two volunteers): each row names the other folder.
+        same = core.same_people(workspace, [r["id"] for r in rows])
+        for r in rows:
+            r["same"] = same.get(r["id"], [])
         report = core.report_age(runner.out, rows)
         # The desk's search (folder or person's name, accents ignored) and filter by state.
         q, etat = request.args.get("q", "").strip(), request.args.get("etat", "")

@@ -83,20 +83,36 @@ def plain(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
 
 
-def person_key(case_file: Path | None) -> tuple[str, str, str] | None:
-    """Name, first names and birth date as written (accents, case and spaces ignored), or None when one
-    is missing or the file does not read: two folders with the same key are the same person."""
+def _written_person(case_file: Path | None) -> dict:
+    """The « requerant » block as written, read without the case format's checks ({} when unreadable)."""
     import yaml
 
     if case_file is None:
-        return None
+        return {}
     try:
         with open(case_file, encoding="utf-8") as fh:
             data = yaml.safe_load(fh.read(1 << 20))
         r = data.get("requerant") if isinstance(data, dict) else None
-        key = tuple(" ".join(plain(str(r.get(k) or "")).split()) for k in ("nom", "prenoms", "date_naissance"))
     except Exception:  # noqa: BLE001 — a broken file is reported by its own check, not here
-        return None
+        return {}
+    return {k: " ".join(str(v).split()) for k, v in r.items() if isinstance(v, (str, int)) or hasattr(v, "isoformat")} \
+        if isinstance(r, dict) else {}
+
+
+def written_name(case_file: Path | None) -> str:
+    """« Prénoms NOM » as written, even when another field of the case is wrong ("" when not both)."""
+    r = _written_person(case_file)
+    first, last = r.get("prenoms", ""), r.get("nom", "")
+    if not first or not last or "À COMPLÉTER" in (first + last).upper():
+        return ""
+    return f"{first} {last.upper()}"
+
+
+def person_key(case_file: Path | None) -> tuple[str, ...] | None:
+    """Name, first names and birth date as written (accents, case and spaces ignored), or None when one
+    is missing or the file does not read: two folders with the same key are the same person."""
+    r = _written_person(case_file)
+    key = tuple(plain(str(r.get(k, ""))) for k in ("nom", "prenoms", "date_naissance"))
     return key if all(key) and "a completer" not in key else None
 
 

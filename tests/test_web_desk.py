@@ -89,3 +89,19 @@ def test_list_names_the_other_folder_of_the_same_person(client, ws):
     html = client.get("/").get_data(as_text=True)
     row = re.search(r'<tr>\s*<th scope="row"><a href="/d/ahmed-b/">.*?</tr>', html, re.S)[0]
     assert re.search(r'même personne que <a href="/d/cherkaoui-y/">cherkaoui-y</a> : un doublon \?', row)
+
+
+def test_a_blocked_case_opened_from_the_list_says_why_with_its_link_and_the_persons_name(client, ws):
+    yaml_path = ws / "ahmed-b" / "dossier.yaml"
+    text = yaml_path.read_text("utf-8")
+    first = re.search(r"(?m)^  - date: (\d{4})-", text)
+    yaml_path.write_text(text[:first.start(1)] + "2031" + text[first.end(1):], "utf-8")  # a phone clock gone wrong
+    html = client.get("/d/ahmed-b/").get_data(as_text=True)
+    head = re.search(r'<div class="tete-dossier">.*?</div>', html, re.S)[0]
+    assert "<h1>Karim BENALI" in head and "dossier ahmed-b" in head
+    why = re.search(r'<p class="avertissement raison-tete" id="pourquoi">(.*?)</p>', head, re.S)[1]
+    assert "Ce qui bloque :" in why and "tentative n° 1" in why and "2031" in why and "dans le futur" in why
+    link = re.search(r'<a class="corriger" href="([^"]+)"', why)[1]
+    assert link.startswith("/d/ahmed-b/captures#")
+    # The verification page lists every problem itself: no banner there.
+    assert 'id="pourquoi"' not in client.get("/d/ahmed-b/verification").get_data(as_text=True)

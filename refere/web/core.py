@@ -201,6 +201,8 @@ def _status(folder: Path) -> dict:
     if c.case is not None:
         r = c.case.requerant
         name = f"{r.prenoms} {r.nom.upper()}"
+    else:
+        name = batch.written_name(folder / store.CASE_FILE)  # the person, though another field is wrong
     fresh = c.state == INVALIDE and store.is_fresh(folder)
     out = {
         "state": "a-remplir" if fresh else c.state,
@@ -213,6 +215,7 @@ def _status(folder: Path) -> dict:
         "warnings": len(c.report.warnings) if c.report else 0,
         "blocking": len(c.report.blocking) if c.report else len(c.problems),
         "reason": "" if fresh else _reason(c),
+        "reason_field": "" if fresh else _reason_field(c),
         "unread": unread,  # the warnings about what the captures show are not counted yet
     }
     with _status_guard:
@@ -228,6 +231,13 @@ def _reason(c: Checked) -> str:
         f = c.report.blocking[0]
         return first_sentence(words(f.message, f.champ), 120)
     return ""
+
+
+def _reason_field(c: Checked) -> str:
+    """The field of that first problem, for its « Corriger » link."""
+    if c.case is None:
+        return (c.problems[0].field or "") if c.problems else ""
+    return (c.report.blocking[0].champ or "") if c.report.blocking else ""
 
 
 def _readings_stamp() -> int:

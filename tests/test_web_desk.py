@@ -4,6 +4,7 @@ the same person in two folders. Flask's test client, real cases, real builds."""
 from __future__ import annotations
 
 import io
+from html import unescape
 import os
 import re
 import shutil
@@ -38,7 +39,7 @@ def text_of(client, url) -> str:
     r = client.get(url)
     assert r.status_code == 200
     html = re.sub(r"(?s)<(script|style|head)\b.*?</\1>", " ", r.get_data(as_text=True))
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", "", html)))
 
 
 def test_case_pages_find_the_build_refere_batch_made_in_construits(client, ws, runner):
@@ -105,3 +106,12 @@ def test_a_blocked_case_opened_from_the_list_says_why_with_its_link_and_the_pers
     assert link.startswith("/d/ahmed-b/captures#")
     # The verification page lists every problem itself: no banner there.
     assert 'id="pourquoi"' not in client.get("/d/ahmed-b/verification").get_data(as_text=True)
+
+
+def test_no_page_shows_the_servers_path_of_a_missing_capture(client, ws):
+    first = sorted((ws / "ahmed-b" / "captures").iterdir())[0]
+    first.unlink()
+    for url in ("/", "/d/ahmed-b/", "/d/ahmed-b/captures", "/d/ahmed-b/verification"):
+        text = text_of(client, url)
+        assert str(ws) not in text, url
+    assert f"« captures/{first.name} » (dans le dossier de l'affaire)" in text_of(client, "/d/ahmed-b/verification")

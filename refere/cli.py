@@ -403,9 +403,12 @@ def captures(dossier_captures: Path, ajouter: Path | None) -> None:
     if ajouter is None:
         click.echo(as_yaml(result), nl=False)
         return
-    added, skipped = merge(ajouter, result)
+    refused: list[str] = []
+    added, skipped = merge(ajouter, result, refused)
     click.echo(f"{plural(added, 'tentative ajoutée', 'tentatives ajoutées')} à {ajouter}, "
                f"{plural(skipped, 'déjà présente', 'déjà présentes')}.")
+    for line in refused:
+        click.echo(f"  ATTENTION {line}")
     for s in result.undated:
         click.echo(f"  non datée : {s.written} ({s.source})")
     for group in result.duplicates:

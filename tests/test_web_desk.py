@@ -115,3 +115,20 @@ def test_no_page_shows_the_servers_path_of_a_missing_capture(client, ws):
         text = text_of(client, url)
         assert str(ws) not in text, url
     assert f"« captures/{first.name} » (dans le dossier de l'affaire)" in text_of(client, "/d/ahmed-b/verification")
+
+
+def test_a_field_added_from_the_form_goes_in_its_place_not_under_the_next_sections_comment(client, ws):
+    path = ws / "ahmed-b" / "dossier.yaml"
+    text = path.read_text("utf-8")
+    path.write_text(re.sub(r"(?m)^  nom: BENALI\n", "", text).replace(
+        '  telephone: "+33 6 98 76 54 32"\n', '  telephone: "+33 6 98 76 54 32"  # portable\n'), "utf-8")
+    page = client.get("/d/ahmed-b/").get_data(as_text=True)
+    form = {"_csrf": re.search(r'name="_csrf" value="([^"]*)"', page)[1],
+            "_version": re.search(r'name="_version" value="([^"]*)"', page)[1],
+            "requerant.nom": "BENALI", "requerant.courriel": "karim.benali@example.org"}
+    assert client.post("/d/ahmed-b/", data=form).status_code == 302
+    new = path.read_text("utf-8")
+    # « nom » after « civilite », as the form shows it; the new last field keeps the next section's comment after it.
+    assert "  civilite: M.\n  nom: BENALI\n  prenoms: Karim\n" in new
+    assert ('  telephone: "+33 6 98 76 54 32"  # portable\n  courriel: karim.benali@example.org\n\n'
+            "# Facultatif : ce que le juge cherche d'abord") in new, new[:800]

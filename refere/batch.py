@@ -69,7 +69,27 @@ def _texts(findings: Iterable) -> tuple[str, ...]:
 
     def get(f, key):
         return getattr(f, key, None) if not isinstance(f, dict) else f.get(key)
-    return tuple(dict.fromkeys(_one_line(words(get(f, "message") or "", get(f, "champ") or "")) for f in findings))
+    return tuple(dict.fromkeys(_cell_text(_one_line(words(get(f, "message") or "", get(f, "champ") or "")))
+                               for f in findings))
+
+
+CELL_TEXT_MAX = 300  # one warning in a spreadsheet cell: a sentence, not a list of nine addresses
+
+
+def _cell_text(text: str) -> str:
+    """A long list inside a warning (« (tentative 1 : « https://… » ; tentative 2 : … ; …) ») keeps its first
+    two items and says how many more; `refere check` and the case's page give them all."""
+    if len(text) <= CELL_TEXT_MAX:
+        return text
+    import re
+
+    m = re.search(r"\(([^()]*(?: ; [^()]*){2,})\)", text)
+    if m:
+        items = m[1].split(" ; ")
+        text = (text[:m.start()] + "(" + " ; ".join(items[:2]) + f" ; et {len(items) - 2} de plus)" + text[m.end():])
+    if len(text) > CELL_TEXT_MAX:
+        text = text[:CELL_TEXT_MAX - 1].rsplit(" ", 1)[0] + "…"
+    return text + " (le détail : page Vérification du dossier, ou « refere check »)"
 
 
 def _codes(findings: Iterable) -> tuple[str, ...]:

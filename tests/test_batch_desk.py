@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from docx import Document
 
 from conftest import default_case, write_case
@@ -61,3 +63,21 @@ def test_same_person_in_two_folders_is_named_by_check_and_batch(run, tmp_path):
     assert "meme-personne" in rows["diallo-a"]["codes_avertissements"].split()
     assert "« mardi/cherkaoui-y »" in rows["diallo-a"]["avertissements"]
     assert "meme-personne" not in rows["homonyme"]["codes_avertissements"]
+
+
+def test_rapport_warning_cells_stay_readable(tmp_path):
+    import csv
+
+    from refere import batch
+
+    urls = " ; ".join(f"tentative {k} : « https://www.val-de-marne.gouv.fr/booking/create/40{k:02d}/1 »" for k in range(1, 10))
+    long = f"9 captures montrent une autre adresse ({urls}) que celle du dossier : vérifiez."
+    row = batch.Row("diallo-a", batch.OK, 9, 18, (), ("adresse-capture-discordante",), textes=(batch._cell_text(long),))
+    batch.write_report([row], tmp_path / "rapport.csv")
+    with open(tmp_path / "rapport.csv", encoding="utf-8-sig", newline="") as fh:
+        cell = next(csv.DictReader(fh, delimiter=";"))["avertissements"]
+    assert cell == ("9 captures montrent une autre adresse (tentative 1 : « https://www.val-de-marne.gouv.fr/booking/"
+                    "create/4001/1 » ; tentative 2 : « https://www.val-de-marne.gouv.fr/booking/create/4002/1 » ; "
+                    "et 7 de plus) que celle du dossier : vérifiez. (le détail : page Vérification du dossier, "
+                    "ou « refere check »)")
+    assert batch._cell_text("Moins de 10 tentatives.") == "Moins de 10 tentatives."

@@ -291,9 +291,15 @@ def _failure_code(exc: RefereError) -> str:
     return "erreur"
 
 
+def is_file_problem(code: str) -> bool:
+    from refere.present import is_file_problem as same
+
+    return same(code)
+
+
 def _evidence_error(blocking: list) -> str:
     """Short: the codes are in their column. An unreadable file is named, as it must be fixed."""
-    files = [f for f in blocking if f.code.endswith("-illisible")]
+    files = [f for f in blocking if is_file_problem(f.code)]
     if files:
         return "fichier à corriger : " + " ; ".join(_one_line(f.message) for f in files[:3])
     from refere.preuves.findings import short_words
@@ -349,8 +355,9 @@ def _build_one(job: Job, out_dir: Path, settings: Settings) -> Row:
         try:
             res = build(job.case_file, final)
         except EvidenceInsufficient as exc:
-            if not settings.brouillon or getattr(exc, "report", None) is None:
-                raise
+            report = getattr(exc, "report", None)
+            if not settings.brouillon or report is None or any(is_file_problem(f.code) for f in report.blocking):
+                raise  # an unreadable file stops a PROJET too: the same « fichier à corriger » row
             res = build(job.case_file, draft)
             return Row(job.name, DRAFT, len(res.inventory.pieces), res.pages, _codes(res.report.blocking),
                        _codes(res.report.warnings), textes=_texts(res.report.warnings))

@@ -69,6 +69,12 @@ def error_text(exc) -> str:
     return "\n".join([head] + lines)
 
 
+def is_file_problem(code: str) -> bool:
+    """A blocking finding that is a file to redo (a truncated capture, an unreadable pièce), not evidence
+    short of attempts: `check`, `batch` and the web's list all call it « fichier à corriger »."""
+    return code.endswith("-illisible")
+
+
 SAME_PERSON = "meme-personne"  # the same person's case in two folders (refere.batch.same_people)
 
 
@@ -93,8 +99,11 @@ def check_summary(name: str, case_file, problem: str = "", same: list[str] | Non
             row["avertissements"] = list(dict.fromkeys(f.code for f in report.warnings))
         except RefereError as exc:
             row["erreur"] = one_line(error_text(exc))
+    files = [c for c in row["bloquants"] if is_file_problem(c)]
     if row["erreur"]:
         verdict = f"erreur — {row['erreur']}"
+    elif files:
+        verdict = f"fichier à corriger — {short_words(files)}"
     elif row["bloquants"]:
         verdict = f"preuves insuffisantes — bloquant : {short_words(row['bloquants'])}"
     else:

@@ -81,3 +81,20 @@ def test_rapport_warning_cells_stay_readable(tmp_path):
                     "et 7 de plus) que celle du dossier : vérifiez. (le détail : page Vérification du dossier, "
                     "ou « refere check »)")
     assert batch._cell_text("Moins de 10 tentatives.") == "Moins de 10 tentatives."
+
+
+def test_a_truncated_capture_is_one_file_to_redo_in_check_batch_brouillon_and_the_web(run, tmp_path):
+    from conftest import copy_example
+    from refere.web import core
+
+    root = tmp_path / "permanence"
+    copy_example(root / "kouassi-y")
+    shot = sorted((root / "kouassi-y" / "captures").glob("*.png"))[3]
+    shot.write_bytes(shot.read_bytes()[: shot.stat().st_size // 2])
+    line = next(ln for ln in run("check", root).output.splitlines() if ln.startswith("kouassi-y :"))
+    assert line.startswith("kouassi-y : fichier à corriger — capture illisible"), line
+    for extra in ([], ["--brouillon"]):
+        res = run("batch", root, "-o", tmp_path / "out", *extra)
+        assert res.exit_code == 1
+        assert "ÉCHEC kouassi-y : fichier à corriger : " in res.output, (extra, res.output)
+    assert core.status(root / "kouassi-y")["label"] == "bloquant (à corriger)"

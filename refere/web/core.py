@@ -48,6 +48,8 @@ class Checked:
     def state(self) -> str:
         if self.case is None:
             return INVALIDE
+        if any(batch.is_file_problem(f.code) for f in self.report.blocking):
+            return INVALIDE  # a file to redo, as `check` and `batch` say: not a matter of more attempts
         if self.report.blocking:
             return BLOQUANT
         return AVERT if self.report.warnings else PRET

@@ -98,3 +98,16 @@ def test_a_truncated_capture_is_one_file_to_redo_in_check_batch_brouillon_and_th
         assert res.exit_code == 1
         assert "ÉCHEC kouassi-y : fichier à corriger : " in res.output, (extra, res.output)
     assert core.status(root / "kouassi-y")["label"] == "bloquant (à corriger)"
+
+
+def test_one_reused_capture_is_one_warning(tmp_path):
+    from refere.affaire.loader import load
+    from refere.preuves.rules import check
+
+    data = default_case()
+    data["tentatives"][0]["capture"] = "captures/Screenshot_20250303-085512.png"
+    data["tentatives"][1]["capture"] = "captures/Screenshot_20250303-085512.png"  # attempt 2 (4 March) reuses it
+    case = write_case(tmp_path / "cisse-i", data)
+    found = [f for f in check(load(case)).findings if f.champ.startswith("tentatives[1]")]
+    assert [f.code for f in found] == ["capture-en-double"], [(f.code, f.message) for f in found]
+    assert "tentatives n° 1 et n° 2" in found[0].message

@@ -119,15 +119,6 @@ def _written_person(case_file: Path | None) -> dict:
         if isinstance(r, dict) else {}
 
 
-def written_name(case_file: Path | None) -> str:
-    """« Prénoms NOM » as written, even when another field of the case is wrong ("" when not both)."""
-    r = _written_person(case_file)
-    first, last = r.get("prenoms", ""), r.get("nom", "")
-    if not first or not last or "À COMPLÉTER" in (first + last).upper():
-        return ""
-    return f"{first} {last.upper()}"
-
-
 def person_key(case_file: Path | None) -> tuple[str, ...] | None:
     """Name, first names and birth date as written (accents, case and spaces ignored), or None when one
     is missing or the file does not read: two folders with the same key are the same person."""

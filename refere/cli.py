@@ -276,16 +276,22 @@ def build(dossier: Path, sortie: Path | None, force: bool, brouillon: bool, pdf:
 
     from refere.build import next_steps
     from refere.preuves import lecture
+    from refere.affaire.libelles import words
     from refere.present import plural
 
     lecture.JOBS.set(jobs)  # the captures too are read N at a time
     res = run_build(dossier, Options(sortie, force, brouillon, pdf, modele, compresser, jobs or default_jobs()))
     click.echo(f"Dossier construit : {res.out}")
     click.echo(f"  {plural(len(res.inventory.pieces), 'pièce')}, {plural(res.pages, 'page')} dans dossier-complet.pdf")
+    if res.report.warnings and not res.report.blocking:
+        # Before « Et maintenant »: what to read again before filing, in the form's words.
+        click.echo(f"  {plural(len(res.report.warnings), 'avertissement')} : relisez avant de déposer")
     for w in res.report.warnings:
-        click.echo(f"  avertissement [{w.code}] {w.message}")
+        click.echo(f"  – {words(w.message, w.champ)}")
     for b in res.report.blocking:
         click.echo(f"  PROJET seulement — [{b.code}] {b.message}")
+    for note in res.notes:
+        click.echo(f"  attention : {note}.")
     click.echo("")
     click.echo("\n".join(next_steps(res)))
 
@@ -428,7 +434,11 @@ def captures(dossier_captures: Path, ajouter: Path | None) -> None:
               help="Avec --derriere-proxy : l'adresse que les téléphones ouvrent (192.168.1.20, ou un nom de "
                    "domaine) ; toute requête pour un autre nom est refusée.")
 @click.option("--sans-navigateur", is_flag=True, help="Ne pas ouvrir le navigateur.")
-def web(espace: Path, port: int, hote: str, derriere_proxy: bool, nom_public: str | None, sans_navigateur: bool) -> None:
+@click.option("--modele", type=click.Path(path_type=Path), help="Modèle Word de la requête (.docx) du cabinet, vérifié au démarrage.")
+@click.option("--modele-courrier", type=click.Path(path_type=Path),
+              help="Modèle Word de la lettre à la préfecture (.docx), vérifié au démarrage.")
+def web(espace: Path, port: int, hote: str, derriere_proxy: bool, nom_public: str | None, sans_navigateur: bool,
+        modele: Path | None, modele_courrier: Path | None) -> None:
     """Ouvre le formulaire dans le navigateur : un dossier d'affaire par sous-dossier de ESPACE.
 
     Par défaut, ESPACE est le dossier courant et seul cet ordinateur y a accès. Ctrl-C arrête le serveur.
@@ -437,11 +447,13 @@ def web(espace: Path, port: int, hote: str, derriere_proxy: bool, nom_public: st
     Exemple :
       refere web permanence/
       REFERE_MOT_DE_PASSE='…' refere web permanence/ --derriere-proxy --nom-public 192.168.1.20
+      refere web cabinet/ --modele cabinet.docx --modele-courrier lettre-cabinet.docx
     """
+    from refere.web.core import Templates
     from refere.web.serve import run
 
     run(espace, hote, port, not sans_navigateur, echo=click.echo, behind_proxy=derriere_proxy,
-        public_name=nom_public)
+        public_name=nom_public, templates=Templates(modele, modele_courrier))
 
 
 @cli.command()
@@ -533,15 +545,15 @@ def modele_verifier(fichier: Path, lettre: bool) -> None:
     from refere.requete.verifier import verify
 
     problems = verify(fichier, letter=lettre)
-    # Mostly unknown variables: perhaps the other kind of template (a heavy or broken one is not rendered twice).
+    # Mostly unknown variables: perhaps the other kind of template (a heavy or broken one is not rendered twice):
+    # then it is checked as what it is, and said so.
     unknown = sum("variable inconnue" in p for p in problems)
-    if problems and unknown * 2 >= len(problems) and not verify(fichier, letter=not lettre):
-        raise TemplateError(
-            f"« {fichier} » est un modèle de la lettre à la préfecture, pas de la requête : vérifiez-le avec "
-            f"« refere modele verifier --courrier {fichier} » et employez-le avec « refere courrier --modele »"
-            if not lettre else
-            f"« {fichier} » est un modèle de la requête, pas de la lettre à la préfecture : vérifiez-le avec "
-            f"« refere modele verifier {fichier} » et employez-le avec « refere build --modele »")
+    if problems and unknown * 2 >= len(problems) and not (other := verify(fichier, letter=not lettre)):
+        lettre, problems = not lettre, other
+        click.echo(f"« {fichier} » est un modèle de la lettre à la préfecture, pas de la requête : vérifié comme "
+                   "une lettre ; employez-le avec « refere courrier --modele »." if lettre else
+                   f"« {fichier} » est un modèle de la requête, pas de la lettre à la préfecture : vérifié comme "
+                   "une requête ; employez-le avec « refere build --modele ».")
     if problems:
         raise TemplateError(report(fichier, problems))
     n = len(letter_contexts() if lettre else sample_contexts())

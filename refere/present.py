@@ -117,6 +117,17 @@ def check_summary(name: str, case_file, problem: str = "", same: list[str] | Non
     return row
 
 
+def notes_sentence(case: Case) -> str:
+    """The attempts' free notes go into the requête's table of attempts: said, so that they are read again."""
+    nums = [str(k) for k, t in enumerate(case.tentatives, start=1) if (t.note or "").strip()]
+    if not nums:
+        return ""
+    which = (f"La note de la tentative n° {nums[0]} est imprimée" if len(nums) == 1 else
+             f"Les notes des tentatives n° {', '.join(nums[:-1])} et {nums[-1]} sont imprimées")
+    return (f"{which} dans la requête, entre parenthèses après le résultat, dans le tableau des tentatives : "
+            "relisez-les comme le juge les lira (à la troisième personne, rien de privé).")
+
+
 def report_text(case: Case, report: Report, name: str, inv=None) -> str:
     d = case.departement
     tribunal = case.tribunal.nom if case.tribunal else d.tribunal
@@ -131,6 +142,8 @@ def report_text(case: Case, report: Report, name: str, inv=None) -> str:
         for it in items:
             out.append(f"  [{it.code}] {words(it.message, it.champ)}")
             out.append(f"      ({it.source}{' ; ' + field_fr(it.champ) if it.champ else ''})")
+    if (notes := notes_sentence(case)):
+        out += ["", "À relire (pour information)", f"  {notes}"]
     out.append("")
     if report.blocking:
         out.append("Résultat : preuves insuffisantes — la requête serait très probablement rejetée.")

@@ -190,7 +190,8 @@ def test_letter_uses_the_prefecture_address_and_introduces_urgency_as_facts(run,
     assert "Remplissez « adresse de la préfecture »" in res.output
     text = text_of(case.parent / "courrier-prefecture.docx")
     assert "[adresse postale de la préfecture]" in text
-    assert "Les circonstances suivantes rendent ma demande urgente :" in text
+    assert ("Ma demande est urgente. Voici les faits, tels qu'ils seront exposés au juge des référés pour "
+            "Mme Aïssatou Binta DIALLO :") in text.replace("\u00a0", " ")
     assert "Son contrat de travail prend fin le 30 avril 2025" in text and "Ma situation est urgente" not in text
     data["prefecture"]["adresse"] = "Préfecture de la Seine-Saint-Denis\n1 esplanade Jean Moulin\n93000 Bobigny"
     write_case(tmp_path / "a", data)

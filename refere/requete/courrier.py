@@ -222,8 +222,12 @@ def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
                            if diligences else ""),
             # The facts are written in the third person for the requête: introduced as facts, they read
             # right under a first-person letter too (« Ma situation est urgente : – Son titre… » did not).
-            "urgences": (f"Les circonstances suivantes rendent {'ma' if c is None else 'sa'} demande urgente :"
-                         if urgences else ""),
+            # The applicant's own letter: the facts are said as the requête says them (third person), and
+            # introduced so (« je … – Son titre … » read as if someone else had written that part).
+            "urgences": ("" if not urgences else
+                         "Les circonstances suivantes rendent sa demande urgente :" if c is not None else
+                         "Ma demande est urgente. Voici les faits, tels qu'ils seront exposés au juge des référés "
+                         f"pour {designation} :"),
             "urgence": urgence,
             "demande": demande,
             "reponse": reponse,

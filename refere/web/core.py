@@ -19,7 +19,7 @@ from refere.affaire import loader
 from refere.pieces import plan
 from refere.build import Options, build
 from refere.affaire.libelles import problem_words, words
-from refere.errors import CaseInvalid, Problem, RefereError
+from refere.errors import CaseInvalid, Problem, RefereError, TemplateError
 from refere.web import store
 
 _status_cache: dict[str, tuple[tuple, dict]] = {}
@@ -175,6 +175,20 @@ def changed_at(folder: Path) -> dt.datetime:
     return dt.datetime.fromtimestamp(newest / 1e9, dates.PARIS)
 
 
+def _raw_name(folder: Path) -> str:
+    """« Prénoms NOM » read straight from dossier.yaml when the case does not load (an error elsewhere)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load((folder / store.CASE_FILE).read_text("utf-8"))
+        r = data.get("requerant") if isinstance(data, dict) else None
+        first, last = (r.get("prenoms"), r.get("nom")) if isinstance(r, dict) else (None, None)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return ""
+    ok = [x for x in (first, last) if isinstance(x, str) and x.strip() and "COMPL" not in x.upper()]
+    return " ".join(ok[:-1] + [ok[-1].upper()]) if len(ok) == 2 else ""
+
+
 def _status(folder: Path) -> dict:
     """Cached until the case file or its folders change."""
     stamp = _dir_stamp(folder)
@@ -204,7 +218,7 @@ def _status(folder: Path) -> dict:
         r = c.case.requerant
         name = f"{r.prenoms} {r.nom.upper()}"
     else:
-        name = batch.written_name(folder / store.CASE_FILE)  # the person, though another field is wrong
+        name = _raw_name(folder)  # a case with an error still shows its person's name when it is readable
     fresh = c.state == INVALIDE and store.is_fresh(folder)
     out = {
         "state": "a-remplir" if fresh else c.state,
@@ -254,14 +268,32 @@ class Busy(RefereError):
     pass
 
 
-def run_build(folder: Path, brouillon: bool, pdf: bool = False):
+@dataclass(frozen=True)
+class Templates:
+    """The cabinet's Word templates (« refere web --modele », « --modele-courrier »), checked at start."""
+
+    requete: Path | None = None
+    courrier: Path | None = None
+
+
+def check_templates(t: Templates) -> None:
+    """The same verifier as « refere modele verifier »: every problem, in French, before the server starts."""
+    from refere.modeles.messages import report
+    from refere.requete.verifier import verify
+
+    for path, letter in ((t.requete, False), (t.courrier, True)):
+        if path is not None and (problems := verify(path, letter=letter)):
+            raise TemplateError(report(path, problems))
+
+
+def run_build(folder: Path, brouillon: bool, pdf: bool = False, modele: Path | None = None):
     """`refere build` into the case's own dossier/ folder, one build at a time per case."""
     lock = store.build_lock(folder)
     if not lock.acquire(blocking=False):
         raise Busy("Une construction de ce dossier est déjà en cours : attendez qu'elle se termine.")
     try:
         return build(folder / store.CASE_FILE, Options(out=folder / store.OUT_DIR, force=True, brouillon=brouillon, pdf=pdf,
-                                                       jobs=min(2, os.cpu_count() or 1)))
+                                                       modele=modele, jobs=min(2, os.cpu_count() or 1)))
     finally:
         lock.release()
 
@@ -270,14 +302,23 @@ LETTER_DIR = "courrier"  # beside dossier/: a new build replaces dossier/, never
 LETTER_FILES = ("courrier-prefecture.docx", "courrier-prefecture.txt")
 
 
-def write_letter(folder: Path):
+def write_letter(folder: Path, modele: Path | None = None):
     """`refere courrier` into the case's courrier/ folder (replaced each time)."""
     from refere.requete.courrier import write
-    return write(folder / store.CASE_FILE, folder / LETTER_DIR, force=True)
+    return write(folder / store.CASE_FILE, folder / LETTER_DIR, force=True, modele=modele)
 
 
 def letter_files(folder: Path) -> list[str]:
     return [n for n in LETTER_FILES if (folder / LETTER_DIR / n).is_file()]
+
+
+def letter_stale(folder: Path) -> bool:
+    """The letter was written before the case last changed (an attempt added…): it says old things."""
+    try:
+        written = (folder / LETTER_DIR / LETTER_FILES[0]).stat().st_mtime_ns
+    except OSError:
+        return False
+    return dt.datetime.fromtimestamp(written / 1e9, dates.PARIS) < changed_at(folder)
 
 
 def pdf_possible() -> bool:
@@ -404,8 +445,8 @@ class BatchState:
 class BatchRunner:
     """`refere batch` over every case of the workspace, in a background thread, one at a time."""
 
-    def __init__(self, workspace: Path, out: Path, workers: int):
-        self.workspace, self.out, self.workers = workspace, out, workers
+    def __init__(self, workspace: Path, out: Path, workers: int, modele: Path | None = None):
+        self.workspace, self.out, self.workers, self.modele = workspace, out, workers, modele
         self.state = BatchState()
         self._lock = threading.Lock()
 
@@ -427,7 +468,7 @@ class BatchRunner:
         try:
             jobs = batch.find_jobs([self.workspace / i for i in ids])
             # Incremental, as `refere batch`: a case unchanged since its last build stays « à jour ».
-            rows = batch.run(jobs, self.out, self.workers, batch.Settings(), progress)
+            rows = batch.run(jobs, self.out, self.workers, batch.Settings(modele=self.modele), progress)
             batch.write_report(rows, self.out / "rapport.csv")
         except RefereError as exc:
             self.state.error = exc.message

@@ -137,7 +137,8 @@ DILIGENCE_FIELDS = (
 TENTATIVE_FIELDS = (
     Field("date", "Date et heure", "datetime"),
     Field("resultat", "Résultat", help="Par défaut : aucun créneau disponible"),
-    Field("note", "Note"),
+    Field("note", "Note", help="Imprimée dans la requête, entre parenthèses après le résultat, dans le tableau des "
+                               "tentatives : écrivez-la pour le juge (« page bloquée après l'étape 2 »)."),
 )
 PIECE_FIELDS = (
     Field("titre", "Titre"),

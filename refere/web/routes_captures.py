@@ -137,6 +137,11 @@ def register(app: Flask) -> None:
     def captures_save(case_id):
         folder = case_folder(case_id)
         form = request.form.to_dict()
+        if (future := _future(form.get("tentatives[nouveau].date", ""))):
+            # Enter in « Ajouter une tentative sans capture » saves at once: a mistyped year is not written.
+            form.pop("tentatives[nouveau].date")
+            flash(f"La nouvelle tentative est datée du {future}, dans le futur : vérifiez l'année. Elle n'a pas "
+                  "été ajoutée.", "erreur")
         if save(folder, lambda doc: forms.apply_list(doc, "tentatives", form).changed):
             flash_saved(folder, "captures_page", "Tentatives enregistrées")
             if (nxt := next_step(case_id)):
@@ -160,3 +165,18 @@ def register(app: Flask) -> None:
                 store.remove_inside(folder, f"captures/{name}", "captures")
                 flash("Capture retirée.", "ok")
         return redirect(url_for("captures_page", case_id=case_id))
+
+
+def _future(typed: str) -> str:
+    """« 4 décembre 2027 à 9 h 05 » when a typed date and time (datetime-local) is later than now."""
+    import datetime as dt
+
+    from refere import dates
+
+    try:
+        when = dt.datetime.fromisoformat(typed.strip())
+    except ValueError:
+        return ""
+    now = dates.now()
+    return dates.format_datetime(when) if when > now.replace(tzinfo=None) + dt.timedelta(minutes=5) else ""
+

@@ -479,7 +479,7 @@ def courrier(dossier: Path, sortie: Path | None, force: bool, modele: Path | Non
       refere courrier permanence-2025-03-14/          (une lettre par affaire du dossier)
     """
     from refere.requete.courrier import write as write_letter
-    from refere.present import plural
+    from refere.present import LETTER_STEPS, letter_done
 
     if dossier.is_dir() and not (dossier / "dossier.yaml").is_file():
         # A desk's folder: one letter per case, a summary; one bad case never stops the others.
@@ -490,22 +490,7 @@ def courrier(dossier: Path, sortie: Path | None, force: bool, modele: Path | Non
         if any(r.written is None for r in rows):
             raise RefereError("")
         return
-    res = write_letter(dossier, sortie, force, modele=modele)
-    click.echo(f"Lettre écrite : {res.docx}")
-    click.echo(f"Texte du courriel : {res.txt}  ({plural(res.tentatives, 'tentative')} listée"
-               f"{'s' if res.tentatives > 1 else ''})")
-    for missing in res.a_completer:
-        click.echo(f"À compléter : {missing}.")
-    click.echo("\n".join(["", "Et maintenant :", *LETTER_STEPS]))
-
-
-LETTER_STEPS = (
-    "1. Relisez-la. Envoyez-la par courriel à l'adresse de contact de la préfecture (copiez le texte "
-    "du .txt), ou imprimez, signez et envoyez la lettre en recommandé avec accusé de réception.",
-    "2. Gardez la preuve de l'envoi (le courriel envoyé en PDF, ou la preuve de dépôt et l'accusé "
-    "de réception) et ajoutez-la aux pièces du dossier, catégorie « courrier ou courriel à la préfecture », "
-    "avec sa date (dans le formulaire web : page Pièces).",
-    "3. Continuez vos tentatives de rendez-vous pendant ce temps, avec une capture d'écran à chaque fois.")
+    click.echo("\n".join(letter_done(write_letter(dossier, sortie, force, modele=modele))))
 
 
 @cli.group(subcommand_metavar="COMMANDE [ARGUMENTS]...")

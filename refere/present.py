@@ -152,3 +152,20 @@ def report_text(case: Case, report: Report, name: str, inv=None) -> str:
     else:
         out.append("Résultat : dossier complet.")
     return "\n".join(out)
+
+
+LETTER_STEPS = (
+    "1. Relisez-la. Envoyez-la par courriel à l'adresse de contact de la préfecture (copiez le texte "
+    "du .txt), ou imprimez, signez et envoyez la lettre en recommandé avec accusé de réception.",
+    "2. Gardez la preuve de l'envoi (le courriel envoyé en PDF, ou la preuve de dépôt et l'accusé "
+    "de réception) et ajoutez-la aux pièces du dossier, catégorie « courrier ou courriel à la préfecture », "
+    "avec sa date (dans le formulaire web : page Pièces).",
+    "3. Continuez vos tentatives de rendez-vous pendant ce temps, avec une capture d'écran à chaque fois.")
+
+
+def letter_done(res) -> list[str]:
+    """What `refere courrier` prints after one letter (refere.requete.courrier.Written)."""
+    out = [f"Lettre écrite : {res.docx}",
+           f"Texte du courriel : {res.txt}  ({plural(res.tentatives, 'tentative')} listée{'s' if res.tentatives > 1 else ''})"]
+    out += [f"À compléter : {missing}." for missing in res.a_completer]
+    return out + ["", "Et maintenant :", *LETTER_STEPS]

@@ -162,8 +162,6 @@ def words(message: str, field: str = "") -> str:
     text = re.sub(r"(?<![\w/.\\-])(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}))?(?::\d{2})?(?![\w/\\-]|\.\w)",
                   _french_date, text)
     text = re.sub(r" \((?:ligne \d+|plus haut)\)", "", text)
-    # « (cherché dans /home/…/diallo-a) »: a folder on the server, not the person's; the file's own name says it.
-    text = re.sub(r" \(cherché dans [^()]*\)", " (dans le dossier de l'affaire)", text)
     return text
 
 

@@ -18,7 +18,7 @@ from refere.preuves import rules, lecture
 from refere.affaire import loader
 from refere.pieces import plan
 from refere.build import Options, build
-from refere.affaire.libelles import problem_words, words
+from refere.web.form_fields import problem_words, words
 from refere.errors import CaseInvalid, Problem, RefereError, TemplateError
 from refere.web import store
 

@@ -22,10 +22,7 @@ from refere.web.app import create_app
 
 @pytest.fixture
 def ws(tmp_path) -> Path:
-    w = tmp_path / "permanence"
-    w.mkdir()
-    copy_example(w / "ahmed-b")
-    return w
+    return copy_example(tmp_path / "permanence" / "ahmed-b").parent  # a desk's folder with one case
 
 
 @pytest.fixture

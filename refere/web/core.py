@@ -183,7 +183,7 @@ def _raw_name(folder: Path) -> str:
         data = yaml.safe_load((folder / store.CASE_FILE).read_text("utf-8"))
         r = data.get("requerant") if isinstance(data, dict) else None
         first, last = (r.get("prenoms"), r.get("nom")) if isinstance(r, dict) else (None, None)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):  # RecursionError: « [[[[… » nested too deep
         return ""
     ok = [x for x in (first, last) if isinstance(x, str) and x.strip() and "COMPL" not in x.upper()]
     return " ".join(ok[:-1] + [ok[-1].upper()]) if len(ok) == 2 else ""

@@ -302,14 +302,33 @@ LETTER_DIR = "courrier"  # beside dossier/: a new build replaces dossier/, never
 LETTER_FILES = ("courrier-prefecture.docx", "courrier-prefecture.txt")
 
 
+<<<<<<< HEAD
 def write_letter(folder: Path, modele: Path | None = None):
     """`refere courrier` into the case's courrier/ folder (replaced each time)."""
     from refere.requete.courrier import write
     return write(folder / store.CASE_FILE, folder / LETTER_DIR, force=True, modele=modele)
+=======
+def write_letter(folder: Path):
+    """`refere courrier` into the case's courrier/ folder (replaced each time); a courrier/ that is a
+    link, or not a folder, is refused: nothing is written outside the case."""
+    from refere.requete.courrier import write
+    out = folder / LETTER_DIR
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise RefereError(f"« {LETTER_DIR} » dans le dossier de l'affaire est un lien ou un fichier, pas un "
+                          "dossier : refere n'y écrit pas. Supprimez-le ou renommez-le, puis recommencez.")
+    return write(folder / store.CASE_FILE, out, force=True)
+>>>>>>> main
 
 
 def letter_files(folder: Path) -> list[str]:
-    return [n for n in LETTER_FILES if (folder / LETTER_DIR / n).is_file()]
+    """The letter's files that are plain files inside courrier/ (never through a link)."""
+    found = []
+    for n in LETTER_FILES:
+        fh = open_plain(folder, [LETTER_DIR, n])
+        if fh is not None:
+            fh.close()
+            found.append(n)
+    return found
 
 
 def letter_stale(folder: Path) -> bool:

@@ -432,6 +432,24 @@ def run(jobs: list[Job], out_dir: Path, workers: int, settings: Settings,
     return _mark_same_people(rows, jobs)
 
 
+def summary_lines(rows: list[Row], report: Path) -> list[str]:
+    """What `refere batch` prints at the end: the counts, the PROJETs, each failure, each same person."""
+    from refere.present import SAME_PERSON, plural
+
+    failed = sorted((r for r in rows if r.statut == FAILED), key=lambda r: r.dossier)
+    fresh = sum(1 for r in rows if r.statut == UP_TO_DATE)
+    drafts = sorted(r.dossier for r in rows if r.statut == DRAFT)
+    built = len(rows) - len(failed) - fresh - len(drafts)
+    out = [f"{plural(built, 'affaire construite', 'affaires construites')}, {fresh} à jour, "
+           + (f"{plural(len(drafts), 'PROJET')} (preuves insuffisantes), " if drafts else "")
+           + f"{len(failed)} en échec — rapport : {report}"]
+    if drafts:
+        out.append(f"  PROJET seulement, à ne pas déposer : {', '.join(drafts)}")
+    out += [f"  ÉCHEC {r.dossier} : {r.erreur}" for r in failed]
+    return out + [f"  ATTENTION {r.dossier} : {r.textes[-1]}" for r in sorted(rows, key=lambda r: r.dossier)
+                  if SAME_PERSON in r.avertissements]
+
+
 @dataclass(frozen=True)
 class Letter:
     dossier: str

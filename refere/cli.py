@@ -333,9 +333,8 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
     import os
     import sys
 
-    from refere.batch import (DRAFT, FAILED, INTERRUPTED, REPORT, UP_TO_DATE, Row, Settings, check_output, find_jobs,
-                              run, write_report)
-    from refere.present import SAME_PERSON, plural
+    from refere.batch import (FAILED, INTERRUPTED, REPORT, UP_TO_DATE, Row, Settings, check_output, find_jobs, run,
+                              summary_lines, write_report)
 
     if modele is not None:
         from refere.requete.verifier import check as check_template
@@ -376,19 +375,8 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
             write_report(finished + rest, sortie / REPORT)
         raise
     write_report(rows, sortie / REPORT)
-    failed = sorted((r for r in rows if r.statut == FAILED), key=lambda r: r.dossier)
-    fresh = sum(1 for r in rows if r.statut == UP_TO_DATE)
-    drafts = sorted(r.dossier for r in rows if r.statut == DRAFT)
-    built = len(rows) - len(failed) - fresh - len(drafts)
-    click.echo(f"{plural(built, 'affaire construite', 'affaires construites')}, {fresh} à jour, "
-               + (f"{plural(len(drafts), 'PROJET')} (preuves insuffisantes), " if drafts else "")
-               + f"{len(failed)} en échec — rapport : {sortie / 'rapport.csv'}")
-    if drafts:
-        click.echo(f"  PROJET seulement, à ne pas déposer : {', '.join(drafts)}")
-    for r in failed:
-        click.echo(f"  ÉCHEC {r.dossier} : {r.erreur}")
-    for r in (r for r in sorted(rows, key=lambda r: r.dossier) if SAME_PERSON in r.avertissements):
-        click.echo(f"  ATTENTION {r.dossier} : {r.textes[-1]}")
+    click.echo("\n".join(summary_lines(rows, sortie / REPORT)))
+    failed = [r for r in rows if r.statut == FAILED]
     if failed:
         raise RefereError("")
 

@@ -55,16 +55,10 @@ def create_app(workspace: Path, password: str | None = None, limits: store.Limit
     )
     app.extensions["refere_gate"] = auth.Gate()
     app.jinja_env.autoescape = True
-<<<<<<< HEAD
     app.jinja_env.globals.update(forms=forms, present=present, refere_version=__version__)
     out = workspace / core.BATCH_DIR
     app.extensions["refere_batch"] = core.BatchRunner(workspace.resolve(), out, workers or (os.cpu_count() or 1),
                                                       app.config["REFERE_MODELES"].requete)
-=======
-    app.jinja_env.globals.update(forms=forms, refere_version=__version__)
-    out = workspace / store.BATCH_OUT
-    app.extensions["refere_batch"] = core.BatchRunner(workspace.resolve(), out, workers or (os.cpu_count() or 1))
->>>>>>> main
     _guards(app)
     for group in PAGE_GROUPS:
         group.register(app)

@@ -105,7 +105,7 @@ def check(folder: Path) -> Checked:
     return out
 
 
-BATCH_DIR = "construits"  # « Tout construire »'s output, in the workspace: where `refere batch -o construits/` writes too
+BATCH_DIR = store.BATCH_OUT  # « Tout construire »'s output, where `refere batch ESPACE -o ESPACE/construits/` writes too
 
 
 def batch_build(folder: Path) -> Path:
@@ -302,13 +302,7 @@ LETTER_DIR = "courrier"  # beside dossier/: a new build replaces dossier/, never
 LETTER_FILES = ("courrier-prefecture.docx", "courrier-prefecture.txt")
 
 
-<<<<<<< HEAD
 def write_letter(folder: Path, modele: Path | None = None):
-    """`refere courrier` into the case's courrier/ folder (replaced each time)."""
-    from refere.requete.courrier import write
-    return write(folder / store.CASE_FILE, folder / LETTER_DIR, force=True, modele=modele)
-=======
-def write_letter(folder: Path):
     """`refere courrier` into the case's courrier/ folder (replaced each time); a courrier/ that is a
     link, or not a folder, is refused: nothing is written outside the case."""
     from refere.requete.courrier import write
@@ -316,8 +310,7 @@ def write_letter(folder: Path):
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise RefereError(f"« {LETTER_DIR} » dans le dossier de l'affaire est un lien ou un fichier, pas un "
                           "dossier : refere n'y écrit pas. Supprimez-le ou renommez-le, puis recommencez.")
-    return write(folder / store.CASE_FILE, out, force=True)
->>>>>>> main
+    return write(folder / store.CASE_FILE, out, force=True, modele=modele)
 
 
 def letter_files(folder: Path) -> list[str]:

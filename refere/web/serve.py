@@ -65,18 +65,13 @@ def make_server(workspace: Path, host: str, port: int, behind_proxy: bool = Fals
     # A password set for a local server is asked too: whoever set it wants it. Without a proxy, only local
     # names are answered (a web page cannot reach the server by DNS rebinding); behind it, the public one.
     trusted = [public_name] if behind_proxy else ["localhost", "127.0.0.1", "::1", "[::1]"]
-<<<<<<< HEAD
     if templates is not None:
         from refere.web.core import check_templates
 
         check_templates(templates)  # a template the verifier refuses stops here, with every problem
-    app = create_app(workspace, password=password, limits=limits_from_env(), trusted_hosts=trusted,
-                     behind_proxy=behind_proxy, templates=templates)
-=======
     limits = limits_from_env()
     app = create_app(workspace, password=password, limits=limits, trusted_hosts=trusted,
-                     behind_proxy=behind_proxy)
->>>>>>> main
+                     behind_proxy=behind_proxy, templates=templates)
     threading.Thread(target=_warm, args=(workspace,), daemon=True).start()
     try:
         # Up to 8 requests at once: uploads and a build must not freeze the other pages.

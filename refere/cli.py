@@ -190,10 +190,12 @@ def _check_many(dossiers: tuple[Path, ...], strict: bool, as_json: bool) -> None
     """One line per case: the codes found, so a desk sees at once which case needs work."""
     import json
 
-    from refere.batch import find_jobs
+    from refere.batch import find_jobs, same_people
     from refere.present import check_summary, plural
 
-    results = [check_summary(job.name, job.case_file, job.problem) for job in find_jobs(dossiers)]
+    jobs = find_jobs(dossiers)
+    same = same_people((j.name, j.case_file) for j in jobs)
+    results = [check_summary(job.name, job.case_file, job.problem, same.get(job.name, [])) for job in jobs]
     if as_json:
         click.echo(json.dumps(results, ensure_ascii=False, indent=2))
     else:
@@ -339,8 +341,7 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
     import sys
 
     from refere.batch import (FAILED, INTERRUPTED, REPORT, UP_TO_DATE, Row, Settings, check_output, find_jobs, run,
-                              write_report)
-    from refere.present import plural
+                              summary_lines, write_report)
 
     if modele is not None:
         from refere.requete.verifier import check as check_template
@@ -381,13 +382,8 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
             write_report(finished + rest, sortie / REPORT)
         raise
     write_report(rows, sortie / REPORT)
-    failed = sorted((r for r in rows if r.statut == FAILED), key=lambda r: r.dossier)
-    fresh = sum(1 for r in rows if r.statut == UP_TO_DATE)
-    built = len(rows) - len(failed) - fresh
-    click.echo(f"{plural(built, 'affaire construite', 'affaires construites')}, {fresh} à jour, "
-               f"{len(failed)} en échec — rapport : {sortie / 'rapport.csv'}")
-    for r in failed:
-        click.echo(f"  ÉCHEC {r.dossier} : {r.erreur}")
+    click.echo("\n".join(summary_lines(rows, sortie / REPORT)))
+    failed = [r for r in rows if r.statut == FAILED]
     if failed:
         raise RefereError("")
 
@@ -417,9 +413,12 @@ def captures(dossier_captures: Path, ajouter: Path | None) -> None:
     if ajouter is None:
         click.echo(as_yaml(result), nl=False)
         return
-    added, skipped = merge(ajouter, result)
+    refused: list[str] = []
+    added, skipped = merge(ajouter, result, refused)
     click.echo(f"{plural(added, 'tentative ajoutée', 'tentatives ajoutées')} à {ajouter}, "
                f"{plural(skipped, 'déjà présente', 'déjà présentes')}.")
+    for line in refused:
+        click.echo(f"  ATTENTION {line}")
     for s in result.undated:
         click.echo(f"  non datée : {s.written} ({s.source})")
     for group in result.duplicates:
@@ -470,31 +469,30 @@ def courrier(dossier: Path, sortie: Path | None, force: bool, modele: Path | Non
     """Écrit la demande de rendez-vous à la préfecture, à envoyer avant le référé.
 
     Une lettre Word (courrier-prefecture.docx) et le même texte pour un courriel
-    (courrier-prefecture.txt), avec la liste datée des tentatives déjà faites.
+    (courrier-prefecture.txt), avec la liste datée des tentatives déjà faites. DOSSIER est un
+    dossier.yaml, ou un dossier d'affaires : une lettre par affaire (dans son dossier, ou dans
+    SORTIE/<affaire>/ avec -o) et un résumé ; une affaire en erreur n'arrête pas les autres.
 
     \b
     Exemple :
       refere courrier mon-dossier/dossier.yaml
       refere courrier mon-dossier/dossier.yaml -o envois/ --force
       refere courrier mon-dossier/dossier.yaml --modele lettre-cabinet.docx
+      refere courrier permanence-2025-03-14/          (une lettre par affaire du dossier)
     """
     from refere.requete.courrier import write as write_letter
-    from refere.present import plural
+    from refere.present import LETTER_STEPS, letter_done
 
-    res = write_letter(dossier, sortie, force, modele=modele)
-    click.echo(f"Lettre écrite : {res.docx}")
-    click.echo(f"Texte du courriel : {res.txt}  ({plural(res.tentatives, 'tentative')} listée"
-               f"{'s' if res.tentatives > 1 else ''})")
-    for missing in res.a_completer:
-        click.echo(f"À compléter : {missing}.")
-    click.echo("")
-    click.echo("Et maintenant :")
-    click.echo("1. Relisez-la. Envoyez-la par courriel à l'adresse de contact de la préfecture (copiez le texte "
-               "du .txt), ou imprimez, signez et envoyez la lettre en recommandé avec accusé de réception.")
-    click.echo("2. Gardez la preuve de l'envoi (le courriel envoyé en PDF, ou la preuve de dépôt et l'accusé "
-               "de réception), placez-la dans pieces/ et ajoutez-la au dossier.yaml comme pièce de catégorie "
-               "courrier_prefecture, avec sa date.")
-    click.echo("3. Continuez vos tentatives de rendez-vous pendant ce temps, avec une capture d'écran à chaque fois.")
+    if dossier.is_dir() and not (dossier / "dossier.yaml").is_file():
+        # A desk's folder: one letter per case, a summary; one bad case never stops the others.
+        from refere.batch import find_jobs, letter_lines, letters
+
+        rows = letters(find_jobs([dossier]), sortie, force, modele)
+        click.echo("\n".join(letter_lines(rows) + ["", "Et maintenant, pour chaque lettre :", *LETTER_STEPS]))
+        if any(r.written is None for r in rows):
+            raise RefereError("")
+        return
+    click.echo("\n".join(letter_done(write_letter(dossier, sortie, force, modele=modele))))
 
 
 @cli.group(subcommand_metavar="COMMANDE [ARGUMENTS]...")

@@ -58,6 +58,8 @@ def test_batch_builds_good_cases_reports_broken_ones(run, desk, tmp_path):
     assert rows["bon-3"]["bloquants"] == ""
     for bad in ("yaml-casse", "fichier-manquant", "pdf-protege", "une-semaine"):
         assert rows[bad]["statut"] == "échec"
+        # No pièce, no page: blank, never « 0 »; every failure has its code to filter the sheet by.
+        assert rows[bad]["pieces"] == rows[bad]["pages"] == "" and rows[bad]["bloquants"]
         assert not (out / bad).exists()
         assert f"ÉCHEC {bad} :" in res.output
     assert "3 affaires construites, 0 à jour, 4 en échec" in res.output
@@ -181,7 +183,10 @@ def test_options_change_makes_a_case_stale(run, tmp_path):
     assert run("batch", case.parent.parent, "-o", out).exit_code == 0
     run("batch", case.parent.parent, "-o", out)
     assert read_report(out / "rapport.csv")[0]["statut"] == "à jour"
+    # --brouillon leaves a case that can be filed as it is: final, « à jour ».
     res = run("batch", case.parent.parent, "-o", out, "--brouillon")
+    assert read_report(out / "rapport.csv")[0]["statut"] == "à jour", res.output
+    res = run("batch", case.parent.parent, "-o", out, "--compresser")
     assert read_report(out / "rapport.csv")[0]["statut"] == "ok", res.output
 
 
@@ -200,16 +205,23 @@ def test_batch_with_custom_template_and_draft(run, tmp_path):
     out = tmp_path / "out"
     res = run("batch", root, "-o", out, "--modele", tpl, "--brouillon")
     assert res.exit_code == 0, res.output
+    texts = {}
     for name in ("complet", "une-semaine"):
-        text = "\n".join(p.text for p in Document(str(out / name / "requete.docx")).paragraphs)
-        assert "CABINET MARTIN" in text
+        texts[name] = "\n".join(p.text for p in Document(str(out / name / "requete.docx")).paragraphs)
+        assert "CABINET MARTIN" in texts[name]
+    # Only the case short of evidence is a PROJET; the complete one stays a requête to file.
+    import json
+    drafts = {n: json.loads((out / n / "inventaire.json").read_text("utf-8"))["brouillon"] for n in texts}
+    assert drafts == {"complet": False, "une-semaine": True}
     rows = {r["dossier"]: r for r in read_report(out / "rapport.csv")}
-    assert rows["une-semaine"]["statut"] == "ok" and "semaines-insuffisantes" in rows["une-semaine"]["bloquants"]
+    assert rows["une-semaine"]["statut"] == "projet" and "semaines-insuffisantes" in rows["une-semaine"]["bloquants"]
+    assert rows["complet"]["statut"] == "ok"
+    assert "1 PROJET (preuves insuffisantes)" in res.output and "PROJET seulement, à ne pas déposer : une-semaine" in res.output
     # A changed template is a changed build.
     doc.paragraphs[0].insert_paragraph_before("Toque P 123")
     doc.save(str(tpl))
     run("batch", root, "-o", out, "--modele", tpl, "--brouillon")
-    assert {r["statut"] for r in read_report(out / "rapport.csv")} == {"ok"}
+    assert {r["dossier"]: r["statut"] for r in read_report(out / "rapport.csv")} == {"complet": "ok", "une-semaine": "projet"}
 
 
 def test_missing_template_fails_once_before_any_case(run, tmp_path):

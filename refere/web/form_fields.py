@@ -9,7 +9,23 @@ from typing import Any
 
 from refere.affaire import departements
 from refere.affaire.libelles import (CATEGORY_LABELS, DILIGENCE_LABELS, MOTIF_LABELS,  # noqa: F401
-                                     PROCEDURE_LABELS, field_words, problem_words, words)
+                                     PROCEDURE_LABELS, field_words)
+from refere.affaire import libelles
+
+
+def hide_server_path(text: str) -> str:
+    """« (cherché dans /home/…/diallo-a) »: a folder on the server, not the person's; the file's own name says
+    which (the command line keeps the path, typed by its user)."""
+    return re.sub(r" \(cherché dans [^()]*\)", " (dans le dossier de l'affaire)", text)
+
+
+def words(message: str, field: str = "") -> str:
+    """refere.affaire.libelles.words, for a page."""
+    return hide_server_path(libelles.words(message, field))
+
+
+def problem_words(p) -> str:
+    return hide_server_path(libelles.problem_words(p))
 from refere.affaire.model import AIDE_JURIDICTIONNELLE, CATEGORIES, DILIGENCES, MOTIFS, PROCEDURES
 
 

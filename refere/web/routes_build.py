@@ -9,7 +9,7 @@ from flask import Flask, abort, current_app, redirect, render_template, request,
 
 from refere.errors import CaseInvalid, RefereError
 from refere.present import figures_lines
-from refere.web import core, store
+from refere.web import core
 from refere.web.common import case_folder, load_doc, stash, unstash
 
 
@@ -32,7 +32,8 @@ def register(app: Flask) -> None:
                                files=core.output_files(folder), result=unstash("construit"), doc=doc,
                                pdf_possible=core.pdf_possible(), letters=core.letter_files(folder),
                                letter=unstash("courrier"), letter_stale=core.letter_stale(folder),
-                               checked=core.check(folder), outdir=store.OUT_DIR,
+                               checked=core.check(folder),
+                               outdir=core.built_dir(folder).relative_to(folder.parent).as_posix(),
                                modeles=current_app.config["REFERE_MODELES"])
 
     @app.post("/d/<case_id>/construction")

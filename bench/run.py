@@ -39,7 +39,10 @@ OUT = HERE / "out"
 PY = sys.executable
 REFERE = [PY, "-m", "refere"]
 CACHE = OUT / "cache"
-ENV = {**os.environ, "REFERE_LECTURE": "0", "XDG_CACHE_HOME": str(CACHE)}
+# Bytecode written and used, as an installed package has it (pip compiles it): a shell that sets
+# PYTHONDONTWRITEBYTECODE would otherwise make every run compile refere's modules again.
+ENV = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+       "REFERE_LECTURE": "0", "XDG_CACHE_HOME": str(CACHE)}
 W, H = 1080, 2400
 ROOT_EXAMPLE = HERE.parent / "cases" / "exemple-94"
 
@@ -234,6 +237,8 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     case = heavy_case(n_shots)
     size = sum(p.stat().st_size for p in (case.parent / "captures").iterdir())
+    subprocess.run([PY, "-m", "compileall", "-q", str(HERE.parent / "refere")], check=True, env=ENV)
+    load_before = os.getloadavg()
     print(f"Machine : {machine()}")
     print(f"Cas lourd : {n_shots} captures {W}×{H}, {size / 1e6:.0f} Mo ; {pairs} paires par mesure ; lecture coupée")
     out = OUT / "construit"
@@ -263,8 +268,10 @@ def main() -> None:
     identical = same_tree(outs[1], outs[2])
 
     f1, f2 = s["floor1"], s["floor2"]
+    load = lambda la: ", ".join(fr(x, 1) for x in la)  # noqa: E731
     print(f"\nMesuré le {time.strftime('%Y-%m-%d')} en {fr(time.perf_counter() - started, 0)} s ; "
-          f"machine : {machine()}\n")
+          f"machine : {machine()} ; charge moyenne (1, 5, 15 min) avant : {load(load_before)}, "
+          f"après : {load(os.getloadavg())}\n")
     print("| mesure (médiane de %d) | refere mur | plancher mur | rapport mur | refere CPU | plancher CPU | "
           "rapport CPU | pic mémoire refere | objectif |" % pairs)
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -281,7 +288,8 @@ def main() -> None:
     print(f"| `batch -j 1`, {n_cases} affaires | {fr(s['j1'].w)} s ({fr(n_cases / s['j1'].w, 1)} affaires/s) | | | "
           f"{fr(s['j1'].c)} s | | | {mib(s['j1'].peak)} | |")
     print(f"| `batch -j 2`, {n_cases} affaires | {fr(s['j2'].w)} s ({fr(n_cases / s['j2'].w, 1)} affaires/s) | | | "
-          f"{fr(s['j2'].c)} s | | | {mib(s['j2'].peak)} | débit ≥ 1,8× `-j 1` : **{fr(s['j1'].w / s['j2'].w)}×** |")
+          f"{fr(s['j2'].c)} s | | | {mib(s['j2'].peak)} | débit ≥ 1,8× `-j 1` : **{fr(s['j1'].w / s['j2'].w)}×** "
+          f"(sur 2 cœurs libres, d'après le CPU : {fr(2 * s['j1'].c / s['j2'].c)}×) |")
     print(f"| plancher (img2pdf + qpdf) | | {fr(f1.w)} s | | | {fr(f1.c)} s | | {mib(max(f1.peak, f2.peak))} | |")
     print(f"\nSorties de `batch -j 1` et `-j 2` identiques octet pour octet : {'oui' if identical else 'NON'}")
     print(f"Valeurs brutes (mur, s) : " + " ; ".join(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import io
 import os
 import tempfile
@@ -28,6 +29,7 @@ RESERVED = (REPORT,)
 # « erreur » before the long warnings; each warning in words, its code in its own column.
 COLUMNS = ["dossier", "statut", "pieces", "pages", "bloquants", "erreur", "codes_avertissements", "avertissements"]
 OK, UP_TO_DATE, FAILED, INTERRUPTED = "ok", "à jour", "échec", "interrompu"
+DRAFT = "projet"  # --brouillon: only a case whose evidence is short is built as a PROJET, and says so
 CASES_PER_WORKER = 20
 
 
@@ -67,12 +69,82 @@ def _texts(findings: Iterable) -> tuple[str, ...]:
 
     def get(f, key):
         return getattr(f, key, None) if not isinstance(f, dict) else f.get(key)
-    return tuple(dict.fromkeys(_one_line(words(get(f, "message") or "", get(f, "champ") or "")) for f in findings))
+    return tuple(dict.fromkeys(_cell_text(_one_line(words(get(f, "message") or "", get(f, "champ") or "")))
+                               for f in findings))
+
+
+CELL_TEXT_MAX = 300  # one warning in a spreadsheet cell: a sentence, not a list of nine addresses
+
+
+def _cell_text(text: str) -> str:
+    """A long list inside a warning (« (tentative 1 : « https://… » ; tentative 2 : … ; …) ») keeps its first
+    two items and says how many more; `refere check` and the case's page give them all."""
+    if len(text) <= CELL_TEXT_MAX:
+        return text
+    import re
+
+    m = re.search(r"\(([^()]*(?: ; [^()]*){2,})\)", text)
+    if m:
+        items = m[1].split(" ; ")
+        text = (text[:m.start()] + "(" + " ; ".join(items[:2]) + f" ; et {len(items) - 2} de plus)" + text[m.end():])
+    if len(text) > CELL_TEXT_MAX:
+        text = text[:CELL_TEXT_MAX - 1].rsplit(" ", 1)[0] + "…"
+    return text + " (le détail : page Vérification du dossier, ou « refere check »)"
 
 
 def _codes(findings: Iterable) -> tuple[str, ...]:
     """Each finding's code once, in the report's order."""
     return tuple(dict.fromkeys(f.code if hasattr(f, "code") else f["code"] for f in findings))
+
+
+def plain(text: str) -> str:
+    """Lower case without accents: « Aïssatou » is found by « aissatou »."""
+    import unicodedata
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+
+
+def _written_person(case_file: Path | None) -> dict:
+    """The « requerant » block as written, read without the case format's checks ({} when unreadable)."""
+    import yaml
+
+    if case_file is None:
+        return {}
+    try:
+        with open(case_file, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh.read(1 << 20))
+        r = data.get("requerant") if isinstance(data, dict) else None
+    except Exception:  # noqa: BLE001 — a broken file is reported by its own check, not here
+        return {}
+    return {k: " ".join(str(v).split()) for k, v in r.items() if isinstance(v, (str, int)) or hasattr(v, "isoformat")} \
+        if isinstance(r, dict) else {}
+
+
+def person_key(case_file: Path | None) -> tuple[str, ...] | None:
+    """Name, first names and birth date as written (accents, case and spaces ignored), or None when one
+    is missing or the file does not read: two folders with the same key are the same person."""
+    r = _written_person(case_file)
+    key = tuple(plain(str(r.get(k, ""))) for k in ("nom", "prenoms", "date_naissance"))
+    return key if all(key) and "a completer" not in key else None
+
+
+def same_people(named: Iterable[tuple[str, Path | None]]) -> dict[str, list[str]]:
+    """For each case whose person has another folder too: the other folders' names (a person who came
+    twice, or two volunteers who opened a folder each)."""
+    groups: dict[tuple, list[str]] = {}
+    for name, case_file in named:
+        key = person_key(case_file)
+        if key is not None:
+            groups.setdefault(key, []).append(name)
+    return {n: [o for o in names if o != n] for names in groups.values() if len(names) > 1 for n in names}
+
+
+def _mark_same_people(rows: list[Row], jobs: list[Job]) -> list[Row]:
+    from refere.present import SAME_PERSON, same_person_text
+
+    same = same_people((j.name, j.case_file) for j in jobs)
+    return [dataclasses.replace(r, avertissements=(*r.avertissements, SAME_PERSON),
+                                textes=(*r.textes, same_person_text(same[r.dossier])))
+            if r.dossier in same else r for r in rows]
 
 
 def _common_parent(paths: list[Path]) -> Path:
@@ -198,22 +270,41 @@ def _one_line(message: str) -> str:
     return one_line(message)
 
 
+def _failure_code(exc: RefereError) -> str:
+    """The « bloquants » column of a case that failed before its evidence was weighed: every failed row has one."""
+    from refere.errors import CaseInvalid, FileProblem, TemplateError, ToolMissing
+
+    for cls, code in ((CaseInvalid, "dossier-a-corriger"), (FileProblem, "fichier-a-corriger"),
+                      (TemplateError, "modele-a-corriger"), (ToolMissing, "outil-manquant"),
+                      (OutputError, "sortie-impossible")):
+        if isinstance(exc, cls):
+            return code
+    return "erreur"
+
+
+def is_file_problem(code: str) -> bool:
+    from refere.present import is_file_problem as same
+
+    return same(code)
+
+
 def _evidence_error(blocking: list) -> str:
     """Short: the codes are in their column. An unreadable file is named, as it must be fixed."""
-    files = [f for f in blocking if f.code.endswith("-illisible")]
+    files = [f for f in blocking if is_file_problem(f.code)]
     if files:
         return "fichier à corriger : " + " ; ".join(_one_line(f.message) for f in files[:3])
     from refere.preuves.findings import short_words
 
     reasons = short_words(dict.fromkeys(f.code for f in blocking))
-    return (f"preuves insuffisantes ({reasons}) : complétez-les, "
-            "ou relancez avec --brouillon pour un projet marqué « PROJET »")
+    return (f"preuves insuffisantes ({reasons}) : complétez-les, ou relancez avec --brouillon pour un projet "
+            "marqué « PROJET » (seuls les dossiers aux preuves insuffisantes en sont un, les autres restent à déposer)")
 
 
 def _from_manifest(name: str, data: dict) -> Row:
     preuves = data.get("preuves") or {}
     constats = [c for c in preuves.get("constats", []) if isinstance(c, dict) and "code" in c]
-    return Row(name, UP_TO_DATE, len(data.get("pieces", [])),
+    draft = bool(data.get("construction", {}).get("brouillon"))
+    return Row(name, DRAFT if draft else UP_TO_DATE, len(data.get("pieces", [])),
                int(data.get("construction", {}).get("pages_dossier_complet", 0)),
                _codes(c for c in constats if c.get("niveau") == "bloquant"),
                _codes(c for c in constats if c.get("niveau") != "bloquant"),
@@ -233,34 +324,49 @@ def _build_one(job: Job, out_dir: Path, settings: Settings) -> Row:
     from refere.affaire.loader import load
 
     if job.case_file is None:
-        return Row(job.name, FAILED, erreur=job.problem)
+        code = "dossier-introuvable" if "introuvable" in job.problem or "aucun" in job.problem else "nom-a-changer"
+        return Row(job.name, FAILED, bloquants=(code,), erreur=job.problem)
     target = out_dir / job.name
-    options = Options(out=target, force=True, brouillon=settings.brouillon, pdf=settings.pdf,
-                      modele=settings.modele, compresser=settings.compresser, jobs=1)
+    # --brouillon never turns a case that can be filed into a PROJET: each case is built final when it
+    # can be, and as a PROJET (statut « projet ») only when its evidence is short.
+    final = Options(out=target, force=True, brouillon=False, pdf=settings.pdf,
+                    modele=settings.modele, compresser=settings.compresser, jobs=1)
+    draft = dataclasses.replace(final, brouillon=True)
     try:
         if not settings.force and target.exists():
             # Unchanged since its last build: left as built. Changed: rebuilt in place.
             from refere.affaire.loader import resolve_case_path
 
             case_path = resolve_case_path(job.case_file)
-            previous = up_to_date(target, case_path, load(case_path), options)
-            if previous is not None:
-                return _from_manifest(job.name, previous)
-        res = build(job.case_file, options)
+            case = load(case_path)
+            for options in (final, draft) if settings.brouillon else (final,):
+                previous = up_to_date(target, case_path, case, options)
+                if previous is not None:
+                    return _from_manifest(job.name, previous)
+        try:
+            res = build(job.case_file, final)
+        except EvidenceInsufficient as exc:
+            report = getattr(exc, "report", None)
+            if not settings.brouillon or report is None or any(is_file_problem(f.code) for f in report.blocking):
+                raise  # an unreadable file stops a PROJET too: the same « fichier à corriger » row
+            res = build(job.case_file, draft)
+            return Row(job.name, DRAFT, len(res.inventory.pieces), res.pages, _codes(res.report.blocking),
+                       _codes(res.report.warnings), textes=_texts(res.report.warnings))
     except EvidenceInsufficient as exc:
         report = getattr(exc, "report", None)
         if report is None:
-            return Row(job.name, FAILED, erreur=_one_line(exc.message))
+            return Row(job.name, FAILED, bloquants=("preuves-insuffisantes",), erreur=_one_line(exc.message))
         return Row(job.name, FAILED, bloquants=_codes(report.blocking), avertissements=_codes(report.warnings),
                    erreur=_evidence_error(report.blocking), textes=_texts(report.warnings))
     except RefereError as exc:
         from refere.present import error_text
 
-        return Row(job.name, FAILED, erreur=_one_line(error_text(exc)) or type(exc).__name__)
+        return Row(job.name, FAILED, bloquants=(_failure_code(exc),),
+                   erreur=_one_line(error_text(exc)) or type(exc).__name__)
     except MemoryError:
-        return Row(job.name, FAILED, erreur="mémoire insuffisante pour ce dossier")
+        return Row(job.name, FAILED, bloquants=("erreur-interne",), erreur="mémoire insuffisante pour ce dossier")
     except Exception as exc:  # an unexpected crash in one case must not stop the batch
-        return Row(job.name, FAILED, erreur=f"erreur interne ({type(exc).__name__}) : construisez ce dossier seul "
+        return Row(job.name, FAILED, bloquants=("erreur-interne",), erreur=f"erreur interne ({type(exc).__name__}) : construisez ce dossier seul "
                                             "avec « refere --debug build » et transmettez le message")
     return Row(job.name, OK, len(res.inventory.pieces), res.pages,
                _codes(res.report.blocking), _codes(res.report.warnings), textes=_texts(res.report.warnings))
@@ -295,7 +401,7 @@ def run(jobs: list[Job], out_dir: Path, workers: int, settings: Settings,
         for job in jobs:
             rows.append(build_one(job, out_dir, settings))
             progress(rows[-1], len(rows), total)
-        return rows
+        return _mark_same_people(rows, jobs)
     broken: list[Job] = []
     # Fresh workers for every chunk keep memory flat over hundreds of cases. (Not
     # max_tasks_per_child: on Python 3.11, recycling workers that way can deadlock the pool.)
@@ -323,7 +429,72 @@ def run(jobs: list[Job], out_dir: Path, workers: int, settings: Settings,
         except BrokenProcessPool:
             rows.append(Row(job.name, FAILED, erreur="le traitement de ce dossier s'est interrompu brutalement"))
         progress(rows[-1], len(rows), total)
-    return rows
+    return _mark_same_people(rows, jobs)
+
+
+def summary_lines(rows: list[Row], report: Path) -> list[str]:
+    """What `refere batch` prints at the end: the counts, the PROJETs, each failure, each same person."""
+    from refere.present import SAME_PERSON, plural
+
+    failed = sorted((r for r in rows if r.statut == FAILED), key=lambda r: r.dossier)
+    fresh = sum(1 for r in rows if r.statut == UP_TO_DATE)
+    drafts = sorted(r.dossier for r in rows if r.statut == DRAFT)
+    built = len(rows) - len(failed) - fresh - len(drafts)
+    out = [f"{plural(built, 'affaire construite', 'affaires construites')}, {fresh} à jour, "
+           + (f"{plural(len(drafts), 'PROJET')} (preuves insuffisantes), " if drafts else "")
+           + f"{len(failed)} en échec — rapport : {report}"]
+    if drafts:
+        out.append(f"  PROJET seulement, à ne pas déposer : {', '.join(drafts)}")
+    out += [f"  ÉCHEC {r.dossier} : {r.erreur}" for r in failed]
+    return out + [f"  ATTENTION {r.dossier} : {r.textes[-1]}" for r in sorted(rows, key=lambda r: r.dossier)
+                  if SAME_PERSON in r.avertissements]
+
+
+@dataclass(frozen=True)
+class Letter:
+    dossier: str
+    written: Path | None  # the letter (.docx), or None when it failed
+    erreur: str = ""
+    a_completer: tuple[str, ...] = ()
+
+
+def letters(jobs: list[Job], out_dir: Path | None, force: bool, modele: Path | None = None) -> list[Letter]:
+    """`refere courrier` for every case of a folder: one letter each, in the case's folder (or
+    ``out_dir/<case>/``); one case that fails never stops the others."""
+    from refere.present import error_text
+    from refere.requete.courrier import write
+
+    out: list[Letter] = []
+    for job in jobs:
+        if job.case_file is None:
+            out.append(Letter(job.name, None, job.problem))
+            continue
+        try:
+            res = write(job.case_file, out_dir / job.name if out_dir is not None else None, force, modele=modele)
+        except RefereError as exc:
+            out.append(Letter(job.name, None, _one_line(error_text(exc)) or type(exc).__name__))
+        except Exception as exc:  # noqa: BLE001 — one case's crash must not stop the others
+            out.append(Letter(job.name, None, f"erreur interne ({type(exc).__name__}) : écrivez cette lettre seule "
+                                              "avec « refere --debug courrier » et transmettez le message"))
+        else:
+            out.append(Letter(job.name, res.docx, a_completer=tuple(res.a_completer)))
+    return out
+
+
+def letter_lines(rows: list[Letter]) -> list[str]:
+    """The summary `refere courrier <dossier>` prints: one line per case, then the count."""
+    from refere.present import plural
+
+    lines = []
+    for r in rows:
+        if r.written is None:
+            lines.append(f"  ÉCHEC {r.dossier} : {r.erreur}")
+        else:
+            lines.append(f"  {r.dossier} : {r.written}"
+                         + "".join(f" — à compléter : {m}" for m in r.a_completer))
+    failed = sum(1 for r in rows if r.written is None)
+    lines.append(f"{plural(len(rows) - failed, 'lettre écrite', 'lettres écrites')}, {failed} en échec")
+    return lines
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula (a case folder named
@@ -347,8 +518,10 @@ def write_report(rows: list[Row], path: Path) -> None:
     writer = csv.writer(buf, delimiter=";", lineterminator="\n")
     writer.writerow(COLUMNS)
     for r in sorted(rows, key=lambda r: r.dossier):
-        writer.writerow([csv_cell(c) for c in (r.dossier, r.statut, r.pieces, r.pages, " ".join(r.bloquants), r.erreur,
-                                               " ".join(r.avertissements), " | ".join(r.textes))])
+        built = r.statut in (OK, UP_TO_DATE, DRAFT)  # a failed case has no pièces nor pages, not « 0 »
+        writer.writerow([csv_cell(c) for c in (r.dossier, r.statut, r.pieces if built else "", r.pages if built else "",
+                                               " ".join(r.bloquants), r.erreur,
+                                               " ".join(r.avertissements), "\n".join(r.textes))])
     try:
         fd, tmp = tempfile.mkstemp(prefix=".rapport.", dir=path.parent)
     except OSError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from refere import __version__, files, signals, write
@@ -37,6 +37,8 @@ class Result:
     report: rules.Report
     inventory: plan.Inventory
     pages: int
+    # What the person should know about the files themselves (a template's font missing from the PDF).
+    notes: list[str] = field(default_factory=list)
 
 
 def default_out(case_path: Path) -> Path:
@@ -166,13 +168,15 @@ def build(case_file: str | Path, options: Options) -> Result:
                     report.findings.append(rules.size_finding(w.fichier, w.size))
             ctx = render.context(case, inv, report, options.brouillon)
             render.render(ctx, tmp / "requete.docx", options.modele)
+            notes = []
             if options.pdf:
                 render.to_pdf(tmp / "requete.docx", tmp / "requete.pdf")
+                notes = render.missing_fonts(tmp / "requete.docx", tmp / "requete.pdf")
             data = manifest(case, inv, report, written, tmp, options, hashes)
             data["construction"] = {**fingerprint(case_path, case, options), "pages_dossier_complet": pages,
                                     "affaire": case_identity(case)}
             (tmp / "inventaire.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
-    return Result(case_path, target, case, report, inv, pages)
+    return Result(case_path, target, case, report, inv, pages, notes)
 
 
 def _source_list(case: Case) -> list:
@@ -292,12 +296,15 @@ def next_steps(result: Result) -> list[str]:
     # With --pdf, the PDF is the file to upload (a .docx may show otherwise on the court's screen).
     pdf = out / "requete.pdf"
     filed = f"la requête « {pdf} » (le PDF, pas le .docx)" if pdf.is_file() else "la requête"
+    # Corrected while read, the .docx and the PDF differ: the PDF is the one filed.
+    redo = (" Si vous la corrigez en la relisant, enregistrez-la de nouveau en PDF (requete.pdf) avant de la "
+            "déposer." if pdf.is_file() else "")
     if case.conseil is not None and case.conseil.qualite == "avocat":
         # Counsel must file through Télérecours (art. R. 414-1 CJA): no paper, no « citoyens »; filing
         # through the application identifies counsel, which is the signature: nothing to print or sign.
         steps = [
             "Et maintenant :",
-            f"1. Relisez la requête « {out / 'requete.docx'} ».",
+            f"1. Relisez la requête « {out / 'requete.docx'} ».{redo}",
             f"2. Déposez {filed} au {tribunal} par l'application Télérecours (obligatoire pour les "
             "avocats, article R. 414-1 du code de justice administrative ; le dépôt par Télérecours "
             "vous identifie et vaut signature : rien à imprimer ni à signer), puis les "
@@ -313,7 +320,7 @@ def next_steps(result: Result) -> list[str]:
     steps = [
         "Et maintenant :",
         f"1. Relisez la requête « {out / 'requete.docx'} » ; imprimez-la, datez-la et signez-la "
-        "(ou signez-la électroniquement si vous déposez par Télérecours).",
+        f"(ou signez-la électroniquement si vous déposez par Télérecours).{redo}",
         f"2. Déposez-la au {tribunal} : sur Télérecours citoyens (https://citoyens.telerecours.fr), {filed} "
         f"d'abord, puis les {_plural(len(inv.pieces), 'pièce')}, une par fichier, dans cet ordre :",
     ]

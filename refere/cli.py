@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import sys
-import traceback
 from pathlib import Path
 
 import click
@@ -33,7 +31,7 @@ class Root(click.Group):
         args = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in args
         install()  # SIGTERM, SIGHUP: unwind like Ctrl-C, so staging folders are removed
-        quiet_libraries(debug)
+        quiet_libraries(debug)  # warnings here; the libraries' loggers when a command runs (cli below)
         for stream in (sys.stdout, sys.stderr):
             # A terminal that cannot print French (PYTHONIOENCODING=latin-1, C locale) gets « ? »
             # for what it lacks, never a crash.
@@ -55,6 +53,8 @@ class Root(click.Group):
             sys.exit(exit_code(cause) if isinstance(cause, KeyboardInterrupt) else 130)
         except RefereError as exc:
             if debug:
+                import traceback
+
                 traceback.print_exc()
             from refere.present import error_text
 
@@ -87,7 +87,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
       refere check mon-dossier/dossier.yaml
       refere build mon-dossier/dossier.yaml
     """
-    # --debug is read by Root.main before parsing; nothing to keep here.
+    # --debug is read by Root.main before parsing. The libraries' loggers are quieted here, when a
+    # command is about to run: `refere --help` never pays for importing logging.
+    quiet_loggers(debug)
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())  # « refere » alone: the help, and success
 
@@ -128,6 +130,8 @@ def check(dossiers: tuple[Path, ...], strict: bool, as_json: bool, calendrier: P
 
 
 def _check_one(path: Path, strict: bool, as_json: bool, calendrier: Path | None = None) -> None:
+    import json
+
     from refere.preuves import checkcache
 
     # An unchanged case passed before: the same answer, without reading it all again.
@@ -184,10 +188,14 @@ def _check_one(path: Path, strict: bool, as_json: bool, calendrier: Path | None 
 
 def _check_many(dossiers: tuple[Path, ...], strict: bool, as_json: bool) -> None:
     """One line per case: the codes found, so a desk sees at once which case needs work."""
-    from refere.batch import find_jobs
+    import json
+
+    from refere.batch import find_jobs, same_people
     from refere.present import check_summary, plural
 
-    results = [check_summary(job.name, job.case_file, job.problem) for job in find_jobs(dossiers)]
+    jobs = find_jobs(dossiers)
+    same = same_people((j.name, j.case_file) for j in jobs)
+    results = [check_summary(job.name, job.case_file, job.problem, same.get(job.name, [])) for job in jobs]
     if as_json:
         click.echo(json.dumps(results, ensure_ascii=False, indent=2))
     else:
@@ -227,6 +235,8 @@ def schema() -> None:
     Exemple :
       refere schema > dossier.schema.json
     """
+    import json
+
     from refere.affaire.model import Case
 
     s = Case.model_json_schema()
@@ -282,16 +292,21 @@ def build(dossier: Path, sortie: Path | None, force: bool, brouillon: bool, pdf:
 
     from refere.build import next_steps
     from refere.preuves import lecture
+    from refere.affaire.libelles import words
     from refere.present import plural
 
     lecture.JOBS.set(jobs)  # the captures too are read N at a time
     res = run_build(dossier, Options(sortie, force, brouillon, pdf, modele, compresser, jobs or default_jobs()))
     click.echo(f"Dossier construit : {res.out}")
     click.echo(f"  {plural(len(res.inventory.pieces), 'pièce')}, {plural(res.pages, 'page')} dans dossier-complet.pdf")
+    if res.report.warnings and not res.report.blocking:  # before « Et maintenant »: what to read again
+        click.echo(f"  {plural(len(res.report.warnings), 'avertissement')} : relisez avant de déposer")
     for w in res.report.warnings:
-        click.echo(f"  avertissement [{w.code}] {w.message}")
+        click.echo(f"  [{w.code}] {words(w.message, w.champ)}")  # as « refere check » shows them
     for b in res.report.blocking:
         click.echo(f"  PROJET seulement — [{b.code}] {b.message}")
+    for note in res.notes:
+        click.echo(f"  attention : {note}.")
     click.echo("")
     click.echo("\n".join(next_steps(res)))
 
@@ -326,8 +341,7 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
     import sys
 
     from refere.batch import (FAILED, INTERRUPTED, REPORT, UP_TO_DATE, Row, Settings, check_output, find_jobs, run,
-                              write_report)
-    from refere.present import plural
+                              summary_lines, write_report)
 
     if modele is not None:
         from refere.requete.verifier import check as check_template
@@ -368,13 +382,8 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
             write_report(finished + rest, sortie / REPORT)
         raise
     write_report(rows, sortie / REPORT)
-    failed = sorted((r for r in rows if r.statut == FAILED), key=lambda r: r.dossier)
-    fresh = sum(1 for r in rows if r.statut == UP_TO_DATE)
-    built = len(rows) - len(failed) - fresh
-    click.echo(f"{plural(built, 'affaire construite', 'affaires construites')}, {fresh} à jour, "
-               f"{len(failed)} en échec — rapport : {sortie / 'rapport.csv'}")
-    for r in failed:
-        click.echo(f"  ÉCHEC {r.dossier} : {r.erreur}")
+    click.echo("\n".join(summary_lines(rows, sortie / REPORT)))
+    failed = [r for r in rows if r.statut == FAILED]
     if failed:
         raise RefereError("")
 
@@ -404,9 +413,12 @@ def captures(dossier_captures: Path, ajouter: Path | None) -> None:
     if ajouter is None:
         click.echo(as_yaml(result), nl=False)
         return
-    added, skipped = merge(ajouter, result)
+    refused: list[str] = []
+    added, skipped = merge(ajouter, result, refused)
     click.echo(f"{plural(added, 'tentative ajoutée', 'tentatives ajoutées')} à {ajouter}, "
                f"{plural(skipped, 'déjà présente', 'déjà présentes')}.")
+    for line in refused:
+        click.echo(f"  ATTENTION {line}")
     for s in result.undated:
         click.echo(f"  non datée : {s.written} ({s.source})")
     for group in result.duplicates:
@@ -426,7 +438,10 @@ def captures(dossier_captures: Path, ajouter: Path | None) -> None:
               help="Avec --derriere-proxy : l'adresse que les téléphones ouvrent (192.168.1.20, ou un nom de "
                    "domaine) ; toute requête pour un autre nom est refusée.")
 @click.option("--sans-navigateur", is_flag=True, help="Ne pas ouvrir le navigateur.")
-def web(espace: Path, port: int, hote: str, derriere_proxy: bool, nom_public: str | None, sans_navigateur: bool) -> None:
+@click.option("--modele", type=click.Path(path_type=Path), help="Modèle Word de la requête (.docx) du cabinet, vérifié au démarrage.")
+@click.option("--modele-courrier", type=click.Path(path_type=Path), help="Modèle Word de la lettre (.docx), vérifié au démarrage.")
+def web(espace: Path, port: int, hote: str, derriere_proxy: bool, nom_public: str | None, sans_navigateur: bool,
+        modele: Path | None, modele_courrier: Path | None) -> None:
     """Ouvre le formulaire dans le navigateur : un dossier d'affaire par sous-dossier de ESPACE.
 
     Par défaut, ESPACE est le dossier courant et seul cet ordinateur y a accès. Ctrl-C arrête le serveur.
@@ -435,11 +450,12 @@ def web(espace: Path, port: int, hote: str, derriere_proxy: bool, nom_public: st
     Exemple :
       refere web permanence/
       REFERE_MOT_DE_PASSE='…' refere web permanence/ --derriere-proxy --nom-public 192.168.1.20
+      refere web cabinet/ --modele cabinet.docx --modele-courrier lettre-cabinet.docx
     """
-    from refere.web.serve import run
+    from refere.web import core, serve
 
-    run(espace, hote, port, not sans_navigateur, echo=click.echo, behind_proxy=derriere_proxy,
-        public_name=nom_public)
+    serve.run(espace, hote, port, not sans_navigateur, echo=click.echo, behind_proxy=derriere_proxy,
+              public_name=nom_public, templates=core.Templates(modele, modele_courrier))
 
 
 @cli.command()
@@ -453,31 +469,30 @@ def courrier(dossier: Path, sortie: Path | None, force: bool, modele: Path | Non
     """Écrit la demande de rendez-vous à la préfecture, à envoyer avant le référé.
 
     Une lettre Word (courrier-prefecture.docx) et le même texte pour un courriel
-    (courrier-prefecture.txt), avec la liste datée des tentatives déjà faites.
+    (courrier-prefecture.txt), avec la liste datée des tentatives déjà faites. DOSSIER est un
+    dossier.yaml, ou un dossier d'affaires : une lettre par affaire (dans son dossier, ou dans
+    SORTIE/<affaire>/ avec -o) et un résumé ; une affaire en erreur n'arrête pas les autres.
 
     \b
     Exemple :
       refere courrier mon-dossier/dossier.yaml
       refere courrier mon-dossier/dossier.yaml -o envois/ --force
       refere courrier mon-dossier/dossier.yaml --modele lettre-cabinet.docx
+      refere courrier permanence-2025-03-14/          (une lettre par affaire du dossier)
     """
     from refere.requete.courrier import write as write_letter
-    from refere.present import plural
+    from refere.present import LETTER_STEPS, letter_done
 
-    res = write_letter(dossier, sortie, force, modele=modele)
-    click.echo(f"Lettre écrite : {res.docx}")
-    click.echo(f"Texte du courriel : {res.txt}  ({plural(res.tentatives, 'tentative')} listée"
-               f"{'s' if res.tentatives > 1 else ''})")
-    for missing in res.a_completer:
-        click.echo(f"À compléter : {missing}.")
-    click.echo("")
-    click.echo("Et maintenant :")
-    click.echo("1. Relisez-la. Envoyez-la par courriel à l'adresse de contact de la préfecture (copiez le texte "
-               "du .txt), ou imprimez, signez et envoyez la lettre en recommandé avec accusé de réception.")
-    click.echo("2. Gardez la preuve de l'envoi (le courriel envoyé en PDF, ou la preuve de dépôt et l'accusé "
-               "de réception), placez-la dans pieces/ et ajoutez-la au dossier.yaml comme pièce de catégorie "
-               "courrier_prefecture, avec sa date.")
-    click.echo("3. Continuez vos tentatives de rendez-vous pendant ce temps, avec une capture d'écran à chaque fois.")
+    if dossier.is_dir() and not (dossier / "dossier.yaml").is_file():
+        # A desk's folder: one letter per case, a summary; one bad case never stops the others.
+        from refere.batch import find_jobs, letter_lines, letters
+
+        rows = letters(find_jobs([dossier]), sortie, force, modele)
+        click.echo("\n".join(letter_lines(rows) + ["", "Et maintenant, pour chaque lettre :", *LETTER_STEPS]))
+        if any(r.written is None for r in rows):
+            raise RefereError("")
+        return
+    click.echo("\n".join(letter_done(write_letter(dossier, sortie, force, modele=modele))))
 
 
 @cli.group(subcommand_metavar="COMMANDE [ARGUMENTS]...")
@@ -517,15 +532,13 @@ def modele_verifier(fichier: Path, lettre: bool) -> None:
     from refere.requete.verifier import verify
 
     problems = verify(fichier, letter=lettre)
-    # Mostly unknown variables: perhaps the other kind of template (a heavy or broken one is not rendered twice).
+    # Mostly unknown variables: perhaps the other kind of template, then checked as what it is, and said so.
     unknown = sum("variable inconnue" in p for p in problems)
-    if problems and unknown * 2 >= len(problems) and not verify(fichier, letter=not lettre):
-        raise TemplateError(
-            f"« {fichier} » est un modèle de la lettre à la préfecture, pas de la requête : vérifiez-le avec "
-            f"« refere modele verifier --courrier {fichier} » et employez-le avec « refere courrier --modele »"
-            if not lettre else
-            f"« {fichier} » est un modèle de la requête, pas de la lettre à la préfecture : vérifiez-le avec "
-            f"« refere modele verifier {fichier} » et employez-le avec « refere build --modele »")
+    if problems and unknown * 2 >= len(problems) and not (other := verify(fichier, letter=not lettre)):
+        lettre, problems = not lettre, other
+        kind = ("de la lettre à la préfecture, pas de la requête", "une lettre", "courrier") if lettre else \
+            ("de la requête, pas de la lettre à la préfecture", "une requête", "build")
+        click.echo(f"« {fichier} » est un modèle {kind[0]} : vérifié comme {kind[1]} ; employez-le avec « refere {kind[2]} --modele ».")
     if problems:
         raise TemplateError(report(fichier, problems))
     n = len(letter_contexts() if lettre else sample_contexts())
@@ -561,15 +574,19 @@ _CHATTY = ("PIL", "pikepdf", "img2pdf", "fontTools", "docxtpl", "docx", "pytesse
 
 
 def quiet_libraries(debug: bool) -> None:
-    """Keep the libraries' warnings and log lines off the user's screen; ``--debug`` shows them."""
-    import logging
+    """Keep the libraries' warnings off the user's screen; ``--debug`` shows them."""
     import warnings
+
+    warnings.simplefilter("default" if debug else "ignore")
+
+
+def quiet_loggers(debug: bool) -> None:
+    """Keep the libraries' log lines off the user's screen; ``--debug`` shows them."""
+    import logging
 
     if debug:
         logging.basicConfig(level=logging.WARNING)
-        warnings.simplefilter("default")
         return
-    warnings.simplefilter("ignore")
     for name in _CHATTY:
         logger = logging.getLogger(name)
         logger.addHandler(logging.NullHandler())

@@ -69,8 +69,24 @@ def error_text(exc) -> str:
     return "\n".join([head] + lines)
 
 
-def check_summary(name: str, case_file, problem: str = "") -> dict:
-    """One case of ``check`` on many: its codes and a one-line verdict, never an exception."""
+def is_file_problem(code: str) -> bool:
+    """A blocking finding that is a file to redo (a truncated capture, an unreadable pièce), not evidence
+    short of attempts: `check`, `batch` and the web's list all call it « fichier à corriger »."""
+    return code.endswith("-illisible")
+
+
+SAME_PERSON = "meme-personne"  # the same person's case in two folders (refere.batch.same_people)
+
+
+def same_person_text(others: list[str]) -> str:
+    folders = ", ".join(f"« {o} »" for o in others)
+    return (f"Même personne (nom, prénoms et date de naissance) que le dossier {folders} : vérifiez qu'il ne s'agit "
+            "pas d'un doublon avant de déposer deux requêtes.")
+
+
+def check_summary(name: str, case_file, problem: str = "", same: list[str] | None = None) -> dict:
+    """One case of ``check`` on many: its codes and a one-line verdict, never an exception. ``same``: the
+    other folders of the same person."""
     from refere.errors import RefereError
     from refere.preuves.rules import check
     from refere.affaire.loader import load, resolve_case_path
@@ -83,16 +99,33 @@ def check_summary(name: str, case_file, problem: str = "") -> dict:
             row["avertissements"] = list(dict.fromkeys(f.code for f in report.warnings))
         except RefereError as exc:
             row["erreur"] = one_line(error_text(exc))
+    files = [c for c in row["bloquants"] if is_file_problem(c)]
     if row["erreur"]:
         verdict = f"erreur — {row['erreur']}"
+    elif files:
+        verdict = f"fichier à corriger — {short_words(files)}"
     elif row["bloquants"]:
         verdict = f"preuves insuffisantes — bloquant : {short_words(row['bloquants'])}"
     else:
         verdict = "recevable"
     if row["avertissements"] and not row["erreur"]:
         verdict += f" ; à renforcer : {short_words(row['avertissements'])}"
+    if same:
+        row["avertissements"].append(SAME_PERSON)
+        verdict += f" ; ATTENTION : {same_person_text(same)}"
     row["ligne"] = f"{name} : {verdict}"
     return row
+
+
+def notes_sentence(case: Case) -> str:
+    """The attempts' free notes go into the requête's table of attempts: said, so that they are read again."""
+    nums = [str(k) for k, t in enumerate(case.tentatives, start=1) if (t.note or "").strip()]
+    if not nums:
+        return ""
+    which = (f"La note de la tentative n° {nums[0]} est imprimée" if len(nums) == 1 else
+             f"Les notes des tentatives n° {', '.join(nums[:-1])} et {nums[-1]} sont imprimées")
+    return (f"{which} dans la requête, entre parenthèses après le résultat, dans le tableau des tentatives : "
+            "relisez-les comme le juge les lira (à la troisième personne, rien de privé).")
 
 
 def report_text(case: Case, report: Report, name: str, inv=None) -> str:
@@ -109,6 +142,8 @@ def report_text(case: Case, report: Report, name: str, inv=None) -> str:
         for it in items:
             out.append(f"  [{it.code}] {words(it.message, it.champ)}")
             out.append(f"      ({it.source}{' ; ' + field_fr(it.champ) if it.champ else ''})")
+    if (notes := notes_sentence(case)):
+        out += ["", "À relire (pour information)", f"  {notes}"]
     out.append("")
     if report.blocking:
         out.append("Résultat : preuves insuffisantes — la requête serait très probablement rejetée.")
@@ -117,3 +152,20 @@ def report_text(case: Case, report: Report, name: str, inv=None) -> str:
     else:
         out.append("Résultat : dossier complet.")
     return "\n".join(out)
+
+
+LETTER_STEPS = (
+    "1. Relisez-la. Envoyez-la par courriel à l'adresse de contact de la préfecture (copiez le texte "
+    "du .txt), ou imprimez, signez et envoyez la lettre en recommandé avec accusé de réception.",
+    "2. Gardez la preuve de l'envoi (le courriel envoyé en PDF, ou la preuve de dépôt et l'accusé "
+    "de réception) et ajoutez-la aux pièces du dossier, catégorie « courrier ou courriel à la préfecture », "
+    "avec sa date (dans le formulaire web : page Pièces).",
+    "3. Continuez vos tentatives de rendez-vous pendant ce temps, avec une capture d'écran à chaque fois.")
+
+
+def letter_done(res) -> list[str]:
+    """What `refere courrier` prints after one letter (refere.requete.courrier.Written)."""
+    out = [f"Lettre écrite : {res.docx}",
+           f"Texte du courriel : {res.txt}  ({plural(res.tentatives, 'tentative')} listée{'s' if res.tentatives > 1 else ''})"]
+    out += [f"À compléter : {missing}." for missing in res.a_completer]
+    return out + ["", "Et maintenant :", *LETTER_STEPS]

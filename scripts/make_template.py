@@ -400,8 +400,10 @@ def build(out: Path = OUT) -> Path:
     keep(p("{{ conseil.avocat_mot }}{% if conseil.au_barreau %} {{ conseil.au_barreau }}{% endif %}", right=True))
     tag("{%p else %}")
     keep(p("{{ requerant.designation }}", right=True, bold=True))
-    tag("{%p endif %}")
+    # The applicant signs by hand (or by Télérecours); a lawyer's Télérecours login is the signature:
+    # no « (signature) » placeholder under a lawyer's name.
     p("(signature)", right=True, italic=True)
+    tag("{%p endif %}")
 
     br = doc.add_paragraph()
     br.add_run().add_break(WD_BREAK.PAGE)

@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from conftest import default_case, make_pdf, make_png, write_case
+from conftest import default_case, make_pdf, make_png, snapshot, write_case
 from refere import batch as batch_mod
 
 
@@ -46,7 +46,8 @@ def test_batch_builds_good_cases_reports_broken_ones(run, desk, tmp_path):
     warned = [r for r in rows.values() if r["codes_avertissements"]]
     assert warned
     for r in warned:
-        texts = r["avertissements"].split(" | ")
+        texts = r["avertissements"].split("\n")  # one warning per line inside the cell
+        assert " | " not in r["avertissements"]
         assert len(texts) >= len(r["codes_avertissements"].split()) and all(len(t) > 30 for t in texts)
         assert not any(code in r["avertissements"] for code in r["codes_avertissements"].split())
     assert "absente.png" in rows["fichier-manquant"]["erreur"]
@@ -57,6 +58,8 @@ def test_batch_builds_good_cases_reports_broken_ones(run, desk, tmp_path):
     assert rows["bon-3"]["bloquants"] == ""
     for bad in ("yaml-casse", "fichier-manquant", "pdf-protege", "une-semaine"):
         assert rows[bad]["statut"] == "échec"
+        # No pièce, no page: blank, never « 0 »; every failure has its code to filter the sheet by.
+        assert rows[bad]["pieces"] == rows[bad]["pages"] == "" and rows[bad]["bloquants"]
         assert not (out / bad).exists()
         assert f"ÉCHEC {bad} :" in res.output
     assert "3 affaires construites, 0 à jour, 4 en échec" in res.output
@@ -71,10 +74,14 @@ def test_batch_builds_good_cases_reports_broken_ones(run, desk, tmp_path):
     assert "Traceback" not in res.output
 
 
-def test_report_identical_from_run_to_run(run, desk, tmp_path):
+def test_outputs_identical_with_one_or_two_workers(run, desk, tmp_path):
     run("batch", desk, "-o", tmp_path / "a", "-j", "2")
     run("batch", desk, "-o", tmp_path / "b", "-j", "1")
     assert (tmp_path / "a" / "rapport.csv").read_bytes() == (tmp_path / "b" / "rapport.csv").read_bytes()
+    # Every file of every case, byte for byte.
+    a, b = snapshot(tmp_path / "a"), snapshot(tmp_path / "b")
+    assert len(a) > 3 and sorted(a) == sorted(b)
+    assert [name for name in a if a[name] != b[name]] == []
 
 
 def test_unexpected_crash_in_one_case_does_not_stop_the_others(run, desk, tmp_path, monkeypatch):
@@ -176,7 +183,10 @@ def test_options_change_makes_a_case_stale(run, tmp_path):
     assert run("batch", case.parent.parent, "-o", out).exit_code == 0
     run("batch", case.parent.parent, "-o", out)
     assert read_report(out / "rapport.csv")[0]["statut"] == "à jour"
+    # --brouillon leaves a case that can be filed as it is: final, « à jour ».
     res = run("batch", case.parent.parent, "-o", out, "--brouillon")
+    assert read_report(out / "rapport.csv")[0]["statut"] == "à jour", res.output
+    res = run("batch", case.parent.parent, "-o", out, "--compresser")
     assert read_report(out / "rapport.csv")[0]["statut"] == "ok", res.output
 
 
@@ -195,16 +205,23 @@ def test_batch_with_custom_template_and_draft(run, tmp_path):
     out = tmp_path / "out"
     res = run("batch", root, "-o", out, "--modele", tpl, "--brouillon")
     assert res.exit_code == 0, res.output
+    texts = {}
     for name in ("complet", "une-semaine"):
-        text = "\n".join(p.text for p in Document(str(out / name / "requete.docx")).paragraphs)
-        assert "CABINET MARTIN" in text
+        texts[name] = "\n".join(p.text for p in Document(str(out / name / "requete.docx")).paragraphs)
+        assert "CABINET MARTIN" in texts[name]
+    # Only the case short of evidence is a PROJET; the complete one stays a requête to file.
+    import json
+    drafts = {n: json.loads((out / n / "inventaire.json").read_text("utf-8"))["brouillon"] for n in texts}
+    assert drafts == {"complet": False, "une-semaine": True}
     rows = {r["dossier"]: r for r in read_report(out / "rapport.csv")}
-    assert rows["une-semaine"]["statut"] == "ok" and "semaines-insuffisantes" in rows["une-semaine"]["bloquants"]
+    assert rows["une-semaine"]["statut"] == "projet" and "semaines-insuffisantes" in rows["une-semaine"]["bloquants"]
+    assert rows["complet"]["statut"] == "ok"
+    assert "1 PROJET (preuves insuffisantes)" in res.output and "PROJET seulement, à ne pas déposer : une-semaine" in res.output
     # A changed template is a changed build.
     doc.paragraphs[0].insert_paragraph_before("Toque P 123")
     doc.save(str(tpl))
     run("batch", root, "-o", out, "--modele", tpl, "--brouillon")
-    assert {r["statut"] for r in read_report(out / "rapport.csv")} == {"ok"}
+    assert {r["dossier"]: r["statut"] for r in read_report(out / "rapport.csv")} == {"complet": "ok", "une-semaine": "projet"}
 
 
 def test_missing_template_fails_once_before_any_case(run, tmp_path):

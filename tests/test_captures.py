@@ -125,7 +125,7 @@ def test_ajouter_merges_keeping_comments_and_no_duplicates(run, tmp_path):
     path.write_text(text, "utf-8")
     folder = tmp_path / "affaire" / "captures"
     for name in ["Screenshot_20250310-085512.png", "Screenshot_20250317-000512.png"]:
-        make_png(folder / name, size=(60, 120), text=name)
+        make_png(folder / name, size=(400, 200), text=name)  # two different screens
     res = run("captures", folder, "--ajouter", path)
     assert res.exit_code == 0, res.output
     assert "2 tentatives ajoutées" in res.output and "1 déjà présente." in res.output
@@ -164,3 +164,25 @@ def test_a_file_name_with_a_new_line_cannot_forge_an_entry(tmp_path):
     text = as_yaml(scan(folder, tmp_path))
     assert yaml.safe_load(text) == {"tentatives": []}
     assert "\\n  - date: 2025-01-01 10:00" in text
+
+
+def test_ajouter_refuses_a_future_capture_and_one_already_used_and_says_why(run, tmp_path):
+    data = default_case(["2025-03-03 08:55"])
+    data["tentatives"][0]["capture"] = "captures/Screenshot_20250303-085512.png"
+    path = write_case(tmp_path / "affaire", data)
+    folder = tmp_path / "affaire" / "captures"
+    shutil.copy(folder / "Screenshot_20250303-085512.png", folder / "Screenshot_20250310-085512.png")  # sent twice
+    make_png(folder / "Screenshot_20991225-101010.png", size=(400, 200), text="horloge")  # a phone's clock gone wrong
+    make_png(folder / "Screenshot_20250317-000512.png", size=(400, 200), text="bonne")
+    before = path.read_text("utf-8")
+    res = run("captures", folder, "--ajouter", path)
+    assert res.exit_code == 0, res.output
+    assert "1 tentative ajoutée" in res.output
+    assert ("ATTENTION « captures/Screenshot_20991225-101010.png » : datée du 25 décembre 2099 à 10 h 10, dans le futur "
+            "(horloge du téléphone mal réglée ?)") in res.output.replace("\u00a0", " ")
+    assert ("ATTENTION « captures/Screenshot_20250310-085512.png » : même contenu que "
+            "« captures/Screenshot_20250303-085512.png », déjà la capture d'une tentative : pas ajoutée") in res.output
+    case = load(path)
+    assert [t.capture.written for t in case.tentatives] == ["captures/Screenshot_20250303-085512.png",
+                                                            "captures/Screenshot_20250317-000512.png"]
+    assert path.read_text("utf-8") != before

@@ -254,6 +254,27 @@ def test_next_steps_name_the_pdf_to_upload_when_built_with_pdf(run, tmp_path):
     assert pdf.is_file()
     assert f"Télérecours citoyens (https://citoyens.telerecours.fr), la requête « {pdf} » (le PDF, pas le .docx) " \
         "d'abord" in " ".join(res.output.split())
+    assert "Si vous la corrigez en la relisant, enregistrez-la de nouveau en PDF" in " ".join(res.output.split())
+    assert "attention : la police" not in res.output  # the built-in template's fonts are installed
+
+
+def test_pdf_says_when_the_templates_font_is_not_installed(run, tmp_path):
+    """A firm's template in Garamond (not on this computer): the PDF is set in another font, and said so."""
+    from docx import Document
+
+    from conftest import default_case, require_tool, write_case
+    from refere.requete.render import default_template
+
+    require_tool("LibreOffice", "soffice", hint="paquet Debian libreoffice-writer-nogui")
+    doc = Document(str(default_template()))
+    doc.styles["Normal"].font.name = "Garamond Refere Absente"
+    tpl = tmp_path / "cabinet.docx"
+    doc.save(str(tpl))
+    res = run("build", write_case(tmp_path / "a", default_case()), "-o", tmp_path / "out", "--pdf", "--modele", tpl)
+    assert res.exit_code == 0, res.output
+    flat = " ".join(res.output.split())
+    assert "attention : la police « Garamond Refere Absente » du modèle n'est pas installée sur cet ordinateur" in flat
+    assert flat.index("attention : la police") < flat.index("Et maintenant")
 
 
 def test_attempts_counted_from_one_in_messages(run, tmp_path):
@@ -315,3 +336,20 @@ def test_check_text_names_fields_in_words_not_keys(run, tmp_path):
     assert "Indiquez « M. » ou « Mme » dans « avocat ou association : civilité »" in res.output
     for key in ("echeance", "forme structurée", "« civilite »", "conseil.civilite", "« «"):
         assert key not in res.output, key
+
+
+def test_build_lists_its_warnings_in_words_before_what_to_do_next(run, tmp_path):
+    import yaml
+
+    from conftest import default_case, write_case
+
+    data = default_case()
+    data["pieces"] = [p for p in data.get("pieces", []) if p.get("categorie") != "courrier_prefecture"]
+    case = write_case(tmp_path / "a", data)
+    codes = yaml.safe_load(run("check", case, "--json").output)
+    res = run("build", case, "-o", tmp_path / "out")
+    assert res.exit_code == 0, res.output
+    out = res.output
+    assert "pas-de-courrier" in str(codes) and "[pas-de-courrier] Aucune pièce de catégorie" in out
+    head = out.index("avertissement")
+    assert "relisez avant de déposer" in out[head:head + 60] and head < out.index("Et maintenant")

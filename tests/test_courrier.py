@@ -144,6 +144,17 @@ def test_counsel_letter_names_counsel_as_the_requete_does(tmp_path):
     assert "dans un délai de huit jours, à l'adresse indiquée en tête de ce courrier" in text
 
 
+def test_a_fact_that_says_its_date_is_not_followed_by_it_again(tmp_path):
+    data = _counsel_case(tmp_path)
+    data["urgence"] = [{"motif": "emploi", "echeance": "2025-03-15",
+                        "fait": "Son contrat ne peut être prolongé au-delà du 15 mars 2025."}]
+    case = write_case(tmp_path / "a", data)
+    out = courrier.write(case, tmp_path / "envoi", today=dt.date(2025, 3, 25))
+    text = "\n".join(p.text.replace("\u00a0", " ") for p in Document(str(out.docx)).paragraphs)
+    assert "– Son contrat ne peut être prolongé au-delà du 15 mars 2025 (date déjà dépassée)." in text
+    assert "échéance : le 15 mars" not in text
+
+
 def test_anef_letter_describes_the_blocked_filing(tmp_path):
     data = _counsel_case(tmp_path, voie="anef")
     data["diligences"] = [{"date": "2025-03-09", "type": "centre_contact_citoyen",
@@ -179,7 +190,8 @@ def test_letter_uses_the_prefecture_address_and_introduces_urgency_as_facts(run,
     assert "Remplissez « adresse de la préfecture »" in res.output
     text = text_of(case.parent / "courrier-prefecture.docx")
     assert "[adresse postale de la préfecture]" in text
-    assert "Les circonstances suivantes rendent ma demande urgente :" in text
+    assert ("Ma demande est urgente. Voici les faits, tels qu'ils seront exposés au juge des référés pour "
+            "Mme Aïssatou Binta DIALLO :") in text.replace("\u00a0", " ")
     assert "Son contrat de travail prend fin le 30 avril 2025" in text and "Ma situation est urgente" not in text
     data["prefecture"]["adresse"] = "Préfecture de la Seine-Saint-Denis\n1 esplanade Jean Moulin\n93000 Bobigny"
     write_case(tmp_path / "a", data)

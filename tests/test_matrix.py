@@ -282,6 +282,8 @@ def test_requete_reads_as_correct_french(folder, k):
         assert sig[1].startswith(("M. ", "Mme ", "Aïssatou")) and "(signature)" in sig[2] and "Pour " not in sig[1]
     else:
         assert any(t.startswith("Pour ") for t in body[start:])
+        # A lawyer's Télérecours login is the signature: no « (signature) » under the lawyer's name.
+        assert not any("(signature)" in t for t in body[start:])
     # Costs: art. 37 al. 2 only for a lawyer under aide juridictionnelle, L. 761-1 in the alternative.
     art37 = ("articles L. 761-1 du code de justice administrative et 37, alinéa 2, de la loi n° 91-647"
              in flat)

@@ -232,12 +232,13 @@ def test_letter_template_exported_checked_and_recognised(tmp_path, run):
     assert "refere modele verifier --courrier" in res.output
     res = run("modele", "verifier", "--courrier", letter)
     assert res.exit_code == 0 and "Modèle de lettre" in res.output and f"avec {len(VARIANTS)} dossiers" in res.output
+    # Given to the other command, it is checked as what it is, and said so.
     res = run("modele", "verifier", letter)
-    assert res.exit_code == 1
-    assert "est un modèle de la lettre à la préfecture, pas de la requête" in res.output
-    assert "variable inconnue" not in res.output
+    assert res.exit_code == 0, res.output
+    assert "est un modèle de la lettre à la préfecture, pas de la requête : vérifié comme une lettre" in res.output
+    assert "variable inconnue" not in res.output and "Modèle de lettre" in res.output
     res = run("modele", "verifier", "--courrier", BUILTIN)
-    assert res.exit_code == 1 and "est un modèle de la requête, pas de la lettre" in res.output
+    assert res.exit_code == 0 and "est un modèle de la requête, pas de la lettre" in res.output
     # A firm's letter with a typo: located, with the nearest name.
     bad = make_template(tmp_path / "faute.docx", "{{ objett }}", "{{ phrases.intro }}")
     res = run("modele", "verifier", "--courrier", bad)
@@ -269,3 +270,55 @@ def test_a_document_without_a_body_is_refused_in_french(tmp_path, run):
     assert result.exit_code == 1
     assert "« sans-corps.docx » n'est pas un document Word (.docx) lisible (document sans corps)" in result.output
     assert "Erreur interne" not in result.output
+
+
+def test_letter_template_knows_the_counsel_as_the_requete_does(tmp_path, run):
+    """A firm's letter signs with {{ conseil.maitre }} and its toque: the verifier knows `conseil`,
+    and the letter written with it names the counsel (and nothing when the applicant writes alone)."""
+    from docx import Document as Read
+
+    from conftest import default_case, write_case
+
+    tpl = make_template(tmp_path / "lettre-cabinet.docx", "{{ objet }}",
+                        "{% if conseil %}{{ conseil.maitre }}, {{ conseil.au_barreau }}, toque {{ conseil.toque }}"
+                        "{% else %}{{ designation }}{% endif %}",
+                        "{% if conseil %}{% for l in conseil.adresse_lignes %}{{ l }} / {% endfor %}{% endif %}")
+    res = run("modele", "verifier", "--courrier", tpl)
+    assert res.exit_code == 0, res.output
+    assert "variable inconnue" not in run("modele", "verifier", "--courrier",
+                                          make_template(tmp_path / "x.docx", "{{ conseil.reference }}")).output
+    data = default_case()
+    data["conseil"] = {"qualite": "avocat", "civilite": "Mme", "nom": "Jeanne MARTIN", "barreau": "Seine-Saint-Denis",
+                       "toque": "PB 123", "adresse": "3 rue du Palais\n93000 Bobigny"}
+    case = write_case(tmp_path / "avec-conseil", data)
+    assert run("courrier", case, "--modele", tpl).exit_code == 0
+    text = [p.text for p in Read(str(case.parent / "courrier-prefecture.docx")).paragraphs]
+    assert text[1] == "Maître Jeanne MARTIN, au barreau de la Seine-Saint-Denis, toque PB 123"
+    assert text[2] == "3\u00a0rue du Palais / 93000\u00a0Bobigny / "
+
+
+def test_a_tag_that_would_print_true_false_or_none_is_refused(tmp_path, run):
+    """« {{ procedure.type == "anef" }} » prints « False » in the requête: the verifier names its paragraph."""
+    tpl = make_template(tmp_path / "cabinet.docx", "{{ requerant.designation }}",
+                        "Voie : {{ procedure.type == 'anef' }}", "{{ requerant.civilite == 'Mme' and 'Madame' }}")
+    res = run("modele", "verifier", tpl)
+    assert res.exit_code == 1
+    found = problems(res.output)
+    assert len(found) == 2, res.output
+    assert found[0].startswith("corps du document, paragraphe 2 « Voie : {{ procedure.type == 'anef' }} » : affiche « False »")
+    assert "paragraphe 3" in found[1] and "affiche « False »" in found[1] and "{% if" in found[1]
+
+
+def test_a_paragraph_that_does_not_parse_hides_no_other_problem(tmp_path, run):
+    """A broken tag in the body no longer stops the sample renders: the header's « conseil est vide » and
+    the footer's printed « False » are reported in the same run, sorted by part and paragraph."""
+    tpl = make_template(tmp_path / "cabinet.docx", "{{ requerant.designation }}",
+                        "REQUÊTE {% if brouillon %}(PROJET){% endif %(article L. 521-3)",
+                        header="CABINET {{ conseil.nom_seul|upper }}", footer="Réf. {{ procedure.type == 'anef' }}")
+    res = run("modele", "verifier", tpl)
+    assert res.exit_code == 1
+    found = problems(res.output)
+    assert len(found) == 3, res.output
+    assert found[0].startswith("corps du document, paragraphe 2") and "balise mal formée" in found[0]
+    assert found[1].startswith("en-tête (header1.xml)") and "« conseil » est vide dans ce cas" in found[1]
+    assert found[2].startswith("pied de page (footer1.xml)") and "affiche « False »" in found[2]

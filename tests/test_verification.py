@@ -205,7 +205,39 @@ def test_a_changed_capture_is_checked_again(tmp_path, monkeypatch):
     sha = case.tentatives[0].capture.file.sha256
     assert not (probe.decode_cache() / sha).exists()
     assert not check(case).blocking
-    assert (probe.decode_cache() / sha).read_text("ascii") == "1"  # checked, then remembered
+    assert (probe.decode_cache() / sha).read_text("ascii") == "1 exacte"  # checked, then remembered
+
+
+def _idat(data: bytes) -> bytes:
+    return b"".join(b for k, b in _chunks(data) if k == b"IDAT")
+
+
+def test_image_data_running_past_its_rows_is_re_encoded_however_its_check_is_known(tmp_path, monkeypatch):
+    """The check inflates every capture already; whether its data runs past its rows is taken
+    from it (never inflated again), and such data is never copied raw into a pièce: checked on
+    the workers, remembered in the cache, or remembered by an older refere (not said: judged)."""
+    case_file = _case(tmp_path)
+    shots = sorted((tmp_path / "affaire" / "captures").iterdir())
+    sound = shots[0].read_bytes()
+    long = _with_idat(sound, zlib.compress(_raw(sound) + bytes(1000)))  # 1000 bytes past the last row
+    assert pngcheck.pixels(long) == 1000 and pngcheck.pixels(sound) == 0
+    _replace(shots[0], long)
+    other = _idat(shots[1].read_bytes())
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+    def built(name: str) -> bytes:
+        probe._probe.cache_clear()
+        build(case_file, Options(out=tmp_path / name, jobs=2))
+        return b"".join(p.read_bytes() for p in sorted((tmp_path / name / "pieces").iterdir()))
+
+    first = built("sortie-1")  # nothing cached: checked on the workers while the pièces are written
+    assert other in first  # a sound capture's image data is filed as it is
+    assert _idat(long) not in first
+    sha = load(case_file).tentatives[0].capture.file.sha256
+    assert (probe.decode_cache() / sha).read_text("ascii") == "1 longue"
+    assert _idat(long) not in built("sortie-2")  # known from the cache
+    (probe.decode_cache() / sha).write_text("1", "ascii")  # what an older refere remembered
+    assert _idat(long) not in built("sortie-3")
 
 
 def test_second_build_keeps_unchanged_pieces_but_never_altered_ones(tmp_path, monkeypatch):

@@ -314,7 +314,7 @@ def test_check_page_shows_report_and_figures(client):
 def test_build_then_download_files_and_zip(client, ws):
     cid = "exemple-94"
     _, tok = page(client, f"/d/{cid}/construction")
-    r = client.post(f"/d/{cid}/construction", data=tok)
+    r = client.post(f"/d/{cid}/construction", data={**tok, "confirmer": "oui"})
     assert r.status_code == 302
     html, _ = page(client, f"/d/{cid}/construction")
     assert "Dossier construit" in html and "Télérecours citoyens" in html and "tribunal administratif de Melun" in html
@@ -357,7 +357,7 @@ def test_one_build_at_a_time_per_case(client, ws):
     lock.acquire()
     try:
         _, tok = page(client, "/d/exemple-94/construction")
-        client.post("/d/exemple-94/construction", data=tok)
+        client.post("/d/exemple-94/construction", data={**tok, "confirmer": "oui"})
         html, _ = page(client, "/d/exemple-94/construction")
         assert "déjà en cours" in html
     finally:
@@ -382,11 +382,11 @@ def test_tout_construire_writes_rapport_csv(client, ws):
         time.sleep(0.1)
     html, _ = page(client, "/tout-construire")
     assert "Terminé" in html and "2 construit(s) ou à jour, 2 en échec" in html
-    # Per failed case: the blocking codes and one short sentence first, the whole error folded away.
+    # Per failed case: one short sentence in words first (no code chip), the whole error folded away.
     row = re.search(r'<tr><th scope="row"><a href="/d/court/">.*?</tr>', html, re.S)[0]
     cells = re.findall(r'<td data-label="([^"]+)"[^>]*>(.*?)</td>', row, re.S)
     reason = dict(cells)["Ce qui bloque"]
-    assert re.search(r"<code>[a-z0-9-]+</code>", reason)
+    assert not re.search(r"<code>[a-z0-9-]+</code>", reason)  # words, not the codes (rapport.csv has them)
     short = re.search(r'<span class="court">([^<]*)</span>', reason)[1]
     assert 0 < len(short) <= 160 and "<details>" in reason
     assert dict(cells)["Avertissements"].strip().isdigit()  # the warnings count, though it failed
@@ -394,8 +394,13 @@ def test_tout_construire_writes_rapport_csv(client, ws):
     assert "Ce qui bloque" in broken and "la liste des tentatives" in broken
     assert "requerant" not in broken and "dossier.yaml:" not in broken
     r = client.get("/tout-construire/rapport.csv")
-    lines = r.data.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("dossier;statut") and len(lines) == 5
+    import csv
+
+    rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:2] == ["dossier", "statut"] and len(rows) == 5
+    # The example's warning, in words, one per line inside its cell (never joined by « | »).
+    texts = {row[0]: row[-1] for row in rows[1:]}
+    assert texts["autre"] and " | " not in texts["autre"] and not texts["autre"].startswith(("'", "-"))
 
 
 # ---------------------------------------------------------------- password and server
@@ -770,13 +775,13 @@ def test_desk_searches_and_filters_the_list(client, ws):
     assert "/d/exemple-94/" in html and "constructible avec avertissements" in html and "/d/nouvelle/" not in html
     # « Tout construire » comes before the list.
     html, _ = page(client, "/")
-    assert html.index("Tout construire") < html.index('<table class="liste">')
+    assert html.index("Tout construire") < html.index('<table class="liste')
 
 
 def test_build_page_marks_old_builds_and_offers_no_dead_end(client, ws):
     cid = "exemple-94"
     _, tok = page(client, f"/d/{cid}/construction")
-    assert client.post(f"/d/{cid}/construction", data=tok).status_code == 302
+    assert client.post(f"/d/{cid}/construction", data={**tok, "confirmer": "oui"}).status_code == 302
     html, _ = page(client, f"/d/{cid}/construction")
     assert "Ancienne version" not in html and "à reconstruire" not in html
     # Changed after its build: « à reconstruire » on the build page and in the list.
@@ -791,7 +796,7 @@ def test_build_page_marks_old_builds_and_offers_no_dead_end(client, ws):
     case_file(ws).write_text(case_file(ws).read_text("utf-8").replace("nom: BENALI", "nom: À COMPLÉTER"), "utf-8")
     html, tok = page(client, f"/d/{cid}/construction")
     assert 'id="brouillon"' not in html and "pas même un projet" in html
-    client.post(f"/d/{cid}/construction", data=tok)
+    client.post(f"/d/{cid}/construction", data={**tok, "confirmer": "oui"})
     html, _ = page(client, f"/d/{cid}/construction")
     text = visible_text(html)
     assert "Rien n'a été construit" in text and "nom de famille : à remplir" in text and "Ancienne version" in text
@@ -945,7 +950,7 @@ def test_a_case_that_cannot_be_built_offers_no_build_step(client, ws):
     # A case that can be built keeps its step and its button.
     y.write_text(original, "utf-8")
     assert "Étape suivante : construire" in page(client, "/d/exemple-94/verification")[0]
-    assert '<button type="submit">Construire</button>' in page(client, "/d/exemple-94/construction")[0]
+    assert re.search(r'<button type="submit">Construire( quand même)?</button>', page(client, "/d/exemple-94/construction")[0])
 
 
 def test_list_counts_the_capture_readings_the_cli_cached(client, ws, monkeypatch, tmp_path):
@@ -1021,7 +1026,7 @@ def test_one_applicant_sees_no_desk_jargon_and_her_own_name(client, ws):
     assert name and name != "exemple-94" and name.split()[-1].isupper()
     assert f"<title>{name} — captures — refere</title>" in html
     _, tok = page(client, "/d/exemple-94/construction")
-    client.post("/d/exemple-94/construction", data=tok)
+    client.post("/d/exemple-94/construction", data={**tok, "confirmer": "oui"})
     html, _ = page(client, "/d/exemple-94/construction")
     assert '<details class="pour-avocat"><summary>Pour l\'avocat ou l\'association</summary>' in html
     before = visible_text(html.split('<details class="pour-avocat">')[0])
@@ -1029,4 +1034,185 @@ def test_one_applicant_sees_no_desk_jargon_and_her_own_name(client, ws):
     # Two cases: the desk's tools are back.
     copy_example(ws / "autre")
     text = visible_text(page(client, "/")[0])
-    assert "Permanence : tout construire" in text and f"Espace des dossiers (pour l'association) : {ws}" in text
+    # The workspace by its name, never its path on the server.
+    assert "Permanence : tout construire" in text and "espace des dossiers (pour l'association) : « espace »" in text
+    assert str(ws) not in text
+
+
+def test_prefecture_postal_address_is_a_form_field_used_by_the_letter(client, ws):
+    """« Adresse de la préfecture » in the préfecture step: saved as prefecture.adresse, on the letter."""
+    import docx
+
+    html, tok = page(client, "/d/exemple-94/")
+    assert re.search(r'<label for="prefecture\.adresse">Adresse de la préfecture \(facultatif\)</label>', html)
+    assert "sous « CONTRE »" in visible_text(html)
+    r = client.post("/d/exemple-94/", data={**tok, "prefecture.adresse": "7 avenue du Général de Gaulle\r\n94000 Créteil"})
+    assert r.status_code == 302
+    assert yaml.safe_load(case_file(ws).read_text("utf-8"))["prefecture"]["adresse"].strip() == \
+        "7 avenue du Général de Gaulle\n94000 Créteil"
+    html, tok = page(client, "/d/exemple-94/construction")
+    client.post("/d/exemple-94/courrier", data=tok)
+    html, _ = page(client, "/d/exemple-94/construction")
+    assert "Lettre écrite" in html and "adresse postale de la préfecture" not in visible_text(html)
+    r = client.get("/d/exemple-94/courrier/courrier-prefecture.docx")
+    lines = [p.text for p in docx.Document(io.BytesIO(r.data)).paragraphs]
+    assert "94000 Créteil" in lines and not any("[adresse postale" in t for t in lines)
+
+
+def test_attempt_notes_are_said_to_go_into_the_requete(client, ws, run):
+    """A free note is printed in the requête's table of attempts: the form says so, and so do the
+    verification page and `refere check` (for information, not as a warning)."""
+    data = yaml.safe_load(case_file(ws).read_text("utf-8"))
+    data["tentatives"][1]["note"] = "page bloquée après l'étape 2"
+    data["tentatives"][4]["note"] = "message d'erreur"
+    case_file(ws).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    html, _ = page(client, "/d/exemple-94/captures")
+    assert "Une note est imprimée dans la requête" in visible_text(html)
+    html, _ = page(client, "/d/exemple-94/verification")
+    said = ("Les notes des tentatives n° 2 et 5 sont imprimées dans la requête, entre parenthèses après le "
+            "résultat, dans le tableau des tentatives")
+    assert said in visible_text(html)
+    res = run("check", case_file(ws))
+    assert said in " ".join(res.output.split()) and "À relire (pour information)" in res.output
+    warnings_before = yaml.safe_load(run("check", case_file(ws), "--json").output)["avertissements"]
+    data["tentatives"][1]["note"] = data["tentatives"][4]["note"] = None
+    case_file(ws).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    assert "À relire" not in run("check", case_file(ws)).output
+    assert yaml.safe_load(run("check", case_file(ws), "--json").output)["avertissements"] == warnings_before
+
+
+def test_a_final_build_with_warnings_asks_to_confirm_them_first(client, ws):
+    """Before a final (non-projet) build with warnings: the warnings in words, a box « construire quand
+    même »; without it nothing is built; a projet needs no confirmation."""
+    cid = "exemple-94"
+    data = yaml.safe_load(case_file(ws).read_text("utf-8"))
+    data["pieces"] = [p for p in data["pieces"] if p.get("categorie") != "courrier_prefecture"]  # « pas-de-courrier »
+    case_file(ws).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    html, tok = page(client, f"/d/{cid}/construction")
+    box = re.search(r'<fieldset class="boite avertissement" id="confirmer-avertissements">(.*?)</fieldset>', html, re.S)[1]
+    assert "courrier" in visible_text(box) and "pas-de-courrier" not in visible_text(box)
+    assert "Construire quand même</button>" in html
+    r = client.post(f"/d/{cid}/construction", data=tok)
+    assert r.status_code == 302 and r.location.endswith("#confirmer-avertissements")
+    assert not (ws / cid / "dossier").exists()
+    html, tok = page(client, f"/d/{cid}/construction")
+    assert 'id="confirmer-manque" role="alert"' in html and "Dossier construit" not in html
+    client.post(f"/d/{cid}/construction", data={**tok, "confirmer": "oui"})
+    assert (ws / cid / "dossier" / "requete.docx").is_file()
+    html, tok = page(client, f"/d/{cid}/construction")
+    assert "Dossier construit" in html
+    client.post(f"/d/{cid}/construction", data={**tok, "brouillon": "oui"})
+    html, _ = page(client, f"/d/{cid}/construction")
+    assert "PROJET seulement" in html
+
+
+def test_letter_comes_first_says_what_it_lacks_and_when_it_is_old(client, ws):
+    """No letter sent yet: the letter comes before the build, the verification page links to it; a letter
+    without the préfecture's address says so with a link to the field; a change after it marks it old."""
+    cid = "exemple-94"
+    data = yaml.safe_load(case_file(ws).read_text("utf-8"))
+    data["pieces"] = [p for p in data["pieces"] if p.get("categorie") != "courrier_prefecture"]
+    data["prefecture"].pop("adresse", None)
+    data["prefecture"].pop("site", None)
+    case_file(ws).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    html, _ = page(client, f"/d/{cid}/verification")
+    assert f'href="/d/{cid}/construction#courrier">Écrire la lettre à la préfecture</a>' in html
+    html, tok = page(client, f"/d/{cid}/construction")
+    assert html.index('id="courrier"') < html.index('id="build-titre"')
+    assert "La lettre à la préfecture, d'abord" in html
+    client.post(f"/d/{cid}/courrier", data=tok)
+    html, _ = page(client, f"/d/{cid}/construction")
+    said = visible_text(re.search(r'<p class="avertissement" id="courrier-adresse">.*?</p>', html, re.S)[0])
+    assert "À compléter avant l'envoi : l'adresse postale de la préfecture" in said
+    assert f'href="/d/{cid}/#prefecture.adresse"' in html and 'id="courrier-ancien"' not in html
+    assert "adresse de contact du service des étrangers" in visible_text(html)
+    import os
+    import time
+
+    later = time.time() + 5
+    os.utime(case_file(ws), (later, later))  # an attempt added after the letter was written
+    html, _ = page(client, f"/d/{cid}/construction")
+    assert "Ancienne version : le dossier a changé depuis que la lettre a été écrite" in visible_text(html)
+
+
+def test_cabinet_templates_are_checked_at_start_and_used_for_the_requete_and_the_letter(ws, tmp_path, run):
+    """« refere web --modele … --modele-courrier … »: the verifier's words before the server starts; then the
+    build page writes the requête and the letter with the cabinet's templates, and says so."""
+    import docx
+
+    from refere.errors import TemplateError
+    from refere.requete import courrier
+    from refere.requete.render import default_template
+    from refere.web import core
+
+    tpl = docx.Document(str(default_template()))
+    tpl.add_paragraph("CABINET LEROUX — dossier de {{ requerant.designation }}")
+    cabinet = tmp_path / "cabinet.docx"
+    tpl.save(str(cabinet))
+    tpl = docx.Document(str(courrier.template_path()))
+    tpl.add_paragraph("Lettre du cabinet LEROUX")
+    lettre = tmp_path / "lettre-cabinet.docx"
+    tpl.save(str(lettre))
+    bad = tmp_path / "faute.docx"
+    tpl = docx.Document()
+    tpl.add_paragraph("{{ requerant.nmo }}")
+    tpl.save(str(bad))
+    with pytest.raises(TemplateError) as err:
+        serve.make_server(ws, "127.0.0.1", 0, templates=core.Templates(bad, None))
+    assert "variable inconnue « requerant.nmo » ; vouliez-vous dire « requerant.nom » ?" in err.value.message
+    res = run("web", ws, "--port", "0", "--sans-navigateur", "--modele-courrier", bad)
+    assert res.exit_code == 1 and "paragraphe 1" in res.output and "Traceback" not in res.output
+
+    app = create_app(ws, workers=1, templates=core.Templates(cabinet, lettre))
+    app.testing = True
+    client = app.test_client()
+    html, tok = page(client, "/d/exemple-94/construction")
+    assert "modèle du cabinet « cabinet.docx »" in html and "modèle du cabinet « lettre-cabinet.docx »" in html
+    client.post("/d/exemple-94/construction", data={**tok, "confirmer": "oui"})
+    body = [p.text for p in docx.Document(str(ws / "exemple-94" / "dossier" / "requete.docx")).paragraphs]
+    assert "CABINET LEROUX — dossier de M. Karim BENALI" in body
+    client.post("/d/exemple-94/courrier", data=tok)
+    r = client.get("/d/exemple-94/courrier/courrier-prefecture.docx")
+    assert "Lettre du cabinet LEROUX" in [p.text for p in docx.Document(io.BytesIO(r.data)).paragraphs]
+
+
+def test_a_case_with_an_error_still_shows_its_persons_name(client, ws):
+    y = case_file(ws)
+    y.write_text(y.read_text("utf-8").replace("date_naissance: 1987-11-03", "date_naissance: 1987-02-31"), "utf-8")
+    # Written by hand, unquoted: a date that does not exist is said, never a server error.
+    for url in ("/d/exemple-94/", "/d/exemple-94/captures", "/d/exemple-94/pieces"):
+        r = client.get(url)
+        assert r.status_code == 200 and "date de naissance : date impossible" in visible_text(r.get_data(as_text=True))
+    y.write_text(y.read_text("utf-8").replace("date_naissance: 1987-02-31", 'date_naissance: "31/02/1987"'), "utf-8")
+    html, _ = page(client, "/d/exemple-94/captures")
+    assert "bloquant (à corriger)" in html and "<h1>Karim BENALI" in html
+
+
+def test_a_new_attempt_dated_in_the_future_is_not_added(client, ws):
+    """Enter in « Ajouter une tentative sans capture » saves at once: a mistyped year is said, not written."""
+    before = yaml.safe_load(case_file(ws).read_text("utf-8"))["tentatives"]
+    html, tok = page(client, "/d/exemple-94/captures")
+    client.post("/d/exemple-94/captures", data={**tok, "tentatives[nouveau].date": "2099-12-04T09:05"})
+    assert yaml.safe_load(case_file(ws).read_text("utf-8"))["tentatives"] == before
+    html, _ = page(client, "/d/exemple-94/captures")
+    import html as markup
+
+    assert "La nouvelle tentative est datée du 4 décembre 2099 à 9 h 05, dans le futur : vérifiez l'année" in \
+        markup.unescape(visible_text(html)).replace("\u00a0", " ")
+
+
+def test_a_phones_copy_is_the_one_left_out_never_the_original(client, ws, tmp_path):
+    """« Screenshot_… (1).png » sent with « Screenshot_….png », same content: the original is kept, and the
+    message names the copy as the one not added."""
+    cid = "exemple-94"
+    data = png_bytes(tmp_path, "x.png", text="aucun creneau double")
+    _, tok = page(client, f"/d/{cid}/captures")
+    client.post(f"/d/{cid}/captures/envoyer", data={**tok, "_version": tok.get("_version", ""), "fichiers": [
+        (io.BytesIO(data), "Screenshot_20250920-085902 (1).png"), (io.BytesIO(data), "Screenshot_20250920-085902.png")]},
+        content_type="multipart/form-data")
+    import html as markup
+
+    html, _ = page(client, f"/d/{cid}/captures")
+    text = markup.unescape(visible_text(html))
+    assert ("« Screenshot_20250920-085902 (1).png » a le même contenu que « Screenshot_20250920-085902.png » : une "
+            "capture ne prouve qu'une tentative, « Screenshot_20250920-085902 (1).png » n'est pas ajoutée.") in text

@@ -239,7 +239,7 @@ def _departement(value: Any) -> str:
 
 def _url(value: str | None) -> str | None:
     if value is not None and not re.match(r"^https?://\S+$", value):
-        raise _err(f"adresse web invalide « {value} » : elle commence par https://")
+        raise _err(f"adresse web invalide « {value} » : elle doit commencer par https://")
     return value
 
 

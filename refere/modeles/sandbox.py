@@ -105,6 +105,24 @@ def _record(kind: str, detail: Any) -> bool:
     return True
 
 
+class _Shown:
+    """A value a tag would print as Python's word (« False », « None »): recorded by the verifier."""
+
+    def __init__(self, value: Any) -> None:
+        if value is None:
+            self.message = ("affiche « None » dans ce cas : cette valeur est vide ; entourez ce passage de "
+                            "{% if … %}…{% endif %}")
+        else:
+            self.message = (f"affiche « {value} » : une comparaison ou une valeur oui/non n'est pas un texte ; "
+                            "écrivez-la dans {% if … %}…{% endif %}")
+
+
+def _finalize(value: Any) -> Any:
+    if (value is None or value is True or value is False) and _RECORD.get() is not None:  # cheap: called per output
+        _record("valeur", _Shown(value))
+    return value
+
+
 class _Undefined(jinja2.StrictUndefined):
     """Strict: an unknown name fails on every use. Under the verifier, records and goes on."""
 
@@ -357,7 +375,7 @@ class SandboxEnv(ImmutableSandboxedEnvironment):
     template_class = _Template
 
     def __init__(self, filters: dict[str, Callable]) -> None:
-        super().__init__(undefined=_Undefined, autoescape=True)
+        super().__init__(undefined=_Undefined, autoescape=True, finalize=_finalize)
         self.globals.clear()
         self.globals["range"] = _range
         self.filters = {name: _guard_filter(name, f, False) for name, f in self.filters.items() if name in ALLOWED_FILTERS}

@@ -11,8 +11,10 @@ import contextlib
 import os
 
 import zlib
+from typing import TYPE_CHECKING
 
-import pikepdf
+if TYPE_CHECKING:  # imported where used: `check` of known files must not load the PDF library
+    import pikepdf
 
 # Canonical names of the standard filters, with their abbreviations (inline images use those).
 ALIASES = {
@@ -33,6 +35,8 @@ class Undecodable(ValueError):
 
 def filter_names(stream: pikepdf.Stream) -> list[str]:
     """The stream's filters, canonical names, in order; a filter that is not a name is kept as text."""
+    import pikepdf
+
     filt = stream.get("/Filter")
     items = list(filt) if isinstance(filt, pikepdf.Array) else [filt] if filt is not None else []
     return [ALIASES.get(str(f), str(f)) if isinstance(f, pikepdf.Name) else repr(type(f).__name__) for f in items]
@@ -211,6 +215,8 @@ def decoded_size(raw: bytes, names: list[str], parms, limit: int) -> int | None:
     import base64
     import binascii
     import re
+
+    import pikepdf
 
     data = raw
     for k, name in enumerate(names):

@@ -18,7 +18,7 @@ from PIL import Image, ImageMath, ImageOps
 
 from refere.errors import FileProblem
 from refere.pieces import pngmeta, sanitize
-from refere.pieces.probe import MAX_PIXELS, SourceInfo, source_bytes
+from refere.pieces.probe import MAX_PIXELS, SourceInfo, idat_exact, source_bytes
 
 logging.getLogger("img2pdf").setLevel(logging.ERROR)
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
@@ -36,8 +36,19 @@ def needs_reencoding(src: SourceInfo) -> bool:
     data = source_bytes(src)
     if src.kind == "png":
         meta = pngmeta.read(data)
-        return meta.has_alpha or meta.orientation in MIRRORED or not pngmeta.idat_fits(data)
+        # Image data running past its rows is rare: a capture whose check is still running
+        # counts as fitting here (this only sizes the work), never in ``image_pages``.
+        return meta.has_alpha or meta.orientation in MIRRORED or not _idat_fits(src, data, wait=False)
     return jpeg_orientation(data) in MIRRORED
+
+
+def _idat_fits(src: SourceInfo, data: bytes, wait: bool = True) -> bool:
+    """The image data inflates to no more than its rows: from the capture's check, which
+    inflated it all already, or (not known) counted here; not ``wait``-ing, unknown fits."""
+    exact = src.idat_exact if src.idat_exact is not None else idat_exact(src, wait)
+    if exact is None and not wait:
+        return True
+    return exact if exact is not None else pngmeta.idat_fits(data)
 
 
 def jpeg_orientation(data: bytes) -> int:
@@ -126,11 +137,11 @@ def image_pages(src: SourceInfo, dpi_cap: int | None = None) -> pikepdf.Pdf:
     jpeg = data[:2] == b"\xff\xd8"
     meta = pngmeta.read(data) if src.kind == "png" else None
     orientation = meta.orientation if meta else jpeg_orientation(data) if jpeg else 1
-    again = bool(dpi_cap) or orientation in MIRRORED or bool(meta and (meta.has_alpha or not pngmeta.idat_fits(data)))
+    again = bool(dpi_cap) or orientation in MIRRORED or bool(meta and (meta.has_alpha or not _idat_fits(src, data)))
     # A quarter turn is the page's rotation (the image data is kept as it is); img2pdf is never
     # asked to read the EXIF itself (it decodes a whole PNG for that).
     rotation = img2pdf.Rotation.none if again else _EXIF_ROTATION.get(orientation, img2pdf.Rotation.none)
-    # Pillow's and img2pdf's English notes are kept off the screen by the CLI (cli.quiet_libraries).
+    # Pillow's and img2pdf's English notes are kept off the screen by the CLI (cli.quiet_loggers).
     try:
         if again:
             flat = _reencoded(data, dpi_cap, photo=jpeg)

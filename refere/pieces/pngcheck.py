@@ -43,8 +43,10 @@ def simple(data: bytes) -> bool:
     return b"acTL" not in head
 
 
-def pixels(data: bytes) -> None:
-    """Raise ``Broken`` unless every row of the (``simple``) PNG in ``data`` is there and sound."""
+def pixels(data: bytes) -> int:
+    """Raise ``Broken`` unless every row of the (``simple``) PNG in ``data`` is there and sound.
+    Returns how many bytes the image data inflates to past its last row (0 for almost every PNG;
+    more is data a viewer ignores, which must not be copied raw into a PDF)."""
     width, height = struct.unpack(">II", data[16:24])
     depth, ctype = data[24], data[25]
     channels = _CHANNELS[ctype][0]
@@ -72,6 +74,7 @@ def pixels(data: bytes) -> None:
         pos = end
     if done < expected or not inflater.eof:
         raise Broken("données d'image incomplètes")
+    return done - expected
 
 
 def _feed(inflater, chunk, done: int, stride: int, expected: int) -> int:

@@ -49,6 +49,9 @@ class SourceInfo:
     file: files.Checked | None = field(default=None, compare=False, repr=False)
     # PDFs only: qpdf's structure check, and whether its recovery makes the file whole.
     etat: repair.Diagnosis = repair.Diagnosis()
+    # Plain PNGs only: whether the image data inflates to exactly its rows (True) or runs on
+    # past them (False), as its check found; None when not known (see ``idat_exact``).
+    idat_exact: bool | None = field(default=None, compare=False)
 
 
 def source_bytes(src) -> bytes:
@@ -68,7 +71,9 @@ def _checked(source) -> files.Checked:
     return dataclasses.replace(checked, written=source.written)
 
 
-def _image_pages(data: bytes, written: str) -> int:
+def _image_pages(data: bytes, written: str) -> tuple[int, bool | None]:
+    """Pages filed (1: the first frame) and, for a plain PNG, whether its image data inflates
+    to exactly its rows (``SourceInfo.idat_exact``)."""
     # In entropy-coded data 0xFF is always followed by 0x00 or RSTn: 0xFF 0xDA only starts a scan
     # (or sits in metadata, which can only overcount).
     if data[:2] == b"\xff\xd8" and (scans := data.count(b"\xff\xda")) > MAX_JPEG_SCANS:
@@ -90,9 +95,10 @@ def _image_pages(data: bytes, written: str) -> int:
                 # PNG is checked without decoding (pngcheck: inflate, CRC, filter types, exact);
                 # anything else is decoded in full.
                 if img.format == "PNG" and pngcheck.simple(data):
-                    pngcheck.pixels(data)
+                    exact = pngcheck.pixels(data) == 0
                 else:
                     img.load()
+                    exact = None
         except FileProblem:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -104,7 +110,7 @@ def _image_pages(data: bytes, written: str) -> int:
             raise FileProblem(
                 f"« {written} » : image endommagée ou tronquée, ses pixels ne se lisent pas en entier ; "
                 "refaites la capture ou réenregistrez-la") from None
-    return 1
+    return 1, exact
 
 
 def unsupported_image(data: bytes) -> str | None:
@@ -169,8 +175,9 @@ def _known(checked: files.Checked) -> SourceInfo | None:
             return None
         pages, etat = known
         return SourceInfo(checked.path, checked.written, checked.kind, pages, checked.sha256, checked.size, checked, etat)
-    if (pages := _decoded_before(checked.sha256)) is not None:
-        return SourceInfo(checked.path, checked.written, checked.kind, pages, checked.sha256, checked.size, checked)
+    if (known := _decoded_before(checked.sha256)) is not None:
+        return SourceInfo(checked.path, checked.written, checked.kind, known[0], checked.sha256, checked.size, checked,
+                          idat_exact=known[1])
     return None
 
 
@@ -189,9 +196,10 @@ def _verify(checked: files.Checked, dated=None) -> SourceInfo:
                   json.dumps({"pages": pages, "etat": etat.etat, "defauts": list(etat.defauts),
                              "pages_touchees": list(etat.pages)}))
         return SourceInfo(checked.path, checked.written, checked.kind, pages, checked.sha256, checked.size, checked, etat)
-    pages = _image_pages(data, checked.written)
-    _remember_decoded(checked.sha256, pages)
-    return SourceInfo(checked.path, checked.written, checked.kind, pages, checked.sha256, checked.size, checked)
+    pages, exact = _image_pages(data, checked.written)
+    _remember_decoded(checked.sha256, pages, exact)
+    return SourceInfo(checked.path, checked.written, checked.kind, pages, checked.sha256, checked.size, checked,
+                      idat_exact=exact)
 
 
 # Images whose every pixel decoded, by SHA-256, in the user's own cache: a second check of the
@@ -207,18 +215,45 @@ def _pillow() -> str:
     return pillow
 
 
-def _decoded_before(sha256: str) -> int | None:
+# After the pages, in an entry: what the check found of a plain PNG's image data (an entry of
+# an older refere has the pages alone: not known).
+_EXACT = {" exacte": True, " longue": False, "": None}
+
+
+def _decoded_before(sha256: str) -> tuple[int, bool | None] | None:
+    """Pages and ``idat_exact`` of an image known sound, or None."""
     # Read as a regular file only (never a link, a FIFO or /dev/zero), and small.
     raw = files.recall(decode_cache() / sha256, 64)
     try:
         text = raw.decode("ascii") if raw is not None else ""
     except ValueError:
         return None
-    return int(text) if text.isdigit() and 0 < int(text) < 10_000 else None
+    pages, space, rest = text.partition(" ")
+    if not pages.isdigit() or not 0 < int(pages) < 10_000 or space + rest not in _EXACT:
+        return None
+    return int(pages), _EXACT[space + rest]
 
 
-def _remember_decoded(sha256: str, pages: int) -> None:
-    remember(decode_cache() / sha256, str(pages))
+def _remember_decoded(sha256: str, pages: int, exact: bool | None = None) -> None:
+    remember(decode_cache() / sha256, str(pages) + {v: k for k, v in _EXACT.items()}[exact])
+
+
+def idat_exact(source, wait: bool = True) -> bool | None:
+    """Whether a PNG source's image data inflates to exactly its rows, as its check found (the
+    check already inflated all of it: never again); None when not known. Waits for the file's
+    check when it is running (``start``) in this process and ``wait`` is asked; a process forked
+    from it (a pool of pièces) never waits for its parent's checks: it reads the user's cache."""
+    checked = source.file
+    if checked is None or checked.kind != "png":
+        return None
+    pending = _pending.get(checked)
+    if pending is not None and (os.getpid() != _OWNER[0] or (not wait and not pending.done())):
+        known = _known(checked)
+        return known.idat_exact if known is not None else None
+    try:
+        return _probe(checked).idat_exact
+    except FileProblem:
+        return None  # reported where the case lists it; the caller judges the data itself
 
 
 def _pdf_cache() -> Path:
@@ -276,6 +311,10 @@ POOL_FROM = 4
 WORKERS = 0
 
 
+# The process whose checks ``_pending`` holds: a forked child must never wait for them.
+_OWNER = [os.getpid()]
+
+
 def workers() -> int:
     return WORKERS or max(1, min(os.cpu_count() or 1, 4))
 
@@ -311,6 +350,7 @@ def start(sources, dated=None):
     with signals.held():
         pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork"),
                                    initializer=signals.install, initargs=(True,))
+        _OWNER[0] = os.getpid()
         for checked in todo:
             _pending[checked] = pool.submit(_verify_remote, checked, dated)
             if signals.stopping():

@@ -128,8 +128,11 @@ def _quote(text: str) -> str:
     return text if plain else json.dumps(text, ensure_ascii=False)
 
 
-def merge(case_file: Path, result: Scan) -> tuple[int, int]:
-    """Add the dated captures to ``tentatives`` (comments and order kept); returns (added, skipped)."""
+def merge(case_file: Path, result: Scan, refused: list[str] | None = None) -> tuple[int, int]:
+    """Add the dated captures to ``tentatives`` (comments and order kept); returns (added, skipped).
+
+    With ``refused`` (a list to fill): a capture dated in the future (a phone's clock gone wrong) or whose
+    content is already another attempt's capture is not added, and why is said there, one line each."""
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
     from ruamel.yaml.error import YAMLError
@@ -164,10 +167,17 @@ def merge(case_file: Path, result: Scan) -> tuple[int, int]:
     known_paths = {unicodedata.normalize("NFC", str(t.get("capture"))) for t in seq if isinstance(t, dict) and t.get("capture")}
     known_times = {str(t.get("date"))[:16] for t in seq if isinstance(t, dict)}
     added = skipped = 0
+    used = _used_contents(case_file.parent, known_paths) if refused is not None else {}
     for s in result.dated:
         if s.written in known_paths or _minute(s.when) in known_times:
             skipped += 1
             continue
+        if refused is not None:
+            why = _refusal(s, used)
+            if why:
+                refused.append(f"« {s.written} » : {why}")
+                continue
+            used.setdefault(s.sha256, s.written)
         entry = CommentedMap()
         entry["date"] = _minute(s.when)
         entry["capture"] = s.written
@@ -178,6 +188,30 @@ def merge(case_file: Path, result: Scan) -> tuple[int, int]:
         yaml.dump(data, buf)
         _replace(case_file, buf.getvalue())
     return added, skipped
+
+
+def _used_contents(base: Path, written: set[str]) -> dict[str, str]:
+    """The SHA-256 of each capture the attempts already use, and its name."""
+    out: dict[str, str] = {}
+    for w in sorted(written):
+        try:
+            out.setdefault(files.check_source(base, w).sha256, w)
+        except (RefereError, OSError, AttributeError):
+            continue  # a missing or broken capture is the check's to report
+    return out
+
+
+def _refusal(s: Shot, used: dict[str, str]) -> str:
+    from refere import dates
+
+    when = s.when if s.when.tzinfo is not None else s.when.replace(tzinfo=dates.PARIS)  # a phone's local time
+    if when > dates.now():
+        return (f"datée du {dates.format_datetime(s.when)}, dans le futur (horloge du téléphone mal réglée ?) : "
+                "pas ajoutée ; notez la tentative à la main avec sa vraie date")
+    if s.sha256 in used:
+        return (f"même contenu que « {used[s.sha256]} », déjà la capture d'une tentative : pas ajoutée "
+                "(une capture ne prouve qu'une tentative)")
+    return ""
 
 
 def _refuse_outside(base: Path, result: Scan) -> None:

@@ -34,6 +34,7 @@ class Finding:
 # Each code in a few words, for a one-line overview (« refere check DOSSIERS/ », the batch line); the code
 # itself stays in --json and in rapport.csv's code columns. A test checks that every documented code has one.
 SHORT_WORDS = {
+    "meme-personne": "même personne qu'un autre dossier",  # refere.batch.same_people, over a desk's folder
     "semaines-insuffisantes": "tentatives toutes dans la même semaine",
     "piece-illisible": "pièce illisible",
     "capture-illisible": "capture illisible",

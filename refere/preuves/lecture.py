@@ -530,7 +530,7 @@ def findings(case, readings: Readings) -> list[Finding]:
         if seen is not None and abs(seen.astimezone(dt.timezone.utc) - t.date.astimezone(dt.timezone.utc)) > TOLERANCE:
             shown = (f"le {dates.format_date(seen.date())} à " if r.date else "") + dates.format_time(seen)
             warn("heure-capture-discordante",
-                 f"La tentative {i + 1} est déclarée le {dates.format_datetime(t.date)}, mais la capture "
+                 f"La tentative n° {i + 1} est déclarée le {dates.format_datetime(t.date)}, mais la capture "
                  f"« {t.capture.written} » affiche {shown}. Corrigez l'heure déclarée, ou vérifiez la capture.",
                  f"tentatives[{i}].date")
     if elsewhere:

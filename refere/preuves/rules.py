@@ -141,7 +141,15 @@ def check(case: Case) -> Report:
         out += titulaire.findings(case)  # whose name the identity and titre pièces bear
     if not any(f.code == "voie-a-verifier" for f in out):
         out += route_seen(case, readings)
-    return Report(fig, out, readings)
+    return Report(fig, _one_per_reused_capture(out), readings)
+
+
+def _one_per_reused_capture(out: list[Finding]) -> list[Finding]:
+    """A capture reused for a second attempt is one mistake: its « date / heure d'une capture différente »
+    follow from it and are not counted again (the « même capture » warning says what to fix)."""
+    reused = {f.champ.rsplit(".", 1)[0] for f in out if f.code == "capture-en-double"}
+    return [f for f in out if not (f.code in ("date-capture-discordante", "heure-capture-discordante")
+                                   and f.champ.rsplit(".", 1)[0] in reused)]
 
 
 def _shows(r: Any) -> tuple[bool, bool]:

@@ -87,7 +87,10 @@ def _urgence(u: Any, on: dt.date) -> str:
     if u.echeance is None:
         return fact
     passed = " (échéance déjà dépassée)" if u.echeance < on else ""
-    return f"{fact} — échéance : le {dates.format_date(u.echeance)}{passed}"
+    day = dates.format_date(u.echeance)
+    if day in fact.replace("\u00a0", " "):  # « … au-delà du 15 novembre 2025 »: the date is not said twice
+        return fact + passed.replace("échéance", "date")
+    return f"{fact} — échéance : le {day}{passed}"
 
 
 def _sender(case: Case, designation: str, address: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -219,8 +222,12 @@ def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
                            if diligences else ""),
             # The facts are written in the third person for the requête: introduced as facts, they read
             # right under a first-person letter too (« Ma situation est urgente : – Son titre… » did not).
-            "urgences": (f"Les circonstances suivantes rendent {'ma' if c is None else 'sa'} demande urgente :"
-                         if urgences else ""),
+            # The applicant's own letter: the facts are said as the requête says them (third person), and
+            # introduced so (« je … – Son titre … » read as if someone else had written that part).
+            "urgences": ("" if not urgences else
+                         "Les circonstances suivantes rendent sa demande urgente :" if c is not None else
+                         "Ma demande est urgente. Voici les faits, tels qu'ils seront exposés au juge des référés "
+                         f"pour {designation} :"),
             "urgence": urgence,
             "demande": demande,
             "reponse": reponse,
@@ -234,6 +241,8 @@ def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
         "diligences": [typo(x) for x in diligences],
         "urgences": [typo(x) for x in urgences],
         "signataire": signataire,
+        # The counsel as the requête's template has it (the same keys), or None: « {% if conseil %} ».
+        "conseil": render.counsel(case),
     }
 
 

@@ -94,7 +94,7 @@ def _lines(text: str | None) -> list[str]:
             for x in (text or "").strip().splitlines() if x.strip()]
 
 
-def _counsel(case: Case) -> dict[str, Any] | None:
+def counsel(case: Case) -> dict[str, Any] | None:
     c = case.conseil
     if c is None:
         return None
@@ -169,7 +169,7 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
         designation += f" (nom d'usage : {r.nom_usage})"
     address_lines = _lines(r.adresse)
     sig_date = case.signature.date or dates.today()
-    conseil = _counsel(case)
+    conseil = counsel(case)
     tribunal_nom = case.tribunal.nom if case.tribunal else dep.tribunal
     tribunal_adresse = case.tribunal.adresse if case.tribunal and case.tribunal.adresse else ""
     d = case.demandes
@@ -498,6 +498,50 @@ def to_pdf(docx: Path, out: Path) -> None:
     if produced != out:
         produced.replace(out)
     _strip_pdf_dates(out)
+
+
+_FONT_ATTR = re.compile(rb'w:ascii="([^"]+)"')
+
+
+def _asked_fonts(docx: Path) -> list[str]:
+    """The fonts the document's own text asks for: the default and « Normal » styles, the body, headers
+    and footers (not every style a template carries and never uses)."""
+    import zipfile
+
+    asked: dict[str, None] = {}
+    with zipfile.ZipFile(docx) as z:
+        for name in z.namelist():
+            data = z.read(name) if re.fullmatch(r"word/(document|header\d*|footer\d*|styles)\.xml", name) else b""
+            if name == "word/styles.xml":  # the defaults and « Normal » only
+                data = b"".join(re.findall(rb"<w:docDefaults>.*?</w:docDefaults>", data, re.S)
+                                + re.findall(rb'<w:style [^>]*w:styleId="Normal".*?</w:style>', data, re.S))
+            for m in _FONT_ATTR.finditer(data):
+                asked.setdefault(m[1].decode("utf-8", "replace"), None)
+    return [f for f in asked if f.lower() not in ("symbol", "wingdings")]
+
+
+def missing_fonts(docx: Path, pdf: Path) -> list[str]:
+    """« la police « Garamond » … » for each font the document asks for that LibreOffice replaced in the
+    PDF (not installed on this computer): the PDF's layout differs from Word's."""
+    import pikepdf
+
+    def key(name: str) -> str:
+        return re.sub(r"[^a-z0-9]", "", name.lower())
+
+    used: set[str] = set()
+    with pikepdf.open(pdf) as doc:
+        for page in doc.pages:
+            for font in (page.get("/Resources", {}).get("/Font", {}) or {}).values():
+                base = str(font.get("/BaseFont", "")).lstrip("/")
+                used.add(key(base.split("+", 1)[-1].split("-", 1)[0].split(",", 1)[0]))
+    shown = ", ".join(sorted(used)) or "une autre police"
+    out = []
+    for f in _asked_fonts(docx):
+        if key(f) not in used and not any(u.startswith(key(f)) for u in used):
+            out.append(f"la police « {f} » du modèle n'est pas installée sur cet ordinateur : requete.pdf est "
+                       f"écrit avec une autre police ({shown}), sa mise en page diffère de celle de Word. Installez "
+                       "la police puis reconstruisez, ou enregistrez le PDF depuis Word")
+    return out
 
 
 def _strip_pdf_dates(path: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from flask import Flask, abort, flash, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import RequestEntityTooLarge, SecurityError
 
-from refere import __version__
+from refere import __version__, present
 from refere.web import auth, core, forms, routes_build, routes_captures, routes_case, routes_pieces, routes_workspace, store
 from refere.web.common import csrf_token
 
@@ -28,7 +28,8 @@ PAGE_GROUPS = (routes_workspace, routes_case, routes_captures, routes_pieces, ro
 
 
 def create_app(workspace: Path, password: str | None = None, limits: store.Limits | None = None,
-               workers: int | None = None, trusted_hosts: list[str] | None = None, behind_proxy: bool = False) -> Flask:
+               workers: int | None = None, trusted_hosts: list[str] | None = None, behind_proxy: bool = False,
+               templates: core.Templates | None = None) -> Flask:
     """``behind_proxy``: the browsers reach this server through an HTTPS reverse proxy on this computer,
     which says who they are (X-Forwarded-For) and that they came by HTTPS (X-Forwarded-Proto); the
     server (serve.make_server) turns those headers into the request's address and scheme."""
@@ -51,12 +52,15 @@ def create_app(workspace: Path, password: str | None = None, limits: store.Limit
         REFERE_PASSWORD=password,
         REFERE_LIMITS=limits,
         REFERE_PROXY=behind_proxy,
+        # The cabinet's templates, already checked (serve.make_server): used for the requête and the letter.
+        REFERE_MODELES=templates or core.Templates(),
     )
     app.extensions["refere_gate"] = auth.Gate()
     app.jinja_env.autoescape = True
-    app.jinja_env.globals.update(forms=forms, refere_version=__version__)
+    app.jinja_env.globals.update(forms=forms, present=present, refere_version=__version__)
     out = workspace / store.BATCH_OUT
-    app.extensions["refere_batch"] = core.BatchRunner(workspace.resolve(), out, workers or (os.cpu_count() or 1))
+    app.extensions["refere_batch"] = core.BatchRunner(workspace.resolve(), out, workers or (os.cpu_count() or 1),
+                                                      app.config["REFERE_MODELES"].requete)
     _guards(app)
     for group in PAGE_GROUPS:
         group.register(app)

@@ -18,8 +18,8 @@ from refere.preuves import rules, lecture
 from refere.affaire import loader
 from refere.pieces import plan
 from refere.build import Options, build
-from refere.affaire.libelles import problem_words, words
-from refere.errors import CaseInvalid, Problem, RefereError
+from refere.web.form_fields import problem_words, words
+from refere.errors import CaseInvalid, Problem, RefereError, TemplateError
 from refere.web import store
 
 _status_cache: dict[str, tuple[tuple, dict]] = {}
@@ -34,10 +34,7 @@ STATE_FILTER = (("", "tous"), (PRET, STATE_LABELS[PRET]), (AVERT, STATE_LABELS[A
                 (INVALIDE, STATE_LABELS[INVALIDE]), ("a-remplir", A_REMPLIR), ("a-reconstruire", "à reconstruire"))
 
 
-def plain(text: str) -> str:
-    """Lower case without accents: « Aïssatou » is found by « aissatou »."""
-    import unicodedata
-    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+plain = batch.plain
 
 
 @dataclass
@@ -51,6 +48,8 @@ class Checked:
     def state(self) -> str:
         if self.case is None:
             return INVALIDE
+        if any(batch.is_file_problem(f.code) for f in self.report.blocking):
+            return INVALIDE  # a file to redo, as `check` and `batch` say: not a matter of more attempts
         if self.report.blocking:
             return BLOQUANT
         return AVERT if self.report.warnings else PRET
@@ -106,19 +105,58 @@ def check(folder: Path) -> Checked:
     return out
 
 
-def status(folder: Path, batch_out: Path | None = None) -> dict:
-    """For the workspace list; the last build is the case's own or « tout construire »'s.
+BATCH_DIR = store.BATCH_OUT  # « Tout construire »'s output, where `refere batch ESPACE -o ESPACE/construits/` writes too
+
+
+def batch_build(folder: Path) -> Path:
+    """Where `refere batch <espace> -o <espace>/construits/` (or « Tout construire ») puts this case's build:
+    named, as batch names it, by the case's path from the workspace."""
+    return folder.parent / BATCH_DIR / folder.name
+
+
+def built_dir(folder: Path) -> Path:
+    """The case's last build: its own dossier/ (built from its page or `refere build`) or the one « Tout
+    construire » / `refere batch` wrote in construits/, whichever is newer. Every page and download uses it."""
+    best, best_time = folder / store.OUT_DIR, -1
+    for d in (folder / store.OUT_DIR, batch_build(folder)):
+        try:
+            st = os.lstat(d / "inventaire.json")
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and not os.path.islink(d) and st.st_mtime_ns > best_time:
+            best, best_time = d, st.st_mtime_ns
+    return best
+
+
+def status(folder: Path) -> dict:
+    """For the list and each case's head; the last build is the case's own or « tout construire »'s.
 
     « stale »: the case file, a capture or a pièce changed after that build (« à reconstruire »)."""
     out = dict(_status(folder))
-    if batch_out is not None:
-        inv = batch_out / folder.name / "inventaire.json"
-        if inv.is_file():
-            when = dt.datetime.fromtimestamp(inv.stat().st_mtime, dates.PARIS)
-            if out["built_at"] is None or when > out["built_at"]:
-                out["built_at"], out["built"] = when, when.strftime("%d/%m/%Y %H:%M") + " (tout construire)"
+    d = built_dir(folder)
+    inv = d / "inventaire.json"
+    if d != folder / store.OUT_DIR and inv.is_file():
+        when = dt.datetime.fromtimestamp(inv.stat().st_mtime, dates.PARIS)
+        out["built_at"], out["built"] = when, when.strftime("%d/%m/%Y %H:%M") + " (tout construire)"
+        out["batch"] = True
     out["stale"] = out["built_at"] is not None and out["changed_at"] > out["built_at"]
     return out
+
+
+def same_people(workspace: Path, ids: list[str]) -> dict[str, list[str]]:
+    return batch.same_people((i, workspace / i / store.CASE_FILE) for i in ids)
+
+
+def report_age(out: Path, rows: list[dict]) -> dict | None:
+    """rapport.csv's time, and the cases changed or built again since it was written: a report never
+    reads as today's when it is not."""
+    try:
+        st = os.stat(out / batch.REPORT)
+    except OSError:
+        return None
+    when = dt.datetime.fromtimestamp(st.st_mtime, dates.PARIS)
+    since = [r["id"] for r in rows if r["changed_at"] > when or (r["built_at"] is not None and r["built_at"] > when)]
+    return {"at": when.strftime("%d/%m/%Y %H:%M"), "since": since}
 
 
 def changed_at(folder: Path) -> dt.datetime:
@@ -135,6 +173,20 @@ def changed_at(folder: Path) -> dt.datetime:
                     if not e.name.startswith("."):
                         newest = max(newest, e.stat().st_mtime_ns)
     return dt.datetime.fromtimestamp(newest / 1e9, dates.PARIS)
+
+
+def _raw_name(folder: Path) -> str:
+    """« Prénoms NOM » read straight from dossier.yaml when the case does not load (an error elsewhere)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load((folder / store.CASE_FILE).read_text("utf-8"))
+        r = data.get("requerant") if isinstance(data, dict) else None
+        first, last = (r.get("prenoms"), r.get("nom")) if isinstance(r, dict) else (None, None)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):  # RecursionError: « [[[[… » nested too deep
+        return ""
+    ok = [x for x in (first, last) if isinstance(x, str) and x.strip() and "COMPL" not in x.upper()]
+    return " ".join(ok[:-1] + [ok[-1].upper()]) if len(ok) == 2 else ""
 
 
 def _status(folder: Path) -> dict:
@@ -165,6 +217,8 @@ def _status(folder: Path) -> dict:
     if c.case is not None:
         r = c.case.requerant
         name = f"{r.prenoms} {r.nom.upper()}"
+    else:
+        name = _raw_name(folder)  # a case with an error still shows its person's name when it is readable
     fresh = c.state == INVALIDE and store.is_fresh(folder)
     out = {
         "state": "a-remplir" if fresh else c.state,
@@ -177,6 +231,7 @@ def _status(folder: Path) -> dict:
         "warnings": len(c.report.warnings) if c.report else 0,
         "blocking": len(c.report.blocking) if c.report else len(c.problems),
         "reason": "" if fresh else _reason(c),
+        "reason_field": "" if fresh else _reason_field(c),
         "unread": unread,  # the warnings about what the captures show are not counted yet
     }
     with _status_guard:
@@ -194,6 +249,13 @@ def _reason(c: Checked) -> str:
     return ""
 
 
+def _reason_field(c: Checked) -> str:
+    """The field of that first problem, for its « Corriger » link."""
+    if c.case is None:
+        return (c.problems[0].field or "") if c.problems else ""
+    return (c.report.blocking[0].champ or "") if c.report.blocking else ""
+
+
 def _readings_stamp() -> int:
     """Changes whenever a capture's reading is added to the user's reading cache (one file each)."""
     try:
@@ -206,14 +268,32 @@ class Busy(RefereError):
     pass
 
 
-def run_build(folder: Path, brouillon: bool, pdf: bool = False):
+@dataclass(frozen=True)
+class Templates:
+    """The cabinet's Word templates (« refere web --modele », « --modele-courrier »), checked at start."""
+
+    requete: Path | None = None
+    courrier: Path | None = None
+
+
+def check_templates(t: Templates) -> None:
+    """The same verifier as « refere modele verifier »: every problem, in French, before the server starts."""
+    from refere.modeles.messages import report
+    from refere.requete.verifier import verify
+
+    for path, letter in ((t.requete, False), (t.courrier, True)):
+        if path is not None and (problems := verify(path, letter=letter)):
+            raise TemplateError(report(path, problems))
+
+
+def run_build(folder: Path, brouillon: bool, pdf: bool = False, modele: Path | None = None):
     """`refere build` into the case's own dossier/ folder, one build at a time per case."""
     lock = store.build_lock(folder)
     if not lock.acquire(blocking=False):
         raise Busy("Une construction de ce dossier est déjà en cours : attendez qu'elle se termine.")
     try:
         return build(folder / store.CASE_FILE, Options(out=folder / store.OUT_DIR, force=True, brouillon=brouillon, pdf=pdf,
-                                                       jobs=min(2, os.cpu_count() or 1)))
+                                                       modele=modele, jobs=min(2, os.cpu_count() or 1)))
     finally:
         lock.release()
 
@@ -222,7 +302,7 @@ LETTER_DIR = "courrier"  # beside dossier/: a new build replaces dossier/, never
 LETTER_FILES = ("courrier-prefecture.docx", "courrier-prefecture.txt")
 
 
-def write_letter(folder: Path):
+def write_letter(folder: Path, modele: Path | None = None):
     """`refere courrier` into the case's courrier/ folder (replaced each time); a courrier/ that is a
     link, or not a folder, is refused: nothing is written outside the case."""
     from refere.requete.courrier import write
@@ -230,7 +310,7 @@ def write_letter(folder: Path):
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise RefereError(f"« {LETTER_DIR} » dans le dossier de l'affaire est un lien ou un fichier, pas un "
                           "dossier : refere n'y écrit pas. Supprimez-le ou renommez-le, puis recommencez.")
-    return write(folder / store.CASE_FILE, out, force=True)
+    return write(folder / store.CASE_FILE, out, force=True, modele=modele)
 
 
 def letter_files(folder: Path) -> list[str]:
@@ -244,13 +324,27 @@ def letter_files(folder: Path) -> list[str]:
     return found
 
 
+def letter_stale(folder: Path) -> bool:
+    """The letter was written before the case last changed (an attempt added…): it says old things."""
+    try:
+        written = (folder / LETTER_DIR / LETTER_FILES[0]).stat().st_mtime_ns
+    except OSError:
+        return False
+    return dt.datetime.fromtimestamp(written / 1e9, dates.PARIS) < changed_at(folder)
+
+
 def pdf_possible() -> bool:
     from refere.requete.render import soffice
     return soffice() is not None
 
 
+def _open_built(folder: Path, parts: list[str]):
+    d = built_dir(folder)
+    return open_plain(d.parent, [d.name, *parts])
+
+
 def manifest(folder: Path) -> dict | None:
-    fh = open_plain(folder, [store.OUT_DIR, "inventaire.json"])  # a link to /dev/zero is not read
+    fh = _open_built(folder, ["inventaire.json"])  # a link to /dev/zero is not read
     if fh is None:
         return None
     try:
@@ -274,11 +368,12 @@ def output_files(folder: Path) -> list[str]:
     m = manifest(folder)
     if m is None:
         return []
-    out = [n for n in ("requete.docx", "requete.pdf") if (folder / store.OUT_DIR / n).is_file()]
+    d = built_dir(folder)
+    out = [n for n in ("requete.docx", "requete.pdf") if (d / n).is_file()]
     pieces = m.get("pieces") if isinstance(m.get("pieces"), list) else []
     out += [p["fichier"] for p in pieces
             if isinstance(p, dict) and isinstance(p.get("fichier"), str) and _PIECE_NAME.fullmatch(p["fichier"])]
-    out += [n for n in ("dossier-complet.pdf", "inventaire.json") if (folder / store.OUT_DIR / n).is_file()]
+    out += [n for n in ("dossier-complet.pdf", "inventaire.json") if (d / n).is_file()]
     return out
 
 
@@ -291,10 +386,10 @@ class NotServed(RefereError):
 
 
 def open_output(folder: Path, rel: str):
-    """``dossier/<rel>`` opened for reading, only when the last build lists it, inside dossier/, no link."""
+    """``<last build>/<rel>`` opened for reading, only when the last build lists it, inside it, no link."""
     if rel not in output_files(folder):
         raise NotServed(rel)
-    fh = open_plain(folder, [store.OUT_DIR, *rel.split("/")])
+    fh = _open_built(folder, rel.split("/"))
     if fh is None:
         raise NotServed(rel)
     return fh
@@ -362,8 +457,8 @@ class BatchState:
 class BatchRunner:
     """`refere batch` over every case of the workspace, in a background thread, one at a time."""
 
-    def __init__(self, workspace: Path, out: Path, workers: int):
-        self.workspace, self.out, self.workers = workspace, out, workers
+    def __init__(self, workspace: Path, out: Path, workers: int, modele: Path | None = None):
+        self.workspace, self.out, self.workers, self.modele = workspace, out, workers, modele
         self.state = BatchState()
         self._lock = threading.Lock()
 
@@ -385,7 +480,7 @@ class BatchRunner:
         try:
             jobs = batch.find_jobs([self.workspace / i for i in ids])
             # Incremental, as `refere batch`: a case unchanged since its last build stays « à jour ».
-            rows = batch.run(jobs, self.out, self.workers, batch.Settings(), progress)
+            rows = batch.run(jobs, self.out, self.workers, batch.Settings(modele=self.modele), progress)
             batch.write_report(rows, self.out / "rapport.csv")
         except RefereError as exc:
             self.state.error = exc.message

@@ -20,7 +20,8 @@ class Change:
     notes: list[str] = field(default_factory=list)
 
 
-def _set(mapping: Any, key: str, old_shown: str, new_raw: str | None, kind: str, ch: Change) -> None:
+def _set(mapping: Any, key: str, old_shown: str, new_raw: str | None, kind: str, ch: Change,
+         order: list[str] | None = None) -> None:
     if new_raw is None:
         return  # the input was not on the page
     new_shown_norm = new_raw.replace("\r\n", "\n").strip()
@@ -31,8 +32,34 @@ def _set(mapping: Any, key: str, old_shown: str, new_raw: str | None, kind: str,
         return
     if kind == "check" and value is False and key not in mapping:
         return
-    mapping[key] = value
+    if key in mapping or not order or not hasattr(mapping, "insert"):
+        mapping[key] = value
+    else:
+        _insert_in_order(mapping, key, value, order)
     ch.changed = True
+
+
+def _insert_in_order(mapping: Any, key: str, value: Any, order: list[str]) -> None:
+    """A key the file did not have goes where the form shows it (after the field before it), and a comment
+    that stood after that field — the next section's, as ruamel keeps it — stays after the new key: never a
+    new « nom: » under « # Facultatif : ce que le juge cherche… »."""
+    keys = list(mapping.keys())
+    before = order[:order.index(key)] if key in order else order
+    pos = max((keys.index(k) + 1 for k in before if k in keys), default=len(keys))
+    prev = keys[pos - 1] if pos else None
+    mapping.insert(pos, key, value)
+    item = mapping.ca.items.get(prev) if prev is not None else None
+    token = item[2] if item and len(item) > 2 else None
+    if token is None:
+        return
+    text = token.value
+    eol, rest = (text.split("\n", 1) + [""])[:2] if text.startswith("#") else ("", text[1:] if text.startswith("\n") else text)
+    if not rest.strip():
+        return  # only a comment on the field's own line: it stays there
+    from ruamel.yaml.tokens import CommentToken
+
+    item[2] = CommentToken(eol + "\n", token.start_mark) if eol else None
+    mapping.ca.items.setdefault(key, [None, None, None, None])[2] = CommentToken("\n" + rest, token.start_mark)
 
 
 def apply_sections(doc: Any, form: dict[str, str], sections=SECTIONS) -> Change:
@@ -56,7 +83,8 @@ def apply_sections(doc: Any, form: dict[str, str], sections=SECTIONS) -> Change:
             raw = form.get(p)
             if f.kind == "check":
                 raw = "oui" if raw else ""
-            _set(target, f.key, display(target.get(f.key), f.kind), raw, f.kind, ch)
+            _set(target, f.key, display(target.get(f.key), f.kind), raw, f.kind, ch,
+                 order=[g.key for g in sec.fields])
         if sec.nullable and isinstance(target, dict) and all(v in (None, "") for v in target.values()):
             doc[sec.key] = None
     return ch

@@ -9,7 +9,23 @@ from typing import Any
 
 from refere.affaire import departements
 from refere.affaire.libelles import (CATEGORY_LABELS, DILIGENCE_LABELS, MOTIF_LABELS,  # noqa: F401
-                                     PROCEDURE_LABELS, field_words, problem_words, words)
+                                     PROCEDURE_LABELS, field_words)
+from refere.affaire import libelles
+
+
+def hide_server_path(text: str) -> str:
+    """« (cherché dans /home/…/diallo-a) »: a folder on the server, not the person's; the file's own name says
+    which (the command line keeps the path, typed by its user)."""
+    return re.sub(r" \(cherché dans [^()]*\)", " (dans le dossier de l'affaire)", text)
+
+
+def words(message: str, field: str = "") -> str:
+    """refere.affaire.libelles.words, for a page."""
+    return hide_server_path(libelles.words(message, field))
+
+
+def problem_words(p) -> str:
+    return hide_server_path(libelles.problem_words(p))
 from refere.affaire.model import AIDE_JURIDICTIONNELLE, CATEGORIES, DILIGENCES, MOTIFS, PROCEDURES
 
 
@@ -76,6 +92,9 @@ SECTIONS: tuple[Section, ...] = (
         Field("departement", "Département", "select", (), required=True),
         Field("site", "Lieu du rendez-vous (facultatif)", help="Par exemple : Sous-préfecture du Raincy"),
         Field("url_rendez_vous", "Adresse de la page de rendez-vous (facultatif)", "url"),
+        Field("adresse", "Adresse de la préfecture (facultatif)", "textarea",
+              help="L'adresse postale du service des étrangers, sur plusieurs lignes : elle est imprimée sur la "
+                   "lettre à la préfecture et, dans la requête, sous « CONTRE »."),
     )),
     Section("conseil", "Avocat ou association (facultatif)", (
         Field("qualite", "Qualité", "select", (("", "— personne —"), ("avocat", "avocat"), ("association", "association"))),
@@ -134,7 +153,8 @@ DILIGENCE_FIELDS = (
 TENTATIVE_FIELDS = (
     Field("date", "Date et heure", "datetime"),
     Field("resultat", "Résultat", help="Par défaut : aucun créneau disponible"),
-    Field("note", "Note"),
+    Field("note", "Note", help="Imprimée dans la requête, entre parenthèses après le résultat, dans le tableau des "
+                               "tentatives : écrivez-la pour le juge (« page bloquée après l'étape 2 »)."),
 )
 PIECE_FIELDS = (
     Field("titre", "Titre"),

@@ -5,11 +5,11 @@ from __future__ import annotations
 import mimetypes
 from pathlib import Path
 
-from flask import Flask, abort, redirect, render_template, request, send_file, url_for
+from flask import Flask, abort, current_app, redirect, render_template, request, send_file, url_for
 
 from refere.errors import CaseInvalid, RefereError
 from refere.present import figures_lines
-from refere.web import core, store
+from refere.web import core
 from refere.web.common import case_folder, load_doc, stash, unstash
 
 
@@ -31,15 +31,24 @@ def register(app: Flask) -> None:
         return render_template("construction.html", case_id=case_id, manifest=m, status=core.status(folder),
                                files=core.output_files(folder), result=unstash("construit"), doc=doc,
                                pdf_possible=core.pdf_possible(), letters=core.letter_files(folder),
-                               letter=unstash("courrier"),
-                               checked=core.check(folder), outdir=store.OUT_DIR)
+                               letter=unstash("courrier"), letter_stale=core.letter_stale(folder),
+                               checked=core.check(folder),
+                               outdir=core.built_dir(folder).relative_to(folder.parent).as_posix(),
+                               modeles=current_app.config["REFERE_MODELES"])
 
     @app.post("/d/<case_id>/construction")
     def build_run(case_id):
         folder = case_folder(case_id)
         brouillon = bool(request.form.get("brouillon"))
+        if not brouillon and not request.form.get("confirmer"):
+            checked = core.check(folder)
+            if checked.report is not None and checked.report.warnings and not checked.report.blocking:
+                # The warnings are listed on the page: a final build is a choice made knowing them.
+                stash("construit", {"confirmer": True})
+                return redirect(url_for("build_page", case_id=case_id) + "#confirmer-avertissements")
         try:
-            res = core.run_build(folder, brouillon, pdf=bool(request.form.get("pdf")) and core.pdf_possible())
+            res = core.run_build(folder, brouillon, pdf=bool(request.form.get("pdf")) and core.pdf_possible(),
+                                 modele=current_app.config["REFERE_MODELES"].requete)
         except CaseInvalid as exc:
             # Each problem in the form's words, with its « Corriger » link (as on the verification page).
             stash("construit", {"erreur": True, "problemes": [(p.field, p.message) for p in exc.problems]})
@@ -48,20 +57,22 @@ def register(app: Flask) -> None:
             stash("construit", {"erreur": True, "message": exc.message})
             return redirect(url_for("build_page", case_id=case_id) + "#resultat")
         stash("construit", {"pieces": len(res.inventory.pieces), "pages": res.pages, "brouillon": brouillon,
-                            "avertissements": [(w.champ, w.message) for w in res.report.warnings]})
+                            "avertissements": [(w.champ, w.message) for w in res.report.warnings],
+                            "notes": list(res.notes)})
         return redirect(url_for("build_page", case_id=case_id) + "#fichiers")
 
     @app.post("/d/<case_id>/courrier")
     def letter_run(case_id):
         folder = case_folder(case_id)
         try:
-            res = core.write_letter(folder)
+            res = core.write_letter(folder, current_app.config["REFERE_MODELES"].courrier)
         except CaseInvalid as exc:
             stash("courrier", {"erreur": True, "problemes": [(p.field, p.message) for p in exc.problems]})
         except RefereError as exc:
             stash("courrier", {"erreur": True, "message": exc.message})
         else:
-            stash("courrier", {"tentatives": res.tentatives})
+            # What the letter still lacks (the préfecture's address), in the form's words.
+            stash("courrier", {"tentatives": res.tentatives, "a_completer": list(res.a_completer)})
         return redirect(url_for("build_page", case_id=case_id) + "#courrier")
 
     @app.get("/d/<case_id>/courrier/<name>")

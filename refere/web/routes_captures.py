@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from flask import Flask, abort, flash, redirect, request, send_file, url_for
@@ -82,9 +83,11 @@ def register(app: Flask) -> None:
             shown = f"« {names.get(key, stored)} »"
             return f"la tentative n° {attempts[key]} ({shown})" if key in attempts else shown
 
-        for up in request.files.getlist("fichiers"):
-            if not up or not up.filename:
-                continue
+        # A phone's copy « X (1).png » comes after its original « X.png »: the original is the one kept.
+        ups = sorted((up for up in request.files.getlist("fichiers") if up and up.filename),
+                     key=lambda up: (re.sub(r" ?\(\d+\)(?=\.\w+$)", "", up.filename),
+                                     bool(re.search(r"\(\d+\)\.\w+$", up.filename))))
+        for up in ups:
             original = store.shown_name(up.filename)
             try:
                 tmp, kind, digest, size = store.receive(up.stream, original, cap, limits, used)
@@ -93,8 +96,8 @@ def register(app: Flask) -> None:
                 continue
             if (same := known.find(digest, size)) is not None:
                 tmp.unlink(missing_ok=True)
-                dupes.append(f"« {original} » a le même contenu que {said(same)} : "
-                             "une capture ne prouve qu'une tentative, elle n'est pas ajoutée.")
+                dupes.append(f"« {original} » a le même contenu que {said(same)} : une capture ne prouve "
+                             f"qu'une tentative, « {original} » n'est pas ajoutée.")
                 continue
             when, source = store.date_upload(tmp, kind, original)
             name = store.store_capture(tmp, kind, digest, when, cap)
@@ -140,6 +143,11 @@ def register(app: Flask) -> None:
     def captures_save(case_id):
         folder = case_folder(case_id)
         form = request.form.to_dict()
+        if (future := _future(form.get("tentatives[nouveau].date", ""))):
+            # Enter in « Ajouter une tentative sans capture » saves at once: a mistyped year is not written.
+            form.pop("tentatives[nouveau].date")
+            flash(f"La nouvelle tentative est datée du {future}, dans le futur : vérifiez l'année. Elle n'a pas "
+                  "été ajoutée.", "erreur")
         if save(folder, lambda doc: forms.apply_list(doc, "tentatives", form).changed):
             flash_saved(folder, "captures_page", "Tentatives enregistrées")
             if (nxt := next_step(case_id)):
@@ -163,3 +171,18 @@ def register(app: Flask) -> None:
                 store.remove_inside(folder, f"captures/{name}", "captures")
                 flash("Capture retirée.", "ok")
         return redirect(url_for("captures_page", case_id=case_id))
+
+
+def _future(typed: str) -> str:
+    """« 4 décembre 2027 à 9 h 05 » when a typed date and time (datetime-local) is later than now."""
+    import datetime as dt
+
+    from refere import dates
+
+    try:
+        when = dt.datetime.fromisoformat(typed.strip())
+    except ValueError:
+        return ""
+    now = dates.now()
+    return dates.format_datetime(when) if when > now.replace(tzinfo=None) + dt.timedelta(minutes=5) else ""
+

@@ -48,7 +48,7 @@ def register(app: Flask) -> None:
         try:
             proofs = _receive_proofs(folder)
         except store.UploadRefused as exc:
-            flash(exc.message + " Rien n'a été enregistré.", "erreur")
+            flash(exc.message.rstrip(".") + ". Rien n'a été enregistré.", "erreur")
             return redirect(url_for("case_form", case_id=case_id))
 
         def mutate(doc):

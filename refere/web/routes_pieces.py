@@ -36,7 +36,7 @@ def register(app: Flask) -> None:
         try:
             received = receive_pieces(folder, ((None, up) for up in request.files.getlist("fichiers")), title)
         except store.UploadRefused as exc:
-            flash(exc.message + " Rien n'a été ajouté.", "erreur")
+            flash(exc.message.rstrip(".") + ". Rien n'a été ajouté.", "erreur")
             return redirect(url_for("pieces_page", case_id=case_id))
         written = [w for _, w, _ in received]
         # A pièce sent twice is refused like a duplicate capture, naming the pièce it repeats.

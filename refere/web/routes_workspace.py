@@ -17,9 +17,14 @@ def register(app: Flask) -> None:
         runner = app.extensions["refere_batch"]
         rows = []
         for cid in store.case_ids(workspace):
-            st = core.status(workspace / cid, runner.out)
+            st = core.status(workspace / cid)
             rows.append({"id": cid, **st})
         total = len(rows)
+        # The same person in two folders (came twice, or two volunteers): each row names the other folder.
+        same = core.same_people(workspace, [r["id"] for r in rows])
+        for r in rows:
+            r["same"] = same.get(r["id"], [])
+        report = core.report_age(runner.out, rows)
         # The desk's search (folder or person's name, accents ignored) and filter by state.
         q, etat = request.args.get("q", "").strip(), request.args.get("etat", "")
         if q:
@@ -32,7 +37,7 @@ def register(app: Flask) -> None:
         return render_template("index.html", rows=rows, total=total, q=q, etat=etat, states=core.STATE_FILTER,
                                workspace=workspace, batch=runner.state,
                                single=(workspace / store.CASE_FILE).is_file(),
-                               has_report=(runner.out / "rapport.csv").is_file())
+                               has_report=report is not None, report=report)
 
     @app.post("/nouveau")
     def new_case():

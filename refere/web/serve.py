@@ -39,7 +39,8 @@ def limits_from_env() -> store.Limits:
     return lim
 
 
-def make_server(workspace: Path, host: str, port: int, behind_proxy: bool = False, public_name: str | None = None):
+def make_server(workspace: Path, host: str, port: int, behind_proxy: bool = False, public_name: str | None = None,
+                templates=None):
     """A waitress server, not yet running (port 0: a free port). It listens on this computer only: the
     network reaches it through an HTTPS reverse proxy (``behind_proxy``), never in plain HTTP, at the
     address ``public_name`` (the only Host answered there)."""
@@ -65,8 +66,12 @@ def make_server(workspace: Path, host: str, port: int, behind_proxy: bool = Fals
     # names are answered (a web page cannot reach the server by DNS rebinding); behind it, the public one.
     trusted = [public_name] if behind_proxy else ["localhost", "127.0.0.1", "::1", "[::1]"]
     limits = limits_from_env()
+    if templates is not None:
+        from refere.web.core import check_templates
+
+        check_templates(templates)  # a template the verifier refuses stops here, with every problem
     app = create_app(workspace, password=password, limits=limits, trusted_hosts=trusted,
-                     behind_proxy=behind_proxy)
+                     behind_proxy=behind_proxy, templates=templates)
     threading.Thread(target=_warm, args=(workspace,), daemon=True).start()
     try:
         # Up to 8 requests at once: uploads and a build must not freeze the other pages.
@@ -161,13 +166,16 @@ def address(server, host: str) -> str:
 
 
 def run(workspace: Path, host: str, port: int, open_browser: bool, echo=print, behind_proxy: bool = False,
-        public_name: str | None = None) -> None:
-    server = make_server(workspace, host, port, behind_proxy, public_name)
+        public_name: str | None = None, templates=None) -> None:
+    server = make_server(workspace, host, port, behind_proxy, public_name, templates)
     url = address(server, host)
     echo(f"refere web : {url}  (espace : {workspace.resolve()})")
     if behind_proxy:
         echo(f"Derrière le proxy HTTPS : le proxy doit renvoyer vers {url} ; les téléphones ouvrent "
              f"https://{public_name}/.")
+    for what, path in (("la requête", getattr(templates, "requete", None)), ("la lettre", getattr(templates, "courrier", None))):
+        if path is not None:
+            echo(f"Modèle du cabinet pour {what} : {path} (vérifié).")
     echo("Arrêt : Ctrl-C.")
     _log_to(echo)
     if open_browser and not behind_proxy:

@@ -130,6 +130,20 @@ def _yaml():
     return yaml
 
 
+def _impossible_date(text: str, name: str) -> Problem:
+    import datetime as dt
+    import re
+
+    for k, line in enumerate(text.splitlines(), start=1):
+        for m in re.finditer(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", line.split("#", 1)[0]):
+            try:
+                dt.date(int(m[1]), int(m[2]), int(m[3]))
+            except ValueError:
+                return Problem(name, k, "", f"date impossible « {int(m[3])}/{int(m[2])}/{m[1]} » (jour ou mois qui "
+                                            "n'existe pas) : corrigez-la dans un éditeur de texte")
+    return Problem(name, None, "", "date impossible : corrigez le fichier dans un éditeur de texte")
+
+
 def read_doc(path: Path) -> Any:
     """The round-trip document (comments and key order kept), or CaseInvalid if unreadable."""
     from ruamel.yaml.error import YAMLError
@@ -146,6 +160,8 @@ def read_doc(path: Path) -> Any:
         mark = getattr(exc, "problem_mark", None)
         raise CaseInvalid([Problem(path.name, mark.line + 1 if mark else None, "",
                                    "syntaxe YAML incorrecte : corrigez le fichier dans un éditeur de texte")]) from None
+    except ValueError:  # ruamel builds dates: « 1987-02-31 » written by hand is no date at all
+        raise CaseInvalid([_impossible_date(text, path.name)]) from None
     if data is None:
         from ruamel.yaml.comments import CommentedMap
         data = CommentedMap()

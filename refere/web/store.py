@@ -472,7 +472,7 @@ def cited_files(case_folder: Path, used: set[str]) -> set[tuple[int, int]]:
     another spelling (Unicode form, letter case on macOS and Windows) is still cited."""
     out = set()
     for written in used:
-        if 0 < len(written) < 4096:
+        if 0 < len(written) < 4096 and inside(case_folder, written):  # never a file outside the case
             try:
                 st = os.stat(case_folder / written)
             except (OSError, ValueError):

@@ -193,8 +193,8 @@ def build(out: Path = OUT) -> Path:
     tag("{%p endfor %}")
 
     p("POUR :", "Heading 2")
-    p("{{ requerant.designation }}, {{ requerant.naissance }}, {{ requerant.de_nationalite }}, demeurant "
-      "{{ requerant.adresse }}{% if requerant.numero_etranger %}, numéro étranger (AGDREF) "
+    p("{{ requerant.designation }}, {{ requerant.naissance }}, {{ requerant.de_nationalite }}, "
+      "{{ requerant.domicile }}{% if requerant.numero_etranger %}, numéro étranger (AGDREF) "
       "{{ requerant.numero_etranger }}{% endif %}{% if requerant.telephone %}, téléphone : "
       "{{ requerant.telephone }}{% endif %}{% if requerant.courriel %}, courriel : "
       "{{ requerant.courriel }}{% endif %} ;")

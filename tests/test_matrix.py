@@ -97,6 +97,11 @@ def case_data(row: dict, k: int) -> dict:
         "demandes": {"astreinte_par_jour": 50, "frais_l761_1": 1200},
         "signature": {"date": "2025-03-28"},
     }
+    if row["procedure"] == "admission_exceptionnelle_sejour":
+        # No titre allows work: a job offer, never a job held (an avowal the requête would not argue).
+        data["urgence"][0] = {"motif": "promesse_embauche", "fait": "la société Bâtir lui propose un contrat de travail "
+                              "à durée indéterminée à compter du 31 mai 2025", "echeance": "2025-05-31",
+                              "preuves": ["contrat", "titre"]}
     if k % 2:  # the applicant's own words, in some rows: quoted, never argued in the first person
         data["urgence"].append("Je ne peux plus payer mon loyer depuis que mes allocations sont suspendues.")
     if row["voie"] == "anef":
@@ -105,7 +110,7 @@ def case_data(row: dict, k: int) -> dict:
              "description": "formulaire « Je n'arrive pas à déposer ma demande » envoyé ; réponse automatique, sans suite",
              "preuves": ["ccc"]},
             {"date": "2025-03-13", "type": "point_accueil_numerique",
-             "description": "rendez-vous au point d'accueil numérique de Bobigny, où le dépôt a échoué de nouveau"},
+             "description": "au point d'accueil numérique de Bobigny, le dépôt a échoué de nouveau"},
         ]
     elif k % 3 == 0:
         data["prefecture"]["url_rendez_vous"] = "https://www.seine-saint-denis.gouv.fr/booking/create/1"
@@ -232,10 +237,14 @@ def test_requete_reads_as_correct_french(folder, k):
         assert "R. 431-5" not in text
     # Urgency argued with its pièces (titre n° 2, contrat n° 7, CAF n° 8 in this inventory).
     assert "(pièces n° 2 et 7)" in flat and "(pièce n° 8)" in flat
-    # L. 8251-1 speaks of a titre the applicant holds; for AES, his régularisation.
+    # L. 8251-1: for a titre the applicant holds, his job; for AES, the job offered, which supposes the
+    # examination of his demand (never « que seul l'enregistrement … permet d'obtenir »).
     holds = row["procedure"] != "admission_exceptionnelle_sejour"
-    assert ("L. 8251-1 du code du travail" in flat) is holds
-    assert ("que seul l'enregistrement de sa demande permet d'engager" in flat) is not holds
+    assert "L. 8251-1 du code du travail" in flat and "que seul l'enregistrement" not in flat
+    assert ("Cette embauche, subordonnée à la détention d'un titre l'autorisant à exercer une activité salariée "
+            "(article L. 8251-1 du code du travail), suppose l'examen de sa demande." in flat) is not holds
+    # The dossier is said « complet et prêt » only with a pièce; here none is cited.
+    assert "a réuni les pièces nécessaires à sa demande." in flat and "complet et prêt" not in flat
     # FIXER: the day before the earliest échéance (31 May 2025, a Saturday) → Friday 30 May.
     if row["voie"] == "rendez_vous":
         assert "FIXER ce rendez-vous au plus tard le 30 mai 2025" in flat
@@ -253,8 +262,9 @@ def test_requete_reads_as_correct_french(folder, k):
         il = "il" if row["civilite"] == "M." else "elle"
         assert (f"– le 7 mars 2025, {il} a saisi le centre de contact citoyen de l'ANEF : formulaire") in flat
         # A description naming the service is not preceded by it a second time.
-        assert (f"– le 13 mars 2025, {il} a accompli la démarche suivante : rendez-vous au point d'accueil "
-                "numérique de Bobigny") in flat
+        # … and a description without a verb of its own is the clause itself, never after « la démarche suivante : ».
+        assert ("– le 13 mars 2025, au point d'accueil numérique de Bobigny, le dépôt a échoué de nouveau."
+                in flat) and "démarche suivante" not in flat
         assert "avant même l'ouverture" not in flat
         assert ("dans ce délai, dès le 3 mars 2025" in flat) is (row["procedure"] == "renouvellement_titre_sejour")
     if row["procedure"] == "changement_de_statut":

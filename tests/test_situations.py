@@ -17,7 +17,7 @@ import pytest
 from docx import Document
 
 from conftest import pdf_text, require_tool, write_case
-from refere.affaire import echeances
+from refere.affaire import echeances, grammaire
 from refere.affaire.loader import load
 from refere.pieces import plan
 from refere.preuves import rules
@@ -117,7 +117,8 @@ def situations() -> dict[str, dict]:
     d = base()  # AES with a family, no titre
     d["situation"] = ("Entré en France en 2016, il vit avec son épouse et leurs deux enfants, scolarisés à "
                       "Aubervilliers.")
-    d["procedure"] = {"type": "admission_exceptionnelle_sejour", "preuves_dossier": ["liste"]}
+    d["procedure"] = {"type": "admission_exceptionnelle_sejour", "preuves_dossier": ["liste"],
+                      "sans_mesure_eloignement": True}
     d["prefecture"]["preuves_rendez_vous"] = ["page"]
     d["pieces"] += [urgence_piece("scolarite", "Certificats de scolarité"),
                     urgence_piece("promesse", "Promesse d'embauche du 16 mars 2025"),
@@ -158,8 +159,8 @@ def situations() -> dict[str, dict]:
                       "precisions": "carte « vie privée et familiale » de parent d'enfant français"}
     d["conseil"] = {"qualite": "association", "nom": "La Cimade", "adresse": "1 rue Hippolyte-Maindron\n75014 Paris"}
     d["pieces"] += [urgence_piece("creche", "Lettre de la crèche du 13 mars 2025")]
-    d["urgence"] = [{"motif": "famille", "fait": "mère d'une enfant française, elle perdra la place de son enfant en "
-                     "crèche le 30 avril 2025", "echeance": "2025-04-30", "preuves": ["creche"]}]
+    d["urgence"] = [{"motif": "famille", "fait": "mère d'une enfant française, elle perdra faute de titre la place de "
+                     "son enfant en crèche le 30 avril 2025", "echeance": "2025-04-30", "preuves": ["creche"]}]
     out["association"] = d
     return out
 
@@ -208,7 +209,12 @@ FORBIDDEN = [
     ("ne pourra obtenir le récépissé", {"changement-de-statut-un-fait"}),
     ("au plus tard le 29 septembre", {"changement-de-statut-un-fait"}),
     ("[À COMPLÉTER", set(SITUATIONS)),
-    ("R. 431-5", {"renouvellement-avant-le-delai", "expire-avant-la-premiere-tentative"}),
+    ("R. 431-5", {"renouvellement-avant-le-delai"}),
+    # Expired before the first attempt: the window is stated with the explanation, never « dans ce délai ».
+    ("ne lui est pas imputable", {"renouvellement-avant-le-delai", "expire-avant-la-premiere-tentative"}),
+    ("démarche suivante", set(SITUATIONS)),
+    ("que seul l'enregistrement", set(SITUATIONS)),
+    ("239794", set(SITUATIONS)),
     ("Le préfet", {"recepisse-dans-10-jours"}),
 ]
 
@@ -225,9 +231,17 @@ def test_situation_reasoning(tmp_path, name):
     deadlines = [e.date for e in echeances.deadlines(case, on)]
     deadlines += [u.echeance for u in case.urgence if u.echeance and u.echeance > on]
     deadlines += [x for u in case.urgence for x in echeances.dates_in(u.fait) if x > on]
-    m = re.search(r"FIXER ce rendez-vous [^;.]*?dans un délai de (48 heures|\d+ jours) à compter de la notification",
-                  conclusions)
+    m = re.search(r"FIXER ce rendez-vous [^;]*?dans (?:les|un délai de) (48 heures|\d+ jours) (?:à compter )?de (?:sa|la) "
+                  r"notification", conclusions)
     after = None if m is None else (2 if m[1] == "48 heures" else int(m[1].split()[0]))
+    # One formula: a date, and for a late ordonnance a delay from its notification, the cut-off said.
+    assert "en tout état de cause" not in conclusions
+    cut = re.search(r"au plus tard le ([^;]+?) ou, si l'ordonnance est notifiée après le (1er|\d+) (\w+) (\d{4}), "
+                    r"dans les (48 heures|\d+ jours) de sa notification", conclusions)
+    if fixed and after:
+        assert cut is not None, conclusions
+        when = dt.date(int(cut[4]), MOIS.index(cut[3]) + 1, 1 if cut[2] == "1er" else int(cut[2]))
+        assert when == echeances.notified_after(fixed, after) and on < when < fixed
     # On the ANEF the appointment date is asked only when the user sets one.
     assert fixed is not None or after is not None or not deadlines or case.procedure.is_anef
     for d in deadlines:
@@ -235,21 +249,22 @@ def test_situation_reasoning(tmp_path, name):
     if fixed:
         assert fixed.weekday() < 5
     # A deadline closer than the delay plus the time to rule: a date alone could pass before the
-    # ordonnance, so a delay after notification is asked (alone for a fact's deadline, « en tout état
-    # de cause » after the titre's eve).
+    # ordonnance, so a delay after notification is added for a late ordonnance; the date stays the eve
+    # of the deadline, the one the urgency paragraph names (« C'est avant cette date… »).
     ahead = echeances.deadlines(case, on)
     jours = echeances.delais(case, on).jours
     if ahead and not case.procedure.is_anef and not case.demandes.model_fields_set & {"rdv_au_plus_tard"}:
         near = (ahead[0].date - on).days <= jours + echeances.ORDONNANCE_DAYS
         assert (after is not None) is near, (name, ahead[0], jours, after)
-        if near and ahead[0].source != "procedure.expiration_titre":
-            assert fixed is None
+        if near:
+            assert fixed == grammaire.dernier_jour_ouvre(ahead[0].date - dt.timedelta(days=1)), (name, fixed)
         if after is not None:
             assert after <= max(jours, 15)
 
     # The R. 431-5 window: cited only from an attempt inside it.
     inside = echeances.attempts_inside(case)
     assert ("L'article R. 431-5" in flat) is bool(inside)
+    assert ("Le délai de deux mois prévu par l'article R. 431-5" in flat) is echeances.expired_before_first(case)
     for needle, where in FORBIDDEN:
         if name in where:
             assert needle not in flat and needle not in raw, f"{name}: « {needle} »"
@@ -294,9 +309,9 @@ def test_recepisse_branch(tmp_path):
     # The récépissé is presumed urgent a fortiori, not « as the CE decided ».
     assert ("Cette présomption vaut a fortiori pour le renouvellement du récépissé, seul document qui, pendant "
             "l'instruction de la demande, autorise la présence de la requérante") in flat
-    # The eve (11 April) could pass before an ordonnance: « en tout état de cause » within 48 hours.
-    assert ("FIXER ce rendez-vous au plus tard le 11 avril 2025 et, en tout état de cause, dans un délai de "
-            "48 heures à compter de la notification") in concl
+    # The eve (Friday 11 April) could pass before an ordonnance: 48 hours from a notification after Wednesday 9.
+    assert ("FIXER ce rendez-vous au plus tard le 11 avril 2025 ou, si l'ordonnance est notifiée après le "
+            "9 avril 2025, dans les 48 heures de sa notification ;") in concl
 
 
 def test_recepisse_of_a_renewal_says_renewal(tmp_path):
@@ -335,8 +350,8 @@ def test_window_and_expired_titre(tmp_path):
     out = tmp_path / "w.docx"
     render.render(render.context(case, plan.make(case), rules.check(case)), out)
     opening = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ")
-    assert ("Le requérant a entrepris ses démarches dès le 10 mars 2025, à l'ouverture de ce délai, et a renouvelé "
-            "ses tentatives depuis : le retard") in opening
+    assert ("Le requérant a entrepris ses démarches dès le 10 mars 2025, veille de l'ouverture de ce délai, et a "
+            "renouvelé ses tentatives depuis : le retard") in opening
 
     _, report, _, before = render_situation(tmp_path, "renouvellement-avant-le-delai")
     assert "tentatives-avant-delai" in {f.code for f in report.findings}
@@ -346,12 +361,19 @@ def test_window_and_expired_titre(tmp_path):
 
     _, report, _, late = render_situation(tmp_path, "expire-avant-la-premiere-tentative")
     assert "premiere-tentative-apres-expiration" not in {f.code for f in report.findings}  # explained
-    assert ("Le requérant n'a pu agir plus tôt : hospitalisé du 10 janvier au 7 mars 2025, il n'a pu accomplir "
-            "aucune démarche avant sa sortie (pièce n° 8). Ce retard ne lui est donc pas imputable.") in late
+    # The window is stated, the explanation covers it, and the first attempt is dated from the release.
+    assert ("Le délai de deux mois prévu par l'article R. 431-5 du code de l'entrée et du séjour des étrangers et du "
+            "droit d'asile pour présenter la demande de renouvellement s'est ouvert le 1er janvier 2025. Le requérant "
+            "n'a pu l'utiliser : hospitalisé du 10 janvier au 7 mars 2025, il n'a pu accomplir aucune démarche avant "
+            "sa sortie (pièce n° 8). Il a tenté d'obtenir un rendez-vous dès le 10 mars 2025, trois jours après le "
+            "7 mars 2025.") in late
+    assert "ne lui est donc pas imputable" not in late
     concl = late.split("PAR CES MOTIFS")[1]
     assert "dans un délai de 8 jours" in concl
-    assert "FIXER ce rendez-vous au plus tard dans un délai de 23 jours à compter de la notification" in concl
-    assert "de délivrer au requérant, dès l'enregistrement de sa demande, un récépissé" in concl
+    assert "FIXER ce rendez-vous dans un délai de 15 jours à compter de la communication de cette date ;" in concl
+    # A late renewal: the récépissé authorising work is not of right; a plain récépissé is asked.
+    assert ("de délivrer au requérant, dès l'enregistrement de sa demande, un récépissé de demande de titre de "
+            "séjour ;") in concl and "l'autorisant à travailler" not in concl
     # The récépissé asked in the conclusions has its moyen; the expiry is said once in B.
     assert ("L'étranger admis à souscrire une demande de titre de séjour se voit remettre un récépissé (article "
             "R. 431-12 du code de l'entrée et du séjour des étrangers et du droit d'asile)") in late
@@ -366,8 +388,10 @@ def test_changement_de_statut_and_aes(tmp_path):
     # « lui » had no antecedent: the applicant becomes the verb's object, and check says so.
     assert "texte-sans-sujet" in {f.code for f in report.findings}
     assert ("En l'espèce, la société Logistique Est a adressé au requérant une promesse d'embauche, valable jusqu'au "
-            "30 juin 2025 (pièce n° 8). Son embauche est subordonnée à la détention d'un titre l'autorisant à "
-            "exercer une activité salariée (article L. 8251-1 du code du travail)") in one
+            "30 juin 2025 (pièce n° 8). Cette embauche, subordonnée à la détention d'un titre l'autorisant à "
+            "exercer une activité salariée (article L. 8251-1 du code du travail), suppose l'examen de sa demande de "
+            "changement de statut.") in one
+    assert "que seul l'enregistrement" not in one
     assert "en changement de statut (passage du statut d'étudiant à salarié)." in one
     assert "FIXER ce rendez-vous au plus tard le 27 juin 2025" in one  # Sunday 29 → Friday 27
     assert "voie-a-verifier" in {f.code for f in report.findings}
@@ -375,11 +399,17 @@ def test_changement_de_statut_and_aes(tmp_path):
     _, _, _, three = render_situation(tmp_path, "changement-de-statut-trois-faits")
     assert three.count("C'est avant cette date que le rendez-vous doit avoir eu lieu.") == 1
     assert three.count("article L. 8251-1") == 1
-    # 5 May is 31 days away: the eve (2 May, 4 May being a Sunday and 1 May a holiday) could pass before
-    # the ordonnance; a delay after notification is asked instead.
-    assert "FIXER ce rendez-vous dans un délai de 15 jours à compter de la notification de l'ordonnance" in three
-    assert "au plus tard le 2 mai 2025" not in three
-    assert "dès l'enregistrement de sa demande, un récépissé de demande de titre de séjour l'autorisant à travailler" in three
+    # 5 May is 31 days away: the eve (Friday 2 May, 4 May being a Sunday) is the date « C'est avant cette
+    # date » refers to; a late ordonnance gets 15 days from its notification.
+    assert ("FIXER ce rendez-vous au plus tard le 2 mai 2025 ou, si l'ordonnance est notifiée après le 17 avril 2025, "
+            "dans les 15 jours de sa notification ;") in three
+    # A first « salarié » demand: a plain récépissé, its right to work is not of right.
+    assert "dès l'enregistrement de sa demande, un récépissé de demande de titre de séjour ;" in three
+    assert "l'autorisant à travailler ;" not in three
+    # The CROUS room lost because studies ended: an appointment does not remedy it, not argued, warned.
+    _, report3, _, _ = render_situation(tmp_path / "3", "changement-de-statut-trois-faits")
+    assert "CROUS" not in three.split("B. Sur l'urgence")[1]
+    assert [f.champ for f in report3.findings if f.code == "urgence-sans-lien"] == ["urgence[1].fait"]
     assert "se voit remettre un récépissé (article R. 431-12" in three  # the injunction's moyen
     _, _, _, one = render_situation(tmp_path, "changement-de-statut-un-fait")
     assert "récépissé" not in one.split("PAR CES MOTIFS")[1] and "R. 431-12" not in one  # none asked
@@ -391,6 +421,14 @@ def test_changement_de_statut_and_aes(tmp_path):
     assert "texte-sans-sujet" in {f.code for f in report.findings}
     assert "son dossier est complet et prêt à être déposé (pièce n° 10)." in aes
     assert "que par son service de prise de rendez-vous en ligne (pièce n° 9)." in aes
+    # L. 435-1 named; no removal measure said because the case says so; the family is the merits, not urgency.
+    assert "pour sa demande d'admission exceptionnelle au séjour, sur le fondement de l'article L. 435-1 du code" in aes
+    assert "Le requérant ne fait l'objet d'aucune mesure d'éloignement." in aes
+    urg = aes.split("B. Sur l'urgence")[1].split("C. Sur l'utilité")[0]
+    assert "enfants" not in urg and "Tel est le cas en l'espèce" not in urg
+    assert "En l'espèce, une embauche est proposée au requérant" in urg
+    codes = {f.code for f in report.findings}
+    assert "urgence-fond" in codes and "eloignement-non-precise" not in codes
     assert "situation-absente" not in {f.code for f in report.findings}
 
 
@@ -405,6 +443,7 @@ def test_counsel_and_neutral_forms(tmp_path):
 
     _, _, _, asso = render_situation(tmp_path, "association")
     assert "la partie requérante" in asso and "l'intéressé" not in asso
+    assert "date et lieu de naissance : 12 décembre 1984, Labé (Guinée)" in asso
     assert "élisant domicile auprès de l'association La Cimade, 1 rue Hippolyte-Maindron, 75014 Paris." in asso
 
     _, _, _, anef = render_situation(tmp_path, "anef")
@@ -425,10 +464,16 @@ def test_file_names_never_end_on_a_lone_number():
 
 def test_unproven_urgency_outside_renewal_is_a_draft(tmp_path):
     data = copy.deepcopy(SITUATIONS["aes-famille"])
-    data["urgence"] = ["Il vit en France avec sa famille depuis 2016."]
+    data["urgence"] = ["Faute de titre, il ne peut plus exercer son activité de livreur à compter du 1er mai 2025."]
     data["pieces"] = [p for p in data["pieces"] if p.get("categorie") != "urgence"]
     case = load(write_case(tmp_path / "a", data))
     assert {f.code: f.niveau for f in rules.check(case).findings}["urgence-sans-piece"] == rules.BLOQUANT
+    # Facts the requête does not argue (family life in an AES, work without authorisation) leave no
+    # urgency: blocking, each with its own warning.
+    data["urgence"] = ["Il vit en France avec sa famille depuis 2016.", "Il travaille comme livreur depuis 2020."]
+    found = {(f.code, f.niveau) for f in rules.check(load(write_case(tmp_path / "c", data))).findings}
+    assert {("urgence-non-argumentee", rules.BLOQUANT), ("urgence-sans-lien", "avertissement"),
+            ("travail-non-autorise", "avertissement")} <= found
     data["urgence"] = []
     case = load(write_case(tmp_path / "b", data))
     out = tmp_path / "b.docx"

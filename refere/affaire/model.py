@@ -166,6 +166,8 @@ class Requerant(Strict):
     telephone: Short | None = None
     courriel: Annotated[Short | None, AfterValidator(_email)] = None
     numero_etranger: Annotated[str | None, BeforeValidator(_agdref)] = None
+    # Who lodges the applicant when the address is an attestation d'hébergement: « hébergé chez … ».
+    heberge_par: Short | None = None
 
 
 def _oui_non(value: Any) -> Any:
@@ -205,6 +207,8 @@ class Procedure(Strict):
     expiration_titre: Date | None = None
     precisions: Long | None = None
     oqtf: Annotated[bool, BeforeValidator(_oui_non)] = False
+    # The case states that no removal measure was taken: the requête says so (never assumed).
+    sans_mesure_eloignement: Annotated[bool, BeforeValidator(_oui_non)] = False
     # Why the first attempt came after the titre expired (R. 431-5 CESEDA), with its pièces.
     explication_retard: Long | None = None
     preuves_retard: Preuves = []
@@ -215,6 +219,9 @@ class Procedure(Strict):
     def _autre_needs_precisions(self) -> Procedure:
         if self.type == "autre" and not self.precisions:
             raise _err("procedure.precisions est obligatoire quand le type est « autre »")
+        if self.oqtf and self.sans_mesure_eloignement:
+            raise _err("procedure.sans_mesure_eloignement et procedure.oqtf se contredisent : une obligation de "
+                       "quitter le territoire est une mesure d'éloignement")
         return self
 
     @property

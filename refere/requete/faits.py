@@ -38,6 +38,9 @@ def objet(case: Case, g: dict[str, str]) -> str:
                 f"{libelle_recepisse(case)}")
     else:
         head = f"{g['Le_requerant']} doit se présenter en préfecture pour {libelle(case)}"
+        if proc.type == "admission_exceptionnelle_sejour":
+            head += (", sur le fondement de l'article L. 435-1 du code de l'entrée et du séjour des étrangers et du "
+                     "droit d'asile")
     if extra and proc.type == "autre":
         return typo(end_sentence(f"{head} : {lower_first(extra)}"))
     if extra:
@@ -51,8 +54,11 @@ def dossier(case: Case, inv: Inventory, g: dict[str, str]) -> str:
     if echeances.recepisse(case):
         # The application is already registered: no file is « prêt à être déposé ».
         return typo(f"Les pièces nécessaires au renouvellement du récépissé sont réunies {ref}.") if ref else ""
+    if not ref:
+        # Asserted without a pièce, « complet et prêt » is what the préfet denies: say only what is true.
+        return typo(f"{g['Le_requerant']} a réuni les pièces nécessaires à sa demande.")
     return typo(end_sentence(f"{g['Le_requerant']} a réuni les pièces exigées pour sa demande : son dossier est "
-                             f"complet et prêt à être déposé{(' ' + ref) if ref else ''}"))
+                             f"complet et prêt à être déposé {ref}"))
 
 
 def en_ligne_ref(case: Case, inv: Inventory) -> str:
@@ -68,10 +74,23 @@ def own_subject(case: Case, text: str, g: dict[str, str]) -> str:
 
 
 def situation(case: Case, g: dict[str, str] | None = None) -> str:
+    """The applicant's situation, and « ne fait l'objet d'aucune mesure d'éloignement » only when the
+    case says so (procedure.sans_mesure_eloignement): never assumed."""
+    none = (f"{cap(g['le_requerant']) if g else 'Le requérant'} ne fait l'objet d'aucune mesure d'éloignement."
+            if case.procedure.sans_mesure_eloignement else "")
     if not case.situation:
-        return ""
+        return typo(none)
     text = own_subject(case, case.situation, g) if g else case.situation.strip()
-    return typo(end_sentence(cap(text)))
+    return typo(end_sentence(cap(text)) + (f" {none}" if none else ""))
+
+
+def domicile(case: Case, g: dict[str, str], address: str) -> str:
+    """« demeurant 8 allée des Tilleuls, 94000 Créteil », or « hébergé chez M. Sékou Diallo, … » when
+    the case names the host (requerant.heberge_par)."""
+    host = (case.requerant.heberge_par or "").strip()
+    if host:
+        return f"hébergé{g['e']} chez {host}, {address}"
+    return f"demeurant {address}"
 
 
 def defendeur_lignes(case: Case) -> list[str]:

@@ -196,6 +196,7 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
             "de_nationalite": grammaire.nationalite(r.nationalite),
             "adresse": ", ".join(address_lines),
             "adresse_lignes": address_lines,
+            "domicile": faits.domicile(case, g, ", ".join(address_lines)),
             "telephone": grammaire.telephone(r.telephone or ""),
             "courriel": r.courriel or "",
             "numero_etranger": r.numero_etranger or "",

@@ -12,7 +12,7 @@ import re
 
 from refere import dates
 from refere.affaire import echeances
-from refere.affaire.grammaire import (end_sentence, first_person, ordinal, pieces_ref, strip_end, subjectless, typo,
+from refere.affaire.grammaire import (cap, compte, end_sentence, first_person, ordinal, pieces_ref, strip_end, subjectless, typo,
                                       with_subject)
 from refere.affaire.model import Case, Urgence
 from refere.pieces.plan import Inventory
@@ -22,13 +22,12 @@ CE_435594 = "CE, 10 juin 2020, n°\u00a0435594"
 CESEDA = "code de l'entrée et du séjour des étrangers et du droit d'asile"
 L8251_1 = ("Or nul ne peut employer un étranger non muni d'un titre l'autorisant à exercer une activité "
            "salariée en France (article L. 8251-1 du code du travail).")
-EMBAUCHE = ("Son embauche est subordonnée à la détention d'un titre l'autorisant à exercer une activité salariée "
-            "(article L. 8251-1 du code du travail), que seul l'enregistrement de sa demande permet d'obtenir.")
+EMBAUCHE = ("Cette embauche, subordonnée à la détention d'un titre l'autorisant à exercer une activité salariée "
+            "(article L. 8251-1 du code du travail), suppose l'examen de sa demande{de}.")
 A_COMPLETER = "[À COMPLÉTER : circonstances particulières, avec leurs pièces]"
 A_COMPLETER_RETARD = "[À COMPLÉTER : raison pour laquelle les démarches n'ont pu commencer avant l'expiration du titre, avec ses pièces]"
 
-# Procedures by which the applicant asks for a first titre: he holds none to work with.
-NO_TITRE = ("premiere_demande_titre_sejour", "admission_exceptionnelle_sejour")
+NO_TITRE = echeances.NO_TITRE
 
 # Lead of each motif's paragraph; the applicant's fact follows the colon.
 LEADS = {
@@ -50,12 +49,7 @@ _OPENERS = re.compile(r"^(?:le|la|les|l['’]|son|sa|ses|leur|leurs|un|une|des|d
                       r"titulaire|mère|père|parent)\b", re.I)
 
 
-def holds_titre(case: Case) -> bool:
-    """Whether the applicant holds a titre today (L. 8251-1 then speaks of his job)."""
-    proc = case.procedure
-    if proc.is_renewal or echeances.recepisse(case):
-        return True
-    return bool(proc.titre_actuel) and proc.type not in NO_TITRE
+holds_titre = echeances.holds_titre
 
 
 def lower_first(text: str) -> str:
@@ -86,8 +80,14 @@ def motif_of(u: Urgence) -> str:
 
 
 def usable(case: Case) -> list[Urgence]:
-    """Facts the requête can argue as its own: written in the third person."""
-    return [u for u in case.urgence if not first_person(u.fait)]
+    """Facts the requête can argue as its own: written in the third person, and an urgency an
+    appointment remedies (echeances.not_argued says which are left out, and check warns)."""
+    return [u for u in case.urgence if not first_person(u.fait) and echeances.not_argued(case, u) is None]
+
+
+def argued(case: Case) -> list[Urgence]:
+    """The facts the « Sur l'urgence » section writes: the usable ones and the applicant's quoted words."""
+    return [u for u in case.urgence if first_person(u.fait) or echeances.not_argued(case, u) is None]
 
 
 def _pieces(case: Case, inv: Inventory, ids: list[str]) -> str:
@@ -114,11 +114,10 @@ def _echeance(d: dt.date | None, on: dt.date, anef: bool, written: bool = False)
 def _after(case: Case, motif: str, said: set[str]) -> str:
     """The rule following a job-related fact, said once in the requête."""
     if motif == "promesse_embauche":
-        key, text = "embauche", EMBAUCHE
-    elif motif == "emploi":
-        key, text = ("l8251", L8251_1) if holds_titre(case) else (
-            "regularisation", "La poursuite de son activité salariée est subordonnée à sa régularisation, que seul "
-                              "l'enregistrement de sa demande permet d'engager.")
+        de = " de changement de statut" if case.procedure.type == "changement_de_statut" else ""
+        key, text = "embauche", EMBAUCHE.format(de=de)
+    elif motif == "emploi" and holds_titre(case):
+        key, text = "l8251", L8251_1
     else:
         return ""
     if key in said or (key == "l8251" and "embauche" in said) or (key == "embauche" and "l8251" in said):
@@ -133,7 +132,7 @@ def paragraphs(case: Case, inv: Inventory, g: dict[str, str], on: dt.date) -> li
     A fact in the first person is quoted as the applicant's own words, never taken over as the
     requête's argument. A plain sentence in the third person is argued like a structured fact.
     """
-    facts = list(case.urgence)
+    facts = argued(case)
     name = short_name(case)
     out: list[str] = []
     said: set[str] = set()
@@ -182,7 +181,7 @@ def intro(case: Case, g: dict[str, str]) -> str:
                 and not titre(case, g, echeances.requete_date(case)):
             text += " " + _generic(case, g)
         return typo(text)
-    several = len(case.urgence) > 1
+    several = len(argued(case)) > 1
     return typo("Hors le cas du renouvellement d'un titre de séjour, il appartient à l'étranger de justifier de "
                 "« circonstances particulières caractérisant la nécessité pour lui d'obtenir rapidement ce "
                 f"rendez-vous » ({CE_453391})." + (" Tel est le cas en l'espèce." if several else ""))
@@ -201,7 +200,7 @@ def _generic(case: Case, g: dict[str, str]) -> str:
         text = (f"{lack}, {g['le_requerant']} ne pourra obtenir, à l'expiration de son titre le "
                 f"{dates.format_date(exp)}, {proof} qui lui permettrait de justifier de la régularité de son séjour.")
         last = exp - dt.timedelta(days=60)
-        if proc.is_anef and last > on:
+        if proc.is_anef and last > on and not echeances.attempts_inside(case):
             text += (f" Le délai de l'article R. 431-5 du {CESEDA} pour présenter la demande sur le téléservice "
                      f"expire en outre le {dates.format_date(last)}, soixantième jour précédant cette échéance.")
         return text
@@ -248,9 +247,21 @@ def retard(case: Case, inv: Inventory, g: dict[str, str], brouillon: bool) -> st
     if not proc.explication_retard:
         return A_COMPLETER_RETARD if brouillon else ""
     ref = _pieces(case, inv, proc.preuves_retard)
-    return typo(_with_ref(f"{g['Le_requerant']} n'a pu agir plus tôt : "
-                          f"{lower_first(proc.explication_retard)}", ref)
-                + " Ce retard ne lui est donc pas imputable.")
+    first = min(t.date.date() for t in case.tentatives)
+    opens, _ = echeances.window(case) or (None, None)
+    delay = ("entre le cent-vingtième et le soixantième jour qui précèdent l'expiration du titre"
+             if proc.is_anef else "de deux mois")
+    head = f"Le délai {delay} prévu par l'article R. 431-5 du {CESEDA} pour présenter la demande de renouvellement"
+    text = (f"{head} s'est ouvert le {dates.format_date(opens)}. " if opens else f"{head} est expiré. ")
+    text += _with_ref(f"{g['Le_requerant']} n'a pu l'utiliser : {lower_first(proc.explication_retard)}", ref)
+    # The explanation's last date before the first attempt (a release from hospital…) shows how soon he acted.
+    before = [d for d in echeances.dates_in(proc.explication_retard) if d <= first]
+    since = ""
+    if before and (first - before[-1]).days > 0:
+        n = (first - before[-1]).days
+        since = f", {compte(n, 'jour', 'jours')} après le {dates.format_date(before[-1])}"
+    did = "a tenté de déposer sa demande" if proc.is_anef else "a tenté d'obtenir un rendez-vous"
+    return typo(f"{text} {cap(g['il'])} {did} dès le {dates.format_date(first)}{since}.")
 
 
 def missing(case: Case) -> str:
@@ -270,7 +281,7 @@ def delai_bref(case: Case, g: dict[str, str], on: dt.date) -> str:
     what = "récépissé" if echeances.recepisse(case) else "titre de séjour"
     # A date the section already gave (the titre's paragraph, a fact) is recalled, not written again.
     stated = {exp} if (exp and titre(case, g, on)) else set()
-    stated |= {x for u in case.urgence for x in ([u.echeance] if u.echeance else []) + echeances.dates_in(u.fait)}
+    stated |= {x for u in argued(case) for x in ([u.echeance] if u.echeance else []) + echeances.dates_in(u.fait)}
     if exp and exp < on and echeances.presumed(case):
         why = (f"le {what} {g['du_requerant']} a expiré" + ("" if exp in stated else f" le {dates.format_date(exp)}"))
     elif d.echeance is not None and d.echeance.date in stated:

@@ -232,8 +232,9 @@ def build(out: Path = OUT) -> Path:
     p("{{ faits.dossier }}")
     tag("{%p endif %}")
     tag("{%p if procedure.anef %}")
-    p("{{ chiffres.phrase }} À chaque fois, le téléservice a empêché le dépôt de la demande, comme le montrent "
-      "les captures d'écran des messages affichés.{% if lecture.phrase %} {{ lecture.phrase }}{% endif %} "
+    p("{{ chiffres.phrase }} À chaque fois, le téléservice a empêché le dépôt de la demande{% if lecture.citation %}"
+      " ; comme le montrent les captures d'écran produites, il affichait : {{ lecture.citation }}{% else %}, comme "
+      "le montrent les captures d'écran des messages affichés.{% endif %} "
       "Le détail des tentatives figure ci-dessous.")
     tag("{%p else %}")
     p("Cette démarche suppose l'obtention préalable d'un rendez-vous, que la préfecture n'attribue "
@@ -242,8 +243,10 @@ def build(out: Path = OUT) -> Path:
     tag("{%p if prefecture.url %}")
     p("{{ prefecture.url }}", center=True)
     tag("{%p endif %}")
-    p("{{ chiffres.phrase }} À chaque fois, le service a répondu qu'aucun créneau n'était disponible, "
-      "comme le montrent les captures d'écran produites.{% if lecture.phrase %} {{ lecture.phrase }}{% endif %} "
+    # The site's message, as every capture's reading gives it, quoted once; unread, the plain sentence.
+    p("{{ chiffres.phrase }} {% if lecture.citation %}À chaque fois, comme le montrent les captures d'écran "
+      "produites, le service affichait : {{ lecture.citation }}{% else %}À chaque fois, le service a répondu "
+      "qu'aucun créneau n'était disponible, comme le montrent les captures d'écran produites.{% endif %} "
       "Le détail des tentatives figure ci-dessous.")
     tag("{%p endif %}")
 

@@ -19,6 +19,7 @@ from docx import Document
 from conftest import pdf_text, require_tool, write_case
 from refere.affaire import echeances, grammaire
 from refere.affaire.loader import load
+from refere.errors import RefereError
 from refere.pieces import plan
 from refere.preuves import rules
 from refere.requete import render
@@ -525,3 +526,72 @@ def test_new_fields_in_the_schema_and_unknown_keys_refused(tmp_path, run):
     data["prefecture"]["prefet_nom"] = "X"
     res = run("check", write_case(tmp_path / "a", data))
     assert res.exit_code == 1 and "prefet_nom" in res.output
+
+
+def test_applicant_forms_and_case_checks(tmp_path):
+    """Review 2 of issue 20: hébergé chez, civilité, removal measure, récépissé title, avowal of work."""
+    data = copy.deepcopy(SITUATIONS["aes-famille"])
+    data["pieces"].append({"titre": "Attestation d'hébergement de M. Sékou Diallo du 2 mars 2025",
+                           "categorie": "domicile", "fichier": "pieces/hebergement.pdf"})
+    data["situation"] += " Il travaille comme plongeur dans un restaurant depuis 2021."
+    case = load(write_case(tmp_path / "a", copy.deepcopy(data)))
+    found = {f.code: f.champ for f in rules.check(case).findings}
+    assert found["hebergement-sans-hebergeant"] == "requerant.heberge_par"
+    assert found["travail-non-autorise"] == "situation"
+    data["requerant"]["heberge_par"] = "M. Sékou Diallo"
+    case = load(write_case(tmp_path / "b", data))
+    out = tmp_path / "b.docx"
+    render.render(render.context(case, plan.make(case), rules.check(case)), out)
+    flat = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ")
+    assert ("M. Mamadou DIALLO, né le 12 décembre 1984 à Labé (Guinée), de nationalité guinéenne, hébergé chez "
+            "M. Sékou Diallo, 31 boulevard Anatole-France, 93300 Aubervilliers ;") in flat
+    assert "demeurant" not in flat.split("CONTRE")[0]
+    assert "hebergement-sans-hebergeant" not in {f.code for f in rules.check(case).findings}
+
+    # No civilité: warned; with « Mme », the identity line and « la requérante ».
+    data = copy.deepcopy(SITUATIONS["association"])
+    assert "requerant-sans-civilite" in {f.code for f in rules.check(load(write_case(tmp_path / "c", data))).findings}
+    data["requerant"]["civilite"] = "Mme"
+    case = load(write_case(tmp_path / "d", data))
+    out = tmp_path / "d.docx"
+    render.render(render.context(case, plan.make(case), rules.check(case)), out)
+    flat = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ")
+    assert "Mme Mamadou DIALLO, née le 12 décembre 1984 à Labé (Guinée)" in flat
+    assert "partie requérante" not in flat and "la requérante" in flat
+
+    # A removal measure is never both absent and notified.
+    data = copy.deepcopy(SITUATIONS["aes-famille"])
+    data["procedure"]["oqtf"] = True
+    with pytest.raises(RefereError, match="sans_mesure_eloignement"):
+        load(write_case(tmp_path / "e", data))
+    # Not said, the sentence is not written and check asks.
+    data["procedure"].pop("oqtf")
+    data["procedure"].pop("sans_mesure_eloignement")
+    case = load(write_case(tmp_path / "f", data))
+    assert "eloignement-non-precise" in {f.code for f in rules.check(case).findings}
+    assert "mesure d'éloignement" not in render.context(case, plan.make(case), rules.check(case))["faits"]["situation"]
+
+    # A récépissé of a renewal whose pièce title does not say « renouvellement ».
+    data = copy.deepcopy(SITUATIONS["recepisse-dans-10-jours"])
+    data["procedure"]["titre_actuel"] = "récépissé de demande de renouvellement de titre de séjour"
+    found = {f.code: f.champ for f in rules.check(load(write_case(tmp_path / "g", data))).findings}
+    assert found["recepisse-intitule"] == "pieces[2].titre"
+
+
+def test_site_message_quoted_once_when_every_capture_reads_it(tmp_path):
+    """The captures' reading gives one message: quoted once, as the site showed it; unread, not at all."""
+    assert render._citation("Il n'existe plus de plage horaire libre. Veuillez recommencer ultérieurement.") == \
+        "«\u00a0Il n'existe plus de plage horaire libre. Veuillez recommencer ultérieurement.\u00a0»"
+    assert render._citation("Aucun créneau disponible") == "«\u00a0Aucun créneau disponible\u00a0»."
+    assert render._citation("") == ""
+    case = load(write_case(tmp_path / "a", copy.deepcopy(SITUATIONS["renouvellement-dans-le-delai"])))
+    ctx = render.context(case, plan.make(case), rules.check(case))
+    assert ctx["lecture"]["citation"] == ""  # no reading: the plain sentence
+    ctx["lecture"]["citation"] = render._citation("Il n'existe plus de plage horaire libre.")
+    out = tmp_path / "a.docx"
+    render.render(ctx, out)
+    flat = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ")
+    assert flat.count("le service affichait : « Il n'existe plus de plage horaire libre. »") == 1
+    assert ("À chaque fois, comme le montrent les captures d'écran produites, le service affichait : « Il n'existe "
+            "plus de plage horaire libre. » Le détail des tentatives figure ci-dessous.") in flat
+    assert "aucun créneau n'était disponible" not in flat

@@ -515,6 +515,14 @@ def _strip_pdf_dates(path: Path) -> None:
 
 # --- the attempts calendar (refere/calendrier.py) -------------------------------------------
 
+def _citation(message: str) -> str:
+    """« « Il n'existe plus de plage horaire libre … ultérieurement. » », the sentence ended once."""
+    body = " ".join(message.split())
+    if not body:
+        return ""
+    return grammaire.typo(f"« {body} »" + ("" if body[-1] in ".!?" else "."))
+
+
 def _pictures(inv: Inventory, report: Report) -> dict[str, Any]:
     """The attempts calendar (a picture and its text equivalent) and what the captures show."""
     from refere.preuves import calendrier, lecture
@@ -522,11 +530,13 @@ def _pictures(inv: Inventory, report: Report) -> dict[str, Any]:
     times = [a.date for a in inv.attempts]
     summary = lecture.summary(report.lecture) if report.lecture is not None else {}
     return {
-        "calendrier": Picture(calendrier.png_bytes(times), width_mm=160),
+        # The template's caption (« Les mêmes tentatives, semaine par semaine ») is the only title.
+        "calendrier": Picture(calendrier.png_bytes(times, title=False), width_mm=160),
         "calendrier_texte": calendrier.texte(times),
         # « Chacune des 10 captures » beside « dix tentatives »: the same number, written the same way.
         "lecture": {"phrase": grammaire.typo(re.sub(r"^Chacune des (\d+) ",
                                                     lambda m: f"Chacune des {grammaire.nombre(int(m[1]))} ",
                                                     summary.get("phrase", ""))),
-                    "message": summary.get("message_commun", "")},
+                    "message": summary.get("message_commun", ""),
+                    "citation": _citation(summary.get("message_commun", ""))},
     }

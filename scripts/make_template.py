@@ -51,10 +51,13 @@ NBSP = "\u00a0"
 
 
 def french_spaces(text: str) -> str:
-    """French typography: a no-break space before « : ; ? ! » and inside guillemets."""
+    """French typography: a no-break space before « : ; ? ! » and inside guillemets, and the
+    typographic apostrophe (’) in the words, never inside a Jinja tag."""
     for a, b in ((" :", NBSP + ":"), (" ;", NBSP + ";"), (" ?", NBSP + "?"), (" !", NBSP + "!"),
                  ("« ", "«" + NBSP), (" »", NBSP + "»"), ("n° ", "n°" + NBSP)):
         text = text.replace(a, b)
+    text = "".join(part if part.startswith(("{{", "{%")) else part.replace("'", "\u2019")
+                   for part in re.split(r"(\{\{.*?\}\}|\{%.*?%\})", text))
     # « L. 911-1 », « R. 431-2 »: the letter never alone at the end of a line, the number never split.
     return articles(text)
 

@@ -174,7 +174,7 @@ def test_requete_reads_as_correct_french(folder, k):
     _, report, out = render_row(folder, row, k)
     assert not report.blocking
     paras = paragraphs(out)
-    raw = "\n".join(p.text for p in paras)
+    raw = "\n".join(p.text for p in paras).replace("\u2019", "'")  # needles typed with « ' »
     # Article numbers carry a non-breaking hyphen (U+2011): never split across lines.
     assert re.search(r"[LRD]\.\u00a0\d+-\d", raw) is None
     text = raw.replace("\u2011", "-")
@@ -195,7 +195,7 @@ def test_requete_reads_as_correct_french(folder, k):
         assert ENDS.search(t), f"paragraphe sans ponctuation finale : {t[-80:]!r}"
 
     # Conclusions: « ; » each, « . » the last.
-    body = [p.text for p in paras]
+    body = [p.text.replace("\u2019", "'") for p in paras]
     start = next(i for i, t in enumerate(body) if t == "PAR CES MOTIFS")
     items = [t for t in body[start:] if t.startswith("– ")]
     assert len(items) >= 3

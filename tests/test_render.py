@@ -29,11 +29,12 @@ def docx_text(path: Path) -> str:
             parts.append(" | ".join(c.text for c in row.cells))
     for section in doc.sections:
         parts += [p.text for p in section.header.paragraphs]
-    return "\n".join(parts)
+    # The requête writes the typographic apostrophe (’); needles here are typed with « ' ».
+    return "\n".join(parts).replace("\u2019", "'")
 
 
 def rows(path: Path, index: int) -> list[list[str]]:
-    return [[c.text for c in r.cells] for r in Document(str(path)).tables[index].rows]
+    return [[c.text.replace("\u2019", "'") for c in r.cells] for r in Document(str(path)).tables[index].rows]
 
 
 def build_case(tmp_path, data, **kw):

@@ -174,7 +174,8 @@ def render_situation(tmp_path, name: str):
     report = rules.check(case)
     out = tmp_path / f"{name}.docx"
     render.render(render.context(case, plan.make(case), report), out)
-    raw = "\n".join(p.text for p in Document(str(out)).paragraphs)
+    # The requête writes the typographic apostrophe (’); needles here are typed with « ' ».
+    raw = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u2019", "'")
     return case, report, raw, raw.replace("\u00a0", " ").replace("\u2011", "-")
 
 
@@ -324,7 +325,7 @@ def test_recepisse_of_a_renewal_says_renewal(tmp_path):
     case = load(write_case(tmp_path / "r", data))
     out = tmp_path / "r.docx"
     render.render(render.context(case, plan.make(case), rules.check(case)), out)
-    flat = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ")
+    flat = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ").replace("\u2019", "'")
     assert "La requérante a présenté une demande de renouvellement de titre de séjour, qui a été enregistrée" in flat
     assert "une date de rendez-vous pour le renouvellement de son récépissé de demande de renouvellement" in flat
     assert "renouveler le récépissé de demande de renouvellement de titre de séjour de la requérante" in flat
@@ -350,7 +351,7 @@ def test_window_and_expired_titre(tmp_path):
     case = load(write_case(tmp_path / "w", data))
     out = tmp_path / "w.docx"
     render.render(render.context(case, plan.make(case), rules.check(case)), out)
-    opening = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ")
+    opening = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ").replace("\u2019", "'")
     assert ("Le requérant a entrepris ses démarches dès le 10 mars 2025, veille de l'ouverture de ce délai, et a "
             "renouvelé ses tentatives depuis : le retard") in opening
 
@@ -542,7 +543,7 @@ def test_applicant_forms_and_case_checks(tmp_path):
     case = load(write_case(tmp_path / "b", data))
     out = tmp_path / "b.docx"
     render.render(render.context(case, plan.make(case), rules.check(case)), out)
-    flat = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ")
+    flat = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ").replace("\u2019", "'")
     assert ("M. Mamadou DIALLO, né le 12 décembre 1984 à Labé (Guinée), de nationalité guinéenne, hébergé chez "
             "M. Sékou Diallo, 31 boulevard Anatole-France, 93300 Aubervilliers ;") in flat
     assert "demeurant" not in flat.split("CONTRE")[0]
@@ -555,7 +556,7 @@ def test_applicant_forms_and_case_checks(tmp_path):
     case = load(write_case(tmp_path / "d", data))
     out = tmp_path / "d.docx"
     render.render(render.context(case, plan.make(case), rules.check(case)), out)
-    flat = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ")
+    flat = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ").replace("\u2019", "'")
     assert "Mme Mamadou DIALLO, née le 12 décembre 1984 à Labé (Guinée)" in flat
     assert "partie requérante" not in flat and "la requérante" in flat
 
@@ -581,7 +582,7 @@ def test_applicant_forms_and_case_checks(tmp_path):
 def test_site_message_quoted_once_when_every_capture_reads_it(tmp_path):
     """The captures' reading gives one message: quoted once, as the site showed it; unread, not at all."""
     assert render._citation("Il n'existe plus de plage horaire libre. Veuillez recommencer ultérieurement.") == \
-        "«\u00a0Il n'existe plus de plage horaire libre. Veuillez recommencer ultérieurement.\u00a0»"
+        "«\u00a0Il n\u2019existe plus de plage horaire libre. Veuillez recommencer ultérieurement.\u00a0»"
     assert render._citation("Aucun créneau disponible") == "«\u00a0Aucun créneau disponible\u00a0»."
     assert render._citation("") == ""
     case = load(write_case(tmp_path / "a", copy.deepcopy(SITUATIONS["renouvellement-dans-le-delai"])))
@@ -590,8 +591,20 @@ def test_site_message_quoted_once_when_every_capture_reads_it(tmp_path):
     ctx["lecture"]["citation"] = render._citation("Il n'existe plus de plage horaire libre.")
     out = tmp_path / "a.docx"
     render.render(ctx, out)
-    flat = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ")
+    flat = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ").replace("\u2019", "'")
     assert flat.count("le service affichait : « Il n'existe plus de plage horaire libre. »") == 1
     assert ("À chaque fois, comme le montrent les captures d'écran produites, le service affichait : « Il n'existe "
             "plus de plage horaire libre. » Le détail des tentatives figure ci-dessous.") in flat
     assert "aucun créneau n'était disponible" not in flat
+
+
+def test_typographic_apostrophe_in_the_requete(tmp_path):
+    """Review 2, item 12: the requête writes « ’ », in the template's words and in its generated sentences;
+    a Jinja tag keeps its own quotes."""
+    case = load(write_case(tmp_path / "a", copy.deepcopy(SITUATIONS["changement-de-statut-trois-faits"])))
+    out = tmp_path / "a.docx"
+    render.render(render.context(case, plan.make(case), rules.check(case)), out)
+    raw = "\n".join(p.text for p in Document(str(out)).paragraphs)
+    assert "'" not in raw.split("BORDEREAU")[0]
+    assert "Aux termes de l\u2019article L.\u00a0521\u20113" in raw  # the template's text
+    assert "il appartient à l\u2019étranger de justifier" in raw  # a generated sentence

@@ -177,7 +177,7 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
     # A pièce a diligence cites is told there, never again as a letter to the préfecture.
     cited = set(inv.numeros_of_ids([i for x in case.diligences for i in x.preuves], case.pieces_by_id))
     courriers = [_courrier(p) for p in inv.pieces if p.categorie == "courrier_prefecture" and p.numero not in cited]
-    return {
+    return _apostrophes({
         "brouillon": brouillon,
         "tribunal": {
             "nom": tribunal_nom,
@@ -312,7 +312,25 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
             "date": dates.format_date(sig_date),
             "date_iso": sig_date.isoformat(),
         },
-    }
+    })
+
+
+# Values printed as typed, character for character: addresses a reader copies.
+_VERBATIM_KEYS = {"url", "courriel", "fichier", "date_iso"}
+
+
+def _apostrophes(value: Any, key: str = "") -> Any:
+    """The typographic apostrophe (’) in every word the requête prints; a web or e-mail address, or a
+    file name, stays as typed."""
+    if isinstance(value, str):
+        if key in _VERBATIM_KEYS or "://" in value or "@" in value:
+            return value
+        return value.replace("'", "\u2019")
+    if isinstance(value, dict):
+        return {k: _apostrophes(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_apostrophes(v, key) for v in value]
+    return value
 
 
 # The kind of writing, read from the pièce's title: (word, gender).
@@ -407,7 +425,7 @@ def _titre_phrase(case: Case, inv: Inventory, g: dict[str, str], on: dt.date) ->
     ref = next((f" (pièce n°\u00a0{p.numero})" for p in inv.pieces if p.categorie == "titre_sejour"), "")
     when = f", qui {'a expiré' if past else 'expire'} le {dates.format_date(exp)}" if exp else ""
     if proc.titre_actuel:
-        article = grammaire.titre_indefini(proc.titre_actuel)[: -len(proc.titre_actuel.strip())]
+        article = grammaire.titre_indefini(proc.titre_actuel)[: -len(proc.titre_actuel.strip())].replace("'", "\u2019")
         return (f"{g['Il']} {'était' if past else 'est'} titulaire {article}{grammaire.guillemets(proc.titre_actuel.strip())}"
                 f"{grammaire.typo(when)}{ref}.")
     if exp:

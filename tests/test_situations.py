@@ -263,6 +263,13 @@ def test_situation_reasoning(tmp_path, name):
         if after is not None:
             assert after <= max(jours, 15)
 
+    # « C'est avant cette date que le rendez-vous doit avoir eu lieu »: the FIXER names a date before it.
+    for u in case.urgence:
+        d = echeances.fact_deadline(u, on)
+        if d and re.search(re.escape(u.fait.strip()[:40]) + r"[^\n]*C'est avant cette date", flat):
+            assert fixed is not None and fixed < d, (name, fixed, d)
+    assert ("C'est avant cette date" not in flat) or fixed is not None, name
+
     # The R. 431-5 window: cited only from an attempt inside it.
     inside = echeances.attempts_inside(case)
     assert ("L'article R. 431-5" in flat) is bool(inside)

@@ -349,7 +349,8 @@ def build(out: Path = OUT) -> Path:
       "l'étranger admis à souscrire une demande de délivrance ou de renouvellement de titre de séjour se voit "
       "remettre un récépissé qui autorise sa présence sur le territoire pour la durée qu'il précise. Tant qu'il "
       "n'a pas été statué sur sa demande, {{ requerant.le_requerant }} doit pouvoir justifier de la régularité "
-      "de son séjour, et ce récépissé ne peut être renouvelé que sur rendez-vous.")
+      "de son séjour, et ce récépissé ne peut être renouvelé que sur rendez-vous{% if faits.en_ligne_ref %} "
+      "{{ faits.en_ligne_ref }}{% endif %}.")
     p("Lorsque le rendez-vous ne peut être obtenu que par voie électronique et que l'étranger établit n'avoir "
       "pu l'obtenir malgré plusieurs tentatives n'ayant pas été effectuées la même semaine, le juge des "
       "référés, saisi sur le fondement de l'article L. 521-3, peut enjoindre au préfet de lui communiquer une "

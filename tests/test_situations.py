@@ -323,6 +323,19 @@ def test_recepisse_branch(tmp_path):
             "9 avril 2025, dans les 48 heures de sa notification ;") in concl
 
 
+def test_recepisse_renewed_only_by_appointment_cites_its_piece(tmp_path):
+    """« ce récépissé ne peut être renouvelé que sur rendez-vous » cites the page that shows it."""
+    data = copy.deepcopy(SITUATIONS["recepisse-dans-10-jours"])
+    data["pieces"].append({"id": "page", "titre": "Page de la préfecture : renouvellement sur rendez-vous",
+                           "fichier": "pieces/page.pdf"})
+    data["prefecture"]["preuves_rendez_vous"] = ["page"]
+    case = load(write_case(tmp_path / "r", data))
+    out = tmp_path / "r.docx"
+    render.render(render.context(case, plan.make(case), rules.check(case)), out)
+    flat = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ").replace("\u2019", "'")
+    assert "et ce récépissé ne peut être renouvelé que sur rendez-vous (pièce n° 9)." in flat
+
+
 def test_recepisse_of_a_renewal_says_renewal(tmp_path):
     data = copy.deepcopy(SITUATIONS["recepisse-dans-10-jours"])
     data["procedure"]["titre_actuel"] = "récépissé de demande de renouvellement de titre de séjour"

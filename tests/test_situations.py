@@ -446,6 +446,14 @@ def test_changement_de_statut_and_aes(tmp_path):
     # L. 435-1 named; no removal measure said because the case says so; the family is the merits, not urgency.
     assert "pour sa demande d'admission exceptionnelle au séjour, sur le fondement de l'article L. 435-1 du code" in aes
     assert "Le requérant ne fait l'objet d'aucune mesure d'éloignement." in aes
+    # The family is proven in the situation, where it belongs in an AES.
+    data = copy.deepcopy(SITUATIONS["aes-famille"])
+    data["preuves_situation"] = ["scolarite"]
+    case = load(write_case(tmp_path / "s", data))
+    faits_ctx = render.context(case, plan.make(case), rules.check(case))["faits"]["situation"]
+    assert faits_ctx.replace("\u00a0", " ").replace("\u2019", "'") == (
+        "M. DIALLO, entré en France en 2016, vit avec son épouse et leurs deux enfants, scolarisés à Aubervilliers "
+        "(pièce n° 7). Le requérant ne fait l'objet d'aucune mesure d'éloignement.")
     urg = aes.split("B. Sur l'urgence")[1].split("C. Sur l'utilité")[0]
     assert "enfants" not in urg and "Tel est le cas en l'espèce" not in urg
     assert "En l'espèce, une embauche est proposée au requérant" in urg

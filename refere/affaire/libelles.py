@@ -75,7 +75,8 @@ FIELD_WORDS = {
     "signature.lieu": "lieu", "signature.date": "date",
     # Fields the form does not show (yet): still named in words in a message.
     "procedure.explication_retard": "explication du retard", "procedure.preuves_retard": "pièces qui prouvent le retard",
-    "situation": "situation personnelle", "requerant.heberge_par": "hébergé par",
+    "situation": "situation personnelle", "preuves_situation": "pièces qui prouvent la situation",
+    "requerant.heberge_par": "hébergé par",
     "procedure.sans_mesure_eloignement": "aucune mesure d'éloignement n'a été prise",
     "procedure.preuves_dossier": "pièces qui montrent que le dossier est complet",
     "options.captures": "regrouper les captures",

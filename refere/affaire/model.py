@@ -383,6 +383,8 @@ class Case(Strict):
     version: Annotated[Literal[1], BeforeValidator(_version)]
     requerant: Requerant
     situation: Long | None = None
+    # The pièces proving the situation (family, residence…), cited at its end.
+    preuves_situation: Preuves = []
     procedure: Procedure
     prefecture: Prefecture
     tribunal: Tribunal | None = None
@@ -454,7 +456,8 @@ def _id_problems(case: Case) -> list[tuple[tuple, str]]:
     cited: list[tuple[tuple, list[str]]] = [
         ((section, i, "preuves"), item.preuves)
         for section in ("urgence", "diligences") for i, item in enumerate(getattr(case, section))]
-    cited += [(("procedure", "preuves_retard"), case.procedure.preuves_retard),
+    cited += [(("preuves_situation",), case.preuves_situation),
+              (("procedure", "preuves_retard"), case.procedure.preuves_retard),
               (("procedure", "preuves_dossier"), case.procedure.preuves_dossier),
               (("prefecture", "preuves_rendez_vous"), case.prefecture.preuves_rendez_vous)]
     for where, refs in cited:

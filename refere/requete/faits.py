@@ -73,7 +73,7 @@ def own_subject(case: Case, text: str, g: dict[str, str]) -> str:
     return with_subject(text, short_name(case), g["le_requerant"], g["au_requerant"])
 
 
-def situation(case: Case, g: dict[str, str] | None = None) -> str:
+def situation(case: Case, g: dict[str, str] | None = None, inv: Inventory | None = None) -> str:
     """The applicant's situation, and « ne fait l'objet d'aucune mesure d'éloignement » only when the
     case says so (procedure.sans_mesure_eloignement): never assumed."""
     none = (f"{cap(g['le_requerant']) if g else 'Le requérant'} ne fait l'objet d'aucune mesure d'éloignement."
@@ -81,7 +81,9 @@ def situation(case: Case, g: dict[str, str] | None = None) -> str:
     if not case.situation:
         return typo(none)
     text = own_subject(case, case.situation, g) if g else case.situation.strip()
-    return typo(end_sentence(cap(text)) + (f" {none}" if none else ""))
+    ref = _ref(case, inv, case.preuves_situation) if inv is not None else ""
+    body = end_sentence(f"{strip_end(cap(text))} {ref}" if ref else cap(text))
+    return typo(body + (f" {none}" if none else ""))
 
 
 def domicile(case: Case, g: dict[str, str], address: str) -> str:
@@ -101,7 +103,7 @@ def defendeur_lignes(case: Case) -> list[str]:
 def context(case: Case, inv: Inventory, g: dict[str, str]) -> dict[str, Any]:
     exp = case.procedure.expiration_titre
     return {
-        "situation": situation(case, g),
+        "situation": situation(case, g, inv),
         "objet": objet(case, g),
         "dossier": dossier(case, inv, g),
         "en_ligne_ref": en_ligne_ref(case, inv),

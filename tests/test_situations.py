@@ -356,7 +356,8 @@ def test_recepisse_of_a_renewal_says_renewal(tmp_path):
 def test_window_and_expired_titre(tmp_path):
     _, _, _, inside = render_situation(tmp_path, "renouvellement-dans-le-delai")
     assert "a entrepris ses démarches dès l'ouverture de ce délai, le 17 mars 2025" not in inside
-    assert "a entrepris ses démarches dans ce délai, dès le 17 mars 2025 :" in inside
+    # Three attempts precede the opening (15 March): the argument goes on from the first inside it.
+    assert "a poursuivi ses tentatives dans ce délai, dès le 17 mars 2025 :" in inside
     # The titre paragraph names 15 May; the fact does not repeat the same échéance.
     assert inside.count("15 mai 2025, avant laquelle") == 0
     assert "FIXER ce rendez-vous au plus tard le 14 mai 2025" in inside
@@ -374,6 +375,19 @@ def test_window_and_expired_titre(tmp_path):
     opening = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ").replace("\u2019", "'")
     assert ("Le requérant a entrepris ses démarches dès le 10 mars 2025, veille de l'ouverture de ce délai, et a "
             "renouvelé ses tentatives depuis : le retard") in opening
+
+    # Attempts before the window and inside it: argued from the first one inside, as a continuation.
+    data = copy.deepcopy(SITUATIONS["renouvellement-avant-le-delai"])
+    data["procedure"]["expiration_titre"] = "2025-05-20"  # the two months open on 20 March
+    data["pieces"][2]["titre"] = "Carte de séjour temporaire expirant le 20 mai 2025"
+    case = load(write_case(tmp_path / "p", data))
+    assert "tentatives-avant-delai" not in {f.code for f in rules.check(case).findings}
+    out = tmp_path / "p.docx"
+    render.render(render.context(case, plan.make(case), rules.check(case)), out)
+    part = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ").replace("\u2019", "'")
+    assert ("La requérante a poursuivi ses tentatives dans ce délai, dès le 24 mars 2025 : le retard dans "
+            "l'enregistrement de sa demande ne lui est pas imputable.") in part
+    assert "entrepris ses démarches" not in part
 
     _, report, _, before = render_situation(tmp_path, "renouvellement-avant-le-delai")
     assert "tentatives-avant-delai" in {f.code for f in report.findings}

@@ -94,6 +94,10 @@ def window_sentence(case: Case, g: dict[str, str]) -> str:
         at = "veille de l'ouverture de ce délai" if gap < 0 else "à l'ouverture de ce délai"
         where = f"dès le {dates.format_date(earliest)}, {at}"
         where += ", et a renouvelé ses tentatives depuis" if len(case.tentatives) > 1 else ""
+    elif gap < -OPENING_SLACK:
+        # Attempts before the window too: the argument rests on those made inside it.
+        did = "a poursuivi ses tentatives" if not case.procedure.is_anef else "a de nouveau tenté de déposer sa demande"
+        where = f"dans ce délai, dès le {dates.format_date(first)}"
     else:
         where = f"dans ce délai, dès le {dates.format_date(first)}"
     return typo(f"L'article R. 431-5 du {CESEDA} prévoit que la demande de renouvellement est présentée {rule}. "

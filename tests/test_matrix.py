@@ -241,13 +241,16 @@ def test_requete_reads_as_correct_french(folder, k):
     # examination of his demand (never « que seul l'enregistrement … permet d'obtenir »).
     holds = row["procedure"] != "admission_exceptionnelle_sejour"
     assert "L. 8251-1 du code du travail" in flat and "que seul l'enregistrement" not in flat
-    assert ("Cette embauche, subordonnée à la détention d'un titre l'autorisant à exercer une activité salariée "
-            "(article L. 8251-1 du code du travail), suppose l'examen de sa demande." in flat) is not holds
+    assert ("Cette embauche suppose une autorisation de travail (article L. 8251-1 du code du travail), qui ne peut "
+            "lui être accordée qu'au terme de l'examen de sa demande" in flat) is not holds
+    assert ("C'est avant cette date" in flat) is (row["procedure"] == "renouvellement_titre_sejour")
     # The dossier is said « complet et prêt » only with a pièce; here none is cited.
     assert "a réuni les pièces nécessaires à sa demande." in flat and "complet et prêt" not in flat
-    # FIXER: the day before the earliest échéance (31 May 2025, a Saturday) → Friday 30 May.
+    # FIXER: the day before the earliest échéance (31 May 2025, a Saturday) → Friday 30 May; outside
+    # renewal the échéance is a job's date, 15 days before it → Friday 16 May.
     if row["voie"] == "rendez_vous":
-        assert "FIXER ce rendez-vous au plus tard le 30 mai 2025" in flat
+        day = "30 mai 2025" if row["procedure"] == "renouvellement_titre_sejour" else "16 mai 2025"
+        assert f"FIXER ce rendez-vous au plus tard le {day}" in flat
 
     # Facts: figures in words, the titre with its pièce, the written request in one sentence.
     assert ("a effectué dix tentatives" + (" de dépôt" if row["voie"] == "anef" else "")

@@ -499,7 +499,8 @@ def test_anef_window_not_opening_day_says_in_the_delay(tmp_path):
     data["procedure"].update(voie="anef", expiration_titre="2025-07-05")  # window opens 7 March 2025
     text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ").replace("\u2011", "-")
     # Attempts from 3 March: those before the window are not the argument, the first inside it is.
-    assert "a de nouveau tenté de déposer sa demande dans ce délai, dès le 10 mars 2025 :" in text
+    assert ("a tenté de déposer sa demande dès le 3 mars 2025, avant même l'ouverture de ce délai le 7 mars 2025, "
+            "et a poursuivi ses tentatives dans ce délai :") in text
     assert "dès l'ouverture de ce délai" not in text
 
 

@@ -192,7 +192,8 @@ def fixer_date(text: str) -> dt.date | None:
 
 # Sentences the facts of a situation forbid: (needle, situations where it must not appear).
 FORBIDDEN = [
-    ("avant même l'ouverture", set(SITUATIONS)),
+    # An attempt before the window is told only beside attempts inside it (see the reasoning test).
+    ("avant même l'ouverture", {"renouvellement-avant-le-delai", "expire-avant-la-premiere-tentative"}),
     ("faute d'enregistrement", {"recepisse-dans-10-jours"}),
     ("le droit de voir sa demande enregistrée", {"recepisse-dans-10-jours"}),
     ("l'impossibilité de déposer la demande avant l'expiration du titre", set(SITUATIONS)),
@@ -240,10 +241,12 @@ def test_situation_reasoning(tmp_path, name):
     assert "en tout état de cause" not in conclusions
     cut = re.search(r"au plus tard le ([^;]+?) ou, si l'ordonnance est notifiée après le (1er|\d+) (\w+) (\d{4}), "
                     r"dans les (48 heures|\d+ jours) de sa notification", conclusions)
-    if fixed and after:
+    if fixed and after and echeances.notified_after(fixed, after) > on:
         assert cut is not None, conclusions
         when = dt.date(int(cut[4]), MOIS.index(cut[3]) + 1, 1 if cut[2] == "1er" else int(cut[2]))
         assert when == echeances.notified_after(fixed, after) and on < when < fixed
+    elif fixed and after:
+        assert f"ou, à défaut, dans les {'48 heures' if after == 2 else f'{after} jours'} de la notification" in conclusions
     # On the ANEF the appointment date is asked only when the user sets one.
     assert fixed is not None or after is not None or not deadlines or case.procedure.is_anef
     for d in deadlines:
@@ -258,8 +261,10 @@ def test_situation_reasoning(tmp_path, name):
     if ahead and not case.procedure.is_anef and not case.demandes.model_fields_set & {"rdv_au_plus_tard"}:
         near = (ahead[0].date - on).days <= jours + echeances.ORDONNANCE_DAYS
         assert (after is not None) is near, (name, ahead[0], jours, after)
+        # A job's date outside renewal leaves 15 days: an appointment on its eve gives no authorisation.
+        margin = echeances.HIRE_MARGIN_DAYS if echeances.hire_deadline(case, ahead[0]) else 1
         if near:
-            assert fixed == grammaire.dernier_jour_ouvre(ahead[0].date - dt.timedelta(days=1)), (name, fixed)
+            assert fixed == grammaire.dernier_jour_ouvre(ahead[0].date - dt.timedelta(days=margin)), (name, fixed)
         if after is not None:
             assert after <= max(jours, 15)
 
@@ -270,6 +275,8 @@ def test_situation_reasoning(tmp_path, name):
             assert fixed is not None and fixed < d, (name, fixed, d)
     assert ("C'est avant cette date" not in flat) or fixed is not None, name
 
+    if "avant même l'ouverture" in flat:
+        assert echeances.attempts_inside(case), name
     # The R. 431-5 window: cited only from an attempt inside it.
     inside = echeances.attempts_inside(case)
     assert ("L'article R. 431-5" in flat) is bool(inside)
@@ -357,7 +364,9 @@ def test_window_and_expired_titre(tmp_path):
     _, _, _, inside = render_situation(tmp_path, "renouvellement-dans-le-delai")
     assert "a entrepris ses démarches dès l'ouverture de ce délai, le 17 mars 2025" not in inside
     # Three attempts precede the opening (15 March): the argument goes on from the first inside it.
-    assert "a poursuivi ses tentatives dans ce délai, dès le 17 mars 2025 :" in inside
+    assert ("Le requérant a entrepris ses démarches dès le 10 mars 2025, avant même l'ouverture de ce délai le "
+            "15 mars 2025, et a poursuivi ses tentatives dans ce délai : sept tentatives entre le 17 mars et le "
+            "3 avril 2025, sur trois semaines distinctes.") in inside
     # The titre paragraph names 15 May; the fact does not repeat the same échéance.
     assert inside.count("15 mai 2025, avant laquelle") == 0
     assert "FIXER ce rendez-vous au plus tard le 14 mai 2025" in inside
@@ -385,9 +394,9 @@ def test_window_and_expired_titre(tmp_path):
     out = tmp_path / "p.docx"
     render.render(render.context(case, plan.make(case), rules.check(case)), out)
     part = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ").replace("\u2019", "'")
-    assert ("La requérante a poursuivi ses tentatives dans ce délai, dès le 24 mars 2025 : le retard dans "
-            "l'enregistrement de sa demande ne lui est pas imputable.") in part
-    assert "entrepris ses démarches" not in part
+    assert ("La requérante a entrepris ses démarches dès le 10 mars 2025, avant même l'ouverture de ce délai le "
+            "20 mars 2025, et a poursuivi ses tentatives dans ce délai : cinq tentatives entre le 24 mars et le "
+            "3 avril 2025, sur deux semaines distinctes.") in part
 
     _, report, _, before = render_situation(tmp_path, "renouvellement-avant-le-delai")
     assert "tentatives-avant-delai" in {f.code for f in report.findings}
@@ -399,10 +408,12 @@ def test_window_and_expired_titre(tmp_path):
     assert "premiere-tentative-apres-expiration" not in {f.code for f in report.findings}  # explained
     # The window is stated, the explanation covers it, and the first attempt is dated from the release.
     assert ("Le délai de deux mois prévu par l'article R. 431-5 du code de l'entrée et du séjour des étrangers et du "
-            "droit d'asile pour présenter la demande de renouvellement s'est ouvert le 1er janvier 2025. Le requérant "
-            "n'a pu l'utiliser : hospitalisé du 10 janvier au 7 mars 2025, il n'a pu accomplir aucune démarche avant "
-            "sa sortie (pièce n° 8). Il a tenté d'obtenir un rendez-vous dès le 10 mars 2025, trois jours après le "
-            "7 mars 2025.") in late
+            "droit d'asile pour présenter la demande de renouvellement courait du 1er janvier 2025 au 1er mars 2025. "
+            "Le requérant, qui n'était pas tenu de présenter sa demande dès son ouverture, n'a pu agir plus tôt : "
+            "hospitalisé du 10 janvier au 7 mars 2025, il n'a pu accomplir aucune démarche avant sa sortie (pièce "
+            "n° 8). Il a tenté d'obtenir un rendez-vous dès le 10 mars 2025, trois jours après la fin de cet "
+            "empêchement.") in late
+    assert "n'a pu l'utiliser" not in late
     assert "ne lui est donc pas imputable" not in late
     concl = late.split("PAR CES MOTIFS")[1]
     assert "dans un délai de 8 jours" in concl
@@ -429,16 +440,20 @@ def test_changement_de_statut_and_aes(tmp_path):
             "changement de statut.") in one
     assert "que seul l'enregistrement" not in one
     assert "en changement de statut (passage du statut d'étudiant à salarié)." in one
-    assert "FIXER ce rendez-vous au plus tard le 27 juin 2025" in one  # Sunday 29 → Friday 27
+    # A job's date: 15 days before it (Sunday 15 June → Friday 13 June), the filing must precede it.
+    assert "FIXER ce rendez-vous au plus tard le 13 juin 2025" in one
+    assert "Le dépôt de sa demande doit donc intervenir sans délai, pour que son examen puisse commencer avant cette date." in one
     assert "voie-a-verifier" in {f.code for f in report.findings}
 
     _, _, _, three = render_situation(tmp_path, "changement-de-statut-trois-faits")
-    assert three.count("C'est avant cette date que le rendez-vous doit avoir eu lieu.") == 1
+    # A job's date: the filing must come before it, not an appointment promised for its eve.
+    assert "C'est avant cette date que le rendez-vous doit avoir eu lieu." not in three
+    assert three.count("pour que son examen puisse commencer avant cette date.") == 1
     assert three.count("article L. 8251-1") == 1
-    # 5 May is 31 days away: the eve (Friday 2 May, 4 May being a Sunday) is the date « C'est avant cette
-    # date » refers to; a late ordonnance gets 15 days from its notification.
-    assert ("FIXER ce rendez-vous au plus tard le 2 mai 2025 ou, si l'ordonnance est notifiée après le 17 avril 2025, "
-            "dans les 15 jours de sa notification ;") in three
+    # 5 May, a job's date: 15 days before (Sunday 20 April → Friday 18 April); too close for an ordonnance
+    # notified in time, so « à défaut » the injunction's delay.
+    assert ("FIXER ce rendez-vous au plus tard le 18 avril 2025 ou, à défaut, dans les 15 jours de la notification "
+            "de l'ordonnance ;") in three
     # A first « salarié » demand: a plain récépissé, its right to work is not of right.
     assert "dès l'enregistrement de sa demande, un récépissé de demande de titre de séjour ;" in three
     assert "l'autorisant à travailler ;" not in three

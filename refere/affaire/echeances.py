@@ -109,6 +109,29 @@ _LINKED = re.compile(r"titre|s[ée]jour|r[ée]c[ée]piss[ée]|autorisation de tr
 LINKED_MOTIFS = ("emploi", "promesse_embauche", "droits_sociaux")
 
 
+# A plain sentence about work is argued like the structured fact it is.
+_WORK = (("promesse_embauche", re.compile(r"\b(?:embauch\w*|promesse)\b", re.I)),
+         ("emploi", re.compile(r"\b(?:employeur|emploi|contrat de travail|licenci\w*|salari\w*|travail)\b", re.I)))
+HIRE = ("promesse_embauche", "emploi")
+HIRE_MARGIN_DAYS = 15  # a job's date: the request must be filed before it, not the appointment on its eve
+
+
+def motif_of(u: Urgence) -> str:
+    if not u.libre:
+        return u.motif
+    for motif, words in _WORK:
+        if words.search(u.fait):
+            return motif
+    return "autre"
+
+
+def hire_deadline(case: Case, e: "Echeance") -> bool:
+    """A job's date outside renewal: an appointment on its eve produces no authorisation by then."""
+    if presumed(case) or not e.source.startswith("urgence["):
+        return False
+    return motif_of(case.urgence[int(e.source[8:-1])]) in HIRE
+
+
 def admits_work(case: Case, text: str | None) -> bool:
     """A text saying the applicant works while no titre allows it (AES, first demand)."""
     return bool(text) and not holds_titre(case) and bool(_WORKS.search(text or ""))
@@ -248,9 +271,10 @@ def delais(case: Case, on: dt.date | None = None) -> Delais:
     elif d.rdv_sous_jours:
         fixer_jours = d.rdv_sous_jours
     elif first is not None:
-        eve = dernier_jour_ouvre(first.date - dt.timedelta(days=1))
+        margin = HIRE_MARGIN_DAYS if hire_deadline(case, first) else 1
+        eve = dernier_jour_ouvre(first.date - dt.timedelta(days=margin))
         near = left is not None and left <= jours + ORDONNANCE_DAYS
-        after = jours if jours <= 2 else max(jours, 15)
+        after = jours  # a late ordonnance: the same delay as the injunction's
         if eve > on:
             # The eve of the deadline is the date asked; when it is near, an ordonnance notified late
             # gets a delay after its notification instead (« … ou, si l'ordonnance est notifiée après … »).

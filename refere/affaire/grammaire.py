@@ -219,6 +219,7 @@ def typo(text: str) -> str:
     # « 15 novembre 2025 » and « 15 jours » never split across lines either.
     text = _DATE.sub(lambda m: m[0].replace(" ", "\u00a0"), text)
     text = re.sub(r"(?<=\d) (?=(?:jours?|heures|€)\b)", "\u00a0", text)
+    text = re.sub(r"\balinéa (?=\d)", "alinéa\u00a0", text)  # « 37, alinéa 2 » on one line
     return articles(text)
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 
 from refere import dates
 from refere.affaire import echeances
-from refere.affaire.grammaire import DEMANDES, pieces_ref, strip_end, typo
+from refere.affaire.grammaire import DEMANDES, compte, entre_dates, pieces_ref, strip_end, typo
 from refere.affaire.model import Case
 from refere.pieces.plan import Inventory
 
@@ -95,14 +95,26 @@ def window_sentence(case: Case, g: dict[str, str]) -> str:
         where = f"dès le {dates.format_date(earliest)}, {at}"
         where += ", et a renouvelé ses tentatives depuis" if len(case.tentatives) > 1 else ""
     elif gap < -OPENING_SLACK:
-        # Attempts before the window too: the argument rests on those made inside it.
-        did = "a poursuivi ses tentatives" if not case.procedure.is_anef else "a de nouveau tenté de déposer sa demande"
-        where = f"dans ce délai, dès le {dates.format_date(first)}"
+        # Attempts before the window too: the first one is told with its real date, and the argument rests
+        # on those made inside the window (counted, with their weeks).
+        weeks = len({d.isocalendar()[:2] for d in inside})
+        return typo(f"L'article R. 431-5 du {CESEDA} prévoit que la demande de renouvellement est présentée {rule}. "
+                    f"{g['Le_requerant']} {did} dès le {dates.format_date(earliest)}, avant même l'ouverture de ce "
+                    f"délai le {dates.format_date(opens)}, et a poursuivi ses tentatives dans ce délai : "
+                    f"{compte(len(inside), 'tentative', 'tentatives', feminin=True)} "
+                    f"{entre_dates(inside[0], inside[-1])}, sur "
+                    f"{compte(weeks, 'semaine', 'semaines distinctes', feminin=True)}. Le retard dans "
+                    "l'enregistrement de sa demande ne lui est pas imputable.")
     else:
         where = f"dans ce délai, dès le {dates.format_date(first)}"
+    late = ""
+    if case.procedure.is_anef:
+        # Why act now although the titre runs for months: after the 60th day the request is late.
+        late = (f" Au-delà du {dates.format_date(closes)}, la demande serait tardive, alors que le retard tient au "
+                "seul dysfonctionnement du téléservice.")
     return typo(f"L'article R. 431-5 du {CESEDA} prévoit que la demande de renouvellement est présentée {rule}. "
                 f"{g['Le_requerant']} {did} {where} : "
-                "le retard dans l'enregistrement de sa demande ne lui est pas imputable.")
+                "le retard dans l'enregistrement de sa demande ne lui est pas imputable." + late)
 
 
 def diligences(case: Case, inv: Inventory, g: dict[str, str] | None = None) -> list[dict[str, str]]:

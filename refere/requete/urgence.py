@@ -24,6 +24,11 @@ L8251_1 = ("Or nul ne peut employer un étranger non muni d'un titre l'autorisan
            "salariée en France (article L. 8251-1 du code du travail).")
 EMBAUCHE = ("Cette embauche, subordonnée à la détention d'un titre l'autorisant à exercer une activité salariée "
             "(article L. 8251-1 du code du travail), suppose l'examen de sa demande{de}.")
+# Without a titre (AES, first demand), the job offered waits for the examination, which registration opens.
+EMBAUCHE_SANS_TITRE = ("Cette embauche suppose une autorisation de travail (article L. 8251-1 du code du travail), qui ne "
+                       "peut lui être accordée qu'au terme de l'examen de sa demande, examen que le préfet ne peut "
+                       "engager sans l'avoir enregistrée. Chaque semaine de retard compromet ainsi une embauche qui ne "
+                       "restera pas indéfiniment ouverte.")
 A_COMPLETER = "[À COMPLÉTER : circonstances particulières, avec leurs pièces]"
 A_COMPLETER_RETARD = "[À COMPLÉTER : raison pour laquelle les démarches n'ont pu commencer avant l'expiration du titre, avec ses pièces]"
 
@@ -32,7 +37,7 @@ NO_TITRE = echeances.NO_TITRE
 # Lead of each motif's paragraph; the applicant's fact follows the colon.
 LEADS = {
     "emploi": "l'emploi {du} est directement menacé",
-    "promesse_embauche": "une embauche est proposée {au}, qui ne peut se réaliser sans titre l'autorisant à travailler",
+    "promesse_embauche": "une embauche est proposée {au}",
     "droits_sociaux": "les droits sociaux {du} dépendent de la justification de la régularité de son séjour",
     "etudes": "la poursuite des études {du} est compromise",
     "famille": "la situation familiale {du} rend nécessaire l'obtention rapide de ce rendez-vous",
@@ -40,9 +45,6 @@ LEADS = {
     "logement": "le logement {du} est menacé",
     "autre": "{le} se trouve dans la situation suivante",
 }
-# A plain sentence about work is argued like the structured fact it is.
-_WORK = (("promesse_embauche", re.compile(r"\b(?:embauch\w*|promesse)\b", re.I)),
-         ("emploi", re.compile(r"\b(?:employeur|emploi|contrat de travail|licenci\w*|salari\w*|travail)\b", re.I)))
 # Words that open a sentence and lose their capital after a colon or a connector.
 _OPENERS = re.compile(r"^(?:le|la|les|l['’]|son|sa|ses|leur|leurs|un|une|des|depuis|il|elle|ils|elles|ce|cette|"
                       r"ces|en|à|au|aux|du|de|d['’]|par|pour|sans|faute|dans|après|avant|lors|employée?|embauchée?|"
@@ -70,13 +72,7 @@ def short_name(case: Case) -> str:
     return f"{r.civilite} {r.nom.upper()}" if r.civilite else f"{r.prenoms} {r.nom.upper()}".strip()
 
 
-def motif_of(u: Urgence) -> str:
-    if not u.libre:
-        return u.motif
-    for motif, words in _WORK:
-        if words.search(u.fait):
-            return motif
-    return "autre"
+motif_of = echeances.motif_of
 
 
 def usable(case: Case) -> list[Urgence]:
@@ -113,7 +109,9 @@ def _echeance(d: dt.date | None, on: dt.date, anef: bool, written: bool = False)
 
 def _after(case: Case, motif: str, said: set[str]) -> str:
     """The rule following a job-related fact, said once in the requête."""
-    if motif == "promesse_embauche":
+    if motif == "promesse_embauche" and case.procedure.type in NO_TITRE:
+        key, text = "embauche", EMBAUCHE_SANS_TITRE
+    elif motif == "promesse_embauche":
         de = " de changement de statut" if case.procedure.type == "changement_de_statut" else ""
         key, text = "embauche", EMBAUCHE.format(de=de)
     elif motif == "emploi" and holds_titre(case):
@@ -158,8 +156,17 @@ def paragraphs(case: Case, inv: Inventory, g: dict[str, str], on: dt.date) -> li
             deadline = None
         elif deadline is not None:
             dated.add(deadline)
-        out.append(text + (f" {after}" if after else "")
-                   + _echeance(deadline, on, case.procedure.is_anef, deadline in echeances.dates_in(u.fait)))
+        job_date = echeances.fact_deadline(u, on)
+        if motif in echeances.HIRE and not echeances.presumed(case) and job_date is not None:
+            # A job's date: an appointment on its eve gives no authorisation by then; the filing must come
+            # first. Without a titre, no date is promised at all (the examination takes months).
+            when = "cette date" if job_date in echeances.dates_in(u.fait) else f"le {dates.format_date(job_date)}"
+            tail = "" if case.procedure.type in NO_TITRE or job_date < on else (
+                f" Le dépôt de sa demande doit donc intervenir sans délai, pour que son examen puisse commencer "
+                f"avant {when}.")
+        else:
+            tail = _echeance(deadline, on, case.procedure.is_anef, deadline in echeances.dates_in(u.fait))
+        out.append(text + (f" {after}" if after else "") + tail)
     return [typo(x) for x in out]
 
 
@@ -251,15 +258,20 @@ def retard(case: Case, inv: Inventory, g: dict[str, str], brouillon: bool) -> st
     opens, _ = echeances.window(case) or (None, None)
     delay = ("entre le cent-vingtième et le soixantième jour qui précèdent l'expiration du titre"
              if proc.is_anef else "de deux mois")
+    closes = proc.expiration_titre - dt.timedelta(days=60) if proc.is_anef else proc.expiration_titre
     head = f"Le délai {delay} prévu par l'article R. 431-5 du {CESEDA} pour présenter la demande de renouvellement"
-    text = (f"{head} s'est ouvert le {dates.format_date(opens)}. " if opens else f"{head} est expiré. ")
-    text += _with_ref(f"{g['Le_requerant']} n'a pu l'utiliser : {lower_first(proc.explication_retard)}", ref)
+    text = (f"{head} courait du {dates.format_date(opens)} au {dates.format_date(closes)}. " if opens
+            else f"{head} est expiré. ")
+    # Never « n'a pu l'utiliser »: the préfet answers that part of the window was free. He was not bound to
+    # file on its first day, and the explanation says what kept him from acting.
+    text += _with_ref(f"{g['Le_requerant']}, qui n'était pas tenu{g['e']} de présenter sa demande dès son ouverture, "
+                      f"n'a pu agir plus tôt : {lower_first(proc.explication_retard)}", ref)
     # The explanation's last date before the first attempt (a release from hospital…) shows how soon he acted.
     before = [d for d in echeances.dates_in(proc.explication_retard) if d <= first]
     since = ""
     if before and (first - before[-1]).days > 0:
         n = (first - before[-1]).days
-        since = f", {compte(n, 'jour', 'jours')} après le {dates.format_date(before[-1])}"
+        since = f", {compte(n, 'jour', 'jours')} après la fin de cet empêchement"
     did = "a tenté de déposer sa demande" if proc.is_anef else "a tenté d'obtenir un rendez-vous"
     return typo(f"{text} {cap(g['il'])} {did} dès le {dates.format_date(first)}{since}.")
 

@@ -18,7 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from refere.errors import EvidenceInsufficient, OutputError, RefereError, os_reason
+from refere.errors import EvidenceInsufficient, OutputError, RefereError, os_reason, printable
 from refere.write import new_file_mode
 
 REPORT = "rapport.csv"
@@ -334,9 +334,11 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def csv_cell(value):
     if not isinstance(value, str):
         return value
+    # A lone CR, unquoted, would end the row; any other control character (an escape sequence in
+    # a folder's name) is shown, never passed on to whatever displays the file.
     if value.startswith(FORMULA_START):
         value = "'" + value
-    return value.replace("\r\n", "\n").replace("\r", "\n")  # a lone CR, unquoted, would end the row
+    return printable(value.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def write_report(rows: list[Row], path: Path) -> None:

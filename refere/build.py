@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from refere import __version__, files, write
+from refere import __version__, files, signals, write
 from refere.pieces import assemble, plan, probe
 from refere.preuves import rules, shotdates
 from refere.requete import render, verifier
@@ -134,7 +134,8 @@ def build(case_file: str | Path, options: Options) -> Result:
             report = rules.check(case)
         finally:
             if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+                with signals.held():  # the checks under way end; a signal meanwhile, after
+                    pool.shutdown(wait=True, cancel_futures=True)
         if report.blocking and not options.brouillon:
             exc = EvidenceInsufficient(
                 report_text(case, report, str(case_path))

@@ -21,6 +21,13 @@ class Root(click.Group):
     """Every user-facing error becomes French text and an exit code here, and only here."""
 
     def main(self, args=None, prog_name=None, **extra):  # type: ignore[override]
+        saved = sys.stdout, sys.stderr
+        try:
+            self._main(args, prog_name, **extra)
+        finally:
+            sys.stdout, sys.stderr = saved
+
+    def _main(self, args, prog_name, **extra):
         from refere.signals import exit_code, install
 
         args = list(sys.argv[1:] if args is None else args)
@@ -32,6 +39,7 @@ class Root(click.Group):
             # for what it lacks, never a crash.
             if hasattr(stream, "reconfigure"):
                 stream.reconfigure(errors="replace")
+        clifr.inert_streams()  # a name or a text carrying escape sequences is shown, never obeyed
         extra["standalone_mode"] = False
         try:
             rv = super().main(args=args, prog_name=prog_name or "refere", **extra)
@@ -329,7 +337,8 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
     check_output(found, dossiers, sortie)
     workers = jobs or os.cpu_count() or 1
     interactive = sys.stdout.isatty()
-    bar = click.progressbar(length=len(found), label="Construction", show_pos=True) if interactive else None
+    bar = (click.progressbar(length=len(found), label="Construction", show_pos=True, file=clifr.raw(sys.stdout))
+           if interactive else None)
     words = {FAILED: "échec", UP_TO_DATE: "à jour"}
 
     finished = []

@@ -131,3 +131,42 @@ def install() -> None:
             mod._ = _gettext  # type: ignore[attr-defined]
         if hasattr(mod, "ngettext"):
             mod.ngettext = _ngettext  # type: ignore[attr-defined]
+
+
+class Inert:
+    """A text stream that shows control characters instead of passing them to the terminal
+    (``errors.printable``): every message refere prints goes through one of these, whatever
+    file name, folder name or case text it quotes. ``raw`` is the stream beneath, for the
+    progress bars, whose own « \\r » must reach the terminal."""
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError("texte attendu")  # Click probes with bytes: this is a text stream
+        from refere.errors import printable
+
+        return self.raw.write(printable(text))
+
+    @property
+    def buffer(self):  # no way around the filter through the bytes beneath
+        raise AttributeError("buffer")
+
+    def __getattr__(self, name):
+        return getattr(self.raw, name)
+
+
+def inert_streams() -> None:
+    """Put sys.stdout and sys.stderr behind ``Inert`` (once)."""
+    import sys
+
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, Inert):
+            setattr(sys, name, Inert(stream))
+
+
+def raw(stream):
+    """The terminal beneath an ``Inert`` stream (for a progress bar)."""
+    return stream.raw if isinstance(stream, Inert) else stream

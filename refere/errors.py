@@ -7,6 +7,7 @@ escapes is a bug, shown with its traceback only under ``--debug``.
 from __future__ import annotations
 
 import errno
+import re
 from dataclasses import dataclass
 
 
@@ -82,3 +83,15 @@ _ERRNO_FR = {
 def os_reason(exc: OSError) -> str:
     """An OSError's cause in French (the system's own text is in the machine's language)."""
     return _ERRNO_FR.get(exc.errno, f"erreur système {exc.errno}" if exc.errno else "erreur système")
+
+
+# Characters a terminal obeys rather than shows: C0 and C1 controls (ANSI colour and cursor
+# sequences, OSC titles, the bell), DEL, and the marks that reorder text (bidirectional overrides,
+# line and paragraph separators). Tab and newline are ours to print.
+CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character shown as an escape (« \\x1b »), never obeyed: what a
+    file name, a folder name or a case's text may carry reaches a terminal or a spreadsheet inert."""
+    return CONTROLS.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)

@@ -67,6 +67,15 @@ def resolve_case_path(path: str | Path) -> Path:
         return p  # too long or unreadable: load() says so in French
 
 
+def utf8_name(name: str) -> bool:
+    """A file name as the disk holds it is UTF-8 (not latin-1 bytes that Python keeps as surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def resolve_inside(base: Path, written: str) -> Path:
     """Resolve a path written in the case file; refuse anything that leads out of ``base``."""
     if not written or not written.strip():

@@ -6,8 +6,10 @@ Exit codes follow the shell's convention, 128 + the signal's number: 130 after C
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import threading
 
 
 class Terminated(KeyboardInterrupt):
@@ -20,19 +22,54 @@ class Terminated(KeyboardInterrupt):
 
 _worker = False
 _busy = False
+_held = 0  # depth of ``held`` spans: a signal arriving then is kept for their end
+_pending: int | None = None
 
 
 def _handler(signum, frame):  # noqa: ARG001 - signal handler signature
+    global _pending
     if _worker and not _busy:
         # An idle pool worker has nothing to clean up: leave quietly, no traceback.
         os._exit(128 + signum)
+    if _held:
+        # Inside a span that must not be cut (a pool taking or giving back work, a staging
+        # folder being made or removed): the exception would leave a lock taken or a folder
+        # behind. Note it; the span raises it when it ends, and loops ask ``stopping``.
+        _pending = _pending or signum
+        return
     raise Terminated(signum)
 
 
+@contextlib.contextmanager
+def held():
+    """A span that a SIGTERM, SIGHUP (or Ctrl-C in a worker) must not cut in the middle: the signal
+    is raised as ``Terminated`` when the span ends. Loops inside ask ``stopping()`` to end early."""
+    global _held, _pending
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals interrupt only the main thread: another one has nothing to hold off
+        return
+    _held += 1
+    try:
+        yield
+    finally:
+        _held -= 1
+        if not _held and _pending is not None:
+            signum, _pending = _pending, None
+            raise Terminated(signum)
+
+
+def stopping() -> bool:
+    """A signal came during a ``held`` span: the work left is to be skipped."""
+    return _pending is not None
+
+
 def install(worker: bool = False) -> None:
-    global _worker
+    """In the main process: SIGTERM, SIGHUP and Ctrl-C raise ``Terminated`` (or wait for the end
+    of a ``held`` span). In a pool's worker: the same, but an idle worker just leaves."""
+    global _worker, _held, _pending
     _worker = worker
-    sigs = [signal.SIGTERM, signal.SIGHUP] + ([signal.SIGINT] if worker else [])
+    _held, _pending = 0, None  # a worker forked inside a held span starts free of it
+    sigs = [signal.SIGTERM, signal.SIGHUP, signal.SIGINT]
     for sig in sigs:
         # A signal the parent was told to ignore (« nohup », « cmd & ») stays ignored.
         try:

@@ -24,6 +24,7 @@ import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from refere import signals
 from refere.errors import OutputError, os_reason
 
 # « .dossier.tmp-1234-abcd1234 » / « .dossier.old-1234-… »: pid of the process that made it.
@@ -260,15 +261,17 @@ def scratch(target: Path) -> Iterator[Path | None]:
     killed process is removed by the next run) for work done before the output may be replaced;
     None when it cannot be made there (no such folder yet): do the work in ``staging`` then."""
     path = _staging_name("tmp", target)
+    made = False
     try:
-        os.mkdir(path, 0o700)
-    except OSError:
-        yield None
-        return
-    try:
-        yield path
+        with signals.held():  # a signal just after the folder is made waits for ``made``
+            with contextlib.suppress(OSError):
+                os.mkdir(path, 0o700)
+                made = True
+        yield path if made else None
     finally:
-        shutil.rmtree(path, ignore_errors=True)
+        if made:
+            with signals.held():  # removed whole, even if a second signal comes
+                shutil.rmtree(path, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -294,22 +297,25 @@ def staging(target: Path, force: bool, protected: Iterable[Path] = (), owner: st
             except OSError as exc:
                 raise OutputError(f"impossible d'écrire dans « {target.parent} » ({os_reason(exc)})") from None
             yield tmp
-            os.unlink(tmp / MARKER)  # the output holds what the build wrote, nothing else
-            os.chmod(tmp, new_dir_mode())
-            if target.exists():
-                old = _staging_name("old", target)
-                _make_staging(old)
-                os.rename(target, old / "d")
-            os.rename(tmp, target)
+            with signals.held():  # the output is replaced whole, or not at all
+                os.unlink(tmp / MARKER)  # the output holds what the build wrote, nothing else
+                os.chmod(tmp, new_dir_mode())
+                if target.exists():
+                    old = _staging_name("old", target)
+                    _make_staging(old)
+                    os.rename(target, old / "d")
+                os.rename(tmp, target)
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise OutputError(f"disque plein en écrivant « {target} » : rien n'a été écrit") from None
             raise OutputError(f"écriture impossible dans « {target} » ({os_reason(exc)}) : rien n'a été écrit") from None
         finally:
-            # Every exit path: success (tmp is the target now), error, Ctrl-C, SIGTERM.
-            if old is not None and (old / "d").exists() and not target.exists():
-                with contextlib.suppress(OSError):
-                    os.rename(old / "d", target)  # interrupted between the two renames: put it back
-            shutil.rmtree(tmp, ignore_errors=True)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+            # Every exit path: success (tmp is the target now), error, Ctrl-C, SIGTERM; a second
+            # signal waits for the clean-up's end.
+            with signals.held():
+                if old is not None and (old / "d").exists() and not target.exists():
+                    with contextlib.suppress(OSError):
+                        os.rename(old / "d", target)  # interrupted between the two renames: put it back
+                shutil.rmtree(tmp, ignore_errors=True)
+                if old is not None:
+                    shutil.rmtree(old, ignore_errors=True)

@@ -165,6 +165,28 @@ def pdf_runlength_damaged(path: Path) -> Path:
     return pdf_image_stream(path, b"\x63abc", ["/RunLengthDecode"], 10, 10)
 
 
+def pdf_ccitt(path: Path, damaged: bool = False) -> Path:
+    """A scan in CCITT G4 (as img2pdf files a fax-like TIFF); damaged: its data replaced by bytes
+    that are no G4 code (libtiff draws white and says so only on stderr; poppler shows nothing)."""
+    import img2pdf
+
+    img = Image.new("1", (400, 200), 1)
+    ImageDraw.Draw(img).text((20, 80), "Titre de sejour", fill=0)
+    buf = io.BytesIO()
+    img.save(buf, "TIFF", compression="group4")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pdf = pikepdf.open(io.BytesIO(img2pdf.convert(buf.getvalue())))
+    if damaged:
+        image = next(iter(pdf.pages[0].obj.Resources.XObject.values()))
+        image.write(b"\xff\x00" * 500, filter=pikepdf.Name.CCITTFaxDecode, decode_parms=image.DecodeParms)
+    pdf.save(path, deterministic_id=True)
+    return path
+
+
+def pdf_ccitt_damaged(path: Path) -> Path:
+    return pdf_ccitt(path, damaged=True)
+
+
 def pdf_unknown_filter(path: Path) -> Path:
     pdf = pikepdf.new()
     _page(pdf, _stream(pdf, TEXT, "/BrotliDecode"))

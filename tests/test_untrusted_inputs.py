@@ -309,3 +309,18 @@ def test_same_file_twice_in_one_piece_is_warned(tmp_path):
     found = [f for f in check(load(folder / "dossier.yaml")).findings if f.code == "piece-en-double"]
     assert len(found) == 1 and "joint deux fois à la pièce « Passeport »" in found[0].message
     assert "« pieces/passeport.pdf », « pieces/passeport-copie.pdf »" in found[0].message
+
+
+def test_a_captures_folder_linked_outside_the_case_is_refused_by_check_build_and_batch(run, tmp_path):
+    """The CLI refuses what the web refuses: no capture is read through a captures/ link leading out."""
+    case = write_case(tmp_path / "permanence" / "affaire", default_case())
+    outside = tmp_path / "ailleurs"
+    (case.parent / "captures").rename(outside)
+    (case.parent / "captures").symlink_to(outside)
+    said = "tentative n° 1, capture : chemin « captures/c00.png » refusé : c'est un lien qui mène hors du dossier de l'affaire"
+    for args in (("check", case), ("build", case), ("batch", tmp_path / "permanence", "-o", tmp_path / "sortie")):
+        res = run(*args)
+        assert res.exit_code == 1, args
+        assert said in res.output, (args, res.output)
+    assert not (case.parent / "dossier").exists()
+    assert sorted(p.name for p in outside.iterdir())[0] == "c00.png"

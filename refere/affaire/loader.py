@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from refere import files
-from refere.errors import CaseInvalid, Problem, os_reason
+from refere.errors import CONTROLS, CaseInvalid, Problem, os_reason
 from refere.affaire.model import Case, cross_problems
 
 MAX_BYTES = 1024 * 1024  # a real case file is tens of kB; PyYAML reads ~1 MB/s
@@ -377,6 +377,8 @@ def load_text(text: str, name: str, base: Path) -> Case:
                  for loc, line in walk.null_keys]
     if walk.null_keys:
         raise CaseInvalid(_dedupe(problems))
+    problems += [Problem(name, walk.line_of(loc), field_path(loc), _control_words(char))
+                 for loc, char in _controls(data)]
     unfilled = set(_placeholders(data))
     problems += [Problem(name, walk.line_of(loc), field_path(loc), "valeur à compléter (« À COMPLÉTER »)")
                  for loc in sorted(unfilled, key=str)]
@@ -419,6 +421,31 @@ def _placeholders(data: Any, loc: Loc = ()) -> list[Loc]:
     if isinstance(data, list):
         return [p for i, v in enumerate(data) for p in _placeholders(v, loc + (i,))]
     return []
+
+
+# A text of the case never needs a control character; one written as an escape in quotes
+# (« \e[31m », « \x1b ») would reach the terminal, the requête and rapport.csv. Tab and
+# line breaks (« \r\n » too) are text.
+def _control_in(text: str) -> str | None:
+    m = CONTROLS.search(text.replace("\r\n", "\n"))
+    return m[0] if m else None
+
+
+def _controls(data: Any, loc: Loc = ()) -> list[tuple[Loc, str]]:
+    """Where a text (or a key) of the case holds a control character, and the first one."""
+    if isinstance(data, str):
+        return [(loc, c)] if (c := _control_in(data)) else []
+    if isinstance(data, dict):
+        return ([(loc + (k,), c) for k in data if isinstance(k, str) and (c := _control_in(k))]
+                + [p for k, v in data.items() for p in _controls(v, loc + (k,))])
+    if isinstance(data, list):
+        return [p for i, v in enumerate(data) for p in _controls(v, loc + (i,))]
+    return []
+
+
+def _control_words(char: str) -> str:
+    return (f"caractère de contrôle interdit (code {ord(char):#04x}) dans le texte : supprimez-le, "
+            "il vient souvent d'un copier-coller ou d'un « \\ » suivi d'une lettre entre guillemets")
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:

@@ -72,7 +72,10 @@ def open_docx(path: Path):
         tpl.docx.part  # noqa: B018 — a .docx without its main part fails here, not mid-render
         body = tpl.docx.element.body
     except Exception as exc:
-        raise TemplateError(f"« {path.name} » n'est pas un document Word (.docx) lisible ({type(exc).__name__})") from None
+        from lxml import etree
+
+        why = "XML illisible ou trop imbriqué" if isinstance(exc, etree.XMLSyntaxError) else "structure interne incorrecte"
+        raise TemplateError(f"« {path.name} » n'est pas un document Word (.docx) lisible ({why})") from None
     if body is None:  # <w:document/> alone: Word shows nothing, docxtpl would fail mid-render
         raise TemplateError(f"« {path.name} » n'est pas un document Word (.docx) lisible (document sans corps)")
     return tpl

@@ -76,6 +76,12 @@ def safety_problems(path: Path, sizes: bool = True) -> list[str]:
             return [problem]
         problems = []
         names = {i.filename for i in infos}
+        if len(names) < len(infos):
+            # Word reads one of the twins, the template engine the other: what is checked is not what is filled.
+            seen: set[str] = set()
+            twice = sorted({i.filename for i in infos if i.filename in seen or seen.add(i.filename)})
+            return [f"archive incohérente : la partie « {twice[0]} » y figure deux fois ; "
+                    "réenregistrez le modèle dans Word"]
         for name in sorted(names):
             if ACTIVE_PART.search(name):
                 problems.append(f"contenu actif (macro, ActiveX ou objet OLE) « {name} » : refusé ; "

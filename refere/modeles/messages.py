@@ -210,14 +210,27 @@ def problem_fr(exc: BaseException, default_where: tuple[str, str | None] = ("doc
     if isinstance(exc, Refused):
         return f"{loc} : {exc.message}"
     if isinstance(exc, jinja2.UndefinedError):
-        return f"{loc} : variable inconnue ({exc.message})"
-    if isinstance(exc, (TypeError, ValueError, ArithmeticError, LookupError)):
-        return f"{loc} : opération impossible sur ces valeurs ({type(exc).__name__})"
+        # Jinja's own words are English: only the name they quote is kept.
+        if m := re.search(r"'([^']+)' is undefined", exc.message or ""):
+            return f"{loc} : variable inconnue « {m[1]} » (voir docs/modeles.md)"
+        if m := re.search(r"has no attribute '([^']+)'", exc.message or ""):
+            return f"{loc} : champ inconnu « {m[1]} » (voir docs/modeles.md)"
+        return f"{loc} : variable inconnue (voir docs/modeles.md)"
+    for kind, words in _OPERATION_WORDS:
+        if isinstance(exc, kind):
+            return f"{loc} : opération impossible sur ces valeurs ({words})"
     if isinstance(exc, RecursionError):
         return f"{loc} : modèle trop imbriqué"
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return f"{loc} : syntaxe du modèle incorrecte (ligne {exc.lineno})"
     if isinstance(exc, jinja2.TemplateError):
-        return f"{loc} : erreur du modèle ({exc.message})"
-    return f"{loc} : le modèle ne produit pas un document Word valide ({type(exc).__name__})"
+        return f"{loc} : erreur du modèle"
+    return f"{loc} : le modèle ne produit pas un document Word valide"
+
+
+_OPERATION_WORDS = ((TypeError, "valeurs de types incompatibles"), (ZeroDivisionError, "division par zéro"),
+                    (ArithmeticError, "calcul impossible"), (LookupError, "élément absent de la liste ou du tableau"),
+                    (ValueError, "valeur inadaptée"))
 
 
 

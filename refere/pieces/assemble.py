@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pikepdf
 
-from refere import __version__
+from refere import __version__, signals
 from refere.pieces import calques, repair, reuse, sanitize
 from refere.errors import FileProblem
 from refere.pieces.bordereau import A4, MM, _bordereau, _starts, inv_pages
@@ -380,8 +380,18 @@ def build_pieces(inv: Inventory, folder: Path, compress: bool = False, jobs: int
     if jobs > 1 and len(work) > 1 and (compress or sum(needs_reencoding(s) for p in inv.pieces for s in p.sources)
                                        >= PARALLEL_FROM):
         # Processes, not threads: Pillow's PNG work and pikepdf's writing both hold the GIL.
-        with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
-            return list(pool.map(_build_one, work))
+        # A signal waits for the pièces under way (the others are dropped), then unwinds: raised
+        # inside the pool's locks, it would leave the clean-up waiting on them.
+        with signals.held(), ProcessPoolExecutor(max_workers=min(jobs, len(work)), initializer=signals.install,
+                                                 initargs=(True,)) as pool:
+            futures = [pool.submit(_build_one, w) for w in work]
+            out = []
+            for f in futures:
+                if signals.stopping():
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    break
+                out.append(f.result())
+            return out
     return [_build_one(w) for w in work]
 
 

@@ -7,6 +7,9 @@ few milliseconds and no memory. A stream that cannot be decoded is damage, not a
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 import zlib
 
 import pikepdf
@@ -249,3 +252,28 @@ def decoded_size(raw: bytes, names: list[str], parms, limit: int) -> int | None:
         if len(data) > limit:
             return len(data)
     return len(data)
+
+
+@contextlib.contextmanager
+def c_stderr():
+    """What C code (libtiff) writes on file descriptor 2 meanwhile, kept from the terminal: yields a
+    function that gives it as text once the span is over."""
+    import sys
+    import tempfile
+
+    held: list[str] = []
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield lambda: ""
+        return
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield lambda: "".join(held)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            held.append(tmp.read(65536).decode("utf-8", "replace"))

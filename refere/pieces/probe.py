@@ -20,7 +20,7 @@ from pathlib import Path
 
 from PIL import Image, ImageFile
 
-from refere import files
+from refere import files, signals
 from refere.pieces import pngcheck, repair
 from refere.errors import FileProblem
 
@@ -145,7 +145,8 @@ def _probe(checked: files.Checked) -> SourceInfo:
     done = _verified.pop(checked, None)
     if done is None and (future := _pending.pop(checked, None)) is not None and not future.cancelled():
         try:
-            done = future.result()  # checked in a worker process (``start``)
+            with signals.held():  # a signal never cuts the wait inside the future's lock
+                done = future.result()  # checked in a worker process (``start``)
         except Exception:  # noqa: BLE001 - a worker gone (killed, out of memory): checked here
             done = None
     if isinstance(done, str):
@@ -301,11 +302,29 @@ def start(sources, dated=None):
 
     # fork: the workers start with refere already imported, sharing its memory; they are made
     # here, before the caller starts other work (no thread of ours runs while they fork).
-    pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork"))
-    for checked in todo:
-        _pending[checked] = pool.submit(_verify_remote, checked, dated)
-    pool.shutdown(wait=False)  # each worker leaves when nothing is left: its memory goes with it
+    # A signal meanwhile waits for the end of the submissions: raised inside ``submit``, it would
+    # leave the pool's lock taken, and the clean-up waiting on it forever.
+    with signals.held():
+        pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=signals.install, initargs=(True,))
+        for checked in todo:
+            _pending[checked] = pool.submit(_verify_remote, checked, dated)
+            if signals.stopping():
+                break
+        # Each worker leaves when nothing is left: its memory goes with it.
+        pool.shutdown(wait=False, cancel_futures=signals.stopping())
     return pool
+
+
+def stop(pool) -> None:
+    """Wait for ``pool``'s workers; a signal while waiting drops the checks not started (the
+    ones under way end), and is raised once the workers are gone."""
+    try:
+        pool.shutdown(wait=True)
+    except BaseException:
+        with signals.held():
+            pool.shutdown(wait=True, cancel_futures=True)
+        raise
 
 
 def prefetch(sources, dated=None) -> None:
@@ -313,7 +332,7 @@ def prefetch(sources, dated=None) -> None:
     file is left for ``probe`` to report, in the order the case lists it."""
     pool = start(sources, dated)
     if pool is not None:
-        pool.shutdown(wait=True)
+        stop(pool)
 
 
 def info(source) -> SourceInfo:

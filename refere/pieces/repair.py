@@ -183,7 +183,12 @@ def _image_damage(stream: pikepdf.Stream, name: str, data: bytes, budget: list[i
                     img.draft(img.mode, (max(1, img.size[0] // 8), max(1, img.size[1] // 8)))
                     img.load()
             elif stream.get("/Subtype") == pikepdf.Name.Image:  # CCITT: in a TIFF header, libtiff decodes it
-                pikepdf.PdfImage(stream).as_pil_image().load()
+                with flux.c_stderr() as said:
+                    pikepdf.PdfImage(stream).as_pil_image().load()
+                # libtiff draws a bad code word as white and goes on, saying so only on stderr (in
+                # English, which must not reach the user either): what poppler shows as a blank.
+                if "Decode" in said():
+                    return STREAM
         except (Image.DecompressionBombError, MemoryError):
             return None
         except OSError as exc:

@@ -67,6 +67,11 @@ def scan(folder: Path, relative_to: Path) -> Scan:
     for name in _entries(folder):
         path = folder / name
         written = _written(path, relative_to)
+        if not files.utf8_name(name):
+            # A name in an old encoding (latin-1 from a zip, a USB key): no path to write in dossier.yaml.
+            shown = os.fsencode(written).decode("utf-8", "replace")
+            undated.append(Shot(shown, None, "nom de fichier illisible (encodage) : renommez-le", ""))
+            continue
         try:
             # Opened inside the folder given, without following a link swapped in meanwhile.
             data = files.read_confined(root, name, written)

@@ -38,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from refere import dates
+from refere import dates, signals
 from refere.preuves import ecran, lecture_cache
 from refere.preuves.findings import AVERTISSEMENT, PRACTICE, Finding
 from refere.preuves.ecran import CATALOGUE, find_message, normalise, same_address  # noqa: F401  (API)
@@ -421,7 +421,7 @@ def read_case(case, jobs: int | None = None, label: str = "") -> Readings:
 def _read_one(item, deadline: float) -> tuple[str, str, Ocr | None, str | None]:
     written, sha, path, kind = item
     left = deadline - time.monotonic()
-    if left < 1:
+    if left < 1 or signals.stopping():
         return written, sha, None, "budget"  # not remembered: the next run reads it
     try:
         ocr = ocr_image(path, kind, timeout=min(TIMEOUT, left))
@@ -447,9 +447,13 @@ def _read_all(todo, jobs: int, label: str):
     if sys.stderr.isatty() and len(todo) > 1:
         import click
 
-        bar = click.progressbar(length=len(todo), label="Lecture des captures", file=sys.stderr, show_pos=True)
+        # The terminal itself (beneath the CLI's filter of control characters): the bar's « \r » must act.
+        term = getattr(sys.stderr, "raw", sys.stderr)
+        bar = click.progressbar(length=len(todo), label="Lecture des captures", file=term, show_pos=True)
     results = []
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    # A signal waits for the readings under way (each bounded by TIMEOUT), the others are skipped:
+    # raised in the middle of the pool's locks, it would leave the threads waiting on each other.
+    with signals.held(), ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         try:
             if bar is not None:
                 bar.__enter__()

@@ -53,7 +53,7 @@ def create_app(workspace: Path, password: str | None = None, limits: store.Limit
     app.extensions["refere_gate"] = auth.Gate()
     app.jinja_env.autoescape = True
     app.jinja_env.globals.update(forms=forms, refere_version=__version__)
-    out = workspace / "construits"
+    out = workspace / store.BATCH_OUT
     app.extensions["refere_batch"] = core.BatchRunner(workspace.resolve(), out, workers or (os.cpu_count() or 1))
     _guards(app)
     for group in PAGE_GROUPS:

@@ -223,13 +223,25 @@ LETTER_FILES = ("courrier-prefecture.docx", "courrier-prefecture.txt")
 
 
 def write_letter(folder: Path):
-    """`refere courrier` into the case's courrier/ folder (replaced each time)."""
+    """`refere courrier` into the case's courrier/ folder (replaced each time); a courrier/ that is a
+    link, or not a folder, is refused: nothing is written outside the case."""
     from refere.requete.courrier import write
-    return write(folder / store.CASE_FILE, folder / LETTER_DIR, force=True)
+    out = folder / LETTER_DIR
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise RefereError(f"« {LETTER_DIR} » dans le dossier de l'affaire est un lien ou un fichier, pas un "
+                          "dossier : refere n'y écrit pas. Supprimez-le ou renommez-le, puis recommencez.")
+    return write(folder / store.CASE_FILE, out, force=True)
 
 
 def letter_files(folder: Path) -> list[str]:
-    return [n for n in LETTER_FILES if (folder / LETTER_DIR / n).is_file()]
+    """The letter's files that are plain files inside courrier/ (never through a link)."""
+    found = []
+    for n in LETTER_FILES:
+        fh = open_plain(folder, [LETTER_DIR, n])
+        if fh is not None:
+            fh.close()
+            found.append(n)
+    return found
 
 
 def pdf_possible() -> bool:

@@ -67,9 +67,13 @@ def register(app: Flask) -> None:
     @app.get("/d/<case_id>/courrier/<name>")
     def letter_download(case_id, name):
         folder = case_folder(case_id)
-        if name not in core.letter_files(folder):
+        if name not in core.LETTER_FILES:
             abort(404)  # only the two names the letter is written under
-        return send_file(folder / core.LETTER_DIR / name, as_attachment=True, download_name=name, max_age=0)
+        fh = core.open_plain(folder, [core.LETTER_DIR, name])  # never through a link
+        if fh is None:
+            abort(404)
+        return send_file(fh, mimetype=mimetypes.guess_type(name)[0] or "application/octet-stream",
+                         as_attachment=True, download_name=name, max_age=0)
 
     @app.get("/d/<case_id>/fichiers/<path:name>")
     def download(case_id, name):

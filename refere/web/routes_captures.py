@@ -32,7 +32,8 @@ def register(app: Flask) -> None:
         cap = folder / "captures"
         if cap.is_dir() and not cap.is_symlink():  # a linked folder is not read (nor written, store.receive)
             for p in sorted(cap.iterdir()):
-                if p.is_file() and not p.is_symlink() and not p.name.startswith(".") and f"captures/{p.name}" not in used:
+                if (p.is_file() and not p.is_symlink() and not p.name.startswith(".") and f"captures/{p.name}" not in used
+                        and store.bare_name(p.name)):  # a name in an old encoding cannot be shown nor named
                     when, source = _date_existing(p)
                     loose.append({"name": p.name, "when": when.strftime("%Y-%m-%dT%H:%M") if when else "",
                                   "source": source})

@@ -64,7 +64,8 @@ def make_server(workspace: Path, host: str, port: int, behind_proxy: bool = Fals
     # A password set for a local server is asked too: whoever set it wants it. Without a proxy, only local
     # names are answered (a web page cannot reach the server by DNS rebinding); behind it, the public one.
     trusted = [public_name] if behind_proxy else ["localhost", "127.0.0.1", "::1", "[::1]"]
-    app = create_app(workspace, password=password, limits=limits_from_env(), trusted_hosts=trusted,
+    limits = limits_from_env()
+    app = create_app(workspace, password=password, limits=limits, trusted_hosts=trusted,
                      behind_proxy=behind_proxy)
     threading.Thread(target=_warm, args=(workspace,), daemon=True).start()
     try:
@@ -73,9 +74,16 @@ def make_server(workspace: Path, host: str, port: int, behind_proxy: bool = Fals
         # it may trust any peer: only this computer can connect (is_local above).
         proxy = {}
         if behind_proxy:
+            # Not X-Forwarded-Host: the proxy keeps the visitor's Host, which alone is checked against
+            # --nom-public (a page that adds the header must not pass for the public name).
             proxy = {"trusted_proxy": "*", "trusted_proxy_count": 1,
-                     "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"}}
-        server = create_server(app, host=host, port=port, threads=8, ident="refere", **proxy)
+                     "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"}}
+        # A body larger than a case may hold is cut by waitress before it is spooled to disk; a
+        # connection idle for 30 s is closed (120 s, the default, let 100 half-sent requests
+        # hold every slot), and more slots are open than a permanence needs.
+        server = create_server(app, host=host, port=port, threads=8, ident="refere",
+                               max_request_body_size=limits.case_bytes + 2 * 1024 * 1024,
+                               channel_timeout=30, connection_limit=200, **proxy)
         server.refere_app = app
         return server
     except OSError as exc:

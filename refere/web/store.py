@@ -31,6 +31,7 @@ FRESH_MARK = ".refere-web-nouveau"  # the version of a case file as the form cre
 NAMES_FILE = ".refere-web-noms.json"  # stored name → the name the file had on the user's device
 _FRESH_UNUSED = ""  # the version of a case file as the form created it
 OUT_DIR = "dossier"  # build.default_out: where `refere build` writes beside dossier.yaml
+BATCH_OUT = "construits"  # in the workspace: where « Tout construire » writes (never a case's name)
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 # Existing folders made by hand may have capitals, dots or underscores; never a separator.
 CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -64,7 +65,10 @@ def case_ids(workspace: Path) -> list[str]:
     except OSError:
         return []
     for p in entries:
-        if CASE_ID.match(p.name) and p.is_dir() and not p.is_symlink() and (p / CASE_FILE).is_file():
+        case_file = p / CASE_FILE
+        # A linked case file (to another permanence's case, to any file) is never read nor listed.
+        if (CASE_ID.match(p.name) and p.name != BATCH_OUT and p.is_dir() and not p.is_symlink()
+                and case_file.is_file() and not case_file.is_symlink()):
             out.append(p.name)
     return out
 
@@ -83,7 +87,9 @@ def new_case(workspace: Path, name: str) -> str:
     slug = slugify(name)
     if not slug:
         raise RefereError("Donnez un nom au dossier (lettres ou chiffres), par exemple « diallo-aissatou ».")
-    if (workspace / slug).exists():
+    if slug == BATCH_OUT:
+        raise RefereError(f"« {slug} » est le dossier où « Tout construire » écrit : choisissez un autre nom.")
+    if (workspace / slug).exists() or (workspace / slug).is_symlink():
         raise RefereError(f"Un dossier « {slug} » existe déjà : choisissez un autre nom.")
     # Unlike `refere init`'s template, no département or démarche is pre-chosen: the form asks.
     answers: dict[str, str | None] = {f: (None if f in OPTIONAL else PLACEHOLDER) for f in FIELDS}
@@ -200,6 +206,12 @@ def write_doc(path: Path, data: Any, expected_version: str | None) -> str:
         if expected_version is not None and version_of(path) != expected_version:
             raise Stale()
         raw = buf.getvalue().encode("utf-8")
+        from refere.affaire.loader import MAX_BYTES
+
+        if len(raw) > MAX_BYTES:  # refere could not read it back: the file on disk stays as it was
+            raise RefereError(f"Non enregistré : le dossier ferait {len(raw) // 1024} Ko, plus que les "
+                              f"{MAX_BYTES // 1024} Ko qu'un dossier.yaml peut avoir ; une valeur est bien trop longue "
+                              "(un nom, un texte collé par erreur ?)")
         atomic_write(path, raw)
     version = hashlib.sha256(raw).hexdigest()[:16]
     _doc_cache[str(path.resolve())] = (version, data)  # the next page need not parse it again
@@ -281,7 +293,16 @@ def receive(stream, original: str, folder: Path, limits: Limits, used: int) -> t
 
     Returns (temporary path, kind, sha256, size); raises UploadRefused with a French message.
     """
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder.is_symlink():  # even one leading nowhere: never followed, never replaced
+        raise UploadRefused(f"le dossier « {folder.name} » de l'affaire est un lien vers un autre endroit : "
+                            "rien n'y est écrit (remplacez-le par un vrai dossier)")
+    if folder.exists() and not folder.is_dir():
+        raise UploadRefused(f"« {folder.name} » dans le dossier de l'affaire est un fichier, pas un dossier : "
+                            "rien n'y est écrit (supprimez-le ou renommez-le)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UploadRefused(f"impossible de créer le dossier « {folder.name} » de l'affaire ({os_reason(exc)})") from None
     case = folder.parent.resolve()
     if folder.is_symlink() or folder.resolve().parent != case:
         raise UploadRefused(f"le dossier « {folder.name} » de l'affaire est un lien vers un autre endroit : "
@@ -408,8 +429,8 @@ def referenced(case_file: Path) -> set[str] | None:
 
 def bare_name(name: str) -> bool:
     """A file name directly in a folder: no separator, no leading dot, no control character."""
-    return bool(name) and not name.startswith(".") and not any(c in "/\\" or unicodedata.category(c) == "Cc"
-                                                               for c in name)
+    return (bool(name) and not name.startswith(".") and files.utf8_name(name)
+            and not any(c in "/\\" or unicodedata.category(c) == "Cc" for c in name))
 
 
 def remove_inside(case_folder: Path, written: str, sub: str) -> None:

@@ -1,0 +1,123 @@
+"""SIGTERM at any moment of a build with many captures: the process ends (no deadlock between the
+signal and the worker pools' locks), with 143, leaving neither staging folder nor half an output."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from PIL import Image
+
+from conftest import default_case, make_pdf, write_case
+
+N = 400  # tiny captures: enough for the check's pool of processes, the lecture's threads, several pièces
+
+
+def _many_captures(folder):
+    start = dt.datetime(2024, 1, 1, 8, 0)
+    data = default_case([(start + dt.timedelta(hours=5 * i)).strftime("%Y-%m-%d %H:%M") for i in range(N)])
+    data["signature"]["date"] = (start + dt.timedelta(hours=5 * N + 48)).strftime("%Y-%m-%d")
+    for i, t in enumerate(data["tentatives"]):
+        t["capture"] = f"captures/c{i:04d}.png"
+    path = write_case(folder, data, files=False)
+    (folder / "captures").mkdir()
+    for i in range(N):  # each different: no « capture en double »
+        Image.new("RGB", (40, 80), (i % 256, i // 256, 200)).save(folder / "captures" / f"c{i:04d}.png")
+    make_pdf(folder / "pieces" / "passeport.pdf")
+    make_pdf(folder / "pieces" / "courriel.pdf")
+    return path
+
+
+def _staging(parent):
+    return [p for p in parent.iterdir() if p.name.startswith(".")]
+
+
+# Moments, each told by what the build has done so far (never by the clock).
+MOMENTS = {
+    "started": lambda parent, out: True,
+    "scratch made": lambda parent, out: bool(_staging(parent)),
+    "pièces being written": lambda parent, out: any(
+        any(s.rglob("*.pdf")) for s in _staging(parent) if s.is_dir()),
+    "output being filed": lambda parent, out: any(
+        (s / "dossier-complet.pdf").exists() or ".old-" in s.name for s in _staging(parent)),
+}
+
+
+@pytest.mark.parametrize("moment", list(MOMENTS))
+def test_sigterm_at_any_moment_ends_the_build_cleanly(tmp_path, moment):
+    case = _many_captures(tmp_path / "gros")
+    parent = case.parent
+    out = parent / "dossier"
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    if moment == "output being filed":
+        # A previous output to replace: the signal may come between the two renames.
+        assert subprocess.run([sys.executable, "-m", "refere", "build", str(case), "--brouillon"],
+                              env=env, capture_output=True).returncode == 0
+        before = sorted(p.name for p in (out / "pieces").iterdir())
+        (case.parent / "pieces" / "courriel.pdf").unlink()
+        make_pdf(case.parent / "pieces" / "courriel.pdf", pages=2)
+    proc = subprocess.Popen([sys.executable, "-m", "refere", "build", str(case), "--brouillon", "-j", "2", "--force"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    seen = MOMENTS[moment]
+    while proc.poll() is None and not seen(parent, out):
+        time.sleep(0.001)
+    if moment == "started":
+        time.sleep(1.5)  # past the imports: the handler is installed
+    if proc.poll() is not None:
+        pytest.skip(f"the build ended before « {moment} »")
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=300)  # generous: a deadlock never ends
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail(f"still running 300 s after SIGTERM (« {moment} »)")
+    assert "Traceback" not in err and "Erreur interne" not in err
+    if proc.returncode == 0:
+        # The signal came after the output was filed whole: nothing to undo.
+        assert moment == "output being filed"
+    else:
+        assert proc.returncode == 143, err
+        assert "Interrompu" in err
+    assert _staging(parent) == []
+    names = sorted(p.name for p in parent.iterdir())
+    if moment == "output being filed":
+        assert names == ["captures", "dossier", "dossier.yaml", "pieces"]
+        assert (out / "inventaire.json").is_file()  # the old output, or the new one: whole
+        if proc.returncode == 143:
+            assert sorted(p.name for p in (out / "pieces").iterdir()) == before
+    else:
+        assert names == ["captures", "dossier.yaml", "pieces"]
+    time.sleep(0.5)  # no worker left writing
+    assert _staging(parent) == []
+
+
+def test_signal_in_a_held_span_is_raised_at_its_end(tmp_path):
+    """The handler never raises inside a held span (a pool's lock may be taken): it notes the signal;
+    the loop inside sees ``stopping()``, and the span's end raises ``Terminated``."""
+    script = textwrap.dedent("""
+        import os, signal, sys
+        from refere import signals
+        signals.install()
+        steps = []
+        try:
+            with signals.held():
+                os.kill(os.getpid(), signal.SIGTERM)
+                for i in range(5):
+                    steps.append(i)
+                    if signals.stopping():
+                        break
+                steps.append("fin du bloc")
+        except signals.Terminated as exc:
+            print(steps, exc.signum, signals.stopping())
+            sys.exit(signals.exit_code(exc))
+    """)
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 143, res.stderr
+    assert res.stdout.strip() == f"[0, 'fin du bloc'] {int(signal.SIGTERM)} False"

@@ -179,6 +179,14 @@ def render_situation(tmp_path, name: str):
     return case, report, raw, raw.replace("\u00a0", " ").replace("\u2011", "-")
 
 
+def render_data(folder, data: dict) -> str:
+    """The requête of a modified situation, as flat text (no-break spaces and ’ read as typed)."""
+    case = load(write_case(folder, data))
+    out = folder.parent / f"{folder.name}.docx"
+    render.render(render.context(case, plan.make(case), rules.check(case)), out)
+    return "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ").replace("\u2019", "'")
+
+
 MOIS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
         "novembre", "décembre")
 
@@ -336,10 +344,7 @@ def test_recepisse_renewed_only_by_appointment_cites_its_piece(tmp_path):
     data["pieces"].append({"id": "page", "titre": "Page de la préfecture : renouvellement sur rendez-vous",
                            "fichier": "pieces/page.pdf"})
     data["prefecture"]["preuves_rendez_vous"] = ["page"]
-    case = load(write_case(tmp_path / "r", data))
-    out = tmp_path / "r.docx"
-    render.render(render.context(case, plan.make(case), rules.check(case)), out)
-    flat = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ").replace("\u2019", "'")
+    flat = render_data(tmp_path / "r", data)
     assert "et ce récépissé ne peut être renouvelé que sur rendez-vous (pièce n° 9)." in flat
 
 
@@ -349,10 +354,7 @@ def test_recepisse_of_a_renewal_says_renewal(tmp_path):
     data["pieces"].append({"id": "liste", "titre": "Liste des pièces réunies pour le renouvellement du récépissé",
                            "fichier": "pieces/liste.pdf"})
     data["procedure"]["preuves_dossier"] = ["liste"]
-    case = load(write_case(tmp_path / "r", data))
-    out = tmp_path / "r.docx"
-    render.render(render.context(case, plan.make(case), rules.check(case)), out)
-    flat = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ").replace("\u2019", "'")
+    flat = render_data(tmp_path / "r", data)
     assert "La requérante a présenté une demande de renouvellement de titre de séjour, qui a été enregistrée" in flat
     assert "une date de rendez-vous pour le renouvellement de son récépissé de demande de renouvellement" in flat
     assert "renouveler le récépissé de demande de renouvellement de titre de séjour de la requérante" in flat

@@ -341,8 +341,13 @@ def test_first_person_only_urgency_blocks_outside_renewal(tmp_path):
     # A structured fact in the first person is warned about too.
     assert [x.champ for x in report.findings if x.code == "urgence-premiere-personne"] == ["urgence[0].fait",
                                                                                           "urgence[1].fait"]
-    # One third-person fact is enough; a renewal never needs one.
+    # A job held without a titre is an avowal, never argued: still blocking, and warned about.
     data["urgence"].append({"motif": "emploi", "fait": "son employeur suspendra son contrat", "preuves": ["contrat"]})
+    found = codes(tmp_path / "b0", data)
+    assert found["urgence-non-argumentee"] == BLOQUANT and found["travail-non-autorise"] == "avertissement"
+    # One third-person fact an appointment remedies is enough; a renewal never needs one.
+    data["urgence"][-1] = {"motif": "promesse_embauche", "fait": "une entreprise lui propose un contrat",
+                           "preuves": ["contrat"]}
     assert "urgence-non-argumentee" not in codes(tmp_path / "b", data)
     renewal = sound_case()
     renewal["urgence"] = ["Je vais perdre mon travail."]

@@ -84,6 +84,13 @@ SHORT_WORDS = {
     "piece-autre-nom": "pièce au nom d'une autre personne",
     "capture-non-lue": "capture non lue",
     "texte-sans-sujet": "texte qui ne nomme pas la personne",
+    "travail-non-autorise": "texte qui avoue un travail sans autorisation",
+    "urgence-fond": "vie familiale donnée comme urgence (c'est le fond)",
+    "urgence-sans-lien": "fait d'urgence sans lien avec le rendez-vous",
+    "requerant-sans-civilite": "personne sans civilité",
+    "hebergement-sans-hebergeant": "hébergement sans le nom de l'hébergeant",
+    "eloignement-non-precise": "absence de mesure d'éloignement non précisée",
+    "recepisse-intitule": "intitulé du récépissé sans « renouvellement »",
 }
 
 

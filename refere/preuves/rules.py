@@ -340,7 +340,8 @@ def _pieces_expected(case: Case, add: Add) -> None:
 
 def _urgency(case: Case, add: Add) -> None:
     presumed = echeances.presumed(case)
-    if not presumed and case.urgence and all(grammaire.first_person(u.fait) for u in case.urgence):
+    if not presumed and case.urgence and all(grammaire.first_person(u.fait) or echeances.not_argued(case, u)
+                                             for u in case.urgence):
         # Quoted first-person words are the applicant's, not an argument the judge can weigh.
         add("urgence-non-argumentee", BLOQUANT,
             "urgence non démontrée : le juge rejettera probablement la requête sans audience ; décrivez les faits "
@@ -364,7 +365,8 @@ def _urgency(case: Case, add: Add) -> None:
         if not echeances.proven(case, u):
             # Outside renewal the urgency is the condition of the requête: unproven, it is only a draft.
             # Quoted first-person words are not argued: they have their own warning.
-            argued = not presumed and not grammaire.first_person(u.fait)
+            argued = (not presumed and not grammaire.first_person(u.fait)
+                      and echeances.not_argued(case, u) is None)
             add("urgence-sans-piece", BLOQUANT if argued else AVERTISSEMENT,
                 f"Le fait d'urgence n° {i + 1} n'est prouvé par aucune pièce : ajoutez-la dans « pieces » avec un "
                 "« id » et citez-la dans « preuves » (contrat, lettre de l'employeur, notification CAF…)."

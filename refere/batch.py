@@ -103,6 +103,12 @@ def plain(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
 
 
+# person_key per case file, by (path, size, mtime_ns): the desk's case list asks on every view and a
+# case file of up to 1 MB takes PyYAML a minute to parse (attack4 G1).
+_PERSON_CACHE: dict[tuple[str, int, int], tuple[str, ...] | None] = {}
+_PERSON_CACHE_MAX = 4096
+
+
 def _written_person(case_file: Path | None) -> dict:
     """The « requerant » block as written, read without the case format's checks ({} when unreadable)."""
     import yaml
@@ -122,9 +128,22 @@ def _written_person(case_file: Path | None) -> dict:
 def person_key(case_file: Path | None) -> tuple[str, ...] | None:
     """Name, first names and birth date as written (accents, case and spaces ignored), or None when one
     is missing or the file does not read: two folders with the same key are the same person."""
+    if case_file is None:
+        return None
+    try:
+        st = os.stat(case_file)
+    except (OSError, ValueError):
+        return None
+    stamp = (os.path.abspath(case_file), st.st_size, st.st_mtime_ns)
+    if stamp in _PERSON_CACHE:
+        return _PERSON_CACHE[stamp]
     r = _written_person(case_file)
     key = tuple(plain(str(r.get(k, ""))) for k in ("nom", "prenoms", "date_naissance"))
-    return key if all(key) and "a completer" not in key else None
+    found = key if all(key) and "a completer" not in key else None
+    if len(_PERSON_CACHE) >= _PERSON_CACHE_MAX:
+        _PERSON_CACHE.clear()
+    _PERSON_CACHE[stamp] = found
+    return found
 
 
 def same_people(named: Iterable[tuple[str, Path | None]]) -> dict[str, list[str]]:

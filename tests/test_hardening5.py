@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
+import threading
+from pathlib import Path
+
+import pytest
 
 from conftest import default_case, write_case
 
@@ -25,3 +30,56 @@ def test_same_person_key_is_parsed_once_per_file_version(tmp_path):
     assert batch.person_key(case_file) == first  # same (path, size, mtime): the earlier parse
     os.utime(case_file, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
     assert batch.person_key(case_file)[0] == "x" * len(case["requerant"]["nom"])
+
+
+# ---------------------------------------------------------------- the desk (Flask's WSGI test client)
+
+def _desk(ws: Path):
+    from refere.web import store
+    from refere.web.app import create_app
+
+    app = create_app(ws, limits=store.Limits(file_bytes=3 * 1024 * 1024, case_bytes=60 * 1024 * 1024), workers=1)
+    app.testing = True
+    return app.test_client()
+
+
+def _get(client, url: str) -> str:
+    r = client.get(url)
+    assert r.status_code == 200, r.get_data(as_text=True)[:500]
+    return r.get_data(as_text=True)
+
+
+def _csrf(html: str) -> dict:
+    return {"_csrf": re.search(r'name="_csrf" value="([^"]*)"', html)[1]}
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", html.replace("&#39;", "'").replace("&amp;", "&"))
+
+
+def _build_all(client) -> str:
+    assert client.post("/tout-construire", data=_csrf(_get(client, "/"))).status_code == 302
+    runner = client.application.extensions["refere_batch"]
+    while runner.state.running:
+        threading.Event().wait(0.1)
+    return _text(_get(client, "/tout-construire"))
+
+
+@pytest.mark.parametrize("kind", ["link", "file"])
+def test_tout_construire_refuses_a_linked_or_non_folder_construits(tmp_path, kind):
+    """G2: nothing is written through <espace>/construits when it is a link (or not a folder)."""
+    ws = tmp_path / "espace"
+    write_case(ws / "diallo", default_case())
+    outside = tmp_path / "ailleurs"
+    outside.mkdir()
+    if kind == "link":
+        (ws / "construits").symlink_to(outside, target_is_directory=True)
+    else:
+        (ws / "construits").write_bytes(b"pas un dossier")
+    html = _build_all(_desk(ws))
+    if kind == "link":
+        assert "construits » est un lien symbolique : « Tout construire » n'écrit pas à travers un lien" in html
+        assert list(outside.iterdir()) == []
+    else:
+        assert "construits » n'est pas un dossier" in html
+        assert (ws / "construits").read_bytes() == b"pas un dossier"

@@ -19,7 +19,7 @@ from refere.affaire import loader
 from refere.pieces import plan
 from refere.build import Options, build
 from refere.web.form_fields import problem_words, words
-from refere.errors import CaseInvalid, Problem, RefereError, TemplateError
+from refere.errors import CaseInvalid, OutputError, Problem, RefereError, TemplateError
 from refere.web import store
 
 _status_cache: dict[str, tuple[tuple, dict]] = {}
@@ -454,6 +454,16 @@ class BatchState:
     error: str = ""
 
 
+def refuse_linked_output(out: Path) -> None:
+    """« Tout construire » writes only in a real folder of the workspace: never through a link (attack4 G2)."""
+    if os.path.islink(out):
+        raise OutputError(f"« {out} » est un lien symbolique : « Tout construire » n'écrit pas à travers un lien ; "
+                          "supprimez ce lien (un dossier « construits » sera créé à sa place)")
+    if os.path.lexists(out) and not os.path.isdir(out):
+        raise OutputError(f"« {out} » n'est pas un dossier : « Tout construire » y écrit les dossiers construits ; "
+                          "renommez ou déplacez ce fichier")
+
+
 class BatchRunner:
     """`refere batch` over every case of the workspace, in a background thread, one at a time."""
 
@@ -478,6 +488,7 @@ class BatchRunner:
                 self.state.rows.append(row)
 
         try:
+            refuse_linked_output(self.out)
             jobs = batch.find_jobs([self.workspace / i for i in ids])
             # Incremental, as `refere batch`: a case unchanged since its last build stays « à jour ».
             rows = batch.run(jobs, self.out, self.workers, batch.Settings(modele=self.modele), progress)

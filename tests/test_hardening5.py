@@ -83,3 +83,19 @@ def test_tout_construire_refuses_a_linked_or_non_folder_construits(tmp_path, kin
     else:
         assert "construits » n'est pas un dossier" in html
         assert (ws / "construits").read_bytes() == b"pas un dossier"
+
+
+@pytest.mark.parametrize("where", ["dossier", "construits"])
+def test_a_deeply_nested_inventaire_is_an_unreadable_build_not_a_500(tmp_path, where):
+    """G5: 100 000 « [ » in inventaire.json: the Construction page says « reconstruisez », downloads are 404."""
+    ws = tmp_path / "espace"
+    write_case(ws / "diallo", default_case())
+    built = ws / "diallo" / "dossier" if where == "dossier" else ws / "construits" / "diallo"
+    built.mkdir(parents=True)
+    (built / "inventaire.json").write_bytes(b"[" * 100_000)
+    client = _desk(ws)
+    html = _text(_get(client, "/d/diallo/construction"))
+    assert "La dernière construction est illisible (son fichier inventaire.json est abîmé)" in html
+    assert "reconstruisez le dossier" in html
+    assert client.get("/d/diallo/fichiers/inventaire.json").status_code == 404
+    assert client.get("/d/diallo/dossier.zip").status_code == 404

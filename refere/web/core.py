@@ -350,12 +350,17 @@ def manifest(folder: Path) -> dict | None:
     try:
         with fh:
             data = json.loads(fh.read(MANIFEST_MAX).decode("utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # 100 000 « [ »: unreadable, « reconstruisez »
         return None
     return data if isinstance(data, dict) else None
 
 
 MANIFEST_MAX = 64 * 1024 * 1024
+
+
+def built_unreadable(folder: Path) -> bool:
+    """A last build is there but its inventaire.json does not read (manifest() is None): « reconstruisez »."""
+    return os.path.lexists(built_dir(folder) / "inventaire.json")
 
 
 # What a build writes into dossier/ and lists in inventaire.json: pieces/<one name>, nothing deeper.

@@ -166,6 +166,11 @@ def _mark_same_people(rows: list[Row], jobs: list[Job]) -> list[Row]:
             if r.dossier in same else r for r in rows]
 
 
+def _one_line_name(text: str) -> str:
+    """A name or path shown on one line: its line breaks as « \\x0a », as errors.printable shows the rest."""
+    return text.replace("\n", "\\x0a")
+
+
 def _common_parent(paths: list[Path]) -> Path:
     return Path(os.path.commonpath([str(p) for p in paths])) if len(paths) > 1 else paths[0].parent
 
@@ -220,6 +225,10 @@ def find_jobs(arguments: Iterable[Path]) -> list[Job]:
                 names[i] = folder.relative_to(top).as_posix()
     # Never an empty name, nor one that would put a case's output at -o itself.
     names = [n if n not in ("", ".", "..") else "racine" for n in names]
+    # A name is one line wherever it is printed (the output filter, errors.printable, escapes every other
+    # separator but must pass the messages' own newlines): a folder « a\nFAUX : … » is named « a\x0aFAUX : … »,
+    # its output folder under -o too (attack4 G3).
+    names = [_one_line_name(n) for n in names]
     jobs = [Job(n, p, problem) for n, (_, p, problem) in zip(names, unique)]
     return _refuse_clashes(jobs)
 
@@ -509,7 +518,7 @@ def letter_lines(rows: list[Letter]) -> list[str]:
         if r.written is None:
             lines.append(f"  ÉCHEC {r.dossier} : {r.erreur}")
         else:
-            lines.append(f"  {r.dossier} : {r.written}"
+            lines.append(f"  {r.dossier} : {_one_line_name(str(r.written))}"
                          + "".join(f" — à compléter : {m}" for m in r.a_completer))
     failed = sum(1 for r in rows if r.written is None)
     lines.append(f"{plural(len(rows) - failed, 'lettre écrite', 'lettres écrites')}, {failed} en échec")

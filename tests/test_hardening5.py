@@ -99,3 +99,20 @@ def test_a_deeply_nested_inventaire_is_an_unreadable_build_not_a_500(tmp_path, w
     assert "reconstruisez le dossier" in html
     assert client.get("/d/diallo/fichiers/inventaire.json").status_code == 404
     assert client.get("/d/diallo/dossier.zip").status_code == 404
+
+
+def test_a_line_break_in_a_case_folder_name_never_forges_a_line(run, tmp_path):
+    """G3: check, batch and courrier over a folder: a case folder's name is always shown on one line."""
+    root = tmp_path / "permanence"
+    write_case(root / "a", default_case())
+    evil = "evil\nFAUX : tout va bien\r\u2028\u2029\x85x"
+    write_case(root / evil, default_case())
+    broken = root / "casse\nFAUX : casse"
+    broken.mkdir()
+    (broken / "dossier.yaml").write_text("version: 1\n", encoding="utf-8")
+    outputs = [run("check", root).output, run("batch", root, "-o", tmp_path / "out").output,
+               run("courrier", root, "--force").output]
+    for out in outputs:
+        assert not [ln for ln in out.splitlines() if ln.lstrip().startswith("FAUX")], out
+        assert "evil\\x0aFAUX : tout va bien\\x0d\\u2028\\u2029\\x85x" in out, out
+        assert "casse\\x0aFAUX : casse" in out, out

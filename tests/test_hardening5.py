@@ -116,3 +116,27 @@ def test_a_line_break_in_a_case_folder_name_never_forges_a_line(run, tmp_path):
         assert not [ln for ln in out.splitlines() if ln.lstrip().startswith("FAUX")], out
         assert "evil\\x0aFAUX : tout va bien\\x0d\\u2028\\u2029\\x85x" in out, out
         assert "casse\\x0aFAUX : casse" in out, out
+
+
+def test_captures_ajouter_never_writes_a_name_check_refuses(run, tmp_path):
+    """G6: a capture name with a bidi override or a line break is listed apart (« renommez-le »), shown
+    escaped on one line, and not written into dossier.yaml: the case still passes `refere check`'s reading."""
+    from conftest import make_png
+
+    case = default_case()
+    case["signature"]["date"] = "2025-04-20"
+    case_file = write_case(tmp_path / "a", case)
+    captures = tmp_path / "a" / "captures"
+    make_png(captures / "Screenshot_20250403-085500\u202egnp.png", size=(540, 1200))
+    (captures / "Screenshot_20250404-085500\nFAUX : 99 tentatives ajoutées.png").write_bytes(
+        (captures / "c00.png").read_bytes())
+    before = case_file.read_text(encoding="utf-8")
+    res = run("captures", captures, "--ajouter", case_file)
+    assert res.exit_code == 0, res.output
+    assert not [ln for ln in res.output.splitlines() if ln.startswith("FAUX")], res.output
+    assert ("non datée : captures/Screenshot_20250403-085500\\u202egnp.png (nom de fichier avec un caractère "
+            "de contrôle interdit (code 0x202e) : renommez-le)") in res.output
+    assert ("non datée : captures/Screenshot_20250404-085500\\x0aFAUX : 99 tentatives ajoutées.png (nom de fichier "
+            "avec un caractère de contrôle interdit (code 0x0a) : renommez-le)") in res.output
+    assert "0 tentative ajoutée" in res.output and case_file.read_text(encoding="utf-8") == before
+    assert "caractère de contrôle" not in run("check", tmp_path / "a").output

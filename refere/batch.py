@@ -486,12 +486,16 @@ class Letter:
     a_completer: tuple[str, ...] = ()
 
 
-def letters(jobs: list[Job], out_dir: Path | None, force: bool, modele: Path | None = None) -> list[Letter]:
+def letters(jobs: list[Job], out_dir: Path | None, force: bool, modele: Path | None = None,
+            given: Iterable[Path] = ()) -> list[Letter]:
     """`refere courrier` for every case of a folder: one letter each, in the case's folder (or
-    ``out_dir/<case>/``); one case that fails never stops the others."""
+    ``out_dir/<case>/``); one case that fails never stops the others. ``out_dir`` is refused, as
+    `refere batch` refuses it, inside a case or the folder ``given`` (attack4 G4)."""
     from refere.present import error_text
     from refere.requete.courrier import write
 
+    if out_dir is not None:
+        check_output(jobs, given, out_dir)
     out: list[Letter] = []
     for job in jobs:
         if job.case_file is None:

@@ -488,7 +488,7 @@ def courrier(dossier: Path, sortie: Path | None, force: bool, modele: Path | Non
         # A desk's folder: one letter per case, a summary; one bad case never stops the others.
         from refere.batch import find_jobs, letter_lines, letters
 
-        rows = letters(find_jobs([dossier]), sortie, force, modele)
+        rows = letters(find_jobs([dossier]), sortie, force, modele, given=[dossier])
         click.echo("\n".join(letter_lines(rows) + ["", "Et maintenant, pour chaque lettre :", *LETTER_STEPS]))
         if any(r.written is None for r in rows):
             raise RefereError("")

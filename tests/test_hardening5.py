@@ -140,3 +140,23 @@ def test_captures_ajouter_never_writes_a_name_check_refuses(run, tmp_path):
             "avec un caractère de contrôle interdit (code 0x0a) : renommez-le)") in res.output
     assert "0 tentative ajoutée" in res.output and case_file.read_text(encoding="utf-8") == before
     assert "caractère de contrôle" not in run("check", tmp_path / "a").output
+
+
+@pytest.mark.parametrize("inside", ["a/captures", "a", "."])
+def test_courrier_over_a_folder_refuses_an_output_inside_a_case_or_the_folder(run, tmp_path, inside):
+    """G4: `refere courrier DOSSIER/ -o` is refused where `refere batch -o` is; nothing is written."""
+    from conftest import snapshot
+
+    root = tmp_path / "permanence"
+    write_case(root / "a", default_case())
+    write_case(root / "b", default_case())
+    before = snapshot(root)
+    res = run("courrier", root, "-o", root / inside, "--force")
+    assert res.exit_code == 1
+    if inside == ".":
+        assert "contient le dossier d'une affaire" in res.output
+    else:
+        assert "est dans le dossier d'une affaire" in res.output and "choisissez un dossier de sortie à part" in res.output
+    assert snapshot(root) == before
+    assert run("courrier", root, "-o", tmp_path / "envois", "--force").exit_code == 0
+    assert (tmp_path / "envois" / "b" / "courrier-prefecture.docx").is_file()

@@ -160,3 +160,42 @@ def test_courrier_over_a_folder_refuses_an_output_inside_a_case_or_the_folder(ru
     assert snapshot(root) == before
     assert run("courrier", root, "-o", tmp_path / "envois", "--force").exit_code == 0
     assert (tmp_path / "envois" / "b" / "courrier-prefecture.docx").is_file()
+
+
+@pytest.mark.parametrize("kind", ["link", "fifo", "linked-folder"])
+def test_a_report_that_is_not_a_plain_file_is_neither_offered_nor_dated(tmp_path, kind):
+    """G7: construits/rapport.csv as a link (or a FIFO, or construits itself a link): no download button,
+    no « Rapport du … », and the download is 404."""
+    ws = tmp_path / "espace"
+    write_case(ws / "diallo", default_case())
+    write_case(ws / "sow", default_case())
+    secret = tmp_path / "secret.csv"
+    secret.write_text("dossier;statut\nsecret;ok\n", encoding="utf-8")
+    if kind == "linked-folder":
+        (tmp_path / "ailleurs").mkdir()
+        (tmp_path / "ailleurs" / "rapport.csv").write_text("dossier;statut\n", encoding="utf-8")
+        (ws / "construits").symlink_to(tmp_path / "ailleurs", target_is_directory=True)
+    else:
+        (ws / "construits").mkdir()
+        if kind == "link":
+            (ws / "construits" / "rapport.csv").symlink_to(secret)
+        else:
+            os.mkfifo(ws / "construits" / "rapport.csv")
+    client = _desk(ws)
+    for url in ("/", "/tout-construire"):
+        html = _get(client, url)
+        assert "Télécharger rapport.csv" not in html and "Rapport du" not in html
+    assert client.get("/tout-construire/rapport.csv").status_code == 404
+
+
+def test_a_plain_report_is_offered_and_dated(tmp_path):
+    ws = tmp_path / "espace"
+    write_case(ws / "diallo", default_case())
+    write_case(ws / "sow", default_case())
+    (ws / "construits").mkdir()
+    (ws / "construits" / "rapport.csv").write_text("dossier;statut\n", encoding="utf-8")
+    client = _desk(ws)
+    html = _get(client, "/")
+    assert "Télécharger rapport.csv" in html and 'id="rapport-date">Rapport du ' in html
+    assert "Télécharger rapport.csv" in _get(client, "/tout-construire")
+    assert client.get("/tout-construire/rapport.csv").status_code == 200

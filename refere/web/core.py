@@ -150,9 +150,11 @@ def same_people(workspace: Path, ids: list[str]) -> dict[str, list[str]]:
 def report_age(out: Path, rows: list[dict]) -> dict | None:
     """rapport.csv's time, and the cases changed or built again since it was written: a report never
     reads as today's when it is not."""
-    try:
-        st = os.stat(out / batch.REPORT)
+    try:  # a link (to /etc/passwd…) or a special file is neither dated nor offered (attack4 G7)
+        st = os.lstat(out / batch.REPORT)
     except OSError:
+        return None
+    if os.path.islink(out) or not stat.S_ISREG(st.st_mode):
         return None
     when = dt.datetime.fromtimestamp(st.st_mtime, dates.PARIS)
     since = [r["id"] for r in rows if r["changed_at"] > when or (r["built_at"] is not None and r["built_at"] > when)]

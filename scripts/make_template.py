@@ -51,10 +51,13 @@ NBSP = "\u00a0"
 
 
 def french_spaces(text: str) -> str:
-    """French typography: a no-break space before « : ; ? ! » and inside guillemets."""
+    """French typography: a no-break space before « : ; ? ! » and inside guillemets, and the
+    typographic apostrophe (’) in the words, never inside a Jinja tag."""
     for a, b in ((" :", NBSP + ":"), (" ;", NBSP + ";"), (" ?", NBSP + "?"), (" !", NBSP + "!"),
                  ("« ", "«" + NBSP), (" »", NBSP + "»"), ("n° ", "n°" + NBSP)):
         text = text.replace(a, b)
+    text = "".join(part if part.startswith(("{{", "{%")) else part.replace("'", "\u2019")
+                   for part in re.split(r"(\{\{.*?\}\}|\{%.*?%\})", text))
     # « L. 911-1 », « R. 431-2 »: the letter never alone at the end of a line, the number never split.
     return articles(text)
 
@@ -193,8 +196,8 @@ def build(out: Path = OUT) -> Path:
     tag("{%p endfor %}")
 
     p("POUR :", "Heading 2")
-    p("{{ requerant.designation }}, {{ requerant.naissance }}, {{ requerant.de_nationalite }}, demeurant "
-      "{{ requerant.adresse }}{% if requerant.numero_etranger %}, numéro étranger (AGDREF) "
+    p("{{ requerant.designation }}, {{ requerant.naissance }}, {{ requerant.de_nationalite }}, "
+      "{{ requerant.domicile }}{% if requerant.numero_etranger %}, numéro étranger (AGDREF) "
       "{{ requerant.numero_etranger }}{% endif %}{% if requerant.telephone %}, téléphone : "
       "{{ requerant.telephone }}{% endif %}{% if requerant.courriel %}, courriel : "
       "{{ requerant.courriel }}{% endif %} ;")
@@ -232,8 +235,9 @@ def build(out: Path = OUT) -> Path:
     p("{{ faits.dossier }}")
     tag("{%p endif %}")
     tag("{%p if procedure.anef %}")
-    p("{{ chiffres.phrase }} À chaque fois, le téléservice a empêché le dépôt de la demande, comme le montrent "
-      "les captures d'écran des messages affichés.{% if lecture.phrase %} {{ lecture.phrase }}{% endif %} "
+    p("{{ chiffres.phrase }} À chaque fois, le téléservice a empêché le dépôt de la demande{% if lecture.citation %}"
+      " ; comme le montrent les captures d'écran produites, il affichait : {{ lecture.citation }}{% else %}, comme "
+      "le montrent les captures d'écran des messages affichés.{% endif %} "
       "Le détail des tentatives figure ci-dessous.")
     tag("{%p else %}")
     p("Cette démarche suppose l'obtention préalable d'un rendez-vous, que la préfecture n'attribue "
@@ -242,8 +246,10 @@ def build(out: Path = OUT) -> Path:
     tag("{%p if prefecture.url %}")
     p("{{ prefecture.url }}", center=True)
     tag("{%p endif %}")
-    p("{{ chiffres.phrase }} À chaque fois, le service a répondu qu'aucun créneau n'était disponible, "
-      "comme le montrent les captures d'écran produites.{% if lecture.phrase %} {{ lecture.phrase }}{% endif %} "
+    # The site's message, as every capture's reading gives it, quoted once; unread, the plain sentence.
+    p("{{ chiffres.phrase }} {% if lecture.citation %}À chaque fois, comme le montrent les captures d'écran "
+      "produites, le service affichait : {{ lecture.citation }}{% else %}À chaque fois, le service a répondu "
+      "qu'aucun créneau n'était disponible, comme le montrent les captures d'écran produites.{% endif %} "
       "Le détail des tentatives figure ci-dessous.")
     tag("{%p endif %}")
 
@@ -343,7 +349,8 @@ def build(out: Path = OUT) -> Path:
       "l'étranger admis à souscrire une demande de délivrance ou de renouvellement de titre de séjour se voit "
       "remettre un récépissé qui autorise sa présence sur le territoire pour la durée qu'il précise. Tant qu'il "
       "n'a pas été statué sur sa demande, {{ requerant.le_requerant }} doit pouvoir justifier de la régularité "
-      "de son séjour, et ce récépissé ne peut être renouvelé que sur rendez-vous.")
+      "de son séjour, et ce récépissé ne peut être renouvelé que sur rendez-vous{% if faits.en_ligne_ref %} "
+      "{{ faits.en_ligne_ref }}{% endif %}.")
     p("Lorsque le rendez-vous ne peut être obtenu que par voie électronique et que l'étranger établit n'avoir "
       "pu l'obtenir malgré plusieurs tentatives n'ayant pas été effectuées la même semaine, le juge des "
       "référés, saisi sur le fondement de l'article L. 521-3, peut enjoindre au préfet de lui communiquer une "

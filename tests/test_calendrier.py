@@ -125,3 +125,16 @@ def test_calendar_image_goes_into_a_word_document(tmp_path, example):
     assert abs(out.inline_shapes[0].width.mm - 160) < 0.5
     blobs = [p.blob for p in out.part.package.parts if p.partname.endswith(".png")]
     assert blobs == [png]
+
+
+def test_requete_calendar_has_one_caption():
+    """In the requête the template's caption is the title: the picture does not repeat one."""
+    times = [at("2025-09-03 00:05")]
+    with_title = Image.open(io.BytesIO(calendrier.png_bytes(times)))
+    plain = Image.open(io.BytesIO(calendrier.png_bytes(times, title=False)))
+    assert with_title.width == plain.width
+    assert with_title.height - plain.height == calendrier.TITLE + 25
+    # The title band of the titled picture has ink; the plain one starts with the header band.
+    band = with_title.crop((calendrier.MARGIN, calendrier.MARGIN, with_title.width // 2,
+                            calendrier.MARGIN + calendrier.TITLE))
+    assert any(v < 100 for v in band.tobytes())

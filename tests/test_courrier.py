@@ -14,7 +14,8 @@ from refere.requete import courrier, render
 
 
 def text_of(path):
-    return "\n".join(p.text for p in Document(str(path)).paragraphs).replace("\u00a0", " ").replace("\u2011", "-")
+    return ("\n".join(p.text for p in Document(str(path)).paragraphs).replace("\u00a0", " ").replace("\u2011", "-")
+            .replace("\u2019", "'"))
 
 
 def test_letter_lists_attempts_with_weekday_and_asks_for_an_appointment(run, case_path):
@@ -34,10 +35,10 @@ def test_letter_lists_attempts_with_weekday_and_asks_for_an_appointment(run, cas
     assert "J'ai essayé à 10 reprises" in text
     assert "carte de séjour temporaire" in text and "31 mai 2025" in text
     assert "tribunal administratif de Montreuil" in text
-    lines = [p.text for p in Document(str(docx)).paragraphs if p.text.strip()]
+    lines = [p.text.replace("\u2019", "'") for p in Document(str(docx)).paragraphs if p.text.strip()]
     assert lines[-1] == "Mme Aïssatou Binta DIALLO"  # signed by the applicant
     # The e-mail body says the same words.
-    mail = (case_path.parent / "courrier-prefecture.txt").read_text("utf-8")
+    mail = (case_path.parent / "courrier-prefecture.txt").read_text("utf-8").replace("\u2019", "'")
     for para in (p.strip() for p in text.split("\n") if p.strip()):
         assert para in mail
     assert "Madame, Monsieur,\n\n" in mail and "\u00a0" not in mail
@@ -132,7 +133,7 @@ def _counsel_case(tmp_path, **procedure):
 def test_counsel_letter_names_counsel_as_the_requete_does(tmp_path):
     case = write_case(tmp_path / "a", _counsel_case(tmp_path))
     out = courrier.write(case, tmp_path / "envoi", today=dt.date(2025, 3, 25))
-    lines = [p.text.replace("\u00a0", " ") for p in Document(str(out.docx)).paragraphs if p.text.strip()]
+    lines = [p.text.replace("\u00a0", " ").replace("\u2019", "'") for p in Document(str(out.docx)).paragraphs if p.text.strip()]
     assert lines[:3] == ["Maître Jeanne MARTIN", "Avocate au barreau de la Seine-Saint-Denis", "Toque PB 123"]
     assert lines[-2:] == ["Pour Mme Aïssatou Binta DIALLO,", "Maître Jeanne MARTIN"]
     text = "\n".join(lines)
@@ -174,7 +175,7 @@ def test_anef_letter_describes_the_blocked_filing(tmp_path):
 def test_letter_sentences_keep_french_no_break_spaces(tmp_path):
     data = _counsel_case(tmp_path, voie="anef")
     out = courrier.write(write_case(tmp_path / "a", data), tmp_path / "envoi", today=dt.date(2025, 3, 25))
-    raw = "\n".join(p.text for p in Document(str(out.docx)).paragraphs)
+    raw = "\n".join(p.text for p in Document(str(out.docx)).paragraphs).replace("\u2019", "'")
     assert "R.\u00a0431\u20112" in raw and "tentatives\u00a0:" in raw and "L.\u00a0521\u20113" in raw
     assert " :" not in raw.replace("\u00a0:", "")
 
@@ -197,7 +198,7 @@ def test_letter_uses_the_prefecture_address_and_introduces_urgency_as_facts(run,
     write_case(tmp_path / "a", data)
     res = run("courrier", case, "--force")
     assert res.exit_code == 0 and "À compléter" not in res.output
-    lines = [p.text for p in Document(str(case.parent / "courrier-prefecture.docx")).paragraphs]
+    lines = [p.text.replace("\u2019", "'") for p in Document(str(case.parent / "courrier-prefecture.docx")).paragraphs]
     assert "1 esplanade Jean Moulin" in lines and "93000 Bobigny" in lines
     assert "[adresse postale" not in "\n".join(lines)
     # Counsel writes for the applicant: the same facts, « sa demande ».

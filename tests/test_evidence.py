@@ -341,8 +341,13 @@ def test_first_person_only_urgency_blocks_outside_renewal(tmp_path):
     # A structured fact in the first person is warned about too.
     assert [x.champ for x in report.findings if x.code == "urgence-premiere-personne"] == ["urgence[0].fait",
                                                                                           "urgence[1].fait"]
-    # One third-person fact is enough; a renewal never needs one.
+    # A job held without a titre is an avowal, never argued: still blocking, and warned about.
     data["urgence"].append({"motif": "emploi", "fait": "son employeur suspendra son contrat", "preuves": ["contrat"]})
+    found = codes(tmp_path / "b0", data)
+    assert found["urgence-non-argumentee"] == BLOQUANT and found["travail-non-autorise"] == "avertissement"
+    # One third-person fact an appointment remedies is enough; a renewal never needs one.
+    data["urgence"][-1] = {"motif": "promesse_embauche", "fait": "une entreprise lui propose un contrat",
+                           "preuves": ["contrat"]}
     assert "urgence-non-argumentee" not in codes(tmp_path / "b", data)
     renewal = sound_case()
     renewal["urgence"] = ["Je vais perdre mon travail."]
@@ -420,6 +425,28 @@ def test_aj_requested_without_a_lawyer_warns(tmp_path, conseil, warned):
     assert ("aj-sans-avocat" in found) is warned
     if warned:
         assert found["aj-sans-avocat"] != BLOQUANT
+
+
+@pytest.mark.parametrize("aj,qualite,frais,warned", [
+    ("demandee", "avocat", None, True),
+    ("obtenue", "avocat", None, True),
+    ("demandee", "avocat", 1500, False),
+    (None, "avocat", None, False),
+    ("demandee", "association", None, False),
+])
+def test_aj_with_a_lawyer_and_no_fee_asked_warns(tmp_path, aj, qualite, frais, warned):
+    # Without an amount the requête asks neither art. 37 al. 2 nor L. 761-1: the avocat's fee is lost.
+    data = sound_case()
+    data["aide_juridictionnelle"] = aj
+    if aj == "obtenue":
+        data["decision_aj"] = "BAJ de Bobigny, n° 2026/004512, 2 décembre 2026"
+    data["conseil"] = {"qualite": qualite, "nom": "Jeanne Martin" if qualite == "avocat" else "La Cimade",
+                       **({"barreau": "Seine-Saint-Denis"} if qualite == "avocat" else {})}
+    data.setdefault("demandes", {})["frais_l761_1"] = frais
+    found = codes(tmp_path, data)
+    assert ("aj-sans-frais" in found) is warned
+    if warned:
+        assert found["aj-sans-frais"] != BLOQUANT
 
 
 def test_unreadable_captures_reported_in_case_order(tmp_path):

@@ -97,6 +97,11 @@ def case_data(row: dict, k: int) -> dict:
         "demandes": {"astreinte_par_jour": 50, "frais_l761_1": 1200},
         "signature": {"date": "2025-03-28"},
     }
+    if row["procedure"] == "admission_exceptionnelle_sejour":
+        # No titre allows work: a job offer, never a job held (an avowal the requête would not argue).
+        data["urgence"][0] = {"motif": "promesse_embauche", "fait": "la société Bâtir lui propose un contrat de travail "
+                              "à durée indéterminée à compter du 31 mai 2025", "echeance": "2025-05-31",
+                              "preuves": ["contrat", "titre"]}
     if k % 2:  # the applicant's own words, in some rows: quoted, never argued in the first person
         data["urgence"].append("Je ne peux plus payer mon loyer depuis que mes allocations sont suspendues.")
     if row["voie"] == "anef":
@@ -105,7 +110,7 @@ def case_data(row: dict, k: int) -> dict:
              "description": "formulaire « Je n'arrive pas à déposer ma demande » envoyé ; réponse automatique, sans suite",
              "preuves": ["ccc"]},
             {"date": "2025-03-13", "type": "point_accueil_numerique",
-             "description": "rendez-vous au point d'accueil numérique de Bobigny, où le dépôt a échoué de nouveau"},
+             "description": "au point d'accueil numérique de Bobigny, le dépôt a échoué de nouveau"},
         ]
     elif k % 3 == 0:
         data["prefecture"]["url_rendez_vous"] = "https://www.seine-saint-denis.gouv.fr/booking/create/1"
@@ -169,7 +174,7 @@ def test_requete_reads_as_correct_french(folder, k):
     _, report, out = render_row(folder, row, k)
     assert not report.blocking
     paras = paragraphs(out)
-    raw = "\n".join(p.text for p in paras)
+    raw = "\n".join(p.text for p in paras).replace("\u2019", "'")  # needles typed with « ' »
     # Article numbers carry a non-breaking hyphen (U+2011): never split across lines.
     assert re.search(r"[LRD]\.\u00a0\d+-\d", raw) is None
     text = raw.replace("\u2011", "-")
@@ -190,7 +195,7 @@ def test_requete_reads_as_correct_french(folder, k):
         assert ENDS.search(t), f"paragraphe sans ponctuation finale : {t[-80:]!r}"
 
     # Conclusions: « ; » each, « . » the last.
-    body = [p.text for p in paras]
+    body = [p.text.replace("\u2019", "'") for p in paras]
     start = next(i for i, t in enumerate(body) if t == "PAR CES MOTIFS")
     items = [t for t in body[start:] if t.startswith("– ")]
     assert len(items) >= 3
@@ -232,13 +237,20 @@ def test_requete_reads_as_correct_french(folder, k):
         assert "R. 431-5" not in text
     # Urgency argued with its pièces (titre n° 2, contrat n° 7, CAF n° 8 in this inventory).
     assert "(pièces n° 2 et 7)" in flat and "(pièce n° 8)" in flat
-    # L. 8251-1 speaks of a titre the applicant holds; for AES, his régularisation.
+    # L. 8251-1: for a titre the applicant holds, his job; for AES, the job offered, which supposes the
+    # examination of his demand (never « que seul l'enregistrement … permet d'obtenir »).
     holds = row["procedure"] != "admission_exceptionnelle_sejour"
-    assert ("L. 8251-1 du code du travail" in flat) is holds
-    assert ("que seul l'enregistrement de sa demande permet d'engager" in flat) is not holds
-    # FIXER: the day before the earliest échéance (31 May 2025, a Saturday) → Friday 30 May.
+    assert "L. 8251-1 du code du travail" in flat and "que seul l'enregistrement" not in flat
+    assert ("Cette embauche suppose une autorisation de travail (article L. 8251-1 du code du travail), qui ne peut "
+            "lui être accordée qu'au terme de l'examen de sa demande" in flat) is not holds
+    assert ("C'est avant cette date" in flat) is (row["procedure"] == "renouvellement_titre_sejour")
+    # The dossier is said « complet et prêt » only with a pièce; here none is cited.
+    assert "a réuni les pièces nécessaires à sa demande." in flat and "complet et prêt" not in flat
+    # FIXER: the day before the earliest échéance (31 May 2025, a Saturday) → Friday 30 May; outside
+    # renewal the échéance is a job's date, 15 days before it → Friday 16 May.
     if row["voie"] == "rendez_vous":
-        assert "FIXER ce rendez-vous au plus tard le 30 mai 2025" in flat
+        day = "30 mai 2025" if row["procedure"] == "renouvellement_titre_sejour" else "16 mai 2025"
+        assert f"FIXER ce rendez-vous au plus tard le {day}" in flat
 
     # Facts: figures in words, the titre with its pièce, the written request in one sentence.
     assert ("a effectué dix tentatives" + (" de dépôt" if row["voie"] == "anef" else "")
@@ -253,8 +265,9 @@ def test_requete_reads_as_correct_french(folder, k):
         il = "il" if row["civilite"] == "M." else "elle"
         assert (f"– le 7 mars 2025, {il} a saisi le centre de contact citoyen de l'ANEF : formulaire") in flat
         # A description naming the service is not preceded by it a second time.
-        assert (f"– le 13 mars 2025, {il} a accompli la démarche suivante : rendez-vous au point d'accueil "
-                "numérique de Bobigny") in flat
+        # … and a description without a verb of its own is the clause itself, never after « la démarche suivante : ».
+        assert ("– le 13 mars 2025, au point d'accueil numérique de Bobigny, le dépôt a échoué de nouveau."
+                in flat) and "démarche suivante" not in flat
         assert "avant même l'ouverture" not in flat
         assert ("dans ce délai, dès le 3 mars 2025" in flat) is (row["procedure"] == "renouvellement_titre_sejour")
     if row["procedure"] == "changement_de_statut":

@@ -29,11 +29,12 @@ def docx_text(path: Path) -> str:
             parts.append(" | ".join(c.text for c in row.cells))
     for section in doc.sections:
         parts += [p.text for p in section.header.paragraphs]
-    return "\n".join(parts)
+    # The requête writes the typographic apostrophe (’); needles here are typed with « ' ».
+    return "\n".join(parts).replace("\u2019", "'")
 
 
 def rows(path: Path, index: int) -> list[list[str]]:
-    return [[c.text for c in r.cells] for r in Document(str(path)).tables[index].rows]
+    return [[c.text.replace("\u2019", "'") for c in r.cells] for r in Document(str(path)).tables[index].rows]
 
 
 def build_case(tmp_path, data, **kw):
@@ -174,8 +175,9 @@ def test_procedure_variants(tmp_path, proc, presumed):
     data["urgence"] = ["Je risque de perdre mon emploi d'aide-soignante."]
     if not presumed:  # quoted words alone do not argue urgency: a third-person fact too, proven
         data["pieces"].append({"id": "contrat", "titre": "Contrat", "categorie": "urgence", "fichier": "pieces/c.pdf"})
-        data["urgence"].append({"motif": "emploi", "fait": "son employeur suspendra son contrat le 30 mai 2025",
-                                "preuves": ["contrat"]})
+        # No titre: a job offered (a job held would be an avowal of unauthorised work, never argued).
+        data["urgence"].append({"motif": "promesse_embauche", "fait": "une clinique l'embauchera à compter du "
+                                "30 mai 2025", "preuves": ["contrat"]})
     text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ").replace("\u2011", "-")
     assert ("la condition d'urgence est en principe constatée" in text) is presumed
     assert ("« circonstances particulières caractérisant la nécessité pour lui d'obtenir rapidement ce "
@@ -443,10 +445,10 @@ def test_aide_obtenue_and_paris_forms(tmp_path):
     ("2025-04-10", {}, "dans un délai de 48 heures à compter de la notification de l'ordonnance à intervenir, une "
                        "date de rendez-vous pour le renouvellement de son titre de séjour ; – FIXER ce rendez-vous "
                        "au plus tard le 9 avril 2025"),
-    # Already expired: 8 days, and the appointment within 23 days of the order.
+    # Already expired: 8 days, and the appointment within 15 days of the date's communication (never « 23 »).
     ("2025-03-01", {}, "dans un délai de 8 jours à compter de la notification de l'ordonnance à intervenir, une "
                        "date de rendez-vous pour le renouvellement de son titre de séjour ; – FIXER ce rendez-vous "
-                       "au plus tard dans un délai de 23 jours à compter de la notification de l'ordonnance"),
+                       "dans un délai de 15 jours à compter de la communication de cette date"),
 ])
 def test_rdv_deadline(tmp_path, expiration, demandes, expected):
     data = default_case()
@@ -473,8 +475,10 @@ def test_fixer_takes_earliest_deadline_on_a_working_day(tmp_path):
     # The same job ending on 5 May, 34 days after the requête: its eve could pass before the ordonnance.
     data["urgence"][0]["echeance"] = "2025-05-05"
     text = docx_text(build_case(tmp_path / "near", data).out / "requete.docx").replace("\u00a0", " ")
-    assert "FIXER ce rendez-vous dans un délai de 15 jours à compter de la notification de l'ordonnance" in text
-    assert "au plus tard le 2 mai 2025" not in text
+    # The eve (Friday 2 May) stays the date, the one « C'est avant cette date » refers to; a late
+    # ordonnance gets 15 days from its notification.
+    assert ("FIXER ce rendez-vous au plus tard le 2 mai 2025 ou, si l'ordonnance est notifiée après le "
+            "17 avril 2025, dans les 15 jours de sa notification") in text
 
 
 def test_first_person_emploi_keeps_l8251_1_and_written_requests_list(tmp_path):
@@ -494,7 +498,9 @@ def test_anef_window_not_opening_day_says_in_the_delay(tmp_path):
     data = default_case()
     data["procedure"].update(voie="anef", expiration_titre="2025-07-05")  # window opens 7 March 2025
     text = docx_text(build_case(tmp_path, data).out / "requete.docx").replace("\u00a0", " ").replace("\u2011", "-")
-    assert "a tenté de déposer sa demande dans ce délai, dès le 10 mars 2025 :" in text
+    # Attempts from 3 March: those before the window are not the argument, the first inside it is.
+    assert ("a tenté de déposer sa demande dès le 3 mars 2025, avant même l'ouverture de ce délai le 7 mars 2025, "
+            "et a poursuivi ses tentatives dans ce délai :") in text
     assert "dès l'ouverture de ce délai" not in text
 
 
@@ -554,3 +560,16 @@ def test_dates_never_split_across_lines(example):
     text = docx_text(res.out / "requete.docx")
     assert "FIXER ce rendez-vous au plus tard le 14\u00a0novembre\u00a02025" in text
     assert "dans un délai de 15\u00a0jours" in text and "le 25\u00a0septembre\u00a02025, réparties" in text
+
+
+def test_counsel_name_keeps_one_spelling_beside_an_email(tmp_path):
+    # An apostrophe in a name turns typographic in every sentence, even the one that also gives an
+    # e-mail address; the address itself stays as typed (a reader copies it).
+    data = default_case()
+    data["conseil"] = {"qualite": "avocat", "civilite": "Mme", "nom": "Sophie LEROUX-N'DIAYE",
+                       "barreau": "Val-de-Marne", "courriel": "s.n'diaye@cabinet.fr"}
+    doc = Document(str(build_case(tmp_path, data, brouillon=True).out / "requete.docx"))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "N'DIAYE" not in text.replace("s.n'diaye@cabinet.fr", "")
+    assert text.count("LEROUX-N\u2019DIAYE") >= 2
+    assert "s.n'diaye@cabinet.fr" in text

@@ -17,8 +17,9 @@ import pytest
 from docx import Document
 
 from conftest import pdf_text, require_tool, write_case
-from refere.affaire import echeances
+from refere.affaire import echeances, grammaire
 from refere.affaire.loader import load
+from refere.errors import RefereError
 from refere.pieces import plan
 from refere.preuves import rules
 from refere.requete import render
@@ -117,7 +118,8 @@ def situations() -> dict[str, dict]:
     d = base()  # AES with a family, no titre
     d["situation"] = ("Entré en France en 2016, il vit avec son épouse et leurs deux enfants, scolarisés à "
                       "Aubervilliers.")
-    d["procedure"] = {"type": "admission_exceptionnelle_sejour", "preuves_dossier": ["liste"]}
+    d["procedure"] = {"type": "admission_exceptionnelle_sejour", "preuves_dossier": ["liste"],
+                      "sans_mesure_eloignement": True}
     d["prefecture"]["preuves_rendez_vous"] = ["page"]
     d["pieces"] += [urgence_piece("scolarite", "Certificats de scolarité"),
                     urgence_piece("promesse", "Promesse d'embauche du 16 mars 2025"),
@@ -158,8 +160,8 @@ def situations() -> dict[str, dict]:
                       "precisions": "carte « vie privée et familiale » de parent d'enfant français"}
     d["conseil"] = {"qualite": "association", "nom": "La Cimade", "adresse": "1 rue Hippolyte-Maindron\n75014 Paris"}
     d["pieces"] += [urgence_piece("creche", "Lettre de la crèche du 13 mars 2025")]
-    d["urgence"] = [{"motif": "famille", "fait": "mère d'une enfant française, elle perdra la place de son enfant en "
-                     "crèche le 30 avril 2025", "echeance": "2025-04-30", "preuves": ["creche"]}]
+    d["urgence"] = [{"motif": "famille", "fait": "mère d'une enfant française, elle perdra faute de titre la place de "
+                     "son enfant en crèche le 30 avril 2025", "echeance": "2025-04-30", "preuves": ["creche"]}]
     out["association"] = d
     return out
 
@@ -172,8 +174,17 @@ def render_situation(tmp_path, name: str):
     report = rules.check(case)
     out = tmp_path / f"{name}.docx"
     render.render(render.context(case, plan.make(case), report), out)
-    raw = "\n".join(p.text for p in Document(str(out)).paragraphs)
+    # The requête writes the typographic apostrophe (’); needles here are typed with « ' ».
+    raw = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u2019", "'")
     return case, report, raw, raw.replace("\u00a0", " ").replace("\u2011", "-")
+
+
+def render_data(folder, data: dict) -> str:
+    """The requête of a modified situation, as flat text (no-break spaces and ’ read as typed)."""
+    case = load(write_case(folder, data))
+    out = folder.parent / f"{folder.name}.docx"
+    render.render(render.context(case, plan.make(case), rules.check(case)), out)
+    return "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ").replace("\u2019", "'")
 
 
 MOIS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
@@ -189,7 +200,8 @@ def fixer_date(text: str) -> dt.date | None:
 
 # Sentences the facts of a situation forbid: (needle, situations where it must not appear).
 FORBIDDEN = [
-    ("avant même l'ouverture", set(SITUATIONS)),
+    # An attempt before the window is told only beside attempts inside it (see the reasoning test).
+    ("avant même l'ouverture", {"renouvellement-avant-le-delai", "expire-avant-la-premiere-tentative"}),
     ("faute d'enregistrement", {"recepisse-dans-10-jours"}),
     ("le droit de voir sa demande enregistrée", {"recepisse-dans-10-jours"}),
     ("l'impossibilité de déposer la demande avant l'expiration du titre", set(SITUATIONS)),
@@ -208,7 +220,12 @@ FORBIDDEN = [
     ("ne pourra obtenir le récépissé", {"changement-de-statut-un-fait"}),
     ("au plus tard le 29 septembre", {"changement-de-statut-un-fait"}),
     ("[À COMPLÉTER", set(SITUATIONS)),
-    ("R. 431-5", {"renouvellement-avant-le-delai", "expire-avant-la-premiere-tentative"}),
+    ("R. 431-5", {"renouvellement-avant-le-delai"}),
+    # Expired before the first attempt: the window is stated with the explanation, never « dans ce délai ».
+    ("ne lui est pas imputable", {"renouvellement-avant-le-delai", "expire-avant-la-premiere-tentative"}),
+    ("démarche suivante", set(SITUATIONS)),
+    ("que seul l'enregistrement", set(SITUATIONS)),
+    ("239794", set(SITUATIONS)),
     ("Le préfet", {"recepisse-dans-10-jours"}),
 ]
 
@@ -225,9 +242,19 @@ def test_situation_reasoning(tmp_path, name):
     deadlines = [e.date for e in echeances.deadlines(case, on)]
     deadlines += [u.echeance for u in case.urgence if u.echeance and u.echeance > on]
     deadlines += [x for u in case.urgence for x in echeances.dates_in(u.fait) if x > on]
-    m = re.search(r"FIXER ce rendez-vous [^;.]*?dans un délai de (48 heures|\d+ jours) à compter de la notification",
-                  conclusions)
+    m = re.search(r"FIXER ce rendez-vous [^;]*?dans (?:les|un délai de) (48 heures|\d+ jours) (?:à compter )?de (?:sa|la) "
+                  r"notification", conclusions)
     after = None if m is None else (2 if m[1] == "48 heures" else int(m[1].split()[0]))
+    # One formula: a date, and for a late ordonnance a delay from its notification, the cut-off said.
+    assert "en tout état de cause" not in conclusions
+    cut = re.search(r"au plus tard le ([^;]+?) ou, si l'ordonnance est notifiée après le (1er|\d+) (\w+) (\d{4}), "
+                    r"dans les (48 heures|\d+ jours) de sa notification", conclusions)
+    if fixed and after and echeances.notified_after(fixed, after) > on:
+        assert cut is not None, conclusions
+        when = dt.date(int(cut[4]), MOIS.index(cut[3]) + 1, 1 if cut[2] == "1er" else int(cut[2]))
+        assert when == echeances.notified_after(fixed, after) and on < when < fixed
+    elif fixed and after:
+        assert f"ou, à défaut, dans les {'48 heures' if after == 2 else f'{after} jours'} de la notification" in conclusions
     # On the ANEF the appointment date is asked only when the user sets one.
     assert fixed is not None or after is not None or not deadlines or case.procedure.is_anef
     for d in deadlines:
@@ -235,21 +262,33 @@ def test_situation_reasoning(tmp_path, name):
     if fixed:
         assert fixed.weekday() < 5
     # A deadline closer than the delay plus the time to rule: a date alone could pass before the
-    # ordonnance, so a delay after notification is asked (alone for a fact's deadline, « en tout état
-    # de cause » after the titre's eve).
+    # ordonnance, so a delay after notification is added for a late ordonnance; the date stays the eve
+    # of the deadline, the one the urgency paragraph names (« C'est avant cette date… »).
     ahead = echeances.deadlines(case, on)
     jours = echeances.delais(case, on).jours
     if ahead and not case.procedure.is_anef and not case.demandes.model_fields_set & {"rdv_au_plus_tard"}:
         near = (ahead[0].date - on).days <= jours + echeances.ORDONNANCE_DAYS
         assert (after is not None) is near, (name, ahead[0], jours, after)
-        if near and ahead[0].source != "procedure.expiration_titre":
-            assert fixed is None
+        # A job's date outside renewal leaves 15 days: an appointment on its eve gives no authorisation.
+        margin = echeances.HIRE_MARGIN_DAYS if echeances.hire_deadline(case, ahead[0]) else 1
+        if near:
+            assert fixed == grammaire.dernier_jour_ouvre(ahead[0].date - dt.timedelta(days=margin)), (name, fixed)
         if after is not None:
             assert after <= max(jours, 15)
 
+    # « C'est avant cette date que le rendez-vous doit avoir eu lieu »: the FIXER names a date before it.
+    for u in case.urgence:
+        d = echeances.fact_deadline(u, on)
+        if d and re.search(re.escape(u.fait.strip()[:40]) + r"[^\n]*C'est avant cette date", flat):
+            assert fixed is not None and fixed < d, (name, fixed, d)
+    assert ("C'est avant cette date" not in flat) or fixed is not None, name
+
+    if "avant même l'ouverture" in flat:
+        assert echeances.attempts_inside(case), name
     # The R. 431-5 window: cited only from an attempt inside it.
     inside = echeances.attempts_inside(case)
     assert ("L'article R. 431-5" in flat) is bool(inside)
+    assert ("Le délai de deux mois prévu par l'article R. 431-5" in flat) is echeances.expired_before_first(case)
     for needle, where in FORBIDDEN:
         if name in where:
             assert needle not in flat and needle not in raw, f"{name}: « {needle} »"
@@ -294,9 +333,19 @@ def test_recepisse_branch(tmp_path):
     # The récépissé is presumed urgent a fortiori, not « as the CE decided ».
     assert ("Cette présomption vaut a fortiori pour le renouvellement du récépissé, seul document qui, pendant "
             "l'instruction de la demande, autorise la présence de la requérante") in flat
-    # The eve (11 April) could pass before an ordonnance: « en tout état de cause » within 48 hours.
-    assert ("FIXER ce rendez-vous au plus tard le 11 avril 2025 et, en tout état de cause, dans un délai de "
-            "48 heures à compter de la notification") in concl
+    # The eve (Friday 11 April) could pass before an ordonnance: 48 hours from a notification after Wednesday 9.
+    assert ("FIXER ce rendez-vous au plus tard le 11 avril 2025 ou, si l'ordonnance est notifiée après le "
+            "9 avril 2025, dans les 48 heures de sa notification ;") in concl
+
+
+def test_recepisse_renewed_only_by_appointment_cites_its_piece(tmp_path):
+    """« ce récépissé ne peut être renouvelé que sur rendez-vous » cites the page that shows it."""
+    data = copy.deepcopy(SITUATIONS["recepisse-dans-10-jours"])
+    data["pieces"].append({"id": "page", "titre": "Page de la préfecture : renouvellement sur rendez-vous",
+                           "fichier": "pieces/page.pdf"})
+    data["prefecture"]["preuves_rendez_vous"] = ["page"]
+    flat = render_data(tmp_path / "r", data)
+    assert "et ce récépissé ne peut être renouvelé que sur rendez-vous (pièce n° 9)." in flat
 
 
 def test_recepisse_of_a_renewal_says_renewal(tmp_path):
@@ -305,10 +354,7 @@ def test_recepisse_of_a_renewal_says_renewal(tmp_path):
     data["pieces"].append({"id": "liste", "titre": "Liste des pièces réunies pour le renouvellement du récépissé",
                            "fichier": "pieces/liste.pdf"})
     data["procedure"]["preuves_dossier"] = ["liste"]
-    case = load(write_case(tmp_path / "r", data))
-    out = tmp_path / "r.docx"
-    render.render(render.context(case, plan.make(case), rules.check(case)), out)
-    flat = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ")
+    flat = render_data(tmp_path / "r", data)
     assert "La requérante a présenté une demande de renouvellement de titre de séjour, qui a été enregistrée" in flat
     assert "une date de rendez-vous pour le renouvellement de son récépissé de demande de renouvellement" in flat
     assert "renouveler le récépissé de demande de renouvellement de titre de séjour de la requérante" in flat
@@ -319,7 +365,10 @@ def test_recepisse_of_a_renewal_says_renewal(tmp_path):
 def test_window_and_expired_titre(tmp_path):
     _, _, _, inside = render_situation(tmp_path, "renouvellement-dans-le-delai")
     assert "a entrepris ses démarches dès l'ouverture de ce délai, le 17 mars 2025" not in inside
-    assert "a entrepris ses démarches dans ce délai, dès le 17 mars 2025 :" in inside
+    # Three attempts precede the opening (15 March): the argument goes on from the first inside it.
+    assert ("Le requérant a entrepris ses démarches dès le 10 mars 2025, avant même l'ouverture de ce délai le "
+            "15 mars 2025, et a poursuivi ses tentatives dans ce délai : sept tentatives entre le 17 mars et le "
+            "3 avril 2025, sur trois semaines distinctes.") in inside
     # The titre paragraph names 15 May; the fact does not repeat the same échéance.
     assert inside.count("15 mai 2025, avant laquelle") == 0
     assert "FIXER ce rendez-vous au plus tard le 14 mai 2025" in inside
@@ -331,12 +380,22 @@ def test_window_and_expired_titre(tmp_path):
     data["pieces"][2]["titre"] = "Carte de séjour expirant le 11 mai 2025"
     data["urgence"][0].update(echeance="2025-05-11", fait="son employeur a attesté qu'il suspendra son contrat "
                               "de travail à l'expiration du titre faute de récépissé")
-    case = load(write_case(tmp_path / "w", data))
-    out = tmp_path / "w.docx"
+    opening = render_data(tmp_path / "w", data)
+    assert ("Le requérant a entrepris ses démarches dès le 10 mars 2025, veille de l'ouverture de ce délai, et a "
+            "renouvelé ses tentatives depuis : le retard") in opening
+
+    # Attempts before the window and inside it: argued from the first one inside, as a continuation.
+    data = copy.deepcopy(SITUATIONS["renouvellement-avant-le-delai"])
+    data["procedure"]["expiration_titre"] = "2025-05-20"  # the two months open on 20 March
+    data["pieces"][2]["titre"] = "Carte de séjour temporaire expirant le 20 mai 2025"
+    case = load(write_case(tmp_path / "p", data))
+    assert "tentatives-avant-delai" not in {f.code for f in rules.check(case).findings}
+    out = tmp_path / "p.docx"
     render.render(render.context(case, plan.make(case), rules.check(case)), out)
-    opening = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ")
-    assert ("Le requérant a entrepris ses démarches dès le 10 mars 2025, à l'ouverture de ce délai, et a renouvelé "
-            "ses tentatives depuis : le retard") in opening
+    part = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ").replace("\u2019", "'")
+    assert ("La requérante a entrepris ses démarches dès le 10 mars 2025, avant même l'ouverture de ce délai le "
+            "20 mars 2025, et a poursuivi ses tentatives dans ce délai : cinq tentatives entre le 24 mars et le "
+            "3 avril 2025, sur deux semaines distinctes.") in part
 
     _, report, _, before = render_situation(tmp_path, "renouvellement-avant-le-delai")
     assert "tentatives-avant-delai" in {f.code for f in report.findings}
@@ -346,12 +405,21 @@ def test_window_and_expired_titre(tmp_path):
 
     _, report, _, late = render_situation(tmp_path, "expire-avant-la-premiere-tentative")
     assert "premiere-tentative-apres-expiration" not in {f.code for f in report.findings}  # explained
-    assert ("Le requérant n'a pu agir plus tôt : hospitalisé du 10 janvier au 7 mars 2025, il n'a pu accomplir "
-            "aucune démarche avant sa sortie (pièce n° 8). Ce retard ne lui est donc pas imputable.") in late
+    # The window is stated, the explanation covers it, and the first attempt is dated from the release.
+    assert ("Le délai de deux mois prévu par l'article R. 431-5 du code de l'entrée et du séjour des étrangers et du "
+            "droit d'asile pour présenter la demande de renouvellement courait du 1er janvier 2025 au 1er mars 2025. "
+            "Le requérant, qui n'était pas tenu de présenter sa demande dès son ouverture, n'a pu agir plus tôt : "
+            "hospitalisé du 10 janvier au 7 mars 2025, il n'a pu accomplir aucune démarche avant sa sortie (pièce "
+            "n° 8). Il a tenté d'obtenir un rendez-vous dès le 10 mars 2025, trois jours après la fin de cet "
+            "empêchement.") in late
+    assert "n'a pu l'utiliser" not in late
+    assert "ne lui est donc pas imputable" not in late
     concl = late.split("PAR CES MOTIFS")[1]
     assert "dans un délai de 8 jours" in concl
-    assert "FIXER ce rendez-vous au plus tard dans un délai de 23 jours à compter de la notification" in concl
-    assert "de délivrer au requérant, dès l'enregistrement de sa demande, un récépissé" in concl
+    assert "FIXER ce rendez-vous dans un délai de 15 jours à compter de la communication de cette date ;" in concl
+    # A late renewal: the récépissé authorising work is not of right; a plain récépissé is asked.
+    assert ("de délivrer au requérant, dès l'enregistrement de sa demande, un récépissé de demande de titre de "
+            "séjour ;") in concl and "l'autorisant à travailler" not in concl
     # The récépissé asked in the conclusions has its moyen; the expiry is said once in B.
     assert ("L'étranger admis à souscrire une demande de titre de séjour se voit remettre un récépissé (article "
             "R. 431-12 du code de l'entrée et du séjour des étrangers et du droit d'asile)") in late
@@ -366,20 +434,32 @@ def test_changement_de_statut_and_aes(tmp_path):
     # « lui » had no antecedent: the applicant becomes the verb's object, and check says so.
     assert "texte-sans-sujet" in {f.code for f in report.findings}
     assert ("En l'espèce, la société Logistique Est a adressé au requérant une promesse d'embauche, valable jusqu'au "
-            "30 juin 2025 (pièce n° 8). Son embauche est subordonnée à la détention d'un titre l'autorisant à "
-            "exercer une activité salariée (article L. 8251-1 du code du travail)") in one
+            "30 juin 2025 (pièce n° 8). Cette embauche, subordonnée à la détention d'un titre l'autorisant à "
+            "exercer une activité salariée (article L. 8251-1 du code du travail), suppose l'examen de sa demande de "
+            "changement de statut.") in one
+    assert "que seul l'enregistrement" not in one
     assert "en changement de statut (passage du statut d'étudiant à salarié)." in one
-    assert "FIXER ce rendez-vous au plus tard le 27 juin 2025" in one  # Sunday 29 → Friday 27
+    # A job's date: 15 days before it (Sunday 15 June → Friday 13 June), the filing must precede it.
+    assert "FIXER ce rendez-vous au plus tard le 13 juin 2025" in one
+    assert "Le dépôt de sa demande doit donc intervenir sans délai, pour que son examen puisse commencer avant cette date." in one
     assert "voie-a-verifier" in {f.code for f in report.findings}
 
     _, _, _, three = render_situation(tmp_path, "changement-de-statut-trois-faits")
-    assert three.count("C'est avant cette date que le rendez-vous doit avoir eu lieu.") == 1
+    # A job's date: the filing must come before it, not an appointment promised for its eve.
+    assert "C'est avant cette date que le rendez-vous doit avoir eu lieu." not in three
+    assert three.count("pour que son examen puisse commencer avant cette date.") == 1
     assert three.count("article L. 8251-1") == 1
-    # 5 May is 31 days away: the eve (2 May, 4 May being a Sunday and 1 May a holiday) could pass before
-    # the ordonnance; a delay after notification is asked instead.
-    assert "FIXER ce rendez-vous dans un délai de 15 jours à compter de la notification de l'ordonnance" in three
-    assert "au plus tard le 2 mai 2025" not in three
-    assert "dès l'enregistrement de sa demande, un récépissé de demande de titre de séjour l'autorisant à travailler" in three
+    # 5 May, a job's date: 15 days before (Sunday 20 April → Friday 18 April); too close for an ordonnance
+    # notified in time, so « à défaut » the injunction's delay.
+    assert ("FIXER ce rendez-vous au plus tard le 18 avril 2025 ou, à défaut, dans les 15 jours de la notification "
+            "de l'ordonnance ;") in three
+    # A first « salarié » demand: a plain récépissé, its right to work is not of right.
+    assert "dès l'enregistrement de sa demande, un récépissé de demande de titre de séjour ;" in three
+    assert "l'autorisant à travailler ;" not in three
+    # The CROUS room lost because studies ended: an appointment does not remedy it, not argued, warned.
+    _, report3, _, _ = render_situation(tmp_path / "3", "changement-de-statut-trois-faits")
+    assert "CROUS" not in three.split("B. Sur l'urgence")[1]
+    assert [f.champ for f in report3.findings if f.code == "urgence-sans-lien"] == ["urgence[1].fait"]
     assert "se voit remettre un récépissé (article R. 431-12" in three  # the injunction's moyen
     _, _, _, one = render_situation(tmp_path, "changement-de-statut-un-fait")
     assert "récépissé" not in one.split("PAR CES MOTIFS")[1] and "R. 431-12" not in one  # none asked
@@ -391,6 +471,22 @@ def test_changement_de_statut_and_aes(tmp_path):
     assert "texte-sans-sujet" in {f.code for f in report.findings}
     assert "son dossier est complet et prêt à être déposé (pièce n° 10)." in aes
     assert "que par son service de prise de rendez-vous en ligne (pièce n° 9)." in aes
+    # L. 435-1 named; no removal measure said because the case says so; the family is the merits, not urgency.
+    assert "pour sa demande d'admission exceptionnelle au séjour, sur le fondement de l'article L. 435-1 du code" in aes
+    assert "Le requérant ne fait l'objet d'aucune mesure d'éloignement." in aes
+    # The family is proven in the situation, where it belongs in an AES.
+    data = copy.deepcopy(SITUATIONS["aes-famille"])
+    data["preuves_situation"] = ["scolarite"]
+    case = load(write_case(tmp_path / "s", data))
+    faits_ctx = render.context(case, plan.make(case), rules.check(case))["faits"]["situation"]
+    assert faits_ctx.replace("\u00a0", " ").replace("\u2019", "'") == (
+        "M. DIALLO, entré en France en 2016, vit avec son épouse et leurs deux enfants, scolarisés à Aubervilliers "
+        "(pièce n° 7). Le requérant ne fait l'objet d'aucune mesure d'éloignement.")
+    urg = aes.split("B. Sur l'urgence")[1].split("C. Sur l'utilité")[0]
+    assert "enfants" not in urg and "Tel est le cas en l'espèce" not in urg
+    assert "En l'espèce, une embauche est proposée au requérant" in urg
+    codes = {f.code for f in report.findings}
+    assert "urgence-fond" in codes and "eloignement-non-precise" not in codes
     assert "situation-absente" not in {f.code for f in report.findings}
 
 
@@ -405,6 +501,7 @@ def test_counsel_and_neutral_forms(tmp_path):
 
     _, _, _, asso = render_situation(tmp_path, "association")
     assert "la partie requérante" in asso and "l'intéressé" not in asso
+    assert "date et lieu de naissance : 12 décembre 1984, Labé (Guinée)" in asso
     assert "élisant domicile auprès de l'association La Cimade, 1 rue Hippolyte-Maindron, 75014 Paris." in asso
 
     _, _, _, anef = render_situation(tmp_path, "anef")
@@ -425,10 +522,16 @@ def test_file_names_never_end_on_a_lone_number():
 
 def test_unproven_urgency_outside_renewal_is_a_draft(tmp_path):
     data = copy.deepcopy(SITUATIONS["aes-famille"])
-    data["urgence"] = ["Il vit en France avec sa famille depuis 2016."]
+    data["urgence"] = ["Faute de titre, il ne peut plus exercer son activité de livreur à compter du 1er mai 2025."]
     data["pieces"] = [p for p in data["pieces"] if p.get("categorie") != "urgence"]
     case = load(write_case(tmp_path / "a", data))
     assert {f.code: f.niveau for f in rules.check(case).findings}["urgence-sans-piece"] == rules.BLOQUANT
+    # Facts the requête does not argue (family life in an AES, work without authorisation) leave no
+    # urgency: blocking, each with its own warning.
+    data["urgence"] = ["Il vit en France avec sa famille depuis 2016.", "Il travaille comme livreur depuis 2020."]
+    found = {(f.code, f.niveau) for f in rules.check(load(write_case(tmp_path / "c", data))).findings}
+    assert {("urgence-non-argumentee", rules.BLOQUANT), ("urgence-sans-lien", "avertissement"),
+            ("travail-non-autorise", "avertissement")} <= found
     data["urgence"] = []
     case = load(write_case(tmp_path / "b", data))
     out = tmp_path / "b.docx"
@@ -480,3 +583,82 @@ def test_new_fields_in_the_schema_and_unknown_keys_refused(tmp_path, run):
     data["prefecture"]["prefet_nom"] = "X"
     res = run("check", write_case(tmp_path / "a", data))
     assert res.exit_code == 1 and "prefet_nom" in res.output
+
+
+def test_applicant_forms_and_case_checks(tmp_path):
+    """Review 2 of issue 20: hébergé chez, civilité, removal measure, récépissé title, avowal of work."""
+    data = copy.deepcopy(SITUATIONS["aes-famille"])
+    data["pieces"].append({"titre": "Attestation d'hébergement de M. Sékou Diallo du 2 mars 2025",
+                           "categorie": "domicile", "fichier": "pieces/hebergement.pdf"})
+    data["situation"] += " Il travaille comme plongeur dans un restaurant depuis 2021."
+    case = load(write_case(tmp_path / "a", copy.deepcopy(data)))
+    found = {f.code: f.champ for f in rules.check(case).findings}
+    assert found["hebergement-sans-hebergeant"] == "requerant.heberge_par"
+    assert found["travail-non-autorise"] == "situation"
+    data["requerant"]["heberge_par"] = "M. Sékou Diallo"
+    flat = render_data(tmp_path / "b", data)
+    case = load(write_case(tmp_path / "b2", data))
+    assert ("M. Mamadou DIALLO, né le 12 décembre 1984 à Labé (Guinée), de nationalité guinéenne, hébergé chez "
+            "M. Sékou Diallo, 31 boulevard Anatole-France, 93300 Aubervilliers ;") in flat
+    assert "demeurant" not in flat.split("CONTRE")[0]
+    assert "hebergement-sans-hebergeant" not in {f.code for f in rules.check(case).findings}
+
+    # No civilité: warned; with « Mme », the identity line and « la requérante ».
+    data = copy.deepcopy(SITUATIONS["association"])
+    assert "requerant-sans-civilite" in {f.code for f in rules.check(load(write_case(tmp_path / "c", data))).findings}
+    data["requerant"]["civilite"] = "Mme"
+    case = load(write_case(tmp_path / "d", data))
+    out = tmp_path / "d.docx"
+    render.render(render.context(case, plan.make(case), rules.check(case)), out)
+    flat = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ").replace("\u2019", "'")
+    assert "Mme Mamadou DIALLO, née le 12 décembre 1984 à Labé (Guinée)" in flat
+    assert "partie requérante" not in flat and "la requérante" in flat
+
+    # A removal measure is never both absent and notified.
+    data = copy.deepcopy(SITUATIONS["aes-famille"])
+    data["procedure"]["oqtf"] = True
+    with pytest.raises(RefereError, match="sans_mesure_eloignement"):
+        load(write_case(tmp_path / "e", data))
+    # Not said, the sentence is not written and check asks.
+    data["procedure"].pop("oqtf")
+    data["procedure"].pop("sans_mesure_eloignement")
+    case = load(write_case(tmp_path / "f", data))
+    assert "eloignement-non-precise" in {f.code for f in rules.check(case).findings}
+    assert "mesure d'éloignement" not in render.context(case, plan.make(case), rules.check(case))["faits"]["situation"]
+
+    # A récépissé of a renewal whose pièce title does not say « renouvellement ».
+    data = copy.deepcopy(SITUATIONS["recepisse-dans-10-jours"])
+    data["procedure"]["titre_actuel"] = "récépissé de demande de renouvellement de titre de séjour"
+    found = {f.code: f.champ for f in rules.check(load(write_case(tmp_path / "g", data))).findings}
+    assert found["recepisse-intitule"] == "pieces[2].titre"
+
+
+def test_site_message_quoted_once_when_every_capture_reads_it(tmp_path):
+    """The captures' reading gives one message: quoted once, as the site showed it; unread, not at all."""
+    assert render._citation("Il n'existe plus de plage horaire libre. Veuillez recommencer ultérieurement.") == \
+        "«\u00a0Il n\u2019existe plus de plage horaire libre. Veuillez recommencer ultérieurement.\u00a0»"
+    assert render._citation("Aucun créneau disponible") == "«\u00a0Aucun créneau disponible\u00a0»."
+    assert render._citation("") == ""
+    case = load(write_case(tmp_path / "a", copy.deepcopy(SITUATIONS["renouvellement-dans-le-delai"])))
+    ctx = render.context(case, plan.make(case), rules.check(case))
+    assert ctx["lecture"]["citation"] == ""  # no reading: the plain sentence
+    ctx["lecture"]["citation"] = render._citation("Il n'existe plus de plage horaire libre.")
+    out = tmp_path / "a.docx"
+    render.render(ctx, out)
+    flat = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ").replace("\u2019", "'")
+    assert flat.count("le service affichait : « Il n'existe plus de plage horaire libre. »") == 1
+    assert ("À chaque fois, comme le montrent les captures d'écran produites, le service affichait : « Il n'existe "
+            "plus de plage horaire libre. » Le détail des tentatives figure ci-dessous.") in flat
+    assert "aucun créneau n'était disponible" not in flat
+
+
+def test_typographic_apostrophe_in_the_requete(tmp_path):
+    """Review 2, item 12: the requête writes « ’ », in the template's words and in its generated sentences;
+    a Jinja tag keeps its own quotes."""
+    case = load(write_case(tmp_path / "a", copy.deepcopy(SITUATIONS["changement-de-statut-trois-faits"])))
+    out = tmp_path / "a.docx"
+    render.render(render.context(case, plan.make(case), rules.check(case)), out)
+    raw = "\n".join(p.text for p in Document(str(out)).paragraphs)
+    assert "'" not in raw.split("BORDEREAU")[0]
+    assert "Aux termes de l\u2019article L.\u00a0521\u20113" in raw  # the template's text
+    assert "il appartient à l\u2019étranger de justifier" in raw  # a generated sentence

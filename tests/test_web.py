@@ -867,7 +867,7 @@ def test_piece_form_keeps_what_was_typed_and_refuses_a_piece_sent_twice(client, 
     client.post(f"/d/{cid}/pieces/envoyer", data={**tok, "titre": "Hébergement", "fichiers": [(io.BytesIO(again), "scan.pdf")]},
                 content_type="multipart/form-data")
     html, _ = page(client, f"/d/{cid}/pieces")
-    assert "« scan.pdf » a le même contenu que la pièce n° 3 de la liste (« Attestation d&#39;hébergement »)" in html
+    assert "« scan.pdf » a le même contenu que la pièce n° 3 de la liste (« Attestation d&#39;hébergement de M. Rachid Benali »)" in html
     assert case_file(ws).read_bytes() == before
     assert sorted(p.name for p in (ws / cid / "pieces").iterdir() if p.name.startswith("hebergement")) == []
 

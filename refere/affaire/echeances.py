@@ -85,6 +85,77 @@ def expired_before_first(case: Case) -> bool:
     return bool(exp and case.procedure.is_renewal and first > exp)
 
 
+# Procedures by which the applicant asks for a first titre: he holds none to work with.
+NO_TITRE = ("premiere_demande_titre_sejour", "admission_exceptionnelle_sejour")
+
+
+def holds_titre(case: Case) -> bool:
+    """Whether the applicant holds a titre today (L. 8251-1 then speaks of his job)."""
+    proc = case.procedure
+    if proc.is_renewal or recepisse(case):
+        return True
+    return bool(proc.titre_actuel) and proc.type not in NO_TITRE
+
+
+# --- which urgency facts the requête argues -------------------------------------------------
+
+# « Il travaille comme plongeur depuis 2021 »: work stated as a fact, an avowal when no titre allows it.
+_WORKS = re.compile(r"\b(?:travaill(?:e|ait)|exerce|occupe un emploi|employée? (?:comme|par|chez|depuis|en qualité)|"
+                    r"salariée? (?:de|chez|depuis))\b", re.IGNORECASE)
+# What links a fact to the appointment: the séjour document, work, the préfecture.
+_LINKED = re.compile(r"titre|s[ée]jour|r[ée]c[ée]piss[ée]|autorisation de travail|autoris\w* à travailler|"
+                     r"rendez-vous|r[ée]gularit|papiers|pr[ée]fecture|travailler|emploi|embauch|salari",
+                     re.IGNORECASE)
+LINKED_MOTIFS = ("emploi", "promesse_embauche", "droits_sociaux")
+
+
+# A plain sentence about work is argued like the structured fact it is.
+_WORK = (("promesse_embauche", re.compile(r"\b(?:embauch\w*|promesse)\b", re.I)),
+         ("emploi", re.compile(r"\b(?:employeur|emploi|contrat de travail|licenci\w*|salari\w*|travail)\b", re.I)))
+HIRE = ("promesse_embauche", "emploi")
+HIRE_MARGIN_DAYS = 15  # a job's date: the request must be filed before it, not the appointment on its eve
+
+
+def motif_of(u: Urgence) -> str:
+    if not u.libre:
+        return u.motif
+    for motif, words in _WORK:
+        if words.search(u.fait):
+            return motif
+    return "autre"
+
+
+def hire_deadline(case: Case, e: "Echeance") -> bool:
+    """A job's date outside renewal: an appointment on its eve produces no authorisation by then."""
+    if presumed(case) or not e.source.startswith("urgence["):
+        return False
+    return motif_of(case.urgence[int(e.source[8:-1])]) in HIRE
+
+
+def admits_work(case: Case, text: str | None) -> bool:
+    """A text saying the applicant works while no titre allows it (AES, first demand)."""
+    return bool(text) and not holds_titre(case) and bool(_WORKS.search(text or ""))
+
+
+def not_argued(case: Case, u: Urgence) -> str | None:
+    """Why the requête does not argue a third-person fact, or None when it does.
+
+    « travail »: an avowal of work without authorisation (never an urgency); « fond »: the family in an
+    admission exceptionnelle, which is the merits (L. 435-1 CESEDA), not urgency; « sans-lien »: a fact
+    an appointment cannot remedy (a CROUS room lost because studies ended), said without any link to
+    the séjour document, outside renewal. ``check`` warns about each.
+    """
+    proc = case.procedure
+    if not holds_titre(case) and (u.motif == "emploi" or _WORKS.search(u.fait)):
+        return "travail"
+    if proc.type == "admission_exceptionnelle_sejour" and u.motif == "famille":
+        return "fond"
+    # In a renewal the urgency is presumed: an added fact only reinforces it, and is kept.
+    if not presumed(case) and u.motif not in LINKED_MOTIFS and not _LINKED.search(u.fait):
+        return "sans-lien"
+    return None
+
+
 # --- the R. 431-5 window --------------------------------------------------------------------
 
 def two_months_before(d: dt.date) -> dt.date:
@@ -145,6 +216,8 @@ def deadlines(case: Case, on: dt.date | None = None) -> list[Echeance]:
     on = on or requete_date(case)
     out = []
     for i, u in enumerate(case.urgence):
+        if not first_person(u.fait) and not_argued(case, u):
+            continue  # a fact the requête does not argue sets no deadline
         d = fact_deadline(u, on)
         if d is not None and d > on:
             out.append(Echeance(d, f"urgence[{i}]"))
@@ -154,6 +227,17 @@ def deadlines(case: Case, on: dt.date | None = None) -> list[Echeance]:
         out.append(Echeance(exp, "procedure.expiration_titre"))
     # On the same day, the titre's expiry is the deadline the requête names.
     return sorted(out, key=lambda e: (e.date, e.source != "procedure.expiration_titre"))
+
+
+def notified_after(fixer: dt.date, jours: int) -> dt.date:
+    """The last notification date that still leaves `jours` before `fixer`: two working days for
+    48 hours, else `jours` calendar days (« si l'ordonnance est notifiée après le … »)."""
+    if jours > 2:
+        return fixer - dt.timedelta(days=jours)
+    d = fixer
+    for _ in range(jours):
+        d = dernier_jour_ouvre(d - dt.timedelta(days=1))
+    return d
 
 
 @dataclass(frozen=True)
@@ -187,19 +271,21 @@ def delais(case: Case, on: dt.date | None = None) -> Delais:
     elif d.rdv_sous_jours:
         fixer_jours = d.rdv_sous_jours
     elif first is not None:
-        eve = dernier_jour_ouvre(first.date - dt.timedelta(days=1))
+        margin = HIRE_MARGIN_DAYS if hire_deadline(case, first) else 1
+        eve = dernier_jour_ouvre(first.date - dt.timedelta(days=margin))
         near = left is not None and left <= jours + ORDONNANCE_DAYS
-        after = jours if jours <= 2 else max(jours, 15)
-        if near and first.source != "procedure.expiration_titre":
-            # The eve of a fact's deadline may pass before the ordonnance, and an appointment the day
-            # before an offer lapses saves nothing: a delay after notification is asked instead.
-            fixer_jours = after
-        elif eve > on:
+        after = jours  # a late ordonnance: the same delay as the injunction's
+        if eve > on:
+            # The eve of the deadline is the date asked; when it is near, an ordonnance notified late
+            # gets a delay after its notification instead (« … ou, si l'ordonnance est notifiée après … »).
             fixer = eve
-            if near:  # the titre's eve still names the date, and the delay covers a late ordonnance
+            if near:
                 fixer_jours = after
+        else:
+            fixer_jours = after
     elif presumed(case) and expired(case):
-        fixer_jours = jours + 15
+        # Expired titre, no deadline ahead: 15 days after the date is communicated (never « 23 jours »).
+        fixer_jours = 15
     bref = jours <= 8 or bool(case.procedure.expiration_titre and presumed(case)
                                and (case.procedure.expiration_titre - on).days <= 30)
     return Delais(jours, fixer, fixer_jours, bref, first)

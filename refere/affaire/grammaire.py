@@ -210,13 +210,16 @@ _TYPO = ((" :", "\u00a0:"), (" ;", "\u00a0;"), (" ?", "\u00a0?"), (" !", "\u00a0
 
 
 def typo(text: str) -> str:
-    """French typography for generated sentences: no-break spaces before « : ; ? ! », in guillemets,
+    """French typography for generated sentences: no-break spaces before « : ; ? ! », in guillemets, the
+    typographic apostrophe (’),
     and between an article's letter and its number (« L. 8251-1 » never split across lines)."""
     for a, b in _TYPO:
         text = text.replace(a, b)
+    text = text.replace("'", "\u2019")  # the typographic apostrophe
     # « 15 novembre 2025 » and « 15 jours » never split across lines either.
     text = _DATE.sub(lambda m: m[0].replace(" ", "\u00a0"), text)
     text = re.sub(r"(?<=\d) (?=(?:jours?|heures|€)\b)", "\u00a0", text)
+    text = re.sub(r"\balinéa (?=\d)", "alinéa\u00a0", text)  # « 37, alinéa 2 » on one line
     return articles(text)
 
 

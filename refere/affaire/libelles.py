@@ -75,7 +75,10 @@ FIELD_WORDS = {
     "signature.lieu": "lieu", "signature.date": "date",
     # Fields the form does not show (yet): still named in words in a message.
     "procedure.explication_retard": "explication du retard", "procedure.preuves_retard": "pièces qui prouvent le retard",
-    "situation": "situation personnelle",
+    "situation": "situation personnelle", "preuves_situation": "pièces qui prouvent la situation",
+    "requerant.heberge_par": "hébergé par",
+    "procedure.sans_mesure_eloignement": "aucune mesure d'éloignement n'a été prise",
+    "procedure.preuves_dossier": "pièces qui montrent que le dossier est complet",
     "options.captures": "regrouper les captures",
     "urgence.motif": "motif", "urgence.fait": "le fait, à la troisième personne", "urgence.echeance": "échéance",
     "urgence.preuves": "pièces qui le prouvent",

@@ -166,6 +166,8 @@ class Requerant(Strict):
     telephone: Short | None = None
     courriel: Annotated[Short | None, AfterValidator(_email)] = None
     numero_etranger: Annotated[str | None, BeforeValidator(_agdref)] = None
+    # Who lodges the applicant when the address is an attestation d'hébergement: « hébergé chez … ».
+    heberge_par: Short | None = None
 
 
 def _oui_non(value: Any) -> Any:
@@ -205,6 +207,8 @@ class Procedure(Strict):
     expiration_titre: Date | None = None
     precisions: Long | None = None
     oqtf: Annotated[bool, BeforeValidator(_oui_non)] = False
+    # The case states that no removal measure was taken: the requête says so (never assumed).
+    sans_mesure_eloignement: Annotated[bool, BeforeValidator(_oui_non)] = False
     # Why the first attempt came after the titre expired (R. 431-5 CESEDA), with its pièces.
     explication_retard: Long | None = None
     preuves_retard: Preuves = []
@@ -215,6 +219,9 @@ class Procedure(Strict):
     def _autre_needs_precisions(self) -> Procedure:
         if self.type == "autre" and not self.precisions:
             raise _err("procedure.precisions est obligatoire quand le type est « autre »")
+        if self.oqtf and self.sans_mesure_eloignement:
+            raise _err("procedure.sans_mesure_eloignement et procedure.oqtf se contredisent : une obligation de "
+                       "quitter le territoire est une mesure d'éloignement")
         return self
 
     @property
@@ -376,6 +383,8 @@ class Case(Strict):
     version: Annotated[Literal[1], BeforeValidator(_version)]
     requerant: Requerant
     situation: Long | None = None
+    # The pièces proving the situation (family, residence…), cited at its end.
+    preuves_situation: Preuves = []
     procedure: Procedure
     prefecture: Prefecture
     tribunal: Tribunal | None = None
@@ -447,7 +456,8 @@ def _id_problems(case: Case) -> list[tuple[tuple, str]]:
     cited: list[tuple[tuple, list[str]]] = [
         ((section, i, "preuves"), item.preuves)
         for section in ("urgence", "diligences") for i, item in enumerate(getattr(case, section))]
-    cited += [(("procedure", "preuves_retard"), case.procedure.preuves_retard),
+    cited += [(("preuves_situation",), case.preuves_situation),
+              (("procedure", "preuves_retard"), case.procedure.preuves_retard),
               (("procedure", "preuves_dossier"), case.procedure.preuves_dossier),
               (("prefecture", "preuves_rendez_vous"), case.prefecture.preuves_rendez_vous)]
     for where, refs in cited:

@@ -126,8 +126,8 @@ def _wrap(draw, text: str, font, width: int) -> list[str]:
     return lines + ([cur] if cur else [])
 
 
-def image(attempts: Iterable[dt.datetime]):
-    """The calendar as a Pillow greyscale image."""
+def image(attempts: Iterable[dt.datetime], title: bool = True):
+    """The calendar as a Pillow greyscale image; without its title where the document captions it."""
     from PIL import Image, ImageDraw
 
     times = _paris(attempts)
@@ -139,11 +139,12 @@ def image(attempts: Iterable[dt.datetime]):
     width = 2 * MARGIN + LABEL_W + 7 * CELL_W
     probe = ImageDraw.Draw(Image.new("L", (1, 1)))
     cap_lines = _wrap(probe, caption(times), f_norm, width - 2 * MARGIN)
-    top = MARGIN + TITLE + 25
+    top = MARGIN + TITLE + 25 if title else MARGIN
     height = top + HEAD_H + len(rows) * row_h + 25 + len(cap_lines) * LINE_H + MARGIN
     img = Image.new("L", (width, height), 255)
     d = ImageDraw.Draw(img)
-    d.text((MARGIN, MARGIN), "Calendrier des tentatives", font=f_title, fill=0)
+    if title:
+        d.text((MARGIN, MARGIN), "Calendrier des tentatives", font=f_title, fill=0)
     x0 = MARGIN + LABEL_W
     # Header: day names, on a light grey band (grey is decoration; the words carry the meaning).
     d.rectangle([MARGIN, top, width - MARGIN, top + HEAD_H], fill=225, outline=0, width=2)
@@ -186,11 +187,11 @@ def image(attempts: Iterable[dt.datetime]):
     return img
 
 
-def png_bytes(attempts: Iterable[dt.datetime]) -> bytes:
+def png_bytes(attempts: Iterable[dt.datetime], title: bool = True) -> bytes:
     """The calendar as PNG bytes: fixed encoder settings and no metadata, so byte-identical."""
     buf = io.BytesIO()
     # Level 6: a tenth of level 9's time (0.2 s for a month of attempts) for 8 % more bytes.
-    image(attempts).save(buf, "PNG", optimize=False, compress_level=6, dpi=(240, 240))
+    image(attempts, title).save(buf, "PNG", optimize=False, compress_level=6, dpi=(240, 240))
     return buf.getvalue()
 
 

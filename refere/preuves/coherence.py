@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from refere import dates
 from refere.affaire import echeances
-from refere.affaire.grammaire import subjectless
+from refere.affaire.grammaire import first_person, subjectless
 from refere.affaire.model import Case
 
 R431_5 = "R. 431-5 CESEDA"
@@ -20,6 +20,8 @@ CE_435594 = "CE, 10 juin 2020, n° 435594"
 CE_453391 = "CE, 9 juin 2022, n° 453391"
 R412_2 = "R. 412-2 CJA (pièces produites)"
 R411_1 = "R. 411-1 CJA (identité des parties)"
+L435_1 = "L. 435-1 CESEDA ; CE, 9 juin 2022, n° 453391"
+L8251_1 = "L. 8251-1 code du travail"
 PRACTICE = "pratique constatée des tribunaux administratifs"
 AVERTISSEMENT = "avertissement"
 
@@ -36,6 +38,8 @@ _DATE_WORDS = re.compile(r"\b(?:1er|\d{1,2}) (?:" + "|".join(echeances.MOIS) + r
 
 def check(case: Case, add: Add) -> None:
     _window(case, add)
+    _urgency_kinds(case, add)
+    _applicant(case, add)
     _deadlines(case, add)
     _facts(case, add)
     _texts(case, add)
@@ -66,6 +70,63 @@ def _deadlines(case: Case, add: Add) -> None:
             f"{dates.format_date(ahead[0].date)} ({ahead[0].source}) : demander un rendez-vous après l'échéance "
             "dit au juge qu'il n'y a pas d'urgence. Choisissez une date antérieure, ou retirez ce champ.",
             CE_435594, "demandes.rdv_au_plus_tard")
+
+
+def _urgency_kinds(case: Case, add: Add) -> None:
+    """Facts the requête leaves out of « Sur l'urgence », each with why (echeances.not_argued)."""
+    if echeances.admits_work(case, case.situation):
+        add("travail-non-autorise", AVERTISSEMENT,
+            "La « situation » dit que la personne travaille, alors qu'aucun titre ne l'y autorise : c'est un aveu "
+            "de travail non autorisé, que la requête imprimerait. Retirez la phrase, ou décrivez l'offre d'emploi "
+            "(« … lui propose un contrat … ») comme fait d'urgence avec sa pièce.", L8251_1, "situation")
+    for i, u in enumerate(case.urgence):
+        if first_person(u.fait):
+            continue
+        why = echeances.not_argued(case, u)
+        where = f"urgence[{i}]"
+        if why == "travail":
+            add("travail-non-autorise", AVERTISSEMENT,
+                f"Le fait d'urgence n° {i + 1} dit que la personne travaille, alors qu'aucun titre ne l'y autorise : "
+                "la requête ne l'argumente pas (ce serait un aveu de travail non autorisé). Décrivez plutôt une "
+                "offre d'emploi (« promesse_embauche ») avec sa pièce.", L8251_1, where + ".fait")
+        elif why == "fond":
+            add("urgence-fond", AVERTISSEMENT,
+                f"Le fait d'urgence n° {i + 1} décrit la vie familiale : dans une admission exceptionnelle, elle est "
+                "le fond de la demande (article L. 435-1 du CESEDA), pas une circonstance qui rend le rendez-vous "
+                "urgent. La requête ne l'argumente pas dans l'urgence ; décrivez-la dans « situation ».",
+                L435_1, where + ".motif")
+        elif why == "sans-lien":
+            add("urgence-sans-lien", AVERTISSEMENT,
+                f"Le fait d'urgence n° {i + 1} ne dit pas en quoi un rendez-vous y remédierait (titre, récépissé, "
+                "travail, droits qui dépendent du séjour) : la requête ne l'argumente pas. Écrivez le lien (« faute "
+                "de titre, … ») ou retirez ce fait.", CE_453391, where + ".fait")
+
+
+def _applicant(case: Case, add: Add) -> None:
+    r, proc = case.requerant, case.procedure
+    if r.civilite is None:
+        add("requerant-sans-civilite", AVERTISSEMENT,
+            "La personne n'a pas de « civilite » : la requête écrit « la partie requérante » et « date et lieu de "
+            "naissance : », ce qui se lit mal si les faits disent « elle », « il », « mère » ou « père ». "
+            "Indiquez « M. » ou « Mme » dans « requerant.civilite ».", R411_1, "requerant.civilite")
+    lodged = [i for i, p in enumerate(case.pieces) if p.categorie == "domicile" and "hébergement" in p.titre.lower()]
+    if lodged and not r.heberge_par:
+        add("hebergement-sans-hebergeant", AVERTISSEMENT,
+            "L'adresse est prouvée par une attestation d'hébergement, mais la requête écrit « demeurant » : "
+            "indiquez le nom de la personne qui héberge dans « requerant.heberge_par » (par exemple « M. Sékou Diallo ») pour "
+            "qu'elle écrive « hébergé chez … ».", R411_1, "requerant.heberge_par")
+    if proc.type == "admission_exceptionnelle_sejour" and not (proc.sans_mesure_eloignement or proc.oqtf):
+        add("eloignement-non-precise", AVERTISSEMENT,
+            "Admission exceptionnelle : le juge vérifie qu'aucune mesure d'éloignement n'empêche l'urgence. Si "
+            "aucune n'a été prise, écrivez « sans_mesure_eloignement: oui » dans « procedure » : la requête le dira. "
+            "Sinon, indiquez « oqtf: oui » et faites-vous conseiller.", CE_453391, "procedure.sans_mesure_eloignement")
+    if echeances.recepisse(case) and "renouvellement" in echeances.recepisse_demande(case):
+        for i, p in enumerate(case.pieces):
+            if "récépissé" in p.titre.lower() and "renouvellement" not in p.titre.lower():
+                add("recepisse-intitule", AVERTISSEMENT,
+                    f"La pièce « {p.titre} » : la requête parle d'un récépissé de demande de renouvellement ; "
+                    "écrivez-le dans l'intitulé (« Récépissé de demande de renouvellement de titre de séjour "
+                    "… »), le juge compare le bordereau à la requête.", R412_2, f"pieces[{i}].titre")
 
 
 def _facts(case: Case, add: Add) -> None:

@@ -67,6 +67,7 @@ SHORT_WORDS = {
     "depot-anef-premature": "dépôt ANEF trop tôt",
     "aj-sans-avocat": "aide juridictionnelle demandée sans avocat",
     "aj-sans-piece": "décision d'aide juridictionnelle non jointe",
+    "aj-sans-frais": "aide juridictionnelle avec avocat, sans frais demandés",
     "pas-de-piece-identite": "aucune pièce d'identité",
     "pas-de-piece-titre": "titre de séjour non joint",
     "anef-sans-diligence": "démarches auprès de l'ANEF non décrites",
@@ -84,6 +85,13 @@ SHORT_WORDS = {
     "piece-autre-nom": "pièce au nom d'une autre personne",
     "capture-non-lue": "capture non lue",
     "texte-sans-sujet": "texte qui ne nomme pas la personne",
+    "travail-non-autorise": "texte qui avoue un travail sans autorisation",
+    "urgence-fond": "vie familiale donnée comme urgence (c'est le fond)",
+    "urgence-sans-lien": "fait d'urgence sans lien avec le rendez-vous",
+    "requerant-sans-civilite": "personne sans civilité",
+    "hebergement-sans-hebergeant": "hébergement sans le nom de l'hébergeant",
+    "eloignement-non-precise": "absence de mesure d'éloignement non précisée",
+    "recepisse-intitule": "intitulé du récépissé sans « renouvellement »",
 }
 
 

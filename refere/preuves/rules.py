@@ -331,6 +331,14 @@ def _pieces_expected(case: Case, add: Add) -> None:
             "l'aide sert d'abord à rémunérer un avocat, et les frais de l'article 37, alinéa 2, de la loi "
             "du 10 juillet 1991 ne sont dus qu'à un avocat. Demandez au bureau d'aide juridictionnelle la "
             "désignation d'un avocat, ou indiquez-le dans « conseil ».", LOI_91_647, "aide_juridictionnelle")
+    if (case.aide_juridictionnelle in ("demandee", "obtenue") and case.conseil is not None
+            and case.conseil.qualite == "avocat" and not case.demandes.frais_l761_1):
+        # Without an amount the requête asks no frais: the avocat's art. 37 al. 2 fee is lost by omission.
+        add("aj-sans-frais", AVERTISSEMENT,
+            "L'aide juridictionnelle est demandée ou obtenue et un avocat est constitué, mais aucun montant de "
+            "frais n'est indiqué : la requête ne conclut ni à l'article 37, alinéa 2, de la loi du 10 juillet "
+            "1991 ni à l'article L. 761-1 du CJA. Indiquez la somme demandée dans « demandes.frais_l761_1 ».",
+            LOI_91_647, "demandes.frais_l761_1")
     proc = case.procedure
     if (proc.titre_actuel or proc.expiration_titre) and "titre_sejour" not in cats:
         add("pas-de-piece-titre", AVERTISSEMENT,
@@ -340,7 +348,8 @@ def _pieces_expected(case: Case, add: Add) -> None:
 
 def _urgency(case: Case, add: Add) -> None:
     presumed = echeances.presumed(case)
-    if not presumed and case.urgence and all(grammaire.first_person(u.fait) for u in case.urgence):
+    if not presumed and case.urgence and all(grammaire.first_person(u.fait) or echeances.not_argued(case, u)
+                                             for u in case.urgence):
         # Quoted first-person words are the applicant's, not an argument the judge can weigh.
         add("urgence-non-argumentee", BLOQUANT,
             "urgence non démontrée : le juge rejettera probablement la requête sans audience ; décrivez les faits "
@@ -364,7 +373,8 @@ def _urgency(case: Case, add: Add) -> None:
         if not echeances.proven(case, u):
             # Outside renewal the urgency is the condition of the requête: unproven, it is only a draft.
             # Quoted first-person words are not argued: they have their own warning.
-            argued = not presumed and not grammaire.first_person(u.fait)
+            argued = (not presumed and not grammaire.first_person(u.fait)
+                      and echeances.not_argued(case, u) is None)
             add("urgence-sans-piece", BLOQUANT if argued else AVERTISSEMENT,
                 f"Le fait d'urgence n° {i + 1} n'est prouvé par aucune pièce : ajoutez-la dans « pieces » avec un "
                 "« id » et citez-la dans « preuves » (contrat, lettre de l'employeur, notification CAF…)."

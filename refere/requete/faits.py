@@ -3,6 +3,7 @@ ready, and why an appointment is the only way in. Data in, French sentences out.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from refere import dates
@@ -38,6 +39,9 @@ def objet(case: Case, g: dict[str, str]) -> str:
                 f"{libelle_recepisse(case)}")
     else:
         head = f"{g['Le_requerant']} doit se présenter en préfecture pour {libelle(case)}"
+        if proc.type == "admission_exceptionnelle_sejour":
+            head += (", sur le fondement de l'article L. 435-1 du code de l'entrée et du séjour des étrangers et du "
+                     "droit d'asile")
     if extra and proc.type == "autre":
         return typo(end_sentence(f"{head} : {lower_first(extra)}"))
     if extra:
@@ -51,8 +55,11 @@ def dossier(case: Case, inv: Inventory, g: dict[str, str]) -> str:
     if echeances.recepisse(case):
         # The application is already registered: no file is « prêt à être déposé ».
         return typo(f"Les pièces nécessaires au renouvellement du récépissé sont réunies {ref}.") if ref else ""
+    if not ref:
+        # Asserted without a pièce, « complet et prêt » is what the préfet denies: say only what is true.
+        return typo(f"{g['Le_requerant']} a réuni les pièces nécessaires à sa demande.")
     return typo(end_sentence(f"{g['Le_requerant']} a réuni les pièces exigées pour sa demande : son dossier est "
-                             f"complet et prêt à être déposé{(' ' + ref) if ref else ''}"))
+                             f"complet et prêt à être déposé {ref}"))
 
 
 def en_ligne_ref(case: Case, inv: Inventory) -> str:
@@ -67,11 +74,26 @@ def own_subject(case: Case, text: str, g: dict[str, str]) -> str:
     return with_subject(text, short_name(case), g["le_requerant"], g["au_requerant"])
 
 
-def situation(case: Case, g: dict[str, str] | None = None) -> str:
+def situation(case: Case, g: dict[str, str] | None = None, inv: Inventory | None = None) -> str:
+    """The applicant's situation, and « ne fait l'objet d'aucune mesure d'éloignement » only when the
+    case says so (procedure.sans_mesure_eloignement): never assumed."""
+    none = (f"{cap(g['le_requerant']) if g else 'Le requérant'} ne fait l'objet d'aucune mesure d'éloignement."
+            if case.procedure.sans_mesure_eloignement else "")
     if not case.situation:
-        return ""
+        return typo(none)
     text = own_subject(case, case.situation, g) if g else case.situation.strip()
-    return typo(end_sentence(cap(text)))
+    ref = _ref(case, inv, case.preuves_situation) if inv is not None else ""
+    body = end_sentence(f"{strip_end(cap(text))} {ref}" if ref else cap(text))
+    return typo(body + (f" {none}" if none else ""))
+
+
+def domicile(case: Case, g: dict[str, str], address: str) -> str:
+    """« demeurant 8 allée des Tilleuls, 94000 Créteil », or « hébergé chez M. Sékou Diallo, … » when
+    the case names the host (requerant.heberge_par)."""
+    host = (case.requerant.heberge_par or "").strip()
+    if host:
+        return f"hébergé{g['e']} chez {host}, {address}"
+    return f"demeurant {address}"
 
 
 def defendeur_lignes(case: Case) -> list[str]:
@@ -82,10 +104,31 @@ def defendeur_lignes(case: Case) -> list[str]:
 def context(case: Case, inv: Inventory, g: dict[str, str]) -> dict[str, Any]:
     exp = case.procedure.expiration_titre
     return {
-        "situation": situation(case, g),
+        "situation": situation(case, g, inv),
         "objet": objet(case, g),
         "dossier": dossier(case, inv, g),
         "en_ligne_ref": en_ligne_ref(case, inv),
         "recepisse": echeances.recepisse(case),
         "expiration_recepisse": dates.format_date(exp) if exp and echeances.recepisse(case) else "",
     }
+
+
+# Values printed as typed, character for character: addresses a reader copies.
+_VERBATIM_KEYS = {"url", "courriel", "fichier", "date_iso"}
+_ADDRESS = re.compile(r"(\S+://\S+|\S+@\S+)")
+
+
+def apostrophes(value: Any, key: str = "") -> Any:
+    """The typographic apostrophe (’) in every word the requête prints; a web or e-mail address, or a
+    file name, stays as typed."""
+    if isinstance(value, str):
+        if key in _VERBATIM_KEYS:
+            return value
+        # Only the addresses inside a sentence stay as typed: « N'DIAYE » beside an e-mail still turns.
+        parts = _ADDRESS.split(value)
+        return "".join(p if i % 2 else p.replace("'", "\u2019") for i, p in enumerate(parts))
+    if isinstance(value, dict):
+        return {k: apostrophes(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [apostrophes(v, key) for v in value]
+    return value

@@ -10,7 +10,7 @@ import datetime as dt
 
 from refere import dates
 from refere.affaire import echeances
-from refere.affaire.grammaire import DEMANDES, pieces_ref, strip_end, typo
+from refere.affaire.grammaire import DEMANDES, compte, entre_dates, pieces_ref, strip_end, typo
 from refere.affaire.model import Case
 from refere.pieces.plan import Inventory
 
@@ -29,7 +29,13 @@ def moyen_recepisse(case: Case, g: dict[str, str]) -> str:
     return typo(f"L'étranger admis à souscrire une demande de titre de séjour se voit remettre un récépissé "
                 f"(article R. 431-12 du {CESEDA}) : {g['le_requerant']} demande "
                 "qu'il lui soit remis dès l'enregistrement de sa demande.")
-OPENING_SLACK = 1  # a day before the opening still counts as « à l'ouverture » (the table shows that attempt)
+def recepisse_travail_de_droit(case: Case) -> bool:
+    """Only the récépissé of a renewal filed in time carries the right to work the titre gave; a first
+    « salarié » demand or a late renewal concludes to a plain récépissé de demande de titre de séjour."""
+    return case.procedure.is_renewal and not echeances.expired_before_first(case)
+
+
+OPENING_SLACK = 1  # a day before the opening is « la veille de l'ouverture » (the table shows that attempt)
 CESEDA = "code de l'entrée et du séjour des étrangers et du droit d'asile"
 
 # What the applicant did, as a verb phrase after « il » / « elle » ({e}: past participle agreement).
@@ -48,6 +54,12 @@ def _fold(text: str) -> str:
     return " ".join(text.lower().replace("’", "'").split())
 
 
+def _lower(text: str) -> str:
+    """A description's capital lowered when it opens on a common word (« Au point… »)."""
+    first = text.split(" ", 1)[0]
+    return text[:1].lower() + text[1:] if first[:1].isupper() and not first[1:2].isupper() else text
+
+
 def _pieces(case: Case, inv: Inventory, ids: list[str]) -> str:
     return pieces_ref(inv.numeros_of_ids(ids, case.pieces_by_id))
 
@@ -62,11 +74,13 @@ def window_sentence(case: Case, g: dict[str, str]) -> str:
     inside = echeances.attempts_inside(case)
     if w is None or not inside:
         return ""
-    opens, _ = w
+    opens, closes = w
     first = inside[0]
     if case.procedure.is_anef:
-        rule = ("entre le cent-vingtième et le soixantième jour qui précèdent l'expiration du titre, "
-                "lorsque celui-ci relève du téléservice")
+        # The window's both ends, once: the urgency's opening paragraph does not repeat the 60th day.
+        rule = ("entre le cent-vingtième et le soixantième jour qui précèdent l'expiration du titre lorsque "
+                f"celui-ci relève du téléservice, soit en l'espèce du {dates.format_date(opens)} au "
+                f"{dates.format_date(closes)}")
         did = "a tenté de déposer sa demande"
     else:
         rule = "dans les deux mois qui précèdent l'expiration du titre"
@@ -74,14 +88,33 @@ def window_sentence(case: Case, g: dict[str, str]) -> str:
     # An attempt a day or two before the opening is still « à l'ouverture » for a reader counting the
     # two months from the other end: the requête names the first attempt, which the table shows.
     earliest = min(t.date.date() for t in case.tentatives)
-    if -OPENING_SLACK <= (earliest - opens).days <= 1:
-        where = f"dès le {dates.format_date(earliest)}, à l'ouverture de ce délai"
+    gap = (earliest - opens).days
+    if -OPENING_SLACK <= gap <= 1:
+        # Exact: the window opens two months before expiry; the day before is « la veille ».
+        at = "veille de l'ouverture de ce délai" if gap < 0 else "à l'ouverture de ce délai"
+        where = f"dès le {dates.format_date(earliest)}, {at}"
         where += ", et a renouvelé ses tentatives depuis" if len(case.tentatives) > 1 else ""
+    elif gap < -OPENING_SLACK:
+        # Attempts before the window too: the first one is told with its real date, and the argument rests
+        # on those made inside the window (counted, with their weeks).
+        weeks = len({d.isocalendar()[:2] for d in inside})
+        return typo(f"L'article R. 431-5 du {CESEDA} prévoit que la demande de renouvellement est présentée {rule}. "
+                    f"{g['Le_requerant']} {did} dès le {dates.format_date(earliest)}, avant même l'ouverture de ce "
+                    f"délai le {dates.format_date(opens)}, et a poursuivi ses tentatives dans ce délai : "
+                    f"{compte(len(inside), 'tentative', 'tentatives', feminin=True)} "
+                    f"{entre_dates(inside[0], inside[-1])}, sur "
+                    f"{compte(weeks, 'semaine', 'semaines distinctes', feminin=True)}. Le retard dans "
+                    "l'enregistrement de sa demande ne lui est pas imputable.")
     else:
         where = f"dans ce délai, dès le {dates.format_date(first)}"
+    late = ""
+    if case.procedure.is_anef:
+        # Why act now although the titre runs for months: after the 60th day the request is late.
+        late = (f" Au-delà du {dates.format_date(closes)}, la demande serait tardive, alors que le retard tient au "
+                "seul dysfonctionnement du téléservice.")
     return typo(f"L'article R. 431-5 du {CESEDA} prévoit que la demande de renouvellement est présentée {rule}. "
                 f"{g['Le_requerant']} {did} {where} : "
-                "le retard dans l'enregistrement de sa demande ne lui est pas imputable.")
+                "le retard dans l'enregistrement de sa demande ne lui est pas imputable." + late)
 
 
 def diligences(case: Case, inv: Inventory, g: dict[str, str] | None = None) -> list[dict[str, str]]:
@@ -97,7 +130,9 @@ def diligences(case: Case, inv: Inventory, g: dict[str, str] | None = None) -> l
         # line keeps one grammatical form: « le …, il <verbe> : <description> ».
         if label and _fold(DILIGENCE_KEYS.get(d.type, "\0")) in _fold(desc):
             label = ""
-        what = f"{g['il']} {label or 'a accompli la démarche suivante'} : {desc}"
+        # Without a verb of its own, the description is the clause itself (« le 1er décembre 2026, au
+        # point d'accueil numérique de Nanterre, le dépôt a échoué… »), never pasted after a colon.
+        what = f"{g['il']} {label} : {desc}" if label else _lower(desc)
         ref = _pieces(case, inv, d.preuves)
         phrase = f"le {dates.format_date(d.date)}, {what}" + (f" {ref}" if ref else "")
         phrase += " ;" if k < len(items) - 1 else "."
@@ -117,18 +152,32 @@ def fixer_date(case: Case, on: dt.date) -> dt.date | None:
     return echeances.delais(case, on).fixer
 
 
+def _dans(jours: int) -> str:
+    return "dans les 48 heures" if jours == 2 else f"dans les {jours} jours"
+
+
 def rdv_deadline(case: Case, on: dt.date) -> str:
-    """The « FIXER » conclusion's limit, or empty when none is asked."""
+    """The « FIXER » conclusion's limit, or empty when none is asked.
+
+    One formula wherever a date is asked with a fallback delay: « au plus tard le 11 décembre 2026 ou,
+    si l'ordonnance est notifiée après le 9 décembre 2026, dans les 48 heures de sa notification »; the
+    date is the one the urgency paragraph names (« C'est avant cette date… »).
+    """
     d = echeances.delais(case, on)
     if d.fixer is not None and d.fixer_jours:
-        return (f"au plus tard le {dates.format_date(d.fixer)} et, en tout état de cause, "
-                f"{delai_texte(d.fixer_jours)}")
+        cutoff = echeances.notified_after(d.fixer, d.fixer_jours)
+        if cutoff > on:
+            return (f"au plus tard le {dates.format_date(d.fixer)} ou, si l'ordonnance est notifiée après le "
+                    f"{dates.format_date(cutoff)}, {_dans(d.fixer_jours)} de sa notification")
+        return f"au plus tard le {dates.format_date(d.fixer)} ou, à défaut, {_dans(d.fixer_jours)} de la notification de l'ordonnance"
     if d.fixer is not None:
         return f"au plus tard le {dates.format_date(d.fixer)}"
-    if d.fixer_jours and d.echeance is not None and not case.demandes.rdv_sous_jours:
-        return delai_texte(d.fixer_jours)
-    if d.fixer_jours:
+    if d.fixer_jours and case.demandes.rdv_sous_jours:
         return f"au plus tard dans un délai de {d.fixer_jours} jours à compter de la notification de l'ordonnance"
+    if d.fixer_jours and d.echeance is not None:
+        return f"{_dans(d.fixer_jours)} de la notification de l'ordonnance à intervenir"
+    if d.fixer_jours:
+        return f"dans un délai de {d.fixer_jours} jours à compter de la communication de cette date"
     return ""
 
 
@@ -171,7 +220,8 @@ def conclusions(case: Case, g: dict[str, str], dfd: dict[str, str], on: dt.date,
                          f"postale ou électronique, {delai_texte(min(delais.jours, 2))}")
         elif d.recepisse_travail or echeances.expired_before_first(case):
             items.append(f"ENJOINDRE {dfd['au_prefet']} de délivrer {g['au_requerant']}, dès l'enregistrement de sa "
-                         "demande, un récépissé de demande de titre de séjour l'autorisant à travailler")
+                         "demande, un récépissé de demande de titre de séjour"
+                         + (" l'autorisant à travailler" if recepisse_travail_de_droit(case) else ""))
     if d.astreinte_par_jour:
         which = "ces injonctions" if sum(x.startswith(("ENJOINDRE", "À titre subsidiaire")) for x in items) > 1 \
             else "cette injonction"

@@ -177,7 +177,7 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
     # A pièce a diligence cites is told there, never again as a letter to the préfecture.
     cited = set(inv.numeros_of_ids([i for x in case.diligences for i in x.preuves], case.pieces_by_id))
     courriers = [_courrier(p) for p in inv.pieces if p.categorie == "courrier_prefecture" and p.numero not in cited]
-    return {
+    return faits.apostrophes({
         "brouillon": brouillon,
         "tribunal": {
             "nom": tribunal_nom,
@@ -196,6 +196,7 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
             "de_nationalite": grammaire.nationalite(r.nationalite),
             "adresse": ", ".join(address_lines),
             "adresse_lignes": address_lines,
+            "domicile": faits.domicile(case, g, ", ".join(address_lines)),
             "telephone": grammaire.telephone(r.telephone or ""),
             "courriel": r.courriel or "",
             "numero_etranger": r.numero_etranger or "",
@@ -311,7 +312,7 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
             "date": dates.format_date(sig_date),
             "date_iso": sig_date.isoformat(),
         },
-    }
+    })
 
 
 # The kind of writing, read from the pièce's title: (word, gender).
@@ -406,7 +407,7 @@ def _titre_phrase(case: Case, inv: Inventory, g: dict[str, str], on: dt.date) ->
     ref = next((f" (pièce n°\u00a0{p.numero})" for p in inv.pieces if p.categorie == "titre_sejour"), "")
     when = f", qui {'a expiré' if past else 'expire'} le {dates.format_date(exp)}" if exp else ""
     if proc.titre_actuel:
-        article = grammaire.titre_indefini(proc.titre_actuel)[: -len(proc.titre_actuel.strip())]
+        article = grammaire.titre_indefini(proc.titre_actuel)[: -len(proc.titre_actuel.strip())].replace("'", "\u2019")
         return (f"{g['Il']} {'était' if past else 'est'} titulaire {article}{grammaire.guillemets(proc.titre_actuel.strip())}"
                 f"{grammaire.typo(when)}{ref}.")
     if exp:
@@ -558,6 +559,14 @@ def _strip_pdf_dates(path: Path) -> None:
 
 # --- the attempts calendar (refere/calendrier.py) -------------------------------------------
 
+def _citation(message: str) -> str:
+    """« « Il n'existe plus de plage horaire libre … ultérieurement. » », the sentence ended once."""
+    body = " ".join(message.split())
+    if not body:
+        return ""
+    return grammaire.typo(f"« {body} »" + ("" if body[-1] in ".!?" else "."))
+
+
 def _pictures(inv: Inventory, report: Report) -> dict[str, Any]:
     """The attempts calendar (a picture and its text equivalent) and what the captures show."""
     from refere.preuves import calendrier, lecture
@@ -565,11 +574,13 @@ def _pictures(inv: Inventory, report: Report) -> dict[str, Any]:
     times = [a.date for a in inv.attempts]
     summary = lecture.summary(report.lecture) if report.lecture is not None else {}
     return {
-        "calendrier": Picture(calendrier.png_bytes(times), width_mm=160),
+        # The template's caption (« Les mêmes tentatives, semaine par semaine ») is the only title.
+        "calendrier": Picture(calendrier.png_bytes(times, title=False), width_mm=160),
         "calendrier_texte": calendrier.texte(times),
         # « Chacune des 10 captures » beside « dix tentatives »: the same number, written the same way.
         "lecture": {"phrase": grammaire.typo(re.sub(r"^Chacune des (\d+) ",
                                                     lambda m: f"Chacune des {grammaire.nombre(int(m[1]))} ",
                                                     summary.get("phrase", ""))),
-                    "message": summary.get("message_commun", "")},
+                    "message": summary.get("message_commun", ""),
+                    "citation": _citation(summary.get("message_commun", ""))},
     }

@@ -12,7 +12,7 @@ import re
 
 from refere import dates
 from refere.affaire import echeances
-from refere.affaire.grammaire import (end_sentence, first_person, ordinal, pieces_ref, strip_end, subjectless, typo,
+from refere.affaire.grammaire import (cap, compte, end_sentence, first_person, ordinal, pieces_ref, strip_end, subjectless, typo,
                                       with_subject)
 from refere.affaire.model import Case, Urgence
 from refere.pieces.plan import Inventory
@@ -22,18 +22,22 @@ CE_435594 = "CE, 10 juin 2020, n°\u00a0435594"
 CESEDA = "code de l'entrée et du séjour des étrangers et du droit d'asile"
 L8251_1 = ("Or nul ne peut employer un étranger non muni d'un titre l'autorisant à exercer une activité "
            "salariée en France (article L. 8251-1 du code du travail).")
-EMBAUCHE = ("Son embauche est subordonnée à la détention d'un titre l'autorisant à exercer une activité salariée "
-            "(article L. 8251-1 du code du travail), que seul l'enregistrement de sa demande permet d'obtenir.")
+EMBAUCHE = ("Cette embauche, subordonnée à la détention d'un titre l'autorisant à exercer une activité salariée "
+            "(article L. 8251-1 du code du travail), suppose l'examen de sa demande{de}.")
+# Without a titre (AES, first demand), the job offered waits for the examination, which registration opens.
+EMBAUCHE_SANS_TITRE = ("Cette embauche suppose une autorisation de travail (article L. 8251-1 du code du travail), qui ne "
+                       "peut lui être accordée qu'au terme de l'examen de sa demande, examen que le préfet ne peut "
+                       "engager sans l'avoir enregistrée. Chaque semaine de retard compromet ainsi une embauche qui ne "
+                       "restera pas indéfiniment ouverte.")
 A_COMPLETER = "[À COMPLÉTER : circonstances particulières, avec leurs pièces]"
 A_COMPLETER_RETARD = "[À COMPLÉTER : raison pour laquelle les démarches n'ont pu commencer avant l'expiration du titre, avec ses pièces]"
 
-# Procedures by which the applicant asks for a first titre: he holds none to work with.
-NO_TITRE = ("premiere_demande_titre_sejour", "admission_exceptionnelle_sejour")
+NO_TITRE = echeances.NO_TITRE
 
 # Lead of each motif's paragraph; the applicant's fact follows the colon.
 LEADS = {
     "emploi": "l'emploi {du} est directement menacé",
-    "promesse_embauche": "une embauche est proposée {au}, qui ne peut se réaliser sans titre l'autorisant à travailler",
+    "promesse_embauche": "une embauche est proposée {au}",
     "droits_sociaux": "les droits sociaux {du} dépendent de la justification de la régularité de son séjour",
     "etudes": "la poursuite des études {du} est compromise",
     "famille": "la situation familiale {du} rend nécessaire l'obtention rapide de ce rendez-vous",
@@ -41,21 +45,13 @@ LEADS = {
     "logement": "le logement {du} est menacé",
     "autre": "{le} se trouve dans la situation suivante",
 }
-# A plain sentence about work is argued like the structured fact it is.
-_WORK = (("promesse_embauche", re.compile(r"\b(?:embauch\w*|promesse)\b", re.I)),
-         ("emploi", re.compile(r"\b(?:employeur|emploi|contrat de travail|licenci\w*|salari\w*|travail)\b", re.I)))
 # Words that open a sentence and lose their capital after a colon or a connector.
 _OPENERS = re.compile(r"^(?:le|la|les|l['’]|son|sa|ses|leur|leurs|un|une|des|depuis|il|elle|ils|elles|ce|cette|"
                       r"ces|en|à|au|aux|du|de|d['’]|par|pour|sans|faute|dans|après|avant|lors|employée?|embauchée?|"
                       r"titulaire|mère|père|parent)\b", re.I)
 
 
-def holds_titre(case: Case) -> bool:
-    """Whether the applicant holds a titre today (L. 8251-1 then speaks of his job)."""
-    proc = case.procedure
-    if proc.is_renewal or echeances.recepisse(case):
-        return True
-    return bool(proc.titre_actuel) and proc.type not in NO_TITRE
+holds_titre = echeances.holds_titre
 
 
 def lower_first(text: str) -> str:
@@ -76,18 +72,18 @@ def short_name(case: Case) -> str:
     return f"{r.civilite} {r.nom.upper()}" if r.civilite else f"{r.prenoms} {r.nom.upper()}".strip()
 
 
-def motif_of(u: Urgence) -> str:
-    if not u.libre:
-        return u.motif
-    for motif, words in _WORK:
-        if words.search(u.fait):
-            return motif
-    return "autre"
+motif_of = echeances.motif_of
 
 
 def usable(case: Case) -> list[Urgence]:
-    """Facts the requête can argue as its own: written in the third person."""
-    return [u for u in case.urgence if not first_person(u.fait)]
+    """Facts the requête can argue as its own: written in the third person, and an urgency an
+    appointment remedies (echeances.not_argued says which are left out, and check warns)."""
+    return [u for u in case.urgence if not first_person(u.fait) and echeances.not_argued(case, u) is None]
+
+
+def argued(case: Case) -> list[Urgence]:
+    """The facts the « Sur l'urgence » section writes: the usable ones and the applicant's quoted words."""
+    return [u for u in case.urgence if first_person(u.fait) or echeances.not_argued(case, u) is None]
 
 
 def _pieces(case: Case, inv: Inventory, ids: list[str]) -> str:
@@ -113,12 +109,13 @@ def _echeance(d: dt.date | None, on: dt.date, anef: bool, written: bool = False)
 
 def _after(case: Case, motif: str, said: set[str]) -> str:
     """The rule following a job-related fact, said once in the requête."""
-    if motif == "promesse_embauche":
-        key, text = "embauche", EMBAUCHE
-    elif motif == "emploi":
-        key, text = ("l8251", L8251_1) if holds_titre(case) else (
-            "regularisation", "La poursuite de son activité salariée est subordonnée à sa régularisation, que seul "
-                              "l'enregistrement de sa demande permet d'engager.")
+    if motif == "promesse_embauche" and case.procedure.type in NO_TITRE:
+        key, text = "embauche", EMBAUCHE_SANS_TITRE
+    elif motif == "promesse_embauche":
+        de = " de changement de statut" if case.procedure.type == "changement_de_statut" else ""
+        key, text = "embauche", EMBAUCHE.format(de=de)
+    elif motif == "emploi" and holds_titre(case):
+        key, text = "l8251", L8251_1
     else:
         return ""
     if key in said or (key == "l8251" and "embauche" in said) or (key == "embauche" and "l8251" in said):
@@ -133,7 +130,7 @@ def paragraphs(case: Case, inv: Inventory, g: dict[str, str], on: dt.date) -> li
     A fact in the first person is quoted as the applicant's own words, never taken over as the
     requête's argument. A plain sentence in the third person is argued like a structured fact.
     """
-    facts = list(case.urgence)
+    facts = argued(case)
     name = short_name(case)
     out: list[str] = []
     said: set[str] = set()
@@ -159,8 +156,17 @@ def paragraphs(case: Case, inv: Inventory, g: dict[str, str], on: dt.date) -> li
             deadline = None
         elif deadline is not None:
             dated.add(deadline)
-        out.append(text + (f" {after}" if after else "")
-                   + _echeance(deadline, on, case.procedure.is_anef, deadline in echeances.dates_in(u.fait)))
+        job_date = echeances.fact_deadline(u, on)
+        if motif in echeances.HIRE and not echeances.presumed(case) and job_date is not None:
+            # A job's date: an appointment on its eve gives no authorisation by then; the filing must come
+            # first. Without a titre, no date is promised at all (the examination takes months).
+            when = "cette date" if job_date in echeances.dates_in(u.fait) else f"le {dates.format_date(job_date)}"
+            tail = "" if case.procedure.type in NO_TITRE or job_date < on else (
+                f" Le dépôt de sa demande doit donc intervenir sans délai, pour que son examen puisse commencer "
+                f"avant {when}.")
+        else:
+            tail = _echeance(deadline, on, case.procedure.is_anef, deadline in echeances.dates_in(u.fait))
+        out.append(text + (f" {after}" if after else "") + tail)
     return [typo(x) for x in out]
 
 
@@ -182,7 +188,7 @@ def intro(case: Case, g: dict[str, str]) -> str:
                 and not titre(case, g, echeances.requete_date(case)):
             text += " " + _generic(case, g)
         return typo(text)
-    several = len(case.urgence) > 1
+    several = len(argued(case)) > 1
     return typo("Hors le cas du renouvellement d'un titre de séjour, il appartient à l'étranger de justifier de "
                 "« circonstances particulières caractérisant la nécessité pour lui d'obtenir rapidement ce "
                 f"rendez-vous » ({CE_453391})." + (" Tel est le cas en l'espèce." if several else ""))
@@ -201,7 +207,7 @@ def _generic(case: Case, g: dict[str, str]) -> str:
         text = (f"{lack}, {g['le_requerant']} ne pourra obtenir, à l'expiration de son titre le "
                 f"{dates.format_date(exp)}, {proof} qui lui permettrait de justifier de la régularité de son séjour.")
         last = exp - dt.timedelta(days=60)
-        if proc.is_anef and last > on:
+        if proc.is_anef and last > on and not echeances.attempts_inside(case):
             text += (f" Le délai de l'article R. 431-5 du {CESEDA} pour présenter la demande sur le téléservice "
                      f"expire en outre le {dates.format_date(last)}, soixantième jour précédant cette échéance.")
         return text
@@ -248,9 +254,26 @@ def retard(case: Case, inv: Inventory, g: dict[str, str], brouillon: bool) -> st
     if not proc.explication_retard:
         return A_COMPLETER_RETARD if brouillon else ""
     ref = _pieces(case, inv, proc.preuves_retard)
-    return typo(_with_ref(f"{g['Le_requerant']} n'a pu agir plus tôt : "
-                          f"{lower_first(proc.explication_retard)}", ref)
-                + " Ce retard ne lui est donc pas imputable.")
+    first = min(t.date.date() for t in case.tentatives)
+    opens, _ = echeances.window(case) or (None, None)
+    delay = ("entre le cent-vingtième et le soixantième jour qui précèdent l'expiration du titre"
+             if proc.is_anef else "de deux mois")
+    closes = proc.expiration_titre - dt.timedelta(days=60) if proc.is_anef else proc.expiration_titre
+    head = f"Le délai {delay} prévu par l'article R. 431-5 du {CESEDA} pour présenter la demande de renouvellement"
+    text = (f"{head} courait du {dates.format_date(opens)} au {dates.format_date(closes)}. " if opens
+            else f"{head} est expiré. ")
+    # Never « n'a pu l'utiliser »: the préfet answers that part of the window was free. He was not bound to
+    # file on its first day, and the explanation says what kept him from acting.
+    text += _with_ref(f"{g['Le_requerant']}, qui n'était pas tenu{g['e']} de présenter sa demande dès son ouverture, "
+                      f"n'a pu agir plus tôt : {lower_first(proc.explication_retard)}", ref)
+    # The explanation's last date before the first attempt (a release from hospital…) shows how soon he acted.
+    before = [d for d in echeances.dates_in(proc.explication_retard) if d <= first]
+    since = ""
+    if before and (first - before[-1]).days > 0:
+        n = (first - before[-1]).days
+        since = f", {compte(n, 'jour', 'jours')} après la fin de cet empêchement"
+    did = "a tenté de déposer sa demande" if proc.is_anef else "a tenté d'obtenir un rendez-vous"
+    return typo(f"{text} {cap(g['il'])} {did} dès le {dates.format_date(first)}{since}.")
 
 
 def missing(case: Case) -> str:
@@ -270,7 +293,7 @@ def delai_bref(case: Case, g: dict[str, str], on: dt.date) -> str:
     what = "récépissé" if echeances.recepisse(case) else "titre de séjour"
     # A date the section already gave (the titre's paragraph, a fact) is recalled, not written again.
     stated = {exp} if (exp and titre(case, g, on)) else set()
-    stated |= {x for u in case.urgence for x in ([u.echeance] if u.echeance else []) + echeances.dates_in(u.fait)}
+    stated |= {x for u in argued(case) for x in ([u.echeance] if u.echeance else []) + echeances.dates_in(u.fait)}
     if exp and exp < on and echeances.presumed(case):
         why = (f"le {what} {g['du_requerant']} a expiré" + ("" if exp in stated else f" le {dates.format_date(exp)}"))
     elif d.echeance is not None and d.echeance.date in stated:

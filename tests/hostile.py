@@ -180,6 +180,17 @@ def jpeg_cut_at_restart() -> bytes:
     return data[:rst[len(rst) // 2]] + b"\xff\xd9"
 
 
+def jpeg_cut_then_comment() -> bytes:
+    """Cut at a restart marker, then a comment segment before EOI: the scan ends on the comment's
+    marker, not on EOI, and must not slip past the check for it (attack 5)."""
+    return jpeg_cut_at_restart()[:-2] + b"\xff\xfe\x00\x06abcd\xff\xd9"
+
+
+def jpeg_whole_then_comment() -> bytes:
+    """A whole JPEG with a comment segment between its scan and EOI: sound."""
+    return jpeg_scan(quality=90, restart_marker_blocks=4)[:-2] + b"\xff\xfe\x00\x06abcd\xff\xd9"
+
+
 def jpeg_garbage_scan() -> bytes:
     """Headers of a sound JPEG, 5000 zero bytes of scan data, EOI."""
     data = jpeg_scan(quality=90)

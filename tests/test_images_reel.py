@@ -108,7 +108,8 @@ def test_check_and_build_agree(tmp_path, run, make, ext):
 
 # --- issue 22, F20: a JPEG cut short but closed with its end marker --------------------------------
 
-@pytest.mark.parametrize("data", [hostile.jpeg_cut_at_restart, hostile.jpeg_garbage_scan])
+@pytest.mark.parametrize("data", [hostile.jpeg_cut_at_restart, hostile.jpeg_garbage_scan,
+                                  hostile.jpeg_cut_then_comment])
 def test_jpeg_cut_short_but_closed_with_eoi_is_refused(tmp_path, run, data):
     """libjpeg draws the missing rows grey and only warns: refused like any truncated image."""
     case = _case(tmp_path, hostile.jpeg_file, "jpg", data())
@@ -128,6 +129,13 @@ def test_jpeg_cut_short_but_closed_with_eoi_is_refused(tmp_path, run, data):
 ])
 def test_whole_jpegs_are_never_called_damaged(tmp_path, run, save, tail):
     case = _case(tmp_path, hostile.jpeg_file, "jpg", hostile.jpeg_scan(**save) + tail)
+    result = run("check", case)
+    assert result.exit_code == 0, result.output
+    assert "[capture-illisible]" not in result.output and "endommag" not in result.output
+
+
+def test_whole_jpeg_with_a_comment_before_its_end_is_sound(tmp_path, run):
+    case = _case(tmp_path, hostile.jpeg_file, "jpg", hostile.jpeg_whole_then_comment())
     result = run("check", case)
     assert result.exit_code == 0, result.output
     assert "[capture-illisible]" not in result.output and "endommag" not in result.output

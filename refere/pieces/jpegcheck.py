@@ -43,8 +43,28 @@ def for_decoding(data: bytes) -> bytes:
             if i + 5 > n or not components or data[i + 4] != components:
                 return data  # several scans (components apart): libjpeg buffers the whole file
             end = _SCAN_END.search(data, i + 2 + length)
-            if end is None or data[end.end() - 1] != 0xD9:
-                return data  # no end marker at all (Pillow refuses it), or another segment
+            if end is None or not _only_segments_then_eoi(data, end.end() - 2):
+                return data  # no end marker at all (Pillow refuses it), or another scan
             return data[:end.start()] + _PADDING
         i += 2 + length
     return data
+
+
+def _only_segments_then_eoi(data: bytes, i: int) -> bool:
+    """True when, from the marker at ``i``, only whole segments (comment, APPn, tables…) lead to EOI:
+    a comment slipped between a cut scan and EOI must not hide the cut. Another scan: False."""
+    n = len(data)
+    while i + 2 <= n and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xFF:
+            i += 1
+            continue
+        if marker == 0xD9:
+            return True
+        if marker == 0xDA or i + 4 > n:
+            return False
+        length = int.from_bytes(data[i + 2:i + 4], "big")
+        if length < 2:
+            return False
+        i += 2 + length
+    return False

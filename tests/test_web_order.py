@@ -1,0 +1,66 @@
+"""Attempts are kept in date order from the web, as the requête numbers them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from ruamel.yaml import YAML
+
+from conftest import copy_example, make_png
+from refere.affaire.loader import load
+from refere.web import store
+from refere.web.app import create_app
+
+
+@pytest.fixture
+def ws(tmp_path):
+    w = tmp_path / "espace"
+    w.mkdir()
+    case = copy_example(w / "exemple-94") / "dossier.yaml"
+    case.write_text(re.sub(r"(?m)^  date: 2025-09-29\n", "", case.read_text(encoding="utf-8")), encoding="utf-8")
+    return w
+
+
+@pytest.fixture
+def client(ws):
+    app = create_app(ws, limits=store.Limits(file_bytes=3 * 1024 * 1024, case_bytes=60 * 1024 * 1024), workers=1)
+    app.testing = True
+    return app.test_client()
+
+
+def _tok(client, url):
+    html = client.get(url).get_data(as_text=True)
+    return {n: re.search(rf'name="{n}" value="([^"]*)"', html)[1] for n in ("_csrf", "_version")}
+
+
+def _dates(ws):
+    return [t.date.strftime("%Y-%m-%d %H:%M") for t in load(ws / "exemple-94" / "dossier.yaml").tentatives]
+
+
+def test_a_capture_dated_late_takes_its_place_by_date(client, ws):
+    make_png(ws / "exemple-94" / "captures" / "sans-date-0001.png")
+    r = client.post("/d/exemple-94/captures/dater",
+                    data={**_tok(client, "/d/exemple-94/captures"), "nom": "sans-date-0001.png", "date": "2025-09-01T07:00"})
+    assert r.status_code == 302
+    got = _dates(ws)
+    assert got == sorted(got)
+    assert got[0] == "2025-09-01 07:00"
+    case = load(ws / "exemple-94" / "dossier.yaml")
+    assert case.tentatives[0].capture.written == "captures/sans-date-0001.png"
+    # The page numbers it n° 1, as the requête does.
+    html = client.get("/d/exemple-94/captures").get_data(as_text=True)
+    assert html.index("2025-09-01T07:00") < html.index("2025-09-01T08:52")
+
+
+def test_an_attempt_added_without_capture_is_sorted(client, ws):
+    path = ws / "exemple-94" / "dossier.yaml"
+    r = client.post("/d/exemple-94/captures", data={**_tok(client, "/d/exemple-94/captures"),
+                                                      "tentatives[nouveau].date": "2025-09-01T20:15"})
+    assert r.status_code == 302
+    got = _dates(ws)
+    assert got == sorted(got)
+    assert got[1] == "2025-09-01 20:15"
+    written = path.read_text(encoding="utf-8")
+    assert "# Exemple de dossier" in written
+    assert len(YAML().load(written)["tentatives"]) == len(got)

@@ -115,8 +115,9 @@ SECTIONS: tuple[Section, ...] = (
         Field("site", "Lieu du rendez-vous (facultatif)", help="Par exemple : Sous-préfecture du Raincy"),
         Field("url_rendez_vous", "Adresse de la page de rendez-vous (facultatif)", "url"),
         Field("adresse", "Adresse de la préfecture (facultatif)", "textarea",
-              help="L'adresse postale du service des étrangers, sur plusieurs lignes : elle est imprimée sur la "
-                   "lettre à la préfecture et, dans la requête, sous « CONTRE »."),
+              help="L'adresse postale du service des étrangers (rue, code postal, ville), sur plusieurs lignes : "
+                   "elle est imprimée sur la lettre à la préfecture, sous « Préfecture … » et « Service des "
+                   "étrangers » (déjà écrits : inutile de les taper), et, dans la requête, sous « CONTRE »."),
     )),
     Section("conseil", "Avocat ou association (facultatif)", (
         Field("qualite", "Qualité", "select", (("", "— personne —"), ("avocat", "avocat"), ("association", "association"))),

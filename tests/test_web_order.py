@@ -64,3 +64,20 @@ def test_an_attempt_added_without_capture_is_sorted(client, ws):
     written = path.read_text(encoding="utf-8")
     assert "# Exemple de dossier" in written
     assert len(YAML().load(written)["tentatives"]) == len(got)
+
+
+def test_messages_name_a_capture_as_the_person_sent_it(client, ws):
+    """« captures/sans-date-cd30….jpg » is a name the web gave: pages say « IMG-WA0017.jpg », as « Captures » does."""
+    from refere.web import forms
+
+    msg = ("La tentative n° 3 est déclarée le 2 décembre 2026 à 9 h 10, mais la capture "
+           "« captures/sans-date-cd305096.jpg » affiche 10 h 40. Corrigez l'heure déclarée, ou vérifiez la capture.")
+    said = forms.words(msg, "tentatives[2].date", {"captures/sans-date-cd305096.jpg": "IMG-WA0017.jpg"})
+    assert "« IMG-WA0017.jpg » affiche 10 h 40" in said and "sans-date" not in said
+    # On « Vérification »: a capture gone missing is named as sent.
+    path = ws / "exemple-94" / "dossier.yaml"
+    first = load(path).tentatives[0].capture.written
+    (ws / "exemple-94" / first).unlink()
+    (ws / "exemple-94" / store.NAMES_FILE).write_text('{"%s": "IMG-WA0017.jpg"}' % first, encoding="utf-8")
+    html = client.get("/d/exemple-94/verification").get_data(as_text=True)
+    assert "« IMG-WA0017.jpg »" in html and f"« {first} »" not in html

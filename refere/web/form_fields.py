@@ -19,9 +19,13 @@ def hide_server_path(text: str) -> str:
     return re.sub(r" \(cherché dans [^()]*\)", " (dans le dossier de l'affaire)", text)
 
 
-def words(message: str, field: str = "") -> str:
-    """refere.affaire.libelles.words, for a page."""
-    return hide_server_path(libelles.words(message, field))
+def words(message: str, field: str = "", originals: dict[str, str] | None = None) -> str:
+    """refere.affaire.libelles.words, for a page; a file the web stored (« captures/sans-date-cd30….jpg ») is
+    named as the person sent it (« IMG-WA0017.jpg »), as on « Captures »."""
+    text = hide_server_path(libelles.words(message, field))
+    for stored in sorted(originals or {}, key=len, reverse=True):
+        text = text.replace(f"« {stored} »", f"« {originals[stored]} »")
+    return text
 
 
 def problem_words(p) -> str:

@@ -81,3 +81,17 @@ def test_messages_name_a_capture_as_the_person_sent_it(client, ws):
     (ws / "exemple-94" / store.NAMES_FILE).write_text('{"%s": "IMG-WA0017.jpg"}' % first, encoding="utf-8")
     html = client.get("/d/exemple-94/verification").get_data(as_text=True)
     assert "« IMG-WA0017.jpg »" in html and f"« {first} »" not in html
+
+
+def test_cases_in_sub_folders_are_pointed_to(tmp_path):
+    """A batch workspace (« lundi/diallo-a ») opened with « refere web »: not a bare « Aucun dossier »."""
+    w = tmp_path / "permanence"
+    copy_example(w / "lundi" / "exemple-94")
+    copy_example(w / "mardi" / "a")
+    copy_example(w / "mardi" / "b")
+    app = create_app(w, workers=1)
+    app.testing = True
+    html = app.test_client().get("/").get_data(as_text=True)
+    assert "Aucun dossier pour l&#39;instant" not in html
+    assert "<code>refere web lundi/</code> (1 dossier)" in html
+    assert "<code>refere web mardi/</code> (2 dossiers)" in html

@@ -95,3 +95,31 @@ def test_cases_in_sub_folders_are_pointed_to(tmp_path):
     assert "Aucun dossier pour l&#39;instant" not in html
     assert "<code>refere web lundi/</code> (1 dossier)" in html
     assert "<code>refere web mardi/</code> (2 dossiers)" in html
+
+
+def test_same_person_counts_as_a_warning_in_the_list_and_after_tout_construire(tmp_path):
+    import shutil
+    import time
+
+    w = copy_example(tmp_path / "permanence" / "ahmed-b").parent
+    shutil.copytree(w / "ahmed-b", w / "cherkaoui-y")
+    app = create_app(w, limits=store.Limits(), workers=1)
+    app.testing = True
+    client = app.test_client()
+    html = client.get("/").get_data(as_text=True)
+    row = re.search(r'<tr>\s*<th scope="row"><a href="/d/ahmed-b/">.*?</tr>', html, re.S)[0]
+    shown = int(re.search(r"\((\d+) avertissements?\)", row)[1])
+    from refere.web import core
+    assert shown == core.status(w / "ahmed-b")["warnings"] + 1
+    tok = {"_csrf": re.search(r'name="_csrf" value="([^"]*)"', html)[1]}
+    assert client.post("/tout-construire", data=tok).status_code == 302
+    runner = app.extensions["refere_batch"]
+    for _ in range(3000):
+        if not runner.state.running:
+            break
+        time.sleep(0.1)
+    html = client.get("/tout-construire").get_data(as_text=True)
+    row = re.search(r'<tr><th scope="row"><a href="/d/ahmed-b/">.*?</tr>', html, re.S)[0]
+    assert "Même personne (nom, prénoms et date de naissance) que le dossier « cherkaoui-y »" in row
+    cells = dict(re.findall(r'<td data-label="([^"]+)"[^>]*>(.*?)</td>', row, re.S))
+    assert int(cells["Avertissements"]) == shown

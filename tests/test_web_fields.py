@@ -103,3 +103,19 @@ def test_late_start_warning_links_to_its_field_and_saving_it_clears_it(client):
     assert r.status_code in (200, 302, 303)
     html = client.get("/d/exemple-94/verification").get_data(as_text=True)
     assert "postérieure à l&#39;expiration" not in html
+
+
+@pytest.mark.parametrize("number,warned", [("06 12 34 56 7", True), ("06 12 34 56 78", False),
+                                           ("+33 6 12 34 56 78", False), ("+33 6 12 34 56", True),
+                                           ("+212 6 12 34 56 78", False)])
+def test_a_french_phone_number_of_the_wrong_length_is_warned(tmp_path, number, warned):
+    from conftest import default_case, write_case
+    from refere.affaire.loader import load
+    from refere.preuves.coherence import check as coherence_check
+
+    data = default_case()
+    data["requerant"]["telephone"] = number
+    case = load(write_case(tmp_path / "a", data))
+    codes = []
+    coherence_check(case, lambda code, *rest: codes.append(code))
+    assert ("telephone-incomplet" in codes) is warned

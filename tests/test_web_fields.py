@@ -119,3 +119,13 @@ def test_a_french_phone_number_of_the_wrong_length_is_warned(tmp_path, number, w
     codes = []
     coherence_check(case, lambda code, *rest: codes.append(code))
     assert ("telephone-incomplet" in codes) is warned
+
+
+@pytest.mark.parametrize("typed", ["92026-03-01", "01/03/92026"])
+def test_a_five_digit_year_is_said_day_first_in_french(typed):
+    from refere import dates
+
+    with pytest.raises(dates.DateFormatError) as err:
+        dates.parse_date(typed)
+    assert str(err.value) == (
+        "année à 5 chiffres dans la date 01/03/92026 : vérifiez l'année (par exemple 01/03/2026)")

@@ -113,7 +113,7 @@ def _applicant(case: Case, add: Add) -> None:
     if lodged and not r.heberge_par:
         add("hebergement-sans-hebergeant", AVERTISSEMENT,
             "L'adresse est prouvée par une attestation d'hébergement, mais la requête écrit « demeurant » : "
-            "indiquez le nom de la personne qui héberge dans « requerant.heberge_par » (« M. Sékou Diallo ») pour "
+            "indiquez le nom de la personne qui héberge dans « requerant.heberge_par » (par exemple « M. Sékou Diallo ») pour "
             "qu'elle écrive « hébergé chez … ».", R411_1, "requerant.heberge_par")
     digits = re.sub(r"[\s.\-()/]", "", r.telephone or "")
     if digits and ((digits.startswith("0") and len(digits) != 10) or (digits.startswith("+33") and len(digits) != 12)

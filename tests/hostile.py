@@ -160,6 +160,49 @@ def pdf_cut_jpeg(path: Path) -> Path:
     return pdf_image_stream(path, data[:len(data) // 2], ["/DCTDecode"], 64, 48)
 
 
+def jpeg_scan(size=(600, 1200), **save) -> bytes:
+    """A JPEG with content down to its last rows (a blue panel, lines of text)."""
+    img = Image.new("RGB", size, (240, 240, 240))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle([50, 50, size[0] - 50, size[1] - 50], fill=(10, 120, 200))
+    for y in range(60, size[1] - 60, 40):
+        draw.text((70, y), f"Aucun rendez-vous disponible {y}", fill=(255, 255, 255))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", **save)
+    return buf.getvalue()
+
+
+def jpeg_cut_at_restart() -> bytes:
+    """Cut at its middle restart marker and closed with EOI: libjpeg draws the lower half grey and
+    only warns (« Premature end of JPEG file »)."""
+    data = jpeg_scan(quality=90, restart_marker_blocks=4)
+    rst = [i for i in range(len(data) - 1) if data[i] == 0xFF and 0xD0 <= data[i + 1] <= 0xD7]
+    return data[:rst[len(rst) // 2]] + b"\xff\xd9"
+
+
+def jpeg_garbage_scan() -> bytes:
+    """Headers of a sound JPEG, 5000 zero bytes of scan data, EOI."""
+    data = jpeg_scan(quality=90)
+    sos = data.index(b"\xff\xda")
+    return data[:sos + 2 + int.from_bytes(data[sos + 2:sos + 4], "big")] + bytes(5000) + b"\xff\xd9"
+
+
+def pdf_jpeg_cut_at_restart(path: Path) -> Path:
+    return pdf_image_stream(path, jpeg_cut_at_restart(), ["/DCTDecode"], 600, 1200, cs="/DeviceRGB")
+
+
+def pdf_jpeg_whole(path: Path) -> Path:
+    """The same JPEG with restart markers, whole."""
+    data = jpeg_scan(quality=90, restart_marker_blocks=4)
+    return pdf_image_stream(path, data, ["/DCTDecode"], 600, 1200, cs="/DeviceRGB")
+
+
+def jpeg_file(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
 def pdf_runlength_damaged(path: Path) -> Path:
     """RunLength data that says « 100 bytes follow » where 3 do."""
     return pdf_image_stream(path, b"\x63abc", ["/RunLengthDecode"], 10, 10)

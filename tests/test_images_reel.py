@@ -104,3 +104,30 @@ def test_check_and_build_agree(tmp_path, run, make, ext):
     built = run("build", case)
     assert checked.exit_code == built.exit_code == 0, checked.output + built.output
     assert "[capture-illisible]" not in checked.output
+
+
+# --- issue 22, F20: a JPEG cut short but closed with its end marker --------------------------------
+
+@pytest.mark.parametrize("data", [hostile.jpeg_cut_at_restart, hostile.jpeg_garbage_scan])
+def test_jpeg_cut_short_but_closed_with_eoi_is_refused(tmp_path, run, data):
+    """libjpeg draws the missing rows grey and only warns: refused like any truncated image."""
+    case = _case(tmp_path, hostile.jpeg_file, "jpg", data())
+    result = run("check", case)
+    assert result.exit_code == 1, result.output
+    assert ("[capture-illisible] Capture illisible : « captures/c00.jpg » : image endommagée ou tronquée, "
+            "ses pixels ne se lisent pas en entier") in result.output
+    assert "« pieces/image.jpg » : image endommagée ou tronquée" in result.output
+
+
+@pytest.mark.parametrize("save, tail", [
+    ({"quality": 90}, b""), ({"quality": 90, "restart_marker_blocks": 4}, b""), ({"quality": 5}, b""),
+    ({"quality": 97, "subsampling": 0}, b""), ({"quality": 75, "optimize": True}, b""),
+    ({"quality": 80, "progressive": True}, b""),
+    # What phones append after the end marker (a maker trailer, a motion photo): not image data.
+    ({"quality": 85}, b"SEFH" + bytes(200) + b"\xff\xd8\xff\xd9"),
+])
+def test_whole_jpegs_are_never_called_damaged(tmp_path, run, save, tail):
+    case = _case(tmp_path, hostile.jpeg_file, "jpg", hostile.jpeg_scan(**save) + tail)
+    result = run("check", case)
+    assert result.exit_code == 0, result.output
+    assert "[capture-illisible]" not in result.output and "endommag" not in result.output

@@ -84,6 +84,7 @@ def test_rotation_that_is_not_a_whole_multiple_of_90_is_refused(tmp_path, run):
 @pytest.mark.parametrize("make, label, page", [
     (hostile.pdf_bad_token, "contenu de page mal formé", "page touchée : 2"),
     (hostile.pdf_cut_jpeg, "flux de données compressé illisible", "page touchée : 1"),
+    (hostile.pdf_jpeg_cut_at_restart, "flux de données compressé illisible", "page touchée : 1"),
     (hostile.pdf_runlength_damaged, "flux de données compressé illisible", "page touchée : 1"),
     (hostile.pdf_ccitt_damaged, "flux de données compressé illisible", "page touchée : 1"),
     (hostile.pdf_unknown_filter, "flux compressé par un filtre inconnu", "page touchée : 1"),
@@ -100,7 +101,7 @@ def test_damage_is_warned_with_its_page(tmp_path, run, make, label, page):
 # --- 22.3: no false alarm --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("make", [hostile.pdf_lzw, hostile.pdf_flate_variants, hostile.pdf_orphan_damage,
-                                  hostile.pdf_ccitt])
+                                  hostile.pdf_ccitt, hostile.pdf_jpeg_whole])
 def test_sound_pieces_are_never_called_damaged(tmp_path, run, make):
     """A valid LZW stream of 78 KB (past the old 62 KB bound), an empty Flate stream and one
     without its checksum (qpdf and poppler read both), garbage in an object no page uses."""

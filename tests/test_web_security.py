@@ -61,14 +61,15 @@ class Browser:
         self.cookie = ""
 
     def request(self, method: str, path: str, form: dict | None = None):
+        if form is None:
+            return self.request_raw(method, path)
+        return self.request_raw(method, path, urlencode(form).encode(), {"Content-Type": "application/x-www-form-urlencoded"})
+
+    def request_raw(self, method: str, path: str, body: bytes | None = None, extra: dict | None = None):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        headers = dict(self.headers)
+        headers = {**self.headers, **(extra or {})}
         if self.cookie:
             headers["Cookie"] = self.cookie
-        body = None
-        if form is not None:
-            body = urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
         conn.request(method, path, body, headers)
         resp = conn.getresponse()
         data = resp.read()

@@ -21,7 +21,7 @@ from pathlib import Path
 from PIL import Image, ImageFile
 
 from refere import files, signals
-from refere.pieces import pngcheck, repair
+from refere.pieces import jpegcheck, pngcheck, repair
 from refere.errors import FileProblem
 
 # A phone screenshot is ~3 Mpx, a 600 dpi A4 scan ~35 Mpx: beyond this it is an attack or a
@@ -30,6 +30,9 @@ MAX_PIXELS = 60_000_000
 # Scans of one JPEG: a progressive photo has about ten; each scan makes Pillow re-walk the whole
 # image, so thousands of tiny scans take minutes to decode.
 MAX_JPEG_SCANS = 100
+# Raised whenever the checks find damage they let through before: what an older refere called
+# sound is checked again (version 2: a JPEG cut short but closed with its end marker).
+CHECKS = 2
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -79,7 +82,8 @@ def _image_pages(data: bytes, written: str) -> tuple[int, bool | None]:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            with Image.open(io.BytesIO(data)) as img:
+            # A JPEG cut short but closed with its end marker fails too (jpegcheck).
+            with Image.open(io.BytesIO(jpegcheck.for_decoding(data))) as img:
                 w, h = img.size
                 if w * h > MAX_PIXELS or w <= 0 or h <= 0:
                     raise FileProblem(
@@ -202,7 +206,7 @@ def _verify(checked: files.Checked, dated=None) -> SourceInfo:
 # same captures decodes nothing. Never in the case folder, which a hostile case could pre-seed;
 # the content hash makes an entry true of exactly those bytes.
 def decode_cache() -> Path:
-    return files.user_cache() / f"images-decodees-{_pillow()}-{MAX_PIXELS}"
+    return files.user_cache() / f"images-decodees-{_pillow()}-{MAX_PIXELS}-v{CHECKS}"
 
 
 @functools.lru_cache(maxsize=1)
@@ -255,7 +259,7 @@ def idat_exact(source, wait: bool = True) -> bool | None:
 def _pdf_cache() -> Path:
     """PDFs already checked (pages, damage found), by SHA-256, beside the decoded images; the
     entry depends on the version of pikepdf (qpdf) that judged it."""
-    return decode_cache().parent / f"pdf-verifies-{_pikepdf_version()}"
+    return decode_cache().parent / f"pdf-verifies-{_pikepdf_version()}-v{CHECKS}"
 
 
 @functools.lru_cache(maxsize=1)

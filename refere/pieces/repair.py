@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from refere.pieces import flux
+from refere.pieces import flux, jpegcheck
 
 if TYPE_CHECKING:
     import pikepdf
@@ -176,8 +176,8 @@ def _image_damage(stream: pikepdf.Stream, name: str, data: bytes, budget: list[i
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            if name == "/DCTDecode":
-                with Image.open(io.BytesIO(data)) as img:
+            if name == "/DCTDecode":  # cut short but closed with EOI: refused too (jpegcheck)
+                with Image.open(io.BytesIO(jpegcheck.for_decoding(data))) as img:
                     if img.size[0] * img.size[1] > PIXEL_BUDGET:
                         return None
                     img.draft(img.mode, (max(1, img.size[0] // 8), max(1, img.size[1] // 8)))

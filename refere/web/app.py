@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def create_app(workspace: Path, password: str | None = None, limits: store.Limit
         MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,
         MAX_FORM_PARTS=20_000,  # 2000 attempts (the format's maximum) × their inputs
         # A local server answers only to local names: a web page cannot reach it by DNS rebinding.
-        TRUSTED_HOSTS=trusted_hosts,
+        # Checked here (_guard), not by werkzeug's TRUSTED_HOSTS, which cuts « [::1] » at its first colon.
+        REFERE_HOSTS=None if trusted_hosts is None else {_host_name(h.strip("[]")) for h in trusted_hosts},
         REFERE_WORKSPACE=workspace.resolve(),
         REFERE_PASSWORD=password,
         REFERE_LIMITS=limits,
@@ -65,12 +67,32 @@ def create_app(workspace: Path, password: str | None = None, limits: store.Limit
     return app
 
 
+_HOST = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::([1-9][0-9]{0,4}))?", re.ASCII | re.IGNORECASE)
+
+
+def _host_name(name: str) -> str:
+    try:
+        return name.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return name.lower()
+
+
+def host_trusted(host: str, trusted: set[str]) -> bool:
+    """A Host header « name[:port] », or « [IPv6]:port » as browsers send an IPv6 address, whose
+    name is one of ``trusted`` exactly (letter case aside)."""
+    m = _HOST.fullmatch(host or "")
+    if m is None or (m[2] and int(m[2]) > 65535):
+        return False
+    return _host_name(m[1].strip("[]")) in trusted
+
+
 def _guards(app: Flask) -> None:
     app.jinja_env.globals["csrf_token"] = csrf_token
 
     @app.before_request
     def _guard():
-        if isinstance(request.routing_exception, SecurityError):
+        hosts = app.config["REFERE_HOSTS"]
+        if isinstance(request.routing_exception, SecurityError) or (hosts is not None and not host_trusted(request.host, hosts)):
             abort(400)  # a Host not trusted: refused before anything (even the login redirect) is built
         if app.config["REFERE_PROXY"] and request.scheme != "https":
             return (PLAIN_HTTP_REFUSED, 400, {"Content-Type": "text/plain; charset=utf-8"})

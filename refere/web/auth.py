@@ -187,3 +187,19 @@ _LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9._~!$&'()*+,;=:@/-]*")
 def local_path(suite: str | None) -> str:
     """Where to go after login: the page asked for when it is a path on this site, else the list."""
     return suite if suite and _LOCAL_PATH.fullmatch(suite) and "//" not in suite else "/"
+
+
+def signed_in(app, cookie_header: str | None) -> bool:
+    """Whether a Cookie header carries the session of someone who gave the password: read the way
+    Flask reads it (signed cookie, same lifetime), before the request reaches Flask (serve)."""
+    from werkzeug.http import parse_cookie
+
+    value = parse_cookie(cookie_header or "").get(app.config["SESSION_COOKIE_NAME"])
+    serializer = app.session_interface.get_signing_serializer(app)
+    if not value or serializer is None:
+        return False
+    try:
+        data = serializer.loads(value, max_age=int(app.permanent_session_lifetime.total_seconds()))
+    except Exception:  # noqa: BLE001 - a forged, expired or garbled cookie: not signed in
+        return False
+    return isinstance(data, dict) and app.extensions["refere_gate"].session_alive(data.get("auth"))

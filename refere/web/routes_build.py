@@ -33,6 +33,7 @@ def register(app: Flask) -> None:
                                pdf_possible=core.pdf_possible(), letters=core.letter_files(folder),
                                letter=unstash("courrier"), letter_stale=core.letter_stale(folder),
                                checked=core.check(folder), originals=store.original_names(folder),
+                               unreadable=m is None and core.built_unreadable(folder),
                                outdir=core.built_dir(folder).relative_to(folder.parent).as_posix(),
                                modeles=current_app.config["REFERE_MODELES"])
 

@@ -28,12 +28,14 @@ def register(app: Flask) -> None:
     def captures_page(case_id):
         folder, doc = readable_case(case_id)
         rows = forms.list_rows(doc, "tentatives")
-        used = {str(r["item"].get("capture")) for r in rows if r["item"].get("capture")}
+        used = {store.norm_path(str(r["item"].get("capture"))) for r in rows if r["item"].get("capture")}
         loose = []
         cap = folder / "captures"
         if cap.is_dir() and not cap.is_symlink():  # a linked folder is not read (nor written, store.receive)
+            inodes = store.cited_files(folder, used)  # cited under another spelling: not loose
             for p in sorted(cap.iterdir()):
-                if (p.is_file() and not p.is_symlink() and not p.name.startswith(".") and f"captures/{p.name}" not in used
+                if (p.is_file() and not p.is_symlink() and not p.name.startswith(".")
+                        and not store.is_cited(folder, used, f"captures/{p.name}", inodes)
                         and store.bare_name(p.name)):  # a name in an old encoding cannot be shown nor named
                     when, source = _date_existing(p)
                     loose.append({"name": p.name, "when": when.strftime("%Y-%m-%dT%H:%M") if when else "",
@@ -67,7 +69,7 @@ def register(app: Flask) -> None:
             return redirect(url_for("captures_page", case_id=case_id))
         limits = app.config["REFERE_LIMITS"]
         cap = folder / "captures"
-        known = store.existing_hashes(cap)
+        known = store.existing_files(cap, limits.file_bytes)  # hashed only when an upload has a file's size
         used = store.folder_size(folder)
         dated, undated, dupes, refused = [], [], [], []
         names = store.original_names(folder)  # « captures/x.png » → the name it had on the phone
@@ -92,14 +94,14 @@ def register(app: Flask) -> None:
             except store.UploadRefused as exc:
                 refused.append(exc.message)
                 continue
-            if digest in known:
+            if (same := known.find(digest, size)) is not None:
                 tmp.unlink(missing_ok=True)
-                dupes.append(f"« {original} » a le même contenu que {said(known[digest])} : une capture ne prouve "
+                dupes.append(f"« {original} » a le même contenu que {said(same)} : une capture ne prouve "
                              f"qu'une tentative, « {original} » n'est pas ajoutée.")
                 continue
             when, source = store.date_upload(tmp, kind, original)
             name = store.store_capture(tmp, kind, digest, when, cap)
-            known[digest] = name
+            known.add(digest, name)
             names[f"captures/{name}"] = original
             used += size
             shot = captures.Shot(f"captures/{name}", when, source, digest)
@@ -164,7 +166,7 @@ def register(app: Flask) -> None:
             used = store.referenced(folder / store.CASE_FILE)
             if used is None:
                 flash("Le fichier dossier.yaml est illisible : corrigez-le dans un éditeur.", "erreur")
-            elif f"captures/{name}" in used:
+            elif store.is_cited(folder, used, f"captures/{name}"):  # in any Unicode form or spelling
                 flash("Cette capture sert à une tentative : retirez d'abord la tentative.", "erreur")
             else:
                 store.remove_inside(folder, f"captures/{name}", "captures")

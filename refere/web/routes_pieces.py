@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask, flash, redirect, request, url_for
 
 from refere.web import forms, store
@@ -39,13 +41,14 @@ def register(app: Flask) -> None:
         written = [w for _, w, _ in received]
         # A pièce sent twice is refused like a duplicate capture, naming the pièce it repeats.
         doc, _ = load_doc(folder)
-        have = {}
+        known = store.Known(app.config["REFERE_LIMITS"].file_bytes)  # hashed only for an upload of its size
         for k, item in enumerate((doc or {}).get("pieces") or [], 1):
             if isinstance(item, dict):
                 for src in _sources(item):
-                    if src not in written and (folder / src).is_file():
-                        have[files.sha256(folder / src)] = f"la pièce n° {k} de la liste (« {item.get('titre') or src} »)"
-        again = [(o, have[d]) for _, w, o in received if (d := files.sha256(folder / w)) in have]
+                    if src not in written and store.inside(folder, src):
+                        known.add_path(folder / src, f"la pièce n° {k} de la liste (« {item.get('titre') or src} »)")
+        again = [(o, same) for _, w, o in received
+                 if (d := files.content_hash(folder / w, known.limit)) and (same := known.find(d, os.stat(folder / w).st_size))]
         if again:
             remove_pieces(folder, written)
             flash(f"« {again[0][0]} » a le même contenu que {again[0][1]} : une pièce n'est produite qu'une fois, "

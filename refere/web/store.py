@@ -14,6 +14,7 @@ import os
 import posixpath
 import re
 import shutil
+import stat
 import tempfile
 import threading
 import unicodedata
@@ -384,13 +385,55 @@ def _probe_file(path: Path, original: str, kind: str) -> None:
 EXT = {"png": "png", "jpeg": "jpg", "pdf": "pdf"}
 
 
-def existing_hashes(folder: Path) -> dict[str, str]:
-    out = {}
+class Known:
+    """Files of the case an upload may repeat, matched by content. A file is hashed only when an
+    upload has its very size, and only a regular file (never a link) no larger than an upload can
+    be: a huge file left in captures/ is never read."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._by_size: dict[int, list[tuple[Path, str]]] = {}
+        self._added: dict[str, str] = {}
+
+    def add_path(self, path: Path, label: str) -> None:
+        try:
+            st = os.lstat(path)
+        except (OSError, ValueError):
+            return
+        if stat.S_ISREG(st.st_mode) and 0 < st.st_size <= self.limit:
+            self._by_size.setdefault(st.st_size, []).append((path, label))
+
+    def add(self, digest: str, label: str) -> None:
+        """A file just stored under ``label``, its hash known."""
+        self._added.setdefault(digest, label)
+
+    def find(self, digest: str, size: int) -> str | None:
+        """The label of a known file with this content, or None."""
+        if digest in self._added:
+            return self._added[digest]
+        for path, label in self._by_size.get(size, ()):
+            if files.content_hash(path, self.limit) == digest:
+                return label
+        return None
+
+
+def inside(case_folder: Path, written: str) -> bool:
+    """Whether a path dossier.yaml names stays inside the case folder."""
+    try:
+        files.resolve_inside(case_folder, written)
+    except files.FileKindError:
+        return False
+    return True
+
+
+def existing_files(folder: Path, limit: int) -> Known:
+    """The files directly in ``folder`` (not a linked folder), known by name."""
+    known = Known(limit)
     if folder.is_dir() and not folder.is_symlink():
         for p in sorted(folder.iterdir()):
-            if p.is_file() and not p.name.startswith("."):
-                out[files.sha256(p)] = p.name
-    return out
+            if not p.name.startswith("."):
+                known.add_path(p, p.name)
+    return known
 
 
 def date_upload(tmp: Path, kind: str, original: str) -> tuple[dt.datetime | None, str]:
@@ -420,7 +463,7 @@ def store_piece(tmp: Path, kind: str, digest: str, title: str, folder: Path) -> 
         try:
             os.link(tmp, dest)  # fails if the name is taken: nothing is ever overwritten
         except FileExistsError:
-            if dest.is_file() and not dest.is_symlink() and files.sha256(dest) == digest:
+            if files.content_hash(dest, os.stat(tmp).st_size) == digest:  # bounded: never a huge planted file
                 tmp.unlink()
                 return name, False
             continue  # another content under the short name: the full hash tells them apart
@@ -435,8 +478,34 @@ def store_piece(tmp: Path, kind: str, digest: str, title: str, folder: Path) -> 
     raise UploadRefused(f"un autre fichier occupe déjà le nom « {name} » dans pieces/ : renommez-le ou retirez-le.")
 
 
-def _norm(written: str) -> str:
-    return posixpath.normpath(written.replace("\\", "/")) if written else ""
+def norm_path(written: str) -> str:
+    # NFC: a name copied from a Mac (NFD) is the same file the case file cites as typed (NFC).
+    return unicodedata.normalize("NFC", posixpath.normpath(written.replace("\\", "/"))) if written else ""
+
+
+def cited_files(case_folder: Path, used: set[str]) -> set[tuple[int, int]]:
+    """(device, inode) of each existing file a string of dossier.yaml names: the same file under
+    another spelling (Unicode form, letter case on macOS and Windows) is still cited."""
+    out = set()
+    for written in used:
+        if 0 < len(written) < 4096 and inside(case_folder, written):  # never a file outside the case
+            try:
+                st = os.stat(case_folder / written)
+            except (OSError, ValueError):
+                continue
+            out.add((st.st_dev, st.st_ino))
+    return out
+
+
+def is_cited(case_folder: Path, used: set[str], written: str, inodes: set[tuple[int, int]] | None = None) -> bool:
+    """Whether dossier.yaml (``used``: referenced()) cites this file, under any spelling of its name."""
+    if norm_path(written) in used:
+        return True
+    try:
+        st = os.stat(case_folder / written)
+    except (OSError, ValueError):
+        return False
+    return (st.st_dev, st.st_ino) in (cited_files(case_folder, used) if inodes is None else inodes)
 
 
 def referenced(case_file: Path) -> set[str] | None:
@@ -455,7 +524,7 @@ def referenced(case_file: Path) -> set[str] | None:
         elif isinstance(item, list):
             todo.extend(item)
         elif isinstance(item, str):
-            out.add(_norm(item))
+            out.add(norm_path(item))
     return out
 
 
@@ -483,7 +552,7 @@ def remove_unused(case_folder: Path, written: list[str], sub: str) -> None:
     with _file_lock(case_folder / CASE_FILE):
         used = referenced(case_folder / CASE_FILE)
         for w in written:
-            if used is not None and _norm(w) not in used:
+            if used is not None and not is_cited(case_folder, used, w):
                 remove_inside(case_folder, w, sub)
 
 

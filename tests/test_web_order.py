@@ -22,11 +22,15 @@ def ws(tmp_path):
     return w
 
 
-@pytest.fixture
-def client(ws):
-    app = create_app(ws, limits=store.Limits(file_bytes=3 * 1024 * 1024, case_bytes=60 * 1024 * 1024), workers=1)
+def _client(workspace):
+    app = create_app(workspace, limits=store.Limits(), workers=1)
     app.testing = True
     return app.test_client()
+
+
+@pytest.fixture
+def client(ws):
+    return _client(ws)
 
 
 def _tok(client, url):

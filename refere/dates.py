@@ -63,6 +63,14 @@ def parse_date(value: object) -> dt.date:
         return _make_date(int(m[1]), int(m[2]), int(m[3]), raw)
     if m := _DATE_FR.match(raw):
         return _make_date(int(m[3]), int(m[2]), int(m[1]), raw)
+    long_year = (re.fullmatch(r"(\d{5,})-(\d{1,2})-(\d{1,2})", raw, re.ASCII)
+                 or re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{5,})", raw, re.ASCII))
+    if long_year:
+        # A date picker that let a fifth digit in (« 92026-03-01 »): said day first, as the person typed it.
+        y, mo, d = ((long_year[1], long_year[2], long_year[3]) if "-" in raw
+                    else (long_year[3], long_year[2], long_year[1]))
+        raise DateFormatError(f"année à {len(y)} chiffres dans la date {d.zfill(2)}/{mo.zfill(2)}/{y} : "
+                              f"vérifiez l'année (par exemple {d.zfill(2)}/{mo.zfill(2)}/{y[-4:]})")
     raise DateFormatError(
         f"date illisible « {raw} » : écrivez-la 2025-03-03 ou 03/03/2025"
     )

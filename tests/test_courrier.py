@@ -208,3 +208,18 @@ def test_letter_uses_the_prefecture_address_and_introduces_urgency_as_facts(run,
     run("courrier", case, "--force")
     text = text_of(case.parent / "courrier-prefecture.docx")
     assert "Les circonstances suivantes rendent sa demande urgente :" in text
+
+
+def test_service_typed_in_the_address_is_not_printed_twice(tmp_path):
+    data = default_case()
+    data["prefecture"]["adresse"] = "Service des étrangers\n1 esplanade Jean Moulin\n93007 Bobigny Cedex"
+    out = courrier.write(write_case(tmp_path / "a", data), tmp_path / "envoi", today=dt.date(2025, 3, 25))
+    lines = [x.strip() for x in text_of(out.docx).splitlines()]
+    assert lines.count("Service des étrangers") == 1
+    start = lines.index("Service des étrangers")
+    assert lines[start - 1].startswith("Préfecture ") and lines[start + 1] == "1 esplanade Jean Moulin"
+    # Without it, the tool writes it above the address.
+    data["prefecture"]["adresse"] = "1 esplanade Jean Moulin\n93007 Bobigny Cedex"
+    out = courrier.write(write_case(tmp_path / "b", data), tmp_path / "envoi-b", today=dt.date(2025, 3, 25))
+    lines = [x.strip() for x in text_of(out.docx).splitlines()]
+    assert lines[lines.index("1 esplanade Jean Moulin") - 1] == "Service des étrangers"

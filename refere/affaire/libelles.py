@@ -73,7 +73,6 @@ FIELD_WORDS = {
     "demandes.rdv_sous_jours": "ou : rendez-vous sous", "demandes.astreinte_par_jour": "astreinte par jour de retard, en euros",
     "demandes.frais_l761_1": "frais demandés, en euros",
     "signature.lieu": "lieu", "signature.date": "date",
-    # Fields the form does not show (yet): still named in words in a message.
     "procedure.explication_retard": "explication du retard", "procedure.preuves_retard": "pièces qui prouvent le retard",
     "situation": "situation personnelle", "preuves_situation": "pièces qui prouvent la situation",
     "requerant.heberge_par": "hébergé par",

@@ -115,6 +115,13 @@ def _applicant(case: Case, add: Add) -> None:
             "L'adresse est prouvée par une attestation d'hébergement, mais la requête écrit « demeurant » : "
             "indiquez le nom de la personne qui héberge dans « requerant.heberge_par » (par exemple « M. Sékou Diallo ») pour "
             "qu'elle écrive « hébergé chez … ».", R411_1, "requerant.heberge_par")
+    digits = re.sub(r"[\s.\-()/]", "", r.telephone or "")
+    if digits and ((digits.startswith("0") and len(digits) != 10) or (digits.startswith("+33") and len(digits) != 12)
+                   or (digits.startswith("0033") and len(digits) != 13)):
+        add("telephone-incomplet", AVERTISSEMENT,
+            f"Le numéro de téléphone « {r.telephone} » n'a pas le bon nombre de chiffres pour un numéro français "
+            "(10 chiffres : 06 12 34 56 78) : il est imprimé dans la requête et la lettre, le greffe et la préfecture "
+            "ne pourraient pas appeler. Corrigez « requerant.telephone ».", R411_1, "requerant.telephone")
     if proc.type == "admission_exceptionnelle_sejour" and not (proc.sans_mesure_eloignement or proc.oqtf):
         add("eloignement-non-precise", AVERTISSEMENT,
             "Admission exceptionnelle : le juge vérifie qu'aucune mesure d'éloignement n'empêche l'urgence. Si "
@@ -197,7 +204,8 @@ def _titre_pieces(case: Case, add: Add) -> None:
         if p.categorie == "domicile" and p.date is None and not _DATE_WORDS.search(p.titre):
             add("piece-sans-date", AVERTISSEMENT,
                 f"L'intitulé de la pièce « {p.titre} » ne donne pas sa date : écrivez-la (« Attestation "
-                "d'hébergement de M. …, du 2 mars 2025 ») ou indiquez « date » ; le juge vérifie qu'elle est récente.",
+                "d'hébergement de M. …, du 2 mars 2025 ») ou remplissez sa « date du document » (« date ») ; le juge "
+                "vérifie qu'elle est récente.",
                 R412_2, f"pieces[{i}].titre")
         if p.categorie != "titre_sejour":
             continue

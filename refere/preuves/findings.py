@@ -89,6 +89,7 @@ SHORT_WORDS = {
     "urgence-fond": "vie familiale donnée comme urgence (c'est le fond)",
     "urgence-sans-lien": "fait d'urgence sans lien avec le rendez-vous",
     "requerant-sans-civilite": "personne sans civilité",
+    "telephone-incomplet": "numéro de téléphone incomplet",
     "hebergement-sans-hebergeant": "hébergement sans le nom de l'hébergeant",
     "eloignement-non-precise": "absence de mesure d'éloignement non précisée",
     "recepisse-intitule": "intitulé du récépissé sans « renouvellement »",

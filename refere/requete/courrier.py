@@ -203,8 +203,7 @@ def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
     typo = grammaire.typo  # the letter's sentences set as the requête's: no-break spaces
     return {
         "expediteur": sender,
-        "destinataire": ["Préfecture de police" if dep.code == "75" else f"Préfecture {dep.de_nom}",
-                         "Service des étrangers"]
+        "destinataire": _heading(dep, _recipient(case))
                         # A visible blank to fill in rather than a letter without an address.
                         + (_recipient(case) or [ADRESSE_A_COMPLETER]),
         "lieu": _place(case),
@@ -250,6 +249,18 @@ def _recipient(case: Case) -> list[str]:
     """The place (« Sous-préfecture du Raincy », often written with its address) and the postal address."""
     site = [case.prefecture.site] if case.prefecture.site else []
     return site + [x.strip() for x in (case.prefecture.adresse or "").splitlines() if x.strip()]
+
+
+def _heading(dep, typed: list[str]) -> list[str]:
+    """« Préfecture de … » and « Service des étrangers » above the address, unless the address typed says them
+    already (« Service des étrangers / 1 esplanade Jean Moulin… »): never printed twice."""
+    said = [x.casefold() for x in typed]
+    out = []
+    if not any(x.startswith(("préfecture", "prefecture")) for x in said):
+        out.append("Préfecture de police" if dep.code == "75" else f"Préfecture {dep.de_nom}")
+    if not any("étrangers" in x or "etrangers" in x for x in said):
+        out.append("Service des étrangers")
+    return out
 
 
 def _cap(text: str) -> str:

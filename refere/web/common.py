@@ -84,12 +84,12 @@ def page(template: str, case_id: str, folder: Path, doc, **extra):
     # The summary at the top counts only what is corrected on this page (the attempts are on « Captures »).
     to_fix = {p: m for p, m in by_path.items() if forms.page_of(p) == request.endpoint}
     return render_template(template, case_id=case_id, doc=doc, checked=checked, errors=by_path, hints=hints,
-                           to_fix=to_fix, notes=findings_by_anchor(checked, doc), general=general, version=store.version_of(folder / store.CASE_FILE),
+                           to_fix=to_fix, notes=findings_by_anchor(checked, doc, store.original_names(folder)), general=general, version=store.version_of(folder / store.CASE_FILE),
                            originals=store.original_names(folder),
                            status=core.status(folder), **extra)
 
 
-def findings_by_anchor(checked, doc) -> dict[str, list[str]]:
+def findings_by_anchor(checked, doc, originals: dict[str, str] | None = None) -> dict[str, list[str]]:
     """The check's findings (blocking, then warnings) by the id their « Corriger » link opens, for this page:
     the field it focuses shows why, in the same words as on « Vérification »."""
     out: dict[str, list[str]] = {}
@@ -97,7 +97,7 @@ def findings_by_anchor(checked, doc) -> dict[str, list[str]]:
         return out
     for f in [*checked.report.blocking, *checked.report.warnings]:
         if f.champ and forms.page_of(f.champ) == request.endpoint and (a := forms.anchor(f.champ, doc)):
-            out.setdefault(a, []).append(forms.words(f.message, f.champ))
+            out.setdefault(a, []).append(forms.words(f.message, f.champ, originals))
     return out
 
 

@@ -499,6 +499,8 @@ class BatchRunner:
             jobs = batch.find_jobs([self.workspace / i for i in ids])
             # Incremental, as `refere batch`: a case unchanged since its last build stays « à jour ».
             rows = batch.run(jobs, self.out, self.workers, batch.Settings(modele=self.modele), progress)
+            with self._lock:  # the final rows: with the « même personne » warning, as in rapport.csv
+                self.state.rows = list(rows)
             batch.write_report(rows, self.out / "rapport.csv")
         except RefereError as exc:
             self.state.error = exc.message

@@ -267,3 +267,34 @@ def merge_proof_boxes(form: dict[str, str], multi) -> dict[str, str]:
         prefix = key[: -len(".preuves_cases")]
         form[f"{prefix}.preuves"] = ", ".join(multi(f"{prefix}.preuves_choix"))
     return form
+
+
+def sort_attempts(doc: Any) -> bool:
+    """Attempts in date order, as the requête numbers them: « tentative n° 11 » is the same one on every page.
+    Left as they are while one date cannot be read (its error is shown first)."""
+    from refere import dates
+
+    seq = doc.get("tentatives") if isinstance(doc, dict) else None
+    if not isinstance(seq, list):
+        return False
+    keys = []
+    for item in seq:
+        try:
+            when = dates.parse_datetime(item.get("date")) if isinstance(item, dict) else None
+        except Exception:
+            when = None
+        if when is None:
+            return False
+        keys.append(when.replace(tzinfo=None))
+    order = sorted(range(len(seq)), key=lambda i: keys[i])
+    if order == list(range(len(seq))):
+        return False
+    items = [seq[i] for i in order]
+    notes = getattr(getattr(seq, "ca", None), "items", None)
+    moved = {new: notes[old] for new, old in enumerate(order) if old in notes} if notes is not None else None
+    del seq[:]
+    seq.extend(items)
+    if moved is not None:
+        notes.clear()
+        notes.update(moved)
+    return True

@@ -19,9 +19,13 @@ def hide_server_path(text: str) -> str:
     return re.sub(r" \(cherché dans [^()]*\)", " (dans le dossier de l'affaire)", text)
 
 
-def words(message: str, field: str = "") -> str:
-    """refere.affaire.libelles.words, for a page."""
-    return hide_server_path(libelles.words(message, field))
+def words(message: str, field: str = "", originals: dict[str, str] | None = None) -> str:
+    """refere.affaire.libelles.words, for a page; a file the web stored (« captures/sans-date-cd30….jpg ») is
+    named as the person sent it (« IMG-WA0017.jpg »), as on « Captures »."""
+    text = hide_server_path(libelles.words(message, field))
+    for stored in sorted(originals or {}, key=len, reverse=True):
+        text = text.replace(f"« {stored} »", f"« {originals[stored]} »")
+    return text
 
 
 def problem_words(p) -> str:
@@ -63,7 +67,8 @@ def departement_choices() -> tuple[tuple[str, str], ...]:
 
 SECTIONS: tuple[Section, ...] = (
     Section("requerant", "La personne qui demande le rendez-vous", (
-        Field("civilite", "Civilité", "select", CIVILITES),
+        Field("civilite", "Civilité", "select", CIVILITES,
+              help="La requête écrit « il » ou « elle », « né » ou « née », selon la civilité."),
         Field("nom", "Nom de famille", required=True),
         Field("prenoms", "Prénoms", required=True),
         Field("nom_usage", "Nom d'usage (facultatif)"),
@@ -71,10 +76,21 @@ SECTIONS: tuple[Section, ...] = (
         Field("lieu_naissance", "Lieu de naissance", help="Ville (pays), par exemple : Conakry (Guinée)", required=True),
         Field("nationalite", "Nationalité", help="Par exemple : guinéenne", required=True),
         Field("adresse", "Adresse postale", "textarea", help="Sur plusieurs lignes, comme sur une enveloppe", required=True),
-        Field("telephone", "Téléphone (facultatif)", "tel"),
+        Field("telephone", "Téléphone (facultatif)", "tel",
+              help="Imprimé dans la requête et la lettre : 10 chiffres pour un numéro français (06 12 34 56 78)."),
         Field("courriel", "Courriel (facultatif)", "email"),
         Field("numero_etranger", "Numéro étranger AGDREF (facultatif)",
               help="Le numéro à 10 chiffres imprimé sur le titre de séjour ou le récépissé (« N° étranger »)."),
+        Field("heberge_par", "Hébergé par (facultatif)",
+              help="Si l'adresse est celle d'une personne qui vous héberge (attestation d'hébergement) : son nom, "
+                   "par exemple « M. Sékou Diallo ». La requête écrira « hébergé chez … »."),
+    )),
+    Section("", "La situation personnelle (facultatif)", (
+        Field("situation", "Situation personnelle", "textarea",
+              help="Quelques phrases à la troisième personne : entrée en France, durée de résidence, famille, "
+                   "travail (« Mme HADDAD est entrée en France en 2016 ; elle… »). Imprimée telle quelle dans la requête."),
+        Field("preuves_situation", "Pièces qui prouvent la situation", "preuves",
+              help="Les identifiants des pièces (voir « Pièces »), séparés par des virgules : livret-famille, bail…"),
     )),
     Section("procedure", "La démarche et la voie", (
         Field("type", "Démarche", "select", _opts(PROCEDURES, PROCEDURE_LABELS, "— choisir —"), required=True),
@@ -87,18 +103,30 @@ SECTIONS: tuple[Section, ...] = (
         Field("precisions", "Précisions (obligatoire si « autre »)", "textarea"),
         Field("oqtf", "Une obligation de quitter le territoire (OQTF) a été notifiée", "check",
               help="Une OQTF est une décision écrite du préfet qui demande de quitter la France. Cochez seulement si vous en avez reçu une."),
+        Field("sans_mesure_eloignement", "Aucune mesure d'éloignement n'a été prise", "check",
+              help="Cochez si vous n'avez reçu ni OQTF ni autre décision vous demandant de quitter la France : la "
+                   "requête le dira (le juge le vérifie, surtout pour une admission exceptionnelle)."),
+        Field("explication_retard", "Explication du retard (facultatif)", "textarea",
+              help="Si le titre a expiré avant la première tentative : pourquoi les démarches ont commencé après, "
+                   "à la troisième personne (« elle était hospitalisée du 2 au 20 septembre »)."),
+        Field("preuves_retard", "Pièces qui prouvent le retard (facultatif)", "preuves",
+              help="Les identifiants des pièces (voir « Pièces »), séparés par des virgules : bulletin-hospitalisation…"),
+        Field("preuves_dossier", "Pièces qui montrent que le dossier est complet (facultatif)", "preuves",
+              help="Les identifiants des pièces (voir « Pièces »), séparés par des virgules : la liste des "
+                   "documents demandés, cochée, par exemple."),
     )),
     Section("prefecture", "La préfecture", (
         Field("departement", "Département", "select", (), required=True),
         Field("site", "Lieu du rendez-vous (facultatif)", help="Par exemple : Sous-préfecture du Raincy"),
         Field("url_rendez_vous", "Adresse de la page de rendez-vous (facultatif)", "url"),
         Field("adresse", "Adresse de la préfecture (facultatif)", "textarea",
-              help="L'adresse postale du service des étrangers, sur plusieurs lignes : elle est imprimée sur la "
-                   "lettre à la préfecture et, dans la requête, sous « CONTRE »."),
+              help="L'adresse postale du service des étrangers (rue, code postal, ville), sur plusieurs lignes : "
+                   "elle est imprimée sur la lettre à la préfecture, sous « Préfecture … » et « Service des "
+                   "étrangers » (déjà écrits : inutile de les taper), et, dans la requête, sous « CONTRE »."),
     )),
     Section("conseil", "Avocat ou association (facultatif)", (
         Field("qualite", "Qualité", "select", (("", "— personne —"), ("avocat", "avocat"), ("association", "association"))),
-        Field("civilite", "Civilité", "select", CIVILITES),
+        Field("civilite", "Civilité", "select", CIVILITES, help="Celle de l'avocat ou du représentant de l'association."),
         Field("nom", "Nom", help="Sans « Maître »"),
         Field("barreau", "Barreau (avocat)"),
         Field("toque", "Toque (facultatif)"),
@@ -118,7 +146,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("demandes", "Ce qui est demandé au juge", (
         Field("delai_jours", "Délai donné au préfet (jours)", "number",
               help="Le nombre de jours que le juge laisse au préfet pour vous donner le rendez-vous, une fois sa décision connue. Vide : 15 jours."),
-        Field("rdv_au_plus_tard", "Rendez-vous au plus tard le (facultatif)", "date"),
+        Field("rdv_au_plus_tard", "Rendez-vous au plus tard le (facultatif)", "date",
+              help="Une date avant l'échéance (fin du titre, du contrat…) : demander plus tard dit au juge qu'il n'y a pas d'urgence."),
         Field("rdv_sous_jours", "Ou : rendez-vous sous (jours, facultatif)", "number"),
         Field("astreinte_par_jour", "Astreinte par jour de retard, en euros (facultatif)", "number",
               help="Une somme que le préfet devrait payer pour chaque jour de retard après le délai. Le juge décide ; vide : rien n'est demandé."),

@@ -9,7 +9,7 @@ from flask import Flask, abort, current_app, redirect, render_template, request,
 
 from refere.errors import CaseInvalid, RefereError
 from refere.present import figures_lines
-from refere.web import core
+from refere.web import core, store
 from refere.web.common import case_folder, load_doc, stash, unstash
 
 
@@ -21,7 +21,7 @@ def register(app: Flask) -> None:
         checked = core.check(folder)
         lines = figures_lines(checked.report) if checked.report else []
         return render_template("verification.html", case_id=case_id, checked=checked, figures=lines,
-                               status=core.status(folder), doc=doc)
+                               status=core.status(folder), doc=doc, originals=store.original_names(folder))
 
     @app.get("/d/<case_id>/construction")
     def build_page(case_id):
@@ -32,7 +32,8 @@ def register(app: Flask) -> None:
                                files=core.output_files(folder), result=unstash("construit"), doc=doc,
                                pdf_possible=core.pdf_possible(), letters=core.letter_files(folder),
                                letter=unstash("courrier"), letter_stale=core.letter_stale(folder),
-                               checked=core.check(folder), unreadable=m is None and core.built_unreadable(folder),
+                               checked=core.check(folder), originals=store.original_names(folder),
+                               unreadable=m is None and core.built_unreadable(folder),
                                outdir=core.built_dir(folder).relative_to(folder.parent).as_posix(),
                                modeles=current_app.config["REFERE_MODELES"])
 

@@ -134,8 +134,9 @@ def register(app: Flask) -> None:
         if not when:
             flash("Indiquez la date et l'heure de la tentative.", "erreur")
             return redirect(url_for("captures_page", case_id=case_id))
+        # In date order, as the requête numbers them (forms.sort_attempts).
         if save(folder, lambda doc: forms.append_entry(doc, "tentatives", ("date", forms.to_yaml(when, "datetime")),
-                                                        ("capture", f"captures/{name}"))):
+                                                        ("capture", f"captures/{name}")) | forms.sort_attempts(doc)):
             flash("Tentative ajoutée.", "ok")
         return redirect(url_for("captures_page", case_id=case_id))
 
@@ -148,7 +149,7 @@ def register(app: Flask) -> None:
             form.pop("tentatives[nouveau].date")
             flash(f"La nouvelle tentative est datée du {future}, dans le futur : vérifiez l'année. Elle n'a pas "
                   "été ajoutée.", "erreur")
-        if save(folder, lambda doc: forms.apply_list(doc, "tentatives", form).changed):
+        if save(folder, lambda doc: forms.apply_list(doc, "tentatives", form).changed | forms.sort_attempts(doc)):
             flash_saved(folder, "captures_page", "Tentatives enregistrées")
             if (nxt := next_step(case_id)):
                 return nxt

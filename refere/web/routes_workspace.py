@@ -37,6 +37,7 @@ def register(app: Flask) -> None:
         return render_template("index.html", rows=rows, total=total, q=q, etat=etat, states=core.STATE_FILTER,
                                workspace=workspace, batch=runner.state,
                                single=(workspace / store.CASE_FILE).is_file(),
+                               groups=store.nested_groups(workspace) if not total else [],
                                has_report=report is not None, report=report)
 
     @app.post("/nouveau")

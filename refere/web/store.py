@@ -74,6 +74,22 @@ def case_ids(workspace: Path) -> list[str]:
     return out
 
 
+def nested_groups(workspace: Path) -> list[tuple[str, int]]:
+    """Sub-folders holding cases (« lundi/diallo-a », as « refere batch » reads them): the web lists only the
+    cases directly in its folder, so the page points to each (« refere web lundi/ »). (name, number of cases)."""
+    try:
+        entries = sorted(workspace.iterdir(), key=lambda p: p.name)
+    except OSError:
+        return []
+    out = []
+    for p in entries:
+        if p.is_dir() and not p.is_symlink() and p.name != BATCH_OUT and not p.name.startswith("."):
+            n = len(case_ids(p))
+            if n:
+                out.append((p.name, n))
+    return out
+
+
 def case_dir(workspace: Path, case_id: str) -> Path | None:
     """The folder of a listed case, or None: an id is looked up, never joined as a path."""
     if not CASE_ID.match(case_id or ""):

@@ -253,8 +253,12 @@ def test_situation_reasoning(tmp_path, name):
         assert cut is not None, conclusions
         when = dt.date(int(cut[4]), MOIS.index(cut[3]) + 1, 1 if cut[2] == "1er" else int(cut[2]))
         assert when == echeances.notified_after(fixed, after) and on < when < fixed
-    elif fixed and after:
-        assert f"ou, à défaut, dans les {'48 heures' if after == 2 else f'{after} jours'} de la notification" in conclusions
+    # Never « ou, à défaut, »: a switch date already past shortens the delays instead (CE 435594).
+    assert "à défaut" not in conclusions
+    if fixed and after:
+        assert echeances.notified_after(fixed, after) > on, (name, fixed, after)
+        # The fallback is never longer than the injunction's own delay.
+        assert after <= echeances.delais(case, on).jours, name
     # On the ANEF the appointment date is asked only when the user sets one.
     assert fixed is not None or after is not None or not deadlines or case.procedure.is_anef
     for d in deadlines:
@@ -416,7 +420,8 @@ def test_window_and_expired_titre(tmp_path):
     assert "ne lui est donc pas imputable" not in late
     concl = late.split("PAR CES MOTIFS")[1]
     assert "dans un délai de 8 jours" in concl
-    assert "FIXER ce rendez-vous dans un délai de 15 jours à compter de la communication de cette date ;" in concl
+    # The fallback never exceeds the injunction's 8 days (the « délai bref » pleaded).
+    assert "FIXER ce rendez-vous dans un délai de 8 jours à compter de la communication de cette date ;" in concl
     # A late renewal: the récépissé authorising work is not of right; a plain récépissé is asked.
     assert ("de délivrer au requérant, dès l'enregistrement de sa demande, un récépissé de demande de titre de "
             "séjour ;") in concl and "l'autorisant à travailler" not in concl
@@ -449,10 +454,13 @@ def test_changement_de_statut_and_aes(tmp_path):
     assert "C'est avant cette date que le rendez-vous doit avoir eu lieu." not in three
     assert three.count("pour que son examen puisse commencer avant cette date.") == 1
     assert three.count("article L. 8251-1") == 1
-    # 5 May, a job's date: 15 days before (Sunday 20 April → Friday 18 April); too close for an ordonnance
-    # notified in time, so « à défaut » the injunction's delay.
-    assert ("FIXER ce rendez-vous au plus tard le 18 avril 2025 ou, à défaut, dans les 15 jours de la notification "
-            "de l'ordonnance ;") in three
+    # 5 May, a job's date: 15 days before (Sunday 20 April → Friday 18 April). 18 April minus 15 days is
+    # already past on 4 April: the injunction and its fallback shorten to 8 days, the switch date is said,
+    # and the « délai bref » is pleaded with the hiring date.
+    assert ("FIXER ce rendez-vous au plus tard le 18 avril 2025 ou, si l'ordonnance est notifiée après le 10 avril "
+            "2025, dans les 8 jours de sa notification ;") in three
+    assert "de communiquer à la requérante, dans un délai de 8 jours à compter de la notification" in three
+    assert "Le juge des référés fixe un délai bref en cas d'urgence particulière" in three
     # A first « salarié » demand: a plain récépissé, its right to work is not of right.
     assert "dès l'enregistrement de sa demande, un récépissé de demande de titre de séjour ;" in three
     assert "l'autorisant à travailler ;" not in three

@@ -284,8 +284,18 @@ def delais(case: Case, on: dt.date | None = None) -> Delais:
         else:
             fixer_jours = after
     elif presumed(case) and expired(case):
-        # Expired titre, no deadline ahead: 15 days after the date is communicated (never « 23 jours »).
-        fixer_jours = 15
+        # Expired titre, no deadline ahead: the date is communicated, then the appointment within the
+        # injunction's own delay (never a fallback longer than it, never « 23 jours »).
+        fixer_jours = min(15, jours)
+    if fixer is not None and fixer_jours and not d.rdv_au_plus_tard:
+        # The switch date (FIXER date minus the delay) must still be ahead: otherwise the injunction's
+        # own delay makes the date unattainable; shorten both to 8 days, then 48 hours (CE 435594).
+        for short in (8, 2):
+            if notified_after(fixer, fixer_jours) > on or fixer_jours <= short:
+                break
+            jours, fixer_jours = min(jours, short), short
+        if notified_after(fixer, fixer_jours) <= on:
+            fixer, fixer_jours = None, min(jours, fixer_jours)
     bref = jours <= 8 or bool(case.procedure.expiration_titre and presumed(case)
                                and (case.procedure.expiration_titre - on).days <= 30)
     return Delais(jours, fixer, fixer_jours, bref, first)

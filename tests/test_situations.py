@@ -670,3 +670,24 @@ def test_typographic_apostrophe_in_the_requete(tmp_path):
     assert "'" not in raw.split("BORDEREAU")[0]
     assert "Aux termes de l\u2019article L.\u00a0521\u20113" in raw  # the template's text
     assert "il appartient à l\u2019étranger de justifier" in raw  # a generated sentence
+
+
+def test_urgency_on_a_justificatif_de_sejour_asks_the_recepisse(tmp_path):
+    # The crèche requires a justificatif de séjour: an appointment is none, the récépissé given at
+    # registration (R. 431-12) is. The requête asks for it and says the request must be registered first.
+    data = copy.deepcopy(SITUATIONS["association"])
+    data["urgence"][0]["fait"] = ("mère d'une enfant française, elle perdra la place de son enfant en crèche, que la "
+                                  "commune supprimera le 30 avril 2025 à défaut de justificatif de séjour")
+    text = render_data(tmp_path / "creche", data).replace("\u2011", "-")
+    assert "C'est avant cette date que le rendez-vous doit avoir eu lieu" not in text
+    assert ("à défaut de justificatif de séjour (pièce n° 7). Seul le récépissé remis lors de l'enregistrement de sa "
+            "demande (article R. 431-12 du code de l'entrée et du séjour des étrangers et du droit d'asile) lui "
+            "permettra de produire ce justificatif : c'est donc avant cette date que sa demande doit être "
+            "enregistrée.") in text
+    concl = text.split("PAR CES MOTIFS")[1]
+    assert ("ENJOINDRE au préfet de la Seine-Saint-Denis de délivrer à la partie requérante, dès l'enregistrement de sa "
+            "demande, un récépissé de demande de titre de séjour ;") in concl
+    assert "ASSORTIR ces injonctions" in concl
+    # In a renewal the récépissé follows of right: no such conclusion for a fact on its lack.
+    renewal = render_data(tmp_path / "renouvellement", copy.deepcopy(SITUATIONS["renouvellement-dans-le-delai"]))
+    assert "Seul le récépissé remis lors" not in renewal

@@ -229,6 +229,21 @@ def deadlines(case: Case, on: dt.date | None = None) -> list[Echeance]:
     return sorted(out, key=lambda e: (e.date, e.source != "procedure.expiration_titre"))
 
 
+_SEJOUR_PROOF = re.compile(r"justificatif de s[ée]jour|\btitres?\b|r[ée]c[ée]piss[ée]", re.IGNORECASE)
+
+
+def needs_sejour_proof(case: Case, u: Urgence) -> bool:
+    """An argued fact resting on the lack of a justificatif de séjour outside a renewal: only the
+    récépissé given at registration (R. 431-12 CESEDA) remedies it, so the requête asks for it."""
+    if presumed(case) or first_person(u.fait) or not_argued(case, u):
+        return False
+    return bool(_SEJOUR_PROOF.search(u.fait))
+
+
+def recepisse_for_proof(case: Case) -> bool:
+    return any(needs_sejour_proof(case, u) for u in case.urgence)
+
+
 def notified_after(fixer: dt.date, jours: int) -> dt.date:
     """The last notification date that still leaves `jours` before `fixer`: two working days for
     48 hours, else `jours` calendar days (« si l'ordonnance est notifiée après le … »)."""

@@ -217,7 +217,7 @@ def conclusions(case: Case, g: dict[str, str], dfd: dict[str, str], on: dt.date,
             items.append(f"À titre subsidiaire, ENJOINDRE {dfd['au_prefet']} de renouveler le récépissé de "
                          f"{echeances.recepisse_demande(case)} {g['du_requerant']}, en l'autorisant à travailler, par voie "
                          f"postale ou électronique, {delai_texte(min(delais.jours, 2))}")
-        elif d.recepisse_travail or echeances.expired_before_first(case):
+        elif d.recepisse_travail or echeances.expired_before_first(case) or echeances.recepisse_for_proof(case):
             items.append(f"ENJOINDRE {dfd['au_prefet']} de délivrer {g['au_requerant']}, dès l'enregistrement de sa "
                          "demande, un récépissé de demande de titre de séjour"
                          + (" l'autorisant à travailler" if recepisse_travail_de_droit(case) else ""))

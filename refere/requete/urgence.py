@@ -164,6 +164,13 @@ def paragraphs(case: Case, inv: Inventory, g: dict[str, str], on: dt.date) -> li
             tail = "" if case.procedure.type in NO_TITRE or job_date < on else (
                 f" Le dépôt de sa demande doit donc intervenir sans délai, pour que son examen puisse commencer "
                 f"avant {when}.")
+        elif deadline is not None and deadline >= on and echeances.needs_sejour_proof(case, u):
+            # The appointment is no justificatif de séjour: the récépissé given at registration is.
+            written = deadline in echeances.dates_in(u.fait)
+            which = "ce justificatif" if "justificatif" in u.fait.lower() else "un justificatif de séjour"
+            tail = ("" if written else f" Cette situation comporte une échéance précise, le {dates.format_date(deadline)}.") \
+                + (f" Seul le récépissé remis lors de l'enregistrement de sa demande (article R. 431-12 du {CESEDA}) "
+                   f"lui permettra de produire {which} : c'est donc avant cette date que sa demande doit être enregistrée.")
         else:
             tail = _echeance(deadline, on, case.procedure.is_anef, deadline in echeances.dates_in(u.fait))
         out.append(text + (f" {after}" if after else "") + tail)

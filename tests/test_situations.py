@@ -412,11 +412,20 @@ def test_window_and_expired_titre(tmp_path):
     # The window is stated, the explanation covers it, and the first attempt is dated from the release.
     assert ("Le délai de deux mois prévu par l'article R. 431-5 du code de l'entrée et du séjour des étrangers et du "
             "droit d'asile pour présenter la demande de renouvellement courait du 1er janvier 2025 au 1er mars 2025. "
-            "Le requérant, qui n'était pas tenu de présenter sa demande dès son ouverture, n'a pu agir plus tôt : "
-            "hospitalisé du 10 janvier au 7 mars 2025, il n'a pu accomplir aucune démarche avant sa sortie (pièce "
-            "n° 8). Il a tenté d'obtenir un rendez-vous dès le 10 mars 2025, trois jours après la fin de cet "
+            "Le requérant n'était pas tenu de présenter sa demande dès son ouverture. Hospitalisé du 10 janvier "
+            "au 7 mars 2025, il n'a pu accomplir aucune démarche avant sa sortie (pièce n° 8) : il a ainsi été "
+            "privé de la plus grande partie de ce délai et de toute possibilité d'agir avant son terme. Il a tenté d'obtenir un rendez-vous dès le 10 mars 2025, trois jours après la fin de cet "
             "empêchement.") in late
     assert "n'a pu l'utiliser" not in late
+    # 1–9 January were free: « n'a pu agir plus tôt » only when the impediment covers the whole window.
+    assert "n'a pu agir plus tôt" not in late
+    data = copy.deepcopy(SITUATIONS["expire-avant-la-premiere-tentative"])
+    data["procedure"]["explication_retard"] = "hospitalisé du 20 décembre 2024 au 7 mars 2025"
+    whole = render_data(tmp_path / "whole", data)
+    assert "n'était pas tenu de présenter sa demande dès son ouverture, n'a pu agir plus tôt : hospitalisé" in whole
+    data["procedure"]["explication_retard"] = "hospitalisé du 10 février au 20 février 2025"
+    short = render_data(tmp_path / "short", data)
+    assert "il a ainsi été privé d'une partie de ce délai." in short
     assert "ne lui est donc pas imputable" not in late
     concl = late.split("PAR CES MOTIFS")[1]
     assert "dans un délai de 8 jours" in concl

@@ -229,6 +229,25 @@ def deadlines(case: Case, on: dt.date | None = None) -> list[Echeance]:
     return sorted(out, key=lambda e: (e.date, e.source != "procedure.expiration_titre"))
 
 
+_M = "|".join(MOIS)
+_SPAN = re.compile(rf"\bdu[\s\u00a0]+(1er|\d{{1,2}})(?:[\s\u00a0]+({_M}))?(?:[\s\u00a0]+(\d{{4}}))?[\s\u00a0]+au[\s\u00a0]+"
+                   rf"(1er|\d{{1,2}})[\s\u00a0]+({_M})[\s\u00a0]+(\d{{4}})", re.IGNORECASE)
+
+
+def span_in(text: str) -> tuple[dt.date, dt.date] | None:
+    """« du 10 janvier au 7 mars 2025 », « du 1er au 30 octobre 2026 »: the first period a text gives."""
+    m = _SPAN.search(text)
+    if not m:
+        return None
+    day = lambda x: 1 if x.lower() == "1er" else int(x)  # noqa: E731
+    end = dt.date(int(m[6]), MOIS.index(m[5].lower()) + 1, day(m[4]))
+    month = MOIS.index(m[2].lower()) + 1 if m[2] else end.month
+    start = dt.date(int(m[3]) if m[3] else end.year, month, day(m[1]))
+    if start > end and not m[3]:
+        start = start.replace(year=start.year - 1)
+    return start, end
+
+
 _SEJOUR_PROOF = re.compile(r"justificatif de s[ée]jour|\btitres?\b|r[ée]c[ée]piss[ée]", re.IGNORECASE)
 
 

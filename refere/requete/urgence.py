@@ -271,10 +271,22 @@ def retard(case: Case, inv: Inventory, g: dict[str, str], brouillon: bool) -> st
             else f"{head} est expiré. ")
     # Never « n'a pu l'utiliser »: the préfet answers that part of the window was free. He was not bound to
     # file on its first day, and the explanation says what kept him from acting.
-    text += _with_ref(f"{g['Le_requerant']}, qui n'était pas tenu{g['e']} de présenter sa demande dès son ouverture, "
-                      f"n'a pu agir plus tôt : {lower_first(proc.explication_retard)}", ref)
     # The explanation's last date before the first attempt (a release from hospital…) shows how soon he acted.
     before = [d for d in echeances.dates_in(proc.explication_retard) if d <= first]
+    span = echeances.span_in(proc.explication_retard)
+    start = span[0] if span and span[1] <= first else None
+    if opens is None or start is None or start <= opens:
+        # The impediment covers the whole window (or its start is unknown): he could not act sooner.
+        text += _with_ref(f"{g['Le_requerant']}, qui n'était pas tenu{g['e']} de présenter sa demande dès son "
+                          f"ouverture, n'a pu agir plus tôt : {lower_first(proc.explication_retard)}", ref)
+    else:
+        # Part of the window was free: say what the impediment took, true to its dates.
+        covered = (min(before[-1], closes) - max(start, opens)).days
+        part = "de la plus grande partie" if 2 * covered > (closes - opens).days else "d'une partie"
+        rest = " et de toute possibilité d'agir avant son terme" if before[-1] >= closes else ""
+        text += (f"{g['Le_requerant']} n'était pas tenu{g['e']} de présenter sa demande dès son ouverture. "
+                 + strip_end(_with_ref(cap(proc.explication_retard.strip()), ref))
+                 + f" : {g['il']} a ainsi été privé{g['e']} {part} de ce délai{rest}.")
     since = ""
     if before and (first - before[-1]).days > 0:
         n = (first - before[-1]).days

@@ -700,3 +700,12 @@ def test_urgency_on_a_justificatif_de_sejour_asks_the_recepisse(tmp_path):
     # In a renewal the récépissé follows of right: no such conclusion for a fact on its lack.
     renewal = render_data(tmp_path / "renouvellement", copy.deepcopy(SITUATIONS["renouvellement-dans-le-delai"]))
     assert "Seul le récépissé remis lors" not in renewal
+
+
+def test_urgency_paragraphs_are_numbered_with_the_titre(tmp_path):
+    # The titre's expiry is argued first: three paragraphs, three ordinals, none announced as two.
+    _, _, _, three = render_situation(tmp_path, "changement-de-statut-trois-faits")
+    urg = three.split("B. Sur l'urgence")[1].split("C. Sur l'utilité")[0]
+    leads = re.findall(r"^(En \w+ lieu|Enfin|En l'espèce),", urg, re.M)
+    assert leads == ["En premier lieu", "En deuxième lieu", "En troisième lieu"]
+    assert "\nEn premier lieu, le titre de séjour de la requérante expire le 31 mai 2025 ;" in urg

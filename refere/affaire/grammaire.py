@@ -196,9 +196,7 @@ def ordinal(k: int, total: int) -> str:
         return "En l'espèce"
     if total == 2:  # « second » when there are only two
         return ("En premier lieu", "En second lieu")[k]
-    if k == total - 1 and total > 2:
-        return "Enfin"
-    if k < len(ORDINAUX):
+    if k < len(ORDINAUX):  # « En troisième lieu », never « Enfin »: every argued paragraph is counted
         return ORDINAUX[k]
     return "En outre"
 

@@ -135,9 +135,10 @@ def paragraphs(case: Case, inv: Inventory, g: dict[str, str], on: dt.date) -> li
     out: list[str] = []
     said: set[str] = set()
     # A date the titre paragraph already gives is not said again as a fact's échéance.
-    dated: set[dt.date] = {case.procedure.expiration_titre} if titre(case, g, on) else set()
+    head = 1 if _titre(case, g, on) else 0  # the titre's paragraph, when written, is the first argued
+    dated: set[dt.date] = {case.procedure.expiration_titre} if head else set()
     for k, u in enumerate(facts):
-        lead = ordinal(k, len(facts))
+        lead = ordinal(k + head, len(facts) + head)
         ref = _pieces(case, inv, echeances.linked_pieces(case, u))
         motif = motif_of(u)
         if first_person(u.fait):
@@ -223,6 +224,15 @@ def _generic(case: Case, g: dict[str, str]) -> str:
 
 
 def titre(case: Case, g: dict[str, str], on: dt.date) -> str:
+    """The titre's expiry as an urgency, numbered as the first argued paragraph when facts follow."""
+    text = _titre(case, g, on)
+    facts = argued(case)
+    if not text or not facts:
+        return text
+    return f"{ordinal(0, len(facts) + 1)}, {lower_first(text)}"
+
+
+def _titre(case: Case, g: dict[str, str], on: dt.date) -> str:
     """The titre's expiry as an urgency, only when it is one: expired, or within the two months."""
     proc = case.procedure
     exp = proc.expiration_titre

@@ -521,11 +521,18 @@ def test_counsel_and_neutral_forms(tmp_path):
     assert "date et lieu de naissance : 12 décembre 1984, Labé (Guinée)" in asso
     assert "élisant domicile auprès de l'association La Cimade, 1 rue Hippolyte-Maindron, 75014 Paris." in asso
 
-    _, _, _, anef = render_situation(tmp_path, "anef")
+    _, anef_report, _, anef = render_situation(tmp_path, "anef")
     concl = anef.split("PAR CES MOTIFS")[1]
-    # The astreinte runs from « le délai imparti »: each injunction has one.
-    assert ("de délivrer à la requérante, dans un délai de 15 jours à compter de la notification de l'ordonnance à "
-            "intervenir, une attestation de prolongation d'instruction") in concl
+    # The attestation exists only once the request is registered: asked from that registration, not within
+    # a delay, and covering the period after the titre's expiry.
+    assert ("de délivrer à la requérante, dès l'enregistrement de sa demande, une attestation de prolongation "
+            "d'instruction ou un récépissé de demande de titre de séjour, couvrant la période postérieure au 2 juin "
+            "2025 jusqu'à ce qu'il soit statué sur sa demande ;") in concl
+    # No letter to the préfet asking the substitution solution: check says so on the ANEF route too.
+    assert "anef-sans-courrier" in {f.code for f in anef_report.findings}
+    data = copy.deepcopy(SITUATIONS["anef"])
+    data["pieces"].append(COURRIEL)
+    assert "anef-sans-courrier" not in {f.code for f in rules.check(load(write_case(tmp_path / "lettre", data))).findings}
     # The titre's paragraph says what its expiry costs: the intro does not say it a second time.
     assert anef.count("2 juin 2025") == 3  # the titre in the facts, its paragraph in B, the injunction
 

@@ -501,7 +501,7 @@ def test_changement_de_statut_and_aes(tmp_path):
         "(pièce n° 7). Le requérant ne fait l'objet d'aucune mesure d'éloignement.")
     urg = aes.split("B. Sur l'urgence")[1].split("C. Sur l'utilité")[0]
     assert "enfants" not in urg and "Tel est le cas en l'espèce" not in urg
-    assert "En l'espèce, une embauche est proposée au requérant" in urg
+    assert "En l'espèce, un restaurant propose au requérant un contrat à compter du 12 mai 2025" in urg
     codes = {f.code for f in report.findings}
     assert "urgence-fond" in codes and "eloignement-non-precise" not in codes
     assert "situation-absente" not in {f.code for f in report.findings}
@@ -716,3 +716,21 @@ def test_urgency_paragraphs_are_numbered_with_the_titre(tmp_path):
     leads = re.findall(r"^(En \w+ lieu|Enfin|En l'espèce),", urg, re.M)
     assert leads == ["En premier lieu", "En deuxième lieu", "En troisième lieu"]
     assert "\nEn premier lieu, le titre de séjour de la requérante expire le 31 mai 2025 ;" in urg
+
+
+def test_a_job_offer_with_its_own_subject_is_not_announced_twice(tmp_path):
+    # « une embauche est proposée au requérant : le restaurant … lui propose » said the offer twice.
+    data = copy.deepcopy(SITUATIONS["aes-famille"])
+    data["urgence"][1]["fait"] = ("le restaurant Le Fil d'Or lui propose un contrat à durée indéterminée à compter "
+                                  "du 12 mai 2025")
+    text = render_data(tmp_path / "aes", data)
+    assert "une embauche est proposée" not in text
+    assert ("En l'espèce, le restaurant Le Fil d'Or propose au requérant un contrat à durée indéterminée à compter "
+            "du 12 mai 2025 (pièce n° 8).") in text
+    # « l'embauchera »: a promise, not a certainty, and the applicant named.
+    _, _, _, three = render_situation(tmp_path, "changement-de-statut-trois-faits")
+    assert "En deuxième lieu, la société Datalyse a promis d'embaucher la requérante à compter du 5 mai 2025" in three
+    # A fact without a subject of its own keeps the motif's lead.
+    data["urgence"][1]["fait"] = "contrat à durée indéterminée à compter du 12 mai 2025"
+    lead = render_data(tmp_path / "lead", data)
+    assert "En l'espèce, une embauche est proposée au requérant : contrat à durée indéterminée" in lead

@@ -45,6 +45,9 @@ LEADS = {
     "logement": "le logement {du} est menacé",
     "autre": "{le} se trouve dans la situation suivante",
 }
+# A job offer written as a clause of its own: a subject, then the employer's verb.
+_OWN_CLAUSE = re.compile(r"^(?:le|la|les|l['’]|un|une|son|sa|ses)\s*[^,;:]*?\s(?:lui\s+|l['’])?(?:propose|proposent|"
+                         r"a promis|promet|embauchera|offre|a adressé|recrute|recrutera)\b", re.IGNORECASE)
 # Words that open a sentence and lose their capital after a colon or a connector.
 _OPENERS = re.compile(r"^(?:le|la|les|l['’]|son|sa|ses|leur|leurs|un|une|des|depuis|il|elle|ils|elles|ce|cette|"
                       r"ces|en|à|au|aux|du|de|d['’]|par|pour|sans|faute|dans|après|avant|lors|employée?|embauchée?|"
@@ -148,6 +151,12 @@ def paragraphs(case: Case, inv: Inventory, g: dict[str, str], on: dt.date) -> li
             from_user = with_subject(u.fait, name, g["le_requerant"], g["au_requerant"]) \
                 if subjectless(u.fait, case.requerant.nom) else u.fait
             text = _with_ref(f"{lead}, {lower_first(from_user)}", ref)
+        elif u.motif == "promesse_embauche" and _OWN_CLAUSE.match(u.fait.strip()):
+            # The fact has its subject and verb (« le restaurant … lui propose … »): no « une embauche est
+            # proposée au requérant : » before it; a promise is told as one, not as a certainty.
+            own = re.sub(r"\bl['’]embauchera\b", f"a promis d'embaucher {g['le_requerant']}", u.fait.strip(), count=1)
+            own = with_subject(own, name, g["le_requerant"], g["au_requerant"])
+            text = _with_ref(f"{lead}, {lower_first(own)}", ref)
         else:
             words = LEADS[u.motif].format(du=g["du_requerant"], au=g["au_requerant"], le=g["le_requerant"])
             text = _with_ref(f"{lead}, {words} : {lower_first(u.fait)}", ref)

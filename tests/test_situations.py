@@ -622,7 +622,7 @@ def test_applicant_forms_and_case_checks(tmp_path):
     data["requerant"]["heberge_par"] = "M. Sékou Diallo"
     flat = render_data(tmp_path / "b", data)
     case = load(write_case(tmp_path / "b2", data))
-    assert ("M. Mamadou DIALLO, né le 12 décembre 1984 à Labé (Guinée), de nationalité guinéenne, hébergé chez "
+    assert ("M. Mamadou DIALLO, né le 12 décembre 1984 à Labé (Guinée), de nationalité guinéenne (pièce n° 1), hébergé chez "
             "M. Sékou Diallo, 31 boulevard Anatole-France, 93300 Aubervilliers ;") in flat
     assert "demeurant" not in flat.split("CONTRE")[0]
     assert "hebergement-sans-hebergeant" not in {f.code for f in rules.check(case).findings}

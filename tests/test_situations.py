@@ -734,3 +734,12 @@ def test_a_job_offer_with_its_own_subject_is_not_announced_twice(tmp_path):
     data["urgence"][1]["fait"] = "contrat à durée indéterminée à compter du 12 mai 2025"
     lead = render_data(tmp_path / "lead", data)
     assert "En l'espèce, une embauche est proposée au requérant : contrat à durée indéterminée" in lead
+
+
+def test_bordereau_dates_never_split(tmp_path):
+    # « expirant le 14 ⏎ avril 2025 » in the bordereau: the day stays with its month.
+    render_situation(tmp_path, "recepisse-dans-10-jours")
+    doc = Document(str(tmp_path / "recepisse-dans-10-jours.docx"))
+    bordereau = "\n".join(c.text for t in doc.tables for r in t.rows for c in r.cells)
+    assert "Récépissé expirant le 14\u00a0avril\u00a02025" in bordereau
+    assert "14 avril" not in bordereau

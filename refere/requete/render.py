@@ -305,7 +305,7 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
             "frais": dates.format_amount(d.frais_l761_1) if d.frais_l761_1 else "",
         },
         "pieces": [
-            {"numero": p.numero, "titre": p.titre, "fichier": p.fichier, "pages": p.pages,
+            {"numero": p.numero, "titre": grammaire.nbsp_dates(p.titre), "fichier": p.fichier, "pages": p.pages,
              "categorie": p.categorie}
             for p in inv.pieces
         ],

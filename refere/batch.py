@@ -103,6 +103,12 @@ def plain(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
 
 
+# person_key per case file, by (path, size, mtime_ns): the desk's case list asks on every view and a
+# case file of up to 1 MB takes PyYAML a minute to parse (attack4 G1).
+_PERSON_CACHE: dict[tuple[str, int, int], tuple[str, ...] | None] = {}
+_PERSON_CACHE_MAX = 4096
+
+
 def _written_person(case_file: Path | None) -> dict:
     """The « requerant » block as written, read without the case format's checks ({} when unreadable)."""
     import yaml
@@ -122,9 +128,22 @@ def _written_person(case_file: Path | None) -> dict:
 def person_key(case_file: Path | None) -> tuple[str, ...] | None:
     """Name, first names and birth date as written (accents, case and spaces ignored), or None when one
     is missing or the file does not read: two folders with the same key are the same person."""
+    if case_file is None:
+        return None
+    try:
+        st = os.stat(case_file)
+    except (OSError, ValueError):
+        return None
+    stamp = (os.path.abspath(case_file), st.st_size, st.st_mtime_ns)
+    if stamp in _PERSON_CACHE:
+        return _PERSON_CACHE[stamp]
     r = _written_person(case_file)
     key = tuple(plain(str(r.get(k, ""))) for k in ("nom", "prenoms", "date_naissance"))
-    return key if all(key) and "a completer" not in key else None
+    found = key if all(key) and "a completer" not in key else None
+    if len(_PERSON_CACHE) >= _PERSON_CACHE_MAX:
+        _PERSON_CACHE.clear()
+    _PERSON_CACHE[stamp] = found
+    return found
 
 
 def same_people(named: Iterable[tuple[str, Path | None]]) -> dict[str, list[str]]:
@@ -145,6 +164,11 @@ def _mark_same_people(rows: list[Row], jobs: list[Job]) -> list[Row]:
     return [dataclasses.replace(r, avertissements=(*r.avertissements, SAME_PERSON),
                                 textes=(*r.textes, same_person_text(same[r.dossier])))
             if r.dossier in same else r for r in rows]
+
+
+def _one_line_name(text: str) -> str:
+    """A name or path shown on one line: its line breaks as « \\x0a », as errors.printable shows the rest."""
+    return text.replace("\n", "\\x0a")
 
 
 def _common_parent(paths: list[Path]) -> Path:
@@ -201,6 +225,10 @@ def find_jobs(arguments: Iterable[Path]) -> list[Job]:
                 names[i] = folder.relative_to(top).as_posix()
     # Never an empty name, nor one that would put a case's output at -o itself.
     names = [n if n not in ("", ".", "..") else "racine" for n in names]
+    # A name is one line wherever it is printed (the output filter, errors.printable, escapes every other
+    # separator but must pass the messages' own newlines): a folder « a\nFAUX : … » is named « a\x0aFAUX : … »,
+    # its output folder under -o too (attack4 G3).
+    names = [_one_line_name(n) for n in names]
     jobs = [Job(n, p, problem) for n, (_, p, problem) in zip(names, unique)]
     return _refuse_clashes(jobs)
 
@@ -458,12 +486,16 @@ class Letter:
     a_completer: tuple[str, ...] = ()
 
 
-def letters(jobs: list[Job], out_dir: Path | None, force: bool, modele: Path | None = None) -> list[Letter]:
+def letters(jobs: list[Job], out_dir: Path | None, force: bool, modele: Path | None = None,
+            given: Iterable[Path] = ()) -> list[Letter]:
     """`refere courrier` for every case of a folder: one letter each, in the case's folder (or
-    ``out_dir/<case>/``); one case that fails never stops the others."""
+    ``out_dir/<case>/``); one case that fails never stops the others. ``out_dir`` is refused, as
+    `refere batch` refuses it, inside a case or the folder ``given`` (attack4 G4)."""
     from refere.present import error_text
     from refere.requete.courrier import write
 
+    if out_dir is not None:
+        check_output(jobs, given, out_dir)
     out: list[Letter] = []
     for job in jobs:
         if job.case_file is None:
@@ -490,7 +522,7 @@ def letter_lines(rows: list[Letter]) -> list[str]:
         if r.written is None:
             lines.append(f"  ÉCHEC {r.dossier} : {r.erreur}")
         else:
-            lines.append(f"  {r.dossier} : {r.written}"
+            lines.append(f"  {r.dossier} : {_one_line_name(str(r.written))}"
                          + "".join(f" — à compléter : {m}" for m in r.a_completer))
     failed = sum(1 for r in rows if r.written is None)
     lines.append(f"{plural(len(rows) - failed, 'lettre écrite', 'lettres écrites')}, {failed} en échec")

@@ -256,7 +256,7 @@ def previous_build(target: Path) -> dict | None:
         return None
     try:
         return json.loads((target / "inventaire.json").read_text("utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
 
 

@@ -417,12 +417,13 @@ def captures(dossier_captures: Path, ajouter: Path | None) -> None:
     added, skipped = merge(ajouter, result, refused)
     click.echo(f"{plural(added, 'tentative ajoutée', 'tentatives ajoutées')} à {ajouter}, "
                f"{plural(skipped, 'déjà présente', 'déjà présentes')}.")
+    # A file name is shown on one line: its line breaks as « \x0a » (errors.printable shows the rest).
     for line in refused:
-        click.echo(f"  ATTENTION {line}")
+        click.echo(f"  ATTENTION {line}".replace("\n", "\\x0a"))
     for s in result.undated:
-        click.echo(f"  non datée : {s.written} ({s.source})")
+        click.echo(f"  non datée : {s.written} ({s.source})".replace("\n", "\\x0a"))
     for group in result.duplicates:
-        click.echo(f"  contenu identique : {', '.join(group)}")
+        click.echo(f"  contenu identique : {', '.join(group)}".replace("\n", "\\x0a"))
 
 
 @cli.command()
@@ -487,7 +488,7 @@ def courrier(dossier: Path, sortie: Path | None, force: bool, modele: Path | Non
         # A desk's folder: one letter per case, a summary; one bad case never stops the others.
         from refere.batch import find_jobs, letter_lines, letters
 
-        rows = letters(find_jobs([dossier]), sortie, force, modele)
+        rows = letters(find_jobs([dossier]), sortie, force, modele, given=[dossier])
         click.echo("\n".join(letter_lines(rows) + ["", "Et maintenant, pour chaque lettre :", *LETTER_STEPS]))
         if any(r.written is None for r in rows):
             raise RefereError("")

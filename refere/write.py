@@ -68,7 +68,7 @@ def is_refere_output(folder: Path) -> bool:
         if manifest.is_symlink() or not manifest.is_file() or manifest.stat().st_size > 64 * 1024 * 1024:
             return False
         data = json.loads(manifest.read_text("utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: deeply nested JSON
         return False
     return isinstance(data, dict) and isinstance(data.get("outil"), dict) and data["outil"].get("nom") == "refere"
 
@@ -78,7 +78,7 @@ def previous_owner(folder: Path) -> str | None:
     try:
         data = json.loads((folder / "inventaire.json").read_text("utf-8"))
         owner = data.get("construction", {}).get("affaire")
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         return None
     return owner if isinstance(owner, str) else None
 

@@ -427,6 +427,28 @@ def test_aj_requested_without_a_lawyer_warns(tmp_path, conseil, warned):
         assert found["aj-sans-avocat"] != BLOQUANT
 
 
+@pytest.mark.parametrize("aj,qualite,frais,warned", [
+    ("demandee", "avocat", None, True),
+    ("obtenue", "avocat", None, True),
+    ("demandee", "avocat", 1500, False),
+    (None, "avocat", None, False),
+    ("demandee", "association", None, False),
+])
+def test_aj_with_a_lawyer_and_no_fee_asked_warns(tmp_path, aj, qualite, frais, warned):
+    # Without an amount the requête asks neither art. 37 al. 2 nor L. 761-1: the avocat's fee is lost.
+    data = sound_case()
+    data["aide_juridictionnelle"] = aj
+    if aj == "obtenue":
+        data["decision_aj"] = "BAJ de Bobigny, n° 2026/004512, 2 décembre 2026"
+    data["conseil"] = {"qualite": qualite, "nom": "Jeanne Martin" if qualite == "avocat" else "La Cimade",
+                       **({"barreau": "Seine-Saint-Denis"} if qualite == "avocat" else {})}
+    data.setdefault("demandes", {})["frais_l761_1"] = frais
+    found = codes(tmp_path, data)
+    assert ("aj-sans-frais" in found) is warned
+    if warned:
+        assert found["aj-sans-frais"] != BLOQUANT
+
+
 def test_unreadable_captures_reported_in_case_order(tmp_path):
     # Captures are decoded on several threads first: the report keeps the case's order.
     data = default_case()

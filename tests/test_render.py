@@ -563,3 +563,16 @@ def test_dates_never_split_across_lines(example):
     text = docx_text(res.out / "requete.docx")
     assert "FIXER ce rendez-vous au plus tard le 14\u00a0novembre\u00a02025" in text
     assert "dans un délai de 15\u00a0jours" in text and "le 25\u00a0septembre\u00a02025, réparties" in text
+
+
+def test_counsel_name_keeps_one_spelling_beside_an_email(tmp_path):
+    # An apostrophe in a name turns typographic in every sentence, even the one that also gives an
+    # e-mail address; the address itself stays as typed (a reader copies it).
+    data = default_case()
+    data["conseil"] = {"qualite": "avocat", "civilite": "Mme", "nom": "Sophie LEROUX-N'DIAYE",
+                       "barreau": "Val-de-Marne", "courriel": "s.n'diaye@cabinet.fr"}
+    doc = Document(str(build_case(tmp_path, data, brouillon=True).out / "requete.docx"))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "N'DIAYE" not in text.replace("s.n'diaye@cabinet.fr", "")
+    assert text.count("LEROUX-N\u2019DIAYE") >= 2
+    assert "s.n'diaye@cabinet.fr" in text

@@ -127,5 +127,7 @@ def test_a_field_added_from_the_form_goes_in_its_place_not_under_the_next_sectio
     new = path.read_text("utf-8")
     # « nom » after « civilite », as the form shows it; the new last field keeps the next section's comment after it.
     assert "  civilite: M.\n  nom: BENALI\n  prenoms: Karim\n" in new
-    assert ('  telephone: "+33 6 98 76 54 32"  # portable\n  courriel: karim.benali@example.org\n\n'
-            "# Facultatif : ce que le juge cherche d'abord") in new, new[:800]
+    assert '  telephone: "+33 6 98 76 54 32"  # portable\n  courriel: karim.benali@example.org\n' in new, new[:800]
+    # Every section's comment still stands right above its own key.
+    assert "# Facultatif : ce que le juge cherche d'abord (entrée, séjour, titres, famille, travail).\nsituation:" in new
+    assert re.search(r"(?m)^  # héberge ; la requête écrit alors .*\n  heberge_par: ", new), new[:1200]

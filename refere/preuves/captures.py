@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import io
 import os
+import re
 import tempfile
 import unicodedata
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from refere import files
 from refere.preuves import shotdates
-from refere.errors import CaseInvalid, OutputError, Problem, RefereError, os_reason
+from refere.errors import CONTROLS, CaseInvalid, OutputError, Problem, RefereError, os_reason
 from refere.affaire.loader import MAX_BYTES
 
 
@@ -71,6 +72,12 @@ def scan(folder: Path, relative_to: Path) -> Scan:
             # A name in an old encoding (latin-1 from a zip, a USB key): no path to write in dossier.yaml.
             shown = os.fsencode(written).decode("utf-8", "replace")
             undated.append(Shot(shown, None, "nom de fichier illisible (encodage) : renommez-le", ""))
+            continue
+        control = CONTROLS.search(name) or re.search("[\t\n]", name)
+        if control:
+            # `refere check` refuses such a name in dossier.yaml: never written there (attack4 G6).
+            undated.append(Shot(written, None, f"nom de fichier avec un caractère de contrôle interdit (code "
+                                f"{ord(control[0]):#04x}) : renommez-le", ""))
             continue
         try:
             # Opened inside the folder given, without following a link swapped in meanwhile.

@@ -113,7 +113,7 @@ def _applicant(case: Case, add: Add) -> None:
     if lodged and not r.heberge_par:
         add("hebergement-sans-hebergeant", AVERTISSEMENT,
             "L'adresse est prouvée par une attestation d'hébergement, mais la requête écrit « demeurant » : "
-            "indiquez le nom de la personne qui héberge dans « requerant.heberge_par » (« M. Sékou Diallo ») pour "
+            "indiquez le nom de la personne qui héberge dans « requerant.heberge_par » (par exemple « M. Sékou Diallo ») pour "
             "qu'elle écrive « hébergé chez … ».", R411_1, "requerant.heberge_par")
     if proc.type == "admission_exceptionnelle_sejour" and not (proc.sans_mesure_eloignement or proc.oqtf):
         add("eloignement-non-precise", AVERTISSEMENT,

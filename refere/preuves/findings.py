@@ -67,6 +67,7 @@ SHORT_WORDS = {
     "depot-anef-premature": "dépôt ANEF trop tôt",
     "aj-sans-avocat": "aide juridictionnelle demandée sans avocat",
     "aj-sans-piece": "décision d'aide juridictionnelle non jointe",
+    "aj-sans-frais": "aide juridictionnelle avec avocat, sans frais demandés",
     "pas-de-piece-identite": "aucune pièce d'identité",
     "pas-de-piece-titre": "titre de séjour non joint",
     "anef-sans-diligence": "démarches auprès de l'ANEF non décrites",

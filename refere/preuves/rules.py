@@ -336,6 +336,14 @@ def _pieces_expected(case: Case, add: Add) -> None:
             "l'aide sert d'abord à rémunérer un avocat, et les frais de l'article 37, alinéa 2, de la loi "
             "du 10 juillet 1991 ne sont dus qu'à un avocat. Demandez au bureau d'aide juridictionnelle la "
             "désignation d'un avocat, ou indiquez-le dans « conseil ».", LOI_91_647, "aide_juridictionnelle")
+    if (case.aide_juridictionnelle in ("demandee", "obtenue") and case.conseil is not None
+            and case.conseil.qualite == "avocat" and not case.demandes.frais_l761_1):
+        # Without an amount the requête asks no frais: the avocat's art. 37 al. 2 fee is lost by omission.
+        add("aj-sans-frais", AVERTISSEMENT,
+            "L'aide juridictionnelle est demandée ou obtenue et un avocat est constitué, mais aucun montant de "
+            "frais n'est indiqué : la requête ne conclut ni à l'article 37, alinéa 2, de la loi du 10 juillet "
+            "1991 ni à l'article L. 761-1 du CJA. Indiquez la somme demandée dans « demandes.frais_l761_1 ».",
+            LOI_91_647, "demandes.frais_l761_1")
     proc = case.procedure
     if (proc.titre_actuel or proc.expiration_titre) and "titre_sejour" not in cats:
         add("pas-de-piece-titre", AVERTISSEMENT,

@@ -3,6 +3,7 @@ ready, and why an appointment is the only way in. Data in, French sentences out.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from refere import dates
@@ -114,15 +115,18 @@ def context(case: Case, inv: Inventory, g: dict[str, str]) -> dict[str, Any]:
 
 # Values printed as typed, character for character: addresses a reader copies.
 _VERBATIM_KEYS = {"url", "courriel", "fichier", "date_iso"}
+_ADDRESS = re.compile(r"(\S+://\S+|\S+@\S+)")
 
 
 def apostrophes(value: Any, key: str = "") -> Any:
     """The typographic apostrophe (’) in every word the requête prints; a web or e-mail address, or a
     file name, stays as typed."""
     if isinstance(value, str):
-        if key in _VERBATIM_KEYS or "://" in value or "@" in value:
+        if key in _VERBATIM_KEYS:
             return value
-        return value.replace("'", "\u2019")
+        # Only the addresses inside a sentence stay as typed: « N'DIAYE » beside an e-mail still turns.
+        parts = _ADDRESS.split(value)
+        return "".join(p if i % 2 else p.replace("'", "\u2019") for i, p in enumerate(parts))
     if isinstance(value, dict):
         return {k: apostrophes(v, k) for k, v in value.items()}
     if isinstance(value, list):

@@ -19,7 +19,7 @@ from refere.affaire import loader
 from refere.pieces import plan
 from refere.build import Options, build
 from refere.web.form_fields import problem_words, words
-from refere.errors import CaseInvalid, Problem, RefereError, TemplateError
+from refere.errors import CaseInvalid, OutputError, Problem, RefereError, TemplateError
 from refere.web import store
 
 _status_cache: dict[str, tuple[tuple, dict]] = {}
@@ -150,9 +150,11 @@ def same_people(workspace: Path, ids: list[str]) -> dict[str, list[str]]:
 def report_age(out: Path, rows: list[dict]) -> dict | None:
     """rapport.csv's time, and the cases changed or built again since it was written: a report never
     reads as today's when it is not."""
-    try:
-        st = os.stat(out / batch.REPORT)
+    try:  # a link (to /etc/passwd…) or a special file is neither dated nor offered (attack4 G7)
+        st = os.lstat(out / batch.REPORT)
     except OSError:
+        return None
+    if os.path.islink(out) or not stat.S_ISREG(st.st_mode):
         return None
     when = dt.datetime.fromtimestamp(st.st_mtime, dates.PARIS)
     since = [r["id"] for r in rows if r["changed_at"] > when or (r["built_at"] is not None and r["built_at"] > when)]
@@ -350,12 +352,17 @@ def manifest(folder: Path) -> dict | None:
     try:
         with fh:
             data = json.loads(fh.read(MANIFEST_MAX).decode("utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # 100 000 « [ »: unreadable, « reconstruisez »
         return None
     return data if isinstance(data, dict) else None
 
 
 MANIFEST_MAX = 64 * 1024 * 1024
+
+
+def built_unreadable(folder: Path) -> bool:
+    """A last build is there but its inventaire.json does not read (manifest() is None): « reconstruisez »."""
+    return os.path.lexists(built_dir(folder) / "inventaire.json")
 
 
 # What a build writes into dossier/ and lists in inventaire.json: pieces/<one name>, nothing deeper.
@@ -454,6 +461,16 @@ class BatchState:
     error: str = ""
 
 
+def refuse_linked_output(out: Path) -> None:
+    """« Tout construire » writes only in a real folder of the workspace: never through a link (attack4 G2)."""
+    if os.path.islink(out):
+        raise OutputError(f"« {out} » est un lien symbolique : « Tout construire » n'écrit pas à travers un lien ; "
+                          "supprimez ce lien (un dossier « construits » sera créé à sa place)")
+    if os.path.lexists(out) and not os.path.isdir(out):
+        raise OutputError(f"« {out} » n'est pas un dossier : « Tout construire » y écrit les dossiers construits ; "
+                          "renommez ou déplacez ce fichier")
+
+
 class BatchRunner:
     """`refere batch` over every case of the workspace, in a background thread, one at a time."""
 
@@ -478,6 +495,7 @@ class BatchRunner:
                 self.state.rows.append(row)
 
         try:
+            refuse_linked_output(self.out)
             jobs = batch.find_jobs([self.workspace / i for i in ids])
             # Incremental, as `refere batch`: a case unchanged since its last build stays « à jour ».
             rows = batch.run(jobs, self.out, self.workers, batch.Settings(modele=self.modele), progress)

@@ -32,7 +32,7 @@ def register(app: Flask) -> None:
                                files=core.output_files(folder), result=unstash("construit"), doc=doc,
                                pdf_possible=core.pdf_possible(), letters=core.letter_files(folder),
                                letter=unstash("courrier"), letter_stale=core.letter_stale(folder),
-                               checked=core.check(folder),
+                               checked=core.check(folder), unreadable=m is None and core.built_unreadable(folder),
                                outdir=core.built_dir(folder).relative_to(folder.parent).as_posix(),
                                modeles=current_app.config["REFERE_MODELES"])
 

@@ -62,7 +62,7 @@ def register(app: Flask) -> None:
         failures = {r.dossier: core.failure_summary(runner.workspace / r.dossier if r.dossier in known else None, r.erreur)
                     for r in runner.state.rows if r.statut not in ("ok", "à jour")}
         return render_template("lot.html", batch=runner.state, out=runner.out, failures=failures,
-                               has_report=(runner.out / "rapport.csv").is_file())
+                               has_report=core.report_age(runner.out, []) is not None)
 
     @app.get("/tout-construire/rapport.csv")
     def batch_report():

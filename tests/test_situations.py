@@ -469,7 +469,8 @@ def test_changement_de_statut_and_aes(tmp_path):
     assert ("FIXER ce rendez-vous au plus tard le 18 avril 2025 ou, si l'ordonnance est notifiée après le 10 avril "
             "2025, dans les 8 jours de sa notification ;") in three
     assert "de communiquer à la requérante, dans un délai de 8 jours à compter de la notification" in three
-    assert "Le juge des référés fixe un délai bref en cas d'urgence particulière" in three
+    assert ("Le juge des référés fixe un délai bref en cas d'urgence particulière (CE, 10 juin 2020, n° 435594). Un tel "
+            "délai s'impose ici, dès lors que l'embauche doit commencer le 5 mai 2025.") in three
     # A first « salarié » demand: a plain récépissé, its right to work is not of right.
     assert "dès l'enregistrement de sa demande, un récépissé de demande de titre de séjour ;" in three
     assert "l'autorisant à travailler ;" not in three

@@ -334,6 +334,8 @@ def delai_bref(case: Case, g: dict[str, str], on: dt.date) -> str:
     stated |= {x for u in argued(case) for x in ([u.echeance] if u.echeance else []) + echeances.dates_in(u.fait)}
     if exp and exp < on and echeances.presumed(case):
         why = (f"le {what} {g['du_requerant']} a expiré" + ("" if exp in stated else f" le {dates.format_date(exp)}"))
+    elif d.echeance is not None and echeances.hire_deadline(case, d.echeance):
+        why = f"l'embauche doit commencer le {dates.format_date(d.echeance.date)}"  # the fact that justifies it
     elif d.echeance is not None and d.echeance.date in stated:
         why = "l'échéance rappelée ci-dessus est proche"
     elif d.echeance is not None and d.echeance.source == "procedure.expiration_titre":

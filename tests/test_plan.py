@@ -116,8 +116,19 @@ def test_cross_month_and_year_labels(tmp_path):
     data["signature"]["date"] = "2026-01-10"
     inv = inventory(tmp_path, data)
     titles = [p.titre for p in inv.pieces if p.categorie == "captures"]
-    assert titles == ["Captures d'écran des tentatives du 29 septembre au 5 octobre 2025 (1 tentative)",
+    # The first week starts on the first attempt (30 September), not on its Monday.
+    assert titles == ["Captures d'écran des tentatives du 30 septembre au 5 octobre 2025 (1 tentative)",
                       "Captures d'écran des tentatives du 29 décembre 2025 au 4 janvier 2026 (2 tentatives)"]
+
+
+def test_week_labels_never_run_past_the_requete(tmp_path):
+    # Signed on Thursday 4 December: the last week ends on that day, never on Sunday 7 December.
+    data = default_case(["2025-11-20 08:55", "2025-11-21 00:05", "2025-12-01 08:00", "2025-12-03 23:50"])
+    data["signature"]["date"] = "2025-12-04"
+    inv = inventory(tmp_path, data)
+    titles = [p.titre for p in inv.pieces if p.categorie == "captures"]
+    assert titles == ["Captures d'écran des tentatives du 20 au 23 novembre 2025 (2 tentatives)",
+                      "Captures d'écran des tentatives du 1er au 4 décembre 2025 (2 tentatives)"]
 
 
 @pytest.mark.parametrize("title, expected", [

@@ -9,6 +9,7 @@ import pytest
 from docx import Document
 
 from conftest import ROOT, default_case, pdf_text, require_tool, write_case
+from refere.affaire import grammaire
 from refere.build import Options, build
 from refere.errors import TemplateError
 
@@ -82,7 +83,7 @@ def test_table_of_attempts_and_bordereau_match_inventory(example):
     files = sorted(p.name for p in (res.out / "pieces").iterdir())
     assert [r[0] for r in bordereau] == [str(n) for n in range(1, 10)]
     for r, p, f in zip(bordereau, res.inventory.pieces, files):
-        assert r[1] == p.titre and r[2] == str(p.pages)
+        assert r[1] == grammaire.nbsp_dates(p.titre) and r[2] == str(p.pages)  # dates never split
         assert f.startswith(f"{int(r[0]):02d}_")
 
 
@@ -183,7 +184,8 @@ def test_procedure_variants(tmp_path, proc, presumed):
     assert ("« circonstances particulières caractérisant la nécessité pour lui d'obtenir rapidement ce "
             "rendez-vous » (CE, 9 juin 2022, n° 453391)" in text) is not presumed
     # The applicant's own words, quoted and attributed, never the requête's argument.
-    lead = "En l'espèce" if presumed else "En premier lieu"
+    # In a renewal the titre's expiry is the first argued paragraph: the quote comes second.
+    lead = "En second lieu" if presumed else "En deuxième lieu"
     assert f"{lead}, la requérante expose sa situation en ces termes : « Je risque de perdre mon emploi " \
            "d'aide-soignante. »" in text
     label = {"renouvellement_titre_sejour": "le renouvellement de son titre de séjour",
@@ -225,14 +227,14 @@ def test_gender_and_paris(tmp_path):
     text = docx_text(build_case(tmp_path / "a", data).out / "requete.docx")
     assert "M. Aïssatou Binta DIALLO, né le" in text and "Le requérant a effectué" in text
     assert "Le préfet de police." in text and "enjoindre au préfet de police" in text
-    assert "Le titre de séjour du requérant expire" in text and "un rendez-vous au requérant :" in text.replace("\u00a0", " ").replace("\u2011", "-")
+    assert "le titre de séjour du requérant expire" in text and "un rendez-vous au requérant :" in text.replace("\u00a0", " ").replace("\u2011", "-")
     assert "tribunal administratif de Paris" in text
     del data["requerant"]["civilite"]
     data["prefecture"]["departement"] = "69"
     text = docx_text(build_case(tmp_path / "b", data).out / "requete.docx")
     assert "Aïssatou Binta DIALLO, date et lieu de naissance\u00a0: 12 avril 1991, Conakry (Guinée)" in text
     assert "né(e)" not in text and "La partie requérante a effectué" in text
-    assert "Le titre de séjour de la partie requérante expire" in text
+    assert "le titre de séjour de la partie requérante expire" in text
     assert "Le préfet du Rhône." in text
 
 
@@ -445,10 +447,11 @@ def test_aide_obtenue_and_paris_forms(tmp_path):
     ("2025-04-10", {}, "dans un délai de 48 heures à compter de la notification de l'ordonnance à intervenir, une "
                        "date de rendez-vous pour le renouvellement de son titre de séjour ; – FIXER ce rendez-vous "
                        "au plus tard le 9 avril 2025"),
-    # Already expired: 8 days, and the appointment within 15 days of the date's communication (never « 23 »).
+    # Already expired: 8 days, and the appointment within 8 days of the date's communication (never longer
+    # than the injunction's own delay, never « 23 »).
     ("2025-03-01", {}, "dans un délai de 8 jours à compter de la notification de l'ordonnance à intervenir, une "
                        "date de rendez-vous pour le renouvellement de son titre de séjour ; – FIXER ce rendez-vous "
-                       "dans un délai de 15 jours à compter de la communication de cette date"),
+                       "dans un délai de 8 jours à compter de la communication de cette date"),
 ])
 def test_rdv_deadline(tmp_path, expiration, demandes, expected):
     data = default_case()

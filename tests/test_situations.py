@@ -253,8 +253,12 @@ def test_situation_reasoning(tmp_path, name):
         assert cut is not None, conclusions
         when = dt.date(int(cut[4]), MOIS.index(cut[3]) + 1, 1 if cut[2] == "1er" else int(cut[2]))
         assert when == echeances.notified_after(fixed, after) and on < when < fixed
-    elif fixed and after:
-        assert f"ou, à défaut, dans les {'48 heures' if after == 2 else f'{after} jours'} de la notification" in conclusions
+    # Never « ou, à défaut, »: a switch date already past shortens the delays instead (CE 435594).
+    assert "à défaut" not in conclusions
+    if fixed and after:
+        assert echeances.notified_after(fixed, after) > on, (name, fixed, after)
+        # The fallback is never longer than the injunction's own delay.
+        assert after <= echeances.delais(case, on).jours, name
     # On the ANEF the appointment date is asked only when the user sets one.
     assert fixed is not None or after is not None or not deadlines or case.procedure.is_anef
     for d in deadlines:
@@ -408,15 +412,25 @@ def test_window_and_expired_titre(tmp_path):
     # The window is stated, the explanation covers it, and the first attempt is dated from the release.
     assert ("Le délai de deux mois prévu par l'article R. 431-5 du code de l'entrée et du séjour des étrangers et du "
             "droit d'asile pour présenter la demande de renouvellement courait du 1er janvier 2025 au 1er mars 2025. "
-            "Le requérant, qui n'était pas tenu de présenter sa demande dès son ouverture, n'a pu agir plus tôt : "
-            "hospitalisé du 10 janvier au 7 mars 2025, il n'a pu accomplir aucune démarche avant sa sortie (pièce "
-            "n° 8). Il a tenté d'obtenir un rendez-vous dès le 10 mars 2025, trois jours après la fin de cet "
+            "Le requérant n'était pas tenu de présenter sa demande dès son ouverture. Hospitalisé du 10 janvier "
+            "au 7 mars 2025, il n'a pu accomplir aucune démarche avant sa sortie (pièce n° 8) : il a ainsi été "
+            "privé de la plus grande partie de ce délai et de toute possibilité d'agir avant son terme. Il a tenté d'obtenir un rendez-vous dès le 10 mars 2025, trois jours après la fin de cet "
             "empêchement.") in late
     assert "n'a pu l'utiliser" not in late
+    # 1–9 January were free: « n'a pu agir plus tôt » only when the impediment covers the whole window.
+    assert "n'a pu agir plus tôt" not in late
+    data = copy.deepcopy(SITUATIONS["expire-avant-la-premiere-tentative"])
+    data["procedure"]["explication_retard"] = "hospitalisé du 20 décembre 2024 au 7 mars 2025"
+    whole = render_data(tmp_path / "whole", data)
+    assert "n'était pas tenu de présenter sa demande dès son ouverture, n'a pu agir plus tôt : hospitalisé" in whole
+    data["procedure"]["explication_retard"] = "hospitalisé du 10 février au 20 février 2025"
+    short = render_data(tmp_path / "short", data)
+    assert "il a ainsi été privé d'une partie de ce délai." in short
     assert "ne lui est donc pas imputable" not in late
     concl = late.split("PAR CES MOTIFS")[1]
     assert "dans un délai de 8 jours" in concl
-    assert "FIXER ce rendez-vous dans un délai de 15 jours à compter de la communication de cette date ;" in concl
+    # The fallback never exceeds the injunction's 8 days (the « délai bref » pleaded).
+    assert "FIXER ce rendez-vous dans un délai de 8 jours à compter de la communication de cette date ;" in concl
     # A late renewal: the récépissé authorising work is not of right; a plain récépissé is asked.
     assert ("de délivrer au requérant, dès l'enregistrement de sa demande, un récépissé de demande de titre de "
             "séjour ;") in concl and "l'autorisant à travailler" not in concl
@@ -449,10 +463,14 @@ def test_changement_de_statut_and_aes(tmp_path):
     assert "C'est avant cette date que le rendez-vous doit avoir eu lieu." not in three
     assert three.count("pour que son examen puisse commencer avant cette date.") == 1
     assert three.count("article L. 8251-1") == 1
-    # 5 May, a job's date: 15 days before (Sunday 20 April → Friday 18 April); too close for an ordonnance
-    # notified in time, so « à défaut » the injunction's delay.
-    assert ("FIXER ce rendez-vous au plus tard le 18 avril 2025 ou, à défaut, dans les 15 jours de la notification "
-            "de l'ordonnance ;") in three
+    # 5 May, a job's date: 15 days before (Sunday 20 April → Friday 18 April). 18 April minus 15 days is
+    # already past on 4 April: the injunction and its fallback shorten to 8 days, the switch date is said,
+    # and the « délai bref » is pleaded with the hiring date.
+    assert ("FIXER ce rendez-vous au plus tard le 18 avril 2025 ou, si l'ordonnance est notifiée après le 10 avril "
+            "2025, dans les 8 jours de sa notification ;") in three
+    assert "de communiquer à la requérante, dans un délai de 8 jours à compter de la notification" in three
+    assert ("Le juge des référés fixe un délai bref en cas d'urgence particulière (CE, 10 juin 2020, n° 435594). Un tel "
+            "délai s'impose ici, dès lors que l'embauche doit commencer le 5 mai 2025.") in three
     # A first « salarié » demand: a plain récépissé, its right to work is not of right.
     assert "dès l'enregistrement de sa demande, un récépissé de demande de titre de séjour ;" in three
     assert "l'autorisant à travailler ;" not in three
@@ -484,7 +502,7 @@ def test_changement_de_statut_and_aes(tmp_path):
         "(pièce n° 7). Le requérant ne fait l'objet d'aucune mesure d'éloignement.")
     urg = aes.split("B. Sur l'urgence")[1].split("C. Sur l'utilité")[0]
     assert "enfants" not in urg and "Tel est le cas en l'espèce" not in urg
-    assert "En l'espèce, une embauche est proposée au requérant" in urg
+    assert "En l'espèce, un restaurant propose au requérant un contrat à compter du 12 mai 2025" in urg
     codes = {f.code for f in report.findings}
     assert "urgence-fond" in codes and "eloignement-non-precise" not in codes
     assert "situation-absente" not in {f.code for f in report.findings}
@@ -504,11 +522,18 @@ def test_counsel_and_neutral_forms(tmp_path):
     assert "date et lieu de naissance : 12 décembre 1984, Labé (Guinée)" in asso
     assert "élisant domicile auprès de l'association La Cimade, 1 rue Hippolyte-Maindron, 75014 Paris." in asso
 
-    _, _, _, anef = render_situation(tmp_path, "anef")
+    _, anef_report, _, anef = render_situation(tmp_path, "anef")
     concl = anef.split("PAR CES MOTIFS")[1]
-    # The astreinte runs from « le délai imparti »: each injunction has one.
-    assert ("de délivrer à la requérante, dans un délai de 15 jours à compter de la notification de l'ordonnance à "
-            "intervenir, une attestation de prolongation d'instruction") in concl
+    # The attestation exists only once the request is registered: asked from that registration, not within
+    # a delay, and covering the period after the titre's expiry.
+    assert ("de délivrer à la requérante, dès l'enregistrement de sa demande, une attestation de prolongation "
+            "d'instruction ou un récépissé de demande de titre de séjour, couvrant la période postérieure au 2 juin "
+            "2025 jusqu'à ce qu'il soit statué sur sa demande ;") in concl
+    # No letter to the préfet asking the substitution solution: check says so on the ANEF route too.
+    assert "anef-sans-courrier" in {f.code for f in anef_report.findings}
+    data = copy.deepcopy(SITUATIONS["anef"])
+    data["pieces"].append(COURRIEL)
+    assert "anef-sans-courrier" not in {f.code for f in rules.check(load(write_case(tmp_path / "lettre", data))).findings}
     # The titre's paragraph says what its expiry costs: the intro does not say it a second time.
     assert anef.count("2 juin 2025") == 3  # the titre in the facts, its paragraph in B, the injunction
 
@@ -598,7 +623,7 @@ def test_applicant_forms_and_case_checks(tmp_path):
     data["requerant"]["heberge_par"] = "M. Sékou Diallo"
     flat = render_data(tmp_path / "b", data)
     case = load(write_case(tmp_path / "b2", data))
-    assert ("M. Mamadou DIALLO, né le 12 décembre 1984 à Labé (Guinée), de nationalité guinéenne, hébergé chez "
+    assert ("M. Mamadou DIALLO, né le 12 décembre 1984 à Labé (Guinée), de nationalité guinéenne (pièce n° 1), hébergé chez "
             "M. Sékou Diallo, 31 boulevard Anatole-France, 93300 Aubervilliers ;") in flat
     assert "demeurant" not in flat.split("CONTRE")[0]
     assert "hebergement-sans-hebergeant" not in {f.code for f in rules.check(case).findings}
@@ -662,3 +687,60 @@ def test_typographic_apostrophe_in_the_requete(tmp_path):
     assert "'" not in raw.split("BORDEREAU")[0]
     assert "Aux termes de l\u2019article L.\u00a0521\u20113" in raw  # the template's text
     assert "il appartient à l\u2019étranger de justifier" in raw  # a generated sentence
+
+
+def test_urgency_on_a_justificatif_de_sejour_asks_the_recepisse(tmp_path):
+    # The crèche requires a justificatif de séjour: an appointment is none, the récépissé given at
+    # registration (R. 431-12) is. The requête asks for it and says the request must be registered first.
+    data = copy.deepcopy(SITUATIONS["association"])
+    data["urgence"][0]["fait"] = ("mère d'une enfant française, elle perdra la place de son enfant en crèche, que la "
+                                  "commune supprimera le 30 avril 2025 à défaut de justificatif de séjour")
+    text = render_data(tmp_path / "creche", data).replace("\u2011", "-")
+    assert "C'est avant cette date que le rendez-vous doit avoir eu lieu" not in text
+    assert ("à défaut de justificatif de séjour (pièce n° 7). Seul le récépissé remis lors de l'enregistrement de sa "
+            "demande (article R. 431-12 du code de l'entrée et du séjour des étrangers et du droit d'asile) lui "
+            "permettra de produire ce justificatif : c'est donc avant cette date que sa demande doit être "
+            "enregistrée.") in text
+    concl = text.split("PAR CES MOTIFS")[1]
+    assert ("ENJOINDRE au préfet de la Seine-Saint-Denis de délivrer à la partie requérante, dès l'enregistrement de sa "
+            "demande, un récépissé de demande de titre de séjour ;") in concl
+    assert "ASSORTIR ces injonctions" in concl
+    # In a renewal the récépissé follows of right: no such conclusion for a fact on its lack.
+    renewal = render_data(tmp_path / "renouvellement", copy.deepcopy(SITUATIONS["renouvellement-dans-le-delai"]))
+    assert "Seul le récépissé remis lors" not in renewal
+
+
+def test_urgency_paragraphs_are_numbered_with_the_titre(tmp_path):
+    # The titre's expiry is argued first: three paragraphs, three ordinals, none announced as two.
+    _, _, _, three = render_situation(tmp_path, "changement-de-statut-trois-faits")
+    urg = three.split("B. Sur l'urgence")[1].split("C. Sur l'utilité")[0]
+    leads = re.findall(r"^(En \w+ lieu|Enfin|En l'espèce),", urg, re.M)
+    assert leads == ["En premier lieu", "En deuxième lieu", "En troisième lieu"]
+    assert "\nEn premier lieu, le titre de séjour de la requérante expire le 31 mai 2025 ;" in urg
+
+
+def test_a_job_offer_with_its_own_subject_is_not_announced_twice(tmp_path):
+    # « une embauche est proposée au requérant : le restaurant … lui propose » said the offer twice.
+    data = copy.deepcopy(SITUATIONS["aes-famille"])
+    data["urgence"][1]["fait"] = ("le restaurant Le Fil d'Or lui propose un contrat à durée indéterminée à compter "
+                                  "du 12 mai 2025")
+    text = render_data(tmp_path / "aes", data)
+    assert "une embauche est proposée" not in text
+    assert ("En l'espèce, le restaurant Le Fil d'Or propose au requérant un contrat à durée indéterminée à compter "
+            "du 12 mai 2025 (pièce n° 8).") in text
+    # « l'embauchera »: a promise, not a certainty, and the applicant named.
+    _, _, _, three = render_situation(tmp_path, "changement-de-statut-trois-faits")
+    assert "En deuxième lieu, la société Datalyse a promis d'embaucher la requérante à compter du 5 mai 2025" in three
+    # A fact without a subject of its own keeps the motif's lead.
+    data["urgence"][1]["fait"] = "contrat à durée indéterminée à compter du 12 mai 2025"
+    lead = render_data(tmp_path / "lead", data)
+    assert "En l'espèce, une embauche est proposée au requérant : contrat à durée indéterminée" in lead
+
+
+def test_bordereau_dates_never_split(tmp_path):
+    # « expirant le 14 ⏎ avril 2025 » in the bordereau: the day stays with its month.
+    render_situation(tmp_path, "recepisse-dans-10-jours")
+    doc = Document(str(tmp_path / "recepisse-dans-10-jours.docx"))
+    bordereau = "\n".join(c.text for t in doc.tables for r in t.rows for c in r.cells)
+    assert "Récépissé expirant le 14\u00a0avril\u00a02025" in bordereau
+    assert "14 avril" not in bordereau

@@ -229,6 +229,40 @@ def deadlines(case: Case, on: dt.date | None = None) -> list[Echeance]:
     return sorted(out, key=lambda e: (e.date, e.source != "procedure.expiration_titre"))
 
 
+_M = "|".join(MOIS)
+_SPAN = re.compile(rf"\bdu[\s\u00a0]+(1er|\d{{1,2}})(?:[\s\u00a0]+({_M}))?(?:[\s\u00a0]+(\d{{4}}))?[\s\u00a0]+au[\s\u00a0]+"
+                   rf"(1er|\d{{1,2}})[\s\u00a0]+({_M})[\s\u00a0]+(\d{{4}})", re.IGNORECASE)
+
+
+def span_in(text: str) -> tuple[dt.date, dt.date] | None:
+    """« du 10 janvier au 7 mars 2025 », « du 1er au 30 octobre 2026 »: the first period a text gives."""
+    m = _SPAN.search(text)
+    if not m:
+        return None
+    day = lambda x: 1 if x.lower() == "1er" else int(x)  # noqa: E731
+    end = dt.date(int(m[6]), MOIS.index(m[5].lower()) + 1, day(m[4]))
+    month = MOIS.index(m[2].lower()) + 1 if m[2] else end.month
+    start = dt.date(int(m[3]) if m[3] else end.year, month, day(m[1]))
+    if start > end and not m[3]:
+        start = start.replace(year=start.year - 1)
+    return start, end
+
+
+_SEJOUR_PROOF = re.compile(r"justificatif de s[ée]jour|\btitres?\b|r[ée]c[ée]piss[ée]", re.IGNORECASE)
+
+
+def needs_sejour_proof(case: Case, u: Urgence) -> bool:
+    """An argued fact resting on the lack of a justificatif de séjour outside a renewal: only the
+    récépissé given at registration (R. 431-12 CESEDA) remedies it, so the requête asks for it."""
+    if presumed(case) or first_person(u.fait) or not_argued(case, u):
+        return False
+    return bool(_SEJOUR_PROOF.search(u.fait))
+
+
+def recepisse_for_proof(case: Case) -> bool:
+    return any(needs_sejour_proof(case, u) for u in case.urgence)
+
+
 def notified_after(fixer: dt.date, jours: int) -> dt.date:
     """The last notification date that still leaves `jours` before `fixer`: two working days for
     48 hours, else `jours` calendar days (« si l'ordonnance est notifiée après le … »)."""
@@ -284,8 +318,18 @@ def delais(case: Case, on: dt.date | None = None) -> Delais:
         else:
             fixer_jours = after
     elif presumed(case) and expired(case):
-        # Expired titre, no deadline ahead: 15 days after the date is communicated (never « 23 jours »).
-        fixer_jours = 15
+        # Expired titre, no deadline ahead: the date is communicated, then the appointment within the
+        # injunction's own delay (never a fallback longer than it, never « 23 jours »).
+        fixer_jours = min(15, jours)
+    if fixer is not None and fixer_jours and not d.rdv_au_plus_tard:
+        # The switch date (FIXER date minus the delay) must still be ahead: otherwise the injunction's
+        # own delay makes the date unattainable; shorten both to 8 days, then 48 hours (CE 435594).
+        for short in (8, 2):
+            if notified_after(fixer, fixer_jours) > on or fixer_jours <= short:
+                break
+            jours, fixer_jours = min(jours, short), short
+        if notified_after(fixer, fixer_jours) <= on:
+            fixer, fixer_jours = None, min(jours, fixer_jours)
     bref = jours <= 8 or bool(case.procedure.expiration_titre and presumed(case)
                                and (case.procedure.expiration_titre - on).days <= 30)
     return Delais(jours, fixer, fixer_jours, bref, first)

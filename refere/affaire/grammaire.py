@@ -196,9 +196,7 @@ def ordinal(k: int, total: int) -> str:
         return "En l'espèce"
     if total == 2:  # « second » when there are only two
         return ("En premier lieu", "En second lieu")[k]
-    if k == total - 1 and total > 2:
-        return "Enfin"
-    if k < len(ORDINAUX):
+    if k < len(ORDINAUX):  # « En troisième lieu », never « Enfin »: every argued paragraph is counted
         return ORDINAUX[k]
     return "En outre"
 
@@ -209,6 +207,11 @@ _TYPO = ((" :", "\u00a0:"), (" ;", "\u00a0;"), (" ?", "\u00a0?"), (" !", "\u00a0
          ("« ", "«\u00a0"), (" »", "\u00a0»"), ("n° ", "n°\u00a0"))
 
 
+def nbsp_dates(text: str) -> str:
+    """« 14 décembre 2026 » never split across lines (the bordereau's titles, entered as typed)."""
+    return _DATE.sub(lambda m: m[0].replace(" ", "\u00a0"), text)
+
+
 def typo(text: str) -> str:
     """French typography for generated sentences: no-break spaces before « : ; ? ! », in guillemets, the
     typographic apostrophe (’),
@@ -217,7 +220,7 @@ def typo(text: str) -> str:
         text = text.replace(a, b)
     text = text.replace("'", "\u2019")  # the typographic apostrophe
     # « 15 novembre 2025 » and « 15 jours » never split across lines either.
-    text = _DATE.sub(lambda m: m[0].replace(" ", "\u00a0"), text)
+    text = nbsp_dates(text)
     text = re.sub(r"(?<=\d) (?=(?:jours?|heures|€)\b)", "\u00a0", text)
     text = re.sub(r"\balinéa (?=\d)", "alinéa\u00a0", text)  # « 37, alinéa 2 » on one line
     return articles(text)

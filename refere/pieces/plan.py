@@ -141,9 +141,15 @@ def _group_attempts(case: Case, mode: str) -> list[tuple[str, list[int]]]:
     for i in with_capture:
         weeks.setdefault(when(i).isocalendar()[:2], []).append(i)
     out = []
+    # A week's range starts no earlier than the first attempt and ends no later than the requête's date
+    # (« du 16 au 22 novembre » when the first attempt was on the 20th misled the reader).
+    first = when(with_capture[0]).date()
+    signed = case.signature.date or dates.today()
     for (year, week), members in sorted(weeks.items()):
         monday = dt.date.fromisocalendar(year, week, 1)
-        out.append((capture_group_label(monday, monday + dt.timedelta(days=6), len(members)), members))
+        sunday = monday + dt.timedelta(days=6)
+        last = max(min(sunday, signed), when(members[-1]).date())
+        out.append((capture_group_label(max(monday, first), last, len(members)), members))
     return out
 
 

@@ -71,6 +71,7 @@ SHORT_WORDS = {
     "pas-de-piece-identite": "aucune pièce d'identité",
     "pas-de-piece-titre": "titre de séjour non joint",
     "anef-sans-diligence": "démarches auprès de l'ANEF non décrites",
+    "anef-sans-courrier": "pas de lettre au préfet demandant la solution de substitution",
     "voie-a-verifier": "voie (rendez-vous ou ANEF) à vérifier",
     "oqtf": "obligation de quitter le territoire notifiée",
     "piece-trop-lourde": "pièce trop lourde pour Télérecours",

@@ -208,6 +208,11 @@ def _attempt_counts(case: Case, fig: Figures, add: Add) -> None:
         add("pas-de-courrier", AVERTISSEMENT,
             "Aucune pièce de catégorie « courrier_prefecture » : un courriel ou une lettre recommandée à la "
             "préfecture restés sans réponse renforcent beaucoup le dossier.", PRACTICE, "pieces")
+    elif fig.courriers == 0:
+        add("anef-sans-courrier", AVERTISSEMENT,
+            "Voie ANEF : aucune pièce de catégorie « courrier_prefecture ». Une lettre recommandée au préfet "
+            "sollicitant la solution de substitution (article R. 431-2 du CESEDA) est la meilleure preuve de "
+            "l'impossibilité constatée.", PRACTICE, "pieces")
     used = [k for k, n in fig.tranches.items() if n]
     # Slots are released at fixed hours on booking pages; an ANEF error does not depend on the hour.
     if not anef and fig.tentatives > 1 and len(used) == 1:

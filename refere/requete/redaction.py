@@ -165,11 +165,10 @@ def rdv_deadline(case: Case, on: dt.date) -> str:
     """
     d = echeances.delais(case, on)
     if d.fixer is not None and d.fixer_jours:
+        # echeances.delais keeps the switch date ahead of the requête: never « ou, à défaut, ».
         cutoff = echeances.notified_after(d.fixer, d.fixer_jours)
-        if cutoff > on:
-            return (f"au plus tard le {dates.format_date(d.fixer)} ou, si l'ordonnance est notifiée après le "
-                    f"{dates.format_date(cutoff)}, {_dans(d.fixer_jours)} de sa notification")
-        return f"au plus tard le {dates.format_date(d.fixer)} ou, à défaut, {_dans(d.fixer_jours)} de la notification de l'ordonnance"
+        return (f"au plus tard le {dates.format_date(d.fixer)} ou, si l'ordonnance est notifiée après le "
+                f"{dates.format_date(cutoff)}, {_dans(d.fixer_jours)} de sa notification")
     if d.fixer is not None:
         return f"au plus tard le {dates.format_date(d.fixer)}"
     if d.fixer_jours and case.demandes.rdv_sous_jours:
@@ -199,11 +198,12 @@ def conclusions(case: Case, g: dict[str, str], dfd: dict[str, str], on: dt.date,
                      "rendez-vous pour un dépôt au guichet au titre de la solution de substitution prévue par "
                      f"l'article R. 431-2 du {CESEDA}, {delay}")
         exp = proc.expiration_titre
-        since = (f"à compter du {dates.format_date(exp)}" if exp and exp >= on
-                 else "dès l'enregistrement de sa demande")
-        items.append(f"ENJOINDRE {dfd['au_prefet']} de délivrer {g['au_requerant']}, {delay}, une attestation de "
-                     f"prolongation d'instruction ou un récépissé de demande de titre de séjour, valable {since} et "
-                     "jusqu'à ce qu'il soit statué sur sa demande")
+        # Delivered only once the request is registered: asked from that registration, not within a delay.
+        covers = (f"couvrant la période postérieure au {dates.format_date(exp)} jusqu'à ce qu'il soit statué sur sa "
+                  "demande" if exp and exp >= on else "valable jusqu'à ce qu'il soit statué sur sa demande")
+        items.append(f"ENJOINDRE {dfd['au_prefet']} de délivrer {g['au_requerant']}, dès l'enregistrement de sa "
+                     "demande, une attestation de prolongation d'instruction ou un récépissé de demande de titre de "
+                     f"séjour, {covers}")
         limit = rdv_deadline(case, on) if (d.rdv_au_plus_tard or d.rdv_sous_jours) else ""
         if limit:
             items.append(f"FIXER, si un rendez-vous est attribué, sa date {limit}")
@@ -218,7 +218,7 @@ def conclusions(case: Case, g: dict[str, str], dfd: dict[str, str], on: dt.date,
             items.append(f"À titre subsidiaire, ENJOINDRE {dfd['au_prefet']} de renouveler le récépissé de "
                          f"{echeances.recepisse_demande(case)} {g['du_requerant']}, en l'autorisant à travailler, par voie "
                          f"postale ou électronique, {delai_texte(min(delais.jours, 2))}")
-        elif d.recepisse_travail or echeances.expired_before_first(case):
+        elif d.recepisse_travail or echeances.expired_before_first(case) or echeances.recepisse_for_proof(case):
             items.append(f"ENJOINDRE {dfd['au_prefet']} de délivrer {g['au_requerant']}, dès l'enregistrement de sa "
                          "demande, un récépissé de demande de titre de séjour"
                          + (" l'autorisant à travailler" if recepisse_travail_de_droit(case) else ""))

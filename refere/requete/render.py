@@ -193,7 +193,9 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
             "lieu_naissance": r.lieu_naissance,
             "naissance": grammaire.naissance(r.civilite, r.date_naissance, r.lieu_naissance),
             "nationalite": r.nationalite,
-            "de_nationalite": grammaire.nationalite(r.nationalite),
+            # The identity pièce (passport) cited where the identity is stated: every pièce is cited.
+            "de_nationalite": " ".join(filter(None, (grammaire.nationalite(r.nationalite), grammaire.pieces_ref(
+                [p.numero for p in inv.pieces if p.categorie == "identite"])))),
             "adresse": ", ".join(address_lines),
             "adresse_lignes": address_lines,
             "domicile": faits.domicile(case, g, ", ".join(address_lines)),
@@ -303,7 +305,7 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
             "frais": dates.format_amount(d.frais_l761_1) if d.frais_l761_1 else "",
         },
         "pieces": [
-            {"numero": p.numero, "titre": p.titre, "fichier": p.fichier, "pages": p.pages,
+            {"numero": p.numero, "titre": grammaire.nbsp_dates(p.titre), "fichier": p.fichier, "pages": p.pages,
              "categorie": p.categorie}
             for p in inv.pieces
         ],

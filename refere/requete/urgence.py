@@ -45,6 +45,9 @@ LEADS = {
     "logement": "le logement {du} est menacé",
     "autre": "{le} se trouve dans la situation suivante",
 }
+# A job offer written as a clause of its own: a subject, then the employer's verb.
+_OWN_CLAUSE = re.compile(r"^(?:le|la|les|l['’]|un|une|son|sa|ses)\s*[^,;:]*?\s(?:lui\s+|l['’])?(?:propose|proposent|"
+                         r"a promis|promet|embauchera|offre|a adressé|recrute|recrutera)\b", re.IGNORECASE)
 # Words that open a sentence and lose their capital after a colon or a connector.
 _OPENERS = re.compile(r"^(?:le|la|les|l['’]|son|sa|ses|leur|leurs|un|une|des|depuis|il|elle|ils|elles|ce|cette|"
                       r"ces|en|à|au|aux|du|de|d['’]|par|pour|sans|faute|dans|après|avant|lors|employée?|embauchée?|"
@@ -135,9 +138,10 @@ def paragraphs(case: Case, inv: Inventory, g: dict[str, str], on: dt.date) -> li
     out: list[str] = []
     said: set[str] = set()
     # A date the titre paragraph already gives is not said again as a fact's échéance.
-    dated: set[dt.date] = {case.procedure.expiration_titre} if titre(case, g, on) else set()
+    head = 1 if _titre(case, g, on) else 0  # the titre's paragraph, when written, is the first argued
+    dated: set[dt.date] = {case.procedure.expiration_titre} if head else set()
     for k, u in enumerate(facts):
-        lead = ordinal(k, len(facts))
+        lead = ordinal(k + head, len(facts) + head)
         ref = _pieces(case, inv, echeances.linked_pieces(case, u))
         motif = motif_of(u)
         if first_person(u.fait):
@@ -147,6 +151,12 @@ def paragraphs(case: Case, inv: Inventory, g: dict[str, str], on: dt.date) -> li
             from_user = with_subject(u.fait, name, g["le_requerant"], g["au_requerant"]) \
                 if subjectless(u.fait, case.requerant.nom) else u.fait
             text = _with_ref(f"{lead}, {lower_first(from_user)}", ref)
+        elif u.motif == "promesse_embauche" and _OWN_CLAUSE.match(u.fait.strip()):
+            # The fact has its subject and verb (« le restaurant … lui propose … »): no « une embauche est
+            # proposée au requérant : » before it; a promise is told as one, not as a certainty.
+            own = re.sub(r"\bl['’]embauchera\b", f"a promis d'embaucher {g['le_requerant']}", u.fait.strip(), count=1)
+            own = with_subject(own, name, g["le_requerant"], g["au_requerant"])
+            text = _with_ref(f"{lead}, {lower_first(own)}", ref)
         else:
             words = LEADS[u.motif].format(du=g["du_requerant"], au=g["au_requerant"], le=g["le_requerant"])
             text = _with_ref(f"{lead}, {words} : {lower_first(u.fait)}", ref)
@@ -164,6 +174,13 @@ def paragraphs(case: Case, inv: Inventory, g: dict[str, str], on: dt.date) -> li
             tail = "" if case.procedure.type in NO_TITRE or job_date < on else (
                 f" Le dépôt de sa demande doit donc intervenir sans délai, pour que son examen puisse commencer "
                 f"avant {when}.")
+        elif deadline is not None and deadline >= on and echeances.needs_sejour_proof(case, u):
+            # The appointment is no justificatif de séjour: the récépissé given at registration is.
+            written = deadline in echeances.dates_in(u.fait)
+            which = "ce justificatif" if "justificatif" in u.fait.lower() else "un justificatif de séjour"
+            tail = ("" if written else f" Cette situation comporte une échéance précise, le {dates.format_date(deadline)}.") \
+                + (f" Seul le récépissé remis lors de l'enregistrement de sa demande (article R. 431-12 du {CESEDA}) "
+                   f"lui permettra de produire {which} : c'est donc avant cette date que sa demande doit être enregistrée.")
         else:
             tail = _echeance(deadline, on, case.procedure.is_anef, deadline in echeances.dates_in(u.fait))
         out.append(text + (f" {after}" if after else "") + tail)
@@ -216,6 +233,15 @@ def _generic(case: Case, g: dict[str, str]) -> str:
 
 
 def titre(case: Case, g: dict[str, str], on: dt.date) -> str:
+    """The titre's expiry as an urgency, numbered as the first argued paragraph when facts follow."""
+    text = _titre(case, g, on)
+    facts = argued(case)
+    if not text or not facts:
+        return text
+    return f"{ordinal(0, len(facts) + 1)}, {lower_first(text)}"
+
+
+def _titre(case: Case, g: dict[str, str], on: dt.date) -> str:
     """The titre's expiry as an urgency, only when it is one: expired, or within the two months."""
     proc = case.procedure
     exp = proc.expiration_titre
@@ -264,10 +290,22 @@ def retard(case: Case, inv: Inventory, g: dict[str, str], brouillon: bool) -> st
             else f"{head} est expiré. ")
     # Never « n'a pu l'utiliser »: the préfet answers that part of the window was free. He was not bound to
     # file on its first day, and the explanation says what kept him from acting.
-    text += _with_ref(f"{g['Le_requerant']}, qui n'était pas tenu{g['e']} de présenter sa demande dès son ouverture, "
-                      f"n'a pu agir plus tôt : {lower_first(proc.explication_retard)}", ref)
     # The explanation's last date before the first attempt (a release from hospital…) shows how soon he acted.
     before = [d for d in echeances.dates_in(proc.explication_retard) if d <= first]
+    span = echeances.span_in(proc.explication_retard)
+    start = span[0] if span and span[1] <= first else None
+    if opens is None or start is None or start <= opens:
+        # The impediment covers the whole window (or its start is unknown): he could not act sooner.
+        text += _with_ref(f"{g['Le_requerant']}, qui n'était pas tenu{g['e']} de présenter sa demande dès son "
+                          f"ouverture, n'a pu agir plus tôt : {lower_first(proc.explication_retard)}", ref)
+    else:
+        # Part of the window was free: say what the impediment took, true to its dates.
+        covered = (min(before[-1], closes) - max(start, opens)).days
+        part = "de la plus grande partie" if 2 * covered > (closes - opens).days else "d'une partie"
+        rest = " et de toute possibilité d'agir avant son terme" if before[-1] >= closes else ""
+        text += (f"{g['Le_requerant']} n'était pas tenu{g['e']} de présenter sa demande dès son ouverture. "
+                 + strip_end(_with_ref(cap(proc.explication_retard.strip()), ref))
+                 + f" : {g['il']} a ainsi été privé{g['e']} {part} de ce délai{rest}.")
     since = ""
     if before and (first - before[-1]).days > 0:
         n = (first - before[-1]).days
@@ -296,6 +334,8 @@ def delai_bref(case: Case, g: dict[str, str], on: dt.date) -> str:
     stated |= {x for u in argued(case) for x in ([u.echeance] if u.echeance else []) + echeances.dates_in(u.fait)}
     if exp and exp < on and echeances.presumed(case):
         why = (f"le {what} {g['du_requerant']} a expiré" + ("" if exp in stated else f" le {dates.format_date(exp)}"))
+    elif d.echeance is not None and echeances.hire_deadline(case, d.echeance):
+        why = f"l'embauche doit commencer le {dates.format_date(d.echeance.date)}"  # the fact that justifies it
     elif d.echeance is not None and d.echeance.date in stated:
         why = "l'échéance rappelée ci-dessus est proche"
     elif d.echeance is not None and d.echeance.source == "procedure.expiration_titre":

@@ -46,8 +46,12 @@ def running(ws: Path, behind_proxy: bool = False):
     try:
         yield server
     finally:
-        # Closed from the server's own loop, which then ends: no socket is closed under its feet.
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        # Closed from the server's own loop, which then ends: no socket is closed under its feet. A loop
+        # that already closed its map (its trigger's descriptor with it) has nothing left to close.
+        try:
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        except OSError:
+            wasyncore.close_all(server._map)
         t.join(30)
         server.task_dispatcher.shutdown()
 

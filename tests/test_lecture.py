@@ -356,12 +356,17 @@ def test_pdf_capture_is_read(tmp_path):
     assert lecture.summary(readings)["captures_lues"] == 10
 
 
+def _findings_of_one_capture(tmp_path, img):
+    """What reading says of a case whose first capture is ``img``."""
+    path = make_case(tmp_path, {})
+    img.save(path.parent / "captures" / "c00.png")
+    case = load(path)
+    return lecture.findings(case, lecture.read_case(case))
+
+
 def test_sharp_photo_is_not_a_page_nor_blurred(tmp_path):
     photo = Image.merge("RGB", [Image.effect_noise((400, 300), 60 + 10 * c).resize((4000, 3000)) for c in range(3)])
-    path = make_case(tmp_path, {})
-    photo.save(path.parent / "captures" / "c00.png")
-    case = load(path)
-    found = lecture.findings(case, lecture.read_case(case))
+    found = _findings_of_one_capture(tmp_path, photo)
     assert [(f.code, f.champ) for f in found] == [("capture-pas-une-page", "tentatives[0].capture")]
     assert "ne ressemble pas à une page de rendez-vous" in found[0].message
 
@@ -608,9 +613,6 @@ def test_a_sharp_picture_without_text_is_not_a_page_not_blurred(tmp_path):
     d = ImageDraw.Draw(img)
     d.ellipse([100, 300, 900, 1100], fill=(200, 60, 60))
     d.ellipse([300, 1400, 1000, 2100], fill=(40, 120, 200))
-    path = make_case(tmp_path, {})
-    img.save(path.parent / "captures" / "c00.png")
-    case = load(path)
-    found = lecture.findings(case, lecture.read_case(case))
+    found = _findings_of_one_capture(tmp_path, img)
     assert [(f.code, f.champ) for f in found] == [("capture-pas-une-page", "tentatives[0].capture")]
     assert "(aucun mot lu)" in found[0].message

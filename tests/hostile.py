@@ -445,3 +445,68 @@ def jpeg_corrupt_exif(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     arrow().save(path, "JPEG", quality=90, exif=raw[:len(raw) - 6])
     return path
+
+
+# --- JPEG damage libjpeg draws grey and only warns about (jpegcheck.damaged) --------------------
+
+def _at(data: bytes, pattern: bytes) -> list[int]:
+    """Offsets of the markers ``pattern`` (a regex over bytes) in ``data``."""
+    import re
+
+    return [m.start() for m in re.finditer(pattern, data)]
+
+
+def jpeg_progressive_cut(where: str, tail: bytes = b"\xff\xd9") -> bytes:
+    """A progressive JPEG (ten scans) cut in its first (DC) scan, between two scans or inside a
+    later scan, then closed with ``tail``: libjpeg draws it grey or blurred without a warning
+    for the cut between scans, with one only for the others."""
+    data = jpeg_scan(quality=90, progressive=True)
+    sos = _at(data, rb"\xff\xda")
+    cut = {"first": (sos[0] + sos[1]) // 2, "between": sos[4], "later": (sos[6] + sos[7]) // 2}[where]
+    return data[:cut] + tail
+
+
+def jpeg_restarts(how: str) -> bytes:
+    """A JPEG with restart markers, two intervals swapped, one left out, or one marker renamed
+    (libjpeg: « found marker 0xd5 instead of RST3 », then resynchronises: rows in the wrong
+    place or missing)."""
+    data = jpeg_scan(quality=90, restart_marker_blocks=4)
+    rst = _at(data, rb"\xff[\xd0-\xd7]")
+    a, b, c = rst[len(rst) // 2:len(rst) // 2 + 3]
+    if how == "swapped":
+        return data[:a] + data[b:c] + data[a:b] + data[c:]
+    if how == "missing":
+        return data[:a] + data[b:]
+    return data[:a + 1] + bytes([0xD0 + (data[a + 1] + 3) % 8]) + data[a + 2:]
+
+
+# What may sit between a cut scan and EOI: a comment, an APP1, a DNL, several segments, fill bytes.
+JPEG_TAILS = {
+    "commentaire": b"\xff\xfe\x00\x06abcd",
+    "app1": b"\xff\xe1\x00\x08Exif\x00\x00",
+    "dnl": b"\xff\xdc\x00\x04\x04\xb0",
+    "segments": b"\xff\xfe\x00\x04ab\xff\xe5\x00\x04zz\xff\xdb\x00\x43\x00" + bytes(range(1, 65)),
+    "remplissage": b"\xff" * 7,
+}
+
+
+def jpeg_sequential_cut(tail: bytes) -> bytes:
+    """A sequential JPEG cut in the middle of its scan, then ``tail`` and EOI."""
+    return jpeg_cut_at_restart()[:-2] + tail + b"\xff\xd9"
+
+
+def jpeg_header_oddities() -> bytes:
+    """A whole JPEG with stray bytes between header segments (0xFF 0x00, junk) and a sequential
+    scan whose unused Ss/Se fields are off: libjpeg warns about both, the picture is whole."""
+    data = jpeg_scan(quality=85)
+    sos = data.index(b"\xff\xda")
+    dqt = data.index(b"\xff\xdb")
+    odd = bytearray(data[:dqt] + b"\xff\x00\x00\x02junk" + data[dqt:])
+    sos = odd.index(b"\xff\xda")
+    odd[sos + 4 + 2 * odd[sos + 4] + 2] = 0  # Se = 0
+    return bytes(odd)
+
+
+def pdf_jpeg(path: Path, data: bytes) -> Path:
+    """A one-page PDF showing the 600 × 1200 JPEG ``data`` (/DCTDecode)."""
+    return pdf_image_stream(path, data, ["/DCTDecode"], 600, 1200, cs="/DeviceRGB")

@@ -6,6 +6,7 @@ is rendered with pdfium, as a viewer draws it."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -120,10 +121,38 @@ def test_jpeg_cut_short_but_closed_with_eoi_is_refused(tmp_path, run, data):
     assert "« pieces/image.jpg » : image endommagée ou tronquée" in result.output
 
 
+# --- issue 22: a progressive JPEG cut, restart markers shuffled, a cut hidden behind segments -----
+
+DAMAGED_JPEGS = {
+    **{f"progressive-{where}": (lambda where=where: hostile.jpeg_progressive_cut(where))
+       for where in ("first", "between", "later")},
+    **{f"restarts-{how}": (lambda how=how: hostile.jpeg_restarts(how)) for how in ("swapped", "missing", "renamed")},
+    **{f"sequential-{name}": (lambda tail=tail: hostile.jpeg_sequential_cut(tail))
+       for name, tail in hostile.JPEG_TAILS.items()},
+    **{f"progressive-{name}": (lambda tail=tail: hostile.jpeg_progressive_cut("later", tail + b"\xff\xd9"))
+       for name, tail in hostile.JPEG_TAILS.items()},
+}
+
+
+@pytest.mark.parametrize("make", DAMAGED_JPEGS.values(), ids=DAMAGED_JPEGS.keys())
+def test_jpeg_libjpeg_draws_in_grey_is_refused(tmp_path, run, make):
+    """libjpeg fills what a cut or shuffled scan lacks (grey, blurred, rows out of place) and at
+    most warns: refused like a cut sequential JPEG, by check as by build."""
+    case = _case(tmp_path, hostile.jpeg_file, "jpg", make())
+    for command in ("check", "build"):
+        result = run(command, case)
+        assert result.exit_code == 1, result.output
+        assert "« captures/c00.jpg » : image endommagée ou tronquée, ses pixels ne se lisent pas en entier" \
+            in result.output
+        assert "« pieces/image.jpg » : image endommagée ou tronquée" in result.output
+
+
 @pytest.mark.parametrize("save, tail", [
     ({"quality": 90}, b""), ({"quality": 90, "restart_marker_blocks": 4}, b""), ({"quality": 5}, b""),
     ({"quality": 97, "subsampling": 0}, b""), ({"quality": 75, "optimize": True}, b""),
     ({"quality": 80, "progressive": True}, b""),
+    ({"quality": 80, "progressive": True, "optimize": True, "restart_marker_blocks": 3}, b""),
+    ({"quality": 70, "subsampling": 2, "restart_marker_rows": 1}, b""),
     # What phones append after the end marker (a maker trailer, a motion photo): not image data.
     ({"quality": 85}, b"SEFH" + bytes(200) + b"\xff\xd8\xff\xd9"),
 ])
@@ -139,3 +168,22 @@ def test_whole_jpeg_with_a_comment_before_its_end_is_sound(tmp_path, run):
     result = run("check", case)
     assert result.exit_code == 0, result.output
     assert "[capture-illisible]" not in result.output and "endommag" not in result.output
+
+
+def test_jpeg_with_stray_header_bytes_is_sound(tmp_path, run):
+    """libjpeg warns about stray bytes between header segments and a sequential scan's unused
+    fields; the picture is whole: never called damaged."""
+    case = _case(tmp_path, hostile.jpeg_file, "jpg", hostile.jpeg_header_oddities())
+    result = run("check", case)
+    assert result.exit_code == 0, result.output
+    assert "endommag" not in result.output
+
+
+@pytest.mark.parametrize("mode", ["L", "CMYK"])
+def test_grey_and_cmyk_progressive_jpegs_are_sound(tmp_path, run, mode):
+    buf = io.BytesIO()
+    hostile.arrow((300, 500)).convert(mode).save(buf, "JPEG", quality=85, progressive=True)
+    case = _case(tmp_path, hostile.jpeg_file, "jpg", buf.getvalue())
+    result = run("check", case)
+    assert result.exit_code == 0, result.output
+    assert "endommag" not in result.output

@@ -98,10 +98,34 @@ def test_damage_is_warned_with_its_page(tmp_path, run, make, label, page):
     assert label in warning and page in warning
 
 
+PDF_DAMAGED_JPEGS = {
+    "progressive-first": lambda: hostile.jpeg_progressive_cut("first"),
+    "progressive-between": lambda: hostile.jpeg_progressive_cut("between"),
+    "progressive-later-comment": lambda: hostile.jpeg_progressive_cut(
+        "later", hostile.JPEG_TAILS["commentaire"] + b"\xff\xd9"),
+    "restarts-swapped": lambda: hostile.jpeg_restarts("swapped"),
+    "restarts-missing": lambda: hostile.jpeg_restarts("missing"),
+    "sequential-dnl": lambda: hostile.jpeg_sequential_cut(hostile.JPEG_TAILS["dnl"]),
+    "sequential-segments": lambda: hostile.jpeg_sequential_cut(hostile.JPEG_TAILS["segments"]),
+}
+
+
+@pytest.mark.parametrize("make", PDF_DAMAGED_JPEGS.values(), ids=PDF_DAMAGED_JPEGS.keys())
+def test_jpeg_drawn_grey_in_a_pdf_is_warned_with_its_page(tmp_path, run, make):
+    """The JPEGs a capture is refused for, as a /DCTDecode image in a pièce: damage on page 1."""
+    case = _case(tmp_path, hostile.pdf_jpeg, make())
+    result = run("check", case)
+    warning = _piece_warning(result.output)
+    assert "[piece-endommagee]" in warning, result.output
+    assert "flux de données compressé illisible" in warning and "page touchée : 1" in warning
+
+
 # --- 22.3: no false alarm --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("make", [hostile.pdf_lzw, hostile.pdf_flate_variants, hostile.pdf_orphan_damage,
-                                  hostile.pdf_ccitt, hostile.pdf_jpeg_whole])
+                                  hostile.pdf_ccitt, hostile.pdf_jpeg_whole,
+                                  lambda path: hostile.pdf_jpeg(path, hostile.jpeg_scan(quality=85, progressive=True)),
+                                  lambda path: hostile.pdf_jpeg(path, hostile.jpeg_header_oddities())])
 def test_sound_pieces_are_never_called_damaged(tmp_path, run, make):
     """A valid LZW stream of 78 KB (past the old 62 KB bound), an empty Flate stream and one
     without its checksum (qpdf and poppler read both), garbage in an object no page uses."""

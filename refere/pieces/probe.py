@@ -31,8 +31,9 @@ MAX_PIXELS = 60_000_000
 # image, so thousands of tiny scans take minutes to decode.
 MAX_JPEG_SCANS = 100
 # Raised whenever the checks find damage they let through before: what an older refere called
-# sound is checked again (version 2: a JPEG cut short but closed with its end marker).
-CHECKS = 2
+# sound is checked again (version 2: a JPEG cut short but closed with its end marker; 3: a
+# progressive JPEG cut, restart markers shuffled or missing, any data libjpeg calls corrupt).
+CHECKS = 3
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -82,7 +83,7 @@ def _image_pages(data: bytes, written: str) -> tuple[int, bool | None]:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            # A JPEG cut short but closed with its end marker fails too (jpegcheck).
+            # A JPEG cut short but closed with its end marker fails here too (jpegcheck).
             with Image.open(io.BytesIO(jpegcheck.for_decoding(data))) as img:
                 w, h = img.size
                 if w * h > MAX_PIXELS or w <= 0 or h <= 0:
@@ -99,6 +100,9 @@ def _image_pages(data: bytes, written: str) -> tuple[int, bool | None]:
                 else:
                     img.load()
                     exact = None
+            # libjpeg draws what a cut or shuffled scan lacks in grey and only warns: qpdf does not.
+            if data[:2] == b"\xff\xd8" and jpegcheck.damaged(data, MAX_PIXELS):
+                raise FileProblem(_damaged(written))
         except FileProblem:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -107,10 +111,13 @@ def _image_pages(data: bytes, written: str) -> tuple[int, bool | None]:
             if (what := unsupported_image(data)) is not None:
                 raise FileProblem(f"« {written} » : {what}, format non pris en charge ; réenregistrez-la "
                                   "en PNG ou en JPEG ordinaire (une capture d'écran l'est déjà)") from None
-            raise FileProblem(
-                f"« {written} » : image endommagée ou tronquée, ses pixels ne se lisent pas en entier ; "
-                "refaites la capture ou réenregistrez-la") from None
+            raise FileProblem(_damaged(written)) from None
     return 1, exact
+
+
+def _damaged(written: str) -> str:
+    return (f"« {written} » : image endommagée ou tronquée, ses pixels ne se lisent pas en entier ; "
+            "refaites la capture ou réenregistrez-la")
 
 
 def unsupported_image(data: bytes) -> str | None:
@@ -206,7 +213,8 @@ def _verify(checked: files.Checked, dated=None) -> SourceInfo:
 # same captures decodes nothing. Never in the case folder, which a hostile case could pre-seed;
 # the content hash makes an entry true of exactly those bytes.
 def decode_cache() -> Path:
-    return files.user_cache() / f"images-decodees-{_pillow()}-{MAX_PIXELS}-v{CHECKS}"
+    # A JPEG is judged by qpdf too (jpegcheck): pikepdf's version is part of the name.
+    return files.user_cache() / f"images-decodees-{_pillow()}-{_pikepdf_version()}-{MAX_PIXELS}-v{CHECKS}"
 
 
 @functools.lru_cache(maxsize=1)

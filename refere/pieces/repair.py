@@ -94,6 +94,9 @@ def _benign(problem: str) -> bool:
 BUDGET = 48 * 1024 * 1024
 _TEXT = {"/ASCIIHexDecode", "/ASCII85Decode"}
 PIXEL_BUDGET = 400_000_000
+# A JPEG decoded in full by qpdf holds every pixel at once: a 400 dpi A4 scan at most; a larger
+# one is decoded at an eighth of its size by Pillow (a cut sequential scan still fails there).
+EXACT_JPEG_PIXELS = 16_000_000
 MAX_WALK = 200_000  # objects walked from the pages of one document
 
 
@@ -176,6 +179,8 @@ def _image_damage(stream: pikepdf.Stream, name: str, data: bytes, budget: list[i
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
+            if name == "/DCTDecode" and (verdict := jpegcheck.damaged(data, EXACT_JPEG_PIXELS)) is not None:
+                return STREAM if verdict else None  # cut, shuffled, corrupt: what libjpeg draws grey
             if name == "/DCTDecode":  # cut short but closed with EOI: refused too (jpegcheck)
                 with Image.open(io.BytesIO(jpegcheck.for_decoding(data))) as img:
                     if img.size[0] * img.size[1] > PIXEL_BUDGET:

@@ -30,18 +30,23 @@ _SEQUENTIAL = (0xC0, 0xC1)
 # a restart marker nor another fill byte.
 _SCAN_END = re.compile(rb"\xff+[^\x00\xd0-\xd7\xff]")
 _EOI = b"\xff\xd9"
+# Scans of one JPEG: a progressive photo has about ten; each scan makes libjpeg re-walk the whole
+# image, so thousands of tiny scans take minutes to decode.
+MAX_SCANS = 100
 
 
 def damaged(data: bytes, max_pixels: int) -> bool | None:
     """True when the JPEG ``data`` does not decode to a whole picture without a warning; False
     when it does; None when not judged here: not an 8-bit Huffman-coded JPEG (12 bits, lossless,
-    arithmetic: told apart elsewhere), more than ``max_pixels`` (the decode holds every pixel), or
-    headers too broken to read (the caller's decoder refuses those)."""
+    arithmetic: told apart elsewhere), more than ``max_pixels`` (the decode holds every pixel) or
+    ``MAX_SCANS`` scans, or headers too broken to read (the caller's decoder refuses those)."""
     parsed = _parse(data)
     if parsed is None:
         return None
     header, sof, scans, eoi = parsed
     if sof[0] not in (0xC0, 0xC1, 0xC2) or sof[1] != 8 or not 0 < sof[2] * sof[3] <= max_pixels:
+        return None
+    if len(scans) > MAX_SCANS:
         return None
     if not scans or not _complete(sof, scans):
         return True

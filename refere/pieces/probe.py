@@ -27,9 +27,7 @@ from refere.errors import FileProblem
 # A phone screenshot is ~3 Mpx, a 600 dpi A4 scan ~35 Mpx: beyond this it is an attack or a
 # mistake, and decoding it would exhaust memory.
 MAX_PIXELS = 60_000_000
-# Scans of one JPEG: a progressive photo has about ten; each scan makes Pillow re-walk the whole
-# image, so thousands of tiny scans take minutes to decode.
-MAX_JPEG_SCANS = 100
+MAX_JPEG_SCANS = jpegcheck.MAX_SCANS
 # Raised whenever the checks find damage they let through before: what an older refere called
 # sound is checked again (version 2: a JPEG cut short but closed with its end marker; 3: a
 # progressive JPEG cut, restart markers shuffled or missing, any data libjpeg calls corrupt).

@@ -87,6 +87,18 @@ def test_messages_name_a_capture_as_the_person_sent_it(client, ws):
     assert "« IMG-WA0017.jpg »" in html and f"« {first} »" not in html
 
 
+def test_names_file_nested_too_deep_is_unreadable_like_any_malformed_one(client, ws):
+    """A names file nested 100 000 deep (json recurses): ignored, the page shows the stored name."""
+    path = ws / "exemple-94" / "dossier.yaml"
+    first = load(path).tentatives[0].capture.written
+    (ws / "exemple-94" / first).unlink()
+    (ws / "exemple-94" / store.NAMES_FILE).write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    assert store.original_names(ws / "exemple-94") == {}
+    response = client.get("/d/exemple-94/verification")
+    assert response.status_code == 200
+    assert f"« {first} »" in response.get_data(as_text=True)
+
+
 def test_cases_in_sub_folders_are_pointed_to(tmp_path):
     """A batch workspace (« lundi/diallo-a ») opened with « refere web »: not a bare « Aucun dossier »."""
     w = tmp_path / "permanence"

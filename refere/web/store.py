@@ -573,7 +573,7 @@ def original_names(folder: Path) -> dict[str, str]:
     """What each uploaded file was called on the user's device (« captures/x.png » → « IMG_0042.PNG »)."""
     try:
         data = json.loads((folder / NAMES_FILE).read_text("utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # nested 100 000 deep: unreadable, like any other
         return {}
     return {str(k): shown_name(str(v)) for k, v in data.items()} if isinstance(data, dict) else {}
 

@@ -44,11 +44,10 @@ def damaged(data: bytes, max_pixels: int) -> bool | None:
     if parsed is None:
         return None
     header, sof, scans, eoi = parsed
-    if sof[0] not in (0xC0, 0xC1, 0xC2) or sof[1] != 8 or not 0 < sof[2] * sof[3] <= max_pixels:
+    if (sof[0] not in (0xC0, 0xC1, 0xC2) or sof[1] != 8 or not 0 < sof[2] * sof[3] <= max_pixels
+            or len(scans) > MAX_SCANS):
         return None
-    if len(scans) > MAX_SCANS:
-        return None
-    if not scans or not _complete(sof, scans):
+    if not _complete(sof, scans):
         return True
     body = bytearray(data[scans[0][0]:eoi])
     if sof[0] != 0xC2:
@@ -110,7 +109,8 @@ def _parse(data: bytes):
 
 def _complete(sof, scans) -> bool:
     """Every coefficient of every component of the frame reaches its last bit (Al = 0) in some
-    scan: a sequential scan carries all 64 of its components; a progressive one Ss..Se."""
+    scan: a sequential scan carries all 64 coefficients of its components, a progressive one
+    coefficients Ss..Se. No scan at all: nothing is complete."""
     progressive = sof[0] == 0xC2
     missing = {(c, k) for c in sof[4] for k in range(64)}
     for _, ids, ss, se, al in scans:

@@ -13,6 +13,7 @@ token and holds a marker file naming it; a folder beside the target that merely 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import fcntl
 import json
@@ -25,7 +26,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from refere import signals
-from refere.errors import OutputError, os_reason
+from refere.errors import OutputError, RefereError, os_reason
 
 # « .dossier.tmp-1234-abcd1234 » / « .dossier.old-1234-… »: pid of the process that made it.
 _STAGING = "^\\.{name}\\.(?:tmp|old)-([0-9]{{1,10}})-[0-9a-f]{{8}}$"
@@ -319,3 +320,105 @@ def staging(target: Path, force: bool, protected: Iterable[Path] = (), owner: st
                 shutil.rmtree(tmp, ignore_errors=True)
                 if old is not None:
                     shutil.rmtree(old, ignore_errors=True)
+
+
+# --- a run's output folder, held from its start: later writes cannot be sent elsewhere -------
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+
+
+@dataclasses.dataclass(frozen=True)
+class Held:
+    """An output folder as found at the start of a run (``batch``, « Tout construire »): its path, for
+    messages, and its identity. Picklable: each worker process opens it again and checks it is the same."""
+
+    path: Path
+    dev: int
+    ino: int
+
+
+def hold(path: Path, link: str = "") -> Held:
+    """The folder ``path`` names now (made if missing), to be written in by ``inside`` from now on.
+    ``link``: when given, ``path`` itself may not be a symbolic link, and this says why."""
+    try:
+        if link:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(path, new_dir_mode())
+        else:
+            path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, _DIR_FLAGS | (os.O_NOFOLLOW if link else 0))
+    except OSError as exc:
+        if link and os.path.islink(path):
+            raise OutputError(f"« {path} » est un lien symbolique : {link}") from None
+        raise OutputError(f"impossible de créer « {path} » ({os_reason(exc)})") from None
+    try:
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
+    return Held(path, st.st_dev, st.st_ino)
+
+
+def _swapped(path: Path) -> OutputError:
+    return OutputError(f"« {path} » a été remplacé pendant la construction (par un lien symbolique ou un autre "
+                       "dossier) : rien n'y est écrit, pour ne rien écrire ailleurs que dans le dossier de sortie "
+                       "choisi au départ ; remettez le vrai dossier à sa place, puis relancez")
+
+
+def _fd_path(fd: int) -> Path | None:
+    """A path that names the folder open as ``fd`` from any process, whatever is renamed or linked meanwhile
+    (Linux's /proc/<pid>/fd/<fd>); None where the system has none."""
+    p = Path(f"/proc/{os.getpid()}/fd/{fd}")
+    try:
+        st, real = os.stat(p), os.fstat(fd)
+    except OSError:
+        return None
+    return p if (st.st_dev, st.st_ino) == (real.st_dev, real.st_ino) else None
+
+
+@contextlib.contextmanager
+def inside(held: Held, rel: str) -> Iterator[Path]:
+    """``held.path / rel`` as a path every write through lands in the folder held, whatever was swapped since.
+
+    The folder is opened again and must be the one held; each folder of ``rel`` on the way is created and
+    opened without following a link (a link there is refused by name); the path yielded goes through the
+    open folder (/proc/<pid>/fd/<fd>/<last part>), so a folder renamed or replaced by a link afterwards
+    changes nothing. A RefereError raised within names the real path, never /proc. Where the system has
+    no such path (not Linux), the path itself, after the same checks."""
+    parts = [p for p in rel.split("/") if p]
+    fds: list[int] = []
+    try:
+        try:
+            fds.append(os.open(held.path, _DIR_FLAGS))
+        except OSError:
+            raise _swapped(held.path) from None
+        st = os.fstat(fds[0])
+        if (st.st_dev, st.st_ino) != (held.dev, held.ino):
+            raise _swapped(held.path)
+        for k, part in enumerate(parts[:-1]):
+            shown = held.path.joinpath(*parts[:k + 1])
+            try:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(part, new_dir_mode(), dir_fd=fds[-1])
+                fds.append(os.open(part, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=fds[-1]))
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(shown):
+                    raise OutputError(f"« {shown} » est un lien symbolique : refere n'écrit pas à travers un lien ; "
+                                      "remplacez-le par un vrai dossier, puis relancez") from None
+                raise OutputError(f"impossible d'écrire dans « {shown} » ({os_reason(exc)})") from None
+        via = _fd_path(fds[-1])
+        path = (via if via is not None else held.path.joinpath(*parts[:-1])) / parts[-1]
+        try:
+            yield path
+        except RefereError as exc:
+            exc.message = shown(exc.message, path, held.path.joinpath(*parts))
+            exc.args = (exc.message,)
+            raise
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def shown(text: str, path: Path, real: Path) -> str:
+    """``text`` (a message) naming ``real``, where it names ``path`` as ``inside`` yielded it."""
+    return re.sub(re.escape(str(path.parent)) + "(?![0-9])", lambda _: str(real.parent), text)

@@ -13,7 +13,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from refere import batch, dates
+from refere import batch, dates, write
 from refere.preuves import rules, lecture
 from refere.affaire import loader
 from refere.pieces import plan
@@ -461,11 +461,14 @@ class BatchState:
     error: str = ""
 
 
+LINKED = ("« Tout construire » n'écrit pas à travers un lien ; supprimez ce lien (un dossier « construits » sera créé "
+          "à sa place)")
+
+
 def refuse_linked_output(out: Path) -> None:
     """« Tout construire » writes only in a real folder of the workspace: never through a link (attack4 G2)."""
     if os.path.islink(out):
-        raise OutputError(f"« {out} » est un lien symbolique : « Tout construire » n'écrit pas à travers un lien ; "
-                          "supprimez ce lien (un dossier « construits » sera créé à sa place)")
+        raise OutputError(f"« {out} » est un lien symbolique : {LINKED}")
     if os.path.lexists(out) and not os.path.isdir(out):
         raise OutputError(f"« {out} » n'est pas un dossier : « Tout construire » y écrit les dossiers construits ; "
                           "renommez ou déplacez ce fichier")
@@ -496,12 +499,14 @@ class BatchRunner:
 
         try:
             refuse_linked_output(self.out)
+            # Held from now on: a link or another folder swapped in during the run receives nothing.
+            held = write.hold(self.out, link=LINKED)
             jobs = batch.find_jobs([self.workspace / i for i in ids])
             # Incremental, as `refere batch`: a case unchanged since its last build stays « à jour ».
-            rows = batch.run(jobs, self.out, self.workers, batch.Settings(modele=self.modele), progress)
+            rows = batch.run(jobs, held, self.workers, batch.Settings(modele=self.modele), progress)
             with self._lock:  # the final rows: with the « même personne » warning, as in rapport.csv
                 self.state.rows = list(rows)
-            batch.write_report(rows, self.out / "rapport.csv")
+            batch.write_report(rows, held)
         except RefereError as exc:
             self.state.error = exc.message
         except Exception as exc:  # the page must say it stopped, not spin forever

@@ -396,16 +396,16 @@ def inside(held: Held, rel: str) -> Iterator[Path]:
         if (st.st_dev, st.st_ino) != (held.dev, held.ino):
             raise _swapped(held.path)
         for k, part in enumerate(parts[:-1]):
-            shown = held.path.joinpath(*parts[:k + 1])
+            named = held.path.joinpath(*parts[:k + 1])
             try:
                 with contextlib.suppress(FileExistsError):
                     os.mkdir(part, new_dir_mode(), dir_fd=fds[-1])
                 fds.append(os.open(part, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=fds[-1]))
             except OSError as exc:
-                if exc.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(shown):
-                    raise OutputError(f"« {shown} » est un lien symbolique : refere n'écrit pas à travers un lien ; "
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(named):
+                    raise OutputError(f"« {named} » est un lien symbolique : refere n'écrit pas à travers un lien ; "
                                       "remplacez-le par un vrai dossier, puis relancez") from None
-                raise OutputError(f"impossible d'écrire dans « {shown} » ({os_reason(exc)})") from None
+                raise OutputError(f"impossible d'écrire dans « {named} » ({os_reason(exc)})") from None
         via = _fd_path(fds[-1])
         path = (via if via is not None else held.path.joinpath(*parts[:-1])) / parts[-1]
         try:

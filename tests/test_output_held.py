@@ -1,0 +1,158 @@
+"""A run's output folder is held from its start: a folder swapped for a link (or another folder) while
+`refere batch` or « Tout construire » runs receives nothing, and the swap is refused in French.
+
+The swap is made by a thread on a real event (the first case's build under way in the output folder),
+on the real file system: no mock."""
+
+from __future__ import annotations
+
+import csv
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import default_case, write_case
+from refere import write
+from refere.errors import OutputError
+
+SWAPPED = "a été remplacé pendant la construction (par un lien symbolique ou un autre dossier) : rien n'y est écrit"
+
+
+def _tree(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+class Swapper(threading.Thread):
+    """Once the first case's build is under way in ``watched`` (its private folder « .<case>.tmp-… » is
+    there), replaces ``folder`` by a link to ``elsewhere`` (the real folder moved to « <name>.old »)."""
+
+    def __init__(self, watched: Path, case: str, folder: Path, elsewhere: Path):
+        super().__init__(daemon=True)
+        self.watched, self.case, self.folder, self.elsewhere = watched, case, folder, elsewhere
+        self.moved = folder.with_name(folder.name + ".old")
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                if any(n.startswith(f".{self.case}.tmp-") for n in os.listdir(self.watched)):
+                    break
+            except OSError:
+                pass
+            time.sleep(0.002)
+        os.rename(self.folder, self.moved)
+        os.symlink(self.elsewhere, self.folder, target_is_directory=True)
+        self.done.set()
+
+
+def test_a_path_given_before_the_swap_still_writes_in_the_held_folder(tmp_path):
+    out, elsewhere = tmp_path / "construits", tmp_path / "ailleurs"
+    elsewhere.mkdir()
+    held = write.hold(out)
+    with write.inside(held, "lundi/diallo") as target:
+        os.rename(out, tmp_path / "construits.old")
+        os.symlink(elsewhere, out, target_is_directory=True)
+        target.mkdir()
+        (target / "requete.docx").write_bytes(b"ok")
+    assert (tmp_path / "construits.old" / "lundi" / "diallo" / "requete.docx").read_bytes() == b"ok"
+    assert _tree(elsewhere) == []
+    with pytest.raises(OutputError) as exc, write.inside(held, "lundi/cherkaoui"):
+        pass
+    assert exc.value.message.startswith(f"« {out} » {SWAPPED}")
+    assert _tree(elsewhere) == []
+
+
+def test_a_folder_on_the_way_swapped_for_a_link_is_refused_by_name(tmp_path):
+    out, elsewhere = tmp_path / "construits", tmp_path / "ailleurs"
+    elsewhere.mkdir()
+    held = write.hold(out)
+    (out / "lundi").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(OutputError) as exc, write.inside(held, "lundi/diallo"):
+        pass
+    assert exc.value.message.startswith(f"« {out / 'lundi'} » est un lien symbolique : refere n'écrit pas à travers")
+    assert _tree(elsewhere) == []
+
+
+def test_an_error_inside_names_the_real_path_never_proc(tmp_path):
+    held = write.hold(tmp_path / "construits")
+    with pytest.raises(OutputError) as exc, write.inside(held, "lundi/diallo") as target:
+        raise OutputError(f"impossible d'écrire « {target / 'requete.docx'} »")
+    assert exc.value.message == f"impossible d'écrire « {tmp_path / 'construits' / 'lundi' / 'diallo' / 'requete.docx'} »"
+
+
+def _report(path: Path) -> dict[str, dict]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return {r["dossier"]: r for r in csv.DictReader(fh, delimiter=";")}
+
+
+def test_batch_output_swapped_for_a_link_mid_run_writes_nothing_there(run, tmp_path):
+    cases = tmp_path / "permanence"
+    for name in ("a1", "a2", "a3"):
+        write_case(cases / name, default_case())
+    out, elsewhere = tmp_path / "construits", tmp_path / "ailleurs"
+    elsewhere.mkdir()
+    out.mkdir()
+    swapper = Swapper(out, "a1", out, elsewhere)
+    swapper.start()
+    res = run("batch", cases, "-o", out, "-j", "1")
+    assert swapper.done.is_set()
+    assert _tree(elsewhere) == []  # neither a case nor rapport.csv went through the link
+    assert res.exit_code == 1
+    # The case under way when the folder was swapped is finished in the folder held, whole.
+    assert (swapper.moved / "a1" / "inventaire.json").is_file() and (swapper.moved / "a1" / "requete.docx").is_file()
+    assert f"[2/3] a2 : échec" in res.output and f"[3/3] a3 : échec" in res.output
+    # rapport.csv cannot go anywhere else either: the run says why, naming the folder.
+    assert f"« {out} » {SWAPPED}" in res.output
+    assert not (swapper.moved / "rapport.csv").exists()
+
+
+def test_batch_case_folder_swapped_for_a_link_refuses_that_case_only(run, tmp_path):
+    cases = tmp_path / "permanence"
+    for name in ("lundi/a1", "lundi/a2", "mardi/b1"):
+        write_case(cases / name, default_case())
+    out, elsewhere = tmp_path / "construits", tmp_path / "ailleurs"
+    elsewhere.mkdir()
+    (out / "lundi").mkdir(parents=True)
+    swapper = Swapper(out / "lundi", "a1", out / "lundi", elsewhere)
+    swapper.start()
+    res = run("batch", cases, "-o", out, "-j", "1")
+    assert swapper.done.is_set()
+    assert _tree(elsewhere) == []
+    assert res.exit_code == 1
+    assert (swapper.moved / "a1" / "inventaire.json").is_file()
+    rows = _report(out / "rapport.csv")
+    assert {d: r["statut"] for d, r in rows.items()} == {"lundi/a1": "ok", "lundi/a2": "échec", "mardi/b1": "ok"}
+    assert rows["lundi/a2"]["erreur"].startswith(f"« {out / 'lundi'} » est un lien symbolique : refere n'écrit pas")
+    assert rows["lundi/a2"]["bloquants"] == "sortie-impossible"
+    assert (out / "mardi" / "b1" / "requete.docx").is_file()
+
+
+def test_tout_construire_output_swapped_for_a_link_mid_run_writes_nothing_there(tmp_path):
+    from test_web_security import Browser, running
+
+    ws, elsewhere = tmp_path / "espace", tmp_path / "ailleurs"
+    for name in ("a1", "a2", "a3"):
+        write_case(ws / name, default_case())
+    elsewhere.mkdir()
+    out = ws / "construits"
+    out.mkdir()
+    swapper = Swapper(out, "a1", out, elsewhere)
+    swapper.start()
+    with running(ws) as server:
+        b = Browser(server)
+        assert b.post("/tout-construire", {}, token_from="/")[0] == 302
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            page = b.get("/tout-construire")[2].decode("utf-8")
+            if "en cours" not in page:
+                break
+            time.sleep(0.3)
+    assert swapper.done.is_set()
+    assert _tree(elsewhere) == []
+    assert (swapper.moved / "a1" / "inventaire.json").is_file()
+    assert f"« {out} » {SWAPPED}" in page
+    assert not (swapper.moved / "rapport.csv").exists()

@@ -355,7 +355,7 @@ def _build_one(job: Job, out: Held, settings: Settings) -> Row:
         # Written only inside the output folder held at the start of the run, whatever was swapped since.
         with inside(out, job.name) as target:
             row = _build_case(job, target, settings)
-        return dataclasses.replace(row, erreur=shown(row.erreur, target, out.path / job.name))
+        return dataclasses.replace(row, erreur=shown(row.erreur, target.parent, (out.path / job.name).parent))
     except RefereError as exc:  # the output folder was swapped: this case is refused, the others go on
         from refere.present import error_text
 

@@ -376,6 +376,42 @@ def _fd_path(fd: int) -> Path | None:
     return p if (st.st_dev, st.st_ino) == (real.st_dev, real.st_ino) else None
 
 
+def _link_refused(named: Path, exc: OSError) -> OutputError:
+    if exc.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(named):
+        return OutputError(f"« {named} » est un lien symbolique : refere n'écrit pas à travers un lien ; "
+                           "remplacez-le par un vrai dossier, puis relancez")
+    return OutputError(f"impossible d'écrire dans « {named} » ({os_reason(exc)})")
+
+
+def _open_below(fds: list[int], base: Path, parts: list[str], make: bool) -> None:
+    """Open (and make, if ``make``) each folder of ``parts`` below ``fds[-1]`` without following a link."""
+    for k, part in enumerate(parts):
+        try:
+            if make:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(part, new_dir_mode(), dir_fd=fds[-1])
+            fds.append(os.open(part, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=fds[-1]))
+        except OSError as exc:
+            raise _link_refused(base.joinpath(*parts[:k + 1]), exc) from None
+
+
+@contextlib.contextmanager
+def _through(fds: list[int], real: Path) -> Iterator[Path]:
+    """The folder open as ``fds[-1]`` (known as ``real``) by a path through its descriptor; closes ``fds``."""
+    try:
+        via = _fd_path(fds[-1]) if fds else None
+        path = via if via is not None else real
+        try:
+            yield path
+        except RefereError as exc:
+            exc.message = shown(exc.message, path, real)
+            exc.args = (exc.message,)
+            raise
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
 @contextlib.contextmanager
 def inside(held: Held, rel: str) -> Iterator[Path]:
     """``held.path / rel`` as a path every write through lands in the folder held, whatever was swapped since.
@@ -395,30 +431,38 @@ def inside(held: Held, rel: str) -> Iterator[Path]:
         st = os.fstat(fds[0])
         if (st.st_dev, st.st_ino) != (held.dev, held.ino):
             raise _swapped(held.path)
-        for k, part in enumerate(parts[:-1]):
-            named = held.path.joinpath(*parts[:k + 1])
-            try:
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(part, new_dir_mode(), dir_fd=fds[-1])
-                fds.append(os.open(part, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=fds[-1]))
-            except OSError as exc:
-                if exc.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(named):
-                    raise OutputError(f"« {named} » est un lien symbolique : refere n'écrit pas à travers un lien ; "
-                                      "remplacez-le par un vrai dossier, puis relancez") from None
-                raise OutputError(f"impossible d'écrire dans « {named} » ({os_reason(exc)})") from None
-        via = _fd_path(fds[-1])
-        path = (via if via is not None else held.path.joinpath(*parts[:-1])) / parts[-1]
-        try:
-            yield path
-        except RefereError as exc:
-            exc.message = shown(exc.message, path, held.path.joinpath(*parts))
-            exc.args = (exc.message,)
-            raise
-    finally:
+        _open_below(fds, held.path, parts[:-1], make=True)
+    except BaseException:
         for fd in fds:
             os.close(fd)
+        raise
+    with _through(fds, held.path.joinpath(*parts[:-1])) as folder:
+        yield folder / parts[-1]
+
+
+@contextlib.contextmanager
+def pinned(folder: Path, rel: str = "", make: bool = True) -> Iterator[Path]:
+    """``folder / rel`` as a path through an open descriptor (see ``inside``): ``folder`` and each folder of
+    ``rel`` opened without following a link (refused by name; those of ``rel`` made first if ``make``), so
+    that what is written through it lands there even if a folder is swapped for a link meanwhile."""
+    parts = [p for p in rel.split("/") if p]
+    fds: list[int] = []
+    try:
+        try:
+            fds.append(os.open(folder, _DIR_FLAGS | os.O_NOFOLLOW))
+        except OSError as exc:
+            raise _link_refused(folder, exc) from None
+        _open_below(fds, folder, parts, make)
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    with _through(fds, folder.joinpath(*parts)) as path:
+        yield path
 
 
 def shown(text: str, path: Path, real: Path) -> str:
-    """``text`` (a message) naming ``real``, where it names ``path`` as ``inside`` yielded it."""
-    return re.sub(re.escape(str(path.parent)) + "(?![0-9])", lambda _: str(real.parent), text)
+    """``text`` (a message) naming the folder ``real`` where it names it as ``path`` (yielded by ``pinned``)."""
+    if path == real:
+        return text
+    return re.sub(re.escape(str(path)) + "(?![0-9])", lambda _: str(real), text)

@@ -22,6 +22,7 @@ import re
 import secrets
 import shutil
 import stat
+import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -447,9 +448,10 @@ def pinned(folder: Path, rel: str = "", make: bool = True) -> Iterator[Path]:
     that what is written through it lands there even if a folder is swapped for a link meanwhile."""
     parts = [p for p in rel.split("/") if p]
     fds: list[int] = []
+    held = folder.parent == Path(f"/proc/{os.getpid()}/fd")  # already a path through a descriptor: followed
     try:
         try:
-            fds.append(os.open(folder, _DIR_FLAGS | os.O_NOFOLLOW))
+            fds.append(os.open(folder, _DIR_FLAGS | (0 if held else os.O_NOFOLLOW)))
         except OSError as exc:
             raise _link_refused(folder, exc) from None
         _open_below(fds, folder, parts, make)
@@ -466,3 +468,61 @@ def shown(text: str, path: Path, real: Path) -> str:
     if path == real:
         return text
     return re.sub(re.escape(str(path)) + "(?![0-9])", lambda _: str(real), text)
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """``path`` replaced whole by ``data`` (a temporary file beside it, then renamed), written in its folder as
+    opened now, never through a link put in the folder's place; the file keeps its mode, a new one gets the
+    umask's."""
+    try:
+        with pinned(path.parent, make=False) as folder:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                try:
+                    os.chmod(tmp, os.stat(folder / path.name).st_mode & 0o777)
+                except FileNotFoundError:
+                    os.chmod(tmp, new_file_mode())
+                os.replace(tmp, folder / path.name)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+    except OSError as exc:
+        raise OutputError(f"impossible d'écrire « {path.name} » ({os_reason(exc)})") from None
+
+
+_HELD: dict[str, contextlib.ExitStack] = {}  # a temporary file from held_temp → its folder, held open
+
+
+def held_temp(folder: Path, prefix: str) -> tuple[int, Path]:
+    """A new temporary file in ``folder`` (made if missing; its parent and itself opened without following a
+    link), open for writing, by a path through the folder held open until ``let_go``: whatever is swapped in
+    the folder's place meanwhile, the file stays in, and is renamed within, the folder found now."""
+    held = contextlib.ExitStack()
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=prefix, dir=held.enter_context(pinned(folder.parent, folder.name)))
+    except OSError as exc:
+        held.close()
+        raise OutputError(f"impossible d'écrire dans « {folder} » ({os_reason(exc)})") from None
+    except BaseException:
+        held.close()
+        raise
+    _HELD[tmp] = held
+    return fd, Path(tmp)
+
+
+def let_go(tmp: Path) -> None:
+    """A file from ``held_temp`` removed if still there, its folder let go."""
+    tmp.unlink(missing_ok=True)
+    if (held := _HELD.pop(str(tmp), None)) is not None:
+        held.close()
+
+
+def still_at(tmp: Path, folder: Path) -> bool:
+    """Whether the folder ``tmp`` (from ``held_temp``) was made in is still the one named ``folder``."""
+    try:
+        here, there = os.stat(tmp.parent), os.lstat(folder)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)

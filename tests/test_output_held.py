@@ -26,12 +26,13 @@ def _tree(folder: Path) -> list[str]:
 
 
 class Swapper(threading.Thread):
-    """Once the first case's build is under way in ``watched`` (its private folder « .<case>.tmp-… » is
-    there), replaces ``folder`` by a link to ``elsewhere`` (the real folder moved to « <name>.old »)."""
+    """Once a write is under way in ``watched`` (a name starting with ``prefix`` is there: the private folder
+    « .<case>.tmp-… » of a build), replaces ``folder`` by a link to ``elsewhere`` (the real folder moved to
+    « <name>.old »)."""
 
-    def __init__(self, watched: Path, case: str, folder: Path, elsewhere: Path):
+    def __init__(self, watched: Path, prefix: str, folder: Path, elsewhere: Path):
         super().__init__(daemon=True)
-        self.watched, self.case, self.folder, self.elsewhere = watched, case, folder, elsewhere
+        self.watched, self.prefix, self.folder, self.elsewhere = watched, prefix, folder, elsewhere
         self.moved = folder.with_name(folder.name + ".old")
         self.done = threading.Event()
 
@@ -39,7 +40,7 @@ class Swapper(threading.Thread):
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             try:
-                if any(n.startswith(f".{self.case}.tmp-") for n in os.listdir(self.watched)):
+                if any(n.startswith(self.prefix) for n in os.listdir(self.watched)):
                     break
             except OSError:
                 pass
@@ -96,7 +97,7 @@ def test_batch_output_swapped_for_a_link_mid_run_writes_nothing_there(run, tmp_p
     out, elsewhere = tmp_path / "construits", tmp_path / "ailleurs"
     elsewhere.mkdir()
     out.mkdir()
-    swapper = Swapper(out, "a1", out, elsewhere)
+    swapper = Swapper(out, ".a1.tmp-", out, elsewhere)
     swapper.start()
     res = run("batch", cases, "-o", out, "-j", "1")
     assert swapper.done.is_set()
@@ -117,7 +118,7 @@ def test_batch_case_folder_swapped_for_a_link_refuses_that_case_only(run, tmp_pa
     out, elsewhere = tmp_path / "construits", tmp_path / "ailleurs"
     elsewhere.mkdir()
     (out / "lundi").mkdir(parents=True)
-    swapper = Swapper(out / "lundi", "a1", out / "lundi", elsewhere)
+    swapper = Swapper(out / "lundi", ".a1.tmp-", out / "lundi", elsewhere)
     swapper.start()
     res = run("batch", cases, "-o", out, "-j", "1")
     assert swapper.done.is_set()
@@ -140,7 +141,7 @@ def test_tout_construire_output_swapped_for_a_link_mid_run_writes_nothing_there(
     elsewhere.mkdir()
     out = ws / "construits"
     out.mkdir()
-    swapper = Swapper(out, "a1", out, elsewhere)
+    swapper = Swapper(out, ".a1.tmp-", out, elsewhere)
     swapper.start()
     with running(ws) as server:
         b = Browser(server)
@@ -156,3 +157,96 @@ def test_tout_construire_output_swapped_for_a_link_mid_run_writes_nothing_there(
     assert (swapper.moved / "a1" / "inventaire.json").is_file()
     assert f"« {out} » {SWAPPED}" in page
     assert not (swapper.moved / "rapport.csv").exists()
+
+
+# ---------------------------------------------------------------- the web server's other writes
+
+
+class Swapping:
+    """An upload arriving in two parts; between them, ``folder`` is replaced by a link to ``elsewhere``."""
+
+    def __init__(self, data: bytes, folder: Path, elsewhere: Path):
+        self.parts, self.folder, self.elsewhere = [data[:100], data[100:]], folder, elsewhere
+
+    def read(self, n: int = -1) -> bytes:
+        if len(self.parts) == 1:
+            os.rename(self.folder, self.folder.with_name(self.folder.name + ".old"))
+            os.symlink(self.elsewhere, self.folder, target_is_directory=True)
+        return self.parts.pop(0) if self.parts else b""
+
+
+@pytest.mark.parametrize("sub", ["captures", "pieces"])
+def test_an_upload_whose_folder_is_swapped_meanwhile_is_refused_and_written_nowhere_else(tmp_path, sub):
+    from conftest import make_png
+    from refere.web import store
+
+    case, elsewhere = tmp_path / "espace" / "diallo", tmp_path / "ailleurs"
+    write_case(case, default_case())
+    elsewhere.mkdir()
+    data = make_png(tmp_path / "src.png", size=(300, 600), text="capture").read_bytes()
+    folder = case / sub
+    tmp, kind, digest, size = store.receive(Swapping(data, folder, elsewhere), "IMG_0042.PNG", folder,
+                                            store.Limits(), 0)
+    assert size == len(data) and _tree(elsewhere) == []
+    with pytest.raises(store.UploadRefused) as exc:
+        if sub == "captures":
+            store.store_capture(tmp, kind, digest, None, folder)
+        else:
+            store.store_piece(tmp, kind, digest, "Contrat", folder)
+    assert exc.value.message.startswith(f"le dossier « {sub} » de l'affaire a été remplacé pendant l'envoi (par un lien")
+    assert _tree(elsewhere) == []
+    # Nothing left behind in the real folder either (moved aside), and the folder is let go.
+    assert not any(p.name.startswith(".envoi-") for p in case.with_name("diallo").joinpath(sub + ".old").iterdir())
+    assert write._HELD == {}
+
+
+def test_a_new_case_name_taken_meanwhile_by_a_link_is_refused_and_nothing_written_there(tmp_path):
+    from refere.errors import RefereError
+    from refere.web import store
+
+    ws, elsewhere = tmp_path / "espace", tmp_path / "ailleurs"
+    ws.mkdir()
+    elsewhere.mkdir()
+    (ws / "diallo-aissatou").symlink_to(elsewhere / "absent", target_is_directory=True)  # a dangling link too
+    with pytest.raises(RefereError, match="Un dossier « diallo-aissatou » existe déjà"):
+        store.new_case(ws, "Diallo Aïssatou")
+    assert _tree(elsewhere) == []
+    assert store.new_case(ws, "Cherkaoui Yassine") == "cherkaoui-yassine"
+    assert sorted(p.name for p in (ws / "cherkaoui-yassine").iterdir()) == [".refere-web-nouveau", "captures",
+                                                                            "dossier.yaml", "pieces"]
+
+
+def test_a_case_folder_swapped_for_a_link_during_a_build_or_a_letter_from_the_web_writes_nothing_there(tmp_path):
+    from conftest import copy_example
+    from test_web_security import Browser, running
+
+    ws, elsewhere = tmp_path / "espace", tmp_path / "ailleurs"
+    copy_example(ws / "exemple-94")
+    elsewhere.mkdir()
+    case = ws / "exemple-94"
+    with running(ws) as server:
+        b = Browser(server)
+        # The build under way (its private folder beside dossier/), the whole case folder becomes a link.
+        swapper = Swapper(case, ".dossier.tmp-", case, elsewhere)
+        swapper.start()
+        status, resp, _ = b.post("/d/exemple-94/construction", {"brouillon": "oui"}, token_from="/d/exemple-94/construction")
+        assert status == 302
+        assert swapper.done.is_set()
+        assert _tree(elsewhere) == []
+        # In the real case folder: the build finished whole, or (its sources now read through the link)
+        # refused; never half-written, nothing left behind.
+        left = sorted(os.listdir(swapper.moved))
+        assert left in (["captures", "dossier.yaml", "pieces"], ["captures", "dossier", "dossier.yaml", "pieces"])
+        assert "dossier" not in left or (swapper.moved / "dossier" / "inventaire.json").is_file()
+    # The letter under way (its private folder in courrier/), courrier/ becomes a link.
+    os.unlink(case)
+    os.rename(swapper.moved, case)
+    with running(ws) as server:
+        b = Browser(server)
+        swapper = Swapper(case / "courrier", ".courrier-", case / "courrier", elsewhere)
+        (case / "courrier").mkdir()
+        swapper.start()
+        assert b.post("/d/exemple-94/courrier", {}, token_from="/d/exemple-94/construction")[0] == 302
+        assert swapper.done.is_set()
+        assert _tree(elsewhere) == []
+        assert (swapper.moved / "courrier-prefecture.docx").is_file()

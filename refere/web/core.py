@@ -294,8 +294,9 @@ def run_build(folder: Path, brouillon: bool, pdf: bool = False, modele: Path | N
     if not lock.acquire(blocking=False):
         raise Busy("Une construction de ce dossier est déjà en cours : attendez qu'elle se termine.")
     try:
-        return build(folder / store.CASE_FILE, Options(out=folder / store.OUT_DIR, force=True, brouillon=brouillon, pdf=pdf,
-                                                       modele=modele, jobs=min(2, os.cpu_count() or 1)))
+        with write.pinned(folder) as held:  # written in the case folder as opened now, whatever is swapped in
+            return build(folder / store.CASE_FILE, Options(out=held / store.OUT_DIR, force=True, brouillon=brouillon,
+                                                           pdf=pdf, modele=modele, jobs=min(2, os.cpu_count() or 1)))
     finally:
         lock.release()
 
@@ -307,12 +308,13 @@ LETTER_FILES = ("courrier-prefecture.docx", "courrier-prefecture.txt")
 def write_letter(folder: Path, modele: Path | None = None):
     """`refere courrier` into the case's courrier/ folder (replaced each time); a courrier/ that is a
     link, or not a folder, is refused: nothing is written outside the case."""
-    from refere.requete.courrier import write
+    from refere.requete.courrier import write as write_letter_files
     out = folder / LETTER_DIR
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise RefereError(f"« {LETTER_DIR} » dans le dossier de l'affaire est un lien ou un fichier, pas un "
                           "dossier : refere n'y écrit pas. Supprimez-le ou renommez-le, puis recommencez.")
-    return write(folder / store.CASE_FILE, out, force=True, modele=modele)
+    with write.pinned(folder, LETTER_DIR) as held:  # never through a link swapped in after this check
+        return write_letter_files(folder / store.CASE_FILE, held, force=True, modele=modele)
 
 
 def letter_files(folder: Path) -> list[str]:

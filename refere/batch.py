@@ -506,13 +506,20 @@ def letters(jobs: list[Job], out_dir: Path | None, force: bool, modele: Path | N
 
     if out_dir is not None:
         check_output(jobs, given, out_dir)
+        held = hold(out_dir)
     out: list[Letter] = []
     for job in jobs:
         if job.case_file is None:
             out.append(Letter(job.name, None, job.problem))
             continue
         try:
-            res = write(job.case_file, out_dir / job.name if out_dir is not None else None, force, modele=modele)
+            if out_dir is None:
+                res = write(job.case_file, None, force, modele=modele)
+            else:  # only inside ``out_dir`` as found at the start, whatever is swapped since
+                with inside(held, job.name) as target:
+                    res = write(job.case_file, target, force, modele=modele)
+                res = dataclasses.replace(res, docx=out_dir / job.name / res.docx.name,
+                                          txt=out_dir / job.name / res.txt.name)
         except RefereError as exc:
             out.append(Letter(job.name, None, _one_line(error_text(exc)) or type(exc).__name__))
         except Exception as exc:  # noqa: BLE001 — one case's crash must not stop the others

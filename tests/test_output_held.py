@@ -159,6 +159,24 @@ def test_tout_construire_output_swapped_for_a_link_mid_run_writes_nothing_there(
     assert not (swapper.moved / "rapport.csv").exists()
 
 
+def test_letters_of_a_folder_with_their_output_swapped_for_a_link_mid_run_write_nothing_there(run, tmp_path):
+    cases = tmp_path / "permanence"
+    for name in ("a1", "a2"):
+        write_case(cases / name, default_case())
+    out, elsewhere = tmp_path / "lettres", tmp_path / "ailleurs"
+    elsewhere.mkdir()
+    (out / "a1").mkdir(parents=True)
+    swapper = Swapper(out / "a1", ".courrier-", out, elsewhere)  # a1's letter under way
+    swapper.start()
+    res = run("courrier", cases, "-o", out)
+    assert swapper.done.is_set()
+    assert _tree(elsewhere) == []
+    assert res.exit_code == 1
+    assert f"  a1 : {out / 'a1' / 'courrier-prefecture.docx'}" in res.output  # written in the folder held
+    assert (swapper.moved / "a1" / "courrier-prefecture.docx").is_file()
+    assert f"  ÉCHEC a2 : « {out} » {SWAPPED}" in res.output
+
+
 # ---------------------------------------------------------------- the web server's other writes
 
 

@@ -90,19 +90,26 @@ def _report(path: Path) -> dict[str, dict]:
         return {r["dossier"]: r for r in csv.DictReader(fh, delimiter=";")}
 
 
-def test_batch_output_swapped_for_a_link_mid_run_writes_nothing_there(run, tmp_path):
+def _batch_swapped(run, tmp_path: Path, names: tuple[str, ...], swapped: str):
+    """`refere batch` of these cases, one at a time; ``construits/<swapped>`` becomes a link to « ailleurs »
+    while the first case is being built. Nothing is ever written there; the run fails (exit 1)."""
     cases = tmp_path / "permanence"
-    for name in ("a1", "a2", "a3"):
+    for name in names:
         write_case(cases / name, default_case())
     out, elsewhere = tmp_path / "construits", tmp_path / "ailleurs"
     elsewhere.mkdir()
-    out.mkdir()
-    swapper = Swapper(out, ".a1.tmp-", out, elsewhere)
+    (out / swapped).mkdir(parents=True)
+    swapper = Swapper(out / swapped, f".{names[0].split('/')[-1]}.tmp-", out / swapped, elsewhere)
     swapper.start()
     res = run("batch", cases, "-o", out, "-j", "1")
     assert swapper.done.is_set()
     assert _tree(elsewhere) == []  # neither a case nor rapport.csv went through the link
     assert res.exit_code == 1
+    return res, swapper, out
+
+
+def test_batch_output_swapped_for_a_link_mid_run_writes_nothing_there(run, tmp_path):
+    res, swapper, out = _batch_swapped(run, tmp_path, ("a1", "a2", "a3"), "")
     # The case under way when the folder was swapped is finished in the folder held, whole.
     assert (swapper.moved / "a1" / "inventaire.json").is_file() and (swapper.moved / "a1" / "requete.docx").is_file()
     assert f"[2/3] a2 : échec" in res.output and f"[3/3] a3 : échec" in res.output
@@ -112,18 +119,7 @@ def test_batch_output_swapped_for_a_link_mid_run_writes_nothing_there(run, tmp_p
 
 
 def test_batch_case_folder_swapped_for_a_link_refuses_that_case_only(run, tmp_path):
-    cases = tmp_path / "permanence"
-    for name in ("lundi/a1", "lundi/a2", "mardi/b1"):
-        write_case(cases / name, default_case())
-    out, elsewhere = tmp_path / "construits", tmp_path / "ailleurs"
-    elsewhere.mkdir()
-    (out / "lundi").mkdir(parents=True)
-    swapper = Swapper(out / "lundi", ".a1.tmp-", out / "lundi", elsewhere)
-    swapper.start()
-    res = run("batch", cases, "-o", out, "-j", "1")
-    assert swapper.done.is_set()
-    assert _tree(elsewhere) == []
-    assert res.exit_code == 1
+    res, swapper, out = _batch_swapped(run, tmp_path, ("lundi/a1", "lundi/a2", "mardi/b1"), "lundi")
     assert (swapper.moved / "a1" / "inventaire.json").is_file()
     rows = _report(out / "rapport.csv")
     assert {d: r["statut"] for d, r in rows.items()} == {"lundi/a1": "ok", "lundi/a2": "échec", "mardi/b1": "ok"}

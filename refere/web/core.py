@@ -10,7 +10,7 @@ import stat
 import tempfile
 import threading
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from refere import batch, dates, write
@@ -295,8 +295,9 @@ def run_build(folder: Path, brouillon: bool, pdf: bool = False, modele: Path | N
         raise Busy("Une construction de ce dossier est déjà en cours : attendez qu'elle se termine.")
     try:
         with write.pinned(folder) as held:  # written in the case folder as opened now, whatever is swapped in
-            return build(folder / store.CASE_FILE, Options(out=held / store.OUT_DIR, force=True, brouillon=brouillon,
-                                                           pdf=pdf, modele=modele, jobs=min(2, os.cpu_count() or 1)))
+            res = build(folder / store.CASE_FILE, Options(out=held / store.OUT_DIR, force=True, brouillon=brouillon,
+                                                          pdf=pdf, modele=modele, jobs=min(2, os.cpu_count() or 1)))
+        return replace(res, out=folder / store.OUT_DIR, notes=[write.shown(n, held, folder) for n in res.notes])
     finally:
         lock.release()
 
@@ -314,7 +315,8 @@ def write_letter(folder: Path, modele: Path | None = None):
         raise RefereError(f"« {LETTER_DIR} » dans le dossier de l'affaire est un lien ou un fichier, pas un "
                           "dossier : refere n'y écrit pas. Supprimez-le ou renommez-le, puis recommencez.")
     with write.pinned(folder, LETTER_DIR) as held:  # never through a link swapped in after this check
-        return write_letter_files(folder / store.CASE_FILE, held, force=True, modele=modele)
+        res = write_letter_files(folder / store.CASE_FILE, held, force=True, modele=modele)
+    return replace(res, docx=out / res.docx.name, txt=out / res.txt.name)
 
 
 def letter_files(folder: Path) -> list[str]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from refere.errors import EvidenceInsufficient, OutputError, RefereError, os_reason, printable
-from refere.write import new_file_mode
+from refere.write import Held, hold, inside, new_file_mode, shown
 
 REPORT = "rapport.csv"
 # Names refere writes in the output folder itself: no case may take them (compared as a Mac or
@@ -339,22 +339,34 @@ def _from_manifest(name: str, data: dict) -> Row:
                textes=_texts(c for c in constats if c.get("niveau") != "bloquant"))
 
 
-def build_one(job: Job, out_dir: Path, settings: Settings) -> Row:
+def build_one(job: Job, out: Held, settings: Settings) -> Row:
     """Runs in a worker: every failure becomes a row, never an exception."""
     from refere.signals import busy
 
     with busy():
-        return _build_one(job, out_dir, settings)
+        return _build_one(job, out, settings)
 
 
-def _build_one(job: Job, out_dir: Path, settings: Settings) -> Row:
-    from refere.build import Options, build, up_to_date
-    from refere.affaire.loader import load
-
+def _build_one(job: Job, out: Held, settings: Settings) -> Row:
     if job.case_file is None:
         code = "dossier-introuvable" if "introuvable" in job.problem or "aucun" in job.problem else "nom-a-changer"
         return Row(job.name, FAILED, bloquants=(code,), erreur=job.problem)
-    target = out_dir / job.name
+    try:
+        # Written only inside the output folder held at the start of the run, whatever was swapped since.
+        with inside(out, job.name) as target:
+            row = _build_case(job, target, settings)
+        return dataclasses.replace(row, erreur=shown(row.erreur, target.parent, (out.path / job.name).parent))
+    except RefereError as exc:  # the output folder was swapped: this case is refused, the others go on
+        from refere.present import error_text
+
+        return Row(job.name, FAILED, bloquants=(_failure_code(exc),),
+                   erreur=_one_line(error_text(exc)) or type(exc).__name__)
+
+
+def _build_case(job: Job, target: Path, settings: Settings) -> Row:
+    from refere.build import Options, build, up_to_date
+    from refere.affaire.loader import load
+
     # --brouillon never turns a case that can be filed into a PROJET: each case is built final when it
     # can be, and as a PROJET (statut « projet ») only when its evidence is short.
     final = Options(out=target, force=True, brouillon=False, pdf=settings.pdf,
@@ -417,12 +429,10 @@ def _stop(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-def run(jobs: list[Job], out_dir: Path, workers: int, settings: Settings,
+def run(jobs: list[Job], out_dir: Path | Held, workers: int, settings: Settings,
         progress: Callable[[Row, int, int], None] = lambda row, done, total: None) -> list[Row]:
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"impossible de créer « {out_dir} » ({os_reason(exc)})") from None
+    """Every case built under ``out_dir`` (a path, held now, or a folder already held): only there."""
+    out_dir = out_dir if isinstance(out_dir, Held) else hold(out_dir)
     rows: list[Row] = []
     total = len(jobs)
     if workers <= 1:
@@ -496,13 +506,20 @@ def letters(jobs: list[Job], out_dir: Path | None, force: bool, modele: Path | N
 
     if out_dir is not None:
         check_output(jobs, given, out_dir)
+        held = hold(out_dir)
     out: list[Letter] = []
     for job in jobs:
         if job.case_file is None:
             out.append(Letter(job.name, None, job.problem))
             continue
         try:
-            res = write(job.case_file, out_dir / job.name if out_dir is not None else None, force, modele=modele)
+            if out_dir is None:
+                res = write(job.case_file, None, force, modele=modele)
+            else:  # only inside ``out_dir`` as found at the start, whatever is swapped since
+                with inside(held, job.name) as target:
+                    res = write(job.case_file, target, force, modele=modele)
+                res = dataclasses.replace(res, docx=out_dir / job.name / res.docx.name,
+                                          txt=out_dir / job.name / res.txt.name)
         except RefereError as exc:
             out.append(Letter(job.name, None, _one_line(error_text(exc)) or type(exc).__name__))
         except Exception as exc:  # noqa: BLE001 — one case's crash must not stop the others
@@ -544,8 +561,14 @@ def csv_cell(value):
     return printable(value.replace("\r\n", "\n").replace("\r", "\n"))
 
 
-def write_report(rows: list[Row], path: Path) -> None:
-    """rapport.csv, sorted by case name; « ; » and a BOM so that a French spreadsheet opens it."""
+def write_report(rows: list[Row], out: Held) -> None:
+    """rapport.csv in the output folder held, sorted by case name; « ; » and a BOM so that a French
+    spreadsheet opens it."""
+    with inside(out, REPORT) as path:
+        _write_report(rows, path)
+
+
+def _write_report(rows: list[Row], path: Path) -> None:
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=";", lineterminator="\n")
     writer.writerow(COLUMNS)

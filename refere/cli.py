@@ -342,6 +342,7 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
 
     from refere.batch import (FAILED, INTERRUPTED, REPORT, UP_TO_DATE, Row, Settings, check_output, find_jobs, run,
                               summary_lines, write_report)
+    from refere.write import hold
 
     if modele is not None:
         from refere.requete.verifier import check as check_template
@@ -367,21 +368,21 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
 
     settings = Settings(force=force, brouillon=brouillon, pdf=pdf,
                         modele=Path(os.path.abspath(modele)) if modele else None, compresser=compresser)
+    held = hold(sortie)  # every case and rapport.csv land in this very folder, whatever is swapped later
     try:
         if bar is not None:
             with bar:
-                rows = run(found, sortie, workers, settings, progress)
+                rows = run(found, held, workers, settings, progress)
         else:
-            rows = run(found, sortie, workers, settings, progress)
+            rows = run(found, held, workers, settings, progress)
     except KeyboardInterrupt:
         # Stopped (Ctrl-C, SIGTERM): the report still lists every case, the unfinished ones as such.
         done = {r.dossier for r in finished}
         rest = [Row(j.name, INTERRUPTED, erreur="construction interrompue : relancez la même commande")
                 for j in found if j.name not in done]
-        if sortie.is_dir():
-            write_report(finished + rest, sortie / REPORT)
+        write_report(finished + rest, held)
         raise
-    write_report(rows, sortie / REPORT)
+    write_report(rows, held)
     click.echo("\n".join(summary_lines(rows, sortie / REPORT)))
     failed = [r for r in rows if r.statut == FAILED]
     if failed:

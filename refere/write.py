@@ -13,6 +13,7 @@ token and holds a marker file naming it; a folder beside the target that merely 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import fcntl
 import json
@@ -21,11 +22,12 @@ import re
 import secrets
 import shutil
 import stat
+import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from refere import signals
-from refere.errors import OutputError, os_reason
+from refere.errors import OutputError, RefereError, os_reason
 
 # « .dossier.tmp-1234-abcd1234 » / « .dossier.old-1234-… »: pid of the process that made it.
 _STAGING = "^\\.{name}\\.(?:tmp|old)-([0-9]{{1,10}})-[0-9a-f]{{8}}$"
@@ -319,3 +321,208 @@ def staging(target: Path, force: bool, protected: Iterable[Path] = (), owner: st
                 shutil.rmtree(tmp, ignore_errors=True)
                 if old is not None:
                     shutil.rmtree(old, ignore_errors=True)
+
+
+# --- a run's output folder, held from its start: later writes cannot be sent elsewhere -------
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+
+
+@dataclasses.dataclass(frozen=True)
+class Held:
+    """An output folder as found at the start of a run (``batch``, « Tout construire »): its path, for
+    messages, and its identity. Picklable: each worker process opens it again and checks it is the same."""
+
+    path: Path
+    dev: int
+    ino: int
+
+
+def hold(path: Path, link: str = "") -> Held:
+    """The folder ``path`` names now (made if missing), to be written in by ``inside`` from now on.
+    ``link``: when given, ``path`` itself may not be a symbolic link, and this says why."""
+    try:
+        if link:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(path, new_dir_mode())
+        else:
+            path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, _DIR_FLAGS | (os.O_NOFOLLOW if link else 0))
+    except OSError as exc:
+        if link and os.path.islink(path):
+            raise OutputError(f"« {path} » est un lien symbolique : {link}") from None
+        raise OutputError(f"impossible de créer « {path} » ({os_reason(exc)})") from None
+    try:
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
+    return Held(path, st.st_dev, st.st_ino)
+
+
+def _swapped(path: Path) -> OutputError:
+    return OutputError(f"« {path} » a été remplacé pendant la construction (par un lien symbolique ou un autre "
+                       "dossier) : rien n'y est écrit, pour ne rien écrire ailleurs que dans le dossier de sortie "
+                       "choisi au départ ; remettez le vrai dossier à sa place, puis relancez")
+
+
+def _fd_path(fd: int) -> Path | None:
+    """A path that names the folder open as ``fd`` from any process, whatever is renamed or linked meanwhile
+    (Linux's /proc/<pid>/fd/<fd>); None where the system has none."""
+    p = Path(f"/proc/{os.getpid()}/fd/{fd}")
+    try:
+        st, real = os.stat(p), os.fstat(fd)
+    except OSError:
+        return None
+    return p if (st.st_dev, st.st_ino) == (real.st_dev, real.st_ino) else None
+
+
+def _link_refused(named: Path, exc: OSError) -> OutputError:
+    if exc.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(named):
+        return OutputError(f"« {named} » est un lien symbolique : refere n'écrit pas à travers un lien ; "
+                           "remplacez-le par un vrai dossier, puis relancez")
+    return OutputError(f"impossible d'écrire dans « {named} » ({os_reason(exc)})")
+
+
+def _open_below(fds: list[int], base: Path, parts: list[str], make: bool) -> None:
+    """Open (and make, if ``make``) each folder of ``parts`` below ``fds[-1]`` without following a link."""
+    for k, part in enumerate(parts):
+        try:
+            if make:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(part, new_dir_mode(), dir_fd=fds[-1])
+            fds.append(os.open(part, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=fds[-1]))
+        except OSError as exc:
+            raise _link_refused(base.joinpath(*parts[:k + 1]), exc) from None
+
+
+@contextlib.contextmanager
+def _through(fds: list[int], real: Path) -> Iterator[Path]:
+    """The folder open as ``fds[-1]`` (known as ``real``) by a path through its descriptor; closes ``fds``."""
+    try:
+        via = _fd_path(fds[-1]) if fds else None
+        path = via if via is not None else real
+        try:
+            yield path
+        except RefereError as exc:
+            exc.message = shown(exc.message, path, real)
+            exc.args = (exc.message,)
+            raise
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def inside(held: Held, rel: str) -> Iterator[Path]:
+    """``held.path / rel`` as a path every write through lands in the folder held, whatever was swapped since.
+
+    The folder is opened again and must be the one held; each folder of ``rel`` on the way is created and
+    opened without following a link (a link there is refused by name); the path yielded goes through the
+    open folder (/proc/<pid>/fd/<fd>/<last part>), so a folder renamed or replaced by a link afterwards
+    changes nothing. A RefereError raised within names the real path, never /proc. Where the system has
+    no such path (not Linux), the path itself, after the same checks."""
+    parts = [p for p in rel.split("/") if p]
+    fds: list[int] = []
+    try:
+        try:
+            fds.append(os.open(held.path, _DIR_FLAGS))
+        except OSError:
+            raise _swapped(held.path) from None
+        st = os.fstat(fds[0])
+        if (st.st_dev, st.st_ino) != (held.dev, held.ino):
+            raise _swapped(held.path)
+        _open_below(fds, held.path, parts[:-1], make=True)
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    with _through(fds, held.path.joinpath(*parts[:-1])) as folder:
+        yield folder / parts[-1]
+
+
+@contextlib.contextmanager
+def pinned(folder: Path, rel: str = "", make: bool = True) -> Iterator[Path]:
+    """``folder / rel`` as a path through an open descriptor (see ``inside``): ``folder`` and each folder of
+    ``rel`` opened without following a link (refused by name; those of ``rel`` made first if ``make``), so
+    that what is written through it lands there even if a folder is swapped for a link meanwhile."""
+    parts = [p for p in rel.split("/") if p]
+    fds: list[int] = []
+    held = folder.parent == Path(f"/proc/{os.getpid()}/fd")  # already a path through a descriptor: followed
+    try:
+        try:
+            fds.append(os.open(folder, _DIR_FLAGS | (0 if held else os.O_NOFOLLOW)))
+        except OSError as exc:
+            raise _link_refused(folder, exc) from None
+        _open_below(fds, folder, parts, make)
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    with _through(fds, folder.joinpath(*parts)) as path:
+        yield path
+
+
+def shown(text: str, path: Path, real: Path) -> str:
+    """``text`` (a message) naming the folder ``real`` where it names it as ``path`` (yielded by ``pinned``)."""
+    if path == real:
+        return text
+    return re.sub(re.escape(str(path)) + "(?![0-9])", lambda _: str(real), text)
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """``path`` replaced whole by ``data`` (a temporary file beside it, then renamed), written in its folder as
+    opened now, never through a link put in the folder's place; the file keeps its mode, a new one gets the
+    umask's."""
+    try:
+        with pinned(path.parent, make=False) as folder:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                try:
+                    os.chmod(tmp, os.stat(folder / path.name).st_mode & 0o777)
+                except FileNotFoundError:
+                    os.chmod(tmp, new_file_mode())
+                os.replace(tmp, folder / path.name)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+    except OSError as exc:
+        raise OutputError(f"impossible d'écrire « {path.name} » ({os_reason(exc)})") from None
+
+
+_HELD: dict[str, contextlib.ExitStack] = {}  # a temporary file from held_temp → its folder, held open
+
+
+def held_temp(folder: Path, prefix: str) -> tuple[int, Path]:
+    """A new temporary file in ``folder`` (made if missing; its parent and itself opened without following a
+    link), open for writing, by a path through the folder held open until ``let_go``: whatever is swapped in
+    the folder's place meanwhile, the file stays in, and is renamed within, the folder found now."""
+    held = contextlib.ExitStack()
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=prefix, dir=held.enter_context(pinned(folder.parent, folder.name)))
+    except OSError as exc:
+        held.close()
+        raise OutputError(f"impossible d'écrire dans « {folder} » ({os_reason(exc)})") from None
+    except BaseException:
+        held.close()
+        raise
+    _HELD[tmp] = held
+    return fd, Path(tmp)
+
+
+def let_go(tmp: Path) -> None:
+    """A file from ``held_temp`` removed if still there, its folder let go."""
+    tmp.unlink(missing_ok=True)
+    if (held := _HELD.pop(str(tmp), None)) is not None:
+        held.close()
+
+
+def still_at(tmp: Path, folder: Path) -> bool:
+    """Whether the folder ``tmp`` (from ``held_temp``) was made in is still the one named ``folder``."""
+    try:
+        here, there = os.stat(tmp.parent), os.lstat(folder)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)

@@ -68,12 +68,12 @@ def test_same_person_in_two_folders_is_named_by_check_and_batch(run, tmp_path):
 def test_rapport_warning_cells_stay_readable(tmp_path):
     import csv
 
-    from refere import batch
+    from refere import batch, write
 
     urls = " ; ".join(f"tentative {k} : « https://www.val-de-marne.gouv.fr/booking/create/40{k:02d}/1 »" for k in range(1, 10))
     long = f"9 captures montrent une autre adresse ({urls}) que celle du dossier : vérifiez."
     row = batch.Row("diallo-a", batch.OK, 9, 18, (), ("adresse-capture-discordante",), textes=(batch._cell_text(long),))
-    batch.write_report([row], tmp_path / "rapport.csv")
+    batch.write_report([row], write.hold(tmp_path))
     with open(tmp_path / "rapport.csv", encoding="utf-8-sig", newline="") as fh:
         cell = next(csv.DictReader(fh, delimiter=";"))["avertissements"]
     assert cell == ("9 captures montrent une autre adresse (tentative 1 : « https://www.val-de-marne.gouv.fr/booking/"

@@ -10,10 +10,10 @@ import stat
 import tempfile
 import threading
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from refere import batch, dates
+from refere import batch, dates, write
 from refere.preuves import rules, lecture
 from refere.affaire import loader
 from refere.pieces import plan
@@ -294,8 +294,10 @@ def run_build(folder: Path, brouillon: bool, pdf: bool = False, modele: Path | N
     if not lock.acquire(blocking=False):
         raise Busy("Une construction de ce dossier est déjà en cours : attendez qu'elle se termine.")
     try:
-        return build(folder / store.CASE_FILE, Options(out=folder / store.OUT_DIR, force=True, brouillon=brouillon, pdf=pdf,
-                                                       modele=modele, jobs=min(2, os.cpu_count() or 1)))
+        with write.pinned(folder) as held:  # written in the case folder as opened now, whatever is swapped in
+            res = build(folder / store.CASE_FILE, Options(out=held / store.OUT_DIR, force=True, brouillon=brouillon,
+                                                          pdf=pdf, modele=modele, jobs=min(2, os.cpu_count() or 1)))
+        return replace(res, out=folder / store.OUT_DIR, notes=[write.shown(n, held, folder) for n in res.notes])
     finally:
         lock.release()
 
@@ -307,12 +309,14 @@ LETTER_FILES = ("courrier-prefecture.docx", "courrier-prefecture.txt")
 def write_letter(folder: Path, modele: Path | None = None):
     """`refere courrier` into the case's courrier/ folder (replaced each time); a courrier/ that is a
     link, or not a folder, is refused: nothing is written outside the case."""
-    from refere.requete.courrier import write
+    from refere.requete.courrier import write as write_letter_files
     out = folder / LETTER_DIR
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise RefereError(f"« {LETTER_DIR} » dans le dossier de l'affaire est un lien ou un fichier, pas un "
                           "dossier : refere n'y écrit pas. Supprimez-le ou renommez-le, puis recommencez.")
-    return write(folder / store.CASE_FILE, out, force=True, modele=modele)
+    with write.pinned(folder, LETTER_DIR) as held:  # never through a link swapped in after this check
+        res = write_letter_files(folder / store.CASE_FILE, held, force=True, modele=modele)
+    return replace(res, docx=out / res.docx.name, txt=out / res.txt.name)
 
 
 def letter_files(folder: Path) -> list[str]:
@@ -461,11 +465,14 @@ class BatchState:
     error: str = ""
 
 
+LINKED = ("« Tout construire » n'écrit pas à travers un lien ; supprimez ce lien (un dossier « construits » sera créé "
+          "à sa place)")
+
+
 def refuse_linked_output(out: Path) -> None:
     """« Tout construire » writes only in a real folder of the workspace: never through a link (attack4 G2)."""
     if os.path.islink(out):
-        raise OutputError(f"« {out} » est un lien symbolique : « Tout construire » n'écrit pas à travers un lien ; "
-                          "supprimez ce lien (un dossier « construits » sera créé à sa place)")
+        raise OutputError(f"« {out} » est un lien symbolique : {LINKED}")
     if os.path.lexists(out) and not os.path.isdir(out):
         raise OutputError(f"« {out} » n'est pas un dossier : « Tout construire » y écrit les dossiers construits ; "
                           "renommez ou déplacez ce fichier")
@@ -496,12 +503,14 @@ class BatchRunner:
 
         try:
             refuse_linked_output(self.out)
+            # Held from now on: a link or another folder swapped in during the run receives nothing.
+            held = write.hold(self.out, link=LINKED)
             jobs = batch.find_jobs([self.workspace / i for i in ids])
             # Incremental, as `refere batch`: a case unchanged since its last build stays « à jour ».
-            rows = batch.run(jobs, self.out, self.workers, batch.Settings(modele=self.modele), progress)
+            rows = batch.run(jobs, held, self.workers, batch.Settings(modele=self.modele), progress)
             with self._lock:  # the final rows: with the « même personne » warning, as in rapport.csv
                 self.state.rows = list(rows)
-            batch.write_report(rows, self.out / "rapport.csv")
+            batch.write_report(rows, held)
         except RefereError as exc:
             self.state.error = exc.message
         except Exception as exc:  # the page must say it stopped, not spin forever

@@ -95,12 +95,16 @@ def register(app: Flask) -> None:
                 refused.append(exc.message)
                 continue
             if (same := known.find(digest, size)) is not None:
-                tmp.unlink(missing_ok=True)
+                store.discard(tmp)
                 dupes.append(f"« {original} » a le même contenu que {said(same)} : une capture ne prouve "
                              f"qu'une tentative, « {original} » n'est pas ajoutée.")
                 continue
             when, source = store.date_upload(tmp, kind, original)
-            name = store.store_capture(tmp, kind, digest, when, cap)
+            try:
+                name = store.store_capture(tmp, kind, digest, when, cap)
+            except store.UploadRefused as exc:
+                refused.append(exc.message)
+                continue
             known.add(digest, name)
             names[f"captures/{name}"] = original
             used += size

@@ -6,6 +6,7 @@ under names the server makes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
@@ -15,17 +16,15 @@ import posixpath
 import re
 import shutil
 import stat
-import tempfile
 import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from refere import files
+from refere import files, write
 from refere.preuves import shotdates
 from refere.errors import CaseInvalid, FileProblem, OutputError, Problem, RefereError, os_reason
-from refere.write import new_file_mode
 
 CASE_FILE = "dossier.yaml"
 FRESH_MARK = ".refere-web-nouveau"  # the version of a case file as the form created it
@@ -106,13 +105,18 @@ def new_case(workspace: Path, name: str) -> str:
         raise RefereError("Donnez un nom au dossier (lettres ou chiffres), par exemple « diallo-aissatou ».")
     if slug == BATCH_OUT:
         raise RefereError(f"« {slug} » est le dossier où « Tout construire » écrit : choisissez un autre nom.")
-    if (workspace / slug).exists() or (workspace / slug).is_symlink():
-        raise RefereError(f"Un dossier « {slug} » existe déjà : choisissez un autre nom.")
+    try:  # made here and now (a link or folder of that name fails), then written through as opened
+        os.mkdir(workspace / slug, write.new_dir_mode())
+    except FileExistsError:
+        raise RefereError(f"Un dossier « {slug} » existe déjà : choisissez un autre nom.") from None
+    except OSError as exc:
+        raise OutputError(f"impossible de créer le dossier « {slug} » ({os_reason(exc)})") from None
     # Unlike `refere init`'s template, no département or démarche is pre-chosen: the form asks.
     answers: dict[str, str | None] = {f: (None if f in OPTIONAL else PLACEHOLDER) for f in FIELDS}
-    create(workspace / slug, answers)
-    # Remembers the untouched file: until it changes, its « À COMPLÉTER » values are hints, not errors.
-    atomic_write(workspace / slug / FRESH_MARK, version_of(workspace / slug / CASE_FILE).encode("ascii"))
+    with write.pinned(workspace / slug, make=False) as folder:
+        create(folder, answers)
+        # Remembers the untouched file: until it changes, its « À COMPLÉTER » values are hints, not errors.
+        atomic_write(folder / FRESH_MARK, version_of(folder / CASE_FILE).encode("ascii"))
     return slug
 
 
@@ -270,22 +274,7 @@ def build_lock(folder: Path) -> threading.Lock:
         return _locks.setdefault("build:" + str(folder.resolve()), threading.Lock())
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            if path.exists():
-                os.chmod(tmp, path.stat().st_mode & 0o777)
-            else:
-                os.chmod(tmp, new_file_mode())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise OutputError(f"impossible d'écrire « {path.name} » ({os_reason(exc)})") from None
+atomic_write = write.replace_file  # in the folder as opened now: never through a link swapped in
 
 
 # ---------------------------------------------------------------- uploads
@@ -332,17 +321,11 @@ def receive(stream, original: str, folder: Path, limits: Limits, used: int) -> t
     if folder.exists() and not folder.is_dir():
         raise UploadRefused(f"« {folder.name} » dans le dossier de l'affaire est un fichier, pas un dossier : "
                             "rien n'y est écrit (supprimez-le ou renommez-le)")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UploadRefused(f"impossible de créer le dossier « {folder.name} » de l'affaire ({os_reason(exc)})") from None
-    case = folder.parent.resolve()
-    if folder.is_symlink() or folder.resolve().parent != case:
-        raise UploadRefused(f"le dossier « {folder.name} » de l'affaire est un lien vers un autre endroit : "
-                            "rien n'y est écrit (remplacez-le par un vrai dossier)")
-    fd, tmp_name = tempfile.mkstemp(prefix=".envoi-", dir=folder)
-    tmp = Path(tmp_name)
-    os.fchmod(fd, new_file_mode())  # mkstemp's 0600 would differ from the user's other files
+    try:  # the case folder and this one held open until store_*: a link swapped in meanwhile receives nothing
+        fd, tmp = write.held_temp(folder, ".envoi-")
+    except OutputError as exc:
+        raise UploadRefused(f"rien n'est écrit dans le dossier « {folder.name} » de l'affaire : {exc.message}") from None
+    os.fchmod(fd, write.new_file_mode())  # mkstemp's 0600 would differ from the user's other files
     h = hashlib.sha256()
     size = 0
     head = b""
@@ -366,9 +349,20 @@ def receive(stream, original: str, folder: Path, limits: Limits, used: int) -> t
             raise UploadRefused(f"« {original} » : {files.describe_unsupported(head)}")
         _probe_file(tmp, original, kind)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
         raise
     return tmp, kind, h.hexdigest(), size
+
+
+discard = write.let_go  # an upload received but not kept: removed, its folder let go
+
+
+def _still_there(tmp: Path, folder: Path) -> None:
+    """The folder the upload was received in is still ``folder`` (else it is refused, never moved elsewhere)."""
+    if not write.still_at(tmp, folder):
+        discard(tmp)
+        raise UploadRefused(f"le dossier « {folder.name} » de l'affaire a été remplacé pendant l'envoi (par un lien "
+                            "ou un autre dossier) : rien n'y est écrit ; remettez le vrai dossier, puis recommencez")
 
 
 def _probe_file(path: Path, original: str, kind: str) -> None:
@@ -450,7 +444,11 @@ def store_capture(tmp: Path, kind: str, digest: str, when: dt.datetime | None, f
     # The name keeps the date in the Android pattern, so `refere captures` still dates it.
     stem = when.strftime("%Y%m%d-%H%M%S") if when else "sans-date"
     name = f"{stem}-{digest[:8]}.{EXT[kind]}"
-    os.replace(tmp, folder / name)
+    _still_there(tmp, folder)
+    try:
+        os.replace(tmp, tmp.parent / name)  # the folder held since receive
+    finally:
+        discard(tmp)
     return name
 
 
@@ -458,23 +456,24 @@ def store_piece(tmp: Path, kind: str, digest: str, title: str, folder: Path) -> 
     """Move the upload to its name in pieces/: (name, created). A file already there with the same content
     is kept as it is, never replaced (created False): undoing this upload must not remove it."""
     stem = slugify(title)[:40].strip("-") or "piece"
-    for name in (f"{stem}-{digest[:8]}.{EXT[kind]}", f"{stem}-{digest}.{EXT[kind]}"):
-        dest = folder / name
-        try:
-            os.link(tmp, dest)  # fails if the name is taken: nothing is ever overwritten
-        except FileExistsError:
-            if files.content_hash(dest, os.stat(tmp).st_size) == digest:  # bounded: never a huge planted file
-                tmp.unlink()
-                return name, False
-            continue  # another content under the short name: the full hash tells them apart
-        except OSError:  # a file system without hard links
-            if dest.exists() or dest.is_symlink():
-                continue
-            os.replace(tmp, dest)
+    _still_there(tmp, folder)
+    try:
+        for name in (f"{stem}-{digest[:8]}.{EXT[kind]}", f"{stem}-{digest}.{EXT[kind]}"):
+            dest = tmp.parent / name  # the folder held since receive
+            try:
+                os.link(tmp, dest)  # fails if the name is taken: nothing is ever overwritten
+            except FileExistsError:
+                if files.content_hash(dest, os.stat(tmp).st_size) == digest:  # bounded: never a huge planted file
+                    return name, False
+                continue  # another content under the short name: the full hash tells them apart
+            except OSError:  # a file system without hard links
+                if dest.exists() or dest.is_symlink():
+                    continue
+                os.replace(tmp, dest)
+                return name, True
             return name, True
-        tmp.unlink()
-        return name, True
-    tmp.unlink()
+    finally:
+        discard(tmp)
     raise UploadRefused(f"un autre fichier occupe déjà le nom « {name} » dans pieces/ : renommez-le ou retirez-le.")
 
 
@@ -536,14 +535,15 @@ def bare_name(name: str) -> bool:
 
 def remove_inside(case_folder: Path, written: str, sub: str) -> None:
     """Delete a file the server stored (only inside captures/ or pieces/, never a link)."""
-    if (case_folder / sub).is_symlink():
-        return
     try:
         full = files.resolve_inside(case_folder, written)
     except files.FileKindError:
         return
-    if full.parent.resolve() == (case_folder / sub).resolve() and full.is_file() and not full.is_symlink():
-        full.unlink()
+    # Removed from the folder as opened now (a plain file), never through a link swapped in since.
+    if full.parent.resolve() == (case_folder / sub).resolve():
+        with contextlib.suppress(OSError, OutputError), write.pinned(case_folder, sub, make=False) as folder:
+            if stat.S_ISREG(os.lstat(folder / full.name).st_mode):
+                os.unlink(folder / full.name)
 
 
 def remove_unused(case_folder: Path, written: list[str], sub: str) -> None:

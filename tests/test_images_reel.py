@@ -187,3 +187,11 @@ def test_grey_and_cmyk_progressive_jpegs_are_sound(tmp_path, run, mode):
     result = run("check", case)
     assert result.exit_code == 0, result.output
     assert "endommag" not in result.output
+
+
+def test_the_installed_qpdf_reports_corrupt_jpeg_data():
+    """The strict JPEG check rests on qpdf's DCT decoder turning libjpeg's « corrupt data »
+    warnings into errors (qpdf 11.10 and later): pyproject pins a pikepdf that bundles one."""
+    import pikepdf
+    version = tuple(int(part) for part in pikepdf.__libqpdf_version__.split(".")[:2])
+    assert version >= (11, 10), pikepdf.__libqpdf_version__

@@ -127,7 +127,7 @@ def build(case_file: str | Path, options: Options) -> Result:
     # Every capture is checked whole in worker processes while the pièces are written into a
     # private folder beside the target: nothing is filed (moved into the output) before the
     # check's report, which waits for every capture, says it may be.
-    pool = probe.start(_source_list(case), shotdates.entry_text)
+    pool = probe.start(plan.filing_order(case) + _source_list(case), shotdates.entry_text, behind=True)
     with write.scratch(target) if pool is not None else contextlib.nullcontext() as ahead:
         early: tuple | Exception | None = None
         try:

@@ -153,19 +153,30 @@ def _group_attempts(case: Case, mode: str) -> list[tuple[str, list[int]]]:
     return out
 
 
-def make(case: Case) -> Inventory:
-    """Number every pièce; probes each source file (page count, hash) once."""
-    drafts: list[tuple[str, str, list[SourceInfo], dt.date | None, list[int], int | None]] = []
+def _order(case: Case) -> list[tuple[str, str, list, dt.date | None, list[int], int | None]]:
+    """The pièces in filing order, each with its sources as the case gives them (not probed)."""
+    drafts: list[tuple[str, str, list, dt.date | None, list[int], int | None]] = []
 
     def add_pieces(categories: tuple[str, ...]) -> None:
         for k, p in enumerate(case.pieces):
             if p.categorie in categories:
-                drafts.append((p.titre, p.categorie, [info(s) for s in p.sources], p.date, [], k))
+                drafts.append((p.titre, p.categorie, list(p.sources), p.date, [], k))
 
     add_pieces(BEFORE_CAPTURES)
     for label, members in _group_attempts(case, case.options.captures):
-        drafts.append((label, "captures", [info(case.tentatives[i].capture) for i in members], None, members, None))
+        drafts.append((label, "captures", [case.tentatives[i].capture for i in members], None, members, None))
     add_pieces(AFTER_CAPTURES)
+    return drafts
+
+
+def filing_order(case: Case) -> list:
+    """Every source file, in the order the pièces file them (unprobed ``Source``s)."""
+    return [s for draft in _order(case) for s in draft[2]]
+
+
+def make(case: Case) -> Inventory:
+    """Number every pièce; probes each source file (page count, hash) once."""
+    drafts = [(t, c, [info(s) for s in sources], d, m, k) for t, c, sources, d, m, k in _order(case)]
 
     width = max(2, len(str(len(drafts))))
     pieces = []

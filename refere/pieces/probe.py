@@ -332,17 +332,36 @@ def _verify_remote(checked: files.Checked, dated=None) -> SourceInfo | str:
         return exc.message
 
 
-def start(sources, dated=None):
+# How much lower a build's verification workers run than the build itself (``start``).
+BEHIND_NICE = 10
+
+
+def _worker_start(behind: bool) -> None:
+    signals.install(True)
+    if behind:
+        # The build's own process writes the pièces meanwhile: its work is the critical path,
+        # the workers take what CPU it leaves (all of it while it waits for a verification).
+        try:
+            os.nice(BEHIND_NICE)
+        except OSError:
+            pass
+
+
+def start(sources, dated=None, behind: bool = False):
     """Begin checking ``sources`` on every core, in the background; ``probe`` waits for each
     file's result when it needs it (so a build writes its pièces meanwhile). Returns the pool,
     to ``shutdown`` when done, or None when there is nothing worth a pool.
 
     Only files the user's cache does not already vouch for are checked. Each worker process
     holds one file at a time (at most MAX_SOURCE_BYTES, decoded images at most MAX_PIXELS):
-    memory stays bounded whatever the number of captures. ``dated``: see ``_verify``.
+    memory stays bounded whatever the number of captures. ``dated``: see ``_verify``. ``behind``:
+    the workers run at a lower priority than this process, which has its own work to do.
     """
     todo = [c for c in dict.fromkeys(s.file for s in sources if s is not None and s.file is not None)
             if c not in _verified and c not in _pending and _known(c) is None]
+    # The PDFs first: the plan waits for their pages (``info``); the images follow in the order
+    # given (a build gives the filing order: the pièces writer takes each one as it is verified).
+    todo.sort(key=lambda c: c.kind != "pdf")
     n = min(workers(), len(todo))
     if n < 2 or len(todo) < POOL_FROM:
         return None
@@ -355,7 +374,7 @@ def start(sources, dated=None):
     # leave the pool's lock taken, and the clean-up waiting on it forever.
     with signals.held():
         pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=signals.install, initargs=(True,))
+                                   initializer=_worker_start, initargs=(behind,))
         _OWNER[0] = os.getpid()
         for checked in todo:
             _pending[checked] = pool.submit(_verify_remote, checked, dated)

@@ -336,7 +336,7 @@ def render_letter(ctx: dict[str, Any], out: Path, modele: Path | None = None) ->
         raise OutputError(f"modèle de lettre introuvable « {modele} »")
     path = Path(modele) if modele is not None else template_path()
     try:
-        tpl = render_docx(path, render.jinja_env(), ctx)
+        tpl = render_docx(path, render.shared_env(), ctx)
     except TemplateError as exc:  # a letter template is checked with « --courrier »
         hint = f"« refere modele verifier {path} »"
         raise TemplateError(exc.message.replace(hint, f"« refere modele verifier --courrier {path} »")) from None

@@ -441,6 +441,18 @@ def jinja_env() -> jinja2.Environment:
     return make_env(FILTERS)
 
 
+_SHARED: list[jinja2.Environment] = []
+
+
+def shared_env() -> jinja2.Environment:
+    """One environment for the renders of this process that set no option of their own: each
+    part of a template is compiled once (SandboxEnv caches it by its text), not once per case
+    (batch, the web pages); compiling was most of a requête's time."""
+    if not _SHARED:
+        _SHARED.append(jinja_env())
+    return _SHARED[0]
+
+
 def render(ctx: dict[str, Any], out: Path, template: Path | None = None) -> None:
     """Fill the template (a custom one is checked first by the caller: requete.verifier.check)."""
     path = template or default_template()
@@ -462,7 +474,7 @@ def render(ctx: dict[str, Any], out: Path, template: Path | None = None) -> None
 
 
 def _render_to(path: Path, ctx: dict[str, Any], out: Path) -> None:
-    tpl = render_docx(path, jinja_env(), ctx)
+    tpl = render_docx(path, shared_env(), ctx)
     props = tpl.docx.core_properties
     # Reproducible, and nothing about the machine or its user leaks into the document.
     when = dt.datetime.fromisoformat(ctx["signature"]["date_iso"]).replace(hour=12)

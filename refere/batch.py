@@ -11,6 +11,7 @@ import contextlib
 import csv
 import dataclasses
 import io
+import multiprocessing
 import os
 import tempfile
 from collections.abc import Callable, Iterable
@@ -19,6 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from refere.affaire.personnes import person_entry, person_key, plain, remember_person, same_people  # noqa: F401 - the web's
 from refere.errors import EvidenceInsufficient, OutputError, RefereError, os_reason, printable
 from refere.write import Held, hold, inside, new_file_mode, shown
 
@@ -61,6 +63,8 @@ class Row:
     avertissements: tuple[str, ...] = field(default=())
     erreur: str = ""
     textes: tuple[str, ...] = field(default=())  # each warning in words, for a person
+    # What the worker read of the case file for ``same_people`` (``personnes.person_entry``): never in the report.
+    personne: tuple | None = field(default=None, compare=False, repr=False)
 
 
 def _texts(findings: Iterable) -> tuple[str, ...]:
@@ -97,64 +101,12 @@ def _codes(findings: Iterable) -> tuple[str, ...]:
     return tuple(dict.fromkeys(f.code if hasattr(f, "code") else f["code"] for f in findings))
 
 
-def plain(text: str) -> str:
-    """Lower case without accents: « Aïssatou » is found by « aissatou »."""
-    import unicodedata
-    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
-
-
-# person_key per case file, by (path, size, mtime_ns): the desk's case list asks on every view and a
-# case file of up to 1 MB takes PyYAML a minute to parse (attack4 G1).
-_PERSON_CACHE: dict[tuple[str, int, int], tuple[str, ...] | None] = {}
-_PERSON_CACHE_MAX = 4096
-
-
-def _written_person(case_file: Path | None) -> dict:
-    """The « requerant » block as written, read without the case format's checks ({} when unreadable)."""
-    import yaml
-
-    if case_file is None:
-        return {}
-    try:
-        with open(case_file, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh.read(1 << 20))
-        r = data.get("requerant") if isinstance(data, dict) else None
-    except Exception:  # noqa: BLE001 — a broken file is reported by its own check, not here
-        return {}
-    return {k: " ".join(str(v).split()) for k, v in r.items() if isinstance(v, (str, int)) or hasattr(v, "isoformat")} \
-        if isinstance(r, dict) else {}
-
-
-def person_key(case_file: Path | None) -> tuple[str, ...] | None:
-    """Name, first names and birth date as written (accents, case and spaces ignored), or None when one
-    is missing or the file does not read: two folders with the same key are the same person."""
-    if case_file is None:
-        return None
-    try:
-        st = os.stat(case_file)
-    except (OSError, ValueError):
-        return None
-    stamp = (os.path.abspath(case_file), st.st_size, st.st_mtime_ns)
-    if stamp in _PERSON_CACHE:
-        return _PERSON_CACHE[stamp]
-    r = _written_person(case_file)
-    key = tuple(plain(str(r.get(k, ""))) for k in ("nom", "prenoms", "date_naissance"))
-    found = key if all(key) and "a completer" not in key else None
-    if len(_PERSON_CACHE) >= _PERSON_CACHE_MAX:
-        _PERSON_CACHE.clear()
-    _PERSON_CACHE[stamp] = found
-    return found
-
-
-def same_people(named: Iterable[tuple[str, Path | None]]) -> dict[str, list[str]]:
-    """For each case whose person has another folder too: the other folders' names (a person who came
-    twice, or two volunteers who opened a folder each)."""
-    groups: dict[tuple, list[str]] = {}
-    for name, case_file in named:
-        key = person_key(case_file)
-        if key is not None:
-            groups.setdefault(key, []).append(name)
-    return {n: [o for o in names if o != n] for names in groups.values() if len(names) > 1 for n in names}
+def _seed_people(rows: list[Row]) -> None:
+    # Keyed by the file's size and modification time, as person_key's own cache: a file changed
+    # since the worker read it is read again.
+    for r in rows:
+        if r.personne is not None:
+            remember_person(*r.personne)
 
 
 def _mark_same_people(rows: list[Row], jobs: list[Job]) -> list[Row]:
@@ -344,7 +296,8 @@ def build_one(job: Job, out: Held, settings: Settings) -> Row:
     from refere.signals import busy
 
     with busy():
-        return _build_one(job, out, settings)
+        row = _build_one(job, out, settings)
+    return dataclasses.replace(row, personne=person_entry(job.case_file))
 
 
 def _build_one(job: Job, out: Held, settings: Settings) -> Row:
@@ -429,6 +382,34 @@ def _stop(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
+# fork: each worker starts with what the parent loaded (``_preload``), in memory shared with it.
+_FORK = multiprocessing.get_context("fork")
+
+
+def _preload() -> None:
+    """The build's libraries and template loaded once, before the workers fork: each of them
+    paid the imports and the template's compilation (half a second) before its first case."""
+    from refere.build import preload
+
+    try:
+        preload()
+    except Exception:  # noqa: BLE001 - a head start only: each case loads what it lacks, and says what fails
+        pass
+
+
+@contextlib.contextmanager
+def _frozen():
+    """The parent's objects out of the collector's reach while the workers fork: a collection in
+    a worker would otherwise write to every page they share, copying it."""
+    import gc
+
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()  # the parent (a web server, maybe) collects as before
+
+
 def run(jobs: list[Job], out_dir: Path | Held, workers: int, settings: Settings,
         progress: Callable[[Row, int, int], None] = lambda row, done, total: None) -> list[Row]:
     """Every case built under ``out_dir`` (a path, held now, or a folder already held): only there."""
@@ -441,13 +422,15 @@ def run(jobs: list[Job], out_dir: Path | Held, workers: int, settings: Settings,
             progress(rows[-1], len(rows), total)
         return _mark_same_people(rows, jobs)
     broken: list[Job] = []
+    _preload()
     # Fresh workers for every chunk keep memory flat over hundreds of cases. (Not
     # max_tasks_per_child: on Python 3.11, recycling workers that way can deadlock the pool.)
     chunk = workers * CASES_PER_WORKER
     for start in range(0, len(jobs), chunk):
-        pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, mp_context=_FORK)
         try:
-            futures = {pool.submit(build_one, job, out_dir, settings): job for job in jobs[start:start + chunk]}
+            with _frozen():  # the workers fork at the first submit
+                futures = {pool.submit(build_one, job, out_dir, settings): job for job in jobs[start:start + chunk]}
             for fut in as_completed(futures):
                 try:
                     rows.append(fut.result())
@@ -459,10 +442,11 @@ def run(jobs: list[Job], out_dir: Path | Held, workers: int, settings: Settings,
             _stop(pool)
             raise
         pool.shutdown(wait=True)
+    _seed_people(rows)
     for job in broken:
         # Alone in its own process: a case that crashes again is the culprit, the others pass.
         try:
-            with ProcessPoolExecutor(max_workers=1, initializer=_worker_init) as pool:
+            with ProcessPoolExecutor(max_workers=1, initializer=_worker_init, mp_context=_FORK) as pool:
                 rows.append(pool.submit(build_one, job, out_dir, settings).result())
         except BrokenProcessPool:
             rows.append(Row(job.name, FAILED, erreur="le traitement de ce dossier s'est interrompu brutalement"))

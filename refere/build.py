@@ -179,6 +179,24 @@ def build(case_file: str | Path, options: Options) -> Result:
     return Result(case_path, target, case, report, inv, pages, notes)
 
 
+def preload() -> None:
+    """What every build loads as it goes, loaded once: a batch's parent calls this before its
+    workers fork, so that they start with it (shared memory) instead of each loading it again.
+    The libraries imported on first use, the fonts, and the built-in template compiled."""
+    from PIL import Image
+    from fontTools import subset  # noqa: F401 - the bordereau's font subset
+    from refere.modeles.document import _docx_class, precompile
+    from refere.pieces import pdffont, reuse
+    from refere.preuves import calendrier, ecran, lecture, lecture_cache, titulaire  # noqa: F401
+
+    Image.init()
+    _docx_class()
+    for bold in (False, True):
+        pdffont._load(bold)
+    reuse._code_version()
+    precompile(render.builtin_template(), render.shared_env())
+
+
 def _source_list(case: Case) -> list:
     return [t.capture for t in case.tentatives if t.capture is not None] + [s for p in case.pieces for s in p.sources]
 

@@ -174,6 +174,24 @@ class Picture:
         return InlineImage(tpl, io.BytesIO(self.png), width=Mm(self.width_mm))
 
 
+def precompile(path: Path, env: jinja2.Environment) -> None:
+    """Compile each part of the template at ``path`` into ``env``'s cache (SandboxEnv keeps them
+    by text) before any case is rendered: a batch's parent does it once before its workers fork.
+    The texts are the ones docxtpl's render gives ``from_string`` (body, headers and footers,
+    properties); should docxtpl prepare them otherwise, a render only compiles them again."""
+    import re
+
+    tpl = open_docx(path)
+    tpl.render_init()
+    parts = [tpl.patch_xml(tpl.get_xml())]
+    for uri in (tpl.HEADER_URI, tpl.FOOTER_URI):
+        parts += [tpl.patch_xml(tpl.get_part_xml(part)) for _, part in tpl.get_headers_footers(uri)]
+    for xml in parts:
+        env.from_string(re.sub(r"<w:p([ >])", r"\n<w:p\1", xml))
+    for prop in PROPERTIES:
+        env.from_string(getattr(tpl.docx.core_properties, prop) or "")
+
+
 def render_docx(path: Path, env: jinja2.Environment, ctx: dict[str, Any]):
     """The rendered DocxTemplate (not saved); TemplateError with where and why otherwise."""
     tpl = open_docx(path)

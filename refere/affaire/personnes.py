@@ -1,0 +1,87 @@
+"""Who a case is for, as its file is written: two folders for the same person (a person who
+came twice, or two volunteers who opened a folder each) are told apart from the others.
+
+Read without the case format's checks: a case file that does not load still names its person.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+
+def plain(text: str) -> str:
+    """Lower case without accents: « Aïssatou » is found by « aissatou »."""
+    import unicodedata
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+
+
+# person_key per case file, by (path, size, mtime_ns): the desk's case list asks on every view and a
+# case file of up to 1 MB takes PyYAML a minute to parse (attack4 G1).
+_PERSON_CACHE: dict[tuple[str, int, int], tuple[str, ...] | None] = {}
+_PERSON_CACHE_MAX = 4096
+
+
+def _written_person(case_file: Path | None) -> dict:
+    """The « requerant » block as written, read without the case format's checks ({} when unreadable)."""
+    import yaml
+
+    if case_file is None:
+        return {}
+    try:
+        with open(case_file, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh.read(1 << 20))
+        r = data.get("requerant") if isinstance(data, dict) else None
+    except Exception:  # noqa: BLE001 — a broken file is reported by its own check, not here
+        return {}
+    return {k: " ".join(str(v).split()) for k, v in r.items() if isinstance(v, (str, int)) or hasattr(v, "isoformat")} \
+        if isinstance(r, dict) else {}
+
+
+def person_key(case_file: Path | None) -> tuple[str, ...] | None:
+    """Name, first names and birth date as written (accents, case and spaces ignored), or None when one
+    is missing or the file does not read: two folders with the same key are the same person."""
+    return _person(case_file)[1]
+
+
+def _person(case_file: Path | None) -> tuple[tuple | None, tuple[str, ...] | None]:
+    """``person_key`` and the file's stamp it is cached under (None: the file could not be stat'ed)."""
+    if case_file is None:
+        return None, None
+    try:
+        st = os.stat(case_file)
+    except (OSError, ValueError):
+        return None, None
+    stamp = (os.path.abspath(case_file), st.st_size, st.st_mtime_ns)
+    if stamp in _PERSON_CACHE:
+        return stamp, _PERSON_CACHE[stamp]
+    r = _written_person(case_file)
+    key = tuple(plain(str(r.get(k, ""))) for k in ("nom", "prenoms", "date_naissance"))
+    found = key if all(key) and "a completer" not in key else None
+    remember_person(stamp, found)
+    return stamp, found
+
+
+def remember_person(stamp: tuple, found: tuple[str, ...] | None) -> None:
+    if len(_PERSON_CACHE) >= _PERSON_CACHE_MAX:
+        _PERSON_CACHE.clear()
+    _PERSON_CACHE[stamp] = found
+
+
+def person_entry(case_file: Path | None) -> tuple | None:
+    """``person_key``'s cache entry for a case file, read in a batch worker: the parent then
+    parses no case file again after the cases are built (it did, one after the other)."""
+    stamp, key = _person(case_file)
+    return (stamp, key) if stamp is not None else None
+
+
+def same_people(named: Iterable[tuple[str, Path | None]]) -> dict[str, list[str]]:
+    """For each case whose person has another folder too: the other folders' names (a person who came
+    twice, or two volunteers who opened a folder each)."""
+    groups: dict[tuple, list[str]] = {}
+    for name, case_file in named:
+        key = person_key(case_file)
+        if key is not None:
+            groups.setdefault(key, []).append(name)
+    return {n: [o for o in names if o != n] for names in groups.values() if len(names) > 1 for n in names}

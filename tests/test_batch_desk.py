@@ -111,3 +111,32 @@ def test_one_reused_capture_is_one_warning(tmp_path):
     found = [f for f in check(load(case)).findings if f.champ.startswith("tentatives[1]")]
     assert [f.code for f in found] == ["capture-en-double"], [(f.code, f.message) for f in found]
     assert "tentatives n° 1 et n° 2" in found[0].message
+
+
+def test_two_workers_read_each_person_the_parent_reads_no_case_file_again(tmp_path, monkeypatch):
+    """With -j 2 each worker reads its case's person as it builds it (the parent forks them with the
+    build stack loaded, see batch._preload): the parent parses no case file after the cases."""
+    import os
+
+    from refere import batch
+    from refere.affaire import personnes
+
+    root = tmp_path / "permanence"
+    write_case(root / "diallo-a", default_case())
+    twin = default_case()
+    twin["requerant"]["nom"] = twin["requerant"]["nom"].upper()
+    write_case(root / "diallo-b", twin)
+    parent, read_here = os.getpid(), []
+    real = personnes._written_person
+
+    def spy(case_file):
+        if os.getpid() == parent:
+            read_here.append(case_file)
+        return real(case_file)
+
+    monkeypatch.setattr(personnes, "_written_person", spy)
+    personnes._PERSON_CACHE.clear()
+    rows = {r.dossier: r for r in batch.run(batch.find_jobs([root]), tmp_path / "out", 2, batch.Settings())}
+    assert read_here == []
+    assert {r.statut for r in rows.values()} == {batch.OK}
+    assert "meme-personne" in rows["diallo-a"].avertissements and "meme-personne" in rows["diallo-b"].avertissements

@@ -80,3 +80,87 @@ def test_odd_user_cache_entries_are_read_again_never_followed(tmp_path, monkeypa
     files.remember(entry, "valeur")
     assert entry.read_text() == "valeur" and victim.read_text() == "à garder"
     assert not [p for p in entry.parent.iterdir() if p.name.endswith(".part")]
+
+
+# --- SHA-256 of sources remembered by identity (files._hash_recalled) ------------------------
+
+def _rewrite_keeping_size_and_mtime(path: Path, data: bytes) -> None:
+    """``data`` (same length) written over ``path``, its modification time set back as it was:
+    only the change time (and, for a replacement, the inode) tells."""
+    import time
+
+    st = os.stat(path)
+    assert len(data) == st.st_size
+    time.sleep(0.02)  # past the file system's clock tick, so that the change time moves
+    path.write_bytes(data)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_a_settled_source_is_hashed_once_and_a_rewrite_is_caught(tmp_path, monkeypatch):
+    import hashlib
+
+    from conftest import make_png
+
+    from refere import files
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(files, "_SETTLED_NS", 0)  # as if every file had been written long ago
+    shot = make_png(tmp_path / "affaire" / "cap.png", size=(60, 90))
+    raw = shot.read_bytes()
+    first = files.check_source(tmp_path / "affaire", "cap.png")
+    assert first.sha256 == hashlib.sha256(raw).hexdigest()
+    entries = list((files.user_cache() / files._HASH_FOLDER).iterdir())
+    assert [e.read_text("ascii") for e in entries] == [first.sha256]
+
+    def no_hashing(*args):
+        raise AssertionError("hashed again")
+
+    with monkeypatch.context() as m:  # unchanged: the remembered SHA-256, nothing hashed
+        m.setattr(files, "_digest_fd", no_hashing)
+        again = files.check_source(tmp_path / "affaire", "cap.png")
+    assert (again.sha256, again.size, again.kind) == (first.sha256, len(raw), "png")
+
+    # The same size, the same modification time, other bytes: the change time tells.
+    changed = raw[:40] + bytes(len(raw) - 40)
+    _rewrite_keeping_size_and_mtime(shot, changed)
+    assert files.check_source(tmp_path / "affaire", "cap.png").sha256 == hashlib.sha256(changed).hexdigest()
+
+    # Replaced by another file (another inode) of that size and those times: hashed too.
+    other = raw[:50] + b"\x01" * (len(raw) - 50)
+    st = os.stat(shot)
+    (tmp_path / "new.png").write_bytes(other)
+    os.utime(tmp_path / "new.png", ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(tmp_path / "new.png", shot)
+    assert files.check_source(tmp_path / "affaire", "cap.png").sha256 == hashlib.sha256(other).hexdigest()
+
+
+def test_a_file_just_written_is_not_remembered(tmp_path, monkeypatch):
+    from conftest import make_png
+
+    from refere import files
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    make_png(tmp_path / "affaire" / "cap.png", size=(60, 90))
+    assert files.check_source(tmp_path / "affaire", "cap.png").stamp is None  # changed under 2 s ago
+    assert not (files.user_cache() / files._HASH_FOLDER).exists()
+
+
+def test_a_changed_capture_is_verified_again_whatever_its_size_and_mtime(tmp_path, monkeypatch):
+    from refere import files
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(files, "_SETTLED_NS", 0)
+    case_file = write_case(tmp_path / "affaire", default_case())
+    case = load(case_file)
+    assert not check(case).blocking
+    first = next(t.capture for t in case.tentatives if t.capture is not None)
+    assert list((files.user_cache() / files._HASH_FOLDER).iterdir())  # the hashes are remembered
+
+    # Its image data zeroed, its size and modification time as before: verified again, refused.
+    raw = first.path.read_bytes()
+    _rewrite_keeping_size_and_mtime(first.path, raw[:len(raw) // 2] + bytes(len(raw) - len(raw) // 2))
+    probe._probe.cache_clear()  # a new run
+    again = load(case_file)
+    capture = next(t.capture for t in again.tentatives if t.capture is not None)
+    assert capture.file.sha256 != first.file.sha256
+    assert "capture-illisible" in [f.code for f in check(again).findings]

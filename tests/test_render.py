@@ -576,3 +576,29 @@ def test_counsel_name_keeps_one_spelling_beside_an_email(tmp_path):
     assert "N'DIAYE" not in text.replace("s.n'diaye@cabinet.fr", "")
     assert text.count("LEROUX-N\u2019DIAYE") >= 2
     assert "s.n'diaye@cabinet.fr" in text
+
+
+def test_template_compiled_ahead_is_not_compiled_again(tmp_path, monkeypatch):
+    """batch's parent compiles the built-in template before its workers fork (build.preload): a
+    requête rendered after it compiles nothing more, and is the same document as without it."""
+    import jinja2
+
+    from refere.modeles.document import precompile
+    from refere.requete import render
+
+    case_file = write_case(tmp_path / "affaire", default_case())
+    monkeypatch.setattr(render, "_SHARED", [])
+    build(case_file, Options(out=tmp_path / "sans"))
+    monkeypatch.setattr(render, "_SHARED", [])
+    precompile(render.builtin_template(), render.shared_env())
+    compiled = []
+    real = jinja2.Environment.from_string
+
+    def counting(self, source, *args, **kwargs):
+        compiled.append(source)
+        return real(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "from_string", counting)
+    build(case_file, Options(out=tmp_path / "avec"))
+    assert compiled == []
+    assert (tmp_path / "avec" / "requete.docx").read_bytes() == (tmp_path / "sans" / "requete.docx").read_bytes()

@@ -163,3 +163,41 @@ def test_cut_file_names_do_not_end_on_a_small_word():
         assert len(name) - len(".pdf") <= MAX_NAME
         assert re.split(r"[_-]", name[:-4])[-1].lower() not in DANGLING, name
         assert len(file_name(1, title)) > 40  # still a real cut, not an empty label
+
+
+def test_sources_are_verified_pdfs_first_then_in_filing_order(example, monkeypatch):
+    """A build verifies the PDFs first (the plan waits for their pages), then every file in the
+    order the pièces file them: the pièces writer takes each capture as soon as it is verified."""
+    from refere.build import _source_list
+    from refere.pieces import plan, probe
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(example.parent / "cache"))
+    monkeypatch.setattr(probe, "_pending", {})
+    monkeypatch.setattr(probe, "WORKERS", 2)
+    case = load(example)
+    pool = probe.start(plan.filing_order(case) + _source_list(case))
+    assert pool is not None
+    try:
+        submitted = [c.path for c in probe._pending]
+    finally:
+        probe.stop(pool)
+    filed = [s.path for p in make(case).pieces for s in p.sources]
+    assert [s.path for s in plan.filing_order(case)] == filed
+    assert filed != [s.path for s in _source_list(case)]  # not the order the case lists them in
+    assert submitted == [p for p in filed if p.suffix == ".pdf"] + [p for p in filed if p.suffix != ".pdf"]
+
+
+def test_a_build_s_verification_workers_yield_the_cpu_to_it():
+    """``start(..., behind=True)``: the workers run below the build's own process, which writes
+    the pièces meanwhile (its work is the critical path)."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from refere.pieces import probe
+
+    here = os.nice(0)
+    for behind, expected in ((True, min(19, here + probe.BEHIND_NICE)), (False, here)):
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=probe._worker_start, initargs=(behind,)) as pool:
+            assert pool.submit(os.nice, 0).result() == expected

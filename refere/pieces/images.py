@@ -29,6 +29,10 @@ A4 = (210 * MM, 297 * MM)
 # Left/right margin 12 mm, top/bottom 15 mm: the stamp lives in the top margin.
 _LAYOUT = img2pdf.get_layout_fun(A4, None, (15 * MM, 12 * MM), img2pdf.FitMode.shrink, True)
 MIRRORED = (2, 4, 5, 7)
+try:  # ISA-L's CRC is several times zlib's (the merged IDAT chunk is a capture's size)
+    from isal.isal_zlib import crc32 as _crc32
+except ImportError:  # pragma: no cover - optional speed-up
+    from zlib import crc32 as _crc32
 HEAD = 1 << 18  # a JPEG's EXIF (at most 64 KB) and a PNG's chunks before its image data
 _EXIF_ROTATION = {3: img2pdf.Rotation["180"], 6: img2pdf.Rotation["90"], 8: img2pdf.Rotation["270"]}
 
@@ -115,14 +119,29 @@ def _downscale(img: Image.Image, dpi: int) -> Image.Image:
 
 def _png_until_iend(data: bytes) -> bytes:
     """A PNG passed through as it is, cut after its IEND chunk: img2pdf refuses trailing bytes
-    (« invalid png »), and they are not image data anyway (an appended file, a message…)."""
+    (« invalid png »), and they are not image data anyway (an appended file, a message…). Its
+    image data in one IDAT chunk: img2pdf joins the chunks one by one (each join copies all the
+    data so far), which costs the square of their number; same image data, same PDF."""
     if data[:8] != b"\x89PNG\r\n\x1a\n":
         return data
     i, n = 8, len(data)
+    idat: list[tuple[int, int]] = []  # (start, end) of each IDAT chunk
     while i + 12 <= n:
         length = int.from_bytes(data[i:i + 4], "big")
         end = i + 12 + length
-        if data[i + 4:i + 8] == b"IEND":
+        kind = data[i + 4:i + 8]
+        if kind == b"IDAT":
+            if idat and idat[-1][1] != i:  # IDAT chunks apart: not a valid PNG, passed as it is
+                idat = []
+                break
+            idat.append((i, end))
+        elif kind == b"IEND":
+            if len(idat) > 1:
+                view = memoryview(data)
+                body = b"".join(view[a + 8:b - 4] for a, b in idat)
+                crc = _crc32(body, _crc32(b"IDAT"))
+                return b"".join((view[:idat[0][0]], len(body).to_bytes(4, "big"), b"IDAT", body,
+                                 crc.to_bytes(4, "big"), view[idat[-1][1]:end]))
             return data[:end] if end < n else data
         i = end
     return data

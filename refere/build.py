@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from refere import __version__, files, signals, write
-from refere.pieces import assemble, plan, probe
+from refere.pieces import assemble, plan, probe, reuse
 from refere.preuves import rules, shotdates
 from refere.requete import render, verifier
 from refere.errors import EvidenceInsufficient
@@ -68,8 +68,9 @@ def _source_state(src, written: assemble.Written, k: int) -> dict:
 
 
 def manifest(case: Case, inv: plan.Inventory, report: rules.Report, written: list[assemble.Written],
-             folder: Path, options: Options, hashes: dict[str, str] | None = None) -> dict:
-    """``hashes``: the SHA-256 of output files already known (not read again), by name."""
+             folder: Path, options: Options, hashes: dict | None = None) -> dict:
+    """``hashes``: the SHA-256 of output files already known (not read again), by name; a
+    future of one is waited for (see reuse.sha256_later)."""
     by_num = {w.numero: w for w in written}
     known = hashes or {}
     return {
@@ -99,7 +100,7 @@ def manifest(case: Case, inv: plan.Inventory, report: rules.Report, written: lis
         ],
         "preuves": report.to_dict(),
         "lecture": _lecture(case, report),
-        "fichiers": {name: known.get(name) or files.sha256(folder / name)
+        "fichiers": {name: reuse.known(known.get(name)) or files.sha256(folder / name)
                      for name in sorted(("requete.docx", "dossier-complet.pdf", "requete.pdf"))
                      if (folder / name).exists()},
     }

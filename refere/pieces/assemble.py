@@ -349,6 +349,13 @@ def _piece_key(piece: PlannedPiece, compress: bool, brouillon: bool) -> str:
 
 
 def _build_one(args: tuple[PlannedPiece, Path, bool, bool, Path | None]) -> Written:
+    written, later = _write_one(args, hash_later=False)
+    return written
+
+
+def _write_one(args: tuple[PlannedPiece, Path, bool, bool, Path | None], hash_later: bool):
+    """The pièce written (or kept), and, with ``hash_later``, the future of its SHA-256 (None
+    when known), its Written's ``sha256`` left empty until then."""
     piece, folder, compress, brouillon, previous = args
     path = folder / piece.fichier
     key = _piece_key(piece, compress, brouillon)
@@ -356,17 +363,19 @@ def _build_one(args: tuple[PlannedPiece, Path, bool, bool, Path | None]) -> Writ
     record = reuse.take(key, previous / piece.fichier if previous is not None else None, path)
     if record is not None and record.get("pages") == piece.pages:
         return Written(piece.numero, piece.fichier, piece.pages, record["size"], bool(record.get("compressed")),
-                       tuple(tuple(r) for r in record.get("removed", ())), record["sha256"])
+                       tuple(tuple(r) for r in record.get("removed", ())), record["sha256"]), None
     written = build_piece(piece, path, brouillon=brouillon)
     if compress and written.size > SIZE_LIMIT and any(s.kind != "pdf" for s in piece.sources):
         for dpi in (200, 150, 110):
             written = build_piece(piece, path, dpi_cap=dpi, brouillon=brouillon)
             if written.size <= SIZE_LIMIT:
                 break
-    written = dataclasses.replace(written, sha256=reuse.sha256_of(path))
-    reuse.remember(key, {"sha256": written.sha256, "size": written.size, "pages": written.pages,
-                         "compressed": written.compressed, "removed": [list(r) for r in written.removed]})
-    return written
+    record = {"size": written.size, "pages": written.pages, "compressed": written.compressed,
+              "removed": [list(r) for r in written.removed]}
+    later = reuse.sha256_later(path, key, record)
+    if hash_later:
+        return written, later
+    return dataclasses.replace(written, sha256=later.result()), None
 
 
 def build_pieces(inv: Inventory, folder: Path, compress: bool = False, jobs: int = 1,
@@ -392,7 +401,9 @@ def build_pieces(inv: Inventory, folder: Path, compress: bool = False, jobs: int
                     break
                 out.append(f.result())
             return out
-    return [_build_one(w) for w in work]
+    # Each pièce hashed on a thread while the next one is written.
+    done = [_write_one(w, hash_later=True) for w in work]
+    return [dataclasses.replace(w, sha256=later.result()) if later is not None else w for w, later in done]
 
 
 def default_jobs() -> int:
@@ -403,7 +414,7 @@ def default_jobs() -> int:
 
 def build_complete(inv: Inventory, folder: Path, path: Path, header: list[str], brouillon: bool = False,
                    written: list[Written] | None = None, previous: Path | None = None,
-                   hashes: dict[str, str] | None = None) -> int:
+                   hashes: dict | None = None) -> int:
     """Bordereau page(s), then every pièce in order; a bookmark and page labels per pièce.
     The pièces are already stamped and cleaned; a draft's pièces already say « PROJET ».
     Made of the same pièces (``written``, by SHA-256) as the one at ``previous``: kept from it.
@@ -416,8 +427,9 @@ def build_complete(inv: Inventory, folder: Path, path: Path, header: list[str], 
     record = reuse.take(key, previous, path)
     if record is None or not isinstance(record.get("pages"), int):
         pages = _build_complete(inv, folder, path, header, brouillon, repr((PRODUCER, *parts)))
-        record = {"sha256": reuse.sha256_of(path), "size": path.stat().st_size, "pages": pages}
-        reuse.remember(key, record)
+        # Hashed on a thread (``hashes`` gets the future) while the requête is written.
+        record = {"size": path.stat().st_size, "pages": pages}
+        record["sha256"] = reuse.sha256_later(path, key, dict(record))
     if hashes is not None:
         hashes[path.name] = record["sha256"]
     return record["pages"]

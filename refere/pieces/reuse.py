@@ -118,3 +118,38 @@ def sha256_of(path: Path) -> str:
         return _hash_fd(fd)
     finally:
         os.close(fd)
+
+
+_HASHER: list = []  # (pid, the thread that hashes written files): a forked child makes its own
+
+
+def sha256_later(path: Path, key_: str | None = None, record: dict | None = None):
+    """The SHA-256 of the file at ``path`` as it is now (opened at once: it may be moved
+    meanwhile), as a future, hashed on a thread: hashlib lets go of the GIL, so the caller
+    writes the next file meanwhile. With ``key_``, ``record`` and the hash are then recorded."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        if not _HASHER or _HASHER[0][0] != os.getpid():
+            from concurrent.futures import ThreadPoolExecutor
+
+            _HASHER[:] = [(os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="refere-empreinte"))]
+        return _HASHER[0][1].submit(_hash_and_record, fd, key_, record)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _hash_and_record(fd: int, key_: str | None, record: dict | None) -> str:
+    try:
+        digest = _hash_fd(fd)
+    finally:
+        os.close(fd)
+    if key_ is not None:
+        remember(key_, {**(record or {}), "sha256": digest})
+    return digest
+
+
+def known(value) -> str | None:
+    """A SHA-256 given as it is or as ``sha256_later``'s future: the hash, waited for."""
+    return value.result() if hasattr(value, "result") else value
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -478,17 +479,28 @@ def remember(entry: Path, text: str) -> None:
     """Write a cache entry whole (a temporary file renamed over it); a cache that cannot be
     written only costs time."""
     # The cache folder is the user's own (0700); the temporary file is created, never opened
-    # through a link someone planted under its name (a shared XDG_CACHE_HOME).
+    # through a link someone planted under its name (a shared XDG_CACHE_HOME). Plain os calls,
+    # the folder made only when missing: a build writes one entry per capture.
+    data = text.encode("utf-8")
+    tmp = os.path.join(entry.parent, f".{entry.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = entry.parent / f".{entry.name}.{os.getpid()}.{secrets.token_hex(4)}.part"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
+            fd = os.open(tmp, flags, 0o600)
+        except FileNotFoundError:
+            entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(tmp, flags, 0o600)
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)
             os.replace(tmp, entry)
         except OSError:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
     except OSError:
         pass
 

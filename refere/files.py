@@ -132,6 +132,8 @@ class Checked:
     # The file's identity when it was hashed (device, inode, size, change times), or None when
     # it changed too recently to tell a later change from it: see ``_identity``.
     stamp: tuple[int, ...] | None = field(default=None, repr=False, compare=False)
+    # Its SHA-256 came from the user's cache (``_hash_recalled``): nothing to remember.
+    recalled: bool = field(default=False, repr=False, compare=False)
 
 
 def _kind_refusal(st: os.stat_result, written: str) -> str | None:
@@ -341,13 +343,11 @@ def check_source(base: Path, written: str) -> Checked:
         fd = _open_confined(root, parts, written)
         try:
             stamp = _identity(os.fstat(fd), time.time_ns())
-            if (digest := _hash_recalled(stamp)) is not None:
+            if recalled := (digest := _hash_recalled(stamp)) is not None:
                 size = _judged(fd, written, MAX_SOURCE_BYTES).st_size
                 head = os.pread(fd, 1024, 0)
             else:
                 digest, size, head = _digest_fd(fd, written, MAX_SOURCE_BYTES)
-                if stamp is not None and _identity(os.fstat(fd), time.time_ns()) == stamp:
-                    _hash_remember(stamp, digest)
         finally:
             os.close(fd)
     except OSError as exc:
@@ -360,14 +360,15 @@ def check_source(base: Path, written: str) -> Checked:
     kind = sniff(head)
     if kind is None:
         raise FileKindError(f"« {written} » : {describe_unsupported(head)}")
-    return Checked(full, written, kind, digest, size, root, parts, stamp)
+    return Checked(full, written, kind, digest, size, root, parts, stamp, recalled)
 
 
 # The SHA-256 of source files by identity (device, inode, size, modification and change times),
 # in the user's cache: a second build or check of the same captures hashes none of them again.
 # A file written to since has another change time (no user can set it back), a replaced one
 # another inode; one that changed in the two seconds before it was hashed is never entered
-# (``_identity``), nor one that changed while it was being hashed.
+# (``_identity``). Entered by ``remember_hash``, which a build's verification workers call (off
+# its critical path), each for the file it verifies.
 _HASH_FOLDER = "empreintes-v1"
 
 
@@ -383,8 +384,21 @@ def _hash_recalled(stamp: tuple[int, ...] | None) -> str | None:
     return text if len(text) == 64 and all(c in "0123456789abcdef" for c in text) else None
 
 
-def _hash_remember(stamp: tuple[int, ...], digest: str) -> None:
-    remember(_hash_entry(stamp), digest)
+def remember_hash(checked: Checked) -> None:
+    """Enter a checked source's SHA-256 under its identity (see above), unless it came from there
+    or the file had not settled, once the file is seen unchanged since it was hashed."""
+    if checked.stamp is None or checked.recalled:
+        return
+    try:
+        fd = _open_confined(checked.root, checked.parts, checked.written)
+        try:
+            same = _identity(os.fstat(fd), time.time_ns()) == checked.stamp
+        finally:
+            os.close(fd)
+    except (OSError, FileKindError):
+        return
+    if same:
+        remember(_hash_entry(checked.stamp), checked.sha256)
 
 
 def read_checked(checked: Checked) -> bytes:

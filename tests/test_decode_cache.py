@@ -108,7 +108,9 @@ def test_a_settled_source_is_hashed_once_and_a_rewrite_is_caught(tmp_path, monke
     shot = make_png(tmp_path / "affaire" / "cap.png", size=(60, 90))
     raw = shot.read_bytes()
     first = files.check_source(tmp_path / "affaire", "cap.png")
-    assert first.sha256 == hashlib.sha256(raw).hexdigest()
+    assert first.sha256 == hashlib.sha256(raw).hexdigest() and not first.recalled
+    assert not (files.user_cache() / files._HASH_FOLDER).exists()  # entered by its verification
+    files.remember_hash(first)
     entries = list((files.user_cache() / files._HASH_FOLDER).iterdir())
     assert [e.read_text("ascii") for e in entries] == [first.sha256]
 
@@ -118,11 +120,13 @@ def test_a_settled_source_is_hashed_once_and_a_rewrite_is_caught(tmp_path, monke
     with monkeypatch.context() as m:  # unchanged: the remembered SHA-256, nothing hashed
         m.setattr(files, "_digest_fd", no_hashing)
         again = files.check_source(tmp_path / "affaire", "cap.png")
-    assert (again.sha256, again.size, again.kind) == (first.sha256, len(raw), "png")
+    assert (again.sha256, again.size, again.kind, again.recalled) == (first.sha256, len(raw), "png", True)
 
     # The same size, the same modification time, other bytes: the change time tells.
     changed = raw[:40] + bytes(len(raw) - 40)
     _rewrite_keeping_size_and_mtime(shot, changed)
+    files.remember_hash(first)  # too late: the file is no longer the one hashed, nothing entered
+    assert len(list((files.user_cache() / files._HASH_FOLDER).iterdir())) == 1
     assert files.check_source(tmp_path / "affaire", "cap.png").sha256 == hashlib.sha256(changed).hexdigest()
 
     # Replaced by another file (another inode) of that size and those times: hashed too.
@@ -141,7 +145,9 @@ def test_a_file_just_written_is_not_remembered(tmp_path, monkeypatch):
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     make_png(tmp_path / "affaire" / "cap.png", size=(60, 90))
-    assert files.check_source(tmp_path / "affaire", "cap.png").stamp is None  # changed under 2 s ago
+    fresh = files.check_source(tmp_path / "affaire", "cap.png")
+    assert fresh.stamp is None  # changed under 2 s ago
+    files.remember_hash(fresh)
     assert not (files.user_cache() / files._HASH_FOLDER).exists()
 
 

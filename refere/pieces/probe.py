@@ -169,7 +169,10 @@ def _probe(checked: files.Checked) -> SourceInfo:
     if done is not None:
         return done
     info = _known(checked)
-    return info if info is not None else _verify(checked)
+    if info is None:
+        return _verify(checked)
+    files.remember_hash(checked)  # verified before its hash was remembered (an older refere)
+    return info
 
 
 def _known(checked: files.Checked) -> SourceInfo | None:
@@ -191,6 +194,7 @@ def _verify(checked: files.Checked, dated=None) -> SourceInfo:
     ``dated(kind, data)``, when given, dates it from the same bytes: the text of its entry
     beside the decoded images (see shotdates.content_date)."""
     data = files.read_checked(checked)
+    files.remember_hash(checked)  # next time, not hashed again
     if dated is not None and not (entry := decode_cache() / f"{checked.sha256}.date").exists():
         remember(entry, dated(checked.kind, data))
     if checked.kind == "pdf":

@@ -74,10 +74,12 @@ def heavy_case(n: int) -> Path:
     (folder / "captures").mkdir(parents=True)
     random.seed(1)
     lines = []
+    step = 2_400_000 // n  # 20,000 s for 120 captures
     for i in range(n):
-        # One attempt every ~5.5 hours from 1 September 2025, all before the example's signature
-        # (29 September): four weeks, all bands of the day.
-        t = time.gmtime(1756710000 + i * 20_000)
+        # From 1 September 2025, all before the example's signature (29 September): four weeks
+        # whatever ``n`` (--quick's 24 in one week were refused: « semaines-insuffisantes »),
+        # all bands of the day (one attempt every ~5.5 hours for 120).
+        t = time.gmtime(1756710000 + i * step)
         name = f"Screenshot_{time.strftime('%Y%m%d-%H%M%S', t)}.png"
         screenshot(i, photographic=i % 2 == 0).save(folder / "captures" / name)
         lines.append(f"  - date: {time.strftime('%Y-%m-%d %H:%M', t)}\n    capture: captures/{name}\n")

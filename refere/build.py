@@ -193,7 +193,7 @@ def preload() -> None:
     Image.init()
     _docx_class()
     for bold in (False, True):
-        pdffont._load(bold)
+        pdffont.Font(bold)  # the font file parsed, its character map and metrics read
     reuse._code_version()
     precompile(render.builtin_template(), render.shared_env())
 

@@ -121,3 +121,30 @@ def test_signal_in_a_held_span_is_raised_at_its_end(tmp_path):
     res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert res.returncode == 143, res.stderr
     assert res.stdout.strip() == f"[0, 'fin du bloc'] {int(signal.SIGTERM)} False"
+
+
+def test_a_signal_while_the_hashing_thread_starts_never_hangs_the_exit(tmp_path):
+    """reuse.sha256_later starts its thread inside a held span: a SIGTERM raised between the
+    thread's start and its registration by the executor left a thread that the interpreter's exit
+    waited for, forever (seen once in test_sigterm_at_any_moment_ends_the_build_cleanly)."""
+    script = textwrap.dedent("""
+        import os, signal, sys, threading
+        from pathlib import Path
+        from refere import signals
+        from refere.pieces import reuse
+        signals.install()
+        real = threading.Thread.start
+        def start(self):
+            real(self)
+            os.kill(os.getpid(), signal.SIGTERM)  # the moment the thread runs, not yet registered
+        threading.Thread.start = start
+        path = Path(sys.argv[1])
+        path.write_bytes(b"x" * 100_000)
+        try:
+            reuse.sha256_later(path)
+        except signals.Terminated:
+            print("interrompu")
+    """)
+    res = subprocess.run([sys.executable, "-c", script, str(tmp_path / "f")], capture_output=True, text=True,
+                         timeout=120, env=dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache")))
+    assert (res.returncode, res.stdout) == (0, "interrompu\n"), res.stderr

@@ -19,7 +19,7 @@ import shutil
 import stat
 from pathlib import Path
 
-from refere import __version__, files
+from refere import __version__, files, signals
 
 # The modules whose code decides the bytes of a pièce or of the complete dossier.
 _CODE = ("assemble.py", "bordereau.py", "pdffont.py", "pdftext.py", "sanitize.py", "pngmeta.py", "reuse.py")
@@ -128,15 +128,22 @@ def sha256_later(path: Path, key_: str | None = None, record: dict | None = None
     meanwhile), as a future, hashed on a thread: hashlib lets go of the GIL, so the caller
     writes the next file meanwhile. With ``key_``, ``record`` and the hash are then recorded."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    submitted = False
     try:
-        if not _HASHER or _HASHER[0][0] != os.getpid():
-            from concurrent.futures import ThreadPoolExecutor
+        # A signal waits for the end of this span: raised between the start of the executor's
+        # thread and its registration, it left a thread that the interpreter's exit waited for
+        # forever (tests/test_interruption.py).
+        with signals.held():
+            if not _HASHER or _HASHER[0][0] != os.getpid():
+                from concurrent.futures import ThreadPoolExecutor
 
-            _HASHER[:] = [(os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="refere-empreinte"))]
-        return _HASHER[0][1].submit(_hash_and_record, fd, key_, record)
-    except BaseException:
-        os.close(fd)
-        raise
+                _HASHER[:] = [(os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="refere-empreinte"))]
+            future = _HASHER[0][1].submit(_hash_and_record, fd, key_, record)
+            submitted = True  # the thread closes fd
+    finally:
+        if not submitted:
+            os.close(fd)
+    return future
 
 
 def _hash_and_record(fd: int, key_: str | None, record: dict | None) -> str:

@@ -336,8 +336,11 @@ def _verify_remote(checked: files.Checked, dated=None) -> SourceInfo | str:
         return exc.message
 
 
-# How much lower a build's verification workers run than the build itself (``start``).
-BEHIND_NICE = 10
+# How much lower a build's verification workers run than the build itself (``start``): enough
+# that the two of them (weight 423 each for the kernel, 1024 at nice 0) leave the build a core of
+# its own; no lower, since other work of the same session would then starve them (at nice 10,
+# a tenth of a core beside a busy process), and the build waits for every verification.
+BEHIND_NICE = 4
 
 
 def _worker_start(behind: bool) -> None:

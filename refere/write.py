@@ -223,6 +223,22 @@ def lock(target: Path) -> Iterator[None]:
     name is the user's, refused by name and left as it is.
     """
     path = target.parent / f".{target.name}.verrou"
+    fd = None
+    try:
+        # A signal while the lock is being taken waits for the end of this span, then unwinds
+        # through the ``finally`` below: raised between the file's creation and the ``try``, it
+        # left the lock file behind (tests/test_outputs.py, a batch stopped by SIGTERM).
+        with signals.held():
+            fd = _take_lock(path, target)
+        yield
+    finally:
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            os.close(fd)
+
+
+def _take_lock(path: Path, target: Path) -> int:
     while True:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
@@ -247,13 +263,7 @@ def lock(target: Path) -> Iterator[None]:
         except FileNotFoundError:
             same = False
         if same:
-            break
-        os.close(fd)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
+            return fd
         os.close(fd)
 
 

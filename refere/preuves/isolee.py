@@ -24,8 +24,8 @@ from typing import Any, Callable
 # by the child, under the same cap) reads 3000 × 3600 px, each in a few hundred megabytes.
 MEMORY = int(os.environ.get("REFERE_LECTURE_MEMOIRE_MO", "1536")) << 20
 POLL = 0.1  # seconds between two looks at the child, the clock and a stop request
-_PRELOAD = ["refere.preuves.lecture", "refere.preuves.titulaire", "PIL.Image", "PIL.PngImagePlugin",
-            "PIL.JpegImagePlugin", "pypdfium2", "pytesseract"]
+_PRELOAD = ["refere.preuves.lecture", "refere.preuves.titulaire", "refere.pieces.pngmeta", "PIL.Image",
+            "PIL.ImageOps", "PIL.PngImagePlugin", "PIL.JpegImagePlugin", "pypdfium2", "pytesseract"]
 
 
 class Stopped(Exception):
@@ -62,9 +62,13 @@ def _server():
     return _context
 
 
-def _child(conn, memory: int, func: Callable[..., Any], args: tuple) -> None:
+def _child(conn, memory: int, env: dict, func: Callable[..., Any], args: tuple) -> None:
     import resource
 
+    # The environment of the caller now, not the fork server's at its start (OMP_THREAD_LIMIT,
+    # set before reading, keeps Tesseract on one core).
+    os.environ.clear()
+    os.environ.update(env)
     # A stop is the parent's to decide: the child only dies by its kill (or its own failure). Its
     # own group, so that the kill reaches Tesseract too, which it may have started.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -93,7 +97,7 @@ def run(func: Callable[..., Any], *args: Any, seconds: float, stop: Callable[[],
         return func(*args)
     ctx = _server()
     receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send, MEMORY, func, args), daemon=True)
+    proc = ctx.Process(target=_child, args=(send, MEMORY, dict(os.environ), func, args), daemon=True)
     proc.start()
     send.close()
     deadline = time.monotonic() + seconds

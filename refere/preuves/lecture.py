@@ -18,10 +18,11 @@ capture from a sharp one of any size.
 ``findings`` turns that into warnings (never blocking: the human decides), ``summary`` gives the
 requête the message every capture shows, ``inventaire`` what ``inventaire.json`` records.
 
-Binding: pytesseract. It runs the ``tesseract`` program in a child process, so a hostile image
-can only exhaust that process, which ``timeout`` kills. ``jobs`` readings run at once (threads
-waiting on tesseract processes, each limited to one OpenMP thread). A case has a reading budget:
-a capture not read in time is said « non lue », never counted as checked.
+Binding: pytesseract. The whole reading of a capture (Pillow opening it, PDFium drawing a PDF,
+``prepare``, Tesseract) runs in a child process (``isolee``), its memory capped, killed past
+``TIMEOUT`` or at SIGTERM: a hostile file can only exhaust that process. ``jobs`` readings run at
+once (threads waiting on those processes, Tesseract limited to one OpenMP thread). A case has a
+reading budget: a capture not read in time is said « non lue », never counted as checked.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -720,3 +721,24 @@ def test_sigterm_during_a_hostile_reading_stops_check_at_once(tmp_path):
 
     hostile_sha = probe(load(path).tentatives[0].capture).sha256
     assert hostile_sha not in shas  # a stop is no verdict on the file
+
+
+def test_the_web_warm_up_survives_a_titre_exhausting_memory(tmp_path, monkeypatch):
+    """`refere web` checks every case at start-up (the list, from the cache only): the hostile
+    titre's text layer is extracted there too, in its bounded child; the other case is checked."""
+    import hostile
+    from conftest import copy_example
+    from refere.preuves import isolee
+    from refere.web import core, serve
+
+    monkeypatch.setattr(isolee, "MEMORY", 512 << 20)
+    monkeypatch.setattr(lecture, "TIMEOUT", 300)
+    ws = tmp_path / "espace"
+    copy_example(ws / "sain")
+    hostile_case = copy_example(ws / "titre")
+    hostile.pdf_form_fanout(hostile_case / "pieces" / "titre.pdf")  # the titre de séjour
+    serve._warm(ws)
+    hostile_sha = hashlib.sha256((hostile_case / "pieces" / "titre.pdf").read_bytes()).hexdigest()
+    assert lecture.cache_get(hostile_sha) == "memoire"  # its text layer was tried, in its child
+    assert core.status(ws / "sain")["state"] in (core.PRET, core.AVERT)
+    assert core.status(ws / "titre")["state"] in (core.PRET, core.AVERT)

@@ -510,3 +510,51 @@ def jpeg_header_oddities() -> bytes:
 def pdf_jpeg(path: Path, data: bytes) -> Path:
     """A one-page PDF showing the 600 × 1200 JPEG ``data`` (/DCTDecode)."""
     return pdf_image_stream(path, data, ["/DCTDecode"], 600, 1200, cs="/DeviceRGB")
+
+
+# --- the fourth attack (December): readers bounded in time and memory, metadata ignored ----------
+
+def pdf_form_fanout(path: Path, depth: int = 40) -> Path:
+    """A page drawing a form that draws the next one twice, ``depth`` deep (2^40 draws): PDFium's
+    memory grows without end, rendering the page as extracting its text."""
+    pdf = pikepdf.new()
+    form = pdf.make_stream(b"0 0 1 1 re f", Type=Name.XObject, Subtype=Name.Form, BBox=[0, 0, 10, 10])
+    for _ in range(depth):
+        form = pdf.make_stream(b"/A Do /A Do", Type=Name.XObject, Subtype=Name.Form, BBox=[0, 0, 10, 10],
+                               Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(A=form)))
+    _page(pdf, pdf.make_stream(b"/X0 Do"))
+    pdf.pages[0].obj.Resources.XObject = pikepdf.Dictionary(X0=form)
+    return _raw_save(pdf, path)
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def png_with_chunks(source: Path, path: Path, chunks: bytes) -> Path:
+    """The PNG at ``source`` with ``chunks`` inserted before its image data (pixels untouched)."""
+    data = source.read_bytes()
+    at = data.index(b"IDAT") - 4
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data[:at] + chunks + data[at:])
+    return path
+
+
+def many_text_chunks(n: int = 200_000) -> bytes:
+    """``n`` tiny tEXt chunks: Pillow copies its ``info`` (n keys) on every image operation."""
+    return b"".join(_png_chunk(b"tEXt", b"k%d\x00v" % i) for i in range(n))
+
+
+def large_icc_chunk(size: int = 1_200_000) -> bytes:
+    """An ICC profile inflating past Pillow's MAX_TEXT_CHUNK (1 MB): Pillow refuses the image."""
+    return _png_chunk(b"iCCP", b"icc\x00\x00" + zlib.compress(b"\x00" * size, 9))
+
+
+def ztxt_bomb_chunk(size: int = 100_000_000) -> bytes:
+    """A zTXt chunk of ``size`` bytes once inflated (100 MB of zeros in about 100 KB)."""
+    return _png_chunk(b"zTXt", b"Comment\x00\x00" + zlib.compress(b"\x00" * size, 9))
+
+
+def large_itxt_chunk(size: int = 1_500_000) -> bytes:
+    """A compressed iTXt (an XMP packet) of 1.5 MB once inflated."""
+    return _png_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x01\x00\x00\x00" + zlib.compress(b" " * size, 9))

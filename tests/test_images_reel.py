@@ -195,3 +195,31 @@ def test_the_installed_qpdf_reports_corrupt_jpeg_data():
     import pikepdf
     version = tuple(int(part) for part in pikepdf.__libqpdf_version__.split(".")[:2])
     assert version >= (11, 10), pikepdf.__libqpdf_version__
+
+
+# --- the fourth attack (December): metadata never taken for damage, never slow -----------------
+
+def _png_carrying(chunks: bytes):
+    def make(path: Path) -> Path:
+        plain = path.with_name("plain-" + path.name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        hostile.arrow((600, 900)).save(plain)
+        hostile.png_with_chunks(plain, path, chunks)
+        plain.unlink()
+        return path
+    return make
+
+
+@pytest.mark.parametrize("chunks", [hostile.large_icc_chunk(), hostile.large_itxt_chunk(),
+                                    hostile.ztxt_bomb_chunk(), hostile.many_text_chunks()],
+                         ids=["icc-1200k", "itxt-1500k", "ztxt-bomb-100M", "text-200000"])
+def test_png_with_oversized_or_countless_metadata_is_accepted_by_check_and_build(tmp_path, run, chunks):
+    """Pillow refuses a metadata chunk inflating past 1 MB: the pixels are sound, the image is
+    accepted (the chunk is dropped, never inflated: the 100 MB bomb costs nothing)."""
+    case = _case(tmp_path, _png_carrying(chunks), "png")
+    checked = run("check", case)
+    built = run("build", case)
+    assert checked.exit_code == built.exit_code == 0, checked.output + built.output
+    assert "endommagée" not in checked.output + built.output
+    top_left, *others = _quarters(_rendered_picture(tmp_path / "affaire/dossier/pieces/01_Passeport.pdf"))
+    assert top_left < 40 and all(abs(q - 128) < 25 for q in others)  # the pixels, as they are

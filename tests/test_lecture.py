@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -616,3 +617,128 @@ def test_a_sharp_picture_without_text_is_not_a_page_not_blurred(tmp_path):
     found = _findings_of_one_capture(tmp_path, img)
     assert [(f.code, f.champ) for f in found] == [("capture-pas-une-page", "tentatives[0].capture")]
     assert "(aucun mot lu)" in found[0].message
+
+
+# --- the fourth attack (December): PDFium and Pillow bounded in a child process ----------------
+
+def _with_fanout_capture(tmp_path: Path, sound_pdf: bool = True) -> Path:
+    """Capture n° 1 is a PDF whose page PDFium cannot draw without exhausting memory; n° 2 a
+    sound PDF capture, read after it."""
+    import hostile
+
+    data = default_case()
+    data["tentatives"][0]["capture"] = "captures/c00.pdf"
+    folder = tmp_path / "affaire"
+    hostile.pdf_form_fanout(folder / "captures" / "c00.pdf")
+    if sound_pdf:
+        data["tentatives"][1]["capture"] = "captures/c01.pdf"
+        screenshot(folder / "captures" / "c01.pdf", clock=data["tentatives"][1]["date"][-5:], pdf=True)
+    for t in data["tentatives"][1 + sound_pdf:]:
+        screenshot(folder / t["capture"], clock=t["date"][-5:])
+    return write_case(folder, data)
+
+
+def test_a_pdf_capture_exhausting_memory_is_not_read_and_the_next_one_is(tmp_path, monkeypatch):
+    from refere.preuves import isolee
+
+    # The cap reached within seconds (the time limit far away): the one right outcome is « memoire ».
+    monkeypatch.setattr(isolee, "MEMORY", 512 << 20)
+    monkeypatch.setattr(lecture, "TIMEOUT", 300)
+    monkeypatch.setattr(lecture, "_failed", {})
+    case = load(_with_fanout_capture(tmp_path))
+    readings = lecture.read_case(case, jobs=1)
+    hostile_one, sound = readings.par_capture["captures/c00.pdf"], readings.par_capture["captures/c01.pdf"]
+    assert hostile_one.ocr is None and hostile_one.non_lue == "memoire"
+    assert sound.ocr is not None and sound.message == lecture.CATALOGUE[0]
+    found = [f for f in lecture.findings(case, readings) if f.code == "capture-non-lue"]
+    assert [f.message.split(" : ")[0] for f in found] == [
+        "Capture non lue (lecture arrêtée, le fichier demande trop de mémoire)"]
+    assert "« captures/c00.pdf » (tentative 1)" in found[0].message
+    # Remembered for those bytes only: the sound capture's entry is its reading.
+    assert lecture.cache_get(hostile_one.sha256) == "memoire"
+    assert isinstance(lecture.cache_get(sound.sha256), lecture.Ocr)
+
+
+def test_a_titre_whose_text_layer_exhausts_memory_is_not_read_and_check_ends(tmp_path, monkeypatch, run):
+    import hostile
+    from refere.pieces.probe import probe
+    from refere.preuves import isolee, titulaire
+
+    monkeypatch.setattr(isolee, "MEMORY", 512 << 20)
+    monkeypatch.setattr(lecture, "TIMEOUT", 300)
+    data = default_case()
+    data["pieces"][0]["fichier"] = "pieces/titre.pdf"
+    folder = tmp_path / "affaire"
+    hostile.pdf_form_fanout(folder / "pieces" / "titre.pdf")
+    case = load(make_case_with(folder, data))
+    assert titulaire.findings(case) == []
+    sha = probe(case.pieces[0].sources[0]).sha256
+    assert lecture.cache_get(sha) == "memoire"
+
+
+def make_case_with(folder: Path, data: dict) -> Path:
+    for t in data["tentatives"]:
+        screenshot(folder / t["capture"], clock=t["date"][-5:])
+    return write_case(folder, data)
+
+
+def test_a_capture_with_200000_text_chunks_is_read_like_the_same_pixels(tmp_path):
+    import hostile
+
+    path = make_case(tmp_path, {})
+    capture = path.parent / "captures" / "c00.png"
+    hostile.png_with_chunks(capture, capture, hostile.many_text_chunks())
+    readings = lecture.read_case(load(path), jobs=1)
+    r = readings.par_capture["captures/c00.png"]
+    assert r.ocr is not None and r.message == lecture.CATALOGUE[0]
+
+
+def test_sigterm_during_a_hostile_reading_stops_check_at_once(tmp_path):
+    """The reading runs in a child: the signal kills it, check ends with 143 (the harness's
+    timeout only keeps a regression from hanging the suite)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = _with_fanout_capture(tmp_path, sound_pdf=False)
+    env = {**os.environ, "REFERE_LECTURE_MEMOIRE_MO": "100000"}  # only the signal can end it
+    proc = subprocess.Popen([sys.executable, "-m", "refere", "check", str(path)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not list((tmp_path / "cache-utilisateur").rglob("lecture-*")):
+            time.sleep(0.2)  # the sound captures are read (and cached) while the PDF is drawn
+        time.sleep(1)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, out
+    entry = next((tmp_path / "cache-utilisateur").rglob("lecture-*"))
+    shas = {p.stem for p in entry.glob("*.json")}
+    from refere.pieces.probe import probe
+
+    hostile_sha = probe(load(path).tentatives[0].capture).sha256
+    assert hostile_sha not in shas  # a stop is no verdict on the file
+
+
+def test_the_web_warm_up_survives_a_titre_exhausting_memory(tmp_path, monkeypatch):
+    """`refere web` checks every case at start-up (the list, from the cache only): the hostile
+    titre's text layer is extracted there too, in its bounded child; the other case is checked."""
+    import hostile
+    from conftest import copy_example
+    from refere.preuves import isolee
+    from refere.web import core, serve
+
+    monkeypatch.setattr(isolee, "MEMORY", 512 << 20)
+    monkeypatch.setattr(lecture, "TIMEOUT", 300)
+    ws = tmp_path / "espace"
+    copy_example(ws / "sain")
+    hostile_case = copy_example(ws / "titre")
+    hostile.pdf_form_fanout(hostile_case / "pieces" / "titre.pdf")  # the titre de séjour
+    serve._warm(ws)
+    hostile_sha = hashlib.sha256((hostile_case / "pieces" / "titre.pdf").read_bytes()).hexdigest()
+    assert lecture.cache_get(hostile_sha) == "memoire"  # its text layer was tried, in its child
+    assert core.status(ws / "sain")["state"] in (core.PRET, core.AVERT)
+    assert core.status(ws / "titre")["state"] in (core.PRET, core.AVERT)

@@ -36,6 +36,7 @@ PDFS = {
     "calques": hostile.pdf_layers,
     "tronque": hostile.pdf_truncated,
     "illisible": lambda p: p.write_bytes(b"%PDF-1.7\n" + b"garbage " * 40),
+    "rotation-2-40": lambda p: hostile.pdf_rotate(p, 2**40),
 }
 IMAGES = {
     "orientation-5": (lambda p: hostile.jpeg_oriented(p, 5), "jpg"),
@@ -45,7 +46,18 @@ IMAGES = {
     "icc-apres-sof": (hostile.jpeg_icc_after_sof, "jpg"),
     "palette-trns": (hostile.png_palette_trns, "png"),
     "exif-corrompu": (hostile.jpeg_corrupt_exif, "jpg"),
+    "icc-1200-ko": (lambda p: _png_carrying(p, hostile.large_icc_chunk()), "png"),
+    "ztxt-100-mo": (lambda p: _png_carrying(p, hostile.ztxt_bomb_chunk()), "png"),
 }
+
+
+def _png_carrying(path: Path, chunks: bytes) -> Path:
+    plain = path.with_name("plain-" + path.name)
+    plain.parent.mkdir(parents=True, exist_ok=True)
+    hostile.arrow().save(plain)
+    hostile.png_with_chunks(plain, path, chunks)
+    plain.unlink()
+    return path
 
 
 def _english(text: str) -> list[str]:
@@ -65,7 +77,7 @@ def _cli(*args: str, cwd: Path) -> str:
     return proc.stdout + proc.stderr
 
 
-REFUSED_PDFS = ("rotation-90-5", "illisible")
+REFUSED_PDFS = ("rotation-90-5", "rotation-2-40", "illisible")
 REFUSED_IMAGES = ("jpeg-12-bits",)
 
 

@@ -201,3 +201,14 @@ def test_hidden_layer_stays_hidden_in_the_piece_and_the_complete_dossier(tmp_pat
         assert diff < 1.0
     with pikepdf.open(out / "pieces/01_Passeport.pdf") as pdf:
         assert len(pdf.Root.OCProperties.D.OFF) == 1
+
+
+@pytest.mark.parametrize("value, shown", [(2**40, "1099511627776"), (-2**31, "-2147483648"),
+                                          (90 * 10**12, "90000000000000")])
+def test_rotation_out_of_range_is_refused_as_such_not_as_no_number(tmp_path, run, value, shown):
+    case = _case(tmp_path, hostile.pdf_rotate, value)
+    result = run("build", case)
+    assert result.exit_code == 1
+    assert (f"« pieces/passeport.pdf », page 1 : rotation (/Rotate) de {shown}°, hors limites (les lecteurs PDF "
+            "ne la lisent pas tous de la même façon)") in result.output
+    assert "pas un nombre" not in result.output

@@ -159,6 +159,9 @@ def image_pages(src: SourceInfo, dpi_cap: int | None = None) -> pikepdf.Pdf:
     data = source_bytes(src)
     jpeg = data[:2] == b"\xff\xd8"
     meta = pngmeta.read(data) if src.kind == "png" else None
+    if meta is not None:
+        # Decoded as check decoded it: without text chunks, nor an ICC profile Pillow refuses.
+        data = pngmeta.for_decoding(data)
     orientation = meta.orientation if meta else jpeg_orientation(data) if jpeg else 1
     again = bool(dpi_cap) or orientation in MIRRORED or bool(meta and (meta.has_alpha or not _idat_fits(src, data)))
     # A quarter turn is the page's rotation (the image data is kept as it is); img2pdf is never

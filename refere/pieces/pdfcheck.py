@@ -77,10 +77,14 @@ def _page_problem(page: pikepdf.Page) -> str | None:
     """What the stamping could not handle on this page, in French, or None."""
     obj = page.obj
     rotate = obj.get("/Rotate", 0)
-    if not _is_number(rotate) or not abs(rotate) < 1e9:
+    if not _is_number(rotate):
         return "rotation (/Rotate) qui n'est pas un nombre"
+    shown = f"{Decimal(str(rotate)):f}".replace(".", ",")
+    if not abs(rotate) < 1e9:
+        # Refused, not brought back to a quarter turn: PDF readers disagree on such a number
+        # (PDFium reads it as a 32-bit integer, others modulo 360), the pièce could turn otherwise.
+        return f"rotation (/Rotate) de {shown}°, hors limites (les lecteurs PDF ne la lisent pas tous de la même façon)"
     if Decimal(str(rotate)) % 90 != 0:
-        shown = f"{Decimal(str(rotate)):f}".replace(".", ",")
         return f"rotation (/Rotate) de {shown}°, pas un multiple de 90"
     box = obj.get("/CropBox") or obj.get("/MediaBox")
     if box is None:

@@ -129,3 +129,46 @@ def _chunk(meta: PngMeta, kind: bytes, data: bytes) -> None:
             meta.text[name] = (_inflate(rest) if flag else rest[:MAX_TEXT]).decode("utf-8", "replace")
     except Exception:  # noqa: BLE001 - a damaged metadata chunk says nothing; the name may still tell
         pass
+
+
+# Chunks that say nothing of the pixels, which Pillow keeps in ``info`` (copied on every image
+# operation: 200,000 of them make each crop slow) or inflates whole before the pixels (refusing,
+# past its MAX_TEXT_CHUNK, the whole image as if it were damaged).
+_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
+
+
+def for_decoding(data: bytes) -> bytes:
+    """The PNG as Pillow should decode it: the same pixels without its text chunks, nor an ICC
+    profile larger than Pillow accepts (it would be refused, the image with it; an image without
+    a profile is shown as sRGB, as most are). ``data`` itself when nothing is dropped."""
+    view = memoryview(data)
+    if bytes(view[:8]) != b"\x89PNG\r\n\x1a\n":
+        return data
+    parts, start, pos = [], 0, 8
+    while pos + 12 <= len(view):
+        length, kind = struct.unpack(">I4s", view[pos:pos + 8])
+        end = pos + 12 + length
+        if end > len(view) or kind == b"IEND":
+            break
+        if kind in _TEXT_CHUNKS or (kind == b"iCCP" and _oversized_profile(view[pos + 8:end - 4])):
+            parts.append(view[start:pos])
+            start = end
+        pos = end
+    if not parts:
+        return data
+    parts.append(view[start:])
+    return b"".join(parts)
+
+
+def _oversized_profile(body) -> bool:
+    from PIL import PngImagePlugin
+
+    name_end = bytes(body[:80]).find(b"\x00")  # the profile's name, then its method, then zlib data
+    if name_end < 0:
+        return False
+    packed = body[name_end + 2:]
+    limit = PngImagePlugin.MAX_TEXT_CHUNK
+    try:
+        return len(zlib.decompressobj().decompress(packed, limit + 1)) > limit
+    except zlib.error:
+        return False  # Pillow ignores a profile it cannot inflate

@@ -21,7 +21,7 @@ from pathlib import Path
 from PIL import Image, ImageFile
 
 from refere import files, signals
-from refere.pieces import jpegcheck, pngcheck, repair
+from refere.pieces import jpegcheck, pngcheck, pngmeta, repair
 from refere.errors import FileProblem
 
 # A phone screenshot is ~3 Mpx, a 600 dpi A4 scan ~35 Mpx: beyond this it is an attack or a
@@ -82,7 +82,8 @@ def _image_pages(data: bytes, written: str) -> tuple[int, bool | None]:
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             # A JPEG cut short but closed with its end marker fails here too (jpegcheck).
-            with Image.open(io.BytesIO(jpegcheck.for_decoding(data))) as img:
+            # A PNG's text chunks and an ICC profile Pillow would refuse say nothing of its pixels.
+            with Image.open(io.BytesIO(pngmeta.for_decoding(jpegcheck.for_decoding(data)))) as img:
                 w, h = img.size
                 if w * h > MAX_PIXELS or w <= 0 or h <= 0:
                     raise FileProblem(

@@ -18,10 +18,11 @@ capture from a sharp one of any size.
 ``findings`` turns that into warnings (never blocking: the human decides), ``summary`` gives the
 requête the message every capture shows, ``inventaire`` what ``inventaire.json`` records.
 
-Binding: pytesseract. It runs the ``tesseract`` program in a child process, so a hostile image
-can only exhaust that process, which ``timeout`` kills. ``jobs`` readings run at once (threads
-waiting on tesseract processes, each limited to one OpenMP thread). A case has a reading budget:
-a capture not read in time is said « non lue », never counted as checked.
+Binding: pytesseract. The whole reading of a capture (Pillow opening it, PDFium drawing a PDF,
+``prepare``, Tesseract) runs in a child process (``isolee``), its memory capped, killed past
+``TIMEOUT`` or at SIGTERM: a hostile file can only exhaust that process. ``jobs`` readings run at
+once (threads waiting on those processes, Tesseract limited to one OpenMP thread). A case has a
+reading budget: a capture not read in time is said « non lue », never counted as checked.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from refere import dates, signals
-from refere.preuves import ecran, lecture_cache
+from refere.preuves import ecran, isolee, lecture_cache
 from refere.preuves.findings import AVERTISSEMENT, PRACTICE, Finding
 from refere.preuves.ecran import CATALOGUE, find_message, normalise, same_address  # noqa: F401  (API)
 
@@ -153,55 +154,43 @@ def scale_for(width: int, height: int) -> float:
     return min(2.0, TEXT_SCALE / max(dpr, 0.5))
 
 
-def load_picture(path: Path, kind: str, timeout: float | None = None):
+def load_picture(path: Path, kind: str):
     """The capture in grey at its own resolution (a PDF's first page rendered), and the scale
-    still to apply."""
+    still to apply. Run in a child process (``ocr_image``): PDFium and Pillow are bounded there."""
+    import io
+
     from PIL import Image, ImageOps
 
+    from refere.pieces import pngmeta
+
     if kind == "pdf":
-        return _render_pdf(path, timeout), 1.0
-    with Image.open(path) as src:
+        return _render_pdf(path), 1.0
+    data = path.read_bytes()
+    # Without its text chunks: Pillow copies ``info`` on every crop of ``prepare`` (200,000
+    # chunks made a reading last minutes), and refuses a large compressed one as damage.
+    with Image.open(io.BytesIO(pngmeta.for_decoding(data) if kind == "png" else data)) as src:
         s = scale_for(*src.size)
         if s < 1:
             src.draft("L", (int(src.width * s) + 1, int(src.height * s) + 1))  # JPEG: decode smaller
         img = ImageOps.exif_transpose(src).convert("L")
+    img.info = {}
     return img, scale_for(*img.size) if img.size != (0, 0) else 1.0
 
 
-_pdfium = threading.Lock()  # PDFium is not thread-safe
+def _render_pdf(path: Path):
+    """The first page, rendered by PDFium (in the reading's child process: bounded there)."""
+    import pypdfium2 as pdfium
 
-
-def _render_pdf(path: Path, timeout: float | None = None):
-    """The first page, rendered by PDFium in a thread of its own: a page that takes longer than
-    ``timeout`` is given up (the thread, a daemon, cannot hold the process at its exit)."""
-    data = path.read_bytes()
-    box: dict = {}
-
-    def render() -> None:
-        import pypdfium2 as pdfium
-
-        try:
-            with _pdfium:
-                pdf = pdfium.PdfDocument(data)
-                try:
-                    page = pdf[0]
-                    w, h = page.get_size()
-                    scale = min(PDF_SCALE, (MAX_PDF_PIXELS / max(1.0, w * h)) ** 0.5)
-                    box["image"] = page.render(scale=scale, grayscale=True).to_pil().convert("L")
-                    page.close()
-                finally:
-                    pdf.close()
-        except Exception as exc:  # noqa: BLE001 - any PDFium failure: the capture is « not read »
-            box["error"] = exc
-
-    worker = threading.Thread(target=render, daemon=True, name="refere-pdf-capture")
-    worker.start()
-    worker.join(timeout or TIMEOUT)
-    if worker.is_alive():
-        raise RuntimeError("PDF capture rendering timeout")
-    if "image" not in box:
-        raise ValueError(f"PDF capture not rendered: {box.get('error')!r}")
-    return box["image"]
+    pdf = pdfium.PdfDocument(path.read_bytes())
+    try:
+        page = pdf[0]
+        w, h = page.get_size()
+        scale = min(PDF_SCALE, (MAX_PDF_PIXELS / max(1.0, w * h)) ** 0.5)
+        img = page.render(scale=scale, grayscale=True).to_pil().convert("L")
+        page.close()
+        return img
+    finally:
+        pdf.close()
 
 
 def prepare(img, scale: float):
@@ -262,12 +251,19 @@ def _text_like(img) -> bool:
     return in_all > 0 and 2 * in_lines >= in_all
 
 
-def ocr_image(path: Path, kind: str = "png", timeout: float | None = None) -> Ocr:
+def ocr_image(path: Path, kind: str = "png", timeout: float | None = None, stop=None) -> Ocr:
+    """What Tesseract reads on the capture (or pièce) at ``path``, in a child process killed past
+    ``timeout`` or when ``stop()`` turns true, its memory capped: ``isolee.Stopped`` then."""
+    limit = timeout or TIMEOUT
+    return isolee.run(_ocr_here, path, kind, limit, seconds=limit, stop=stop)
+
+
+def _ocr_here(path: Path, kind: str, timeout: float) -> Ocr:
     import pytesseract
 
-    img, scale = load_picture(path, kind, timeout)
+    img, scale = load_picture(path, kind)
     img, height, pictures, sharpness = prepare(img, scale)
-    data = pytesseract.image_to_data(img, lang=LANG, config=TESSERACT_OPTIONS, timeout=timeout or TIMEOUT,
+    data = pytesseract.image_to_data(img, lang=LANG, config=TESSERACT_OPTIONS, timeout=timeout,
                                      output_type=pytesseract.Output.DICT)
     lines: dict[tuple, dict] = {}
     confs = []
@@ -424,17 +420,20 @@ def _read_one(item, deadline: float) -> tuple[str, str, Ocr | None, str | None]:
     if left < 1 or signals.stopping():
         return written, sha, None, "budget"  # not remembered: the next run reads it
     try:
-        ocr = ocr_image(path, kind, timeout=min(TIMEOUT, left))
+        ocr = ocr_image(path, kind, timeout=min(TIMEOUT, left), stop=signals.stopping)
+    except isolee.Stopped as exc:
+        # Its child killed: its time was up (« delai »), its memory (« memoire »), or the command
+        # is stopping (« arret »: not the file's fault, not remembered).
+        why = "budget" if exc.reason == "arret" else exc.reason
     except Exception as exc:  # noqa: BLE001
-        # A timeout (pytesseract's RuntimeError, or a PDF page that renders forever), a tesseract
-        # crash, a picture Pillow or PDFium cannot render: this capture is « not read », never a
-        # failure of check.
+        # A Tesseract timeout or crash, a picture Pillow or PDFium cannot render: this capture is
+        # « not read », never a failure of check.
         why = "delai" if isinstance(exc, RuntimeError) and "timeout" in str(exc).lower() else "illisible"
     else:
         cache_put(sha, ocr)
         return written, sha, ocr, None
-    if why == "delai" and left < TIMEOUT:
-        return written, sha, None, "budget"  # cut by the case's budget, not by its own length
+    if why == "budget" or (why == "delai" and left < TIMEOUT):
+        return written, sha, None, "budget"  # cut by the case's budget or a stop, not by its own length
     _failed[sha] = why  # not tried again by this process, nor by the next ones
     cache_put(sha, why)
     return written, sha, None, why
@@ -482,6 +481,7 @@ _NOT_READ = {
     "delai": "lecture trop longue",
     "budget": "lecture trop longue",
     "illisible": "image que Tesseract n'a pas pu lire",
+    "memoire": "lecture arrêtée, le fichier demande trop de mémoire",
 }
 
 

@@ -26,7 +26,7 @@ from refere import files
 MAX_ENTRY = 512_000  # bytes: a screenshot's reading is a few kilobytes
 MAX_LINES = 2_000
 MAX_WORDS = 200_000
-FAILURES = ("delai", "illisible")  # why a capture was not read, remembered
+FAILURES = ("delai", "illisible", "memoire")  # why a capture was not read, remembered
 
 
 

@@ -10,9 +10,8 @@ merely hard to read says nothing.
 from __future__ import annotations
 
 import re
-import threading
 
-from refere.preuves import lecture
+from refere.preuves import isolee, lecture
 from refere.preuves.ecran import TEXT_MAX, normalise
 from refere.preuves.findings import AVERTISSEMENT, PRACTICE, Finding
 
@@ -22,47 +21,69 @@ _LABEL = re.compile(r"(?i:\bnoms?\b|\bnom\(s\)|\bsurname\b)(?:\s*/\s*(?i:surname
 _MRZ = re.compile(r"\b[PIAC][A-Z<][A-Z<]{3}([A-Z]{2,30})<<")
 _NOT_NAMES = {"nom", "noms", "prenom", "prenoms", "surname", "name", "given", "usage", "epouse", "ne", "nee",
               "de", "du", "le", "la", "sexe", "sex", "date", "lieu", "nationalite"}
-_pdfium = threading.Lock()
+_texts: dict[str, str] = {}  # text layers already extracted in this process, by SHA-256
+_KEPT = 256
 
 
-def _pdf_text(path) -> str:
+def _pdf_text(data: bytes) -> str:
+    """The text layer of the first two pages (run in a child process: see ``_text``)."""
     import pypdfium2 as pdfium
 
-    with _pdfium:
-        pdf = pdfium.PdfDocument(path.read_bytes())
-        try:
-            parts = []
-            for i in range(min(len(pdf), 2)):
-                page = pdf[i]
-                parts.append(page.get_textpage().get_text_range()[:TEXT_MAX])
-                page.close()
-            return "\n".join(parts)
-        finally:
-            pdf.close()
+    pdf = pdfium.PdfDocument(data)
+    try:
+        parts = []
+        for i in range(min(len(pdf), 2)):
+            page = pdf[i]
+            parts.append(page.get_textpage().get_text_range()[:TEXT_MAX])
+            page.close()
+        return "\n".join(parts)
+    finally:
+        pdf.close()
 
 
 def _text(src) -> str:
-    from refere.pieces.probe import probe
+    from refere.pieces.probe import probe, source_bytes
 
-    if src.kind == "pdf":
-        try:
-            text = _pdf_text(src.path)
-        except Exception:  # noqa: BLE001 - the rules already say when a PDF is damaged
-            text = ""
-        if len(normalise(text)) >= 20:
-            return text
     sha = probe(src).sha256
     cached = lecture.cache_get(sha)
+    if isinstance(cached, str):
+        return ""  # a reading that failed before (too long, too much memory): not tried again
+    if src.kind == "pdf":
+        text = _texts.get(sha)
+        if text is None:
+            # PDFium in a child process, bounded in time and memory: a page of nested forms can
+            # make it allocate without end (even under ``cached_only``, for the web list).
+            try:
+                text = isolee.run(_pdf_text, source_bytes(src), seconds=lecture.TIMEOUT)
+            except isolee.Stopped as exc:
+                return _stopped(sha, exc)
+            except Exception:  # noqa: BLE001 - the rules already say when a PDF is damaged
+                text = ""
+            if len(_texts) >= _KEPT:
+                _texts.clear()
+            _texts[sha] = text
+        if len(normalise(text)) >= 20:
+            return text
     if isinstance(cached, lecture.Ocr):
         return cached.texte
-    if cached is not None or lecture._ONLY_CACHED.get():
-        return ""  # a reading that failed before, or one that must not be made now (the web list)
+    if lecture._ONLY_CACHED.get():
+        return ""  # a reading that must not be made now (the web list)
     try:
         ocr = lecture.ocr_image(src.path, src.kind)
+    except isolee.Stopped as exc:
+        return _stopped(sha, exc)
     except Exception:  # noqa: BLE001 - not read: nothing to say
         return ""
     lecture.cache_put(sha, ocr)
     return ocr.texte
+
+
+def _stopped(sha: str, exc: isolee.Stopped) -> str:
+    """No text: the reading's child was killed. Too long or too much memory is remembered, under
+    the SHA-256 of these bytes only (never said of another file); a stop (SIGTERM) is not."""
+    if exc.reason != "arret":
+        lecture.cache_put(sha, exc.reason)
+    return ""
 
 
 def other_name(text: str, nom: str) -> str | None:

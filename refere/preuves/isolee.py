@@ -1,0 +1,132 @@
+"""Readings of untrusted files in a child process, bounded in wall-clock time and in memory.
+
+PDFium (a PDF capture rendered, a pièce's text layer) and Pillow run on files someone else made:
+a page of nested forms makes PDFium allocate without end, a PNG of 200,000 text chunks keeps
+Pillow busy for minutes. Such work cannot be stopped from inside (a thread cannot be killed, and
+one left running keeps its memory and its locks), so each reading runs in a child process whose
+address space is capped (RLIMIT_AS) and which is killed when its time is up, or as soon as the
+command is stopping (SIGTERM, Ctrl-C). Whatever the file does, it ends with that child: the next
+file is read by a fresh one.
+
+The children come from a fork server (started once per process, the readers already imported in
+it): a reading costs a fork, not a new interpreter, and the web server's threads are never
+forked. Where ``fork`` does not exist the work runs in process, unbounded as before.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import Any, Callable
+
+# Bytes of address space a reading may use: PDFium renders a page of 12 Mpx, Tesseract (started
+# by the child, under the same cap) reads 3000 × 3600 px, each in a few hundred megabytes.
+MEMORY = int(os.environ.get("REFERE_LECTURE_MEMOIRE_MO", "1536")) << 20
+POLL = 0.1  # seconds between two looks at the child, the clock and a stop request
+_PRELOAD = ["refere.preuves.lecture", "refere.preuves.titulaire", "refere.pieces.pngmeta", "PIL.Image",
+            "PIL.ImageOps", "PIL.PngImagePlugin", "PIL.JpegImagePlugin", "pypdfium2", "pytesseract"]
+
+
+class Stopped(Exception):
+    """The child was stopped, or died: ``reason`` is « delai » (its time was up), « memoire » (it
+    ran out of its memory, or the library crashed on the file) or « arret » (the command is
+    stopping: the file is not to blame)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+_context = None
+_owner: int | None = None  # the process whose fork server ``_context`` knows
+
+
+def _server():
+    global _context, _owner
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    if _context is None:
+        _context = multiprocessing.get_context("forkserver")
+        server = forkserver._forkserver
+        if server._forkserver_pid is None:  # not started yet: our readers imported in it too
+            _context.set_forkserver_preload(sorted(set(server._preload_modules) | set(_PRELOAD)))
+    if _owner != os.getpid():
+        # A batch worker forked from a process that had started the fork server inherits its
+        # record of it; that server is not this process's child: start a new one.
+        server = forkserver._forkserver
+        if _owner is not None or server._forkserver_pid is not None:
+            server._forkserver_pid = server._forkserver_address = server._forkserver_alive_fd = None
+        _owner = os.getpid()
+    return _context
+
+
+def _child(conn, memory: int, env: dict, func: Callable[..., Any], args: tuple) -> None:
+    import resource
+
+    # The environment of the caller now, not the fork server's at its start (OMP_THREAD_LIMIT,
+    # set before reading, keeps Tesseract on one core).
+    os.environ.clear()
+    os.environ.update(env)
+    # A stop is the parent's to decide: the child only dies by its kill (or its own failure). Its
+    # own group, so that the kill reaches Tesseract too, which it may have started.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.setpgid(0, 0)
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = memory if hard == resource.RLIM_INFINITY else min(memory, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        payload = (True, func(*args))
+    except MemoryError:
+        payload = (False, Stopped("memoire"))
+    except BaseException as exc:  # noqa: BLE001 - carried back to the parent
+        payload = (False, exc)
+    try:
+        conn.send(payload)
+    except Exception:  # noqa: BLE001 - a result or an exception that does not pickle
+        conn.send((False, ValueError(type(payload[1]).__name__)))
+    conn.close()
+
+
+def run(func: Callable[..., Any], *args: Any, seconds: float, stop: Callable[[], bool] | None = None) -> Any:
+    """``func(*args)`` (a module-level function, picklable arguments and result) in a child
+    process capped at ``MEMORY``, killed past ``seconds`` or when ``stop()`` turns true: its
+    result, or the exception it raised (raised again here), or ``Stopped``."""
+    if not hasattr(os, "fork"):
+        return func(*args)
+    ctx = _server()
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(send, MEMORY, dict(os.environ), func, args), daemon=True)
+    proc.start()
+    send.close()
+    deadline = time.monotonic() + seconds
+    finished = False
+    try:
+        while not receive.poll(max(0.0, min(POLL, deadline - time.monotonic()))):
+            if stop is not None and stop():
+                raise Stopped("arret")
+            if time.monotonic() >= deadline:
+                raise Stopped("delai")
+        ok, value = receive.recv()
+        finished = True
+    except EOFError:
+        raise Stopped("memoire") from None  # killed by the kernel, or aborted by the library
+    finally:
+        if not finished:
+            _kill(proc)
+        proc.join()
+        receive.close()
+    if ok:
+        return value
+    raise value
+
+
+def _kill(proc) -> None:
+    """The child and whatever it started (its process group)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:  # not yet its own group, or already gone
+        pass
+    if proc.is_alive():
+        proc.kill()

@@ -9,23 +9,13 @@ import re
 import selectors
 import socket
 import time
-from pathlib import Path
-
 import pytest
 
-from conftest import copy_example, make_png
+from conftest import make_png
 from refere.web import core, serve, store, wire
-from test_web_security import PROXIED, PUBLIC, Browser, proxied, running
+from test_web_security import PUBLIC, Browser, proxied, running, ws  # noqa: F401 — ws: the example case
 
 CID = "exemple-94"
-
-
-@pytest.fixture
-def ws(tmp_path) -> Path:
-    w = tmp_path / "espace"
-    w.mkdir()
-    copy_example(w / CID)
-    return w
 
 
 def _connect(server) -> socket.socket:

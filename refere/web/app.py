@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, SecurityEr
 from werkzeug.sansio.multipart import MultipartDecoder
 
 from refere import __version__, present
-from refere.web import auth, core, forms, routes_build, routes_captures, routes_case, routes_pieces, routes_workspace, store
+from refere.web import auth, core, forms, routes_build, routes_captures, routes_case, routes_pieces, routes_workspace, store, wire
 from refere.web.common import csrf_token
 
 PLAIN_HTTP_REFUSED = ("Requête refusée : ce serveur attend ses visiteurs en HTTPS, par le proxy. Ouvrez l'adresse "
@@ -140,8 +140,7 @@ def _guards(app: Flask) -> None:
     def _too_large(exc):
         lim, cfg = app.config["REFERE_LIMITS"], app.config
         if (request.content_length or 0) > cfg["MAX_CONTENT_LENGTH"] or request.content_length is None:
-            message = (f"L'envoi dépasse la taille permise ({lim.case_bytes // 1024 // 1024} Mo pour un "
-                       "dossier) : envoyez moins de fichiers à la fois.")
+            message = wire.too_large_message(lim)
         elif _too_many_parts(exc):
             message = (f"Le formulaire compte plus de {cfg['MAX_FORM_PARTS']:,} champs et fichiers".replace(",", " ")
                        + " : envoyez-en moins à la fois.")

@@ -41,10 +41,14 @@ FRENCH = {
 }
 
 
+def too_large_message(limits) -> str:
+    return (f"L'envoi dépasse la taille permise ({limits.case_bytes // 1024 // 1024} Mo pour un dossier) : "
+            "envoyez moins de fichiers à la fois.")
+
+
 def too_large(limits) -> str:
-    """The sentence of Flask's 413 page, for bodies cut by waitress before Flask sees them."""
-    return (f"Envoi trop gros : l'envoi dépasse la taille permise ({limits.case_bytes // 1024 // 1024} Mo pour "
-            "un dossier) : envoyez moins de fichiers à la fois.\n")
+    """Flask's 413 page in plain text, for bodies cut by waitress before Flask sees them."""
+    return f"Envoi trop gros. {too_large_message(limits)}\n"
 
 
 class French(Error):

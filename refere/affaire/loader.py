@@ -236,13 +236,32 @@ def _reader_problem(exc: yaml.reader.ReaderError, text: str, name: str) -> Probl
         "il vient souvent d'un copier-coller"))
 
 
-def parse_yaml(text: str, name: str) -> tuple[Any, _Walk]:
+def _same_for_every_reader(text: str, name: str) -> None:
+    """PyYAML (YAML 1.1) reads a NEL (U+0085) as a line break and skips a second BOM at the start;
+    editors and ruamel (YAML 1.2, the web's reader) do not. Such a file means one thing here and another
+    in the editor that shows its line numbers: refused, the same way by the CLI and the web."""
+    if text.startswith("\ufeff"):  # the first BOM is already removed (_decode, or the web's read)
+        raise CaseInvalid([Problem(name, 1, "", (
+            "marque d'encodage (BOM) répétée au début du fichier : réenregistrez-le en UTF-8 dans votre "
+            "éditeur de texte"))])
+    if (at := text.find("\x85")) >= 0:
+        raise CaseInvalid([Problem(name, text.count("\n", 0, at) + 1, "", (
+            "caractère de fin de ligne inhabituel (NEL, U+0085) : remplacez-le par un retour à la ligne "
+            "ordinaire dans votre éditeur de texte"))])
+
+
+def parse_yaml(text: str, name: str, empty_ok: bool = False) -> tuple[Any, _Walk]:
+    """The CLI's reading of the YAML (the web checks its files with it too): the data and what the walk
+    saw; ``empty_ok``: a file with no value at all gives None instead of a refusal."""
+    _same_for_every_reader(text, name)
     try:
         loader = _Loader(text)
     except yaml.reader.ReaderError as exc:
         raise CaseInvalid([_reader_problem(exc, text, name)]) from None
     try:
         node = loader.get_single_node()
+        if node is None and empty_ok:
+            return None, _Walk()
         if node is None:
             raise CaseInvalid([Problem(name, None, "", "le fichier est vide : partez du modèle créé par « refere init »")])
         walk = _Walk()

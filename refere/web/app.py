@@ -13,16 +13,25 @@ import secrets
 from pathlib import Path
 
 from flask import Flask, abort, flash, redirect, render_template, request, session, url_for
-from werkzeug.exceptions import RequestEntityTooLarge, SecurityError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, SecurityError
+from werkzeug.sansio.multipart import MultipartDecoder
 
 from refere import __version__, present
-from refere.web import auth, core, forms, routes_build, routes_captures, routes_case, routes_pieces, routes_workspace, store
+from refere.web import auth, core, forms, routes_build, routes_captures, routes_case, routes_pieces, routes_workspace, store, wire
 from refere.web.common import csrf_token
 
 PLAIN_HTTP_REFUSED = ("Requête refusée : ce serveur attend ses visiteurs en HTTPS, par le proxy. Ouvrez l'adresse "
                       "https:// donnée par la personne qui l'a lancé (voir docs/web.md, « Mode réseau »).")
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
+
+HTTP_FRENCH = {
+    405: ("Action impossible ici", "Cette adresse ne s'ouvre pas de cette façon (méthode HTTP non permise) : "
+                                   "revenez à la liste des dossiers et utilisez les boutons des pages."),
+    416: ("Partie de fichier introuvable", "La partie du fichier demandée n'existe pas : téléchargez le fichier entier."),
+    500: ("Erreur interne", "La page n'a pas pu être produite à cause d'une erreur de refere. Rechargez la page ; "
+                            "si l'erreur revient, le terminal qui fait tourner refere en dit plus."),
+}
 
 PAGE_GROUPS = (routes_workspace, routes_case, routes_captures, routes_pieces, routes_build)
 
@@ -104,6 +113,11 @@ def _guards(app: Flask) -> None:
                 flash("Votre connexion a expiré : entrez de nouveau le mot de passe.", "erreur")
             return redirect(url_for("login", suite=request.path))
         if request.method == "POST":
+            if _unreadable_multipart():
+                return render_template("erreur.html", titre="Formulaire illisible",
+                                       message="Le navigateur a envoyé un formulaire que refere ne sait pas lire "
+                                               "(par exemple un nom de fichier qui n'est pas en UTF-8) : renommez "
+                                               "le fichier, rechargez la page, puis recommencez."), 400
             sent = request.form.get("_csrf", "")
             if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
                 return render_template("erreur.html", titre="Formulaire expiré",
@@ -123,11 +137,17 @@ def _guards(app: Flask) -> None:
         return resp
 
     @app.errorhandler(RequestEntityTooLarge)
-    def _too_large(_exc):
-        lim = app.config["REFERE_LIMITS"]
-        return render_template("erreur.html", titre="Envoi trop gros",
-                               message=f"L'envoi dépasse la taille permise ({lim.case_bytes // 1024 // 1024} Mo pour un "
-                                       "dossier) : envoyez moins de fichiers à la fois."), 413
+    def _too_large(exc):
+        lim, cfg = app.config["REFERE_LIMITS"], app.config
+        if (request.content_length or 0) > cfg["MAX_CONTENT_LENGTH"] or request.content_length is None:
+            message = wire.too_large_message(lim)
+        elif _too_many_parts(exc):
+            message = (f"Le formulaire compte plus de {cfg['MAX_FORM_PARTS']:,} champs et fichiers".replace(",", " ")
+                       + " : envoyez-en moins à la fois.")
+        else:
+            message = (f"Un champ de texte du formulaire dépasse {cfg['MAX_FORM_MEMORY_SIZE'] // 1024 // 1024} Mo : "
+                       "raccourcissez-le.")
+        return render_template("erreur.html", titre="Envoi trop gros", message=message), 413
 
     @app.errorhandler(400)
     def _bad_request(_exc):
@@ -139,6 +159,14 @@ def _guards(app: Flask) -> None:
     def _not_found(_exc):
         return render_template("erreur.html", titre="Page introuvable",
                                message="Ce dossier ou cette page n'existe pas."), 404
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc):
+        """Any other refusal werkzeug or Flask may give (405, 416, 500…), in French."""
+        code = exc.code or 500
+        titre, message = HTTP_FRENCH.get(code, ("Requête refusée", f"Le serveur refuse cette requête (code {code})."))
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]  # Allow, Content-Range
+        return render_template("erreur.html", titre=titre, message=message), code, headers
 
     @app.route("/connexion", methods=["GET", "POST"])
     def login():
@@ -167,3 +195,21 @@ def _guards(app: Flask) -> None:
         resp = redirect(url_for("login"))
         resp.headers["Clear-Site-Data"] = '"cache"'  # and what an older page left in the cache is dropped
         return resp
+
+
+def _unreadable_multipart() -> bool:
+    """A multipart body of which werkzeug could read nothing at all (it drops a form it cannot parse)."""
+    return (request.mimetype == "multipart/form-data" and (request.content_length or 0) > 0
+            and not request.form and not request.files)
+
+
+def _too_many_parts(exc: BaseException) -> bool:
+    """werkzeug raises the same 413 for a text field over MAX_FORM_MEMORY_SIZE and for more than
+    MAX_FORM_PARTS parts: the multipart decoder it came from says which."""
+    tb = exc.__traceback__
+    while tb is not None:
+        dec = tb.tb_frame.f_locals.get("self")
+        if isinstance(dec, MultipartDecoder):
+            return dec.max_parts is not None and dec._parts_decoded > dec.max_parts
+        tb = tb.tb_next
+    return False

@@ -12,7 +12,8 @@ import webbrowser
 from pathlib import Path
 
 from refere.errors import RefereError
-from refere.web import auth, store
+from refere.web import store, wire
+from refere.web.wire import BODY_REFUSED  # noqa: F401 — named by tests
 
 LOCAL = {"127.0.0.1", "localhost", "::1"}
 PASSWORD_ENV = "REFERE_MOT_DE_PASSE"
@@ -90,46 +91,11 @@ def make_server(workspace: Path, host: str, port: int, behind_proxy: bool = Fals
                                max_request_body_size=limits.case_bytes + 2 * 1024 * 1024,
                                channel_timeout=30, connection_limit=200, **proxy)
         server.refere_app = app
-        if password:
-            _gate_bodies(server, app)
+        wire.install(server, app, limits, behind_proxy, gate=bool(password))
         return server
     except OSError as exc:
         raise RefereError(f"impossible d'écouter sur {host}:{port} ({exc.strerror or exc}) : "
                           "choisissez un autre port avec --port") from None
-
-
-# Without a session, a request carries the login form and little else: a larger body is refused as
-# soon as its headers are read, before waitress reads (and spools to disk) a byte of it.
-ANONYMOUS_BODY = 64 * 1024
-BODY_REFUSED = ("Envoi refusé : connectez-vous d'abord avec le mot de passe de la permanence (page "
-                "« Connexion »), puis envoyez de nouveau vos fichiers.\n")
-
-
-def _gate_bodies(server, app) -> None:
-    from waitress.channel import HTTPChannel
-    from waitress.parser import HTTPRequestParser
-    from waitress.utilities import RequestEntityTooLarge
-
-    class Refused(RequestEntityTooLarge):
-        def to_response(self, ident=None):
-            return ("413 Request Entity Too Large", [("Content-Type", "text/plain; charset=utf-8")],
-                    BODY_REFUSED.encode("utf-8"))
-
-    class Parser(HTTPRequestParser):
-        def parse_header(self, header_plus):
-            super().parse_header(header_plus)
-            if ((self.chunked or self.content_length > ANONYMOUS_BODY)
-                    and not auth.signed_in(app, self.headers.get("COOKIE"))):
-                self.error = Refused("")
-                self.completed = True
-
-    class Channel(HTTPChannel):
-        parser_class = Parser
-
-    # One server, or one per address (MultiSocketServer): each accepts with its channel_class.
-    for s in [server, *list(getattr(server, "map", {}).values())]:
-        if hasattr(s, "channel_class"):
-            s.channel_class = Channel
 
 
 _HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\]")

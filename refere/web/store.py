@@ -165,12 +165,13 @@ def _impossible_date(text: str, name: str) -> Problem:
 
 
 def read_doc(path: Path) -> Any:
-    """The round-trip document (comments and key order kept), or CaseInvalid if unreadable."""
+    """The round-trip document (comments, key order), or CaseInvalid: what the CLI refuses, with its line."""
+    from refere.affaire.loader import parse_yaml
     from ruamel.yaml.error import YAMLError
-
     try:
         text = path.read_text("utf-8")
         _shallow_enough(text, path.name)
+        parse_yaml(text.removeprefix("\ufeff"), path.name, empty_ok=True)
         data = _yaml().load(text)
     except RecursionError:  # ruamel composes recursively: a deeply nested file is refused, never a 500
         raise CaseInvalid([_too_nested(path.name)]) from None

@@ -1,0 +1,176 @@
+"""The connection layer under Flask: waitress's channel and parser, held to a pace and a share, and its
+own refusals answered in French.
+
+Slow senders: waitress keeps at most ``connection_limit`` connections. A visitor who opens them all and
+sends one byte now and then blocks everyone, password or not. So a request must arrive at an average
+pace: after GRACE seconds, at least MIN_RATE bytes per second since its first byte (a 400 MB upload may
+then take up to 5 h 40 min; a phone on a poor Wi-Fi sends 100 KB/s or more). A request that falls behind
+gets a 408 and its connection is closed. And one address may have at most PER_ADDRESS requests whose body
+is still arriving; more are refused (429) as soon as their headers are read. Behind the proxy, the
+address is the visitor's (X-Forwarded-For, as waitress trusts it), not the proxy's.
+"""
+
+from __future__ import annotations
+
+import time
+
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
+from waitress.task import ErrorTask
+from waitress.utilities import Error
+
+from refere.web import auth
+
+GRACE = 10.0               # seconds before the pace is checked (headers, TCP slow start, a phone waking)
+MIN_RATE = 20 * 1024       # bytes per second, averaged from the request's first byte
+PER_ADDRESS = 10           # requests from one address whose body is still arriving
+
+TOO_SLOW = ("Envoi interrompu : la requête arrivait trop lentement (moins de 20 Ko par seconde en moyenne). "
+            "Vérifiez la connexion, puis envoyez de nouveau.\n")
+TOO_MANY = (f"Envoi refusé : plus de {PER_ADDRESS} envois arrivent déjà de cette adresse. Attendez qu'ils "
+            "se terminent, puis recommencez.\n")
+BAD_REQUEST = ("Requête refusée : requête mal formée (ligne de requête, adresse, en-tête, longueur ou morceau "
+               "invalide). Ouvrez refere à l'adresse affichée par la commande « refere web ».\n")
+# waitress's own refusals, by status; any other is a server error.
+FRENCH = {
+    400: BAD_REQUEST,
+    431: "Requête refusée : en-têtes trop longs (trop de cookies ?). Fermez l'onglet, puis rouvrez refere.\n",
+    501: "Requête refusée : mode d'envoi (Transfer-Encoding) non pris en charge par refere.\n",
+    500: "Erreur interne du serveur : la page n'a pas pu être produite. Rechargez la page ; le terminal qui "
+         "fait tourner refere en dit plus.\n",
+}
+
+
+def too_large_message(limits) -> str:
+    return (f"L'envoi dépasse la taille permise ({limits.case_bytes // 1024 // 1024} Mo pour un dossier) : "
+            "envoyez moins de fichiers à la fois.")
+
+
+def too_large(limits) -> str:
+    """Flask's 413 page in plain text, for bodies cut by waitress before Flask sees them."""
+    return f"Envoi trop gros. {too_large_message(limits)}\n"
+
+
+class French(Error):
+    """A refusal of refere's own, with its French text."""
+
+    def __init__(self, code: int, reason: str, text: str):
+        super().__init__(text)
+        self.code, self.reason = code, reason
+
+    def to_response(self, ident=None):
+        return (f"{self.code} {self.reason}", [("Content-Type", "text/plain; charset=utf-8")],
+                self.body.encode("utf-8"))
+
+
+def french(error: Error, limits) -> French:
+    if isinstance(error, French):
+        return error
+    text = too_large(limits) if error.code == 413 else FRENCH.get(error.code, FRENCH[500])
+    return French(error.code, error.reason, text)
+
+
+def channel_class(app, limits, behind_proxy: bool, gate: bool):
+    """The channel waitress opens for each connection. ``gate``: a body larger than a login form
+    (or sent by chunks) is refused before it is read unless the Cookie carries a session."""
+
+    class Parser(HTTPRequestParser):
+        def __init__(self, adj, channel):
+            super().__init__(adj)
+            self.channel = channel
+            self.started = time.monotonic()
+            self.bytes_in = 0
+            self.address = None
+
+        def received(self, data):
+            n = super().received(data)
+            self.bytes_in += n
+            return n
+
+        def parse_header(self, header_plus):
+            super().parse_header(header_plus)
+            if self.error is not None:
+                return
+            if not (self.chunked or self.content_length):
+                return  # nothing more to wait for: not counted
+            if gate and ((self.chunked or self.content_length > ANONYMOUS_BODY)
+                         and not auth.signed_in(app, self.headers.get("COOKIE"))):
+                self.error, self.completed = French(413, "Request Entity Too Large", BODY_REFUSED), True
+                return
+            address = self._address()
+            if receiving_from(self.channel.server, address) >= PER_ADDRESS:
+                self.error, self.completed = French(429, "Too Many Requests", TOO_MANY), True
+            else:
+                self.address = address
+
+        def _address(self) -> str:
+            forwarded = self.headers.get("X_FORWARDED_FOR", "") if behind_proxy else ""
+            # waitress trusts one proxy: the last address it adds is the visitor's
+            last = forwarded.rsplit(",", 1)[-1].strip()
+            return auth.client_key(last or self.channel.addr[0])
+
+    class Errors(ErrorTask):
+        def execute(self):
+            self.request.error = french(self.request.error, limits)
+            super().execute()
+
+    class Channel(HTTPChannel):
+        error_task_class = Errors
+
+        def __init__(self, server, sock, addr, adj, map=None):
+            super().__init__(server, sock, addr, adj, map)
+            self.parser_class = lambda adj_: Parser(adj_, self)
+
+        def readable(self):
+            req = self.request
+            if req is not None and not req.completed and not self.will_close and not self.close_when_flushed:
+                now = time.monotonic()
+                if self.requests:
+                    req.started = now  # waiting for an answer on this connection: not the sender's fault
+                elif late(req, now):
+                    self._refuse_slow()
+                    return False
+            return super().readable()
+
+        def _refuse_slow(self):
+            body = TOO_SLOW.encode("utf-8")
+            head = ("HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                    f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode("ascii")
+            with self.outbuf_lock:
+                self.outbufs[-1].append(head + body)
+                self.total_outbufs_len += len(head) + len(body)
+            self.request.close()  # its body spooled so far, if any
+            self.request = None
+            self.close_when_flushed = True
+
+    return Channel
+
+
+def late(req, now: float) -> bool:
+    elapsed = now - req.started
+    return elapsed > GRACE and req.bytes_in < MIN_RATE * (elapsed - GRACE)
+
+
+def receiving_from(server, address: str) -> int:
+    """Requests from ``address`` whose headers are read and whose body is still arriving."""
+    count = 0
+    for ch in list(getattr(server, "active_channels", {}).values()):
+        req = ch.request
+        if req is not None and getattr(req, "address", None) == address and not req.completed:
+            count += 1
+    return count
+
+
+# Without a session, a request carries the login form and little else: a larger body is refused as
+# soon as its headers are read, before waitress reads (and spools to disk) a byte of it.
+ANONYMOUS_BODY = 64 * 1024
+BODY_REFUSED = ("Envoi refusé : connectez-vous d'abord avec le mot de passe de la permanence (page "
+                "« Connexion »), puis envoyez de nouveau vos fichiers.\n")
+
+
+def install(server, app, limits, behind_proxy: bool, gate: bool) -> None:
+    """One server, or one per address (MultiSocketServer): each accepts with its channel_class."""
+    cls = channel_class(app, limits, behind_proxy, gate)
+    for s in [server, *list(getattr(server, "map", {}).values())]:
+        if hasattr(s, "channel_class"):
+            s.channel_class = cls

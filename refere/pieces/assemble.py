@@ -14,7 +14,7 @@ from pathlib import Path
 import pikepdf
 
 from refere import __version__, signals
-from refere.pieces import calques, repair, reuse, sanitize
+from refere.pieces import calques, pdfnames, repair, reuse, sanitize
 from refere.errors import FileProblem
 from refere.pieces.bordereau import A4, MM, _bordereau, _starts, inv_pages
 from refere.pieces.pdftext import helvetica, literal, width
@@ -284,6 +284,7 @@ def _pdf_source(src: SourceInfo) -> tuple[pikepdf.Pdf, list[str]]:
     try:
         for page in doc.pages:
             own_attributes(page)
+        pdfnames.legalise(doc)  # a PDF 1.0 « /Im#1 » would break the PDF 1.5 the pièce declares
         return doc, sanitize.clean(doc)
     except PDF_ERRORS as exc:
         # A structure too broken to walk (hostile or damaged): refused, naming the file.

@@ -1,0 +1,123 @@
+"""Names written the pre-1.2 way, made legal for the PDF version a pièce declares.
+
+Before PDF 1.2 a « # » in a name was an ordinary character (``/Im#1``); since then it starts a
+two-digit escape, and a stray one breaks the spec (``qpdf --check`` fails). qpdf reads such a
+« # » as a NUL byte inside the name and writes it back as it was. A pièce says PDF 1.5, so each
+of these names becomes the same name with a real « # » (written ``/Im#231``), in the resource
+dictionaries and in the content streams that call them alike: what a viewer draws is unchanged.
+Only a source declaring a version before 1.2 is looked at: any other is left byte for byte.
+"""
+
+from __future__ import annotations
+
+import pikepdf
+
+STRAY = "\x00"  # how qpdf holds a « # » that starts no escape
+MAX_WALK = 200_000  # objects walked from the pages of one document
+_SKIP = ("/Parent", "/P", "/Dest", "/Prev", "/Next", "/First", "/Last")
+
+
+def _fixed(name: pikepdf.Name) -> pikepdf.Name:
+    return pikepdf.Name(str(name).replace(STRAY, "#"))
+
+
+def _stray(obj) -> bool:
+    return isinstance(obj, pikepdf.Name) and STRAY in str(obj)
+
+
+def _has_stray(obj) -> bool:
+    if isinstance(obj, pikepdf.Array):
+        return any(_has_stray(v) for v in obj)
+    if isinstance(obj, pikepdf.Dictionary):
+        return any(STRAY in k or _has_stray(v) for k, v in obj.items())
+    return _stray(obj)
+
+
+def _operand(obj):
+    """An operand of a content stream with its names fixed (arrays and dictionaries too)."""
+    if _stray(obj):
+        return _fixed(obj)
+    if isinstance(obj, pikepdf.Array):
+        return pikepdf.Array([_operand(v) for v in obj])
+    if isinstance(obj, pikepdf.Dictionary):
+        return pikepdf.Dictionary({str(_operand(pikepdf.Name(k))): _operand(v) for k, v in obj.items()})
+    return obj
+
+
+def _content(pdf: pikepdf.Pdf, owner) -> None:
+    """Rewrite the content of ``owner`` (a page or a content stream) when it calls a stray name."""
+    page = owner if isinstance(owner, pikepdf.Page) else None
+    try:
+        ops = pikepdf.parse_content_stream(owner)
+    except (pikepdf.PdfError, RuntimeError, ValueError, TypeError):
+        return  # unreadable content: left as it is (the probe names the damage)
+    changed = False
+    out = []
+    for op in ops:
+        if isinstance(op, pikepdf.ContentStreamInstruction) and any(_has_stray(v) for v in op.operands):
+            op, changed = pikepdf.ContentStreamInstruction([_operand(v) for v in op.operands], op.operator), True
+        out.append(op)
+    if not changed:
+        return  # nothing to fix: the stream stays as stored
+    data = pikepdf.unparse_content_stream(out)
+    if page is not None:
+        page.obj.Contents = pdf.make_stream(data)
+    else:
+        owner.write(data)  # decoded data replaces the filtered one; saved compressed
+
+
+def _object(obj) -> None:
+    """Fix the names of one dictionary or array in place (keys and values)."""
+    if isinstance(obj, pikepdf.Array):
+        for i, v in enumerate(obj):
+            if _stray(v):
+                obj[i] = _fixed(v)
+        return
+    for key in list(obj.keys()):
+        value = obj.get(key)
+        if _stray(value):
+            obj[key] = value = _fixed(value)
+        if STRAY in key:
+            new = str(_fixed(pikepdf.Name(key)))
+            if new in obj:
+                continue  # a name already spelt so: left as it was rather than lose one
+            del obj[key]
+            obj[new] = value
+
+
+def legalise(pdf: pikepdf.Pdf) -> None:
+    """Give every name the pages use with a stray « # » its PDF 1.2 spelling, in place."""
+    try:
+        if str(pdf.pdf_version) >= "1.2":
+            return
+    except (TypeError, ValueError):
+        return
+    seen: set = set()
+    budget = MAX_WALK
+    for page in pdf.pages:
+        _content(pdf, page)
+        todo = [page.obj]
+        while todo and budget > 0:
+            obj = todo.pop()
+            budget -= 1
+            if not isinstance(obj, (pikepdf.Dictionary, pikepdf.Stream, pikepdf.Array)):
+                continue
+            if obj.is_indirect:
+                if obj.objgen in seen:
+                    continue
+                seen.add(obj.objgen)
+            if isinstance(obj, pikepdf.Array):
+                _object(obj)
+                todo.extend(obj)
+                continue
+            # Content of its own: a form (also an annotation's appearance), a tiling pattern, a
+            # Type 3 glyph; its names are fixed the same way as the resources it calls them from.
+            if isinstance(obj, pikepdf.Stream) and (obj.get("/Subtype") == pikepdf.Name.Form
+                                                    or obj.get("/PatternType") == 1):
+                _content(pdf, obj)
+            procs = obj.get("/CharProcs") if obj.get("/Subtype") == pikepdf.Name.Type3 else None
+            for glyph in procs.values() if isinstance(procs, pikepdf.Dictionary) else ():
+                if isinstance(glyph, pikepdf.Stream):
+                    _content(pdf, glyph)
+            _object(obj)
+            todo.extend(obj.get(k) for k in obj.keys() if k not in _SKIP)

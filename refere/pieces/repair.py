@@ -226,6 +226,7 @@ def page_problems(pdf: pikepdf.Pdf, rebuilt: bool = False) -> tuple[list[str], l
     import pikepdf  # only when a PDF is opened: `check` of known files never loads it
     problems, pages = [], []
     seen: set = set()
+    bad: dict = {}  # damaged stream (object number) -> its label, to name every page citing it
     budget = [BUDGET, PIXEL_BUDGET]
     walk = [MAX_WALK]
     for k, page in enumerate(pdf.pages, start=1):
@@ -236,6 +237,7 @@ def page_problems(pdf: pikepdf.Pdf, rebuilt: bool = False) -> tuple[list[str], l
             for stream in page_streams(page, seen, walk):
                 if (why := stream_damage(stream, budget)) is not None:
                     found.append(why)
+                    bad[stream.objgen] = why
             if not found and budget[0] > 0:
                 size = _content_size(page, budget[0])
                 if size is not None and size <= budget[0]:
@@ -249,7 +251,26 @@ def page_problems(pdf: pikepdf.Pdf, rebuilt: bool = False) -> tuple[list[str], l
         if found:
             pages.append(k)
             problems.extend(found)
+    if bad and len(pages) < len(pdf.pages):
+        pages = sorted(pages + _sharing(pdf, set(pages), bad, walk))
     return problems, pages
+
+
+def _sharing(pdf: pikepdf.Pdf, known: set[int], bad: dict, walk: list[int]) -> list[int]:
+    """The other pages (from 1) that use a damaged stream already met on an earlier page: each
+    stream was decoded once, but every page showing it is named. Walked again, in the same
+    budget, only when a file has damage."""
+    import pikepdf  # only when a PDF is opened: `check` of known files never loads it
+    found = []
+    for k, page in enumerate(pdf.pages, start=1):
+        if k in known or walk[0] <= 0:
+            continue
+        try:
+            if any(s.objgen in bad for s in page_streams(page, set(), walk)):
+                found.append(k)
+        except (pikepdf.PikepdfError, RuntimeError, ValueError, TypeError, AttributeError):
+            continue  # the first walk met the same objects: nothing more to learn here
+    return found
 
 
 def _content_size(page: pikepdf.Page, limit: int) -> int | None:

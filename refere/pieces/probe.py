@@ -30,8 +30,9 @@ MAX_PIXELS = 60_000_000
 MAX_JPEG_SCANS = jpegcheck.MAX_SCANS
 # Raised whenever the checks find damage they let through before: what an older refere called
 # sound is checked again (version 2: a JPEG cut short but closed with its end marker; 3: a
-# progressive JPEG cut, restart markers shuffled or missing, any data libjpeg calls corrupt).
-CHECKS = 3
+# progressive JPEG cut, restart markers shuffled or missing, any data libjpeg calls corrupt;
+# 4: every page citing a damaged PDF stream named, not only the first).
+CHECKS = 4
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 ImageFile.LOAD_TRUNCATED_IMAGES = False

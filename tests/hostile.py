@@ -558,3 +558,38 @@ def ztxt_bomb_chunk(size: int = 100_000_000) -> bytes:
 def large_itxt_chunk(size: int = 1_500_000) -> bytes:
     """A compressed iTXt (an XMP packet) of 1.5 MB once inflated."""
     return _png_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x01\x00\x00\x00" + zlib.compress(b" " * size, 9))
+
+
+def pdf_pound_names(path: Path) -> Path:
+    """A PDF 1.0 whose resources are named with a stray « # » (legal before PDF 1.2): /Im#1 and
+    /Im# drawn by the page, /Fm#1 a form that draws /Im# too; each image a black square."""
+    pdf = pikepdf.new()
+
+    def image() -> pikepdf.Object:
+        return _stream(pdf, b"\x00" * 100, Type=Name.XObject, Subtype=Name.Image, Width=10, Height=10,
+                       ColorSpace=Name.DeviceGray, BitsPerComponent=8)
+
+    # qpdf holds a stray « # » as a NUL inside the name and writes it back as « # ».
+    form = _stream(pdf, b"q 100 0 0 100 0 0 cm /Im# Do Q", Type=Name.XObject, Subtype=Name.Form,
+                   BBox=[0, 0, 100, 100],
+                   Resources=pikepdf.Dictionary({"/XObject": pikepdf.Dictionary({"/Im\x00": image()})}))
+    page = pikepdf.Dictionary(Type=Name.Page, MediaBox=[0, 0, 612, 792], Contents=_stream(
+        pdf, b"q 100 0 0 100 50 600 cm /Im\x001 Do Q q 200 0 0 100 300 600 cm /Im\x00 Do Q "
+             b"q 1 0 0 1 50 300 cm /Fm\x001 Do Q".replace(b"\x00", b"#")),
+        Resources=pikepdf.Dictionary({"/XObject": pikepdf.Dictionary(
+            {"/Im\x001": image(), "/Im\x00": image(), "/Fm\x001": form})}))
+    pdf.pages.append(pikepdf.Page(page))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pdf.save(path, compress_streams=False, force_version="1.0", deterministic_id=True)
+    return path
+
+
+def pdf_unknown_filter_shared(path: Path) -> Path:
+    """Two pages citing one image under an unknown filter: both are damaged."""
+    pdf = pikepdf.new()
+    bad = _stream(pdf, b"\x00" * 16, "/Potato", Type=Name.XObject, Subtype=Name.Image, Width=4, Height=4,
+                  ColorSpace=Name.DeviceGray, BitsPerComponent=8)
+    for _ in range(2):
+        _page(pdf, _stream(pdf, TEXT))
+        pdf.pages[-1].Resources.XObject = pikepdf.Dictionary(Im1=bad)
+    return _raw_save(pdf, path)

@@ -14,8 +14,8 @@ import pypdfium2 as pdfium
 import pytest
 
 import hostile
-from conftest import default_case, write_case
-from refere.pieces import flux, probe
+from conftest import check_pdf, default_case, write_case
+from refere.pieces import flux, pdfnames, probe
 from test_attacks import refere as limited
 
 PIECE = "pieces/passeport.pdf"
@@ -212,3 +212,57 @@ def test_rotation_out_of_range_is_refused_as_such_not_as_no_number(tmp_path, run
     assert (f"« pieces/passeport.pdf », page 1 : rotation (/Rotate) de {shown}°, hors limites (les lecteurs PDF "
             "ne la lisent pas tous de la même façon)") in result.output
     assert "pas un nombre" not in result.output
+
+
+# --- issue 22, fourth pass: the last corpus defect and its neighbour ------------------------------
+
+def test_names_with_a_stray_pound_from_pdf_1_0_pass_qpdf_check_and_are_still_drawn(tmp_path, run):
+    """/Im#1 is legal in PDF 1.0 (qpdf's name-pound-images.pdf); the pièce, PDF 1.5, spells it
+    /Im#231 in its resources and content alike: qpdf --check passes, the images are drawn."""
+    case = _case(tmp_path, hostile.pdf_pound_names)
+    result = run("build", case)
+    assert result.exit_code == 0, result.output
+    assert "[piece-" not in result.output
+    out = tmp_path / "affaire/dossier"
+    for path in (out / "pieces/01_Passeport.pdf", out / "dossier-complet.pdf"):
+        check_pdf(path)
+    source = _render(tmp_path / "affaire" / PIECE)
+    for rendered in (_render(out / "pieces/01_Passeport.pdf"), _render(out / "dossier-complet.pdf", 1)):
+        body = rendered.crop((0, rendered.height - 792, 612, rendered.height))
+        assert body.tobytes() == source.tobytes()
+        for x, y in ((100, 142), (400, 142), (100, 442)):  # /Im#1, /Im#, and /Im# inside /Fm#1
+            assert body.getpixel((x, y)) < 20, (x, y)
+        assert body.getpixel((250, 142)) > 240  # between two squares: blank
+    with pikepdf.open(out / "pieces/01_Passeport.pdf") as pdf:
+        form = pdf.pages[0].Resources.XObject["/FRefereP"]
+        assert sorted(form.Resources.XObject.keys()) == ["/Fm#1", "/Im#", "/Im#1"]  # a real « # » now
+
+
+def _saved(data: bytes, legalise: bool) -> bytes:
+    out = io.BytesIO()
+    with pikepdf.open(io.BytesIO(data)) as doc:
+        if legalise:
+            pdfnames.legalise(doc)
+        doc.save(out, deterministic_id=True)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("make", [hostile.pdf_layers, hostile.pdf_ccitt, hostile.pdf_lzw])
+@pytest.mark.parametrize("version", ["1.0", "1.7"])
+def test_pdf_without_stray_names_is_left_byte_for_byte(tmp_path, make, version):
+    """Only a name with a stray « # » is rewritten: any other PDF 1.0 (or later) is not touched."""
+    with pikepdf.open(make(tmp_path / "source.pdf")) as pdf:
+        data = io.BytesIO()
+        pdf.save(data, force_version=version)
+    assert _saved(data.getvalue(), True) == _saved(data.getvalue(), False)
+    pound = hostile.pdf_pound_names(tmp_path / "pound.pdf").read_bytes()
+    assert _saved(pound, True) != _saved(pound, False)
+
+
+def test_damaged_stream_shared_by_two_pages_names_both(tmp_path, run):
+    """One image under an unknown filter cited by pages 1 and 2 (qpdf's indirect-filter.pdf)."""
+    case = _case(tmp_path, hostile.pdf_unknown_filter_shared)
+    result = run("check", case)
+    warning = _piece_warning(result.output)
+    assert "[piece-endommagee]" in warning, result.output
+    assert "flux compressé par un filtre inconnu" in warning and "pages touchées : 1, 2" in warning

@@ -15,6 +15,7 @@ import pikepdf
 STRAY = "\x00"  # how qpdf holds a « # » that starts no escape
 MAX_WALK = 200_000  # objects walked from the pages of one document
 _SKIP = ("/Parent", "/P", "/Dest", "/Prev", "/Next", "/First", "/Last")
+_ERRORS = (pikepdf.PikepdfError, RuntimeError, ValueError, TypeError, AttributeError)
 
 
 def _fixed(name: pikepdf.Name) -> pikepdf.Name:
@@ -49,7 +50,7 @@ def _content(pdf: pikepdf.Pdf, owner) -> None:
     page = owner if isinstance(owner, pikepdf.Page) else None
     try:
         ops = pikepdf.parse_content_stream(owner)
-    except (pikepdf.PdfError, RuntimeError, ValueError, TypeError):
+    except _ERRORS:
         return  # unreadable content: left as it is (the probe names the damage)
     changed = False
     out = []
@@ -93,31 +94,38 @@ def legalise(pdf: pikepdf.Pdf) -> None:
     except (TypeError, ValueError):
         return
     seen: set = set()
-    budget = MAX_WALK
+    budget = [MAX_WALK]
     for page in pdf.pages:
-        _content(pdf, page)
-        todo = [page.obj]
-        while todo and budget > 0:
-            obj = todo.pop()
-            budget -= 1
-            if not isinstance(obj, (pikepdf.Dictionary, pikepdf.Stream, pikepdf.Array)):
+        try:
+            _page(pdf, page, seen, budget)
+        except _ERRORS:
+            continue  # a structure too odd to walk: the page goes through as it was
+
+
+def _page(pdf: pikepdf.Pdf, page: pikepdf.Page, seen: set, budget: list[int]) -> None:
+    _content(pdf, page)
+    todo = [page.obj]
+    while todo and budget[0] > 0:
+        obj = todo.pop()
+        budget[0] -= 1
+        if not isinstance(obj, (pikepdf.Dictionary, pikepdf.Stream, pikepdf.Array)):
+            continue
+        if obj.is_indirect:
+            if obj.objgen in seen:
                 continue
-            if obj.is_indirect:
-                if obj.objgen in seen:
-                    continue
-                seen.add(obj.objgen)
-            if isinstance(obj, pikepdf.Array):
-                _object(obj)
-                todo.extend(obj)
-                continue
-            # Content of its own: a form (also an annotation's appearance), a tiling pattern, a
-            # Type 3 glyph; its names are fixed the same way as the resources it calls them from.
-            if isinstance(obj, pikepdf.Stream) and (obj.get("/Subtype") == pikepdf.Name.Form
-                                                    or obj.get("/PatternType") == 1):
-                _content(pdf, obj)
-            procs = obj.get("/CharProcs") if obj.get("/Subtype") == pikepdf.Name.Type3 else None
-            for glyph in procs.values() if isinstance(procs, pikepdf.Dictionary) else ():
-                if isinstance(glyph, pikepdf.Stream):
-                    _content(pdf, glyph)
+            seen.add(obj.objgen)
+        if isinstance(obj, pikepdf.Array):
             _object(obj)
-            todo.extend(obj.get(k) for k in obj.keys() if k not in _SKIP)
+            todo.extend(obj)
+            continue
+        # Content of its own: a form (also an annotation's appearance), a tiling pattern, a
+        # Type 3 glyph; its names are fixed the same way as the resources it calls them from.
+        if isinstance(obj, pikepdf.Stream) and (obj.get("/Subtype") == pikepdf.Name.Form
+                                                or obj.get("/PatternType") == 1):
+            _content(pdf, obj)
+        procs = obj.get("/CharProcs") if obj.get("/Subtype") == pikepdf.Name.Type3 else None
+        for glyph in procs.values() if isinstance(procs, pikepdf.Dictionary) else ():
+            if isinstance(glyph, pikepdf.Stream):
+                _content(pdf, glyph)
+        _object(obj)
+        todo.extend(obj.get(k) for k in obj.keys() if k not in _SKIP)

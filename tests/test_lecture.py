@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -742,3 +743,91 @@ def test_the_web_warm_up_survives_a_titre_exhausting_memory(tmp_path, monkeypatc
     assert lecture.cache_get(hostile_sha) == "memoire"  # its text layer was tried, in its child
     assert core.status(ws / "sain")["state"] in (core.PRET, core.AVERT)
     assert core.status(ws / "titre")["state"] in (core.PRET, core.AVERT)
+
+
+def test_a_reading_child_killed_from_outside_is_no_verdict_on_the_file(tmp_path, monkeypatch):
+    """SIGKILL (the out-of-memory killer picks the biggest process, or a person) is not the file's
+    doing: « tue », not remembered, and the next check reads the capture."""
+    import signal
+
+    import pytesseract
+    from refere.preuves import isolee
+
+    with pytest.raises(isolee.Stopped) as stopped:
+        isolee.run(signal.raise_signal, signal.SIGKILL, seconds=30)  # a real child, really killed
+    assert stopped.value.reason == "tue"
+    with pytest.raises(isolee.Stopped) as stopped:
+        isolee.run(signal.raise_signal, signal.SIGSEGV, seconds=30)  # a crash on the file
+    assert stopped.value.reason == "memoire"
+
+    monkeypatch.setattr(lecture, "_failed", {})
+    case = load(make_case(tmp_path, {}))
+    real = lecture.ocr_image
+    outcomes = iter([isolee.Stopped("tue"), pytesseract.TesseractError(-signal.SIGKILL, "")])
+
+    def killed_once(path, kind, **kw):
+        if path.name in ("c00.png", "c01.png"):
+            raise next(outcomes)
+        return real(path, kind, **kw)
+
+    monkeypatch.setattr(lecture, "ocr_image", killed_once)
+    readings = lecture.read_case(case, jobs=1)
+    for name in ("captures/c00.png", "captures/c01.png"):
+        r = readings.par_capture[name]
+        assert r.ocr is None and r.non_lue == "tue" and lecture.cache_get(r.sha256) is None
+    found = [f.message for f in lecture.findings(case, readings) if f.code == "capture-non-lue"]
+    assert len(found) == 2 and all("lecture interrompue de l'extérieur" in m for m in found)
+    monkeypatch.setattr(lecture, "ocr_image", real)
+    again = lecture.read_case(case, jobs=1)
+    assert all(again.par_capture[n].ocr is not None for n in ("captures/c00.png", "captures/c01.png"))
+
+
+def test_a_reading_child_does_not_outlive_its_command(tmp_path):
+    """The command killed outright (SIGKILL: no chance to kill its children): the reading child goes
+    with it, instead of running on unbounded (it dies with the fork server, which exits with it)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = ("import time; from refere.preuves import isolee; print('go', flush=True); "
+              "isolee.run(time.sleep, 600, seconds=900)")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+
+    def family(root: int) -> set[int]:
+        parents = {}
+        for p in Path("/proc").iterdir():
+            if p.name.isdigit():
+                try:
+                    parents[int(p.name)] = int((p / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    pass
+        found, todo = set(), [root]
+        while todo:
+            parent = todo.pop()
+            kids = [pid for pid, ppid in parents.items() if ppid == parent]
+            found.update(kids)
+            todo.extend(kids)
+        return found
+
+    children: set[int] = set()
+    try:
+        assert proc.stdout.readline().strip() == "go"
+        deadline = time.monotonic() + 60
+        while len(family(proc.pid)) < 2 and time.monotonic() < deadline:  # fork server + reading child
+            time.sleep(0.1)
+        children = family(proc.pid)
+        assert len(children) >= 2
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 30
+        while any(Path(f"/proc/{pid}").exists() for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = [pid for pid in children if Path(f"/proc/{pid}").exists()
+                and (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z")]
+        assert left == []
+    finally:
+        for pid in children | family(proc.pid):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        proc.kill()

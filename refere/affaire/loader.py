@@ -237,17 +237,19 @@ def _reader_problem(exc: yaml.reader.ReaderError, text: str, name: str) -> Probl
 
 
 def _same_for_every_reader(text: str, name: str) -> None:
-    """PyYAML (YAML 1.1) reads a NEL (U+0085) as a line break and skips a second BOM at the start;
+    """PyYAML (YAML 1.1) reads a NEL (U+0085), LS or PS (U+2028, U+2029) as a line break and skips a second BOM at the start;
     editors and ruamel (YAML 1.2, the web's reader) do not. Such a file means one thing here and another
     in the editor that shows its line numbers: refused, the same way by the CLI and the web."""
     if text.startswith("\ufeff"):  # the first BOM is already removed (_decode, or the web's read)
         raise CaseInvalid([Problem(name, 1, "", (
             "marque d'encodage (BOM) répétée au début du fichier : réenregistrez-le en UTF-8 dans votre "
             "éditeur de texte"))])
-    if (at := text.find("\x85")) >= 0:
-        raise CaseInvalid([Problem(name, text.count("\n", 0, at) + 1, "", (
-            "caractère de fin de ligne inhabituel (NEL, U+0085) : remplacez-le par un retour à la ligne "
-            "ordinaire dans votre éditeur de texte"))])
+    # PyYAML also breaks lines at U+2028 and U+2029 (LS, PS), which ruamel and editors do not.
+    for char, label in (("\x85", "NEL, U+0085"), ("\u2028", "LS, U+2028"), ("\u2029", "PS, U+2029")):
+        if (at := text.find(char)) >= 0:
+            raise CaseInvalid([Problem(name, text.count("\n", 0, at) + 1, "", (
+                f"caractère de fin de ligne inhabituel ({label}) : remplacez-le par un retour à la ligne "
+                "ordinaire dans votre éditeur de texte"))])
 
 
 def parse_yaml(text: str, name: str, empty_ok: bool = False) -> tuple[Any, _Walk]:

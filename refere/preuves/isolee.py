@@ -23,6 +23,7 @@ from typing import Any, Callable
 # Bytes of address space a reading may use: PDFium renders a page of 12 Mpx, Tesseract (started
 # by the child, under the same cap) reads 3000 × 3600 px, each in a few hundred megabytes.
 MEMORY = int(os.environ.get("REFERE_LECTURE_MEMOIRE_MO", "1536")) << 20
+CPU_MARGIN = 10  # CPU seconds a child may use past its wall-clock time before it stops itself
 POLL = 0.1  # seconds between two looks at the child, the clock and a stop request
 _PRELOAD = ["refere.preuves.lecture", "refere.preuves.titulaire", "refere.pieces.pngmeta", "PIL.Image",
             "PIL.ImageOps", "PIL.PngImagePlugin", "PIL.JpegImagePlugin", "pypdfium2", "pytesseract"]
@@ -30,8 +31,8 @@ _PRELOAD = ["refere.preuves.lecture", "refere.preuves.titulaire", "refere.pieces
 
 class Stopped(Exception):
     """The child was stopped, or died: ``reason`` is « delai » (its time was up), « memoire » (it
-    ran out of its memory, or the library crashed on the file) or « arret » (the command is
-    stopping: the file is not to blame)."""
+    ran out of its memory, or the library crashed on the file), « arret » (the command is
+    stopping) or « tue » (killed from outside, SIGKILL): in those two, the file is not to blame."""
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -62,7 +63,7 @@ def _server():
     return _context
 
 
-def _child(conn, memory: int, env: dict, func: Callable[..., Any], args: tuple) -> None:
+def _child(conn, memory: int, seconds: float, env: dict, func: Callable[..., Any], args: tuple) -> None:
     import resource
 
     # The environment of the caller now, not the fork server's at its start (OMP_THREAD_LIMIT,
@@ -76,6 +77,13 @@ def _child(conn, memory: int, env: dict, func: Callable[..., Any], args: tuple) 
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     cap = memory if hard == resource.RLIM_INFINITY else min(memory, hard)
     resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    # Its time bounded by the child itself too, not only by the parent's clock: a parent killed
+    # (SIGKILL, a crash) cannot kill it any more. CPU seconds (Tesseract, started by it, inherits
+    # the limit), and death when the fork server, its parent, goes (it exits with refere).
+    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    cpu = int(seconds) + CPU_MARGIN
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu if hard == resource.RLIM_INFINITY else min(cpu, hard), hard))
+    _die_with_parent()
     try:
         payload = (True, func(*args))
     except MemoryError:
@@ -97,7 +105,7 @@ def run(func: Callable[..., Any], *args: Any, seconds: float, stop: Callable[[],
         return func(*args)
     ctx = _server()
     receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send, MEMORY, dict(os.environ), func, args), daemon=True)
+    proc = ctx.Process(target=_child, args=(send, MEMORY, seconds, dict(os.environ), func, args), daemon=True)
     proc.start()
     send.close()
     deadline = time.monotonic() + seconds
@@ -111,7 +119,8 @@ def run(func: Callable[..., Any], *args: Any, seconds: float, stop: Callable[[],
         ok, value = receive.recv()
         finished = True
     except EOFError:
-        raise Stopped("memoire") from None  # killed by the kernel, or aborted by the library
+        proc.join()
+        raise Stopped(_ended(proc.exitcode)) from None
     finally:
         if not finished:
             _kill(proc)
@@ -120,6 +129,39 @@ def run(func: Callable[..., Any], *args: Any, seconds: float, stop: Callable[[],
     if ok:
         return value
     raise value
+
+
+def _ended(code: int | None) -> str:
+    """Why a child ended without an answer: past its CPU time (SIGXCPU) « delai »; killed from
+    outside (SIGKILL: the kernel's out-of-memory killer picks the biggest process, or a person) « tue »,
+    not the file's fault; anything else (an abort or a crash once its memory cap is hit) « memoire »."""
+    if code == -signal.SIGXCPU:
+        return "delai"
+    if code == -signal.SIGKILL:
+        return "tue"
+    return "memoire"
+
+
+def _die_with_parent() -> None:
+    """SIGKILL to this process when its parent, the fork server, dies (Linux's PR_SET_PDEATHSIG;
+    nothing elsewhere). The fork server exits once no process holds its « alive » pipe: refere, and
+    each child, which multiprocessing hands a copy; the child lets go of its own, so that the server
+    ends with refere, killed or not, and takes the child with it."""
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver
+    if server._forkserver_alive_fd is not None:
+        try:
+            os.close(server._forkserver_alive_fd)
+        except OSError:
+            pass
+        server._forkserver_alive_fd = None
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _kill(proc) -> None:

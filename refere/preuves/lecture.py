@@ -32,6 +32,7 @@ import contextvars
 import datetime as dt
 import os
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -96,7 +97,7 @@ class Reading:
     heure: str | None = None  # « HH:MM » seen on screen
     creneaux: str | None = None  # what shows slots on offer
     adresse_confiance: float = 0.0
-    non_lue: str | None = None  # why not read: « delai », « illisible », « budget », None
+    non_lue: str | None = None  # why not read: « delai », « illisible », « memoire », « tue », « budget », None
 
     @property
     def illisible(self) -> bool:
@@ -422,20 +423,22 @@ def _read_one(item, deadline: float) -> tuple[str, str, Ocr | None, str | None]:
     try:
         ocr = ocr_image(path, kind, timeout=min(TIMEOUT, left), stop=signals.stopping)
     except isolee.Stopped as exc:
-        # Its child killed: its time was up (« delai »), its memory (« memoire »), or the command
-        # is stopping (« arret »: not the file's fault, not remembered).
+        # Its child killed: its time was up (« delai »), its memory (« memoire »), killed from outside
+        # (« tue ») or the command is stopping (« arret »): the last two are not the file's fault.
         why = "budget" if exc.reason == "arret" else exc.reason
     except Exception as exc:  # noqa: BLE001
-        # A Tesseract timeout or crash, a picture Pillow or PDFium cannot render: this capture is
-        # « not read », never a failure of check.
-        why = "delai" if isinstance(exc, RuntimeError) and "timeout" in str(exc).lower() else "illisible"
+        # A Tesseract timeout or crash (or killed from outside: « tue »), a picture Pillow or PDFium
+        # cannot render: this capture is « not read », never a failure of check.
+        why = ("tue" if getattr(exc, "status", None) == -signal.SIGKILL
+               else "delai" if isinstance(exc, RuntimeError) and "timeout" in str(exc).lower() else "illisible")
     else:
         cache_put(sha, ocr)
         return written, sha, ocr, None
     if why == "budget" or (why == "delai" and left < TIMEOUT):
         return written, sha, None, "budget"  # cut by the case's budget or a stop, not by its own length
-    _failed[sha] = why  # not tried again by this process, nor by the next ones
-    cache_put(sha, why)
+    if why != "tue":  # not tried again by this process, nor by the next ones; « tue » is read again
+        _failed[sha] = why
+        cache_put(sha, why)
     return written, sha, None, why
 
 
@@ -477,12 +480,10 @@ def _read_all(todo, jobs: int, label: str):
 
 ADDRESS_CONFIDENCE = 50.0  # mean confidence of the address's lines for « another address » to be said
 TOLERANCE = dt.timedelta(hours=1)
-_NOT_READ = {
-    "delai": "lecture trop longue",
-    "budget": "lecture trop longue",
-    "illisible": "image que Tesseract n'a pas pu lire",
-    "memoire": "lecture arrêtée, le fichier demande trop de mémoire",
-}
+_NOT_READ = {"delai": "lecture trop longue", "budget": "lecture trop longue",
+             "illisible": "image que Tesseract n'a pas pu lire",
+             "memoire": "lecture arrêtée, le fichier demande trop de mémoire",
+             "tue": "lecture interrompue de l'extérieur (mémoire de l'ordinateur épuisée ?) ; refaite au prochain contrôle"}
 
 
 def findings(case, readings: Readings) -> list[Finding]:

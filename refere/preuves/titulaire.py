@@ -80,8 +80,9 @@ def _text(src) -> str:
 
 def _stopped(sha: str, exc: isolee.Stopped) -> str:
     """No text: the reading's child was killed. Too long or too much memory is remembered, under
-    the SHA-256 of these bytes only (never said of another file); a stop (SIGTERM) is not."""
-    if exc.reason != "arret":
+    the SHA-256 of these bytes only (never said of another file); a stop (SIGTERM) or a kill from
+    outside (« tue ») is not."""
+    if exc.reason not in ("arret", "tue"):
         lecture.cache_put(sha, exc.reason)
     return ""
 

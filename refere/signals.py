@@ -24,10 +24,11 @@ _worker = False
 _busy = False
 _held = 0  # depth of ``held`` spans: a signal arriving then is kept for their end
 _pending: int | None = None
+_raised: int | None = None  # a signal raised as Terminated: other threads (the web's) wind down too
 
 
 def _handler(signum, frame):  # noqa: ARG001 - signal handler signature
-    global _pending
+    global _pending, _raised
     if _worker and not _busy:
         # An idle pool worker has nothing to clean up: leave quietly, no traceback.
         os._exit(128 + signum)
@@ -37,6 +38,7 @@ def _handler(signum, frame):  # noqa: ARG001 - signal handler signature
         # behind. Note it; the span raises it when it ends, and loops ask ``stopping``.
         _pending = _pending or signum
         return
+    _raised = signum
     raise Terminated(signum)
 
 
@@ -59,16 +61,23 @@ def held():
 
 
 def stopping() -> bool:
-    """A signal came during a ``held`` span: the work left is to be skipped."""
-    return _pending is not None
+    """A signal came during a ``held`` span, or was raised in the main thread while others work (the
+    web server's readings): the work left is to be skipped."""
+    return _pending is not None or _raised is not None
+
+
+def raised() -> int | None:
+    """The signal raised as ``Terminated`` since ``install``, if any (a server loop that swallows
+    KeyboardInterrupt, as waitress's does, still learns the exit code due)."""
+    return _raised
 
 
 def install(worker: bool = False) -> None:
     """In the main process: SIGTERM, SIGHUP and Ctrl-C raise ``Terminated`` (or wait for the end
     of a ``held`` span). In a pool's worker: the same, but an idle worker just leaves."""
-    global _worker, _held, _pending
+    global _worker, _held, _pending, _raised
     _worker = worker
-    _held, _pending = 0, None  # a worker forked inside a held span starts free of it
+    _held, _pending, _raised = 0, None, None  # a worker forked inside a held span starts free of it
     sigs = [signal.SIGTERM, signal.SIGHUP, signal.SIGINT]
     for sig in sigs:
         # A signal the parent was told to ignore (« nohup », « cmd & ») stays ignored.

@@ -148,3 +148,34 @@ def test_a_signal_while_the_hashing_thread_starts_never_hangs_the_exit(tmp_path)
     res = subprocess.run([sys.executable, "-c", script, str(tmp_path / "f")], capture_output=True, text=True,
                          timeout=120, env=dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache")))
     assert (res.returncode, res.stdout) == (0, "interrompu\n"), res.stderr
+
+
+def test_a_signal_in_the_main_thread_stops_a_reading_in_another(tmp_path):
+    """The web server reads captures in its threads: SIGTERM, raised in the main thread, kills the
+    reading's child at once (``stopping()`` turns true for every thread), instead of the exit
+    waiting for the reading's own time limit."""
+    script = textwrap.dedent("""
+        import os, signal, sys, threading, time
+        from refere import signals
+        from refere.preuves import isolee
+        signals.install()
+        out = []
+        def read():
+            try:
+                isolee.run(time.sleep, 600, seconds=900, stop=signals.stopping)
+            except isolee.Stopped as exc:
+                out.append(exc.reason)
+        worker = threading.Thread(target=read)
+        worker.start()
+        time.sleep(2)
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(120)
+        except signals.Terminated as exc:
+            worker.join(60)  # without the stop, the child sleeps on: nothing in ``out``
+            print(out)
+            sys.exit(signals.exit_code(exc))
+    """)
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 143, res.stderr
+    assert res.stdout.strip() == "['arret']"

@@ -453,7 +453,9 @@ def test_case_size_limit_is_refused_in_french(ws, tmp_path):
     assert not [p for p in (ws / "exemple-94" / "captures").iterdir() if p.name.startswith(("2025", "."))]
 
 
-def test_command_prints_its_address_and_stops_cleanly_on_ctrl_c(ws):
+@pytest.mark.parametrize("signame, code", [("SIGINT", 0), ("SIGTERM", 143)])
+def test_command_prints_its_address_and_stops_cleanly_on_ctrl_c(ws, signame, code):
+    """Ctrl-C ends the server normally; SIGTERM with the shell's code, as every other command."""
     import os
     import queue
     import signal
@@ -476,14 +478,14 @@ def test_command_prints_its_address_and_stops_cleanly_on_ctrl_c(ws):
         url = re.search(r"http://localhost:\d+/", first)[0]
         with urllib.request.urlopen(url, timeout=limit) as resp:
             assert "exemple-94" in resp.read().decode()
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(getattr(signal, signame))
         proc.wait(timeout=limit)
         reader.join(timeout=limit)
         err = proc.stderr.read()
     finally:
         proc.kill()
     out = first + "".join(lines.queue)
-    assert proc.returncode == 0, err
+    assert proc.returncode == code, err
     assert "Serveur arrêté." in out and "Traceback" not in err
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from refere import signals
 from refere.preuves import isolee, lecture
 from refere.preuves.ecran import TEXT_MAX, normalise
 from refere.preuves.findings import AVERTISSEMENT, PRACTICE, Finding
@@ -54,7 +55,7 @@ def _text(src) -> str:
             # PDFium in a child process, bounded in time and memory: a page of nested forms can
             # make it allocate without end (even under ``cached_only``, for the web list).
             try:
-                text = isolee.run(_pdf_text, source_bytes(src), seconds=lecture.TIMEOUT)
+                text = isolee.run(_pdf_text, source_bytes(src), seconds=lecture.TIMEOUT, stop=signals.stopping)
             except isolee.Stopped as exc:
                 return _stopped(sha, exc)
             except Exception:  # noqa: BLE001 - the rules already say when a PDF is damaged
@@ -69,7 +70,7 @@ def _text(src) -> str:
     if lecture._ONLY_CACHED.get():
         return ""  # a reading that must not be made now (the web list)
     try:
-        ocr = lecture.ocr_image(src.path, src.kind)
+        ocr = lecture.ocr_image(src.path, src.kind, stop=signals.stopping)
     except isolee.Stopped as exc:
         return _stopped(sha, exc)
     except Exception:  # noqa: BLE001 - not read: nothing to say

@@ -6,11 +6,13 @@ import ipaddress
 import logging
 import os
 import re
+import signal
 import threading
 import time
 import webbrowser
 from pathlib import Path
 
+from refere import signals
 from refere.errors import RefereError
 from refere.web import store, wire
 from refere.web.wire import BODY_REFUSED  # noqa: F401 — named by tests
@@ -147,12 +149,14 @@ def run(workspace: Path, host: str, port: int, open_browser: bool, echo=print, b
     if open_browser and not behind_proxy:
         threading.Timer(0.5, lambda: webbrowser.open(url)).start()
     try:
-        server.run()
+        server.run()  # waitress ends its loop on KeyboardInterrupt (Ctrl-C, and our Terminated) and returns
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
     echo("Serveur arrêté.")
+    if (signum := signals.raised()) not in (None, signal.SIGINT):
+        raise signals.Terminated(signum)  # SIGTERM, SIGHUP: the shell's exit code (143, 129), as every command
 
 
 def _log_to(echo) -> None:

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import pikepdf
 
+from refere.pieces import repair
+
 STRAY = "\x00"  # how qpdf holds a « # » that starts no escape
 MAX_WALK = 200_000  # objects walked from the pages of one document
 _SKIP = ("/Parent", "/P", "/Dest", "/Prev", "/Next", "/First", "/Last")
-_ERRORS = (pikepdf.PikepdfError, RuntimeError, ValueError, TypeError, AttributeError)
+_ERRORS = repair.walk_errors()  # what a page walk may raise, as the probe counts it
 
 
 def _fixed(name: pikepdf.Name) -> pikepdf.Name:

@@ -246,7 +246,7 @@ def page_problems(pdf: pikepdf.Pdf, rebuilt: bool = False) -> tuple[list[str], l
                     pikepdf.parse_content_stream(page)
                     if any(not _benign(w) for w in pdf.get_warnings()):
                         found.append(CONTENT)
-        except (pikepdf.PikepdfError, RuntimeError, ValueError, TypeError, AttributeError):
+        except walk_errors():
             found.append(CONTENT)
         if found:
             pages.append(k)
@@ -256,11 +256,18 @@ def page_problems(pdf: pikepdf.Pdf, rebuilt: bool = False) -> tuple[list[str], l
     return problems, pages
 
 
+def walk_errors() -> tuple:
+    """What walking a page's objects may raise on a damaged or odd file (evaluated only when one
+    is raised: `check` of known files never loads pikepdf)."""
+    import pikepdf
+
+    return (pikepdf.PikepdfError, RuntimeError, ValueError, TypeError, AttributeError)
+
+
 def _sharing(pdf: pikepdf.Pdf, known: set[int], bad: dict, walk: list[int]) -> list[int]:
     """The other pages (from 1) that use a damaged stream already met on an earlier page: each
     stream was decoded once, but every page showing it is named. Walked again, in the same
     budget, only when a file has damage."""
-    import pikepdf  # only when a PDF is opened: `check` of known files never loads it
     found = []
     for k, page in enumerate(pdf.pages, start=1):
         if k in known or walk[0] <= 0:
@@ -268,7 +275,7 @@ def _sharing(pdf: pikepdf.Pdf, known: set[int], bad: dict, walk: list[int]) -> l
         try:
             if any(s.objgen in bad for s in page_streams(page, set(), walk)):
                 found.append(k)
-        except (pikepdf.PikepdfError, RuntimeError, ValueError, TypeError, AttributeError):
+        except walk_errors():
             continue  # the first walk met the same objects: nothing more to learn here
     return found
 

@@ -584,6 +584,25 @@ def pdf_pound_names(path: Path) -> Path:
     return path
 
 
+def pdf_pound_names_colliding(path: Path) -> Path:
+    """A PDF 1.0 whose page resources hold /Im#1 twice over: once with a stray « # » (a black
+    square, drawn on the left) and once written /Im#231 (a mid-grey square, drawn on the right)."""
+    pdf = pikepdf.new()
+
+    def image(shade: int) -> pikepdf.Object:
+        return _stream(pdf, bytes([shade]) * 100, Type=Name.XObject, Subtype=Name.Image, Width=10,
+                       Height=10, ColorSpace=Name.DeviceGray, BitsPerComponent=8)
+
+    page = pikepdf.Dictionary(Type=Name.Page, MediaBox=[0, 0, 612, 792], Contents=_stream(
+        pdf, b"q 100 0 0 100 50 600 cm /Im#1 Do Q q 100 0 0 100 300 600 cm /Im#231 Do Q"),
+        Resources=pikepdf.Dictionary({"/XObject": pikepdf.Dictionary(
+            {"/Im\x001": image(0), "/Im#1": image(128)})}))
+    pdf.pages.append(pikepdf.Page(page))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pdf.save(path, compress_streams=False, force_version="1.0", deterministic_id=True)
+    return path
+
+
 def pdf_unknown_filter_shared(path: Path) -> Path:
     """Two pages citing one image under an unknown filter: both are damaged."""
     pdf = pikepdf.new()

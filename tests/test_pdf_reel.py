@@ -238,6 +238,29 @@ def test_names_with_a_stray_pound_from_pdf_1_0_pass_qpdf_check_and_are_still_dra
         assert sorted(form.Resources.XObject.keys()) == ["/Fm#1", "/Im#", "/Im#1"]  # a real « # » now
 
 
+def test_stray_name_beside_its_legal_spelling_keeps_both_images_apart(tmp_path, run):
+    """/Im#1 (stray) and /Im#231 in one PDF 1.0 dictionary are two names in the version the file
+    declares (« # » escapes came with 1.2), so two images: the stray one gets a spelling of its own
+    in its key and its call alike; qpdf --check passes and each square keeps its own shade
+    (attack 9: the call was renamed onto the other image). Viewers reading it by the 1.2 rules
+    disagree with each other (PDFium draws grey twice, poppler drops the left one)."""
+    case = _case(tmp_path, hostile.pdf_pound_names_colliding)
+    result = run("build", case)
+    assert result.exit_code == 0, result.output
+    assert "[piece-" not in result.output
+    out = tmp_path / "affaire/dossier"
+    for path in (out / "pieces/01_Passeport.pdf", out / "dossier-complet.pdf"):
+        check_pdf(path)
+    for rendered in (_render(out / "pieces/01_Passeport.pdf"), _render(out / "dossier-complet.pdf", 1)):
+        body = rendered.crop((0, rendered.height - 792, 612, rendered.height))
+        assert body.getpixel((100, 142)) < 20  # the stray /Im#1: black
+        assert 100 < body.getpixel((350, 142)) < 160  # /Im#231: mid-grey
+        assert body.getpixel((250, 142)) > 240
+    with pikepdf.open(out / "pieces/01_Passeport.pdf") as pdf:
+        form = pdf.pages[0].Resources.XObject["/FRefereP"]
+        assert sorted(form.Resources.XObject.keys()) == ["/Im#1", "/Im#1_1"]
+
+
 def _saved(data: bytes, legalise: bool) -> bytes:
     out = io.BytesIO()
     with pikepdf.open(io.BytesIO(data)) as doc:

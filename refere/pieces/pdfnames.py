@@ -5,6 +5,7 @@ two-digit escape, and a stray one breaks the spec (``qpdf --check`` fails). qpdf
 « # » as a NUL byte inside the name and writes it back as it was. A pièce says PDF 1.5, so each
 of these names becomes the same name with a real « # » (written ``/Im#231``), in the resource
 dictionaries and in the content streams that call them alike: what a viewer draws is unchanged.
+When that spelling is already another key of the document, the name gets a suffix instead.
 Only a source declaring a version before 1.2 is looked at: any other is left byte for byte.
 """
 
@@ -20,8 +21,28 @@ _SKIP = ("/Parent", "/P", "/Dest", "/Prev", "/Next", "/First", "/Last")
 _ERRORS = repair.walk_errors()  # what a page walk may raise, as the probe counts it
 
 
-def _fixed(name: pikepdf.Name) -> pikepdf.Name:
-    return pikepdf.Name(str(name).replace(STRAY, "#"))
+def _spellings(objects) -> dict[str, str]:
+    """Each stray name a dictionary uses as a key → its legal spelling, one that no other key of
+    the document already has (PDF 1.0 may hold /Im#1 and /Im#231 side by side: two images)."""
+    taken, stray = set(), set()
+    for obj in objects:
+        if isinstance(obj, (pikepdf.Dictionary, pikepdf.Stream)):
+            for key in obj.keys():
+                (stray if STRAY in key else taken).add(key)
+    out = {}
+    for key in sorted(stray):
+        plain = new = key.replace(STRAY, "#")
+        n = 1
+        while new in taken:
+            new, n = f"{plain}_{n}", n + 1
+        taken.add(new)
+        out[key] = new
+    return out
+
+
+def _fixed(name: pikepdf.Name, names: dict[str, str]) -> pikepdf.Name:
+    text = str(name)
+    return pikepdf.Name(names.get(text) or text.replace(STRAY, "#"))
 
 
 def _stray(obj) -> bool:
@@ -36,18 +57,19 @@ def _has_stray(obj) -> bool:
     return _stray(obj)
 
 
-def _operand(obj):
+def _operand(obj, names: dict[str, str]):
     """An operand of a content stream with its names fixed (arrays and dictionaries too)."""
     if _stray(obj):
-        return _fixed(obj)
+        return _fixed(obj, names)
     if isinstance(obj, pikepdf.Array):
-        return pikepdf.Array([_operand(v) for v in obj])
+        return pikepdf.Array([_operand(v, names) for v in obj])
     if isinstance(obj, pikepdf.Dictionary):
-        return pikepdf.Dictionary({str(_operand(pikepdf.Name(k))): _operand(v) for k, v in obj.items()})
+        return pikepdf.Dictionary({str(_operand(pikepdf.Name(k), names)): _operand(v, names)
+                                   for k, v in obj.items()})
     return obj
 
 
-def _content(pdf: pikepdf.Pdf, owner) -> None:
+def _content(pdf: pikepdf.Pdf, owner, names: dict[str, str]) -> None:
     """Rewrite the content of ``owner`` (a page or a content stream) when it calls a stray name."""
     page = owner if isinstance(owner, pikepdf.Page) else None
     try:
@@ -58,7 +80,8 @@ def _content(pdf: pikepdf.Pdf, owner) -> None:
     out = []
     for op in ops:
         if isinstance(op, pikepdf.ContentStreamInstruction) and any(_has_stray(v) for v in op.operands):
-            op, changed = pikepdf.ContentStreamInstruction([_operand(v) for v in op.operands], op.operator), True
+            operands = [_operand(v, names) for v in op.operands]
+            op, changed = pikepdf.ContentStreamInstruction(operands, op.operator), True
         out.append(op)
     if not changed:
         return  # nothing to fix: the stream stays as stored
@@ -69,23 +92,20 @@ def _content(pdf: pikepdf.Pdf, owner) -> None:
         owner.write(data)  # decoded data replaces the filtered one; saved compressed
 
 
-def _object(obj) -> None:
+def _object(obj, names: dict[str, str]) -> None:
     """Fix the names of one dictionary or array in place (keys and values)."""
     if isinstance(obj, pikepdf.Array):
         for i, v in enumerate(obj):
             if _stray(v):
-                obj[i] = _fixed(v)
+                obj[i] = _fixed(v, names)
         return
     for key in list(obj.keys()):
         value = obj.get(key)
         if _stray(value):
-            obj[key] = value = _fixed(value)
+            obj[key] = value = _fixed(value, names)
         if STRAY in key:
-            new = str(_fixed(pikepdf.Name(key)))
-            if new in obj:
-                continue  # a name already spelt so: left as it was rather than lose one
             del obj[key]
-            obj[new] = value
+            obj[names[key]] = value
 
 
 def legalise(pdf: pikepdf.Pdf) -> None:
@@ -95,17 +115,29 @@ def legalise(pdf: pikepdf.Pdf) -> None:
             return
     except (TypeError, ValueError):
         return
+    # Walk first, rewrite after: a call and its key must get the same spelling, and that
+    # spelling must not be a key the document already has.
+    owners: list = []
+    objects: list = []
     seen: set = set()
     budget = [MAX_WALK]
     for page in pdf.pages:
         try:
-            _page(pdf, page, seen, budget)
+            _page(page, seen, budget, owners, objects)
         except _ERRORS:
             continue  # a structure too odd to walk: the page goes through as it was
+    names = _spellings(objects)
+    for owner in owners:
+        _content(pdf, owner, names)
+    for obj in objects:
+        try:
+            _object(obj, names)
+        except _ERRORS:
+            continue  # an object too odd to rewrite stays as it was
 
 
-def _page(pdf: pikepdf.Pdf, page: pikepdf.Page, seen: set, budget: list[int]) -> None:
-    _content(pdf, page)
+def _page(page: pikepdf.Page, seen: set, budget: list[int], owners: list, objects: list) -> None:
+    owners.append(page)
     todo = [page.obj]
     while todo and budget[0] > 0:
         obj = todo.pop()
@@ -116,18 +148,17 @@ def _page(pdf: pikepdf.Pdf, page: pikepdf.Page, seen: set, budget: list[int]) ->
             if obj.objgen in seen:
                 continue
             seen.add(obj.objgen)
+        objects.append(obj)
         if isinstance(obj, pikepdf.Array):
-            _object(obj)
             todo.extend(obj)
             continue
         # Content of its own: a form (also an annotation's appearance), a tiling pattern, a
         # Type 3 glyph; its names are fixed the same way as the resources it calls them from.
         if isinstance(obj, pikepdf.Stream) and (obj.get("/Subtype") == pikepdf.Name.Form
                                                 or obj.get("/PatternType") == 1):
-            _content(pdf, obj)
+            owners.append(obj)
         procs = obj.get("/CharProcs") if obj.get("/Subtype") == pikepdf.Name.Type3 else None
         for glyph in procs.values() if isinstance(procs, pikepdf.Dictionary) else ():
             if isinstance(glyph, pikepdf.Stream):
-                _content(pdf, glyph)
-        _object(obj)
+                owners.append(glyph)
         todo.extend(obj.get(k) for k in obj.keys() if k not in _SKIP)

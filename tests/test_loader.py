@@ -288,3 +288,19 @@ def test_oqtf_in_french_or_english(tmp_path, written, value):
     data = default_case()
     data["procedure"]["oqtf"] = written
     assert load(write_case(tmp_path, data)).procedure.oqtf is value
+
+
+@pytest.mark.parametrize("char", ["\u200b", "\u00a0", "\u2060"])
+def test_unknown_key_with_an_invisible_character_says_so(tmp_path, char):
+    """« nom » with a zero-width or non-breaking space looks known: the message names the character."""
+    data = default_case()
+    data["requerant"][char + "nom"] = data["requerant"].pop("nom")
+    out = problems(write_case(tmp_path, data))
+    assert any(f"champ inconnu « {char}nom » (caractère invisible U+{ord(char):04X} dans le nom : retapez-le) ; "
+               "vouliez-vous dire « nom » ?" in p for p in out), out
+
+
+def test_bom_inside_the_file_is_refused_with_its_line(tmp_path):
+    out = problems(write_case(tmp_path, "version: 1\nrequerant:\n  \ufeffnom: Diallo\n"))
+    assert out == ["dossier.yaml:3: caractère invisible (U+FEFF, marque d'encodage) au milieu du fichier : "
+                   "supprimez-le dans votre éditeur de texte (effacez le début de la ligne et retapez-le)"]

@@ -222,7 +222,9 @@ def test_an_internal_error_gets_a_french_page(ws, monkeypatch):
     (lambda t: t.replace("\n", "\u2028", 1), "caractère de fin de ligne inhabituel (LS, U+2028)", 1),
     (lambda t: "\n".join(x + ("\u2029" if i == 4 else "") for i, x in enumerate(t.split("\n"))),
      "caractère de fin de ligne inhabituel (PS, U+2029)", 5),
-], ids=["nel-everywhere", "nel-on-line-3", "bom-twice", "ls-as-break", "ps-on-line-5"])
+    (lambda t: "\n".join(("\ufeff" if i == 3 else "") + x for i, x in enumerate(t.split("\n"))),
+     "caractère invisible (U+FEFF, marque d'encodage) au milieu du fichier", 4),
+], ids=["nel-everywhere", "nel-on-line-3", "bom-twice", "ls-as-break", "ps-on-line-5", "bom-before-a-key"])
 def test_the_cli_and_the_web_refuse_the_same_case_file_alike(ws, run, spoil, message, line):
     path = ws / CID / "dossier.yaml"
     path.write_text(spoil(path.read_text("utf-8")), "utf-8")

@@ -9,6 +9,7 @@ import re
 import stat
 import types
 import typing
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -239,11 +240,16 @@ def _reader_problem(exc: yaml.reader.ReaderError, text: str, name: str) -> Probl
 def _same_for_every_reader(text: str, name: str) -> None:
     """PyYAML (YAML 1.1) reads a NEL (U+0085), LS or PS (U+2028, U+2029) as a line break and skips a second BOM at the start;
     editors and ruamel (YAML 1.2, the web's reader) do not. Such a file means one thing here and another
-    in the editor that shows its line numbers: refused, the same way by the CLI and the web."""
+    in the editor that shows its line numbers: refused, the same way by the CLI and the web. A BOM
+    further in is invisible in every editor: refused too, rather than an unknown field that looks known."""
     if text.startswith("\ufeff"):  # the first BOM is already removed (_decode, or the web's read)
         raise CaseInvalid([Problem(name, 1, "", (
             "marque d'encodage (BOM) répétée au début du fichier : réenregistrez-le en UTF-8 dans votre "
             "éditeur de texte"))])
+    if (at := text.find("\ufeff")) >= 0:
+        raise CaseInvalid([Problem(name, text.count("\n", 0, at) + 1, "", (
+            "caractère invisible (U+FEFF, marque d'encodage) au milieu du fichier : supprimez-le dans "
+            "votre éditeur de texte (effacez le début de la ligne et retapez-le)"))])
     # PyYAML also breaks lines at U+2028 and U+2029 (LS, PS), which ruamel and editors do not.
     for char, label in (("\x85", "NEL, U+0085"), ("\u2028", "LS, U+2028"), ("\u2029", "PS, U+2029")):
         if (at := text.find(char)) >= 0:
@@ -326,6 +332,9 @@ def _show(value: Any) -> str:
     return f"« {text[:60]}{'…' if len(text) > 60 else ''} »"
 
 
+_INVISIBLE = ("Cc", "Cf", "Co", "Cn", "Zl", "Zp")
+
+
 def translate(err: dict[str, Any], loc: Loc) -> str:
     """A pydantic error, in French."""
     kind = err["type"]
@@ -339,6 +348,9 @@ def translate(err: dict[str, Any], loc: Loc) -> str:
         key = str(loc[-1])
         model = _model_at(loc[:-1])
         msg = f"champ inconnu « {key} »"
+        hidden = [c for c in key if unicodedata.category(c) in _INVISIBLE or (c.isspace() and c != " ")]
+        if hidden:  # the quote shows nothing wrong: say what is there
+            msg += f" (caractère invisible U+{ord(hidden[0]):04X} dans le nom : retapez-le)"
         if model is not None:
             close = difflib.get_close_matches(key, list(model.model_fields), n=1, cutoff=0.6)
             if close:

@@ -82,6 +82,49 @@ def test_slow_senders_from_one_address_leave_the_server_to_everyone_else(ws, mon
             s.close()
 
 
+def _kept_alive_get(sock: socket.socket, address: str) -> bytes:
+    """GET / from ``address`` on a kept-alive connection: the status line of its answer (read whole)."""
+    sock.sendall(f"GET / HTTP/1.1\r\nHost: {PUBLIC}\r\nX-Forwarded-Proto: https\r\n"
+                 f"X-Forwarded-For: {address}\r\n\r\n".encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"Content-Length: (\d+)", head, re.I)[1])
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
+def test_kept_alive_connections_from_one_address_leave_the_server_to_everyone_else(ws, monkeypatch):
+    """One visitor keeps connections open with a complete request now and then (no body, no pace to
+    fall behind): past its share, a request gets a French 429 and its connection is closed; another
+    visitor is answered; a connection closed frees a place (attack 9)."""
+    monkeypatch.setenv(serve.PASSWORD_ENV, "sésame")
+    with running(ws, behind_proxy=True) as server:
+        held = [_connect(server) for _ in range(wire.PER_ADDRESS_CONNECTIONS)]
+        for s in held:
+            assert _kept_alive_get(s, "192.168.1.66").startswith(b"HTTP/1.1 302 ")
+        for s in held:  # a second round on the same connections: still their own places
+            assert _kept_alive_get(s, "192.168.1.66").startswith(b"HTTP/1.1 302 ")
+        extra = _connect(server)
+        extra.sendall(f"GET / HTTP/1.1\r\nHost: {PUBLIC}\r\nX-Forwarded-Proto: https\r\n"
+                      "X-Forwarded-For: 192.168.1.66\r\n\r\n".encode())
+        assert _answer(extra) == ("HTTP/1.1 429 Too Many Requests", wire.TOO_MANY_CONNECTIONS)
+        assert proxied(server, "192.168.1.30").get("/")[0] == 302
+        held.pop().close()
+        deadline = time.monotonic() + 10
+        while True:  # the server notices the close on its next loop
+            again = _connect(server)
+            answer = _kept_alive_get(again, "192.168.1.66")
+            if answer.startswith(b"HTTP/1.1 302 ") or time.monotonic() > deadline:
+                break
+            again.close()
+        assert answer.startswith(b"HTTP/1.1 302 ")
+        for s in [*held, extra, again]:
+            s.close()
+
+
 def test_a_request_that_falls_behind_gets_a_408_and_its_connection_is_closed(ws, monkeypatch):
     monkeypatch.setattr(wire, "GRACE", 1.0)
     with running(ws) as server:

@@ -8,6 +8,10 @@ then take up to 5 h 40 min; a phone on a poor Wi-Fi sends 100 KB/s or more). A r
 gets a 408 and its connection is closed. And one address may have at most PER_ADDRESS requests whose body
 is still arriving; more are refused (429) as soon as their headers are read. Behind the proxy, the
 address is the visitor's (X-Forwarded-For, as waitress trusts it), not the proxy's.
+
+Kept-alive connections: a complete request now and then keeps a connection open without any pace to
+fall behind. So one address may hold at most PER_ADDRESS_CONNECTIONS connections, each counted for the
+address of its latest request; a request beyond is answered 429 and its connection closed.
 """
 
 from __future__ import annotations
@@ -24,11 +28,14 @@ from refere.web import auth
 GRACE = 10.0               # seconds before the pace is checked (headers, TCP slow start, a phone waking)
 MIN_RATE = 20 * 1024       # bytes per second, averaged from the request's first byte
 PER_ADDRESS = 10           # requests from one address whose body is still arriving
+PER_ADDRESS_CONNECTIONS = 40  # a browser opens 6 per site: a few phones behind one router, of 200 slots
 
 TOO_SLOW = ("Envoi interrompu : la requête arrivait trop lentement (moins de 20 Ko par seconde en moyenne). "
             "Vérifiez la connexion, puis envoyez de nouveau.\n")
 TOO_MANY = (f"Envoi refusé : plus de {PER_ADDRESS} envois arrivent déjà de cette adresse. Attendez qu'ils "
             "se terminent, puis recommencez.\n")
+TOO_MANY_CONNECTIONS = (f"Requête refusée : plus de {PER_ADDRESS_CONNECTIONS} connexions sont déjà ouvertes "
+                        "depuis cette adresse. Fermez des onglets de refere, puis rechargez la page.\n")
 BAD_REQUEST = ("Requête refusée : requête mal formée (ligne de requête, adresse, en-tête, longueur ou morceau "
                "invalide). Ouvrez refere à l'adresse affichée par la commande « refere web ».\n")
 # waitress's own refusals, by status; any other is a server error.
@@ -91,17 +98,26 @@ def channel_class(app, limits, behind_proxy: bool, gate: bool):
             super().parse_header(header_plus)
             if self.error is not None:
                 return
-            if not (self.chunked or self.content_length):
-                return  # nothing more to wait for: not counted
+            address = self._address()
+            if connected_from(self.channel, address) >= PER_ADDRESS_CONNECTIONS:
+                self.error, self.completed = French(429, "Too Many Requests", TOO_MANY_CONNECTIONS), True
+            elif (self.chunked or self.content_length) and not self._body_allowed(address):
+                pass  # refused: its connection closes after the answer, it counts for no one
+            else:
+                self.channel.visitor = address
+
+        def _body_allowed(self, address: str) -> bool:
+            """A body announced: refused (error set) without a session behind the gate, or beyond the
+            share of one address; else counted as arriving from ``address``."""
             if gate and ((self.chunked or self.content_length > ANONYMOUS_BODY)
                          and not auth.signed_in(app, self.headers.get("COOKIE"))):
                 self.error, self.completed = French(413, "Request Entity Too Large", BODY_REFUSED), True
-                return
-            address = self._address()
+                return False
             if receiving_from(self.channel.server, address) >= PER_ADDRESS:
                 self.error, self.completed = French(429, "Too Many Requests", TOO_MANY), True
-            else:
-                self.address = address
+                return False
+            self.address = address
+            return True
 
         def _address(self) -> str:
             forwarded = self.headers.get("X_FORWARDED_FOR", "") if behind_proxy else ""
@@ -116,6 +132,7 @@ def channel_class(app, limits, behind_proxy: bool, gate: bool):
 
     class Channel(HTTPChannel):
         error_task_class = Errors
+        visitor = None  # the address of its latest request
 
         def __init__(self, server, sock, addr, adj, map=None):
             super().__init__(server, sock, addr, adj, map)
@@ -159,6 +176,12 @@ def receiving_from(server, address: str) -> int:
         if req is not None and getattr(req, "address", None) == address and not req.completed:
             count += 1
     return count
+
+
+def connected_from(channel, address: str) -> int:
+    """Other open connections whose latest request came from ``address``."""
+    channels = list(getattr(channel.server, "active_channels", {}).values())
+    return sum(1 for ch in channels if ch is not channel and getattr(ch, "visitor", None) == address)
 
 
 # Without a session, a request carries the login form and little else: a larger body is refused as

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -129,6 +130,8 @@ def build(case_file: str | Path, options: Options) -> Result:
     # private folder beside the target: nothing is filed (moved into the output) before the
     # check's report, which waits for every capture, says it may be.
     pool = probe.start(plan.filing_order(case) + _source_list(case), shotdates.entry_text, behind=True)
+    if pool is not None:
+        probe.while_waiting(_warmups(builtin=options.modele is None))
     with write.scratch(target) if pool is not None else contextlib.nullcontext() as ahead:
         early: tuple | Exception | None = None
         try:
@@ -136,6 +139,7 @@ def build(case_file: str | Path, options: Options) -> Result:
                 early = _assemble_ahead(case, options, ahead, previous)
             report = rules.check(case)
         finally:
+            probe.while_waiting(None)
             if pool is not None:
                 with signals.held():  # the checks under way end; a signal meanwhile, after
                     pool.shutdown(wait=True, cancel_futures=True)
@@ -185,17 +189,29 @@ def preload() -> None:
     workers fork, so that they start with it (shared memory) instead of each loading it again.
     The libraries imported on first use, the fonts, and the built-in template compiled."""
     from PIL import Image
-    from fontTools import subset  # noqa: F401 - the bordereau's font subset
-    from refere.modeles.document import _docx_class, precompile
-    from refere.pieces import pdffont, reuse
+    from refere.pieces import reuse
     from refere.preuves import calendrier, ecran, lecture, lecture_cache, titulaire  # noqa: F401
 
     Image.init()
-    _docx_class()
-    for bold in (False, True):
-        pdffont.Font(bold)  # the font file parsed, its character map and metrics read
+    for job in _warmups(builtin=True):
+        job()
     reuse._code_version()
-    precompile(render.builtin_template(), render.shared_env())
+
+
+def _warmups(builtin: bool) -> list:
+    """What a build loads as it goes, as jobs to run ahead (``preload``, ``probe.while_waiting``):
+    the bordereau's fonts (parsed, their subsetter imported), python-docx, and the built-in
+    template compiled when it is the one used."""
+    from refere.modeles.document import _docx_class, precompile
+    from refere.pieces import pdffont
+
+    def subsetter() -> None:
+        from fontTools import subset  # noqa: F401
+
+    jobs = [subsetter, functools.partial(pdffont.Font, False), functools.partial(pdffont.Font, True), _docx_class]
+    if builtin:
+        jobs.append(lambda: precompile(render.builtin_template(), render.shared_env()))
+    return jobs
 
 
 def _source_list(case: Case) -> list:
@@ -221,9 +237,11 @@ def _assemble_ahead(case: Case, options: Options, folder: Path, previous: Path |
     checked; or the error that stopped them, to be raised after the check's report."""
     try:
         inv = plan.make(case)
+        header = header_lines(case)
+        probe.while_waiting([functools.partial(assemble.prepare_complete, inv, header, options.brouillon)])
         written = _pieces(inv, options, folder, previous)
         hashes: dict[str, str] = {}
-        pages = assemble.build_complete(inv, folder / "pieces", folder / "dossier-complet.pdf", header_lines(case),
+        pages = assemble.build_complete(inv, folder / "pieces", folder / "dossier-complet.pdf", header,
                                         options.brouillon, written, _previous(previous, "dossier-complet.pdf"), hashes)
         return inv, written, pages, hashes
     except Exception as exc:  # noqa: BLE001 - raised as it is, after the report

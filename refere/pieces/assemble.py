@@ -14,7 +14,7 @@ from pathlib import Path
 import pikepdf
 
 from refere import __version__, signals
-from refere.pieces import calques, pdfnames, repair, reuse, sanitize
+from refere.pieces import bordereau, calques, pdfnames, repair, reuse, sanitize
 from refere.errors import FileProblem
 from refere.pieces.bordereau import A4, MM, _bordereau, _starts, inv_pages
 from refere.pieces.pdftext import helvetica, literal, width
@@ -436,6 +436,14 @@ def build_complete(inv: Inventory, folder: Path, path: Path, header: list[str], 
     return record["pages"]
 
 
+FIRST_PAGE = 1  # the bordereau opens the complete dossier
+
+
+def prepare_complete(inv: Inventory, header: list[str], brouillon: bool = False) -> None:
+    """Make ahead the costly part of ``build_complete``'s bordereau (see ``bordereau.prepare``)."""
+    bordereau.prepare(inv, header, FIRST_PAGE, brouillon)
+
+
 def _open_for_copy(path: Path) -> pikepdf.Pdf:
     """One of our own pièces, opened so that copying its pages copies no stream data yet.
 
@@ -449,7 +457,7 @@ def _open_for_copy(path: Path) -> pikepdf.Pdf:
 def _build_complete(inv: Inventory, folder: Path, path: Path, header: list[str], brouillon: bool,
                     inputs: str | None = None) -> int:
     out = pikepdf.new()
-    n_bord = _bordereau(out, inv, header, 1, brouillon)
+    n_bord = _bordereau(out, inv, header, FIRST_PAGE, brouillon)
     starts = _starts(inv, n_bord + 1)
     opened = []
     try:

@@ -49,10 +49,18 @@ def _bordereau_layout(inv: Inventory, header: list[str], regular: Font, bold: Fo
     return pages
 
 
-def _bordereau(pdf: pikepdf.Pdf, inv: Inventory, header: list[str], first_page: int,
-               brouillon: bool = False) -> int:
-    """Draw the bordereau (inventory) as A4 pages at the start of ``pdf``; returns its page count."""
+def prepare(inv: Inventory, header: list[str], first_page: int, brouillon: bool = False) -> None:
+    """Make ahead what drawing this bordereau costs most (its fonts' subsets, kept by
+    ``pdffont``): done while the build waits for the captures' check, not after it."""
     regular, bold = Font(), Font(bold=True)
+    _contents(inv, header, first_page, brouillon, regular, bold)
+    for font in (regular, bold):
+        font.subset()
+
+
+def _contents(inv: Inventory, header: list[str], first_page: int, brouillon: bool, regular: Font,
+              bold: Font) -> list[bytes]:
+    """The content stream of each bordereau page, text encoded with ``regular`` and ``bold``."""
     layout = _bordereau_layout(inv, header, regular, bold)
     if brouillon:
         # A draft says so on every page, in the top margin, as text (searchable, copied with it).
@@ -70,6 +78,14 @@ def _bordereau(pdf: pikepdf.Pdf, inv: Inventory, header: list[str], first_page: 
             ops.append(f"BT /F{'B' if is_bold else 'R'} {size} Tf {x:.2f} {y:.2f} Td ".encode()
                        + font.encode(spans.get(text, text)) + b" Tj ET")
         streams.append(b"\n".join(ops))
+    return streams
+
+
+def _bordereau(pdf: pikepdf.Pdf, inv: Inventory, header: list[str], first_page: int,
+               brouillon: bool = False) -> int:
+    """Draw the bordereau (inventory) as A4 pages at the start of ``pdf``; returns its page count."""
+    regular, bold = Font(), Font(bold=True)
+    streams = _contents(inv, header, first_page, brouillon, regular, bold)
     fonts = pikepdf.Dictionary(FR=regular.embed(pdf), FB=bold.embed(pdf))
     for ops in streams:
         page = pdf.make_indirect(pikepdf.Dictionary(
@@ -80,7 +96,7 @@ def _bordereau(pdf: pikepdf.Pdf, inv: Inventory, header: list[str], first_page: 
         ))
         pdf.Root.Pages.Kids.append(page)  # not pdf.pages: see append_pages
     pdf.Root.Pages.Count = len(pdf.Root.Pages.Kids)
-    return len(layout)
+    return len(streams)
 
 
 def _starts(inv: Inventory, first: int) -> list[int]:

@@ -79,9 +79,13 @@ class Font:
             out.append(f"{gid:04X}")
         return b"<" + "".join(out).encode() + b">"
 
+    def subset(self) -> bytes:
+        """The font file with the glyphs used so far (remembered: asking again costs nothing)."""
+        return _subset(self.bold, tuple(sorted(self.used)))
+
     def embed(self, pdf: pikepdf.Pdf) -> pikepdf.Object:
         gids = sorted(self.used)
-        data = _subset(self.bold, tuple(gids))
+        data = self.subset()
         base = ("DejaVuSans-Bold" if self.bold else "DejaVuSans")
         # Subset tag from the glyphs used: stable, and different subsets get different names.
         digest = hashlib.sha256(",".join(map(str, gids)).encode()).digest()

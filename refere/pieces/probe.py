@@ -14,6 +14,7 @@ import io
 import json
 import os
 import re
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,6 +163,7 @@ def _probe(checked: files.Checked) -> SourceInfo:
     done = _verified.pop(checked, None)
     if done is None and (future := _pending.pop(checked, None)) is not None and not future.cancelled():
         try:
+            _idle_until(future)
             with signals.held():  # a signal never cuts the wait inside the future's lock
                 done = future.result()  # checked in a worker process (``start``)
         except Exception:  # noqa: BLE001 - a worker gone (killed, out of memory): checked here
@@ -325,6 +327,30 @@ WORKERS = 0
 
 # The process whose checks ``_pending`` holds: a forked child must never wait for them.
 _OWNER = [os.getpid()]
+# Work a build will need later (imports, fonts, its template compiled), done while it waits for a
+# capture's check instead of after the checks, when nothing else would run beside it.
+_IDLE: list = []
+
+
+def while_waiting(jobs) -> None:
+    """Run ``jobs`` (callables, in order, after those already given) whenever the main thread
+    waits for a check still under way; ``None``: forget those not run. A job's failure is
+    ignored: it only saves time, and the real work, done later, raises what it must."""
+    if jobs is None:
+        _IDLE.clear()
+    else:
+        _IDLE.extend(jobs)
+
+
+def _idle_until(future) -> None:
+    if os.getpid() != _OWNER[0] or threading.current_thread() is not threading.main_thread():
+        return
+    while _IDLE and not future.done():
+        job = _IDLE.pop(0)
+        try:
+            job()
+        except Exception:  # noqa: BLE001 - see while_waiting
+            pass
 
 
 def workers() -> int:

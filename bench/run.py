@@ -91,15 +91,31 @@ def heavy_case(n: int) -> Path:
     return case
 
 
+# A desk's cases are different people: each copy of the example gets its own applicant (the
+# bordereau's font subset and the « même personne » check then work as they would for real).
+PEOPLE = [("DIALLO", "Aminata"), ("NGUYỄN", "Văn Minh"), ("TRAORÉ", "Moussa"), ("KAYA", "Şükrü"),
+          ("HADDAD", "Yasmina"), ("OKAFOR", "Chinedu"), ("BENSAÏD", "Leïla"), ("IVANOVA", "Olena"),
+          ("MENDES", "João"), ("RAHMAN", "Abdul"), ("CISSÉ", "Fatoumata"), ("ZHANG", "Wei"),
+          ("EL AMRANI", "Hicham"), ("POPESCU", "Ioana"), ("KONÉ", "Ibrahim"), ("SAADI", "Nour"),
+          ("MBALA", "Grâce"), ("AHMADI", "Farid"), ("DOS SANTOS", "Ana"), ("BELKACEM", "Sofiane"),
+          ("OUEDRAOGO", "Awa"), ("GÜNEŞ", "Elif"), ("KHAN", "Imran"), ("TOURÉ", "Mariam")]
+
+
 def light_cases(n: int) -> Path:
-    """``n`` copies of the bundled example, as a volunteer's folder of cases."""
+    """``n`` copies of the bundled example, each for another person, as a volunteer's folder of cases."""
     root = OUT / f"legers-{n}"
-    if (root / "done").exists():
+    if (root / "done-2").exists():
         return root
     shutil.rmtree(root, ignore_errors=True)
+    text = (ROOT_EXAMPLE / "dossier.yaml").read_text("utf-8")
     for i in range(n):
-        shutil.copytree(ROOT_EXAMPLE, root / f"affaire-{i:03d}", ignore=shutil.ignore_patterns("dossier", ".refere"))
-    (root / "done").write_text("")
+        folder = root / f"affaire-{i:03d}"
+        shutil.copytree(ROOT_EXAMPLE, folder, ignore=shutil.ignore_patterns("dossier", ".refere"))
+        name, first = PEOPLE[i % len(PEOPLE)]
+        born = f"19{70 + i % 25}-0{1 + i % 9}-{10 + i % 18}"
+        own = text.replace("BENALI", name).replace("Karim", first).replace("1987-11-03", born)
+        (folder / "dossier.yaml").write_text(own, "utf-8")
+    (root / "done-2").write_text("")
     return root
 
 

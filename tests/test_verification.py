@@ -5,9 +5,11 @@ number of workers."""
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import struct
+import time
 import zlib
 from pathlib import Path
 
@@ -164,6 +166,66 @@ def test_outputs_byte_identical_with_one_or_many_workers(tmp_path, monkeypatch):
         outs[jobs] = _tree(out)
     assert outs[1].keys() == outs[3].keys()
     assert [name for name in outs[1] if outs[1][name] != outs[3][name]] == []
+
+
+def test_jobs_run_while_waiting_stop_when_the_check_is_done_and_a_failure_is_skipped():
+    from concurrent.futures import Future
+
+    pending, ran = Future(), []
+
+    def failing():
+        ran.append("failing")
+        raise RuntimeError("simulée")
+
+    probe.while_waiting([lambda: ran.append("a"), failing, lambda: pending.set_result("vérifiée"),
+                         lambda: ran.append("d")])
+    try:
+        probe._idle_until(pending)
+        assert ran == ["a", "failing"] and pending.result() == "vérifiée"
+        assert len(probe._IDLE) == 1  # « d »: left for the next wait, or forgotten at the end
+    finally:
+        probe.while_waiting(None)
+    assert probe._IDLE == []
+
+
+def _slow_check(real):
+    """The workers' check, a quarter of a second slower: the build waits for every capture."""
+    @functools.wraps(real)  # pickled by its name, found (forked) in the workers as this one
+    def slow(*args):
+        time.sleep(0.25)
+        return real(*args)
+    return slow
+
+
+def test_work_done_ahead_while_waiting_changes_no_byte_and_its_failure_changes_nothing(tmp_path, monkeypatch):
+    """While it waits for the captures' check, a build prepares the bordereau's font subsets and
+    the template: the bytes are those of a build whose preparation failed (and was done again,
+    for real, when needed)."""
+    from refere.pieces import assemble, pdffont
+
+    case_file = _case(tmp_path)
+    ran, outs = [], {}
+    real = assemble.prepare_complete
+
+    def counted(*args):
+        ran.append("prepared")
+        real(*args)
+
+    def broken(*_args):
+        ran.append("broken")
+        raise RuntimeError("simulée")
+
+    monkeypatch.setattr(probe, "_verify_remote", _slow_check(probe._verify_remote))
+    for name, prepare in (("ahead", counted), ("broken", broken)):
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / f"cache-{name}"))
+        monkeypatch.setattr(assemble, "prepare_complete", prepare)
+        probe._probe.cache_clear()
+        pdffont._subset.cache_clear()
+        out = tmp_path / f"sortie-{name}"
+        build(case_file, Options(out=out, jobs=2))
+        outs[name] = _tree(out)
+    assert ran == ["prepared", "broken"]  # each build prepared once, while it waited
+    assert outs["ahead"] == outs["broken"]
 
 
 def _replace(path: Path, data: bytes) -> None:

@@ -313,6 +313,40 @@ def test_bordereau_keeps_every_letter_as_typed(tmp_path):
     assert any("DejaVuSans" in f for f in fonts) and "/Identity-H" in fonts
 
 
+def test_bordereau_glyphs_drawn_as_with_the_whole_font(tmp_path):
+    """The embedded fonts hold only the glyphs used, renumbered, reached through a CIDToGIDMap:
+    the bordereau draws exactly what the whole DejaVu font, numbered as it is, draws."""
+    import pypdfium2 as pdfium
+
+    from refere.pieces import pdffont
+
+    data = default_case()
+    data["requerant"]["prenoms"] = "Văn Minh"
+    data["requerant"]["nom"] = "Nguyễn"
+    data["pieces"][0]["titre"] = "Kimlik kartı — Şükrü Gökçe, İğdır (ƒ ☃ « é »)"
+    res = built(write_case(tmp_path / "affaire", data))
+    whole = tmp_path / "police-entiere.pdf"
+    with pikepdf.open(res.out / "dossier-complet.pdf") as pdf:
+        for font in pdf.pages[0].Resources.Font.values():
+            cid = font.DescendantFonts[0]
+            bold = "Bold" in str(font.BaseFont)
+            assert len(cid.FontDescriptor.FontFile2.read_bytes()) < len(pdffont._raw(bold)) / 10
+            cid.FontDescriptor.FontFile2 = pdf.make_stream(pdffont._raw(bold))
+            cid.CIDToGIDMap = pikepdf.Name.Identity
+        pdf.save(whole)
+
+    def drawn(path):
+        doc = pdfium.PdfDocument(str(path))
+        try:
+            return doc[0].render(scale=2).to_pil().convert("L")
+        finally:
+            doc.close()
+
+    ours, reference = drawn(res.out / "dossier-complet.pdf"), drawn(whole)
+    assert ours.tobytes() == reference.tobytes()
+    assert ours.getextrema()[0] < 50  # text was drawn
+
+
 def test_long_bordereau_spans_pages_with_right_ranges(tmp_path):
     days = [f"2025-03-{d:02d} 08:{m:02d}" for d in range(1, 29) for m in (5, 35)]
     data = default_case(days)

@@ -9,14 +9,28 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from refere import __version__, files, signals, write
-from refere.pieces import assemble, plan, probe, reuse
+from refere.pieces import plan, probe, reuse
 from refere.preuves import rules, shotdates
-from refere.requete import render, verifier
 from refere.errors import EvidenceInsufficient
 from refere.affaire.loader import load, resolve_case_path
 from refere.affaire.model import Case
 from refere.present import report_text
+
+if TYPE_CHECKING:
+    from refere.pieces import assemble
+# The PDF writer (pikepdf, img2pdf) and the requête's stack (Jinja, the template verifier) are
+# imported once the captures' check has started (``_stack``): that check, on the other cores,
+# then runs while they load instead of after.
+
+
+def _stack():
+    from refere.pieces import assemble
+    from refere.requete import render
+
+    return assemble, render
 
 
 @dataclass
@@ -119,6 +133,8 @@ def _lecture(case: Case, report: rules.Report) -> dict:
 def build(case_file: str | Path, options: Options) -> Result:
     case_path = resolve_case_path(case_file)
     if options.modele is not None:
+        from refere.requete import verifier
+
         verifier.check(options.modele)  # fail before any work on a missing or broken template,
         # with every problem « modele verifier » would give
     case = load(case_path)
@@ -130,6 +146,7 @@ def build(case_file: str | Path, options: Options) -> Result:
     # private folder beside the target: nothing is filed (moved into the output) before the
     # check's report, which waits for every capture, says it may be.
     pool = probe.start(plan.filing_order(case) + _source_list(case), shotdates.entry_text, behind=True)
+    assemble, render = _stack()
     if pool is not None:
         probe.while_waiting(_warmups(builtin=options.modele is None))
     with write.scratch(target) if pool is not None else contextlib.nullcontext() as ahead:
@@ -205,6 +222,8 @@ def _warmups(builtin: bool) -> list:
     from refere.modeles.document import _docx_class, precompile
     from refere.pieces import pdffont
 
+    _, render = _stack()
+
     def subsetter() -> None:
         from fontTools import subset  # noqa: F401
 
@@ -223,6 +242,7 @@ def _previous(previous: Path | None, name: str) -> Path | None:
 
 
 def _pieces(inv: plan.Inventory, options: Options, folder: Path, previous: Path | None) -> list[assemble.Written]:
+    assemble, _ = _stack()
     written = assemble.build_pieces(inv, folder / "pieces", options.compresser, options.jobs, options.brouillon,
                                     _previous(previous, "pieces"))
     for w, p in zip(written, inv.pieces):
@@ -235,6 +255,7 @@ def _pieces(inv: plan.Inventory, options: Options, folder: Path, previous: Path 
 def _assemble_ahead(case: Case, options: Options, folder: Path, previous: Path | None) -> tuple | Exception:
     """The pièces and the complete dossier, written into ``folder`` while the captures are being
     checked; or the error that stopped them, to be raised after the check's report."""
+    assemble, _ = _stack()
     try:
         inv = plan.make(case)
         header = header_lines(case)

@@ -120,7 +120,7 @@ def test_a_large_body_without_the_password_is_refused_before_it_is_read(ws, tmp_
     import socket
 
     from conftest import make_png
-    from refere.web import serve
+    from refere.web import serve, wire
     from test_web_security import PROXIED, PUBLIC, proxied
 
     monkeypatch.setenv(serve.PASSWORD_ENV, "sésame")
@@ -134,7 +134,7 @@ def test_a_large_body_without_the_password_is_refused_before_it_is_read(ws, tmp_
                 answer += chunk
         head, _, text = answer.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 413 ")
-        assert text.decode("utf-8") == serve.BODY_REFUSED
+        assert text.decode("utf-8") == wire.BODY_REFUSED
         # Signed in, an upload is received as before.
         b = proxied(server, "192.168.1.30")
         assert b.post("/connexion", {"mot_de_passe": "sésame"})[0] == 302

@@ -15,7 +15,6 @@ from pathlib import Path
 from refere import signals
 from refere.errors import RefereError
 from refere.web import store, wire
-from refere.web.wire import BODY_REFUSED  # noqa: F401 — named by tests
 
 LOCAL = {"127.0.0.1", "localhost", "::1"}
 PASSWORD_ENV = "REFERE_MOT_DE_PASSE"

@@ -31,7 +31,8 @@ def _written_person(case_file: Path | None) -> dict:
         return {}
     try:
         with open(case_file, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh.read(1 << 20))
+            # libyaml when PyYAML has it: ten times faster, and only the name is read here.
+            data = yaml.load(fh.read(1 << 20), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         r = data.get("requerant") if isinstance(data, dict) else None
     except Exception:  # noqa: BLE001 — a broken file is reported by its own check, not here
         return {}

@@ -8,7 +8,6 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from refere import __version__, files, signals, write
@@ -21,12 +20,11 @@ from refere.present import report_text
 
 if TYPE_CHECKING:
     from refere.pieces import assemble
-# The PDF writer (pikepdf, img2pdf) and the requête's stack (Jinja, the template verifier) are
-# imported once the captures' check has started (``_stack``): that check, on the other cores,
-# then runs while they load instead of after.
 
 
 def _stack():
+    """The PDF writer (pikepdf, img2pdf) and the requête's stack (Jinja), imported once the
+    captures' check has started: that check, on the other cores, runs while they load."""
     from refere.pieces import assemble
     from refere.requete import render
 

@@ -612,3 +612,55 @@ def pdf_unknown_filter_shared(path: Path) -> Path:
         _page(pdf, _stream(pdf, TEXT))
         pdf.pages[-1].Resources.XObject = pikepdf.Dictionary(Im1=bad)
     return _raw_save(pdf, path)
+
+
+# --- attack 10: one object named a great many times -------------------------------------------
+
+def pdf_contents_repeated(path: Path, times: int, size: int = 1_000_000) -> Path:
+    """A page whose /Contents names one Flate stream (``size`` bytes of blank content once
+    inflated) ``times`` times over: a few KB that every stamp would join ``times`` times."""
+    pdf = pikepdf.new()
+    part = _stream(pdf, zlib.compress(b" " * size, 9), "/FlateDecode")
+    _page(pdf, pikepdf.Array([part] * times))
+    return _raw_save(pdf, path)
+
+
+def pdf_kids_repeated(path: Path, times: int) -> Path:
+    """A page tree whose /Kids lists the same page ``times`` times (qpdf copies each repeat)."""
+    pdf = pikepdf.new()
+    _page(pdf, pdf.make_stream(TEXT))
+    page = pdf.Root.Pages.Kids[0]
+    pdf.Root.Pages.Kids = pikepdf.Array([page] * times)
+    pdf.Root.Pages.Count = times
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pdf.save(path, object_stream_mode=pikepdf.ObjectStreamMode.generate, deterministic_id=True)
+    return path
+
+
+def pdf_annotation_repeated(path: Path, times: int, packed: bool = False) -> Path:
+    """A sound page listing one link annotation ``times`` times in /Annots (twice: valid, and
+    drawn alike by every viewer); ``packed``: the objects inside an object stream."""
+    pdf = pikepdf.new()
+    _page(pdf, pdf.make_stream(TEXT))
+    link = pdf.make_indirect(pikepdf.Dictionary(Type=Name.Annot, Subtype=Name.Link, Rect=[72, 690, 200, 720],
+                                                Border=[0, 0, 0]))
+    pdf.pages[0].obj.Annots = pikepdf.Array([link] * times)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = pikepdf.ObjectStreamMode.generate if packed else pikepdf.ObjectStreamMode.disable
+    pdf.save(path, object_stream_mode=mode, deterministic_id=True)
+    return path
+
+
+def pdf_deep_page_tree(path: Path, depth: int) -> Path:
+    """One page under ``depth`` nested /Pages nodes: valid, past the 100 levels qpdf walks."""
+    pdf = pikepdf.new()
+    _page(pdf, pdf.make_stream(TEXT))
+    page = pdf.Root.Pages.Kids[0]
+    node = page
+    for _ in range(depth):
+        parent = pdf.make_indirect(pikepdf.Dictionary(Type=Name.Pages, Kids=[node], Count=1))
+        node.Parent = parent
+        node = parent
+    node.Parent = pdf.Root.Pages
+    pdf.Root.Pages.Kids = pikepdf.Array([node])
+    return _raw_save(pdf, path)

@@ -289,3 +289,60 @@ def test_damaged_stream_shared_by_two_pages_names_both(tmp_path, run):
     warning = _piece_warning(result.output)
     assert "[piece-endommagee]" in warning, result.output
     assert "flux compressé par un filtre inconnu" in warning and "pages touchées : 1, 2" in warning
+
+
+# --- attack 10: one object named a great many times, a deep page tree ------------------------
+
+@pytest.mark.parametrize("times, size, message", [
+    (20_000, 1_000_000, "contenu de page qui se décompresse en plus de 128 Mo"),
+    (100_001, 10, "contenu de page découpé en plus de 100\u202f000 morceaux"),
+])
+def test_content_naming_one_stream_many_times_is_refused_at_once(tmp_path, run, times, size, message):
+    """20,000 × 1 MB took 50 s to add up (every part measured anew, past the limit too); a
+    million parts, 40 minutes. Each part is measured once now, the total stops at the limit."""
+    case = _case(tmp_path, hostile.pdf_contents_repeated, times, size)
+    source = (tmp_path / "affaire" / PIECE).read_bytes()
+    result = run("check", case)
+    assert result.exit_code == 1
+    assert f"« pieces/passeport.pdf », page 1 : {message}" in result.output
+    assert (tmp_path / "affaire" / PIECE).read_bytes() == source
+
+
+def test_page_listed_thousands_of_times_is_refused_before_qpdf_copies_it(tmp_path, run):
+    """qpdf lists pages by copying each repeat (a million repeats in 9 KB: 2.4 GB, « Erreur
+    interne » under a 1.5 GB cap): counted first, by walking /Kids."""
+    case = _case(tmp_path, hostile.pdf_kids_repeated, 5_000)
+    result = run("check", case)
+    assert result.exit_code == 1
+    assert ("« pieces/passeport.pdf » : plus de 2000 pages, c'est trop pour une pièce ; ne gardez que les "
+            "pages utiles") in result.output
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["objets-a-plat", "flux-d-objets"])
+def test_annotation_listed_twice_is_no_damage(tmp_path, run, packed):
+    """A valid page listing one annotation twice: qpdf notes it (« kid 0 … duplicate entry »), which
+    was read as a damaged page tree — and, inside an object stream, as a damaged object stream."""
+    case = _case(tmp_path, hostile.pdf_annotation_repeated, 2, packed)
+    result = run("build", case)
+    assert result.exit_code == 0, result.output
+    assert "[piece-" not in result.output
+    check_pdf(tmp_path / "affaire/dossier/pieces/01_Passeport.pdf")
+    source = _render(tmp_path / "affaire" / PIECE)
+    piece = _render(tmp_path / "affaire/dossier/pieces/01_Passeport.pdf")
+    assert piece.crop((0, piece.height - 792, 612, piece.height)).tobytes() == source.tobytes()
+
+
+def test_page_with_more_annotations_than_any_document_is_refused(tmp_path, run):
+    case = _case(tmp_path, hostile.pdf_annotation_repeated, 100_001, True)
+    result = run("check", case)
+    assert result.exit_code == 1
+    assert "« pieces/passeport.pdf », page 1 : page qui porte plus de 100\u202f000 annotations" in result.output
+
+
+def test_page_tree_deeper_than_qpdf_walks_is_unsupported_not_damaged(tmp_path, run):
+    case = _case(tmp_path, hostile.pdf_deep_page_tree, 200)
+    result = run("check", case)
+    assert result.exit_code == 1
+    assert ("« pieces/passeport.pdf » : arbre des pages imbriqué sur plus de 100 niveaux, format non pris "
+            "en charge") in result.output
+    assert "endommagé" not in result.output

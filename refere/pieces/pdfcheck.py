@@ -54,8 +54,22 @@ def pdf_open(source: bytes | Path, written: str) -> pikepdf.Pdf:
         raise FileProblem(f"« {written} » : PDF dont les objets compressés se décompressent en plus de "
                           f"{MAX_PACKED // 1_000_000} Mo, refusé pour protéger la mémoire ; "
                           "réenregistrez-le (« Imprimer » → « Enregistrer en PDF »)")
+    def opened(inherit: bool) -> pikepdf.Pdf:
+        return pikepdf.open(io.BytesIO(source) if isinstance(source, bytes) else source,
+                            inherit_page_attributes=inherit)
+
     try:
-        return pikepdf.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+        # Counted before qpdf pushes inherited attributes down to each page: that walk copies
+        # every page listed twice, a million times over for a few KB of /Kids.
+        with opened(False) as bare:
+            try:
+                too_many = _more_pages_than(bare, MAX_PDF_PAGES)
+            except PDF_ERRORS:
+                too_many = False  # a tree too odd to count here: qpdf's reading says what it is
+        if too_many:
+            raise FileProblem(f"« {written} » : plus de {MAX_PDF_PAGES} pages, c'est trop pour une pièce ; "
+                              "ne gardez que les pages utiles")
+        return opened(True)
     except pikepdf.PasswordError:
         raise FileProblem(
             f"« {written} » : ce PDF est protégé par un mot de passe ; "
@@ -64,6 +78,9 @@ def pdf_open(source: bytes | Path, written: str) -> pikepdf.Pdf:
     except PDF_ERRORS as exc:
         if "unsupported" in str(exc).lower() or "does not support" in str(exc).lower():
             raise FileProblem(f"« {written} » : {UNSUPPORTED_CRYPT}") from None
+        if "too deeply nested" in str(exc).lower():  # valid, but past what qpdf walks
+            raise FileProblem(f"« {written} » : arbre des pages imbriqué sur plus de 100 niveaux, format non "
+                              "pris en charge ; réenregistrez-le (« Imprimer » → « Enregistrer en PDF »)") from None
         # qpdf's own words are English and name a temporary object: a French label instead.
         raise FileProblem(f"« {written} » : PDF endommagé ou tronqué, illisible ({repair.labels([str(exc)])[0]}) ; "
                           "réenregistrez-le depuis son logiciel d'origine (« Imprimer » → « Enregistrer en PDF »)") from None
@@ -71,6 +88,35 @@ def pdf_open(source: bytes | Path, written: str) -> pikepdf.Pdf:
 
 UNSUPPORTED_CRYPT = ("PDF chiffré par une méthode que refere ne sait pas lire, format non pris en charge ; "
                      "ouvrez-le et réenregistrez-le sans protection (« Imprimer » → « Enregistrer en PDF »)")
+
+
+def _thousands(n: int) -> str:
+    return f"{n:,}".replace(",", "\u202f")  # « 100 000 », as French typography writes it
+
+
+def _content_size(contents: pikepdf.Array) -> int:
+    """The decoded total of a page's content parts, joined into one form when the page is
+    stamped (it must fit in memory), counted up to MAX_CONTENT + 1 at most: a part named many
+    times is measured once, and no part is inflated past what is left of the budget."""
+    total, sizes = 0, {}
+    for part in contents:
+        if not isinstance(part, pikepdf.Stream):
+            continue
+        key = part.objgen if part.is_indirect else None
+        size = sizes.get(key) if key is not None else None
+        if size is None:
+            try:
+                size = flux.decoded_size(part.read_raw_bytes(), flux.filter_names(part),
+                                         part.get("/DecodeParms"), MAX_CONTENT - total)
+            except flux.Undecodable:
+                size = 0  # damaged: left out when stamped, named by the diagnosis
+            size = MAX_CONTENT + 1 if size is None else size
+            if key is not None:
+                sizes[key] = size
+        total += size
+        if total > MAX_CONTENT:
+            break
+    return total
 
 
 def _page_problem(page: pikepdf.Page) -> str | None:
@@ -101,18 +147,13 @@ def _page_problem(page: pikepdf.Page) -> str | None:
         return "format de page (/MediaBox) démesuré"
     contents = obj.get("/Contents")
     if isinstance(contents, pikepdf.Array):
-        # Joined into one form when the page is stamped: their decoded total must fit in memory.
-        total = 0
-        for part in contents:
-            if isinstance(part, pikepdf.Stream):
-                try:
-                    size = flux.decoded_size(part.read_raw_bytes(), flux.filter_names(part),
-                                             part.get("/DecodeParms"), MAX_CONTENT)
-                except flux.Undecodable:
-                    size = 0  # damaged: left out when stamped, named by the diagnosis
-                total += MAX_CONTENT + 1 if size is None else size
-        if total > MAX_CONTENT:
+        if len(contents) > MAX_PAGE_PARTS:
+            return f"contenu de page découpé en plus de {_thousands(MAX_PAGE_PARTS)} morceaux"
+        if _content_size(contents) > MAX_CONTENT:
             return f"contenu de page qui se décompresse en plus de {MAX_CONTENT // 1_000_000} Mo"
+    annots = obj.get("/Annots")
+    if isinstance(annots, pikepdf.Array) and len(annots) > MAX_PAGE_PARTS:
+        return f"page qui porte plus de {_thousands(MAX_PAGE_PARTS)} annotations"
     resources = obj.get("/Resources")
     if resources is not None:
         if not isinstance(resources, pikepdf.Dictionary):
@@ -136,6 +177,7 @@ _COPIED = {"/FlateDecode", "/DCTDecode", "/JPXDecode", "/CCITTFaxDecode", "/JBIG
 MAX_DECODED = 256_000_000  # bytes one stream may inflate to when the pièce is written
 MAX_PACKED = 64_000_000  # bytes of objects packed in one object stream (real ones: a few MB)
 MAX_CONTENT = 128_000_000  # bytes of one page's content when its parts are joined for the stamp
+MAX_PAGE_PARTS = 100_000  # content streams, or annotations, of one page (real pages: a few, a few hundred)
 
 
 def _stream_problem(stream: pikepdf.Stream) -> str | None:
@@ -173,6 +215,29 @@ def _streams_problem(pdf: pikepdf.Pdf) -> str | None:
     return None
 
 
+def _more_pages_than(pdf: pikepdf.Pdf, limit: int) -> bool:
+    """Whether the page tree lists more than ``limit`` pages, counted without qpdf's list of
+    pages: that list makes a copy of each page listed twice, a million times over for a few KB
+    of /Kids. A /Pages node met again (a loop) is not walked twice."""
+    count, seen, todo = 0, set(), [pdf.Root.get("/Pages")]
+    while todo:
+        node = todo.pop()
+        if node.is_indirect:
+            if node.objgen in seen:
+                continue
+            seen.add(node.objgen)
+        for kid in node.get("/Kids"):
+            if not isinstance(kid, pikepdf.Dictionary):
+                continue
+            if isinstance(kid.get("/Kids"), pikepdf.Array):
+                todo.append(kid)
+            else:
+                count += 1  # a page, counted each time it is listed, as qpdf lists it
+                if count > limit:
+                    return True
+    return False
+
+
 def _pdf_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis]:
     with pdf_open(data, written) as pdf:
         try:
@@ -185,13 +250,14 @@ def _pdf_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis]:
             raise FileProblem(f"« {written} » : {n} pages, c'est trop pour une pièce ({MAX_PDF_PAGES} au plus) ; "
                               "ne gardez que les pages utiles")
         try:
-            if (problem := _streams_problem(pdf)) is not None:
-                raise FileProblem(f"« {written} » : {problem}, refusé pour protéger la mémoire ; "
-                                  "réenregistrez-le (« Imprimer » → « Enregistrer en PDF »)")
+            # The pages first: each is looked at in bounded time, the walk of their streams is not.
             for k, page in enumerate(pdf.pages, start=1):
                 if (problem := _page_problem(page)) is not None:
                     raise FileProblem(f"« {written} », page {k} : {problem} ; "
                                       "réenregistrez le PDF (« Imprimer » → « Enregistrer en PDF »)")
+            if (problem := _streams_problem(pdf)) is not None:
+                raise FileProblem(f"« {written} » : {problem}, refusé pour protéger la mémoire ; "
+                                  "réenregistrez-le (« Imprimer » → « Enregistrer en PDF »)")
             etat = repair.diagnose(pdf)
         except PDF_ERRORS:
             raise FileProblem(f"« {written} » : PDF endommagé (un objet ou un flux illisible)") from None

@@ -32,8 +32,10 @@ MAX_JPEG_SCANS = jpegcheck.MAX_SCANS
 # Raised whenever the checks find damage they let through before: what an older refere called
 # sound is checked again (version 2: a JPEG cut short but closed with its end marker; 3: a
 # progressive JPEG cut, restart markers shuffled or missing, any data libjpeg calls corrupt;
-# 4: every page citing a damaged PDF stream named, not only the first).
-CHECKS = 4
+# 4: every page citing a damaged PDF stream named, not only the first; 5: a page's content parts
+# and annotations bounded, pages listed many times counted before qpdf copies them, an
+# annotation listed twice no longer called damage).
+CHECKS = 5
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 ImageFile.LOAD_TRUNCATED_IMAGES = False

@@ -11,6 +11,8 @@ qpdf speaks English and names absolute paths: its findings become a few French l
 from __future__ import annotations
 
 import io
+import itertools
+import re
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -47,11 +49,13 @@ _KINDS = (
 )
 _OTHER = "structure interne endommagée"
 # qpdf notes that say nothing a reader would see: a name written the old way, a key given twice,
-# spaces after « stream », a missing /Type or an absent page box or resources that every viewer
-# defaults the same way, a compressed stream lacking only its end marker (qpdf and poppler read it
-# whole), and the summary line that precedes the real finding.
+# an annotation listed twice by its page (kept so in the pièce, drawn as in the source), spaces
+# after « stream », a missing /Type or an absent page box or resources that every viewer defaults
+# the same way, a compressed stream lacking only its end marker (qpdf and poppler read it whole),
+# and the summary line that precedes the real finding.
 _BENIGN = ("name with stray #", "duplicated key", "extraneous whitespace", "file is damaged",
-           "/type entry", "resources is missing", "mediabox is undefined", "output may still be valid")
+           "/type entry", "resources is missing", "mediabox is undefined", "output may still be valid",
+           "has duplicate entry for annotation")
 
 
 @dataclass(frozen=True)
@@ -61,9 +65,15 @@ class Diagnosis:
     pages: tuple[int, ...] = ()  # the pages (from 1) whose content or images are damaged
 
 
+_POSITION = re.compile(r"offset \d+\)?: ")  # « …, object 4 0 at offset 106: », « … (object 4 0, offset 106): »
+
+
 def _message(problem: str) -> str:
-    """qpdf's message without the file path and object position it starts with."""
+    """qpdf's message without the file path and object position it starts with (the position
+    may name an object stream the object sits in: not a finding about that stream)."""
     low = problem.lower()
+    if (at := _POSITION.search(low)) is not None:
+        return low[at.end():]
     if "): " in low:
         return low.split("): ", 1)[1]
     if ".pdf: " in low:
@@ -121,7 +131,7 @@ def page_streams(page: pikepdf.Page, seen: set, budget: list[int]) -> list[pikep
                     continue
                 todo.append(obj.get(key))
         elif isinstance(obj, pikepdf.Array):
-            todo.extend(obj)
+            todo.extend(itertools.islice(obj, budget[0]))  # never more than the walk may visit
     return found
 
 

@@ -104,9 +104,14 @@ def _page(page: pikepdf.Page, removed: set[str]) -> None:
             del obj["/Annots"]
         return
     kept = pikepdf.Array()
+    listed: set = set()
     for annot in annots:
         if not isinstance(annot, pikepdf.Dictionary):
             continue
+        if annot.is_indirect:
+            if annot.objgen in listed:
+                continue  # listed twice: kept once, drawn the same (qpdf flags the repeat)
+            listed.add(annot.objgen)
         subtype = str(annot.get("/Subtype", ""))
         if subtype in _ANNOTS:
             removed.add(_ANNOTS[subtype])

@@ -10,8 +10,10 @@ is still arriving; more are refused (429) as soon as their headers are read. Beh
 address is the visitor's (X-Forwarded-For, as waitress trusts it), not the proxy's.
 
 Kept-alive connections: a complete request now and then keeps a connection open without any pace to
-fall behind. So one address may hold at most PER_ADDRESS_CONNECTIONS connections, each counted for the
-address of its latest request; a request beyond is answered 429 and its connection closed.
+fall behind. So one address keeps at most PER_ADDRESS_CONNECTIONS connections, each counted for the
+address of its latest request: past that, its idle ones are closed, oldest first, as waitress closes
+any idle connection after a while. A burst (a proxy opens one connection per request in flight) is
+served whole; the connections it leaves idle are closed as the next requests come.
 """
 
 from __future__ import annotations
@@ -34,8 +36,6 @@ TOO_SLOW = ("Envoi interrompu : la requête arrivait trop lentement (moins de 20
             "Vérifiez la connexion, puis envoyez de nouveau.\n")
 TOO_MANY = (f"Envoi refusé : plus de {PER_ADDRESS} envois arrivent déjà de cette adresse. Attendez qu'ils "
             "se terminent, puis recommencez.\n")
-TOO_MANY_CONNECTIONS = (f"Requête refusée : plus de {PER_ADDRESS_CONNECTIONS} connexions sont déjà ouvertes "
-                        "depuis cette adresse. Fermez des onglets de refere, puis rechargez la page.\n")
 BAD_REQUEST = ("Requête refusée : requête mal formée (ligne de requête, adresse, en-tête, longueur ou morceau "
                "invalide). Ouvrez refere à l'adresse affichée par la commande « refere web ».\n")
 # waitress's own refusals, by status; any other is a server error.
@@ -99,9 +99,8 @@ def channel_class(app, limits, behind_proxy: bool, gate: bool):
             if self.error is not None:
                 return
             address = self._address()
-            if connected_from(self.channel, address) >= PER_ADDRESS_CONNECTIONS:
-                self.error, self.completed = French(429, "Too Many Requests", TOO_MANY_CONNECTIONS), True
-            elif (self.chunked or self.content_length) and not self._body_allowed(address):
+            close_idle(self.channel, address)
+            if (self.chunked or self.content_length) and not self._body_allowed(address):
                 pass  # refused: its connection closes after the answer, it counts for no one
             else:
                 self.channel.visitor = address
@@ -178,10 +177,17 @@ def receiving_from(server, address: str) -> int:
     return count
 
 
-def connected_from(channel, address: str) -> int:
-    """Other open connections whose latest request came from ``address``."""
-    channels = list(getattr(channel.server, "active_channels", {}).values())
-    return sum(1 for ch in channels if ch is not channel and getattr(ch, "visitor", None) == address)
+def close_idle(channel, address: str) -> None:
+    """Past PER_ADDRESS_CONNECTIONS open connections of ``address`` (``channel``, asking now,
+    included), its idle ones are closed, oldest first: waitress's own way (``will_close``)."""
+    mine = [ch for ch in list(getattr(channel.server, "active_channels", {}).values())
+            if ch is not channel and getattr(ch, "visitor", None) == address and not ch.will_close]
+    excess = len(mine) + 1 - PER_ADDRESS_CONNECTIONS
+    if excess <= 0:
+        return
+    idle = [ch for ch in mine if not ch.requests and ch.request is None and not ch.total_outbufs_len]
+    for ch in sorted(idle, key=lambda ch: ch.last_activity)[:excess]:
+        ch.will_close = True
 
 
 # Without a session, a request carries the login form and little else: a larger body is refused as

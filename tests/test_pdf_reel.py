@@ -216,19 +216,25 @@ def test_rotation_out_of_range_is_refused_as_such_not_as_no_number(tmp_path, run
 
 # --- issue 22, fourth pass: the last corpus defect and its neighbour ------------------------------
 
-def test_names_with_a_stray_pound_from_pdf_1_0_pass_qpdf_check_and_are_still_drawn(tmp_path, run):
-    """/Im#1 is legal in PDF 1.0 (qpdf's name-pound-images.pdf); the pièce, PDF 1.5, spells it
-    /Im#231 in its resources and content alike: qpdf --check passes, the images are drawn."""
-    case = _case(tmp_path, hostile.pdf_pound_names)
-    result = run("build", case)
+def _built_clean(tmp_path: Path, run, make, *args):
+    """The case built with ``make``'s PDF as pièce 1, without a warning, the pièce and the complete
+    dossier passing qpdf --check: the output folder, and the source's page as each draws it."""
+    result = run("build", _case(tmp_path, make, *args))
     assert result.exit_code == 0, result.output
     assert "[piece-" not in result.output
     out = tmp_path / "affaire/dossier"
     for path in (out / "pieces/01_Passeport.pdf", out / "dossier-complet.pdf"):
         check_pdf(path)
+    drawn = (_render(out / "pieces/01_Passeport.pdf"), _render(out / "dossier-complet.pdf", 1))
+    return out, [page.crop((0, page.height - 792, 612, page.height)) for page in drawn]
+
+
+def test_names_with_a_stray_pound_from_pdf_1_0_pass_qpdf_check_and_are_still_drawn(tmp_path, run):
+    """/Im#1 is legal in PDF 1.0 (qpdf's name-pound-images.pdf); the pièce, PDF 1.5, spells it
+    /Im#231 in its resources and content alike: qpdf --check passes, the images are drawn."""
+    out, bodies = _built_clean(tmp_path, run, hostile.pdf_pound_names)
     source = _render(tmp_path / "affaire" / PIECE)
-    for rendered in (_render(out / "pieces/01_Passeport.pdf"), _render(out / "dossier-complet.pdf", 1)):
-        body = rendered.crop((0, rendered.height - 792, 612, rendered.height))
+    for body in bodies:
         assert body.tobytes() == source.tobytes()
         for x, y in ((100, 142), (400, 142), (100, 442)):  # /Im#1, /Im#, and /Im# inside /Fm#1
             assert body.getpixel((x, y)) < 20, (x, y)
@@ -244,15 +250,8 @@ def test_stray_name_beside_its_legal_spelling_keeps_both_images_apart(tmp_path, 
     in its key and its call alike; qpdf --check passes and each square keeps its own shade
     (attack 9: the call was renamed onto the other image). Viewers reading it by the 1.2 rules
     disagree with each other (PDFium draws grey twice, poppler drops the left one)."""
-    case = _case(tmp_path, hostile.pdf_pound_names_colliding)
-    result = run("build", case)
-    assert result.exit_code == 0, result.output
-    assert "[piece-" not in result.output
-    out = tmp_path / "affaire/dossier"
-    for path in (out / "pieces/01_Passeport.pdf", out / "dossier-complet.pdf"):
-        check_pdf(path)
-    for rendered in (_render(out / "pieces/01_Passeport.pdf"), _render(out / "dossier-complet.pdf", 1)):
-        body = rendered.crop((0, rendered.height - 792, 612, rendered.height))
+    out, bodies = _built_clean(tmp_path, run, hostile.pdf_pound_names_colliding)
+    for body in bodies:
         assert body.getpixel((100, 142)) < 20  # the stray /Im#1: black
         assert 100 < body.getpixel((350, 142)) < 160  # /Im#231: mid-grey
         assert body.getpixel((250, 142)) > 240
@@ -322,14 +321,9 @@ def test_page_listed_thousands_of_times_is_refused_before_qpdf_copies_it(tmp_pat
 def test_annotation_listed_twice_is_no_damage(tmp_path, run, packed):
     """A valid page listing one annotation twice: qpdf notes it (« kid 0 … duplicate entry »), which
     was read as a damaged page tree — and, inside an object stream, as a damaged object stream."""
-    case = _case(tmp_path, hostile.pdf_annotation_repeated, 2, packed)
-    result = run("build", case)
-    assert result.exit_code == 0, result.output
-    assert "[piece-" not in result.output
-    check_pdf(tmp_path / "affaire/dossier/pieces/01_Passeport.pdf")
+    _, bodies = _built_clean(tmp_path, run, hostile.pdf_annotation_repeated, 2, packed)
     source = _render(tmp_path / "affaire" / PIECE)
-    piece = _render(tmp_path / "affaire/dossier/pieces/01_Passeport.pdf")
-    assert piece.crop((0, piece.height - 792, 612, piece.height)).tobytes() == source.tobytes()
+    assert [body.tobytes() for body in bodies] == [source.tobytes()] * 2
 
 
 def test_page_with_more_annotations_than_any_document_is_refused(tmp_path, run):

@@ -5,6 +5,7 @@ Real HTTP requests to the server on 127.0.0.1 (waitress), real files on disk."""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import http.client
 import io
@@ -190,6 +191,63 @@ def test_a_linked_output_folder_or_report_is_not_followed(ws, tmp_path):
         assert b.get("/d/exemple-94/fichiers/inventaire.json")[0] == 404
         assert b.get("/d/exemple-94/dossier.zip")[0] == 404
         assert b.get("/tout-construire/rapport.csv")[0] == 404
+
+
+def _zip_matches_its_inventory(body: bytes, cid: str) -> dict:
+    """Every file of the zip is the one its own inventaire.json names (sha256): one build, not two."""
+    with zipfile.ZipFile(io.BytesIO(body)) as z:
+        inv = json.loads(z.read(f"{cid}/inventaire.json"))
+        sums = {**{p["fichier"]: p["sha256"] for p in inv["pieces"]}, **inv["fichiers"]}
+        names = [n.removeprefix(f"{cid}/") for n in z.namelist()]
+        assert names[0] == "requete.docx" and [n for n in names if n.startswith("pieces/")] == [p["fichier"] for p in inv["pieces"]]
+        for n in names[:-1]:
+            assert hashlib.sha256(z.read(f"{cid}/{n}")).hexdigest() == sums[n], n
+    return inv
+
+
+def test_a_zip_asked_while_a_build_replaces_the_folder_is_all_of_the_new_build(ws, monkeypatch):
+    from refere.web import built, core
+    folder = ws / "exemple-94"
+    core.run_build(folder, brouillon=True)
+    first = json.loads((folder / "dossier" / "inventaire.json").read_text("utf-8"))
+    make_pdf(folder / "pieces" / "domicile.pdf", text="Attestation d'hébergement, nouvelle version")
+    rebuilt = []
+
+    def build_now(rel):  # a real build finishes right after the zip opened its first two files
+        if rel.startswith("pieces/") and not rebuilt:
+            rebuilt.append(core.run_build(folder, brouillon=True))
+
+    monkeypatch.setattr(built, "_opened_hook", build_now)
+    with running(ws) as server:
+        status, _, body = Browser(server).get("/d/exemple-94/dossier.zip")
+    assert status == 200 and rebuilt
+    inv = _zip_matches_its_inventory(body, "exemple-94")
+    assert inv != first and inv == json.loads((folder / "dossier" / "inventaire.json").read_text("utf-8"))
+    with zipfile.ZipFile(io.BytesIO(body)) as z:
+        assert z.read("exemple-94/requete.docx") == (folder / "dossier" / "requete.docx").read_bytes()
+
+
+def test_a_zip_of_a_folder_replaced_again_and_again_is_refused_in_french(ws, monkeypatch):
+    from refere.web import built, core
+    folder = ws / "exemple-94"
+    core.run_build(folder, brouillon=True)
+    out = folder / "dossier"
+
+    def replace_folder(rel):  # as write.staging: the new folder renamed in, the old one removed
+        shutil.copytree(out, folder / ".neuf")
+        os.rename(out, folder / ".ancien")
+        os.rename(folder / ".neuf", out)
+        shutil.rmtree(folder / ".ancien")
+
+    monkeypatch.setattr(built, "_opened_hook", replace_folder)
+    with running(ws) as server:
+        b = Browser(server)
+        status, _, body = b.get("/d/exemple-94/dossier.zip")
+        assert status == 503 and "Construction en cours" in body.decode() and "réessayez dans un instant" in body.decode()
+        monkeypatch.setattr(built, "_opened_hook", lambda rel: None)
+        status, _, body = b.get("/d/exemple-94/dossier.zip")
+    assert status == 200
+    _zip_matches_its_inventory(body, "exemple-94")
 
 
 # ---------------------------------------------------------------- network mode: the proxy and the gate

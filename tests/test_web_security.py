@@ -17,10 +17,11 @@ import stat
 import shutil
 import tempfile
 import threading
+import unicodedata
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 from waitress import wasyncore
@@ -248,6 +249,48 @@ def test_a_zip_of_a_folder_replaced_again_and_again_is_refused_in_french(ws, mon
         status, _, body = b.get("/d/exemple-94/dossier.zip")
     assert status == 200
     _zip_matches_its_inventory(body, "exemple-94")
+
+
+def test_a_case_named_with_accents_and_spaces_is_served_and_odd_names_are_named_with_what_to_do(ws, monkeypatch):
+    from click.testing import CliRunner
+    from refere.cli import cli
+    accented = "Aïssatou Diallo"
+    assert CliRunner().invoke(cli, ["init", str(ws / accented)]).exit_code == 0  # the CLI's own command
+    shutil.rmtree(ws / accented)
+    copy_example(ws / accented)  # then filled in: the example case
+    for odd in ("fac\u202etcod.exe", "a" * 130, "lien\x07sonore"):
+        copy_example(ws / odd)
+    monkeypatch.setenv(serve.PASSWORD_ENV, "sésame")
+    with running(ws) as server:
+        b = Browser(server)
+        enc = quote(accented)
+        # Logged out, the page asked for (accents percent-encoded) is reached after the password.
+        status, resp, _ = b.get(f"/d/{enc}/construction")
+        login = urlsplit(resp.getheader("Location"))
+        assert status == 302 and login.path == "/connexion"
+        status, resp, _ = b.post(f"{login.path}?{login.query}", {"mot_de_passe": "sésame"})
+        assert status == 302 and resp.getheader("Location").endswith(f"/d/{enc}/construction")
+        status, _, html = b.get("/")
+        page = html.decode()
+        assert status == 200 and f'href="/d/{enc}/"' in page and ">Aïssatou Diallo</a>" in page
+        assert "exemple-94</a>" in page and "2 dossiers sur 2" in page
+        # The others: named, visibly, with why and what to do; never the raw U+202E on the page.
+        hint = page.split('id="noms-non-pris"')[1].split("</div>")[0]
+        assert "3 dossiers de cet espace ne sont ni affichés ici ni construits par « Tout construire »" in hint
+        assert "fac<U+202E>tcod.exe" in hint and "lien<U+0007>sonore" in hint and "\u202e" not in page
+        assert "nom trop long (130 caractères ; au plus 128" in hint and "Renommez ce dossier" in hint
+        assert b.get(f"/d/{quote('fac' + chr(0x202E) + 'tcod.exe')}/")[0] == 404
+        assert b.get(f"/d/{'a' * 130}/")[0] == 404
+        # Every page of the accented case, also asked with the accent typed apart (NFD); built and zipped.
+        status, _, html = b.get(f"/d/{enc}/")
+        assert status == 200 and "Aïssatou Diallo" in html.decode()
+        assert b.get(f"/d/{quote(unicodedata.normalize('NFD', accented))}/verification")[0] == 200
+        status, resp, _ = b.post(f"/d/{enc}/construction", {"confirmer": "oui", "brouillon": "oui"})
+        assert status == 302 and resp.getheader("Location").startswith(f"/d/{enc}/construction")
+        status, resp, body = b.get(f"/d/{enc}/dossier.zip")
+        assert status == 200 and "filename*=UTF-8''A%C3%AFssatou%20Diallo.zip" in resp.getheader("Content-Disposition")
+    _zip_matches_its_inventory(body, accented)
+    assert (ws / accented / "dossier" / "requete.docx").is_file()
 
 
 # ---------------------------------------------------------------- network mode: the proxy and the gate

@@ -176,15 +176,17 @@ def open_build(folder: Path) -> list[tuple[str, object]]:
                         opened.append((rel, fh))
                     _opened_hook(rel)
                 if b.still_current(folder):  # current at the end too: what is open is all of one build
-                    if missing is None:
+                    if missing is None and opened:
                         return opened
-                    raise NotServed(missing)
+                    raise NotServed(missing or "inventaire.json")  # nothing listed: an unreadable inventaire.json
         except OSError:
             pass  # the folder went away between finding and opening it: a new one replaced it
         except BaseException:
             _close_all(opened)
             raise
         _close_all(opened)
+    if not os.path.lexists(built_dir(folder)):  # no build at all (never made, or removed): not « en cours »
+        raise NotServed("inventaire.json")
     raise BuildUnderWay()
 
 

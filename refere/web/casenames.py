@@ -23,15 +23,19 @@ def problem(name: str) -> str | None:
     if odd:
         which = ", ".join(_code(c) for c in odd[:5])
         return f"caractère invisible ou de contrôle dans le nom ({which})"
-    if len(name) > NAME_MAX or len(name.encode("utf-8", "surrogateescape")) > NAME_BYTES:
-        return f"nom trop long ({len(name)} caractères ; au plus {NAME_MAX}, moins avec des accents)"
+    if len(name) > NAME_MAX:
+        return f"nom trop long ({len(name)} caractères ; au plus {NAME_MAX})"
+    if (size := len(name.encode("utf-8"))) > NAME_BYTES:
+        return f"nom trop long ({size} octets ; au plus {NAME_BYTES}, une lettre accentuée en compte 2)"
     if name.strip() != name:
         return "espace au début ou à la fin du nom"
     return None
 
 
 def _code(c: str) -> str:
-    return f"U+{ord(c) if not 0xDC80 <= ord(c) <= 0xDCFF else ord(c) - 0xDC00:04X}"
+    if 0xDC80 <= ord(c) <= 0xDCFF:  # a byte of a name not in UTF-8 (os.listdir's surrogateescape)
+        return f"octet {ord(c) - 0xDC00:02X}"
+    return f"U+{ord(c):04X}"
 
 
 def visible(name: str) -> str:

@@ -14,6 +14,7 @@ import yaml
 
 from conftest import copy_example, make_jpeg, make_pdf, make_png
 from refere.affaire.loader import load
+from refere.errors import CaseInvalid
 from refere.web import serve, store
 from refere.web.app import create_app
 
@@ -300,6 +301,68 @@ def test_fake_pdf_piece_is_refused(client, ws):
     assert "ni une image PNG ou JPEG ni un PDF" in r.get_data(as_text=True)
     assert case_file(ws).read_bytes() == before
     assert not [p for p in (ws / cid / "pieces").iterdir() if p.name.startswith((".", "faux"))]
+
+
+def _with_attempts(ws, n: int) -> bytes:
+    """The example case grown to ``n`` attempts (no capture: what the count does is the point)."""
+    data = yaml.safe_load(case_file(ws).read_text("utf-8"))
+    start = len(data["tentatives"])
+    data["tentatives"] += [{"date": f"2025-0{1 + i // 40000}-{1 + i // 1440 % 28:02d} {i // 60 % 24:02d}:{i % 60:02d}"}
+                           for i in range(n - start)]
+    case_file(ws).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return case_file(ws).read_bytes()
+
+
+def test_an_upload_that_would_pass_the_attempt_limit_is_refused_before_anything_is_written(client, ws, tmp_path):
+    from refere.affaire.model import MAX_TENTATIVES
+    cid = "exemple-94"
+    _, tok = page(client, f"/d/{cid}/")
+    before = _with_attempts(ws, MAX_TENTATIVES - 2)
+    caps_before = sorted(p.name for p in (ws / cid / "captures").iterdir())
+    pngs = [png_bytes(tmp_path, f"{i}.png", text=str(i)) for i in range(3)]
+
+    def files(n):
+        return [(io.BytesIO(pngs[i]), f"Screenshot_20250929-08551{i}.png") for i in range(n)]
+
+    r = client.post(f"/d/{cid}/captures/envoyer", data={**tok, "_version": store.version_of(case_file(ws)), "fichiers": files(3)},
+                    content_type="multipart/form-data")
+    assert r.status_code == 302
+    with client.session_transaction() as sess:
+        flashed = [m for _, m in sess.get("_flashes", [])]
+    assert flashed == [f"Envoi refusé : ce dossier a {MAX_TENTATIVES - 2} tentatives et cet envoi apporte 3 captures ; "
+                       f"un dossier en compte au plus {MAX_TENTATIVES}. Rien n'a été enregistré : envoyez seulement "
+                       "les captures les plus parlantes."]
+    assert case_file(ws).read_bytes() == before
+    assert sorted(p.name for p in (ws / cid / "captures").iterdir()) == caps_before
+    # Two fit: added, and the case still reads.
+    r = client.post(f"/d/{cid}/captures/envoyer", data={**tok, "_version": store.version_of(case_file(ws)),
+                                                        "fichiers": files(2)}, content_type="multipart/form-data")
+    assert r.status_code == 302 and len(load(case_file(ws)).tentatives) == MAX_TENTATIVES
+
+
+def test_refere_captures_never_writes_more_attempts_than_a_case_may_have(ws, tmp_path):
+    from refere.affaire.model import MAX_TENTATIVES
+    from refere.preuves import captures
+    import datetime as dt
+    before = _with_attempts(ws, MAX_TENTATIVES)
+    make_png(ws / "exemple-94" / "captures" / "nouvelle.png", size=(300, 600))
+    shot = captures.Shot("captures/nouvelle.png", dt.datetime(2025, 9, 30, 9, 0), "nom du fichier", "0" * 64)
+    with pytest.raises(CaseInvalid) as exc:
+        captures.merge(case_file(ws), captures.Scan([shot], [], []))
+    assert exc.value.problems[0].message.startswith(f"{MAX_TENTATIVES + 1} tentatives avec ces captures, au plus "
+                                                    f"{MAX_TENTATIVES} dans un dossier : rien n'a été ajouté")
+    assert case_file(ws).read_bytes() == before
+
+
+def test_a_case_too_big_without_alias_says_how_big_not_alias(tmp_path):
+    text = "tentatives:\n" + "".join(f"  - date: 2025-09-01 08:{i % 60:02d}\n    capture: captures/c{i}.png\n"
+                                      for i in range(10_000))
+    (tmp_path / "dossier.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(CaseInvalid) as exc:
+        load(tmp_path / "dossier.yaml")
+    msg = exc.value.problems[0].message
+    assert msg.startswith("fichier trop gros : 50\u202f003 éléments (champs, valeurs, tentatives…), au plus 40\u202f000")
+    assert "alias" not in msg
 
 
 # ---------------------------------------------------------------- check, build, download

@@ -5,6 +5,7 @@ Real HTTP requests to the server on 127.0.0.1 (waitress), real files on disk."""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import http.client
 import io
@@ -16,10 +17,11 @@ import stat
 import shutil
 import tempfile
 import threading
+import unicodedata
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 from waitress import wasyncore
@@ -190,6 +192,105 @@ def test_a_linked_output_folder_or_report_is_not_followed(ws, tmp_path):
         assert b.get("/d/exemple-94/fichiers/inventaire.json")[0] == 404
         assert b.get("/d/exemple-94/dossier.zip")[0] == 404
         assert b.get("/tout-construire/rapport.csv")[0] == 404
+
+
+def _zip_matches_its_inventory(body: bytes, cid: str) -> dict:
+    """Every file of the zip is the one its own inventaire.json names (sha256): one build, not two."""
+    with zipfile.ZipFile(io.BytesIO(body)) as z:
+        inv = json.loads(z.read(f"{cid}/inventaire.json"))
+        sums = {**{p["fichier"]: p["sha256"] for p in inv["pieces"]}, **inv["fichiers"]}
+        names = [n.removeprefix(f"{cid}/") for n in z.namelist()]
+        assert names[0] == "requete.docx" and [n for n in names if n.startswith("pieces/")] == [p["fichier"] for p in inv["pieces"]]
+        for n in names[:-1]:
+            assert hashlib.sha256(z.read(f"{cid}/{n}")).hexdigest() == sums[n], n
+    return inv
+
+
+def test_a_zip_asked_while_a_build_replaces_the_folder_is_all_of_the_new_build(ws, monkeypatch):
+    from refere.web import built, core
+    folder = ws / "exemple-94"
+    core.run_build(folder, brouillon=True)
+    first = json.loads((folder / "dossier" / "inventaire.json").read_text("utf-8"))
+    make_pdf(folder / "pieces" / "domicile.pdf", text="Attestation d'hébergement, nouvelle version")
+    rebuilt = []
+
+    def build_now(rel):  # a real build finishes right after the zip opened its first two files
+        if rel.startswith("pieces/") and not rebuilt:
+            rebuilt.append(core.run_build(folder, brouillon=True))
+
+    monkeypatch.setattr(built, "_opened_hook", build_now)
+    with running(ws) as server:
+        status, _, body = Browser(server).get("/d/exemple-94/dossier.zip")
+    assert status == 200 and rebuilt
+    inv = _zip_matches_its_inventory(body, "exemple-94")
+    assert inv != first and inv == json.loads((folder / "dossier" / "inventaire.json").read_text("utf-8"))
+    with zipfile.ZipFile(io.BytesIO(body)) as z:
+        assert z.read("exemple-94/requete.docx") == (folder / "dossier" / "requete.docx").read_bytes()
+
+
+def test_a_zip_of_a_folder_replaced_again_and_again_is_refused_in_french(ws, monkeypatch):
+    from refere.web import built, core
+    folder = ws / "exemple-94"
+    core.run_build(folder, brouillon=True)
+    out = folder / "dossier"
+
+    def replace_folder(rel):  # as write.staging: the new folder renamed in, the old one removed
+        shutil.copytree(out, folder / ".neuf")
+        os.rename(out, folder / ".ancien")
+        os.rename(folder / ".neuf", out)
+        shutil.rmtree(folder / ".ancien")
+
+    monkeypatch.setattr(built, "_opened_hook", replace_folder)
+    with running(ws) as server:
+        b = Browser(server)
+        status, _, body = b.get("/d/exemple-94/dossier.zip")
+        assert status == 503 and "Construction en cours" in body.decode() and "réessayez dans un instant" in body.decode()
+        monkeypatch.setattr(built, "_opened_hook", lambda rel: None)
+        status, _, body = b.get("/d/exemple-94/dossier.zip")
+    assert status == 200
+    _zip_matches_its_inventory(body, "exemple-94")
+
+
+def test_a_case_named_with_accents_and_spaces_is_served_and_odd_names_are_named_with_what_to_do(ws, monkeypatch):
+    from click.testing import CliRunner
+    from refere.cli import cli
+    accented = "Aïssatou Diallo"
+    assert CliRunner().invoke(cli, ["init", str(ws / accented)]).exit_code == 0  # the CLI's own command
+    shutil.rmtree(ws / accented)
+    copy_example(ws / accented)  # then filled in: the example case
+    for odd in ("fac\u202etcod.exe", "a" * 130, "lien\x07sonore"):
+        copy_example(ws / odd)
+    monkeypatch.setenv(serve.PASSWORD_ENV, "sésame")
+    with running(ws) as server:
+        b = Browser(server)
+        enc = quote(accented)
+        # Logged out, the page asked for (accents percent-encoded) is reached after the password.
+        status, resp, _ = b.get(f"/d/{enc}/construction")
+        login = urlsplit(resp.getheader("Location"))
+        assert status == 302 and login.path == "/connexion"
+        status, resp, _ = b.post(f"{login.path}?{login.query}", {"mot_de_passe": "sésame"})
+        assert status == 302 and resp.getheader("Location").endswith(f"/d/{enc}/construction")
+        status, _, html = b.get("/")
+        page = html.decode()
+        assert status == 200 and f'href="/d/{enc}/"' in page and ">Aïssatou Diallo</a>" in page
+        assert "exemple-94</a>" in page and "2 dossiers sur 2" in page
+        # The others: named, visibly, with why and what to do; never the raw U+202E on the page.
+        hint = page.split('id="noms-non-pris"')[1].split("</div>")[0]
+        assert "3 dossiers de cet espace ne sont ni affichés ici ni construits par « Tout construire »" in hint
+        assert "fac<U+202E>tcod.exe" in hint and "lien<U+0007>sonore" in hint and "\u202e" not in page
+        assert "nom trop long (130 caractères ; au plus 128" in hint and "Renommez ce dossier" in hint
+        assert b.get(f"/d/{quote('fac' + chr(0x202E) + 'tcod.exe')}/")[0] == 404
+        assert b.get(f"/d/{'a' * 130}/")[0] == 404
+        # Every page of the accented case, also asked with the accent typed apart (NFD); built and zipped.
+        status, _, html = b.get(f"/d/{enc}/")
+        assert status == 200 and "Aïssatou Diallo" in html.decode()
+        assert b.get(f"/d/{quote(unicodedata.normalize('NFD', accented))}/verification")[0] == 200
+        status, resp, _ = b.post(f"/d/{enc}/construction", {"confirmer": "oui", "brouillon": "oui"})
+        assert status == 302 and resp.getheader("Location").startswith(f"/d/{enc}/construction")
+        status, resp, body = b.get(f"/d/{enc}/dossier.zip")
+        assert status == 200 and "filename*=UTF-8''A%C3%AFssatou%20Diallo.zip" in resp.getheader("Content-Disposition")
+    _zip_matches_its_inventory(body, accented)
+    assert (ws / accented / "dossier" / "requete.docx").is_file()
 
 
 # ---------------------------------------------------------------- network mode: the proxy and the gate

@@ -298,6 +298,9 @@ def _attempt_date(value: dt.datetime) -> dt.datetime:
     return value
 
 
+MAX_TENTATIVES = 2000  # the web and « refere captures » add no more (loader.MAX_NODES is sized for it)
+
+
 class Tentative(Strict):
     date: Annotated[DateTime, AfterValidator(_attempt_date)]
     capture: SourcePath | None = None
@@ -392,7 +395,8 @@ class Case(Strict):
     aide_juridictionnelle: Annotated[Literal[AIDE_JURIDICTIONNELLE] | None,  # type: ignore[valid-type]
                                      BeforeValidator(_ascii_choice)] = None
     decision_aj: Short | None = None
-    tentatives: Annotated[list[Tentative], BeforeValidator(_none_to_list), Field(min_length=1, max_length=2000)]
+    tentatives: Annotated[list[Tentative], BeforeValidator(_none_to_list),
+                          Field(min_length=1, max_length=MAX_TENTATIVES)]
     pieces: Annotated[list[Piece], BeforeValidator(_none_to_list), Field(max_length=500)] = []
     urgence: Annotated[list[Urgence], BeforeValidator(_none_to_list),
                        Field(max_length=100)] = []

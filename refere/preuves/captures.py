@@ -16,6 +16,7 @@ from refere import files
 from refere.preuves import shotdates
 from refere.errors import CONTROLS, CaseInvalid, OutputError, Problem, RefereError, os_reason
 from refere.affaire.loader import MAX_BYTES
+from refere.affaire.model import MAX_TENTATIVES
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,10 @@ def merge(case_file: Path, result: Scan, refused: list[str] | None = None) -> tu
         entry["capture"] = s.written
         seq.append(entry)
         added += 1
+    if added and len(seq) > MAX_TENTATIVES:  # refere could not read the case back: nothing is written
+        raise CaseInvalid([Problem(case_file.name, None, "tentatives", (
+            f"{len(seq)} tentatives avec ces captures, au plus {MAX_TENTATIVES} dans un dossier : rien n'a été "
+            "ajouté ; gardez les captures les plus parlantes"))])
     if added:
         buf = io.StringIO()
         yaml.dump(data, buf)

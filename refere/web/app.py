@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 from pathlib import Path
+from urllib.parse import quote
 
 from flask import Flask, abort, flash, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, SecurityError
@@ -111,7 +112,7 @@ def _guards(app: Flask) -> None:
         if pw and request.endpoint != "login" and not app.extensions["refere_gate"].session_alive(session.get("auth")):
             if session.pop("auth", None):
                 flash("Votre connexion a expiré : entrez de nouveau le mot de passe.", "erreur")
-            return redirect(url_for("login", suite=request.path))
+            return redirect(url_for("login", suite=quote(request.path, safe="/")))  # « Aïssatou » as %C3%AF
         if request.method == "POST":
             if _unreadable_multipart():
                 return render_template("erreur.html", titre="Formulaire illisible",

@@ -181,7 +181,9 @@ def _delay(failures: int, free: int = FREE_FAILURES) -> float:
 
 # A path on this site: one slash, then no slash or backslash, and nothing a browser would drop or turn
 # into a slash (tab, newline, backslash, spaces, an escaped one): « /\t/ailleurs.example » stays here.
-_LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9._~!$&'()*+,;=:@/-]*")
+# A case named with accents or spaces: « %C3%AF », « %20 » (never « %09 », « %2F »…: a browser may read them
+# as a tab, a slash, and leave the site).
+_LOCAL_PATH = re.compile(r"/(?![/\\])(?:[A-Za-z0-9._~!$&'()*+,;=:@/-]|%[89A-Fa-f][0-9A-Fa-f]|%20)*")
 
 
 def local_path(suite: str | None) -> str:

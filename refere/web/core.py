@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import stat
-import tempfile
 import threading
-import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -21,6 +18,9 @@ from refere.build import Options, build
 from refere.web.form_fields import problem_words, words
 from refere.errors import CaseInvalid, OutputError, Problem, RefereError, TemplateError
 from refere.web import store
+from refere.web.built import (  # noqa: F401  (the routes use them as core.*)
+    BATCH_DIR, BuildUnderWay, NotServed, batch_build, built_dir, built_unreadable, make_zip, manifest, open_output,
+    open_plain, output_files)
 
 _status_cache: dict[str, tuple[tuple, dict]] = {}
 _status_guard = threading.Lock()
@@ -103,29 +103,6 @@ def check(folder: Path) -> Checked:
             _check_cache.pop(next(iter(_check_cache)))
         _check_cache[key] = (stamp, out)
     return out
-
-
-BATCH_DIR = store.BATCH_OUT  # « Tout construire »'s output, where `refere batch ESPACE -o ESPACE/construits/` writes too
-
-
-def batch_build(folder: Path) -> Path:
-    """Where `refere batch <espace> -o <espace>/construits/` (or « Tout construire ») puts this case's build:
-    named, as batch names it, by the case's path from the workspace."""
-    return folder.parent / BATCH_DIR / folder.name
-
-
-def built_dir(folder: Path) -> Path:
-    """The case's last build: its own dossier/ (built from its page or `refere build`) or the one « Tout
-    construire » / `refere batch` wrote in construits/, whichever is newer. Every page and download uses it."""
-    best, best_time = folder / store.OUT_DIR, -1
-    for d in (folder / store.OUT_DIR, batch_build(folder)):
-        try:
-            st = os.lstat(d / "inventaire.json")
-        except OSError:
-            continue
-        if stat.S_ISREG(st.st_mode) and not os.path.islink(d) and st.st_mtime_ns > best_time:
-            best, best_time = d, st.st_mtime_ns
-    return best
 
 
 def status(folder: Path) -> dict:
@@ -342,113 +319,6 @@ def letter_stale(folder: Path) -> bool:
 def pdf_possible() -> bool:
     from refere.requete.render import soffice
     return soffice() is not None
-
-
-def _open_built(folder: Path, parts: list[str]):
-    d = built_dir(folder)
-    return open_plain(d.parent, [d.name, *parts])
-
-
-def manifest(folder: Path) -> dict | None:
-    fh = _open_built(folder, ["inventaire.json"])  # a link to /dev/zero is not read
-    if fh is None:
-        return None
-    try:
-        with fh:
-            data = json.loads(fh.read(MANIFEST_MAX).decode("utf-8"))
-    except (OSError, ValueError, RecursionError):  # 100 000 « [ »: unreadable, « reconstruisez »
-        return None
-    return data if isinstance(data, dict) else None
-
-
-MANIFEST_MAX = 64 * 1024 * 1024
-
-
-def built_unreadable(folder: Path) -> bool:
-    """A last build is there but its inventaire.json does not read (manifest() is None): « reconstruisez »."""
-    return os.path.lexists(built_dir(folder) / "inventaire.json")
-
-
-# What a build writes into dossier/ and lists in inventaire.json: pieces/<one name>, nothing deeper.
-_PIECE_NAME = re.compile(r"pieces/[^/\\\x00-\x1f.][^/\\\x00-\x1f]{0,254}")
-
-
-def output_files(folder: Path) -> list[str]:
-    """Every file of the last build, relative to dossier/, in filing order. A listed name that could lead
-    anywhere else (« ../ », an absolute path, a deeper folder) is left out: it is not refere's."""
-    m = manifest(folder)
-    if m is None:
-        return []
-    d = built_dir(folder)
-    out = [n for n in ("requete.docx", "requete.pdf") if (d / n).is_file()]
-    pieces = m.get("pieces") if isinstance(m.get("pieces"), list) else []
-    out += [p["fichier"] for p in pieces
-            if isinstance(p, dict) and isinstance(p.get("fichier"), str) and _PIECE_NAME.fullmatch(p["fichier"])]
-    out += [n for n in ("dossier-complet.pdf", "inventaire.json") if (d / n).is_file()]
-    return out
-
-
-class NotServed(RefereError):
-    """A file of the last build that is not handed out: missing, or not a plain file inside dossier/."""
-
-    def __init__(self, rel: str):
-        super().__init__(f"« {rel} » manque dans le dossier construit ou n'y est pas un simple fichier : "
-                         "construisez de nouveau le dossier.")
-
-
-def open_output(folder: Path, rel: str):
-    """``<last build>/<rel>`` opened for reading, only when the last build lists it, inside it, no link."""
-    if rel not in output_files(folder):
-        raise NotServed(rel)
-    fh = _open_built(folder, rel.split("/"))
-    if fh is None:
-        raise NotServed(rel)
-    return fh
-
-
-def open_plain(base: Path, parts: list[str]):
-    """``base/part/…/part`` opened for reading when it is a plain file, else None. Each folder on the way
-    and the file itself are opened without following a symbolic link: what is read is below ``base``."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    dirs: list[int] = []
-    try:
-        dirs.append(os.open(base, flags | getattr(os, "O_DIRECTORY", 0)))
-        for part in parts[:-1]:
-            dirs.append(os.open(part, flags | getattr(os, "O_DIRECTORY", 0), dir_fd=dirs[-1]))
-        fd = os.open(parts[-1], flags | getattr(os, "O_NONBLOCK", 0), dir_fd=dirs[-1])
-    except OSError:
-        return None
-    finally:
-        for d in dirs:
-            os.close(d)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        return None
-    return os.fdopen(fd, "rb")
-
-
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed: same build, same zip
-
-
-def make_zip(folder: Path, name: str):
-    """A zip of the last build, in an anonymous temporary file opened for reading (nothing is left on disk
-    once it is closed). Entries are « <case>/<name> » or « <case>/pieces/<name> », from checked names only;
-    NotServed when a listed file is missing or not a plain file inside dossier/."""
-    tmp = tempfile.TemporaryFile(prefix=".zip-", suffix=".zip")
-    try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
-            for rel in output_files(folder):
-                info = zipfile.ZipInfo(f"{name}/{rel}", ZIP_TIME)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                with open_output(folder, rel) as src, z.open(info, "w") as dst:
-                    while chunk := src.read(1 << 20):
-                        dst.write(chunk)
-        tmp.seek(0)
-    except BaseException:
-        tmp.close()
-        raise
-    return tmp
 
 
 # ---------------------------------------------------------------- « tout construire »

@@ -106,6 +106,8 @@ def register(app: Flask) -> None:
             zipped = core.make_zip(folder, case_id)  # closed, and so gone, with the response
         except core.NotServed as exc:
             return missing(exc)
+        except core.BuildUnderWay as exc:  # a build kept replacing the folder: never a zip of two builds
+            return render_template("erreur.html", titre="Construction en cours", message=exc.message), 503
         return send_file(zipped, mimetype="application/zip", as_attachment=True, download_name=f"{case_id}.zip",
                          max_age=0)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask, abort, flash, redirect, request, send_file, url_for
 
+from refere.affaire.model import MAX_TENTATIVES
 from refere.preuves import captures, shotdates
 from refere import files
 from refere.errors import RefereError
@@ -87,6 +88,12 @@ def register(app: Flask) -> None:
         ups = sorted((up for up in request.files.getlist("fichiers") if up and up.filename),
                      key=lambda up: (re.sub(r" ?\(\d+\)(?=\.\w+$)", "", up.filename),
                                      bool(re.search(r"\(\d+\)\.\w+$", up.filename))))
+        had = len(t) if isinstance(t := (doc or {}).get("tentatives"), list) else 0
+        if had + len(ups) > MAX_TENTATIVES:  # refused before anything is stored: refere could not read it back
+            flash(f"Envoi refusé : ce dossier a {had} tentatives et cet envoi apporte {len(ups)} "
+                  f"captures ; un dossier en compte au plus {MAX_TENTATIVES}. Rien n'a été enregistré : envoyez "
+                  "seulement les captures les plus parlantes.", "erreur")
+            return redirect(url_for("captures_page", case_id=case_id))
         for up in ups:
             original = store.shown_name(up.filename)
             try:

@@ -38,6 +38,7 @@ def register(app: Flask) -> None:
                                workspace=workspace, batch=runner.state,
                                single=(workspace / store.CASE_FILE).is_file(),
                                groups=store.nested_groups(workspace) if not total else [],
+                               unserved=store.unserved_cases(workspace),
                                has_report=report is not None, report=report)
 
     @app.post("/nouveau")

@@ -25,6 +25,7 @@ from typing import Any
 from refere import files, write
 from refere.preuves import shotdates
 from refere.errors import CaseInvalid, FileProblem, OutputError, Problem, RefereError, os_reason
+from refere.web import casenames
 
 CASE_FILE = "dossier.yaml"
 FRESH_MARK = ".refere-web-nouveau"  # the version of a case file as the form created it
@@ -33,8 +34,6 @@ _FRESH_UNUSED = ""  # the version of a case file as the form created it
 OUT_DIR = "dossier"  # build.default_out: where `refere build` writes beside dossier.yaml
 BATCH_OUT = "construits"  # in the workspace: where « Tout construire » writes (never a case's name)
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-# Existing folders made by hand may have capitals, dots or underscores; never a separator.
-CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 class Stale(RefereError):
@@ -59,41 +58,42 @@ def slugify(text: str) -> str:
 
 
 def case_ids(workspace: Path) -> list[str]:
-    out = []
-    try:
-        entries = sorted(workspace.iterdir(), key=lambda p: p.name)
-    except OSError:
-        return []
-    for p in entries:
-        case_file = p / CASE_FILE
-        # A linked case file (to another permanence's case, to any file) is never read nor listed.
-        if (CASE_ID.match(p.name) and p.name != BATCH_OUT and p.is_dir() and not p.is_symlink()
-                and case_file.is_file() and not case_file.is_symlink()):
-            out.append(p.name)
-    return out
+    return [name for name in _case_folders(workspace) if casenames.problem(name) is None]
+
+
+def unserved_cases(workspace: Path) -> list[tuple[str, str]]:
+    """Case folders `refere batch` builds but the web cannot show (casenames): (name as shown, why)."""
+    return [(casenames.visible(n), why) for n in _case_folders(workspace) if (why := casenames.problem(n))]
+
+
+def _case_folders(workspace: Path) -> list[str]:
+    # As `refere batch`, hidden folders are not cases; a linked case file is never read nor listed.
+    return [p.name for p in _entries(workspace) if p.name != BATCH_OUT and p.name[:1] != "." and p.is_dir()
+            and not p.is_symlink() and (p / CASE_FILE).is_file() and not (p / CASE_FILE).is_symlink()]
 
 
 def nested_groups(workspace: Path) -> list[tuple[str, int]]:
     """Sub-folders holding cases (« lundi/diallo-a », as « refere batch » reads them): the web lists only the
     cases directly in its folder, so the page points to each (« refere web lundi/ »). (name, number of cases)."""
+    counts = [(p.name, len(case_ids(p))) for p in _entries(workspace)
+              if p.is_dir() and not p.is_symlink() and p.name != BATCH_OUT and not p.name.startswith(".")]
+    return [(name, n) for name, n in counts if n]
+
+
+def _entries(folder: Path) -> list[Path]:
     try:
-        entries = sorted(workspace.iterdir(), key=lambda p: p.name)
+        return sorted(folder.iterdir(), key=lambda p: p.name)
     except OSError:
         return []
-    out = []
-    for p in entries:
-        if p.is_dir() and not p.is_symlink() and p.name != BATCH_OUT and not p.name.startswith("."):
-            n = len(case_ids(p))
-            if n:
-                out.append((p.name, n))
-    return out
 
 
 def case_dir(workspace: Path, case_id: str) -> Path | None:
     """The folder of a listed case, or None: an id is looked up, never joined as a path."""
-    if not CASE_ID.match(case_id or ""):
-        return None
-    return workspace / case_id if case_id in case_ids(workspace) else None
+    ids = case_ids(workspace)
+    if case_id in ids:
+        return workspace / case_id
+    alike = [i for i in ids if casenames.same(i, case_id or "")]  # « é » typed another way (NFC)
+    return workspace / alike[0] if len(alike) == 1 else None
 
 
 def new_case(workspace: Path, name: str) -> str:

@@ -314,7 +314,9 @@ def _too_big(text: str) -> str:
 
 
 def _fr(n: int) -> str:
-    return f"{n:,}".replace(",", "\u202f")  # « 20 000 »
+    from refere.dates import format_number  # Babel: only for this rare refusal
+
+    return format_number(n)
 
 
 def _model_at(loc: Loc) -> type[BaseModel] | None:

@@ -91,7 +91,9 @@ UNSUPPORTED_CRYPT = ("PDF chiffré par une méthode que refere ne sait pas lire,
 
 
 def _thousands(n: int) -> str:
-    return f"{n:,}".replace(",", "\u202f")  # « 100 000 », as French typography writes it
+    from refere.dates import format_number  # Babel: only for the rare refusal that needs it
+
+    return format_number(n)
 
 
 def _content_size(contents: pikepdf.Array) -> int:

@@ -15,7 +15,7 @@ import pytest
 
 import hostile
 from conftest import check_pdf, default_case, write_case
-from refere.pieces import flux, pdfnames, probe
+from refere.pieces import flux, pdfnames, probe, repair
 from test_attacks import refere as limited
 
 PIECE = "pieces/passeport.pdf"
@@ -340,3 +340,16 @@ def test_page_tree_deeper_than_qpdf_walks_is_unsupported_not_damaged(tmp_path, r
     assert ("« pieces/passeport.pdf » : arbre des pages imbriqué sur plus de 100 niveaux, format non pris "
             "en charge") in result.output
     assert "endommagé" not in result.output
+
+
+@pytest.mark.parametrize("warning, label", [
+    # The object's position names the object stream it sits in: no finding about that stream.
+    ("a.pdf object stream 1, object 4 0 at offset 106: /Type key should be /Page but is not; overriding",
+     "arbre des pages endommagé"),
+    ("a.pdf, object 2 0 at offset 73: /Type key should be /Pages but is not; overriding", "arbre des pages endommagé"),
+    ("a.pdf (xref table, offset 585): accepting invalid xref table entry", "table des objets (xref) endommagée"),
+    ("a.pdf (object 7 0, offset 1200): expected endstream", "longueur d'un flux (/Length) erronée"),
+], ids=["dans-un-flux-d-objets", "type-pages", "xref", "endstream"])
+def test_qpdf_findings_named_by_what_they_say_not_by_where(warning, label):
+    """Messages as libqpdf 12 writes them (corpus: no-pages-types.pdf, xref-errors.pdf)."""
+    assert repair.label(warning) == label

@@ -40,7 +40,7 @@ _KINDS = (
       "re-processed without filtering", "unable to recover stream data"), STREAM),
     (("stream length", "endstream", "/length", "stream keyword"), "longueur d'un flux (/Length) erronée"),
     (("object stream",), "flux d'objets endommagé"),
-    (("kid ", "pages tree", "page tree", "/type /page", "/pages"), "arbre des pages endommagé"),
+    (("kid ", "pages tree", "page tree", "/type /page", "/pages", "should be /page"), "arbre des pages endommagé"),
     (("trailer", "/prev", "/id "), "fin de fichier (trailer) endommagée"),
     (("xref", "cross-ref", "reconstruct", "startxref", "not found in file", "expected n n obj", "offset"),
      "table des objets (xref) endommagée"),

@@ -664,3 +664,22 @@ def pdf_deep_page_tree(path: Path, depth: int) -> Path:
     node.Parent = pdf.Root.Pages
     pdf.Root.Pages.Kids = pikepdf.Array([node])
     return _raw_save(pdf, path)
+
+
+def pdf_contents_shared(path: Path, pages: int, times: int, size: int) -> Path:
+    """``pages`` pages sharing one /Contents array that names one Flate stream (``size`` bytes of
+    blank content inflated) ``times`` times: each page joins the whole array when stamped."""
+    pdf = pikepdf.new()
+    part = _stream(pdf, zlib.compress(b" " * size, 9), "/FlateDecode")
+    shared = pdf.make_indirect(pikepdf.Array([part] * times))
+    for _ in range(pages):
+        _page(pdf, shared)
+    return _raw_save(pdf, path)
+
+
+def pdf_kids_nulls(path: Path, nulls: int) -> Path:
+    """One page whose /Kids also holds ``nulls`` nulls (qpdf notes and skips each one)."""
+    pdf = pikepdf.new()
+    _page(pdf, pdf.make_stream(TEXT))
+    pdf.Root.Pages.Kids = pikepdf.Array([pdf.Root.Pages.Kids[0]] + [None] * nulls)
+    return _raw_save(pdf, path)

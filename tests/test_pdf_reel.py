@@ -353,3 +353,22 @@ def test_page_tree_deeper_than_qpdf_walks_is_unsupported_not_damaged(tmp_path, r
 def test_qpdf_findings_named_by_what_they_say_not_by_where(warning, label):
     """Messages as libqpdf 12 writes them (corpus: no-pages-types.pdf, xref-errors.pdf)."""
     assert repair.label(warning) == label
+
+
+@pytest.mark.parametrize("make, args, message", [
+    (hostile.pdf_contents_shared, (3, 1, 100_000_000),
+     "« pieces/passeport.pdf », page 3 : avec les pages d'avant, contenu qui se décompresse en plus de 256 Mo au total"),
+    (hostile.pdf_contents_shared, (10, 30_000, 10),
+     "« pieces/passeport.pdf » : plus de 200\u202f000 morceaux de contenu et annotations sur ses pages"),
+    (hostile.pdf_kids_nulls, (30_000,), "« pieces/passeport.pdf » : arbre des pages démesuré (plus de 20\u202f000 entrées)"),
+], ids=["contenu-partage-trop-gros", "contenu-partage-trop-de-morceaux", "kids-nuls"])
+def test_what_many_pages_share_is_counted_for_each_of_them(tmp_path, run, make, args, message):
+    """attack 11: one /Contents array shared by ten pages, each joining 128 MB when stamped
+    (« Erreur interne » in memory), or by 2,000 pages (still checking after 340 s); a million
+    nulls in /Kids (49 s). Each is refused in French, the source untouched."""
+    case = _case(tmp_path, make, *args)
+    source = (tmp_path / "affaire" / PIECE).read_bytes()
+    result = run("check", case)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert (tmp_path / "affaire" / PIECE).read_bytes() == source

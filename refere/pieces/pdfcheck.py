@@ -63,12 +63,11 @@ def pdf_open(source: bytes | Path, written: str) -> pikepdf.Pdf:
         # every page listed twice, a million times over for a few KB of /Kids.
         with opened(False) as bare:
             try:
-                too_many = _more_pages_than(bare, MAX_PDF_PAGES)
+                problem = _tree_problem(bare)
             except PDF_ERRORS:
-                too_many = False  # a tree too odd to count here: qpdf's reading says what it is
-        if too_many:
-            raise FileProblem(f"« {written} » : plus de {MAX_PDF_PAGES} pages, c'est trop pour une pièce ; "
-                              "ne gardez que les pages utiles")
+                problem = None  # a tree too odd to count here: qpdf's reading says what it is
+        if problem is not None:
+            raise FileProblem(f"« {written} » : {problem}")
         return opened(True)
     except pikepdf.PasswordError:
         raise FileProblem(
@@ -96,11 +95,11 @@ def _thousands(n: int) -> str:
     return format_number(n)
 
 
-def _content_size(contents: pikepdf.Array) -> int:
+def _content_size(contents: pikepdf.Array, sizes: dict) -> int:
     """The decoded total of a page's content parts, joined into one form when the page is
     stamped (it must fit in memory), counted up to MAX_CONTENT + 1 at most: a part named many
-    times is measured once, and no part is inflated past what is left of the budget."""
-    total, sizes = 0, {}
+    times is measured once (``sizes``, by object), and none is inflated past what is left."""
+    total = 0
     for part in contents:
         if not isinstance(part, pikepdf.Stream):
             continue
@@ -121,8 +120,29 @@ def _content_size(contents: pikepdf.Array) -> int:
     return total
 
 
-def _page_problem(page: pikepdf.Page) -> str | None:
-    """What the stamping could not handle on this page, in French, or None."""
+class _Joined:
+    """What the stamping joins, over the whole document: each page's content parts, decoded, held
+    until the pièce is saved. An array or a part named by many pages is measured once."""
+
+    def __init__(self) -> None:
+        self.parts: dict = {}
+        self.arrays: dict = {}
+        self.total = 0
+
+    def add(self, contents: pikepdf.Array) -> int:
+        key = contents.objgen if contents.is_indirect else None
+        size = self.arrays.get(key) if key is not None else None
+        if size is None:
+            size = _content_size(contents, self.parts)
+            if key is not None:
+                self.arrays[key] = size
+        self.total += size
+        return size
+
+
+def _page_problem(page: pikepdf.Page, joined: _Joined) -> str | None:
+    """What the stamping could not handle on this page (``joined``: the pages before it), in
+    French, or None."""
     obj = page.obj
     rotate = obj.get("/Rotate", 0)
     if not _is_number(rotate):
@@ -151,8 +171,11 @@ def _page_problem(page: pikepdf.Page) -> str | None:
     if isinstance(contents, pikepdf.Array):
         if len(contents) > MAX_PAGE_PARTS:
             return f"contenu de page découpé en plus de {_thousands(MAX_PAGE_PARTS)} morceaux"
-        if _content_size(contents) > MAX_CONTENT:
+        if joined.add(contents) > MAX_CONTENT:
             return f"contenu de page qui se décompresse en plus de {MAX_CONTENT // 1_000_000} Mo"
+        if joined.total > MAX_DOC_CONTENT:
+            return (f"avec les pages d'avant, contenu qui se décompresse en plus de {MAX_DOC_CONTENT // 1_000_000} Mo "
+                    "au total")
     annots = obj.get("/Annots")
     if isinstance(annots, pikepdf.Array) and len(annots) > MAX_PAGE_PARTS:
         return f"page qui porte plus de {_thousands(MAX_PAGE_PARTS)} annotations"
@@ -180,6 +203,9 @@ MAX_DECODED = 256_000_000  # bytes one stream may inflate to when the pièce is 
 MAX_PACKED = 64_000_000  # bytes of objects packed in one object stream (real ones: a few MB)
 MAX_CONTENT = 128_000_000  # bytes of one page's content when its parts are joined for the stamp
 MAX_PAGE_PARTS = 100_000  # content streams, or annotations, of one page (real pages: a few, a few hundred)
+MAX_DOC_PARTS = 200_000  # the same over every page, as listed
+MAX_DOC_CONTENT = 256_000_000  # bytes of joined content over every page, held until the pièce is saved
+MAX_TREE_ENTRIES = 10 * MAX_PDF_PAGES  # /Kids entries in the page tree (pages and the nodes above them)
 
 
 def _stream_problem(stream: pikepdf.Stream) -> str | None:
@@ -217,27 +243,39 @@ def _streams_problem(pdf: pikepdf.Pdf) -> str | None:
     return None
 
 
-def _more_pages_than(pdf: pikepdf.Pdf, limit: int) -> bool:
-    """Whether the page tree lists more than ``limit`` pages, counted without qpdf's list of
-    pages: that list makes a copy of each page listed twice, a million times over for a few KB
-    of /Kids. A /Pages node met again (a loop) is not walked twice."""
-    count, seen, todo = 0, set(), [pdf.Root.get("/Pages")]
+def _tree_problem(pdf: pikepdf.Pdf) -> str | None:
+    """What makes the page tree too big to hand to qpdf, counted without qpdf's list of pages
+    (that list copies each page listed twice, a million times over for a few KB of /Kids, and
+    notes each repeated annotation): pages as listed, every /Kids entry, and the content parts
+    and annotations each listing brings. A /Pages node met again (a loop) is walked once."""
+    pages = entries = parts = 0
+    seen, todo = set(), [pdf.Root.get("/Pages")]
     while todo:
         node = todo.pop()
         if node.is_indirect:
             if node.objgen in seen:
                 continue
             seen.add(node.objgen)
-        for kid in node.get("/Kids"):
+        kids = node.get("/Kids")
+        for kid in kids if isinstance(kids, pikepdf.Array) else ():
+            entries += 1
+            if entries > MAX_TREE_ENTRIES:
+                return (f"arbre des pages démesuré (plus de {_thousands(MAX_TREE_ENTRIES)} entrées), refusé "
+                        "pour protéger la mémoire ; réenregistrez-le (« Imprimer » → « Enregistrer en PDF »)")
             if not isinstance(kid, pikepdf.Dictionary):
                 continue
             if isinstance(kid.get("/Kids"), pikepdf.Array):
                 todo.append(kid)
-            else:
-                count += 1  # a page, counted each time it is listed, as qpdf lists it
-                if count > limit:
-                    return True
-    return False
+                continue
+            pages += 1  # a page, counted each time it is listed, as qpdf lists it
+            if pages > MAX_PDF_PAGES:
+                return (f"plus de {MAX_PDF_PAGES} pages, c'est trop pour une pièce ; "
+                        "ne gardez que les pages utiles")
+            parts += sum(len(v) for v in (kid.get("/Contents"), kid.get("/Annots")) if isinstance(v, pikepdf.Array))
+            if parts > MAX_DOC_PARTS:
+                return (f"plus de {_thousands(MAX_DOC_PARTS)} morceaux de contenu et annotations sur ses pages, "
+                        "refusé pour protéger la mémoire ; réenregistrez-le (« Imprimer » → « Enregistrer en PDF »)")
+    return None
 
 
 def _pdf_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis]:
@@ -253,8 +291,9 @@ def _pdf_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis]:
                               "ne gardez que les pages utiles")
         try:
             # The pages first: each is looked at in bounded time, the walk of their streams is not.
+            joined = _Joined()
             for k, page in enumerate(pdf.pages, start=1):
-                if (problem := _page_problem(page)) is not None:
+                if (problem := _page_problem(page, joined)) is not None:
                     raise FileProblem(f"« {written} », page {k} : {problem} ; "
                                       "réenregistrez le PDF (« Imprimer » → « Enregistrer en PDF »)")
             if (problem := _streams_problem(pdf)) is not None:

@@ -683,3 +683,28 @@ def pdf_kids_nulls(path: Path, nulls: int) -> Path:
     _page(pdf, pdf.make_stream(TEXT))
     pdf.Root.Pages.Kids = pikepdf.Array([pdf.Root.Pages.Kids[0]] + [None] * nulls)
     return _raw_save(pdf, path)
+
+
+def pdf_content_stream_shared(path: Path, pages: int, size: int) -> Path:
+    """``pages`` pages drawing one content stream of ``size`` bytes (a comment: draws nothing),
+    each with its own /Resources: each page stamped gets its own copy of the stream."""
+    pdf = pikepdf.new()
+    shared = _stream(pdf, b"%" + b"x" * size + b"\n" + TEXT)
+    for _ in range(pages):
+        _page(pdf, shared)
+    return _raw_save(pdf, path)
+
+
+def pdf_runlength_forms(path: Path, forms: int) -> Path:
+    """One page drawing ``forms`` distinct forms, each 8 KB of [/FlateDecode /RunLengthDecode]
+    that the writing decodes to 255 MB of zeros (re-encoded in the pièce)."""
+    pdf = pikepdf.new()
+    data = zlib.compress(b"\x81\x00" * 1_990_000, 9)  # 1.99 million runs of 128 zeros
+    names = {}
+    for i in range(forms):
+        names[f"/X{i}"] = _stream(pdf, data, "/FlateDecode", "/RunLengthDecode",
+                                  Type=Name.XObject, Subtype=Name.Form, BBox=[0, 0, 10, 10])
+    calls = b" ".join(b"q /X%d Do Q" % i for i in range(forms))
+    _page(pdf, pdf.make_stream(TEXT + b" " + calls))
+    pdf.pages[0].Resources.XObject = pikepdf.Dictionary(names)
+    return _raw_save(pdf, path)

@@ -372,3 +372,18 @@ def test_what_many_pages_share_is_counted_for_each_of_them(tmp_path, run, make, 
     assert result.exit_code == 1
     assert message in result.output
     assert (tmp_path / "affaire" / PIECE).read_bytes() == source
+
+
+@pytest.mark.parametrize("make, args, message", [
+    (hostile.pdf_content_stream_shared, (300, 1_000_000),
+     "page 257 : avec les pages d'avant, contenu qui se décompresse en plus de 256 Mo au total"),
+    (hostile.pdf_runlength_forms, (10,), "flux compressés qui se décompressent en plus de 2 Go au total"),
+], ids=["un-flux-de-contenu-pour-300-pages", "dix-formes-de-255-Mo"])
+def test_what_the_writing_would_copy_or_decode_is_bounded_over_the_document(tmp_path, run, make, args, message):
+    """attack 12: one 1 MB content stream drawn by 2,000 pages (each stamped page copies it:
+    « Erreur interne » in memory); 400 forms of 255 MB each once decoded (the check measured each,
+    130 s; the writing would decode 100 GB)."""
+    case = _case(tmp_path, make, *args)
+    result = run("check", case)
+    assert result.exit_code == 1
+    assert message in result.output

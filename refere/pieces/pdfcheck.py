@@ -127,6 +127,7 @@ class _Joined:
     def __init__(self) -> None:
         self.parts: dict = {}
         self.arrays: dict = {}
+        self.singles: dict = {}
         self.total = 0
 
     def add(self, contents: pikepdf.Array) -> int:
@@ -138,6 +139,17 @@ class _Joined:
                 self.arrays[key] = size
         self.total += size
         return size
+
+    def again(self, stream: pikepdf.Stream) -> bool:
+        """A page's one content stream: each page stamped gets its own copy of it, so a stream
+        named by many pages counts for each page after the first. Whether it was counted."""
+        key = stream.objgen if stream.is_indirect else None
+        if key is None or key not in self.singles:
+            if key is not None:
+                self.singles[key] = len(stream.read_raw_bytes())
+            return False
+        self.total += self.singles[key]
+        return True
 
 
 def _page_problem(page: pikepdf.Page, joined: _Joined) -> str | None:
@@ -168,6 +180,9 @@ def _page_problem(page: pikepdf.Page, joined: _Joined) -> str | None:
     if max(abs(x0), abs(y0), abs(x1), abs(y1)) > 1e6:
         return "format de page (/MediaBox) démesuré"
     contents = obj.get("/Contents")
+    if isinstance(contents, pikepdf.Stream) and joined.again(contents) and joined.total > MAX_DOC_CONTENT:
+        return (f"avec les pages d'avant, contenu qui se décompresse en plus de {MAX_DOC_CONTENT // 1_000_000} Mo "
+                "au total")
     if isinstance(contents, pikepdf.Array):
         if len(contents) > MAX_PAGE_PARTS:
             return f"contenu de page découpé en plus de {_thousands(MAX_PAGE_PARTS)} morceaux"
@@ -200,6 +215,7 @@ _REDECODED = {"/ASCIIHexDecode": 1, "/ASCII85Decode": 4, "/RunLengthDecode": 64,
               "/FlateDecode": 1032}
 _COPIED = {"/FlateDecode", "/DCTDecode", "/JPXDecode", "/CCITTFaxDecode", "/JBIG2Decode", "/Crypt"}
 MAX_DECODED = 256_000_000  # bytes one stream may inflate to when the pièce is written
+MAX_DOC_DECODED = 2_000_000_000  # the same over every stream of the document (the writing decodes them all)
 MAX_PACKED = 64_000_000  # bytes of objects packed in one object stream (real ones: a few MB)
 MAX_CONTENT = 128_000_000  # bytes of one page's content when its parts are joined for the stamp
 MAX_PAGE_PARTS = 100_000  # content streams, or annotations, of one page (real pages: a few, a few hundred)
@@ -208,9 +224,11 @@ MAX_DOC_CONTENT = 256_000_000  # bytes of joined content over every page, held u
 MAX_TREE_ENTRIES = 10 * MAX_PDF_PAGES  # /Kids entries in the page tree (pages and the nodes above them)
 
 
-def _stream_problem(stream: pikepdf.Stream) -> str | None:
+def _stream_problem(stream: pikepdf.Stream, budget: list[int]) -> str | None:
     """Whether writing this stream would inflate it beyond reason, in French, or None. Data that
-    does not decode is not a bomb: the diagnosis calls it damage."""
+    does not decode is not a bomb: the diagnosis calls it damage. ``budget``: what the streams
+    decoded when written may still add up to, over the whole document (each is charged its bound
+    when that fits, else what it measures)."""
     names = flux.filter_names(stream)
     if len(names) > MAX_FILTERS:
         return f"flux compressé {len(names)} fois ({MAX_FILTERS} au plus)"
@@ -220,25 +238,30 @@ def _stream_problem(stream: pikepdf.Stream) -> str | None:
     bound = len(raw)
     for n in names:
         bound *= _REDECODED.get(n, 1)
-    if bound <= MAX_DECODED:
+    limit = min(MAX_DECODED, budget[0])
+    if bound <= limit:
+        budget[0] -= bound
         return None
     general = [n for n in names if n in _REDECODED]
     try:
-        size = flux.decoded_size(raw, general, stream.get("/DecodeParms"), MAX_DECODED)
+        size = flux.decoded_size(raw, general, stream.get("/DecodeParms"), limit)
     except flux.Undecodable:
         return None
-    if size is None or size > MAX_DECODED:
+    if size is not None and size <= limit:
+        budget[0] -= size
+        return None
+    if limit == MAX_DECODED:
         return f"flux compressé qui se décompresse en plus de {MAX_DECODED // 1_000_000} Mo"
-    return None
+    return f"flux compressés qui se décompressent en plus de {MAX_DOC_DECODED // 1_000_000_000} Go au total"
 
 
 def _streams_problem(pdf: pikepdf.Pdf) -> str | None:
     """Only what the pages use is written into the pièce: an orphan object does not count."""
     seen: set = set()
-    walk = [repair.MAX_WALK]
+    walk, budget = [repair.MAX_WALK], [MAX_DOC_DECODED]
     for page in pdf.pages:
         for stream in repair.page_streams(page, seen, walk):
-            if (problem := _stream_problem(stream)) is not None:
+            if (problem := _stream_problem(stream, budget)) is not None:
                 return problem
     return None
 

@@ -181,16 +181,14 @@ def _page_problem(page: pikepdf.Page, joined: _Joined) -> str | None:
         return "format de page (/MediaBox) démesuré"
     contents = obj.get("/Contents")
     if isinstance(contents, pikepdf.Stream) and joined.again(contents) and joined.total > MAX_DOC_CONTENT:
-        return (f"avec les pages d'avant, contenu qui se décompresse en plus de {MAX_DOC_CONTENT // 1_000_000} Mo "
-                "au total")
+        return _JOINED_TOO_BIG
     if isinstance(contents, pikepdf.Array):
         if len(contents) > MAX_PAGE_PARTS:
             return f"contenu de page découpé en plus de {_thousands(MAX_PAGE_PARTS)} morceaux"
         if joined.add(contents) > MAX_CONTENT:
             return f"contenu de page qui se décompresse en plus de {MAX_CONTENT // 1_000_000} Mo"
         if joined.total > MAX_DOC_CONTENT:
-            return (f"avec les pages d'avant, contenu qui se décompresse en plus de {MAX_DOC_CONTENT // 1_000_000} Mo "
-                    "au total")
+            return _JOINED_TOO_BIG
     annots = obj.get("/Annots")
     if isinstance(annots, pikepdf.Array) and len(annots) > MAX_PAGE_PARTS:
         return f"page qui porte plus de {_thousands(MAX_PAGE_PARTS)} annotations"
@@ -221,6 +219,7 @@ MAX_CONTENT = 128_000_000  # bytes of one page's content when its parts are join
 MAX_PAGE_PARTS = 100_000  # content streams, or annotations, of one page (real pages: a few, a few hundred)
 MAX_DOC_PARTS = 200_000  # the same over every page, as listed
 MAX_DOC_CONTENT = 256_000_000  # bytes of joined content over every page, held until the pièce is saved
+_JOINED_TOO_BIG = f"avec les pages d'avant, contenu qui se décompresse en plus de {MAX_DOC_CONTENT // 1_000_000} Mo au total"
 MAX_TREE_ENTRIES = 10 * MAX_PDF_PAGES  # /Kids entries in the page tree (pages and the nodes above them)
 
 

@@ -74,7 +74,9 @@ def make_server(workspace: Path, host: str, port: int, behind_proxy: bool = Fals
         check_templates(templates)  # a template the verifier refuses stops here, with every problem
     app = create_app(workspace, password=password, limits=limits, trusted_hosts=trusted,
                      behind_proxy=behind_proxy, templates=templates)
-    threading.Thread(target=_warm, args=(workspace,), daemon=True).start()
+    stop = threading.Event()
+    warm = threading.Thread(target=_warm, args=(workspace, stop), daemon=True)
+    warm.start()
     try:
         # Up to 8 requests at once: uploads and a build must not freeze the other pages.
         # Behind the proxy, waitress takes the visitor's address and scheme from the headers the proxy adds;
@@ -92,6 +94,7 @@ def make_server(workspace: Path, host: str, port: int, behind_proxy: bool = Fals
                                max_request_body_size=limits.case_bytes + 2 * 1024 * 1024,
                                channel_timeout=30, connection_limit=200, **proxy)
         server.refere_app = app
+        server.refere_warm = (warm, stop)
         wire.install(server, app, limits, behind_proxy, gate=bool(password))
         return server
     except OSError as exc:
@@ -115,16 +118,28 @@ def check_public_name(name: str | None) -> str:
     return name
 
 
-def _warm(workspace: Path) -> None:
-    """Read and check every case once in the background, so that the first pages answer fast."""
+def _warm(workspace: Path, stop: threading.Event) -> None:
+    """Read and check every case once in the background, so that the first pages answer fast;
+    ``stop``: the server is stopping (see ``_end_warm``)."""
     from refere.web import core
 
     for cid in store.case_ids(workspace):
+        if stop.is_set():
+            return
         try:
             store.read_doc_for_display(workspace / cid / store.CASE_FILE)
             core.status(workspace / cid)
         except Exception:  # noqa: BLE001 — a broken case is shown by its page, not here
             continue
+
+
+def _end_warm(server, wait: float = 30.0) -> None:
+    """Stop the background reading and wait for it: a thread still inside a library's C code
+    while the interpreter shuts down can crash it (seen: SIGSEGV on Ctrl-C right after start)."""
+    warm, stop = getattr(server, "refere_warm", (None, None))
+    if warm is not None:
+        stop.set()
+        warm.join(wait)
 
 
 def address(server, host: str) -> str:
@@ -153,6 +168,7 @@ def run(workspace: Path, host: str, port: int, open_browser: bool, echo=print, b
         pass
     finally:
         server.close()
+        _end_warm(server)
     echo("Serveur arrêté.")
     if (signum := signals.raised()) not in (None, signal.SIGINT):
         raise signals.Terminated(signum)  # SIGTERM, SIGHUP: the shell's exit code (143, 129), as every command

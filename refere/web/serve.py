@@ -118,13 +118,13 @@ def check_public_name(name: str | None) -> str:
     return name
 
 
-def _warm(workspace: Path, stop: threading.Event) -> None:
+def _warm(workspace: Path, stop: threading.Event | None = None) -> None:
     """Read and check every case once in the background, so that the first pages answer fast;
     ``stop``: the server is stopping (see ``_end_warm``)."""
     from refere.web import core
 
     for cid in store.case_ids(workspace):
-        if stop.is_set():
+        if stop is not None and stop.is_set():
             return
         try:
             store.read_doc_for_display(workspace / cid / store.CASE_FILE)

@@ -708,3 +708,22 @@ def pdf_runlength_forms(path: Path, forms: int) -> Path:
     _page(pdf, pdf.make_stream(TEXT + b" " + calls))
     pdf.pages[0].Resources.XObject = pikepdf.Dictionary(names)
     return _raw_save(pdf, path)
+
+
+def fine_runs(kind: str, count: int) -> bytes:
+    """``count`` runs of one byte (RunLength) or ``count`` clear codes (LZW, nothing decoded):
+    data whose size can only be told one run or one code at a time."""
+    if kind == "/RunLengthDecode":
+        return b"\x00A" * count + b"\x80"
+    eight = int("100000000" * 8, 2).to_bytes(9, "big")  # eight 9-bit codes 256 (clear) make 9 bytes
+    return eight * (count // 8)
+
+
+def pdf_fine_runs(path: Path, kind: str, count: int) -> Path:
+    """One image behind [/FlateDecode kind] whose ``count`` runs or codes sit in a few hundred KB."""
+    pdf = pikepdf.new()
+    image = _stream(pdf, zlib.compress(fine_runs(kind, count), 9), "/FlateDecode", kind, Type=Name.XObject,
+                    Subtype=Name.Image, Width=8, Height=8, BitsPerComponent=8, ColorSpace=Name.DeviceGray)
+    _page(pdf, pdf.make_stream(TEXT + b" q 80 0 0 80 72 500 cm /Im0 Do Q"))
+    pdf.pages[0].Resources.XObject = pikepdf.Dictionary(Im0=image)
+    return _raw_save(pdf, path)

@@ -387,3 +387,29 @@ def test_what_the_writing_would_copy_or_decode_is_bounded_over_the_document(tmp_
     result = run("check", case)
     assert result.exit_code == 1
     assert message in result.output
+
+
+def test_runs_and_codes_are_counted_within_one_allowance_per_document():
+    """Counting LZW codes and RunLength runs is the one check done a unit at a time in Python:
+    within a document's span the counts share one allowance, spent by whatever counts first."""
+    with flux.counting(1_000):
+        assert flux.runlength_size(hostile.fine_runs("/RunLengthDecode", 400)) == 400
+        assert flux.lzw_size(hostile.lzw_encode(b"abc" * 100)) == 300
+        with pytest.raises(flux.TooCostly):  # 600 more runs: past the 1,000 with the LZW codes
+            flux.runlength_size(hostile.fine_runs("/RunLengthDecode", 600))
+    # Outside a document, each count has the whole allowance to itself.
+    assert flux.runlength_size(hostile.fine_runs("/RunLengthDecode", 400)) == 400
+
+
+@pytest.mark.parametrize("kind, count", [("/RunLengthDecode", 45_000_000), ("/LZWDecode", 25_000_000)],
+                         ids=["runlength", "lzw"])
+def test_data_cut_too_fine_to_count_is_refused_as_unsupported(tmp_path, run, kind, count):
+    """A few hundred KB of Flate over tens of millions of one-byte runs (or LZW clear codes, which
+    decode to nothing) held a core for minutes while each was counted: refused as not supported,
+    in French, once the document's allowance is spent."""
+    case = _case(tmp_path, hostile.pdf_fine_runs, kind, count)
+    assert (tmp_path / "affaire" / PIECE).stat().st_size < 400_000
+    result = run("check", case)
+    assert result.exit_code == 1
+    assert (f"« pieces/passeport.pdf » : format non pris en charge (flux {kind[1:-6]} découpés en trop de "
+            "morceaux pour être vérifiés en un temps raisonnable)") in result.output

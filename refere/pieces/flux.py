@@ -8,6 +8,7 @@ few milliseconds and no memory. A stream that cannot be decoded is damage, not a
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 
 import zlib
@@ -31,6 +32,33 @@ GENERAL = frozenset({"/FlateDecode", "/LZWDecode", "/RunLengthDecode", "/ASCIIHe
 
 class Undecodable(ValueError):
     """The data is not what its filter says: damage (never a bomb)."""
+
+
+class TooCostly(Exception):
+    """LZW or RunLength data cut so fine that counting its size in Python would hold a core for
+    minutes (not damage: the caller refuses the file as not supported)."""
+
+
+# LZW codes and RunLength runs are counted one by one in Python (about 0.2 µs a run, 0.4 µs a
+# code): what one document may make us count, in runs (a code weighs two). Real streams are far
+# below it (a scanned page: a few hundred thousand), a hostile one stops in seconds.
+MAX_UNITS = 40_000_000
+_units = contextvars.ContextVar("units")
+
+
+@contextlib.contextmanager
+def counting(units: int = MAX_UNITS):
+    """Within this span (one document), every LZW and RunLength count draws on ``units``."""
+    token = _units.set([units])
+    try:
+        yield
+    finally:
+        _units.reset(token)
+
+
+def _left() -> list[int]:
+    # Outside a document's span, each count has the whole allowance to itself.
+    return _units.get([MAX_UNITS])
 
 
 def filter_names(stream: pikepdf.Stream) -> list[str]:
@@ -99,50 +127,59 @@ def flate_complete(data: bytes) -> bool:
 def lzw_size(data: bytes, early: int = 1, limit: int = 1 << 62) -> int:
     """Decoded size of PDF LZW data (MSB first, 9 to 12 bits), counted from table entry lengths
     only; stops past ``limit``. Raises Undecodable on a code the table cannot hold."""
-    lengths = [1] * 256 + [0, 0]
-    width, prev, total, acc, nbits, i, n = 9, 0, 0, 0, 0, 0, len(data)
-    while True:
-        while nbits < width:
-            if i >= n:
-                return total  # no end-of-data code: what came is all there is
-            acc = ((acc << 8) | data[i]) & 0xFFFFFF
-            i += 1
-            nbits += 8
-        nbits -= width
-        code = (acc >> nbits) & ((1 << width) - 1)
-        if code == 256:
-            del lengths[258:]
-            width, prev = 9, 0
-            continue
-        if code == 257:
-            return total
-        size = len(lengths)
-        if prev == 0:
-            if code >= 256:
-                raise Undecodable("code LZW invalide")
-            cur = 1
-        else:
-            if code < size:
-                cur = lengths[code]
-            elif code == size:
-                cur = prev + 1
+    left = _left()
+    codes, cap = 0, left[0] // 2
+    try:
+        lengths = [1] * 256 + [0, 0]
+        width, prev, total, acc, nbits, i, n = 9, 0, 0, 0, 0, 0, len(data)
+        while True:
+            codes += 1
+            if codes > cap:
+                raise TooCostly("LZW")
+            while nbits < width:
+                if i >= n:
+                    return total  # no end-of-data code: what came is all there is
+                acc = ((acc << 8) | data[i]) & 0xFFFFFF
+                i += 1
+                nbits += 8
+            nbits -= width
+            code = (acc >> nbits) & ((1 << width) - 1)
+            if code == 256:
+                del lengths[258:]
+                width, prev = 9, 0
+                continue
+            if code == 257:
+                return total
+            size = len(lengths)
+            if prev == 0:
+                if code >= 256:
+                    raise Undecodable("code LZW invalide")
+                cur = 1
             else:
-                raise Undecodable("code LZW invalide")
-            if size < 4096:
-                lengths.append(prev + 1)
-                size += 1
-        total += cur
-        if total > limit:
-            return total
-        prev = cur
-        if size + early >= (1 << width) and width < 12:
-            width += 1
+                if code < size:
+                    cur = lengths[code]
+                elif code == size:
+                    cur = prev + 1
+                else:
+                    raise Undecodable("code LZW invalide")
+                if size < 4096:
+                    lengths.append(prev + 1)
+                    size += 1
+            total += cur
+            if total > limit:
+                return total
+            prev = cur
+            if size + early >= (1 << width) and width < 12:
+                width += 1
+    finally:
+        left[0] -= 2 * codes
 
 
 def runlength_size(data: bytes, limit: int = 1 << 62) -> int:
     """Decoded size of RunLength data; raises Undecodable when a run reaches past the data."""
-    total, i, n = 0, 0, len(data)
-    while i < n and total <= limit:
+    left = _left()
+    total, i, n, runs, cap = 0, 0, len(data), 0, left[0]
+    while i < n and total <= limit and runs < cap:
         length = data[i]
         if length == 128:
             break
@@ -151,6 +188,10 @@ def runlength_size(data: bytes, limit: int = 1 << 62) -> int:
             raise Undecodable("RunLength tronqué")
         total += length + 1 if length < 128 else 257 - length
         i += step
+        runs += 1
+    left[0] -= runs
+    if runs >= cap and i < n and data[i] != 128 and total <= limit:
+        raise TooCostly("RunLength")
     return total
 
 

@@ -301,6 +301,16 @@ def _tree_problem(pdf: pikepdf.Pdf) -> str | None:
 
 
 def _pdf_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis]:
+    try:
+        with flux.counting():
+            return _checked_pages(data, written)
+    except flux.TooCostly as exc:
+        raise FileProblem(f"« {written} » : format non pris en charge (flux {exc} découpés en trop de "
+                          "morceaux pour être vérifiés en un temps raisonnable) ; réenregistrez le PDF "
+                          "(« Imprimer » → « Enregistrer en PDF »)") from None
+
+
+def _checked_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis]:
     with pdf_open(data, written) as pdf:
         try:
             n = len(pdf.pages)

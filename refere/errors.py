@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import re
+import unicodedata
 from dataclasses import dataclass
 
 
@@ -89,6 +90,17 @@ def os_reason(exc: OSError) -> str:
 # sequences, OSC titles, the bell), DEL, and the marks that reorder text (bidirectional overrides,
 # line and paragraph separators). Tab and newline are ours to print.
 CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+# Unicode categories a reader does not see: control, format (U+200B, U+202E…), surrogate (a byte
+# of a name not in UTF-8), private use, unassigned, line and paragraph separators.
+_UNSEEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def invisible(c: str) -> bool:
+    """Whether a character hides among text: unseen, or a space other than the plain one."""
+    cat = unicodedata.category(c)
+    return cat in _UNSEEN or (cat == "Zs" and c != " ")
 
 
 def printable(text: str) -> str:

@@ -206,8 +206,21 @@ def _zip_matches_its_inventory(body: bytes, cid: str) -> dict:
     return inv
 
 
+def _after_each_open(monkeypatch, hook: list) -> None:
+    """Runs ``hook[0](rel)`` right after the web opens each file of a build (a build finishing then)."""
+    from refere.web import built
+    original = built._Built.open
+
+    def opened(self, rel):
+        fh = original(self, rel)
+        hook[0](rel)
+        return fh
+
+    monkeypatch.setattr(built._Built, "open", opened)
+
+
 def test_a_zip_asked_while_a_build_replaces_the_folder_is_all_of_the_new_build(ws, monkeypatch):
-    from refere.web import built, core
+    from refere.web import core
     folder = ws / "exemple-94"
     core.run_build(folder, brouillon=True)
     first = json.loads((folder / "dossier" / "inventaire.json").read_text("utf-8"))
@@ -218,7 +231,7 @@ def test_a_zip_asked_while_a_build_replaces_the_folder_is_all_of_the_new_build(w
         if rel.startswith("pieces/") and not rebuilt:
             rebuilt.append(core.run_build(folder, brouillon=True))
 
-    monkeypatch.setattr(built, "_opened_hook", build_now)
+    _after_each_open(monkeypatch, [build_now])
     with running(ws) as server:
         status, _, body = Browser(server).get("/d/exemple-94/dossier.zip")
     assert status == 200 and rebuilt
@@ -229,7 +242,7 @@ def test_a_zip_asked_while_a_build_replaces_the_folder_is_all_of_the_new_build(w
 
 
 def test_a_zip_of_a_folder_replaced_again_and_again_is_refused_in_french(ws, monkeypatch):
-    from refere.web import built, core
+    from refere.web import core
     folder = ws / "exemple-94"
     core.run_build(folder, brouillon=True)
     out = folder / "dossier"
@@ -240,12 +253,13 @@ def test_a_zip_of_a_folder_replaced_again_and_again_is_refused_in_french(ws, mon
         os.rename(folder / ".neuf", out)
         shutil.rmtree(folder / ".ancien")
 
-    monkeypatch.setattr(built, "_opened_hook", replace_folder)
+    hook = [replace_folder]
+    _after_each_open(monkeypatch, hook)
     with running(ws) as server:
         b = Browser(server)
         status, _, body = b.get("/d/exemple-94/dossier.zip")
         assert status == 503 and "Construction en cours" in body.decode() and "réessayez dans un instant" in body.decode()
-        monkeypatch.setattr(built, "_opened_hook", lambda rel: None)
+        hook[0] = lambda rel: None
         status, _, body = b.get("/d/exemple-94/dossier.zip")
     assert status == 200
     _zip_matches_its_inventory(body, "exemple-94")

@@ -9,7 +9,6 @@ import re
 import stat
 import types
 import typing
-import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from refere import files
-from refere.errors import CONTROLS, CaseInvalid, Problem, os_reason
+from refere.errors import CONTROLS, CaseInvalid, Problem, invisible, os_reason
 from refere.affaire.model import Case, cross_problems
 
 MAX_BYTES = 1024 * 1024  # a real case file is tens of kB; PyYAML reads ~1 MB/s
@@ -359,9 +358,6 @@ def _show(value: Any) -> str:
     return f"« {text[:60]}{'…' if len(text) > 60 else ''} »"
 
 
-_INVISIBLE = ("Cc", "Cf", "Co", "Cn", "Zl", "Zp")
-
-
 def translate(err: dict[str, Any], loc: Loc) -> str:
     """A pydantic error, in French."""
     kind = err["type"]
@@ -375,7 +371,7 @@ def translate(err: dict[str, Any], loc: Loc) -> str:
         key = str(loc[-1])
         model = _model_at(loc[:-1])
         msg = f"champ inconnu « {key} »"
-        hidden = [c for c in key if unicodedata.category(c) in _INVISIBLE or (c.isspace() and c != " ")]
+        hidden = [c for c in key if invisible(c)]
         if hidden:  # the quote shows nothing wrong: say what is there
             msg += f" (caractère invisible U+{ord(hidden[0]):04X} dans le nom : retapez-le)"
         if model is not None:

@@ -174,7 +174,6 @@ def open_build(folder: Path) -> list[tuple[str, object]]:
                         missing = missing or rel
                     else:
                         opened.append((rel, fh))
-                    _opened_hook(rel)
                 if b.still_current(folder):  # current at the end too: what is open is all of one build
                     if missing is None and opened:
                         return opened
@@ -188,10 +187,6 @@ def open_build(folder: Path) -> list[tuple[str, object]]:
     if not os.path.lexists(built_dir(folder)):  # no build at all (never made, or removed): not « en cours »
         raise NotServed("inventaire.json")
     raise BuildUnderWay()
-
-
-def _opened_hook(rel: str) -> None:
-    """Called after each file is opened (tests replace it to finish a build right then)."""
 
 
 def _close_all(opened) -> None:

@@ -6,20 +6,15 @@ from __future__ import annotations
 
 import unicodedata
 
+from refere.errors import invisible
+
 NAME_MAX = 128  # characters
 # Bytes: a build writes « .<nom>.tmp-<pid>-<hasard> » beside the folder; 255 bytes is a file name's limit.
 NAME_BYTES = 200
-_HIDDEN = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}  # control, format (U+202E, U+200B…), undecodable, unassigned
-
-
-def _odd(c: str) -> bool:
-    cat = unicodedata.category(c)
-    return cat in _HIDDEN or (cat == "Zs" and c != " ")  # a space other than the plain one looks like it
-
 
 def problem(name: str) -> str | None:
     """Why the web does not serve a case folder of this name (French), or None when it does."""
-    odd = sorted({c for c in name if _odd(c)})
+    odd = sorted({c for c in name if invisible(c)})
     if odd:
         which = ", ".join(_code(c) for c in odd[:5])
         return f"caractère invisible ou de contrôle dans le nom ({which})"
@@ -40,7 +35,7 @@ def _code(c: str) -> str:
 
 def visible(name: str) -> str:
     """The name as it can be shown: each odd character written as its code, a long name cut."""
-    shown = "".join(f"<{_code(c)}>" if _odd(c) else c for c in name)
+    shown = "".join(f"<{_code(c)}>" if invisible(c) else c for c in name)
     return shown if len(shown) <= 80 else f"{shown[:60]}… ({len(name)} caractères)"
 
 

@@ -70,6 +70,8 @@ def test_misspelt_top_level_key(tmp_path):
     (("options", "captures"), "hebdo", "valeurs possibles"),
     (("requerant", "date_naissance"), "2099-01-01", "futur"),
     (("version",), 2, "seule version"),
+    (("demandes", "astreinte_par_jour"), 250_000.5, "doit être au plus 100\u202f000, pas « 250000.5 »"),
+    (("demandes", "astreinte_par_jour"), 0, "doit être supérieur à 0, pas « 0 »"),
 ])
 def test_wrong_values(tmp_path, field, value, message):
     data = default_case()

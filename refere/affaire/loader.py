@@ -318,6 +318,13 @@ def _fr(n: int) -> str:
     return format_number(n)
 
 
+def _bound(n) -> str:
+    """A model's bound as French writes it (« 100 000 », « 0,5 »), not « 100000.0 »."""
+    if isinstance(n, (int, float)) and not isinstance(n, bool):
+        return _fr(int(n)) if float(n).is_integer() else str(n).replace(".", ",")
+    return str(n)
+
+
 def _model_at(loc: Loc) -> type[BaseModel] | None:
     """The model class that holds the field at ``loc`` (for suggesting a misspelt key)."""
     model: Any = Case
@@ -403,10 +410,10 @@ def translate(err: dict[str, Any], loc: Loc) -> str:
                 msg += f" (vouliez-vous dire « {close[0]} » ?)"
         return msg
     if kind in ("greater_than_equal", "greater_than"):
-        bound = ctx.get("ge", ctx.get("gt"))
+        bound = _bound(ctx.get("ge", ctx.get("gt")))
         return f"doit être {'au moins' if kind == 'greater_than_equal' else 'supérieur à'} {bound}, pas {_show(value)}"
     if kind in ("less_than_equal", "less_than"):
-        bound = ctx.get("le", ctx.get("lt"))
+        bound = _bound(ctx.get("le", ctx.get("lt")))
         return f"doit être au plus {bound}, pas {_show(value)}"
     if kind == "too_short":
         if isinstance(value, str):

@@ -727,3 +727,117 @@ def pdf_fine_runs(path: Path, kind: str, count: int) -> Path:
     _page(pdf, pdf.make_stream(TEXT + b" q 80 0 0 80 72 500 cm /Im0 Do Q"))
     pdf.pages[0].Resources.XObject = pikepdf.Dictionary(Im0=image)
     return _raw_save(pdf, path)
+
+
+def lzw_zeros(prefix: bytes, size: int, early: int = 1) -> bytes:
+    """PDF LZW of ``prefix`` then at least ``size`` zeros, as densely as LZW allows: each code names
+    the newest table entry (one zero longer than the last), the table cleared when full (about
+    1,400 bytes out per byte in)."""
+    codes, out = [256, *prefix, 256], len(prefix)
+    while out < size:
+        codes.append(0)
+        out += 1
+        for k in range(258, 4094):
+            codes.append(k)
+            out += k - 256
+        codes.append(256)
+    codes.append(257)
+    packed, acc, bits, entries, width = bytearray(), 0, 0, 258, 9
+    for i, code in enumerate(codes):
+        acc, bits = (acc << width) | code, bits + width
+        while bits >= 8:
+            bits -= 8
+            packed.append((acc >> bits) & 0xFF)
+        acc &= (1 << bits) - 1
+        if code == 256:
+            entries, width = 258, 9
+            continue
+        if i > 0 and codes[i - 1] != 256:
+            entries += 1  # each code after the first of a table adds an entry
+        if entries + early >= (1 << width) and width < 12:
+            width += 1
+    if bits:
+        packed.append((acc << (8 - bits)) & 0xFF)
+    return bytes(packed)
+
+
+PACKED_DISGUISES = ("rembourre", "filtre-indirect", "cr-seul", "type-echappe", "type-indirect", "leurre-entete",
+                    "leurre-stream", "lzw", "lzw-earlychange-0")
+
+
+def pdf_packed_bomb(path: Path, disguise: str, size: int = 200_000_000) -> Path:
+    """Catalog, page tree and page inside one object stream that inflates to ``size`` bytes, its
+    dictionary written so that a look at the bytes before « stream » misses it (attack 13)."""
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << >> >>"]
+    body, offsets = b"", []
+    for n, o in enumerate(objs, 1):
+        offsets.append(b"%d %d" % (n, len(body)))
+        body += o + b"\n"
+    header = b" ".join(offsets) + b"\n"
+    if disguise.startswith("lzw"):
+        early = 0 if disguise.endswith("-0") else 1
+        data, filt = lzw_zeros(header + body, size, early), b"/LZWDecode"
+        if early == 0:
+            filt += b" /DecodeParms << /EarlyChange 0 >>"
+    else:
+        deflater = zlib.compressobj(9)
+        parts, zero = [deflater.compress(header + body)], bytes(1 << 22)
+        for _ in range(size // len(zero)):
+            parts.append(deflater.compress(zero))
+        data, filt = b"".join(parts) + deflater.flush(), b"/FlateDecode"
+    out, where = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"), {}
+    where[4] = len(out)
+    out += b"4 0 obj\n<< /Length 5 >>\nstream\nBT ET\nendstream\nendobj\n"
+    kind = b"/ObjStm"
+    if disguise == "filtre-indirect":
+        where[6] = len(out)
+        out += b"6 0 obj\n" + filt + b"\nendobj\n"
+        filt = b"6 0 R"
+    if disguise == "type-indirect":
+        where[6] = len(out)
+        out += b"6 0 obj\n/ObjStm\nendobj\n"
+        kind = b"6 0 R"
+    if disguise == "type-echappe":
+        kind = b"/Obj#53tm"
+    extra = {"rembourre": b" /Pad (" + b"x" * 5000 + b")", "leurre-entete": b" /Pad (9 0 obj << >>)",
+             "leurre-stream": b" /Pad (>> stream\n)"}.get(disguise, b"")
+    eol = b"\r" if disguise == "cr-seul" else b"\n"
+    where[5] = len(out)
+    out += (b"5 0 obj\n<< /Type %s%s /Filter %s /N 3 /First %d /Length %d >>\nstream" % (kind, extra, filt, len(header), len(data))
+            + eol + data + b"\nendstream\nendobj\n")
+    xref = len(out)
+    rows = b""
+    for n in range(8):
+        if n == 0:
+            rows += struct.pack(">BIH", 0, 0, 65535)
+        elif n <= 3:
+            rows += struct.pack(">BIH", 2, 5, n - 1)
+        elif n == 7:
+            rows += struct.pack(">BIH", 1, xref, 0)
+        else:
+            rows += struct.pack(">BIH", 1, where[n], 0) if n in where else struct.pack(">BIH", 0, 0, 0)
+    out += (b"7 0 obj\n<< /Type /XRef /Size 8 /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n" % len(rows)
+            + rows + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % xref)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(out))
+    return path
+
+
+def pdf_many_tokens(path: Path, size: int, version: str = "1.7", pound: bool = False) -> Path:
+    """One page whose content is ``size`` bytes of « q » operators (Flate: a few KB of file);
+    ``pound``: its one image is named /Im#1 with a stray « # », as PDF 1.0 allows (attack 13)."""
+    pdf = pikepdf.new()
+    image = _stream(pdf, b"\x00" * 100, Type=Name.XObject, Subtype=Name.Image, Width=10, Height=10,
+                    ColorSpace=Name.DeviceGray, BitsPerComponent=8)
+    name = "/Im\x001" if pound else "/Im1"
+    call = b"q 100 0 0 100 50 600 cm " + name.replace("\x00", "#").encode() + b" Do Q\n"
+    content = call + b"q\n" * (size // 2)
+    page = pikepdf.Dictionary(Type=Name.Page, MediaBox=[0, 0, 612, 792],
+                              Contents=_stream(pdf, zlib.compress(content, 9), "/FlateDecode"),
+                              Resources=pikepdf.Dictionary({"/XObject": pikepdf.Dictionary({name: image})}))
+    pdf.pages.append(pikepdf.Page(page))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pdf.save(path, compress_streams=False, stream_decode_level=pikepdf.StreamDecodeLevel.none,
+             force_version=version, deterministic_id=True)
+    return path

@@ -15,7 +15,7 @@ import pytest
 
 import hostile
 from conftest import check_pdf, default_case, write_case
-from refere.pieces import flux, pdfnames, probe, repair
+from refere.pieces import flux, pdfcheck, pdfnames, probe, repair
 from test_attacks import refere as limited
 
 PIECE = "pieces/passeport.pdf"
@@ -413,3 +413,55 @@ def test_data_cut_too_fine_to_count_is_refused_as_unsupported(tmp_path, run, kin
     assert result.exit_code == 1
     assert (f"« pieces/passeport.pdf » : format non pris en charge (flux {kind[1:-6]} découpés en trop de "
             "morceaux pour être vérifiés en un temps raisonnable)") in result.output
+
+
+# --- attack 13 ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("disguise", hostile.PACKED_DISGUISES)
+def test_object_stream_bomb_is_found_however_its_dictionary_is_written(tmp_path, run, disguise):
+    """Catalog and page inside an object stream of 200 KB that inflates to 200 MB (qpdf inflates it
+    whole on opening: 4 GB for a 3 MB file); its dictionary padded past what a look before
+    « stream » sees, its /Filter or /Type held by another object, « # » escapes, a lone CR, a
+    decoy header or keyword inside a string, LZW either way. Refused before qpdf opens it; the
+    same file inflating to 1 MB is a sound pièce."""
+    case = _case(tmp_path, hostile.pdf_packed_bomb, disguise)
+    result = run("check", case)
+    assert result.exit_code == 1
+    assert ("« pieces/passeport.pdf » : PDF dont les objets compressés se décompressent en plus de 64 Mo, "
+            "refusé pour protéger la mémoire") in result.output
+    hostile.pdf_packed_bomb(tmp_path / "affaire" / PIECE, disguise, 1_000_000)
+    result = run("check", case)
+    assert result.exit_code == 0 and "objets compressés" not in result.output, result.output
+    # A lone CR after « stream » is off the standard: qpdf reads it, and says so (a true warning).
+    assert ("[piece-" in result.output) == (disguise == "cr-seul"), result.output
+
+
+def test_qpdf_itself_stops_inflating_past_what_the_checks_allow(tmp_path):
+    """Behind the reading of dictionaries, qpdf's own limit: an object stream inflating past
+    300 MB is not inflated, whatever hides it (the file is then unreadable, never a memory blow-up)."""
+    path = hostile.pdf_packed_bomb(tmp_path / "bombe.pdf", "rembourre", 400_000_000)
+    pdfcheck.qpdf_limits()
+    with pytest.raises(pikepdf.PdfError):
+        with pikepdf.open(path) as pdf:
+            len(pdf.pages)
+
+
+def test_content_of_millions_of_operators_is_checked_in_bounded_memory(tmp_path):
+    """24 MB of « q » (a 24 KB file): the damage check tokenised it into a list of 12 million
+    instructions, 3.7 GB. Tokens are now counted, not kept: the check passes under the 1.5 GB cap."""
+    case = _case(tmp_path, hostile.pdf_many_tokens, 24_000_000)
+    ran = limited("check", case, cwd=tmp_path)
+    assert ran.code == 0, ran.out
+    assert "[piece-" not in ran.out
+
+
+@pytest.mark.parametrize("pound", [False, True], ids=["sans-diese", "avec-diese"])
+def test_pdf_1_1_with_huge_content_builds_in_bounded_memory(tmp_path, pound):
+    """A PDF 1.1 page of 60 MB of « q » (60 KB of file): the renaming of pre-1.2 names tokenised
+    every content stream whole (7.6 GB, then « Erreur interne »). It now reads content only when
+    a resource name has a stray « # », and not past 1 MB: the build passes under the 1.5 GB cap."""
+    case = _case(tmp_path, hostile.pdf_many_tokens, 60_000_000, "1.1", pound)
+    ran = limited("build", case, cwd=tmp_path)
+    assert ran.code == 0, ran.out
+    with pikepdf.open(tmp_path / "affaire/dossier/pieces/01_Passeport.pdf") as pdf:
+        assert len(pdf.pages) == 1

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 from decimal import Decimal
 from pathlib import Path
 
 import pikepdf
 
 from refere.errors import FileProblem
-from refere.pieces import flux, repair
+from refere.pieces import flux, objlex, repair
 
 # qpdf's repair notes (« Pages tree includes non-dictionary object… ») are English noise to the
 # user: what matters is reported in French, or the file is used as qpdf repaired it.
@@ -30,22 +29,121 @@ MAX_PDF_PAGES = 2_000
 # Filters applied one over another: real producers use one (sometimes two); more is a bomb.
 MAX_FILTERS = 2
 
-_STREAM = re.compile(rb"(?<!end)stream\r?\n")
+# What an unknown /Filter may be, of the filters qpdf's own limits leave unbounded (LZW).
+_GUESSES = (("/FlateDecode",), ("/LZWDecode",), ("/FlateDecode", "/LZWDecode"), ("/ASCIIHexDecode", "/LZWDecode"),
+            ("/ASCII85Decode", "/LZWDecode"))
+_UNKNOWN = object()
+_EARLY_0 = pikepdf.Dictionary(EarlyChange=0)
+MAX_LEXED = 5_000_000  # tokens of stream dictionaries read over one file (a dictionary: 10 to 20)
 
 
 def packed_objects_bomb(data: bytes) -> bool:
     """Whether an object or cross-reference stream inflates beyond reason.
 
     qpdf inflates those whole, in memory, as soon as it resolves an object they hold; a few
-    megabytes of zeros would take gigabytes. So they are measured first, chunk by chunk.
+    megabytes of zeros would take gigabytes. So they are measured first, chunk by chunk. Every
+    stream's dictionary is read as qpdf reads it (``objlex``: padding, decoy text in strings,
+    « # » escapes, a /Type or /Filter held by another object hide nothing); a « stream » keyword
+    no dictionary explains is measured as an object stream under every filter that could hide
+    there. qpdf's own limits (``qpdf_limits``) bound Flate and RunLength anyway.
     """
-    for m in _STREAM.finditer(data):
-        head = data[max(0, m.start() - 1024):m.start()]
-        head = head[head.rfind(b"obj") + 1:]
-        if (b"/ObjStm" in head or b"/XRef" in head) and (b"/FlateDecode" in head or b"/Fl" in head):
-            if flux.inflated_size(memoryview(data)[m.end():], MAX_PACKED) > MAX_PACKED:
+    found = [(n, g, end) for n, g, end in _headers(data)]
+    where = {(n, g): end for n, g, end in found}
+    keywords = [m.start() for m in objlex.KEYWORD.finditer(data)]
+    explained: set[int] = set()
+    budget = [MAX_LEXED, MAX_DOC_DECODED]
+    try:
+        k = 0
+        for i, (_, _, end) in enumerate(found):
+            following = found[i + 1][2] if i + 1 < len(found) else len(data) + 1
+            while k < len(keywords) and keywords[k] < end:
+                k += 1
+            if k == len(keywords) or keywords[k] >= following:
+                continue  # no « stream » before the next object: not a stream
+            try:
+                obj, after = objlex.value(data, end)
+            except objlex.Unread:
+                continue  # its keyword stays unexplained: measured below
+            budget[0] -= 1 + len(obj) if isinstance(obj, dict) else 1
+            if budget[0] < 0:
                 return True
+            at = objlex.stream_start(data, after) if isinstance(obj, dict) else None
+            if at is None:
+                continue
+            explained.add(at[0])
+            kind = _resolved(data, where, obj.get("/Type"))
+            if kind in ("/ObjStm", "/XRef") or kind is _UNKNOWN:
+                if _inflates(data, at[1], where, obj, budget):
+                    return True
+        for at in keywords:
+            if at not in explained and _inflates(data, objlex.data_start(data, at), where, None, budget):
+                return True
+    except flux.TooCostly:
+        return True
     return False
+
+
+def _headers(data: bytes):
+    for m in objlex.HEADER.finditer(data):
+        yield int(m[1]), int(m[2]), m.end()
+
+
+def _resolved(data: bytes, where: dict, item, depth: int = 0):
+    """A value, through an indirect reference to an object written in the file; _UNKNOWN when it
+    points nowhere this reader sees (an object inside an object stream) or cannot be read."""
+    if not isinstance(item, objlex.Ref):
+        return item
+    if depth > 2 or tuple(item) not in where:
+        return _UNKNOWN
+    try:
+        return _resolved(data, where, objlex.value(data, where[tuple(item)])[0], depth + 1)
+    except objlex.Unread:
+        return _UNKNOWN
+
+
+def _chains(data: bytes, where: dict, stream: dict | None) -> list[tuple[str, ...]]:
+    """The filters the stream's data would be decoded with, or every guess when they cannot be
+    read (``stream`` None: a keyword no dictionary explains)."""
+    if stream is None:
+        return list(_GUESSES)
+    filt = _resolved(data, where, stream.get("/Filter"))
+    items = filt if isinstance(filt, list) else [filt] if filt is not None else []
+    names = [_resolved(data, where, f) for f in items]
+    if not all(isinstance(n, str) for n in names):
+        return list(_GUESSES)
+    return [tuple(flux.ALIASES.get(n, n) for n in names)]
+
+
+def _inflates(data: bytes, start: int, where: dict, stream: dict | None, budget: list[int]) -> bool:
+    """Whether the data at ``start`` decodes past MAX_PACKED, under its filters or any guess; each
+    measure drawn from the file's budget (``budget[1]``)."""
+    length = _resolved(data, where, stream.get("/Length")) if stream is not None else None
+    size = length if isinstance(length, int) and length >= 0 else MAX_PACKED
+    body = data[start:start + min(size, MAX_PACKED)]
+    for chain in _chains(data, where, stream):
+        if not chain or not set(chain) <= flux.GENERAL or len(chain) > MAX_FILTERS:
+            continue  # nothing to inflate, or what qpdf does not inflate when it opens the file
+        # LZW read both ways (/EarlyChange 1, the default, or 0): its parameters are not trusted.
+        for parms in (None, _EARLY_0) if "/LZWDecode" in chain else (None,):
+            limit = min(MAX_PACKED, budget[1])
+            try:
+                measured = flux.decoded_size(body, list(chain), parms, limit)
+            except flux.Undecodable:
+                continue
+            if measured is not None and measured > limit:
+                return True
+            budget[1] -= measured or 0
+    return False
+
+
+def qpdf_limits() -> None:
+    """qpdf's own bounds on what it decodes, whatever a dictionary says: no Flate or RunLength
+    stream past what the checks let through, no stream under more filters than they allow.
+    Process-wide, the same values every time: set before each source is opened."""
+    import pikepdf
+
+    pikepdf.settings.set_qpdf_limits(flate_max_memory=QPDF_DECODE_LIMIT, run_length_max_memory=QPDF_DECODE_LIMIT,
+                                     max_stream_filters=MAX_FILTERS)
 
 
 def pdf_open(source: bytes | Path, written: str) -> pikepdf.Pdf:
@@ -54,6 +152,8 @@ def pdf_open(source: bytes | Path, written: str) -> pikepdf.Pdf:
         raise FileProblem(f"« {written} » : PDF dont les objets compressés se décompressent en plus de "
                           f"{MAX_PACKED // 1_000_000} Mo, refusé pour protéger la mémoire ; "
                           "réenregistrez-le (« Imprimer » → « Enregistrer en PDF »)")
+    qpdf_limits()
+
     def opened(inherit: bool) -> pikepdf.Pdf:
         return pikepdf.open(io.BytesIO(source) if isinstance(source, bytes) else source,
                             inherit_page_attributes=inherit)
@@ -215,6 +315,7 @@ _COPIED = {"/FlateDecode", "/DCTDecode", "/JPXDecode", "/CCITTFaxDecode", "/JBIG
 MAX_DECODED = 256_000_000  # bytes one stream may inflate to when the pièce is written
 MAX_DOC_DECODED = 2_000_000_000  # the same over every stream of the document (the writing decodes them all)
 MAX_PACKED = 64_000_000  # bytes of objects packed in one object stream (real ones: a few MB)
+QPDF_DECODE_LIMIT = 300_000_000  # bytes qpdf may inflate one stream to: past every limit above
 MAX_CONTENT = 128_000_000  # bytes of one page's content when its parts are joined for the stamp
 MAX_PAGE_PARTS = 100_000  # content streams, or annotations, of one page (real pages: a few, a few hundred)
 MAX_DOC_PARTS = 200_000  # the same over every page, as listed

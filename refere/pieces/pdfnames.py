@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import pikepdf
 
-from refere.pieces import repair
+from refere.pieces import flux, repair
 
 STRAY = "\x00"  # how qpdf holds a « # » that starts no escape
 MAX_WALK = 200_000  # objects walked from the pages of one document
+MAX_REWRITE = 1_000_000  # bytes of content rewritten for one document (a PDF 1.0 page: a few KB)
 _SKIP = ("/Parent", "/P", "/Dest", "/Prev", "/Next", "/First", "/Last")
 _ERRORS = repair.walk_errors()  # what a page walk may raise, as the probe counts it
 
@@ -57,6 +58,13 @@ def _has_stray(obj) -> bool:
     return _stray(obj)
 
 
+def _stray_value(obj) -> bool:
+    """A stray name as a value of this dictionary or array itself (what it holds is walked too)."""
+    if isinstance(obj, pikepdf.Array):
+        return any(_stray(v) for v in obj)
+    return any(_stray(obj.get(k)) for k in obj.keys())
+
+
 def _operand(obj, names: dict[str, str]):
     """An operand of a content stream with its names fixed (arrays and dictionaries too)."""
     if _stray(obj):
@@ -90,6 +98,25 @@ def _content(pdf: pikepdf.Pdf, owner, names: dict[str, str]) -> None:
         page.obj.Contents = pdf.make_stream(data)
     else:
         owner.write(data)  # decoded data replaces the filtered one; saved compressed
+
+
+def _small(owners: list) -> bool:
+    """Whether the contents to rewrite decode to MAX_REWRITE bytes at most together: each token is
+    held as an object while rewritten (some 300 bytes; a token takes one or two bytes at least)."""
+    left = MAX_REWRITE
+    for owner in owners:
+        try:
+            if isinstance(owner, pikepdf.Page):
+                size = repair.content_size(owner, left)
+            else:
+                size = flux.decoded_size(owner.read_raw_bytes(), flux.filter_names(owner),
+                                         owner.get("/DecodeParms"), left)
+        except (flux.Undecodable, *_ERRORS):
+            continue  # unreadable content: left as it is by _content
+        if size is None or size > left:
+            return False
+        left -= size
+    return True
 
 
 def _object(obj, names: dict[str, str]) -> None:
@@ -127,6 +154,10 @@ def legalise(pdf: pikepdf.Pdf) -> None:
         except _ERRORS:
             continue  # a structure too odd to walk: the page goes through as it was
     names = _spellings(objects)
+    if not (names or any(_stray_value(obj) for obj in objects)) or not _small(owners):
+        # Nothing to rename (content is tokenised only for a name its resources use), or content
+        # too long to rewrite in memory: the document goes through as qpdf writes it back.
+        return
     for owner in owners:
         _content(pdf, owner, names)
     for obj in objects:

@@ -152,7 +152,7 @@ def unsupported_image(data: bytes) -> str | None:
 def __getattr__(name: str):
     # The PDF checks import pikepdf: loaded on first use, so that ``check`` of a case whose PDFs
     # are already known (cache) never imports the PDF library.
-    if name in ("pdf_open", "packed_objects_bomb", "_pdf_pages", "MAX_DECODED", "MAX_PACKED", "PDF_ERRORS",
+    if name in ("pdf_open", "packed_objects_bomb", "qpdf_limits", "_pdf_pages", "MAX_DECODED", "MAX_PACKED", "PDF_ERRORS",
                 "UNSUPPORTED_CRYPT", "MAX_CONTENT", "MAX_PDF_PAGES"):
         from refere.pieces import pdfcheck
         return getattr(pdfcheck, name)

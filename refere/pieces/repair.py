@@ -108,6 +108,7 @@ PIXEL_BUDGET = 400_000_000
 # one is decoded at an eighth of its size by Pillow (a cut sequential scan still fails there).
 EXACT_JPEG_PIXELS = 16_000_000
 MAX_WALK = 200_000  # objects walked from the pages of one document
+MAX_TOKENS = 4_000_000  # content tokens counted over one document (about 2 s; a dense map page: 1 million)
 
 
 def page_streams(page: pikepdf.Page, seen: set, budget: list[int]) -> list[pikepdf.Stream]:
@@ -233,12 +234,12 @@ def _contents_missing(page: pikepdf.Page, rebuilt: bool) -> bool:
 def page_problems(pdf: pikepdf.Pdf, rebuilt: bool = False) -> tuple[list[str], list[int]]:
     """(problems, damaged pages from 1) of every page: streams decoded, content tokenised.
     ``rebuilt``: qpdf had to reconstruct the file, so a page without content is a lost one."""
-    import pikepdf  # only when a PDF is opened: `check` of known files never loads it
     problems, pages = [], []
     seen: set = set()
     bad: dict = {}  # damaged stream (object number) -> its label, to name every page citing it
     budget = [BUDGET, PIXEL_BUDGET]
     walk = [MAX_WALK]
+    tokens = token_counter(MAX_TOKENS)
     for k, page in enumerate(pdf.pages, start=1):
         found = []
         try:
@@ -248,12 +249,15 @@ def page_problems(pdf: pikepdf.Pdf, rebuilt: bool = False) -> tuple[list[str], l
                 if (why := stream_damage(stream, budget)) is not None:
                     found.append(why)
                     bad[stream.objgen] = why
-            if not found and budget[0] > 0:
-                size = _content_size(page, budget[0])
+            if not found and budget[0] > 0 and tokens.left > 0:
+                size = content_size(page, budget[0])
                 if size is not None and size <= budget[0]:
                     budget[0] -= size
                     pdf.get_warnings()  # (it empties qpdf's list) only the tokeniser's own count here
-                    pikepdf.parse_content_stream(page)
+                    try:
+                        page.parse_contents(tokens)
+                    except TokensSpent:
+                        continue  # the rest of the document's content is not tokenised: unverified
                     if any(not _benign(w) for w in pdf.get_warnings()):
                         found.append(CONTENT)
         except walk_errors():
@@ -264,6 +268,32 @@ def page_problems(pdf: pikepdf.Pdf, rebuilt: bool = False) -> tuple[list[str], l
     if bad and len(pages) < len(pdf.pages):
         pages = sorted(pages + _sharing(pdf, set(pages), bad, walk))
     return problems, pages
+
+
+class TokensSpent(Exception):
+    """A token counter reached its limit."""
+
+
+def token_counter(limit: int):
+    """A parser for qpdf's tokeniser (``page.parse_contents``) that counts content tokens and keeps
+    none (a list of instructions costs some 300 bytes a token: 24 MB of « q » made 3.7 GB);
+    TokensSpent once ``limit`` tokens are counted, over every content it is given."""
+    import pikepdf
+
+    class Tokens(pikepdf.StreamParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.left = limit
+
+        def handle_object(self, obj, offset, length) -> None:
+            self.left -= 1
+            if self.left <= 0:
+                raise TokensSpent
+
+        def handle_eof(self) -> None:
+            pass
+
+    return Tokens()
 
 
 def walk_errors() -> tuple:
@@ -290,7 +320,7 @@ def _sharing(pdf: pikepdf.Pdf, known: set[int], bad: dict, walk: list[int]) -> l
     return found
 
 
-def _content_size(page: pikepdf.Page, limit: int) -> int | None:
+def content_size(page: pikepdf.Page, limit: int) -> int | None:
     """Decoded size of the page's content (counted, not held); None when it cannot be told."""
     total = 0
     for part in _contents(page):

@@ -164,6 +164,7 @@ def _from_pdf(data: bytes) -> ShotDate | None:
 
     if probe.packed_objects_bomb(data):
         return None
+    probe.qpdf_limits()
     with pikepdf.open(io.BytesIO(data), inherit_page_attributes=False) as pdf:  # no walk of the pages
         raw = pdf.docinfo.get("/CreationDate") if pdf.trailer.get("/Info") is not None else None
         if raw is not None and (d := parse_pdf_date(str(raw)[:64])):

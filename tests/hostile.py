@@ -841,3 +841,15 @@ def pdf_many_tokens(path: Path, size: int, version: str = "1.7", pound: bool = F
     pdf.save(path, compress_streams=False, stream_decode_level=pikepdf.StreamDecodeLevel.none,
              force_version=version, deterministic_id=True)
     return path
+
+
+def pdf_object_flood(path: Path, kind: str) -> Path:
+    """A few MB of text that makes a reader of objects work: a million « N 0 obj » headers, or
+    headers and « stream » keywords nested in one another's strings (attack 14's kind)."""
+    if kind == "entetes":
+        body = b"1 0 obj\nnull\nendobj\n" * 1_100_000
+    else:
+        body = b"1 0 obj << /A (" + b"1 0 obj << /A ( stream\n" * 400_000
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"%PDF-1.4\n" + body + b"\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+    return path

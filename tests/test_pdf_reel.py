@@ -465,3 +465,13 @@ def test_pdf_1_1_with_huge_content_builds_in_bounded_memory(tmp_path, pound):
     assert ran.code == 0, ran.out
     with pikepdf.open(tmp_path / "affaire/dossier/pieces/01_Passeport.pdf") as pdf:
         assert len(pdf.pages) == 1
+
+
+@pytest.mark.parametrize("kind", ["entetes", "leurres"])
+def test_a_flood_of_objects_for_the_reader_is_refused_at_once(tmp_path, run, kind):
+    """The reading of stream dictionaries is bounded: a million object headers, or headers and
+    keywords written inside one another's strings, are refused in French (not read for minutes)."""
+    case = _case(tmp_path, hostile.pdf_object_flood, kind)
+    result = run("check", case)
+    assert result.exit_code == 1
+    assert "« pieces/passeport.pdf » : PDF à la structure démesurée" in result.output

@@ -92,6 +92,23 @@ def inflated_size(data, limit: int) -> int:
     return total
 
 
+def inflated(data, limit: int) -> bytes:
+    """zlib data inflated, at most ``limit`` + 1 bytes of it, fed in chunks: what follows the end
+    of the zlib stream is neither read nor copied. Raises zlib.error on data that is not deflate."""
+    inflater, out, size, view = zlib.decompressobj(), [], 0, memoryview(data)
+    for k in range(0, len(view), 1 << 16):
+        piece = inflater.decompress(view[k:k + (1 << 16)], limit + 1 - size)
+        while True:
+            out.append(piece)
+            size += len(piece)
+            if size > limit or inflater.eof or not inflater.unconsumed_tail:
+                break
+            piece = inflater.decompress(inflater.unconsumed_tail, limit + 1 - size)
+        if size > limit or inflater.eof:
+            break
+    return b"".join(out)
+
+
 def _reaches_end(inflater, data) -> bool:
     """Feed ``data`` in chunks (output thrown away); whether the stream's end marker is reached.
     Raises zlib.error on data that is not deflate."""
@@ -265,10 +282,10 @@ def decoded_size(raw: bytes, names: list[str], parms, limit: int) -> int | None:
         parm = parms[k] if isinstance(parms, list) and k < len(parms) else parms
         try:
             if name == "/ASCIIHexDecode":
-                hexa = re.sub(rb"\s", b"", data.split(b">")[0])
+                hexa = re.sub(rb"\s", b"", bytes(data).split(b">")[0])
                 data = binascii.a2b_hex(hexa + b"0" * (len(hexa) % 2))
             elif name == "/ASCII85Decode":
-                body = data.split(b"~>")[0]
+                body = bytes(data).split(b"~>")[0]
                 if body.count(b"z") * 4 > limit:
                     return None
                 body = re.sub(rb"\s", b"", body)
@@ -276,17 +293,17 @@ def decoded_size(raw: bytes, names: list[str], parms, limit: int) -> int | None:
             elif name == "/FlateDecode":
                 if last:
                     return inflated_size(data, limit)
-                data = zlib.decompressobj().decompress(data, limit + 1)
+                data = inflated(data, limit)
             elif name == "/LZWDecode":
                 early = 1
                 if isinstance(parm, pikepdf.Dictionary) and "/EarlyChange" in parm:
                     early = int(parm.EarlyChange)
-                size = lzw_size(bytes(data), early, limit)
+                size = lzw_size(data, early, limit)
                 if last or size > limit:
                     return size
                 return None
             elif name == "/RunLengthDecode":
-                size = runlength_size(bytes(data), limit)
+                size = runlength_size(data, limit)
                 if last or size > limit:
                     return size
                 return None

@@ -4,8 +4,10 @@ pikepdf.)"""
 
 from __future__ import annotations
 
+import array
 import io
 import logging
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -34,106 +36,162 @@ _GUESSES = (("/FlateDecode",), ("/LZWDecode",), ("/FlateDecode", "/LZWDecode"), 
             ("/ASCII85Decode", "/LZWDecode"))
 _UNKNOWN = object()
 _EARLY_0 = pikepdf.Dictionary(EarlyChange=0)
-MAX_LEXED = 5_000_000  # tokens of stream dictionaries read over one file (a dictionary: 10 to 20)
+MAX_OBJECTS = 1_000_000  # « N G obj » headers, or « stream » keywords, in one file (2,000 pages: far fewer)
+MAX_DICTIONARY = 4_000_000  # bytes of one stream's dictionary (real ones: a few hundred)
+MAX_UNEXPLAINED = 10_000  # « stream » keywords after no dictionary (real files: none, or a handful)
+_TEXT_FILTERS = ("/ASCIIHexDecode", "/ASCII85Decode")
 
 
 def packed_objects_bomb(data: bytes) -> bool:
-    """Whether an object or cross-reference stream inflates beyond reason.
+    """Whether qpdf, opening this file, would inflate something beyond reason (``packed_problem``)."""
+    return packed_problem(data) is not None
 
-    qpdf inflates those whole, in memory, as soon as it resolves an object they hold; a few
-    megabytes of zeros would take gigabytes. So they are measured first, chunk by chunk. Every
-    stream's dictionary is read as qpdf reads it (``objlex``: padding, decoy text in strings,
-    « # » escapes, a /Type or /Filter held by another object hide nothing); a « stream » keyword
-    no dictionary explains is measured as an object stream under every filter that could hide
-    there. qpdf's own limits (``qpdf_limits``) bound Flate and RunLength anyway.
+
+def packed_problem(data: bytes) -> str | None:
+    """Why qpdf, opening this file, would inflate something beyond reason, in French, or None.
+
+    qpdf inflates object and cross-reference streams whole, in memory, as soon as it resolves an
+    object they hold; a few megabytes of zeros would take gigabytes. So they are measured first,
+    chunk by chunk. Every stream's dictionary is read as qpdf reads it (``objlex``: padding,
+    decoy text in strings, « # » escapes, a /Type or /Filter held by another object hide
+    nothing); a « stream » keyword no dictionary explains is measured as an object stream under
+    every filter that could hide there. qpdf's own limits (``qpdf_limits``) bound Flate and
+    RunLength anyway. The reading itself is bounded: objects, keywords, bytes read.
     """
-    found = [(n, g, end) for n, g, end in _headers(data)]
-    where = {(n, g): end for n, g, end in found}
-    keywords = [m.start() for m in objlex.KEYWORD.finditer(data)]
+    heads, numbers, keywords = array.array("q"), array.array("q"), array.array("q")
+    for m in objlex.HEADER.finditer(data):
+        if len(heads) == MAX_OBJECTS:
+            return _TOO_MANY
+        heads.append(m.end())
+        numbers.append(int(m[1]) << 17 | min(int(m[2]), 65535))
+    for m in objlex.KEYWORD.finditer(data):
+        if len(keywords) == MAX_OBJECTS:
+            return _TOO_MANY
+        keywords.append(m.start())
+    look = _Lookup(data, heads, numbers)
     explained: set[int] = set()
-    budget = [MAX_LEXED, MAX_DOC_DECODED]
     try:
         k = 0
-        for i, (_, _, end) in enumerate(found):
-            following = found[i + 1][2] if i + 1 < len(found) else len(data) + 1
+        for i, end in enumerate(heads):
+            following = heads[i + 1] if i + 1 < len(heads) else len(data) + 1
             while k < len(keywords) and keywords[k] < end:
                 k += 1
             if k == len(keywords) or keywords[k] >= following:
                 continue  # no « stream » before the next object: not a stream
-            try:
-                obj, after = objlex.value(data, end)
-            except objlex.Unread:
-                continue  # its keyword stays unexplained: measured below
-            budget[0] -= 1 + len(obj) if isinstance(obj, dict) else 1
-            if budget[0] < 0:
-                return True
+            obj, after = look.value(end)
             at = objlex.stream_start(data, after) if isinstance(obj, dict) else None
             if at is None:
-                continue
+                continue  # not a stream, or not read: its keyword stays unexplained, measured below
             explained.add(at[0])
-            kind = _resolved(data, where, obj.get("/Type"))
-            if kind in ("/ObjStm", "/XRef") or kind is _UNKNOWN:
-                if _inflates(data, at[1], where, obj, budget):
-                    return True
-        for at in keywords:
-            if at not in explained and _inflates(data, objlex.data_start(data, at), where, None, budget):
-                return True
+            kind = look.resolved(obj.get("/Type"))
+            if (kind in ("/ObjStm", "/XRef") or kind is _UNKNOWN) and look.inflates(at[1], obj):
+                return _PACKED_TOO_BIG
+        unexplained = [at for at in keywords if at not in explained]
+        if len(unexplained) > MAX_UNEXPLAINED:
+            return _TOO_MANY
+        for at in unexplained:
+            if look.inflates(objlex.data_start(data, at), None):
+                return _PACKED_TOO_BIG
     except flux.TooCostly:
-        return True
-    return False
+        return _PACKED_TOO_BIG
+    except _Spent:
+        return _TOO_MANY
+    return None
 
 
-def _headers(data: bytes):
-    for m in objlex.HEADER.finditer(data):
-        yield int(m[1]), int(m[2]), m.end()
+class _Spent(Exception):
+    """The reading of dictionaries went past its bytes."""
 
 
-def _resolved(data: bytes, where: dict, item, depth: int = 0):
-    """A value, through an indirect reference to an object written in the file; _UNKNOWN when it
-    points nowhere this reader sees (an object inside an object stream) or cannot be read."""
-    if not isinstance(item, objlex.Ref):
-        return item
-    if depth > 2 or tuple(item) not in where:
-        return _UNKNOWN
+class _Lookup:
+    """The file's objects by number, read on demand, and what reading them and measuring streams
+    has cost (bytes read at most twice the file, streams decoded at most MAX_DOC_DECODED)."""
+
+    def __init__(self, data: bytes, heads, numbers):
+        self.data, self.heads, self.numbers = data, heads, numbers
+        self.where: dict | None = None
+        self.read_left = 2 * len(data) + (1 << 20)
+        self.decoded_left = MAX_DOC_DECODED
+
+    def value(self, pos: int) -> tuple[object, int]:
+        stop = pos + min(self.read_left, MAX_DICTIONARY)
+        try:
+            obj, end = objlex.value(self.data, pos, stop)
+        except objlex.Unread as exc:
+            obj, end = _UNKNOWN, max(exc.reached, pos + 1)
+        self.read_left -= end - pos
+        if self.read_left < 0:
+            raise _Spent
+        return obj, end
+
+    def resolved(self, item, depth: int = 0):
+        """A value, through an indirect reference to an object written in the file; _UNKNOWN when
+        it points nowhere this reader sees (inside an object stream) or cannot be read."""
+        if not isinstance(item, objlex.Ref):
+            return item
+        if self.where is None:  # the last definition of a number wins, as in an updated file
+            self.where = dict(zip(self.numbers, self.heads))
+        pos = self.where.get(item[0] << 17 | min(item[1], 65535))
+        if depth > 2 or pos is None:
+            return _UNKNOWN
+        return self.resolved(self.value(pos)[0], depth + 1)
+
+    def chains(self, stream: dict | None) -> list[tuple[str, ...]]:
+        """The filters the stream's data would be decoded with, or every guess when they cannot be
+        read (``stream`` None: a keyword no dictionary explains)."""
+        if stream is None:
+            return list(_GUESSES)
+        filt = self.resolved(stream.get("/Filter"))
+        items = filt if isinstance(filt, list) else [filt] if filt is not None else []
+        names = [self.resolved(f) for f in items]
+        if not all(isinstance(n, str) for n in names):
+            return list(_GUESSES)
+        return [tuple(flux.ALIASES.get(n, n) for n in names)]
+
+    def inflates(self, start: int, stream: dict | None) -> bool:
+        """Whether the data at ``start`` decodes past MAX_PACKED, under its filters or any guess."""
+        length = self.resolved(stream.get("/Length")) if stream is not None else None
+        size = length if isinstance(length, int) and length >= 0 else MAX_PACKED
+        body = memoryview(self.data)[start:start + min(size, MAX_PACKED)]
+        for chain in self.chains(stream):
+            if not chain or not set(chain) <= flux.GENERAL or len(chain) > MAX_FILTERS:
+                continue  # nothing to inflate, or what qpdf does not inflate when it opens the file
+            if stream is None:
+                if not _plausible(chain[0], body):
+                    continue  # a guess the data's first bytes already rule out
+                if chain[0] in _TEXT_FILTERS:  # decoded from a copy: charged to the reading
+                    self.read_left -= len(body)
+                    if self.read_left < 0:
+                        raise _Spent
+            # LZW read both ways (/EarlyChange 1, the default, or 0): its parameters are not trusted.
+            for parms in (None, _EARLY_0) if "/LZWDecode" in chain else (None,):
+                limit = min(MAX_PACKED, self.decoded_left)
+                try:
+                    measured = flux.decoded_size(body, list(chain), parms, limit)
+                except flux.Undecodable:
+                    continue
+                if measured is not None and measured > limit:
+                    return True
+                self.decoded_left -= measured or 0
+        return False
+
+
+def _plausible(name: str, body: memoryview) -> bool:
+    """Whether data could be under this filter, from its first bytes (a guess costs no more)."""
+    head = bytes(body[:4096])
     try:
-        return _resolved(data, where, objlex.value(data, where[tuple(item)])[0], depth + 1)
-    except objlex.Unread:
-        return _UNKNOWN
-
-
-def _chains(data: bytes, where: dict, stream: dict | None) -> list[tuple[str, ...]]:
-    """The filters the stream's data would be decoded with, or every guess when they cannot be
-    read (``stream`` None: a keyword no dictionary explains)."""
-    if stream is None:
-        return list(_GUESSES)
-    filt = _resolved(data, where, stream.get("/Filter"))
-    items = filt if isinstance(filt, list) else [filt] if filt is not None else []
-    names = [_resolved(data, where, f) for f in items]
-    if not all(isinstance(n, str) for n in names):
-        return list(_GUESSES)
-    return [tuple(flux.ALIASES.get(n, n) for n in names)]
-
-
-def _inflates(data: bytes, start: int, where: dict, stream: dict | None, budget: list[int]) -> bool:
-    """Whether the data at ``start`` decodes past MAX_PACKED, under its filters or any guess; each
-    measure drawn from the file's budget (``budget[1]``)."""
-    length = _resolved(data, where, stream.get("/Length")) if stream is not None else None
-    size = length if isinstance(length, int) and length >= 0 else MAX_PACKED
-    body = data[start:start + min(size, MAX_PACKED)]
-    for chain in _chains(data, where, stream):
-        if not chain or not set(chain) <= flux.GENERAL or len(chain) > MAX_FILTERS:
-            continue  # nothing to inflate, or what qpdf does not inflate when it opens the file
-        # LZW read both ways (/EarlyChange 1, the default, or 0): its parameters are not trusted.
-        for parms in (None, _EARLY_0) if "/LZWDecode" in chain else (None,):
-            limit = min(MAX_PACKED, budget[1])
-            try:
-                measured = flux.decoded_size(body, list(chain), parms, limit)
-            except flux.Undecodable:
-                continue
-            if measured is not None and measured > limit:
-                return True
-            budget[1] -= measured or 0
-    return False
+        if name == "/FlateDecode":
+            return len(head) >= 2 and head[0] & 0x0F == 8 and (head[0] << 8 | head[1]) % 31 == 0
+        if name == "/LZWDecode":
+            flux.lzw_size(head[:64])  # data that is not LZW fails within a few codes
+            return True
+        if name == "/ASCIIHexDecode":
+            return re.fullmatch(rb"[0-9A-Fa-f\s]*(?:>.*)?", head, re.S) is not None
+        if name == "/ASCII85Decode":
+            return re.fullmatch(rb"(?:<~)?[!-uz\s]*(?:~>.*)?", head, re.S) is not None
+    except flux.Undecodable:
+        return False
+    return True
 
 
 def qpdf_limits() -> None:
@@ -148,9 +206,8 @@ def qpdf_limits() -> None:
 
 def pdf_open(source: bytes | Path, written: str) -> pikepdf.Pdf:
     """Open a PDF, owner-password-only encryption included; French errors otherwise."""
-    if isinstance(source, bytes) and packed_objects_bomb(source):
-        raise FileProblem(f"« {written} » : PDF dont les objets compressés se décompressent en plus de "
-                          f"{MAX_PACKED // 1_000_000} Mo, refusé pour protéger la mémoire ; "
+    if isinstance(source, bytes) and (problem := packed_problem(source)) is not None:
+        raise FileProblem(f"« {written} » : {problem}, refusé pour protéger la mémoire ; "
                           "réenregistrez-le (« Imprimer » → « Enregistrer en PDF »)")
     qpdf_limits()
 
@@ -315,6 +372,8 @@ _COPIED = {"/FlateDecode", "/DCTDecode", "/JPXDecode", "/CCITTFaxDecode", "/JBIG
 MAX_DECODED = 256_000_000  # bytes one stream may inflate to when the pièce is written
 MAX_DOC_DECODED = 2_000_000_000  # the same over every stream of the document (the writing decodes them all)
 MAX_PACKED = 64_000_000  # bytes of objects packed in one object stream (real ones: a few MB)
+_PACKED_TOO_BIG = f"PDF dont les objets compressés se décompressent en plus de {MAX_PACKED // 1_000_000} Mo"
+_TOO_MANY = "PDF à la structure démesurée (plus d'un million d'objets, ou des objets écrits les uns dans les autres)"
 QPDF_DECODE_LIMIT = 300_000_000  # bytes qpdf may inflate one stream to: past every limit above
 MAX_CONTENT = 128_000_000  # bytes of one page's content when its parts are joined for the stamp
 MAX_PAGE_PARTS = 100_000  # content streams, or annotations, of one page (real pages: a few, a few hundred)

@@ -184,7 +184,7 @@ def _deferred(data: bytes, rotation, spill) -> pikepdf.Pdf | None:
     img2pdf is given the PNG with its image data taken out (an empty IDAT chunk): everything it
     writes but the image data comes from the other chunks, which are all there; the image data
     it would have embedded is the IDAT chunks' data, in order, which ``spill`` writes."""
-    span = _idat_span(data)
+    span = _idat_span(data) if data[28:29] == b"\0" else None  # interlaced: img2pdf decodes it
     if span is None:
         return None
     first, last, end, bodies = span

@@ -158,6 +158,7 @@ def build(case_file: str | Path, options: Options) -> Result:
             if pool is not None:
                 with signals.held():  # the checks under way end; a signal meanwhile, after
                     pool.shutdown(wait=True, cancel_futures=True)
+                probe.thaw()
         if report.blocking and not options.brouillon:
             exc = EvidenceInsufficient(
                 report_text(case, report, str(case_path))

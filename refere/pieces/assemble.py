@@ -17,6 +17,7 @@ from refere import __version__, signals
 from refere.pieces import bordereau, calques, pdfnames, repair, reuse, sanitize
 from refere.errors import FileProblem
 from refere.pieces.bordereau import A4, MM, _bordereau, _starts, inv_pages
+from refere.pieces.imagedata import ImageData, open_for_copy
 from refere.pieces.pdftext import helvetica, literal, width
 from refere.pieces.plan import Inventory, PlannedPiece
 from refere.pieces.images import image_pages, needs_reencoding  # noqa: F401 - re-exported
@@ -298,13 +299,14 @@ def build_piece(piece: PlannedPiece, path: Path, dpi_cap: int | None = None, bro
     opened: list[pikepdf.Pdf] = []
     padded: list[bool] = []
     removed: list[tuple[str, ...]] = []
+    spill = ImageData(path)
     try:
         for src in piece.sources:
             if src.kind == "pdf":
                 doc, labels = _pdf_source(src)
                 pad = True
             else:
-                doc, labels = image_pages(src, dpi_cap), []
+                doc, labels = image_pages(src, dpi_cap, spill), []
                 pad = False
             opened.append(doc)
             removed.append(tuple(labels))
@@ -314,6 +316,8 @@ def build_piece(piece: PlannedPiece, path: Path, dpi_cap: int | None = None, bro
             except PDF_ERRORS as exc:
                 raise FileProblem(f"« {src.written} » : PDF endommagé ({repair.labels([str(exc)])[0]})") from None
             padded += [pad] * n
+        if (images := spill.finish(out)) is not None:
+            opened.append(images)
         font = helvetica(out)
         total = len(out.pages)
         forms: dict = {}
@@ -336,6 +340,7 @@ def build_piece(piece: PlannedPiece, path: Path, dpi_cap: int | None = None, bro
         for doc in opened:
             doc.close()
         out.close()
+        spill.close()
     return Written(piece.numero, piece.fichier, total, path.stat().st_size, dpi_cap is not None, tuple(removed))
 
 
@@ -444,16 +449,6 @@ def prepare_complete(inv: Inventory, header: list[str], brouillon: bool = False)
     bordereau.prepare(inv, header, FIRST_PAGE, brouillon)
 
 
-def _open_for_copy(path: Path) -> pikepdf.Pdf:
-    """One of our own pièces, opened so that copying its pages copies no stream data yet.
-
-    ``pikepdf.open`` asks qpdf to copy a page's streams into memory the moment the page is
-    copied (so that the source may be closed first): merging 115 MB of pièces held 115 MB. The
-    same file opened by a qpdf job is copied lazily, each stream read from its file as the
-    output is written, same bytes. The sources stay open until the output is saved."""
-    return pikepdf.Job({"inputFile": str(path), "outputFile": "-"}).create_pdf()
-
-
 def _build_complete(inv: Inventory, folder: Path, path: Path, header: list[str], brouillon: bool,
                     inputs: str | None = None) -> int:
     out = pikepdf.new()
@@ -462,7 +457,7 @@ def _build_complete(inv: Inventory, folder: Path, path: Path, header: list[str],
     opened = []
     try:
         for p in inv.pieces:
-            doc = _open_for_copy(folder / p.fichier)
+            doc = open_for_copy(folder / p.fichier)
             opened.append(doc)
             append_pages(out, doc.pages)
             calques.carry(out, doc)

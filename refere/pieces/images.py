@@ -147,6 +147,70 @@ def _png_until_iend(data: bytes) -> bytes:
     return data
 
 
+_EMPTY_IDAT = b"\0\0\0\0IDAT" + _crc32(b"IDAT").to_bytes(4, "big")
+
+
+def _idat_span(data: bytes) -> tuple[int, int, int, list[tuple[int, int]]] | None:
+    """Where a PNG's image data lies: the start of its first IDAT chunk, the end of its last,
+    the end of its IEND chunk, and the (start, end) of each IDAT chunk's data; None unless the
+    PNG is that plain (IDAT chunks side by side, IEND found)."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    i, n = 8, len(data)
+    bodies: list[tuple[int, int]] = []
+    first = last = 0
+    while i + 12 <= n:
+        length = int.from_bytes(data[i:i + 4], "big")
+        end = i + 12 + length
+        kind = data[i + 4:i + 8]
+        if kind == b"IDAT":
+            if bodies and last != i:
+                return None
+            if not bodies:
+                first = i
+            bodies.append((i + 8, end - 4))
+            last = end
+        elif kind == b"IEND":
+            return (first, last, end, bodies) if bodies and end <= n else None
+        i = end
+    return None
+
+
+def _deferred(data: bytes, rotation, spill) -> pikepdf.Pdf | None:
+    """The page of a PNG passed through as it is, its image data left to ``spill`` (written to a
+    file, read from there when the pièce is saved) instead of held in memory; None when this
+    PNG is not that plain (the caller then converts it whole, as before).
+
+    img2pdf is given the PNG with its image data taken out (an empty IDAT chunk): everything it
+    writes but the image data comes from the other chunks, which are all there; the image data
+    it would have embedded is the IDAT chunks' data, in order, which ``spill`` writes."""
+    span = _idat_span(data) if data[28:29] == b"\0" else None  # interlaced: img2pdf decodes it
+    if span is None:
+        return None
+    first, last, end, bodies = span
+    view = memoryview(data)
+    try:
+        doc = _convert(b"".join((view[:first], _EMPTY_IDAT, view[last:end])), rotation)
+    except Exception:  # noqa: BLE001 - the whole PNG is converted instead, as before
+        return None
+    try:
+        pages = doc.pages
+        xobjects = pages[0].obj.Resources.XObject if len(pages) == 1 else None
+        names = list(xobjects.keys()) if isinstance(xobjects, pikepdf.Dictionary) else []
+        image = xobjects[names[0]] if len(names) == 1 else None
+        if (not isinstance(image, pikepdf.Stream) or image.get("/Subtype") != pikepdf.Name.Image
+                or image.get("/Filter") != pikepdf.Name.FlateDecode or image.read_raw_bytes() != b""):
+            doc.close()  # not the passed-through PNG img2pdf makes of a plain one
+            return None
+    except Exception:  # noqa: BLE001
+        doc.close()
+        return None
+    if not spill.add(pages[0].obj, names[0], [view[a:b] for a, b in bodies]):
+        doc.close()
+        return None
+    return doc
+
+
 def _convert(data: bytes, rotation) -> pikepdf.Pdf:
     # One page per image, as the plan counts it: an MPO or animated PNG keeps its first frame.
     # Made straight into a pikepdf document (not written out and parsed again): the image data is
@@ -155,7 +219,9 @@ def _convert(data: bytes, rotation) -> pikepdf.Pdf:
                                         first_frame_only=True, engine=img2pdf.Engine.pikepdf).writer
 
 
-def image_pages(src: SourceInfo, dpi_cap: int | None = None) -> pikepdf.Pdf:
+def image_pages(src: SourceInfo, dpi_cap: int | None = None, spill=None) -> pikepdf.Pdf:
+    """The page of an image source. With ``spill`` (``imagedata.ImageData``), a PNG passed
+    through as it is leaves its image data there rather than in memory."""
     data = source_bytes(src)
     jpeg = data[:2] == b"\xff\xd8"
     meta = pngmeta.read(data) if src.kind == "png" else None
@@ -175,6 +241,9 @@ def image_pages(src: SourceInfo, dpi_cap: int | None = None) -> pikepdf.Pdf:
             # EXIF, GPS, XMP and comments are dropped (segments only, the image data is not re-encoded).
             flat = sanitize.strip_jpeg(data)
         else:
+            deferred = _deferred(data, rotation, spill) if spill is not None else None
+            if deferred is not None:
+                return deferred
             flat = _png_until_iend(data)
         try:
             out = _convert(flat, rotation)

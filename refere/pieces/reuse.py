@@ -22,7 +22,8 @@ from pathlib import Path
 from refere import __version__, files, signals
 
 # The modules whose code decides the bytes of a pièce or of the complete dossier.
-_CODE = ("assemble.py", "bordereau.py", "pdffont.py", "pdftext.py", "sanitize.py", "pdfnames.py", "pngmeta.py", "reuse.py")
+_CODE = ("assemble.py", "bordereau.py", "pdffont.py", "pdftext.py", "sanitize.py", "pdfnames.py", "pngmeta.py", "reuse.py",
+         "images.py", "imagedata.py", "calques.py")
 _LIBRARIES = ("pikepdf", "img2pdf", "PIL", "fontTools")
 MAX_RECORD = 1 << 20
 

@@ -762,7 +762,9 @@ def lzw_zeros(prefix: bytes, size: int, early: int = 1) -> bytes:
 
 
 PACKED_DISGUISES = ("rembourre", "filtre-indirect", "cr-seul", "type-echappe", "type-indirect", "leurre-entete",
-                    "leurre-stream", "lzw", "lzw-earlychange-0")
+                    "leurre-stream", "lzw", "lzw-earlychange-0", "lzw-longueur-courte", "lzw-crypt")
+# Disguises only the capped child process reading the PDF stops (nothing reads them beforehand).
+UNMEASURED_DISGUISES = ("lzw-sans-type", "lzw-autre-type")
 
 
 def pdf_packed_bomb(path: Path, disguise: str, size: int = 200_000_000) -> Path:
@@ -780,6 +782,8 @@ def pdf_packed_bomb(path: Path, disguise: str, size: int = 200_000_000) -> Path:
         data, filt = lzw_zeros(header + body, size, early), b"/LZWDecode"
         if early == 0:
             filt += b" /DecodeParms << /EarlyChange 0 >>"
+        if disguise == "lzw-crypt":
+            filt = b"[/Crypt /LZWDecode]"
     else:
         deflater = zlib.compressobj(9)
         parts, zero = [deflater.compress(header + body)], bytes(1 << 22)
@@ -800,11 +804,15 @@ def pdf_packed_bomb(path: Path, disguise: str, size: int = 200_000_000) -> Path:
         kind = b"6 0 R"
     if disguise == "type-echappe":
         kind = b"/Obj#53tm"
+    if disguise == "lzw-autre-type":
+        kind = b"/XObject"
     extra = {"rembourre": b" /Pad (" + b"x" * 5000 + b")", "leurre-entete": b" /Pad (9 0 obj << >>)",
              "leurre-stream": b" /Pad (>> stream\n)"}.get(disguise, b"")
     eol = b"\r" if disguise == "cr-seul" else b"\n"
     where[5] = len(out)
-    out += (b"5 0 obj\n<< /Type %s%s /Filter %s /N 3 /First %d /Length %d >>\nstream" % (kind, extra, filt, len(header), len(data))
+    typed = b"" if disguise == "lzw-sans-type" else b"/Type %s" % kind
+    length = 5 if disguise == "lzw-longueur-courte" else len(data)  # qpdf finds the end by « endstream »
+    out += (b"5 0 obj\n<< %s%s /Filter %s /N 3 /First %d /Length %d >>\nstream" % (typed, extra, filt, len(header), length)
             + eol + data + b"\nendstream\nendobj\n")
     xref = len(out)
     rows = b""
@@ -852,4 +860,18 @@ def pdf_object_flood(path: Path, kind: str) -> Path:
         body = b"1 0 obj << /A (" + b"1 0 obj << /A ( stream\n" * 400_000
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"%PDF-1.4\n" + body + b"\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+    return path
+
+
+def apng(path: Path, still_apart: bool) -> Path:
+    """An animated PNG of two frames (blue, green); ``still_apart``: its still image (red, what a
+    reader without animation shows) is not one of them."""
+    from PIL import Image
+
+    red, blue, green = (Image.new("RGB", (60, 60), c) for c in ("red", "blue", "green"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if still_apart:
+        red.save(path, save_all=True, append_images=[blue, green], default_image=True)
+    else:
+        blue.save(path, save_all=True, append_images=[green])
     return path

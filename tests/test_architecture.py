@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "refere"
 # What each part of refere may import. The spine's base (errors, files, dates…) is below every
 # stage; the stages follow the pipeline; build, batch and present drive the stages; the CLI and
 # the web are two faces on that core (the CLI may start the web server, never the other way).
-BASE = {"refere", "refere.errors", "refere.files", "refere.dates", "refere.signals", "refere.write",
+BASE = {"refere", "refere.errors", "refere.files", "refere.dates", "refere.signals", "refere.write", "refere.isolee",
         "refere.clifr"}
 SPINE = {"refere.build", "refere.batch", "refere.present"}
 ALLOWED = {

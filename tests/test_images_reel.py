@@ -223,3 +223,18 @@ def test_png_with_oversized_or_countless_metadata_is_accepted_by_check_and_build
     assert "endommagée" not in checked.output + built.output
     top_left, *others = _quarters(_rendered_picture(tmp_path / "affaire/dossier/pieces/01_Passeport.pdf"))
     assert top_left < 40 and all(abs(q - 128) < 25 for q in others)  # the pixels, as they are
+
+
+def test_animated_png_whose_still_image_is_not_a_frame_is_refused(tmp_path, run):
+    """A browser shows an APNG's animation; the pièce would show its still image, which may be
+    another picture altogether (attack 14): refused. An APNG whose still image is its first frame
+    is filed as that frame."""
+    case = _case(tmp_path, hostile.apng, "png", True)
+    result = run("check", case)
+    assert result.exit_code == 1
+    assert "« captures/c00.png » : image animée (APNG) dont l'image fixe n'est pas celle que montrent" in result.output
+    case = _case(tmp_path, hostile.apng, "png", False)
+    result = run("build", case)
+    assert result.exit_code == 0, result.output
+    img = _rendered_picture(tmp_path / "affaire/dossier/pieces/01_Passeport.pdf")
+    assert img.getpixel((img.width // 2, img.height // 2)) < 60  # blue in grey: 29 (red, green: about 76)

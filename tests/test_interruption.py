@@ -157,7 +157,7 @@ def test_a_signal_in_the_main_thread_stops_a_reading_in_another(tmp_path):
     script = textwrap.dedent("""
         import os, signal, sys, threading, time
         from refere import signals
-        from refere.preuves import isolee
+        from refere import isolee
         signals.install()
         out = []
         def read():

@@ -640,7 +640,7 @@ def _with_fanout_capture(tmp_path: Path, sound_pdf: bool = True) -> Path:
 
 
 def test_a_pdf_capture_exhausting_memory_is_not_read_and_the_next_one_is(tmp_path, monkeypatch):
-    from refere.preuves import isolee
+    from refere import isolee
 
     # The cap reached within seconds (the time limit far away): the one right outcome is « memoire ».
     monkeypatch.setattr(isolee, "MEMORY", 512 << 20)
@@ -663,7 +663,8 @@ def test_a_pdf_capture_exhausting_memory_is_not_read_and_the_next_one_is(tmp_pat
 def test_a_titre_whose_text_layer_exhausts_memory_is_not_read_and_check_ends(tmp_path, monkeypatch, run):
     import hostile
     from refere.pieces.probe import probe
-    from refere.preuves import isolee, titulaire
+    from refere import isolee
+    from refere.preuves import titulaire
 
     monkeypatch.setattr(isolee, "MEMORY", 512 << 20)
     monkeypatch.setattr(lecture, "TIMEOUT", 300)
@@ -729,7 +730,7 @@ def test_the_web_warm_up_survives_a_titre_exhausting_memory(tmp_path, monkeypatc
     titre's text layer is extracted there too, in its bounded child; the other case is checked."""
     import hostile
     from conftest import copy_example
-    from refere.preuves import isolee
+    from refere import isolee
     from refere.web import core, serve
 
     monkeypatch.setattr(isolee, "MEMORY", 512 << 20)
@@ -751,7 +752,7 @@ def test_a_reading_child_killed_from_outside_is_no_verdict_on_the_file(tmp_path,
     import signal
 
     import pytesseract
-    from refere.preuves import isolee
+    from refere import isolee
 
     with pytest.raises(isolee.Stopped) as stopped:
         isolee.run(signal.raise_signal, signal.SIGKILL, seconds=30)  # a real child, really killed
@@ -790,7 +791,7 @@ def test_a_reading_child_does_not_outlive_its_command(tmp_path):
     import sys
     import time
 
-    script = ("import time; from refere.preuves import isolee; print('go', flush=True); "
+    script = ("import time; from refere import isolee; print('go', flush=True); "
               "isolee.run(time.sleep, 600, seconds=900)")
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
 
@@ -831,3 +832,20 @@ def test_a_reading_child_does_not_outlive_its_command(tmp_path):
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
         proc.kill()
+
+
+def test_a_capture_replaced_after_its_check_is_not_read_nor_remembered(tmp_path):
+    """The reading runs after the check, by the file's path: a capture replaced meanwhile (or a
+    link turned to /dev/zero) was read and its reading remembered under the checked bytes' hash,
+    false warnings kept by the cache (attack 14). Its bytes are now compared with the hash first."""
+    import time
+
+    shot = screenshot(tmp_path / "capture.png")
+    checked = hashlib.sha256(shot.read_bytes()).hexdigest()
+    Image.new("RGB", (1080, 2400), "white").save(shot)  # replaced after the check
+    written, sha, ocr, why = lecture._read_one(("captures/capture.png", checked, shot, "png"), time.monotonic() + 60)
+    assert (sha, ocr, why) == (checked, None, "budget")
+    assert lecture.cache_get(checked) is None
+    with pytest.raises(lecture.Changed):
+        lecture.load_picture(shot, "png", checked)
+    assert lecture.load_picture(shot, "png", hashlib.sha256(shot.read_bytes()).hexdigest())[0].size == (1080, 2400)

@@ -432,8 +432,22 @@ def test_object_stream_bomb_is_found_however_its_dictionary_is_written(tmp_path,
     hostile.pdf_packed_bomb(tmp_path / "affaire" / PIECE, disguise, 1_000_000)
     result = run("check", case)
     assert result.exit_code == 0 and "objets compressés" not in result.output, result.output
-    # A lone CR after « stream » is off the standard: qpdf reads it, and says so (a true warning).
-    assert ("[piece-" in result.output) == (disguise == "cr-seul"), result.output
+    # A lone CR after « stream », a /Length that lies, are off the standard: qpdf reads them, and
+    # says so (a true warning).
+    assert ("[piece-" in result.output) == (disguise in ("cr-seul", "lzw-longueur-courte")), result.output
+
+
+@pytest.mark.parametrize("disguise", hostile.UNMEASURED_DISGUISES)
+def test_a_pdf_that_makes_qpdf_allocate_without_end_is_refused_by_its_capped_reader(tmp_path, disguise):
+    """An LZW object stream without /Type, or typed as something else (qpdf uses it all the same,
+    and has no limit of its own on LZW): nothing measures it beforehand, so the PDF is read in a
+    child process whose memory is capped; 2 GB of zeros there, a refusal in French here, and the
+    command itself stays under the 1.5 GB the test allows it (attack 14)."""
+    case = _case(tmp_path, hostile.pdf_packed_bomb, disguise, 2_000_000_000)
+    ran = limited("check", case, cwd=tmp_path)
+    assert ran.code == 1, ran.out
+    assert ("« pieces/passeport.pdf » : PDF qui demande plus de 1 Go de mémoire pour être lu, refusé pour protéger "
+            "la mémoire") in ran.out
 
 
 def test_qpdf_itself_stops_inflating_past_what_the_checks_allow(tmp_path):

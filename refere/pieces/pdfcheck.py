@@ -7,7 +7,6 @@ from __future__ import annotations
 import array
 import io
 import logging
-import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,14 +31,11 @@ MAX_PDF_PAGES = 2_000
 MAX_FILTERS = 2
 
 # What an unknown /Filter may be, of the filters qpdf's own limits leave unbounded (LZW).
-_GUESSES = (("/FlateDecode",), ("/LZWDecode",), ("/FlateDecode", "/LZWDecode"), ("/ASCIIHexDecode", "/LZWDecode"),
-            ("/ASCII85Decode", "/LZWDecode"))
+_GUESSES = (("/FlateDecode",), ("/LZWDecode",), ("/FlateDecode", "/LZWDecode"))
 _UNKNOWN = object()
 _EARLY_0 = pikepdf.Dictionary(EarlyChange=0)
 MAX_OBJECTS = 1_000_000  # « N G obj » headers, or « stream » keywords, in one file (2,000 pages: far fewer)
 MAX_DICTIONARY = 4_000_000  # bytes of one stream's dictionary (real ones: a few hundred)
-MAX_UNEXPLAINED = 10_000  # « stream » keywords after no dictionary (real files: none, or a handful)
-_TEXT_FILTERS = ("/ASCIIHexDecode", "/ASCII85Decode")
 
 
 def packed_objects_bomb(data: bytes) -> bool:
@@ -54,9 +50,10 @@ def packed_problem(data: bytes) -> str | None:
     object they hold; a few megabytes of zeros would take gigabytes. So they are measured first,
     chunk by chunk. Every stream's dictionary is read as qpdf reads it (``objlex``: padding,
     decoy text in strings, « # » escapes, a /Type or /Filter held by another object hide
-    nothing); a « stream » keyword no dictionary explains is measured as an object stream under
-    every filter that could hide there. qpdf's own limits (``qpdf_limits``) bound Flate and
-    RunLength anyway. The reading itself is bounded: objects, keywords, bytes read.
+    nothing); the data after a « stream » keyword that follows a header but not its value is
+    measured under every filter that could hide there. qpdf's own limits (``qpdf_limits``) bound
+    Flate and RunLength anyway, and a PDF is read in a child process whose memory is capped
+    (``probe``). The reading itself is bounded: objects, keywords, bytes read.
     """
     heads, numbers, keywords = array.array("q"), array.array("q"), array.array("q")
     for m in objlex.HEADER.finditer(data):
@@ -69,7 +66,6 @@ def packed_problem(data: bytes) -> str | None:
             return _TOO_MANY
         keywords.append(m.start())
     look = _Lookup(data, heads, numbers)
-    explained: set[int] = set()
     try:
         k = 0
         for i, end in enumerate(heads):
@@ -81,16 +77,13 @@ def packed_problem(data: bytes) -> str | None:
             obj, after = look.value(end)
             at = objlex.stream_start(data, after) if isinstance(obj, dict) else None
             if at is None:
-                continue  # not a stream, or not read: its keyword stays unexplained, measured below
-            explained.add(at[0])
+                # A « stream » keyword follows, but not this value: a header written inside
+                # another object's string to hide it; what follows that keyword is measured.
+                if look.inflates(objlex.data_start(data, keywords[k]), None):
+                    return _PACKED_TOO_BIG
+                continue
             kind = look.resolved(obj.get("/Type"))
             if (kind in ("/ObjStm", "/XRef") or kind is _UNKNOWN) and look.inflates(at[1], obj):
-                return _PACKED_TOO_BIG
-        unexplained = [at for at in keywords if at not in explained]
-        if len(unexplained) > MAX_UNEXPLAINED:
-            return _TOO_MANY
-        for at in unexplained:
-            if look.inflates(objlex.data_start(data, at), None):
                 return _PACKED_TOO_BIG
     except flux.TooCostly:
         return _PACKED_TOO_BIG
@@ -136,33 +129,30 @@ class _Lookup:
             return _UNKNOWN
         return self.resolved(self.value(pos)[0], depth + 1)
 
-    def chains(self, stream: dict | None) -> list[tuple[str, ...]]:
+    def chains(self, stream: dict | None) -> tuple[tuple[str, ...], ...]:
         """The filters the stream's data would be decoded with, or every guess when they cannot be
-        read (``stream`` None: a keyword no dictionary explains)."""
+        read (``stream`` None: data after a keyword no dictionary explains)."""
         if stream is None:
-            return list(_GUESSES)
+            return _GUESSES
         filt = self.resolved(stream.get("/Filter"))
         items = filt if isinstance(filt, list) else [filt] if filt is not None else []
         names = [self.resolved(f) for f in items]
         if not all(isinstance(n, str) for n in names):
-            return list(_GUESSES)
-        return [tuple(flux.ALIASES.get(n, n) for n in names)]
+            return _GUESSES
+        return (tuple(flux.ALIASES.get(n, n) for n in names),)
 
     def inflates(self, start: int, stream: dict | None) -> bool:
         """Whether the data at ``start`` decodes past MAX_PACKED, under its filters or any guess."""
-        length = self.resolved(stream.get("/Length")) if stream is not None else None
-        size = length if isinstance(length, int) and length >= 0 else MAX_PACKED
-        body = memoryview(self.data)[start:start + min(size, MAX_PACKED)]
-        for chain in self.chains(stream):
+        # Not cut at /Length: qpdf finds the end of a stream whose /Length lies by « endstream »,
+        # and Flate and LZW data end by themselves.
+        body = memoryview(self.data)[start:start + MAX_PACKED]
+        chains = self.chains(stream)
+        for chain in chains:
+            chain = tuple(n for n in chain if n != "/Crypt")  # qpdf passes over it in a file not encrypted
             if not chain or not set(chain) <= flux.GENERAL or len(chain) > MAX_FILTERS:
                 continue  # nothing to inflate, or what qpdf does not inflate when it opens the file
-            if stream is None:
-                if not _plausible(chain[0], body):
-                    continue  # a guess the data's first bytes already rule out
-                if chain[0] in _TEXT_FILTERS:  # decoded from a copy: charged to the reading
-                    self.read_left -= len(body)
-                    if self.read_left < 0:
-                        raise _Spent
+            if chains is _GUESSES and not _plausible(chain[0], body):
+                continue  # a guess the data's first bytes rule out
             # LZW read both ways (/EarlyChange 1, the default, or 0): its parameters are not trusted.
             for parms in (None, _EARLY_0) if "/LZWDecode" in chain else (None,):
                 limit = min(MAX_PACKED, self.decoded_left)
@@ -177,20 +167,15 @@ class _Lookup:
 
 
 def _plausible(name: str, body: memoryview) -> bool:
-    """Whether data could be under this filter, from its first bytes (a guess costs no more)."""
-    head = bytes(body[:4096])
-    try:
-        if name == "/FlateDecode":
-            return len(head) >= 2 and head[0] & 0x0F == 8 and (head[0] << 8 | head[1]) % 31 == 0
-        if name == "/LZWDecode":
-            flux.lzw_size(head[:64])  # data that is not LZW fails within a few codes
-            return True
-        if name == "/ASCIIHexDecode":
-            return re.fullmatch(rb"[0-9A-Fa-f\s]*(?:>.*)?", head, re.S) is not None
-        if name == "/ASCII85Decode":
-            return re.fullmatch(rb"(?:<~)?[!-uz\s]*(?:~>.*)?", head, re.S) is not None
-    except flux.Undecodable:
+    """Whether data may be under this filter, from its first bytes: a zlib header, or LZW's
+    opening « clear table » code (text after a stray « stream » word is neither)."""
+    head = bytes(body[:2])
+    if len(head) < 2:
         return False
+    if name == "/FlateDecode":
+        return head[0] & 0x0F == 8 and (head[0] << 8 | head[1]) % 31 == 0
+    if name == "/LZWDecode":
+        return head[0] == 0x80 and head[1] < 0x80
     return True
 
 

@@ -90,6 +90,11 @@ def _image_pages(data: bytes, written: str) -> tuple[int, bool | None]:
             # A PNG's text chunks and an ICC profile Pillow would refuse say nothing of its pixels.
             with Image.open(io.BytesIO(pngmeta.for_decoding(jpegcheck.for_decoding(data)))) as img:
                 w, h = img.size
+                if img.format == "PNG" and img.info.get("default_image"):
+                    # An animated PNG whose still image is not one of its frames: a browser shows
+                    # the animation, the pièce would show the still image (another picture).
+                    raise FileProblem(f"« {written} » : image animée (APNG) dont l'image fixe n'est pas celle "
+                                      "que montrent les navigateurs ; enregistrez une capture d'écran ordinaire (PNG)")
                 if w * h > MAX_PIXELS or w <= 0 or h <= 0:
                     raise FileProblem(
                         f"« {written} » : image démesurée ({w} × {h} pixels) ; "
@@ -202,20 +207,67 @@ def _verify(checked: files.Checked, dated=None) -> SourceInfo:
     beside the decoded images (see shotdates.content_date)."""
     data = files.read_checked(checked)
     files.remember_hash(checked)  # next time, not hashed again
-    if dated is not None and not (entry := decode_cache() / f"{checked.sha256}.date").exists():
-        remember(entry, dated(checked.kind, data))
+    entry = decode_cache() / f"{checked.sha256}.date"
+    if dated is not None and entry.exists():
+        dated = None
     if checked.kind == "pdf":
-        from refere.pieces import pdfcheck
-
-        pages, etat = pdfcheck._pdf_pages(data, checked.written)
+        pages, etat, date = _pdf_isolated(data, checked.written, dated)
+        if dated is not None:
+            remember(entry, date)
         remember(_pdf_cache() / checked.sha256,
                   json.dumps({"pages": pages, "etat": etat.etat, "defauts": list(etat.defauts),
                              "pages_touchees": list(etat.pages)}))
         return SourceInfo(checked.path, checked.written, checked.kind, pages, checked.sha256, checked.size, checked, etat)
+    if dated is not None:
+        remember(entry, dated(checked.kind, data))
     pages, exact = _image_pages(data, checked.written)
     _remember_decoded(checked.sha256, pages, exact)
     return SourceInfo(checked.path, checked.written, checked.kind, pages, checked.sha256, checked.size, checked,
                       idat_exact=exact)
+
+
+# A PDF is read by qpdf in a child process: whatever a file makes qpdf allocate (an LZW stream
+# inside an encrypted object stream: nothing can measure it beforehand), the child dies of it, not
+# the build, the batch or the web server. Bytes beyond the process's own, and seconds.
+PDF_MEMORY = 1 << 30
+PDF_SECONDS = 300
+
+
+def _pdf_isolated(data: bytes, written: str, dated=None):
+    """(pages, diagnosis, date entry text or None) of a PDF, read and checked in a child process."""
+    from refere import isolee
+
+    try:
+        return isolee.run_forked(_pdf_read, data, written, dated, seconds=PDF_SECONDS, extra=PDF_MEMORY,
+                                 stop=signals.stopping)
+    except isolee.Stopped as exc:
+        if exc.reason == "delai":
+            raise FileProblem(f"« {written} » : PDF trop long à vérifier (plus de {PDF_SECONDS // 60} minutes), "
+                              "refusé ; réenregistrez-le (« Imprimer » → « Enregistrer en PDF »)") from None
+        if exc.reason == "memoire":
+            raise FileProblem(_PDF_MEMORY_FR.format(written)) from None
+        raise FileProblem(f"« {written} » : vérification du PDF interrompue (processus arrêté de l'extérieur) ; "
+                          "relancez la commande") from None
+
+
+_PDF_MEMORY_FR = ("« {} » : PDF qui demande plus de " + f"{PDF_MEMORY >> 30}" + " Go de mémoire pour être lu, refusé "
+                  "pour protéger la mémoire ; réenregistrez-le (« Imprimer » → « Enregistrer en PDF »)")
+
+
+def _pdf_read(data: bytes, written: str, dated):
+    from refere import isolee
+    from refere.pieces import pdfcheck
+
+    size, peak = isolee.address_space(), isolee.peak()  # a fork starts with its parent's peak
+    date = dated("pdf", data) if dated is not None else None
+    try:
+        pages, etat = pdfcheck._pdf_pages(data, written)
+    except FileProblem:
+        # qpdf turns an allocation refused at the cap into « cannot find /Root »: name the cause.
+        if isolee.peak() > peak and isolee.peak() - size > PDF_MEMORY // 2:
+            raise FileProblem(_PDF_MEMORY_FR.format(written)) from None
+        raise
+    return pages, etat, date
 
 
 # Images whose every pixel decoded, by SHA-256, in the user's own cache: a second check of the

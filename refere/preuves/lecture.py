@@ -30,8 +30,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+import hashlib
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -40,10 +40,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from refere import dates, signals
-from refere.preuves import ecran, isolee, lecture_cache
+from refere import dates, isolee, signals
+from refere.preuves import ecran, lecture_cache
 from refere.preuves.findings import AVERTISSEMENT, PRACTICE, Finding
 from refere.preuves.ecran import CATALOGUE, find_message, normalise, same_address  # noqa: F401  (API)
+from refere.preuves.lecture_cache import tesseract_missing
 
 VERSION = 3  # of the cached OCR result: bump when the reading itself changes
 LANG = "fra"
@@ -155,18 +156,30 @@ def scale_for(width: int, height: int) -> float:
     return min(2.0, TEXT_SCALE / max(dpr, 0.5))
 
 
-def load_picture(path: Path, kind: str):
+class Changed(Exception):
+    """The file is no longer the one checked (replaced since): not read, nothing remembered."""
+
+
+def _bytes(path: Path, sha256: str | None) -> bytes:
+    data = path.read_bytes()
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise Changed(str(path))
+    return data
+
+
+def load_picture(path: Path, kind: str, sha256: str | None = None):
     """The capture in grey at its own resolution (a PDF's first page rendered), and the scale
-    still to apply. Run in a child process (``ocr_image``): PDFium and Pillow are bounded there."""
+    still to apply. Run in a child process (``ocr_image``): PDFium and Pillow are bounded there.
+    ``sha256``: the bytes checked; other bytes found at ``path`` now raise Changed."""
     import io
 
     from PIL import Image, ImageOps
 
     from refere.pieces import pngmeta
 
+    data = _bytes(path, sha256)
     if kind == "pdf":
-        return _render_pdf(path), 1.0
-    data = path.read_bytes()
+        return _render_pdf(data), 1.0
     # Without its text chunks: Pillow copies ``info`` on every crop of ``prepare`` (200,000
     # chunks made a reading last minutes), and refuses a large compressed one as damage.
     with Image.open(io.BytesIO(pngmeta.for_decoding(data) if kind == "png" else data)) as src:
@@ -178,11 +191,11 @@ def load_picture(path: Path, kind: str):
     return img, scale_for(*img.size) if img.size != (0, 0) else 1.0
 
 
-def _render_pdf(path: Path):
+def _render_pdf(data: bytes):
     """The first page, rendered by PDFium (in the reading's child process: bounded there)."""
     import pypdfium2 as pdfium
 
-    pdf = pdfium.PdfDocument(path.read_bytes())
+    pdf = pdfium.PdfDocument(data)
     try:
         page = pdf[0]
         w, h = page.get_size()
@@ -252,17 +265,19 @@ def _text_like(img) -> bool:
     return in_all > 0 and 2 * in_lines >= in_all
 
 
-def ocr_image(path: Path, kind: str = "png", timeout: float | None = None, stop=None) -> Ocr:
+def ocr_image(path: Path, kind: str = "png", timeout: float | None = None, stop=None,
+              sha256: str | None = None) -> Ocr:
     """What Tesseract reads on the capture (or pièce) at ``path``, in a child process killed past
-    ``timeout`` or when ``stop()`` turns true, its memory capped: ``isolee.Stopped`` then."""
+    ``timeout`` or when ``stop()`` turns true, its memory capped: ``isolee.Stopped`` then.
+    ``sha256``: the bytes that were checked (Changed when the file holds others now)."""
     limit = timeout or TIMEOUT
-    return isolee.run(_ocr_here, path, kind, limit, seconds=limit, stop=stop)
+    return isolee.run(_ocr_here, path, kind, limit, sha256, seconds=limit, stop=stop)
 
 
-def _ocr_here(path: Path, kind: str, timeout: float) -> Ocr:
+def _ocr_here(path: Path, kind: str, timeout: float, sha256: str | None = None) -> Ocr:
     import pytesseract
 
-    img, scale = load_picture(path, kind)
+    img, scale = load_picture(path, kind, sha256)
     img, height, pictures, sharpness = prepare(img, scale)
     data = pytesseract.image_to_data(img, lang=LANG, config=TESSERACT_OPTIONS, timeout=timeout,
                                      output_type=pytesseract.Output.DICT)
@@ -292,24 +307,6 @@ def _mean(values: list[float]) -> float | None:
 _failed: dict[str, str] = {}  # captures whose reading failed in this process, and why
 _said = threading.Lock()
 _said_once: set[str] = set()
-
-
-def tesseract_missing() -> str | None:
-    """Why captures cannot be read here, in French, or None."""
-    exe = shutil.which("tesseract")
-    if exe is None:
-        return ("Captures non lues : Tesseract n'est pas installé (Debian/Ubuntu : « sudo apt install "
-                "tesseract-ocr tesseract-ocr-fra »). Le reste du contrôle est complet.")
-    import pytesseract
-
-    try:
-        langs = set(pytesseract.get_languages(config=""))
-    except Exception:
-        return "Captures non lues : Tesseract ne répond pas. Le reste du contrôle est complet."
-    if "fra" not in langs:
-        return ("Captures non lues : Tesseract n'a pas les données de langue française "
-                "(Debian/Ubuntu : « sudo apt install tesseract-ocr-fra »).")
-    return None
 
 
 def enabled() -> bool:
@@ -421,7 +418,9 @@ def _read_one(item, deadline: float) -> tuple[str, str, Ocr | None, str | None]:
     if left < 1 or signals.stopping():
         return written, sha, None, "budget"  # not remembered: the next run reads it
     try:
-        ocr = ocr_image(path, kind, timeout=min(TIMEOUT, left), stop=signals.stopping)
+        ocr = ocr_image(path, kind, timeout=min(TIMEOUT, left), stop=signals.stopping, sha256=sha)
+    except Changed:
+        return written, sha, None, "budget"  # replaced since its check: read next time, what it is then
     except isolee.Stopped as exc:
         # Its child killed: its time was up (« delai »), its memory (« memoire »), killed from outside
         # (« tue ») or the command is stopping (« arret »): the last two are not the file's fault.

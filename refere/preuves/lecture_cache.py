@@ -9,7 +9,8 @@ exactly that reader.
 
 An entry is opened without following links and without blocking (a FIFO never hangs), read only
 if it is a regular file under ``MAX_ENTRY`` bytes, and every field is checked for its type and
-range; anything odd is ignored and the capture is read again from the image.
+range; anything odd is ignored and the capture is read again from the image. Whether Tesseract
+is there to read at all (``tesseract_missing``) is told here too, beside its version.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import functools
 import json
 import math
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -94,3 +96,21 @@ def put(where: Path, sha: str, entry: dict) -> None:
         os.replace(tmp, where / f"{sha}.json")
     except OSError:
         pass  # a cache that cannot be written only costs time
+
+
+def tesseract_missing() -> str | None:
+    """Why captures cannot be read here, in French, or None."""
+    exe = shutil.which("tesseract")
+    if exe is None:
+        return ("Captures non lues : Tesseract n'est pas installé (Debian/Ubuntu : « sudo apt install "
+                "tesseract-ocr tesseract-ocr-fra »). Le reste du contrôle est complet.")
+    import pytesseract
+
+    try:
+        langs = set(pytesseract.get_languages(config=""))
+    except Exception:
+        return "Captures non lues : Tesseract ne répond pas. Le reste du contrôle est complet."
+    if "fra" not in langs:
+        return ("Captures non lues : Tesseract n'a pas les données de langue française "
+                "(Debian/Ubuntu : « sudo apt install tesseract-ocr-fra »).")
+    return None

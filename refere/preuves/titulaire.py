@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-from refere import signals
-from refere.preuves import isolee, lecture
+from refere import isolee, signals
+from refere.preuves import lecture
 from refere.preuves.ecran import TEXT_MAX, normalise
 from refere.preuves.findings import AVERTISSEMENT, PRACTICE, Finding
 
@@ -70,9 +70,11 @@ def _text(src) -> str:
     if lecture._ONLY_CACHED.get():
         return ""  # a reading that must not be made now (the web list)
     try:
-        ocr = lecture.ocr_image(src.path, src.kind, stop=signals.stopping)
+        ocr = lecture.ocr_image(src.path, src.kind, stop=signals.stopping, sha256=sha)
     except isolee.Stopped as exc:
         return _stopped(sha, exc)
+    except lecture.Changed:
+        return ""  # replaced since its check: nothing said, nothing remembered
     except Exception:  # noqa: BLE001 - not read: nothing to say
         return ""
     lecture.cache_put(sha, ocr)

@@ -91,10 +91,15 @@ def _child(conn, memory: int, seconds: float, env: dict, func: Callable[..., Any
     except BaseException as exc:  # noqa: BLE001 - carried back to the parent
         payload = (False, exc)
     try:
-        conn.send(payload)
-    except Exception:  # noqa: BLE001 - a result or an exception that does not pickle
-        conn.send((False, ValueError(type(payload[1]).__name__)))
-    conn.close()
+        try:
+            conn.send(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            raise
+        except Exception:  # noqa: BLE001 - a result or an exception that does not pickle
+            conn.send((False, ValueError(type(payload[1]).__name__)))
+        conn.close()
+    except OSError:
+        pass  # the parent is gone (killed): nobody to answer, nothing to print
 
 
 def run(func: Callable[..., Any], *args: Any, seconds: float, stop: Callable[[], bool] | None = None) -> Any:
@@ -103,9 +108,45 @@ def run(func: Callable[..., Any], *args: Any, seconds: float, stop: Callable[[],
     result, or the exception it raised (raised again here), or ``Stopped``."""
     if not hasattr(os, "fork"):
         return func(*args)
-    ctx = _server()
+    return _run(_server(), MEMORY, func, args, seconds, stop)
+
+
+def run_forked(func: Callable[..., Any], *args: Any, seconds: float, extra: int,
+               stop: Callable[[], bool] | None = None) -> Any:
+    """As ``run``, in a child forked from this very process when no other thread runs here (a
+    fork costs milliseconds and inherits what is already imported and read: ``args`` are not
+    copied), allowed ``extra`` bytes of address space beyond this process's own; from the fork
+    server otherwise (a thread holding a lock at the fork would leave it held in the child)."""
+    if not hasattr(os, "fork"):
+        return func(*args)
+    import multiprocessing
+    import threading
+
+    if threading.active_count() > 1:
+        return run(func, *args, seconds=seconds, stop=stop)
+    return _run(multiprocessing.get_context("fork"), address_space() + extra, func, args, seconds, stop)
+
+
+def address_space(field: bytes = b"VmSize:") -> int:
+    """This process's address space now (VmSize), in bytes; 0 when it cannot be told."""
+    try:
+        with open("/proc/self/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(field):
+                    return int(line.split()[1]) << 10
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def peak() -> int:
+    """The most address space this process has held (VmPeak), in bytes; 0 when it cannot be told."""
+    return address_space(b"VmPeak:")
+
+
+def _run(ctx, memory: int, func, args, seconds: float, stop) -> Any:
     receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send, MEMORY, seconds, dict(os.environ), func, args), daemon=True)
+    proc = ctx.Process(target=_child, args=(send, memory, seconds, dict(os.environ), func, args), daemon=True)
     proc.start()
     send.close()
     deadline = time.monotonic() + seconds

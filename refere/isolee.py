@@ -63,8 +63,14 @@ def _server():
     return _context
 
 
+_inside = False  # this process is a child of ``run``: already capped, work here runs as it is
+
+
 def _child(conn, memory: int, seconds: float, env: dict, func: Callable[..., Any], args: tuple) -> None:
     import resource
+
+    global _inside
+    _inside = True
 
     # The environment of the caller now, not the fork server's at its start (OMP_THREAD_LIMIT,
     # set before reading, keeps Tesseract on one core).
@@ -106,7 +112,7 @@ def run(func: Callable[..., Any], *args: Any, seconds: float, stop: Callable[[],
     """``func(*args)`` (a module-level function, picklable arguments and result) in a child
     process capped at ``MEMORY``, killed past ``seconds`` or when ``stop()`` turns true: its
     result, or the exception it raised (raised again here), or ``Stopped``."""
-    if not hasattr(os, "fork"):
+    if not hasattr(os, "fork") or _inside:
         return func(*args)
     return _run(_server(), MEMORY, func, args, seconds, stop)
 
@@ -117,7 +123,7 @@ def run_forked(func: Callable[..., Any], *args: Any, seconds: float, extra: int,
     fork costs milliseconds and inherits what is already imported and read: ``args`` are not
     copied), allowed ``extra`` bytes of address space beyond this process's own; from the fork
     server otherwise (a thread holding a lock at the fork would leave it held in the child)."""
-    if not hasattr(os, "fork"):
+    if not hasattr(os, "fork") or _inside:
         return func(*args)
     import multiprocessing
     import threading

@@ -489,3 +489,20 @@ def test_a_flood_of_objects_for_the_reader_is_refused_at_once(tmp_path, run, kin
     result = run("check", case)
     assert result.exit_code == 1
     assert "« pieces/passeport.pdf » : PDF à la structure démesurée" in result.output
+
+
+def test_the_date_of_a_pdf_capture_is_read_in_a_capped_process(tmp_path):
+    """The web dates an uploaded PDF capture by its creation date, in the server's own process: an
+    LZW object stream nothing can measure beforehand took it to 2 GB. It is read in a capped
+    child: no date, and the caller's own memory stays small."""
+    import subprocess
+    import sys
+
+    bomb = hostile.pdf_packed_bomb(tmp_path / "capture.pdf", "lzw-sans-type", 2_000_000_000)
+    code = ("import resource, sys; from pathlib import Path; from refere.preuves import shotdates; "
+            "print(shotdates.from_content('pdf', Path(sys.argv[1]).read_bytes()), "
+            "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)")
+    done = subprocess.run([sys.executable, "-c", code, str(bomb)], capture_output=True, text=True, timeout=120)
+    date, peak_mb = done.stdout.split()
+    assert (done.returncode, date, done.stderr) == (0, "None", "")
+    assert int(peak_mb) < 300, peak_mb

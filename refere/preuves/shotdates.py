@@ -160,6 +160,17 @@ def _from_image(data: bytes, kind: str) -> ShotDate | None:
 
 
 def _from_pdf(data: bytes) -> ShotDate | None:
+    """A PDF's creation date, read by qpdf in a capped child process (``probe._pdf_isolated``:
+    what nothing can measure beforehand makes that process die, not the web server)."""
+    from refere import isolee
+
+    try:
+        return isolee.run_forked(_pdf_date, data, seconds=60, extra=probe.PDF_MEMORY)
+    except isolee.Stopped:
+        return None
+
+
+def _pdf_date(data: bytes) -> ShotDate | None:
     import pikepdf
 
     if probe.packed_objects_bomb(data):

@@ -337,21 +337,14 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
       refere batch permanence-2025-03-14/ -o construits/ -j 2
       refere batch permanence-2025-03-14/ -o construits/ --modele cabinet.docx --pdf
     """
-    import atexit
-    import gc
     import os
     import sys
 
     from refere.batch import (FAILED, INTERRUPTED, REPORT, UP_TO_DATE, Row, Settings, check_output, find_jobs, run,
-                              summary_lines, write_report)
+                              no_last_collection, summary_lines, write_report)
     from refere.write import hold
 
-    # At exit, what is still alive is left to the system: the interpreter's last collection walked
-    # every object of the libraries a batch loads (0.2 s, once the report is written, with -j 1 as
-    # with -j N) only to free memory the process gives back anyway. The handlers registered later
-    # (the batch's own) run before it; modules are still torn down, files closed.
-    atexit.register(gc.freeze)
-
+    no_last_collection()
     if modele is not None:
         from refere.requete.verifier import check as check_template
 
@@ -363,7 +356,6 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
     bar = (click.progressbar(length=len(found), label="Construction", show_pos=True, file=clifr.raw(sys.stdout))
            if interactive else None)
     words = {FAILED: "échec", UP_TO_DATE: "à jour"}
-
     finished = []
 
     def progress(row, done, total):

@@ -8,8 +8,9 @@ The strict floor is img2pdf embedding each PNG as it is (no EXIF look-up, nothin
 single-page PDF per capture, then a qpdf merge. Each measure runs in pairs, refere then the
 floor, again and again, so that a load coming and going on the machine hits both alike; the
 table gives medians of wall time and of CPU time (user + system, the process and everything it
-waited for: qpdf, pool workers), and the highest peak memory (PSS of the whole process tree,
-sampled every 20 ms from /proc; shared pages divided among the processes that share them).
+waited for: qpdf, pool workers), and the peak memory (PSS of the whole process tree, sampled
+every 20 ms from /proc; shared pages divided among the processes that share them) of one more
+run of each command, apart: sampling costs the command measured a quarter of a core.
 
 Reading of captures (OCR) is off (REFERE_LECTURE=0): the floor reads nothing. The user cache is
 a folder of bench/out/ (XDG_CACHE_HOME), emptied before each first build. Generated inputs are
@@ -182,8 +183,15 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def measure(cmd: list[str], env: dict | None = None) -> tuple[float, float, int]:
-    """Wall time, CPU time (the command and every process it waited for) and peak PSS."""
+def measure(cmd: list[str], env: dict | None = None, memory: bool = False) -> tuple[float, float, int]:
+    """Wall time, CPU time (the command and every process it waited for) and, with ``memory``,
+    peak PSS (else 0).
+
+    A timed run is not sampled: reading a process's PSS (its smaps_rollup: the kernel walks its
+    page tables) cost 2 ms of CPU per sample for one refere process and 5 ms for the three of
+    batch -j 2, every 20 ms: a quarter of a core, which a command using both cores (batch -j 2,
+    a first build and its checks) lost and one using a single core (batch -j 1, the floor) took
+    from the idle one. Peak memory comes from runs of their own (``memory_pass``)."""
     cpu0 = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env or ENV)
@@ -197,11 +205,13 @@ def measure(cmd: list[str], env: dict | None = None) -> tuple[float, float, int]
             done.wait(0.02)
 
     thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
+    if memory:
+        thread.start()
     _, err = proc.communicate()
     wall = time.perf_counter() - start
     done.set()
-    thread.join()
+    if memory:
+        thread.join()
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(map(str, cmd))} failed:\n{err.decode()}")
     return wall, _children_cpu() - cpu0, peak
@@ -218,14 +228,14 @@ for i, src in enumerate(sys.argv[2:]):
 """
 
 
-def floor(case: Path) -> tuple[float, float, int]:
+def floor(case: Path, memory: bool = False) -> tuple[float, float, int]:
     """The strict floor: img2pdf of every screenshot onto A4 (nothing decoded), then qpdf merge."""
     work = OUT / "plancher"
     shutil.rmtree(work, ignore_errors=True)
     shots = sorted(str(p) for p in (case.parent / "captures").iterdir())
-    w1, c1, m1 = measure([PY, "-c", FLOOR, str(work / "pages"), *shots])
+    w1, c1, m1 = measure([PY, "-c", FLOOR, str(work / "pages"), *shots], memory=memory)
     pages = sorted(str(p) for p in (work / "pages").iterdir())
-    w2, c2, m2 = measure(["qpdf", "--empty", "--pages", *pages, "--", str(work / "merged.pdf")])
+    w2, c2, m2 = measure(["qpdf", "--empty", "--pages", *pages, "--", str(work / "merged.pdf")], memory=memory)
     return w1 + w2, c1 + c2, max(m1, m2)
 
 
@@ -238,6 +248,9 @@ class Series:
     def add(self, result: tuple[float, float, int]) -> None:
         self.wall.append(result[0])
         self.cpu.append(result[1])
+        self.peak = max(self.peak, result[2])
+
+    def add_peak(self, result: tuple[float, float, int]) -> None:
         self.peak = max(self.peak, result[2])
 
     @property
@@ -275,6 +288,22 @@ def machine() -> str:
         pass
     load = " ".join(f"{x:.1f}".replace(".", ",") for x in os.getloadavg())
     return f"{os.cpu_count()} cœurs (nproc), {model}, Python {platform.python_version()}, charge moyenne {load}"
+
+
+def memory_pass(s: dict, case: Path, build: list[str], out: Path, root: Path, outs: dict) -> None:
+    """Peak memory: one sampled run of each command, in the state its timed runs had (the timed
+    runs are not sampled: see ``measure``)."""
+    shutil.rmtree(CACHE, ignore_errors=True)
+    shutil.rmtree(out, ignore_errors=True)
+    s["first"].add_peak(measure(build, memory=True))
+    s["floor1"].add_peak(floor(case, memory=True))
+    s["second"].add_peak(measure(build, memory=True))
+    measure([*REFERE, "check", str(case)])
+    s["check"].add_peak(measure([*REFERE, "check", str(case)], memory=True))
+    for jobs in (1, 2):
+        shutil.rmtree(outs[jobs], ignore_errors=True)
+        s[f"j{jobs}"].add_peak(measure([*REFERE, "batch", str(root), "-o", str(outs[jobs]), "-j", str(jobs)],
+                                       memory=True))
 
 
 def main() -> None:
@@ -316,6 +345,7 @@ def main() -> None:
             s[f"j{jobs}"].add(measure([*REFERE, "batch", str(root), "-o", str(outs[jobs]), "-j", str(jobs)]))
         print(f"  lot {i + 1} : -j 1 {fr(s['j1'].wall[-1])} s, -j 2 {fr(s['j2'].wall[-1])} s", flush=True)
     identical = same_tree(outs[1], outs[2])
+    memory_pass(s, case, build, out, root, outs)
 
     f1, f2 = s["floor1"], s["floor2"]
     load = lambda la: ", ".join(fr(x, 1) for x in la)  # noqa: E731

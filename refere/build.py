@@ -208,7 +208,10 @@ def preload() -> None:
     from refere.pieces import reuse
     from refere.preuves import calendrier, ecran, lecture, lecture_cache, titulaire  # noqa: F401
 
-    Image.init()
+    # The formats a build opens (PNG, JPEG, ...), as ``Image.open`` would load them: not every
+    # plugin Pillow has (``Image.init``, 0.03 s more), which a case never needs and the parent
+    # would load alone, before any worker starts.
+    Image.preinit()
     for job in _warmups(builtin=True):
         job()
     reuse._code_version()

@@ -341,9 +341,10 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
     import sys
 
     from refere.batch import (FAILED, INTERRUPTED, REPORT, UP_TO_DATE, Row, Settings, check_output, find_jobs, run,
-                              summary_lines, write_report)
+                              no_last_collection, summary_lines, write_report)
     from refere.write import hold
 
+    no_last_collection()
     if modele is not None:
         from refere.requete.verifier import check as check_template
 
@@ -355,7 +356,6 @@ def batch(dossiers: tuple[Path, ...], sortie: Path, jobs: int | None, force: boo
     bar = (click.progressbar(length=len(found), label="Construction", show_pos=True, file=clifr.raw(sys.stdout))
            if interactive else None)
     words = {FAILED: "échec", UP_TO_DATE: "à jour"}
-
     finished = []
 
     def progress(row, done, total):

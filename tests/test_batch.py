@@ -284,6 +284,17 @@ def test_names_are_relative_paths(tmp_path):
     assert [j.name for j in batch_mod.find_jobs([tmp_path / "lundi"])] == ["diallo"]
 
 
+def test_workers_take_the_longest_cases_first(tmp_path):
+    """With -j N the case with the most attempts goes first (a batch must not end on it alone);
+    cases of the same length, and a case without a file, keep their order."""
+    many = [f"2025-03-{d:02d} 0{h}:00" for d in range(3, 28) for h in (8, 9)]
+    write_case(tmp_path / "a-court", default_case())
+    write_case(tmp_path / "b-long", default_case(many), files=False)
+    write_case(tmp_path / "c-court", default_case())
+    jobs = batch_mod.find_jobs([tmp_path, tmp_path / "absent"])
+    assert [j.name for j in batch_mod.heaviest_first(jobs)] == ["b-long", "a-court", "c-court", "absent"]
+
+
 def test_another_persons_output_is_never_replaced(run, tmp_path):
     """Two evenings' folders with the same case name, built into one output: refused, not replaced."""
     write_case(tmp_path / "lundi" / "diallo", default_case())

@@ -1,8 +1,9 @@
 """Readings of untrusted files in a child process, bounded in wall-clock time and in memory.
 
-PDFium (a PDF capture rendered, a pièce's text layer) and Pillow run on files someone else made:
-a page of nested forms makes PDFium allocate without end, a PNG of 200,000 text chunks keeps
-Pillow busy for minutes. Such work cannot be stopped from inside (a thread cannot be killed, and
+qpdf (a PDF source opened and checked), PDFium (a PDF capture rendered, a pièce's text layer) and
+Pillow run on files someone else made: an LZW object stream makes qpdf allocate gigabytes, a page
+of nested forms makes PDFium allocate without end, a PNG of 200,000 text chunks keeps Pillow busy
+for minutes. Such work cannot be stopped from inside (a thread cannot be killed, and
 one left running keeps its memory and its locks), so each reading runs in a child process whose
 address space is capped (RLIMIT_AS) and which is killed when its time is up, or as soon as the
 command is stopping (SIGTERM, Ctrl-C). Whatever the file does, it ends with that child: the next
@@ -10,7 +11,9 @@ file is read by a fresh one.
 
 The children come from a fork server (started once per process, the readers already imported in
 it): a reading costs a fork, not a new interpreter, and the web server's threads are never
-forked. Where ``fork`` does not exist the work runs in process, unbounded as before.
+forked. ``run_forked`` forks the calling process itself when no other thread runs in it (a
+verification worker, the command line): milliseconds, nothing copied. Where ``fork`` does not
+exist the work runs in process, unbounded as before.
 """
 
 from __future__ import annotations

@@ -875,3 +875,37 @@ def apng(path: Path, still_apart: bool) -> Path:
     else:
         blue.save(path, save_all=True, append_images=[green])
     return path
+
+
+def pdf_packed_array(path: Path, count: int = 31_000_000) -> Path:
+    """A sound one-page PDF with, referenced by nothing, an array of ``count`` zeros packed alone
+    in an object stream: 62 MB once inflated (under the object-stream limit), some 4 GB once qpdf
+    has made each number an object, as the pièce's clean-up does when it walks every object
+    (attack 15)."""
+    out, where = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"), {}
+    objs = {1: b"<< /Type /Catalog /Pages 2 0 R >>", 2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+            5: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"}
+    for n in (1, 2, 3):
+        where[n] = len(out)
+        out += b"%d 0 obj\n" % n + objs[n] + b"\nendobj\n"
+    where[4] = len(out)
+    out += b"4 0 obj\n<< /Length %d >>\nstream\n" % len(TEXT) + TEXT + b"\nendstream\nendobj\n"
+    where[5] = len(out)
+    out += b"5 0 obj\n" + objs[5] + b"\nendobj\n"
+    deflater = zlib.compressobj(6)
+    packed = deflater.compress(b"6 0 [") + deflater.compress(b"0 " * count) + deflater.compress(b"]") + deflater.flush()
+    where[7] = len(out)
+    out += (b"7 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length %d >>\nstream\n" % len(packed)
+            + packed + b"\nendstream\nendobj\n")
+    xref = len(out)
+    rows = struct.pack(">BIH", 0, 0, 65535)
+    for n in range(1, 8):
+        rows += struct.pack(">BIH", 2, 7, 0) if n == 6 else struct.pack(">BIH", 1, where[n], 0)
+    rows += struct.pack(">BIH", 1, xref, 0)
+    out += (b"8 0 obj\n<< /Type /XRef /Size 9 /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n" % len(rows)
+            + rows + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % xref)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(out))
+    return path

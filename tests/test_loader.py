@@ -72,6 +72,7 @@ def test_misspelt_top_level_key(tmp_path):
     (("version",), 2, "seule version"),
     (("demandes", "astreinte_par_jour"), 250_000.5, "doit être au plus 100\u202f000, pas « 250000.5 »"),
     (("demandes", "astreinte_par_jour"), 0, "doit être supérieur à 0, pas « 0 »"),
+    (("prefecture", "departement"), "9" * 5000, "département inconnu « " + "9" * 60 + "… »"),
 ])
 def test_wrong_values(tmp_path, field, value, message):
     data = default_case()

@@ -14,7 +14,7 @@ import pypdfium2 as pdfium
 import pytest
 
 import hostile
-from conftest import check_pdf, default_case, write_case
+from conftest import check_pdf, default_case, make_pdf, write_case
 from refere.pieces import flux, pdfcheck, pdfnames, probe, repair
 from test_attacks import refere as limited
 
@@ -499,10 +499,39 @@ def test_the_date_of_a_pdf_capture_is_read_in_a_capped_process(tmp_path):
     import sys
 
     bomb = hostile.pdf_packed_bomb(tmp_path / "capture.pdf", "lzw-sans-type", 2_000_000_000)
-    code = ("import resource, sys; from pathlib import Path; from refere.preuves import shotdates; "
+    # VmHWM, this process's own peak (ru_maxrss keeps the peak of pytest, which forked it).
+    code = ("import sys; from pathlib import Path; from refere.preuves import shotdates; "
             "print(shotdates.from_content('pdf', Path(sys.argv[1]).read_bytes()), "
-            "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)")
+            "[int(x.split()[1]) // 1024 for x in open('/proc/self/status') if x.startswith('VmHWM')][0])")
     done = subprocess.run([sys.executable, "-c", code, str(bomb)], capture_output=True, text=True, timeout=120)
     date, peak_mb = done.stdout.split()
     assert (done.returncode, date, done.stderr) == (0, "None", "")
     assert int(peak_mb) < 300, peak_mb
+
+
+def test_objects_the_checks_do_not_walk_are_read_in_the_capped_process(tmp_path):
+    """An array of 31 million zeros in a 60 KB object stream, referenced by nothing: the checks
+    never touched it, the pièce's clean-up (every object) took the build to 4.5 GB, the web server
+    too (attack 15). Every object is read in the capped child: refused in French, the command
+    within the 1.5 GB the test allows it. The same PDF with a small array is a sound pièce."""
+    case = _case(tmp_path, hostile.pdf_packed_array)
+    ran = limited("check", case, cwd=tmp_path)
+    assert ran.code == 1, ran.out
+    assert "« pieces/passeport.pdf » : PDF qui demande plus de 1 Go de mémoire pour être lu" in ran.out
+    hostile.pdf_packed_array(tmp_path / "affaire" / PIECE, 1000)
+    ran = limited("build", case, cwd=tmp_path)
+    assert ran.code == 0 and "[piece-" not in ran.out, ran.out
+
+
+def test_the_date_of_a_pdf_is_read_once_per_content(tmp_path, monkeypatch):
+    """The web dates a case's loose PDF captures on every view of its page: each was a child
+    process, 2 s for a hostile one, on every view (attack 15). Remembered by SHA-256 now."""
+    from refere import isolee
+    from refere.preuves import shotdates
+
+    data = make_pdf(tmp_path / "capture.pdf").read_bytes()
+    first = shotdates.from_content("pdf", data)
+    calls = []
+    monkeypatch.setattr(isolee, "run_forked", lambda *a, **k: calls.append(a))
+    assert shotdates.from_content("pdf", data) == first and calls == []
+    assert shotdates.from_content("pdf", data + b"\n%autre\n") is None and len(calls) == 1

@@ -58,8 +58,9 @@ def normalize_code(raw: object) -> str:
             hint = " (Saint-Pierre-et-Miquelon n'a pas de tribunal administratif dans ce tableau)"
         elif close and not code.isdigit():
             hint = f" ; vouliez-vous dire « {close[0]} » ?"
+        shown = str(raw) if len(str(raw)) <= 60 else f"{str(raw)[:60]}…"
         raise RefereError(
-            f"département inconnu « {raw} » : attendu « 01 » à « 95 », « 2A », « 2B » "
+            f"département inconnu « {shown} » : attendu « 01 » à « 95 », « 2A », « 2B » "
             f"ou « 971 » à « 976 »{hint}"
         )
     return code

@@ -183,8 +183,6 @@ def qpdf_limits() -> None:
     """qpdf's own bounds on what it decodes, whatever a dictionary says: no Flate or RunLength
     stream past what the checks let through, no stream under more filters than they allow.
     Process-wide, the same values every time: set before each source is opened."""
-    import pikepdf
-
     pikepdf.settings.set_qpdf_limits(flate_max_memory=QPDF_DECODE_LIMIT, run_length_max_memory=QPDF_DECODE_LIMIT,
                                      max_stream_filters=MAX_FILTERS)
 
@@ -360,6 +358,7 @@ MAX_PACKED = 64_000_000  # bytes of objects packed in one object stream (real on
 _PACKED_TOO_BIG = f"PDF dont les objets compressés se décompressent en plus de {MAX_PACKED // 1_000_000} Mo"
 _TOO_MANY = "PDF à la structure démesurée (plus d'un million d'objets, ou des objets écrits les uns dans les autres)"
 QPDF_DECODE_LIMIT = 300_000_000  # bytes qpdf may inflate one stream to: past every limit above
+MAX_OBJECTS_MEMORY = 512 << 20  # bytes every object of a source takes once read (100,000 objects: ~100 MB)
 MAX_CONTENT = 128_000_000  # bytes of one page's content when its parts are joined for the stamp
 MAX_PAGE_PARTS = 100_000  # content streams, or annotations, of one page (real pages: a few, a few hundred)
 MAX_DOC_PARTS = 200_000  # the same over every page, as listed
@@ -407,6 +406,19 @@ def _streams_problem(pdf: pikepdf.Pdf) -> str | None:
         for stream in repair.page_streams(page, seen, walk):
             if (problem := _stream_problem(stream, budget)) is not None:
                 return problem
+    return None
+
+
+def _objects_problem(pdf: pikepdf.Pdf) -> str | None:
+    """Every object of the file read, as the pièce's writing may (its clean-up walks them all, a
+    copied page follows links the checks do not): a few KB of object stream can hold an array of
+    31 million numbers, 4 GB once qpdf has read it. Done here, in the capped child process."""
+    from refere import isolee
+
+    before = isolee.address_space(b"VmRSS:")
+    len(pdf.objects)  # qpdf reads every object
+    if isolee.address_space(b"VmRSS:") - before > MAX_OBJECTS_MEMORY:
+        return f"PDF dont les objets occupent plus de {MAX_OBJECTS_MEMORY >> 20} Mo une fois lus"
     return None
 
 
@@ -473,7 +485,7 @@ def _checked_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis]:
                 if (problem := _page_problem(page, joined)) is not None:
                     raise FileProblem(f"« {written} », page {k} : {problem} ; "
                                       "réenregistrez le PDF (« Imprimer » → « Enregistrer en PDF »)")
-            if (problem := _streams_problem(pdf)) is not None:
+            if (problem := _streams_problem(pdf) or _objects_problem(pdf)) is not None:
                 raise FileProblem(f"« {written} » : {problem}, refusé pour protéger la mémoire ; "
                                   "réenregistrez-le (« Imprimer » → « Enregistrer en PDF »)")
             etat = repair.diagnose(pdf)

@@ -246,8 +246,8 @@ def _pdf_isolated(data: bytes, written: str, dated=None):
                               "refusé ; réenregistrez-le (« Imprimer » → « Enregistrer en PDF »)") from None
         if exc.reason == "memoire":
             raise FileProblem(_PDF_MEMORY_FR.format(written)) from None
-        raise FileProblem(f"« {written} » : vérification du PDF interrompue (processus arrêté de l'extérieur) ; "
-                          "relancez la commande") from None
+        why = "arrêt demandé" if exc.reason == "arret" else "processus arrêté de l'extérieur"
+        raise FileProblem(f"« {written} » : vérification du PDF interrompue ({why}) ; relancez la commande") from None
 
 
 _PDF_MEMORY_FR = ("« {} » : PDF qui demande plus de " + f"{PDF_MEMORY >> 30}" + " Go de mémoire pour être lu, refusé "
@@ -259,14 +259,23 @@ def _pdf_read(data: bytes, written: str, dated):
     from refere.pieces import pdfcheck
 
     size, peak = isolee.address_space(), isolee.peak()  # a fork starts with its parent's peak
+
+    def near_the_cap(share: float) -> bool:
+        return isolee.peak() > peak and isolee.peak() - size > PDF_MEMORY * share
+
     date = dated("pdf", data) if dated is not None else None
     try:
         pages, etat = pdfcheck._pdf_pages(data, written)
     except FileProblem:
-        # qpdf turns an allocation refused at the cap into « cannot find /Root »: name the cause.
-        if isolee.peak() > peak and isolee.peak() - size > PDF_MEMORY // 2:
+        # qpdf turns an allocation refused at the cap into « cannot find /Root »: name the cause
+        # (the allocation refused, a buffer doubling, is not counted: half the cap is the sign).
+        if near_the_cap(0.5):
             raise FileProblem(_PDF_MEMORY_FR.format(written)) from None
         raise
+    if near_the_cap(0.75):
+        # Read within the cap only by giving up part of it (qpdf rebuilt the file past a refused
+        # allocation): the build, which is not capped, would read it whole.
+        raise FileProblem(_PDF_MEMORY_FR.format(written))
     return pages, etat, date
 
 

@@ -162,12 +162,21 @@ def _from_image(data: bytes, kind: str) -> ShotDate | None:
 def _from_pdf(data: bytes) -> ShotDate | None:
     """A PDF's creation date, read by qpdf in a capped child process (``probe._pdf_isolated``:
     what nothing can measure beforehand makes that process die, not the web server)."""
+    import hashlib
+
     from refere import isolee
 
+    # Remembered by SHA-256, as ``content_date`` does: the web dates the loose captures of a case
+    # on every view of its page, each PDF a child process otherwise.
+    entry = probe.decode_cache() / f"{hashlib.sha256(data).hexdigest()}.date"
+    if (known := _remembered(entry)) is not False:
+        return known
     try:
-        return isolee.run_forked(_pdf_date, data, seconds=60, extra=probe.PDF_MEMORY)
+        found = isolee.run_forked(_pdf_date, data, seconds=60, extra=probe.PDF_MEMORY)
     except isolee.Stopped:
-        return None
+        found = None
+    probe.remember(entry, _entry_text(found))
+    return found
 
 
 def _pdf_date(data: bytes) -> ShotDate | None:
@@ -204,6 +213,15 @@ def content_date(src):
     decoded images: a second check neither reads nor hashes the capture again for its date."""
     sha = src.file.sha256 if src.file is not None else probe._checked(src).sha256
     entry = probe.decode_cache() / f"{sha}.date"
+    if (known := _remembered(entry)) is not False:
+        return known
+    found = from_content(src.kind, probe.source_bytes(src))
+    probe.remember(entry, _entry_text(found))
+    return found
+
+
+def _remembered(entry: Path) -> ShotDate | None | bool:
+    """The date a cache entry holds (None: none found), or False when there is no such entry."""
     raw = files.recall(entry, 4096)  # a regular file only: never a link, a FIFO or /dev/zero
     try:
         if raw is not None:
@@ -211,9 +229,7 @@ def content_date(src):
             return ShotDate(dt.datetime.fromisoformat(when), source) if when else None
     except ValueError:
         pass
-    found = from_content(src.kind, probe.source_bytes(src))
-    probe.remember(entry, _entry_text(found))
-    return found
+    return False
 
 
 def entry_text(kind: str, data: bytes) -> str:

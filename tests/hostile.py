@@ -909,3 +909,22 @@ def pdf_packed_array(path: Path, count: int = 31_000_000) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(bytes(out))
     return path
+
+
+def split_idat(png: bytes, size: int, after: bytes = b"") -> bytes:
+    """The same PNG with its image data in IDAT chunks of ``size`` bytes (as libpng writes them,
+    8 KB each), and ``after`` (whole chunks) between the last IDAT and IEND."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(body, zlib.crc32(kind)))
+
+    i, head, data = 8, png[:8], b""
+    while i < len(png):
+        (n,) = struct.unpack(">I", png[i:i + 4])
+        kind, body = png[i + 4:i + 8], png[i + 8:i + 8 + n]
+        if kind == b"IDAT":
+            data += body
+        elif kind != b"IEND":
+            head += png[i:i + 12 + n]
+        i += 12 + n
+    return (head + b"".join(chunk(b"IDAT", data[k:k + size]) for k in range(0, len(data), size))
+            + after + chunk(b"IEND", b""))

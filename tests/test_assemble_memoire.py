@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import errno
 import io
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
@@ -17,25 +15,8 @@ from refere.build import Options, build
 from refere.pieces import images
 from refere.pieces.imagedata import ImageData
 
+import hostile
 from conftest import default_case, make_jpeg, make_png, snapshot, write_case
-
-
-def _chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(body, zlib.crc32(kind)))
-
-
-def _split_idat(png: bytes, size: int) -> bytes:
-    """The same PNG with its image data in IDAT chunks of ``size`` bytes (libpng writes 8 KB)."""
-    i, head, data = 8, png[:8], b""
-    while i < len(png):
-        (n,) = struct.unpack(">I", png[i:i + 4])
-        kind, body = png[i + 4:i + 8], png[i + 8:i + 8 + n]
-        if kind == b"IDAT":
-            data += body
-        elif kind != b"IEND":
-            head += png[i:i + 12 + n]
-        i += 12 + n
-    return head + b"".join(_chunk(b"IDAT", data[k:k + size]) for k in range(0, len(data), size)) + _chunk(b"IEND", b"")
 
 
 def _png(img: Image.Image, **save) -> bytes:
@@ -62,7 +43,7 @@ def _case(tmp_path: Path) -> Path:
     exif = Image.Exif()
     exif[274] = 6  # a quarter turn: the page's rotation, the image data passed as it is
     (caps / "c05.png").write_bytes(_png(base, exif=exif.tobytes()))
-    (caps / "c06.png").write_bytes(_split_idat(_png(noise), 8192))
+    (caps / "c06.png").write_bytes(hostile.split_idat(_png(noise), 8192))
     (caps / "c07.png").write_bytes(_png(base.convert("P", palette=Image.ADAPTIVE, colors=16)))
     (caps / "c08.png").write_bytes(_png(noise) + b"bytes after IEND")
     make_jpeg(caps / "c09.jpg")
@@ -99,35 +80,19 @@ def test_pieces_are_the_same_bytes_as_with_the_images_held_in_memory(tmp_path, m
     assert not [p for p in (tmp_path / "fichier").rglob(".*")]
 
 
-def test_a_full_disk_while_writing_the_image_data_keeps_the_rest_in_memory(tmp_path, monkeypatch):
+@pytest.mark.parametrize("fail_at, for_good", [(4, False), (1, True), (2, True)],
+                         ids=["apres-deux-images", "des-l-en-tete", "apres-l-en-tete"])
+def test_a_full_disk_keeps_the_images_not_written_in_memory(tmp_path, monkeypatch, fail_at, for_good):
+    """The disk fills at the ``fail_at``-th write (the header, then one image per write): once
+    only, after two images, or from then on. Same pièces as with every image in memory, nothing
+    left beside them."""
     case = _case(tmp_path)
     write = ImageData._write
     calls = []
 
     def full(self, parts):
         calls.append(1)
-        if len(calls) == 4:  # the header, two images, then the disk is full
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return write(self, parts)
-
-    monkeypatch.setattr(ImageData, "_write", full)
-    build(case, Options(out=tmp_path / "plein", jobs=1))
-    monkeypatch.setattr(ImageData, "_write", write)
-    _held_in_memory(monkeypatch)
-    build(case, Options(out=tmp_path / "memoire", jobs=1))
-    assert _pieces(tmp_path / "plein") == _pieces(tmp_path / "memoire")
-    assert not [p for p in (tmp_path / "plein").rglob(".*")]
-
-
-@pytest.mark.parametrize("fail_at", [1, 2])
-def test_a_disk_full_from_the_start_holds_every_image_in_memory(tmp_path, monkeypatch, fail_at):
-    case = _case(tmp_path)
-    write = ImageData._write
-    calls = []
-
-    def full(self, parts):
-        calls.append(1)
-        if len(calls) >= fail_at:
+        if len(calls) == fail_at or (for_good and len(calls) > fail_at):
             raise OSError(errno.ENOSPC, "No space left on device")
         return write(self, parts)
 

@@ -20,6 +20,7 @@ from refere.build import Options, build
 from refere.preuves.rules import check
 from refere.affaire.loader import load
 
+import hostile
 from conftest import default_case, write_case
 
 STAMP = re.compile(r"Pièce n° (\d+) — p\. (\d+)/(\d+)")
@@ -297,28 +298,6 @@ def test_pages_sharing_one_content_stream_share_one_form(tmp_path):
     assert path.stat().st_size < 3 * source.stat().st_size
 
 
-def _split_idat(png: bytes, size: int, after: bytes = b"") -> bytes:
-    """The same PNG with its image data in IDAT chunks of ``size`` bytes (as libpng writes them,
-    8 KB each), and ``after`` (whole chunks) between the last IDAT and IEND."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(body, zlib.crc32(kind)))
-
-    i, head, data = 8, png[:8], b""
-    while i < len(png):
-        (n,) = struct.unpack(">I", png[i:i + 4])
-        kind, body = png[i + 4:i + 8], png[i + 8:i + 8 + n]
-        if kind == b"IDAT":
-            data += body
-        elif kind != b"IEND":
-            head += png[i:i + 12 + n]
-        i += 12 + n
-    return (head + b"".join(chunk(b"IDAT", data[k:k + size]) for k in range(0, len(data), size))
-            + after + chunk(b"IEND", b""))
-
-
 def test_a_png_in_many_idat_chunks_is_filed_as_img2pdf_would_file_it():
     """Its image data is handed to img2pdf in one chunk (joined one by one, many chunks cost the
     square of their number): the same PDF as from the file as it is, the same pixels."""
@@ -333,7 +312,7 @@ def test_a_png_in_many_idat_chunks_is_filed_as_img2pdf_would_file_it():
 
     noise = io.BytesIO()
     Image.effect_noise((300, 500), 60).convert("RGB").save(noise, "PNG")  # photo-like: 300 KB of data
-    source = _split_idat(noise.getvalue(), 8192,
+    source = hostile.split_idat(noise.getvalue(), 8192,
                          after=b"\x00\x00\x00\x04tEXtab\x00c" + struct.pack(">I", zlib.crc32(b"ab\x00c", zlib.crc32(b"tEXt"))))
     merged = images._png_until_iend(source + b"trailing")
     kinds, i = [], 8

@@ -928,3 +928,28 @@ def split_idat(png: bytes, size: int, after: bytes = b"") -> bytes:
         i += 12 + n
     return (head + b"".join(chunk(b"IDAT", data[k:k + size]) for k in range(0, len(data), size))
             + after + chunk(b"IEND", b""))
+
+
+def pdf_form(path: Path, options: int = 0, annotations: int = 0) -> Path:
+    """A one-page PDF with a form that asks to be drawn (/NeedAppearances): a list box whose /Opt
+    cites one 2 MB string ``options`` times (a few KB of file: qpdf's drawing copies each), and
+    ``annotations`` more small annotations on the page (attack 16)."""
+    pdf = pikepdf.new()
+    _page(pdf, _stream(pdf, TEXT))
+    page = pdf.pages[0].obj
+    helv = page.Resources.Font.F1
+    big = pdf.make_indirect(pikepdf.String(b"A" * 2_000_000))
+    field = pdf.make_indirect(pikepdf.Dictionary(
+        Type=Name.Annot, Subtype=Name.Widget, FT=Name.Ch, T=pikepdf.String("choix"), Ff=0,
+        Opt=pikepdf.Array([big] * options), V=pikepdf.String("x"), DA=pikepdf.String("/Helv 10 Tf 0 g"),
+        Rect=[72, 500, 300, 600], P=page))
+    look = pdf.make_stream(b"0 0 1 rg 0 0 5 5 re f", Type=Name.XObject, Subtype=Name.Form, BBox=[0, 0, 5, 5])
+    square = [pdf.make_indirect(pikepdf.Dictionary(Type=Name.Annot, Subtype=Name.Square, Rect=[x % 500, 50, x % 500 + 5, 55],
+                                                  AP=pikepdf.Dictionary(N=look)))
+              for x in range(annotations)]
+    page.Annots = pikepdf.Array([field, *square])
+    pdf.Root.AcroForm = pikepdf.Dictionary(Fields=[field], NeedAppearances=True, DA=pikepdf.String("/Helv 10 Tf 0 g"),
+                                           DR=pikepdf.Dictionary(Font=pikepdf.Dictionary(Helv=helv)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pdf.save(path, object_stream_mode=pikepdf.ObjectStreamMode.generate, deterministic_id=True)
+    return path

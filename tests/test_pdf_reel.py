@@ -535,3 +535,21 @@ def test_the_date_of_a_pdf_is_read_once_per_content(tmp_path, monkeypatch):
     monkeypatch.setattr(isolee, "run_forked", lambda *a, **k: calls.append(a))
     assert shotdates.from_content("pdf", data) == first and calls == []
     assert shotdates.from_content("pdf", data + b"\n%autre\n") is None and len(calls) == 1
+
+
+@pytest.mark.parametrize("options, annotations, message", [
+    (2_000, 0, "« pieces/passeport.pdf » : PDF qui demande plus de 1 Go de mémoire pour être lu"),
+    (1, 6_000, "« pieces/passeport.pdf », page 1 : formulaire de plus de 5\u202f000 annotations sur la page"),
+], ids=["liste-de-2000-renvois", "6000-annotations"])
+def test_a_form_the_writing_would_draw_without_end_is_refused_by_the_check(tmp_path, options, annotations, message):
+    """The build draws and flattens a PDF's form fields (qpdf): a list box citing one 2 MB string
+    2,000 times (a 3 KB file) took it to 8 GB, 40,000 annotations to 200 s, after a check that
+    passed (attack 16). The check now does the same clean-up in its capped process, and counts a
+    form page's annotations first."""
+    case = _case(tmp_path, hostile.pdf_form, options, annotations)
+    ran = limited("check", case, cwd=tmp_path)
+    assert ran.code == 1, ran.out
+    assert message in ran.out
+    hostile.pdf_form(tmp_path / "affaire" / PIECE, 3, 100)
+    ran = limited("build", case, cwd=tmp_path)
+    assert ran.code == 0, ran.out

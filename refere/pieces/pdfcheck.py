@@ -13,7 +13,7 @@ from pathlib import Path
 import pikepdf
 
 from refere.errors import FileProblem
-from refere.pieces import flux, objlex, repair
+from refere.pieces import flux, objlex, repair, sanitize
 
 # qpdf's repair notes (« Pages tree includes non-dictionary object… ») are English noise to the
 # user: what matters is reported in French, or the file is used as qpdf repaired it.
@@ -358,6 +358,7 @@ MAX_PACKED = 64_000_000  # bytes of objects packed in one object stream (real on
 _PACKED_TOO_BIG = f"PDF dont les objets compressés se décompressent en plus de {MAX_PACKED // 1_000_000} Mo"
 _TOO_MANY = "PDF à la structure démesurée (plus d'un million d'objets, ou des objets écrits les uns dans les autres)"
 QPDF_DECODE_LIMIT = 300_000_000  # bytes qpdf may inflate one stream to: past every limit above
+MAX_FLATTENED = 5_000  # annotations of one page of a PDF with a form, drawn into the page (10,000: 8 s)
 MAX_OBJECTS_MEMORY = 512 << 20  # bytes every object of a source takes once read (100,000 objects: ~100 MB)
 MAX_CONTENT = 128_000_000  # bytes of one page's content when its parts are joined for the stamp
 MAX_PAGE_PARTS = 100_000  # content streams, or annotations, of one page (real pages: a few, a few hundred)
@@ -406,6 +407,15 @@ def _streams_problem(pdf: pikepdf.Pdf) -> str | None:
         for stream in repair.page_streams(page, seen, walk):
             if (problem := _stream_problem(stream, budget)) is not None:
                 return problem
+    return None
+
+
+def _flattened_problem(page: pikepdf.Page) -> str | None:
+    """A form's annotations are drawn into the page (``sanitize``), in a time that grows with the
+    square of their number on it: 40,000 took 200 s (attack 16); a real form page has a few dozen."""
+    annots = page.obj.get("/Annots")
+    if isinstance(annots, pikepdf.Array) and len(annots) > MAX_FLATTENED:
+        return f"formulaire de plus de {_thousands(MAX_FLATTENED)} annotations sur la page"
     return None
 
 
@@ -481,14 +491,19 @@ def _checked_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis]:
         try:
             # The pages first: each is looked at in bounded time, the walk of their streams is not.
             joined = _Joined()
+            form = isinstance(pdf.Root.get("/AcroForm"), pikepdf.Dictionary)
             for k, page in enumerate(pdf.pages, start=1):
-                if (problem := _page_problem(page, joined)) is not None:
+                if (problem := _page_problem(page, joined) or (_flattened_problem(page) if form else None)) is not None:
                     raise FileProblem(f"« {written} », page {k} : {problem} ; "
                                       "réenregistrez le PDF (« Imprimer » → « Enregistrer en PDF »)")
             if (problem := _streams_problem(pdf) or _objects_problem(pdf)) is not None:
                 raise FileProblem(f"« {written} » : {problem}, refusé pour protéger la mémoire ; "
                                   "réenregistrez-le (« Imprimer » → « Enregistrer en PDF »)")
             etat = repair.diagnose(pdf)
+            # What the pièce's writing does to the file (form fields drawn and flattened, every
+            # object walked), done first here, in the capped child process: qpdf's drawing of a
+            # list box citing one 2 MB string 2,000 times took a build to 8 GB (attack 16).
+            sanitize.clean(pdf)
         except PDF_ERRORS:
             raise FileProblem(f"« {written} » : PDF endommagé (un objet ou un flux illisible)") from None
         if etat.etat == repair.UNSUPPORTED:

@@ -230,7 +230,7 @@ def _verify(checked: files.Checked, dated=None) -> SourceInfo:
 # inside an encrypted object stream: nothing can measure it beforehand), the child dies of it, not
 # the build, the batch or the web server. Bytes beyond the process's own, and seconds.
 PDF_MEMORY = 1 << 30
-PDF_SECONDS = 300
+PDF_SECONDS = 60  # a 100 MB scan of 60 pages: 10 s
 
 
 def _pdf_isolated(data: bytes, written: str, dated=None):
@@ -242,7 +242,7 @@ def _pdf_isolated(data: bytes, written: str, dated=None):
                                  stop=signals.stopping)
     except isolee.Stopped as exc:
         if exc.reason == "delai":
-            raise FileProblem(f"« {written} » : PDF trop long à vérifier (plus de {PDF_SECONDS // 60} minutes), "
+            raise FileProblem(f"« {written} » : PDF trop long à vérifier (plus de {PDF_SECONDS} secondes), "
                               "refusé ; réenregistrez-le (« Imprimer » → « Enregistrer en PDF »)") from None
         if exc.reason == "memoire":
             raise FileProblem(_PDF_MEMORY_FR.format(written)) from None

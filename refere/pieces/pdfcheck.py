@@ -182,9 +182,12 @@ def _plausible(name: str, body: memoryview) -> bool:
 def qpdf_limits() -> None:
     """qpdf's own bounds on what it decodes, whatever a dictionary says: no Flate or RunLength
     stream past what the checks let through, no stream under more filters than they allow.
-    Process-wide, the same values every time: set before each source is opened."""
-    pikepdf.settings.set_qpdf_limits(flate_max_memory=QPDF_DECODE_LIMIT, run_length_max_memory=QPDF_DECODE_LIMIT,
-                                     max_stream_filters=MAX_FILTERS)
+    Process-wide, the same values every time: set before each source is opened. (A pikepdf
+    older than its qpdf limits leaves the capped process that reads the PDF as the bound.)"""
+    settings = getattr(pikepdf, "settings", None)
+    if hasattr(settings, "set_qpdf_limits"):
+        settings.set_qpdf_limits(flate_max_memory=QPDF_DECODE_LIMIT, run_length_max_memory=QPDF_DECODE_LIMIT,
+                                 max_stream_filters=MAX_FILTERS)
 
 
 def pdf_open(source: bytes | Path, written: str) -> pikepdf.Pdf:

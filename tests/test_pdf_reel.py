@@ -518,6 +518,9 @@ def test_objects_the_checks_do_not_walk_are_read_in_the_capped_process(tmp_path)
     ran = limited("check", case, cwd=tmp_path)
     assert ran.code == 1, ran.out
     assert "« pieces/passeport.pdf » : PDF qui demande plus de 1 Go de mémoire pour être lu" in ran.out
+    hostile.pdf_packed_array(tmp_path / "affaire" / PIECE, 3_000_000)  # 420 MB once read (attack 17)
+    ran = limited("check", case, cwd=tmp_path)
+    assert ran.code == 1 and "PDF dont les objets occupent plus de 64 Mo une fois lus" in ran.out, ran.out
     hostile.pdf_packed_array(tmp_path / "affaire" / PIECE, 1000)
     ran = limited("build", case, cwd=tmp_path)
     assert ran.code == 0 and "[piece-" not in ran.out, ran.out

@@ -362,7 +362,7 @@ _PACKED_TOO_BIG = f"PDF dont les objets compressés se décompressent en plus de
 _TOO_MANY = "PDF à la structure démesurée (plus d'un million d'objets, ou des objets écrits les uns dans les autres)"
 QPDF_DECODE_LIMIT = 300_000_000  # bytes qpdf may inflate one stream to: past every limit above
 MAX_FLATTENED = 5_000  # annotations of one page of a PDF with a form, drawn into the page (10,000: 8 s)
-MAX_OBJECTS_MEMORY = 512 << 20  # bytes every object of a source takes once read (100,000 objects: ~100 MB)
+MAX_OBJECTS_MEMORY = 64 << 20  # bytes every object of a source takes once read (60,000 objects: 3 MB)
 MAX_CONTENT = 128_000_000  # bytes of one page's content when its parts are joined for the stamp
 MAX_PAGE_PARTS = 100_000  # content streams, or annotations, of one page (real pages: a few, a few hundred)
 MAX_DOC_PARTS = 200_000  # the same over every page, as listed
@@ -499,10 +499,14 @@ def _checked_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis]:
                 if (problem := _page_problem(page, joined) or (_flattened_problem(page) if form else None)) is not None:
                     raise FileProblem(f"« {written} », page {k} : {problem} ; "
                                       "réenregistrez le PDF (« Imprimer » → « Enregistrer en PDF »)")
-            if (problem := _streams_problem(pdf) or _objects_problem(pdf)) is not None:
+            if (problem := _streams_problem(pdf)) is not None:
                 raise FileProblem(f"« {written} » : {problem}, refusé pour protéger la mémoire ; "
                                   "réenregistrez-le (« Imprimer » → « Enregistrer en PDF »)")
             etat = repair.diagnose(pdf)
+            # After the diagnosis: what qpdf notes while reading objects no page uses is no damage.
+            if (problem := _objects_problem(pdf)) is not None:
+                raise FileProblem(f"« {written} » : {problem}, refusé pour protéger la mémoire ; "
+                                  "réenregistrez-le (« Imprimer » → « Enregistrer en PDF »)")
             # What the pièce's writing does to the file (form fields drawn and flattened, every
             # object walked), done first here, in the capped child process: qpdf's drawing of a
             # list box citing one 2 MB string 2,000 times took a build to 8 GB (attack 16).

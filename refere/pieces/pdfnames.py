@@ -113,6 +113,8 @@ def _small(owners: list) -> bool:
                                          owner.get("/DecodeParms"), left)
         except (flux.Undecodable, *_ERRORS):
             continue  # unreadable content: left as it is by _content
+        except flux.TooCostly:
+            return False  # content cut too fine to count: not rewritten either
         if size is None or size > left:
             return False
         left -= size

@@ -148,6 +148,19 @@ def address_space(field: bytes = b"VmSize:") -> int:
     return 0
 
 
+def held() -> int:
+    """The memory this process holds now (its anonymous resident pages), what it freed given back
+    to the system first: what a passing computation used and released is not counted; 0 when it
+    cannot be told."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)  # glibc: a musl or other libc keeps its free pages
+    except (OSError, AttributeError):
+        pass
+    return address_space(b"RssAnon:")  # not the library code the process happens to page in
+
+
 def peak() -> int:
     """The most address space this process has held (VmPeak), in bytes; 0 when it cannot be told."""
     return address_space(b"VmPeak:")

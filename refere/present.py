@@ -72,7 +72,7 @@ def error_text(exc) -> str:
 def is_file_problem(code: str) -> bool:
     """A blocking finding that is a file to redo (a truncated capture, an unreadable pièce), not evidence
     short of attempts: `check`, `batch` and the web's list all call it « fichier à corriger »."""
-    return code.endswith("-illisible")
+    return code.endswith("-illisible") or code == "pdf-trop-lourds"
 
 
 SAME_PERSON = "meme-personne"  # the same person's case in two folders (refere.batch.same_people)

@@ -526,6 +526,41 @@ def test_objects_the_checks_do_not_walk_are_read_in_the_capped_process(tmp_path)
     assert ran.code == 0 and "[piece-" not in ran.out, ran.out
 
 
+def test_pdfs_that_each_pass_but_together_would_fill_the_memory_are_refused(tmp_path):
+    """Each source may take 64 MB once read; the build holds a pièce's sources at once, then every
+    pièce: ten such files took it to 4.3 GB (attack 17). Three of 62 MB pass one by one, but not
+    together: refused in French, the heaviest named, by ``check`` too, from the cache as well, and
+    nothing is built. A sound PDF weighs next to nothing."""
+    folder = tmp_path / "affaire"
+    data = default_case()
+    data["pieces"].append({"titre": "Attestation", "categorie": "autre", "fichier": "pieces/attestation.pdf"})
+    case = write_case(folder, data)
+    ran = limited("check", case, cwd=tmp_path)
+    assert ran.code == 0, ran.out
+    for name in ("passeport", "courriel", "attestation"):
+        hostile.pdf_packed_array(folder / f"pieces/{name}.pdf", 450_000)  # 62 MB once read
+    for _ in range(2):  # checked, then known from the cache
+        ran = limited("check", case, cwd=tmp_path)
+        assert ran.code == 1, ran.out
+        assert "[pdf-trop-lourds] Pièces trop lourdes : les PDF de ce dossier occupent ensemble plus de 160 Mo" in ran.out
+        assert all(f"« pieces/{n}.pdf » (6" in ran.out for n in ("passeport", "courriel", "attestation")), ran.out
+    ran = limited("build", case, cwd=tmp_path)
+    assert ran.code == 1 and "occupent ensemble plus de 160 Mo" in ran.out, ran.out
+    assert not (folder / "dossier").exists()
+    hostile.pdf_packed_array(folder / "pieces/attestation.pdf", 1000)
+    ran = limited("build", case, cwd=tmp_path)
+    assert ran.code == 0 and "[piece-endommagee]" not in ran.out, ran.out
+    with pikepdf.open(folder / "dossier/dossier-complet.pdf") as pdf:
+        assert len(pdf.pages) > 3
+
+
+def test_a_sound_pdf_weighs_next_to_nothing(tmp_path):
+    from refere.pieces import probe
+
+    make_pdf(tmp_path / "piece.pdf", text="piece")
+    assert 0 <= probe._pdf_isolated((tmp_path / "piece.pdf").read_bytes(), "piece.pdf")[2] < 1 << 20
+
+
 def test_the_date_of_a_pdf_is_read_once_per_content(tmp_path, monkeypatch):
     """The web dates a case's loose PDF captures on every view of its page: each was a child
     process, 2 s for a hostile one, on every view (attack 15). Remembered by SHA-256 now."""

@@ -428,9 +428,9 @@ def _objects_problem(pdf: pikepdf.Pdf) -> str | None:
     31 million numbers, 4 GB once qpdf has read it. Done here, in the capped child process."""
     from refere import isolee
 
-    before = isolee.address_space(b"VmRSS:")
+    before = isolee.held()
     len(pdf.objects)  # qpdf reads every object
-    if isolee.address_space(b"VmRSS:") - before > MAX_OBJECTS_MEMORY:
+    if isolee.held() - before > MAX_OBJECTS_MEMORY:
         return f"PDF dont les objets occupent plus de {MAX_OBJECTS_MEMORY >> 20} Mo une fois lus"
     return None
 
@@ -470,7 +470,9 @@ def _tree_problem(pdf: pikepdf.Pdf) -> str | None:
     return None
 
 
-def _pdf_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis]:
+def _pdf_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis, int]:
+    """Pages, diagnosis, and the bytes of memory the file took once read and cleaned (its weight:
+    what a build holding it would hold; see ``probe.MAX_HELD``)."""
     try:
         with flux.counting():
             return _checked_pages(data, written)
@@ -480,7 +482,10 @@ def _pdf_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis]:
                           "(« Imprimer » → « Enregistrer en PDF »)") from None
 
 
-def _checked_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis]:
+def _checked_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis, int]:
+    from refere import isolee
+
+    before = isolee.held()
     with pdf_open(data, written) as pdf:
         try:
             n = len(pdf.pages)
@@ -511,8 +516,9 @@ def _checked_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis]:
             # object walked), done first here, in the capped child process: qpdf's drawing of a
             # list box citing one 2 MB string 2,000 times took a build to 8 GB (attack 16).
             sanitize.clean(pdf)
+            weight = max(0, isolee.held() - before)
         except PDF_ERRORS:
             raise FileProblem(f"« {written} » : PDF endommagé (un objet ou un flux illisible)") from None
         if etat.etat == repair.UNSUPPORTED:
             raise FileProblem(f"« {written} » : {UNSUPPORTED_CRYPT}")
-        return n, etat
+        return n, etat, weight

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from refere import dates
 from refere.affaire.model import Case
-from refere.pieces.probe import SourceInfo, info
+from refere.errors import FileProblem
+from refere.pieces.probe import MAX_HELD, SourceInfo, info
 
 BEFORE_CAPTURES = ("identite", "titre_sejour", "domicile")
 AFTER_CAPTURES = ("courrier_prefecture", "urgence", "autre")
@@ -174,9 +175,23 @@ def filing_order(case: Case) -> list:
     return [s for draft in _order(case) for s in draft[2]]
 
 
+def heavy_problem(sources: list[SourceInfo]) -> str | None:
+    """The build holds a pièce's PDFs at once, then every pièce: what they take once read, together,
+    is bounded (``probe.MAX_HELD``). In French, the heaviest files named (the ones to redo), or None."""
+    if sum(s.poids for s in sources) <= MAX_HELD:
+        return None
+    heavy = sorted({s.written: s.poids for s in sources}.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    named = ", ".join(f"« {w} » ({-(-p // (1 << 20))} Mo)" for w, p in heavy)
+    return (f"les PDF de ce dossier occupent ensemble plus de {MAX_HELD >> 20} Mo de mémoire une fois lus "
+            f"(les plus lourds : {named}), refusé pour protéger la mémoire ; réenregistrez-les "
+            "(« Imprimer » → « Enregistrer en PDF ») ou ne gardez que les pages utiles")
+
+
 def make(case: Case) -> Inventory:
     """Number every pièce; probes each source file (page count, hash) once."""
     drafts = [(t, c, [info(s) for s in sources], d, m, k) for t, c, sources, d, m, k in _order(case)]
+    if (problem := heavy_problem([s for draft in drafts for s in draft[2]])) is not None:
+        raise FileProblem(problem)  # ``check`` said so first (« pdf-trop-lourds »)
 
     width = max(2, len(str(len(drafts))))
     pieces = []

@@ -56,6 +56,8 @@ class SourceInfo:
     # Plain PNGs only: whether the image data inflates to exactly its rows (True) or runs on
     # past them (False), as its check found; None when not known (see ``idat_exact``).
     idat_exact: bool | None = field(default=None, compare=False)
+    # PDFs only: the bytes of memory the file takes once read and cleaned (``MAX_HELD``).
+    poids: int = field(default=0, compare=False)
 
 
 def source_bytes(src) -> bytes:
@@ -193,8 +195,9 @@ def _known(checked: files.Checked) -> SourceInfo | None:
         known = _pdf_before(checked.sha256)
         if known is None:
             return None
-        pages, etat = known
-        return SourceInfo(checked.path, checked.written, checked.kind, pages, checked.sha256, checked.size, checked, etat)
+        pages, etat, weight = known
+        return SourceInfo(checked.path, checked.written, checked.kind, pages, checked.sha256, checked.size, checked, etat,
+                          poids=weight)
     if (known := _decoded_before(checked.sha256)) is not None:
         return SourceInfo(checked.path, checked.written, checked.kind, known[0], checked.sha256, checked.size, checked,
                           idat_exact=known[1])
@@ -211,13 +214,14 @@ def _verify(checked: files.Checked, dated=None) -> SourceInfo:
     if dated is not None and entry.exists():
         dated = None
     if checked.kind == "pdf":
-        pages, etat, date = _pdf_isolated(data, checked.written, dated)
+        pages, etat, weight, date = _pdf_isolated(data, checked.written, dated)
         if dated is not None:
             remember(entry, date)
         remember(_pdf_cache() / checked.sha256,
                   json.dumps({"pages": pages, "etat": etat.etat, "defauts": list(etat.defauts),
-                             "pages_touchees": list(etat.pages)}))
-        return SourceInfo(checked.path, checked.written, checked.kind, pages, checked.sha256, checked.size, checked, etat)
+                             "pages_touchees": list(etat.pages), "poids": weight}))
+        return SourceInfo(checked.path, checked.written, checked.kind, pages, checked.sha256, checked.size, checked, etat,
+                          poids=weight)
     if dated is not None:
         remember(entry, dated(checked.kind, data))
     pages, exact = _image_pages(data, checked.written)
@@ -231,10 +235,14 @@ def _verify(checked: files.Checked, dated=None) -> SourceInfo:
 # the build, the batch or the web server. Bytes beyond the process's own, and seconds.
 PDF_MEMORY = 1 << 30
 PDF_SECONDS = 60  # a 100 MB scan of 60 pages: 10 s
+# What every PDF source of a case may take together once read and cleaned (``SourceInfo.poids``):
+# a build holds a pièce's sources at once, then the dossier's pièces; ten sources just under
+# pdfcheck's limit for one took a build to 4.3 GB (attack 17). A real source: a few MB at most.
+MAX_HELD = 160 << 20
 
 
 def _pdf_isolated(data: bytes, written: str, dated=None):
-    """(pages, diagnosis, date entry text or None) of a PDF, read and checked in a child process."""
+    """(pages, diagnosis, weight, date entry text or None) of a PDF, read and checked in a child process."""
     from refere import isolee
 
     try:
@@ -265,7 +273,7 @@ def _pdf_read(data: bytes, written: str, dated):
 
     date = dated("pdf", data) if dated is not None else None
     try:
-        pages, etat = pdfcheck._pdf_pages(data, written)
+        pages, etat, weight = pdfcheck._pdf_pages(data, written)
     except FileProblem:
         # qpdf turns an allocation refused at the cap into « cannot find /Root »: name the cause
         # (the allocation refused, a buffer doubling, is not counted: half the cap is the sign).
@@ -276,7 +284,7 @@ def _pdf_read(data: bytes, written: str, dated):
         # Read within the cap only by giving up part of it (qpdf rebuilt the file past a refused
         # allocation): the build, which is not capped, would read it whole.
         raise FileProblem(_PDF_MEMORY_FR.format(written))
-    return pages, etat, date
+    return pages, etat, weight, date
 
 
 # Images whose every pixel decoded, by SHA-256, in the user's own cache: a second check of the
@@ -354,20 +362,22 @@ def _pikepdf_version() -> str:
         return version
 
 
-def _pdf_before(sha256: str) -> tuple[int, repair.Diagnosis] | None:
+def _pdf_before(sha256: str) -> tuple[int, repair.Diagnosis, int] | None:
     try:
         raw = files.recall(_pdf_cache() / sha256, 1 << 20)
         data = json.loads(raw.decode("utf-8")) if raw is not None else None
         pages, etat, defauts, touched = data["pages"], data["etat"], data["defauts"], data["pages_touchees"]
+        weight = data["poids"]
     except (OSError, ValueError, KeyError, TypeError):
-        return None  # an entry of an older refere (no damaged pages): the PDF is checked again
+        return None  # an entry of an older refere (no damaged pages, no weight): the PDF is checked again
     if (not isinstance(pages, int) or isinstance(pages, bool) or not 0 < pages < 10_000
             or etat not in (repair.INTACT, repair.REPAIRED, repair.DAMAGED)
             or not isinstance(defauts, list) or not all(isinstance(d, str) for d in defauts)
             or not isinstance(touched, list)
-            or not all(isinstance(k, int) and not isinstance(k, bool) and 0 < k <= pages for k in touched)):
+            or not all(isinstance(k, int) and not isinstance(k, bool) and 0 < k <= pages for k in touched)
+            or not isinstance(weight, int) or isinstance(weight, bool) or not 0 <= weight < 1 << 40):
         return None
-    return pages, repair.Diagnosis(etat, tuple(defauts), tuple(touched))
+    return pages, repair.Diagnosis(etat, tuple(defauts), tuple(touched)), weight
 
 
 remember = files.remember  # shotdates keeps capture dates beside the decoded images

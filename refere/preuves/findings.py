@@ -38,6 +38,7 @@ SHORT_WORDS = {
     "semaines-insuffisantes": "tentatives toutes dans la même semaine",
     "piece-illisible": "pièce illisible",
     "capture-illisible": "capture illisible",
+    "pdf-trop-lourds": "PDF trop lourds ensemble",
     "urgence-absente": "urgence non décrite",
     "urgence-sans-piece": "urgence sans pièce qui la prouve",
     "urgence-non-argumentee": "urgence écrite seulement à la première personne",

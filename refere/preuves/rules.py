@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -257,10 +258,12 @@ def _captures(case: Case, add: Add) -> None:
 
 def _pieces_readable(case: Case, add: Add) -> None:
     seen: dict[str, tuple[int, str]] = {}  # content hash -> first pièce and file that holds it
+    weighed = []
     for i, p in enumerate(case.pieces):
         for src in p.sources:
             try:
                 info = probe(src)
+                weighed.append((info, i))
             except FileProblem as exc:
                 # Not a rule of evidence, but build would fail on it: say so now.
                 add("piece-illisible", BLOQUANT, f"Pièce illisible : {exc.message}", "R. 412-2 CJA (pièces produites)",
@@ -277,6 +280,22 @@ def _pieces_readable(case: Case, add: Add) -> None:
                 code = "piece-reparee" if info.etat.etat == repair.REPAIRED else "piece-endommagee"
                 add(code, AVERTISSEMENT, repair.describe(src.written, info.etat), "R. 412-2 CJA (pièces produites)",
                     f"pieces[{i}]")
+    _pieces_weight(case, weighed, add)
+
+
+def _pieces_weight(case: Case, weighed: list, add: Add) -> None:
+    """What the build would refuse (``plan.heavy_problem``): PDFs each sound but too heavy together.
+    A PDF capture counts too (already checked: known)."""
+    from refere.pieces.plan import heavy_problem
+
+    for t in case.tentatives:
+        if t.capture is not None and t.capture.kind == "pdf":
+            with contextlib.suppress(FileProblem):  # said as « capture-illisible »
+                weighed.append((probe(t.capture), None))
+    if (problem := heavy_problem([info for info, _ in weighed])) is not None:
+        heaviest = max((w for w in weighed if w[1] is not None), key=lambda w: w[0].poids, default=(None, None))[1]
+        add("pdf-trop-lourds", BLOQUANT, f"Pièces trop lourdes : {problem}", "R. 412-2 CJA (pièces produites)",
+            f"pieces[{heaviest}]" if heaviest is not None else "tentatives")
 
 
 def _double_piece(case: Case, j: int, i: int, first: str, second: str) -> str:

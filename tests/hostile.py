@@ -953,3 +953,37 @@ def pdf_form(path: Path, options: int = 0, annotations: int = 0) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     pdf.save(path, object_stream_mode=pikepdf.ObjectStreamMode.generate, deterministic_id=True)
     return path
+
+
+def pdf_joined_content(path: Path, size: int, pages: int = 2) -> Path:
+    """``pages`` pages whose /Contents is an array of one Flate stream of ``size`` bytes (a square,
+    then spaces): the stamping joins and holds it until the pièce is saved (attack 18)."""
+    head = b"0 0 1 rg 100 100 200 200 re f\n"
+    body = zlib.compress(head + b" " * (size - len(head)), 9)
+    pdf = pikepdf.new()
+    for _ in range(pages):
+        _page(pdf, pikepdf.Array([_stream(pdf, body, "/FlateDecode")]))
+    return _raw_save(pdf, path)
+
+
+def pdf_layer_lists(path: Path, entries: int) -> Path:
+    """One layer whose default configuration cites one indirect array of ``entries`` zeros under
+    /Order, /RBGroups, /Locked and /AS: carried over list by list for each listing of the file."""
+    pdf = pikepdf.new()
+    _page(pdf, pdf.make_stream(TEXT))
+    ocg = pdf.make_indirect(pikepdf.Dictionary(Type=Name.OCG, Name=pikepdf.String("calque")))
+    big = pdf.make_indirect(pikepdf.Array([0] * entries))
+    pdf.Root.OCProperties = pikepdf.Dictionary(OCGs=pikepdf.Array([ocg]),
+                                               D=pikepdf.Dictionary(Order=big, RBGroups=big, Locked=big, AS=big))
+    return _raw_save(pdf, path)
+
+
+def pdf_array_beside_catalogue(path: Path, count: int) -> Path:
+    """An array of ``count`` zeros packed in the object stream that holds the catalogue: qpdf reads
+    it while opening the file, before anything else (attack 18)."""
+    pdf = pikepdf.new()
+    _page(pdf, pdf.make_stream(TEXT))
+    pdf.Root.Extra = pdf.make_indirect(pikepdf.Array([0] * count))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pdf.save(path, object_stream_mode=pikepdf.ObjectStreamMode.generate, deterministic_id=True)
+    return path

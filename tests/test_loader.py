@@ -164,6 +164,16 @@ def test_duplicate_keys(tmp_path, case_path):
     assert any(p.startswith("dossier.yaml:2: version: clé « version » écrite deux fois") for p in out)
 
 
+def test_a_key_written_twice_points_at_the_value_yaml_keeps(tmp_path, case_path):
+    """YAML keeps the second value: an impossible date there is said at its own line (attack 18:
+    the first, valid one's line was given)."""
+    text = case_path.read_text().replace("  date: '2025-04-01'\n", "  date: '2025-04-01'\n  date: '2025-02-30'\n")
+    out = problems(write_case(tmp_path / "affaire", text))
+    second = text.splitlines().index("  date: '2025-02-30'") + 1
+    assert f"dossier.yaml:{second}: signature.date: date impossible « 2025-02-30 »" in out, out
+    assert f"dossier.yaml:{second}: signature.date: clé « date » écrite deux fois (la seconde écraserait la première)" in out
+
+
 def test_yaml_syntax_error_has_line(tmp_path):
     out = problems(write_case(tmp_path, "version: 1\nrequerant:\n  nom: a: b\n"))
     assert out[0].startswith("dossier.yaml:3:") and "syntaxe YAML" in out[0]

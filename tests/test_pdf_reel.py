@@ -554,6 +554,58 @@ def test_pdfs_that_each_pass_but_together_would_fill_the_memory_are_refused(tmp_
         assert len(pdf.pages) > 3
 
 
+def test_page_content_joined_over_a_pieces_sources_is_bounded(tmp_path):
+    """Each source may join 256 MB of page content for the stamping; the pièce holds it for all
+    its sources until saved: eight of 254 MB took a build to 2.3 GB (attack 18). Two of 130 MB in
+    one pièce are refused, naming the pièce and the files; in two pièces they pass."""
+    folder = tmp_path / "affaire"
+    data = default_case()
+    data["pieces"][0] = {"titre": "Passeport", "categorie": "identite",
+                         "fichiers": ["pieces/passeport.pdf", "pieces/passeport-suite.pdf"]}
+    case = write_case(folder, data)
+    hostile.pdf_joined_content(folder / "pieces/passeport.pdf", 65_000_000)
+    hostile.pdf_joined_content(folder / "pieces/passeport-suite.pdf", 65_000_001)
+    ran = limited("check", case, cwd=tmp_path)
+    assert ran.code == 1, ran.out
+    assert ("[pdf-trop-lourds] Pièces trop lourdes : pièce n° 1 « Passeport » : le contenu des pages de ses PDF "
+            "(« pieces/passeport.pdf », « pieces/passeport-suite.pdf ») se décompresse en plus de 256 Mo au total") in ran.out
+    ran = limited("build", case, "--brouillon", cwd=tmp_path)
+    assert ran.code == 1 and "répartissez-les entre plusieurs pièces" in ran.out, ran.out
+    assert not (folder / "dossier").exists()
+    data["pieces"][0]["fichiers"] = ["pieces/passeport.pdf"]
+    data["pieces"].append({"titre": "Passeport (suite)", "categorie": "identite", "fichier": "pieces/passeport-suite.pdf"})
+    write_case(folder, data)
+    ran = limited("check", case, cwd=tmp_path)
+    assert ran.code == 0, ran.out
+
+
+def test_layers_are_weighed_as_the_piece_carries_them(tmp_path):
+    """The layer configuration is carried over list by list, once per listing of the file: 300,000
+    entries took a build to 2 GB (attack 18). Past 10,000 entries: refused at once; under, what the
+    carrying takes is part of the file's weight (counted for each listing, see MAX_HELD)."""
+    from refere.errors import FileProblem
+    from refere.pieces import probe
+
+    hostile.pdf_layer_lists(tmp_path / "calques.pdf", 20_000)
+    with pytest.raises(FileProblem, match="« calques.pdf » : PDF aux calques démesurés .plus de 10\u202f000 entrées"):
+        probe._pdf_isolated((tmp_path / "calques.pdf").read_bytes(), "calques.pdf")
+    hostile.pdf_layer_lists(tmp_path / "calques.pdf", 2_400)
+    assert probe._pdf_isolated((tmp_path / "calques.pdf").read_bytes(), "calques.pdf")[2] > 1 << 20
+
+
+def test_objects_read_while_opening_count_against_the_limit(tmp_path):
+    """An array packed beside the catalogue is read by qpdf as it opens the file: measured from
+    after the opening, it weighed nothing and passed the 64 MB limit at 137 MB (attack 18)."""
+    from refere.errors import FileProblem
+    from refere.pieces import probe
+
+    hostile.pdf_array_beside_catalogue(tmp_path / "piece.pdf", 600_000)
+    with pytest.raises(FileProblem, match="« piece.pdf » : PDF dont les objets occupent plus de 64 Mo une fois lus"):
+        probe._pdf_isolated((tmp_path / "piece.pdf").read_bytes(), "piece.pdf")
+    hostile.pdf_array_beside_catalogue(tmp_path / "piece.pdf", 1000)
+    assert probe._pdf_isolated((tmp_path / "piece.pdf").read_bytes(), "piece.pdf")[2] < 1 << 20
+
+
 def test_a_sound_pdf_weighs_next_to_nothing(tmp_path):
     from refere.pieces import probe
 

@@ -311,6 +311,15 @@ def test_same_file_twice_in_one_piece_is_warned(tmp_path):
     assert "« pieces/passeport.pdf », « pieces/passeport-copie.pdf »" in found[0].message
 
 
+def test_a_file_listed_four_times_in_one_piece_is_warned_once(tmp_path):
+    """Attack 18: three identical warnings for one file listed four times; one is enough."""
+    data = default_case()
+    data["pieces"][0] = {"titre": "Passeport", "categorie": "identite", "fichiers": ["pieces/passeport.pdf"] * 4}
+    write_case(tmp_path / "affaire", data)
+    found = [f for f in check(load(tmp_path / "affaire/dossier.yaml")).findings if f.code == "piece-en-double"]
+    assert len(found) == 1 and "joint deux fois à la pièce « Passeport »" in found[0].message
+
+
 def test_a_captures_folder_linked_outside_the_case_is_refused_by_check_build_and_batch(run, tmp_path):
     """The CLI refuses what the web refuses: no capture is read through a captures/ link leading out."""
     case = write_case(tmp_path / "permanence" / "affaire", default_case())

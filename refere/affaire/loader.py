@@ -105,8 +105,10 @@ class _Walk:
                     self.null_keys.append((loc, key_node.start_mark.line + 1))
                 if key in seen:
                     self.duplicates.append((loc + (key,), key_node.start_mark.line + 1))
+                    # YAML keeps the last value: what is said of it points at its line.
+                    self.lines[loc + (key,)] = value_node.start_mark.line + 1
                 seen.add(key)
-                self.key_lines.setdefault(loc + (key,), key_node.start_mark.line + 1)
+                self.key_lines[loc + (key,)] = key_node.start_mark.line + 1
                 self.visit(value_node, loc + (key,))
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):

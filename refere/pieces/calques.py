@@ -12,7 +12,7 @@ from __future__ import annotations
 import pikepdf
 
 Name = pikepdf.Name
-_LISTS = ("/ON", "/OFF", "/Order", "/RBGroups", "/Locked", "/AS")
+LISTS = ("/ON", "/OFF", "/Order", "/RBGroups", "/Locked", "/AS")
 
 
 def carry(out: pikepdf.Pdf, source: pikepdf.Pdf) -> bool:
@@ -37,7 +37,7 @@ def carry(out: pikepdf.Pdf, source: pikepdf.Pdf) -> bool:
         if g.objgen not in known:
             mine.OCGs.append(g)
             known.add(g.objgen)
-    for key in _LISTS:
+    for key in LISTS:
         values = off if key == "/OFF" else default.get(key) if key != "/ON" else None
         if isinstance(values, (pikepdf.Array, list)) and len(values):
             if key not in target:

@@ -13,7 +13,8 @@ from pathlib import Path
 import pikepdf
 
 from refere.errors import FileProblem
-from refere.pieces import flux, objlex, repair, sanitize
+from refere.pieces import calques, flux, objlex, repair, sanitize
+from refere.pieces.probe import MAX_JOINED
 
 # qpdf's repair notes (« Pages tree includes non-dictionary object… ») are English noise to the
 # user: what matters is reported in French, or the file is used as qpdf repaired it.
@@ -366,7 +367,8 @@ MAX_OBJECTS_MEMORY = 64 << 20  # bytes every object of a source takes once read 
 MAX_CONTENT = 128_000_000  # bytes of one page's content when its parts are joined for the stamp
 MAX_PAGE_PARTS = 100_000  # content streams, or annotations, of one page (real pages: a few, a few hundred)
 MAX_DOC_PARTS = 200_000  # the same over every page, as listed
-MAX_DOC_CONTENT = 256_000_000  # bytes of joined content over every page, held until the pièce is saved
+MAX_DOC_CONTENT = MAX_JOINED  # bytes of joined content over every page, held until the pièce is saved
+MAX_LAYER_ENTRIES = 10_000  # layers, and entries of their default configuration's lists (real ones: dozens)
 _JOINED_TOO_BIG = f"avec les pages d'avant, contenu qui se décompresse en plus de {MAX_DOC_CONTENT // 1_000_000} Mo au total"
 MAX_TREE_ENTRIES = 10 * MAX_PDF_PAGES  # /Kids entries in the page tree (pages and the nodes above them)
 
@@ -422,17 +424,42 @@ def _flattened_problem(page: pikepdf.Page) -> str | None:
     return None
 
 
-def _objects_problem(pdf: pikepdf.Pdf) -> str | None:
+_OBJECTS_TOO_BIG = f"PDF dont les objets occupent plus de {MAX_OBJECTS_MEMORY >> 20} Mo une fois lus"
+
+
+def _objects_problem(pdf: pikepdf.Pdf, before: int) -> str | None:
     """Every object of the file read, as the pièce's writing may (its clean-up walks them all, a
     copied page follows links the checks do not): a few KB of object stream can hold an array of
-    31 million numbers, 4 GB once qpdf has read it. Done here, in the capped child process."""
+    31 million numbers, 4 GB once qpdf has read it. Done here, in the capped child process; what
+    the process held ``before`` the file was opened is the base (qpdf reads an object stream that
+    holds the catalogue while it opens the file: attack 18)."""
     from refere import isolee
 
-    before = isolee.held()
     len(pdf.objects)  # qpdf reads every object
-    if isolee.held() - before > MAX_OBJECTS_MEMORY:
-        return f"PDF dont les objets occupent plus de {MAX_OBJECTS_MEMORY >> 20} Mo une fois lus"
+    return _OBJECTS_TOO_BIG if isolee.held() - before > MAX_OBJECTS_MEMORY else None
+
+
+def _layers_problem(pdf: pikepdf.Pdf) -> str | None:
+    """The layer configuration the pièce carries over (``calques.carry``) once per listing of the
+    file, list by list: 300,000 entries took a build to 2 GB (attack 18)."""
+    props = pdf.Root.get("/OCProperties")
+    if not isinstance(props, pikepdf.Dictionary):
+        return None
+    default = props.get("/D")
+    lists = [props.get("/OCGs")] + ([default.get(k) for k in calques.LISTS] if isinstance(default, pikepdf.Dictionary) else [])
+    if sum(len(v) for v in lists if isinstance(v, pikepdf.Array)) > MAX_LAYER_ENTRIES:
+        return f"PDF aux calques démesurés (plus de {_thousands(MAX_LAYER_ENTRIES)} entrées dans leur configuration)"
     return None
+
+
+def _carried_weight(pdf: pikepdf.Pdf, before: int) -> int:
+    """What the file holds once read and cleaned, with the layer configuration a pièce carries over
+    from it (``calques.carry``, into a scratch document kept open for the count)."""
+    from refere import isolee
+
+    with pikepdf.new() as scratch:
+        calques.carry(scratch, pdf)
+        return max(0, isolee.held() - before)
 
 
 def _tree_problem(pdf: pikepdf.Pdf) -> str | None:
@@ -470,9 +497,10 @@ def _tree_problem(pdf: pikepdf.Pdf) -> str | None:
     return None
 
 
-def _pdf_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis, int]:
-    """Pages, diagnosis, and the bytes of memory the file took once read and cleaned (its weight:
-    what a build holding it would hold; see ``probe.MAX_HELD``)."""
+def _pdf_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis, int, int]:
+    """Pages, diagnosis, the bytes of memory the file took once read and cleaned (its weight:
+    what a build holding it would hold; see ``probe.MAX_HELD``), and the bytes of page content the
+    stamping joins and holds until the pièce is saved (``probe.MAX_JOINED``)."""
     try:
         with flux.counting():
             return _checked_pages(data, written)
@@ -482,7 +510,7 @@ def _pdf_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis, int]:
                           "(« Imprimer » → « Enregistrer en PDF »)") from None
 
 
-def _checked_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis, int]:
+def _checked_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis, int, int]:
     from refere import isolee
 
     before = isolee.held()
@@ -509,16 +537,20 @@ def _checked_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis, in
                                   "réenregistrez-le (« Imprimer » → « Enregistrer en PDF »)")
             etat = repair.diagnose(pdf)
             # After the diagnosis: what qpdf notes while reading objects no page uses is no damage.
-            if (problem := _objects_problem(pdf)) is not None:
+            if (problem := _objects_problem(pdf, before) or _layers_problem(pdf)) is not None:
                 raise FileProblem(f"« {written} » : {problem}, refusé pour protéger la mémoire ; "
                                   "réenregistrez-le (« Imprimer » → « Enregistrer en PDF »)")
             # What the pièce's writing does to the file (form fields drawn and flattened, every
-            # object walked), done first here, in the capped child process: qpdf's drawing of a
-            # list box citing one 2 MB string 2,000 times took a build to 8 GB (attack 16).
+            # object walked, the layers carried over), done first here, in the capped child
+            # process: qpdf's drawing of a list box citing one 2 MB string 2,000 times took a
+            # build to 8 GB (attack 16).
             sanitize.clean(pdf)
-            weight = max(0, isolee.held() - before)
+            weight = _carried_weight(pdf, before)
+            if weight > MAX_OBJECTS_MEMORY:
+                raise FileProblem(f"« {written} » : {_OBJECTS_TOO_BIG}, refusé pour protéger la mémoire ; "
+                                  "réenregistrez-le (« Imprimer » → « Enregistrer en PDF »)")
         except PDF_ERRORS:
             raise FileProblem(f"« {written} » : PDF endommagé (un objet ou un flux illisible)") from None
         if etat.etat == repair.UNSUPPORTED:
             raise FileProblem(f"« {written} » : {UNSUPPORTED_CRYPT}")
-        return n, etat, weight
+        return n, etat, weight, joined.total

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from refere import dates
 from refere.affaire.model import Case
 from refere.errors import FileProblem
-from refere.pieces.probe import MAX_HELD, SourceInfo, info
+from refere.pieces.probe import MAX_HELD, MAX_JOINED, SourceInfo, info
 
 BEFORE_CAPTURES = ("identite", "titre_sejour", "domicile")
 AFTER_CAPTURES = ("courrier_prefecture", "urgence", "autre")
@@ -172,25 +172,40 @@ def _order(case: Case) -> list[tuple[str, str, list, dt.date | None, list[int], 
 
 def filing_order(case: Case) -> list:
     """Every source file, in the order the pièces file them (unprobed ``Source``s)."""
-    return [s for draft in _order(case) for s in draft[2]]
+    return [s for _, sources in grouped(case) for s in sources]
 
 
-def heavy_problem(sources: list[SourceInfo]) -> str | None:
-    """The build holds a pièce's PDFs at once, then every pièce: what they take once read, together,
-    is bounded (``probe.MAX_HELD``). In French, the heaviest files named (the ones to redo), or None."""
-    if sum(s.poids for s in sources) <= MAX_HELD:
-        return None
-    heavy = sorted({s.written: s.poids for s in sources}.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
-    named = ", ".join(f"« {w} » ({-(-p // (1 << 20))} Mo)" for w, p in heavy)
-    return (f"les PDF de ce dossier occupent ensemble plus de {MAX_HELD >> 20} Mo de mémoire une fois lus "
-            f"(les plus lourds : {named}), refusé pour protéger la mémoire ; réenregistrez-les "
-            "(« Imprimer » → « Enregistrer en PDF ») ou ne gardez que les pages utiles")
+def grouped(case: Case) -> list[tuple[str, list]]:
+    """Each pièce's title and source files (unprobed ``Source``s), pièce n° 1 first."""
+    return [(draft[0], draft[2]) for draft in _order(case)]
+
+
+def heavy_problem(pieces: list[tuple[str, list[SourceInfo]]]) -> str | None:
+    """What the build would hold of the PDFs, bounded, in French, or None. ``pieces``: each pièce's
+    title and sources, pièce n° 1 first, a file listed twice counted twice. Every PDF is held once read, then again
+    in the complete dossier (``probe.MAX_HELD`` over them all); a pièce's page content is joined and
+    held until the pièce is saved (``probe.MAX_JOINED`` over its sources). The heaviest files are
+    named: they are the ones to redo."""
+    every = [s for _, sources in pieces for s in sources]
+    if sum(s.poids for s in every) > MAX_HELD:
+        heavy = sorted({s.written: s.poids for s in every}.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        named = ", ".join(f"« {w} » ({-(-p // (1 << 20))} Mo)" for w, p in heavy)
+        return (f"les PDF de ce dossier occupent ensemble plus de {MAX_HELD >> 20} Mo de mémoire une fois lus "
+                f"(les plus lourds : {named}), refusé pour protéger la mémoire ; réenregistrez-les "
+                "(« Imprimer » → « Enregistrer en PDF ») ou ne gardez que les pages utiles")
+    for numero, (titre, sources) in enumerate(pieces, start=1):
+        if sum(s.contenu for s in sources) > MAX_JOINED:
+            named = ", ".join(f"« {w} »" for w in dict.fromkeys(s.written for s in sources if s.contenu))
+            return (f"pièce n° {numero} « {titre} » : le contenu des pages de ses PDF ({named}) se décompresse en plus de "
+                    f"{MAX_JOINED // 1_000_000} Mo au total, refusé pour protéger la mémoire ; réenregistrez-les "
+                    "(« Imprimer » → « Enregistrer en PDF ») ou répartissez-les entre plusieurs pièces")
+    return None
 
 
 def make(case: Case) -> Inventory:
     """Number every pièce; probes each source file (page count, hash) once."""
     drafts = [(t, c, [info(s) for s in sources], d, m, k) for t, c, sources, d, m, k in _order(case)]
-    if (problem := heavy_problem([s for draft in drafts for s in draft[2]])) is not None:
+    if (problem := heavy_problem([(draft[0], draft[2]) for draft in drafts])) is not None:
         raise FileProblem(problem)  # ``check`` said so first (« pdf-trop-lourds »)
 
     width = max(2, len(str(len(drafts))))

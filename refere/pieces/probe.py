@@ -56,8 +56,10 @@ class SourceInfo:
     # Plain PNGs only: whether the image data inflates to exactly its rows (True) or runs on
     # past them (False), as its check found; None when not known (see ``idat_exact``).
     idat_exact: bool | None = field(default=None, compare=False)
-    # PDFs only: the bytes of memory the file takes once read and cleaned (``MAX_HELD``).
+    # PDFs only: the bytes of memory the file takes once read and cleaned (``MAX_HELD``), and the
+    # bytes of page content the stamping joins, held until its pièce is saved (``MAX_JOINED``).
     poids: int = field(default=0, compare=False)
+    contenu: int = field(default=0, compare=False)
 
 
 def source_bytes(src) -> bytes:
@@ -195,9 +197,9 @@ def _known(checked: files.Checked) -> SourceInfo | None:
         known = _pdf_before(checked.sha256)
         if known is None:
             return None
-        pages, etat, weight = known
+        pages, etat, weight, joined = known
         return SourceInfo(checked.path, checked.written, checked.kind, pages, checked.sha256, checked.size, checked, etat,
-                          poids=weight)
+                          poids=weight, contenu=joined)
     if (known := _decoded_before(checked.sha256)) is not None:
         return SourceInfo(checked.path, checked.written, checked.kind, known[0], checked.sha256, checked.size, checked,
                           idat_exact=known[1])
@@ -214,14 +216,14 @@ def _verify(checked: files.Checked, dated=None) -> SourceInfo:
     if dated is not None and entry.exists():
         dated = None
     if checked.kind == "pdf":
-        pages, etat, weight, date = _pdf_isolated(data, checked.written, dated)
+        pages, etat, weight, joined, date = _pdf_isolated(data, checked.written, dated)
         if dated is not None:
             remember(entry, date)
         remember(_pdf_cache() / checked.sha256,
                   json.dumps({"pages": pages, "etat": etat.etat, "defauts": list(etat.defauts),
-                             "pages_touchees": list(etat.pages), "poids": weight}))
+                             "pages_touchees": list(etat.pages), "poids": weight, "contenu": joined}))
         return SourceInfo(checked.path, checked.written, checked.kind, pages, checked.sha256, checked.size, checked, etat,
-                          poids=weight)
+                          poids=weight, contenu=joined)
     if dated is not None:
         remember(entry, dated(checked.kind, data))
     pages, exact = _image_pages(data, checked.written)
@@ -239,10 +241,15 @@ PDF_SECONDS = 60  # a 100 MB scan of 60 pages: 10 s
 # a build holds a pièce's sources at once, then the dossier's pièces; ten sources just under
 # pdfcheck's limit for one took a build to 4.3 GB (attack 17). A real source: a few MB at most.
 MAX_HELD = 160 << 20
+# Bytes of page content the stamping of one pièce joins and holds until it is saved, over every
+# source of the pièce (pdfcheck applies it to each source alone: eight sources of 254 MB each took
+# a build to 2.3 GB, attack 18).
+MAX_JOINED = 256_000_000
 
 
 def _pdf_isolated(data: bytes, written: str, dated=None):
-    """(pages, diagnosis, weight, date entry text or None) of a PDF, read and checked in a child process."""
+    """(pages, diagnosis, weight, joined content, date entry text or None) of a PDF, read and
+    checked in a child process."""
     from refere import isolee
 
     try:
@@ -273,7 +280,7 @@ def _pdf_read(data: bytes, written: str, dated):
 
     date = dated("pdf", data) if dated is not None else None
     try:
-        pages, etat, weight = pdfcheck._pdf_pages(data, written)
+        pages, etat, weight, joined = pdfcheck._pdf_pages(data, written)
     except FileProblem:
         # qpdf turns an allocation refused at the cap into « cannot find /Root »: name the cause
         # (the allocation refused, a buffer doubling, is not counted: half the cap is the sign).
@@ -284,7 +291,7 @@ def _pdf_read(data: bytes, written: str, dated):
         # Read within the cap only by giving up part of it (qpdf rebuilt the file past a refused
         # allocation): the build, which is not capped, would read it whole.
         raise FileProblem(_PDF_MEMORY_FR.format(written))
-    return pages, etat, weight, date
+    return pages, etat, weight, joined, date
 
 
 # Images whose every pixel decoded, by SHA-256, in the user's own cache: a second check of the
@@ -362,12 +369,12 @@ def _pikepdf_version() -> str:
         return version
 
 
-def _pdf_before(sha256: str) -> tuple[int, repair.Diagnosis, int] | None:
+def _pdf_before(sha256: str) -> tuple[int, repair.Diagnosis, int, int] | None:
     try:
         raw = files.recall(_pdf_cache() / sha256, 1 << 20)
         data = json.loads(raw.decode("utf-8")) if raw is not None else None
         pages, etat, defauts, touched = data["pages"], data["etat"], data["defauts"], data["pages_touchees"]
-        weight = data["poids"]
+        weight, joined = data["poids"], data["contenu"]
     except (OSError, ValueError, KeyError, TypeError):
         return None  # an entry of an older refere (no damaged pages, no weight): the PDF is checked again
     if (not isinstance(pages, int) or isinstance(pages, bool) or not 0 < pages < 10_000
@@ -375,9 +382,9 @@ def _pdf_before(sha256: str) -> tuple[int, repair.Diagnosis, int] | None:
             or not isinstance(defauts, list) or not all(isinstance(d, str) for d in defauts)
             or not isinstance(touched, list)
             or not all(isinstance(k, int) and not isinstance(k, bool) and 0 < k <= pages for k in touched)
-            or not isinstance(weight, int) or isinstance(weight, bool) or not 0 <= weight < 1 << 40):
+            or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 1 << 40 for v in (weight, joined))):
         return None
-    return pages, repair.Diagnosis(etat, tuple(defauts), tuple(touched)), weight
+    return pages, repair.Diagnosis(etat, tuple(defauts), tuple(touched)), weight, joined
 
 
 remember = files.remember  # shotdates keeps capture dates beside the decoded images

@@ -258,44 +258,46 @@ def _captures(case: Case, add: Add) -> None:
 
 def _pieces_readable(case: Case, add: Add) -> None:
     seen: dict[str, tuple[int, str]] = {}  # content hash -> first pièce and file that holds it
-    weighed = []
+    said: set[tuple[str, int]] = set()  # one warning per file and pièce, however often it is listed there
     for i, p in enumerate(case.pieces):
         for src in p.sources:
             try:
                 info = probe(src)
-                weighed.append((info, i))
             except FileProblem as exc:
                 # Not a rule of evidence, but build would fail on it: say so now.
                 add("piece-illisible", BLOQUANT, f"Pièce illisible : {exc.message}", "R. 412-2 CJA (pièces produites)",
                     f"pieces[{i}]")
                 continue
-            if info.sha256 in seen:
+            if info.sha256 in seen and (info.sha256, i) not in said:
+                said.add((info.sha256, i))
                 j, first = seen[info.sha256]
                 add("piece-en-double", AVERTISSEMENT, _double_piece(case, j, i, first, src.written),
                     "R. 412-2 CJA (pièces produites)", f"pieces[{i}]")
-            else:
+            elif info.sha256 not in seen:
                 seen[info.sha256] = (i, src.written)
             # A damaged PDF is filed all the same; the user hears what was repaired or is still wrong.
             if info.etat.etat != repair.INTACT:
                 code = "piece-reparee" if info.etat.etat == repair.REPAIRED else "piece-endommagee"
                 add(code, AVERTISSEMENT, repair.describe(src.written, info.etat), "R. 412-2 CJA (pièces produites)",
                     f"pieces[{i}]")
-    _pieces_weight(case, weighed, add)
+    _pieces_weight(case, add)
 
 
-def _pieces_weight(case: Case, weighed: list, add: Add) -> None:
-    """What the build would refuse (``plan.heavy_problem``): PDFs each sound but too heavy together.
-    A PDF capture counts too (already checked: known)."""
-    from refere.pieces.plan import heavy_problem
+def _pieces_weight(case: Case, add: Add) -> None:
+    """What the build would refuse (``plan.heavy_problem``): PDFs each sound but too heavy together,
+    pièces numbered as the plan numbers them (the files are known by now: already checked)."""
+    from refere.pieces import plan
 
-    for t in case.tentatives:
-        if t.capture is not None and t.capture.kind == "pdf":
-            with contextlib.suppress(FileProblem):  # said as « capture-illisible »
-                weighed.append((probe(t.capture), None))
-    if (problem := heavy_problem([info for info, _ in weighed])) is not None:
-        heaviest = max((w for w in weighed if w[1] is not None), key=lambda w: w[0].poids, default=(None, None))[1]
-        add("pdf-trop-lourds", BLOQUANT, f"Pièces trop lourdes : {problem}", "R. 412-2 CJA (pièces produites)",
-            f"pieces[{heaviest}]" if heaviest is not None else "tentatives")
+    pieces = []
+    for titre, sources in plan.grouped(case):
+        known = []
+        for src in sources:
+            if src.kind == "pdf":
+                with contextlib.suppress(FileProblem):  # said as « piece-illisible », « capture-illisible »
+                    known.append(probe(src))
+        pieces.append((titre, known))
+    if (problem := plan.heavy_problem(pieces)) is not None:
+        add("pdf-trop-lourds", BLOQUANT, f"Pièces trop lourdes : {problem}", "R. 412-2 CJA (pièces produites)", "pieces")
 
 
 def _double_piece(case: Case, j: int, i: int, first: str, second: str) -> str:

@@ -170,3 +170,27 @@ def test_a_changed_capture_is_verified_again_whatever_its_size_and_mtime(tmp_pat
     capture = next(t.capture for t in again.tentatives if t.capture is not None)
     assert capture.file.sha256 != first.file.sha256
     assert "capture-illisible" in [f.code for f in check(again).findings]
+
+
+def test_a_pdf_entry_without_a_true_weight_is_checked_again(tmp_path, monkeypatch):
+    """The total of what the PDFs weigh (``pdf-trop-lourds``) relies on the entry: an entry of an
+    older refere (no weight), or one whose weight or joined content is not a plain count, is not
+    believed; the PDF is checked again and the entry rewritten with what was measured."""
+    import json
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    case = load(write_case(tmp_path / "affaire", default_case()))
+    src = case.pieces[0].sources[0]
+    assert probe.probe(src).kind == "pdf"
+    entry = probe._pdf_cache() / src.file.sha256
+    fresh = json.loads(entry.read_text("utf-8"))
+    assert set(fresh) == {"pages", "etat", "defauts", "pages_touchees", "poids", "contenu"}
+    for odd in ({"poids": None}, {"poids": -1}, {"poids": True}, {"contenu": "0"}, {"contenu": 1 << 41}, {}):
+        data = {k: v for k, v in fresh.items() if k not in ("poids", "contenu")} if odd == {} else {**fresh, **odd}
+        entry.write_text(json.dumps(data), "utf-8")
+        assert probe._pdf_before(src.file.sha256) is None, odd
+        probe._probe.cache_clear()
+        assert probe.probe(src).pages == 1
+        again = json.loads(entry.read_text("utf-8"))
+        assert {**again, "poids": 0} == {**fresh, "poids": 0}
+        assert isinstance(again["poids"], int) and 0 <= again["poids"] < 1 << 20  # measured anew: a few KB

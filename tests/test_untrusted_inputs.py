@@ -312,12 +312,18 @@ def test_same_file_twice_in_one_piece_is_warned(tmp_path):
 
 
 def test_a_file_listed_four_times_in_one_piece_is_warned_once(tmp_path):
-    """Attack 18: three identical warnings for one file listed four times; one is enough."""
+    """Attack 18: three identical warnings for one file listed four times; one is enough, and a
+    damaged file's damage is said once for the pièce too."""
+    import hostile
+
     data = default_case()
     data["pieces"][0] = {"titre": "Passeport", "categorie": "identite", "fichiers": ["pieces/passeport.pdf"] * 4}
     write_case(tmp_path / "affaire", data)
+    hostile.pdf_array_bad_lzw(tmp_path / "affaire/pieces/passeport.pdf")
+    codes = [f.code for f in check(load(tmp_path / "affaire/dossier.yaml")).findings]
+    assert codes.count("piece-en-double") == 1 and codes.count("piece-endommagee") == 1, codes
     found = [f for f in check(load(tmp_path / "affaire/dossier.yaml")).findings if f.code == "piece-en-double"]
-    assert len(found) == 1 and "joint deux fois à la pièce « Passeport »" in found[0].message
+    assert "joint deux fois à la pièce « Passeport »" in found[0].message
 
 
 def test_a_captures_folder_linked_outside_the_case_is_refused_by_check_build_and_batch(run, tmp_path):

@@ -182,10 +182,10 @@ def grouped(case: Case) -> list[tuple[str, list]]:
 
 def heavy_problem(pieces: list[tuple[str, list[SourceInfo]]]) -> str | None:
     """What the build would hold of the PDFs, bounded, in French, or None. ``pieces``: each pièce's
-    title and sources, pièce n° 1 first, a file listed twice counted twice. Every PDF is held once read, then again
-    in the complete dossier (``probe.MAX_HELD`` over them all); a pièce's page content is joined and
-    held until the pièce is saved (``probe.MAX_JOINED`` over its sources). The heaviest files are
-    named: they are the ones to redo."""
+    title and sources, pièce n° 1 first, a file listed twice counted twice. Every PDF is held once
+    read, then again in the complete dossier (``probe.MAX_HELD`` over them all); a pièce's page
+    content is joined and held until the pièce is saved (``probe.MAX_JOINED`` over its sources).
+    The heaviest files are named: they are the ones to redo."""
     every = [s for _, sources in pieces for s in sources]
     if sum(s.poids for s in every) > MAX_HELD:
         heavy = sorted({s.written: s.poids for s in every}.items(), key=lambda kv: (-kv[1], kv[0]))[:3]

@@ -258,7 +258,7 @@ def _captures(case: Case, add: Add) -> None:
 
 def _pieces_readable(case: Case, add: Add) -> None:
     seen: dict[str, tuple[int, str]] = {}  # content hash -> first pièce and file that holds it
-    said: set[tuple[str, int]] = set()  # one warning per file and pièce, however often it is listed there
+    said: set[tuple[str, int]] = set()  # a file listed again in a pièce: said once, however often
     for i, p in enumerate(case.pieces):
         for src in p.sources:
             try:
@@ -268,12 +268,16 @@ def _pieces_readable(case: Case, add: Add) -> None:
                 add("piece-illisible", BLOQUANT, f"Pièce illisible : {exc.message}", "R. 412-2 CJA (pièces produites)",
                     f"pieces[{i}]")
                 continue
-            if info.sha256 in seen and (info.sha256, i) not in said:
+            if info.sha256 in seen:
+                if (info.sha256, i) in said:
+                    continue  # its third listing in this pièce, or later: nothing new to say
                 said.add((info.sha256, i))
                 j, first = seen[info.sha256]
                 add("piece-en-double", AVERTISSEMENT, _double_piece(case, j, i, first, src.written),
                     "R. 412-2 CJA (pièces produites)", f"pieces[{i}]")
-            elif info.sha256 not in seen:
+                if j == i:
+                    continue  # its damage, if any, is already said for this pièce
+            else:
                 seen[info.sha256] = (i, src.written)
             # A damaged PDF is filed all the same; the user hears what was repaired or is still wrong.
             if info.etat.etat != repair.INTACT:

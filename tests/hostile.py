@@ -987,3 +987,17 @@ def pdf_array_beside_catalogue(path: Path, count: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     pdf.save(path, object_stream_mode=pikepdf.ObjectStreamMode.generate, deterministic_id=True)
     return path
+
+
+def pdf_heavy_scan(path: Path, size: int) -> Path:
+    """A sound one-page PDF drawing one grey image stored without compression: a file of ``size``
+    bytes, as a scanner may write (each listing of it is held whole while its pièce is written)."""
+    import random
+
+    side = int(size ** 0.5)
+    pdf = pikepdf.new()
+    image = _stream(pdf, random.Random(3).randbytes(side * side), Type=Name.XObject, Subtype=Name.Image,
+                    Width=side, Height=side, BitsPerComponent=8, ColorSpace=Name.DeviceGray)
+    _page(pdf, pdf.make_stream(b"q 500 0 0 500 50 150 cm /Im0 Do Q"))
+    pdf.pages[0].Resources.XObject = pikepdf.Dictionary(Im0=image)
+    return _raw_save(pdf, path)

@@ -17,6 +17,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # imported where used: `check` of known files must not load the PDF library
     import pikepdf
 
+# Bytes of page content the stamping of one pièce joins and holds until it is saved: over each
+# source (pdfcheck) and over every source of the pièce (plan, from what the check measured of
+# each: eight sources of 254 MB each took a build to 2.3 GB, attack 18).
+MAX_JOINED = 256_000_000
+
 # Canonical names of the standard filters, with their abbreviations (inline images use those).
 ALIASES = {
     "/Fl": "/FlateDecode", "/LZW": "/LZWDecode", "/RL": "/RunLengthDecode", "/AHx": "/ASCIIHexDecode",

@@ -14,7 +14,6 @@ import pikepdf
 
 from refere.errors import FileProblem
 from refere.pieces import calques, flux, objlex, repair, sanitize
-from refere.pieces.probe import MAX_JOINED
 
 # qpdf's repair notes (« Pages tree includes non-dictionary object… ») are English noise to the
 # user: what matters is reported in French, or the file is used as qpdf repaired it.
@@ -367,7 +366,7 @@ MAX_OBJECTS_MEMORY = 64 << 20  # bytes every object of a source takes once read 
 MAX_CONTENT = 128_000_000  # bytes of one page's content when its parts are joined for the stamp
 MAX_PAGE_PARTS = 100_000  # content streams, or annotations, of one page (real pages: a few, a few hundred)
 MAX_DOC_PARTS = 200_000  # the same over every page, as listed
-MAX_DOC_CONTENT = MAX_JOINED  # bytes of joined content over every page, held until the pièce is saved
+MAX_DOC_CONTENT = flux.MAX_JOINED  # bytes of joined content over every page, held until the pièce is saved
 MAX_LAYER_ENTRIES = 10_000  # layers, and entries of their default configuration's lists (real ones: dozens)
 _JOINED_TOO_BIG = f"avec les pages d'avant, contenu qui se décompresse en plus de {MAX_DOC_CONTENT // 1_000_000} Mo au total"
 MAX_TREE_ENTRIES = 10 * MAX_PDF_PAGES  # /Kids entries in the page tree (pages and the nodes above them)
@@ -500,7 +499,7 @@ def _tree_problem(pdf: pikepdf.Pdf) -> str | None:
 def _pdf_pages(data: bytes, written: str) -> tuple[int, repair.Diagnosis, int, int]:
     """Pages, diagnosis, the bytes of memory the file took once read and cleaned (its weight:
     what a build holding it would hold; see ``probe.MAX_HELD``), and the bytes of page content the
-    stamping joins and holds until the pièce is saved (``probe.MAX_JOINED``)."""
+    stamping joins and holds until the pièce is saved (``flux.MAX_JOINED``)."""
     try:
         with flux.counting():
             return _checked_pages(data, written)

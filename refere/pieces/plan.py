@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from refere import dates
 from refere.affaire.model import Case
 from refere.errors import FileProblem
-from refere.pieces.probe import MAX_HELD, MAX_JOINED, SourceInfo, info
+from refere.pieces.flux import MAX_JOINED
+from refere.pieces.probe import MAX_HELD, SourceInfo, info
 
 BEFORE_CAPTURES = ("identite", "titre_sejour", "domicile")
 AFTER_CAPTURES = ("courrier_prefecture", "urgence", "autre")
@@ -180,25 +181,54 @@ def grouped(case: Case) -> list[tuple[str, list]]:
     return [(draft[0], draft[2]) for draft in _order(case)]
 
 
+# What writing one pièce holds at once, over its sources: each PDF's and JPEG's bytes (a PNG's image
+# data is written from its file), and the page content its stamping joins (``flux.MAX_JOINED``).
+# Twelve distinct scans of 96 MB in one pièce took a build, and the web server, to 2.3 GB (attack 19).
+MAX_PIECE_HELD = MAX_JOINED
+MAX_DOSSIER_HELD = 2 * MAX_JOINED  # over every pièce: several are written at once, one per process
+
+
+def _held(s: SourceInfo) -> int:
+    return (s.size if s.kind != "png" else 0) + s.contenu
+
+
+def _heaviest(sources: list[SourceInfo], measure) -> str:
+    """The three files that weigh most, every listing of a file counted, in French."""
+    total: dict[str, list[int]] = {}
+    for s in sources:
+        seen = total.setdefault(s.written, [0, 0])
+        seen[0] += measure(s)
+        seen[1] += 1
+    heavy = sorted(total.items(), key=lambda kv: (-kv[1][0], kv[0]))[:3]
+    def mo(b: int) -> str:
+        return "moins d'1 Mo" if b < 1_000_000 else f"{round(b / 1_000_000)} Mo"
+    def times(n: int) -> str:
+        return ", cité " + f"{n:,}".replace(",", "\u202f") + " fois" if n > 1 else ""
+    return ", ".join(f"« {w} » ({mo(b)}{times(n)})" for w, (b, n) in heavy)
+
+
 def heavy_problem(pieces: list[tuple[str, list[SourceInfo]]]) -> str | None:
-    """What the build would hold of the PDFs, bounded, in French, or None. ``pieces``: each pièce's
+    """What the build would hold of the files, bounded, in French, or None. ``pieces``: each pièce's
     title and sources, pièce n° 1 first, a file listed twice counted twice. Every PDF is held once
-    read, then again in the complete dossier (``probe.MAX_HELD`` over them all); a pièce's page
-    content is joined and held until the pièce is saved (``probe.MAX_JOINED`` over its sources).
-    The heaviest files are named: they are the ones to redo."""
+    read, then again in the complete dossier (``probe.MAX_HELD`` over them all); writing a pièce
+    holds its PDFs' and JPEGs' bytes and its pages' joined content (``MAX_PIECE_HELD``, and
+    ``MAX_DOSSIER_HELD`` over the pièces, written several at once). The heaviest files are named:
+    they are the ones to redo."""
     every = [s for _, sources in pieces for s in sources]
+    redo = "réenregistrez-les (« Imprimer » → « Enregistrer en PDF ») ou ne gardez que les pages utiles"
     if sum(s.poids for s in every) > MAX_HELD:
-        heavy = sorted({s.written: s.poids for s in every}.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
-        named = ", ".join(f"« {w} » ({-(-p // (1 << 20))} Mo)" for w, p in heavy)
         return (f"les PDF de ce dossier occupent ensemble plus de {MAX_HELD >> 20} Mo de mémoire une fois lus "
-                f"(les plus lourds : {named}), refusé pour protéger la mémoire ; réenregistrez-les "
-                "(« Imprimer » → « Enregistrer en PDF ») ou ne gardez que les pages utiles")
+                f"(les plus lourds : {_heaviest(every, lambda s: s.poids)}), refusé pour protéger la mémoire ; {redo}")
     for numero, (titre, sources) in enumerate(pieces, start=1):
-        if sum(s.contenu for s in sources) > MAX_JOINED:
-            named = ", ".join(f"« {w} »" for w in dict.fromkeys(s.written for s in sources if s.contenu))
-            return (f"pièce n° {numero} « {titre} » : le contenu des pages de ses PDF ({named}) se décompresse en plus de "
-                    f"{MAX_JOINED // 1_000_000} Mo au total, refusé pour protéger la mémoire ; réenregistrez-les "
-                    "(« Imprimer » → « Enregistrer en PDF ») ou répartissez-les entre plusieurs pièces")
+        if sum(_held(s) for s in sources) > MAX_PIECE_HELD:
+            return (f"pièce n° {numero} « {titre} » : ses fichiers demandent plus de {MAX_PIECE_HELD // 1_000_000} Mo "
+                    f"de mémoire pour l'écrire, fichiers et contenu des pages (les plus lourds : "
+                    f"{_heaviest(sources, _held)}), refusé pour protéger la mémoire ; répartissez-les entre "
+                    f"plusieurs pièces, ou {redo}")
+    if sum(_held(s) for s in every) > MAX_DOSSIER_HELD:
+        return (f"les fichiers de ce dossier demandent ensemble plus de {MAX_DOSSIER_HELD // 1_000_000} Mo de mémoire "
+                f"pour écrire ses pièces (les plus lourds : {_heaviest(every, _held)}), refusé pour protéger la mémoire ; "
+                f"{redo}")
     return None
 
 

@@ -57,7 +57,7 @@ class SourceInfo:
     # past them (False), as its check found; None when not known (see ``idat_exact``).
     idat_exact: bool | None = field(default=None, compare=False)
     # PDFs only: the bytes of memory the file takes once read and cleaned (``MAX_HELD``), and the
-    # bytes of page content the stamping joins, held until its pièce is saved (``MAX_JOINED``).
+    # bytes of page content the stamping joins, held until its pièce is saved (``flux.MAX_JOINED``).
     poids: int = field(default=0, compare=False)
     contenu: int = field(default=0, compare=False)
 
@@ -241,10 +241,6 @@ PDF_SECONDS = 60  # a 100 MB scan of 60 pages: 10 s
 # a build holds a pièce's sources at once, then the dossier's pièces; ten sources just under
 # pdfcheck's limit for one took a build to 4.3 GB (attack 17). A real source: a few MB at most.
 MAX_HELD = 160 << 20
-# Bytes of page content the stamping of one pièce joins and holds until it is saved, over every
-# source of the pièce (pdfcheck applies it to each source alone: eight sources of 254 MB each took
-# a build to 2.3 GB, attack 18).
-MAX_JOINED = 256_000_000
 
 
 def _pdf_isolated(data: bytes, written: str, dated=None):

@@ -288,7 +288,7 @@ def _pieces_readable(case: Case, add: Add) -> None:
 
 
 def _pieces_weight(case: Case, add: Add) -> None:
-    """What the build would refuse (``plan.heavy_problem``): PDFs each sound but too heavy together,
+    """What the build would refuse (``plan.heavy_problem``): files each sound but too heavy together,
     pièces numbered as the plan numbers them (the files are known by now: already checked)."""
     from refere.pieces import plan
 
@@ -296,9 +296,8 @@ def _pieces_weight(case: Case, add: Add) -> None:
     for titre, sources in plan.grouped(case):
         known = []
         for src in sources:
-            if src.kind == "pdf":
-                with contextlib.suppress(FileProblem):  # said as « piece-illisible », « capture-illisible »
-                    known.append(probe(src))
+            with contextlib.suppress(FileProblem):  # said as « piece-illisible », « capture-illisible »
+                known.append(probe(src))
         pieces.append((titre, known))
     if (problem := plan.heavy_problem(pieces)) is not None:
         add("pdf-trop-lourds", BLOQUANT, f"Pièces trop lourdes : {problem}", "R. 412-2 CJA (pièces produites)", "pieces")

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
+from PIL import Image
 
 import hostile
-from conftest import default_case, write_case
+from conftest import default_case, make_png, write_case
 
 
 def _case(tmp_path: Path, make, ext: str, *args) -> Path:
@@ -238,3 +239,28 @@ def test_animated_png_whose_still_image_is_not_a_frame_is_refused(tmp_path, run)
     assert result.exit_code == 0, result.output
     img = _rendered_picture(tmp_path / "affaire/dossier/pieces/01_Passeport.pdf")
     assert img.getpixel((img.width // 2, img.height // 2)) < 60  # blue in grey: 29 (red, green: about 76)
+
+
+def test_large_transparent_images_are_reencoded_one_pièce_at_a_time(tmp_path):
+    """Re-encoding lays each transparent image on white, holding its pixels twice over: two pièce
+    processes each flattening a 59-megapixel PNG (249 KB) took a build to 2.2 GB (attack 19). The
+    pièces are written one at a time when their pixels would not fit together; small captures,
+    as many at once as asked."""
+    from refere.affaire.loader import load
+    from refere.pieces import assemble, images, plan
+
+    data = default_case()
+    data["pieces"][0] = {"titre": "Passeport", "categorie": "identite", "fichiers": ["pieces/grand.png"] * 2}
+    data["pieces"][1]["fichiers"] = ["pieces/grand.png"] * 2
+    del data["pieces"][1]["fichier"]
+    folder = tmp_path / "affaire"
+    write_case(folder, data)
+    Image.new("RGBA", (7700, 7700), (30, 60, 200, 128)).save(folder / "pieces/grand.png")
+    inv = plan.make(load(folder / "dossier.yaml"))
+    big = inv.pieces[0].sources[0]
+    assert images.needs_reencoding(big) and images.decoded_bytes(big) == 4 * 7700 * 7700
+    assert assemble.at_once(inv, False, 4) == 1
+    make_png(folder / "pieces/grand.png", size=(1080, 2400), mode="RGBA")  # a phone's capture
+    inv = plan.make(load(folder / "dossier.yaml"))
+    assert assemble.at_once(inv, False, 4) == 4
+    assert assemble.at_once(inv, False, 1) == 1

@@ -20,13 +20,16 @@ from refere.pieces.bordereau import A4, MM, _bordereau, _starts, inv_pages
 from refere.pieces.imagedata import ImageData, open_for_copy
 from refere.pieces.pdftext import helvetica, literal, width
 from refere.pieces.plan import Inventory, PlannedPiece
-from refere.pieces.images import image_pages, needs_reencoding  # noqa: F401 - re-exported
+from refere.pieces.images import decoded_bytes, image_pages, needs_reencoding  # noqa: F401 - re-exported
 from refere.pieces.probe import PDF_ERRORS, SourceInfo, pdf_open, source_bytes
 
 STAMP_SIZE = 8.5
 PAD = 22.0  # points added above a PDF page to hold the stamp without covering anything
 SIZE_LIMIT = 32_000_000  # Télérecours citoyens, per file
 PARALLEL_FROM = 4  # images to re-encode before a second process pays for itself
+# Pixels the pièces written at once may re-encode together (each image twice over: decoded, then
+# laid on white): two processes each flattening a 59-megapixel transparent PNG took 2.2 GB (attack 19).
+REENCODING_MEMORY = 512 << 20
 PRODUCER = f"refere {__version__}"
 
 
@@ -392,8 +395,8 @@ def build_pieces(inv: Inventory, folder: Path, compress: bool = False, jobs: int
     work = [(p, folder, compress, brouillon, previous) for p in inv.pieces]
     # Measured (bench/): pass-through images are I/O-bound and a second process only adds its
     # start-up and memory; re-encoding (transparency, --compresser) is CPU-bound and pays.
-    if jobs > 1 and len(work) > 1 and (compress or sum(needs_reencoding(s) for p in inv.pieces for s in p.sources)
-                                       >= PARALLEL_FROM):
+    jobs = at_once(inv, compress, jobs) if jobs > 1 and len(work) > 1 else 1
+    if jobs > 1:
         # Processes, not threads: Pillow's PNG work and pikepdf's writing both hold the GIL.
         # A signal waits for the pièces under way (the others are dropped), then unwinds: raised
         # inside the pool's locks, it would leave the clean-up waiting on them.
@@ -410,6 +413,18 @@ def build_pieces(inv: Inventory, folder: Path, compress: bool = False, jobs: int
     # Each pièce hashed on a thread while the next one is written.
     done = [_write_one(w, hash_later=True) for w in work]
     return [dataclasses.replace(w, sha256=later.result()) if later is not None else w for w, later in done]
+
+
+def at_once(inv: Inventory, compress: bool, jobs: int) -> int:
+    """How many pièces to write at once, each in its own process: one, unless images are to be
+    re-encoded (CPU-bound: a second process pays), and no more than the memory their pixels
+    take allows (``REENCODING_MEMORY``)."""
+    again = [s for p in inv.pieces for s in p.sources if s.kind != "pdf" and (compress or needs_reencoding(s))]
+    if not compress and len(again) < PARALLEL_FROM:
+        return 1
+    if again:
+        jobs = min(jobs, REENCODING_MEMORY // (2 * max(decoded_bytes(s) for s in again)))
+    return max(1, jobs)
 
 
 def default_jobs() -> int:

@@ -50,6 +50,18 @@ def needs_reencoding(src: SourceInfo) -> bool:
     return jpeg_orientation(data) in MIRRORED
 
 
+def decoded_bytes(src: SourceInfo) -> int:
+    """The bytes of an image's pixels once decoded with an alpha channel, told from its headers
+    (as many as the check allows when they do not tell): what re-encoding it holds, twice over."""
+    data = files.read_head(src.file, HEAD) if src.file is not None else source_bytes(src)
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+    except Exception:  # noqa: BLE001 - a header past the head, or odd: the most the check lets through
+        width, height = MAX_PIXELS, 1
+    return 4 * min(width * height, MAX_PIXELS)
+
+
 def _idat_fits(src: SourceInfo, data: bytes, wait: bool = True) -> bool:
     """The image data inflates to no more than its rows: from the capture's check, which
     inflated it all already, or (not known) counted here; not ``wait``-ing, unknown fits."""
@@ -71,28 +83,16 @@ def jpeg_orientation(data: bytes) -> int:
 def _reencoded(data: bytes, dpi_cap: int | None, photo: bool) -> bytes:
     """Decoded, turned as EXIF says, flattened on white; JPEG when compressing or when the source
     was a JPEG (a photo), PNG otherwise (lossless, as a screenshot should stay)."""
+    # Each full-size copy of the pixels is dropped as soon as the next is made: a 59-megapixel
+    # transparent PNG of 249 KB held four of them, 1 GB (attack 19).
     with Image.open(io.BytesIO(data)) as img:
         key = img.info.get("transparency")
         has_alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or key is not None
         img.load()
-        # Re-encoding drops the EXIF: apply its orientation (mirrored ones too) to the pixels.
-        img = ImageOps.exif_transpose(img) or img
-        if img.mode.startswith("I"):
-            wide = img.convert("I")
-            mask = None
-            if isinstance(key, int):  # 16-bit grey with a transparent key value (tRNS)
-                mask = ImageMath.lambda_eval(lambda a: a["a"] != key, a=wide).point(lambda v: v * 255).convert("L")
-            img = wide.point(lambda v: v / 256).convert("L")
-            if mask is not None:
-                img.putalpha(mask)
-        elif img.mode in ("P", "PA"):
-            img = img.convert("RGBA")
-        if has_alpha or img.mode in ("RGBA", "LA"):
-            grey = img.mode in ("LA", "La", "L")
-            rgba = img.convert("RGBA")
-            flat = Image.new("RGB", rgba.size, (255, 255, 255))
-            flat.paste(rgba, mask=rgba.getchannel("A"))
-            img = flat.convert("L") if grey else flat
+        # Re-encoding drops the EXIF: apply its orientation (mirrored ones too) to the pixels
+        # (in place: else Pillow returns a copy even when there is nothing to turn).
+        ImageOps.exif_transpose(img, in_place=True)
+        img = _flattened(img, key, has_alpha)
         out = io.BytesIO()
         if dpi_cap:
             img = _downscale(img, dpi_cap)
@@ -104,6 +104,36 @@ def _reencoded(data: bytes, dpi_cap: int | None, photo: bool) -> bytes:
             # Level 3: about the source's size, at a third of level 6's time.
             img.save(out, "PNG", compress_level=3)
         return out.getvalue()
+
+
+def _flattened(img: Image.Image, key, has_alpha: bool) -> Image.Image:
+    """``img`` in a mode a PDF page shows as a viewer does: 16-bit grey made 8-bit, a palette
+    expanded, transparency laid on white. Each image replaced is closed (its pixels freed)."""
+    def replaced(old: Image.Image, new: Image.Image) -> Image.Image:
+        if new is not old:
+            old.close()
+        return new
+
+    if img.mode.startswith("I"):
+        wide = replaced(img, img.convert("I"))
+        mask = None
+        if isinstance(key, int):  # 16-bit grey with a transparent key value (tRNS)
+            mask = ImageMath.lambda_eval(lambda a: a["a"] != key, a=wide).point(lambda v: v * 255).convert("L")
+        img = replaced(wide, wide.point(lambda v: v / 256).convert("L"))
+        if mask is not None:
+            img.putalpha(mask)
+    elif img.mode in ("P", "PA"):
+        img = replaced(img, img.convert("RGBA"))
+    if has_alpha or img.mode in ("RGBA", "LA"):
+        grey = img.mode in ("LA", "La", "L")
+        rgba = img if img.mode == "RGBA" else replaced(img, img.convert("RGBA"))
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        alpha = rgba.getchannel("A")
+        flat.paste(rgba, mask=alpha)
+        alpha.close()
+        rgba.close()
+        img = replaced(flat, flat.convert("L")) if grey else flat
+    return img
 
 
 def _downscale(img: Image.Image, dpi: int) -> Image.Image:

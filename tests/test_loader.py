@@ -317,3 +317,21 @@ def test_bom_inside_the_file_is_refused_with_its_line(tmp_path):
     out = problems(write_case(tmp_path, "version: 1\nrequerant:\n  \ufeffnom: Diallo\n"))
     assert out == ["dossier.yaml:3: caractère invisible (U+FEFF, marque d'encodage) au milieu du fichier : "
                    "supprimez-le dans votre éditeur de texte (effacez le début de la ligne et retapez-le)"]
+
+
+def test_notes_too_long_together_are_refused_before_the_build(tmp_path):
+    """One 20,000-character note repeated by YAML aliases took the requête past the template's
+    10 million characters: `check` said the case was fine, the build blamed the built-in template
+    (attack 19). The notes together are bounded, said at the attempts' line."""
+    data = default_case()
+    data["tentatives"].append({"date": "2025-03-22 09:00", "capture": "captures/c10.png"})
+    for t in data["tentatives"]:
+        t["note"] = "x" * 20_000
+    path = write_case(tmp_path / "affaire", data)
+    out = problems(path)
+    line = path.read_text("utf-8").splitlines().index("tentatives:") + 1
+    assert f"dossier.yaml:{line}: tentatives: notes des tentatives trop longues : plus de 200\u202f000 caractères en tout" \
+        in "\n".join(out), out
+    for t in data["tentatives"]:
+        t["note"] = "x" * 10_000
+    assert len(load(write_case(tmp_path / "affaire", data)).tentatives) == len(data["tentatives"]) > 10

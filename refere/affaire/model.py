@@ -299,6 +299,9 @@ def _attempt_date(value: dt.datetime) -> dt.datetime:
 
 
 MAX_TENTATIVES = 2000  # the web and « refere captures » add no more (loader.MAX_NODES is sized for it)
+# Characters of every attempt's note together: each is written into the requête, and one long note
+# repeated by YAML aliases took it past the template's 10 million characters (attack 19).
+MAX_NOTES = 200_000
 
 
 class Tentative(Strict):
@@ -438,6 +441,9 @@ def cross_problems(case: Case) -> list[tuple[tuple, str]]:
                     "(bureau, numéro et date)"))
     if case.decision_aj and case.aide_juridictionnelle != "obtenue":
         out.append((("decision_aj",), "« decision_aj » ne s'emploie qu'avec « aide_juridictionnelle: obtenue »"))
+    if sum(len(t.note or "") for t in case.tentatives) > MAX_NOTES:
+        out.append((("tentatives",), f"notes des tentatives trop longues : plus de {MAX_NOTES:,} caractères en tout "
+                                     "(une note dit en une phrase ce qui s'est passé) ; abrégez-les".replace(",", "\u202f")))
     if case.demandes.rdv_au_plus_tard and case.demandes.rdv_sous_jours:
         out.append((("demandes", "rdv_au_plus_tard"),
                     "indiquez soit « rdv_au_plus_tard » (une date), soit « rdv_sous_jours » (un délai), pas les deux"))

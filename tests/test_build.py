@@ -313,6 +313,18 @@ def test_bordereau_keeps_every_letter_as_typed(tmp_path):
     assert any("DejaVuSans" in f for f in fonts) and "/Identity-H" in fonts
 
 
+def test_bordereau_letters_outside_its_font_are_drawn_and_copied_as_replacement(tmp_path):
+    """Letters DejaVu lacks are drawn « � »; the text layer said the first such letter for every
+    one of them (« 住住住住 » for « 住所証明 », attack 19). Each is now copied as « � », and the
+    letters the font has stay as typed."""
+    data = default_case()
+    data["pieces"][0]["titre"] = "Attestation 住所証明 — 🏠 ok"
+    res = built(write_case(tmp_path / "affaire", data))
+    first = pdf_text(res.out / "dossier-complet.pdf", 1, 1)
+    assert "Attestation \ufffd\ufffd\ufffd\ufffd — \ufffd ok" in first, first
+    assert "住" not in first
+
+
 def test_bordereau_glyphs_drawn_as_with_the_whole_font(tmp_path):
     """The embedded fonts hold only the glyphs used, renumbered, reached through a CIDToGIDMap:
     the bordereau draws exactly what the whole DejaVu font, numbered as it is, draws."""

@@ -75,7 +75,9 @@ class Font:
         out = []
         for ch in text:
             gid = self._gid(ch)
-            self.used.setdefault(gid, ch)
+            # A character outside the font is drawn as « � », and copied as « � » too: naming it
+            # by the first such character made every other one copy as that one (attack 19).
+            self.used.setdefault(gid, ch if ord(ch) in self.cmap else "\ufffd")
             out.append(f"{gid:04X}")
         return b"<" + "".join(out).encode() + b">"
 

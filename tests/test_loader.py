@@ -335,3 +335,14 @@ def test_notes_too_long_together_are_refused_before_the_build(tmp_path):
     for t in data["tentatives"]:
         t["note"] = "x" * 10_000
     assert len(load(write_case(tmp_path / "affaire", data)).tentatives) == len(data["tentatives"]) > 10
+
+
+def test_a_piece_lists_at_most_two_hundred_files(tmp_path):
+    """One file listed 19,000 times in a pièce took a build to 600 MB (attack 19)."""
+    data = default_case()
+    data["pieces"][0] = {"titre": "Passeport", "categorie": "identite", "fichiers": ["pieces/passeport.pdf"] * 201}
+    out = problems(write_case(tmp_path / "affaire", data))
+    assert len(out) == 1 and out[0].startswith("dossier.yaml:") and "pieces[0].fichiers" in out[0] \
+        and "200" in out[0], out
+    data["pieces"][0]["fichiers"] = ["pieces/passeport.pdf"] * 200
+    assert len(load(write_case(tmp_path / "affaire", data)).pieces[0].sources) == 200

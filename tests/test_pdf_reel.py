@@ -682,3 +682,18 @@ def test_a_form_the_writing_would_draw_without_end_is_refused_by_the_check(tmp_p
     hostile.pdf_form(tmp_path / "affaire" / PIECE, 3, 100)
     ran = limited("build", case, cwd=tmp_path)
     assert ran.code == 0, ran.out
+
+
+def test_pages_are_bounded_per_piece_and_per_dossier():
+    """A 2,000-page PDF listed forty times, 80,000 pages, took a build to 833 MB (attack 19)."""
+    from refere.pieces import plan, probe
+
+    def pdf(pages: int) -> probe.SourceInfo:
+        return probe.SourceInfo(Path("pieces/long.pdf"), "pieces/long.pdf", "pdf", pages, "sha", 10_000)
+
+    assert plan.heavy_problem([("Bail, annexes", [pdf(1500), pdf(501)])]) == (
+        "pièce n° 1 « Bail, annexes » : plus de 2\u202f000 pages, c'est trop pour une pièce ; ne gardez que les "
+        "pages utiles, ou répartissez-les entre plusieurs pièces")
+    assert plan.heavy_problem([("Bail", [pdf(2000)])] * 5) is None
+    assert plan.heavy_problem([("Bail", [pdf(2000)])] * 5 + [("Avenant", [pdf(1)])]) == (
+        "plus de 10\u202f000 pages en tout, c'est trop pour un dossier ; ne gardez que les pages utiles")

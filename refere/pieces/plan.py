@@ -186,6 +186,14 @@ def grouped(case: Case) -> list[tuple[str, list]]:
 # Twelve distinct scans of 96 MB in one pièce took a build, and the web server, to 2.3 GB (attack 19).
 MAX_PIECE_HELD = MAX_JOINED
 MAX_DOSSIER_HELD = 2 * MAX_JOINED  # over every pièce: several are written at once, one per process
+# Pages of one pièce (as of one PDF: pdfcheck.MAX_PDF_PAGES) and of the whole dossier: a 2,000-page
+# PDF listed forty times, 80,000 pages, took a build to 833 MB (attack 19).
+MAX_PIECE_PAGES = 2_000
+MAX_DOSSIER_PAGES = 10_000
+
+
+def _number(n: int) -> str:
+    return f"{n:,}".replace(",", "\u202f")  # « 30 000 », as French writes it
 
 
 def _held(s: SourceInfo) -> int:
@@ -203,7 +211,7 @@ def _heaviest(sources: list[SourceInfo], measure) -> str:
     def mo(b: int) -> str:
         return "moins d'1 Mo" if b < 1_000_000 else f"{round(b / 1_000_000)} Mo"
     def times(n: int) -> str:
-        return ", cité " + f"{n:,}".replace(",", "\u202f") + " fois" if n > 1 else ""
+        return f", cité {_number(n)} fois" if n > 1 else ""
     return ", ".join(f"« {w} » ({mo(b)}{times(n)})" for w, (b, n) in heavy)
 
 
@@ -220,11 +228,16 @@ def heavy_problem(pieces: list[tuple[str, list[SourceInfo]]]) -> str | None:
         return (f"les PDF de ce dossier occupent ensemble plus de {MAX_HELD >> 20} Mo de mémoire une fois lus "
                 f"(les plus lourds : {_heaviest(every, lambda s: s.poids)}), refusé pour protéger la mémoire ; {redo}")
     for numero, (titre, sources) in enumerate(pieces, start=1):
+        if sum(s.pages for s in sources) > MAX_PIECE_PAGES:
+            return (f"pièce n° {numero} « {titre} » : plus de {_number(MAX_PIECE_PAGES)} pages, c'est trop pour une "
+                    "pièce ; ne gardez que les pages utiles, ou répartissez-les entre plusieurs pièces")
         if sum(_held(s) for s in sources) > MAX_PIECE_HELD:
             return (f"pièce n° {numero} « {titre} » : ses fichiers demandent plus de {MAX_PIECE_HELD // 1_000_000} Mo "
                     f"de mémoire pour l'écrire, fichiers et contenu des pages (les plus lourds : "
                     f"{_heaviest(sources, _held)}), refusé pour protéger la mémoire ; répartissez-les entre "
                     f"plusieurs pièces, ou {redo}")
+    if sum(s.pages for s in every) > MAX_DOSSIER_PAGES:
+        return f"plus de {_number(MAX_DOSSIER_PAGES)} pages en tout, c'est trop pour un dossier ; ne gardez que les pages utiles"
     if sum(_held(s) for s in every) > MAX_DOSSIER_HELD:
         return (f"les fichiers de ce dossier demandent ensemble plus de {MAX_DOSSIER_HELD // 1_000_000} Mo de mémoire "
                 f"pour écrire ses pièces (les plus lourds : {_heaviest(every, _held)}), refusé pour protéger la mémoire ; "

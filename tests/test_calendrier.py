@@ -104,6 +104,41 @@ def test_long_span_keeps_weeks_with_attempts():
     assert len(rows) == 12 and all(days for _, days in rows)
 
 
+def test_a_span_past_sixty_weeks_keeps_the_latest_and_says_so():
+    """Seventy weekly attempts: the calendar kept the first sixty weeks, dropping the latest ones
+    (the only ones with captures), and said nothing (attack 20). The latest are kept, the cut said."""
+    times = [at("2024-06-03 09:00") + dt.timedelta(weeks=k) for k in range(70)]
+    rows = calendrier.weeks(times)
+    assert len(rows) == 60 and rows[-1][0] == times[-1].date() and rows[0][0] == times[10].date()
+    said = calendrier.caption(times)
+    assert said.startswith("70 tentatives sur 70 semaines distinctes")
+    assert said.endswith(f"Seules les 60 dernières semaines avec tentatives sont représentées, "
+                         f"depuis celle du {dates.format_date(times[10].date())}.")
+    assert "représentées" not in calendrier.caption(times[:60])
+
+
+def test_a_tall_calendar_fits_the_page(tmp_path, example):
+    """Seventeen weeks of three attempts a day: a picture 371 mm tall at 160 mm wide, cut off by
+    the page in Word and LibreOffice (attack 20). Made smaller to fit; a short one keeps 160 mm."""
+    import docx
+
+    from refere.requete import render
+    from refere.modeles import document
+
+    src = docx.Document()
+    src.add_paragraph("{{ calendrier }}")
+    src.save(tmp_path / "modele.docx")
+    times = [at("2025-06-02 08:00") + dt.timedelta(days=d, hours=h) for d in range(17 * 7) for h in (0, 5, 10)]
+    png = calendrier.png_bytes(times, title=False)
+    tpl = document.render_docx(tmp_path / "modele.docx", render.jinja_env(),
+                               {"calendrier": document.Picture(png, width_mm=160, max_height_mm=215)})
+    tpl.save(tmp_path / "out.docx")
+    shape = docx.Document(str(tmp_path / "out.docx")).inline_shapes[0]
+    assert abs(shape.height.mm - 215) < 0.5 and shape.width.mm < 160
+    with Image.open(io.BytesIO(png)) as img:
+        assert abs(shape.width.mm / shape.height.mm - img.width / img.height) < 0.01
+
+
 def test_calendar_image_goes_into_a_word_document(tmp_path, example):
     """document.Picture: the PNG as it will sit in the requête, read back with python-docx."""
     import docx

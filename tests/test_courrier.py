@@ -9,7 +9,7 @@ import pikepdf
 import pytest
 from docx import Document
 
-from conftest import ROOT, default_case, write_case
+from conftest import ROOT, default_case, make_pdf, write_case
 from refere.requete import courrier, render
 
 
@@ -223,3 +223,21 @@ def test_service_typed_in_the_address_is_not_printed_twice(tmp_path):
     out = courrier.write(write_case(tmp_path / "b", data), tmp_path / "envoi-b", today=dt.date(2025, 3, 25))
     lines = [x.strip() for x in text_of(out.docx).splitlines()]
     assert lines[lines.index("1 esplanade Jean Moulin") - 1] == "Service des étrangers"
+
+
+def test_the_letter_never_replaces_a_file_the_case_cites(run, tmp_path):
+    """A pièce stored as « courrier-prefecture.docx » (a PDF: files are known by their content) was
+    replaced by the letter with --force, and by the web's button, which always forces (attack 20)."""
+    data = default_case()
+    data["pieces"][1]["fichier"] = "courrier-prefecture.docx"
+    make_pdf(tmp_path / "affaire" / "courrier-prefecture.docx", text="Courriel")
+    path = write_case(tmp_path / "affaire", data)
+    before = (path.parent / "courrier-prefecture.docx").read_bytes()
+    assert before.startswith(b"%PDF")
+    res = run("courrier", path, "--force")
+    assert res.exit_code == 1
+    assert "courrier-prefecture.docx » est un fichier que le dossier cite (pièce ou capture)" in res.output
+    assert (path.parent / "courrier-prefecture.docx").read_bytes() == before
+    assert not (path.parent / "courrier-prefecture.txt").exists()
+    res = run("courrier", path, "-o", tmp_path / "lettres")
+    assert res.exit_code == 0 and (tmp_path / "lettres" / "courrier-prefecture.docx").is_file(), res.output

@@ -346,3 +346,14 @@ def test_a_piece_lists_at_most_two_hundred_files(tmp_path):
         and "200" in out[0], out
     data["pieces"][0]["fichiers"] = ["pieces/passeport.pdf"] * 200
     assert len(load(write_case(tmp_path / "affaire", data)).pieces[0].sources) == 200
+
+
+@pytest.mark.parametrize("escape", ["\\uFFFE", "\\uFFFF", "\\uFDD0", "\\U0010FFFF"])
+def test_a_unicode_non_character_is_refused_at_its_line(tmp_path, case_path, escape):
+    """« BEN\\uFFFEALI »: Word dropped the character, the bordereau drew « � » (attack 20)."""
+    text = case_path.read_text().replace("nom: Diallo", f'nom: "Dial{escape}lo"')
+    out = problems(write_case(tmp_path / "affaire", text))
+    line = text.splitlines().index(f'  nom: "Dial{escape}lo"') + 1
+    assert out == [f"dossier.yaml:{line}: requerant.nom: caractère non valide (U+{escape[2:].lstrip('0')}, un "
+                   "« non-caractère » Unicode) dans le texte : supprimez-le, il vient d'un « \\u » ou « \\U » "
+                   "entre guillemets"], out

@@ -268,6 +268,10 @@ def test_requete_converts_with_libreoffice(example, run):
 
     with pikepdf.open(pdf) as doc:
         assert len(doc.pages) >= 3
+    # Same inputs, same bytes: LibreOffice's /DocChecksum differed from run to run (attack 20).
+    first = pdf.read_bytes()
+    res = run("build", example, "--pdf", "--force")
+    assert res.exit_code == 0 and pdf.read_bytes() == first, res.output
 
 
 def test_pdf_without_libreoffice_is_a_clear_message(example, run, monkeypatch):

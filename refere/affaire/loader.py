@@ -492,8 +492,13 @@ def _placeholders(data: Any, loc: Loc = ()) -> list[Loc]:
 # (« \e[31m », « \x1b ») would reach the terminal, the requête and rapport.csv. Tab and
 # line breaks (« \r\n » too) are text.
 def _control_in(text: str) -> str | None:
-    m = CONTROLS.search(text.replace("\r\n", "\n"))
+    m = CONTROLS.search(text.replace("\r\n", "\n")) or _NONCHARACTERS.search(text)
     return m[0] if m else None
+
+
+# Unicode's non-characters (U+FFFE, U+FDD0…), reachable by a YAML escape: Word drops them, the
+# bordereau draws « � » (attack 20).
+_NONCHARACTERS = re.compile("[\ufdd0-\ufdef" + "".join(f"{chr(p + 0xFFFE)}{chr(p + 0xFFFF)}" for p in range(0, 0x110000, 0x10000)) + "]")
 
 
 def _controls(data: Any, loc: Loc = ()) -> list[tuple[Loc, str]]:
@@ -509,6 +514,9 @@ def _controls(data: Any, loc: Loc = ()) -> list[tuple[Loc, str]]:
 
 
 def _control_words(char: str) -> str:
+    if _NONCHARACTERS.match(char):
+        return (f"caractère non valide (U+{ord(char):04X}, un « non-caractère » Unicode) dans le texte : "
+                "supprimez-le, il vient d'un « \\u » ou « \\U » entre guillemets")
     return (f"caractère de contrôle interdit (code {ord(char):#04x}) dans le texte : supprimez-le, "
             "il vient souvent d'un copier-coller ou d'un « \\ » suivi d'une lettre entre guillemets")
 

@@ -164,6 +164,9 @@ class Picture:
 
     png: bytes
     width_mm: float
+    # A picture taller than this at ``width_mm`` is made smaller to fit: an inline picture taller
+    # than the page is cut off by Word and LibreOffice (a long calendar lost its last weeks).
+    max_height_mm: float | None = None
 
     def inline(self, tpl: Any) -> Any:
         import io
@@ -171,6 +174,9 @@ class Picture:
         from docx.shared import Mm
         from docxtpl import InlineImage
 
+        width, height = int.from_bytes(self.png[16:20], "big"), int.from_bytes(self.png[20:24], "big")
+        if self.max_height_mm and width and height * self.width_mm / width > self.max_height_mm:
+            return InlineImage(tpl, io.BytesIO(self.png), height=Mm(self.max_height_mm))
         return InlineImage(tpl, io.BytesIO(self.png), width=Mm(self.width_mm))
 
 

@@ -22,7 +22,7 @@ DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 DAYS_SHORT = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
 MONTHS_SHORT = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.",
                 "nov.", "déc.")
-MAX_WEEKS = 60  # rows drawn; a longer span keeps only the weeks with attempts
+MAX_WEEKS = 60  # rows drawn; a longer span keeps only the weeks with attempts, the latest ones
 MAX_TIMES = 4  # times written in one cell; more become « +N »
 
 # Geometry in pixels: ~1450 px over 16 cm of printed width (~230 dpi): text is 9 to 10 pt.
@@ -44,7 +44,8 @@ def _monday(d: dt.date) -> dt.date:
 
 def weeks(attempts: Iterable[dt.datetime]) -> list[tuple[dt.date, dict[int, list[dt.datetime]]]]:
     """[(monday, {weekday: [times]})], every week from the first attempt's to the last's (or
-    only weeks with attempts when that span exceeds MAX_WEEKS)."""
+    only weeks with attempts when that span exceeds MAX_WEEKS, and of those the latest: the
+    judge looks at the most recent attempts; ``caption`` says what is left out)."""
     times = _paris(attempts)
     if not times:
         return []
@@ -54,7 +55,7 @@ def weeks(attempts: Iterable[dt.datetime]) -> list[tuple[dt.date, dict[int, list
     first, last = _monday(times[0].date()), _monday(times[-1].date())
     span = (last - first).days // 7 + 1
     mondays = ([first + dt.timedelta(weeks=k) for k in range(span)] if span <= MAX_WEEKS
-               else sorted(by_week)[:MAX_WEEKS])
+               else sorted(by_week)[-MAX_WEEKS:])
     return [(m, dict(by_week.get(m, {}))) for m in mondays]
 
 
@@ -73,9 +74,13 @@ def caption(attempts: Iterable[dt.datetime]) -> str:
     n, w, d = counts(times)
     if not n:
         return "Aucune tentative."
+    shown = weeks(times)
+    left = (f" Seules les {sum(1 for _, days in shown if days)} dernières semaines avec tentatives sont "
+            f"représentées, depuis celle du {dates.format_date(shown[0][0])}."
+            if len({_monday(t.date()) for t in times}) > len([1 for _, days in shown if days]) else "")
     return (f"{_plural(n, 'tentative', 'tentatives')} sur {_plural(w, 'semaine distincte', 'semaines distinctes')} "
             f"et {_plural(d, 'jour distinct', 'jours distincts')}, "
-            f"{dates.format_range(times[0].date(), times[-1].date())} (heures de Paris).")
+            f"{dates.format_range(times[0].date(), times[-1].date())} (heures de Paris).{left}")
 
 
 def _hm(t: dt.datetime) -> str:

@@ -308,7 +308,12 @@ def write(case_file: str | Path, out_dir: Path | None = None, force: bool = Fals
         raise OutputError("aucune tentative dans le dossier : notez d'abord vos tentatives de rendez-vous")
     out_dir = out_dir if out_dir is not None else case_path.parent
     docx_path, txt_path = out_dir / f"{STEM}.docx", out_dir / f"{STEM}.txt"
+    sources = _identities([s.path for p in case.pieces for s in p.sources]
+                          + [t.capture.path for t in case.tentatives if t.capture is not None])
     for p in (docx_path, txt_path):
+        if _identities([p]) & sources:  # --force, or the web's button, never replaces a pièce (attack 20)
+            raise OutputError(f"« {p} » est un fichier que le dossier cite (pièce ou capture) : il ne sera pas "
+                              "remplacé ; écrivez la lettre dans un autre dossier avec -o")
         if (p.exists() or p.is_symlink()) and not force:
             raise OutputError(f"« {p} » existe déjà : ajoutez --force pour le remplacer, ou choisissez un "
                               "autre dossier avec -o")
@@ -327,6 +332,18 @@ def write(case_file: str | Path, out_dir: Path | None = None, force: bool = Fals
         raise OutputError(f"écriture impossible dans « {out_dir} » ({os_reason(exc)})") from None
     return Written(docx_path, txt_path, len(case.tentatives),
                    () if _recipient(case) else (MISSING_ADDRESS,))
+
+
+def _identities(paths: list[Path]) -> set[tuple[int, int]]:
+    """(device, inode) of each path that exists: the same file under any name or link."""
+    out = set()
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            continue
+        out.add((st.st_dev, st.st_ino))
+    return out
 
 
 def render_letter(ctx: dict[str, Any], out: Path, modele: Path | None = None) -> None:

@@ -568,6 +568,11 @@ def _strip_pdf_dates(path: Path) -> None:
                 del pdf.docinfo[key]
         if "/Metadata" in pdf.Root:
             del pdf.Root.Metadata
+        # LibreOffice's checksum and identifier differ from run to run (attack 20); qpdf's
+        # deterministic identifier is drawn from what LibreOffice gave, unless it is removed.
+        for key in ("/DocChecksum", "/ID"):
+            if key in pdf.trailer:
+                del pdf.trailer[key]
         pdf.save(path, deterministic_id=True)
 
 
@@ -589,7 +594,8 @@ def _pictures(inv: Inventory, report: Report) -> dict[str, Any]:
     summary = lecture.summary(report.lecture) if report.lecture is not None else {}
     return {
         # The template's caption (« Les mêmes tentatives, semaine par semaine ») is the only title.
-        "calendrier": Picture(calendrier.png_bytes(times, title=False), width_mm=160),
+        # At most the A4 text block's height (297 mm less margins and its caption's lines).
+        "calendrier": Picture(calendrier.png_bytes(times, title=False), width_mm=160, max_height_mm=215),
         "calendrier_texte": calendrier.texte(times),
         # « Chacune des 10 captures » beside « dix tentatives »: the same number, written the same way.
         "lecture": {"phrase": grammaire.typo(re.sub(r"^Chacune des (\d+) ",

@@ -562,17 +562,12 @@ def missing_fonts(docx: Path, pdf: Path) -> list[str]:
 def _strip_pdf_dates(path: Path) -> None:
     import pikepdf
 
+    # LibreOffice's checksum and /ID differ per run (attack 20): removed, qpdf's /ID made from the content.
     with pikepdf.open(path, allow_overwriting_input=True) as pdf:
-        for key in ("/CreationDate", "/ModDate", "/Author", "/Creator"):
-            if key in pdf.docinfo:
-                del pdf.docinfo[key]
-        if "/Metadata" in pdf.Root:
-            del pdf.Root.Metadata
-        # LibreOffice's checksum and identifier differ from run to run (attack 20); qpdf's
-        # deterministic identifier is drawn from what LibreOffice gave, unless it is removed.
-        for key in ("/DocChecksum", "/ID"):
-            if key in pdf.trailer:
-                del pdf.trailer[key]
+        for holder, key in [(pdf.docinfo, k) for k in ("/CreationDate", "/ModDate", "/Author", "/Creator")] + [
+                (pdf.Root, "/Metadata"), (pdf.trailer, "/DocChecksum"), (pdf.trailer, "/ID")]:
+            if key in holder:
+                del holder[key]
         pdf.save(path, deterministic_id=True)
 
 
@@ -593,8 +588,7 @@ def _pictures(inv: Inventory, report: Report) -> dict[str, Any]:
     times = [a.date for a in inv.attempts]
     summary = lecture.summary(report.lecture) if report.lecture is not None else {}
     return {
-        # The template's caption (« Les mêmes tentatives, semaine par semaine ») is the only title.
-        # At most the A4 text block's height (297 mm less margins and its caption's lines).
+        # The template's caption is the only title; at most the A4 text block's height, caption beside.
         "calendrier": Picture(calendrier.png_bytes(times, title=False), width_mm=160, max_height_mm=215),
         "calendrier_texte": calendrier.texte(times),
         # « Chacune des 10 captures » beside « dix tentatives »: the same number, written the same way.

@@ -72,7 +72,7 @@ def parse_date(value: object) -> dt.date:
         raise DateFormatError(f"année à {len(y)} chiffres dans la date {d.zfill(2)}/{mo.zfill(2)}/{y} : "
                               f"vérifiez l'année (par exemple {d.zfill(2)}/{mo.zfill(2)}/{y[-4:]})")
     raise DateFormatError(
-        f"date illisible « {raw} » : écrivez-la 2025-03-03 ou 03/03/2025"
+        f"date illisible « {raw} » : écrivez-la sous la forme 2025-03-03 ou 03/03/2025"
     )
 
 
@@ -97,7 +97,7 @@ def parse_datetime(value: object) -> dt.datetime:
                 f"heure manquante dans « {raw} » : écrivez par exemple « {raw} 08:55 »"
             )
         raise DateFormatError(
-            f"date et heure illisibles « {raw} » : écrivez-les 2025-03-03 08:55 ou 03/03/2025 08:55"
+            f"date et heure illisibles « {raw} » : écrivez-les sous la forme 2025-03-03 08:55 ou 03/03/2025 08:55"
         )
     day = parse_date(m["date"])
     hour, minute, second = int(m["h"]), int(m["m"]), int(m["s"] or 0)

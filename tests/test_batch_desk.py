@@ -127,14 +127,14 @@ def test_two_workers_read_each_person_the_parent_reads_no_case_file_again(tmp_pa
     twin["requerant"]["nom"] = twin["requerant"]["nom"].upper()
     write_case(root / "diallo-b", twin)
     parent, read_here = os.getpid(), []
-    real = personnes._written_person
+    real = personnes.written_person
 
     def spy(case_file):
         if os.getpid() == parent:
             read_here.append(case_file)
         return real(case_file)
 
-    monkeypatch.setattr(personnes, "_written_person", spy)
+    monkeypatch.setattr(personnes, "written_person", spy)
     personnes._PERSON_CACHE.clear()
     rows = {r.dossier: r for r in batch.run(batch.find_jobs([root]), tmp_path / "out", 2, batch.Settings())}
     assert read_here == []

@@ -1,6 +1,7 @@
 import shutil
 import unicodedata
 
+import pytest
 import yaml
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
@@ -186,3 +187,27 @@ def test_ajouter_refuses_a_future_capture_and_one_already_used_and_says_why(run,
     assert [t.capture.written for t in case.tentatives] == ["captures/Screenshot_20250303-085512.png",
                                                             "captures/Screenshot_20250317-000512.png"]
     assert path.read_text("utf-8") != before
+
+
+@pytest.mark.parametrize("bad, said", [
+    ("date_naissance: '1991-04-12'", "date_naissance: 1991-02-29"),
+    ("nested", "x: " + "[" * 20_000 + "]" * 20_000),
+])
+def test_ajouter_refuses_what_the_web_refuses_in_french(run, tmp_path, bad, said):
+    """An impossible date, or a deep nesting, made « captures --ajouter » say « Erreur interne »
+    (ruamel's ValueError and RecursionError, attack 21): refused in French, the file untouched."""
+    data = default_case(["2025-03-03 08:55"])
+    data["tentatives"][0]["capture"] = "captures/Screenshot_20250303-085512.png"
+    path = write_case(tmp_path / "affaire", data)
+    text = path.read_text("utf-8")
+    text = text.replace("  date_naissance: '1991-04-12'", "  " + said) if bad != "nested" else text + said + "\n"
+    path.write_text(text, "utf-8")
+    make_png(tmp_path / "affaire" / "captures" / "Screenshot_20250310-085512.png", size=(400, 200))
+    res = run("captures", tmp_path / "affaire" / "captures", "--ajouter", path)
+    assert res.exit_code == 1 and "Erreur interne" not in res.output, res.output
+    if bad == "nested":
+        assert "fichier trop imbriqué" in res.output
+    else:
+        line = text.splitlines().index("  " + said) + 1
+        assert f"dossier.yaml:{line}" in res.output and "date impossible « 29/2/1991 »" in res.output, res.output
+    assert path.read_text("utf-8") == text

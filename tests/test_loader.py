@@ -357,3 +357,16 @@ def test_a_unicode_non_character_is_refused_at_its_line(tmp_path, case_path, esc
     assert out == [f"dossier.yaml:{line}: requerant.nom: caractère non valide (U+{escape[2:].lstrip('0')}, un "
                    "« non-caractère » Unicode) dans le texte : supprimez-le, il vient d'un « \\u » ou « \\U » "
                    "entre guillemets"], out
+
+
+def test_the_advice_on_writing_a_date_is_given_as_it_must_be_written(run, tmp_path):
+    """« écrivez-les 3 mars 2025 à 08:55 »: the advice, put into words like any date, was a form the
+    check refuses (attack 21). The form stays as it is to be written."""
+    data = default_case()
+    data["tentatives"][0]["date"] = "hier"
+    data["requerant"]["date_naissance"] = "jadis"
+    res = run("check", write_case(tmp_path / "affaire", data))
+    assert res.exit_code == 1
+    assert "date et heure illisibles « hier » : écrivez-les sous la forme 2025-03-03 08:55 ou 03/03/2025 08:55" \
+        in res.output, res.output
+    assert "date illisible « jadis » : écrivez-la sous la forme 2025-03-03 ou 03/03/2025" in res.output

@@ -1281,3 +1281,13 @@ def test_a_phones_copy_is_the_one_left_out_never_the_original(client, ws, tmp_pa
     text = markup.unescape(visible_text(html))
     assert ("« Screenshot_20250920-085902 (1).png » a le même contenu que « Screenshot_20250920-085902.png » : une "
             "capture ne prouve qu'une tentative, « Screenshot_20250920-085902 (1).png » n'est pas ajoutée.") in text
+
+
+def test_the_case_list_shows_a_case_with_an_impossible_date(client, ws):
+    """One case's « date_naissance: 1987-02-29 » made the whole list a 500 (attack 21): it is listed
+    as a case to correct, the date named."""
+    path = ws / "exemple-94" / "dossier.yaml"
+    path.write_text(re.sub(r"date_naissance: \S+", "date_naissance: 1987-02-29", path.read_text("utf-8")), "utf-8")
+    html, _ = page(client, "/")
+    text = re.sub(r"\s+", " ", re.sub("<[^>]+>", " ", html))
+    assert "exemple-94 bloquant (à corriger)" in text and "date impossible « 1987-02-29 »" in text, text

@@ -160,8 +160,9 @@ def words(message: str, field: str = "") -> str:
                   lambda m: f"« {_KEY_WORDS.get(m[1]) or (field_words(m[1]) if m[1] in FIELD_WORDS else m[1])} »", text)
     text = re.sub(r"(?<![\w/.-])([a-z_]+\.[a-z_0-9]+)(?![\w/.-])",
                   lambda m: f"« {FIELD_WORDS[m[1]]} »" if m[1] in FIELD_WORDS else m[0], text)
-    # A date inside a path or a file name (« permanence-2026-12-05/x », « 2026-11-02.png ») stays as written.
-    text = re.sub(r"(?<![\w/.\\-])(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}))?(?::\d{2})?(?![\w/\\-]|\.\w)",
+    # A date inside a path or a file name (« permanence-2026-12-05/x », « 2026-11-02.png ») stays as written,
+    # and so does the form to write one in (« sous la forme 2025-03-03 »: in words, check refused its own advice).
+    text = re.sub(r"(?<![\w/.\\-])(?<!forme )(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}))?(?::\d{2})?(?![\w/\\-]|\.\w)",
                   _french_date, text)
     text = re.sub(r" \((?:ligne \d+|plus haut)\)", "", text)
     return text

@@ -23,7 +23,7 @@ _PERSON_CACHE: dict[tuple[str, int, int], tuple[str, ...] | None] = {}
 _PERSON_CACHE_MAX = 4096
 
 
-def _written_person(case_file: Path | None) -> dict:
+def written_person(case_file: Path | None) -> dict:
     """The « requerant » block as written, read without the case format's checks ({} when unreadable)."""
     import yaml
 
@@ -57,7 +57,7 @@ def _person(case_file: Path | None) -> tuple[tuple | None, tuple[str, ...] | Non
     stamp = (os.path.abspath(case_file), st.st_size, st.st_mtime_ns)
     if stamp in _PERSON_CACHE:
         return stamp, _PERSON_CACHE[stamp]
-    r = _written_person(case_file)
+    r = written_person(case_file)
     key = tuple(plain(str(r.get(k, ""))) for k in ("nom", "prenoms", "date_naissance"))
     found = key if all(key) and "a completer" not in key else None
     remember_person(stamp, found)

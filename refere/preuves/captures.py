@@ -141,31 +141,23 @@ def merge(case_file: Path, result: Scan, refused: list[str] | None = None) -> tu
 
     With ``refused`` (a list to fill): a capture dated in the future (a phone's clock gone wrong) or whose
     content is already another attempt's capture is not added, and why is said there, one line each."""
-    from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
-    from ruamel.yaml.error import YAMLError
 
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.width = 4096
+    from refere.affaire import roundtrip
+
     if case_file.is_symlink():
         raise OutputError(f"« {case_file} » est un lien symbolique : donnez le fichier lui-même "
                           "(rien n'a été modifié)")
     _refuse_outside(case_file.parent, result)
     try:
         text = files.read_file(case_file, case_file.name, limit=MAX_BYTES).decode("utf-8")
-        data = yaml.load(text)
     except files.FileKindError as exc:
         raise CaseInvalid([Problem(case_file.name, None, "", str(exc))]) from None
     except UnicodeDecodeError:
         raise CaseInvalid([Problem(case_file.name, None, "", "le fichier n'est pas encodé en UTF-8")]) from None
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise CaseInvalid([Problem(case_file.name, mark.line + 1 if mark else None, "",
-                                   "syntaxe YAML incorrecte : corrigez-la avant d'ajouter des captures")]) from None
-    if not isinstance(data, dict):
-        raise CaseInvalid([Problem(case_file.name, 1, "", "le fichier doit être une suite de champs « nom: valeur »")])
+    # The web form's guards too: an impossible date or a deep nesting was « Erreur interne » (attack 21).
+    data = roundtrip.load(text, case_file.name, "corrigez-la avant d'ajouter des captures")
+    yaml = roundtrip.yaml()
     seq = data.get("tentatives")
     if seq is None:
         seq = CommentedSeq()

@@ -155,15 +155,13 @@ def changed_at(folder: Path) -> dt.datetime:
 
 
 def _raw_name(folder: Path) -> str:
-    """« Prénoms NOM » read straight from dossier.yaml when the case does not load (an error elsewhere)."""
-    import yaml
+    """« Prénoms NOM » read straight from dossier.yaml when the case does not load (an error elsewhere):
+    as the desk's « même personne » reads it (libyaml, whatever the file holds: an impossible date
+    made the whole list a 500, a 1 MB file took pure-Python PyYAML 13 s, attack 21)."""
+    from refere.affaire.personnes import written_person
 
-    try:
-        data = yaml.safe_load((folder / store.CASE_FILE).read_text("utf-8"))
-        r = data.get("requerant") if isinstance(data, dict) else None
-        first, last = (r.get("prenoms"), r.get("nom")) if isinstance(r, dict) else (None, None)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):  # RecursionError: « [[[[… » nested too deep
-        return ""
+    r = written_person(folder / store.CASE_FILE)
+    first, last = r.get("prenoms"), r.get("nom")
     ok = [x for x in (first, last) if isinstance(x, str) and x.strip() and "COMPL" not in x.upper()]
     return " ".join(ok[:-1] + [ok[-1].upper()]) if len(ok) == 2 else ""
 

@@ -25,6 +25,7 @@ from typing import Any
 from refere import files, write
 from refere.preuves import shotdates
 from refere.errors import CaseInvalid, FileProblem, OutputError, Problem, RefereError, os_reason
+from refere.affaire import roundtrip
 from refere.web import casenames
 
 CASE_FILE = "dossier.yaml"
@@ -140,81 +141,16 @@ def version_of(path: Path) -> str:
 
 
 def _yaml():
-    from ruamel.yaml import YAML
-
-    # The same settings as `refere captures --ajouter`: a file edited both ways stays alike.
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.width = 4096
-    return yaml
-
-
-def _impossible_date(text: str, name: str) -> Problem:
-    import datetime as dt
-    import re
-
-    for k, line in enumerate(text.splitlines(), start=1):
-        for m in re.finditer(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", line.split("#", 1)[0]):
-            try:
-                dt.date(int(m[1]), int(m[2]), int(m[3]))
-            except ValueError:
-                return Problem(name, k, "", f"date impossible « {int(m[3])}/{int(m[2])}/{m[1]} » (jour ou mois qui "
-                                            "n'existe pas) : corrigez-la dans un éditeur de texte")
-    return Problem(name, None, "", "date impossible : corrigez le fichier dans un éditeur de texte")
+    return roundtrip.yaml()
 
 
 def read_doc(path: Path) -> Any:
     """The round-trip document (comments, key order), or CaseInvalid: what the CLI refuses, with its line."""
-    from refere.affaire.loader import parse_yaml
-    from ruamel.yaml.error import YAMLError
     try:
         text = path.read_text("utf-8")
-        _shallow_enough(text, path.name)
-        parse_yaml(text.removeprefix("\ufeff"), path.name, empty_ok=True)
-        data = _yaml().load(text)
-    except RecursionError:  # ruamel composes recursively: a deeply nested file is refused, never a 500
-        raise CaseInvalid([_too_nested(path.name)]) from None
     except UnicodeDecodeError:
         raise CaseInvalid([Problem(path.name, None, "", "le fichier n'est pas encodé en UTF-8")]) from None
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise CaseInvalid([Problem(path.name, mark.line + 1 if mark else None, "",
-                                   "syntaxe YAML incorrecte : corrigez le fichier dans un éditeur de texte")]) from None
-    except ValueError:  # ruamel builds dates: « 1987-02-31 » written by hand is no date at all
-        raise CaseInvalid([_impossible_date(text, path.name)]) from None
-    if data is None:
-        from ruamel.yaml.comments import CommentedMap
-        data = CommentedMap()
-    if not isinstance(data, dict):
-        raise CaseInvalid([Problem(path.name, 1, "", "le fichier doit être une suite de champs « nom: valeur »")])
-    return data
-
-
-MAX_NESTING = 64  # a real case file nests 4 levels deep
-
-
-def _too_nested(name: str) -> Problem:
-    return Problem(name, None, "", "fichier trop imbriqué (crochets ou accolades les uns dans les autres) : "
-                                   "un dossier n'en a pas besoin")
-
-
-def _shallow_enough(text: str, name: str) -> None:
-    """The loader's size limit, and a nesting limit, checked before ruamel reads the file (it is slow on
-    a huge file and recurses on each bracket)."""
-    from refere.affaire.loader import MAX_BYTES
-
-    if (size := len(text.encode("utf-8"))) > MAX_BYTES:
-        raise CaseInvalid([Problem(name, None, "", f"fichier trop gros ({size} octets) pour un dossier")])
-    depth = 0
-    if text.count("[") + text.count("{") > MAX_NESTING:
-        for ch in text:
-            if ch in "[{":
-                depth += 1
-                if depth > MAX_NESTING:
-                    raise CaseInvalid([_too_nested(name)])
-            elif ch in "]}" and depth:
-                depth -= 1
+    return roundtrip.load(text, path.name, "corrigez le fichier dans un éditeur de texte")
 
 
 _doc_cache: dict[str, tuple[str, Any]] = {}

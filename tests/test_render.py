@@ -606,3 +606,23 @@ def test_template_compiled_ahead_is_not_compiled_again(tmp_path, monkeypatch):
     build(case_file, Options(out=tmp_path / "avec"))
     assert compiled == []
     assert (tmp_path / "avec" / "requete.docx").read_bytes() == (tmp_path / "sans" / "requete.docx").read_bytes()
+
+
+def test_an_opendocument_template_is_named_as_such(run, tmp_path):
+    """A sound LibreOffice file given as template read as a damaged Word file (attack 21)."""
+    import zipfile
+
+    odt = tmp_path / "cabinet.odt"
+    with zipfile.ZipFile(odt, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.text")  # stored, first
+        z.writestr("META-INF/manifest.xml", '<?xml version="1.0" encoding="UTF-8"?>\n<manifest:manifest '
+                   'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+                   '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.'
+                   'opendocument.text"/></manifest:manifest>')
+        z.writestr("content.xml", '<?xml version="1.0" encoding="UTF-8"?>\n<office:document-content '
+                   'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" office:version="1.2">'
+                   '<office:body><office:text/></office:body></office:document-content>')
+    res = run("modele", "verifier", odt)
+    assert res.exit_code == 1
+    assert ("« cabinet.odt » est un document OpenDocument (LibreOffice), pas un document Word : ouvrez-le et "
+            "enregistrez-le au format Word (.docx)") in res.output, res.output

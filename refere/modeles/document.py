@@ -99,11 +99,26 @@ def open_docx(path: Path):
     except Exception as exc:
         from lxml import etree
 
+        if _opendocument(path):  # a sound LibreOffice file read as « damaged » (attack 21)
+            raise TemplateError(f"« {path.name} » est un document OpenDocument (LibreOffice), pas un document Word : "
+                                "ouvrez-le et enregistrez-le au format Word (.docx)") from None
         why = "XML illisible ou trop imbriqué" if isinstance(exc, etree.XMLSyntaxError) else "structure interne incorrecte"
         raise TemplateError(f"« {path.name} » n'est pas un document Word (.docx) lisible ({why})") from None
     if body is None:  # <w:document/> alone: Word shows nothing, docxtpl would fail mid-render
         raise TemplateError(f"« {path.name} » n'est pas un document Word (.docx) lisible (document sans corps)")
     return tpl
+
+
+def _opendocument(path: Path) -> bool:
+    """Whether ``path`` is an OpenDocument file (its first entry names its type, as the format asks)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            with z.open("mimetype") as fh:
+                return fh.read(64).startswith(b"application/vnd.oasis.opendocument")
+    except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, ValueError):
+        return False
 
 
 def raw_parts(tpl) -> list[tuple[str, str]]:

@@ -744,3 +744,43 @@ def test_bordereau_dates_never_split(tmp_path):
     bordereau = "\n".join(c.text for t in doc.tables for r in t.rows for c in r.cells)
     assert "Récépissé expirant le 14\u00a0avril\u00a02025" in bordereau
     assert "14 avril" not in bordereau
+
+
+def test_a_recepisse_renewal_pleads_no_r431_5_window(tmp_path):
+    """A renewal whose current document is a récépissé expiring in nine months: the requête called the
+    demande registered, then pleaded « le retard dans l'enregistrement de sa demande ne lui est pas
+    imputable » under R. 431-5, and check warned that every attempt came before the window
+    (attack 22). The demande is filed: no window, no such warning."""
+    data = copy.deepcopy(SITUATIONS["recepisse-dans-10-jours"])
+    data["procedure"] = {"type": "renouvellement_titre_sejour", "titre_actuel": "récépissé de demande de titre de séjour",
+                         "expiration_titre": "2026-01-20"}
+    case = load(write_case(tmp_path / "r", data))
+    assert echeances.window(case) is None
+    assert "tentatives-avant-delai" not in {f.code for f in rules.check(case).findings}
+    flat = render_data(tmp_path / "r2", data)
+    assert "qui a été enregistrée et est en cours d'instruction" in flat
+    assert "R. 431-5" not in flat and "retard dans l'enregistrement" not in flat
+
+
+@pytest.mark.parametrize("jours", [15, 30])
+def test_no_delai_bref_pleaded_beside_a_longer_delay(tmp_path, jours):
+    """An expired titre with « delai_jours: 30 » asked: the requête argued « un tel délai s'impose
+    ici » for a délai bref, then asked 30 days (attack 22). Only 8 days or less is pleaded as brief."""
+    data = copy.deepcopy(SITUATIONS["expire-avant-la-premiere-tentative"])
+    data["demandes"]["delai_jours"] = jours
+    flat = render_data(tmp_path / "e", data)
+    assert f"dans un délai de {jours} jours" in flat.split("PAR CES MOTIFS")[1]
+    assert "délai bref" not in flat
+    data["demandes"]["delai_jours"] = 8
+    assert "délai bref en cas d'urgence particulière" in render_data(tmp_path / "e8", data)
+
+
+def test_a_host_named_without_civilite_keeps_the_wording_neutral(tmp_path):
+    """No civilité, a host named: « Mamadou DIALLO, …, hébergée chez … » gave the person named a
+    feminine agreement (attack 22). « demeurant chez … », as for no host."""
+    data = base(None)
+    data["procedure"] = copy.deepcopy(SITUATIONS["renouvellement-dans-le-delai"]["procedure"])
+    data["requerant"]["heberge_par"] = "M. Sékou Diallo"
+    flat = render_data(tmp_path / "h", data)
+    assert "demeurant chez M. Sékou Diallo, 31 boulevard Anatole-France" in flat
+    assert "hébergé" not in flat

@@ -172,10 +172,12 @@ def two_months_before(d: dt.date) -> dt.date:
 
 def window(case: Case) -> tuple[dt.date, dt.date] | None:
     """R. 431-5 CESEDA: a renewal is filed in the two months before expiry, or from the 120th to the
-    60th day before it on the ANEF téléservice. None when the case is not a renewal with a known expiry."""
+    60th day before it on the ANEF téléservice. None when the case is not a renewal with a known expiry,
+    or when the person holds a récépissé: the demande is filed already, the window is behind (attack 22:
+    the requête pleaded a delay in registering the demande it had just called registered)."""
     proc = case.procedure
     exp = proc.expiration_titre
-    if not (proc.is_renewal and exp):
+    if not (proc.is_renewal and exp) or recepisse(case):
         return None
     if proc.is_anef:
         return exp - dt.timedelta(days=120), exp - dt.timedelta(days=60)
@@ -330,8 +332,9 @@ def delais(case: Case, on: dt.date | None = None) -> Delais:
             jours, fixer_jours = min(jours, short), short
         if notified_after(fixer, fixer_jours) <= on:
             fixer, fixer_jours = None, min(jours, fixer_jours)
-    bref = jours <= 8 or bool(case.procedure.expiration_titre and presumed(case)
-                               and (case.procedure.expiration_titre - on).days <= 30)
+    # Pleaded only for the delay asked: « un délai bref s'impose » beside 15 or 30 days contradicted
+    # itself (attack 22); near deadlines already bring the delay to 8 days or 48 hours above.
+    bref = jours <= 8
     return Delais(jours, fixer, fixer_jours, bref, first)
 
 

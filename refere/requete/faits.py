@@ -91,6 +91,8 @@ def domicile(case: Case, g: dict[str, str], address: str) -> str:
     """« demeurant 8 allée des Tilleuls, 94000 Créteil », or « hébergé chez M. Sékou Diallo, … » when
     the case names the host (requerant.heberge_par)."""
     host = (case.requerant.heberge_par or "").strip()
+    if host and case.requerant.civilite is None:
+        return f"demeurant chez {host}, {address}"  # in the POUR block, beside the person's own name (attack 22)
     if host:
         return f"hébergé{g['e']} chez {host}, {address}"
     return f"demeurant {address}"

@@ -1291,3 +1291,21 @@ def test_the_case_list_shows_a_case_with_an_impossible_date(client, ws):
     html, _ = page(client, "/")
     text = re.sub(r"\s+", " ", re.sub("<[^>]+>", " ", html))
     assert "exemple-94 bloquant (à corriger)" in text and "date impossible « 1987-02-29 »" in text, text
+
+
+def test_the_same_file_twice_in_one_upload_adds_nothing(client, ws, tmp_path):
+    """Two identical files sent together made a pièce listing the same file twice (attack 22): refused,
+    as a file identical to another pièce already is, and nothing is added."""
+    cid = "exemple-94"
+    before = case_file(ws).read_bytes()
+    listed = sorted(p.name for p in (ws / cid / "pieces").iterdir())
+    _, tok = page(client, f"/d/{cid}/pieces")
+    scan = make_pdf(tmp_path / "s.pdf", pages=1).read_bytes()
+    r = client.post(f"/d/{cid}/pieces/envoyer", data={**tok, "titre": "Bail", "categorie": "domicile",
+                                                       "fichiers": [(io.BytesIO(scan), "bail.pdf"), (io.BytesIO(scan), "bail (1).pdf")]},
+                    content_type="multipart/form-data", follow_redirects=True)
+    html = r.get_data(as_text=True).replace("&#39;", "'")
+    assert "« bail (1).pdf » a le même contenu que « bail.pdf », envoyé avec lui : une pièce n'est produite qu'une fois" \
+        in html, html[:3000]
+    assert case_file(ws).read_bytes() == before
+    assert sorted(p.name for p in (ws / cid / "pieces").iterdir()) == listed

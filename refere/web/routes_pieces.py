@@ -49,6 +49,12 @@ def register(app: Flask) -> None:
                         known.add_path(folder / src, f"la pièce n° {k} de la liste (« {item.get('titre') or src} »)")
         again = [(o, same) for _, w, o in received
                  if (d := files.content_hash(folder / w, known.limit)) and (same := known.find(d, os.stat(folder / w).st_size))]
+        sent: dict[str, str] = {}  # the same file chosen twice in one upload (attack 22: a pièce listing it twice)
+        for _, w, o in received:
+            if not again and (d := files.content_hash(folder / w, known.limit)):
+                if d in sent:
+                    again = [(o, f"« {sent[d]} », envoyé avec lui")]
+                sent.setdefault(d, o)
         if again:
             remove_pieces(folder, written)
             flash(f"« {again[0][0]} » a le même contenu que {again[0][1]} : une pièce n'est produite qu'une fois, "

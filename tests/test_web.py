@@ -1309,3 +1309,25 @@ def test_the_same_file_twice_in_one_upload_adds_nothing(client, ws, tmp_path):
         in html, html[:3000]
     assert case_file(ws).read_bytes() == before
     assert sorted(p.name for p in (ws / cid / "pieces").iterdir()) == listed
+
+
+@pytest.mark.parametrize("field, value", [("situation", "arrivé en 2019\x00 marié"), ("situation", "ligne\u2028suite"),
+                                          ("requerant.nom", "BEN\x85ALI")])
+def test_a_pasted_separator_or_control_never_locks_the_case(client, ws, field, value):
+    """A NUL or U+2028 in a text box, a NEL in the name, were written raw: « Enregistré », then a file
+    neither check nor the form could read, every later save refused (attack 23). The file stays
+    readable; a control character is named on its field and can be removed from the form."""
+    _, tok = page(client, "/d/exemple-94/")
+    r = client.post("/d/exemple-94/", data={**tok, field: value})
+    assert r.status_code == 302
+    data = yaml.safe_load(case_file(ws).read_text("utf-8"))  # still a YAML file
+    html, tok = page(client, "/d/exemple-94/")
+    if "\x00" in value:
+        assert re.search(rf'id="err-{re.escape(field)}">caractère de contrôle interdit \(code 0x00\)', html), html[:3000]
+    else:
+        written = data["situation"] if field == "situation" else data["requerant"]["nom"]
+        assert written.strip() in ("ligne\nsuite", "BEN ALI")
+    r = client.post("/d/exemple-94/", data={**tok, field: "BENALI" if field == "requerant.nom" else "arrivé en 2019"},
+                    follow_redirects=True)
+    assert "Enregistré" in r.get_data(as_text=True)
+    assert load(case_file(ws)).requerant.nom == "BENALI"

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from refere import dates
+from refere.errors import CONTROLS
 from refere.affaire.loader import PLACEHOLDER
 from refere.web.form_fields import LISTS
 
@@ -105,6 +106,9 @@ def to_yaml(text: str, kind: str) -> Any:
     from ruamel.yaml.scalarstring import LiteralScalarString
 
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # Line separators pasted from a PDF or Word (U+2028, U+2029, NEL) were written raw: a file that
+    # no longer read, every later save refused (attack 23). A line break in a text box, a space elsewhere.
+    text = re.sub("[\u2028\u2029\x85]", "\n" if kind == "textarea" else " ", text)
     if kind != "textarea":
         text = text.strip()
     else:
@@ -128,6 +132,11 @@ def to_yaml(text: str, kind: str) -> Any:
         seq = CommentedSeq(x for x in re.split(r"[\s,;]+", text) if x)
         seq.fa.set_flow_style()
         return seq
+    if CONTROLS.search(text):
+        # A control character cannot be written raw, nor in a block (ruamel keeps a replaced value's
+        # block style): quoted with its escapes, the file still reads, and the check names the field.
+        from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+        return DoubleQuotedScalarString(text)
     if "\n" in text:
         return LiteralScalarString(text + "\n")
     return text

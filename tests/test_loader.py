@@ -370,3 +370,19 @@ def test_the_advice_on_writing_a_date_is_given_as_it_must_be_written(run, tmp_pa
     assert "date et heure illisibles « hier » : écrivez-les sous la forme 2025-03-03 08:55 ou 03/03/2025 08:55" \
         in res.output, res.output
     assert "date illisible « jadis » : écrivez-la sous la forme 2025-03-03 ou 03/03/2025" in res.output
+
+
+def test_a_step_in_the_future_or_a_past_deadline_is_refused(tmp_path):
+    """A diligence dated 2030 was printed « le 12 septembre 2030, lettre recommandée » in the requête
+    and the letter; « rdv_au_plus_tard » before the signature asked the judge for the impossible
+    (attack 23). Both refused at their line."""
+    data = default_case()
+    data["diligences"] = [{"date": "2030-09-12", "type": "courrier", "description": "lettre recommandée"}]
+    data["demandes"] = {"rdv_au_plus_tard": "2025-01-01"}
+    out = problems(write_case(tmp_path / "affaire", data))
+    assert any(p.endswith("diligences[0].date: démarche datée du 2030-09-12, après la date de signature : une démarche "
+                          "se note une fois faite") for p in out), out
+    assert any("demandes.rdv_au_plus_tard: date limite du rendez-vous « 2025-01-01 » déjà passée" in p for p in out), out
+    data["diligences"][0]["date"] = "2025-03-20"
+    data["demandes"] = {"rdv_au_plus_tard": "2025-05-02"}
+    assert load(write_case(tmp_path / "affaire", data)).demandes.rdv_au_plus_tard.isoformat() == "2025-05-02"

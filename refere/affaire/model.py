@@ -435,6 +435,16 @@ def cross_problems(case: Case) -> list[tuple[tuple, str]]:
     for i, p in enumerate(case.pieces):
         if p.date is not None and p.date > dates.today():
             out.append((("pieces", i, "date"), f"date dans le futur « {p.date.isoformat()} »"))
+    # A step taken is dated by its day: one in the future was printed as done (attack 23).
+    for i, d in enumerate(case.diligences):
+        if d.date > min(dates.today(), sig or dates.today()):
+            out.append((("diligences", i, "date"), f"démarche datée du {d.date.isoformat()}, après "
+                        + ("la date de signature" if sig and sig < dates.today() else "aujourd'hui")
+                        + " : une démarche se note une fois faite"))
+    rdv = case.demandes.rdv_au_plus_tard
+    if rdv is not None and rdv <= (sig or dates.today()):
+        out.append((("demandes", "rdv_au_plus_tard"), f"date limite du rendez-vous « {rdv.isoformat()} » déjà passée "
+                    "au jour de la requête : le juge ne peut pas l'ordonner ; indiquez une date à venir"))
     out += _id_problems(case)
     if case.aide_juridictionnelle == "obtenue" and not case.decision_aj:
         out.append((("aide_juridictionnelle",),

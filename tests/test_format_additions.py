@@ -66,7 +66,10 @@ conseil:
   barreau: Seine-Saint-Denis
   toque: PB 123
   ville: Bobigny
-  reference: 2025-0142""", """urgence:
+  reference: 2025-0142
+signature:
+  lieu: Bobigny
+  date: 2025-04-01""", """urgence:
   - motif: emploi
     fait: son employeur ne pourra plus l'employer après le 31 mai 2025
     echeance: 2025-05-31

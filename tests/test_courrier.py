@@ -241,3 +241,15 @@ def test_the_letter_never_replaces_a_file_the_case_cites(run, tmp_path):
     assert not (path.parent / "courrier-prefecture.txt").exists()
     res = run("courrier", path, "-o", tmp_path / "lettres")
     assert res.exit_code == 0 and (tmp_path / "lettres" / "courrier-prefecture.docx").is_file(), res.output
+
+
+def test_counsel_writing_for_a_person_without_civilite_names_them(tmp_path):
+    """No civilité: the letter said « Elle a essayé … » of « Karim BENALI », the feminine agreeing with
+    nothing in it (attack 23). The person's name stands where a pronoun would."""
+    data = default_case()
+    del data["requerant"]["civilite"]
+    data["conseil"] = {"qualite": "association", "nom": "Association Accès Droits", "adresse": "3 place de la Mairie\n93200 Saint-Denis"}
+    out = courrier.write(write_case(tmp_path / "a", data), tmp_path / "envoi", today=dt.date(2025, 3, 25))
+    text = text_of(out.docx)
+    assert "Aïssatou Binta DIALLO a essayé à 10 reprises" in text, text
+    assert "Elle " not in text and " elle " not in text

@@ -71,7 +71,12 @@ def _forms(case: Case, designation: str) -> dict[str, str]:
     if case.conseil is None:
         return {"Il": "Je", "il": "je", "se": "me", "est": "suis", "doit": "dois", "peut": "peux",
                 "a": "J'ai", "Son": "Mon", "son": "mon", "sa": "ma", "ses": "mes", "lui": "me"}
-    il = {"M.": "il", "Mme": "elle"}.get(case.requerant.civilite or "", "elle")
+    if case.requerant.civilite is None:
+        # No civilité: the person's name, not « elle », which the letter has nothing to agree with
+        # (the requête's « la partie requérante » is not in it: attack 23).
+        return {"Il": designation, "il": designation, "se": "se", "est": "est", "doit": "doit", "peut": "peut",
+                "a": f"{designation} a", "Son": "Son", "son": "son", "sa": "sa", "ses": "ses", "lui": "lui"}
+    il = {"M.": "il", "Mme": "elle"}[case.requerant.civilite]
     return {"Il": _cap(il), "il": il, "se": "se", "est": "est", "doit": "doit", "peut": "peut",
             "a": f"{_cap(il)} a", "Son": "Son", "son": "son", "sa": "sa", "ses": "ses", "lui": "lui"}
 

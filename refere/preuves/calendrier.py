@@ -74,10 +74,9 @@ def caption(attempts: Iterable[dt.datetime]) -> str:
     n, w, d = counts(times)
     if not n:
         return "Aucune tentative."
-    shown = weeks(times)
-    left = (f" Seules les {sum(1 for _, days in shown if days)} dernières semaines avec tentatives sont "
-            f"représentées, depuis celle du {dates.format_date(shown[0][0])}."
-            if len({_monday(t.date()) for t in times}) > len([1 for _, days in shown if days]) else "")
+    kept = [monday for monday, days in weeks(times) if days]
+    left = (f" Seules les {len(kept)} dernières semaines avec tentatives sont représentées, depuis celle du "
+            f"{dates.format_date(kept[0])}." if len(kept) < w else "")
     return (f"{_plural(n, 'tentative', 'tentatives')} sur {_plural(w, 'semaine distincte', 'semaines distinctes')} "
             f"et {_plural(d, 'jour distinct', 'jours distincts')}, "
             f"{dates.format_range(times[0].date(), times[-1].date())} (heures de Paris).{left}")

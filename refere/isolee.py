@@ -18,6 +18,7 @@ exist the work runs in process, unbounded as before.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -49,7 +50,7 @@ _owner: int | None = None  # the process whose fork server ``_context`` knows
 def _server():
     global _context, _owner
     import multiprocessing
-    from multiprocessing import forkserver
+    from multiprocessing import forkserver, resource_tracker
 
     if _context is None:
         _context = multiprocessing.get_context("forkserver")
@@ -63,7 +64,27 @@ def _server():
         if _owner is not None or server._forkserver_pid is not None:
             server._forkserver_pid = server._forkserver_address = server._forkserver_alive_fd = None
         _owner = os.getpid()
+    # Started now, Ctrl-C held: the server imports the readers before it ignores SIGINT, and a
+    # Ctrl-C to the terminal's process group then printed an English traceback. Its resource
+    # tracker first: starting it lets SIGINT in again in this thread.
+    resource_tracker.ensure_running()
+    with _sigint_held():
+        forkserver.ensure_running()
     return _context
+
+
+@contextlib.contextmanager
+def _sigint_held():
+    """SIGINT blocked in this thread for the span: a process started meanwhile inherits the mask
+    (across exec too) and lets SIGINT in once it ignores it; here it arrives at the span's end."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 _inside = False  # this process is a child of ``run``: already capped, work here runs as it is
@@ -82,6 +103,8 @@ def _child(conn, memory: int, seconds: float, env: dict, func: Callable[..., Any
     # A stop is the parent's to decide: the child only dies by its kill (or its own failure). Its
     # own group, so that the kill reaches Tesseract too, which it may have started.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # started with SIGINT held (``_sigint_held``)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     os.setpgid(0, 0)
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     cap = memory if hard == resource.RLIM_INFINITY else min(memory, hard)
@@ -169,11 +192,12 @@ def peak() -> int:
 def _run(ctx, memory: int, func, args, seconds: float, stop) -> Any:
     receive, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(send, memory, seconds, dict(os.environ), func, args), daemon=True)
-    proc.start()
-    send.close()
-    deadline = time.monotonic() + seconds
     finished = False
     try:
+        with _sigint_held():  # a Ctrl-C before the child ignores it would print its traceback
+            proc.start()
+        send.close()
+        deadline = time.monotonic() + seconds
         while not receive.poll(max(0.0, min(POLL, deadline - time.monotonic()))):
             if stop is not None and stop():
                 raise Stopped("arret")
@@ -185,9 +209,11 @@ def _run(ctx, memory: int, func, args, seconds: float, stop) -> Any:
         proc.join()
         raise Stopped(_ended(proc.exitcode)) from None
     finally:
-        if not finished:
-            _kill(proc)
-        proc.join()
+        if proc.pid is not None:  # started (its start may itself have failed)
+            if not finished:
+                _kill(proc)
+            proc.join()
+        send.close()
         receive.close()
     if ok:
         return value

@@ -26,6 +26,14 @@ _DATETIME = re.compile(
 )
 
 
+MOIS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+        "novembre", "décembre")
+# A day and month written in a sentence, the year optional (« du 31 juin au 20 août 2025 »).
+_WRITTEN = re.compile(r"\b(1er|\d{1,2})[\s\u00a0]+(" + "|".join(MOIS) + r")(?:[\s\u00a0]+(\d{4}))?\b",
+                      re.IGNORECASE)
+_WRITTEN_NUMERIC = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
+
+
 class DateFormatError(ValueError):
     """A French message saying why a date could not be read."""
 
@@ -71,9 +79,42 @@ def parse_date(value: object) -> dt.date:
                     else (long_year[3], long_year[2], long_year[1]))
         raise DateFormatError(f"année à {len(y)} chiffres dans la date {d.zfill(2)}/{mo.zfill(2)}/{y} : "
                               f"vérifiez l'année (par exemple {d.zfill(2)}/{mo.zfill(2)}/{y[-4:]})")
+    if m := _DATETIME.match(raw):
+        raise DateFormatError(f"une date sans heure est attendue, pas « {raw} » : écrivez « {m['date']} »")
     raise DateFormatError(
         f"date illisible « {raw} » : écrivez-la sous la forme 2025-03-03 ou 03/03/2025"
     )
+
+
+def missing_in_paris(naive: dt.datetime) -> bool:
+    """A local time the clocks skipped in Paris (2 h to 3 h on the last Sunday of March)."""
+    local = naive.replace(tzinfo=PARIS)
+    return local.astimezone(dt.timezone.utc).astimezone(PARIS).replace(tzinfo=None) != naive
+
+
+def _skipped(naive: dt.datetime, raw: str) -> DateFormatError:
+    return DateFormatError(
+        f"heure inexistante « {raw} » : ce jour-là à Paris, les horloges sont passées de 2 h à 3 h "
+        "(heure d'été) ; vérifiez l'heure, ou écrivez le décalage horaire (par exemple +01:00)")
+
+
+def impossible_dates(text: str) -> list[str]:
+    """The dates a sentence gives that no calendar has (« 31 juin », « 30/02/2025 »), as written:
+    the requête would state them as facts."""
+    out = []
+    for m in _WRITTEN.finditer(text):
+        day = 1 if m[1].lower() == "1er" else int(m[1])
+        year = int(m[3]) if m[3] else 2024  # without its year, a 29 février may be right
+        try:
+            dt.date(year, MOIS.index(m[2].lower()) + 1, day)
+        except ValueError:
+            out.append(m[0])
+    for m in _WRITTEN_NUMERIC.finditer(text):
+        try:
+            dt.date(int(m[3]), int(m[2]), int(m[1]))
+        except ValueError:
+            out.append(m[0])
+    return out
 
 
 def to_paris(naive_or_aware: dt.datetime) -> dt.datetime:
@@ -88,6 +129,8 @@ def to_paris(naive_or_aware: dt.datetime) -> dt.datetime:
 def parse_datetime(value: object) -> dt.datetime:
     """A date and time, local to Europe/Paris unless an offset is written."""
     if isinstance(value, dt.datetime):
+        if value.tzinfo is None and missing_in_paris(value):
+            raise _skipped(value, value.isoformat(" "))
         return to_paris(value)
     raw = str(value).strip()
     m = _DATETIME.match(raw)
@@ -116,6 +159,8 @@ def parse_datetime(value: object) -> dt.datetime:
                 raise DateFormatError(f"décalage horaire impossible « {tz} »")
             offset = dt.timezone(sign * dt.timedelta(hours=hh, minutes=mm))
         return naive.replace(tzinfo=offset).astimezone(PARIS)
+    if missing_in_paris(naive):
+        raise _skipped(naive, raw)
     return to_paris(naive)
 
 

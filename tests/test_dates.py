@@ -50,9 +50,11 @@ def test_paris_offset_across_summer_time_change():
     assert before.utcoffset() == dt.timedelta(hours=1)
     assert after.utcoffset() == dt.timedelta(hours=2)
     assert after.astimezone(dt.timezone.utc) - before.astimezone(dt.timezone.utc) == dt.timedelta(hours=1)
-    # A time that does not exist (the skipped hour) is moved forward, not refused.
-    gap = parse_datetime("2025-03-30 02:30")
-    assert gap.hour == 3 and gap.utcoffset() == dt.timedelta(hours=2)
+    # A time that does not exist (the skipped hour) is refused: moved to 3:30, the requête would print
+    # an hour no screenshot showed.
+    with pytest.raises(DateFormatError, match="heure inexistante « 2025-03-30 02:30 »"):
+        parse_datetime("2025-03-30 02:30")
+    assert parse_datetime("2025-03-30 02:30+01:00").hour == 3
     # Back to winter time on 26 October 2025.
     assert parse_datetime("2025-10-26 04:00").utcoffset() == dt.timedelta(hours=1)
     assert parse_datetime("2025-10-25 12:00").utcoffset() == dt.timedelta(hours=2)

@@ -249,14 +249,14 @@ def test_situation_reasoning(tmp_path, name):
     assert "en tout état de cause" not in conclusions
     cut = re.search(r"au plus tard le ([^;]+?) ou, si l'ordonnance est notifiée après le (1er|\d+) (\w+) (\d{4}), "
                     r"dans les (48 heures|\d+ jours) de sa notification", conclusions)
-    if fixed and after and echeances.notified_after(fixed, after) > on:
+    if fixed and after and echeances.notified_after(fixed, after, case.prefecture.departement) > on:
         assert cut is not None, conclusions
         when = dt.date(int(cut[4]), MOIS.index(cut[3]) + 1, 1 if cut[2] == "1er" else int(cut[2]))
-        assert when == echeances.notified_after(fixed, after) and on < when < fixed
+        assert when == echeances.notified_after(fixed, after, case.prefecture.departement) and on < when < fixed
     # Never « ou, à défaut, »: a switch date already past shortens the delays instead (CE 435594).
     assert "à défaut" not in conclusions
     if fixed and after:
-        assert echeances.notified_after(fixed, after) > on, (name, fixed, after)
+        assert echeances.notified_after(fixed, after, case.prefecture.departement) > on, (name, fixed, after)
         # The fallback is never longer than the injunction's own delay.
         assert after <= echeances.delais(case, on).jours, name
     # On the ANEF the appointment date is asked only when the user sets one.
@@ -276,7 +276,8 @@ def test_situation_reasoning(tmp_path, name):
         # A job's date outside renewal leaves 15 days: an appointment on its eve gives no authorisation.
         margin = echeances.HIRE_MARGIN_DAYS if echeances.hire_deadline(case, ahead[0]) else 1
         if near:
-            assert fixed == grammaire.dernier_jour_ouvre(ahead[0].date - dt.timedelta(days=margin)), (name, fixed)
+            assert fixed == grammaire.dernier_jour_ouvre(ahead[0].date - dt.timedelta(days=margin),
+                                                         case.prefecture.departement), (name, fixed)
         if after is not None:
             assert after <= max(jours, 15)
 

@@ -15,8 +15,7 @@ from refere import dates
 from refere.affaire.grammaire import dernier_jour_ouvre, first_person
 from refere.affaire.model import Case, Piece, Urgence
 
-MOIS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-        "novembre", "décembre")
+MOIS = dates.MOIS
 _DATE = re.compile(r"\b(1er|\d{1,2})[\s\u00a0]+(" + "|".join(MOIS) + r")[\s\u00a0]+(\d{4})\b", re.IGNORECASE)
 _NUMERIC = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
 
@@ -242,9 +241,12 @@ def span_in(text: str) -> tuple[dt.date, dt.date] | None:
     if not m:
         return None
     day = lambda x: 1 if x.lower() == "1er" else int(x)  # noqa: E731
-    end = dt.date(int(m[6]), MOIS.index(m[5].lower()) + 1, day(m[4]))
-    month = MOIS.index(m[2].lower()) + 1 if m[2] else end.month
-    start = dt.date(int(m[3]) if m[3] else end.year, month, day(m[1]))
+    try:  # an impossible day (« du 31 juin ») is refused by the model; nothing to read here
+        end = dt.date(int(m[6]), MOIS.index(m[5].lower()) + 1, day(m[4]))
+        month = MOIS.index(m[2].lower()) + 1 if m[2] else end.month
+        start = dt.date(int(m[3]) if m[3] else end.year, month, day(m[1]))
+    except ValueError:
+        return None
     if start > end and not m[3]:
         start = start.replace(year=start.year - 1)
     return start, end
@@ -265,14 +267,14 @@ def recepisse_for_proof(case: Case) -> bool:
     return any(needs_sejour_proof(case, u) for u in case.urgence)
 
 
-def notified_after(fixer: dt.date, jours: int) -> dt.date:
+def notified_after(fixer: dt.date, jours: int, departement: str = "") -> dt.date:
     """The last notification date that still leaves `jours` before `fixer`: two working days for
     48 hours, else `jours` calendar days (« si l'ordonnance est notifiée après le … »)."""
     if jours > 2:
         return fixer - dt.timedelta(days=jours)
     d = fixer
     for _ in range(jours):
-        d = dernier_jour_ouvre(d - dt.timedelta(days=1))
+        d = dernier_jour_ouvre(d - dt.timedelta(days=1), departement)
     return d
 
 
@@ -308,7 +310,7 @@ def delais(case: Case, on: dt.date | None = None) -> Delais:
         fixer_jours = d.rdv_sous_jours
     elif first is not None:
         margin = HIRE_MARGIN_DAYS if hire_deadline(case, first) else 1
-        eve = dernier_jour_ouvre(first.date - dt.timedelta(days=margin))
+        eve = dernier_jour_ouvre(first.date - dt.timedelta(days=margin), case.prefecture.departement)
         near = left is not None and left <= jours + ORDONNANCE_DAYS
         after = jours  # a late ordonnance: the same delay as the injunction's
         if eve > on:
@@ -327,10 +329,10 @@ def delais(case: Case, on: dt.date | None = None) -> Delais:
         # The switch date (FIXER date minus the delay) must still be ahead: otherwise the injunction's
         # own delay makes the date unattainable; shorten both to 8 days, then 48 hours (CE 435594).
         for short in (8, 2):
-            if notified_after(fixer, fixer_jours) > on or fixer_jours <= short:
+            if notified_after(fixer, fixer_jours, case.prefecture.departement) > on or fixer_jours <= short:
                 break
             jours, fixer_jours = min(jours, short), short
-        if notified_after(fixer, fixer_jours) <= on:
+        if notified_after(fixer, fixer_jours, case.prefecture.departement) <= on:
             fixer, fixer_jours = None, min(jours, fixer_jours)
     # Pleaded only for the delay asked: « un délai bref s'impose » beside 15 or 30 days contradicted
     # itself (attack 22); near deadlines already bring the delay to 8 days or 48 hours above.

@@ -318,17 +318,30 @@ def _paques(year: int) -> dt.date:
     return dt.date(year, month, day + 1)
 
 
-def jours_feries(year: int) -> set[dt.date]:
-    """French public holidays (metropolitan): fixed days, Easter Monday, Ascension, Whit Monday."""
+# Local public holidays (code du travail L. 3134-13 for Alsace-Moselle; the abolition of slavery,
+# loi 83-550 and décret 83-1003, in the overseas départements).
+_LOCAL_FIXED = {"57": {(12, 26)}, "67": {(12, 26)}, "68": {(12, 26)}, "971": {(5, 27)}, "972": {(5, 22)},
+                "973": {(6, 10)}, "974": {(12, 20)}, "976": {(4, 27)}}
+_GOOD_FRIDAY = ("57", "67", "68")
+
+
+def jours_feries(year: int, departement: str = "") -> set[dt.date]:
+    """French public holidays: fixed days, Easter Monday, Ascension, Whit Monday, and the
+    département's own (Good Friday and 26 December in Alsace-Moselle, the abolition of slavery
+    overseas)."""
     easter = _paques(year)
     fixed = {(1, 1), (5, 1), (5, 8), (7, 14), (8, 15), (11, 1), (11, 11), (12, 25)}
-    return ({dt.date(year, m, d) for m, d in fixed}
-            | {easter + dt.timedelta(days=n) for n in (1, 39, 50)})
+    fixed |= _LOCAL_FIXED.get(departement, set())
+    days = {dt.date(year, m, d) for m, d in fixed} | {easter + dt.timedelta(days=n) for n in (1, 39, 50)}
+    if departement in _GOOD_FRIDAY:
+        days.add(easter - dt.timedelta(days=2))
+    return days
 
 
-def dernier_jour_ouvre(d: dt.date) -> dt.date:
-    """The day itself, or the last working day before it (weekends and French public holidays)."""
-    while d.weekday() >= 5 or d in jours_feries(d.year):
+def dernier_jour_ouvre(d: dt.date, departement: str = "") -> dt.date:
+    """The day itself, or the last working day before it (weekends and the public holidays of the
+    département, whose préfecture and tribunal are closed then)."""
+    while d.weekday() >= 5 or d in jours_feries(d.year, departement):
         d -= dt.timedelta(days=1)
     return d
 

@@ -162,7 +162,8 @@ def words(message: str, field: str = "") -> str:
                   lambda m: f"« {FIELD_WORDS[m[1]]} »" if m[1] in FIELD_WORDS else m[0], text)
     # A date inside a path or a file name (« permanence-2026-12-05/x », « 2026-11-02.png ») stays as written,
     # and so does the form to write one in (« sous la forme 2025-03-03 »: in words, check refused its own advice).
-    text = re.sub(r"(?<![\w/.\\-])(?<!forme )(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}))?(?::\d{2})?(?![\w/\\-]|\.\w)",
+    # A value quoted as the person typed it (« 2025-09-29 10:00 ») stays too: the message is about it.
+    text = re.sub(r"(?<![\w/.\\-])(?<!forme )(?<!« )(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}))?(?::\d{2})?(?![\w/\\-]|\.\w)",
                   _french_date, text)
     text = re.sub(r" \((?:ligne \d+|plus haut)\)", "", text)
     return text

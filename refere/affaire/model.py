@@ -139,6 +139,27 @@ def _birth(value: dt.date) -> dt.date:
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+def _real_dates(value: str | None) -> str | None:
+    wrong = dates.impossible_dates(value) if value else []
+    if wrong:
+        listed = ", ".join(f"« {w} »" for w in wrong)
+        raise _err(f"date impossible dans le texte : {listed} n'existe pas au calendrier ; corrigez-la, "
+                   "la requête la reprendrait telle quelle")
+    return value
+
+
+def _cents(value: float) -> float:
+    if abs(value * 100 - round(value * 100)) > 1e-6:  # the requête prints euros and cents: 0.004 read « 0,00 € »
+        raise _err(f"montant en euros et centimes attendu (deux décimales au plus), pas « {value!r} »")
+    return value
+
+
+Amount = Annotated[float, Field(gt=0, le=100_000), AfterValidator(_cents)]
+
+# A sentence the requête copies: its dates must exist.
+Written = Annotated[Long, AfterValidator(_real_dates)]
+
+
 def _email(value: str | None) -> str | None:
     if value is not None and not EMAIL.match(value):
         raise _err(f"adresse électronique invalide « {value} »")
@@ -205,12 +226,12 @@ class Procedure(Strict):
     voie: Annotated[Literal[VOIES], BeforeValidator(_ascii_choice)] = "rendez_vous"  # type: ignore[valid-type]
     titre_actuel: Short | None = None
     expiration_titre: Date | None = None
-    precisions: Long | None = None
+    precisions: Written | None = None
     oqtf: Annotated[bool, BeforeValidator(_oui_non)] = False
     # The case states that no removal measure was taken: the requête says so (never assumed).
     sans_mesure_eloignement: Annotated[bool, BeforeValidator(_oui_non)] = False
     # Why the first attempt came after the titre expired (R. 431-5 CESEDA), with its pièces.
-    explication_retard: Long | None = None
+    explication_retard: Written | None = None
     preuves_retard: Preuves = []
     # The pièces showing the application is complete and ready to be filed (CE 435594).
     preuves_dossier: Preuves = []
@@ -335,7 +356,7 @@ class Urgence(Strict):
     """One urgency fact. A plain string in the file is read as ``motif: autre`` and ``libre``."""
 
     motif: Annotated[Literal[MOTIFS], BeforeValidator(_ascii_choice)] = "autre"  # type: ignore[valid-type]
-    fait: Long
+    fait: Written
     echeance: Date | None = None
     preuves: Preuves = []
     # True when the fact was written as a plain string: printed as written, never as our argument.
@@ -366,8 +387,8 @@ class Demandes(Strict):
     delai_jours: Annotated[int, Field(ge=1, le=365)] = 15
     rdv_au_plus_tard: Date | None = None
     rdv_sous_jours: Annotated[int, Field(ge=1, le=730)] | None = None
-    astreinte_par_jour: Annotated[float, Field(gt=0, le=100_000)] | None = None
-    frais_l761_1: Annotated[float, Field(gt=0, le=100_000)] | None = None
+    astreinte_par_jour: Amount | None = None
+    frais_l761_1: Amount | None = None
     recepisse_travail: Annotated[bool, BeforeValidator(_oui_non)] = False
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from refere import files
 from refere.pieces import pngmeta, probe
-from refere.dates import PARIS, to_paris
+from refere.dates import PARIS, missing_in_paris, to_paris
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,8 @@ def _build(parts: list[str | None], tz: dt.tzinfo | None) -> dt.datetime | None:
         return None
     if not 2000 <= naive.year <= 2100:
         return None
+    if tz is None and missing_in_paris(naive):
+        return None  # a clock that showed it was not set to Paris time: its hour says nothing sure
     return naive.replace(tzinfo=tz).astimezone(PARIS) if tz else to_paris(naive)
 
 

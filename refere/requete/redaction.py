@@ -166,7 +166,7 @@ def rdv_deadline(case: Case, on: dt.date) -> str:
     d = echeances.delais(case, on)
     if d.fixer is not None and d.fixer_jours:
         # echeances.delais keeps the switch date ahead of the requête: never « ou, à défaut, ».
-        cutoff = echeances.notified_after(d.fixer, d.fixer_jours)
+        cutoff = echeances.notified_after(d.fixer, d.fixer_jours, case.prefecture.departement)
         return (f"au plus tard le {dates.format_date(d.fixer)} ou, si l'ordonnance est notifiée après le "
                 f"{dates.format_date(cutoff)}, {_dans(d.fixer_jours)} de sa notification")
     if d.fixer is not None:

@@ -340,8 +340,8 @@ def _resume(report: Report, anef: bool, first: dt.date, last: dt.date) -> str:
 
 
 def _de(text: str) -> str:
-    """« de dix tentatives », « d'une tentative »."""
-    return ("d'" if text[:1] in "aeiouéèêhAEIOUÉ" else "de ") + text
+    """« de dix tentatives », « d'une tentative », « de huit », « de onze » (never elided)."""
+    return ("d'" if text[:1] in "aeiouéèêhAEIOUÉ" and not text.lower().startswith(("huit", "onze")) else "de ") + text
 
 
 _COMMON = ("préfecture", "sous-préfecture", "site", "guichet", "bureau", "service", "antenne", "accueil")

@@ -22,24 +22,14 @@ from pathlib import Path
 
 from refere.affaire.personnes import person_entry, person_key, plain, remember_person, same_people  # noqa: F401 - the web's
 from refere.errors import EvidenceInsufficient, OutputError, RefereError, os_reason, printable
+from refere.jobs import REPORT, Job, check_output, find_jobs, one_line_name  # noqa: F401 - the CLI's, the web's
 from refere.write import Held, hold, inside, new_file_mode, shown
 
-REPORT = "rapport.csv"
-# Names refere writes in the output folder itself: no case may take them (compared as a Mac or
-# Windows disk would, without case).
-RESERVED = (REPORT,)
 # « erreur » before the long warnings; each warning in words, its code in its own column.
 COLUMNS = ["dossier", "statut", "pieces", "pages", "bloquants", "erreur", "codes_avertissements", "avertissements"]
 OK, UP_TO_DATE, FAILED, INTERRUPTED = "ok", "à jour", "échec", "interrompu"
 DRAFT = "projet"  # --brouillon: only a case whose evidence is short is built as a PROJET, and says so
 CASES_PER_WORKER = 20
-
-
-@dataclass(frozen=True)
-class Job:
-    name: str
-    case_file: Path | None
-    problem: str = ""  # set when the argument itself is unusable
 
 
 @dataclass(frozen=True)
@@ -118,132 +108,6 @@ def _mark_same_people(rows: list[Row], jobs: list[Job]) -> list[Row]:
             if r.dossier in same else r for r in rows]
 
 
-def _one_line_name(text: str) -> str:
-    """A name or path shown on one line: its line breaks as « \\x0a », as errors.printable shows the rest."""
-    return text.replace("\n", "\\x0a")
-
-
-def _common_parent(paths: list[Path]) -> Path:
-    return Path(os.path.commonpath([str(p) for p in paths])) if len(paths) > 1 else paths[0].parent
-
-
-def find_jobs(arguments: Iterable[Path]) -> list[Job]:
-    """Case files as given; folders searched for dossier.yaml. Names unique, stable, never empty.
-
-    A case found in a folder is named by its path relative to that folder; a case file given
-    directly (or a folder that is itself a case) by its folder's name. When two names still
-    clash, both are named by their path from their common parent folder: never « -2 ».
-    """
-    found: list[tuple[str, Path | None, str]] = []
-    for arg in arguments:
-        if arg.is_file():
-            found.append((Path(os.path.abspath(arg)).parent.name, arg, ""))
-        elif arg.is_dir():
-            direct = arg / "dossier.yaml"
-            if direct.is_file():
-                found.append((Path(os.path.abspath(arg)).name or "racine", direct, ""))
-                continue
-            cases = sorted(
-                p for p in arg.rglob("dossier.yaml")
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(arg).parts))
-            if not cases:
-                found.append((Path(os.path.abspath(arg)).name or str(arg), None,
-                              f"aucun fichier dossier.yaml dans « {arg} »"))
-            found += [(c.parent.relative_to(arg).as_posix(), c, "") for c in cases]
-        else:
-            found.append((arg.name or str(arg), None, f"« {arg} » introuvable"))
-    # The same case file given twice is one case.
-    seen_files: set[str] = set()
-    unique: list[tuple[str, Path | None, str]] = []
-    for name, path, problem in found:
-        if path is not None:
-            key = os.path.realpath(path)
-            if key in seen_files:
-                continue
-            seen_files.add(key)
-        unique.append((name, path, problem))
-    by_name: dict[str, list[int]] = {}
-    for i, (name, _, _) in enumerate(unique):
-        by_name.setdefault(name, []).append(i)
-    names = [name for name, _, _ in unique]
-    for name, idx in by_name.items():
-        with_files = [i for i in idx if unique[i][1] is not None]
-        if len(idx) > 1 and len(with_files) == len(idx):
-            folders = [Path(os.path.abspath(unique[i][1])).parent for i in idx]
-            top = _common_parent(folders)
-            if top in folders:  # one case folder inside the other: never a name « . »
-                top = top.parent
-            for i, folder in zip(idx, folders):
-                names[i] = folder.relative_to(top).as_posix()
-    # Never an empty name, nor one that would put a case's output at -o itself.
-    names = [n if n not in ("", ".", "..") else "racine" for n in names]
-    # A name is one line wherever it is printed (the output filter, errors.printable, escapes every other
-    # separator but must pass the messages' own newlines): a folder « a\nFAUX : … » is named « a\x0aFAUX : … »,
-    # its output folder under -o too (attack4 G3).
-    names = [_one_line_name(n) for n in names]
-    jobs = [Job(n, p, problem) for n, (_, p, problem) in zip(names, unique)]
-    return _refuse_clashes(jobs)
-
-
-def _refuse_clashes(jobs: list[Job]) -> list[Job]:
-    """A name still shared, or one case's output inside another's: a failed row, never a rename."""
-    out: list[Job] = []
-    taken: set[str] = set()
-    for job in jobs:
-        if job.name in taken:
-            out.append(Job(job.name + " (doublon)", None, f"deux affaires portent le nom « {job.name} » : "
-                           "renommez l'un des dossiers ou construisez-les séparément"))
-            continue
-        taken.add(job.name)
-        out.append(job)
-    out = [Job(j.name, None, _reserved(j.name)) if j.case_file is not None and _reserved(j.name) else j for j in out]
-    names = {j.name for j in out if j.case_file is not None}
-    result = []
-    for job in out:
-        parents = [n for n in names if n != job.name and job.name.startswith(n + "/")]
-        if job.case_file is not None and parents:
-            result.append(Job(job.name, None, f"affaire rangée dans le dossier d'une autre affaire (« {parents[0]} ») : "
-                              "déplacez-la à côté, pas dedans"))
-        else:
-            result.append(job)
-    return result
-
-
-def _reserved(name: str) -> str:
-    """Why a case may not have this name (empty: it may)."""
-    parts = name.split("/")
-    if parts[0].casefold() in RESERVED:
-        return (f"nom réservé : « {parts[0]} » est le nom du rapport que refere écrit dans le dossier de sortie ; "
-                "renommez le dossier de cette affaire")
-    hidden = next((p for p in parts if p.startswith(".")), None)
-    if hidden is not None:
-        return (f"nom réservé : « {hidden} » commence par « . », comme les fichiers temporaires et les verrous "
-                "que refere écrit dans le dossier de sortie ; renommez le dossier de cette affaire")
-    return ""
-
-
-def check_output(jobs: list[Job], arguments: Iterable[Path], out_dir: Path) -> None:
-    """Refuse an output folder that is, contains or sits inside an input (case or folder given)."""
-    out = Path(os.path.realpath(out_dir))
-    case_dirs = [Path(os.path.realpath(j.case_file)).parent for j in jobs if j.case_file is not None]
-    given = [Path(os.path.realpath(a)) for a in arguments if a.is_dir()]
-    for folder in case_dirs:
-        if out == folder or folder in out.parents:
-            raise OutputError(f"le dossier de sortie « {out_dir} » est dans le dossier d'une affaire (« {folder} ») : "
-                              "choisissez un dossier de sortie à part, par exemple -o construits/")
-        if out in folder.parents:
-            raise OutputError(f"le dossier de sortie « {out_dir} » contient le dossier d'une affaire (« {folder} ») : "
-                              "choisissez un dossier de sortie à part, par exemple -o construits/")
-    for folder in given:
-        if out == folder or out in folder.parents:
-            raise OutputError(f"le dossier de sortie « {out_dir} » est le dossier d'entrée ou le contient : "
-                              "choisissez un dossier de sortie à part, par exemple -o construits/")
-    report = out_dir / REPORT
-    if report.is_dir() and not report.is_symlink():
-        raise OutputError(f"« {report} » est un dossier : refere y écrit son rapport ; renommez ce dossier "
-                          "ou choisissez un autre dossier de sortie avec -o")
-
-
 def _one_line(message: str) -> str:
     from refere.present import one_line
 
@@ -302,7 +166,9 @@ def build_one(job: Job, out: Held, settings: Settings) -> Row:
 
 def _build_one(job: Job, out: Held, settings: Settings) -> Row:
     if job.case_file is None:
-        code = "dossier-introuvable" if "introuvable" in job.problem or "aucun" in job.problem else "nom-a-changer"
+        code = ("dossier-introuvable" if "introuvable" in job.problem or "aucun" in job.problem
+                else "lien-non-suivi" if "lien vers un autre dossier" in job.problem
+                else "nom-a-changer")
         return Row(job.name, FAILED, bloquants=(code,), erreur=job.problem)
     try:
         # Written only inside the output folder held at the start of the run, whatever was swapped since.
@@ -545,7 +411,7 @@ def letter_lines(rows: list[Letter]) -> list[str]:
         if r.written is None:
             lines.append(f"  ÉCHEC {r.dossier} : {r.erreur}")
         else:
-            lines.append(f"  {r.dossier} : {_one_line_name(str(r.written))}"
+            lines.append(f"  {r.dossier} : {one_line_name(str(r.written))}"
                          + "".join(f" — à compléter : {m}" for m in r.a_completer))
     failed = sum(1 for r in rows if r.written is None)
     lines.append(f"{plural(len(rows) - failed, 'lettre écrite', 'lettres écrites')}, {failed} en échec")

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "refere"
 # the web are two faces on that core (the CLI may start the web server, never the other way).
 BASE = {"refere", "refere.errors", "refere.files", "refere.dates", "refere.signals", "refere.write", "refere.isolee",
         "refere.clifr"}
-SPINE = {"refere.build", "refere.batch", "refere.present"}
+SPINE = {"refere.build", "refere.batch", "refere.jobs", "refere.present"}
 ALLOWED = {
     "base": {"base"},
     "affaire": {"base", "affaire"},

@@ -39,6 +39,7 @@ def register(app: Flask) -> None:
                                single=(workspace / store.CASE_FILE).is_file(),
                                groups=store.nested_groups(workspace) if not total else [],
                                unserved=store.unserved_cases(workspace),
+                               linked=store.linked_cases(workspace),
                                has_report=report is not None, report=report)
 
     @app.post("/nouveau")

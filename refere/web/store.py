@@ -67,6 +67,12 @@ def unserved_cases(workspace: Path) -> list[tuple[str, str]]:
     return [(casenames.visible(n), why) for n in _case_folders(workspace) if (why := casenames.problem(n))]
 
 
+def linked_cases(workspace: Path) -> list[str]:
+    """Links to a case folder: never followed (a case outside the workspace), named on the page."""
+    return [casenames.visible(p.name) for p in _entries(workspace)
+            if p.is_symlink() and p.name[:1] != "." and (p / CASE_FILE).is_file()]
+
+
 def _case_folders(workspace: Path) -> list[str]:
     # As `refere batch`, hidden folders are not cases; a linked case file is never read nor listed.
     return [p.name for p in _entries(workspace) if p.name != BATCH_OUT and p.name[:1] != "." and p.is_dir()

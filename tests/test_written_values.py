@@ -1,0 +1,164 @@
+"""Values a person writes that the requête would state wrongly (attack 24): an impossible date in a
+sentence, an hour the clocks skipped, a local public holiday, « d'huit », an amount under a cent, a
+quoted value rewritten in the message, a linked case folder left out in silence."""
+
+from __future__ import annotations
+
+import csv
+import html
+import datetime as dt
+import os
+
+import pytest
+from docx import Document
+
+from conftest import copy_example, default_case, write_case
+from refere.affaire import grammaire
+from refere.affaire.loader import load
+from refere.pieces import plan
+from refere.preuves import rules, shotdates
+from refere.requete import render
+from refere.web import store
+from refere.web.app import create_app
+
+
+def _requete_text(folder, data) -> str:
+    case = load(write_case(folder, data))
+    out = folder / "requete.docx"
+    render.render(render.context(case, plan.make(case), rules.check(case)), out)
+    return "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ")
+
+
+@pytest.mark.parametrize("field, text, wrong", [
+    ("explication_retard", "Hospitalisé du 31 juin au 20 août 2025, il n'a pu faire aucune démarche.", "31 juin"),
+    ("urgence", "Mon contrat de travail prend fin le 30/02/2025.", "30/02/2025"),
+    ("precisions", "Demande déposée le 29 février 2025.", "29 février 2025"),
+])
+def test_an_impossible_date_in_a_sentence_is_refused_at_its_line(tmp_path, run, field, text, wrong):
+    """« du 31 juin au 20 août » passed check, then the build died of « Erreur interne » (the period
+    read to argue the delay) and the web answered 500: refused at its line by check and by build."""
+    data = default_case()
+    if field == "urgence":
+        data["urgence"] = [text]
+    elif field == "precisions":
+        data["procedure"].update(type="autre", precisions=text)
+    else:
+        data["procedure"].update(expiration_titre="2025-02-15", explication_retard=text)
+    path = write_case(tmp_path / "affaire", data)
+    line = next(i for i, ln in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if text[:20] in ln)
+    for verb in (["check"], ["build", "-o", tmp_path / "sortie"]):
+        res = run(*verb[:1], path, *verb[1:])
+        assert res.exit_code == 1, res.output
+        assert f"dossier.yaml:{line} — " in res.output and f"« {wrong} » n'existe pas au calendrier" in res.output
+        assert "Erreur interne" not in res.output
+    assert not (tmp_path / "sortie").exists()
+
+
+def test_a_29_february_without_its_year_and_real_periods_are_accepted(tmp_path):
+    data = default_case()
+    data["procedure"].update(expiration_titre="2025-02-15",
+                             explication_retard="Hospitalisé du 29 février au 1er mars 2025 puis du 3/03/2025.")
+    data["urgence"] = ["Mon titre expire le 31 mai 2025."]
+    assert load(write_case(tmp_path / "a", data)).procedure.explication_retard.startswith("Hospitalisé")
+
+
+@pytest.mark.parametrize("count, words", [(8, "de huit tentatives"), (11, "de onze tentatives"),
+                                          (10, "de dix tentatives")])
+def test_huit_and_onze_take_no_elision(tmp_path, count, words):
+    days = [dt.date(2025, 3, 3) + dt.timedelta(days=2 * i) for i in range(count)]
+    data = default_case([f"{d.isoformat()} 08:5{i % 10}" for i, d in enumerate(days)])
+    data["signature"]["date"] = "2025-04-01"
+    text = _requete_text(tmp_path / "a", data)
+    assert words in text and "d'huit" not in text and "d'onze" not in text
+
+
+def test_local_public_holidays():
+    # Alsace-Moselle: 26 December and Good Friday (18 April 2025); not in Paris.
+    assert grammaire.dernier_jour_ouvre(dt.date(2025, 12, 26), "57") == dt.date(2025, 12, 24)
+    assert grammaire.dernier_jour_ouvre(dt.date(2025, 12, 26), "75") == dt.date(2025, 12, 26)
+    assert grammaire.dernier_jour_ouvre(dt.date(2025, 4, 18), "67") == dt.date(2025, 4, 17)
+    assert grammaire.dernier_jour_ouvre(dt.date(2025, 4, 18), "93") == dt.date(2025, 4, 18)
+    # The abolition of slavery overseas, each on its own day.
+    for code, day in {"971": (5, 27), "972": (5, 22), "973": (6, 10), "974": (12, 20), "976": (4, 27)}.items():
+        assert dt.date(2026, *day) in grammaire.jours_feries(2026, code)
+        assert dt.date(2026, *day) not in grammaire.jours_feries(2026, "94")
+
+
+@pytest.mark.parametrize("departement, expiry, fixer", [
+    ("57", "2025-12-27", "24 décembre 2025"),   # 26 December is a holiday in Moselle, 25 everywhere
+    ("972", "2026-05-23", "21 mai 2026"),       # 22 May in Martinique
+    ("94", "2025-12-27", "26 décembre 2025"),
+])
+def test_the_appointment_date_asked_is_a_working_day_where_the_case_is(tmp_path, departement, expiry, fixer):
+    data = default_case()
+    data["prefecture"]["departement"] = departement
+    data["procedure"]["expiration_titre"] = expiry
+    data["urgence"] = [f"Mon titre expire le {expiry[8:].lstrip('0')} "
+                       f"{'décembre' if expiry[5:7] == '12' else 'mai'} {expiry[:4]}."]
+    text = _requete_text(tmp_path / "a", data)
+    assert f"FIXER ce rendez-vous au plus tard le {fixer}" in text
+
+
+def test_an_hour_the_clocks_skipped_is_refused(tmp_path, run):
+    """2:30 on 30 March 2025 never happened in Paris: it became 3:30 without a word."""
+    data = default_case()
+    data["tentatives"][3]["date"] = "2025-03-30 02:30"
+    path = write_case(tmp_path / "affaire", data)
+    line = next(i for i, ln in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if "02:30" in ln)
+    res = run("check", path)
+    assert res.exit_code == 1
+    assert f"dossier.yaml:{line} — " in res.output and "heure inexistante « 2025-03-30 02:30 »" in res.output
+    # With its offset, or the hour that happens twice in October, it is a real time.
+    for written, shown in (("2025-03-30 02:30+01:00", "3 h 30"), ("2025-10-26 02:30", "2 h 30")):
+        data["tentatives"][3]["date"] = written
+        data["signature"]["date"] = "2025-12-01"
+        case = load(write_case(tmp_path / written[:10], data))
+        assert f"{case.tentatives[3].date.hour} h {case.tentatives[3].date.minute}" == shown
+    # A capture named by a clock not set to Paris time: its name gives no date.
+    assert shotdates.parse_name("Screenshot_20250330-023012.png") is None
+    assert shotdates.parse_name("Screenshot_20250330-033012.png") == dt.datetime(2025, 3, 30, 3, 30, 12,
+                                                                                 tzinfo=shotdates.PARIS)
+
+
+def test_a_date_message_quotes_the_value_as_typed(tmp_path, run):
+    data = default_case()
+    data["signature"]["date"] = "2025-09-29 10:00"
+    data["requerant"]["date_naissance"] = "1987-11-03 à 10h30"
+    res = run("check", write_case(tmp_path / "a", data))
+    assert res.exit_code == 1
+    assert "une date sans heure est attendue, pas « 2025-09-29 10:00 » : écrivez « 2025-09-29 »" in res.output
+    assert "pas « 1987-11-03 à 10h30 » : écrivez « 1987-11-03 »" in res.output
+    assert "septembre" not in res.output and "novembre" not in res.output
+
+
+@pytest.mark.parametrize("amount, ok", [(0.004, False), (12.345, False), (50.5, True), (1500, True)])
+def test_amounts_are_euros_and_cents(tmp_path, run, amount, ok):
+    data = default_case()
+    data["demandes"] = {"astreinte_par_jour": amount}
+    res = run("check", write_case(tmp_path / "a", data))
+    if ok:
+        assert "montant" not in res.output
+    else:
+        assert res.exit_code == 1
+        assert f"montant en euros et centimes attendu (deux décimales au plus), pas « {amount} »" in res.output
+
+
+def test_a_linked_case_folder_is_named_not_skipped(tmp_path, run):
+    desk = tmp_path / "permanence"
+    copy_example(desk / "vrai")
+    copy_example(tmp_path / "ailleurs")
+    os.symlink(tmp_path / "ailleurs", desk / "lien")
+    res = run("batch", desk, "-o", tmp_path / "sortie", "-j", "1")
+    assert res.exit_code == 1
+    with open(tmp_path / "sortie" / "rapport.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = {r["dossier"]: r for r in csv.DictReader(fh, delimiter=";")}
+    assert rows["vrai"]["statut"] == "ok"
+    assert rows["lien"]["statut"] == "échec" and rows["lien"]["bloquants"] == "lien-non-suivi"
+    assert "est un lien vers un autre dossier, qui n'est pas suivi" in rows["lien"]["erreur"]
+    assert not (tmp_path / "sortie" / "lien").exists()
+    # The web page of the same folder names it too, and never serves it.
+    client = create_app(desk, limits=store.Limits(), workers=1).test_client()
+    page = html.unescape(client.get("/").get_data(as_text=True))
+    hint = page.split('id="liens-non-suivis"')[1].split("</div>")[0]
+    assert "1 lien vers un autre dossier n'est pas suivi" in hint and "<code>lien</code>" in hint
+    assert client.get("/d/lien/").status_code == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import zipfile
 from pathlib import Path
@@ -270,3 +271,69 @@ def test_relationship_to_a_missing_part_refused_in_french(plain, tmp_path, run, 
     path = _internal_relationship(plain, tmp_path / "absente.docx", "image", "media/absente.png")
     assert_refused(run, example, path, "relation vers une partie absente")
     assert "KeyError" not in run("modele", "verifier", path).output
+
+
+def _complex(code: str, result: str = "<w:r><w:t>x</w:t></w:r>") -> str:
+    """A complex field: its instruction part ``code`` and its ``result`` (runs, may hold other fields)."""
+    return ('<w:r><w:fldChar w:fldCharType="begin"/></w:r>' + code
+            + '<w:r><w:fldChar w:fldCharType="separate"/></w:r>' + result + '<w:r><w:fldChar w:fldCharType="end"/></w:r>')
+
+
+def _instr(text: str) -> str:
+    return f'<w:r><w:instrText xml:space="preserve">{text}</w:instrText></w:r>'
+
+
+QUOTE_INCLUDETEXT = " QUOTE 73 78 67 76 85 68 69 84 69 88 84 "  # Word computes « INCLUDETEXT »
+
+
+@pytest.mark.parametrize("name, inner, word", [
+    # { { QUOTE 73 78 … } "http://…" }: the outer keyword exists only once Word computed the inner field.
+    ("quote.docx", _complex(_complex(_instr(QUOTE_INCLUDETEXT), "<w:r><w:t>INCLUDETEXT</w:t></w:r>")
+                            + _instr(' "http://attaquant.example/a.docx" ')), "QUOTE"),
+    # The same with a w:fldSimple spelling « INCLUDE » in the keyword position, « TEXT » typed after it.
+    ("simple.docx", _complex('<w:fldSimple w:instr=" QUOTE 73 78 67 76 85 68 69 "><w:r><w:t>INCLUDE</w:t></w:r>'
+                             '</w:fldSimple>' + _instr('TEXT "http://attaquant.example/a.docx" ')), "QUOTE"),
+    # A nested field may also make the address: HYPERLINK to what { QUOTE } spells.
+    ("adresse.docx", _complex(_instr(" HYPERLINK ") + _complex(_instr(' QUOTE "file:///etc/passwd" '))), "QUOTE"),
+])
+def test_a_field_inside_another_fields_code_refused(tmp_path, run, example, name, inner, word):
+    path = _with_body_xml(tmp_path, name, inner)
+    assert_refused(run, example, path, f"champ Word « {word} » placé dans le code d'un autre champ, dans "
+                   "« word/document.xml » : Word composerait ce code à l'ouverture", f"Modèle « {name} » inutilisable")
+
+
+def test_fields_in_another_fields_result_and_deleted_codes():
+    xml = (f'<w:document xmlns:w="{W}"><w:body><w:p>'
+           # A table of contents' entries: fields in the result part, which Word does not compute as code.
+           + _complex(_instr(" TOC \\o &quot;1-3&quot; "), _complex(_instr(" PAGEREF _Toc1 ")))
+           + "</w:p></w:body></w:document>")
+    assert docxzip.field_problems("word/document.xml", xml) == []
+    deleted = (f'<w:document xmlns:w="{W}"><w:body><w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:del>'
+               '<w:r><w:delInstrText> INCLUDETEXT "x.docx" </w:delInstrText></w:r></w:del>'
+               '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p></w:body></w:document>')
+    assert "« INCLUDETEXT »" in docxzip.field_problems("word/document.xml", deleted)[0]
+
+
+def _with_settings(src: Path, dest: Path, element: str) -> Path:
+    with zipfile.ZipFile(src) as z:
+        settings = z.read("word/settings.xml").decode()
+    settings = re.sub(r"(<w:settings\b[^>]*>)", lambda m: m[1] + element, settings, count=1)
+    return rezip(src, dest, replace={"word/settings.xml": settings.encode()})
+
+
+def test_update_fields_setting_refused(plain, tmp_path, run, example):
+    path = _with_settings(plain, tmp_path / "maj.docx", f'<w:updateFields xmlns:w="{W}" w:val="true"/>')
+    assert_refused(run, example, path, "réglage « updateFields » dans « word/settings.xml » : Word proposerait "
+                   "à l'ouverture de mettre à jour tous les champs du document ; refusé", "Modèle « maj.docx » inutilisable")
+    off = _with_settings(plain, tmp_path / "sans-maj.docx", f'<w:updateFields xmlns:w="{W}" w:val="false"/>')
+    assert run("modele", "verifier", off).exit_code == 0
+    # Every part is read, wherever _rels/.rels puts the document: here all of word/ is moved to x/.
+    moved = tmp_path / "deplace.docx"
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(moved, "w") as zout:
+        for name in zin.namelist():
+            data = zin.read(name)
+            if name in ("_rels/.rels", "[Content_Types].xml"):
+                data = data.replace(b'"/word/', b'"/x/').replace(b'"word/', b'"x/')
+            zout.writestr("x/" + name[5:] if name.startswith("word/") else name, data)
+    res = run("modele", "verifier", moved)
+    assert res.exit_code == 1 and "réglage « updateFields » dans « x/settings.xml »" in res.output, res.output

@@ -95,8 +95,10 @@ def safety_problems(path: Path, sizes: bool = True) -> list[str]:
                 source = _source_part(name)
                 problems += _rels_problems(name, zf.read(name), names,
                                            zf.read(source) if source in names else b"")
-            for name in sorted(n for n in names if n.startswith("word/") and n.endswith(".xml")):
-                problems += field_problems(name, zf.read(name))
+            # Every part, not only word/: the main document may live anywhere _rels/.rels points.
+            for name in sorted(n for n in names if n.endswith(".xml")):
+                data = zf.read(name)
+                problems += field_problems(name, data) + settings_problems(name, data)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, zlib.error):
             return ["ce n'est pas un document Word (.docx) lisible (archive endommagée)"]
         return sorted(set(problems), key=problems.index)
@@ -106,47 +108,74 @@ def field_instructions(data: bytes | str) -> list[str]:
     """Every field instruction of one XML part as Word reads it: the ``w:instrText`` runs of a
     complex field joined in document order from ``fldChar begin`` to ``separate``/``end`` (an
     author can split « INCLUDE » and « PICTURE » over runs), and each ``w:fldSimple/@w:instr``."""
+    return _scan_fields(data)[0]
+
+
+def _scan_fields(data: bytes | str) -> tuple[list[str], list[str]]:
+    """(every field instruction, the instruction of each field found inside another field's
+    instruction). Word computes a nested field first and reads its result as part of the outer
+    code: ``{ { QUOTE 73 78 … } "http://…" }`` is an INCLUDETEXT no text of the part shows."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    if b"instr" not in data:
-        return []
+    if b"nstr" not in data:  # instrText, delInstrText, fldSimple's w:instr
+        return [], []
     out: list[str] = []
-    stack: list[list[str]] = []  # nested complex fields: one instruction being collected each
+    nested: list[str] = []
+    # Open complex fields, innermost last: [instruction pieces (None once past « separate »),
+    # whether the field sits inside its parent's instruction].
+    stack: list[list] = []
     try:
         for _event, el in etree.iterparse(io.BytesIO(data), events=("start",), resolve_entities=False,
                                            no_network=True, load_dtd=False, huge_tree=False):
             tag = el.tag
+            in_code = bool(stack) and stack[-1][0] is not None
             if tag == _W + "fldChar":
                 kind = el.get(_W + "fldCharType")
                 if kind == "begin":
-                    stack.append([])
+                    stack.append([[], in_code])
                 elif kind in ("separate", "end") and stack:
-                    if stack[-1] is not None:
-                        out.append("".join(stack[-1]))
+                    if stack[-1][0] is not None:
+                        code = "".join(stack[-1][0])
+                        out.append(code)
+                        if stack[-1][1]:
+                            nested.append(code)
                     if kind == "end":
                         stack.pop()
                     else:
-                        stack[-1] = None  # result text follows: no more instruction for this field
-            elif tag == _W + "instrText":
+                        stack[-1][0] = None  # result text follows: no more instruction for this field
+            elif tag in (_W + "instrText", _W + "delInstrText"):
+                # A deleted (tracked) instruction is still one: rejecting the deletion restores it.
                 if not stack:
                     out.append(el.text or "")  # outside any field: checked alone, to be safe
-                elif stack[-1] is not None:
-                    stack[-1].append(el.text or "")
+                elif in_code:
+                    stack[-1][0].append(el.text or "")
             elif tag == _W + "fldSimple":
                 out.append(el.get(_W + "instr") or "")
+                if in_code:
+                    nested.append(out[-1])
     except etree.XMLSyntaxError:
         # Unreadable XML: Word would not open it either; keep a conservative textual scan.
         text = data.decode("utf-8", "replace")
         out.append(re.sub(r"<[^>]*>", "", text))
-    for parts in stack:  # a field never closed: still what Word would read
-        if parts is not None:
-            out.append("".join(parts))
-    return [" ".join(i.split()) for i in out if i is not None]
+    for pieces, inside in stack:  # a field never closed: still what Word would read
+        if pieces is not None:
+            out.append("".join(pieces))
+            if inside:
+                nested.append(out[-1])
+    return [" ".join(i.split()) for i in out], [" ".join(i.split()) for i in nested]
 
 
 def field_problems(name: str, data: bytes | str) -> list[str]:
     problems = []
-    for code in field_instructions(data):
+    codes, nested = _scan_fields(data)
+    for code in nested:
+        # What the outer field becomes is only known once Word has computed the inner one: a
+        # template has no need for it, and it is the usual way to hide INCLUDETEXT or DDE.
+        inner = re.match(r"\S*", code)[0].upper() or "(vide)"
+        problems.append(f"champ Word « {inner} » placé dans le code d'un autre champ, dans « {name} » : Word "
+                        "composerait ce code à l'ouverture, peut-être pour lire un fichier ou une adresse "
+                        "extérieurs ; refusé (supprimez ces champs imbriqués)")
+    for code in codes:
         if f := FIELD_CODES.match(code):
             problems.append(f"champ Word « {f[1].upper()} » dans « {name} » : il ferait lire un fichier ou une "
                             "adresse extérieurs à l'ouverture ; refusé (supprimez ce champ)")
@@ -161,6 +190,30 @@ def field_problems(name: str, data: bytes | str) -> list[str]:
                 problems.append(f"champ Word « HYPERLINK » vers « {url[:80]} » dans « {name} » : seuls les liens "
                                 "http(s) et mailto sont permis ; refusé")
     return problems
+
+
+_OFF = frozenset({"false", "off", "0"})
+
+
+def settings_problems(name: str, data: bytes | str) -> list[str]:
+    """Document settings that make Word act on opening. ``w:updateFields`` has Word offer to
+    recompute every field: refused like any other risky part, never quietly dropped."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if b"updateFields" not in data:
+        return []
+    try:
+        for _event, el in etree.iterparse(io.BytesIO(data), events=("start",), resolve_entities=False,
+                                           no_network=True, load_dtd=False, huge_tree=False):
+            if el.tag == _W + "updateFields" and (el.get(_W + "val") or "true").strip().lower() not in _OFF:
+                break
+        else:
+            return []
+    except etree.XMLSyntaxError:
+        pass  # unreadable: the word is there, refuse as if it were read
+    return [f"réglage « updateFields » dans « {name} » : Word proposerait à l'ouverture de mettre à jour tous "
+            "les champs du document ; refusé (retirez ce réglage, ou repartez du modèle donné par "
+            "« refere modele exporter »)"]
 
 
 def _size_problem(infos: list[zipfile.ZipInfo]) -> str | None:

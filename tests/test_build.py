@@ -431,3 +431,125 @@ def test_transparent_png_with_exif_orientation(tmp_path):
         raw = list(pdf.pages[0].get_images().values())[0]
         assert (raw.Width, raw.Height) == (200, 400)  # orientation baked into the pixels
         assert int(pdf.pages[0].obj.get("/Rotate", 0)) == 0
+
+
+def _glyphs(path, page: int) -> list[tuple[str, float, float, float, float]]:
+    """Each drawn character of a page with its box (left, bottom, right, top), in drawing order."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
+
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        text = doc[page - 1].get_textpage()
+        out = []
+        for i in range(text.count_chars()):
+            # pdfium reads a « - » ending a line as a soft hyphen (« \x02 »): it is drawn all the same.
+            ch = "-" if raw.FPDFText_IsHyphen(text.raw, i) else chr(raw.FPDFText_GetUnicode(text.raw, i))
+            if not ch.isspace() and not raw.FPDFText_IsGenerated(text.raw, i):
+                out.append((ch, *text.get_charbox(i)))
+        text.close()
+        return out
+    finally:
+        doc.close()
+
+
+def _bordereau_columns(path, pages: int):
+    """The bordereau's title column and pages column: the characters drawn from the « Pièce »
+    heading's left edge up to the « Pages » heading's, and from there on, page after page."""
+    first = _glyphs(path, 1)
+    heads = "".join(g[0] for g in first)
+    label_x = first[heads.index("Pièce")][1]
+    pages_x = first[heads.index("Pages")][1]
+    head_y = first[heads.index("Pages")][2]
+    titles, ranges = [], []
+    for k in range(1, pages + 1):
+        for g in _glyphs(path, k):
+            if k == 1 and g[4] > head_y:  # the headings and everything above them
+                continue
+            if g[1] >= pages_x - 1:
+                ranges.append(g)
+            elif g[1] >= label_x - 1:
+                titles.append(g)
+    return label_x, pages_x, titles, ranges
+
+
+def _page_ranges(res, n_bord: int) -> str:
+    """The pages column as it should read, spaces aside: « p.2p.3-4… »."""
+    out, start = [], n_bord + 1
+    for p in res.inventory.pieces:
+        out.append(f"p.{start}" if p.pages == 1 else f"p.{start}-{start + p.pages - 1}")
+        start += p.pages
+    return "".join(out)
+
+
+def test_bordereau_cuts_a_title_too_long_for_its_column(tmp_path):
+    """A web address or a file name has no space to wrap at: it was drawn over the pages column
+    and off the page (attack 24). It is now cut, best after « / _ - . @ », and shown whole."""
+    data = default_case()
+    long_titles = [
+        "Page https://www.val-de-marne.gouv.fr/Demarches-administratives/Titres-de-sejour/"
+        "Prise-de-rendez-vous-en-ligne-pour-les-titres-de-sejour-salaries",
+        "Courriel_a_la_prefecture_du_12_septembre_2025_sans_reponse_envoye_depuis_"
+        "karim.benali.1987@example.com",
+        "\u2031" * 60,  # the font's widest glyph, no cut marker anywhere
+        "Attestation e\u0301" + "e\u0301" * 120,  # a letter keeps its accent when cut
+    ]
+    data["pieces"] += [{"titre": t, "categorie": "autre", "fichier": f"pieces/long{i}.pdf"}
+                       for i, t in enumerate(long_titles)]
+    res = built(write_case(tmp_path / "affaire", data))
+    path = res.out / "dossier-complet.pdf"
+    with pikepdf.open(path) as pdf:
+        width = float(pdf.pages[0].mediabox[2])
+    label_x, pages_x, titles, ranges = _bordereau_columns(path, 1)
+    # Every glyph of every title inside its column, none reaching the pages column.
+    assert titles and all(label_x - 1 <= g[1] and g[3] < pages_x - 5 for g in titles)
+    # Every title shown whole, in order (line breaks aside).
+    assert "".join(g[0] for g in titles) == "".join("".join(p.titre.split()) for p in res.inventory.pieces)
+    # The pages column holds the page ranges, each one whole, and stays on the page.
+    assert "".join(g[0] for g in ranges) == _page_ranges(res, 1)
+    assert all(g[3] < width - 20 for g in ranges)
+    lines = [t for t in pdf_text(path, 1, 1).splitlines() if "example.com" in t]
+    assert lines == ["depuis_karim.benali.1987@example.com"], lines  # cut after « _ »
+    assert not any(t.startswith("\u0301") for t in pdf_text(path, 1, 1).splitlines())
+
+
+def test_bordereau_title_taller_than_the_first_page_goes_on_over_the_next():
+    """Under a long header, the first title may not fit what is left of page 1: it starts there
+    (the headings never alone on a page) and goes on at the top of the next page."""
+    from types import SimpleNamespace
+
+    from refere.pieces import bordereau
+    from refere.pieces.pdffont import Font
+
+    inv = SimpleNamespace(pieces=[SimpleNamespace(numero=1, titre="\u2031" * 500),
+                                  SimpleNamespace(numero=2, titre="Passeport")])
+    layout = bordereau._bordereau_layout(inv, ["Bordereau des pièces", *["Ligne"] * 30], Font(), Font(bold=True))
+    assert len(layout) == 2
+    assert any(text == "Pièce" for *_, text in layout[0]) and any(text == "\u2031" * 21 for *_, text in layout[0])
+    assert all(y >= 20 * bordereau.MM for page in layout for *_, y, _ in page)
+    label_x = next(x for page in layout for _, _, x, _, text in page if text == "Pièce")
+    drawn = [text for page in layout for bold, _, x, _, text in page if x == label_x and not bold]
+    assert "".join(drawn) == "\u2031" * 500 + "Passeport"
+
+
+def test_bordereau_of_titles_as_long_as_allowed_spans_pages(tmp_path):
+    """Titles of the longest length the case allows, in the widest glyph: each row grows, the
+    bordereau goes on over pages, and every page range is still right."""
+    from refere.affaire.model import SHORT
+
+    data = default_case()
+    # Words just too wide to go two on a line (the most lines), or one word to cut over lines.
+    titles = [" ".join(["\u2031" * 12] * 40), "\u2031" * SHORT]
+    data["pieces"] = [{"titre": f"{i}{titles[i % 2]}"[:SHORT], "categorie": "autre", "fichier": f"pieces/p{i}.pdf"}
+                      for i in range(4)]
+    res = built(write_case(tmp_path / "affaire", data))
+    path = res.out / "dossier-complet.pdf"
+    with pikepdf.open(path) as pdf:
+        labels = [pikepdf.Page(pg).label for pg in pdf.pages]
+    n_bord = sum(1 for label in labels if label.startswith("Bordereau"))
+    assert n_bord >= 3
+    label_x, pages_x, titles, ranges = _bordereau_columns(path, n_bord)
+    assert all(label_x - 1 <= g[1] and g[3] < pages_x - 5 for g in titles)
+    assert all(g[2] > 15 for g in titles)  # above the bottom of the page
+    assert "".join(g[0] for g in titles) == "".join("".join(p.titre.split()) for p in res.inventory.pieces)
+    assert "".join(g[0] for g in ranges) == _page_ranges(res, n_bord)

@@ -35,14 +35,19 @@ def _bordereau_layout(inv: Inventory, header: list[str], regular: Font, bold: Fo
     for x, title in ((num_x, "N°"), (label_x, "Pièce"), (pages_x, "Pages")):
         pages[-1].append((True, size, x, y, title))
     y -= lead * 1.3
+    rows = 0  # begun on this page: a page never holds the headings alone
     for p in inv.pieces:
         lines = regular.wrap(p.titre, size, label_w)
-        if y - lead * len(lines) < bottom:
+        if y - lead * len(lines) < bottom and rows:
             pages.append([])
-            y = top
+            y, rows = top, 0
         pages[-1].append((False, size, num_x, y, str(p.numero)))
         pages[-1].append((False, size, pages_x, y, f"\x00{p.numero}"))  # page range, filled in later
+        rows += 1
         for line in lines:
+            if y < bottom:  # a title taller than what the headings leave of the first page goes on
+                pages.append([])
+                y = top
             pages[-1].append((False, size, label_x, y, line))
             y -= lead
         y -= 4

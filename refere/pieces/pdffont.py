@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import unicodedata
 from importlib import resources
 
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ import pikepdf
 if TYPE_CHECKING:
     from fontTools.ttLib import TTFont
 
+BREAK_AFTER = "/_-.@"  # where a word too long for its line is best cut
 FILES = {False: "DejaVuSans.ttf", True: "DejaVuSans-Bold.ttf"}
 
 
@@ -54,11 +56,15 @@ class Font:
             name = self.cmap.get(0xFFFD, ".notdef")
         return self.tt.getGlyphID(name)
 
+    def _units(self, ch: str) -> int:
+        return self.advance[self.tt.getGlyphName(self._gid(ch))][0]
+
     def width(self, text: str, size: float) -> float:
-        return sum(self.advance[self.tt.getGlyphName(self._gid(c))][0] for c in text) * self.scale * size / 1000
+        return sum(self._units(c) for c in text) * self.scale * size / 1000
 
     def wrap(self, text: str, size: float, max_width: float) -> list[str]:
-        """Greedy word wrap."""
+        """Greedy word wrap; a word wider than the line is cut, never drawn past it (attack 24:
+        an address or a file name ran over the pages column and off the page)."""
         lines: list[str] = []
         current = ""
         for word in text.split():
@@ -68,7 +74,29 @@ class Font:
                 current = word
             else:
                 current = trial
+            if self.width(current, size) > max_width:  # one word, alone on its line, and too wide
+                *full, current = self._cut(current, size, max_width)
+                lines += full
         return lines + ([current] if current else [])
+
+    def _cut(self, word: str, size: float, max_width: float) -> list[str]:
+        """``word`` in pieces that each fit: cut after the last « / _ - . @ » that fits, so that an
+        address or a file name reads as it is built, else after the last letter that fits."""
+        pieces: list[str] = []
+        while self.width(word, size) > max_width:
+            units, fit = 0, 1  # at least one letter a piece, so that this ends
+            for i, ch in enumerate(word):
+                units += self._units(ch)
+                if units * self.scale * size / 1000 > max_width:
+                    break
+                fit = i + 1
+            # Not before an accent: it would be torn from its letter (« e » then « ́ »).
+            ends = [i for i in range(1, fit + 1)
+                    if i == len(word) or not unicodedata.category(word[i]).startswith("M")] or [fit]
+            cut = next((i for i in reversed(ends) if word[i - 1] in BREAK_AFTER), ends[-1])
+            pieces.append(word[:cut])
+            word = word[cut:]
+        return pieces + [word]
 
     def encode(self, text: str) -> bytes:
         """A PDF hex string of glyph ids (Identity-H)."""

@@ -19,7 +19,7 @@ _DATE_FR = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$", re.ASCII)
 MIN_YEAR, MAX_YEAR = 1900, 2100
 _DATETIME = re.compile(
     r"^(?P<date>\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{4})"
-    r"(?:[T ]+|\s+à\s+)"
+    r"(?:[Tt ]+|\s+à\s+)"
     r"(?P<h>\d{1,2})[:h](?P<m>\d{2})(?::(?P<s>\d{2})(?:\.\d+)?)?"
     r"\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?$",
     re.ASCII,

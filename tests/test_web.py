@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import io
 import re
 import shutil
@@ -1331,3 +1332,19 @@ def test_a_pasted_separator_or_control_never_locks_the_case(client, ws, field, v
                     follow_redirects=True)
     assert "Enregistré" in r.get_data(as_text=True)
     assert load(case_file(ws)).requerant.nom == "BENALI"
+
+
+def test_a_half_filled_new_row_is_said_not_dropped(client, ws):
+    """A date typed for a new démarche, its description left empty: nothing added, and the page says
+    so rather than the date vanishing (attack 23)."""
+    before = (ws / "exemple-94" / "dossier.yaml").read_bytes()
+    html, tok = page(client, "/d/exemple-94/")
+    r = client.post("/d/exemple-94/", data={**tok, "diligences[nouveau].date": "2025-06-02",
+                                            "diligences[nouveau].description": " ",
+                                            "urgence[nouveau].echeance": "2025-06-30"}, follow_redirects=True)
+    text = html_lib.unescape(visible_text(r.get_data(as_text=True)))
+    assert ("La nouvelle démarche n'a pas été ajoutée : « ce qui a été fait » est vide (la date : à saisir de "
+            "nouveau). Écrivez-le, puis enregistrez de nouveau.") in text
+    assert ("Le nouveau fait d'urgence n'a pas été ajouté : le fait lui-même est vide (l'échéance : à saisir de "
+            "nouveau).") in text
+    assert (ws / "exemple-94" / "dossier.yaml").read_bytes() == before

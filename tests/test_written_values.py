@@ -162,3 +162,36 @@ def test_a_linked_case_folder_is_named_not_skipped(tmp_path, run):
     hint = page.split('id="liens-non-suivis"')[1].split("</div>")[0]
     assert "1 lien vers un autre dossier n'est pas suivi" in hint and "<code>lien</code>" in hint
     assert client.get("/d/lien/").status_code == 404
+
+
+@pytest.mark.parametrize("phone, ok", [("abc", False), ("06 12", False), ("+33 6 12 34 56 78", True),
+                                       ("01.48.00.00.00", True), ("(0)1 48 00 00 00", True)])
+def test_a_phone_number_is_digits(tmp_path, run, phone, ok):
+    data = default_case()
+    data["requerant"]["telephone"] = phone
+    res = run("check", write_case(tmp_path / "a", data))
+    assert ("numéro de téléphone invalide" in res.output) is not ok, res.output
+
+
+def test_a_lowercase_t_between_date_and_hour_is_read_as_yaml_allows(tmp_path):
+    data = default_case()
+    data["tentatives"][0]["date"] = "2025-03-03t08:55"
+    assert load(write_case(tmp_path / "a", data)).tentatives[0].date.hour == 8
+
+
+def test_precisions_are_one_sentence_in_the_requete(tmp_path):
+    data = default_case()
+    data["procedure"].update(type="autre", precisions="Changement de statut\nétudiant vers salarié")
+    text = _requete_text(tmp_path / "a", data)
+    assert "démarche : changement de statut étudiant vers salarié." in text
+
+
+def test_a_list_entry_outside_the_lists_is_named_in_words(tmp_path, run):
+    """An unknown id among the situation's proofs was named « preuves situation[0] »."""
+    data = default_case()
+    data["situation"] = "Salarié depuis 2020."
+    data["preuves_situation"] = ["inconnu"]
+    res = run("check", write_case(tmp_path / "a", data))
+    assert res.exit_code == 1
+    assert "pièces qui prouvent la situation, n° 1 : aucune pièce n'a l'identifiant « inconnu »" in res.output
+    assert "situation[0]" not in res.output

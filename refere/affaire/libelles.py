@@ -98,7 +98,7 @@ _ADD_ONE = {"tentatives": "ajoutez au moins une tentative", "pieces": "ajoutez a
 def field_words(dotted: str) -> str:
     """« tentatives[11].capture » → « tentative n° 12, capture »; « requerant.nom » → « la personne qui
     demande le rendez-vous : nom de famille »: counting from 1, the form's words."""
-    dotted = dotted or ""
+    dotted = original = dotted or ""
     m = re.fullmatch(r"(\w+)\[(\d+)\](?:\.(\w+))?(.*)", dotted)
     if m and m[1] in ITEM_NAMES:
         out = f"{ITEM_NAMES[m[1]]} n° {int(m[2]) + 1}"
@@ -108,13 +108,16 @@ def field_words(dotted: str) -> str:
         return out + rest
     if dotted in LIST_NAMES:
         return LIST_NAMES[dotted]
+    # « preuves_situation[0] », « procedure.preuves_retard[1] »: the list in words, then its entry.
+    dotted, n = re.subn(r"\[(\d+)\]$", "", dotted)
+    entry = f", n° {int(m[1]) + 1}" if n and (m := re.search(r"\[(\d+)\]$", original)) else ""
     head, _, key = dotted.partition(".")
     if head in SECTION_TITLES and key:
         sub = key.split(".")[0]
-        return f"{SECTION_TITLES[head]} : {FIELD_WORDS.get(f'{head}.{sub}', sub.replace('_', ' '))}"
+        return f"{SECTION_TITLES[head]} : {FIELD_WORDS.get(f'{head}.{sub}', sub.replace('_', ' '))}{entry}"
     if head in SECTION_TITLES:
-        return SECTION_TITLES[head]
-    return FIELD_WORDS.get(dotted, dotted.replace("_", " "))
+        return SECTION_TITLES[head] + entry
+    return FIELD_WORDS.get(dotted, dotted.replace("_", " ")) + entry
 
 
 # A key written between « » in a message, in the form's words.

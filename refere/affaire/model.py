@@ -160,6 +160,17 @@ Amount = Annotated[float, Field(gt=0, le=100_000), AfterValidator(_cents)]
 Written = Annotated[Long, AfterValidator(_real_dates)]
 
 
+PHONE = re.compile(r"^\+?[\d\s().\-/]+$", re.ASCII)
+
+
+def _phone(value: str | None) -> str | None:
+    # Printed under the name in the requête and the letter: digits a court can dial, nothing else.
+    if value is not None and not (PHONE.match(value) and sum(c.isdigit() for c in value) >= 6):
+        raise _err(f"numéro de téléphone invalide « {value} » : des chiffres, par exemple 06 12 34 56 78 "
+                   "ou +33 6 12 34 56 78")
+    return value
+
+
 def _email(value: str | None) -> str | None:
     if value is not None and not EMAIL.match(value):
         raise _err(f"adresse électronique invalide « {value} »")
@@ -184,7 +195,7 @@ class Requerant(Strict):
     lieu_naissance: Short
     nationalite: Short
     adresse: Annotated[str, Field(min_length=1, max_length=2000)]
-    telephone: Short | None = None
+    telephone: Annotated[Short | None, AfterValidator(_phone)] = None
     courriel: Annotated[Short | None, AfterValidator(_email)] = None
     numero_etranger: Annotated[str | None, BeforeValidator(_agdref)] = None
     # Who lodges the applicant when the address is an attestation d'hébergement: « hébergé chez … ».
@@ -226,7 +237,8 @@ class Procedure(Strict):
     voie: Annotated[Literal[VOIES], BeforeValidator(_ascii_choice)] = "rendez_vous"  # type: ignore[valid-type]
     titre_actuel: Short | None = None
     expiration_titre: Date | None = None
-    precisions: Written | None = None
+    # Joined into a sentence of the requête: its line breaks are spaces there.
+    precisions: Annotated[Written | None, AfterValidator(lambda v: " ".join(v.split()) if v else v)] = None
     oqtf: Annotated[bool, BeforeValidator(_oui_non)] = False
     # The case states that no removal measure was taken: the requête says so (never assumed).
     sans_mesure_eloignement: Annotated[bool, BeforeValidator(_oui_non)] = False
@@ -295,7 +307,7 @@ class Conseil(Strict):
     adresse: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
     ville: Short | None = None
     courriel: Annotated[Short | None, AfterValidator(_email)] = None
-    telephone: Short | None = None
+    telephone: Annotated[Short | None, AfterValidator(_phone)] = None
     reference: Short | None = None
 
     @model_validator(mode="after")
@@ -505,6 +517,6 @@ def _id_problems(case: Case) -> list[tuple[tuple, str]]:
     for where, refs in cited:
         for k, ref in enumerate(refs):
             if ref not in first:
-                known = ", ".join(f"« {x} »" for x in first) or "aucune pièce n'a d'identifiant « id »"
+                known = ", ".join(f"« {x} »" for x in first) or "aucune pièce n'a encore de clé « id »"
                 out.append(((*where, k), f"aucune pièce n'a l'identifiant « {ref} » (identifiants connus : {known})"))
     return out

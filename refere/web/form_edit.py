@@ -163,6 +163,26 @@ def apply_list(doc: Any, name: str, form: dict[str, str], new_entry: bool = True
     return ch
 
 
+_NEW_ROWS = {"urgence": ("fait", "Le nouveau fait d'urgence n'a pas été ajouté : le fait lui-même"),
+             "diligences": ("description", "La nouvelle démarche n'a pas été ajoutée : « ce qui a été fait »")}
+_TYPED = {"echeance": "l'échéance", "preuves": "les pièces qui le prouvent", "date": "la date"}
+
+
+def half_filled(form: dict[str, str], uploaded: bool = False) -> list[str]:
+    """A new row with its other inputs filled but its main text empty is not added (``apply_list``):
+    said, rather than what was typed vanishing (``uploaded``: a proof was sent for the new fact)."""
+    out = []
+    for name, (main, what) in _NEW_ROWS.items():
+        typed = [w for k, w in _TYPED.items() if (form.get(f"{name}[nouveau].{k}") or "").strip()]
+        sent = uploaded and name == "urgence"
+        if (typed or sent) and not (form.get(f"{name}[nouveau].{main}") or "").strip():
+            out.append(f"{what} est vide"
+                       + (f" ({', '.join(typed)} : à saisir de nouveau)" if typed else "")
+                       + (" ; le justificatif envoyé est gardé dans les pièces" if sent else "")
+                       + ". Écrivez-le, puis enregistrez de nouveau.")
+    return out
+
+
 def _expand_urgence(seq, i, text, form, prefix, ch):
     """A plain-string fact stays a string unless the form gave it a motif, a date or proofs."""
     from ruamel.yaml.comments import CommentedMap

@@ -60,6 +60,8 @@ def register(app: Flask) -> None:
             d = forms.attach_proofs(doc, form, proofs, removed)
             return a.changed or b.changed or c.changed or d
 
+        for note in forms.half_filled(form, bool(proofs.get("nouveau"))):
+            flash(note, "avertissement")
         if save(folder, mutate):
             flash_saved(folder, "case_form", "Enregistré")
             if (nxt := next_step(case_id)):

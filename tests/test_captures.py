@@ -189,25 +189,43 @@ def test_ajouter_refuses_a_future_capture_and_one_already_used_and_says_why(run,
     assert path.read_text("utf-8") != before
 
 
-@pytest.mark.parametrize("bad, said", [
-    ("date_naissance: '1991-04-12'", "date_naissance: 1991-02-29"),
-    ("nested", "x: " + "[" * 20_000 + "]" * 20_000),
-])
-def test_ajouter_refuses_what_the_web_refuses_in_french(run, tmp_path, bad, said):
-    """An impossible date, or a deep nesting, made « captures --ajouter » say « Erreur interne »
-    (ruamel's ValueError and RecursionError, attack 21): refused in French, the file untouched."""
+def test_ajouter_refuses_a_deep_nesting_in_french(run, tmp_path):
+    """A deep nesting made « captures --ajouter » say « Erreur interne » (ruamel's RecursionError,
+    attack 21): refused in French, the file untouched."""
     data = default_case(["2025-03-03 08:55"])
     data["tentatives"][0]["capture"] = "captures/Screenshot_20250303-085512.png"
     path = write_case(tmp_path / "affaire", data)
-    text = path.read_text("utf-8")
-    text = text.replace("  date_naissance: '1991-04-12'", "  " + said) if bad != "nested" else text + said + "\n"
+    text = path.read_text("utf-8") + "x: " + "[" * 20_000 + "]" * 20_000 + "\n"
     path.write_text(text, "utf-8")
     make_png(tmp_path / "affaire" / "captures" / "Screenshot_20250310-085512.png", size=(400, 200))
     res = run("captures", tmp_path / "affaire" / "captures", "--ajouter", path)
-    assert res.exit_code == 1 and "Erreur interne" not in res.output, res.output
-    if bad == "nested":
-        assert "fichier trop imbriqué" in res.output
-    else:
-        line = text.splitlines().index("  " + said) + 1
-        assert f"dossier.yaml:{line}" in res.output and "date impossible « 29/2/1991 »" in res.output, res.output
+    assert res.exit_code == 1 and "fichier trop imbriqué" in res.output, res.output
     assert path.read_text("utf-8") == text
+
+
+def test_ajouter_keeps_every_date_as_written(run, tmp_path):
+    """ruamel read dates and times as its own objects and wrote them back its way: « 08:52:00 Z »
+    became « 08:52:00+00:00 », « 2025-9-1 » « 2025-09-01 », « 00.999999999 » the next second (a
+    form the check refuses, turned into one it accepts), « 1991-02-29 » an « Erreur interne »
+    (attack 21). Every date stays the text written; the check still names the impossible one."""
+    data = default_case(["2025-03-03 08:55"])
+    data["tentatives"][0]["capture"] = "captures/Screenshot_20250303-085512.png"
+    path = write_case(tmp_path / "affaire", data)
+    written = {"2025-03-03 08:55": "2025-03-03 08:52:00 Z", "'1991-04-12'": "1991-02-29",
+               "date: '2025-04-01'": "date: 2025-4-1", "expiration_titre: '2025-05-31'":
+               "expiration_titre: 2025-05-31t00:00:00.999999999"}
+    text = path.read_text("utf-8")
+    for old, new in written.items():
+        assert old in text
+        text = text.replace(old, new)
+    path.write_text(text, "utf-8")
+    make_png(tmp_path / "affaire" / "captures" / "Screenshot_20250310-085512.png", size=(400, 200))
+    res = run("captures", tmp_path / "affaire" / "captures", "--ajouter", path)
+    assert res.exit_code == 0 and "1 tentative ajoutée" in res.output, res.output
+    after = path.read_text("utf-8")
+    for new in written.values():
+        assert new in after
+    assert "date: 2025-03-10 08:55" in after and "+00:00" not in after and "2025-04-01" not in after
+    res = run("check", path)
+    line = text.splitlines().index("  date_naissance: 1991-02-29") + 1
+    assert f"dossier.yaml:{line} — " in res.output and "date impossible « 1991-02-29 »" in res.output, res.output

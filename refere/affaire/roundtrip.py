@@ -16,10 +16,31 @@ def yaml():
 
     # One set of settings for every writer: a file edited both ways stays alike.
     out = YAML()
+    out.Resolver = _resolver()
     out.preserve_quotes = True
     out.indent(mapping=2, sequence=4, offset=2)
     out.width = 4096
     return out
+
+
+_RESOLVER = None
+
+
+def _resolver():
+    """ruamel's resolver without timestamps: a date or time stays the text written (« 08:52:00 Z »,
+    « 2025-9-1 »), as the loader reads it, and is written back as it was, never in ruamel's form
+    (which also rounded or accepted forms the check refuses)."""
+    global _RESOLVER
+    if _RESOLVER is None:
+        from ruamel.yaml.resolver import VersionedResolver
+
+        class Resolver(VersionedResolver):
+            def add_version_implicit_resolver(self, version, tag, regexp, first):
+                if tag != "tag:yaml.org,2002:timestamp":
+                    super().add_version_implicit_resolver(version, tag, regexp, first)
+
+        _RESOLVER = Resolver
+    return _RESOLVER
 
 
 def load(text: str, name: str, fix: str) -> Any:

@@ -117,11 +117,6 @@ def to_yaml(text: str, kind: str) -> Any:
         return text == "oui"
     if text == "":
         return None
-    if kind == "date" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        try:
-            return dt.date.fromisoformat(text)  # written plain, as by hand: 2025-03-03
-        except ValueError:
-            return text
     if kind == "datetime":
         return text.replace("T", " ")[:16] if re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?", text) else text
     if kind == "number" and re.fullmatch(r"\d{1,9}", text):

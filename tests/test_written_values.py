@@ -164,13 +164,16 @@ def test_a_linked_case_folder_is_named_not_skipped(tmp_path, run):
     assert client.get("/d/lien/").status_code == 404
 
 
-@pytest.mark.parametrize("phone, ok", [("abc", False), ("06 12", False), ("+33 6 12 34 56 78", True),
+@pytest.mark.parametrize("phone, ok", [("abc", False), ("06 1a", False), ("+", False), ("06 12", True),
+                                       ("+33 6 12 34 56 78", True),
                                        ("01.48.00.00.00", True), ("(0)1 48 00 00 00", True)])
 def test_a_phone_number_is_digits(tmp_path, run, phone, ok):
     data = default_case()
     data["requerant"]["telephone"] = phone
     res = run("check", write_case(tmp_path / "a", data))
     assert ("numéro de téléphone invalide" in res.output) is not ok, res.output
+    # A number with letters is refused; one of the wrong length for France is the check's warning.
+    assert ("n'a pas le bon nombre de chiffres" in res.output) is (phone == "06 12"), res.output
 
 
 def test_a_lowercase_t_between_date_and_hour_is_read_as_yaml_allows(tmp_path):
@@ -195,3 +198,21 @@ def test_a_list_entry_outside_the_lists_is_named_in_words(tmp_path, run):
     assert res.exit_code == 1
     assert "pièces qui prouvent la situation, n° 1 : aucune pièce n'a l'identifiant « inconnu »" in res.output
     assert "situation[0]" not in res.output
+
+
+def test_letters_the_bordereau_cannot_draw_are_warned_of(tmp_path, run):
+    """A title in Chinese is drawn « � » in the bordereau (its font has no such letters), shown in the
+    requête: check says which letters, and of which pièce; the bordereau's text layer agrees."""
+    from conftest import pdf_text
+    data = default_case()
+    data["pieces"][0]["titre"] = "Passeport de 李小龍"
+    path = write_case(tmp_path / "a", data)
+    res = run("check", path)
+    assert ("Dans l'intitulé de la pièce « Passeport de 李小龍 », le bordereau (première page du dossier "
+            "complet) ne peut pas dessiner « 李 », « 小 », « 龍 »") in res.output, res.output
+    res = run("build", path, "-o", tmp_path / "sortie")
+    assert res.exit_code == 0, res.output
+    assert "Passeport de \ufffd\ufffd\ufffd" in pdf_text(tmp_path / "sortie" / "dossier-complet.pdf", 1, 1)
+    # Arabic and accents are in the font: no warning.
+    data["pieces"][0]["titre"] = "Passeport جواز سفر, Ğ ő ŧ"
+    assert "ne peut pas dessiner" not in run("check", write_case(tmp_path / "b", data)).output

@@ -164,8 +164,9 @@ PHONE = re.compile(r"^\+?[\d\s().\-/]+$", re.ASCII)
 
 
 def _phone(value: str | None) -> str | None:
-    # Printed under the name in the requête and the letter: digits a court can dial, nothing else.
-    if value is not None and not (PHONE.match(value) and sum(c.isdigit() for c in value) >= 6):
+    # Printed under the name in the requête and the letter: digits a court can dial, nothing else (too
+    # few or too many for a French number: the check's « telephone-incomplet » warning).
+    if value is not None and not (PHONE.match(value) and sum(c.isdigit() for c in value) >= 4):
         raise _err(f"numéro de téléphone invalide « {value} » : des chiffres, par exemple 06 12 34 56 78 "
                    "ou +33 6 12 34 56 78")
     return value

@@ -13,12 +13,10 @@ import hashlib
 import io
 import unicodedata
 from importlib import resources
-
 from typing import TYPE_CHECKING
 
-import pikepdf
-
 if TYPE_CHECKING:
+    import pikepdf
     from fontTools.ttLib import TTFont
 
 BREAK_AFTER = "/_-.@"  # where a word too long for its line is best cut
@@ -37,6 +35,15 @@ def _load(bold: bool) -> TTFont:
     from fontTools.ttLib import TTFont  # only when a bordereau is drawn (not when it is reused)
 
     return TTFont(io.BytesIO(_raw(bold)), recalcTimestamp=False, lazy=True)
+
+
+def missing(text: str) -> list[str]:
+    """The letters of ``text`` the bordereau's font cannot draw (each once, in order): they come out
+    as « � ». Latin text never loads the font to know it."""
+    if all(ord(c) < 0x250 for c in text):  # DejaVu covers Latin, Latin-1 and Latin Extended
+        return []
+    cmap = _load(False).getBestCmap()
+    return list(dict.fromkeys(c for c in text if ord(c) not in cmap and not c.isspace()))
 
 
 class Font:
@@ -115,6 +122,8 @@ class Font:
         return _subset(self.bold, tuple(sorted(self.used)))
 
     def embed(self, pdf: pikepdf.Pdf) -> pikepdf.Object:
+        import pikepdf  # not at import: `check` measures no text with it (``missing``)
+
         gids = sorted(self.used)
         data, cid_to_gid = self.subset()
         base = ("DejaVuSans-Bold" if self.bold else "DejaVuSans")

@@ -44,6 +44,7 @@ def check(case: Case, add: Add) -> None:
     _facts(case, add)
     _texts(case, add)
     _titre_pieces(case, add)
+    _bordereau_letters(case, add)
     _counsel(case, add)
     _route(case, add)
 
@@ -194,6 +195,22 @@ def _texts(case: Case, add: Add) -> None:
             add("residu-de-modele", AVERTISSEMENT,
                 f"« {m[0]} » dans {where} : reste d'un modèle ou d'une mise en forme copiée, qui serait imprimé tel "
                 "quel dans la requête. Retirez-le.", PRACTICE, where)
+
+
+def _bordereau_letters(case: Case, add: Add) -> None:
+    """Letters the bordereau's font lacks (Chinese, emoji…): drawn « � » there, shown in the requête."""
+    from refere.pieces.pdffont import missing
+
+    r = case.requerant
+    texts = [(f"{r.prenoms} {r.nom}", "le nom de la personne", "requerant.nom")]
+    texts += [(p.titre, f"l'intitulé de la pièce « {p.titre} »", f"pieces[{i}].titre") for i, p in enumerate(case.pieces)]
+    for text, what, field in texts:
+        if lost := missing(text):
+            shown = ", ".join(f"« {c} »" for c in lost[:5]) + (" …" if len(lost) > 5 else "")
+            add("bordereau-lettres-absentes", AVERTISSEMENT,
+                f"Dans {what}, le bordereau (première page du dossier complet) ne peut pas dessiner {shown} : "
+                "ces lettres y paraîtront comme « � » ; la requête Word les montre. Ajoutez-y une transcription "
+                "en lettres latines pour que le greffe puisse le lire.", R412_2, field)
 
 
 def _titre_pieces(case: Case, add: Add) -> None:

@@ -95,6 +95,7 @@ SHORT_WORDS = {
     "hebergement-sans-hebergeant": "hébergement sans le nom de l'hébergeant",
     "eloignement-non-precise": "absence de mesure d'éloignement non précisée",
     "recepisse-intitule": "intitulé du récépissé sans « renouvellement »",
+    "bordereau-lettres-absentes": "lettres que le bordereau ne peut pas dessiner",
 }
 
 

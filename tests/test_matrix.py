@@ -215,9 +215,13 @@ def test_requete_reads_as_correct_french(folder, k):
     # Route: required and forbidden citations.
     cesdea_431_2 = "R. 431-2 du code de l'entrée et du séjour des étrangers et du droit d'asile"
     if row["voie"] == "anef":
-        for needle in ("n° 452798", cesdea_431_2, "impossibilité constatée", "attestation de prolongation d'instruction",
-                       "centre de contact citoyen", "(pièce n° 9)", "n° 435594"):
+        for needle in ("n° 452798", cesdea_431_2, "impossibilité constatée", "centre de contact citoyen",
+                       "(pièce n° 9)", "n° 435594"):
             assert needle in flat, needle
+        # The attestation prolongs a titre: asked only when one is held (not for an admission exceptionnelle).
+        held = row["procedure"] != "admission_exceptionnelle_sejour"
+        assert ("attestation de prolongation d'instruction" in flat) is held
+        assert "un récépissé de demande de titre de séjour" in flat
         assert "461694" not in text and "aucun créneau" not in text
     else:
         for needle in ("CE, avis, 3 juin 2022, n° 461694", "CE, 10 juin 2020, n° 435594",

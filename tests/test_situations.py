@@ -785,3 +785,22 @@ def test_a_host_named_without_civilite_keeps_the_wording_neutral(tmp_path):
     flat = render_data(tmp_path / "h", data)
     assert "demeurant chez M. Sékou Diallo, 31 boulevard Anatole-France" in flat
     assert "hébergé" not in flat
+
+
+def test_a_first_titre_on_the_anef_asks_a_recepisse_not_a_prolongation(tmp_path):
+    """An « attestation de prolongation d'instruction » prolongs a titre: a first application (none to
+    prolong) asks the récépissé only, in the conclusions and in the letter to the préfet."""
+    from refere.requete import courrier
+
+    d = base("Mme")
+    d["procedure"] = {"type": "premiere_demande_titre_sejour", "voie": "anef"}
+    d["urgence"] = [{"motif": "promesse_embauche", "fait": "un restaurant lui propose un contrat à compter du 12 mai 2025",
+                     "echeance": "2025-05-12"}]
+    text = render_data(tmp_path / "a", d)
+    assert "une attestation de prolongation" not in text and "prolongation d'instruction" not in text
+    assert "dès l'enregistrement de sa demande, un récépissé de demande de titre de séjour" in text
+    letter = courrier.write(tmp_path / "a" / "dossier.yaml", tmp_path / "envoi", today=dt.date(2025, 4, 4)).docx
+    words = "\n".join(p.text for p in Document(str(letter)).paragraphs).replace("\u00a0", " ").replace("\u2019", "'")
+    assert "prolongation d'instruction" not in words and "me délivrer un récépissé de demande de titre de séjour" in words
+    # With a titre to prolong (a renewal on the ANEF), the attestation is asked.
+    assert "une attestation de prolongation d'instruction ou un récépissé" in render_situation(tmp_path, "anef")[3]

@@ -72,6 +72,14 @@ def presumed(case: Case) -> bool:
     return case.procedure.is_renewal or recepisse(case)
 
 
+def prolongation(case: Case) -> bool:
+    """On the ANEF, the registered request earns an « attestation de prolongation d'instruction »
+    only when a titre is there to prolong; a first titre's request earns a récépissé."""
+    proc = case.procedure
+    held = proc.type in ("renouvellement_titre_sejour", "changement_de_statut")  # a titre held, by definition
+    return proc.is_anef and (held or bool(proc.expiration_titre or proc.titre_actuel))
+
+
 def expired(case: Case) -> bool:
     exp = case.procedure.expiration_titre
     return bool(exp and exp < requete_date(case))

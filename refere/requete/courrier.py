@@ -20,7 +20,7 @@ from typing import Any
 from refere import dates
 from refere.modeles import docxzip
 from refere.modeles.document import render_docx
-from refere.affaire import grammaire
+from refere.affaire import echeances, grammaire
 from refere.requete import render
 from refere.errors import OutputError, TemplateError, os_reason
 from refere.affaire.loader import load, resolve_case_path
@@ -168,7 +168,7 @@ def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
     demande_nom = grammaire.DEMANDES[proc.type]
     urgence = ""
     if expiration:
-        proof = "l'attestation de prolongation d'instruction" if proc.is_anef else "le récépissé"
+        proof = "l'attestation de prolongation d'instruction" if echeances.prolongation(case) else "le récépissé"
         blocked = "Sans enregistrement de sa demande" if proc.is_anef else "Sans rendez-vous"
         if case.conseil is None:
             blocked = blocked.replace("sa demande", "ma demande")
@@ -186,7 +186,9 @@ def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
         demande = (f"Je vous demande donc de bien vouloir permettre l'enregistrement de {f['sa']} demande, soit en "
                    "rendant possible son dépôt en ligne, soit en la recevant au guichet au titre de la solution de "
                    "substitution prévue par l'article R. 431-2 du même code, et de "
-                   f"{f['lui']} délivrer une attestation de prolongation d'instruction.")
+                   f"{f['lui']} délivrer "
+                   + ("une attestation de prolongation d'instruction." if echeances.prolongation(case)
+                      else "un récépissé de demande de titre de séjour."))
         objet = f"{designation} — enregistrement d'une {demande_nom} (téléservice ANEF bloqué)"
         default_result = DEFAULT_RESULT_ANEF
     else:

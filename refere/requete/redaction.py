@@ -201,9 +201,10 @@ def conclusions(case: Case, g: dict[str, str], dfd: dict[str, str], on: dt.date,
         # Delivered only once the request is registered: asked from that registration, not within a delay.
         covers = (f"couvrant la période postérieure au {dates.format_date(exp)} jusqu'à ce qu'il soit statué sur sa "
                   "demande" if exp and exp >= on else "valable jusqu'à ce qu'il soit statué sur sa demande")
+        proof = ("une attestation de prolongation d'instruction ou un récépissé de demande de titre de séjour"
+                 if echeances.prolongation(case) else "un récépissé de demande de titre de séjour")
         items.append(f"ENJOINDRE {dfd['au_prefet']} de délivrer {g['au_requerant']}, dès l'enregistrement de sa "
-                     "demande, une attestation de prolongation d'instruction ou un récépissé de demande de titre de "
-                     f"séjour, {covers}")
+                     f"demande, {proof}, {covers}")
         limit = rdv_deadline(case, on) if (d.rdv_au_plus_tard or d.rdv_sous_jours) else ""
         if limit:
             items.append(f"FIXER, si un rendez-vous est attribué, sa date {limit}")

@@ -213,7 +213,7 @@ def intro(case: Case, g: dict[str, str]) -> str:
 
 def _generic(case: Case, g: dict[str, str]) -> str:
     proc = case.procedure
-    proof = ("l'attestation de prolongation d'instruction ou le récépissé" if proc.is_anef else "le récépissé")
+    proof = "l'attestation de prolongation d'instruction ou le récépissé" if echeances.prolongation(case) else "le récépissé"
     lack = "Faute d'enregistrement de sa demande" if proc.is_anef else "Faute de rendez-vous"
     exp = proc.expiration_titre
     on = echeances.requete_date(case)
@@ -262,7 +262,7 @@ def _titre(case: Case, g: dict[str, str], on: dt.date) -> str:
         return "" if echeances.delais(case, on).bref else typo(f"Le titre de séjour {g['du_requerant']} a expiré le {when}.")
     if not past and (exp - on).days > echeances.NEAR_EXPIRY:
         return ""  # six months ahead, the titre still covers him: nothing to say here
-    proof = "l'attestation de prolongation d'instruction" if proc.is_anef else "le récépissé"
+    proof = "l'attestation de prolongation d'instruction" if echeances.prolongation(case) else "le récépissé"
     if past:
         return typo(f"Le titre de séjour {g['du_requerant']} a expiré le {when} ; faute d'enregistrement de sa "
                     f"demande, {g['il']} ne peut obtenir {proof} qui lui permettrait de justifier de la régularité "

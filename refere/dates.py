@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import unicodedata
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as _babel_format_date
@@ -28,10 +29,14 @@ _DATETIME = re.compile(
 
 MOIS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
         "novembre", "décembre")
-# A day and month written in a sentence, the year optional (« du 31 juin au 20 août 2025 »).
-_WRITTEN = re.compile(r"\b(1er|\d{1,2})[\s\u00a0]+(" + "|".join(MOIS) + r")(?:[\s\u00a0]+(\d{4}))?\b",
-                      re.IGNORECASE)
-_WRITTEN_NUMERIC = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
+# A day and month written in a sentence, the year optional (« du 31 juin au 20 août 2025 »); read on
+# text whose accents are folded (« fevrier ») and whose invisible characters are taken out.
+_FOLDED_MOIS = tuple(unicodedata.normalize("NFKD", m).encode("ascii", "ignore").decode() for m in MOIS)
+_WRITTEN = re.compile(r"\b(1er|\d{1,2})\s+(" + "|".join(_FOLDED_MOIS) + r")(?:\s+(\d{4}))?\b", re.IGNORECASE)
+# 31/06/2025, 31.06.25, 31-06-2025 (one separator), and 2025-06-31: never a piece of a longer run of
+# numbers (a phone number « 01.48.00.00.00 »).
+_WRITTEN_NUMERIC = re.compile(r"(?<!\d)(?<!\d[./-])(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?!\d)(?![./-]\d)")
+_WRITTEN_ISO = re.compile(r"(?<!\d)(?<!\d-)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)(?!-\d)")
 
 
 class DateFormatError(ValueError):
@@ -99,22 +104,38 @@ def _skipped(naive: dt.datetime, raw: str) -> DateFormatError:
 
 
 def impossible_dates(text: str) -> list[str]:
-    """The dates a sentence gives that no calendar has (« 31 juin », « 30/02/2025 »), as written:
-    the requête would state them as facts."""
+    """The dates a sentence gives that no calendar has (« 31 juin », « 30/02/2025 », « 2025-06-31 »),
+    as written (invisible characters taken out): the requête would state them as facts."""
+    plain, where = [], []  # the folded text, and the index in ``text`` of each of its characters
+    for i, c in enumerate(text):
+        if unicodedata.category(c) != "Cf":
+            for f in unicodedata.normalize("NFKD", c):
+                if not unicodedata.combining(f):
+                    plain.append(f)
+                    where.append(i)
+    folded = "".join(plain)
+
+    def written(m: re.Match) -> str:  # as the person wrote it, its invisible characters out
+        return "".join(c for c in text[where[m.start()]:where[m.end() - 1] + 1] if unicodedata.category(c) != "Cf")
+
     out = []
-    for m in _WRITTEN.finditer(text):
+    for m in _WRITTEN.finditer(folded):
         day = 1 if m[1].lower() == "1er" else int(m[1])
         year = int(m[3]) if m[3] else 2024  # without its year, a 29 février may be right
-        try:
-            dt.date(year, MOIS.index(m[2].lower()) + 1, day)
-        except ValueError:
-            out.append(m[0])
-    for m in _WRITTEN_NUMERIC.finditer(text):
-        try:
-            dt.date(int(m[3]), int(m[2]), int(m[1]))
-        except ValueError:
-            out.append(m[0])
+        out += [] if _exists(year, _FOLDED_MOIS.index(m[2].lower()) + 1, day) else [written(m)]
+    for m in _WRITTEN_NUMERIC.finditer(folded):
+        year = int(m[4]) + (2000 if len(m[4]) == 2 else 0)
+        out += [] if _exists(year, int(m[3]), int(m[1])) else [written(m)]
+    out += [written(m) for m in _WRITTEN_ISO.finditer(folded) if not _exists(int(m[1]), int(m[2]), int(m[3]))]
     return out
+
+
+def _exists(year: int, month: int, day: int) -> bool:
+    try:
+        dt.date(year, month, day)
+    except ValueError:
+        return False
+    return True
 
 
 def to_paris(naive_or_aware: dt.datetime) -> dt.datetime:

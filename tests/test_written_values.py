@@ -26,7 +26,7 @@ def _requete_text(folder, data) -> str:
     case = load(write_case(folder, data))
     out = folder / "requete.docx"
     render.render(render.context(case, plan.make(case), rules.check(case)), out)
-    return "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ")
+    return "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ").replace("\u2019", "'")
 
 
 @pytest.mark.parametrize("field, text, wrong", [
@@ -164,16 +164,25 @@ def test_a_linked_case_folder_is_named_not_skipped(tmp_path, run):
     assert client.get("/d/lien/").status_code == 404
 
 
-@pytest.mark.parametrize("phone, ok", [("abc", False), ("06 1a", False), ("+", False), ("06 12", True),
-                                       ("+33 6 12 34 56 78", True),
-                                       ("01.48.00.00.00", True), ("(0)1 48 00 00 00", True)])
-def test_a_phone_number_is_digits(tmp_path, run, phone, ok):
+@pytest.mark.parametrize("phone, ok", [("abc", False), ("06 1a", False), ("+", False), ("poste 204", False),
+                                       ("06 12 34", True), ("+33 6 12 34 56 78", True), ("01.48.00.00.00", True),
+                                       ("(0)1 48 00 00 00", True), ("01 48 00 00 00 poste 204", True),
+                                       ("06–12–34–56–78 (WhatsApp)", True)])
+def test_a_phone_number_is_a_number_first(tmp_path, run, phone, ok):
     data = default_case()
     data["requerant"]["telephone"] = phone
     res = run("check", write_case(tmp_path / "a", data))
     assert ("numéro de téléphone invalide" in res.output) is not ok, res.output
-    # A number with letters is refused; one of the wrong length for France is the check's warning.
-    assert ("n'a pas le bon nombre de chiffres" in res.output) is (phone == "06 12"), res.output
+    # Letters before the number are refused; a number of the wrong length for France is the check's
+    # warning, and what follows the number (« poste 204 ») is not counted in it.
+    assert ("n'a pas le bon nombre de chiffres" in res.output) is (phone == "06 12 34"), res.output
+
+
+@pytest.mark.parametrize("written", ["50,5", "50.5"])
+def test_an_amount_with_a_decimal_comma(tmp_path, written):
+    data = default_case()
+    data["demandes"] = {"astreinte_par_jour": written}
+    assert load(write_case(tmp_path / "a", data)).demandes.astreinte_par_jour == 50.5
 
 
 def test_a_lowercase_t_between_date_and_hour_is_read_as_yaml_allows(tmp_path):
@@ -216,3 +225,87 @@ def test_letters_the_bordereau_cannot_draw_are_warned_of(tmp_path, run):
     # Arabic and accents are in the font: no warning.
     data["pieces"][0]["titre"] = "Passeport جواز سفر, Ğ ő ŧ"
     assert "ne peut pas dessiner" not in run("check", write_case(tmp_path / "b", data)).output
+
+
+@pytest.mark.parametrize("where", ["situation", "note", "resultat", "description", "titre", "titre_actuel",
+                                   "heberge_par"])
+def test_an_impossible_date_is_refused_in_every_text_copied(tmp_path, run, where):
+    """Only three fields were checked: a « 31 septembre 2025 » in a pièce's title reached the
+    bordereau and the file name, in a note or a démarche the requête and the letter (attack 25)."""
+    data = default_case()
+    text = "Courriel du 31 septembre 2025"
+    if where == "situation":
+        data["situation"] = text
+    elif where in ("note", "resultat"):
+        data["tentatives"][2][where] = text
+    elif where == "description":
+        data["diligences"] = [{"date": "2025-03-05", "description": text}]
+    elif where == "titre":
+        data["pieces"][1]["titre"] = text
+    elif where == "titre_actuel":
+        data["procedure"]["titre_actuel"] = text
+    else:
+        data["requerant"]["heberge_par"] = text
+    path = write_case(tmp_path / "a", data)
+    line = next(i for i, ln in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if text in ln)
+    res = run("check", path)
+    assert res.exit_code == 1
+    assert f"dossier.yaml:{line} — " in res.output and "« 31 septembre 2025 » n'existe pas au calendrier" in res.output
+
+
+@pytest.mark.parametrize("fait, quoted", [
+    ("le 30 fevrier 2025", "30 fevrier 2025"), ("le 2025-06-31", "2025-06-31"), ("le 31.06.2025", "31.06.2025"),
+    ("le 31-06-2025", "31-06-2025"), ("le 31/06/25", "31/06/25"), ("le 31 ju\u200bin 2025", "31 juin 2025"),
+    ("le 31 ju\u00adin 2025", "31 juin 2025"), ("le 31\u2060 juin 2025", "31 juin 2025"),
+])
+def test_an_impossible_date_written_otherwise(tmp_path, run, fait, quoted):
+    data = default_case()
+    data["urgence"] = [f"Mon contrat prend fin {fait}."]
+    res = run("check", write_case(tmp_path / "a", data))
+    assert res.exit_code == 1 and f"« {quoted} » n'existe pas au calendrier" in res.output, res.output
+
+
+def test_numbers_that_are_not_dates_pass(tmp_path):
+    data = default_case()
+    data["urgence"] = ["Mon employeur (01.48.00.00.00, dossier 2025-0142, version 12.5.2025) m'attend le 3/03/2025."]
+    assert load(write_case(tmp_path / "a", data)).urgence[0].fait.startswith("Mon employeur")
+
+
+def test_the_titre_held_reads_as_a_sentence(tmp_path, run):
+    """« un récépissé … » was not read as a récépissé (wrong branch of the requête); « aucun » gave
+    « titulaire d'un aucun »; « APS » is an autorisation, « Carte » loses its capital mid-sentence."""
+    data = default_case()
+    data["procedure"] = {"type": "premiere_demande_titre_sejour",
+                         "titre_actuel": "un récépissé de demande de titre de séjour", "expiration_titre": "2025-05-31"}
+    with_article = _requete_text(tmp_path / "a", data)
+    data["procedure"]["titre_actuel"] = "récépissé de demande de titre de séjour"
+    assert with_article == _requete_text(tmp_path / "b", data)
+    assert "a présenté une demande de titre de séjour, qui a été enregistrée" in with_article
+    for written, said in (("APS", "titulaire d'une APS"), ("Carte pluriannuelle", "titulaire d'une carte pluriannuelle")):
+        data["procedure"] = {"type": "renouvellement_titre_sejour", "titre_actuel": written, "expiration_titre": "2025-05-31"}
+        assert said in _requete_text(tmp_path / written, data)
+    data["procedure"]["titre_actuel"] = "aucun"
+    res = run("check", write_case(tmp_path / "c", data))
+    assert res.exit_code == 1 and "« aucun » n'est pas un document" in res.output
+
+
+def test_the_same_person_whatever_the_spelling_of_the_birth_date(tmp_path):
+    """« 03/11/1987 » and « 1987-11-03 » are one birth date; « No » and « On » are names, not booleans."""
+    from refere.affaire.personnes import same_people, written_person
+
+    paths = []
+    for name, born in (("a", "03/11/1987"), ("b", "1987-11-03")):
+        data = default_case()
+        data["requerant"].update(nom="No", prenoms="On", date_naissance=born)
+        paths.append((name, write_case(tmp_path / name, data)))
+    assert written_person(paths[0][1])["nom"] == "No" and written_person(paths[0][1])["prenoms"] == "On"
+    assert same_people(paths) == {"a": ["b"], "b": ["a"]}
+
+
+def test_a_capture_named_in_the_skipped_hour_says_why_it_has_no_date(tmp_path, run):
+    from conftest import make_png
+
+    make_png(tmp_path / "captures" / "Screenshot_20250330-023000.png", size=(200, 300))
+    res = run("captures", tmp_path / "captures")
+    assert ("l'heure de son nom (2 h 30 le 30 mars 2025) n'a pas existé à Paris (passage à l'heure d'été)"
+            in res.output), res.output

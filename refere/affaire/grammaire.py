@@ -278,7 +278,11 @@ def compte(n: int, one: str, many: str, feminin: bool = False) -> str:
     return f"{nombre(n, feminin)} {one if n == 1 else many}"
 
 
-_FEMININ_TITRES = ("carte", "attestation", "autorisation", "vignette", "demande")
+# Feminine, spelled out or as their initials: APS (autorisation provisoire de séjour), APRI
+# (attestation de prolongation de l'instruction), CST/CSP (carte de séjour temporaire/pluriannuelle).
+_FEMININ_TITRES = ("carte", "attestation", "autorisation", "vignette", "demande", "aps", "apri", "cst", "csp")
+# A common noun written with a capital at the start of the field loses it inside the sentence.
+_COMMON_TITRES = _FEMININ_TITRES[:5] + ("récépissé", "recepisse", "certificat", "visa", "titre", "document")
 
 
 def titre_indefini(titre: str) -> str:
@@ -287,7 +291,9 @@ def titre_indefini(titre: str) -> str:
     low = t.lower()
     if low.startswith(("un ", "une ")):
         return "d'" + t
-    first = low.split(" ", 1)[0]
+    first = re.split(r"[\s'’-]", low, maxsplit=1)[0]
+    if first in _COMMON_TITRES and t[:1].isupper() and t[1:2].islower():
+        t = t[:1].lower() + t[1:]
     return ("d'une " if first in _FEMININ_TITRES else "d'un ") + t
 
 

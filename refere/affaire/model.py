@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -83,8 +84,19 @@ Date = Annotated[dt.date, BeforeValidator(_check_date), Field(json_schema_extra=
 DateTime = Annotated[
     dt.datetime, BeforeValidator(_check_datetime), Field(json_schema_extra={"type": "string"})
 ]
-Short = Annotated[str, Field(min_length=1, max_length=SHORT)]
-Long = Annotated[str, Field(min_length=1, max_length=LONG)]
+def _real_dates(value: str | None) -> str | None:
+    wrong = dates.impossible_dates(value) if value else []
+    if wrong:
+        listed = ", ".join(f"« {w} »" for w in wrong)
+        raise _err(f"date impossible dans le texte : {listed} n'existe pas au calendrier ; corrigez-la, "
+                   "la requête la reprendrait telle quelle")
+    return value
+
+
+# Texts the requête, the letter, the bordereau or a file name copy: the dates they give must exist.
+Bare = Annotated[str, Field(min_length=1, max_length=SHORT)]  # an address, not a sentence
+Short = Annotated[Bare, AfterValidator(_real_dates)]
+Long = Annotated[str, Field(min_length=1, max_length=LONG), AfterValidator(_real_dates)]
 
 
 @dataclass(frozen=True)
@@ -139,13 +151,20 @@ def _birth(value: dt.date) -> dt.date:
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def _real_dates(value: str | None) -> str | None:
-    wrong = dates.impossible_dates(value) if value else []
-    if wrong:
-        listed = ", ".join(f"« {w} »" for w in wrong)
-        raise _err(f"date impossible dans le texte : {listed} n'existe pas au calendrier ; corrigez-la, "
-                   "la requête la reprendrait telle quelle")
-    return value
+_NONE_WORDS = ("aucun", "aucune", "neant", "sans", "sans titre", "pas de titre", "non", "rien", "-", "sans objet")
+
+
+def _titre_actuel(value: str | None) -> str | None:
+    """The document held, as the requête writes it after « titulaire d'un… »: its own article taken off
+    (« un récépissé… » is a récépissé); « aucun » is no document at all."""
+    if value is None:
+        return None
+    folded = unicodedata.normalize("NFKD", value.strip().lower()).encode("ascii", "ignore").decode().rstrip(" .")
+    if folded in _NONE_WORDS:
+        raise _err(f"« {value.strip()} » n'est pas un document : sans titre de séjour, ne remplissez pas ce champ "
+                   "(supprimez la ligne)")
+    return re.sub(r"^(?:(?:un|une|le|la|les|son|sa|ses|mon|ma|mes)\s+|l['’]\s*)", "", value.strip(),
+                  flags=re.IGNORECASE) or value
 
 
 def _cents(value: float) -> float:
@@ -154,21 +173,25 @@ def _cents(value: float) -> float:
     return value
 
 
-Amount = Annotated[float, Field(gt=0, le=100_000), AfterValidator(_cents)]
+def _decimal_comma(value: Any) -> Any:
+    # « 50,5 » as French writes it (the form sends what was typed).
+    return value.strip().replace(",", ".", 1) if isinstance(value, str) and re.fullmatch(r"\s*\d+,\d+\s*", value) else value
 
-# A sentence the requête copies: its dates must exist.
-Written = Annotated[Long, AfterValidator(_real_dates)]
+
+Amount = Annotated[float, BeforeValidator(_decimal_comma), Field(gt=0, le=100_000), AfterValidator(_cents)]
 
 
-PHONE = re.compile(r"^\+?[\d\s().\-/]+$", re.ASCII)
+
+# A number first (« +33 », « (0)1 », « 06 »), then what people add: « poste 204 », « (WhatsApp) ».
+PHONE = re.compile(r"^[+(\d][^\x00-\x1f\x7f]*$")
 
 
 def _phone(value: str | None) -> str | None:
-    # Printed under the name in the requête and the letter: digits a court can dial, nothing else (too
-    # few or too many for a French number: the check's « telephone-incomplet » warning).
-    if value is not None and not (PHONE.match(value) and sum(c.isdigit() for c in value) >= 4):
-        raise _err(f"numéro de téléphone invalide « {value} » : des chiffres, par exemple 06 12 34 56 78 "
-                   "ou +33 6 12 34 56 78")
+    # Printed under the name in the requête and the letter: a number a court can dial, first (too few
+    # or too many digits for a French number: the check's « telephone-incomplet » warning).
+    if value is not None and not (PHONE.match(value) and sum(c in "0123456789" for c in value) >= 6):
+        raise _err(f"numéro de téléphone invalide « {value} » : le numéro d'abord, par exemple 06 12 34 56 78 "
+                   "ou +33 6 12 34 56 78 (poste 204)")
     return value
 
 
@@ -214,7 +237,6 @@ def _ascii_choice(value: Any) -> Any:
     """« demandée », « Rendez-vous »: accents, case and dashes as people type them."""
     if not isinstance(value, str):
         return value
-    import unicodedata
     folded = unicodedata.normalize("NFKD", value.strip().lower()).encode("ascii", "ignore").decode()
     return re.sub(r"[\s-]+", "_", folded)
 
@@ -236,15 +258,15 @@ Preuves = Annotated[list[PieceId], BeforeValidator(_none_to_list), Field(max_len
 class Procedure(Strict):
     type: Literal[tuple(PROCEDURES)]  # type: ignore[valid-type]
     voie: Annotated[Literal[VOIES], BeforeValidator(_ascii_choice)] = "rendez_vous"  # type: ignore[valid-type]
-    titre_actuel: Short | None = None
+    titre_actuel: Annotated[Short | None, AfterValidator(_titre_actuel)] = None
     expiration_titre: Date | None = None
     # Joined into a sentence of the requête: its line breaks are spaces there.
-    precisions: Annotated[Written | None, AfterValidator(lambda v: " ".join(v.split()) if v else v)] = None
+    precisions: Annotated[Long | None, AfterValidator(lambda v: " ".join(v.split()) if v else v)] = None
     oqtf: Annotated[bool, BeforeValidator(_oui_non)] = False
     # The case states that no removal measure was taken: the requête says so (never assumed).
     sans_mesure_eloignement: Annotated[bool, BeforeValidator(_oui_non)] = False
     # Why the first attempt came after the titre expired (R. 431-5 CESEDA), with its pièces.
-    explication_retard: Written | None = None
+    explication_retard: Long | None = None
     preuves_retard: Preuves = []
     # The pièces showing the application is complete and ready to be filed (CE 435594).
     preuves_dossier: Preuves = []
@@ -287,7 +309,7 @@ def _url(value: str | None) -> str | None:
 class Prefecture(Strict):
     departement: Annotated[str, BeforeValidator(_departement)]
     site: Short | None = None
-    url_rendez_vous: Annotated[Short | None, AfterValidator(_url)] = None
+    url_rendez_vous: Annotated[Bare | None, AfterValidator(_url)] = None
     adresse: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
     prefete: Annotated[bool, BeforeValidator(_oui_non)] = False
     # The pièces showing the préfecture receives only by online appointment.
@@ -369,7 +391,7 @@ class Urgence(Strict):
     """One urgency fact. A plain string in the file is read as ``motif: autre`` and ``libre``."""
 
     motif: Annotated[Literal[MOTIFS], BeforeValidator(_ascii_choice)] = "autre"  # type: ignore[valid-type]
-    fait: Written
+    fait: Long
     echeance: Date | None = None
     preuves: Preuves = []
     # True when the fact was written as a plain string: printed as written, never as our argument.

@@ -31,13 +31,41 @@ def written_person(case_file: Path | None) -> dict:
         return {}
     try:
         with open(case_file, encoding="utf-8") as fh:
-            # libyaml when PyYAML has it: ten times faster, and only the name is read here.
-            data = yaml.load(fh.read(1 << 20), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            data = yaml.load(fh.read(1 << 20), Loader=_text_loader())
         r = data.get("requerant") if isinstance(data, dict) else None
     except Exception:  # noqa: BLE001 — a broken file is reported by its own check, not here
         return {}
     return {k: " ".join(str(v).split()) for k, v in r.items() if isinstance(v, (str, int)) or hasattr(v, "isoformat")} \
         if isinstance(r, dict) else {}
+
+
+_TEXT_LOADER = None
+
+
+def _text_loader():
+    """libyaml when PyYAML has it (ten times faster: only the name is read here), every scalar but
+    ``null`` read as text, as the case loader does: a person named « No » or « On » is not a boolean."""
+    global _TEXT_LOADER
+    if _TEXT_LOADER is None:
+        import yaml
+
+        class Text(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            pass
+
+        Text.yaml_implicit_resolvers = {k: [r for r in v if r[0] == "tag:yaml.org,2002:null"]
+                                        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+        _TEXT_LOADER = Text
+    return _TEXT_LOADER
+
+
+def _birth(text: str) -> str:
+    """A birth date in one spelling whatever the accepted one written (« 03/11/1987 », « 1987-11-03 »)."""
+    from refere import dates
+
+    try:
+        return dates.parse_date(text).isoformat()
+    except ValueError:
+        return text
 
 
 def person_key(case_file: Path | None) -> tuple[str, ...] | None:
@@ -58,7 +86,7 @@ def _person(case_file: Path | None) -> tuple[tuple | None, tuple[str, ...] | Non
     if stamp in _PERSON_CACHE:
         return stamp, _PERSON_CACHE[stamp]
     r = written_person(case_file)
-    key = tuple(plain(str(r.get(k, ""))) for k in ("nom", "prenoms", "date_naissance"))
+    key = (plain(str(r.get("nom", ""))), plain(str(r.get("prenoms", ""))), _birth(str(r.get("date_naissance", ""))))
     found = key if all(key) and "a completer" not in key else None
     remember_person(stamp, found)
     return stamp, found

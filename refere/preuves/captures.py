@@ -95,7 +95,7 @@ def scan(folder: Path, relative_to: Path) -> Scan:
         by_hash.setdefault(digest, []).append(written)
         found = shotdates.read(path, kind, data)
         if found is None:
-            undated.append(Shot(written, None, "aucune date dans le fichier ni dans son nom", digest))
+            undated.append(Shot(written, None, shotdates.undated_reason(written), digest))
         else:
             dated.append(Shot(written, found.when, found.source, digest))
     dated.sort(key=lambda s: (s.when, s.written))

@@ -116,7 +116,9 @@ def _applicant(case: Case, add: Add) -> None:
             "L'adresse est prouvée par une attestation d'hébergement, mais la requête écrit « demeurant » : "
             "indiquez le nom de la personne qui héberge dans « requerant.heberge_par » (par exemple « M. Sékou Diallo ») pour "
             "qu'elle écrive « hébergé chez … ».", R411_1, "requerant.heberge_par")
-    digits = re.sub(r"[\s.\-()/]", "", r.telephone or "")
+    # The number itself, without what follows it (« poste 204 », « (WhatsApp) »).
+    number = re.match(r"[+\d\s.\-–—/]*(?:\(0\)[\d\s.\-–—/]*)?", r.telephone or "")[0]
+    digits = re.sub(r"[^\d+]", "", number)
     if digits and ((digits.startswith("0") and len(digits) != 10) or (digits.startswith("+33") and len(digits) != 12)
                    or (digits.startswith("0033") and len(digits) != 13)):
         add("telephone-incomplet", AVERTISSEMENT,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from refere import files
 from refere.pieces import pngmeta, probe
-from refere.dates import PARIS, missing_in_paris, to_paris
+from refere.dates import PARIS, format_date, missing_in_paris, to_paris
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def from_content(kind: str, data: bytes | Path) -> ShotDate | None:
         return None
 
 
-def parse_name(name: str) -> dt.datetime | None:
+def _name_parts(name: str) -> list[str] | None:
     # macOS stores names decomposed (NFD); curly or straight apostrophes are both common.
     stem = unicodedata.normalize("NFC", Path(name).stem)
     m = _NAME_DT.search(stem)
@@ -112,7 +112,29 @@ def parse_name(name: str) -> dt.datetime | None:
     if m["ampm"]:
         pm = m["ampm"].lower() == "pm"
         hour = (hour % 12) + (12 if pm else 0)
-    return _build([m["y"], m["mo"], m["d"], str(hour), m["mi"], m["s"]], None)
+    return [m["y"], m["mo"], m["d"], str(hour), m["mi"], m["s"]]
+
+
+def parse_name(name: str) -> dt.datetime | None:
+    parts = _name_parts(name)
+    return _build(parts, None) if parts else None
+
+
+NO_DATE = "aucune date dans le fichier ni dans son nom"
+
+
+def undated_reason(name: str) -> str:
+    """Why a capture got no date: none anywhere, or its name's hour is one Paris skipped."""
+    parts = _name_parts(name)
+    try:
+        naive = dt.datetime(*(int(p or 0) for p in parts)) if parts else None  # type: ignore[misc]
+    except ValueError:
+        naive = None
+    if naive is not None and missing_in_paris(naive):
+        return (f"l'heure de son nom ({naive.hour} h {naive.minute:02d} le {format_date(naive.date())}) n'a pas "
+                "existé à Paris (passage à l'heure d'été) : le téléphone n'était pas à l'heure de Paris ; notez "
+                "la tentative à la main avec son heure réelle")
+    return NO_DATE
 
 
 def _from_text(info: dict, xmp: object) -> ShotDate | None:

@@ -400,18 +400,17 @@ def _courriers_text(courriers: list[dict[str, Any]], g: dict[str, str], anef: bo
 
 def _titre_phrase(case: Case, inv: Inventory, g: dict[str, str], on: dt.date) -> str:
     """« Il est titulaire d'un certificat de résidence algérien « salarié », qui expire le … (pièce n° 2). »
-
-    French typography applies to the requête's words only: the titre is printed as written.
-    """
+    French typography applies to the requête's words only: the titre is printed as written."""
     proc = case.procedure
     exp = proc.expiration_titre
     past = bool(exp and exp < on)
     ref = next((f" (pièce n°\u00a0{p.numero})" for p in inv.pieces if p.categorie == "titre_sejour"), "")
     when = f", qui {'a expiré' if past else 'expire'} le {dates.format_date(exp)}" if exp else ""
     if proc.titre_actuel:
-        article = grammaire.titre_indefini(proc.titre_actuel)[: -len(proc.titre_actuel.strip())].replace("'", "\u2019")
-        return (f"{g['Il']} {'était' if past else 'est'} titulaire {article}{grammaire.guillemets(proc.titre_actuel.strip())}"
-                f"{grammaire.typo(when)}{ref}.")
+        full = grammaire.titre_indefini(proc.titre_actuel)  # « d'une » + the titre, its capital maybe lowered
+        cut = len(full) - len(proc.titre_actuel.strip())
+        return (f"{g['Il']} {'était' if past else 'est'} titulaire {full[:cut].replace(chr(39), chr(0x2019))}"
+                f"{grammaire.guillemets(full[cut:])}{grammaire.typo(when)}{ref}.")
     if exp:
         return f"Son titre de séjour {'a expiré' if past else 'expire'} le {dates.format_date(exp)}{ref}."
     return ""

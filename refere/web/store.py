@@ -380,7 +380,7 @@ def date_upload(tmp: Path, kind: str, original: str) -> tuple[dt.datetime | None
         return found.when, found.source
     if when := shotdates.parse_name(original):
         return when, "nom du fichier"
-    return None, "aucune date dans le fichier ni dans son nom"
+    return None, shotdates.undated_reason(original)
 
 
 def store_capture(tmp: Path, kind: str, digest: str, when: dt.datetime | None, folder: Path) -> str:

@@ -513,6 +513,56 @@ def test_bordereau_cuts_a_title_too_long_for_its_column(tmp_path):
     assert not any(t.startswith("\u0301") for t in pdf_text(path, 1, 1).splitlines())
 
 
+def _title_lines(title: str) -> list[str]:
+    """The lines the bordereau draws for a single pièce named ``title``."""
+    from types import SimpleNamespace
+
+    from refere.pieces import bordereau
+    from refere.pieces.pdffont import Font
+
+    inv = SimpleNamespace(pieces=[SimpleNamespace(numero=1, titre=title)])
+    layout = bordereau._bordereau_layout(inv, ["Bordereau des pièces"], Font(), Font(bold=True))
+    label_x = next(x for _, _, x, _, text in layout[0] if text == "Pièce")
+    return [text for bold, _, x, _, text in layout[0] if x == label_x and not bold]
+
+
+def test_bordereau_hides_format_characters_and_breaks_where_they_allow(tmp_path):
+    """A soft hyphen was drawn « - » mid-word (« Attes-ta-tion »), a zero-width space let a word be
+    cut anywhere (« Certificatd / erésidence »), and their file name held « _ » (attack 25). Both are
+    now invisible places to break, a soft hyphen showing « - » only at the end of a line broken at
+    it (as in Word); other format characters are not drawn; file names are made without them."""
+    from refere.pieces.pdffont import missing
+
+    soft = "hé\u00adber\u00adge\u00adment"
+    # The fewest words before « hébergement » that push it past the end of the line.
+    filler = next(n for n in range(1, 60) if len(_title_lines("Attestation " + "de " * n + soft)) > 1)
+    broken = _title_lines("Attestation " + "de " * filler + soft)
+    assert len(broken) == 2 and broken[0].endswith("-"), broken
+    assert broken[0][:-1].split()[-1] + broken[1] == "hébergement"
+    zero = "\u200b".join(["Certificat", "de", "résidence"] * 8)  # one word, wider than the line
+    cut = _title_lines(zero)
+    assert len(cut) > 1 and all(re.fullmatch("(Certificat|de|résidence)+", line) for line in cut), cut
+    assert missing("Attes\u00adta\u00adtion\U000e0001") == []  # never drawn: no warning of « � »
+
+    data = default_case()
+    data["pieces"] = [
+        {"titre": "Attes\u00adta\u00adtion d'" + soft + " de M.\u2060 Rachid\ufeff Benali\u200d",
+         "categorie": "domicile", "fichier": "pieces/hebergement.pdf", "date": "2025-03-01"},
+        {"titre": "Attestation " + "de " * filler + soft, "categorie": "autre", "fichier": "pieces/long.pdf"},
+        {"titre": zero, "categorie": "autre", "fichier": "pieces/zero.pdf"},
+    ]
+    res = built(write_case(tmp_path / "affaire", data))
+    text = pdf_text(res.out / "dossier-complet.pdf", 1, 1)
+    assert "Attestation d'hébergement de M. Rachid Benali p. 2" in text, text
+    assert f"{broken[0]} p. " in text and f"\n{broken[1]}\r\n" in text  # the hyphen at the line's end only
+    assert not any(c in text for c in "\u00ad\u200b\u200d\u2060\ufeff\ufffd"), text
+    names = [p.fichier for p in res.inventory.pieces if p.categorie != "captures"]
+    assert names[0] == "01_Attestation_d_hebergement_de_M_Rachid_Benali.pdf"
+    assert names[1] == "05_Attestation_" + "de_" * filler + "hebergement.pdf"
+    assert names[2].startswith("06_CertificatderesidenceCertificat")
+    assert all(name in os.listdir(res.out / "pieces") for name in names)
+
+
 def test_bordereau_title_taller_than_the_first_page_goes_on_over_the_next():
     """Under a long header, the first title may not fit what is left of page 1: it starts there
     (the headings never alone on a page) and goes on at the top of the next page."""

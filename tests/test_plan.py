@@ -137,6 +137,9 @@ def test_week_labels_never_run_past_the_requete(tmp_path):
     ("Nguyễn Thị Minh Khai", "01_Nguyen_Thi_Minh_Khai.pdf"),
     ("Courrier - réponse", "01_Courrier-reponse.pdf"),
     ("!!!", "01_Piece.pdf"),
+    # Format characters are unseen in the title: gone, never « _ » (attack 25).
+    ("Attes\u00adta\u00adtion d'hé\u00adber\u00adge\u00adment", "01_Attestation_d_hebergement.pdf"),
+    ("Certificat\u200bde\u2060résidence\ufeff\u200d", "01_Certificatderesidence.pdf"),
 ])
 def test_file_names(title, expected):
     assert file_name(1, title) == expected

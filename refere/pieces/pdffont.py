@@ -20,6 +20,12 @@ if TYPE_CHECKING:
     from fontTools.ttLib import TTFont
 
 BREAK_AFTER = "/_-.@"  # where a word too long for its line is best cut
+# Invisible places to break a word, and what the line then ends with: a soft hyphen shows as « - »
+# only where the line breaks at it, as in Word; a zero-width space shows nothing.
+BREAKS = {"\u00ad": "-", "\u200b": ""}
+# Format characters that are seen all the same (Arabic number signs, end of ayah…): drawn as typed.
+SHOWN_FORMAT = frozenset("\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u0891\u08e2"
+                         "\U000110bd\U000110cd")
 FILES = {False: "DejaVuSans.ttf", True: "DejaVuSans-Bold.ttf"}
 
 
@@ -43,7 +49,22 @@ def missing(text: str) -> list[str]:
     if all(ord(c) < 0x250 for c in text):  # DejaVu covers Latin, Latin-1 and Latin Extended
         return []
     cmap = _load(False).getBestCmap()
-    return list(dict.fromkeys(c for c in text if ord(c) not in cmap and not c.isspace()))
+    return list(dict.fromkeys(c for c in text if ord(c) not in cmap and not c.isspace() and not _hidden(c)))
+
+
+def _hidden(ch: str) -> bool:
+    """Whether ``ch`` is a format character nobody sees (soft hyphen, U+200D, U+2060, U+FEFF, bidi
+    marks…): never drawn, where DejaVu has a glyph for it or draws « � » (attack 25)."""
+    return unicodedata.category(ch) == "Cf" and ch not in SHOWN_FORMAT
+
+
+def _plain(word: str) -> str:
+    return "".join(c for c in word if c not in BREAKS)
+
+
+def _marks(word: str) -> list[int]:
+    """Where ``word`` may break invisibly: a soft hyphen or zero-width space with letters either side."""
+    return [i for i, c in enumerate(word) if c in BREAKS and _plain(word[:i]) and _plain(word[i + 1:])]
 
 
 class Font:
@@ -71,20 +92,42 @@ class Font:
 
     def wrap(self, text: str, size: float, max_width: float) -> list[str]:
         """Greedy word wrap; a word wider than the line is cut, never drawn past it (attack 24:
-        an address or a file name ran over the pages column and off the page)."""
+        an address or a file name ran over the pages column and off the page). A word breaks at a
+        soft hyphen or zero-width space before it goes whole to the next line, as in Word; format
+        characters are not drawn (attack 25: « Attes-ta-tion », « Certificatd / erésidence »)."""
+        text = "".join(c for c in text if c in BREAKS or not _hidden(c))
         lines: list[str] = []
         current = ""
         for word in text.split():
-            trial = f"{current} {word}".strip()
-            if current and self.width(trial, size) > max_width:
-                lines.append(current)
-                current = word
-            else:
-                current = trial
-            if self.width(current, size) > max_width:  # one word, alone on its line, and too wide
-                *full, current = self._cut(current, size, max_width)
-                lines += full
+            while True:
+                trial = f"{current} {_plain(word)}".strip()
+                if self.width(trial, size) <= max_width:
+                    current = trial
+                    break
+                if split := self._soft(current, word, size, max_width):
+                    lines.append(split[0])
+                    current, word = "", split[1]
+                elif current:  # the word starts the next line
+                    lines.append(current)
+                    current = ""
+                elif marks := _marks(word):  # alone, and its first stretch too wide: cut, then on
+                    at = marks[0]
+                    lines += self._cut(_plain(word[:at]) + BREAKS[word[at]], size, max_width)
+                    word = word[at + 1:]
+                else:  # one word, alone on its line, and too wide
+                    *full, current = self._cut(_plain(word), size, max_width)
+                    lines += full
+                    break
         return lines + ([current] if current else [])
+
+    def _soft(self, current: str, word: str, size: float, max_width: float) -> tuple[str, str] | None:
+        """The line ``current`` ends with, broken at the last invisible break of ``word`` that
+        fits, and what is left of the word; None when none fits."""
+        for at in reversed(_marks(word)):
+            line = f"{current} {_plain(word[:at])}{BREAKS[word[at]]}".strip()
+            if self.width(line, size) <= max_width:
+                return line, word[at + 1:]
+        return None
 
     def _cut(self, word: str, size: float, max_width: float) -> list[str]:
         """``word`` in pieces that each fit: cut after the last « / _ - . @ » that fits, so that an

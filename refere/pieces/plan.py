@@ -78,7 +78,9 @@ _LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß"
 
 
 def ascii_label(text: str) -> str:
-    """Accents removed, then only ASCII letters, digits, « _ » and « - » (Télérecours)."""
+    """Accents removed, then only ASCII letters, digits, « _ » and « - » (Télérecours). Format
+    characters (soft hyphen, U+200B…) are unseen in the title: gone, not « _ » (attack 25)."""
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     text = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
     text = "".join(c for c in text if not unicodedata.combining(c))
     text = re.sub(r"[^A-Za-z0-9-]+", "_", text)

@@ -166,10 +166,7 @@ def build_one(job: Job, out: Held, settings: Settings) -> Row:
 
 def _build_one(job: Job, out: Held, settings: Settings) -> Row:
     if job.case_file is None:
-        code = ("dossier-introuvable" if "introuvable" in job.problem or "aucun" in job.problem
-                else "lien-non-suivi" if "lien vers un autre dossier" in job.problem
-                else "nom-a-changer")
-        return Row(job.name, FAILED, bloquants=(code,), erreur=job.problem)
+        return Row(job.name, FAILED, bloquants=(job.code or "nom-a-changer",), erreur=job.problem)
     try:
         # Written only inside the output folder held at the start of the run, whatever was swapped since.
         with inside(out, job.name) as target:

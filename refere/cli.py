@@ -98,7 +98,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.argument("dossiers", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--strict", is_flag=True, help="Échouer aussi sur les avertissements.")
 @click.option("--json", "as_json", is_flag=True, help="Sortie JSON pour les programmes.")
-@click.option("--calendrier", type=click.Path(path_type=Path), metavar="FICHIER.png",
+@click.option("--calendrier", type=clifr.OUTPUT, metavar="FICHIER.png",
               help="Écrire aussi le calendrier des tentatives (image PNG ; une seule affaire).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, metavar="N",
               help="Captures lues à la fois (par défaut : les cœurs de la machine, 4 au plus).")
@@ -246,7 +246,7 @@ def schema() -> None:
 
 
 @cli.command()
-@click.argument("dossier", type=click.Path(path_type=Path))
+@click.argument("dossier", type=clifr.OUTPUT)
 @click.option("--interactif", is_flag=True, help="Poser les questions une à une.")
 def init(dossier: Path, interactif: bool) -> None:
     """Crée un dossier d'affaire : dossier.yaml commenté, captures/ et pieces/.
@@ -267,7 +267,7 @@ def init(dossier: Path, interactif: bool) -> None:
 
 @cli.command()
 @click.argument("dossier", type=click.Path(path_type=Path))
-@click.option("-o", "--sortie", type=click.Path(path_type=Path), help="Dossier de sortie (par défaut : dossier/ à côté du fichier).")
+@click.option("-o", "--sortie", type=clifr.OUTPUT, help="Dossier de sortie (par défaut : dossier/ à côté du fichier).")
 @click.option("--force", is_flag=True, help="Remplacer le dossier de sortie s'il existe.")
 @click.option("--brouillon", is_flag=True, help="Construire même si les preuves sont insuffisantes (requête marquée « PROJET »).")
 @click.option("--pdf", is_flag=True, help="Convertir aussi la requête en PDF (LibreOffice requis).")
@@ -313,7 +313,7 @@ def build(dossier: Path, sortie: Path | None, force: bool, brouillon: bool, pdf:
 
 @cli.command()
 @click.argument("dossiers", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--sortie", required=True, type=click.Path(path_type=Path),
+@click.option("-o", "--sortie", required=True, type=clifr.OUTPUT,
               help="Dossier où écrire chaque affaire (sous-dossier par affaire) et rapport.csv.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, metavar="N",
               help="Affaires traitées en parallèle (par défaut : les cœurs de la machine).")
@@ -462,7 +462,7 @@ def web(espace: Path, port: int, hote: str, derriere_proxy: bool, nom_public: st
 
 @cli.command()
 @click.argument("dossier", type=click.Path(path_type=Path))
-@click.option("-o", "--sortie", type=click.Path(path_type=Path),
+@click.option("-o", "--sortie", type=clifr.OUTPUT,
               help="Dossier où écrire la lettre et le texte du courriel (par défaut : celui du dossier.yaml).")
 @click.option("--force", is_flag=True, help="Remplacer une lettre déjà écrite.")
 @click.option("--modele", type=click.Path(path_type=Path),
@@ -549,7 +549,7 @@ def modele_verifier(fichier: Path, lettre: bool) -> None:
 
 
 @modele.command("exporter")
-@click.argument("fichier", type=click.Path(path_type=Path))
+@click.argument("fichier", type=clifr.OUTPUT)
 @click.option("--force", is_flag=True, help="Remplace le fichier s'il existe déjà.")
 @click.option("--courrier", "lettre", is_flag=True,
               help="Écrire le modèle de la lettre à la préfecture (refere courrier) au lieu de celui de la requête.")

@@ -170,3 +170,22 @@ def inert_streams() -> None:
 def raw(stream):
     """The terminal beneath an ``Inert`` stream (for a progress bar)."""
     return stream.raw if isinstance(stream, Inert) else stream
+
+
+class OutputPath(click.Path):
+    """A path a command writes to (``-o``, ``--calendrier``, ``init``, ``modele exporter``): one
+    the system cannot name is refused in French, exit 1, before the command starts (write.nameable)."""
+
+    def __init__(self):
+        from pathlib import Path
+
+        super().__init__(path_type=Path)
+        self.name = _gettext("path")  # made at import, before install() gives click our words
+
+    def convert(self, value, param, ctx):
+        from refere.write import nameable
+
+        return nameable(super().convert(value, param, ctx))
+
+
+OUTPUT = OutputPath()

@@ -77,6 +77,7 @@ _ERRNO_FR = {
     errno.ENOSPC: "disque plein",
     errno.EROFS: "support en lecture seule",
     errno.ENAMETOOLONG: "nom trop long",
+    errno.ELOOP: "boucle de liens symboliques",
     errno.EDQUOT: "quota disque dépassé",
 }
 

@@ -21,6 +21,7 @@ class Job:
     name: str
     case_file: Path | None
     problem: str = ""  # set when the argument itself is unusable
+    code: str = ""  # the failed row's family (rapport.csv « bloquants »); the problem text quotes paths
 
 
 def one_line_name(text: str) -> str:
@@ -32,17 +33,37 @@ def _common_parent(paths: list[Path]) -> Path:
     return Path(os.path.commonpath([str(p) for p in paths])) if len(paths) > 1 else paths[0].parent
 
 
-LINKED = ("« {link} » est un lien vers un autre dossier, qui n'est pas suivi : donnez son vrai chemin à "
-          "refere batch")
+# Said by batch, check and courrier alike: the way out is named, not a command.
+LINKED = ("« {link} » est un lien vers un autre dossier, qui n'est pas suivi : donnez directement le dossier vers "
+          "lequel il pointe")
+LINKED_FILE = ("« {link} » est un lien vers un autre fichier, qui n'est pas suivi : mettez le fichier lui-même à "
+               "la place du lien")
+_LINK_SEARCH = 10_000  # folders looked at below a link; past this, it is named without knowing
 
 
-def _linked_cases(folder: Path) -> list[Path]:
-    """Linked folders holding a case inside a searched folder: the search does not follow links
-    (a loop, a case outside the desk's folder), so each is named rather than left out in silence."""
+def holds_case(folder: Path) -> bool:
+    """Whether a dossier.yaml lies in ``folder`` or anywhere below it: ``folder`` itself is looked
+    into (a link is followed here, once), the links below it are not (no loop), and the search is
+    bounded (a link to a whole disk answers yes rather than take minutes)."""
+    for n, (_, dirs, files) in enumerate(os.walk(folder)):
+        if "dossier.yaml" in files or n >= _LINK_SEARCH:
+            return True
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+    return False
+
+
+def _linked_cases(folder: Path) -> list[tuple[Path, str]]:
+    """Links inside a searched folder to a folder holding a case anywhere below it, or a case file
+    that is itself a link, each with its message: the search does not follow links (a loop, a case
+    outside the desk's folder, sources opened without following links), so each is named rather
+    than left out in silence."""
     out = []
-    for top, dirs, _ in os.walk(folder):
+    for top, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        out += [Path(top) / d for d in dirs if (Path(top) / d).is_symlink() and (Path(top) / d / "dossier.yaml").is_file()]
+        here = Path(top)
+        out += [(here / d, LINKED) for d in dirs if (here / d).is_symlink() and holds_case(here / d)]
+        if "dossier.yaml" in files and (here / "dossier.yaml").is_symlink():
+            out.append((here / "dossier.yaml", LINKED_FILE))
     return out
 
 
@@ -53,39 +74,41 @@ def find_jobs(arguments: Iterable[Path]) -> list[Job]:
     directly (or a folder that is itself a case) by its folder's name. When two names still
     clash, both are named by their path from their common parent folder: never « -2 ».
     """
-    found: list[tuple[str, Path | None, str]] = []
+    found: list[tuple[str, Path | None, str, str]] = []  # name, case file, problem, code
     for arg in arguments:
         if arg.is_file():
-            found.append((Path(os.path.abspath(arg)).parent.name, arg, ""))
+            found.append((Path(os.path.abspath(arg)).parent.name, arg, "", ""))
         elif arg.is_dir():
             direct = arg / "dossier.yaml"
             if direct.is_file():
-                found.append((Path(os.path.abspath(arg)).name or "racine", direct, ""))
+                found.append((Path(os.path.abspath(arg)).name or "racine", direct, "", ""))
                 continue
             cases = sorted(
                 p for p in arg.rglob("dossier.yaml")
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(arg).parts))
-            if not cases:
+                if p.is_file() and not p.is_symlink() and not any(part.startswith(".") for part in p.relative_to(arg).parts))
+            linked = _linked_cases(arg)
+            if not cases and not linked:
                 found.append((Path(os.path.abspath(arg)).name or str(arg), None,
-                              f"aucun fichier dossier.yaml dans « {arg} »"))
-            found += [(c.parent.relative_to(arg).as_posix(), c, "") for c in cases]
-            found += [(link.relative_to(arg).as_posix(), None, LINKED.format(link=link)) for link in _linked_cases(arg)]
+                              f"aucun fichier dossier.yaml dans « {arg} »", "dossier-introuvable"))
+            found += [(c.parent.relative_to(arg).as_posix(), c, "", "") for c in cases]
+            found += [((link.parent if why is LINKED_FILE else link).relative_to(arg).as_posix(), None,
+                       why.format(link=link), "lien-non-suivi") for link, why in linked]
         else:
-            found.append((arg.name or str(arg), None, f"« {arg} » introuvable"))
+            found.append((arg.name or str(arg), None, f"« {arg} » introuvable", "dossier-introuvable"))
     # The same case file given twice is one case.
     seen_files: set[str] = set()
-    unique: list[tuple[str, Path | None, str]] = []
-    for name, path, problem in found:
+    unique: list[tuple[str, Path | None, str, str]] = []
+    for name, path, problem, code in found:
         if path is not None:
             key = os.path.realpath(path)
             if key in seen_files:
                 continue
             seen_files.add(key)
-        unique.append((name, path, problem))
+        unique.append((name, path, problem, code))
     by_name: dict[str, list[int]] = {}
-    for i, (name, _, _) in enumerate(unique):
+    for i, (name, *_) in enumerate(unique):
         by_name.setdefault(name, []).append(i)
-    names = [name for name, _, _ in unique]
+    names = [name for name, *_ in unique]
     for name, idx in by_name.items():
         with_files = [i for i in idx if unique[i][1] is not None]
         if len(idx) > 1 and len(with_files) == len(idx):
@@ -101,7 +124,7 @@ def find_jobs(arguments: Iterable[Path]) -> list[Job]:
     # separator but must pass the messages' own newlines): a folder « a\nFAUX : … » is named « a\x0aFAUX : … »,
     # its output folder under -o too (attack4 G3).
     names = [one_line_name(n) for n in names]
-    jobs = [Job(n, p, problem) for n, (_, p, problem) in zip(names, unique)]
+    jobs = [Job(n, p, problem, code) for n, (_, p, problem, code) in zip(names, unique)]
     return _refuse_clashes(jobs)
 
 

@@ -59,6 +59,32 @@ def new_dir_mode() -> int:
     return 0o777 & ~umask()
 
 
+NAME_MAX = 255  # bytes in one file or folder name, on every file system refere meets
+
+
+def nameable(path: Path) -> Path:
+    """``path`` where a command is to write, refused in French when the system cannot name it: a
+    name over 255 bytes, a loop of links on the way, a file where a folder should be. Checked once
+    for every command (the CLI's ``clifr.OUTPUT``), as pathlib's exists() and is_dir() raise on
+    these and resolve() raises RuntimeError on a loop: an « Erreur interne » otherwise."""
+    try:
+        os.lstat(path)
+        return path
+    except FileNotFoundError as exc:
+        # Nothing is looked up below a missing folder: the names are measured here, before any
+        # folder of the path is made.
+        if all(len(os.fsencode(part)) <= NAME_MAX for part in path.parts):
+            return path
+        error = OSError(errno.ENAMETOOLONG, exc.strerror)
+    except OSError as exc:
+        error = exc
+    reason = os_reason(error)
+    if error.errno == errno.ENAMETOOLONG:
+        reason += f" : {NAME_MAX} octets au plus par nom de fichier ou de dossier, un « é » en compte 2"
+    shown = str(path) if len(str(path)) <= 160 else f"{str(path)[:160]}…"
+    raise OutputError(f"impossible d'écrire « {shown} » ({reason}) : rien n'a été écrit")
+
+
 def _inside(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
 

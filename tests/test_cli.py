@@ -137,7 +137,9 @@ def test_os_errors_in_french(run, tmp_path, case_path):
     blocker = tmp_path / "un-fichier"
     blocker.write_text("x")
     res = run("build", case_path, "-o", blocker / "sortie")
-    assert res.exit_code == 1 and "un fichier de ce nom existe déjà" in res.output
+    # The path is refused before any work, for what it is (a file where a folder should be).
+    assert res.exit_code == 1 and "(un élément du chemin est un fichier, pas un dossier)" in res.output
+    assert blocker.read_text() == "x"
 
 
 # --- messages a person can act on ----------------------------------------------------------

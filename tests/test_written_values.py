@@ -154,13 +154,14 @@ def test_a_linked_case_folder_is_named_not_skipped(tmp_path, run):
         rows = {r["dossier"]: r for r in csv.DictReader(fh, delimiter=";")}
     assert rows["vrai"]["statut"] == "ok"
     assert rows["lien"]["statut"] == "échec" and rows["lien"]["bloquants"] == "lien-non-suivi"
-    assert "est un lien vers un autre dossier, qui n'est pas suivi" in rows["lien"]["erreur"]
+    assert rows["lien"]["erreur"].endswith("est un lien vers un autre dossier, qui n'est pas suivi : donnez directement "
+                                          "le dossier vers lequel il pointe")
     assert not (tmp_path / "sortie" / "lien").exists()
     # The web page of the same folder names it too, and never serves it.
     client = create_app(desk, limits=store.Limits(), workers=1).test_client()
     page = html.unescape(client.get("/").get_data(as_text=True))
     hint = page.split('id="liens-non-suivis"')[1].split("</div>")[0]
-    assert "1 lien vers un autre dossier n'est pas suivi" in hint and "<code>lien</code>" in hint
+    assert "1 lien vers un autre dossier ou fichier n'est pas suivi" in hint and "<code>lien</code>" in hint
     assert client.get("/d/lien/").status_code == 404
 
 

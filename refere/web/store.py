@@ -68,9 +68,20 @@ def unserved_cases(workspace: Path) -> list[tuple[str, str]]:
 
 
 def linked_cases(workspace: Path) -> list[str]:
-    """Links to a case folder: never followed (a case outside the workspace), named on the page."""
-    return [casenames.visible(p.name) for p in _entries(workspace)
-            if p.is_symlink() and p.name[:1] != "." and (p / CASE_FILE).is_file()]
+    """Links never followed (a case outside the workspace), named on the page as `refere batch` names
+    them: a link to a folder holding a case, anywhere below it; a case folder whose dossier.yaml is a link."""
+    from refere.jobs import holds_case
+
+    names = []
+    for p in _entries(workspace):
+        if p.name[:1] == "." or p.name == BATCH_OUT:
+            continue
+        if p.is_symlink():
+            if holds_case(p):
+                names.append(casenames.visible(p.name))
+        elif p.is_dir() and (p / CASE_FILE).is_symlink():
+            names.append(f"{casenames.visible(p.name)}/{CASE_FILE}")
+    return names
 
 
 def _case_folders(workspace: Path) -> list[str]:

@@ -235,9 +235,10 @@ def build(out: Path = OUT) -> Path:
     p("{{ faits.dossier }}")
     tag("{%p endif %}")
     tag("{%p if procedure.anef %}")
+    # « comme le montrent les captures » only when some attempt has one: never a proof the dossier lacks.
     p("{{ chiffres.phrase }} À chaque fois, le téléservice a empêché le dépôt de la demande{% if lecture.citation %}"
-      " ; comme le montrent les captures d'écran produites, il affichait : {{ lecture.citation }}{% else %}, comme "
-      "le montrent les captures d'écran des messages affichés.{% endif %} "
+      " ; comme le montrent les captures d'écran produites, il affichait : {{ lecture.citation }}{% elif "
+      "chiffres.captures %}, comme le montrent les captures d'écran des messages affichés.{% else %}.{% endif %} "
       "Le détail des tentatives figure ci-dessous.")
     tag("{%p else %}")
     p("Cette démarche suppose l'obtention préalable d'un rendez-vous, que la préfecture n'attribue "
@@ -249,7 +250,8 @@ def build(out: Path = OUT) -> Path:
     # The site's message, as every capture's reading gives it, quoted once; unread, the plain sentence.
     p("{{ chiffres.phrase }} {% if lecture.citation %}À chaque fois, comme le montrent les captures d'écran "
       "produites, le service affichait : {{ lecture.citation }}{% else %}À chaque fois, le service a répondu "
-      "qu'aucun créneau n'était disponible, comme le montrent les captures d'écran produites.{% endif %} "
+      "qu'aucun créneau n'était disponible{% if chiffres.captures %}, comme le montrent les captures d'écran "
+      "produites{% endif %}.{% endif %} "
       "Le détail des tentatives figure ci-dessous.")
     tag("{%p endif %}")
 
@@ -344,6 +346,10 @@ def build(out: Path = OUT) -> Path:
     p("En l'espèce, {{ requerant.le_requerant }} justifie {{ chiffres.de_resume }}{% if diligences %}, et des démarches d'accompagnement exposées ci-dessus, "
       "restées sans effet{% endif %}. L'impossibilité d'utiliser le téléservice est ainsi constatée, et la "
       "mesure demandée est utile.")
+    # The document asked from the registration: its ground, as in the other branch.
+    tag("{%p if moyen_recepisse %}")
+    p("{{ moyen_recepisse }}")
+    tag("{%p endif %}")
     tag("{%p elif faits.recepisse %}")
     p("Aux termes de l'article R. 431-12 du code de l'entrée et du séjour des étrangers et du droit d'asile, "
       "l'étranger admis à souscrire une demande de délivrance ou de renouvellement de titre de séjour se voit "
@@ -355,8 +361,10 @@ def build(out: Path = OUT) -> Path:
       "pu l'obtenir malgré plusieurs tentatives n'ayant pas été effectuées la même semaine, le juge des "
       "référés, saisi sur le fondement de l'article L. 521-3, peut enjoindre au préfet de lui communiquer une "
       "date de rendez-vous dans un délai qu'il fixe (CE, 10 juin 2020, n° 435594).")
+    tag("{%p if chiffres.captures %}")
     p("Les captures d'écran de la page de prise de rendez-vous ne sauraient être écartées au seul motif "
       "qu'elles sont anonymes (CE, 21 avril 2021, n° 448178).")
+    tag("{%p endif %}")
     p("En l'espèce, {{ requerant.le_requerant }} justifie {{ chiffres.de_resume }}{% if courriers_texte.utilite %}, "
       "ainsi que {{ courriers_texte.utilite }}{% endif %}. La mesure demandée, qui seule permet le renouvellement "
       "du récépissé, est donc utile.")
@@ -373,8 +381,10 @@ def build(out: Path = OUT) -> Path:
       "ni ne peut rendre obligatoire la prise de rendez-vous en ligne (CE, avis, 3 juin 2022, n° 461694). "
       "L'étranger qui n'obtient pas de rendez-vous par ce moyen ne saurait donc être privé de toute possibilité "
       "de présenter sa demande.")
+    tag("{%p if chiffres.captures %}")
     p("Les captures d'écran de la page de prise de rendez-vous ne sauraient être écartées au seul motif "
       "qu'elles sont anonymes (CE, 21 avril 2021, n° 448178).")
+    tag("{%p endif %}")
     p("En l'espèce, {{ requerant.le_requerant }} justifie {{ chiffres.de_resume }}{% if courriers_texte.utilite %}, ainsi que {{ courriers_texte.utilite }}"
       "{% endif %}. La mesure demandée est donc utile.")
     tag("{%p if moyen_recepisse %}")

@@ -253,3 +253,12 @@ def test_counsel_writing_for_a_person_without_civilite_names_them(tmp_path):
     text = text_of(out.docx)
     assert "Aïssatou Binta DIALLO a essayé à 10 reprises" in text, text
     assert "Elle " not in text and " elle " not in text
+
+
+def test_the_letter_names_the_titre_held_as_the_requete_does(tmp_path):
+    data = default_case()
+    data["procedure"]["titre_actuel"] = "visa de long séjour valant titre de séjour « étudiant »"
+    case = write_case(tmp_path / "a", data)
+    text = text_of(courrier.write(case, tmp_path / "envoi", today=dt.date(2025, 3, 25)).docx)
+    assert "titulaire d'un visa de long séjour valant titre de séjour « étudiant », qui expire le 31 mai 2025" \
+        in text.replace("\u2019", "'").replace("\u00a0", " "), text

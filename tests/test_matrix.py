@@ -220,7 +220,7 @@ def test_requete_reads_as_correct_french(folder, k):
             assert needle in flat, needle
         # The attestation prolongs a titre: asked only when one is held (not for an admission exceptionnelle).
         held = row["procedure"] != "admission_exceptionnelle_sejour"
-        assert ("attestation de prolongation d'instruction" in flat) is held
+        assert ("attestation de prolongation de l'instruction" in flat) is held
         assert "un récépissé de demande de titre de séjour" in flat
         assert "461694" not in text and "aucun créneau" not in text
     else:

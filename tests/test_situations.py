@@ -527,9 +527,11 @@ def test_counsel_and_neutral_forms(tmp_path):
     concl = anef.split("PAR CES MOTIFS")[1]
     # The attestation exists only once the request is registered: asked from that registration, not within
     # a delay, and covering the period after the titre's expiry.
-    assert ("de délivrer à la requérante, dès l'enregistrement de sa demande, une attestation de prolongation "
-            "d'instruction ou un récépissé de demande de titre de séjour, couvrant la période postérieure au 2 juin "
-            "2025 jusqu'à ce qu'il soit statué sur sa demande ;") in concl
+    # Valid for the time it states, it is renewed until the decision (R. 431-12, R. 431-15-1).
+    assert ("de délivrer à la requérante, dès l'enregistrement de sa demande, une attestation de prolongation de "
+            "l'instruction de sa demande ou, en cas de dépôt au guichet, un récépissé de demande de titre de séjour, "
+            "couvrant la période postérieure au 2 juin 2025, et de renouveler ce document jusqu'à ce qu'il soit "
+            "statué sur sa demande ;") in concl
     # No letter to the préfet asking the substitution solution: check says so on the ANEF route too.
     assert "anef-sans-courrier" in {f.code for f in anef_report.findings}
     data = copy.deepcopy(SITUATIONS["anef"])
@@ -798,9 +800,61 @@ def test_a_first_titre_on_the_anef_asks_a_recepisse_not_a_prolongation(tmp_path)
                      "echeance": "2025-05-12"}]
     text = render_data(tmp_path / "a", d)
     assert "une attestation de prolongation" not in text and "prolongation d'instruction" not in text
-    assert "dès l'enregistrement de sa demande, un récépissé de demande de titre de séjour" in text
+    assert ("dès l'enregistrement de sa demande, en cas de dépôt au guichet, un récépissé de demande de titre de "
+            "séjour et de renouveler ce document jusqu'à ce qu'il soit statué sur sa demande") in text
+    assert "R. 431-12" in text.replace("\u2011", "-") and "R. 431-15-1" not in text.replace("\u2011", "-")
     letter = courrier.write(tmp_path / "a" / "dossier.yaml", tmp_path / "envoi", today=dt.date(2025, 4, 4)).docx
     words = "\n".join(p.text for p in Document(str(letter)).paragraphs).replace("\u00a0", " ").replace("\u2019", "'")
     assert "prolongation d'instruction" not in words and "me délivrer un récépissé de demande de titre de séjour" in words
     # With a titre to prolong (a renewal on the ANEF), the attestation is asked.
-    assert "une attestation de prolongation d'instruction ou un récépissé" in render_situation(tmp_path, "anef")[3]
+    anef = render_situation(tmp_path, "anef")[3]
+    assert "une attestation de prolongation de l'instruction de sa demande ou, en cas de dépôt au guichet" in anef
+    assert "(article R. 431-15-1 du code de l'entrée et du séjour des étrangers et du droit d'asile)" in anef
+    assert "valable jusqu'à ce qu'il soit statué" not in anef
+
+
+def test_no_capture_no_claim_of_captures(tmp_path):
+    """« comme le montrent les captures d'écran produites » and the case law on anonymous captures
+    were printed when no attempt had a capture (the table read « sans capture » on every row)."""
+    d = base()
+    d["procedure"] = {"type": "renouvellement_titre_sejour", "titre_actuel": "carte de séjour temporaire",
+                      "expiration_titre": "2025-05-31"}
+    d["tentatives"] = [{"date": a} for a in ATTEMPTS]
+    text = render_data(tmp_path / "sans", d)
+    assert "captures d'écran" not in text and "448178" not in text
+    assert "À chaque fois, le service a répondu qu'aucun créneau n'était disponible. Le détail" in text
+    d["tentatives"][0]["capture"] = "captures/c00.png"
+    text = render_data(tmp_path / "une", d)
+    assert "comme le montrent les captures d'écran produites" in text and "448178" in text
+
+
+def test_a_job_waiting_for_a_titre_asks_no_recepisse_that_would_not_allow_work(tmp_path):
+    """An admission exceptionnelle at the guichet whose job offer « subordonnée à la délivrance d'un
+    titre de séjour » asked a récépissé, on the word « titre »: a first demand's récépissé does not
+    allow work (the lawyer's review)."""
+    d = copy.deepcopy(SITUATIONS["aes-famille"])
+    d["urgence"] = [{"motif": "promesse_embauche", "fait": "un restaurant lui propose un contrat, subordonné à la "
+                     "délivrance d'un titre de séjour", "echeance": "2025-05-12", "preuves": ["promesse"]}]
+    conclusions = render_data(tmp_path / "aes", d).split("PAR CES MOTIFS")[1]
+    assert "récépissé" not in conclusions
+
+
+def test_an_admission_exceptionnelle_on_the_anef_is_a_route_to_verify(tmp_path):
+    d = copy.deepcopy(SITUATIONS["aes-famille"])
+    d["procedure"]["voie"] = "anef"
+    case = load(write_case(tmp_path / "aes", d))
+    found = [f for f in rules.check(case).findings if f.code == "voie-a-verifier"]
+    assert len(found) == 1 and "se dépose en principe au guichet" in found[0].message
+
+
+def test_a_delay_chosen_too_long_for_a_near_deadline_is_shortened(tmp_path):
+    """« delai_jours: 15 » with the titre expiring 20 days after the filing: the fallback's switch date
+    fell two days after the filing, so a later ordonnance gave 15 days, past the expiry (the lawyer's
+    review). Shortened to 8 days, the switch date leaves the judge a few days."""
+    d = base()
+    d["procedure"] = {"type": "renouvellement_titre_sejour", "titre_actuel": "carte de séjour temporaire",
+                      "expiration_titre": "2025-04-24"}
+    d["demandes"]["delai_jours"] = 15
+    text = render_data(tmp_path / "a", d)
+    assert ("FIXER ce rendez-vous au plus tard le 23 avril 2025 ou, si l'ordonnance est notifiée après le 15 avril "
+            "2025, dans les 8 jours de sa notification") in text

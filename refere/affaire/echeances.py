@@ -22,6 +22,7 @@ _NUMERIC = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
 SHORT_DAYS = 10   # a deadline this close: 48 hours asked
 SOON_DAYS = 30    # a deadline this close: 8 days asked (« délai bref », CE 435594)
 ORDONNANCE_DAYS = 30  # time the judge may take to rule: a FIXER date closer than this may pass before it
+RULING_DAYS = 5  # the least time before an ordonnance is notified: a switch date sooner is no real choice
 NEAR_EXPIRY = 62  # outside renewal, a titre's expiry counts as a deadline only this close (two months)
 
 
@@ -261,12 +262,17 @@ def span_in(text: str) -> tuple[dt.date, dt.date] | None:
 
 
 _SEJOUR_PROOF = re.compile(r"justificatif de s[ée]jour|\btitres?\b|r[ée]c[ée]piss[ée]", re.IGNORECASE)
+_JOB = re.compile(r"embauch|\bemploi|contrat de travail|\bemployeur|\bsalari[ée]", re.IGNORECASE)
 
 
 def needs_sejour_proof(case: Case, u: Urgence) -> bool:
     """An argued fact resting on the lack of a justificatif de séjour outside a renewal: only the
     récépissé given at registration (R. 431-12 CESEDA) remedies it, so the requête asks for it."""
     if presumed(case) or first_person(u.fait) or not_argued(case, u):
+        return False
+    # A job waits for a titre: a first demand's récépissé does not allow work, so it cures nothing
+    # there (`demandes.recepisse_travail` asks one that does, where the law gives it).
+    if u.motif in ("emploi", "promesse_embauche") or _JOB.search(u.fait):
         return False
     return bool(_SEJOUR_PROOF.search(u.fait))
 
@@ -336,8 +342,11 @@ def delais(case: Case, on: dt.date | None = None) -> Delais:
     if fixer is not None and fixer_jours and not d.rdv_au_plus_tard:
         # The switch date (FIXER date minus the delay) must still be ahead: otherwise the injunction's
         # own delay makes the date unattainable; shorten both to 8 days, then 48 hours (CE 435594).
+        # « Ahead » means after the days a judge takes at least to rule: a switch date two days after the
+        # filing left a 15-day fallback that ran past the deadline (the lawyer's review).
+        soon = on + dt.timedelta(days=RULING_DAYS)
         for short in (8, 2):
-            if notified_after(fixer, fixer_jours, case.prefecture.departement) > on or fixer_jours <= short:
+            if notified_after(fixer, fixer_jours, case.prefecture.departement) > soon or fixer_jours <= short:
                 break
             jours, fixer_jours = min(jours, short), short
         if notified_after(fixer, fixer_jours, case.prefecture.departement) <= on:

@@ -259,3 +259,9 @@ def _route(case: Case, add: Add) -> None:
             "Changement de statut d'étudiant à salarié par la voie du rendez-vous : beaucoup de préfectures "
             "traitent cette demande sur l'ANEF (« voie: anef »). Vérifiez sur le site de la préfecture ; un avocat "
             "ou une association décide de la voie.", R431_2, "procedure.voie")
+    if proc.type == "admission_exceptionnelle_sejour" and proc.is_anef:
+        add("voie-a-verifier", AVERTISSEMENT,
+            "Admission exceptionnelle au séjour par l'ANEF (« voie: anef ») : cette demande se dépose en principe au "
+            "guichet de la préfecture, sur rendez-vous, et non sur le téléservice ; la requête plaiderait alors "
+            "l'article R. 431-2 à tort. Vérifiez sur le site de la préfecture ; un avocat ou une association décide "
+            "de la voie.", R431_2, "procedure.voie")

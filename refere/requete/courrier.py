@@ -159,7 +159,7 @@ def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
     f = _forms(case, designation)
     change = "a expiré" if expired else "expire"
     if proc.titre_actuel:
-        titre = f"{f['Il']} {f['est']} titulaire d'un titre de séjour ({proc.titre_actuel})"
+        titre = f"{f['Il']} {f['est']} titulaire {grammaire.titre_indefini(proc.titre_actuel)}"
         titre += f", qui {change} le {expiration}." if expiration else "."
     else:
         titre = f"{f['Son']} titre de séjour {change} le {expiration}." if expiration else ""

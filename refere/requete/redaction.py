@@ -22,9 +22,18 @@ def libelle_recepisse(case: Case) -> str:
 def moyen_recepisse(case: Case, g: dict[str, str]) -> str:
     """The moyen of the récépissé injunction asked outside the récépissé branch (R. 431-12 CESEDA)."""
     d = case.demandes
-    if case.procedure.is_anef or echeances.recepisse(case):
+    if echeances.recepisse(case):
         return ""
-    if not (d.recepisse_travail or echeances.expired_before_first(case)):
+    if case.procedure.is_anef:  # the conclusions ask it from the registration, whatever the urgency
+        prolong = (f"l'étranger titulaire d'un titre de séjour se voit remettre, dès l'enregistrement de sa demande "
+                   f"sur le téléservice, une attestation de prolongation de l'instruction (article R. 431-15-1 du "
+                   f"{CESEDA}) ; " if echeances.prolongation(case) else "")
+        return typo(f"{prolong[:1].upper() + prolong[1:] if prolong else ''}"
+                    f"{'l' if prolong else 'L'}'étranger admis à souscrire sa demande au guichet se voit remettre un "
+                    f"récépissé (article R. 431-12 du même code). Ce document, renouvelé jusqu'à ce qu'il soit statué, "
+                    f"permet seul de justifier de la régularité du séjour pendant l'instruction : "
+                    f"{g['le_requerant']} demande qu'il lui soit remis dès l'enregistrement de sa demande.")
+    if not (d.recepisse_travail or echeances.expired_before_first(case) or echeances.recepisse_for_proof(case)):
         return ""
     return typo(f"L'étranger admis à souscrire une demande de titre de séjour se voit remettre un récépissé "
                 f"(article R. 431-12 du {CESEDA}) : {g['le_requerant']} demande "
@@ -199,12 +208,15 @@ def conclusions(case: Case, g: dict[str, str], dfd: dict[str, str], on: dt.date,
                      f"l'article R. 431-2 du {CESEDA}, {delay}")
         exp = proc.expiration_titre
         # Delivered only once the request is registered: asked from that registration, not within a delay.
-        covers = (f"couvrant la période postérieure au {dates.format_date(exp)} jusqu'à ce qu'il soit statué sur sa "
-                  "demande" if exp and exp >= on else "valable jusqu'à ce qu'il soit statué sur sa demande")
-        proof = ("une attestation de prolongation d'instruction ou un récépissé de demande de titre de séjour"
-                 if echeances.prolongation(case) else "un récépissé de demande de titre de séjour")
+        # Such a document is valid for the time it states, then renewed (R. 431-12, R. 431-15-1): never
+        # « valable jusqu'à ce qu'il soit statué ».
+        after = f", couvrant la période postérieure au {dates.format_date(exp)}," if exp and exp >= on else ""
+        proof = ("une attestation de prolongation de l'instruction de sa demande ou, en cas de dépôt au guichet, un "
+                 "récépissé de demande de titre de séjour" if echeances.prolongation(case)
+                 else "en cas de dépôt au guichet, un récépissé de demande de titre de séjour")
         items.append(f"ENJOINDRE {dfd['au_prefet']} de délivrer {g['au_requerant']}, dès l'enregistrement de sa "
-                     f"demande, {proof}, {covers}")
+                     f"demande, {proof}{after} et de renouveler ce document jusqu'à ce qu'il soit statué sur sa "
+                     "demande")
         limit = rdv_deadline(case, on) if (d.rdv_au_plus_tard or d.rdv_sous_jours) else ""
         if limit:
             items.append(f"FIXER, si un rendez-vous est attribué, sa date {limit}")

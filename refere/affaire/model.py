@@ -84,12 +84,17 @@ Date = Annotated[dt.date, BeforeValidator(_check_date), Field(json_schema_extra=
 DateTime = Annotated[
     dt.datetime, BeforeValidator(_check_datetime), Field(json_schema_extra={"type": "string"})
 ]
+
+
 def _real_dates(value: str | None) -> str | None:
+    """A date no calendar has, in a text the outputs copy: refused where it is written."""
     wrong = dates.impossible_dates(value) if value else []
     if wrong:
         listed = ", ".join(f"« {w} »" for w in wrong)
-        raise _err(f"date impossible dans le texte : {listed} n'existe pas au calendrier ; corrigez-la, "
-                   "la requête la reprendrait telle quelle")
+        many = len(wrong) > 1
+        raise _err(f"date{'s' if many else ''} impossible{'s' if many else ''} dans le texte : {listed} "
+                   f"n'exist{'ent' if many else 'e'} pas au calendrier ; corrigez-l{'es' if many else 'a'}, la "
+                   f"requête l{'es' if many else 'a'} reprendrait telle{'s' if many else ''} quelle{'s' if many else ''}")
     return value
 
 
@@ -179,8 +184,6 @@ def _decimal_comma(value: Any) -> Any:
 
 
 Amount = Annotated[float, BeforeValidator(_decimal_comma), Field(gt=0, le=100_000), AfterValidator(_cents)]
-
-
 
 # A number first (« +33 », « (0)1 », « 06 »), then what people add: « poste 204 », « (WhatsApp) ».
 PHONE = re.compile(r"^[+(\d][^\x00-\x1f\x7f]*$")

@@ -33,9 +33,11 @@ MOIS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août
 # text whose accents are folded (« fevrier ») and whose invisible characters are taken out.
 _FOLDED_MOIS = tuple(unicodedata.normalize("NFKD", m).encode("ascii", "ignore").decode() for m in MOIS)
 _WRITTEN = re.compile(r"\b(1er|\d{1,2})\s+(" + "|".join(_FOLDED_MOIS) + r")(?:\s+(\d{4}))?\b", re.IGNORECASE)
-# 31/06/2025, 31.06.25, 31-06-2025 (one separator), and 2025-06-31: never a piece of a longer run of
-# numbers (a phone number « 01.48.00.00.00 »).
-_WRITTEN_NUMERIC = re.compile(r"(?<!\d)(?<!\d[./-])(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?!\d)(?![./-]\d)")
+# 31/06/2025, 31.06.2025, 31-06-2025 (one separator), 31/06/25 (a two-digit year only with « / »: with
+# « - » or « . » it is an address range « 13-15-17 », a time « 08.52.27 », a phone number), and
+# 2025-06-31: never a piece of a longer run of numbers (« 01.48.00.00.00 »).
+_WRITTEN_NUMERIC = re.compile(r"(?<!\d)(?<!\d[./-])(\d{1,2})(?:([./-])(\d{1,2})\2(\d{4})|(/)(\d{1,2})/(\d{2}))"
+                              r"(?!\d)(?![./-]\d)")
 _WRITTEN_ISO = re.compile(r"(?<!\d)(?<!\d-)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)(?!-\d)")
 
 
@@ -124,13 +126,18 @@ def impossible_dates(text: str) -> list[str]:
         year = int(m[3]) if m[3] else 2024  # without its year, a 29 février may be right
         out += [] if _exists(year, _FOLDED_MOIS.index(m[2].lower()) + 1, day) else [written(m)]
     for m in _WRITTEN_NUMERIC.finditer(folded):
-        year = int(m[4]) + (2000 if len(m[4]) == 2 else 0)
-        out += [] if _exists(year, int(m[3]), int(m[1])) else [written(m)]
-    out += [written(m) for m in _WRITTEN_ISO.finditer(folded) if not _exists(int(m[1]), int(m[2]), int(m[3]))]
+        month, year = (m[3], int(m[4])) if m[3] else (m[6], 2000 + int(m[7]))
+        out += [] if _exists(year, int(month), int(m[1]), loose=True) else [written(m)]
+    out += [written(m) for m in _WRITTEN_ISO.finditer(folded)
+            if not _exists(int(m[1]), int(m[2]), int(m[3]), loose=True)]
     return out
 
 
-def _exists(year: int, month: int, day: int) -> bool:
+def _exists(year: int, month: int, day: int, loose: bool = False) -> bool:
+    """Whether the date exists; ``loose`` (numbers alone): a month past 12 or a day past 31 is no
+    date at all (a reference « 2025-13-05 », « RG 23/15/45 »), only a day its month lacks is wrong."""
+    if loose and not (1 <= month <= 12 and day <= 31):
+        return True
     try:
         dt.date(year, month, day)
     except ValueError:

@@ -229,3 +229,30 @@ def test_ajouter_keeps_every_date_as_written(run, tmp_path):
     res = run("check", path)
     line = text.splitlines().index("  date_naissance: 1991-02-29") + 1
     assert f"dossier.yaml:{line} — " in res.output and "date impossible « 1991-02-29 »" in res.output, res.output
+
+
+@pytest.mark.parametrize("written", ["10/03/2025 08:55", "2025-03-10T08:55:00+01:00", "2025-03-10 08h55",
+                                     "2025-03-10 07:55Z"])
+def test_ajouter_knows_an_attempt_however_its_date_is_written(run, tmp_path, written):
+    """An attempt typed without its capture as « 10/03/2025 08:55 » got a second entry for that
+    capture (only the ISO spelling was recognised): the requête counted it twice (attack 26)."""
+    data = default_case(["2025-03-03 08:55", written])
+    data["tentatives"][0]["capture"] = "captures/Screenshot_20250303-085512.png"
+    path = write_case(tmp_path / "affaire", data)
+    make_png(tmp_path / "affaire" / "captures" / "Screenshot_20250310-085512.png", size=(400, 200), text="b")
+    before = path.read_bytes()
+    res = run("captures", tmp_path / "affaire" / "captures", "--ajouter", path)
+    assert res.exit_code == 0 and "0 tentative ajoutée" in res.output, res.output
+    assert path.read_bytes() == before
+
+
+def test_the_list_to_paste_never_offers_a_capture_dated_in_the_future(run, tmp_path):
+    """`refere captures` listed a capture named 2099 as an attempt to paste, which --ajouter refuses."""
+    folder = tmp_path / "captures"
+    make_png(folder / "Screenshot_20250310-085512.png", size=(400, 200), text="a")
+    make_png(folder / "Screenshot_20990310-085512.png", size=(400, 200), text="b")
+    res = run("captures", folder)
+    assert res.exit_code == 0, res.output
+    listed, _, comments = res.output.partition("# Datées dans le futur")
+    assert "Screenshot_20250310-085512.png" in listed and "2099" not in listed
+    assert "Screenshot_20990310-085512.png : 2099-03-10 08:55 d'après nom du fichier" in comments

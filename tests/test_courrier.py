@@ -262,3 +262,17 @@ def test_the_letter_names_the_titre_held_as_the_requete_does(tmp_path):
     text = text_of(courrier.write(case, tmp_path / "envoi", today=dt.date(2025, 3, 25)).docx)
     assert "titulaire d'un visa de long séjour valant titre de séjour « étudiant », qui expire le 31 mai 2025" \
         in text.replace("\u2019", "'").replace("\u00a0", " "), text
+
+
+def test_a_recepisse_held_is_renewed_in_the_letter_as_in_the_requete(tmp_path):
+    """The letter said « titulaire d'un titre de séjour (récépissé…) », « je ne peux pas obtenir le
+    récépissé » and asked the titre's renewal, while the requête asked the récépissé's (attack 26)."""
+    data = default_case()
+    data["procedure"] = {"type": "renouvellement_titre_sejour", "titre_actuel": "récépissé de demande de titre de séjour",
+                         "expiration_titre": "2025-05-31"}
+    case = write_case(tmp_path / "a", data)
+    text = text_of(courrier.write(case, tmp_path / "envoi", today=dt.date(2025, 3, 25)).docx)
+    text = text.replace("\u2019", "'").replace("\u00a0", " ")
+    assert "Je suis titulaire d'un récépissé de demande de titre de séjour, qui expire le 31 mai 2025" in text, text
+    assert "pour le renouvellement de mon récépissé" in text and "ne peux pas obtenir le renouvellement de mon récépissé" in text
+    assert "le renouvellement de mon titre de séjour" not in text

@@ -1349,3 +1349,12 @@ def test_a_half_filled_new_row_is_said_not_dropped(client, ws):
     assert ("Le nouveau fait d'urgence n'a pas été ajouté : le fait lui-même est vide (l'échéance : à saisir de "
             "nouveau).") in text
     assert (ws / "exemple-94" / "dossier.yaml").read_bytes() == before
+
+
+@pytest.mark.parametrize("name, folder", [("김민준", "김민준"), ("محمد علي", "محمد-علي"), ("NGUYỄN Thị", "nguyen-thi")])
+def test_a_new_case_named_in_any_script(client, ws, name, folder):
+    """« 김민준 » was refused as « lettres ou chiffres » while `refere init 김민준` worked (attack 26)."""
+    _, tok = page(client, "/")
+    r = client.post("/nouveau", data={"_csrf": tok["_csrf"], "nom": name})
+    assert r.status_code == 302 and (ws / folder / "dossier.yaml").is_file()
+    assert client.get(r.headers["Location"]).status_code == 200

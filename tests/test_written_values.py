@@ -266,10 +266,40 @@ def test_an_impossible_date_written_otherwise(tmp_path, run, fait, quoted):
     assert res.exit_code == 1 and f"« {quoted} » n'existe pas au calendrier" in res.output, res.output
 
 
-def test_numbers_that_are_not_dates_pass(tmp_path):
+@pytest.mark.parametrize("text", [
+    "Mon employeur (01.48.00.00.00, dossier 2025-0142, version 12.5.2025) m'attend le 3/03/2025.",
+    "Hébergé au 13-15-17 rue Victor-Hugo.", "Capture d'écran 2025-09-01 à 08.52.27", "karim.12.31.90@gmail.com",
+    "dossier 2025-13-05", "RG 23/15/45", "macOS 10.15.17", "article L. 313-11, 1/2 journée, 12.30",
+])
+def test_numbers_that_are_not_dates_pass(tmp_path, text):
+    """An address range, a time « 08.52.27 », a reference whose « month » passes 12 are no dates at
+    all: refused as impossible dates by the nineteenth pass's first reading (attack 26)."""
     data = default_case()
-    data["urgence"] = ["Mon employeur (01.48.00.00.00, dossier 2025-0142, version 12.5.2025) m'attend le 3/03/2025."]
-    assert load(write_case(tmp_path / "a", data)).urgence[0].fait.startswith("Mon employeur")
+    data["urgence"] = [text]
+    data["pieces"][1]["titre"] = text
+    assert load(write_case(tmp_path / "a", data)).urgence[0].fait == text
+
+
+@pytest.mark.parametrize("phone", ["+374 91 56-78-90", "+7 8412 12-34-56", "+33 (0)6 12 34 56 78",
+                                   "0033 6 12 34 56 78", "00 212 6 12 34 56 78"])
+def test_phone_numbers_from_everywhere_pass_without_a_false_warning(tmp_path, run, phone):
+    data = default_case()
+    data["requerant"]["telephone"] = phone
+    res = run("check", write_case(tmp_path / "a", data))
+    assert "date impossible" not in res.output and "numéro de téléphone invalide" not in res.output, res.output
+    assert "n'a pas le bon nombre de chiffres" not in res.output, res.output
+
+
+@pytest.mark.parametrize("where", ["nom", "prenoms", "titre"])
+def test_a_text_of_invisible_characters_only_is_empty(tmp_path, run, where):
+    """« \u2060 » as the name: the requête was signed « M. » with no name (attack 26)."""
+    data = default_case()
+    if where == "titre":
+        data["pieces"][1]["titre"] = "\u200b"
+    else:
+        data["requerant"][where] = "\u2060\u00ad"
+    res = run("check", write_case(tmp_path / "a", data))
+    assert res.exit_code == 1 and "texte vide (seulement des caractères invisibles)" in res.output, res.output
 
 
 def test_the_titre_held_reads_as_a_sentence(tmp_path, run):

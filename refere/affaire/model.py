@@ -87,7 +87,10 @@ DateTime = Annotated[
 
 
 def _real_dates(value: str | None) -> str | None:
-    """A date no calendar has, in a text the outputs copy: refused where it is written."""
+    """A date no calendar has, in a text the outputs copy: refused where it is written. A text of
+    invisible characters only (U+2060, a soft hyphen…) is empty: the requête would be signed « M. »."""
+    if value is not None and all(c.isspace() or unicodedata.category(c) == "Cf" for c in value):
+        raise _err("texte vide (seulement des caractères invisibles)")
     wrong = dates.impossible_dates(value) if value else []
     if wrong:
         listed = ", ".join(f"« {w} »" for w in wrong)
@@ -99,7 +102,7 @@ def _real_dates(value: str | None) -> str | None:
 
 
 # Texts the requête, the letter, the bordereau or a file name copy: the dates they give must exist.
-Bare = Annotated[str, Field(min_length=1, max_length=SHORT)]  # an address, not a sentence
+Bare = Annotated[str, Field(min_length=1, max_length=SHORT)]  # an address or a number, not a sentence
 Short = Annotated[Bare, AfterValidator(_real_dates)]
 Long = Annotated[str, Field(min_length=1, max_length=LONG), AfterValidator(_real_dates)]
 
@@ -222,7 +225,7 @@ class Requerant(Strict):
     lieu_naissance: Short
     nationalite: Short
     adresse: Annotated[str, Field(min_length=1, max_length=2000)]
-    telephone: Annotated[Short | None, AfterValidator(_phone)] = None
+    telephone: Annotated[Bare | None, AfterValidator(_phone)] = None
     courriel: Annotated[Short | None, AfterValidator(_email)] = None
     numero_etranger: Annotated[str | None, BeforeValidator(_agdref)] = None
     # Who lodges the applicant when the address is an attestation d'hébergement: « hébergé chez … ».
@@ -333,7 +336,7 @@ class Conseil(Strict):
     adresse: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
     ville: Short | None = None
     courriel: Annotated[Short | None, AfterValidator(_email)] = None
-    telephone: Annotated[Short | None, AfterValidator(_phone)] = None
+    telephone: Annotated[Bare | None, AfterValidator(_phone)] = None
     reference: Short | None = None
 
     @model_validator(mode="after")

@@ -111,15 +111,33 @@ def _minute(when: dt.datetime) -> str:
     return when.strftime("%Y-%m-%d %H:%M")
 
 
+def _written_minute(value) -> str:
+    """An attempt's minute in Paris however it was written (« 01/09/2025 08:52 », « …T00:03:00+02:00 »,
+    « 12h40 »): the same attempt is never added twice for its capture."""
+    from refere import dates
+
+    try:
+        return _minute(dates.parse_datetime(value))
+    except (ValueError, TypeError):
+        return str(value)[:16]
+
+
 def as_yaml(result: Scan) -> str:
     """The list to paste into dossier.yaml; what could not be dated is said in comments."""
     out = io.StringIO()
     out.write("tentatives:\n")
-    for s in result.dated:
+    # A date in the future is a phone's clock gone wrong: said, never offered as an attempt (as --ajouter).
+    future = [s for s in result.dated if _in_future(s)]
+    dated = [s for s in result.dated if s not in future]
+    for s in dated:
         out.write(f"  - date: {_minute(s.when)}    # d'après : {s.source}\n")
         out.write(f"    capture: {_quote(s.written)}\n")
-    if not result.dated:
+    if not dated:
         out.write("  []\n# Aucune capture datée dans ce dossier.\n")
+    if future:
+        out.write("# Datées dans le futur (horloge du téléphone mal réglée ?), à ajouter à la main avec la vraie date :\n")
+        for s in future:
+            out.write(f"#   {_quote(s.written)} : {_minute(s.when)} d'après {s.source}\n")
     if result.undated:
         out.write("# Fichiers non datés (à ajouter à la main, avec la date et l'heure de la tentative) :\n")
         for s in result.undated:
@@ -165,7 +183,7 @@ def merge(case_file: Path, result: Scan, refused: list[str] | None = None) -> tu
     if not isinstance(seq, list):
         raise CaseInvalid([Problem(case_file.name, None, "tentatives", "liste attendue")])
     known_paths = {unicodedata.normalize("NFC", str(t.get("capture"))) for t in seq if isinstance(t, dict) and t.get("capture")}
-    known_times = {str(t.get("date"))[:16] for t in seq if isinstance(t, dict)}
+    known_times = {_written_minute(t.get("date")) for t in seq if isinstance(t, dict)}
     added = skipped = 0
     used = _used_contents(case_file.parent, known_paths) if refused is not None else {}
     for s in result.dated:
@@ -205,11 +223,17 @@ def _used_contents(base: Path, written: set[str]) -> dict[str, str]:
     return out
 
 
-def _refusal(s: Shot, used: dict[str, str]) -> str:
+def _in_future(s: Shot) -> bool:
     from refere import dates
 
     when = s.when if s.when.tzinfo is not None else s.when.replace(tzinfo=dates.PARIS)  # a phone's local time
-    if when > dates.now():
+    return when > dates.now()
+
+
+def _refusal(s: Shot, used: dict[str, str]) -> str:
+    from refere import dates
+
+    if _in_future(s):
         return (f"datée du {dates.format_datetime(s.when)}, dans le futur (horloge du téléphone mal réglée ?) : "
                 "pas ajoutée ; notez la tentative à la main avec sa vraie date")
     if s.sha256 in used:

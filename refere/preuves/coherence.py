@@ -116,11 +116,14 @@ def _applicant(case: Case, add: Add) -> None:
             "L'adresse est prouvée par une attestation d'hébergement, mais la requête écrit « demeurant » : "
             "indiquez le nom de la personne qui héberge dans « requerant.heberge_par » (par exemple « M. Sékou Diallo ») pour "
             "qu'elle écrive « hébergé chez … ».", R411_1, "requerant.heberge_par")
-    # The number itself, without what follows it (« poste 204 », « (WhatsApp) »).
-    number = re.match(r"[+\d\s.\-–—/]*(?:\(0\)[\d\s.\-–—/]*)?", r.telephone or "")[0]
+    # The number itself, without what follows it (« poste 204 », « (WhatsApp) »), « (0) » after the
+    # country code dropped; only a French number is counted (« 00 212 … » is another country's).
+    number = re.match(r"[+\d\s.\-–—/]*(?:\(0\)[\d\s.\-–—/]*)?", r.telephone or "")[0].replace("(0)", "")
     digits = re.sub(r"[^\d+]", "", number)
-    if digits and ((digits.startswith("0") and len(digits) != 10) or (digits.startswith("+33") and len(digits) != 12)
-                   or (digits.startswith("0033") and len(digits) != 13)):
+    if digits.startswith("0033"):
+        digits = "+33" + digits[4:]
+    if digits and ((digits.startswith("0") and not digits.startswith("00") and len(digits) != 10)
+                   or (digits.startswith("+33") and len(digits) != 12)):
         add("telephone-incomplet", AVERTISSEMENT,
             f"Le numéro de téléphone « {r.telephone} » n'a pas le bon nombre de chiffres pour un numéro français "
             "(10 chiffres : 06 12 34 56 78) : il est imprimé dans la requête et la lettre, le greffe et la préfecture "

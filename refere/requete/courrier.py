@@ -21,7 +21,7 @@ from refere import dates
 from refere.modeles import docxzip
 from refere.modeles.document import render_docx
 from refere.affaire import echeances, grammaire
-from refere.requete import render
+from refere.requete import faits, render
 from refere.errors import OutputError, TemplateError, os_reason
 from refere.affaire.loader import load, resolve_case_path
 from refere.affaire.model import Case
@@ -141,7 +141,7 @@ def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
     designation = " ".join(x for x in (r.civilite, r.prenoms, r.nom.upper()) if x)
     address = [line.strip() for line in r.adresse.strip().splitlines() if line.strip()]
     attempts = sorted(case.tentatives, key=lambda t: t.date)
-    libelle = proc.label
+    libelle = faits.libelle(case)  # the récépissé's renewal when the document held is one, as in the requête
     if case.conseil is None:  # the applicant's own words: « le renouvellement de mon titre »
         libelle = re.sub(r"\b(son|sa|ses)\b", lambda m: {"son": "mon", "sa": "ma", "ses": "mes"}[m[1]], libelle)
     expired = bool(proc.expiration_titre and proc.expiration_titre < today)
@@ -168,7 +168,8 @@ def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
     demande_nom = grammaire.DEMANDES[proc.type]
     urgence = ""
     if expiration:
-        proof = "l'attestation de prolongation d'instruction" if echeances.prolongation(case) else "le récépissé"
+        proof = ("l'attestation de prolongation d'instruction" if echeances.prolongation(case)
+                 else f"le renouvellement de {f['son']} récépissé" if echeances.recepisse(case) else "le récépissé")
         blocked = "Sans enregistrement de sa demande" if proc.is_anef else "Sans rendez-vous"
         if case.conseil is None:
             blocked = blocked.replace("sa demande", "ma demande")

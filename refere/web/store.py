@@ -50,9 +50,13 @@ class UploadRefused(RefereError):
 
 
 def slugify(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:64].strip("-")
-    return slug
+    """A folder name from a person's name: Latin letters without their accents (« Aïssatou » →
+    « aissatou »), other scripts' letters kept (« 김민준 », « محمد »), anything else a dash."""
+    out = []
+    for c in unicodedata.normalize("NFC", text):
+        folded = unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode().lower()
+        out.append(folded if folded.isalnum() else c.lower() if c.isalnum() else "-")
+    return re.sub(r"-+", "-", "".join(out)).strip("-")[:64].strip("-")
 
 
 # ---------------------------------------------------------------- workspace

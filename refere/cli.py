@@ -166,7 +166,7 @@ def _check_one(path: Path, strict: bool, as_json: bool, calendrier: Path | None 
     if calendrier is not None:
         from refere.preuves.calendrier import save
 
-        save(case, calendrier)
+        save(case, calendrier, path)
         click.echo(f"Calendrier des tentatives écrit : {calendrier}", err=True)
     inv = None if report.blocking else plan.make(case)  # the numbering, once the files are readable
     if as_json:
@@ -258,7 +258,7 @@ def init(dossier: Path, interactif: bool) -> None:
     """
     from refere.affaire.init import ask, create
 
-    answers = ask() if interactif else None
+    answers = ask(dossier) if interactif else None
     path = create(dossier, answers)
     click.echo(f"Dossier créé : {path}")
     click.echo("Complétez-le, placez les captures dans captures/ et les pièces dans pieces/, puis :")

@@ -60,27 +60,48 @@ def new_dir_mode() -> int:
 
 
 NAME_MAX = 255  # bytes in one file or folder name, on every file system refere meets
+# What refere writes is first made beside it under a longer name: « .<name>.tmp-<pid>-<8 hex> » (a
+# staging folder, the longest; a pid has 7 digits at most), « .<name>.<8>.part », « .<name>.verrou ».
+TEMP_EXTRA = len(".") + len(".tmp-") + len(str(_PID_MAX)) + len("-") + 8
+FINAL_MAX = NAME_MAX - TEMP_EXTRA
+
+
+def _without_detours(path: Path) -> Path:
+    """``path`` with « x/.. » taken out below the first folder that does not exist yet: the system
+    resolves what exists (a link included), but making the rest would create « x » for nothing."""
+    head = Path(path.anchor) if path.anchor else Path()
+    parts = path.parts[1:] if path.anchor else path.parts
+    for i, part in enumerate(parts):
+        if not os.path.lexists(head / part):
+            rest = parts[i:]
+            return head / os.path.normpath(os.path.join(*rest)) if ".." in rest else path
+        head = head / part
+    return path
 
 
 def nameable(path: Path) -> Path:
-    """``path`` where a command is to write, refused in French when the system cannot name it: a
-    name over 255 bytes, a loop of links on the way, a file where a folder should be. Checked once
-    for every command (the CLI's ``clifr.OUTPUT``), as pathlib's exists() and is_dir() raise on
-    these and resolve() raises RuntimeError on a loop: an « Erreur interne » otherwise."""
-    try:
-        os.lstat(path)
-        return path
-    except FileNotFoundError as exc:
-        # Nothing is looked up below a missing folder: the names are measured here, before any
-        # folder of the path is made.
-        if all(len(os.fsencode(part)) <= NAME_MAX for part in path.parts):
+    """``path`` where a command is to write, refused in French when the system cannot name it or the
+    temporary name beside it (over FINAL_MAX bytes; a folder's over 255), a loop of links on the way, a file
+    where a folder should be. Checked for every command (``clifr.OUTPUT``) before anything is made: pathlib's
+    exists() and is_dir() raise on these, resolve() RuntimeError on a loop, an « Erreur interne » otherwise."""
+    path = _without_detours(path)
+    if len(os.fsencode(path.name)) > FINAL_MAX:
+        error = OSError(errno.ENAMETOOLONG, "")
+        limit = f"{FINAL_MAX} octets au plus pour ce nom, un « é » en compte 2 ; refere l'écrit d'abord sous un nom plus long"
+    elif any(len(os.fsencode(part)) > NAME_MAX for part in path.parts):
+        error = OSError(errno.ENAMETOOLONG, "")
+        limit = f"{NAME_MAX} octets au plus par nom de dossier, un « é » en compte 2"
+    else:
+        try:
+            os.lstat(path)
             return path
-        error = OSError(errno.ENAMETOOLONG, exc.strerror)
-    except OSError as exc:
-        error = exc
+        except FileNotFoundError:
+            return path  # nothing is looked up below a missing folder; its names are measured above
+        except OSError as exc:
+            error, limit = exc, "4096 octets au plus pour le chemin entier, un « é » en compte 2"
     reason = os_reason(error)
     if error.errno == errno.ENAMETOOLONG:
-        reason += f" : {NAME_MAX} octets au plus par nom de fichier ou de dossier, un « é » en compte 2"
+        reason += f" : {limit}"
     shown = str(path) if len(str(path)) <= 160 else f"{str(path)[:160]}…"
     raise OutputError(f"impossible d'écrire « {shown} » ({reason}) : rien n'a été écrit")
 
@@ -99,6 +120,14 @@ def is_refere_output(folder: Path) -> bool:
     except (OSError, ValueError, RecursionError):  # RecursionError: deeply nested JSON
         return False
     return isinstance(data, dict) and isinstance(data.get("outil"), dict) and data["outil"].get("nom") == "refere"
+
+
+def case_inside(folder: Path) -> Path | None:
+    """A « dossier.yaml » in ``folder`` or below (links not followed)."""
+    for here, dirs, files in os.walk(folder):
+        if "dossier.yaml" in files + dirs:
+            return Path(here) / "dossier.yaml"
+    return None
 
 
 def previous_owner(folder: Path) -> str | None:
@@ -129,6 +158,13 @@ def check_target(target: Path, force: bool, protected: Iterable[Path], owner: st
             raise OutputError(
                 f"le dossier de sortie « {target} » existe et n'a pas été construit par refere "
                 "(pas d'inventaire.json) : il ne sera pas remplacé ; choisissez un autre dossier avec -o"
+            )
+        if not empty and (case := case_inside(target)) is not None:
+            # A case made in a previous output (« refere init dossier »): replacing the output would lose it.
+            raise OutputError(
+                f"le dossier de sortie « {target} » contient une affaire ({case}) : ce n'est plus seulement "
+                "un dossier construit par refere, il ne sera pas remplacé ; déplacez l'affaire, ou choisissez "
+                "un autre dossier avec -o"
             )
         previous = None if empty else previous_owner(target)
         if owner is not None and previous is not None and previous != owner:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 
 from PIL import Image
 
@@ -173,3 +174,37 @@ def test_requete_calendar_has_one_caption():
     band = with_title.crop((calendrier.MARGIN, calendrier.MARGIN, with_title.width // 2,
                             calendrier.MARGIN + calendrier.TITLE))
     assert any(v < 100 for v in band.tobytes())
+
+
+def test_the_calendar_never_replaces_the_case_file_nor_a_file_that_is_not_a_png(case_path, run, tmp_path):
+    """Attack 26, F9: « --calendrier dossier.yaml » turned the case into a PNG, exit 0; any other file too."""
+    from conftest import snapshot
+
+    text = tmp_path / "precieux.txt"
+    text.write_bytes(b"notes de l'audience\n")
+    (tmp_path / "un-dossier").mkdir()
+    unlisted = case_path.parent / "captures" / "pas-encore-citee.png"
+    unlisted.write_bytes(next((case_path.parent / "captures").glob("*.png")).read_bytes())
+    os.symlink("dossier.yaml", case_path.parent / "lien.png")
+    before, names = snapshot(tmp_path), sorted(tmp_path.rglob("*"))
+    refusals = {
+        case_path: f"« {case_path} » est le fichier de l'affaire : choisissez un autre nom pour le calendrier "
+                   "(par exemple calendrier.png) ; rien n'a été écrit",
+        case_path.parent / "lien.png": f"« {case_path.parent / 'lien.png'} » est le fichier de l'affaire : choisissez "
+                                       "un autre nom pour le calendrier (par exemple calendrier.png) ; rien n'a été écrit",
+        unlisted: f"« {unlisted} » est un fichier du dossier : choisissez un autre nom pour le calendrier",
+    }
+    for other in (text, tmp_path / "un-dossier"):
+        refusals[other] = (f"« {other} » existe et n'est pas une image PNG : il ne sera pas remplacé ; choisissez un "
+                           "autre nom pour le calendrier ; rien n'a été écrit")
+    for target, message in refusals.items():
+        res = run("check", case_path, "--calendrier", target)
+        assert res.exit_code == 1, res.output
+        assert res.output.endswith(message + "\n"), res.output
+        assert snapshot(tmp_path) == before and sorted(tmp_path.rglob("*")) == names  # nothing left beside
+    # A previous calendar (a PNG) is replaced: that is how the command is run again.
+    previous = tmp_path / "calendrier.png"
+    previous.write_bytes(calendrier.png_bytes([at("2025-01-06 09:00")]))
+    res = run("check", case_path, "--calendrier", previous)
+    assert res.exit_code == 0, res.output
+    assert previous.read_bytes() == calendrier.png_bytes(t.date for t in load(case_path).tentatives)

@@ -122,3 +122,62 @@ def test_sigterm_stops_a_batch_and_its_workers(tmp_path):
         rows = list(csv.DictReader(fh, delimiter=";"))
     assert sorted(r["dossier"] for r in rows) == ["c0", "c1", "c2", "c3"]
     assert "interrompu" in {r["statut"] for r in rows}
+
+
+def _case_made_in(out):
+    """A case made inside an output by hand (or by an older refere's init): its file and a capture."""
+    (out / "nouvelle" / "captures").mkdir(parents=True)
+    (out / "nouvelle" / "dossier.yaml").write_text("version: 1\n# Mme KONATÉ, en cours\n", "utf-8")
+    make_png(out / "nouvelle" / "captures" / "Screenshot_20250901-085227.png")
+    return out / "nouvelle" / "dossier.yaml"
+
+
+HOLDS_A_CASE = ("le dossier de sortie « {out} » contient une affaire ({case}) : ce n'est plus seulement un dossier "
+                "construit par refere, il ne sera pas remplacé ; déplacez l'affaire, ou choisissez un autre dossier "
+                "avec -o")
+
+
+def test_a_case_made_in_an_output_is_never_replaced(run, case_path):
+    """Attack 26, F4: « init » into a build's output, then « build --force », deleted the new case."""
+    from conftest import snapshot
+
+    out = case_path.parent / "dossier"
+    assert run("build", case_path).exit_code == 0
+    for interactive in ((), ("--interactif",)):  # refused before the first question
+        res = run("init", out, *interactive)
+        assert res.exit_code == 1, res.output
+        assert res.output == (f"« {out} » est un dossier construit par refere (il contient inventaire.json), remplacé "
+                              "à chaque construction : créez l'affaire ailleurs ; rien n'a été modifié\n")
+    res = run("init", out / "pieces" / "nouvelle")
+    assert res.exit_code == 1, res.output
+    assert res.output == (f"« {out / 'pieces' / 'nouvelle'} » est dans « {out.resolve()} », qui est un dossier construit "
+                          "par refere (il contient inventaire.json), remplacé à chaque construction : créez l'affaire "
+                          "ailleurs ; rien n'a été modifié\n")
+    assert not (out / "pieces" / "nouvelle").exists() and not (out / "dossier.yaml").exists()
+    case = _case_made_in(out)
+    before = snapshot(out)
+    for force in ((), ("--force",)):
+        res = run("build", case_path, *force)
+        assert res.exit_code == 1, res.output
+        assert res.output == HOLDS_A_CASE.format(out=out, case=case) + "\n"
+        assert snapshot(out) == before
+        assert [p.name for p in case_path.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_batch_never_replaces_an_output_that_holds_a_case(run, tmp_path):
+    import csv
+
+    from conftest import snapshot
+
+    desk, sortie = tmp_path / "permanence", tmp_path / "sortie"
+    write_case(desk / "diallo", default_case())
+    assert run("batch", desk, "-o", sortie, "-j", "1").exit_code == 0
+    case = _case_made_in(sortie / "diallo")
+    before = snapshot(sortie / "diallo")
+    res = run("batch", desk, "-o", sortie, "-j", "1", "--force")
+    assert res.exit_code == 1, res.output
+    with open(sortie / "rapport.csv", encoding="utf-8-sig", newline="") as fh:
+        row = next(csv.DictReader(fh, delimiter=";"))
+    assert row["statut"] == "échec"
+    assert row["erreur"] == HOLDS_A_CASE.format(out=sortie / "diallo", case=case)
+    assert snapshot(sortie / "diallo") == before

@@ -25,7 +25,9 @@ def _refusal(path, reason) -> str:
     return f"impossible d'écrire « {shown} » ({reason}) : rien n'a été écrit\n"
 
 
-TOO_LONG = "nom trop long : 255 octets au plus par nom de fichier ou de dossier, un « é » en compte 2"
+TOO_LONG = ("nom trop long : 233 octets au plus pour ce nom, un « é » en compte 2 ; refere l'écrit d'abord sous un "
+            "nom plus long")
+FOLDER_TOO_LONG = "nom trop long : 255 octets au plus par nom de dossier, un « é » en compte 2"
 
 
 @pytest.mark.parametrize("command", [
@@ -46,6 +48,53 @@ def test_a_name_too_long_is_refused_for_every_command_that_writes(tmp_path, run,
     assert res.exit_code == 1, res.output
     assert res.output == _refusal(args[-1], TOO_LONG)
     assert _files(tmp_path) == before
+
+
+@pytest.mark.parametrize("command, name, reason", [
+    # 234 bytes: a legal name, but not the temporary one refere makes beside it first (22 bytes more).
+    (("build", "{case}", "-o", "{out}"), "b" * 234, TOO_LONG),
+    (("modele", "exporter", "{out}"), "m" * 229 + ".docx", TOO_LONG),
+    (("build", "{case}", "-o", "{out}"), "é" * 117, TOO_LONG),
+    # Two legal names: the first folder was made, then the build failed on the second (attack 26, F5).
+    (("build", "{case}", "-o", "{out}"), "a" * 250 + "/" + "b" * 250, TOO_LONG),
+    (("build", "{case}", "-o", "{out}"), "a" * 256 + "/b", FOLDER_TOO_LONG),
+])
+def test_a_name_refere_cannot_write_beside_is_refused_before_anything_is_made(tmp_path, run, command, name, reason):
+    case = write_case(tmp_path / "affaire", default_case())
+    before = _files(tmp_path)
+    args = [a.format(case=case, out=tmp_path / name) for a in command]
+    res = run(*args)
+    assert res.exit_code == 1, res.output
+    assert res.output == _refusal(args[-1], reason)
+    assert _files(tmp_path) == before
+
+
+def test_the_longest_name_allowed_is_written(tmp_path, run):
+    case = write_case(tmp_path / "affaire", default_case())
+    out = tmp_path / ("é" * 116 + "b")  # 233 bytes
+    assert run("build", case, "-o", out).exit_code == 0
+    assert run("build", case, "-o", out, "--force").exit_code == 0
+    assert (out / "inventaire.json").is_file()
+    docx = tmp_path / ("m" * 228 + ".docx")
+    assert run("modele", "exporter", docx).exit_code == 0 and docx.is_file()
+
+
+def test_a_detour_through_a_missing_folder_leaves_no_folder(tmp_path, run):
+    """Attack 26, F12: « -o o/./x/../rel2 » built o/rel2 but left an empty « x » behind."""
+    case = write_case(tmp_path / "affaire", default_case())
+    (tmp_path / "o").mkdir()
+    res = run("build", case, "-o", f"{tmp_path}/o/./x/../rel2")
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith(f"Dossier construit : {tmp_path / 'o' / 'rel2'}\n")
+    assert os.listdir(tmp_path / "o") == ["rel2"]
+    res = run("modele", "exporter", f"{tmp_path}/o/y/z/../../m.docx")
+    assert res.exit_code == 0, res.output
+    assert sorted(os.listdir(tmp_path / "o")) == ["m.docx", "rel2"]
+    # A link on the way is the system's to resolve: « lien/.. » is the link's target's parent.
+    (tmp_path / "loin" / "sous").mkdir(parents=True)
+    os.symlink(tmp_path / "loin" / "sous", tmp_path / "o" / "lien")
+    assert run("modele", "exporter", f"{tmp_path}/o/lien/../n.docx").exit_code == 0
+    assert (tmp_path / "loin" / "n.docx").is_file() and not (tmp_path / "o" / "n.docx").exists()
 
 
 @pytest.mark.parametrize("command", [

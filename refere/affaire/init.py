@@ -13,6 +13,7 @@ import click
 from refere import dates
 from refere.affaire import departements
 from refere.errors import OutputError, RefereError, os_reason
+from refere.write import is_refere_output
 from refere.affaire.loader import PLACEHOLDER
 from refere.affaire.libelles import PROCEDURE_LABELS
 from refere.affaire.model import EMAIL, PROCEDURES
@@ -44,13 +45,26 @@ def render(answers: dict[str, str | None] | None) -> str:
     return string.Template(template).substitute(values)
 
 
-def create(folder: Path, answers: dict[str, str | None] | None = None) -> Path:
+def check_place(folder: Path) -> None:
+    """Refuse, before any question, a folder where a new case cannot be made or would not be safe."""
     target = folder / "dossier.yaml"
     if os.path.lexists(target):  # a dangling link too: it would be written through
         what = "est un lien symbolique" if os.path.islink(target) else "existe déjà"
         raise OutputError(f"« {target} » {what} : rien n'a été modifié")
     if os.path.lexists(folder) and not folder.is_dir():
         raise OutputError(f"« {folder} » existe et n'est pas un dossier")
+    real = Path(os.path.realpath(folder))
+    for output in (real, *real.parents):
+        if is_refere_output(output):
+            # Each build replaces its output whole: a case made in it would be lost at the next one.
+            where = "est" if output == real else f"est dans « {output} », qui est"
+            raise OutputError(f"« {folder} » {where} un dossier construit par refere (il contient inventaire.json), "
+                              "remplacé à chaque construction : créez l'affaire ailleurs ; rien n'a été modifié")
+
+
+def create(folder: Path, answers: dict[str, str | None] | None = None) -> Path:
+    target = folder / "dossier.yaml"
+    check_place(folder)
     text = render(answers).encode("utf-8")
     try:
         for sub in ("captures", "pieces"):
@@ -139,8 +153,9 @@ def _menu(options: dict[str, str]) -> None:
         click.echo(f"  {k:>2}. {label}")
 
 
-def ask() -> dict[str, str | None]:
-    """Ask the case's essential questions one by one, validating each answer."""
+def ask(folder: Path) -> dict[str, str | None]:
+    """Ask the case's essential questions one by one, validating each answer; none for a folder refused."""
+    check_place(folder)
     a: dict[str, str | None] = {}
     a["civilite"] = _ask("Civilité (Madame ou Monsieur)", civilite)
     a["nom"] = _ask("Nom de famille")

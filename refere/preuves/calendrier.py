@@ -199,19 +199,52 @@ def png_bytes(attempts: Iterable[dt.datetime], title: bool = True) -> bytes:
     return buf.getvalue()
 
 
-def save(case, path: Path) -> None:
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _replaceable(case, case_file: Path, path: Path) -> None:
+    """Refuse a calendar over the case's own files, or over a file that is not an image PNG (a previous
+    calendar is replaced: that is how « check --calendrier » is run again)."""
+    import os
+    import stat
+
+    from refere.errors import OutputError
+
+    real, home = Path(path).resolve(), case_file.resolve().parent
+    if real == case_file.resolve():
+        raise OutputError(f"« {path} » est le fichier de l'affaire : choisissez un autre nom pour le calendrier "
+                          "(par exemple calendrier.png) ; rien n'a été écrit")
+    sources = {t.capture.path.resolve() for t in case.tentatives if t.capture is not None}
+    sources |= {s.path.resolve() for p in case.pieces for s in p.sources}
+    # An existing file of captures/ or pieces/ is evidence too, even one dossier.yaml does not list yet.
+    if real in sources or (os.path.lexists(path) and any(home / sub in real.parents for sub in ("captures", "pieces"))):
+        raise OutputError(f"« {path} » est un fichier du dossier : choisissez un autre nom pour le calendrier")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return
+    except OSError:
+        png = False  # a link, a folder, a file that cannot be read: not replaced
+    else:
+        try:
+            png = stat.S_ISREG(os.fstat(fd).st_mode) and os.read(fd, len(PNG)) == PNG
+        finally:
+            os.close(fd)
+    if not png:
+        raise OutputError(f"« {path} » existe et n'est pas une image PNG : il ne sera pas remplacé ; choisissez "
+                          "un autre nom pour le calendrier ; rien n'a été écrit")
+
+
+def save(case, path: Path, case_file: Path) -> None:
     """``check --calendrier``: the case's calendar written atomically (a temporary file beside
-    it, then renamed); never over one of the case's own files."""
+    it, then renamed); never over one of the case's own files, nor over a file that is not a PNG."""
     import os
     import tempfile
 
     from refere.errors import OutputError, os_reason
 
     target = Path(path)
-    sources = {t.capture.path.resolve() for t in case.tentatives if t.capture is not None}
-    sources |= {s.path.resolve() for p in case.pieces for s in p.sources}
-    if target.resolve() in sources:
-        raise OutputError(f"« {path} » est un fichier du dossier : choisissez un autre nom pour le calendrier")
+    _replaceable(case, case_file, target)
     data = png_bytes(t.date for t in case.tentatives)
     try:
         fd, tmp = tempfile.mkstemp(dir=target.resolve().parent, prefix=".tmp-", suffix=".png")

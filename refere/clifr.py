@@ -6,6 +6,10 @@ than shipping a compiled catalogue for a few dozen strings.
 
 from __future__ import annotations
 
+import errno
+import os
+from pathlib import Path
+
 import click
 import click.core
 import click.decorators
@@ -14,6 +18,8 @@ import click.formatting
 import click.parser
 import click.termui
 import click.types
+
+from refere.errors import OutputError, os_reason
 
 FR = {
     "Usage:": "Utilisation :",
@@ -172,19 +178,68 @@ def raw(stream):
     return stream.raw if isinstance(stream, Inert) else stream
 
 
+NAME_MAX = 255  # bytes in one file or folder name, on every file system refere meets
+
+
+def _final_max() -> int:
+    """What refere writes is first made beside it under a longer name: « .<name>.tmp-<pid>-<8 hex> » (a
+    staging folder, the longest; a pid has 7 digits at most), « .<name>.<8>.part », « .<name>.verrou »."""
+    from refere.write import _PID_MAX  # not at import: « --help » never loads the writer
+
+    return NAME_MAX - (len(".") + len(".tmp-") + len(str(_PID_MAX)) + len("-") + 8)
+
+
+def _without_detours(path: Path) -> Path:
+    """``path`` with « x/.. » taken out below the first folder that does not exist yet: the system
+    resolves what exists (a link included), but making the rest would create « x » for nothing."""
+    head = Path(path.anchor) if path.anchor else Path()
+    parts = path.parts[1:] if path.anchor else path.parts
+    for i, part in enumerate(parts):
+        if not os.path.lexists(head / part):
+            rest = parts[i:]
+            return head / os.path.normpath(os.path.join(*rest)) if ".." in rest else path
+        head = head / part
+    return path
+
+
+def nameable(path: Path) -> Path:
+    """``path`` where a command is to write, refused in French when the system cannot name it or the
+    temporary name beside it (over _final_max() bytes; a folder's over 255), a loop of links on the way, a file
+    where a folder should be. Checked for every command (``clifr.OUTPUT``) before anything is made: pathlib's
+    exists() and is_dir() raise on these, resolve() RuntimeError on a loop, an « Erreur interne » otherwise."""
+    path = _without_detours(path)
+    if path.name in ("", ".", ".."):  # « -o . »: the folder by its name (its lock and staging go beside it)
+        path = Path(os.path.abspath(path))
+    if len(os.fsencode(path.name)) > (final_max := _final_max()):
+        error = OSError(errno.ENAMETOOLONG, "")
+        limit = f"{final_max} octets au plus pour ce nom, un « é » en compte 2 ; refere l'écrit d'abord sous un nom plus long"
+    elif any(len(os.fsencode(part)) > NAME_MAX for part in path.parts):
+        error = OSError(errno.ENAMETOOLONG, "")
+        limit = f"{NAME_MAX} octets au plus par nom de dossier, un « é » en compte 2"
+    else:
+        try:
+            os.lstat(path)
+            return path
+        except FileNotFoundError:
+            return path  # nothing is looked up below a missing folder; its names are measured above
+        except OSError as exc:
+            error, limit = exc, "4096 octets au plus pour le chemin entier, un « é » en compte 2"
+    reason = os_reason(error)
+    if error.errno == errno.ENAMETOOLONG:
+        reason += f" : {limit}"
+    shown = str(path) if len(str(path)) <= 160 else f"{str(path)[:160]}…"
+    raise OutputError(f"impossible d'écrire « {shown} » ({reason}) : rien n'a été écrit")
+
+
 class OutputPath(click.Path):
     """A path a command writes to (``-o``, ``--calendrier``, ``init``, ``modele exporter``): one
-    the system cannot name is refused in French, exit 1, before the command starts (write.nameable)."""
+    the system cannot name is refused in French, exit 1, before the command starts (nameable)."""
 
     def __init__(self):
-        from pathlib import Path
-
         super().__init__(path_type=Path)
         self.name = _gettext("path")  # made at import, before install() gives click our words
 
     def convert(self, value, param, ctx):
-        from refere.write import nameable
-
         return nameable(super().convert(value, param, ctx))
 
 

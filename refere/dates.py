@@ -32,13 +32,16 @@ MOIS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août
 # A day and month written in a sentence, the year optional (« du 31 juin au 20 août 2025 »); read on
 # text whose accents are folded (« fevrier ») and whose invisible characters are taken out.
 _FOLDED_MOIS = tuple(unicodedata.normalize("NFKD", m).encode("ascii", "ignore").decode() for m in MOIS)
-_WRITTEN = re.compile(r"\b(1er|\d{1,2})\s+(" + "|".join(_FOLDED_MOIS) + r")(?:\s+(\d{4}))?\b", re.IGNORECASE)
+# Months abbreviated as people write them (« févr. », « sept. »): each to its month's number.
+_SHORT_MOIS = {"janv": 1, "fevr": 2, "fev": 2, "avr": 4, "juil": 7, "sept": 9, "oct": 10, "nov": 11, "dec": 12}
+_WRITTEN = re.compile(r"\b(1er|\d{1,2})\s+(" + "|".join(_FOLDED_MOIS + tuple(_SHORT_MOIS))
+                      + r")\b\.?(?:\s+(\d{4}))?\b", re.IGNORECASE)
 # 31/06/2025, 31.06.2025, 31-06-2025 (one separator), 31/06/25 (a two-digit year only with « / »: with
 # « - » or « . » it is an address range « 13-15-17 », a time « 08.52.27 », a phone number), and
 # 2025-06-31: never a piece of a longer run of numbers (« 01.48.00.00.00 »).
 _WRITTEN_NUMERIC = re.compile(r"(?<!\d)(?<!\d[./-])(\d{1,2})(?:([./-])(\d{1,2})\2(\d{4})|(/)(\d{1,2})/(\d{2}))"
                               r"(?!\d)(?![./-]\d)")
-_WRITTEN_ISO = re.compile(r"(?<!\d)(?<!\d-)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)(?!-\d)")
+_WRITTEN_ISO = re.compile(r"(?<!\d)(?<!\d[-/])(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?!\d)(?![-/]\d)")
 
 
 class DateFormatError(ValueError):
@@ -124,12 +127,13 @@ def impossible_dates(text: str) -> list[str]:
     for m in _WRITTEN.finditer(folded):
         day = 1 if m[1].lower() == "1er" else int(m[1])
         year = int(m[3]) if m[3] else 2024  # without its year, a 29 février may be right
-        out += [] if _exists(year, _FOLDED_MOIS.index(m[2].lower()) + 1, day) else [written(m)]
+        month = _SHORT_MOIS.get(m[2].lower()) or _FOLDED_MOIS.index(m[2].lower()) + 1
+        out += [] if _exists(year, month, day) else [written(m)]
     for m in _WRITTEN_NUMERIC.finditer(folded):
         month, year = (m[3], int(m[4])) if m[3] else (m[6], 2000 + int(m[7]))
         out += [] if _exists(year, int(month), int(m[1]), loose=True) else [written(m)]
     out += [written(m) for m in _WRITTEN_ISO.finditer(folded)
-            if not _exists(int(m[1]), int(m[2]), int(m[3]), loose=True)]
+            if not _exists(int(m[1]), int(m[3]), int(m[4]), loose=True)]
     return out
 
 

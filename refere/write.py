@@ -59,51 +59,11 @@ def new_dir_mode() -> int:
     return 0o777 & ~umask()
 
 
-NAME_MAX = 255  # bytes in one file or folder name, on every file system refere meets
-# What refere writes is first made beside it under a longer name: « .<name>.tmp-<pid>-<8 hex> » (a
-# staging folder, the longest; a pid has 7 digits at most), « .<name>.<8>.part », « .<name>.verrou ».
-TEMP_EXTRA = len(".") + len(".tmp-") + len(str(_PID_MAX)) + len("-") + 8
-FINAL_MAX = NAME_MAX - TEMP_EXTRA
-
-
-def _without_detours(path: Path) -> Path:
-    """``path`` with « x/.. » taken out below the first folder that does not exist yet: the system
-    resolves what exists (a link included), but making the rest would create « x » for nothing."""
-    head = Path(path.anchor) if path.anchor else Path()
-    parts = path.parts[1:] if path.anchor else path.parts
-    for i, part in enumerate(parts):
-        if not os.path.lexists(head / part):
-            rest = parts[i:]
-            return head / os.path.normpath(os.path.join(*rest)) if ".." in rest else path
-        head = head / part
-    return path
-
-
-def nameable(path: Path) -> Path:
-    """``path`` where a command is to write, refused in French when the system cannot name it or the
-    temporary name beside it (over FINAL_MAX bytes; a folder's over 255), a loop of links on the way, a file
-    where a folder should be. Checked for every command (``clifr.OUTPUT``) before anything is made: pathlib's
-    exists() and is_dir() raise on these, resolve() RuntimeError on a loop, an « Erreur interne » otherwise."""
-    path = _without_detours(path)
-    if len(os.fsencode(path.name)) > FINAL_MAX:
-        error = OSError(errno.ENAMETOOLONG, "")
-        limit = f"{FINAL_MAX} octets au plus pour ce nom, un « é » en compte 2 ; refere l'écrit d'abord sous un nom plus long"
-    elif any(len(os.fsencode(part)) > NAME_MAX for part in path.parts):
-        error = OSError(errno.ENAMETOOLONG, "")
-        limit = f"{NAME_MAX} octets au plus par nom de dossier, un « é » en compte 2"
-    else:
-        try:
-            os.lstat(path)
-            return path
-        except FileNotFoundError:
-            return path  # nothing is looked up below a missing folder; its names are measured above
-        except OSError as exc:
-            error, limit = exc, "4096 octets au plus pour le chemin entier, un « é » en compte 2"
-    reason = os_reason(error)
-    if error.errno == errno.ENAMETOOLONG:
-        reason += f" : {limit}"
-    shown = str(path) if len(str(path)) <= 160 else f"{str(path)[:160]}…"
-    raise OutputError(f"impossible d'écrire « {shown} » ({reason}) : rien n'a été écrit")
+def _cwd() -> Path | None:
+    try:
+        return Path(os.path.realpath(os.getcwd()))
+    except OSError:
+        return None
 
 
 def _inside(child: Path, parent: Path) -> bool:
@@ -142,6 +102,11 @@ def previous_owner(folder: Path) -> str | None:
 
 def check_target(target: Path, force: bool, protected: Iterable[Path], owner: str | None = None) -> None:
     real = Path(os.path.realpath(target))
+    if (here := _cwd()) is not None and _inside(here, real) and os.path.lexists(target):
+        # The output is replaced whole (a new folder renamed in): a terminal in it would stay in the old one.
+        raise OutputError(f"le dossier de sortie « {real} » est le dossier où la commande est lancée (ou le contient) : "
+                          "refere le remplace en entier ; lancez-la depuis un autre dossier, ou choisissez-en un autre "
+                          "avec -o")
     for p in protected:
         p = Path(os.path.realpath(p))
         if _inside(p, real):
@@ -150,7 +115,10 @@ def check_target(target: Path, force: bool, protected: Iterable[Path], owner: st
                 "choisissez un autre dossier avec -o"
             )
     if target.exists() or target.is_symlink():
-        if not target.is_dir() or target.is_symlink():
+        if target.is_symlink():  # never written through: what it leads to is not the output named
+            raise OutputError(f"« {target} » est un lien : refere n'écrit pas à travers un lien ; donnez avec -o le "
+                              "dossier lui-même, ou un autre nom")
+        if not target.is_dir():
             raise OutputError(f"« {target} » existe et n'est pas un dossier : choisissez un autre nom avec -o")
         empty = not any(target.iterdir())
         if not empty and not is_refere_output(target):
@@ -161,24 +129,18 @@ def check_target(target: Path, force: bool, protected: Iterable[Path], owner: st
             )
         if not empty and (case := case_inside(target)) is not None:
             # A case made in a previous output (« refere init dossier »): replacing the output would lose it.
-            raise OutputError(
-                f"le dossier de sortie « {target} » contient une affaire ({case}) : ce n'est plus seulement "
-                "un dossier construit par refere, il ne sera pas remplacé ; déplacez l'affaire, ou choisissez "
-                "un autre dossier avec -o"
-            )
+            raise OutputError(f"le dossier de sortie « {target} » contient une affaire ({case}) : ce n'est plus "
+                              "seulement un dossier construit par refere, il ne sera pas remplacé ; déplacez "
+                              "l'affaire, ou choisissez un autre dossier avec -o")
         previous = None if empty else previous_owner(target)
         if owner is not None and previous is not None and previous != owner:
-            raise OutputError(
-                f"le dossier de sortie « {target} » contient le dossier construit pour une autre personne : "
-                "il ne sera pas remplacé ; choisissez un autre dossier avec -o (si c'est bien la même "
-                "personne, après correction de son nom ou de sa date de naissance, supprimez ce dossier "
-                "puis relancez)"
-            )
-        if not force:
-            raise OutputError(
-                f"le dossier de sortie « {target} » existe déjà : ajoutez --force pour le remplacer, "
-                "ou choisissez un autre dossier avec -o"
-            )
+            raise OutputError(f"le dossier de sortie « {target} » contient le dossier construit pour une autre "
+                              "personne : il ne sera pas remplacé ; choisissez un autre dossier avec -o (si c'est "
+                              "bien la même personne, après correction de son nom ou de sa date de naissance, "
+                              "supprimez ce dossier puis relancez)")
+        if not force and not empty:  # an empty folder (« -o . » in a new one) is simply filled
+            raise OutputError(f"le dossier de sortie « {target} » existe déjà : ajoutez --force pour le remplacer, "
+                              "ou choisissez un autre dossier avec -o")
 
 
 def _pid_alive(pid: int) -> bool:

@@ -237,9 +237,8 @@ def build(out: Path = OUT) -> Path:
     tag("{%p if procedure.anef %}")
     # « comme le montrent les captures » only when some attempt has one: never a proof the dossier lacks.
     p("{{ chiffres.phrase }} À chaque fois, le téléservice a empêché le dépôt de la demande{% if lecture.citation %}"
-      " ; comme le montrent les captures d'écran produites, il affichait : {{ lecture.citation }}{% elif "
-      "chiffres.captures %}, comme le montrent les captures d'écran des messages affichés.{% else %}.{% endif %} "
-      "Le détail des tentatives figure ci-dessous.")
+      " ; {{ chiffres.comme_captures }}, il affichait : {{ lecture.citation }}{% elif chiffres.comme_captures %}, "
+      "{{ chiffres.comme_captures }}.{% else %}.{% endif %} Le détail des tentatives figure ci-dessous.")
     tag("{%p else %}")
     p("Cette démarche suppose l'obtention préalable d'un rendez-vous, que la préfecture n'attribue "
       "que par son service de prise de rendez-vous en ligne{% if faits.en_ligne_ref %} {{ faits.en_ligne_ref }}"
@@ -248,10 +247,9 @@ def build(out: Path = OUT) -> Path:
     p("{{ prefecture.url }}", center=True)
     tag("{%p endif %}")
     # The site's message, as every capture's reading gives it, quoted once; unread, the plain sentence.
-    p("{{ chiffres.phrase }} {% if lecture.citation %}À chaque fois, comme le montrent les captures d'écran "
-      "produites, le service affichait : {{ lecture.citation }}{% else %}À chaque fois, le service a répondu "
-      "qu'aucun créneau n'était disponible{% if chiffres.captures %}, comme le montrent les captures d'écran "
-      "produites{% endif %}.{% endif %} "
+    p("{{ chiffres.phrase }} {% if lecture.citation %}À chaque fois, {{ chiffres.comme_captures }}, le service "
+      "affichait : {{ lecture.citation }}{% else %}À chaque fois, le service a répondu qu'aucun créneau n'était "
+      "disponible{% if chiffres.comme_captures %}, {{ chiffres.comme_captures }}{% endif %}.{% endif %} "
       "Le détail des tentatives figure ci-dessous.")
     tag("{%p endif %}")
 
@@ -361,7 +359,7 @@ def build(out: Path = OUT) -> Path:
       "pu l'obtenir malgré plusieurs tentatives n'ayant pas été effectuées la même semaine, le juge des "
       "référés, saisi sur le fondement de l'article L. 521-3, peut enjoindre au préfet de lui communiquer une "
       "date de rendez-vous dans un délai qu'il fixe (CE, 10 juin 2020, n° 435594).")
-    tag("{%p if chiffres.captures %}")
+    tag("{%p if chiffres.comme_captures %}")
     p("Les captures d'écran de la page de prise de rendez-vous ne sauraient être écartées au seul motif "
       "qu'elles sont anonymes (CE, 21 avril 2021, n° 448178).")
     tag("{%p endif %}")
@@ -381,7 +379,7 @@ def build(out: Path = OUT) -> Path:
       "ni ne peut rendre obligatoire la prise de rendez-vous en ligne (CE, avis, 3 juin 2022, n° 461694). "
       "L'étranger qui n'obtient pas de rendez-vous par ce moyen ne saurait donc être privé de toute possibilité "
       "de présenter sa demande.")
-    tag("{%p if chiffres.captures %}")
+    tag("{%p if chiffres.comme_captures %}")
     p("Les captures d'écran de la page de prise de rendez-vous ne sauraient être écartées au seul motif "
       "qu'elles sont anonymes (CE, 21 avril 2021, n° 448178).")
     tag("{%p endif %}")

@@ -30,7 +30,8 @@ def test_byte_identical_and_plain_png(tmp_path):
     assert a == b
     img = Image.open(io.BytesIO(a))
     assert img.format == "PNG" and img.mode == "L"  # grey levels only: prints in black and white
-    assert set(img.info) <= {"dpi"}  # no text chunk, no date
+    # No date, no text but the mark that lets « check --calendrier » replace it (and nothing else).
+    assert set(img.info) <= {"dpi", "Software"} and img.info["Software"] == "refere calendrier"
 
 
 def test_weeks_and_days_in_paris_time():
@@ -192,8 +193,23 @@ def test_the_calendar_never_replaces_the_case_file_nor_a_file_that_is_not_a_png(
                    "(par exemple calendrier.png) ; rien n'a été écrit",
         case_path.parent / "lien.png": f"« {case_path.parent / 'lien.png'} » est le fichier de l'affaire : choisissez "
                                        "un autre nom pour le calendrier (par exemple calendrier.png) ; rien n'a été écrit",
-        unlisted: f"« {unlisted} » est un fichier du dossier : choisissez un autre nom pour le calendrier",
+        unlisted: f"« {unlisted} » est un fichier du dossier : choisissez un autre nom pour le calendrier, hors de "
+                  "captures/ et pieces/ ; rien n'a été écrit",
+        case_path.parent / "pieces" / "calendrier.png": f"« {case_path.parent / 'pieces' / 'calendrier.png'} » est un "
+                  "fichier du dossier : choisissez un autre nom pour le calendrier, hors de captures/ et pieces/ ; rien "
+                  "n'a été écrit",
     }
+    # Attack 27: another case's capture, or a screenshot beside the case file, is a PNG but no calendar.
+    other_case = tmp_path / "autre" / "captures" / "Screenshot_20250901-085227.png"
+    other_case.parent.mkdir(parents=True)
+    other_case.write_bytes(unlisted.read_bytes())
+    loose = case_path.parent / "Screenshot_20250926-090000.png"
+    loose.write_bytes(unlisted.read_bytes())
+    before, names = snapshot(tmp_path), sorted(tmp_path.rglob("*"))
+    for shot in (other_case, loose):
+        refusals[shot] = (f"« {shot} » existe et n'est pas un calendrier écrit par refere (une capture ?) : il ne "
+                          "sera pas remplacé ; choisissez un autre nom (un ancien calendrier : supprimez-le d'abord) ; "
+                          "rien n'a été écrit")
     for other in (text, tmp_path / "un-dossier"):
         refusals[other] = (f"« {other} » existe et n'est pas une image PNG : il ne sera pas remplacé ; choisissez un "
                            "autre nom pour le calendrier ; rien n'a été écrit")

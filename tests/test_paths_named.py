@@ -175,3 +175,49 @@ def test_the_web_names_a_link_to_a_folder_of_cases(tmp_path):
     page = html.unescape(client.get("/").get_data(as_text=True))
     hint = page.split('id="liens-non-suivis"')[1].split("</div>")[0]
     assert "<code>semaine-derniere</code>" in hint
+
+
+def test_build_into_the_current_folder_is_refused_with_its_reason(tmp_path, run, monkeypatch):
+    """`build -o .` in an empty folder said « existe déjà : ajoutez --force », then with --force « n'a pas
+    été construit par refere »; from inside a previous output, « erreur système 16 » (attack 27). The
+    output is replaced whole (a new folder renamed in), leaving a terminal in the old one: refused, said so."""
+    from conftest import copy_example, snapshot
+
+    case = copy_example(tmp_path / "exemple") / "dossier.yaml"
+    assert run("build", case, "-o", tmp_path / "sortie").exit_code == 0
+    for here in (tmp_path / "vide", tmp_path / "sortie"):
+        here.mkdir(exist_ok=True)
+        monkeypatch.chdir(here)
+        before = snapshot(tmp_path)
+        for extra in ((), ("--force",)):
+            res = run("build", case, "-o", ".", *extra)
+            assert res.exit_code == 1
+            assert (f"le dossier de sortie « {here} » est le dossier où la commande est lancée (ou le contient) : "
+                    "refere le remplace en entier") in res.output, res.output
+            assert snapshot(tmp_path) == before
+    # From elsewhere, the same folder is built: « -o . » is only the folder named by where one stands.
+    monkeypatch.chdir(tmp_path)
+    assert run("build", case, "-o", "vide").exit_code == 0 and (tmp_path / "vide" / "requete.docx").is_file()
+
+
+def test_a_link_as_output_is_said_to_be_one(tmp_path, run):
+    from conftest import copy_example
+
+    case = copy_example(tmp_path / "exemple") / "dossier.yaml"
+    assert run("build", case, "-o", tmp_path / "sortie").exit_code == 0
+    os.symlink(tmp_path / "sortie", tmp_path / "lien")
+    res = run("build", case, "-o", tmp_path / "lien", "--force")
+    assert res.exit_code == 1
+    assert f"« {tmp_path / 'lien'} » est un lien : refere n'écrit pas à travers un lien" in res.output
+
+
+def test_init_never_makes_a_case_inside_another(tmp_path, run):
+    from conftest import copy_example
+
+    case = copy_example(tmp_path / "exemple")
+    before = sorted(p for p in case.rglob("*"))
+    for inside in (case / "captures" / "sub", case / "sub2"):
+        res = run("init", inside)
+        assert res.exit_code == 1
+        assert f"est dans le dossier d'une autre affaire (« {case} »)" in res.output, res.output
+    assert sorted(p for p in case.rglob("*")) == before

@@ -858,3 +858,30 @@ def test_a_delay_chosen_too_long_for_a_near_deadline_is_shortened(tmp_path):
     text = render_data(tmp_path / "a", d)
     assert ("FIXER ce rendez-vous au plus tard le 23 avril 2025 ou, si l'ordonnance est notifiée après le 15 avril "
             "2025, dans les 8 jours de sa notification") in text
+
+
+def test_captures_for_some_attempts_only_are_said_so(tmp_path):
+    """One capture for ten attempts: « À chaque fois, comme le montrent les captures d'écran produites »
+    claimed more than the dossier shows (attack 27)."""
+    d = base()
+    d["procedure"] = {"type": "renouvellement_titre_sejour", "titre_actuel": "carte de séjour temporaire",
+                      "expiration_titre": "2025-05-31"}
+    d["tentatives"] = [{"date": a} for a in ATTEMPTS]
+    for k in (0, 4, 7):
+        d["tentatives"][k]["capture"] = f"captures/c{k:02d}.png"
+    text = render_data(tmp_path / "trois", d)
+    assert ("le service a répondu qu'aucun créneau n'était disponible, comme le montrent les captures d'écran "
+            "produites pour trois d'entre elles.") in text
+    d["tentatives"] = [{"date": a} for a in ATTEMPTS]
+    d["tentatives"][2]["capture"] = "captures/c02.png"
+    assert "produites pour l'une d'entre elles." in render_data(tmp_path / "une", d)
+
+
+def test_a_recepisse_on_the_anef_lacks_a_registration_not_a_rendez_vous(tmp_path):
+    d = base()
+    d["procedure"] = {"type": "renouvellement_titre_sejour", "voie": "anef",
+                      "titre_actuel": "récépissé de demande de renouvellement de titre de séjour",
+                      "expiration_titre": "2025-04-20"}
+    text = render_data(tmp_path / "a", d)
+    assert "faute d'enregistrement de sa demande, il ne peut en obtenir le renouvellement" in text
+    assert "faute de rendez-vous" not in text

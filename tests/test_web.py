@@ -1358,3 +1358,14 @@ def test_a_new_case_named_in_any_script(client, ws, name, folder):
     r = client.post("/nouveau", data={"_csrf": tok["_csrf"], "nom": name})
     assert r.status_code == 302 and (ws / folder / "dossier.yaml").is_file()
     assert client.get(r.headers["Location"]).status_code == 200
+
+
+def test_a_pasted_zero_width_no_break_space_never_makes_the_file_unreadable(client, ws):
+    """U+FEFF pasted into « Situation personnelle » was written raw in a block: check refused the whole
+    file and every later save said it could not be read (attack 27). Dropped: it shows nothing."""
+    html, tok = page(client, "/d/exemple-94/")
+    r = client.post("/d/exemple-94/", data={**tok, "situation": "Il vit en France\ufeff depuis 2016.\nIl travaille."},
+                    follow_redirects=True)
+    assert r.status_code == 200
+    case = load(ws / "exemple-94" / "dossier.yaml")
+    assert case.situation == "Il vit en France depuis 2016.\nIl travaille."

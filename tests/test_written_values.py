@@ -340,3 +340,25 @@ def test_a_capture_named_in_the_skipped_hour_says_why_it_has_no_date(tmp_path, r
     res = run("captures", tmp_path / "captures")
     assert ("l'heure de son nom (2 h 30 le 30 mars 2025) n'a pas existé à Paris (passage à l'heure d'été)"
             in res.output), res.output
+
+
+@pytest.mark.parametrize("written, value", [("1 500", 1500), ("1\u00a0000,50", 1000.5), ("1\u202f000", 1000)])
+def test_an_amount_with_thousands_spaces(tmp_path, written, value):
+    data = default_case()
+    data["demandes"] = {"frais_l761_1": written}
+    assert load(write_case(tmp_path / "a", data)).demandes.frais_l761_1 == value
+
+
+def test_an_address_with_its_scheme_in_capitals(tmp_path):
+    data = default_case()
+    data["prefecture"]["url_rendez_vous"] = "HTTPS://WWW.SEINE-SAINT-DENIS.GOUV.FR/booking"
+    assert load(write_case(tmp_path / "a", data)).prefecture.url_rendez_vous.startswith("HTTPS://")
+
+
+@pytest.mark.parametrize("text, wrong", [("le 30 févr. 2015", "30 févr. 2015"), ("le 31 sept. 2021", "31 sept. 2021"),
+                                         ("le 2015/06/31", "2015/06/31")])
+def test_an_impossible_date_abbreviated_or_year_first(tmp_path, run, text, wrong):
+    data = default_case()
+    data["urgence"] = [f"Mon contrat prend fin {text}."]
+    res = run("check", write_case(tmp_path / "a", data))
+    assert res.exit_code == 1 and f"« {wrong} » n'existe pas au calendrier" in res.output, res.output

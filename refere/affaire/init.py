@@ -60,6 +60,11 @@ def check_place(folder: Path) -> None:
             where = "est" if output == real else f"est dans « {output} », qui est"
             raise OutputError(f"« {folder} » {where} un dossier construit par refere (il contient inventaire.json), "
                               "remplacé à chaque construction : créez l'affaire ailleurs ; rien n'a été modifié")
+    for parent in real.parents:
+        if (parent / "dossier.yaml").is_file():
+            # refere batch refuses a case inside another's folder (« affaire rangée dans le dossier d'une autre »).
+            raise OutputError(f"« {folder} » est dans le dossier d'une autre affaire (« {parent} ») : créez la "
+                              "nouvelle affaire à côté, pas dedans ; rien n'a été modifié")
 
 
 def create(folder: Path, answers: dict[str, str | None] | None = None) -> Path:

@@ -182,8 +182,11 @@ def _cents(value: float) -> float:
 
 
 def _decimal_comma(value: Any) -> Any:
-    # « 50,5 » as French writes it (the form sends what was typed).
-    return value.strip().replace(",", ".", 1) if isinstance(value, str) and re.fullmatch(r"\s*\d+,\d+\s*", value) else value
+    # « 50,5 », « 1 500 » as French writes them (the form sends what was typed): a decimal comma, spaces
+    # between groups of three digits (plain, no-break or thin).
+    if isinstance(value, str) and re.fullmatch(r"\s*\d{1,3}(?:[ \u00a0\u202f]\d{3})*(?:,\d+)?\s*|\s*\d+,\d+\s*", value):
+        return re.sub(r"[ \u00a0\u202f]", "", value.strip()).replace(",", ".", 1)
+    return value
 
 
 Amount = Annotated[float, BeforeValidator(_decimal_comma), Field(gt=0, le=100_000), AfterValidator(_cents)]
@@ -307,7 +310,7 @@ def _departement(value: Any) -> str:
 
 
 def _url(value: str | None) -> str | None:
-    if value is not None and not re.match(r"^https?://\S+$", value):
+    if value is not None and not re.match(r"^https?://\S+$", value, re.IGNORECASE):  # « HTTPS:// » is one too
         raise _err(f"adresse web invalide « {value} » : elle doit commencer par https://")
     return value
 

@@ -191,15 +191,24 @@ def image(attempts: Iterable[dt.datetime], title: bool = True):
     return img
 
 
+# Written into every calendar, always the same: « check --calendrier » replaces a file only if it bears it.
+MARK = ("Software", "refere calendrier")
+
+
 def png_bytes(attempts: Iterable[dt.datetime], title: bool = True) -> bytes:
-    """The calendar as PNG bytes: fixed encoder settings and no metadata, so byte-identical."""
+    """The calendar as PNG bytes: fixed encoder settings and one fixed text (MARK), so byte-identical."""
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text(*MARK)
     buf = io.BytesIO()
     # Level 6: a tenth of level 9's time (0.2 s for a month of attempts) for 8 % more bytes.
-    image(attempts, title).save(buf, "PNG", optimize=False, compress_level=6, dpi=(240, 240))
+    image(attempts, title).save(buf, "PNG", optimize=False, compress_level=6, dpi=(240, 240), pnginfo=info)
     return buf.getvalue()
 
 
 PNG = b"\x89PNG\r\n\x1a\n"
+_MARKED = b"tEXt" + MARK[0].encode() + b"\x00" + MARK[1].encode()
 
 
 def _replaceable(case, case_file: Path, path: Path) -> None:
@@ -217,8 +226,11 @@ def _replaceable(case, case_file: Path, path: Path) -> None:
     sources = {t.capture.path.resolve() for t in case.tentatives if t.capture is not None}
     sources |= {s.path.resolve() for p in case.pieces for s in p.sources}
     # An existing file of captures/ or pieces/ is evidence too, even one dossier.yaml does not list yet.
-    if real in sources or (os.path.lexists(path) and any(home / sub in real.parents for sub in ("captures", "pieces"))):
-        raise OutputError(f"« {path} » est un fichier du dossier : choisissez un autre nom pour le calendrier")
+    if real in sources or any(home / sub in real.parents for sub in ("captures", "pieces")):
+        # Where evidence lives, even a new file: a calendar there would be taken for one (and the next
+        # run refused it as a file of the dossier).
+        raise OutputError(f"« {path} » est un fichier du dossier : choisissez un autre nom pour le calendrier, hors "
+                          "de captures/ et pieces/ ; rien n'a été écrit")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -227,12 +239,19 @@ def _replaceable(case, case_file: Path, path: Path) -> None:
         png = False  # a link, a folder, a file that cannot be read: not replaced
     else:
         try:
-            png = stat.S_ISREG(os.fstat(fd).st_mode) and os.read(fd, len(PNG)) == PNG
+            head = os.read(fd, 4096) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
         finally:
             os.close(fd)
+        png = head.startswith(PNG)
+        if png and _MARKED in head:
+            return  # a calendar refere wrote: run again, it is brought up to date
     if not png:
         raise OutputError(f"« {path} » existe et n'est pas une image PNG : il ne sera pas remplacé ; choisissez "
                           "un autre nom pour le calendrier ; rien n'a été écrit")
+    # A capture (of this case or another), a picture: only a calendar refere wrote is replaced.
+    raise OutputError(f"« {path} » existe et n'est pas un calendrier écrit par refere (une capture ?) : il ne sera "
+                      "pas remplacé ; choisissez un autre nom (un ancien calendrier : supprimez-le d'abord) ; rien "
+                      "n'a été écrit")
 
 
 def save(case, path: Path, case_file: Path) -> None:

@@ -10,7 +10,7 @@ import datetime as dt
 
 from refere import dates
 from refere.affaire import echeances
-from refere.affaire.grammaire import DEMANDES, compte, entre_dates, pieces_ref, strip_end, typo
+from refere.affaire.grammaire import DEMANDES, compte, entre_dates, nombre, pieces_ref, strip_end, typo
 from refere.affaire.model import Case
 from refere.pieces.plan import Inventory
 
@@ -38,6 +38,18 @@ def moyen_recepisse(case: Case, g: dict[str, str]) -> str:
     return typo(f"L'étranger admis à souscrire une demande de titre de séjour se voit remettre un récépissé "
                 f"(article R. 431-12 du {CESEDA}) : {g['le_requerant']} demande "
                 "qu'il lui soit remis dès l'enregistrement de sa demande.")
+
+
+def comme_captures(shown: int, attempts: int) -> str:
+    """« comme le montrent les captures d'écran produites », never more than they show: « pour trois
+    d'entre elles » when some attempts have none; nothing without any."""
+    if not shown:
+        return ""
+    some = ("" if shown == attempts else " pour l'une d'entre elles" if shown == 1
+            else f" pour {nombre(shown)} d'entre elles")
+    return "comme le montrent les captures d'écran produites" + some
+
+
 def recepisse_travail_de_droit(case: Case) -> bool:
     """Only the récépissé of a renewal filed in time carries the right to work the titre gave; a first
     « salarié » demand or a late renewal concludes to a plain récépissé de demande de titre de séjour."""

@@ -259,7 +259,7 @@ def context(case: Case, inv: Inventory, report: Report, brouillon: bool = False)
             # « de dix tentatives de dépôt, sur trois semaines distinctes, entre le 3 et le 21 mars 2025 »
             "de_resume": _resume(report, proc.is_anef, first_attempt, inv.attempts[-1].date.date()),
             "nombre": report.figures.tentatives,
-            "captures": sum(1 for a in inv.attempts if a.piece),  # attempts shown by a capture
+            "comme_captures": redaction.comme_captures(sum(1 for a in inv.attempts if a.piece), len(inv.attempts)),
             "tentatives_texte": _plural(report.figures.tentatives, "tentative"),
             "semaines_texte": _plural(report.figures.semaines, "semaine distincte", "semaines distinctes"),
             "semaines": report.figures.semaines,

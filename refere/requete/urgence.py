@@ -250,11 +250,12 @@ def _titre(case: Case, g: dict[str, str], on: dt.date) -> str:
     when = dates.format_date(exp)
     past = exp < on
     if echeances.recepisse(case):
+        lack = "faute d'enregistrement de sa demande" if proc.is_anef else "faute de rendez-vous"  # no rendez-vous on the ANEF
         if past:
-            return typo(f"Le récépissé {g['du_requerant']} a expiré le {when} ; faute de rendez-vous, {g['il']} n'a pu "
+            return typo(f"Le récépissé {g['du_requerant']} a expiré le {when} ; {lack}, {g['il']} n'a pu "
                         f"en obtenir le renouvellement et se trouve dépourvu{g['e']} de tout document justifiant de la "
                         "régularité de son séjour et l'autorisant à travailler.")
-        return typo(f"Le récépissé {g['du_requerant']} expire le {when} ; faute de rendez-vous, {g['il']} ne peut en "
+        return typo(f"Le récépissé {g['du_requerant']} expire le {when} ; {lack}, {g['il']} ne peut en "
                     f"obtenir le renouvellement et se trouvera, à cette date, dépourvu{g['e']} de tout document "
                     "justifiant de la régularité de son séjour et l'autorisant à travailler.")
     if echeances.expired_before_first(case):

@@ -109,6 +109,9 @@ def to_yaml(text: str, kind: str) -> Any:
     # Line separators pasted from a PDF or Word (U+2028, U+2029, NEL) were written raw: a file that
     # no longer read, every later save refused (attack 23). A line break in a text box, a space elsewhere.
     text = re.sub("[\u2028\u2029\x85]", "\n" if kind == "textarea" else " ", text)
+    # A U+FEFF pasted from a Windows program or a PDF is invisible, and the loader refuses it raw inside a
+    # file (a BOM out of place): written in a text box's block, the file no longer read (attack 27).
+    text = text.replace("\ufeff", "")
     if kind != "textarea":
         text = text.strip()
     else:

@@ -33,7 +33,8 @@ MOIS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août
 # text whose accents are folded (« fevrier ») and whose invisible characters are taken out.
 _FOLDED_MOIS = tuple(unicodedata.normalize("NFKD", m).encode("ascii", "ignore").decode() for m in MOIS)
 # Months abbreviated as people write them (« févr. », « sept. »): each to its month's number.
-_SHORT_MOIS = {"janv": 1, "fevr": 2, "fev": 2, "avr": 4, "juil": 7, "sept": 9, "oct": 10, "nov": 11, "dec": 12}
+_SHORT_MOIS = {"janv": 1, "fevr": 2, "fev": 2, "avr": 4, "juil": 7, "sept": 9, "sep": 9, "oct": 10, "nov": 11,
+               "dec": 12}
 _WRITTEN = re.compile(r"\b(1er|\d{1,2})\s+(" + "|".join(_FOLDED_MOIS + tuple(_SHORT_MOIS))
                       + r")\b\.?(?:\s+(\d{4}))?\b", re.IGNORECASE)
 # 31/06/2025, 31.06.2025, 31-06-2025 (one separator), 31/06/25 (a two-digit year only with « / »: with
@@ -41,7 +42,7 @@ _WRITTEN = re.compile(r"\b(1er|\d{1,2})\s+(" + "|".join(_FOLDED_MOIS + tuple(_SH
 # 2025-06-31: never a piece of a longer run of numbers (« 01.48.00.00.00 »).
 _WRITTEN_NUMERIC = re.compile(r"(?<!\d)(?<!\d[./-])(\d{1,2})(?:([./-])(\d{1,2})\2(\d{4})|(/)(\d{1,2})/(\d{2}))"
                               r"(?!\d)(?![./-]\d)")
-_WRITTEN_ISO = re.compile(r"(?<!\d)(?<!\d[-/])(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?!\d)(?![-/]\d)")
+_WRITTEN_ISO = re.compile(r"(?<!\d)(?<!\d[-/.])(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?!\d)(?![-/.]\d)")
 
 
 class DateFormatError(ValueError):
@@ -125,6 +126,8 @@ def impossible_dates(text: str) -> list[str]:
 
     out = []
     for m in _WRITTEN.finditer(folded):
+        if m[2].lower() in _SHORT_MOIS and not m[3] and "." not in (m[0][-1:] + folded[m.end():m.end() + 1]):
+            continue  # « le 31 sept tentatives »: « sept » is seven unless a dot or a year makes it September
         day = 1 if m[1].lower() == "1er" else int(m[1])
         year = int(m[3]) if m[3] else 2024  # without its year, a 29 février may be right
         month = _SHORT_MOIS.get(m[2].lower()) or _FOLDED_MOIS.index(m[2].lower()) + 1

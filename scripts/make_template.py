@@ -236,7 +236,8 @@ def build(out: Path = OUT) -> Path:
     tag("{%p endif %}")
     tag("{%p if procedure.anef %}")
     # « comme le montrent les captures » only when some attempt has one: never a proof the dossier lacks.
-    p("{{ chiffres.phrase }} À chaque fois, le téléservice a empêché le dépôt de la demande{% if lecture.citation %}"
+    p("{{ chiffres.phrase }} {% if chiffres.nombre > 1 %}À chaque fois, le{% else %}Le{% endif %} téléservice a "
+      "empêché le dépôt de la demande{% if lecture.citation %}"
       " ; {{ chiffres.comme_captures }}, il affichait : {{ lecture.citation }}{% elif chiffres.comme_captures %}, "
       "{{ chiffres.comme_captures }}.{% else %}.{% endif %} Le détail des tentatives figure ci-dessous.")
     tag("{%p else %}")
@@ -247,8 +248,10 @@ def build(out: Path = OUT) -> Path:
     p("{{ prefecture.url }}", center=True)
     tag("{%p endif %}")
     # The site's message, as every capture's reading gives it, quoted once; unread, the plain sentence.
-    p("{{ chiffres.phrase }} {% if lecture.citation %}À chaque fois, {{ chiffres.comme_captures }}, le service "
-      "affichait : {{ lecture.citation }}{% else %}À chaque fois, le service a répondu qu'aucun créneau n'était "
+    # « À chaque fois » only when there were several (a single attempt: a draft, --brouillon).
+    p("{{ chiffres.phrase }} {% if lecture.citation %}{% if chiffres.nombre > 1 %}À chaque fois, {% else %}Ce "
+      "jour-là, {% endif %}{{ chiffres.comme_captures }}, le service affichait : {{ lecture.citation }}{% else %}"
+      "{% if chiffres.nombre > 1 %}À chaque fois, le{% else %}Le{% endif %} service a répondu qu'aucun créneau n'était "
       "disponible{% if chiffres.comme_captures %}, {{ chiffres.comme_captures }}{% endif %}.{% endif %} "
       "Le détail des tentatives figure ci-dessous.")
     tag("{%p endif %}")

@@ -206,7 +206,17 @@ def test_the_calendar_never_replaces_the_case_file_nor_a_file_that_is_not_a_png(
     loose = case_path.parent / "Screenshot_20250926-090000.png"
     loose.write_bytes(unlisted.read_bytes())
     before, names = snapshot(tmp_path), sorted(tmp_path.rglob("*"))
-    for shot in (other_case, loose):
+    # Attack 28: nor a new file in another case's captures/ or pieces/.
+    (tmp_path / "autre" / "dossier.yaml").write_text("version: 1\n", "utf-8")
+    (tmp_path / "autre" / "pieces").mkdir()
+    new_in_other = tmp_path / "autre" / "pieces" / "calendrier.png"
+    refusals[new_in_other] = (f"« {new_in_other} » est un fichier du dossier : choisissez un autre nom pour le "
+                              "calendrier, hors de captures/ et pieces/ ; rien n'a été écrit")
+    before, names = snapshot(tmp_path), sorted(tmp_path.rglob("*"))
+    # The other case's capture now lies in a case's captures/ (its dossier.yaml made above): refused as such.
+    refusals[other_case] = (f"« {other_case} » est un fichier du dossier : choisissez un autre nom pour le "
+                            "calendrier, hors de captures/ et pieces/ ; rien n'a été écrit")
+    for shot in (loose,):
         refusals[shot] = (f"« {shot} » existe et n'est pas un calendrier écrit par refere (une capture ?) : il ne "
                           "sera pas remplacé ; choisissez un autre nom (un ancien calendrier : supprimez-le d'abord) ; "
                           "rien n'a été écrit")

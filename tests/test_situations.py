@@ -823,9 +823,10 @@ def test_no_capture_no_claim_of_captures(tmp_path):
     text = render_data(tmp_path / "sans", d)
     assert "captures d'écran" not in text and "448178" not in text
     assert "À chaque fois, le service a répondu qu'aucun créneau n'était disponible. Le détail" in text
-    d["tentatives"][0]["capture"] = "captures/c00.png"
-    text = render_data(tmp_path / "une", d)
-    assert "comme le montrent les captures d'écran produites" in text and "448178" in text
+    for k in range(len(ATTEMPTS)):
+        d["tentatives"][k]["capture"] = f"captures/c{k:02d}.png"
+    text = render_data(tmp_path / "toutes", d)
+    assert "comme le montrent les captures d'écran produites." in text and "448178" in text
 
 
 def test_a_job_waiting_for_a_titre_asks_no_recepisse_that_would_not_allow_work(tmp_path):
@@ -874,7 +875,7 @@ def test_captures_for_some_attempts_only_are_said_so(tmp_path):
             "produites pour trois d'entre elles.") in text
     d["tentatives"] = [{"date": a} for a in ATTEMPTS]
     d["tentatives"][2]["capture"] = "captures/c02.png"
-    assert "produites pour l'une d'entre elles." in render_data(tmp_path / "une", d)
+    assert "produite pour l'une d'entre elles." in render_data(tmp_path / "une", d)
 
 
 def test_a_recepisse_on_the_anef_lacks_a_registration_not_a_rendez_vous(tmp_path):
@@ -885,3 +886,14 @@ def test_a_recepisse_on_the_anef_lacks_a_registration_not_a_rendez_vous(tmp_path
     text = render_data(tmp_path / "a", d)
     assert "faute d'enregistrement de sa demande, il ne peut en obtenir le renouvellement" in text
     assert "faute de rendez-vous" not in text
+
+
+def test_one_capture_is_said_in_the_singular(tmp_path):
+    d = base()
+    d["procedure"] = {"type": "renouvellement_titre_sejour", "titre_actuel": "carte de séjour temporaire",
+                      "expiration_titre": "2025-05-31"}
+    d["tentatives"] = [{"date": a} for a in ATTEMPTS]
+    d["tentatives"][2]["capture"] = "captures/c02.png"
+    text = render_data(tmp_path / "une", d)
+    assert "comme le montre la capture d'écran produite pour l'une d'entre elles." in text
+    assert "les captures d'écran produites" not in text

@@ -1369,3 +1369,14 @@ def test_a_pasted_zero_width_no_break_space_never_makes_the_file_unreadable(clie
     assert r.status_code == 200
     case = load(ws / "exemple-94" / "dossier.yaml")
     assert case.situation == "Il vit en France depuis 2016.\nIl travaille."
+
+
+@pytest.mark.parametrize("char", ["\uffff", "\ufffe"])
+def test_a_non_character_in_a_text_box_is_escaped_and_named(client, ws, char):
+    """U+FFFF pasted in « Situation personnelle » was written raw: the file no longer read (attack 28)."""
+    html, tok = page(client, "/d/exemple-94/")
+    client.post("/d/exemple-94/", data={**tok, "situation": f"Il vit en France{char} depuis 2016.\nIl travaille."})
+    text = (ws / "exemple-94" / "dossier.yaml").read_text("utf-8")
+    assert char not in text  # escaped in a quoted scalar
+    html, tok = page(client, "/d/exemple-94/")
+    assert "illisible" not in html

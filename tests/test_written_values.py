@@ -362,3 +362,51 @@ def test_an_impossible_date_abbreviated_or_year_first(tmp_path, run, text, wrong
     data["urgence"] = [f"Mon contrat prend fin {text}."]
     res = run("check", write_case(tmp_path / "a", data))
     assert res.exit_code == 1 and f"« {wrong} » n'existe pas au calendrier" in res.output, res.output
+
+
+@pytest.mark.parametrize("written", ["1.500", "1.200"])
+def test_an_amount_with_a_thousands_dot_is_asked_not_guessed(tmp_path, run, written):
+    """« 1.500 » was read 1,50 € in the requête, with no warning (attack 28)."""
+    data = default_case()
+    data["demandes"] = {"astreinte_par_jour": written}
+    res = run("check", write_case(tmp_path / "a", data))
+    assert res.exit_code == 1 and f"montant ambigu « {written} » : écrivez {written.replace('.', '')} (sans point)" \
+        in res.output, res.output
+
+
+@pytest.mark.parametrize("text, wrong", [("du 2025.06.31 au 2025.08.20", "2025.06.31"), ("le 31 sep 2025", "31 sep 2025"),
+                                         ("le 31 sept.", "31 sept")])
+def test_more_impossible_dates(tmp_path, run, text, wrong):
+    data = default_case()
+    data["urgence"] = [f"Hospitalisé {text}."]
+    res = run("check", write_case(tmp_path / "a", data))
+    assert res.exit_code == 1 and f"« {wrong} » n'existe pas au calendrier" in res.output, res.output
+
+
+def test_sept_as_a_number_is_no_month(tmp_path):
+    data = default_case()
+    data["urgence"] = ["Entre le 1er et le 31 sept tentatives ont échoué, à 31 sept fois."]
+    assert load(write_case(tmp_path / "a", data)).urgence[0].fait.startswith("Entre")
+
+
+def test_init_never_hides_cases_below(tmp_path, run):
+    from conftest import copy_example
+
+    copy_example(tmp_path / "perm" / "a")
+    res = run("init", tmp_path / "perm")
+    assert res.exit_code == 1 and "contient déjà une affaire" in res.output and "a/dossier.yaml" in res.output
+    assert not (tmp_path / "perm" / "dossier.yaml").exists()
+
+
+def test_a_new_case_refused_in_the_web_leaves_no_folder(tmp_path):
+    """With a case folder as the workspace, « Nouveau dossier » was refused but left an empty folder."""
+    from conftest import copy_example
+
+    ws = copy_example(tmp_path / "affaire")
+    client = create_app(ws, limits=store.Limits(), workers=1).test_client()
+    page = client.get("/").get_data(as_text=True)
+    token = page.split('name="_csrf" value="')[1].split('"')[0]
+    before = sorted(p.name for p in ws.iterdir())
+    r = client.post("/nouveau", data={"_csrf": token, "nom": "Aïcha Diallo"}, follow_redirects=True)
+    assert "est dans le dossier d'une autre affaire" in html.unescape(r.get_data(as_text=True))
+    assert sorted(p.name for p in ws.iterdir()) == before

@@ -60,11 +60,27 @@ def check_place(folder: Path) -> None:
             where = "est" if output == real else f"est dans « {output} », qui est"
             raise OutputError(f"« {folder} » {where} un dossier construit par refere (il contient inventaire.json), "
                               "remplacé à chaque construction : créez l'affaire ailleurs ; rien n'a été modifié")
+    below = _case_below(folder)
+    if below is not None:
+        # A case file here would hide them: batch reads a case folder as one case (attack 28).
+        raise OutputError(f"« {folder} » contient déjà une affaire ({below}) : créez la nouvelle affaire dans un "
+                          "dossier à elle, à côté ; rien n'a été modifié")
     for parent in real.parents:
         if (parent / "dossier.yaml").is_file():
             # refere batch refuses a case inside another's folder (« affaire rangée dans le dossier d'une autre »).
             raise OutputError(f"« {folder} » est dans le dossier d'une autre affaire (« {parent} ») : créez la "
                               "nouvelle affaire à côté, pas dedans ; rien n'a été modifié")
+
+
+def _case_below(folder: Path, most: int = 10_000) -> Path | None:
+    """A dossier.yaml below ``folder`` (links not followed, hidden folders skipped, bounded)."""
+    for n, (here, dirs, files) in enumerate(os.walk(folder)):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        if n and "dossier.yaml" in files:
+            return Path(here) / "dossier.yaml"
+        if n >= most:
+            break
+    return None
 
 
 def create(folder: Path, answers: dict[str, str | None] | None = None) -> Path:

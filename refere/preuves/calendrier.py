@@ -226,7 +226,9 @@ def _replaceable(case, case_file: Path, path: Path) -> None:
     sources = {t.capture.path.resolve() for t in case.tentatives if t.capture is not None}
     sources |= {s.path.resolve() for p in case.pieces for s in p.sources}
     # An existing file of captures/ or pieces/ is evidence too, even one dossier.yaml does not list yet.
-    if real in sources or any(home / sub in real.parents for sub in ("captures", "pieces")):
+    # Any case's evidence folders, not only this one's (attack 28: another case's pièce was replaced).
+    evidence = any(p.name in ("captures", "pieces") and (p.parent / "dossier.yaml").exists() for p in real.parents)
+    if real in sources or evidence or any(home / sub in real.parents for sub in ("captures", "pieces")):
         # Where evidence lives, even a new file: a calendar there would be taken for one (and the next
         # run refused it as a file of the dossier).
         raise OutputError(f"« {path} » est un fichier du dossier : choisissez un autre nom pour le calendrier, hors "

@@ -45,8 +45,9 @@ def comme_captures(shown: int, attempts: int) -> str:
     d'entre elles » when some attempts have none; nothing without any."""
     if not shown:
         return ""
-    some = ("" if shown == attempts else " pour l'une d'entre elles" if shown == 1
-            else f" pour {nombre(shown)} d'entre elles")
+    if shown == 1:  # one capture: « la capture … produite » (attack 28)
+        return "comme le montre la capture d'écran produite" + ("" if attempts == 1 else " pour l'une d'entre elles")
+    some = "" if shown == attempts else f" pour {nombre(shown)} d'entre elles"
     return "comme le montrent les captures d'écran produites" + some
 
 

@@ -130,7 +130,9 @@ def to_yaml(text: str, kind: str) -> Any:
         seq = CommentedSeq(x for x in re.split(r"[\s,;]+", text) if x)
         seq.fa.set_flow_style()
         return seq
-    if CONTROLS.search(text):
+    # U+FFFE, U+FFFF (and lone surrogates) are no characters YAML may hold raw: written raw in a text
+    # box's block, the file no longer read (attack 28); escaped, it reads and the check names the field.
+    if CONTROLS.search(text) or re.search("[\ufffe\uffff\ud800-\udfff]", text):
         # A control character cannot be written raw, nor in a block (ruamel keeps a replaced value's
         # block style): quoted with its escapes, the file still reads, and the check names the field.
         from ruamel.yaml.scalarstring import DoubleQuotedScalarString

@@ -119,7 +119,7 @@ def case_dir(workspace: Path, case_id: str) -> Path | None:
 
 
 def new_case(workspace: Path, name: str) -> str:
-    from refere.affaire.init import FIELDS, OPTIONAL, create
+    from refere.affaire.init import FIELDS, OPTIONAL, check_place, create
     from refere.affaire.loader import PLACEHOLDER
 
     slug = slugify(name)
@@ -127,6 +127,8 @@ def new_case(workspace: Path, name: str) -> str:
         raise RefereError("Donnez un nom au dossier (lettres ou chiffres), par exemple « diallo-aissatou ».")
     if slug == BATCH_OUT:
         raise RefereError(f"« {slug} » est le dossier où « Tout construire » écrit : choisissez un autre nom.")
+    if not os.path.lexists(workspace / slug):
+        check_place(workspace / slug)  # before the folder is made: a refusal leaves nothing (attack 28)
     try:  # made here and now (a link or folder of that name fails), then written through as opened
         os.mkdir(workspace / slug, write.new_dir_mode())
     except FileExistsError:

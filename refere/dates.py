@@ -126,11 +126,14 @@ def impossible_dates(text: str) -> list[str]:
 
     out = []
     for m in _WRITTEN.finditer(folded):
-        if m[2].lower() in _SHORT_MOIS and not m[3] and "." not in (m[0][-1:] + folded[m.end():m.end() + 1]):
+        key = m[2].lower()
+        if key == "sept" and not m[3] and "." not in (m[0][-1:] + folded[m.end():m.end() + 1]):
             continue  # « le 31 sept tentatives »: « sept » is seven unless a dot or a year makes it September
+        month = _SHORT_MOIS.get(key) or (_FOLDED_MOIS.index(key) + 1 if key in _FOLDED_MOIS else 0)
+        if not month:
+            continue  # a letter the case-blind match took for another (« ı » for « i »): no month read
         day = 1 if m[1].lower() == "1er" else int(m[1])
         year = int(m[3]) if m[3] else 2024  # without its year, a 29 février may be right
-        month = _SHORT_MOIS.get(m[2].lower()) or _FOLDED_MOIS.index(m[2].lower()) + 1
         out += [] if _exists(year, month, day) else [written(m)]
     for m in _WRITTEN_NUMERIC.finditer(folded):
         month, year = (m[3], int(m[4])) if m[3] else (m[6], 2000 + int(m[7]))

@@ -210,12 +210,18 @@ def test_the_calendar_never_replaces_the_case_file_nor_a_file_that_is_not_a_png(
     (tmp_path / "autre" / "dossier.yaml").write_text("version: 1\n", "utf-8")
     (tmp_path / "autre" / "pieces").mkdir()
     new_in_other = tmp_path / "autre" / "pieces" / "calendrier.png"
-    refusals[new_in_other] = (f"« {new_in_other} » est un fichier du dossier : choisissez un autre nom pour le "
-                              "calendrier, hors de captures/ et pieces/ ; rien n'a été écrit")
+    refusals[new_in_other] = (f"« {new_in_other} » est dans le dossier d'une autre affaire (« {tmp_path / 'autre'} ») : "
+                              "choisissez un autre nom pour le calendrier ; rien n'a été écrit")
+    before, names = snapshot(tmp_path), sorted(tmp_path.rglob("*"))
+    # Attack 29: nor a file another case cites from its own folder (a calendar it produced as a pièce).
+    cited = tmp_path / "autre" / "calendrier.png"
+    cited.write_bytes(calendrier.png_bytes([at("2025-01-06 09:00")]))
+    refusals[cited] = (f"« {cited} » est dans le dossier d'une autre affaire (« {tmp_path / 'autre'} ») : choisissez "
+                       "un autre nom pour le calendrier ; rien n'a été écrit")
     before, names = snapshot(tmp_path), sorted(tmp_path.rglob("*"))
     # The other case's capture now lies in a case's captures/ (its dossier.yaml made above): refused as such.
-    refusals[other_case] = (f"« {other_case} » est un fichier du dossier : choisissez un autre nom pour le "
-                            "calendrier, hors de captures/ et pieces/ ; rien n'a été écrit")
+    refusals[other_case] = (f"« {other_case} » est dans le dossier d'une autre affaire (« {tmp_path / 'autre'} ») : "
+                            "choisissez un autre nom pour le calendrier ; rien n'a été écrit")
     for shot in (loose,):
         refusals[shot] = (f"« {shot} » existe et n'est pas un calendrier écrit par refere (une capture ?) : il ne "
                           "sera pas remplacé ; choisissez un autre nom (un ancien calendrier : supprimez-le d'abord) ; "

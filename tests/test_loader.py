@@ -354,9 +354,10 @@ def test_a_unicode_non_character_is_refused_at_its_line(tmp_path, case_path, esc
     text = case_path.read_text().replace("nom: Diallo", f'nom: "Dial{escape}lo"')
     out = problems(write_case(tmp_path / "affaire", text))
     line = text.splitlines().index(f'  nom: "Dial{escape}lo"') + 1
+    # Said for a person who pasted it in the form too (attack 29: « il vient d'un \\u » was untrue there).
     assert out == [f"dossier.yaml:{line}: requerant.nom: caractère non valide (U+{escape[2:].lstrip('0')}, un "
-                   "« non-caractère » Unicode) dans le texte : supprimez-le, il vient d'un « \\u » ou « \\U » "
-                   "entre guillemets"], out
+                   "« non-caractère » Unicode, invisible) dans le texte : effacez la valeur et retapez-la (il vient "
+                   "d'un copier-coller, ou d'un « \\u » entre guillemets)"], out
 
 
 def test_the_advice_on_writing_a_date_is_given_as_it_must_be_written(run, tmp_path):

@@ -338,7 +338,7 @@ def test_template_error_type():
 def test_singular_figures_in_a_draft(tmp_path):
     data = default_case(["2025-03-03 08:55"])
     text = docx_text(build_case(tmp_path, data, brouillon=True).out / "requete.docx").replace("\u00a0", " ").replace("\u2011", "-")
-    assert "justifie d'une tentative, sur une semaine distincte, le 3 mars 2025" in text
+    assert "justifie d'une tentative, sur une seule semaine, le 3 mars 2025" in text
     assert "a effectué une tentative, le 3 mars 2025." in text
     assert "une semaines" not in text and "une tentatives" not in text and "de une" not in text
 

@@ -897,3 +897,16 @@ def test_one_capture_is_said_in_the_singular(tmp_path):
     text = render_data(tmp_path / "une", d)
     assert "comme le montre la capture d'écran produite pour l'une d'entre elles." in text
     assert "les captures d'écran produites" not in text
+
+
+def test_attempts_all_in_one_week_are_said_so(tmp_path):
+    """A draft whose attempts fall in one week read « réparties sur une semaine distincte » (attack 29)."""
+    d = base()
+    d["procedure"] = {"type": "renouvellement_titre_sejour", "titre_actuel": "carte de séjour temporaire",
+                      "expiration_titre": "2025-05-31"}
+    d["tentatives"] = [{"date": a, "capture": f"captures/c{i:02d}.png"} for i, a in enumerate(ATTEMPTS[:2])]
+    case = load(write_case(tmp_path / "a", d))
+    out = tmp_path / "a.docx"
+    render.render(render.context(case, plan.make(case), rules.check(case), brouillon=True), out)
+    text = "\n".join(p.text for p in Document(str(out)).paragraphs).replace("\u00a0", " ")
+    assert "réparties sur une seule semaine et deux jours différents" in text and "semaine distincte" not in text

@@ -1351,7 +1351,8 @@ def test_a_half_filled_new_row_is_said_not_dropped(client, ws):
     assert (ws / "exemple-94" / "dossier.yaml").read_bytes() == before
 
 
-@pytest.mark.parametrize("name, folder", [("김민준", "김민준"), ("محمد علي", "محمد-علي"), ("NGUYỄN Thị", "nguyen-thi")])
+@pytest.mark.parametrize("name, folder", [("김민준", "김민준"), ("محمد علي", "محمد-علي"), ("NGUYỄN Thị", "nguyen-thi"),
+                                          ("प्रिया शर्मा", "प्रिया-शर्मा"), ("Łukasz Żółć", "lukasz-zolc")])
 def test_a_new_case_named_in_any_script(client, ws, name, folder):
     """« 김민준 » was refused as « lettres ou chiffres » while `refere init 김민준` worked (attack 26)."""
     _, tok = page(client, "/")

@@ -131,7 +131,7 @@ def test_a_date_message_quotes_the_value_as_typed(tmp_path, run):
     assert "septembre" not in res.output and "novembre" not in res.output
 
 
-@pytest.mark.parametrize("amount, ok", [(0.004, False), (12.345, False), (50.5, True), (1500, True)])
+@pytest.mark.parametrize("amount, ok", [(0.004, False), (12.3456, False), (50.5, True), (1500, True)])
 def test_amounts_are_euros_and_cents(tmp_path, run, amount, ok):
     data = default_case()
     data["demandes"] = {"astreinte_par_jour": amount}
@@ -410,3 +410,34 @@ def test_a_new_case_refused_in_the_web_leaves_no_folder(tmp_path):
     r = client.post("/nouveau", data={"_csrf": token, "nom": "Aïcha Diallo"}, follow_redirects=True)
     assert "est dans le dossier d'une autre affaire" in html.unescape(r.get_data(as_text=True))
     assert sorted(p.name for p in ws.iterdir()) == before
+
+
+@pytest.mark.parametrize("text, wrong", [("Courriel du 31 nov, sans réponse", "31 nov"), ("le 30 fev", "30 fev"),
+                                         ("le 31 avr", "31 avr")])
+def test_abbreviated_months_without_a_dot_still_count(tmp_path, run, text, wrong):
+    """The exception for « sept » (seven) had been made for every abbreviation (attack 29)."""
+    data = default_case()
+    data["pieces"][1]["titre"] = text
+    res = run("check", write_case(tmp_path / "a", data))
+    assert res.exit_code == 1 and f"« {wrong} » n'existe pas au calendrier" in res.output, res.output
+
+
+def test_a_dotless_i_is_no_unexplained_refusal(tmp_path):
+    """« juıllet » (a Turkish keyboard) matched « juillet » case-blindly and ended in « valeur invalide »."""
+    data = default_case()
+    data["situation"] = "Entré en France le 14 juıllet 2015."
+    assert load(write_case(tmp_path / "a", data)).situation.startswith("Entré")
+
+
+@pytest.mark.parametrize("written, value", [("1.200,50", 1200.5), ("€50", 50), ("50 EUR", 50), ("50 € par jour", 50)])
+def test_more_ways_to_write_an_amount(tmp_path, written, value):
+    data = default_case()
+    data["demandes"] = {"astreinte_par_jour": written}
+    assert load(write_case(tmp_path / "a", data)).demandes.astreinte_par_jour == value
+
+
+def test_a_thousands_dot_not_ending_in_zero_is_asked_too(tmp_path, run):
+    data = default_case()
+    data["demandes"] = {"astreinte_par_jour": "1.255"}
+    res = run("check", write_case(tmp_path / "a", data))
+    assert "montant ambigu « 1.255 » : écrivez 1255 (sans point) pour ce nombre d'euros" in res.output, res.output

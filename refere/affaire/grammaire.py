@@ -266,6 +266,16 @@ _NOMBRES = ("zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "hu
             "douze", "treize", "quatorze", "quinze", "seize", "dix-sept", "dix-huit", "dix-neuf", "vingt")
 
 
+def de_nombre(text: str) -> str:
+    """« de dix tentatives », « d'une tentative », « de huit », « de onze » (never elided)."""
+    return ("d'" if text[:1] in "aeiouéèêhAEIOUÉ" and not text.lower().startswith(("huit", "onze")) else "de ") + text
+
+
+def semaines(n: int) -> str:
+    """« trois semaines distinctes », « une seule semaine » (not « une semaine distincte »)."""
+    return "une seule semaine" if n == 1 else compte(n, "", "semaines distinctes", True)
+
+
 def nombre(n: int, feminin: bool = False) -> str:
     """« dix », « une » (feminine noun follows), « 23 »."""
     if n == 1 and feminin:

@@ -515,8 +515,8 @@ def _controls(data: Any, loc: Loc = ()) -> list[tuple[Loc, str]]:
 
 def _control_words(char: str) -> str:
     if _NONCHARACTERS.match(char):
-        return (f"caractère non valide (U+{ord(char):04X}, un « non-caractère » Unicode) dans le texte : "
-                "supprimez-le, il vient d'un « \\u » ou « \\U » entre guillemets")
+        return (f"caractère non valide (U+{ord(char):04X}, un « non-caractère » Unicode, invisible) dans le texte : "
+                "effacez la valeur et retapez-la (il vient d'un copier-coller, ou d'un « \\u » entre guillemets)")
     return (f"caractère de contrôle interdit (code {ord(char):#04x}) dans le texte : supprimez-le, "
             "il vient souvent d'un copier-coller ou d'un « \\ » suivi d'une lettre entre guillemets")
 

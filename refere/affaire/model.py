@@ -185,12 +185,14 @@ def _decimal_comma(value: Any) -> Any:
     # « 50,5 », « 1 500 », « 50 € » as French writes them (the form sends what was typed): a decimal comma,
     # spaces between groups of three digits (plain, no-break or thin), the euro sign after.
     if isinstance(value, str):
-        value = re.sub(r"\s*(?:€|euros?)\s*$", "", value, flags=re.IGNORECASE)
-    if isinstance(value, str) and re.fullmatch(r"\s*[1-9]\d{0,2}\.\d\d0\s*", value):
+        value = re.sub(r"^\s*€\s*|\s*(?:€|eur|euros?)?(?:\s+par\s+jour)?\s*$", "", value, flags=re.IGNORECASE)
+        if re.fullmatch(r"\d{1,3}(?:\.\d{3})+,\d+", value):  # « 1.200,50 »: dots between thousands, then cents
+            value = value.replace(".", "")
+    if isinstance(value, str) and re.fullmatch(r"\s*[1-9]\d{0,2}\.\d{3}\s*", value):
         # « 1.500 »: fifteen hundred written with a dot, or one and a half? Read as 1,50 € (attack 28): asked.
+        cents = value.strip().replace(".", ",").rstrip("0").rstrip(",")
         raise _err(f"montant ambigu « {value.strip()} » : écrivez {value.strip().replace('.', '')} (sans point) "
-                   f"pour ce nombre d'euros, ou {value.strip().replace('.', ',').rstrip('0').rstrip(',')} pour des "
-                   "euros et centimes")
+                   "pour ce nombre d'euros" + (f", ou {cents} pour des euros et centimes" if len(cents) <= len(value.strip()) - 1 else ""))
     if isinstance(value, str) and re.fullmatch(r"\s*\d{1,3}(?:[ \u00a0\u202f]\d{3})*(?:,\d+)?\s*|\s*\d+,\d+\s*", value):
         return re.sub(r"[ \u00a0\u202f]", "", value.strip()).replace(",", ".", 1)
     return value

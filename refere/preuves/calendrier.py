@@ -228,6 +228,10 @@ def _replaceable(case, case_file: Path, path: Path) -> None:
     # An existing file of captures/ or pieces/ is evidence too, even one dossier.yaml does not list yet.
     # Any case's evidence folders, not only this one's (attack 28: another case's pièce was replaced).
     evidence = any(p.name in ("captures", "pieces") and (p.parent / "dossier.yaml").exists() for p in real.parents)
+    other = next((p for p in real.parents if p != home and (p / "dossier.yaml").exists()), None)
+    if other is not None:  # another case's folder: what it cites there (a calendar as a pièce) is its own (attack 29)
+        raise OutputError(f"« {path} » est dans le dossier d'une autre affaire (« {other} ») : choisissez un autre "
+                          "nom pour le calendrier ; rien n'a été écrit")
     if real in sources or evidence or any(home / sub in real.parents for sub in ("captures", "pieces")):
         # Where evidence lives, even a new file: a calendar there would be taken for one (and the next
         # run refused it as a file of the dossier).

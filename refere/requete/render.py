@@ -72,8 +72,8 @@ def figures_sentence(le_requerant: str, inv: Inventory, report: Report, anef: bo
     first, last = inv.attempts[0].date.date(), inv.attempts[-1].date.date()
     noun = ("tentative de dépôt", "tentatives de dépôt") if anef else ("tentative", "tentatives")
     what = grammaire.compte(f.tentatives, *noun, feminin=True)
-    spread = (f", réparties sur {grammaire.compte(f.semaines, 'semaine distincte', 'semaines distinctes', True)} "
-              f"et {grammaire.compte(f.jours, 'jour différent', 'jours différents')}") if f.tentatives > 1 else ""
+    spread = (f", réparties sur {grammaire.semaines(f.semaines)} et {grammaire.compte(f.jours, 'jour différent', 'jours différents')}"
+              if f.tentatives > 1 else "")
     # The hour matters on a booking page (slots released early or at midnight), not on the ANEF.
     hours = []
     if not anef:
@@ -335,14 +335,9 @@ def _kind(titre: str) -> tuple[str, str] | None:
 def _resume(report: Report, anef: bool, first: dt.date, last: dt.date) -> str:
     f = report.figures
     noun = ("tentative de dépôt", "tentatives de dépôt") if anef else ("tentative", "tentatives")
-    return grammaire.typo(_de(f"{grammaire.compte(f.tentatives, *noun, feminin=True)}, sur "
-               f"{grammaire.compte(f.semaines, 'semaine distincte', 'semaines distinctes', True)}, "
-               f"{grammaire.entre_dates(first, last)}"))
-
-
-def _de(text: str) -> str:
-    """« de dix tentatives », « d'une tentative », « de huit », « de onze » (never elided)."""
-    return ("d'" if text[:1] in "aeiouéèêhAEIOUÉ" and not text.lower().startswith(("huit", "onze")) else "de ") + text
+    what = grammaire.compte(f.tentatives, *noun, feminin=True)
+    return grammaire.typo(grammaire.de_nombre(f"{what}, sur {grammaire.semaines(f.semaines)}, "
+                                              f"{grammaire.entre_dates(first, last)}"))
 
 
 _COMMON = ("préfecture", "sous-préfecture", "site", "guichet", "bureau", "service", "antenne", "accueil")

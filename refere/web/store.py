@@ -49,13 +49,20 @@ class UploadRefused(RefereError):
     pass
 
 
+# Latin letters that have no accent to take off, written as the alphabet without them.
+_LATIN = {"ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe", "ı": "i", "ŧ": "t", "ħ": "h"}
+
+
 def slugify(text: str) -> str:
     """A folder name from a person's name: Latin letters without their accents (« Aïssatou » →
     « aissatou »), other scripts' letters kept (« 김민준 », « محمد »), anything else a dash."""
     out = []
     for c in unicodedata.normalize("NFC", text):
+        c = _LATIN.get(c.lower(), c)
         folded = unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode().lower()
-        out.append(folded if folded.isalnum() else c.lower() if c.isalnum() else "-")
+        # A vowel sign (Devanagari, Arabic, Thai) belongs to its letter: never a dash in the name.
+        keep = c.isalnum() or unicodedata.category(c).startswith("M")
+        out.append(folded if folded.isalnum() else c.lower() if keep else "-")
     return re.sub(r"-+", "-", "".join(out)).strip("-")[:64].strip("-")
 
 

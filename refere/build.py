@@ -69,7 +69,7 @@ def header_lines(case: Case) -> list[str]:
     r = case.requerant
     who = " ".join(x for x in (r.civilite, r.prenoms, r.nom.upper()) if x)
     tribunal = case.tribunal.nom if case.tribunal else case.departement.tribunal
-    return ["Bordereau des pièces", f"{who} contre {case.departement.prefet}",
+    return ["Bordereau des pièces", f"{who} contre {case.defendeur}",
             f"Référé mesures utiles (article L. 521-3 du CJA) — {tribunal}"]
 
 

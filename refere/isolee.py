@@ -226,7 +226,9 @@ def _ended(code: int | None) -> str:
     not the file's fault; anything else (an abort or a crash once its memory cap is hit) « memoire »."""
     if code == -signal.SIGXCPU:
         return "delai"
-    if code == -signal.SIGKILL:
+    # Killed from outside, or ended with no code (this process is exiting): the command was stopped
+    # (SIGTERM, SIGHUP…), never the file's fault; remembered as « memoire », it poisoned the cache (attack 30).
+    if code is None or code in (-signal.SIGKILL, -signal.SIGTERM, -signal.SIGHUP, -signal.SIGINT, -signal.SIGQUIT):
         return "tue"
     return "memoire"
 

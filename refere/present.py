@@ -131,7 +131,7 @@ def notes_sentence(case: Case) -> str:
 def report_text(case: Case, report: Report, name: str, inv=None) -> str:
     d = case.departement
     tribunal = case.tribunal.nom if case.tribunal else d.tribunal
-    out = [f"Dossier : {name}", f"Tribunal : {tribunal} — contre {d.prefet}", "", "Chiffres"]
+    out = [f"Dossier : {name}", f"Tribunal : {tribunal} — contre {case.defendeur}", "", "Chiffres"]
     out += [f"  {line}" for line in figures_lines(report)]
     if inv is not None:
         out += ["", f"Pièces ({len(inv.pieces)}), dans l'ordre du bordereau"] + inventory_lines(inv)

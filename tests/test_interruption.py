@@ -254,3 +254,37 @@ def test_ctrl_c_to_the_process_group_prints_no_child_traceback(moment):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     assert (proc.returncode, out, err) == (130, "interrompu\n", "")
+
+
+def _kills_itself(signum: int) -> None:
+    os.kill(os.getpid(), signum)
+    time.sleep(30)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_reading_killed_from_outside_is_not_the_files_fault(signum):
+    """A child that ended by SIGTERM or SIGHUP was told « memoire », and the readings remembered it as
+    the file's failure: after an interrupted `check`, good captures were « non lues » for good (attack 30)."""
+    from refere import isolee
+
+    with pytest.raises(isolee.Stopped) as stopped:
+        isolee.run(_kills_itself, signum, seconds=30)
+    assert stopped.value.reason == "tue"
+
+
+@pytest.mark.parametrize("moment", [0.6, 1.0, 1.6])
+def test_an_interrupted_check_remembers_no_failure(tmp_path, moment):
+    """SIGTERM to `refere check` while it reads the captures: nothing it remembers says a capture failed,
+    and the next check says what a fresh one says."""
+    from conftest import copy_example, require_tool
+
+    require_tool("Tesseract", "tesseract", "REFERE_EXIGER_TESSERACT")
+    case = copy_example(tmp_path / "exemple") / "dossier.yaml"
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    proc = subprocess.Popen([sys.executable, "-m", "refere", "check", str(case)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env)
+    time.sleep(moment)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=120)
+    remembered = [p.read_text("utf-8", "replace") for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    assert not [t for t in remembered if '"echec"' in t], remembered

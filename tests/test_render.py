@@ -626,3 +626,17 @@ def test_an_opendocument_template_is_named_as_such(run, tmp_path):
     assert res.exit_code == 1
     assert ("« cabinet.odt » est un document OpenDocument (LibreOffice), pas un document Word : ouvrez-le et "
             "enregistrez-le au format Word (.docx)") in res.output, res.output
+
+
+@pytest.mark.parametrize("name", ["cas;1", "dossier#2", "a%20b"])
+def test_pdf_of_a_case_whose_folder_name_libreoffice_reads_as_a_url(tmp_path, run, name):
+    """« ; », « # », « %20 » in the output path: LibreOffice read them as parts of a URL and answered in
+    English, exit 1 (attack 30)."""
+    from conftest import copy_example, require_tool
+
+    require_tool("LibreOffice", "soffice", "REFERE_EXIGER_LIBREOFFICE")
+    case = copy_example(tmp_path / name) / "dossier.yaml"
+    out = tmp_path / name / "sortie"
+    res = run("build", case, "-o", out, "--pdf")
+    assert res.exit_code == 0, res.output
+    assert (out / "requete.pdf").read_bytes().startswith(b"%PDF")

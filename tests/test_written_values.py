@@ -441,3 +441,32 @@ def test_a_thousands_dot_not_ending_in_zero_is_asked_too(tmp_path, run):
     data["demandes"] = {"astreinte_par_jour": "1.255"}
     res = run("check", write_case(tmp_path / "a", data))
     assert "montant ambigu « 1.255 » : écrivez 1255 (sans point) pour ce nombre d'euros" in res.output, res.output
+
+
+@pytest.mark.parametrize("twice", [("2025-03-04 00:05", "2025-03-04 00:05"),
+                                   ("2025-10-26 02:30", "2025-10-26 02:30+01:00")])
+def test_the_same_attempt_twice_is_warned_of(tmp_path, run, twice):
+    """Written twice (or 2 h 30 before and after the clocks go back): « onze tentatives » for ten, two
+    identical rows, no warning (attack 30)."""
+    attempts = ["2025-03-03 08:55", *twice, "2025-03-10 08:50", "2025-10-27 08:40"]
+    data = default_case(attempts)
+    data["signature"]["date"] = "2025-11-01"
+    res = run("check", write_case(tmp_path / "a", data))
+    assert "[tentative-en-double]" in res.output and "Les tentatives n° 2 et n° 3 sont à la même minute" in res.output, \
+        res.output
+
+
+def test_a_tribunal_written_in_the_case(tmp_path, run):
+    """« Paris » gave « du Paris », « Le le tribunal… » came of « le tribunal … », and another tribunal
+    than the département's was never questioned (attack 30)."""
+    data = default_case()
+    data["tribunal"] = {"nom": "Paris"}
+    res = run("check", write_case(tmp_path / "a", data))
+    assert res.exit_code == 1 and "écrivez le nom entier du tribunal" in res.output
+    data["tribunal"] = {"nom": "Le Tribunal administratif de Paris"}
+    path = write_case(tmp_path / "b", data)
+    assert load(path).tribunal.nom == "tribunal administratif de Paris"
+    res = run("check", path)
+    assert "[tribunal-different]" in res.output and "n'est pas celui du département 93" in res.output, res.output
+    data["tribunal"] = {"nom": "tribunal administratif de Montreuil"}
+    assert "[tribunal-different]" not in run("check", write_case(tmp_path / "c", data)).output

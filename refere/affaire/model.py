@@ -334,8 +334,19 @@ class Prefecture(Strict):
     preuves_rendez_vous: Preuves = []
 
 
+def _tribunal_nom(value: str) -> str:
+    """« tribunal administratif de Paris », as the requête writes it after « le », « du », « Le … est
+    compétent »: the whole name, its article and capital taken off (attack 30: « du Paris », « du le … »)."""
+    name = re.sub(r"^(?:le|l['’])\s*", "", value.strip(), flags=re.IGNORECASE)
+    folded = unicodedata.normalize("NFKD", name.lower()).encode("ascii", "ignore").decode()
+    if not folded.startswith("tribunal administratif"):
+        raise _err(f"« {value.strip()} » : écrivez le nom entier du tribunal, par exemple « tribunal administratif de "
+                   "Paris » (le référé se présente au tribunal administratif, pas à une cour)")
+    return name[:1].lower() + name[1:]
+
+
 class Tribunal(Strict):
-    nom: Short
+    nom: Annotated[Short, AfterValidator(_tribunal_nom)]
     adresse: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
 
 
@@ -486,6 +497,13 @@ class Case(Strict):
     @property
     def departement(self) -> departements.Departement:
         return departements.table()[self.prefecture.departement]
+
+    @property
+    def defendeur(self) -> str:
+        """« le préfet du Val-de-Marne », « la préfète … » when the case says so: every place that names him."""
+        from refere.affaire.grammaire import defendeur
+
+        return defendeur(self.departement, self.prefecture.prefete)["le_prefet"]
 
     @property
     def pieces_by_id(self) -> dict[str, int]:

@@ -44,6 +44,8 @@ def check(case: Case, add: Add) -> None:
     _facts(case, add)
     _texts(case, add)
     _titre_pieces(case, add)
+    _same_minute(case, add)
+    _tribunal(case, add)
     _bordereau_letters(case, add)
     _counsel(case, add)
     _route(case, add)
@@ -200,6 +202,34 @@ def _texts(case: Case, add: Add) -> None:
             add("residu-de-modele", AVERTISSEMENT,
                 f"« {m[0]} » dans {where} : reste d'un modèle ou d'une mise en forme copiée, qui serait imprimé tel "
                 "quel dans la requête. Retirez-le.", PRACTICE, where)
+
+
+def _tribunal(case: Case, add: Add) -> None:
+    """A tribunal written in the case that is not the département's: the requête says the préfet has
+    his seat in its ressort (R. 312-1, R. 221-3 CJA)."""
+    if case.tribunal is None:
+        return
+    own = case.departement.tribunal
+    if case.tribunal.nom.lower().replace("’", "'") != own.lower().replace("’", "'"):
+        add("tribunal-different", AVERTISSEMENT,
+            f"Le tribunal indiqué (« {case.tribunal.nom} ») n'est pas celui du département {case.departement.code} "
+            f"({own}) : la requête dirait le préfet établi dans son ressort. Vérifiez, ou retirez « tribunal ».",
+            "R. 312-1 et R. 221-3 CJA", "tribunal.nom")
+
+
+def _same_minute(case: Case, add: Add) -> None:
+    """Two attempts at the same minute, as the requête prints them (« 2 h 30 » twice on the night the
+    clocks go back): counted twice, one row repeated (attack 30)."""
+    seen: dict[str, int] = {}
+    for i, t in enumerate(case.tentatives):
+        shown = f"{dates.format_date(t.date.date())} à {dates.format_time(t.date)}"
+        if shown in seen:
+            add("tentative-en-double", AVERTISSEMENT,
+                f"Les tentatives n° {seen[shown] + 1} et n° {i + 1} sont à la même minute ({shown}) : la requête les "
+                "compterait deux fois et imprimerait deux lignes identiques. Supprimez le doublon.",
+                R412_2, f"tentatives[{i}].date")
+        else:
+            seen[shown] = i
 
 
 def _bordereau_letters(case: Case, add: Add) -> None:

@@ -96,6 +96,8 @@ SHORT_WORDS = {
     "eloignement-non-precise": "absence de mesure d'éloignement non précisée",
     "recepisse-intitule": "intitulé du récépissé sans « renouvellement »",
     "bordereau-lettres-absentes": "lettres que le bordereau ne peut pas dessiner",
+    "tentative-en-double": "deux tentatives à la même minute",
+    "tribunal-different": "tribunal indiqué différent de celui du département",
 }
 
 

@@ -433,8 +433,10 @@ def _read_one(item, deadline: float) -> tuple[str, str, Ocr | None, str | None]:
     else:
         cache_put(sha, ocr)
         return written, sha, ocr, None
-    if why == "budget" or (why == "delai" and left < TIMEOUT):
-        return written, sha, None, "budget"  # cut by the case's budget or a stop, not by its own length
+    if why == "budget" or (why == "delai" and left < TIMEOUT) or signals.stopping() or sys.is_finalizing():
+        # Cut by the case's budget, or the command is stopping (its children die with it): not the file's
+        # doing, never remembered (attack 30: a SIGTERM left « memoire » in the cache for good captures).
+        return written, sha, None, "budget"
     if why != "tue":  # not tried again by this process, nor by the next ones; « tue » is read again
         _failed[sha] = why
         cache_put(sha, why)

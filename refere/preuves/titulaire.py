@@ -10,6 +10,7 @@ merely hard to read says nothing.
 from __future__ import annotations
 
 import re
+import sys
 
 from refere import isolee, signals
 from refere.preuves import lecture
@@ -85,8 +86,8 @@ def _stopped(sha: str, exc: isolee.Stopped) -> str:
     """No text: the reading's child was killed. Too long or too much memory is remembered, under
     the SHA-256 of these bytes only (never said of another file); a stop (SIGTERM) or a kill from
     outside (« tue ») is not."""
-    if exc.reason not in ("arret", "tue"):
-        lecture.cache_put(sha, exc.reason)
+    if exc.reason not in ("arret", "tue") and not signals.stopping() and not sys.is_finalizing():
+        lecture.cache_put(sha, exc.reason)  # a stopping command's dead child is not the file's fault
     return ""
 
 

@@ -495,18 +495,21 @@ def to_pdf(docx: Path, out: Path) -> None:
             "--pdf demande LibreOffice, qui n'est pas installé. Installez-le (Debian/Ubuntu : "
             "« sudo apt install libreoffice-writer-nogui ») ou ouvrez requete.docx et exportez-le en PDF."
         )
-    with tempfile.TemporaryDirectory(prefix="refere-lo-") as profile:
-        cmd = [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
-               "--convert-to", "pdf", "--outdir", str(out.parent), str(docx)]
+    # LibreOffice reads « ; », « # », « %20 » in a path as parts of a URL (attack 30: « cas;1 » refused):
+    # it works in a folder of its own on plain relative names, its profile given as a proper file URL.
+    with tempfile.TemporaryDirectory(prefix="refere-lo-") as profile, tempfile.TemporaryDirectory() as work:
+        shutil.copyfile(docx, Path(work) / "requete.docx")
+        cmd = [exe, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless", "--norestore",
+               "--convert-to", "pdf", "--outdir", ".", "requete.docx"]
         try:
-            res = subprocess.run(cmd, capture_output=True, timeout=300, env={**os.environ, "HOME": profile})
+            res = subprocess.run(cmd, capture_output=True, timeout=300, cwd=work, env={**os.environ, "HOME": profile})
         except subprocess.TimeoutExpired:
             raise ToolMissing("LibreOffice n'a pas converti la requête en PDF en 5 minutes") from None
-    produced = out.parent / (docx.stem + ".pdf")
-    if res.returncode != 0 or not produced.exists():
-        raise ToolMissing(f"LibreOffice n'a pas pu convertir la requête en PDF ({res.stderr.decode(errors='replace')[:200]})")
-    if produced != out:
-        produced.replace(out)
+        produced = Path(work) / "requete.pdf"
+        if res.returncode != 0 or not produced.exists():
+            raise ToolMissing(f"LibreOffice n'a pas pu convertir la requête en PDF (code de sortie {res.returncode}) : "
+                              "ouvrez requete.docx et exportez-le en PDF")  # its own words are English
+        shutil.move(produced, out)
     _strip_pdf_dates(out)
 
 

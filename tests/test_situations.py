@@ -888,11 +888,16 @@ def test_a_recepisse_on_the_anef_lacks_a_registration_not_a_rendez_vous(tmp_path
     assert "faute de rendez-vous" not in text
 
 
-def test_one_capture_is_said_in_the_singular(tmp_path):
+def _renewal(attempts: list[dict]) -> dict:
     d = base()
     d["procedure"] = {"type": "renouvellement_titre_sejour", "titre_actuel": "carte de séjour temporaire",
                       "expiration_titre": "2025-05-31"}
-    d["tentatives"] = [{"date": a} for a in ATTEMPTS]
+    d["tentatives"] = attempts
+    return d
+
+
+def test_one_capture_is_said_in_the_singular(tmp_path):
+    d = _renewal([{"date": a} for a in ATTEMPTS])
     d["tentatives"][2]["capture"] = "captures/c02.png"
     text = render_data(tmp_path / "une", d)
     assert "comme le montre la capture d'écran produite pour l'une d'entre elles." in text
@@ -901,10 +906,7 @@ def test_one_capture_is_said_in_the_singular(tmp_path):
 
 def test_attempts_all_in_one_week_are_said_so(tmp_path):
     """A draft whose attempts fall in one week read « réparties sur une semaine distincte » (attack 29)."""
-    d = base()
-    d["procedure"] = {"type": "renouvellement_titre_sejour", "titre_actuel": "carte de séjour temporaire",
-                      "expiration_titre": "2025-05-31"}
-    d["tentatives"] = [{"date": a, "capture": f"captures/c{i:02d}.png"} for i, a in enumerate(ATTEMPTS[:2])]
+    d = _renewal([{"date": a, "capture": f"captures/c{i:02d}.png"} for i, a in enumerate(ATTEMPTS[:2])])
     case = load(write_case(tmp_path / "a", d))
     out = tmp_path / "a.docx"
     render.render(render.context(case, plan.make(case), rules.check(case), brouillon=True), out)

@@ -228,7 +228,8 @@ def _ended(code: int | None) -> str:
         return "delai"
     # Killed from outside, or ended with no code (this process is exiting): the command was stopped
     # (SIGTERM, SIGHUP…), never the file's fault; remembered as « memoire », it poisoned the cache (attack 30).
-    if code is None or code in (-signal.SIGKILL, -signal.SIGTERM, -signal.SIGHUP, -signal.SIGINT, -signal.SIGQUIT):
+    # 255: the fork server is gone and took the child's status with it (attack 31: killed from outside).
+    if code is None or code in (-signal.SIGKILL, -signal.SIGTERM, -signal.SIGHUP, -signal.SIGINT, -signal.SIGQUIT, 255):
         return "tue"
     return "memoire"
 

@@ -462,3 +462,43 @@ def test_a_tribunal_written_in_the_case(tmp_path, run):
     assert "[tribunal-different]" in res.output and "n'est pas celui du département 93" in res.output, res.output
     data["tribunal"] = {"nom": "tribunal administratif de Montreuil"}
     assert "[tribunal-different]" not in run("check", write_case(tmp_path / "c", data)).output
+
+
+@pytest.mark.parametrize("written, kept", [("TRIBUNAL ADMINISTRATIF DE MONTREUIL", "tribunal administratif de Montreuil"),
+                                           ("Tribunal Administratif de Montreuil", "tribunal administratif de Montreuil"),
+                                           ("tribunal  administratif\nde Montreuil", "tribunal administratif de Montreuil"),
+                                           ("tribunal administratif de Montreuil".replace("Montreuil", "Montreuil"),
+                                            "tribunal administratif de Montreuil")])
+def test_a_tribunal_name_as_typed_reads_as_written_french(tmp_path, run, written, kept):
+    """« tRIBUNAL ADMINISTRATIF », a line break in the sentence, a false « not the département's »
+    warning for its own tribunal written with two spaces (attack 31)."""
+    data = default_case()
+    data["tribunal"] = {"nom": written}
+    path = write_case(tmp_path / "a", data)
+    assert load(path).tribunal.nom == kept
+    assert "[tribunal-different]" not in run("check", path).output
+
+
+@pytest.mark.parametrize("written", ["tribunal administratif", "tribunal administratifs de Montreuil"])
+def test_a_tribunal_name_that_names_none(tmp_path, run, written):
+    data = default_case()
+    data["tribunal"] = {"nom": written}
+    res = run("check", write_case(tmp_path / "a", data))
+    assert res.exit_code == 1 and "écrivez le nom entier du tribunal" in res.output
+
+
+def test_a_reading_killed_from_outside_is_never_replayed(tmp_path, monkeypatch):
+    """A reading's child killed from outside said « refaite au prochain contrôle », but the check's answer
+    was kept and replayed: the capture was never read again (attack 31)."""
+    from refere import files
+    from refere.preuves import checkcache, lecture_cache
+
+    case = load(write_case(tmp_path / "a", default_case()))
+    kept = []
+    monkeypatch.setattr(files, "remember", lambda path, text: kept.append(path))
+    lecture_cache.cut("0" * 64)  # a reading of this process cut short
+    try:
+        checkcache.remember("essai", case, "réponse")
+    finally:
+        lecture_cache._unfinished.clear()
+    assert kept == [] and not lecture_cache.unfinished()

@@ -336,13 +336,19 @@ class Prefecture(Strict):
 
 def _tribunal_nom(value: str) -> str:
     """« tribunal administratif de Paris », as the requête writes it after « le », « du », « Le … est
-    compétent »: the whole name, its article and capital taken off (attack 30: « du Paris », « du le … »)."""
-    name = re.sub(r"^(?:le|l['’])\s*", "", value.strip(), flags=re.IGNORECASE)
+    compétent »: the whole name, one space between words, its article taken off, « tribunal
+    administratif » in small letters, a name typed in capitals given its own (attacks 30, 31)."""
+    name = " ".join(unicodedata.normalize("NFC", value).split())
+    name = re.sub(r"^(?:le|l['’])\s*", "", name, flags=re.IGNORECASE)
     folded = unicodedata.normalize("NFKD", name.lower()).encode("ascii", "ignore").decode()
-    if not folded.startswith("tribunal administratif"):
+    if not re.match(r"tribunal administratif (?:de|du|des|d')\s*\w", folded):
         raise _err(f"« {value.strip()} » : écrivez le nom entier du tribunal, par exemple « tribunal administratif de "
                    "Paris » (le référé se présente au tribunal administratif, pas à une cour)")
-    return name[:1].lower() + name[1:]
+    rest = name[len("tribunal administratif"):]
+    if rest.isupper():  # « DE MELUN »
+        rest = re.sub(r"\w+", lambda m: m[0].lower() if m[0].lower() in ("de", "du", "des", "la", "le", "les", "d")
+                      else m[0].capitalize(), rest)
+    return "tribunal administratif" + rest
 
 
 class Tribunal(Strict):

@@ -101,7 +101,12 @@ def recall(key_: str) -> str | None:
 
 
 def remember(key_: str, case, text: str) -> None:
-    """Keep the answer ``text`` of a check that passed, with its sources' identities."""
+    """Keep the answer ``text`` of a check that passed, with its sources' identities; never one whose
+    reading of captures was cut (« refaite au prochain contrôle »: replayed, it never was)."""
+    from refere.preuves import lecture_cache
+
+    if lecture_cache.unfinished():
+        return
     sources = []
     for src in [t.capture for t in case.tentatives if t.capture is not None] + [s for p in case.pieces for s in p.sources]:
         checked = src.file

@@ -7,6 +7,7 @@ requête whose dates, titles and sentences agree, or throws it out.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 
 from refere import dates
@@ -210,11 +211,12 @@ def _tribunal(case: Case, add: Add) -> None:
     if case.tribunal is None:
         return
     own = case.departement.tribunal
-    if case.tribunal.nom.lower().replace("’", "'") != own.lower().replace("’", "'"):
+    same = lambda name: " ".join(unicodedata.normalize("NFC", name).casefold().replace("’", "'").split())  # noqa: E731
+    if same(case.tribunal.nom) != same(own):
         add("tribunal-different", AVERTISSEMENT,
             f"Le tribunal indiqué (« {case.tribunal.nom} ») n'est pas celui du département {case.departement.code} "
             f"({own}) : la requête dirait le préfet établi dans son ressort. Vérifiez, ou retirez « tribunal ».",
-            "R. 312-1 et R. 221-3 CJA", "tribunal.nom")
+            "R. 312-1 et R. 221-3 CJA")  # the « tribunal » section has no input in the form
 
 
 def _same_minute(case: Case, add: Add) -> None:

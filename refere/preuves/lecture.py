@@ -44,7 +44,7 @@ from refere import dates, isolee, signals
 from refere.preuves import ecran, lecture_cache
 from refere.preuves.findings import AVERTISSEMENT, PRACTICE, Finding
 from refere.preuves.ecran import CATALOGUE, find_message, normalise, same_address  # noqa: F401  (API)
-from refere.preuves.lecture_cache import tesseract_missing
+from refere.preuves.lecture_cache import cut, tesseract_missing
 
 VERSION = 3  # of the cached OCR result: bump when the reading itself changes
 LANG = "fra"
@@ -416,14 +416,14 @@ def _read_one(item, deadline: float) -> tuple[str, str, Ocr | None, str | None]:
     written, sha, path, kind = item
     left = deadline - time.monotonic()
     if left < 1 or signals.stopping():
-        return written, sha, None, "budget"  # not remembered: the next run reads it
+        return written, sha, None, cut(sha)  # not remembered: the next run reads it
     try:
         ocr = ocr_image(path, kind, timeout=min(TIMEOUT, left), stop=signals.stopping, sha256=sha)
     except Changed:
         return written, sha, None, "budget"  # replaced since its check: read next time, what it is then
     except isolee.Stopped as exc:
-        # Its child killed: its time was up (« delai »), its memory (« memoire »), killed from outside
-        # (« tue ») or the command is stopping (« arret »): the last two are not the file's fault.
+        # Its time was up (« delai »), its memory (« memoire »), killed from outside (« tue »), or the command
+        # is stopping (« arret »): the last two are not the file's fault.
         why = "budget" if exc.reason == "arret" else exc.reason
     except Exception as exc:  # noqa: BLE001
         # A Tesseract timeout or crash (or killed from outside: « tue »), a picture Pillow or PDFium
@@ -434,10 +434,10 @@ def _read_one(item, deadline: float) -> tuple[str, str, Ocr | None, str | None]:
         cache_put(sha, ocr)
         return written, sha, ocr, None
     if why == "budget" or (why == "delai" and left < TIMEOUT) or signals.stopping() or sys.is_finalizing():
-        # Cut by the case's budget, or the command is stopping (its children die with it): not the file's
-        # doing, never remembered (attack 30: a SIGTERM left « memoire » in the cache for good captures).
-        return written, sha, None, "budget"
-    if why != "tue":  # not tried again by this process, nor by the next ones; « tue » is read again
+        why = "budget"  # cut by the budget, or the command stopping (its children die with it): never kept
+    if why in ("budget", "tue"):  # read again by the next run, whose answer is the one to keep (attacks 30, 31)
+        cut(sha)
+    else:  # not tried again by this process, nor by the next ones
         _failed[sha] = why
         cache_put(sha, why)
     return written, sha, None, why

@@ -114,3 +114,17 @@ def tesseract_missing() -> str | None:
         return ("Captures non lues : Tesseract n'a pas les données de langue française "
                 "(Debian/Ubuntu : « sudo apt install tesseract-ocr-fra »).")
     return None
+
+
+_unfinished: set[str] = set()  # captures not read this time (a stop, the budget, a kill): said, never kept
+
+
+def cut(sha: str) -> str:
+    """A reading cut short (« budget »): the answer of this check is not to be replayed."""
+    _unfinished.add(sha)
+    return "budget"
+
+
+def unfinished() -> bool:
+    """A reading of this process was cut: its check says « refaite au prochain contrôle » (attack 31)."""
+    return bool(_unfinished)

@@ -496,9 +496,16 @@ def test_a_reading_killed_from_outside_is_never_replayed(tmp_path, monkeypatch):
     case = load(write_case(tmp_path / "a", default_case()))
     kept = []
     monkeypatch.setattr(files, "remember", lambda path, text: kept.append(path))
-    lecture_cache.cut("0" * 64)  # a reading of this process cut short
+    shot = next(t.capture.file.sha256 for t in case.tentatives if t.capture is not None)
+    lecture_cache.cut(shot)  # this case's reading of one capture cut short
+    try:
+        checkcache.remember("essai", case, "réponse")
+        assert kept == []
+    finally:
+        lecture_cache.done(shot)
+    lecture_cache.cut("0" * 64)  # another file's cut reading says nothing of this case (a long-lived web server)
     try:
         checkcache.remember("essai", case, "réponse")
     finally:
-        lecture_cache._unfinished.clear()
-    assert kept == [] and not lecture_cache.unfinished()
+        lecture_cache.done("0" * 64)
+    assert not lecture_cache.unfinished([shot, "0" * 64]) and (kept or case.tentatives[0].capture.file.stamp is None)

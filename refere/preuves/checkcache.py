@@ -105,7 +105,8 @@ def remember(key_: str, case, text: str) -> None:
     reading of captures was cut (« refaite au prochain contrôle »: replayed, it never was)."""
     from refere.preuves import lecture_cache
 
-    if lecture_cache.unfinished():
+    shots = [t.capture.file.sha256 for t in case.tentatives if t.capture is not None and t.capture.file is not None]
+    if lecture_cache.unfinished(shots):
         return
     sources = []
     for src in [t.capture for t in case.tentatives if t.capture is not None] + [s for p in case.pieces for s in p.sources]:

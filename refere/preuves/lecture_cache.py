@@ -87,7 +87,11 @@ def get(where: Path, sha: str, version: int, line_max: int) -> dict | None:
     return data
 
 
+_unfinished: set[str] = set()  # captures not read this time (a stop, the budget, a kill): said, never kept
+
+
 def put(where: Path, sha: str, entry: dict) -> None:
+    _unfinished.discard(sha)  # read in full now, or failed for good: no longer a cut reading
     try:
         where.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(dir=where, prefix=".tmp-", suffix=".json")
@@ -116,15 +120,19 @@ def tesseract_missing() -> str | None:
     return None
 
 
-_unfinished: set[str] = set()  # captures not read this time (a stop, the budget, a kill): said, never kept
-
-
 def cut(sha: str) -> str:
     """A reading cut short (« budget »): the answer of this check is not to be replayed."""
     _unfinished.add(sha)
     return "budget"
 
 
-def unfinished() -> bool:
-    """A reading of this process was cut: its check says « refaite au prochain contrôle » (attack 31)."""
-    return bool(_unfinished)
+def done(sha: str) -> None:
+    """Read in full since (or failed for good): no longer cut."""
+    _unfinished.discard(sha)
+
+
+def unfinished(shas) -> bool:
+    """Whether the last reading of one of these captures was cut: a check of them says « refaite au
+    prochain contrôle », its answer is not to be replayed (attack 31). Per capture: a long-lived
+    process (the web server) keeps caching the answers of other cases."""
+    return any(sha in _unfinished for sha in shas)

@@ -64,12 +64,13 @@ def _server():
         if _owner is not None or server._forkserver_pid is not None:
             server._forkserver_pid = server._forkserver_address = server._forkserver_alive_fd = None
         _owner = os.getpid()
-    # Started now, Ctrl-C held: the server imports the readers before it ignores SIGINT, and a
-    # Ctrl-C to the terminal's process group then printed an English traceback. Its resource
-    # tracker first: starting it lets SIGINT in again in this thread.
-    resource_tracker.ensure_running()
-    with _sigint_held():
-        forkserver.ensure_running()
+    if forkserver._forkserver._forkserver_pid is None:
+        # Started now, Ctrl-C held: the server imports the readers before it ignores SIGINT, and a
+        # Ctrl-C to the terminal's process group then printed an English traceback. Its resource
+        # tracker first: starting it lets SIGINT in again in this thread. Once: not at every reading.
+        resource_tracker.ensure_running()
+        with _sigint_held():
+            forkserver.ensure_running()
     return _context
 
 

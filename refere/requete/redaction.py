@@ -25,14 +25,14 @@ def moyen_recepisse(case: Case, g: dict[str, str]) -> str:
     if echeances.recepisse(case):
         return ""
     if case.procedure.is_anef:  # the conclusions ask it from the registration, whatever the urgency
-        prolong = (f"l'étranger titulaire d'un titre de séjour se voit remettre, dès l'enregistrement de sa demande "
-                   f"sur le téléservice, une attestation de prolongation de l'instruction (article R. 431-15-1 du "
-                   f"{CESEDA}) ; " if echeances.prolongation(case) else "")
-        return typo(f"{prolong[:1].upper() + prolong[1:] if prolong else ''}"
-                    f"{'l' if prolong else 'L'}'étranger admis à souscrire sa demande au guichet se voit remettre un "
-                    f"récépissé (article R. 431-12 du même code). Ce document, renouvelé jusqu'à ce qu'il soit statué, "
-                    f"permet seul de justifier de la régularité du séjour pendant l'instruction : "
-                    f"{g['le_requerant']} demande qu'il lui soit remis dès l'enregistrement de sa demande.")
+        text = (f"l'étranger titulaire d'un titre de séjour se voit remettre, dès l'enregistrement de sa demande "
+                f"sur le téléservice, une attestation de prolongation de l'instruction (article R. 431-15-1 du "
+                f"{CESEDA}) ; " if echeances.prolongation(case) else "")
+        text += (f"l'étranger admis à souscrire sa demande au guichet se voit remettre un récépissé (article R. 431-12 "
+                 f"du même code). Ce document, renouvelé jusqu'à ce qu'il soit statué, permet seul de justifier de la "
+                 f"régularité du séjour pendant l'instruction : {g['le_requerant']} demande qu'il lui soit remis dès "
+                 "l'enregistrement de sa demande.")
+        return typo(text[:1].upper() + text[1:])
     if not (d.recepisse_travail or echeances.expired_before_first(case) or echeances.recepisse_for_proof(case)):
         return ""
     return typo(f"L'étranger admis à souscrire une demande de titre de séjour se voit remettre un récépissé "

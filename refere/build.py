@@ -159,44 +159,61 @@ def build(case_file: str | Path, options: Options) -> Result:
                 with signals.held():  # the checks under way end; a signal meanwhile, after
                     pool.shutdown(wait=True, cancel_futures=True)
                 probe.thaw()
-        if report.blocking and not options.brouillon:
-            exc = EvidenceInsufficient(
-                report_text(case, report, str(case_path))
-                + "\n\nRien n'a été construit. Complétez les preuves, ou ajoutez --brouillon pour un projet marqué « PROJET »."
-            )
-            exc.report = report  # batch reports the codes
-            raise exc
-        if isinstance(early, Exception):
-            raise early  # what stopped the pièces, said only now: the report comes first
-        inv = early[0] if early else plan.make(case)
-        for piece in inv.pieces:
-            for src in piece.sources:
-                probe.probe(src)  # a capture that failed its check is never filed, not even in a draft
-        hashes: dict[str, str] = {}
-        with write.staging(target, options.force, _sources(case, case_path), case_identity(case)) as tmp:
-            if early:
-                _, written, pages, known = early
-                os.rename(ahead / "pieces", tmp / "pieces")
-                os.rename(ahead / "dossier-complet.pdf", tmp / "dossier-complet.pdf")
-                hashes.update(known)
-            else:
-                written = _pieces(inv, options, tmp, previous)
-                pages = assemble.build_complete(inv, tmp / "pieces", tmp / "dossier-complet.pdf", header_lines(case),
-                                                options.brouillon, written, _previous(previous, "dossier-complet.pdf"),
-                                                hashes)
+        try:
+            return _filed(case, case_path, options, report, early, ahead, previous, target)
+        finally:
+            if isinstance(early, tuple):
+                assemble.settle(early[2])  # the complete dossier written, before its folder goes
+
+
+def _filed(case: Case, case_path: Path, options: Options, report: rules.Report, early: tuple | Exception | None,
+           ahead: Path | None, previous: Path | None, target: Path) -> Result:
+    """The check's report judged, what was written ahead (``early``) or else everything, filed."""
+    assemble, render = _stack()
+    if report.blocking and not options.brouillon:
+        exc = EvidenceInsufficient(
+            report_text(case, report, str(case_path))
+            + "\n\nRien n'a été construit. Complétez les preuves, ou ajoutez --brouillon pour un projet marqué « PROJET »."
+        )
+        exc.report = report  # batch reports the codes
+        raise exc
+    if isinstance(early, Exception):
+        raise early  # what stopped the pièces, said only now: the report comes first
+    inv = early[0] if early else plan.make(case)
+    for piece in inv.pieces:
+        for src in piece.sources:
+            probe.probe(src)  # a capture that failed its check is never filed, not even in a draft
+    hashes: dict[str, str] = {}
+    with write.staging(target, options.force, _sources(case, case_path), case_identity(case)) as tmp:
+        if early:
+            _, written, complete, known = early
+        else:
+            written = _pieces(inv, options, tmp, previous)
+            complete = assemble.complete_later(inv, tmp / "pieces", tmp / "dossier-complet.pdf", header_lines(case),
+                                               options.brouillon, written, _previous(previous, "dossier-complet.pdf"),
+                                               hashes)
+        try:
             for w in written:
                 if w.size > assemble.SIZE_LIMIT:
                     report.findings.append(rules.size_finding(w.fichier, w.size))
+            # The requête written while the complete dossier may still be (``complete_later``).
             ctx = render.context(case, inv, report, options.brouillon)
             render.render(ctx, tmp / "requete.docx", options.modele)
-            notes = []
-            if options.pdf:
-                render.to_pdf(tmp / "requete.docx", tmp / "requete.pdf")
-                notes = render.missing_fonts(tmp / "requete.docx", tmp / "requete.pdf")
-            data = manifest(case, inv, report, written, tmp, options, hashes)
-            data["construction"] = {**fingerprint(case_path, case, options), "pages_dossier_complet": pages,
-                                    "affaire": case_identity(case)}
-            (tmp / "inventaire.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
+            pages = complete()
+        finally:
+            assemble.settle(complete)
+        if early:  # moved once the complete dossier is written: it is made of the pièces
+            os.rename(ahead / "pieces", tmp / "pieces")
+            os.rename(ahead / "dossier-complet.pdf", tmp / "dossier-complet.pdf")
+            hashes.update(known)
+        notes = []
+        if options.pdf:
+            render.to_pdf(tmp / "requete.docx", tmp / "requete.pdf")
+            notes = render.missing_fonts(tmp / "requete.docx", tmp / "requete.pdf")
+        data = manifest(case, inv, report, written, tmp, options, hashes)
+        data["construction"] = {**fingerprint(case_path, case, options), "pages_dossier_complet": pages,
+                                "affaire": case_identity(case)}
+        (tmp / "inventaire.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
     return Result(case_path, target, case, report, inv, pages, notes)
 
 
@@ -256,7 +273,8 @@ def _pieces(inv: plan.Inventory, options: Options, folder: Path, previous: Path 
 
 def _assemble_ahead(case: Case, options: Options, folder: Path, previous: Path | None) -> tuple | Exception:
     """The pièces and the complete dossier, written into ``folder`` while the captures are being
-    checked; or the error that stopped them, to be raised after the check's report."""
+    checked; or the error that stopped them, to be raised after the check's report. The complete
+    dossier may still be being written: the third item waits for it (``complete_later``)."""
     assemble, _ = _stack()
     try:
         inv = plan.make(case)
@@ -264,7 +282,7 @@ def _assemble_ahead(case: Case, options: Options, folder: Path, previous: Path |
         probe.while_waiting([functools.partial(assemble.prepare_complete, inv, header, options.brouillon)])
         written = _pieces(inv, options, folder, previous)
         hashes: dict[str, str] = {}
-        pages = assemble.build_complete(inv, folder / "pieces", folder / "dossier-complet.pdf", header,
+        pages = assemble.complete_later(inv, folder / "pieces", folder / "dossier-complet.pdf", header,
                                         options.brouillon, written, _previous(previous, "dossier-complet.pdf"), hashes)
         return inv, written, pages, hashes
     except Exception as exc:  # noqa: BLE001 - raised as it is, after the report

@@ -287,7 +287,7 @@ def build(dossier: Path, sortie: Path | None, force: bool, brouillon: bool, pdf:
       refere build mon-dossier/dossier.yaml
       refere build mon-dossier/dossier.yaml -o sortie/ --force --pdf
     """
-    from refere.pieces.assemble import default_jobs
+    from refere.pieces.probe import default_jobs  # not the PDF writer: loaded once the checks run
     from refere.build import Options, build as run_build
 
     from refere.build import next_steps

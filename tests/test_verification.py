@@ -14,6 +14,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from conftest import default_case, make_png, write_case
 from PIL import Image
@@ -166,6 +167,83 @@ def test_outputs_byte_identical_with_one_or_many_workers(tmp_path, monkeypatch):
         outs[jobs] = _tree(out)
     assert outs[1].keys() == outs[3].keys()
     assert [name for name in outs[1] if outs[1][name] != outs[3][name]] == []
+
+
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_complete_dossier_written_by_a_child_process_has_the_same_bytes(tmp_path, monkeypatch, jobs):
+    """Heavy pièces: the complete dossier is written by a forked process while the requête is
+    (assemble.complete_later). Its bytes are those written in the build's own process, with one
+    worker (written in the output's staging folder) or several (written ahead, then moved)."""
+    from refere.pieces import assemble
+
+    case_file = _case(tmp_path)
+    outs = {}
+    for name, fork_from in (("fork", 0), ("here", 1 << 62)):
+        monkeypatch.setattr(assemble, "FORK_FROM", fork_from)
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / f"cache-{name}"))
+        probe._probe.cache_clear()
+        out = tmp_path / f"sortie-{name}"
+        build(case_file, Options(out=out, jobs=jobs))
+        outs[name] = _tree(out)
+    assert "dossier-complet.pdf" in outs["fork"]
+    assert outs["fork"] == outs["here"]
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_complete_dossier_failing_in_its_process_stops_the_build_in_french_leaving_nothing(tmp_path, monkeypatch,
+                                                                                          jobs):
+    """What stops the complete dossier's process (a refusal, or the process killed) is said in
+    French, exit 1, and nothing is written: no output, no staging or scratch folder left."""
+    from refere.errors import FileProblem
+    from refere.pieces import assemble
+
+    case_file = _case(tmp_path)
+    monkeypatch.setattr(assemble, "FORK_FROM", 0)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+    def refused(*_args):
+        raise FileProblem("pièce n° 2 : PDF source endommagé (simulé)")
+
+    def killed(*_args):
+        os._exit(9)
+
+    for name, failure in (("refus", refused), ("tue", killed)):
+        monkeypatch.setattr(assemble, "_build_complete", failure)  # the child is forked with it
+        probe._probe.cache_clear()
+        out = tmp_path / f"sortie-{name}"
+        result = CliRunner().invoke(cli, ["build", str(case_file), "-o", str(out), "-j", str(jobs)])
+        assert result.exit_code == 1, result.output
+        expected = "simulé" if name == "refus" else "le dossier complet n'a pas pu être écrit"
+        assert expected in result.output and "Traceback" not in result.output
+        assert not out.exists()
+        assert _leftovers(tmp_path) == []
+
+
+def test_files_named_by_the_case_checked_ahead_on_threads_give_the_same_case_and_refusals(tmp_path, monkeypatch):
+    """The case's files are hashed on two threads before the model meets them (files.check_ahead):
+    the same Sources, and the same refusals at the same lines, as checked one after the other."""
+    from refere.errors import CaseInvalid
+
+    good = _case(tmp_path)
+    data = yaml.safe_load(good.read_text("utf-8"))
+    data["tentatives"][2]["capture"] = "captures/absente.png"
+    data["tentatives"][5]["capture"] = "captures"  # a folder
+    bad = good.with_name("mauvais.yaml")
+    bad.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    seen = {}
+    for name, ahead_from in (("ahead", 0), ("one-by-one", 1 << 30)):
+        monkeypatch.setattr(files, "AHEAD_FROM", ahead_from)
+        case = load(good)
+        with pytest.raises(CaseInvalid) as refused:
+            load(bad)
+        seen[name] = ([(s.written, s.path, s.kind, s.file.sha256) for t in case.tentatives for s in [t.capture]],
+                      [(p.line, p.field, p.message) for p in refused.value.problems])
+    assert len(seen["ahead"][1]) == 2
+    assert seen["ahead"] == seen["one-by-one"]
 
 
 def test_jobs_run_while_waiting_stop_when_the_check_is_done_and_a_failure_is_skipped():

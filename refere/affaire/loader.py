@@ -432,6 +432,16 @@ def translate(err: dict[str, Any], loc: Loc) -> str:
     return f"valeur invalide {_show(value)}"
 
 
+def _named_files(data) -> list[str]:
+    """The files the case names (captures, pièces), as the model will meet them (stripped)."""
+    def text(v) -> list[str]:
+        return [v.strip()] if isinstance(v, str) else []
+    rows = [r for key in ("tentatives", "pieces") for r in (data.get(key) if isinstance(data.get(key), list) else [])
+            if isinstance(r, dict)] if isinstance(data, dict) else []
+    return [n for r in rows for v in (r.get("capture"), r.get("fichier"), *(r.get("fichiers") if isinstance(
+        r.get("fichiers"), list) else [])) for n in text(v)]
+
+
 def load_text(text: str, name: str, base: Path) -> Case:
     data, walk = parse_yaml(text, name)
     problems = [
@@ -452,8 +462,9 @@ def load_text(text: str, name: str, base: Path) -> Case:
         raise CaseInvalid(problems + [Problem(name, 1, "", (
             f"le fichier contient {what} ; il doit être une suite de champs « nom: valeur » "
             "(version, requerant, procedure…) : partez du modèle de « refere init »"))])
+    ahead = files.check_ahead(base, _named_files(data))
     try:
-        case = Case.model_validate(data, context={"base": base})
+        case = Case.model_validate(data, context={"base": base, "ahead": ahead})
     except ValidationError as exc:
         for err in exc.errors():
             loc = data_path(err["loc"], data)
@@ -461,6 +472,9 @@ def load_text(text: str, name: str, base: Path) -> Case:
                 continue  # already said: « à compléter »
             problems.append(Problem(name, walk.line_of(loc), field_path(loc), translate(err, loc)))
         raise CaseInvalid(_dedupe(problems)) from None
+    finally:
+        if ahead is not None:
+            ahead(None)
     problems += [Problem(name, walk.line_of(loc), field_path(loc), _other_lines(msg, walk))
                  for loc, msg in cross_problems(case)]
     if problems:

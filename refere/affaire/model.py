@@ -124,8 +124,9 @@ def _check_source(value: str, info: ValidationInfo) -> Any:
     base = (info.context or {}).get("base")
     if base is None:
         return value
+    ahead = (info.context or {}).get("ahead")  # files.check_ahead: begun before the model
     try:
-        checked = files.check_source(Path(base), value)
+        checked = ahead(value) if ahead is not None else files.check_source(Path(base), value)
     except files.FileKindError as exc:
         raise _err(str(exc)) from None
     return Source(value, checked.path, checked.kind, checked)

@@ -430,8 +430,13 @@ def _idle_until(future) -> None:
             pass
 
 
+def default_jobs() -> int:
+    """Processes a build uses by default: the cores, at most four."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
 def workers() -> int:
-    return WORKERS or max(1, min(os.cpu_count() or 1, 4))
+    return WORKERS or default_jobs()
 
 
 def _verify_remote(checked: files.Checked, dated=None) -> SourceInfo | str:

@@ -264,3 +264,28 @@ def test_large_transparent_images_are_reencoded_one_pièce_at_a_time(tmp_path):
     inv = plan.make(load(folder / "dossier.yaml"))
     assert assemble.at_once(inv, False, 4) == 4
     assert assemble.at_once(inv, False, 1) == 1
+
+
+def _dark_png(path: Path, size, dpi) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, (20, 20, 20)).save(path, dpi=dpi)
+
+
+def _dark_jpeg(path: Path, size, dpi) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, (20, 20, 20)).save(path, "JPEG", dpi=dpi, quality=90)
+
+
+@pytest.mark.parametrize("make, ext, size, dpi", [
+    (_dark_png, "png", (300, 500), (300, 75)),     # a capture whose pHYs says 300 × 75 dpi
+    (_dark_png, "png", (800, 600), (2540, 25)),    # 100000 : 1000 pixels per metre
+    (_dark_jpeg, "jpg", (800, 600), (3000, 10)),   # JFIF density 3000 × 10 dpi
+])
+def test_pixels_are_square_whatever_density_the_file_gives_across_and_down(tmp_path, run, make, ext, size, dpi):
+    """Viewers show an image's pixels square, whatever its density says across and down: so does
+    the pièce, never a squeezed picture (attack 33)."""
+    case = _case(tmp_path, make, ext, size, dpi)
+    result = run("build", case)
+    assert result.exit_code == 0, result.output
+    picture = _rendered_picture(tmp_path / "affaire/dossier/pieces/01_Passeport.pdf")
+    assert picture.width / picture.height == pytest.approx(size[0] / size[1], rel=0.03), picture.size

@@ -361,3 +361,65 @@ def test_png_with_bytes_after_iend_is_cut_at_iend(tmp_path, run):
         ours = [i for i in images if (i.width, i.height) == img.size]
         assert ours, [(i.width, i.height) for i in images]
         assert ours[0].as_pil_image().convert("RGB").tobytes() == img.tobytes()
+
+
+def _annotated_form(path: Path) -> Path:
+    """A one-page form (an /AcroForm: its annotations get flattened) with three stamps, each a
+    coloured box: red on a layer off by default (hidden, directly and through a membership
+    dictionary), green on a layer on, blue for print only (NoView: hidden on screen)."""
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(612, 792))
+    page.obj.Contents = pdf.make_stream(b"")
+    Name, D, A = pikepdf.Name, pikepdf.Dictionary, pikepdf.Array
+    off = pdf.make_indirect(D(Type=Name.OCG, Name=pikepdf.String("brouillon")))
+    on = pdf.make_indirect(D(Type=Name.OCG, Name=pikepdf.String("visible")))
+    pdf.Root.OCProperties = D(OCGs=A([off, on]), D=D(Order=A([off, on]), OFF=A([off])))
+    member = D(Type=Name.OCMD, OCGs=A([off]), P=Name.AllOn)
+
+    def stamp(y: int, rgb: bytes, flags: int, oc=None):
+        box = pdf.make_stream(rgb + b" rg 0 0 200 80 re f", Type=Name.XObject, Subtype=Name.Form, BBox=[0, 0, 200, 80])
+        annot = D(Type=Name.Annot, Subtype=Name.Stamp, Rect=[100, y, 300, y + 80], F=flags, AP=D(N=box))
+        if oc is not None:
+            annot.OC = oc
+        return pdf.make_indirect(annot)
+
+    page.obj.Annots = A([stamp(600, b"1 0 0", 4, off), stamp(480, b"1 0 0", 4, member),
+                         stamp(360, b"0 1 0", 4, on), stamp(240, b"0 0 1", 4 | 32)])
+    pdf.Root.AcroForm = D(Fields=A())
+    pdf.save(path)
+    return path
+
+
+def _colours_drawn(path: Path) -> set[str]:
+    """The box colours a viewer draws on page 1: page content and the annotations it shows (pdfium
+    ignores /OC on annotations: drawn without them, then the kept ones judged by their layer)."""
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        img = doc[0].render(scale=0.5, draw_annots=False).to_pil().convert("RGB")
+    finally:
+        doc.close()
+    seen = {rgb for _, rgb in img.getcolors(1 << 24)}
+    names = {(255, 0, 0): "rouge", (0, 255, 0): "vert", (0, 0, 255): "bleu"}
+    return {name for rgb, name in names.items() if rgb in seen}
+
+
+def test_annotations_on_hidden_layers_or_for_print_only_are_never_drawn_into_the_piece(tmp_path):
+    """A form's annotations become page content, but only those a viewer shows: not those on a
+    layer hidden by default, nor those marked for print only (attack 33). Those kept as
+    annotations stay on their layer, off, or keep their print-only mark."""
+    folder = tmp_path / "affaire"
+    data = default_case()
+    data["pieces"].append({"titre": "Formulaire", "categorie": "autre", "fichier": "pieces/formulaire.pdf"})
+    write_case(folder, data)
+    _annotated_form(folder / "pieces" / "formulaire.pdf")
+    res = build(folder / "dossier.yaml", Options())
+    piece = next(res.out / "pieces" / p.fichier for p in res.inventory.pieces if p.titre == "Formulaire")
+    assert _colours_drawn(piece) == {"vert"}
+    with pikepdf.open(piece) as pdf:
+        off = {g.objgen for g in pdf.Root.OCProperties.D.OFF}
+        for annot in pdf.pages[0].obj.get("/Annots", pikepdf.Array()):
+            oc = annot.get("/OC")
+            assert (oc is not None and sanitize.calques.hidden(pdf, oc)) or int(annot.F) & 32, repr(annot)
+            if oc is not None and oc.get("/Type") != pikepdf.Name.OCMD:
+                assert oc.objgen in off
+            assert int(annot.F) & 2 == 0  # the flag set while flattening is taken back

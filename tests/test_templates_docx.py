@@ -337,3 +337,24 @@ def test_update_fields_setting_refused(plain, tmp_path, run, example):
             zout.writestr("x/" + name[5:] if name.startswith("word/") else name, data)
     res = run("modele", "verifier", moved)
     assert res.exit_code == 1 and "réglage « updateFields » dans « x/settings.xml »" in res.output, res.output
+
+
+W14 = "http://schemas.microsoft.com/office/word/2010/wordml"
+
+
+@pytest.mark.parametrize("binding", [
+    f'<w:dataBinding xmlns:w="{W}" w:xpath="/d[1]/nom[1]" w:storeItemID="{{A1B2C3D4-0000-0000-0000-000000000001}}"/>',
+    f'<w14:dataBinding xmlns:w14="{W14}" w14:xpath="/d[1]/nom[1]" w14:storeItemID="{{A1B2C3D4-0000-0000-0000-000000000001}}"/>',
+])
+def test_content_control_bound_to_xml_data_refused(tmp_path, run, example, binding):
+    """A content control bound to a customXml part shows the part's value, not what refere filled
+    in: the requête would name someone nobody checked (attack 33)."""
+    sdt = (f'<w:sdt><w:sdtPr>{binding}</w:sdtPr><w:sdtContent><w:r><w:t>{{{{ requerant.nom }}}}</w:t></w:r>'
+           '</w:sdtContent></w:sdt>')
+    path = _with_body_xml(tmp_path, "liaison.docx", sdt)
+    assert_refused(run, example, path, "contrôle de contenu lié à des données XML (« dataBinding ») dans "
+                   "« word/document.xml »", "Modèle « liaison.docx » inutilisable")
+    # A content control without a binding (a plain box around text) is fine.
+    plain = _with_body_xml(tmp_path, "boite.docx", '<w:sdt><w:sdtPr><w:alias w:val="Nom"/></w:sdtPr><w:sdtContent>'
+                           '<w:r><w:t>{{ requerant.nom }}</w:t></w:r></w:sdtContent></w:sdt>')
+    assert run("modele", "verifier", plain).exit_code == 0

@@ -98,7 +98,7 @@ def safety_problems(path: Path, sizes: bool = True) -> list[str]:
             # Every part, not only word/: the main document may live anywhere _rels/.rels points.
             for name in sorted(n for n in names if n.endswith(".xml")):
                 data = zf.read(name)
-                problems += field_problems(name, data) + settings_problems(name, data)
+                problems += field_problems(name, data) + settings_problems(name, data) + binding_problems(name, data)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, zlib.error):
             return ["ce n'est pas un document Word (.docx) lisible (archive endommagée)"]
         return sorted(set(problems), key=problems.index)
@@ -214,6 +214,28 @@ def settings_problems(name: str, data: bytes | str) -> list[str]:
     return [f"réglage « updateFields » dans « {name} » : Word proposerait à l'ouverture de mettre à jour tous "
             "les champs du document ; refusé (retirez ce réglage, ou repartez du modèle donné par "
             "« refere modele exporter »)"]
+
+
+def binding_problems(name: str, data: bytes | str) -> list[str]:
+    """A content control bound to an XML data part (``w:dataBinding``, in any of Word's
+    namespaces): Word and LibreOffice show the part's value in place of the text the template
+    engine filled in, so the requête would show what nobody checked (another name…)."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if b"dataBinding" not in data:
+        return []
+    try:
+        for _event, el in etree.iterparse(io.BytesIO(data), events=("start",), resolve_entities=False,
+                                           no_network=True, load_dtd=False, huge_tree=False):
+            if isinstance(el.tag, str) and el.tag.rsplit("}", 1)[-1] == "dataBinding":
+                break
+        else:
+            return []
+    except etree.XMLSyntaxError:
+        pass  # unreadable: the word is there, refuse as if it were read
+    return [f"contrôle de contenu lié à des données XML (« dataBinding ») dans « {name} » : Word afficherait "
+            "la donnée liée à la place du texte rempli par refere ; refusé (dans Word, supprimez le contrôle "
+            "de contenu en gardant son texte, ou repartez du modèle donné par « refere modele exporter »)"]
 
 
 def _size_problem(infos: list[zipfile.ZipInfo]) -> str | None:

@@ -59,3 +59,48 @@ def _copy(out: pikepdf.Pdf, obj, depth: int = 0):
     if isinstance(obj, pikepdf.Dictionary):
         return pikepdf.Dictionary({k: _copy(out, obj[k], depth + 1) for k in obj.keys()})
     return obj
+
+
+def hidden(pdf: pikepdf.Pdf, oc) -> bool:
+    """Whether an annotation's ``/OC`` (a layer, or a membership dictionary of layers) makes it
+    hidden in the document's default configuration, as a viewer opens it. What cannot be judged
+    (a malformed entry) counts as shown: the viewer's default."""
+    props = pdf.Root.get("/OCProperties")
+    default = props.get("/D") if isinstance(props, pikepdf.Dictionary) else None
+    if not isinstance(oc, pikepdf.Dictionary) or not isinstance(default, pikepdf.Dictionary):
+        return False
+
+    def listed(key: str) -> set:
+        values = default.get(key)
+        return {g.objgen for g in values if isinstance(g, pikepdf.Dictionary) and g.is_indirect} \
+            if isinstance(values, pikepdf.Array) else set()
+
+    on, off, base_off = listed("/ON"), listed("/OFF"), default.get("/BaseState") == Name.OFF
+
+    def shown(group) -> bool:
+        key = group.objgen if group.is_indirect else None
+        return key not in off and (key in on or not base_off)
+
+    def expression(ve, depth: int) -> bool:  # a visibility expression: [/And …], [/Or …], [/Not x]
+        if isinstance(ve, pikepdf.Dictionary):
+            return shown(ve)
+        if not isinstance(ve, pikepdf.Array) or not len(ve) or depth > 16:
+            return True
+        op, args = ve[0], [expression(a, depth + 1) for a in list(ve)[1:50]]
+        if op == Name.Not:
+            return not args[0] if args else True
+        return all(args) if op == Name.And else any(args) if op == Name.Or else True
+
+    if oc.get("/Type") != Name.OCMD:
+        return not shown(oc)
+    if "/VE" in oc:
+        return not expression(oc.VE, 0)
+    groups = oc.get("/OCGs")
+    groups = [groups] if isinstance(groups, pikepdf.Dictionary) else \
+        [g for g in groups if isinstance(g, pikepdf.Dictionary)] if isinstance(groups, pikepdf.Array) else []
+    if not groups:
+        return False  # no layer named: the dictionary has no effect
+    states = [shown(g) for g in groups[:200]]
+    policy = oc.get("/P", Name.AnyOn)
+    visible = {Name.AllOn: all(states), Name.AnyOff: not all(states), Name.AllOff: not any(states)}.get(policy, any(states))
+    return not visible

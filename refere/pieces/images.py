@@ -27,7 +27,18 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 MM = 72 / 25.4
 A4 = (210 * MM, 297 * MM)
 # Left/right margin 12 mm, top/bottom 15 mm: the stamp lives in the top margin.
-_LAYOUT = img2pdf.get_layout_fun(A4, None, (15 * MM, 12 * MM), img2pdf.FitMode.shrink, True)
+_A4_LAYOUT = img2pdf.get_layout_fun(A4, None, (15 * MM, 12 * MM), img2pdf.FitMode.shrink, True)
+
+
+def _square_layout(width: int, height: int, ndpi: tuple) -> tuple:
+    """The A4 page of an image whose pixels are square, as every viewer shows them: a density
+    that differs across and down (a PNG's pHYs, a JPEG's JFIF header) would squeeze the picture
+    (attack 33). The lower of the two is kept for both: the larger picture, shrunk to the page
+    if need be (a density of thousands would make a stamp of it)."""
+    dpi = min(ndpi)
+    return _A4_LAYOUT(width, height, (dpi, dpi))
+
+
 MIRRORED = (2, 4, 5, 7)
 try:  # ISA-L's CRC is several times zlib's (the merged IDAT chunk is a capture's size)
     from isal.isal_zlib import crc32 as _crc32
@@ -245,7 +256,7 @@ def _convert(data: bytes, rotation) -> pikepdf.Pdf:
     # One page per image, as the plan counts it: an MPO or animated PNG keeps its first frame.
     # Made straight into a pikepdf document (not written out and parsed again): the image data is
     # held once, until the pièce is saved.
-    return img2pdf.convert_to_docobject(data, layout_fun=_LAYOUT, nodate=True, rotation=rotation,
+    return img2pdf.convert_to_docobject(data, layout_fun=_square_layout, nodate=True, rotation=rotation,
                                         first_frame_only=True, engine=img2pdf.Engine.pikepdf).writer
 
 

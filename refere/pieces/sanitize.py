@@ -12,6 +12,8 @@ import re
 
 import pikepdf
 
+from refere.pieces import calques
+
 Name = pikepdf.Name
 
 # Actions that run code, open files or reach the network; a GoTo inside the document is kept.
@@ -82,12 +84,31 @@ def _flatten_fields(pdf: pikepdf.Pdf) -> None:
     form = pdf.Root.get("/AcroForm")
     if not isinstance(form, pikepdf.Dictionary):
         return
+    # An annotation on a layer hidden by default is left out (qpdf's flattening ignores /OC):
+    # marked hidden meanwhile, it stays an annotation on its layer, hidden as in the source.
+    held = []
+    for page in pdf.pages:
+        annots = page.obj.get("/Annots")
+        for annot in annots if isinstance(annots, pikepdf.Array) else ():
+            if isinstance(annot, pikepdf.Dictionary) and "/OC" in annot and calques.hidden(pdf, annot.OC):
+                flags = annot.get("/F")
+                held.append((annot, flags))
+                annot.F = (int(flags) if isinstance(flags, int) else 0) | _HIDDEN
     try:
         if form.get("/NeedAppearances"):
             pdf.generate_appearance_streams()
-        pdf.flatten_annotations("all")
+        # « screen »: what a viewer shows, not an annotation meant for print only (NoView).
+        pdf.flatten_annotations("screen")
     except (pikepdf.PdfError, RuntimeError, ValueError, TypeError):
         pass  # the widgets are removed below all the same
+    for annot, flags in held:
+        if flags is None:
+            del annot["/F"]
+        else:
+            annot.F = flags
+
+
+_HIDDEN = 2  # annotation flag: never shown nor printed
 
 
 def _page(page: pikepdf.Page, removed: set[str]) -> None:

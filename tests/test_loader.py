@@ -387,3 +387,22 @@ def test_a_step_in_the_future_or_a_past_deadline_is_refused(tmp_path):
     data["diligences"][0]["date"] = "2025-03-20"
     data["demandes"] = {"rdv_au_plus_tard": "2025-05-02"}
     assert load(write_case(tmp_path / "affaire", data)).demandes.rdv_au_plus_tard.isoformat() == "2025-05-02"
+
+
+@pytest.mark.parametrize("block", ["|", "|-", "|+"])
+def test_a_line_break_inside_a_one_line_field_is_refused_at_its_line(tmp_path, block):
+    """A name written as a block (« nom: | » then two lines) would be split in two in the requête's
+    sentence (attack 32): refused at its line, naming the field."""
+    data = default_case()
+    path = write_case(tmp_path / "affaire", data)
+    text = path.read_text("utf-8").replace("  nom: Diallo\n", f"  nom: {block}\n    DIALLO\n    AUTRE\n", 1)
+    assert "AUTRE" in text
+    path.write_text(text, "utf-8")
+    with pytest.raises(CaseInvalid) as refused:
+        load(path)
+    [problem] = refused.value.problems
+    assert problem.field == "requerant.nom" and problem.line == text.splitlines().index(f"  nom: {block}") + 1
+    assert "ce texte doit tenir sur une seule ligne" in problem.message
+    # Folded (« > ») or wrapped plain, the lines join with spaces: accepted.
+    path.write_text(text.replace(f"  nom: {block}\n", "  nom: >-\n", 1), "utf-8")
+    assert load(path).requerant.nom == "DIALLO AUTRE"

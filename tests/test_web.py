@@ -209,6 +209,28 @@ def test_captures_upload_dates_flags_duplicates_and_asks_undated(client, ws, tmp
     assert case.tentatives[-1].capture.written == f"captures/{undated[0]}"
 
 
+def test_capture_dated_in_the_future_is_put_aside_asking_its_date_as_the_cli_does(client, ws, tmp_path):
+    """A phone whose clock is wrong: the capture is kept, not added as an attempt (the case would be
+    blocked), and its real date is asked for, as « refere captures --ajouter » does (attack 32)."""
+    cid = "exemple-94"
+    before = len(load(case_file(ws)).tentatives)
+    _, tok = page(client, f"/d/{cid}/captures")
+    files = [(io.BytesIO(png_bytes(tmp_path, "f.png", text="f")), "Screenshot_20381231-235959.png")]
+    r = client.post(f"/d/{cid}/captures/envoyer", data={**tok, "fichiers": files}, content_type="multipart/form-data")
+    assert r.status_code == 302
+    html, tok = page(client, f"/d/{cid}/captures")
+    assert "0 tentative ajoutée" in html
+    assert ("« Screenshot_20381231-235959.png » est datée du 31 décembre 2038 à 23\xa0h\xa059, dans le futur "
+            "(horloge du téléphone mal réglée ?)") in html
+    assert "Sans date : Screenshot_20381231-235959.png" in html
+    assert len(load(case_file(ws)).tentatives) == before
+    kept = [p.name for p in (ws / cid / "captures").iterdir() if p.name.startswith("20381231-235959-")]
+    assert len(kept) == 1  # kept, to be dated by hand
+    r = client.post(f"/d/{cid}/captures/dater", data={**tok, "nom": kept[0], "date": "2025-09-30T21:10"})
+    assert r.status_code == 302
+    assert load(case_file(ws)).tentatives[-1].capture.written == f"captures/{kept[0]}"
+
+
 def test_attempts_list_is_editable(client, ws):
     cid = "exemple-94"
     _, tok = page(client, f"/d/{cid}/captures")
@@ -1314,11 +1336,12 @@ def test_the_same_file_twice_in_one_upload_adds_nothing(client, ws, tmp_path):
 
 
 @pytest.mark.parametrize("field, value", [("situation", "arrivé en 2019\x00 marié"), ("situation", "ligne\u2028suite"),
-                                          ("requerant.nom", "BEN\x85ALI")])
+                                          ("requerant.nom", "BEN\x85ALI"), ("requerant.nom", "BEN\r\nALI")])
 def test_a_pasted_separator_or_control_never_locks_the_case(client, ws, field, value):
     """A NUL or U+2028 in a text box, a NEL in the name, were written raw: « Enregistré », then a file
     neither check nor the form could read, every later save refused (attack 23). The file stays
-    readable; a control character is named on its field and can be removed from the form."""
+    readable; a control character is named on its field and can be removed from the form. A line
+    break in a one-line field (a crafted form: attack 32) is a space, never a name split in two."""
     _, tok = page(client, "/d/exemple-94/")
     r = client.post("/d/exemple-94/", data={**tok, field: value})
     assert r.status_code == 302

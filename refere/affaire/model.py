@@ -101,9 +101,18 @@ def _real_dates(value: str | None) -> str | None:
     return value
 
 
+def _one_line(value: str) -> str:
+    """A name, a title, a place: the requête sets it inside a sentence, where a line break (a
+    block « | » in the file, a crafted form) would split it (attack 32)."""
+    if "\n" in value:  # the other breaks are control characters, refused as such by the loader
+        raise _err("ce texte doit tenir sur une seule ligne : retirez le retour à la ligne (écrivez-le à la suite, "
+                   "après un espace)")
+    return value
+
+
 # Texts the requête, the letter, the bordereau or a file name copy: the dates they give must exist.
 Bare = Annotated[str, Field(min_length=1, max_length=SHORT)]  # an address or a number, not a sentence
-Short = Annotated[Bare, AfterValidator(_real_dates)]
+Short = Annotated[Bare, AfterValidator(_real_dates), AfterValidator(_one_line)]
 Long = Annotated[str, Field(min_length=1, max_length=LONG), AfterValidator(_real_dates)]
 
 
@@ -353,7 +362,9 @@ def _tribunal_nom(value: str) -> str:
 
 
 class Tribunal(Strict):
-    nom: Annotated[Short, AfterValidator(_tribunal_nom)]
+    # A name wrapped over two lines is one name: brought to one line before Short's check (attack 31).
+    nom: Annotated[Short, BeforeValidator(lambda v: " ".join(v.split()) if isinstance(v, str) else v),
+                   AfterValidator(_tribunal_nom)]
     adresse: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
 
 

@@ -127,7 +127,7 @@ def as_yaml(result: Scan) -> str:
     out = io.StringIO()
     out.write("tentatives:\n")
     # A date in the future is a phone's clock gone wrong: said, never offered as an attempt (as --ajouter).
-    future = [s for s in result.dated if _in_future(s)]
+    future = [s for s in result.dated if in_future(s)]
     dated = [s for s in result.dated if s not in future]
     for s in dated:
         out.write(f"  - date: {_minute(s.when)}    # d'après : {s.source}\n")
@@ -223,7 +223,8 @@ def _used_contents(base: Path, written: set[str]) -> dict[str, str]:
     return out
 
 
-def _in_future(s: Shot) -> bool:
+def in_future(s: Shot) -> bool:
+    """Dated after now: a phone's clock gone wrong; never an attempt as it stands."""
     from refere import dates
 
     when = s.when if s.when.tzinfo is not None else s.when.replace(tzinfo=dates.PARIS)  # a phone's local time
@@ -233,7 +234,7 @@ def _in_future(s: Shot) -> bool:
 def _refusal(s: Shot, used: dict[str, str]) -> str:
     from refere import dates
 
-    if _in_future(s):
+    if in_future(s):
         return (f"datée du {dates.format_datetime(s.when)}, dans le futur (horloge du téléphone mal réglée ?) : "
                 "pas ajoutée ; notez la tentative à la main avec sa vraie date")
     if s.sha256 in used:

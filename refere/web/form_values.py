@@ -108,7 +108,9 @@ def to_yaml(text: str, kind: str) -> Any:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     # Line separators pasted from a PDF or Word (U+2028, U+2029, NEL) were written raw: a file that
     # no longer read, every later save refused (attack 23). A line break in a text box, a space elsewhere.
-    text = re.sub("[\u2028\u2029\x85]", "\n" if kind == "textarea" else " ", text)
+    text = re.sub("[\u2028\u2029\x85]", "\n", text)
+    if kind != "textarea":  # a one-line field: no browser sends a line break there, a crafted form may (attack 32)
+        text = re.sub(r"[ \t]*\n[ \t\n]*", " ", text)
     # A U+FEFF pasted from a Windows program or a PDF is invisible, and the loader refuses it raw inside a
     # file (a BOM out of place): written in a text box's block, the file no longer read (attack 27).
     text = text.replace("\ufeff", "")

@@ -9,7 +9,7 @@ from flask import Flask, abort, flash, redirect, request, send_file, url_for
 
 from refere.affaire.model import MAX_TENTATIVES
 from refere.preuves import captures, shotdates
-from refere import files
+from refere import dates, files
 from refere.errors import RefereError
 from refere.web import core, forms, store
 from refere.web.common import flash_saved, case_folder, load_doc, next_step, page, readable_case, save, stash, unstash
@@ -72,7 +72,7 @@ def register(app: Flask) -> None:
         cap = folder / "captures"
         known = store.existing_files(cap, limits.file_bytes)  # hashed only when an upload has a file's size
         used = store.folder_size(folder)
-        dated, undated, dupes, refused = [], [], [], []
+        dated, undated, dupes, refused, future = [], [], [], [], []
         names = store.original_names(folder)  # « captures/x.png » → the name it had on the phone
         doc, _ = load_doc(folder)
         attempts = {str(t.get("capture")): k for k, t in enumerate((doc or {}).get("tentatives") or [], 1)
@@ -116,6 +116,11 @@ def register(app: Flask) -> None:
             names[f"captures/{name}"] = original
             used += size
             shot = captures.Shot(f"captures/{name}", when, source, digest)
+            if when and captures.in_future(shot):  # put aside as undated, as « refere captures » does
+                future.append(f"« {original} » est datée du {dates.format_datetime(when)}, dans le futur "
+                              "(horloge du téléphone mal réglée ?) : elle n'est pas ajoutée ; indiquez ci-dessous "
+                              "la vraie date de la tentative.")
+                when = None
             (dated if when else undated).append((original, shot))
         store.remember_names(folder, {s.written: o for o, s in dated + undated})
         added = skipped = 0
@@ -129,7 +134,7 @@ def register(app: Flask) -> None:
         stash("envoi", {
             "ajoutees": added, "ignorees": skipped,
             "datees": [f"« {o} » : {s.when:%d/%m/%Y %H:%M} (d'après : {s.source})" for o, s in dated],
-            "non_datees": [o for o, _ in undated], "doublons": dupes, "refusees": refused,
+            "non_datees": [o for o, _ in undated], "doublons": future + dupes, "refusees": refused,
         })
         return redirect(url_for("captures_page", case_id=case_id) + "#resultat")
 

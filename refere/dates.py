@@ -57,7 +57,7 @@ def today() -> dt.date:
 def now() -> dt.datetime:
     """Now in Paris; SOURCE_DATE_EPOCH pins it so that rebuilds are reproducible."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.strip().isdigit():
+    if epoch and epoch.strip().isascii() and epoch.strip().isdigit():  # « ² »: isdigit, not int()
         return dt.datetime.fromtimestamp(int(epoch), PARIS)
     return dt.datetime.now(PARIS)
 

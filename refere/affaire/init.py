@@ -152,7 +152,7 @@ def choose(text: str, options: dict[str, str]) -> str:
     """An answer among words: its number, its code, or a few of its words (« renouvellement »)."""
     codes = list(options)
     said = _plain(text)
-    if said.isdigit() and 1 <= int(said) <= len(codes):
+    if said.isascii() and said.isdigit() and 1 <= int(said) <= len(codes):  # « ፩ »: isdigit, not int()
         return codes[int(said) - 1]
     exact = [c for c in codes if said in (_plain(c), _plain(options[c]))]
     if exact:

@@ -91,7 +91,7 @@ def register(app: Flask) -> None:
             changed = forms.apply_list(doc, "pieces", form, new_entry=False).changed
             if (mv := form.get("deplacer")):
                 i, _, way = mv.partition(":")
-                if i.isdigit():
+                if i.isascii() and i.isdigit():  # « ² » is a digit to isdigit, not to int()
                     changed = forms.move(doc, "pieces", int(i), -1 if way == "haut" else 1) or changed
             return changed
 

@@ -29,15 +29,31 @@ def is_local(host: str) -> bool:
         return False
 
 
+def password_from_env() -> str | None:
+    """REFERE_MOT_DE_PASSE, or None. Bytes that are not UTF-8 (set from a Latin-1 terminal) are refused
+    here: no typed password could match them, and every login would fail."""
+    password = os.environ.get(PASSWORD_ENV) or None
+    if password is not None:
+        try:
+            password.encode("utf-8")
+        except UnicodeEncodeError:
+            raise RefereError(
+                f"La variable {PASSWORD_ENV} n'est pas écrite en UTF-8 (terminal réglé en Latin-1 ?) : personne "
+                "ne pourrait se connecter avec ce mot de passe. Définissez-la de nouveau depuis un terminal en "
+                "UTF-8, ou choisissez un mot de passe sans accents.") from None
+    return password
+
+
 def limits_from_env() -> store.Limits:
     """REFERE_WEB_MAX_FICHIER_MO and REFERE_WEB_MAX_DOSSIER_MO, in megabytes."""
     lim = store.Limits()
     for env, attr in (("REFERE_WEB_MAX_FICHIER_MO", "file_bytes"), ("REFERE_WEB_MAX_DOSSIER_MO", "case_bytes")):
         raw = os.environ.get(env)
         if raw:
-            if not raw.strip().isdigit() or int(raw) < 1:
+            digits = raw.strip()
+            if not (digits.isascii() and digits.isdigit()) or int(digits) < 1:  # « ² »: isdigit, not int()
                 raise RefereError(f"{env} doit être un nombre entier de mégaoctets, pas « {raw} »")
-            setattr(lim, attr, int(raw) * 1024 * 1024)
+            setattr(lim, attr, int(digits) * 1024 * 1024)
     return lim
 
 
@@ -57,7 +73,7 @@ def make_server(workspace: Path, host: str, port: int, behind_proxy: bool = Fals
             f"refere n'écoute pas sur « {host} » : le trafic y passerait en clair, mot de passe et dossiers "
             "lisibles par tout le réseau. Pour une permanence, lancez refere derrière un proxy HTTPS sur cet "
             f"ordinateur : {PASSWORD_ENV}='…' refere web --derriere-proxy --nom-public … (voir docs/web.md, « Mode réseau »).")
-    password = os.environ.get(PASSWORD_ENV) or None
+    password = password_from_env()
     if behind_proxy and not password:
         raise RefereError(
             f"Derrière un proxy, les dossiers sont accessibles depuis le réseau : définissez d'abord un mot de "
@@ -83,10 +99,8 @@ def make_server(workspace: Path, host: str, port: int, behind_proxy: bool = Fals
         # it may trust any peer: only this computer can connect (is_local above).
         proxy = {}
         if behind_proxy:
-            # Not X-Forwarded-Host: the proxy keeps the visitor's Host, which alone is checked against
-            # --nom-public (a page that adds the header must not pass for the public name).
-            proxy = {"trusted_proxy": "*", "trusted_proxy_count": 1,
-                     "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"}}
+            # Which headers, and how a value waitress would refuse in English is refused: wire.proxy_refusal.
+            proxy = {"trusted_proxy": "*", "trusted_proxy_count": 1, "trusted_proxy_headers": wire.PROXY_HEADERS}
         # A body larger than a case may hold is cut by waitress before it is spooled to disk; a
         # connection idle for 30 s is closed (120 s, the default, let 100 half-sent requests
         # hold every slot), and more slots are open than a permanence needs.

@@ -63,7 +63,12 @@ def slugify(text: str) -> str:
         # A vowel sign (Devanagari, Arabic, Thai) belongs to its letter: never a dash in the name.
         keep = c.isalnum() or unicodedata.category(c).startswith("M")
         out.append(folded if folded.isalnum() else c.lower() if keep else "-")
-    return re.sub(r"-+", "-", "".join(out)).strip("-")[:64].strip("-")
+    slug = re.sub(r"-+", "-", "".join(out)).strip("-")[:64]
+    # 64 letters of some scripts (Adlam, CJK Ext. B: 4 bytes each) exceed the bytes a folder name the
+    # web serves may take: cut whole characters until it fits, or the case would be made, then refused.
+    while len(slug.encode("utf-8")) > casenames.NAME_BYTES:
+        slug = slug[:-1]
+    return slug.strip("-")
 
 
 # ---------------------------------------------------------------- workspace

@@ -22,6 +22,7 @@ import time
 
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
+from waitress.proxy_headers import MalformedProxyHeader, parse_proxy_headers
 from waitress.task import ErrorTask
 from waitress.utilities import Error
 
@@ -98,6 +99,9 @@ def channel_class(app, limits, behind_proxy: bool, gate: bool):
             super().parse_header(header_plus)
             if self.error is not None:
                 return
+            if behind_proxy and (refused := proxy_refusal(self.headers)) is not None:
+                self.error, self.completed = refused, True
+                return
             address = self._address()
             close_idle(self.channel, address)
             if (self.chunked or self.content_length) and not self._body_allowed(address):
@@ -160,6 +164,40 @@ def channel_class(app, limits, behind_proxy: bool, gate: bool):
             self.close_when_flushed = True
 
     return Channel
+
+
+# The headers waitress takes from the proxy (serve.make_server). Not X-Forwarded-Host: the proxy keeps the
+# visitor's Host, which alone is checked against --nom-public (a page that adds the header must not pass
+# for the public name).
+PROXY_HEADERS = frozenset({"x-forwarded-for", "x-forwarded-proto"})
+PROXY_REFUSED = ("Requête refusée : l'en-tête {header} ajouté par le proxy est invalide (attendu : {expected}). "
+                 "Vérifiez la configuration du proxy HTTPS (voir docs/web.md, « Mode réseau »).\n")
+_EXPECTED = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "l'adresse du visiteur"}
+
+
+def proxy_refusal(headers: dict) -> French | None:
+    """Behind the proxy, before waitress reads them: X-Forwarded-Proto cut to the value the nearest proxy
+    set; any header waitress would refuse with its English page refused here, in French."""
+    proto = headers.get("X_FORWARDED_PROTO")
+    if proto is not None:
+        # « https, https » (two proxies that both add it) or the header twice (joined by the parser): the
+        # last value is the proxy on this computer's, the only one trusted, as for X-Forwarded-For (and
+        # as werkzeug's ProxyFix reads it). waitress would refuse the list.
+        headers["X_FORWARDED_PROTO"] = proto.rsplit(",", 1)[-1].strip()
+    environ = {f"HTTP_{k}": v for k, v in headers.items() if k.startswith("X_FORWARDED_") or k == "FORWARDED"}
+    environ.update({"REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "http"})
+    try:  # waitress's own reading, on a copy: what it would refuse, or fail on, when the request runs
+        parse_proxy_headers(environ, trusted_proxy_count=1, trusted_proxy_headers=PROXY_HEADERS)
+    except MalformedProxyHeader as exc:
+        header = exc.header
+    except IndexError:  # « X-Forwarded-For: " " »: an empty address, which waitress fails on (a 500)
+        header = "X-Forwarded-For"
+    else:
+        return None
+    # The terminal that runs refere is told: the proxy's configuration is to mend, not the visitor's.
+    auth.log.warning("proxy : en-tête %s invalide (%r), requête refusée", header,
+                     headers.get(header.upper().replace("-", "_"), "")[:80])
+    return French(400, "Bad Request", PROXY_REFUSED.format(header=header, expected=_EXPECTED.get(header, "https")))
 
 
 def late(req, now: float) -> bool:

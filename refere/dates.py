@@ -58,7 +58,10 @@ def now() -> dt.datetime:
     """Now in Paris; SOURCE_DATE_EPOCH pins it so that rebuilds are reproducible."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch and epoch.strip().isascii() and epoch.strip().isdigit():  # « ² »: isdigit, not int()
-        return dt.datetime.fromtimestamp(int(epoch), PARIS)
+        try:
+            return dt.datetime.fromtimestamp(int(epoch), PARIS)
+        except (OverflowError, ValueError, OSError):
+            pass  # past the year 9999: ignored like any other non-date (every attempt was « invalide »)
     return dt.datetime.now(PARIS)
 
 

@@ -87,8 +87,9 @@ def test_a_size_limit_written_as_a_superscript_is_refused_in_french(monkeypatch,
     assert err.value.message == f"{env} doit être un nombre entier de mégaoctets, pas « ² »"
 
 
-def test_a_superscript_source_date_epoch_is_ignored_like_any_other_non_number(monkeypatch):
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "²")
+@pytest.mark.parametrize("epoch", ["²", "99999999999999", "9" * 40])
+def test_a_superscript_or_out_of_range_source_date_epoch_is_ignored_like_any_other_non_number(monkeypatch, epoch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
     assert abs(dates.now() - dt.datetime.now(dates.PARIS)) < dt.timedelta(minutes=1)
 
 

@@ -236,17 +236,13 @@ def preload() -> None:
 
 def _warmups(builtin: bool) -> list:
     """What a build loads as it goes, as jobs to run ahead (``preload``, ``probe.while_waiting``):
-    the bordereau's fonts (parsed, their subsetter imported), python-docx, and the built-in
-    template compiled when it is the one used."""
+    the bordereau's fonts (parsed), python-docx, and the built-in template compiled when it is the
+    one used. Not the fonts' subsetter: its subsets are mostly remembered (pdffont._subset)."""
     from refere.modeles.document import _docx_class, precompile
     from refere.pieces import pdffont
 
     _, render = _stack()
-
-    def subsetter() -> None:
-        from fontTools import subset  # noqa: F401
-
-    jobs = [subsetter, functools.partial(pdffont.Font, False), functools.partial(pdffont.Font, True), _docx_class]
+    jobs = [functools.partial(pdffont.Font, False), functools.partial(pdffont.Font, True), _docx_class]
     if builtin:
         jobs.append(lambda: precompile(render.builtin_template(), render.shared_env()))
     return jobs

@@ -516,13 +516,13 @@ def user_cache() -> Path:
     return Path(base) / "refere"
 
 
-def remember(entry: Path, text: str) -> None:
+def remember(entry: Path, text: str | bytes) -> None:
     """Write a cache entry whole (a temporary file renamed over it); a cache that cannot be
     written only costs time."""
     # The cache folder is the user's own (0700); the temporary file is created, never opened
     # through a link someone planted under its name (a shared XDG_CACHE_HOME). Plain os calls,
     # the folder made only when missing: a build writes one entry per capture.
-    data = text.encode("utf-8")
+    data = text.encode("utf-8") if isinstance(text, str) else text
     tmp = os.path.join(entry.parent, f".{entry.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:

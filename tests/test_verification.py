@@ -246,6 +246,53 @@ def test_files_named_by_the_case_checked_ahead_on_threads_give_the_same_case_and
     assert seen["ahead"] == seen["one-by-one"]
 
 
+def test_font_subsets_remembered_give_the_same_bytes_and_a_damaged_entry_is_made_again(tmp_path, monkeypatch):
+    """The bordereau's font subsets are remembered in the user's cache (pdffont._subset): recalled,
+    the same bytes as made; an entry cut short or not a font is made again, never embedded."""
+    from refere.pieces import pdffont
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    font = pdffont.Font(False)
+    font.encode("Bordereau — Nguyễn Thị İğdır, pièce n° 3")
+    gids = tuple(sorted(font.used))
+    made = pdffont._make_subset(False, gids)
+    pdffont._subset.cache_clear()
+    assert pdffont._subset(False, gids) == made
+    [entry] = (tmp_path / "cache" / "refere" / pdffont._SUBSETS).iterdir()
+    real = pdffont._make_subset
+
+    def never(*_args):
+        raise AssertionError("subset made again although remembered")
+
+    pdffont._subset.cache_clear()
+    monkeypatch.setattr(pdffont, "_make_subset", never)
+    assert pdffont._subset(False, gids) == made
+    monkeypatch.setattr(pdffont, "_make_subset", real)
+    whole = entry.read_bytes()
+    for damaged in (whole[:200], whole[:4] + b"<html>" + whole[10:], b""):
+        entry.write_bytes(damaged)
+        pdffont._subset.cache_clear()
+        assert pdffont._subset(False, gids) == made
+        assert entry.read_bytes() == whole  # made again, and remembered again
+    pdffont._subset.cache_clear()
+
+
+def test_a_build_with_remembered_font_subsets_writes_the_same_bytes(tmp_path, monkeypatch):
+    from refere.pieces import pdffont
+
+    case_file = _case(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    trees = []
+    for name in ("froid", "chaud"):
+        probe._probe.cache_clear()
+        pdffont._subset.cache_clear()
+        out = tmp_path / f"sortie-{name}"
+        build(case_file, Options(out=out))
+        trees.append(_tree(out))
+    assert list((tmp_path / "cache" / "refere" / pdffont._SUBSETS).iterdir())
+    assert trees[0] == trees[1]
+
+
 def test_jobs_run_while_waiting_stop_when_the_check_is_done_and_a_failure_is_skipped():
     from concurrent.futures import Future
 

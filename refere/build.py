@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from refere import __version__, files, signals, write
-from refere.pieces import plan, probe, reuse
+from refere.pieces import avance, plan, probe, reuse
 from refere.preuves import rules, shotdates
 from refere.errors import EvidenceInsufficient
 from refere.affaire.loader import load, resolve_case_path
@@ -143,7 +143,7 @@ def build(case_file: str | Path, options: Options) -> Result:
     # Every capture is checked whole in worker processes while the pièces are written into a
     # private folder beside the target: nothing is filed (moved into the output) before the
     # check's report, which waits for every capture, says it may be.
-    pool = probe.start(plan.filing_order(case) + _source_list(case), shotdates.entry_text, behind=True)
+    pool = avance.start(plan.filing_order(case) + _source_list(case), shotdates.entry_text, behind=True)
     assemble, render = _stack()
     if pool is not None:
         probe.while_waiting(_warmups(builtin=options.modele is None))

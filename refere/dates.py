@@ -18,6 +18,12 @@ _DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$", re.ASCII)
 _DATE_FR = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$", re.ASCII)
 # Years a case can speak of: a birth after 1900, an attempt or a letter before 2100.
 MIN_YEAR, MAX_YEAR = 1900, 2100
+# What the loader reads, for the JSON schema (``refere schema``) in JSON Schema's (ECMA-262) regular
+# expressions: not its « date-time » format (strict RFC 3339), which editors then hold against
+# « 2025-09-01 08:52 », the way the documentation writes it (attack 35).
+DATE_PATTERN = r"^(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{4})$"
+DATETIME_PATTERN = (r"^(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{4})([Tt ]+|\s+à\s+)\d{1,2}[:h]\d{2}(:\d{2}(\.\d+)?)?"
+                    r"\s*(Z|[+-]\d{2}:?\d{2})?$")
 _DATETIME = re.compile(
     r"^(?P<date>\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{4})"
     r"(?:[Tt ]+|\s+à\s+)"

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import hashlib
 import os
+import posixpath
 import secrets
 import stat
 import threading
@@ -99,7 +100,13 @@ def resolve_inside(base: Path, written: str) -> Path:
             "pas par « \\ »"
         )
     if ".." in Path(written).parts:
-        raise FileKindError(f"chemin « {written} » refusé : « .. » sortirait du dossier de l'affaire")
+        # Refused even where it comes back inside (« captures/../captures/x.png »): one spelling
+        # per file, so that the same capture is always known as itself; said as what it is.
+        inside = posixpath.normpath(written)
+        advice = (f"écrivez « {inside} »" if not inside.startswith("..") and inside != "." else
+                  "copiez le fichier dans le dossier de l'affaire (par exemple dans captures/)")
+        raise FileKindError(f"chemin « {written} » refusé : « .. » (remonter d'un dossier) n'est pas accepté dans un "
+                            f"chemin ; {advice}")
     base_real = Path(os.path.realpath(base))
     full = base / p
     real = Path(os.path.realpath(full))

@@ -122,6 +122,12 @@ def pdf_rotate(path: Path, value) -> Path:
     return _raw_save(pdf, path)
 
 
+def pdf_user_unit(path: Path, value) -> Path:
+    pdf = pikepdf.new()
+    _page(pdf, pdf.make_stream(TEXT), UserUnit=value)
+    return _raw_save(pdf, path)
+
+
 def pdf_bad_token(path: Path) -> Path:
     """Page 2's content is cut in the middle of a string: qpdf --check cannot see it once the
     content sits in a form XObject."""

@@ -81,6 +81,45 @@ def test_metadata_beats_the_name(tmp_path):
     assert got["captures/page.pdf"] == ("2025-03-07 08:30", "PDF CreationDate")
 
 
+@pytest.mark.parametrize("kind, written, paris", [
+    ("xmp", "2025-03-05T07:10:00Z", "2025-03-05 08:10"),          # UTC: Paris is an hour ahead in March
+    ("xmp", "2025-09-01T08:52:27+09:00", "2025-09-01 01:52"),     # a phone set to Tokyo time
+    ("texte", "2025:09:14 08:52:27-03:00", "2025-09-14 13:52"),   # EXIF style, an offset glued on
+    ("texte", "2025:09:14 08:52:27 +0000", "2025-09-14 10:52"),
+    ("texte", "2025-09-14T08:52:27.250Z", "2025-09-14 10:52"),
+    ("texte", "2025:09:14 08:52:27", "2025-09-14 08:52"),          # no offset: Paris time, as before
+])
+def test_a_date_with_its_clocks_offset_is_brought_to_paris_time(tmp_path, kind, written, paris):
+    """An ISO or EXIF-style date followed by its offset, in a PNG's text or XMP: the offset was
+    dropped, the clock's hour read as Paris's (attack 35)."""
+    folder = tmp_path / "captures"
+    info = PngInfo()
+    if kind == "xmp":
+        info.add_itxt("XML:com.adobe.xmp", f'<x:xmpmeta><rdf:Description xmp:CreateDate="{written}"/></x:xmpmeta>')
+    else:
+        info.add_text("Creation Time", written)
+    make_png(folder / "capture.png", size=(60, 120), pnginfo=info)
+    [shot] = scan(folder, tmp_path).dated
+    assert shot.when.strftime("%Y-%m-%d %H:%M") == paris
+
+
+def test_ajouter_with_a_cited_capture_gone_adds_the_new_ones(run, tmp_path):
+    """A capture the case cites was deleted or renamed: the new ones are added all the same (the
+    missing one is « check »'s to report), never « Erreur interne » (attack 35)."""
+    data = default_case(["2025-03-03 08:55", "2025-03-04 08:55"])
+    data["tentatives"][0]["capture"] = "captures/Screenshot_20250303-085512.png"
+    data["tentatives"][1]["capture"] = "captures/Screenshot_20250304-085512.png"
+    path = write_case(tmp_path / "affaire", data)
+    folder = tmp_path / "affaire" / "captures"
+    (folder / "Screenshot_20250304-085512.png").unlink()
+    make_png(folder / "Screenshot_20250317-000512.png", size=(400, 200), text="nouvelle")
+    res = run("captures", folder, "--ajouter", path)
+    assert res.exit_code == 0, res.output
+    assert "1 tentative ajoutée" in res.output and "Erreur interne" not in res.output
+    written = yaml.safe_load(path.read_text("utf-8"))["tentatives"]
+    assert [t["capture"] for t in written][-1] == "captures/Screenshot_20250317-000512.png"
+
+
 def test_undatable_and_unsupported_listed_apart(tmp_path):
     folder = tmp_path / "captures"
     make_png(folder / "IMG_1234.png", size=(60, 120))

@@ -54,6 +54,30 @@ def test_schema_is_json_schema(run):
     assert "renouvellement_titre_sejour" in json.dumps(doc)
 
 
+def test_the_example_and_every_date_form_the_loader_reads_validate_against_the_schema(run, example, tmp_path):
+    """What an editor checks the case file against (VS Code's YAML extension, with the formats):
+    the example case passes, with its dates as the documentation writes them (« 2025-09-01 08:52 »,
+    not RFC 3339), and so do the other forms the loader reads (attack 35)."""
+    import jsonschema
+
+    class Editor(yaml.SafeLoader):  # YAML 1.2, as an editor reads it: numbers, but no timestamp type
+        yaml_implicit_resolvers = {k: [(tag, rx) for tag, rx in v if not tag.endswith(":timestamp")]
+                                   for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+    schema = json.loads(run("schema").output)
+    check = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    data = yaml.load(example.read_text("utf-8"), Editor)
+    assert [e.message for e in check.iter_errors(data)] == []
+    for written in ("2025-09-01 08:52", "2025-09-01T08:52:27", "01/09/2025 08h52", "1/9/2025 à 08:52",
+                    "2025-09-01 08:52+02:00", "2025-09-01T06:52:27Z"):
+        data["tentatives"][0]["date"] = written
+        assert [e.message for e in check.iter_errors(data)] == [], written
+    data["requerant"]["date_naissance"] = "12/04/1991"
+    assert [e.message for e in check.iter_errors(data)] == []
+    data["tentatives"][0]["date"] = "hier matin"
+    assert [e.message for e in check.iter_errors(data)] != []
+
+
 def test_init_creates_commented_case(run, tmp_path):
     res = run("init", tmp_path / "nouveau")
     assert res.exit_code == 0, res.output

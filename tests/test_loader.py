@@ -204,7 +204,13 @@ def test_absolute_path_refused(tmp_path):
 def test_dotdot_refused(tmp_path):
     make_png(tmp_path / "outside.png", size=(20, 20))
     out = problems(_with_capture(tmp_path, "../outside.png"))
-    assert any("« .. »" in p for p in out)
+    assert any("« .. » (remonter d'un dossier) n'est pas accepté dans un chemin ; copiez le fichier dans le "
+               "dossier de l'affaire" in p for p in out), out
+    # Coming back inside, it is refused all the same (one spelling per file), saying how to write it
+    # rather than that it would leave the case's folder (attack 34).
+    out = problems(_with_capture(tmp_path, "./captures/../captures/x.png"))
+    assert any("n'est pas accepté dans un chemin ; écrivez « captures/x.png »" in p for p in out), out
+    assert not any("sortirait" in p for p in out)
 
 
 def test_symlink_out_refused(tmp_path):

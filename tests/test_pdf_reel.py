@@ -79,6 +79,25 @@ def test_rotation_that_is_not_a_whole_multiple_of_90_is_refused(tmp_path, run):
     assert "« pieces/passeport.pdf », page 1 : rotation (/Rotate) de 90,5°, pas un multiple de 90" in result.output
 
 
+@pytest.mark.parametrize("value", [b"0", b"-3", b"/Grand", b"100000"])
+def test_a_user_unit_readers_cannot_agree_on_is_refused_naming_it(tmp_path, run, value):
+    """/UserUnit 0 or -3 went into the pièce unchanged, each reader falling back its own way (attack 34)."""
+    case = _case(tmp_path, hostile.pdf_user_unit, pikepdf.Object.parse(value))
+    result = run("build", case)
+    assert result.exit_code == 1, result.output
+    assert ("« pieces/passeport.pdf », page 1 : unité de mesure de la page (/UserUnit) invalide" in result.output
+            and "Traceback" not in result.output)
+    assert not (tmp_path / "affaire" / "dossier").exists()
+
+
+def test_a_sound_user_unit_is_kept_as_the_source_has_it(tmp_path, run):
+    case = _case(tmp_path, hostile.pdf_user_unit, 10)
+    result = run("build", case)
+    assert result.exit_code == 0, result.output
+    with pikepdf.open(tmp_path / "affaire/dossier/pieces/01_Passeport.pdf") as pdf:
+        assert pdf.pages[0].obj.UserUnit == 10
+
+
 # --- 22.2: damage never passed in silence ---------------------------------------------------------
 
 @pytest.mark.parametrize("make, label, page", [

@@ -80,10 +80,10 @@ def _none_to_empty(value: Any) -> Any:
     return {} if value is None else value
 
 
-Date = Annotated[dt.date, BeforeValidator(_check_date), Field(json_schema_extra={"type": "string"})]
-DateTime = Annotated[
-    dt.datetime, BeforeValidator(_check_datetime), Field(json_schema_extra={"type": "string"})
-]
+def _as_written(pattern: str):  # in the schema: the forms the loader reads (dates.DATE_PATTERN)
+    return lambda schema: (schema.pop("format", None), schema.update(type="string", pattern=pattern))
+Date = Annotated[dt.date, BeforeValidator(_check_date), Field(json_schema_extra=_as_written(dates.DATE_PATTERN))]
+DateTime = Annotated[dt.datetime, BeforeValidator(_check_datetime), Field(json_schema_extra=_as_written(dates.DATETIME_PATTERN))]
 
 
 def _real_dates(value: str | None) -> str | None:

@@ -309,6 +309,11 @@ def _page_problem(page: pikepdf.Page, joined: _Joined) -> str | None:
         return f"rotation (/Rotate) de {shown}°, hors limites (les lecteurs PDF ne la lisent pas tous de la même façon)"
     if Decimal(str(rotate)) % 90 != 0:
         return f"rotation (/Rotate) de {shown}°, pas un multiple de 90"
+    unit = obj.get("/UserUnit", 1)
+    if not _is_number(unit) or not 0 < unit <= 75000:
+        # Zero, negative or not a number: readers fall back each their own way (attack 34); a
+        # sound one (a large plan drawn at scale) is kept as it is.
+        return "unité de mesure de la page (/UserUnit) invalide : les lecteurs PDF ne la lisent pas tous de la même façon"
     box = obj.get("/CropBox") or obj.get("/MediaBox")
     if box is None:
         try:

@@ -35,8 +35,9 @@ MAX_JPEG_SCANS = jpegcheck.MAX_SCANS
 # progressive JPEG cut, restart markers shuffled or missing, any data libjpeg calls corrupt;
 # 4: every page citing a damaged PDF stream named, not only the first; 5: a page's content parts
 # and annotations bounded, pages listed many times counted before qpdf copies them, an
-# annotation listed twice no longer called damage; 6, 7: the same over the whole document).
-CHECKS = 7
+# annotation listed twice no longer called damage; 6, 7: the same over the whole document; 8: a page's
+# /UserUnit judged).
+CHECKS = 8
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 ImageFile.LOAD_TRUNCATED_IMAGES = False

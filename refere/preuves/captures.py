@@ -218,7 +218,7 @@ def _used_contents(base: Path, written: set[str]) -> dict[str, str]:
     for w in sorted(written):
         try:
             out.setdefault(files.check_source(base, w).sha256, w)
-        except (RefereError, OSError, AttributeError):
+        except (RefereError, files.FileKindError, OSError, AttributeError):
             continue  # a missing or broken capture is the check's to report
     return out
 

@@ -30,6 +30,7 @@ _EXIF_DT = re.compile(r"^(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2})(?::(
 _ISO_DT = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?", re.ASCII
 )
+_TAIL_OFFSET = re.compile(r"(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?\s*", re.ASCII)
 _PDF_DT = re.compile(r"D:(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(Z|[+-]\d{2}'?\d{2}'?)?", re.ASCII)
 _NAME_DT = re.compile(
     r"(?P<y>(?:19|20)\d{2})-?(?P<mo>\d{2})-?(?P<d>\d{2})"
@@ -72,10 +73,12 @@ def parse_exif(value: str, offset: str | None = None) -> dt.datetime | None:
 
 
 def parse_text_date(value: str) -> dt.datetime | None:
-    """PNG « Creation Time »: EXIF style, ISO 8601 or RFC 1123 as tools write it."""
+    """PNG « Creation Time »: EXIF style, ISO 8601 or RFC 1123 as tools write it. An offset after
+    the time (« Z », « +09:00 », « -0300 ») is the clock's: the time is brought to Paris."""
     value = value.strip()
-    if d := parse_exif(value):
-        return d
+    if m := _EXIF_DT.match(value.strip("\x00")):
+        tail = _TAIL_OFFSET.fullmatch(value.strip("\x00")[m.end():])
+        return _build(list(m.groups()), _offset(tail[1] if tail else None))
     if m := _ISO_DT.search(value):
         return _build(list(m.groups()[:6]), _offset(m[7]))
     try:

@@ -104,6 +104,17 @@ def test_a_case_refused_before_its_checks_leaves_no_worker_running(tmp_path):
     assert not (case_file.parent / "dossier").exists()
 
 
+def test_only_files_the_case_names_are_begun(tmp_path):
+    """A file lying in captures/ or pieces/ that the case file does not name (an old scan, a huge
+    PDF) is never opened ahead: it could only cost the build time."""
+    case_file = write_case(tmp_path / "affaire", default_case())
+    (case_file.parent / "pieces" / "vieux-scan.pdf").write_bytes(b"%PDF-1.7\n" + b"0" * 1000)
+    (case_file.parent / "captures" / "Screenshot_20990101-000000.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    avance.begin(case_file, 2, None)
+    begun = {parts[-1] for _, parts in avance._EARLY}
+    assert len(begun) == 12 and "vieux-scan.pdf" not in begun and "Screenshot_20990101-000000.png" not in begun
+
+
 def test_nothing_begun_for_one_process_a_missing_case_or_too_few_files(tmp_path):
     case_file = write_case(tmp_path / "affaire", default_case())
     avance.begin(case_file, 1, None)

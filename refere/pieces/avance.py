@@ -3,8 +3,8 @@
 `refere build` spends its first third of a second loading its libraries and reading the case
 file, on one core; the check of every capture (``probe.start``), the longest part of a first
 build, waited for it. ``begin`` starts that check at once, on the other cores, for the images
-and PDFs in the case's ``captures/`` and ``pieces/`` folders, as the case will most likely name
-them. Once the case is read, ``start`` takes up each result whose file is one the case names
+and PDFs in the case's ``captures/`` and ``pieces/`` folders whose names its file's text holds
+(a file lying there that the case does not name is never opened). Once the case is read, ``start`` takes up each result whose file is one the case names
 with the same bytes (SHA-256), gives the same workers the files left, and drops the rest.
 
 Nothing here decides anything: a file refused, changed meanwhile, or named otherwise by the case
@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import unicodedata
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -26,6 +27,7 @@ FOLDERS = ("pieces", "captures")  # the pièces first: the plan waits for their 
 KINDS = (".png", ".jpg", ".jpeg", ".pdf")
 MAX_FILES = 400  # begun ahead at most; a case naming more has the rest checked as usual
 MAX_LISTED = 5000  # entries looked at in each folder
+MAX_CASE_BYTES = 1 << 20  # the loader's own bound (loader.MAX_BYTES): a larger file is refused anyway
 
 _EARLY: dict[tuple[str, tuple[str, ...]], Future] = {}  # (case folder's real path, parts) → result
 _POOL: list = []
@@ -38,9 +40,11 @@ def begin(case: str | Path, jobs: int, dated=None) -> None:
     if jobs < 2 or _POOL:
         return
     try:
-        root = os.path.realpath(files.resolve_case_path(case).parent)
-        names = _listed(root)
-    except (OSError, ValueError, files.FileKindError):
+        case_file = files.resolve_case_path(case)
+        root = os.path.realpath(case_file.parent)
+        text = unicodedata.normalize("NFC", files.read_file(case_file, str(case_file), MAX_CASE_BYTES).decode("utf-8"))
+        names = [parts for parts in _listed(root) if unicodedata.normalize("NFC", parts[-1]) in text]
+    except (OSError, ValueError, files.FileKindError):  # UnicodeDecodeError too: the build will say it
         return
     if len(names) < probe.POOL_FROM:
         return

@@ -222,6 +222,34 @@ def test_distinct_pieces_give_no_double_warning(tmp_path):
     assert "piece-en-double" not in {f.code for f in check(load(folder / "dossier.yaml")).findings}
 
 
+@pytest.mark.parametrize("copy", [False, True])
+def test_a_capture_filed_again_as_a_piece_is_warned(tmp_path, copy):
+    """Attack 34: a screenshot named as the « attestation d'hébergement » (the capture itself, or an
+    identical copy in pieces/) was filed twice, inside the captures' pièce and as that pièce, unsaid."""
+    data = default_case()
+    written = "pieces/hebergement.png" if copy else "captures/c03.png"
+    data["pieces"].append({"titre": "Attestation d'hébergement", "categorie": "domicile", "fichier": written})
+    folder = tmp_path / "affaire"
+    write_case(folder, data)
+    if copy:
+        shutil.copy(folder / "captures/c03.png", folder / written)
+    found = [f for f in check(load(folder / "dossier.yaml")).findings
+             if f.code in ("capture-produite-en-piece", "piece-en-double", "capture-en-double")]
+    assert [f.code for f in found] == ["capture-produite-en-piece"] and found[0].champ == "pieces[2]"
+    assert (f"La pièce « Attestation d'hébergement » (« {written} ») est la capture de la tentative n° 4 "
+            "du 10 mars 2025 à 8\u00a0h\u00a050") in found[0].message
+    assert ("« captures/c03.png », contenu identique" in found[0].message) == copy
+
+
+def test_an_image_piece_unlike_every_capture_is_not_warned(tmp_path):
+    data = default_case()
+    data["pieces"].append({"titre": "Attestation d'hébergement", "categorie": "domicile",
+                           "fichier": "pieces/hebergement.png"})
+    write_case(tmp_path / "affaire", data)
+    codes = {f.code for f in check(load(tmp_path / "affaire/dossier.yaml")).findings}
+    assert "capture-produite-en-piece" not in codes
+
+
 def _template(path, *paragraphs):
     doc = Document()
     for text in paragraphs:

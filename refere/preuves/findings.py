@@ -51,6 +51,7 @@ SHORT_WORDS = {
     "date-capture-discordante": "date d'une capture différente de la tentative",
     "capture-en-double": "même capture pour deux tentatives",
     "piece-en-double": "même document produit deux fois",
+    "capture-produite-en-piece": "capture produite aussi comme pièce",
     "urgence-non-justifiee": "urgence non justifiée",
     "urgence-premiere-personne": "fait d'urgence écrit à la première personne",
     "derniere-tentative-ancienne": "dernière tentative trop ancienne",

@@ -127,8 +127,8 @@ def check(case: Case) -> Report:
         out.append(Finding(code, level, message, source, champ))
 
     _attempt_counts(case, fig, add)
-    _captures(case, add)
-    _pieces_readable(case, add)
+    shots = _captures(case, add)
+    _pieces_readable(case, add, shots)
     _freshness(case, add)
     _pieces_expected(case, add)
     _urgency(case, add)
@@ -222,7 +222,8 @@ def _attempt_counts(case: Case, fig: Figures, add: Add) -> None:
             "ou vers minuit : variez les heures.", PRACTICE, "tentatives")
 
 
-def _captures(case: Case, add: Add) -> None:
+def _captures(case: Case, add: Add) -> dict[str, int]:
+    """Checks each attempt's capture; returns each capture's content hash -> its first attempt."""
     what = "du message d'erreur de l'ANEF" if case.procedure.is_anef else "d'écran"
     seen: dict[str, int] = {}
     # Checked on every core (and dated from the same bytes); the loop reads what they found.
@@ -254,9 +255,11 @@ def _captures(case: Case, add: Add) -> None:
                 f"La tentative n° {i + 1} est déclarée le {dates.format_datetime(t.date)}, mais la capture "
                 f"« {t.capture} » date du {dates.format_datetime(shot.when)} (selon : {shot.source}). "
                 "Corrigez la date déclarée ou la capture.", PRACTICE, where + ".date")
+    return seen
 
 
-def _pieces_readable(case: Case, add: Add) -> None:
+def _pieces_readable(case: Case, add: Add, shots: dict[str, int]) -> None:
+    """``shots``: each capture's content hash -> its attempt (the captures are filed as pièces of their own)."""
     seen: dict[str, tuple[int, str]] = {}  # content hash -> first pièce and file that holds it
     said: set[tuple[str, int]] = set()  # a file listed again in a pièce: said once, however often
     for i, p in enumerate(case.pieces):
@@ -279,6 +282,9 @@ def _pieces_readable(case: Case, add: Add) -> None:
                     continue  # its damage, if any, is already said for this pièce
             else:
                 seen[info.sha256] = (i, src.written)
+                if info.sha256 in shots:  # filed twice: in the captures' pièce and as this one
+                    add("capture-produite-en-piece", AVERTISSEMENT, _capture_as_piece(case, shots[info.sha256], i, src),
+                        "R. 412-2 CJA (pièces produites)", f"pieces[{i}]")
             # A damaged PDF is filed all the same; the user hears what was repaired or is still wrong.
             if info.etat.etat != repair.INTACT:
                 code = "piece-reparee" if info.etat.etat == repair.REPAIRED else "piece-endommagee"
@@ -301,6 +307,14 @@ def _pieces_weight(case: Case, add: Add) -> None:
         pieces.append((titre, known))
     if (problem := plan.heavy_problem(pieces)) is not None:
         add("pdf-trop-lourds", BLOQUANT, f"Pièces trop lourdes : {problem}", "R. 412-2 CJA (pièces produites)", "pieces")
+
+
+def _capture_as_piece(case: Case, k: int, i: int, src) -> str:
+    t = case.tentatives[k]
+    same = "" if src.written == t.capture.written else f" (« {t.capture.written} », contenu identique)"
+    return (f"La pièce « {case.pieces[i].titre} » (« {src.written} ») est la capture de la tentative n° {k + 1} du "
+            f"{dates.format_datetime(t.date)}{same}, déjà produite avec les captures : un document ne se produit "
+            "qu'une fois ; joignez le bon document à cette pièce, ou retirez-la.")
 
 
 def _double_piece(case: Case, j: int, i: int, first: str, second: str) -> str:

@@ -233,6 +233,59 @@ def test_rotation_out_of_range_is_refused_as_such_not_as_no_number(tmp_path, run
     assert "pas un nombre" not in result.output
 
 
+def _parent_lies(path: Path) -> None:
+    """A page listed by the root /Pages (US letter, no rotation) whose /Parent names another
+    /Pages node, listed nowhere, that says 100 × 100 turned a quarter: pdfium draws that blank."""
+    pdf = pikepdf.new()
+    hostile._page(pdf, pdf.make_stream(hostile.TEXT))
+    page = pdf.pages[0].obj
+    pdf.Root.Pages.MediaBox, pdf.Root.Pages.Resources = page.MediaBox, page.Resources
+    del page["/MediaBox"], page["/Resources"]
+    page.Parent = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Pages, Kids=[], Count=0, Rotate=90,
+                                                       MediaBox=[0, 0, 100, 100]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pdf.save(path)
+
+
+def test_a_page_whose_parent_lies_is_filed_as_its_tree_lists_it_and_named(tmp_path, run):
+    """Attack 34: the pièce took the box from the listing node and the rotation from /Parent, a
+    third picture neither poppler nor pdfium shows, unsaid. Now it is what poppler and qpdf read
+    (the tree that lists the page), and the page is named: readers disagree on the original."""
+    case = _case(tmp_path, _parent_lies)
+    with pikepdf.open(tmp_path / "affaire" / PIECE) as pdf:
+        assert pdf.pages[0].obj.Parent.objgen != pdf.Root.Pages.objgen  # the lie is in the file
+    result = run("build", case)
+    assert result.exit_code == 0, result.output
+    assert ("[piece-reparee] pièce réparée : « pieces/passeport.pdf » (page rattachée (/Parent) à un autre nœud "
+            "de l'arbre des pages que celui qui la liste : les lecteurs PDF ne la montrent pas tous de la même "
+            "façon ; page touchée : 1)") in result.output
+    doc = pdfium.PdfDocument(str(tmp_path / "affaire/dossier/pieces/01_Passeport.pdf"))
+    try:
+        page = doc[0]
+        width, height = page.get_size()
+        assert (page.get_rotation(), width) == (0, 612) and height >= 792
+        assert "Bonjour" in page.get_textpage().get_text_range()
+    finally:
+        doc.close()
+
+
+def test_aes256_permissions_that_do_not_match_are_named_so(tmp_path, run):
+    """Attack 34: an AES-256 file whose /Perms (the permissions under the key) was altered was
+    « objet mal formé »; it is the encryption's permissions entry that does not match."""
+    def make(path: Path) -> None:
+        hostile._page(pdf := pikepdf.new(), pdf.make_stream(hostile.TEXT))
+        buf = io.BytesIO()
+        pdf.save(buf, encryption=pikepdf.Encryption(owner="o", user="", R=6))
+        data = buf.getvalue()
+        perms = re.search(rb"/Perms\s*<([0-9a-fA-F]+)>", data)
+        path.write_bytes(data[:perms.start(1)] + perms.group(1)[::-1] + data[perms.end(1):])
+
+    result = run("check", _case(tmp_path, make))
+    assert result.exit_code == 0, result.output
+    assert ("[piece-reparee] pièce réparée : « pieces/passeport.pdf » (autorisations du chiffrement (/Perms) "
+            "contraires au reste du chiffrement) ;") in _piece_warning(result.output)
+
+
 # --- issue 22, fourth pass: the last corpus defect and its neighbour ------------------------------
 
 def _built_clean(tmp_path: Path, run, make, *args):

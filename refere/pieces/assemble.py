@@ -47,20 +47,9 @@ class Written:
 
 # --- stamps ---------------------------------------------------------------------------------
 
-_INHERITED = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
 FORM = pikepdf.Name("/FRefereP")
 FONT = pikepdf.Name("/FRefere")
 EDGE = 4.0  # least room left and right of the stamp on a padded narrow page
-
-
-def own_attributes(page: pikepdf.Page) -> None:
-    """Copy inherited attributes onto the page itself: the page tree is not copied with it."""
-    node, depth = page.obj.get("/Parent"), 0
-    while isinstance(node, pikepdf.Dictionary) and depth < 64:
-        for key in _INHERITED:
-            if key not in page.obj and key in node:
-                page.obj[key] = node[key]
-        node, depth = node.get("/Parent"), depth + 1
 
 
 def _numbers(box, default: list[float]) -> list[float]:
@@ -287,8 +276,8 @@ def _pdf_source(src: SourceInfo) -> tuple[pikepdf.Pdf, list[str]]:
     made self-contained and cleaned of active content; the labels of what was removed."""
     doc = pdf_open(source_bytes(src), src.written)
     try:
-        for page in doc.pages:
-            own_attributes(page)
+        # Each page owns its inherited attributes already: qpdf pushed them down when pdf_open read
+        # it, from the nodes that list the page (never from a /Parent that lies, attack 34).
         pdfnames.legalise(doc)  # a PDF 1.0 « /Im#1 » would break the PDF 1.5 the pièce declares
         return doc, sanitize.clean(doc)
     except PDF_ERRORS as exc:

@@ -36,7 +36,7 @@ MAX_JPEG_SCANS = jpegcheck.MAX_SCANS
 # 4: every page citing a damaged PDF stream named, not only the first; 5: a page's content parts
 # and annotations bounded, pages listed many times counted before qpdf copies them, an
 # annotation listed twice no longer called damage; 6, 7: the same over the whole document; 8: a page's
-# /UserUnit judged).
+# /UserUnit judged, a page whose /Parent is not the node listing it, AES-256's /Perms named).
 CHECKS = 8
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS

@@ -33,8 +33,12 @@ CONTENT = "contenu de page mal formé"
 STREAM = "flux de données compressé illisible"
 UNKNOWN_FILTER = "flux compressé par un filtre inconnu"
 MISSING = "contenu de page manquant (fichier tronqué ?)"
+STRAY = ("page rattachée (/Parent) à un autre nœud de l'arbre des pages que celui qui la liste : "
+         "les lecteurs PDF ne la montrent pas tous de la même façon")
 # (words in qpdf's message, French label); the first match wins.
 _KINDS = (
+    # AES-256's /Perms repeats /P under the key: qpdf still opens the file, pdfium refuses its password.
+    (("/perms field",), "autorisations du chiffrement (/Perms) contraires au reste du chiffrement"),
     (("(content", "content stream", "while reading token"), CONTENT),
     (("inflate", "decoding stream", "while decoding", "decode", "filter", "lzw", "dct", "output may still be valid",
       "re-processed without filtering", "unable to recover stream data"), STREAM),
@@ -62,7 +66,7 @@ _BENIGN = ("name with stray #", "duplicated key", "extraneous whitespace", "file
 class Diagnosis:
     etat: str = INTACT
     defauts: tuple[str, ...] = ()
-    pages: tuple[int, ...] = ()  # the pages (from 1) whose content or images are damaged
+    pages: tuple[int, ...] = ()  # the pages (from 1) whose content or images are damaged, or whose /Parent lies
 
 
 _POSITION = re.compile(r"offset \d+\)?: ")  # « …, object 4 0 at offset 106: », « … (object 4 0, offset 106): »
@@ -346,7 +350,42 @@ def _structure(pdf: pikepdf.Pdf) -> list[str]:
 
 
 def _french(found: list[str]) -> tuple[str, ...]:
-    return tuple(sorted({f if f in (CONTENT, STREAM, UNKNOWN_FILTER, MISSING) else label(f) for f in found}))
+    return tuple(sorted({f if f in (CONTENT, STREAM, UNKNOWN_FILTER, MISSING, STRAY) else label(f) for f in found}))
+
+
+def stray_pages(pdf: pikepdf.Pdf) -> list[int]:
+    """The pages (from 1, in the order qpdf lists them) whose /Parent is not the /Pages node that
+    lists them, or is missing. Poppler and qpdf take inherited attributes (box, rotation,
+    resources) from the listing node, pdfium from /Parent: one page, two pictures; the pièce, its
+    tree written anew, shows what qpdf read. A node met again (a loop) is walked once."""
+    import pikepdf  # only when a PDF is opened: `check` of known files never loads it
+    found, k = [], 0
+    root = pdf.Root.get("/Pages")
+    if not isinstance(root, pikepdf.Dictionary):
+        return []
+    seen = {root.objgen} if root.is_indirect else set()
+    # Depth first, in /Kids order, as qpdf numbers the pages: a subtree's pages come where it is listed.
+    stack = [(root, iter(root.get("/Kids") if isinstance(root.get("/Kids"), pikepdf.Array) else ()))]
+    while stack:
+        node, kids = stack[-1]
+        kid = next(kids, stack)  # (the stack itself: no /Kids entry is it)
+        if kid is stack:
+            stack.pop()
+            continue
+        if not isinstance(kid, pikepdf.Dictionary):
+            continue
+        if isinstance(kid.get("/Kids"), pikepdf.Array):
+            if not kid.is_indirect or kid.objgen not in seen:
+                if kid.is_indirect:
+                    seen.add(kid.objgen)
+                stack.append((kid, iter(kid.get("/Kids"))))
+            continue
+        k += 1
+        parent = kid.get("/Parent")
+        if node.is_indirect and not (isinstance(parent, pikepdf.Dictionary) and parent.is_indirect
+                                     and parent.objgen == node.objgen):
+            found.append(k)
+    return found
 
 
 def diagnose(pdf: pikepdf.Pdf) -> Diagnosis:
@@ -362,8 +401,10 @@ def diagnose(pdf: pikepdf.Pdf) -> Diagnosis:
     if any("encryption filter" in w or "does not support" in w for w in structure):
         return Diagnosis(UNSUPPORTED)
     problems, pages = page_problems(pdf, rebuilt=bool(structure))
+    stray = stray_pages(pdf)
+    structure += [STRAY] if stray else []
     if problems:
-        return Diagnosis(DAMAGED, _french(structure + problems), tuple(pages))
+        return Diagnosis(DAMAGED, _french(structure + problems), tuple(sorted(set(pages) | set(stray))))
     if not structure:
         return Diagnosis()
     try:
@@ -383,8 +424,8 @@ def diagnose(pdf: pikepdf.Pdf) -> Diagnosis:
     except (pikepdf.PikepdfError, RuntimeError, ValueError, TypeError) as exc:
         left, pages = [str(exc)], []
     if not left:
-        return Diagnosis(REPAIRED, _french(structure))
-    return Diagnosis(DAMAGED, _french(structure + left), tuple(pages))
+        return Diagnosis(REPAIRED, _french(structure), tuple(stray))
+    return Diagnosis(DAMAGED, _french(structure + left), tuple(sorted(set(pages) | set(stray))))
 
 
 def _pages_fr(pages: tuple[int, ...]) -> str:
@@ -397,7 +438,7 @@ def _pages_fr(pages: tuple[int, ...]) -> str:
 def describe(written: str, diag: Diagnosis) -> str:
     what = " ; ".join(diag.defauts)
     if diag.etat == REPAIRED:
-        return (f"pièce réparée : « {written} » ({what}) ; la copie produite est reconstruite et saine, "
+        return (f"pièce réparée : « {written} » ({what}{_pages_fr(diag.pages)}) ; la copie produite est reconstruite et saine, "
                 "vérifiez qu'elle montre tout ce que montre l'original.")
     return (f"pièce endommagée : « {written} » ({what}{_pages_fr(diag.pages)}) ; la réparation automatique "
             "n'a pas suffi, un lecteur peut n'en afficher qu'une partie. Réenregistrez-la depuis son logiciel "

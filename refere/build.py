@@ -6,7 +6,7 @@ import contextlib
 import functools
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -130,11 +130,17 @@ def _lecture(case: Case, report: rules.Report) -> dict:
 
 def build(case_file: str | Path, options: Options) -> Result:
     case_path = resolve_case_path(case_file)
-    if options.modele is not None:
-        from refere.requete import verifier
+    if options.modele is None:
+        return _build(case_path, options)
+    from refere.requete import verifier
 
-        verifier.check(options.modele)  # fail before any work on a missing or broken template,
-        # with every problem « modele verifier » would give
+    # Checked before any work, with every problem « modele verifier » would give, and filled from
+    # the same private copy: a template replaced meanwhile is never used.
+    with verifier.pinned(options.modele) as modele:
+        return _build(case_path, replace(options, modele=modele))
+
+
+def _build(case_path: Path, options: Options) -> Result:
     case = load(case_path)
     target = options.out or default_out(case_path)
     # A previous output of this case (staging checks it is one): unchanged pièces are taken from it.

@@ -322,3 +322,35 @@ def test_a_paragraph_that_does_not_parse_hides_no_other_problem(tmp_path, run):
     assert found[0].startswith("corps du document, paragraphe 2") and "balise mal formée" in found[0]
     assert found[1].startswith("en-tête (header1.xml)") and "« conseil » est vide dans ce cas" in found[1]
     assert found[2].startswith("pied de page (footer1.xml)") and "affiche « False »" in found[2]
+
+
+@pytest.mark.parametrize("swap", ["en place", "par renommage"])
+def test_a_template_replaced_after_its_check_is_never_filled(tmp_path, run, example, monkeypatch, swap):
+    """Attack 34: build checked « --modele » at the start and read the path again to fill it, so a
+    template put there meanwhile was filled unchecked. The bytes checked are the bytes filled."""
+    import hashlib
+    import json
+
+    from refere.requete import verifier
+
+    tpl = make_template(tmp_path / "cabinet.docx", "MODELE VERIFIE pour {{ requerant.nom }}")
+    checked = tpl.read_bytes()
+    other = make_template(tmp_path / "autre.docx", "MODELE REMPLACE {{ requerant.nom }}")
+    real = verifier.check
+
+    def check_then_swap(path):
+        real(path)
+        if swap == "en place":
+            tpl.write_bytes(other.read_bytes())
+        else:
+            other.replace(tpl)
+
+    monkeypatch.setattr(verifier, "check", check_then_swap)
+    res = run("build", example, "--modele", tpl)
+    assert res.exit_code == 0, res.output
+    assert tpl.read_bytes() != checked  # the file named was indeed replaced during the build
+    out = example.parent / "dossier"
+    text = "\n".join(p.text for p in Document(str(out / "requete.docx")).paragraphs)
+    assert "MODELE VERIFIE pour" in text and "REMPLACE" not in text
+    recorded = json.loads((out / "inventaire.json").read_text("utf-8"))["construction"]["options"]["modele"]
+    assert recorded == hashlib.sha256(checked).hexdigest()

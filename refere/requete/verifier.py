@@ -3,13 +3,16 @@ verifier``, and ``build --modele`` before any work), and the built-in one export
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import re
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
-
-from refere.modeles import limite
+from refere import files
+from refere.modeles import docxzip, limite
 from refere.modeles.analysis import analyse
 from refere.modeles.document import _render_collect, open_docx
 from refere.modeles.messages import report
@@ -86,6 +89,26 @@ def check(path: Path) -> None:
     problems = verify(path)
     if problems:
         raise TemplateError(report(path, problems, build=True))
+
+
+@contextlib.contextmanager
+def pinned(path: Path) -> Iterator[Path]:
+    """The template at ``path`` read once into a private copy (same file name), checked, and
+    given to fill: a build fills the very bytes it checked, never a file put at ``path`` after the
+    check (attack 34). Its refusals name ``path``, never the copy."""
+    try:
+        data = files.read_file(path, str(path), limit=docxzip.MAX_TOTAL)
+    except files.FileKindError as exc:
+        check(path)  # missing, too big, not a file: refused in the words « modele verifier » uses
+        raise TemplateError(f"modèle {exc}") from None  # changed while read, unreadable
+    with tempfile.TemporaryDirectory(prefix="refere-modele-") as folder:
+        copy = Path(folder) / path.name
+        copy.write_bytes(data)
+        try:
+            check(copy)
+            yield copy
+        except TemplateError as exc:
+            raise TemplateError(str(exc).replace(str(copy), str(path))) from None
 
 
 

@@ -111,14 +111,10 @@ def pinned(path: Path) -> Iterator[Path]:
             raise TemplateError(str(exc).replace(str(copy), str(path))) from None
 
 
-
-
 def export(dest: Path, force: bool, letter: bool = False) -> None:
     """Write the built-in template (the requête's, or the letter's) to ``dest`` for a firm to adapt;
     never overwrite unless asked."""
     import os
-    import tempfile
-
 
     if dest.suffix.lower() != ".docx":
         raise OutputError(f"« {dest} » : donnez un nom de fichier en .docx")

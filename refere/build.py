@@ -294,10 +294,13 @@ def _assemble_ahead(case: Case, options: Options, folder: Path, previous: Path |
 # --- what was built from what: lets batch leave an up-to-date case alone ---------------------
 
 def fingerprint(case_path: Path, case: Case, options: Options) -> dict:
-    """The refere version, the options that change the output, and each source's SHA-256.
+    """The refere version, the options that change the output, each source's SHA-256, and the
+    requête's date: without ``signature.date`` that is today, on which the reasoning depends (« expire
+    le » or « a expiré », deadlines, the check's warnings), so a later day builds again.
 
     Sources are hashed through ``probe``, whose cache the check already filled: no second read.
     """
+    from refere.affaire.echeances import requete_date
     from refere.pieces.probe import probe
 
     sources = {case_path.name: files.sha256(case_path)}
@@ -312,6 +315,7 @@ def fingerprint(case_path: Path, case: Case, options: Options) -> dict:
             "modele": files.sha256(options.modele) if options.modele is not None else None,
         },
         "sources": dict(sorted(sources.items())),
+        "date_requete": requete_date(case).isoformat(),
     }
 
 

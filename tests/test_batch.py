@@ -362,3 +362,24 @@ def test_every_documented_code_has_short_words():
     codes = set(re.findall(r"^\| `([a-z0-9-]+)`", doc, re.M))
     assert {"semaines-insuffisantes", "piece-autre-nom", "adresse-capture-discordante"} <= codes
     assert codes <= set(SHORT_WORDS)
+
+
+def test_case_dated_today_is_rebuilt_on_a_later_day(run, tmp_path, monkeypatch):
+    """Without signature.date the requête is dated and reasoned on the day it is built: a later
+    run builds it again (« expire » becomes « a expiré »); the same day it stays « à jour »."""
+    from docx import Document
+
+    data = default_case()
+    del data["signature"]["date"]
+    write_case(tmp_path / "p" / "a", data)
+    out = tmp_path / "out"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1743501600")  # 2025-04-01 12:00 Paris
+    assert "1 affaire construite, 0 à jour" in run("batch", tmp_path / "p", "-o", out).output
+    assert "1 affaire construite" not in run("batch", tmp_path / "p", "-o", out).output
+    assert read_report(out / "rapport.csv")[0]["statut"] == "à jour"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1749988800")  # 2025-06-15 14:00 Paris
+    res = run("batch", tmp_path / "p", "-o", out)
+    assert "1 affaire construite, 0 à jour" in res.output, res.output
+    assert read_report(out / "rapport.csv")[0]["statut"] == "ok"
+    text = "\n".join(p.text for p in Document(str(out / "a" / "requete.docx")).paragraphs)
+    assert "le 15 juin 2025." in text and "1er avril 2025" not in text

@@ -363,6 +363,7 @@ class Letter:
     written: Path | None  # the letter (.docx), or None when it failed
     erreur: str = ""
     a_completer: tuple[str, ...] = ()
+    kept: bool = False  # written by an earlier run, left as it is (perhaps sent already)
 
 
 def letters(jobs: list[Job], out_dir: Path | None, force: bool, modele: Path | None = None,
@@ -371,7 +372,12 @@ def letters(jobs: list[Job], out_dir: Path | None, force: bool, modele: Path | N
     ``out_dir/<case>/``); one case that fails never stops the others. ``out_dir`` is refused, as
     `refere batch` refuses it, inside a case or the folder ``given`` (attack4 G4)."""
     from refere.present import error_text
-    from refere.requete.courrier import write
+    from refere.requete.courrier import STEM, write
+
+    def kept(folder: Path) -> Path | None:
+        # A letter an earlier run wrote may have been sent: rewritten only with --force (dated today).
+        letter = folder / f"{STEM}.docx"
+        return letter if not force and letter.is_file() and not letter.is_symlink() else None
 
     if out_dir is not None:
         check_output(jobs, given, out_dir)
@@ -383,9 +389,15 @@ def letters(jobs: list[Job], out_dir: Path | None, force: bool, modele: Path | N
             continue
         try:
             if out_dir is None:
+                if (letter := kept(job.case_file.parent)) is not None:
+                    out.append(Letter(job.name, letter, kept=True))
+                    continue
                 res = write(job.case_file, None, force, modele=modele)
             else:  # only inside ``out_dir`` as found at the start, whatever is swapped since
                 with inside(held, job.name) as target:
+                    if kept(target) is not None:
+                        out.append(Letter(job.name, out_dir / job.name / f"{STEM}.docx", kept=True))
+                        continue
                     res = write(job.case_file, target, force, modele=modele)
                 res = dataclasses.replace(res, docx=out_dir / job.name / res.docx.name,
                                           txt=out_dir / job.name / res.txt.name)
@@ -400,19 +412,28 @@ def letters(jobs: list[Job], out_dir: Path | None, force: bool, modele: Path | N
 
 
 def letter_lines(rows: list[Letter]) -> list[str]:
-    """The summary `refere courrier <dossier>` prints: one line per case, then the count."""
-    from refere.present import plural
+    """The summary `refere courrier <dossier>` prints: one line per case, the count, then what to
+    do with the letters written now (none: nothing to do)."""
+    from refere.present import LETTER_STEPS, plural
 
     lines = []
     for r in rows:
         if r.written is None:
             lines.append(f"  ÉCHEC {r.dossier} : {r.erreur}")
+        elif r.kept:
+            lines.append(f"  {r.dossier} : déjà écrite, laissée telle quelle ({one_line_name(str(r.written))})")
         else:
             lines.append(f"  {r.dossier} : {one_line_name(str(r.written))}"
                          + "".join(f" — à compléter : {m}" for m in r.a_completer))
     failed = sum(1 for r in rows if r.written is None)
-    lines.append(f"{plural(len(rows) - failed, 'lettre écrite', 'lettres écrites')}, {failed} en échec")
-    return lines
+    old = sum(1 for r in rows if r.kept)
+    new = len(rows) - failed - old
+    lines.append(f"{plural(new, 'lettre écrite', 'lettres écrites')}, {old} déjà écrite{'s' if old > 1 else ''}, "
+                 f"{failed} en échec")
+    if old:
+        lines.append("Une lettre déjà écrite a peut-être été envoyée : elle n'est pas remplacée ; --force la "
+                     "réécrit, datée d'aujourd'hui.")
+    return lines + (["", "Et maintenant, pour chaque lettre :", *LETTER_STEPS] if new else [])
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula (a case folder named

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from refere import __version__, files, signals, write
 from refere.pieces import avance, plan, probe, reuse
 from refere.preuves import rules, shotdates
-from refere.errors import EvidenceInsufficient
+from refere.errors import EvidenceInsufficient, OutputError
 from refere.affaire.loader import load, resolve_case_path
 from refere.affaire.model import Case
 from refere.present import report_text
@@ -63,6 +63,15 @@ def _sources(case: Case, case_path: Path) -> list[Path]:
     paths += [t.capture.path for t in case.tentatives if t.capture is not None]
     paths += [s.path for p in case.pieces for s in p.sources]
     return paths
+
+
+def _refuse_other_case(target: Path, case_path: Path) -> None:
+    """An output inside another case's folder: this person's filing would land in that person's case."""
+    other = write.case_around(target)
+    if other is not None and other != Path(os.path.realpath(case_path.parent)):
+        raise OutputError(f"le dossier de sortie « {target} » est dans le dossier d'une autre affaire (« {other} ») : "
+                          "choisissez un dossier de sortie à part avec -o, ou laissez celui par défaut "
+                          f"(« {default_out(case_path)} »)")
 
 
 def header_lines(case: Case) -> list[str]:
@@ -143,6 +152,7 @@ def build(case_file: str | Path, options: Options) -> Result:
 def _build(case_path: Path, options: Options) -> Result:
     case = load(case_path)
     target = options.out or default_out(case_path)
+    _refuse_other_case(target, case_path)
     # A previous output of this case (staging checks it is one): unchanged pièces are taken from it.
     previous = target if target.is_dir() and not target.is_symlink() else None
     probe.WORKERS = options.jobs  # the captures are checked on this many processes

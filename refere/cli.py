@@ -483,14 +483,14 @@ def courrier(dossier: Path, sortie: Path | None, force: bool, modele: Path | Non
       refere courrier permanence-2025-03-14/          (une lettre par affaire du dossier)
     """
     from refere.requete.courrier import write as write_letter
-    from refere.present import LETTER_STEPS, letter_done
+    from refere.present import letter_done
 
     if dossier.is_dir() and not (dossier / "dossier.yaml").is_file():
         # A desk's folder: one letter per case, a summary; one bad case never stops the others.
         from refere.batch import find_jobs, letter_lines, letters
 
         rows = letters(find_jobs([dossier]), sortie, force, modele, given=[dossier])
-        click.echo("\n".join(letter_lines(rows) + ["", "Et maintenant, pour chaque lettre :", *LETTER_STEPS]))
+        click.echo("\n".join(letter_lines(rows)))
         if any(r.written is None for r in rows):
             raise RefereError("")
         return

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from refere.errors import OutputError
+from refere.write import case_around
 
 REPORT = "rapport.csv"
 # Names refere writes in the output folder itself: no case may take them (compared as a Mac or
@@ -177,6 +178,11 @@ def check_output(jobs: list[Job], arguments: Iterable[Path], out_dir: Path) -> N
         if out in folder.parents:
             raise OutputError(f"le dossier de sortie « {out_dir} » contient le dossier d'une affaire (« {folder} ») : "
                               "choisissez un dossier de sortie à part, par exemple -o construits/")
+    if (other := case_around(out)) is not None:
+        # Not among the inputs: another person's case folder would receive these filings and the rapport.
+        raise OutputError(f"le dossier de sortie « {out_dir} » est dans le dossier d'une autre affaire (« {other} »), "
+                          "qui n'est pas parmi celles construites : choisissez un dossier de sortie à part, par "
+                          "exemple -o construits/")
     for folder in given:
         if out == folder or out in folder.parents:
             raise OutputError(f"le dossier de sortie « {out_dir} » est le dossier d'entrée ou le contient : "

@@ -90,6 +90,16 @@ def case_inside(folder: Path) -> Path | None:
     return None
 
 
+def case_around(folder: Path) -> Path | None:
+    """The nearest folder at or above ``folder`` (real path) holding a dossier.yaml: the case's
+    folder it is in. The walk up is bounded by the path's own depth."""
+    real = Path(os.path.realpath(folder))
+    for here in (real, *real.parents):
+        if (here / "dossier.yaml").is_file():
+            return here
+    return None
+
+
 def previous_owner(folder: Path) -> str | None:
     """The case identity recorded in a previous refere output (None: unknown, older output)."""
     try:

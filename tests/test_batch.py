@@ -256,6 +256,18 @@ def test_output_overlapping_inputs_is_refused(run, tmp_path, where):
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
 
 
+@pytest.mark.parametrize("inside", ["", "sortie-a"])
+def test_output_in_another_persons_case_folder_is_refused(run, tmp_path, inside):
+    """-o in the folder of a case that is not built: A's filings and rapport would land in B's case."""
+    a = write_case(tmp_path / "q" / "a", default_case())
+    b = write_case(tmp_path / "q" / "b", default_case())
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    res = run("batch", a.parent, "-o", b.parent / inside)
+    assert res.exit_code == 1, res.output
+    assert f"est dans le dossier d'une autre affaire (« {b.parent} »)" in res.output
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
 def test_batch_never_replaces_a_folder_refere_did_not_build(run, tmp_path):
     root = tmp_path / "permanence"
     write_case(root / "a", default_case())

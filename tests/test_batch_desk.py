@@ -26,17 +26,44 @@ def test_courrier_on_a_folder_writes_one_letter_per_case_and_a_bad_case_stops_no
         assert f"  {case} : {letter}" in res.output
     assert not (root / "casse" / "courrier-prefecture.docx").exists()
     assert "ÉCHEC casse :" in res.output and "ÉCHEC vide : " in res.output and "ajoutez au moins une tentative" in res.output
-    assert "2 lettres écrites, 2 en échec" in res.output
+    assert "2 lettres écrites, 0 déjà écrite, 2 en échec" in res.output
     # Next steps once, in the form's words (no YAML key).
     assert res.output.count("Et maintenant") == 1 and "courrier_prefecture" not in res.output
     assert "catégorie « courrier ou courriel à la préfecture »" in res.output
-    # With -o: each letter in SORTIE/<affaire>/; written again only with --force.
+    # With -o: each letter in SORTIE/<affaire>/; left as it is by a second run, written again only with --force.
     out = tmp_path / "lettres"
     assert run("courrier", root / "lundi", "-o", out).exit_code == 0
-    assert (out / "diallo-a" / "courrier-prefecture.docx").is_file()
+    letter = out / "diallo-a" / "courrier-prefecture.docx"
+    sent = letter.read_bytes()
     again = run("courrier", root / "lundi", "-o", out)
-    assert again.exit_code == 1 and "existe déjà : ajoutez --force" in again.output
+    assert again.exit_code == 0 and f"diallo-a : déjà écrite, laissée telle quelle ({letter})" in again.output
+    assert letter.read_bytes() == sent
     assert run("courrier", root / "lundi", "-o", out, "--force").exit_code == 0
+
+
+def test_courrier_again_on_a_desk_writes_only_the_new_cases_letters(run, tmp_path, monkeypatch):
+    """The next week's desk: the letters already written (perhaps sent) are kept, the new case's is written."""
+    root = tmp_path / "permanence"
+    write_case(root / "ancien", default_case())
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1743501600")  # 2025-04-01
+    assert run("courrier", root).exit_code == 0
+    sent = (root / "ancien" / "courrier-prefecture.docx").read_bytes()
+    write_case(root / "nouveau", default_case())
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1744106400")  # a week later
+    res = run("courrier", root)
+    assert res.exit_code == 0, res.output
+    assert "ÉCHEC" not in res.output and "1 lettre écrite, 1 déjà écrite, 0 en échec" in res.output
+    assert "ancien : déjà écrite, laissée telle quelle" in res.output
+    assert (root / "ancien" / "courrier-prefecture.docx").read_bytes() == sent
+    assert (root / "nouveau" / "courrier-prefecture.docx").is_file()
+    assert res.output.count("Et maintenant") == 1
+    # Nothing new: nothing to send, no next steps.
+    res = run("courrier", root)
+    assert res.exit_code == 0 and "0 lettre écrite, 2 déjà écrites, 0 en échec" in res.output
+    assert "Et maintenant" not in res.output
+    res = run("courrier", root, "--force")
+    assert res.exit_code == 0 and "2 lettres écrites, 0 déjà écrite" in res.output
+    assert (root / "ancien" / "courrier-prefecture.docx").read_bytes() != sent  # dated today now
 
 
 def test_same_person_in_two_folders_is_named_by_check_and_batch(run, tmp_path):

@@ -241,6 +241,17 @@ def test_output_that_would_swallow_sources_refused(case_path):
     assert case_path.exists()
 
 
+def test_output_in_another_case_folder_refused_own_folder_allowed(tmp_path, run):
+    a = write_case(tmp_path / "q" / "a", default_case())
+    b = write_case(tmp_path / "q" / "b", default_case())
+    res = run("build", a, "-o", b.parent / "sortie-a")
+    assert res.exit_code == 1 and f"dans le dossier d'une autre affaire (« {b.parent} »)" in res.output, res.output
+    assert sorted(p.name for p in b.parent.iterdir()) == ["captures", "dossier.yaml", "pieces"]
+    # Its own folder is where the default output goes: still allowed, there or under another name.
+    assert run("build", a, "-o", a.parent / "sortie").exit_code == 0
+    assert run("build", a).exit_code == 0 and (a.parent / "dossier" / "requete.docx").is_file()
+
+
 def test_blocking_evidence_stops_build_unless_brouillon(tmp_path, run):
     path = write_case(tmp_path / "a", default_case(["2025-03-03 08:55", "2025-03-04 00:05"]))
     with pytest.raises(EvidenceInsufficient):

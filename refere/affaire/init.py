@@ -13,7 +13,7 @@ import click
 from refere import dates
 from refere.affaire import departements
 from refere.errors import OutputError, RefereError, os_reason
-from refere.write import is_refere_output
+from refere.write import case_around, is_refere_output
 from refere.affaire.loader import PLACEHOLDER
 from refere.affaire.libelles import PROCEDURE_LABELS
 from refere.affaire.model import EMAIL, PROCEDURES
@@ -65,11 +65,10 @@ def check_place(folder: Path) -> None:
         # A case file here would hide them: batch reads a case folder as one case (attack 28).
         raise OutputError(f"« {folder} » contient déjà une affaire ({below}) : créez la nouvelle affaire dans un "
                           "dossier à elle, à côté ; rien n'a été modifié")
-    for parent in real.parents:
-        if (parent / "dossier.yaml").is_file():
-            # refere batch refuses a case inside another's folder (« affaire rangée dans le dossier d'une autre »).
-            raise OutputError(f"« {folder} » est dans le dossier d'une autre affaire (« {parent} ») : créez la "
-                              "nouvelle affaire à côté, pas dedans ; rien n'a été modifié")
+    if real.parent != real and (parent := case_around(real.parent)) is not None:
+        # refere batch refuses a case inside another's folder (« affaire rangée dans le dossier d'une autre »).
+        raise OutputError(f"« {folder} » est dans le dossier d'une autre affaire (« {parent} ») : créez la "
+                          "nouvelle affaire à côté, pas dedans ; rien n'a été modifié")
 
 
 def _case_below(folder: Path, most: int = 10_000) -> Path | None:

@@ -276,3 +276,33 @@ def test_a_recepisse_held_is_renewed_in_the_letter_as_in_the_requete(tmp_path):
     assert "Je suis titulaire d'un récépissé de demande de titre de séjour, qui expire le 31 mai 2025" in text, text
     assert "pour le renouvellement de mon récépissé" in text and "ne peux pas obtenir le renouvellement de mon récépissé" in text
     assert "le renouvellement de mon titre de séjour" not in text
+
+
+@pytest.mark.parametrize("kind, objet, way", [
+    ("autre", "demande de rendez-vous : le changement d'adresse sur son titre de séjour",
+     "pour cette démarche, ou de m'indiquer une autre manière de l'accomplir."),
+    ("remise_titre", "demande de rendez-vous pour la remise de son titre de séjour",
+     "une autre manière de retirer mon titre de séjour."),
+    ("recueil_biometrie", "demande de rendez-vous pour le recueil de ses données biométriques",
+     "une autre manière de faire recueillir mes données biométriques."),
+    ("changement_situation", "demande de rendez-vous pour la déclaration d'un changement de situation",
+     "une autre manière de faire cette déclaration."),
+    ("delivrance_recepisse", "demande de rendez-vous pour le renouvellement de son récépissé",
+     "une autre manière d'obtenir ce renouvellement."),
+])
+def test_the_letter_names_what_the_appointment_is_for(run, tmp_path, kind, objet, way):
+    """« autre » said « pour ma démarche » and « le dépôt d'une demande »; a card collected was « une demande
+    de remise de titre » to « déposer » (attack 35)."""
+    data = default_case()
+    data["procedure"] = {"type": kind}
+    if kind == "autre":
+        data["procedure"]["precisions"] = "le changement d'adresse sur son titre de séjour."
+    case = write_case(tmp_path / "a", data)
+    res = run("courrier", case)
+    assert res.exit_code == 0, res.output
+    text = text_of(case.parent / "courrier-prefecture.docx")
+    assert f"Objet : Mme Aïssatou Binta DIALLO — {objet}" in text, text
+    assert way in text and "dépôt d'une demande de remise" not in text
+    if kind == "autre":
+        assert ("Je dois me présenter en préfecture pour ma démarche : le changement d'adresse sur mon titre de "
+                "séjour.") in text

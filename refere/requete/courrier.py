@@ -22,6 +22,7 @@ from refere.modeles import docxzip
 from refere.modeles.document import render_docx
 from refere.affaire import echeances, grammaire
 from refere.requete import faits, render
+from refere.requete.urgence import lower_first
 from refere.errors import OutputError, TemplateError, os_reason
 from refere.affaire.loader import load, resolve_case_path
 from refere.affaire.model import Case
@@ -33,6 +34,16 @@ DEFAULT_RESULT = "aucun créneau disponible"
 DEFAULT_RESULT_ANEF = "dépôt impossible"
 # The object line names the procedure shorter than the requête's sentences do.
 OBJET = {"changement_de_statut": "demande de titre de séjour (changement de statut)"}
+# The démarches where nothing is filed (a card collected, fingerprints taken, a change declared): the
+# object names them as the requête does, and the other way to be offered is to do that, not to « déposer
+# ma demande ». Each is said after « une autre manière ».
+NOT_FILED = {
+    "changement_situation": "de faire cette déclaration",
+    "remise_titre": "de retirer {son} titre de séjour",
+    "recueil_biometrie": "de faire recueillir {ses} données biométriques",
+    "autre": "de l'accomplir",  # after « pour cette démarche »
+}
+OBJET_LONGEST = 100  # longer précisions are left to the letter's body: an object line is read at a glance
 ADRESSE_A_COMPLETER = "[adresse postale de la préfecture]"
 # What the applicant did, as a noun phrase (the requête words it as a verb).
 DILIGENCE_WHAT = {
@@ -142,8 +153,10 @@ def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
     address = [line.strip() for line in r.adresse.strip().splitlines() if line.strip()]
     attempts = sorted(case.tentatives, key=lambda t: t.date)
     libelle = faits.libelle(case)  # the récépissé's renewal when the document held is one, as in the requête
+    pour = faits.with_precisions(case, libelle)  # « sa démarche : le changement d'adresse… », as in the requête
     if case.conseil is None:  # the applicant's own words: « le renouvellement de mon titre »
-        libelle = re.sub(r"\b(son|sa|ses)\b", lambda m: {"son": "mon", "sa": "ma", "ses": "mes"}[m[1]], libelle)
+        libelle, pour = (re.sub(r"\b(son|sa|ses)\b", lambda m: {"son": "mon", "sa": "ma", "ses": "mes"}[m[1]], x)
+                         for x in (libelle, pour))
     expired = bool(proc.expiration_titre and proc.expiration_titre < today)
     expiration = dates.format_date(proc.expiration_titre) if proc.expiration_titre else ""
     c = case.conseil
@@ -193,15 +206,19 @@ def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
         objet = f"{designation} — enregistrement d'une {demande_nom} (téléservice ANEF bloqué)"
         default_result = DEFAULT_RESULT_ANEF
     else:
-        situation = (f"Je dois me présenter en préfecture pour {libelle}." if case.conseil is None
-                     else f"{designation} doit se présenter en préfecture pour {libelle}.")
+        situation = grammaire.end_sentence(f"Je dois me présenter en préfecture pour {pour}" if case.conseil is None
+                                           else f"{designation} doit se présenter en préfecture pour {pour}")
         site = f", à l'adresse {case.prefecture.url_rendez_vous}" if case.prefecture.url_rendez_vous else ""
         tentatives = (f"Ce rendez-vous ne peut être pris que sur le service de prise de rendez-vous en "
                       f"ligne de la préfecture{site}. {f['a']} essayé {tries}, sans succès : aucun créneau "
                       f"n'était proposé. Voici le détail de {f['ses']} tentatives :")
-        demande = (f"Je vous demande donc de bien vouloir {f['lui']} fixer un rendez-vous pour {libelle}, "
-                   f"ou de m'indiquer une autre manière de déposer {f['sa']} demande.")
-        objet = f"{designation} — demande de rendez-vous pour le dépôt d'une {OBJET.get(proc.type, demande_nom)}"
+        recepisse = echeances.recepisse(case)
+        other_way = ("d'obtenir ce renouvellement" if recepisse else
+                     NOT_FILED.get(proc.type, "de déposer {sa} demande").format(**f))
+        demande = (f"Je vous demande donc de bien vouloir {f['lui']} fixer un rendez-vous pour "
+                   f"{'cette démarche' if proc.type == 'autre' else libelle}, ou de m'indiquer une autre manière "
+                   f"{other_way}.")
+        objet = f"{designation} — demande de rendez-vous " + _objet(case, recepisse, demande_nom)
         default_result = DEFAULT_RESULT
     urgences = [_urgence(u, today) for u in case.urgence if not u.libre]
     diligences = [_diligence(d) for d in sorted(case.diligences, key=lambda d: d.date)]
@@ -251,6 +268,18 @@ def context(case: Case, today: dt.date | None = None) -> dict[str, Any]:
         # The counsel as the requête's template has it (the same keys), or None: « {% if conseil %} ».
         "conseil": render.counsel(case),
     }
+
+
+def _objet(case: Case, recepisse: bool, demande_nom: str) -> str:
+    """What the object line asks the appointment for: a filing, or the démarche itself as the requête
+    names it (« pour la remise de son titre de séjour »); « autre », by its précisions when short."""
+    proc = case.procedure
+    if proc.type == "autre":
+        extra = grammaire.strip_end(proc.precisions or "")
+        return f": {lower_first(extra)}" if len(extra) <= OBJET_LONGEST else "pour une démarche précisée ci-dessous"
+    if recepisse or proc.type in NOT_FILED:
+        return f"pour {faits.libelle(case)}"
+    return f"pour le dépôt d'une {OBJET.get(proc.type, demande_nom)}"
 
 
 def _recipient(case: Case) -> list[str]:

@@ -28,7 +28,6 @@ def objet(case: Case, g: dict[str, str]) -> str:
     """« Le requérant doit se présenter en préfecture pour … (passage du statut d'étudiant à salarié). »
     The précisions are joined into the sentence, never pasted after « Objet précis de la demande : »."""
     proc = case.procedure
-    extra = strip_end(proc.precisions or "")
     if proc.is_anef:
         head = (f"{g['Le_requerant']} doit présenter sa {DEMANDES[proc.type]} au moyen du téléservice de "
                 "l'administration numérique des étrangers en France (ANEF), auquel l'article R. 431-2 du code de "
@@ -42,11 +41,19 @@ def objet(case: Case, g: dict[str, str]) -> str:
         if proc.type == "admission_exceptionnelle_sejour":
             head += (", sur le fondement de l'article L. 435-1 du code de l'entrée et du séjour des étrangers et du "
                      "droit d'asile")
+    return typo(end_sentence(with_precisions(case, head)))
+
+
+def with_precisions(case: Case, head: str) -> str:
+    """``head`` with the précisions joined: after a colon for « autre » (« sa démarche : … »), else in
+    brackets; the sentence left open. The requête and the letter name the démarche the same way."""
+    proc = case.procedure
+    extra = strip_end(proc.precisions or "")
     if extra and proc.type == "autre":
-        return typo(end_sentence(f"{head} : {lower_first(extra)}"))
+        return f"{head} : {lower_first(extra)}"
     if extra:
-        return typo(end_sentence(f"{head} ({lower_first(extra)})"))
-    return typo(end_sentence(head))
+        return f"{head} ({lower_first(extra)})"
+    return head
 
 
 def dossier(case: Case, inv: Inventory, g: dict[str, str]) -> str:

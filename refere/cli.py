@@ -483,7 +483,11 @@ def courrier(dossier: Path, sortie: Path | None, force: bool, modele: Path | Non
       refere courrier permanence-2025-03-14/          (une lettre par affaire du dossier)
     """
     from refere.requete.courrier import write as write_letter
+    from refere.requete.verifier import check
     from refere.present import letter_done
+
+    if modele is not None:  # every problem at once, before any case; a requête's template named as one
+        check(modele, letter=True)
 
     if dossier.is_dir() and not (dossier / "dossier.yaml").is_file():
         # A desk's folder: one letter per case, a summary; one bad case never stops the others.
@@ -531,16 +535,12 @@ def modele_verifier(fichier: Path, lettre: bool) -> None:
     from refere.errors import TemplateError
     from refere.modeles.messages import report
     from refere.requete.samples import letter_contexts, sample_contexts
-    from refere.requete.verifier import verify
+    from refere.requete.verifier import KINDS, swapped, verify
 
     problems = verify(fichier, letter=lettre)
-    # Mostly unknown variables: perhaps the other kind of template, then checked as what it is, and said so.
-    unknown = sum("variable inconnue" in p for p in problems)
-    if problems and unknown * 2 >= len(problems) and not (other := verify(fichier, letter=not lettre)):
-        lettre, problems = not lettre, other
-        kind = ("de la lettre à la préfecture, pas de la requête", "une lettre", "courrier") if lettre else \
-            ("de la requête, pas de la lettre à la préfecture", "une requête", "build")
-        click.echo(f"« {fichier} » est un modèle {kind[0]} : vérifié comme {kind[1]} ; employez-le avec « refere {kind[2]} --modele ».")
+    if said := swapped(fichier, lettre, problems):  # the other kind: checked as what it is, and said so
+        lettre, problems = not lettre, []
+        click.echo(f"{said} : vérifié comme {KINDS[lettre][1]} ; employez-le avec « {KINDS[lettre][2]} ».")
     if problems:
         raise TemplateError(report(fichier, problems))
     n = len(letter_contexts() if lettre else sample_contexts())

@@ -354,3 +354,27 @@ def test_a_template_replaced_after_its_check_is_never_filled(tmp_path, run, exam
     assert "MODELE VERIFIE pour" in text and "REMPLACE" not in text
     recorded = json.loads((out / "inventaire.json").read_text("utf-8"))["construction"]["options"]["modele"]
     assert recorded == hashlib.sha256(checked).hexdigest()
+
+
+def test_a_template_of_the_other_kind_is_named_by_batch_build_and_courrier(tmp_path, run):
+    """A letter template given for the requête (or the reverse) gave 22 « variable inconnue » with
+    wrong suggestions; « modele verifier » already knew it for what it is (attack 35)."""
+    from conftest import default_case, write_case
+
+    letter, requete = tmp_path / "lettre.docx", tmp_path / "requete.docx"
+    assert run("modele", "exporter", "--courrier", letter).exit_code == 0
+    assert run("modele", "exporter", requete).exit_code == 0
+    case = write_case(tmp_path / "p" / "a", default_case())
+    for args, what in [(("batch", case.parent.parent, "-o", tmp_path / "out", "--modele", letter), letter),
+                       (("build", case, "--modele", letter), letter),
+                       (("courrier", case, "--modele", requete), requete),
+                       (("courrier", case.parent.parent, "--modele", requete), requete)]:
+        res = run(*args)
+        assert res.exit_code == 1, res.output
+        kind = ("de la lettre à la préfecture, pas de la requête : employez-le avec « refere courrier --modele »"
+                if what == letter else
+                "de la requête, pas de la lettre à la préfecture : employez-le avec « refere build --modele »")
+        assert f"« {what} » est un modèle {kind}" in res.output, res.output
+        assert "variable inconnue" not in res.output
+    assert not (tmp_path / "out").exists() and not (case.parent / "dossier").exists()
+    assert not (case.parent / "courrier-prefecture.docx").exists()

@@ -84,11 +84,33 @@ def verify(path: Path, letter: bool = False) -> list[str]:
     return list(_verify_cached(digest, str(path), letter))
 
 
-def check(path: Path) -> None:
-    """Refuse, with every problem, a template the verifier would reject (used by build)."""
-    problems = verify(path)
+# Each kind of template (``letter``): what it is a template of, « vérifié comme … », its command, the
+# command that writes one to adapt.
+KINDS = {
+    False: ("de la requête", "une requête", "refere build --modele", "refere modele exporter"),
+    True: ("de la lettre à la préfecture", "une lettre", "refere courrier --modele", "refere modele exporter --courrier"),
+}
+
+
+def swapped(path: Path, letter: bool, problems: list[str]) -> str:
+    """Checked as one kind, a template of the other (mostly unknown variables here, none as the other
+    kind): the sentence that says so, else ''. Its unknown variables would only mislead."""
+    unknown = sum("variable inconnue" in p for p in problems)
+    if not problems or unknown * 2 < len(problems) or verify(path, letter=not letter):
+        return ""
+    return f"« {path} » est un modèle {KINDS[not letter][0]}, pas {KINDS[letter][0]}"
+
+
+def check(path: Path, letter: bool = False) -> None:
+    """Refuse, with every problem, a template the verifier would reject (build, batch, courrier), and one
+    of the other kind as such, as « refere modele verifier » says it."""
+    problems = verify(path, letter)
+    if said := swapped(path, letter, problems):
+        raise TemplateError(f"{said} : employez-le avec « {KINDS[not letter][2]} » ; ici, donnez un modèle "
+                            f"{KINDS[letter][0]} (« {KINDS[letter][3]} » en écrit un à adapter).")
     if problems:
-        raise TemplateError(report(path, problems, build=True))
+        text = report(path, problems, build=True)
+        raise TemplateError(text.replace("modele verifier ", "modele verifier --courrier ") if letter else text)
 
 
 @contextlib.contextmanager

@@ -483,11 +483,11 @@ def courrier(dossier: Path, sortie: Path | None, force: bool, modele: Path | Non
       refere courrier permanence-2025-03-14/          (une lettre par affaire du dossier)
     """
     from refere.requete.courrier import write as write_letter
-    from refere.requete.verifier import check
+    from refere.requete.verifier import pin
     from refere.present import letter_done
 
-    if modele is not None:  # every problem at once, before any case; a requête's template named as one
-        check(modele, letter=True)
+    if modele is not None:  # checked once before any case (a requête's named as one), filled from those bytes
+        modele = pin(modele, letter=True)
 
     if dossier.is_dir() and not (dossier / "dossier.yaml").is_file():
         # A desk's folder: one letter per case, a summary; one bad case never stops the others.

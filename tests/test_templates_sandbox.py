@@ -175,7 +175,7 @@ def test_concurrent_renders_in_threads_keep_their_own_budgets_and_problems(tmp_p
     bad = make_template(tmp_path / "faux.docx", "{{ requerant.designation }}", "{{ conseil.nom }}")
     heavy = make_template(tmp_path / "lourd.docx", "{% for i in range(10000) %}{% for j in range(10000) %}"
                                                    "{% endfor %}{% endfor %}")
-    verifier._verify_cached.cache_clear()
+    verifier._VERIFIED.clear()
     jobs = [good, bad, heavy] * 3
     with ThreadPoolExecutor(max_workers=6) as pool:
         results = list(pool.map(verifier.verify, jobs))

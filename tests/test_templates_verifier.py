@@ -338,8 +338,8 @@ def test_a_template_replaced_after_its_check_is_never_filled(tmp_path, run, exam
     other = make_template(tmp_path / "autre.docx", "MODELE REMPLACE {{ requerant.nom }}")
     real = verifier.check
 
-    def check_then_swap(path):
-        real(path)
+    def check_then_swap(path, letter=False):
+        real(path, letter)
         if swap == "en place":
             tpl.write_bytes(other.read_bytes())
         else:
@@ -378,3 +378,48 @@ def test_a_template_of_the_other_kind_is_named_by_batch_build_and_courrier(tmp_p
         assert "variable inconnue" not in res.output
     assert not (tmp_path / "out").exists() and not (case.parent / "dossier").exists()
     assert not (case.parent / "courrier-prefecture.docx").exists()
+
+
+def test_a_template_checked_once_is_not_checked_again_for_each_case(tmp_path, run, example, monkeypatch):
+    """Each build fills a private copy of « --modele » (pinned): the verification, a child process of
+    a second or more, is remembered by the template's bytes, not by where the copy lies — a batch's
+    parent checks it once for all its cases."""
+    from refere.modeles import limite
+    from refere.requete import verifier
+
+    verifier._VERIFIED.clear()
+    template = tmp_path / "cabinet.docx"
+    assert run("modele", "exporter", template).exit_code == 0
+    runs = []
+    real = limite.run
+    monkeypatch.setattr(limite, "run", lambda *args, **kw: runs.append(args[0]) or real(*args, **kw))
+    for k in range(3):
+        result = run("build", example, "--modele", template, "-o", tmp_path / f"sortie-{k}", "-j", "1")
+        assert result.exit_code == 0, result.output
+    assert [f.__name__ for f in runs].count("_verify_now") == 1
+
+
+def test_a_letter_template_replaced_after_its_check_is_never_filled(tmp_path, run, example, monkeypatch):
+    """The same for « refere courrier --modele », checked once before every case of a desk's folder
+    and filled case after case: the bytes checked are the bytes filled."""
+    from refere.requete import verifier
+
+    def letter(path: Path, mark: str) -> Path:  # the built-in letter, marked
+        assert run("modele", "exporter", "--courrier", path).exit_code == 0
+        doc = Document(str(path))
+        doc.paragraphs[0].insert_paragraph_before(mark)
+        doc.save(str(path))
+        return path
+
+    tpl, other = letter(tmp_path / "lettre.docx", "LETTRE VERIFIEE"), letter(tmp_path / "autre.docx", "LETTRE REMPLACEE")
+    real = verifier.check
+
+    def check_then_swap(path, letter=False):
+        real(path, letter)
+        other.replace(tpl)
+
+    monkeypatch.setattr(verifier, "check", check_then_swap)
+    res = run("courrier", example, "--modele", tpl, "-o", tmp_path / "envoi")
+    assert res.exit_code == 0, res.output
+    text = "\n".join(p.text for p in Document(str(next((tmp_path / "envoi").glob("*.docx")))).paragraphs)
+    assert "LETTRE VERIFIEE" in text and "REMPLACEE" not in text

@@ -4,7 +4,6 @@ verifier``, and ``build --modele`` before any work), and the built-in one export
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import re
 import tempfile
@@ -40,13 +39,23 @@ def _order(problem: str) -> tuple:
     return (where.split(",")[0], int(m[1]) if m else 0)
 
 
-@functools.lru_cache(maxsize=32)
 def _verify_cached(digest: str, path_str: str, letter: bool = False) -> tuple[str, ...]:
-    """The verifier's renders run in a child process killed at the wall-clock limit."""
-    try:
-        return limite.run(_verify_now, path_str, letter)
-    except limite.TooSlow:
-        return (limite.too_slow(),)
+    """The verifier's renders run in a child process killed at the wall-clock limit; remembered by
+    the template's bytes, wherever they lie (``pinned`` fills a private copy of them, anew for each
+    case of a batch, whose parent checked them once)."""
+    found = _VERIFIED.get((digest, letter))
+    if found is None:
+        try:
+            found = limite.run(_verify_now, path_str, letter)
+        except limite.TooSlow:
+            found = (limite.too_slow(),)
+        if len(_VERIFIED) >= 32:
+            _VERIFIED.pop(next(iter(_VERIFIED), None), None)  # threads (the web) may race here
+        _VERIFIED[(digest, letter)] = found
+    return found
+
+
+_VERIFIED: dict[tuple[str, bool], tuple[str, ...]] = {}
 
 
 def _verify_now(path_str: str, letter: bool = False) -> tuple[str, ...]:
@@ -114,23 +123,45 @@ def check(path: Path, letter: bool = False) -> None:
 
 
 @contextlib.contextmanager
-def pinned(path: Path) -> Iterator[Path]:
+def pinned(path: Path, letter: bool = False) -> Iterator[Path]:
     """The template at ``path`` read once into a private copy (same file name), checked, and
     given to fill: a build fills the very bytes it checked, never a file put at ``path`` after the
     check (attack 34). Its refusals name ``path``, never the copy."""
-    try:
-        data = files.read_file(path, str(path), limit=docxzip.MAX_TOTAL)
-    except files.FileKindError as exc:
-        check(path)  # missing, too big, not a file: refused in the words « modele verifier » uses
-        raise TemplateError(f"modèle {exc}") from None  # changed while read, unreadable
+    data = _read_once(path, letter)
     with tempfile.TemporaryDirectory(prefix="refere-modele-") as folder:
         copy = Path(folder) / path.name
         copy.write_bytes(data)
         try:
-            check(copy)
+            check(copy, letter)
             yield copy
         except TemplateError as exc:
             raise TemplateError(str(exc).replace(str(copy), str(path))) from None
+
+
+def pin(path: Path, letter: bool = False) -> Path:
+    """``pinned`` for a command that fills the template until it exits (``refere courrier`` on a
+    desk's folder): the private copy, removed when the process ends."""
+    import atexit
+    import shutil
+
+    data = _read_once(path, letter)
+    folder = tempfile.mkdtemp(prefix="refere-modele-")
+    atexit.register(shutil.rmtree, folder, True)
+    copy = Path(folder) / path.name
+    copy.write_bytes(data)
+    try:
+        check(copy, letter)
+    except TemplateError as exc:
+        raise TemplateError(str(exc).replace(str(copy), str(path))) from None
+    return copy
+
+
+def _read_once(path: Path, letter: bool) -> bytes:
+    try:
+        return files.read_file(path, str(path), limit=docxzip.MAX_TOTAL)
+    except files.FileKindError as exc:
+        check(path, letter)  # missing, too big, not a file: refused in the words « modele verifier » uses
+        raise TemplateError(f"modèle {exc}") from None  # changed while read, unreadable
 
 
 def export(dest: Path, force: bool, letter: bool = False) -> None:

@@ -24,9 +24,12 @@ if TYPE_CHECKING:
 
 def _stack():
     """The PDF writer (pikepdf, img2pdf) and the requête's stack (Jinja), imported once the
-    captures' check has started: that check, on the other cores, runs while they load."""
-    from refere.pieces import assemble
-    from refere.requete import render
+    captures' check has started: that check, on the other cores, runs while they load. A Ctrl-C
+    waits for the imports' end: raised inside pikepdf's, it aborts the interpreter (« Critical
+    nanobind error », attack 36)."""
+    with signals.held():
+        from refere.pieces import assemble
+        from refere.requete import render
 
     return assemble, render
 
@@ -194,7 +197,12 @@ def _filed(case: Case, case_path: Path, options: Options, report: rules.Report, 
         exc.report = report  # batch reports the codes
         raise exc
     if isinstance(early, Exception):
-        raise early  # what stopped the pièces, said only now: the report comes first
+        # What stopped the pièces, said only now: the report comes first, then what the check
+        # found of each file (a capture cut short is « tronquée » whatever the workers did).
+        for src in plan.filing_order(case) + _source_list(case):
+            if src is not None:
+                probe.probe(src)
+        raise early
     inv = early[0] if early else plan.make(case)
     for piece in inv.pieces:
         for src in piece.sources:

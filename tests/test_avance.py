@@ -124,3 +124,39 @@ def test_nothing_begun_for_one_process_a_missing_case_or_too_few_files(tmp_path)
     (empty / "dossier.yaml").write_text("version: 1\n", "utf-8")
     avance.begin(empty, 2, None)
     assert avance._POOL == [] and avance._EARLY == {}
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(x) for x in fh.read().split()]
+    except OSError:
+        return []
+
+
+def test_ctrl_c_while_the_early_check_runs_prints_no_traceback(tmp_path):
+    """Ctrl-C to the process group while the workers ``begin`` started are checking: a task the
+    build had cancelled by hand made the broken pool print a CPython traceback (attack 36, four
+    runs in ten). Several times, at the moment the workers are there."""
+    import signal
+    import subprocess
+    import sys
+
+    from test_interruption import _many_captures
+
+    case = _many_captures(tmp_path / "gros")
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    for attempt in range(8):
+        proc = subprocess.Popen([sys.executable, "-m", "refere", "build", str(case), "--brouillon", "-j", "2",
+                                 "-o", str(tmp_path / f"sortie-{attempt}")],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                                start_new_session=True)
+        while proc.poll() is None and len(_children(proc.pid)) < 2:
+            time.sleep(0.001)
+        time.sleep(0.01 * attempt)  # a little later each time: checks under way, then the loading
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+        out, _ = proc.communicate(timeout=120)
+        assert "Traceback" not in out and "Exception in thread" not in out and "Error" not in out, out
+        assert proc.returncode in (0, 130), out
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

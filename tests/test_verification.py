@@ -269,7 +269,9 @@ def test_font_subsets_remembered_give_the_same_bytes_and_a_damaged_entry_is_made
     assert pdffont._subset(False, gids) == made
     monkeypatch.setattr(pdffont, "_make_subset", real)
     whole = entry.read_bytes()
-    for damaged in (whole[:200], whole[:4] + b"<html>" + whole[10:], b""):
+    flipped = bytearray(whole)
+    flipped[len(whole) // 2] ^= 1  # one byte inside the font data (attack 36)
+    for damaged in (whole[:200], whole[:36] + b"<html>" + whole[42:], b"", bytes(flipped)):
         entry.write_bytes(damaged)
         pdffont._subset.cache_clear()
         assert pdffont._subset(False, gids) == made

@@ -97,8 +97,8 @@ def start(sources, dated=None, behind: bool = False):
         future = _EARLY.pop((checked.root, tuple(checked.parts)), None)
         if future is not None and checked not in probe._pending:
             probe._pending[checked] = _chained(future, checked)
-    for future in _EARLY.values():
-        future.cancel()  # files the case does not name
+    # Those not taken (a name the text holds in a comment) run to their end: cancelled by hand, a
+    # future the pool still lists makes it fail when a worker dies (Ctrl-C), with a traceback.
     _EARLY.clear()
     return probe.start(sources, dated, behind, pool=pool)
 
@@ -123,9 +123,8 @@ def _chained(future: Future, checked: files.Checked) -> Future:
 
 
 def end() -> None:
-    """The workers of a ``begin`` whose build never reached ``start`` (a case refused) stopped."""
-    for future in _EARLY.values():
-        future.cancel()
+    """The workers of a ``begin`` whose build never reached ``start`` (a case refused) stopped:
+    the pool cancels what it has not begun (see ``start``)."""
     _EARLY.clear()
     if _POOL:
         pool = _POOL.pop()

@@ -209,17 +209,20 @@ def _subset(bold: bool, gids: tuple[int, ...]) -> tuple[bytes, bytes]:
     entry = files.user_cache() / _SUBSETS / reuse.key("sous-ensemble", FILES[bold], list(gids))
     blob = files.recall(entry, MAX_SUBSET)
     size = 2 * (max(gids, default=0) + 1)
-    if blob is not None and len(blob) > 4 + size:
-        n = int.from_bytes(blob[:4], "big")
-        data, cid_to_gid = blob[4:4 + n], blob[4 + n:]
+    # The entry's own SHA-256 first: a byte changed on disk (or an entry cut short) is made again,
+    # never embedded. (Whoever can write the user's cache can write their captures too.)
+    if blob is not None and len(blob) > 36 + size and hashlib.sha256(blob[32:]).digest() == blob[:32]:
+        n = int.from_bytes(blob[32:36], "big")
+        data, cid_to_gid = blob[36:36 + n], blob[36 + n:]
         if len(cid_to_gid) == size and data[:4] == b"\x00\x01\x00\x00":  # a TrueType file
             return data, cid_to_gid
     data, cid_to_gid = _make_subset(bold, gids)
-    files.remember(entry, len(data).to_bytes(4, "big") + data + cid_to_gid)
+    payload = len(data).to_bytes(4, "big") + data + cid_to_gid
+    files.remember(entry, hashlib.sha256(payload).digest() + payload)
     return data, cid_to_gid
 
 
-_SUBSETS = "polices-v1"
+_SUBSETS = "polices-v2"
 MAX_SUBSET = 4 << 20
 
 

@@ -165,7 +165,8 @@ def __getattr__(name: str):
     # are already known (cache) never imports the PDF library.
     if name in ("pdf_open", "packed_objects_bomb", "qpdf_limits", "_pdf_pages", "MAX_DECODED", "MAX_PACKED", "PDF_ERRORS",
                 "UNSUPPORTED_CRYPT", "MAX_CONTENT", "MAX_PDF_PAGES"):
-        from refere.pieces import pdfcheck
+        with signals.held():  # a Ctrl-C inside pikepdf's import aborts the interpreter (see build._stack)
+            from refere.pieces import pdfcheck
         return getattr(pdfcheck, name)
     raise AttributeError(name)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from refere import __version__, files, signals, write
-from refere.pieces import avance, plan, probe, reuse
+from refere.pieces import plan, probe, reuse
 from refere.preuves import rules, shotdates
 from refere.errors import EvidenceInsufficient, OutputError
 from refere.affaire.loader import load, resolve_case_path
@@ -162,7 +162,7 @@ def _build(case_path: Path, options: Options) -> Result:
     # Every capture is checked whole in worker processes while the pièces are written into a
     # private folder beside the target: nothing is filed (moved into the output) before the
     # check's report, which waits for every capture, says it may be.
-    pool = avance.start(plan.filing_order(case) + _source_list(case), shotdates.entry_text, behind=True)
+    pool = probe.start(plan.filing_order(case) + _source_list(case), shotdates.entry_text, behind=True)
     assemble, render = _stack()
     if pool is not None:
         probe.while_waiting(_warmups(builtin=options.modele is None))
@@ -178,11 +178,7 @@ def _build(case_path: Path, options: Options) -> Result:
                 with signals.held():  # the checks under way end; a signal meanwhile, after
                     pool.shutdown(wait=True, cancel_futures=True)
                 probe.thaw()
-        try:
-            return _filed(case, case_path, options, report, early, ahead, previous, target)
-        finally:
-            if isinstance(early, tuple):
-                assemble.settle(early[2])  # the complete dossier written, before its folder goes
+        return _filed(case, case_path, options, report, early, ahead, previous, target)
 
 
 def _filed(case: Case, case_path: Path, options: Options, report: rules.Report, early: tuple | Exception | None,
@@ -210,26 +206,20 @@ def _filed(case: Case, case_path: Path, options: Options, report: rules.Report, 
     hashes: dict[str, str] = {}
     with write.staging(target, options.force, _sources(case, case_path), case_identity(case)) as tmp:
         if early:
-            _, written, complete, known = early
-        else:
-            written = _pieces(inv, options, tmp, previous)
-            complete = assemble.complete_later(inv, tmp / "pieces", tmp / "dossier-complet.pdf", header_lines(case),
-                                               options.brouillon, written, _previous(previous, "dossier-complet.pdf"),
-                                               hashes)
-        try:
-            for w in written:
-                if w.size > assemble.SIZE_LIMIT:
-                    report.findings.append(rules.size_finding(w.fichier, w.size))
-            # The requête written while the complete dossier may still be (``complete_later``).
-            ctx = render.context(case, inv, report, options.brouillon)
-            render.render(ctx, tmp / "requete.docx", options.modele)
-            pages = complete()
-        finally:
-            assemble.settle(complete)
-        if early:  # moved once the complete dossier is written: it is made of the pièces
+            _, written, pages, known = early
             os.rename(ahead / "pieces", tmp / "pieces")
             os.rename(ahead / "dossier-complet.pdf", tmp / "dossier-complet.pdf")
             hashes.update(known)
+        else:
+            written = _pieces(inv, options, tmp, previous)
+            pages = assemble.build_complete(inv, tmp / "pieces", tmp / "dossier-complet.pdf", header_lines(case),
+                                            options.brouillon, written, _previous(previous, "dossier-complet.pdf"),
+                                            hashes)
+        for w in written:
+            if w.size > assemble.SIZE_LIMIT:
+                report.findings.append(rules.size_finding(w.fichier, w.size))
+        ctx = render.context(case, inv, report, options.brouillon)
+        render.render(ctx, tmp / "requete.docx", options.modele)
         notes = []
         if options.pdf:
             render.to_pdf(tmp / "requete.docx", tmp / "requete.pdf")
@@ -293,8 +283,7 @@ def _pieces(inv: plan.Inventory, options: Options, folder: Path, previous: Path 
 
 def _assemble_ahead(case: Case, options: Options, folder: Path, previous: Path | None) -> tuple | Exception:
     """The pièces and the complete dossier, written into ``folder`` while the captures are being
-    checked; or the error that stopped them, to be raised after the check's report. The complete
-    dossier may still be being written: the third item waits for it (``complete_later``)."""
+    checked; or the error that stopped them, to be raised after the check's report."""
     assemble, _ = _stack()
     try:
         inv = plan.make(case)
@@ -302,7 +291,7 @@ def _assemble_ahead(case: Case, options: Options, folder: Path, previous: Path |
         probe.while_waiting([functools.partial(assemble.prepare_complete, inv, header, options.brouillon)])
         written = _pieces(inv, options, folder, previous)
         hashes: dict[str, str] = {}
-        pages = assemble.complete_later(inv, folder / "pieces", folder / "dossier-complet.pdf", header,
+        pages = assemble.build_complete(inv, folder / "pieces", folder / "dossier-complet.pdf", header,
                                         options.brouillon, written, _previous(previous, "dossier-complet.pdf"), hashes)
         return inv, written, pages, hashes
     except Exception as exc:  # noqa: BLE001 - raised as it is, after the report

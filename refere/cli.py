@@ -287,16 +287,14 @@ def build(dossier: Path, sortie: Path | None, force: bool, brouillon: bool, pdf:
       refere build mon-dossier/dossier.yaml
       refere build mon-dossier/dossier.yaml -o sortie/ --force --pdf
     """
-    from refere.pieces import avance, probe  # not the PDF writer: loaded once the checks run
-    from refere.preuves.shotdates import entry_text
+    from refere.pieces.probe import default_jobs  # not the PDF writer: loaded once the checks run
+    from refere.build import Options, build as run_build, next_steps
+    from refere.preuves import lecture
+    from refere.affaire.libelles import words
+    from refere.present import plural
 
-    with avance.ahead(dossier, jobs or probe.default_jobs(), entry_text):  # begun before the rest loads
-        from refere.build import Options, build as run_build, next_steps
-        from refere.preuves import lecture
-        from refere.affaire.libelles import words
-        from refere.present import plural
-        lecture.JOBS.set(jobs)  # the captures too are read N at a time
-        res = run_build(dossier, Options(sortie, force, brouillon, pdf, modele, compresser, jobs or probe.default_jobs()))
+    lecture.JOBS.set(jobs)  # the captures too are read N at a time
+    res = run_build(dossier, Options(sortie, force, brouillon, pdf, modele, compresser, jobs or default_jobs()))
     click.echo(f"Dossier construit : {res.out}")
     click.echo(f"  {plural(len(res.inventory.pieces), 'pièce')}, {plural(res.pages, 'page')} dans dossier-complet.pdf")
     if res.report.warnings and not res.report.blocking:  # before « Et maintenant »: what to read again

@@ -169,58 +169,18 @@ def test_outputs_byte_identical_with_one_or_many_workers(tmp_path, monkeypatch):
     assert [name for name in outs[1] if outs[1][name] != outs[3][name]] == []
 
 
-@pytest.mark.parametrize("jobs", [1, 3])
-def test_complete_dossier_written_by_a_child_process_has_the_same_bytes(tmp_path, monkeypatch, jobs):
-    """Heavy pièces: the complete dossier is written by a forked process while the requête is
-    (assemble.complete_later). Its bytes are those written in the build's own process, with one
-    worker (written in the output's staging folder) or several (written ahead, then moved)."""
-    from refere.pieces import assemble
-
-    case_file = _case(tmp_path)
-    outs = {}
-    for name, fork_from in (("fork", 0), ("here", 1 << 62)):
-        monkeypatch.setattr(assemble, "FORK_FROM", fork_from)
-        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / f"cache-{name}"))
-        probe._probe.cache_clear()
-        out = tmp_path / f"sortie-{name}"
-        build(case_file, Options(out=out, jobs=jobs))
-        outs[name] = _tree(out)
-    assert "dossier-complet.pdf" in outs["fork"]
-    assert outs["fork"] == outs["here"]
-
-
-def _leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
-
-
-@pytest.mark.parametrize("jobs", [1, 3])
-def test_complete_dossier_failing_in_its_process_stops_the_build_in_french_leaving_nothing(tmp_path, monkeypatch,
-                                                                                          jobs):
-    """What stops the complete dossier's process (a refusal, or the process killed) is said in
-    French, exit 1, and nothing is written: no output, no staging or scratch folder left."""
-    from refere.errors import FileProblem
-    from refere.pieces import assemble
-
-    case_file = _case(tmp_path)
-    monkeypatch.setattr(assemble, "FORK_FROM", 0)
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_capture_cut_short_is_said_the_same_whatever_the_workers(tmp_path, monkeypatch, jobs):
+    """With workers, the pièces are written ahead and failed on the cut capture first: « impossible
+    à mettre en page » was said, not what the check found (attack 36)."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-
-    def refused(*_args):
-        raise FileProblem("pièce n° 2 : PDF source endommagé (simulé)")
-
-    def killed(*_args):
-        os._exit(9)
-
-    for name, failure in (("refus", refused), ("tue", killed)):
-        monkeypatch.setattr(assemble, "_build_complete", failure)  # the child is forked with it
-        probe._probe.cache_clear()
-        out = tmp_path / f"sortie-{name}"
-        result = CliRunner().invoke(cli, ["build", str(case_file), "-o", str(out), "-j", str(jobs)])
-        assert result.exit_code == 1, result.output
-        expected = "simulé" if name == "refus" else "le dossier complet n'a pas pu être écrit"
-        assert expected in result.output and "Traceback" not in result.output
-        assert not out.exists()
-        assert _leftovers(tmp_path) == []
+    probe._probe.cache_clear()
+    case_file = _case(tmp_path)
+    first = load(case_file).tentatives[0].capture.path
+    first.write_bytes(first.read_bytes()[: first.stat().st_size // 2])
+    result = CliRunner().invoke(cli, ["build", str(case_file), "--brouillon", "-j", jobs])
+    assert result.exit_code == 1, result.output
+    assert "image endommagée ou tronquée" in result.output and "mettre en page" not in result.output, result.output
 
 
 def test_files_named_by_the_case_checked_ahead_on_threads_give_the_same_case_and_refusals(tmp_path, monkeypatch):

@@ -7,7 +7,6 @@ import dataclasses
 import hashlib
 import os
 from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -426,95 +425,20 @@ def build_complete(inv: Inventory, folder: Path, path: Path, header: list[str], 
     The pièces are already stamped and cleaned; a draft's pièces already say « PROJET ».
     Made of the same pièces (``written``, by SHA-256) as the one at ``previous``: kept from it.
     The SHA-256 of the file is put in ``hashes`` under its name, when known."""
-    return complete_later(inv, folder, path, header, brouillon, written, previous, hashes, fork=False)()
-
-
-# Pièces weighing more than this (bytes in all): the complete dossier is written by a process of
-# its own while the caller writes the requête. pikepdf holds the GIL while it writes (a fifth of
-# a second per 100 MB of captures): a thread would not run beside it; below this, the fork costs
-# more than it saves.
-FORK_FROM = 16 << 20
-
-
-def complete_later(inv: Inventory, folder: Path, path: Path, header: list[str], brouillon: bool = False,
-                   written: list[Written] | None = None, previous: Path | None = None,
-                   hashes: dict | None = None, fork: bool = True):
-    """``build_complete`` begun: returns the function that waits for it and gives its page count
-    (raising what stopped it). With ``fork`` and heavy pièces, the file is written meanwhile by a
-    forked process; the caller must call the function before it moves or removes ``path``'s
-    folder, also when it gives up (``settle``)."""
     parts = [header, brouillon, [(p.numero, p.titre, p.pages, p.fichier) for p in inv.pieces],
              [w.sha256 for w in written or ()]]
     if not written or not all(w.sha256 for w in written):
-        pages = _build_complete(inv, folder, path, header, brouillon)
-        return lambda: pages
+        return _build_complete(inv, folder, path, header, brouillon)
     key = reuse.key("complet", _writer(), *parts)
     record = reuse.take(key, previous, path)
-    if record is not None and isinstance(record.get("pages"), int):
-        if hashes is not None:
-            hashes[path.name] = record["sha256"]
-        return lambda: record["pages"]
-    args = (inv, folder, path, header, brouillon, repr((PRODUCER, *parts)))
-    if not fork or sum(w.size for w in written) < FORK_FROM:
-        pages = _build_complete(*args)
-        return _recorded(path, key, pages, hashes)
-    import gc
-    import multiprocessing
-
-    # As in ``build_pieces``: a signal waits for the submission's end; the child, idle or not,
-    # leaves at once on one, and the caller's ``settle`` waits for it before removing anything.
-    # What this process holds is put out of the collector's reach until the child is gone (see
-    # probe.start): a collection would copy every page the two share.
-    with signals.held():
-        gc.freeze()
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=signals.install, initargs=(True,))
-        token = object()
-        _FORKED[id(token)] = args  # inherited by the child, not pickled: the inventory is large
-        try:
-            future = pool.submit(_complete_in_child, id(token))  # the child forks here
-        finally:
-            del _FORKED[id(token)]
-        pool.shutdown(wait=False)
-    done: list = []
-
-    def wait() -> int:
-        if not done:
-            try:
-                pages = future.result()
-            except BrokenProcessPool:
-                raise FileProblem("le dossier complet n'a pas pu être écrit (processus interrompu)") from None
-            finally:
-                with signals.held():
-                    pool.shutdown(wait=True)
-                gc.unfreeze()
-            done.append(_recorded(path, key, pages, hashes)())
-        return done[0]
-    return wait
-
-
-_FORKED: dict[int, tuple] = {}  # what complete_later's child is to write, by the token it is given
-
-
-def _complete_in_child(token: int) -> int:
-    return _build_complete(*_FORKED[token])
-
-
-def _recorded(path: Path, key: str, pages: int, hashes: dict | None):
-    # Hashed on a thread (``hashes`` gets the future) while the requête is written.
-    record = {"size": path.stat().st_size, "pages": pages}
-    future = reuse.sha256_later(path, key, dict(record))
+    if record is None or not isinstance(record.get("pages"), int):
+        pages = _build_complete(inv, folder, path, header, brouillon, repr((PRODUCER, *parts)))
+        # Hashed on a thread (``hashes`` gets the future) while the requête is written.
+        record = {"size": path.stat().st_size, "pages": pages}
+        record["sha256"] = reuse.sha256_later(path, key, dict(record))
     if hashes is not None:
-        hashes[path.name] = future
-    return lambda: pages
-
-
-def settle(wait) -> None:
-    """``complete_later``'s writing over, whatever its outcome: its folder may go."""
-    try:
-        wait()
-    except Exception:  # noqa: BLE001 - the caller is already giving up for another reason
-        pass
+        hashes[path.name] = record["sha256"]
+    return record["pages"]
 
 
 FIRST_PAGE = 1  # the bordereau opens the complete dossier

@@ -466,7 +466,7 @@ def _worker_start(behind: bool) -> None:
             pass
 
 
-def start(sources, dated=None, behind: bool = False, pool=None):
+def start(sources, dated=None, behind: bool = False):
     """Begin checking ``sources`` on every core, in the background; ``probe`` waits for each
     file's result when it needs it (so a build writes its pièces meanwhile). Returns the pool,
     to ``shutdown`` when done, or None when there is nothing worth a pool.
@@ -474,8 +474,7 @@ def start(sources, dated=None, behind: bool = False, pool=None):
     Only files the user's cache does not already vouch for are checked. Each worker process
     holds one file at a time (at most MAX_SOURCE_BYTES, decoded images at most MAX_PIXELS):
     memory stays bounded whatever the number of captures. ``dated``: see ``_verify``. ``behind``:
-    the workers run at a lower priority than this process, which has its own work to do. ``pool``:
-    one already running (``avance``), given the files left, whatever their number.
+    the workers run at a lower priority than this process, which has its own work to do.
     """
     todo = [c for c in dict.fromkeys(s.file for s in sources if s is not None and s.file is not None)
             if c not in _verified and c not in _pending and _known(c) is None]
@@ -483,26 +482,8 @@ def start(sources, dated=None, behind: bool = False, pool=None):
     # given (a build gives the filing order: the pièces writer takes each one as it is verified).
     todo.sort(key=lambda c: c.kind != "pdf")
     n = min(workers(), len(todo))
-    if pool is None and (n < 2 or len(todo) < POOL_FROM):
+    if n < 2 or len(todo) < POOL_FROM:
         return None
-    # A signal meanwhile waits for the end of the submissions: raised inside ``submit``, it would
-    # leave the pool's lock taken, and the clean-up waiting on it forever.
-    with signals.held():
-        pool = pool or new_pool(n, behind)
-        for checked in todo:
-            try:
-                _pending[checked] = pool.submit(_verify_remote, checked, dated)
-            except RuntimeError:  # a worker of an earlier start lost (BrokenProcessPool): checked here
-                break
-            if signals.stopping():
-                break
-        # Each worker leaves when nothing is left: its memory goes with it.
-        pool.shutdown(wait=False, cancel_futures=signals.stopping())
-    return pool
-
-
-def new_pool(n: int, behind: bool):
-    """``n`` worker processes, forked now (``start``). Called with signals held."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -511,10 +492,20 @@ def new_pool(n: int, behind: bool):
     # every object it visits, so each page the two share is copied (7 MB more over a build).
     gc.freeze()
     # fork: the workers start with refere already imported, sharing its memory; they are made
-    # at their first task, before the caller starts other work (no thread of ours runs then).
-    _OWNER[0] = os.getpid()
-    return ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_worker_start, initargs=(behind,))
+    # here, before the caller starts other work (no thread of ours runs while they fork).
+    # A signal meanwhile waits for the end of the submissions: raised inside ``submit``, it would
+    # leave the pool's lock taken, and the clean-up waiting on it forever.
+    with signals.held():
+        pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=_worker_start, initargs=(behind,))
+        _OWNER[0] = os.getpid()
+        for checked in todo:
+            _pending[checked] = pool.submit(_verify_remote, checked, dated)
+            if signals.stopping():
+                break
+        # Each worker leaves when nothing is left: its memory goes with it.
+        pool.shutdown(wait=False, cancel_futures=signals.stopping())
+    return pool
 
 
 def stop(pool) -> None:

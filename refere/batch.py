@@ -372,12 +372,18 @@ def letters(jobs: list[Job], out_dir: Path | None, force: bool, modele: Path | N
     ``out_dir/<case>/``); one case that fails never stops the others. ``out_dir`` is refused, as
     `refere batch` refuses it, inside a case or the folder ``given`` (attack4 G4)."""
     from refere.present import error_text
-    from refere.requete.courrier import STEM, write
+    from refere.requete.courrier import STEM, complete_text, write
 
     def kept(folder: Path) -> Path | None:
         # A letter an earlier run wrote may have been sent: rewritten only with --force (dated today).
-        letter = folder / f"{STEM}.docx"
-        return letter if not force and letter.is_file() and not letter.is_symlink() else None
+        # Either of its two files tells it was written (the letter alone: a run stopped before the
+        # e-mail text, made now from the letter as it is; the text alone: the letter moved away).
+        if force:
+            return None
+        found = [p for p in (folder / f"{STEM}.docx", folder / f"{STEM}.txt") if p.is_file() and not p.is_symlink()]
+        if found and found[0].suffix == ".docx":
+            complete_text(found[0])
+        return found[0] if found else None
 
     if out_dir is not None:
         check_output(jobs, given, out_dir)
@@ -395,8 +401,8 @@ def letters(jobs: list[Job], out_dir: Path | None, force: bool, modele: Path | N
                 res = write(job.case_file, None, force, modele=modele)
             else:  # only inside ``out_dir`` as found at the start, whatever is swapped since
                 with inside(held, job.name) as target:
-                    if kept(target) is not None:
-                        out.append(Letter(job.name, out_dir / job.name / f"{STEM}.docx", kept=True))
+                    if (letter := kept(target)) is not None:
+                        out.append(Letter(job.name, out_dir / job.name / letter.name, kept=True))
                         continue
                     res = write(job.case_file, target, force, modele=modele)
                 res = dataclasses.replace(res, docx=out_dir / job.name / res.docx.name,

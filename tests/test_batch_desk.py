@@ -66,6 +66,35 @@ def test_courrier_again_on_a_desk_writes_only_the_new_cases_letters(run, tmp_pat
     assert (root / "ancien" / "courrier-prefecture.docx").read_bytes() != sent  # dated today now
 
 
+def test_courrier_on_a_desk_with_half_written_or_odd_letters(run, tmp_path, monkeypatch):
+    """A run stopped between the letter and its e-mail text: the text is made from the letter as it
+    is (the letter is not written again). The e-mail text alone (the letter moved away): already
+    written. A letter that is a link: said as such, never « ajoutez --force » (attack 37)."""
+    from refere.requete.courrier import email_text
+
+    root = tmp_path / "permanence"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1743501600")
+    for name in ("coupee", "deplacee", "lien"):
+        write_case(root / name, default_case())
+    assert run("courrier", root).exit_code == 0
+    letter = root / "coupee" / "courrier-prefecture.docx"
+    written = letter.read_bytes()
+    (root / "coupee" / "courrier-prefecture.txt").unlink()
+    (root / "deplacee" / "courrier-prefecture.docx").unlink()
+    link = root / "lien" / "courrier-prefecture.docx"
+    link.unlink()
+    (root / "lien" / "courrier-prefecture.txt").unlink()
+    link.symlink_to(tmp_path / "ailleurs.docx")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1744106400")  # a week later
+    res = run("courrier", root)
+    assert "coupee : déjà écrite" in res.output and "deplacee : déjà écrite" in res.output, res.output
+    assert letter.read_bytes() == written
+    assert (root / "coupee" / "courrier-prefecture.txt").read_text("utf-8") == email_text(letter)
+    assert not (root / "deplacee" / "courrier-prefecture.docx").exists()
+    assert "n'est pas un fichier ordinaire" in res.output and "--force" not in res.output.split("ÉCHEC lien")[1].split("\n")[0]
+    assert res.exit_code == 1 and "0 lettre écrite, 2 déjà écrites, 1 en échec" in res.output
+
+
 def test_same_person_in_two_folders_is_named_by_check_and_batch(run, tmp_path):
     import csv
 

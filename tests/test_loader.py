@@ -412,3 +412,10 @@ def test_a_line_break_inside_a_one_line_field_is_refused_at_its_line(tmp_path, b
     # Folded (« > ») or wrapped plain, the lines join with spaces: accepted.
     path.write_text(text.replace(f"  nom: {block}\n", "  nom: >-\n", 1), "utf-8")
     assert load(path).requerant.nom == "DIALLO AUTRE"
+
+
+def test_a_tab_inside_a_one_line_field_is_a_space(tmp_path):
+    """« BEN\\tALI » would leave a tab's gap inside the requête's sentence (attack 37)."""
+    path = write_case(tmp_path / "affaire", default_case())
+    path.write_text(path.read_text("utf-8").replace("  nom: Diallo\n", '  nom: "DIAL\\tLO"\n', 1), "utf-8")
+    assert load(path).requerant.nom == "DIAL LO"

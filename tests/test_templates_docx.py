@@ -358,3 +358,32 @@ def test_content_control_bound_to_xml_data_refused(tmp_path, run, example, bindi
     plain = _with_body_xml(tmp_path, "boite.docx", '<w:sdt><w:sdtPr><w:alias w:val="Nom"/></w:sdtPr><w:sdtContent>'
                            '<w:r><w:t>{{ requerant.nom }}</w:t></w:r></w:sdtContent></w:sdt>')
     assert run("modele", "verifier", plain).exit_code == 0
+
+
+@pytest.mark.parametrize("disguise", ["utf-16", "renamed", "upper"])
+def test_content_control_binding_refused_whatever_the_parts_name_or_encoding(tmp_path, run, example, disguise):
+    """The binding's check read only parts named « .xml », searching their UTF-8 bytes: the main
+    document renamed « document.dat » (Word goes by the content type) or saved in UTF-16 passed
+    (attack 37)."""
+    sdt = (f'<w:sdt><w:sdtPr><w:dataBinding xmlns:w="{W}" w:xpath="/d[1]/nom[1]" '
+           'w:storeItemID="{A1B2C3D4-0000-0000-0000-000000000001}"/></w:sdtPr><w:sdtContent><w:r><w:t>'
+           '{{ requerant.nom }}</w:t></w:r></w:sdtContent></w:sdt>')
+    plain = _with_body_xml(tmp_path, "liaison.docx", sdt)
+    path = tmp_path / f"cache-{disguise}.docx"
+    new_name = {"utf-16": "word/document.xml", "renamed": "word/document.dat", "upper": "word/document.XML"}[disguise]
+    with zipfile.ZipFile(plain) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            name = info.filename
+            if name == "word/document.xml":
+                name = new_name
+                if disguise == "utf-16":
+                    text = data.decode("utf-8").replace('encoding="UTF-8"', 'encoding="UTF-16"', 1)
+                    data = text.encode("utf-16")
+            elif name in ("[Content_Types].xml", "_rels/.rels") and new_name != "word/document.xml":
+                data = data.replace(b"/word/document.xml", b"/" + new_name.encode()).replace(
+                    b'"word/document.xml"', b'"' + new_name.encode() + b'"')
+            zout.writestr(name, data)
+    res = run("modele", "verifier", path)
+    assert res.exit_code == 1, res.output
+    assert f"contrôle de contenu lié à des données XML (« dataBinding ») dans « {new_name} »" in res.output

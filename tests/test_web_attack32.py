@@ -160,3 +160,13 @@ def test_a_proxy_header_waitress_cannot_read_is_refused_in_french(ws, monkeypatc
         status, text = _raw(server, headers)
     assert status == "HTTP/1.1 400 Bad Request"
     assert text == wire.PROXY_REFUSED.format(header=header, expected=expected)
+
+
+@pytest.mark.parametrize("typed, folder", [
+    ("Marie ❤️ Dupont", "marie-dupont"),     # the heart's variation selector once the heart is a dash
+    ("Ana\u034fïs Diallo", "anais-diallo"),   # the invisible grapheme joiner
+    ("नमस्ते राम", "नमस्ते-राम"),               # vowel signs stay with their letters
+])
+def test_a_new_cases_folder_keeps_no_invisible_mark_alone(typed, folder):
+    """« marie-\ufe0f-dupont »: a lone variation selector made a folder name nobody can type (attack 37)."""
+    assert store.slugify(typed) == folder

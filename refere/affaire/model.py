@@ -107,7 +107,7 @@ def _one_line(value: str) -> str:
     if "\n" in value:  # the other breaks are control characters, refused as such by the loader
         raise _err("ce texte doit tenir sur une seule ligne : retirez le retour à la ligne (écrivez-le à la suite, "
                    "après un espace)")
-    return value
+    return value.replace("\t", " ")  # a tab would leave a gap inside the sentence
 
 
 # Texts the requête, the letter, the bordereau or a file name copy: the dates they give must exist.

@@ -159,7 +159,8 @@ def _render_collect(path: Path, env: jinja2.Environment, ctx: dict[str, Any]) ->
         from refere.modeles import docxzip
 
         for name, xml in getattr(tpl, "refere_rendered", []):
-            problems += [f"document produit : {p}" for p in docxzip.field_problems(name, xml)]
+            problems += [f"document produit : {p}" for p in docxzip.field_problems(name, xml)
+                         + docxzip.binding_problems(name, xml)]
     finally:
         _RECORD.reset(rec_token)
         _BUDGET.reset(budget_token)

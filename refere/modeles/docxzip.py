@@ -95,10 +95,13 @@ def safety_problems(path: Path, sizes: bool = True) -> list[str]:
                 source = _source_part(name)
                 problems += _rels_problems(name, zf.read(name), names,
                                            zf.read(source) if source in names else b"")
-            # Every part, not only word/: the main document may live anywhere _rels/.rels points.
-            for name in sorted(n for n in names if n.endswith(".xml")):
-                data = zf.read(name)
-                problems += field_problems(name, data) + settings_problems(name, data) + binding_problems(name, data)
+            # Every part, not only word/ (the main document may live anywhere _rels/.rels points),
+            # whatever its name (Word reads a part by its content type: « header1.dat » is a header)
+            # and its encoding (UTF-16 hides the words looked for from a search of the bytes).
+            for name in sorted(n for n in names if not n.endswith(".rels")):
+                data = as_utf8(zf.read(name))
+                if name.endswith(".xml") or data.lstrip()[:1] == b"<":
+                    problems += field_problems(name, data) + settings_problems(name, data) + binding_problems(name, data)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, zlib.error):
             return ["ce n'est pas un document Word (.docx) lisible (archive endommagée)"]
         return sorted(set(problems), key=problems.index)
@@ -190,6 +193,19 @@ def field_problems(name: str, data: bytes | str) -> list[str]:
                 problems.append(f"champ Word « HYPERLINK » vers « {url[:80]} » dans « {name} » : seuls les liens "
                                 "http(s) et mailto sont permis ; refusé")
     return problems
+
+
+def as_utf8(data: bytes) -> bytes:
+    """An XML part in UTF-16 (with its byte-order mark, or declared so), as UTF-8 with its
+    declaration said so; any other part as it is."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or data[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
+        try:
+            text = data.decode("utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else
+                               "utf-16-le" if data[:1] == b"<" else "utf-16-be")
+        except UnicodeDecodeError:
+            return data
+        return re.sub(r"""(<\?xml[^>]*?encoding=)(["'])[^"']*\2""", r"\1\2UTF-8\2", text.lstrip("\ufeff"), count=1).encode("utf-8")
+    return data
 
 
 _OFF = frozenset({"false", "off", "0"})

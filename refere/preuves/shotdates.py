@@ -30,7 +30,7 @@ _EXIF_DT = re.compile(r"^(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2})(?::(
 _ISO_DT = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?", re.ASCII
 )
-_TAIL_OFFSET = re.compile(r"(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?\s*", re.ASCII)
+_TAIL_OFFSET = re.compile(r"(?:[.,]\d+)?\s*(?P<tz>[Zz]|UTC|GMT|[+-]\d{2}:?\d{2})?\s*(?:\(?(?:UTC|GMT)\)?)?\s*", re.ASCII)
 _PDF_DT = re.compile(r"D:(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(Z|[+-]\d{2}'?\d{2}'?)?", re.ASCII)
 _NAME_DT = re.compile(
     r"(?P<y>(?:19|20)\d{2})-?(?P<mo>\d{2})-?(?P<d>\d{2})"
@@ -43,11 +43,11 @@ _NAME_DT = re.compile(
 def _offset(text: str | None) -> dt.tzinfo | None:
     if not text:
         return None
-    text = text.replace("'", "").replace(":", "")
-    if text == "Z":
+    text = text.replace("'", "").replace(":", "").strip()
+    if text.upper() in ("Z", "UTC", "GMT"):
         return dt.timezone.utc
     m = re.fullmatch(r"([+-])(\d{2})(\d{2})", text)
-    if not m:
+    if not m or int(m[2]) > 14 or int(m[3]) > 59:  # « +25:00 », « +00:60 »: no clock's offset
         return None
     delta = dt.timedelta(hours=int(m[2]), minutes=int(m[3]))
     return dt.timezone(delta if m[1] == "+" else -delta)
@@ -75,10 +75,15 @@ def parse_exif(value: str, offset: str | None = None) -> dt.datetime | None:
 def parse_text_date(value: str) -> dt.datetime | None:
     """PNG « Creation Time »: EXIF style, ISO 8601 or RFC 1123 as tools write it. An offset after
     the time (« Z », « +09:00 », « -0300 ») is the clock's: the time is brought to Paris."""
-    value = value.strip()
-    if m := _EXIF_DT.match(value.strip("\x00")):
-        tail = _TAIL_OFFSET.fullmatch(value.strip("\x00")[m.end():])
-        return _build(list(m.groups()), _offset(tail[1] if tail else None))
+    value = value.strip().strip("\x00")
+    if m := _EXIF_DT.match(value):
+        # After the time, only an offset, as written by any tool (« Z », « +0000 (UTC) »…): anything
+        # else, or an offset no clock has, gives no date rather than a time read as Paris's.
+        tail = _TAIL_OFFSET.fullmatch(value[m.end():])
+        if tail is None:
+            return None
+        tz = _offset(tail["tz"]) if tail["tz"] else None
+        return None if tail["tz"] and tz is None else _build(list(m.groups()), tz)
     if m := _ISO_DT.search(value):
         return _build(list(m.groups()[:6]), _offset(m[7]))
     try:

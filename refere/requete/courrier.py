@@ -351,11 +351,11 @@ def write(case_file: str | Path, out_dir: Path | None = None, force: bool = Fals
         if _identities([p]) & sources:  # --force, or the web's button, never replaces a pièce (attack 20)
             raise OutputError(f"« {p} » est un fichier que le dossier cite (pièce ou capture) : il ne sera pas "
                               "remplacé ; écrivez la lettre dans un autre dossier avec -o")
-        if (p.exists() or p.is_symlink()) and not force:
+        if p.is_symlink() or (p.exists() and not p.is_file()):  # said first: --force would not help
+            raise OutputError(f"« {p} » n'est pas un fichier ordinaire : il ne sera pas remplacé")
+        if p.exists() and not force:
             raise OutputError(f"« {p} » existe déjà : ajoutez --force pour le remplacer, ou choisissez un "
                               "autre dossier avec -o")
-        if p.is_symlink() or (p.exists() and not p.is_file()):
-            raise OutputError(f"« {p} » n'est pas un fichier ordinaire : il ne sera pas remplacé")
     ctx = context(case, today)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -369,6 +369,17 @@ def write(case_file: str | Path, out_dir: Path | None = None, force: bool = Fals
         raise OutputError(f"écriture impossible dans « {out_dir} » ({os_reason(exc)})") from None
     return Written(docx_path, txt_path, len(case.tentatives),
                    () if _recipient(case) else (MISSING_ADDRESS,))
+
+
+def complete_text(docx: Path) -> None:
+    """The e-mail text beside a letter already written, when a run stopped between the two files:
+    made from the letter as it is (never a new letter, which would carry another date)."""
+    txt = docx.with_suffix(".txt")
+    if docx.is_file() and not docx.is_symlink() and not txt.exists() and not txt.is_symlink():
+        try:
+            _write_atomic(txt, email_text(docx).encode("utf-8"))
+        except OSError as exc:
+            raise OutputError(f"écriture impossible de « {txt} » ({os_reason(exc)})") from None
 
 
 def _identities(paths: list[Path]) -> set[tuple[int, int]]:

@@ -61,8 +61,13 @@ def slugify(text: str) -> str:
         c = _LATIN.get(c.lower(), c)
         folded = unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode().lower()
         # A vowel sign (Devanagari, Arabic, Thai) belongs to its letter: never a dash in the name.
-        keep = c.isalnum() or unicodedata.category(c).startswith("M")
-        out.append(folded if folded.isalnum() else c.lower() if keep else "-")
+        # A mark left alone (an emoji's variation selector once the emoji is a dash) is dropped, and
+        # the invisible ones everywhere (variation selectors, the grapheme joiner U+034F).
+        if c == "\u034f" or 0xFE00 <= ord(c) <= 0xFE0F or 0xE0100 <= ord(c) <= 0xE01EF:
+            continue
+        mark = unicodedata.category(c).startswith("M")
+        keep = c.isalnum() or (mark and bool(out) and out[-1] != "-")
+        out.append(folded if folded.isalnum() else c.lower() if keep else "" if mark else "-")
     slug = re.sub(r"-+", "-", "".join(out)).strip("-")[:64]
     # 64 letters of some scripts (Adlam, CJK Ext. B: 4 bytes each) exceed the bytes a folder name the
     # web serves may take: cut whole characters until it fits, or the case would be made, then refused.

@@ -101,6 +101,11 @@ def _child(conn, memory: int, seconds: float, env: dict, func: Callable[..., Any
     # set before reading, keeps Tesseract on one core).
     os.environ.clear()
     os.environ.update(env)
+    # A library's English notes (Pillow's « Palette images with Transparency… ») never reach the
+    # terminal: the parent silences them (cli), a fork server's child starts with the defaults.
+    import warnings
+
+    warnings.simplefilter("ignore")
     # A stop is the parent's to decide: the child only dies by its kill (or its own failure). Its
     # own group, so that the kill reaches Tesseract too, which it may have started.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

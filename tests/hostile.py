@@ -1007,3 +1007,28 @@ def pdf_heavy_scan(path: Path, size: int) -> Path:
     _page(pdf, pdf.make_stream(b"q 500 0 0 500 50 150 cm /Im0 Do Q"))
     pdf.pages[0].Resources.XObject = pikepdf.Dictionary(Im0=image)
     return _raw_save(pdf, path)
+
+
+def png_palette_broken(path: Path, colours: int | None) -> Path:
+    """A palette PNG whose pixels name 64 colours, its PLTE chunk dropped (``colours`` None) or cut
+    to ``colours`` entries: viewers draw a blank or black page, Pillow its own default colours."""
+    img = Image.new("P", (64, 40))
+    img.putdata([x for _ in range(40) for x in range(64)])
+    img.putpalette([v for i in range(64) for v in (i * 4, 255 - i * 4, 128)])
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    data, out, pos = buf.getvalue(), bytearray(buf.getvalue()[:8]), 8
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos:pos + 12 + length]
+        if kind == b"PLTE":
+            if colours is None:
+                chunk = b""
+            else:
+                body = data[pos + 8:pos + 8 + 3 * colours]
+                chunk = struct.pack(">I", len(body)) + b"PLTE" + body + struct.pack(">I", zlib.crc32(b"PLTE" + body))
+        out += chunk
+        pos += 12 + length
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(out))
+    return path

@@ -289,3 +289,18 @@ def test_pixels_are_square_whatever_density_the_file_gives_across_and_down(tmp_p
     assert result.exit_code == 0, result.output
     picture = _rendered_picture(tmp_path / "affaire/dossier/pieces/01_Passeport.pdf")
     assert picture.width / picture.height == pytest.approx(size[0] / size[1], rel=0.03), picture.size
+
+
+@pytest.mark.parametrize("colours", [None, 2])
+def test_a_palette_png_missing_its_colours_is_refused_as_damaged(tmp_path, run, colours):
+    """No PLTE, or two colours for pixels that name 64: poppler drew a blank page, pdfium a black
+    one, and nothing was said (attack 38). Refused by check and build alike, naming the file."""
+    case = _case(tmp_path, hostile.png_palette_broken, "png", colours)
+    checked = run("check", case)
+    assert checked.exit_code == 1 and "[capture-illisible]" in checked.output, checked.output
+    built = run("build", case)
+    assert built.exit_code == 1, built.output
+    assert "« pieces/image.png » : image endommagée (sa palette de couleurs manque" in built.output \
+        or "« captures/c00.png » : image endommagée (sa palette de couleurs manque" in built.output, built.output
+    assert not (case.parent / "dossier").exists()
+

@@ -849,3 +849,22 @@ def test_a_capture_replaced_after_its_check_is_not_read_nor_remembered(tmp_path)
     with pytest.raises(lecture.Changed):
         lecture.load_picture(shot, "png", checked)
     assert lecture.load_picture(shot, "png", hashlib.sha256(shot.read_bytes()).hexdigest())[0].size == (1080, 2400)
+
+
+def test_a_sound_palette_png_with_transparency_says_nothing_in_english(tmp_path):
+    """pngquant's output (a palette with transparency in bytes): read in a child process, Pillow's
+    « Palette images with Transparency expressed in bytes… » reached the terminal (attack 38)."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    data = default_case(["2025-03-03 08:55", "2025-03-10 08:55", "2025-03-17 08:55"])
+    case = write_case(tmp_path / "affaire", data)
+    shot = case.parent / data["tentatives"][0]["capture"]
+    screenshot(shot)
+    Image.open(shot).convert("RGBA").quantize(colors=200).save(shot, transparency=bytes([255] * 197 + [128, 64, 0]))
+    done = subprocess.run([sys.executable, "-m", "refere", "check", str(case)], capture_output=True, text=True,
+                          timeout=300, env=dict(os.environ))
+    assert "Warning" not in done.stdout + done.stderr and "Palette images" not in done.stdout + done.stderr, done.stderr
+    assert "[capture-illisible]" not in done.stdout

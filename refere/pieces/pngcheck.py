@@ -99,3 +99,19 @@ def _feed(inflater, chunk, done: int, stride: int, expected: int) -> int:
         data = inflater.unconsumed_tail
         if not data or inflater.eof:
             return done
+
+
+def palette_size(data: bytes) -> int | None:
+    """Colours in a palette PNG's PLTE chunk (0 when it has none before its image data, or one no
+    decoder accepts); None for a PNG of another colour type."""
+    if data[:8] != SIGNATURE or len(data) < 33 or data[25] != 3:
+        return None
+    pos = 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if kind == b"PLTE":
+            return length // 3 if length % 3 == 0 and 0 < length <= 768 else 0
+        if kind in (b"IDAT", b"IEND"):
+            return 0
+        pos += 12 + length
+    return 0

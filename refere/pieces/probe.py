@@ -36,8 +36,9 @@ MAX_JPEG_SCANS = jpegcheck.MAX_SCANS
 # 4: every page citing a damaged PDF stream named, not only the first; 5: a page's content parts
 # and annotations bounded, pages listed many times counted before qpdf copies them, an
 # annotation listed twice no longer called damage; 6, 7: the same over the whole document; 8: a page's
-# /UserUnit judged, a page whose /Parent is not the node listing it, AES-256's /Perms named).
-CHECKS = 8
+# /UserUnit judged, a page whose /Parent is not the node listing it, AES-256's /Perms named; 9: a PNG's
+# palette checked against its pixels).
+CHECKS = 9
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -114,6 +115,14 @@ def _image_pages(data: bytes, written: str) -> tuple[int, bool | None]:
                 else:
                     img.load()
                     exact = None
+                if (colours := pngcheck.palette_size(data)) is not None:
+                    # A palette missing, or shorter than the colours the pixels name: viewers draw
+                    # a blank or black page, Pillow its own default colours (attack 38).
+                    img.load()
+                    if not colours or img.getextrema()[1] >= colours:
+                        raise FileProblem(f"« {written} » : image endommagée (sa palette de couleurs manque ou "
+                                          "ne contient pas toutes les couleurs employées) ; réenregistrez-la en PNG "
+                                          "ordinaire ou refaites la capture")
             # libjpeg draws what a cut or shuffled scan lacks in grey and only warns: qpdf does not.
             if data[:2] == b"\xff\xd8" and jpegcheck.damaged(data, MAX_PIXELS):
                 raise FileProblem(_damaged(written))

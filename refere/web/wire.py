@@ -42,7 +42,8 @@ BAD_REQUEST = ("Requête refusée : requête mal formée (ligne de requête, adr
 # waitress's own refusals, by status; any other is a server error.
 FRENCH = {
     400: BAD_REQUEST,
-    431: "Requête refusée : en-têtes trop longs (trop de cookies ?). Fermez l'onglet, puis rouvrez refere.\n",
+    431: ("Requête refusée : adresse ou en-têtes trop longs (trop de cookies ?). Fermez l'onglet, puis rouvrez "
+          "refere.\n"),
     501: "Requête refusée : mode d'envoi (Transfer-Encoding) non pris en charge par refere.\n",
     500: "Erreur interne du serveur : la page n'a pas pu être produite. Rechargez la page ; le terminal qui "
          "fait tourner refere en dit plus.\n",

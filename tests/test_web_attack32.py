@@ -14,23 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import copy_example
 from refere import dates
 from refere.affaire import init
 from refere.errors import RefereError
 from refere.web import casenames, serve, store, wire
 from refere.web.app import create_app
+from test_web_attack3 import CID, ws  # noqa: F401 - the workspace fixture, one example case in it
 from test_web_security import PUBLIC, Browser, running
-
-CID = "exemple-94"
-
-
-@pytest.fixture
-def ws(tmp_path) -> Path:
-    w = tmp_path / "espace"
-    w.mkdir()
-    copy_example(w / CID)
-    return w
 
 
 @pytest.fixture

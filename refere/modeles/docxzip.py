@@ -214,19 +214,9 @@ _OFF = frozenset({"false", "off", "0"})
 def settings_problems(name: str, data: bytes | str) -> list[str]:
     """Document settings that make Word act on opening. ``w:updateFields`` has Word offer to
     recompute every field: refused like any other risky part, never quietly dropped."""
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    if b"updateFields" not in data:
+    if not _holds(data, b"updateFields", lambda el: el.tag == _W + "updateFields"
+                  and (el.get(_W + "val") or "true").strip().lower() not in _OFF):
         return []
-    try:
-        for _event, el in etree.iterparse(io.BytesIO(data), events=("start",), resolve_entities=False,
-                                           no_network=True, load_dtd=False, huge_tree=False):
-            if el.tag == _W + "updateFields" and (el.get(_W + "val") or "true").strip().lower() not in _OFF:
-                break
-        else:
-            return []
-    except etree.XMLSyntaxError:
-        pass  # unreadable: the word is there, refuse as if it were read
     return [f"réglage « updateFields » dans « {name} » : Word proposerait à l'ouverture de mettre à jour tous "
             "les champs du document ; refusé (retirez ce réglage, ou repartez du modèle donné par "
             "« refere modele exporter »)"]
@@ -236,22 +226,28 @@ def binding_problems(name: str, data: bytes | str) -> list[str]:
     """A content control bound to an XML data part (``w:dataBinding``, in any of Word's
     namespaces): Word and LibreOffice show the part's value in place of the text the template
     engine filled in, so the requête would show what nobody checked (another name…)."""
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    if b"dataBinding" not in data:
+    if not _holds(data, b"dataBinding", lambda el: isinstance(el.tag, str) and el.tag.rsplit("}", 1)[-1] == "dataBinding"):
         return []
-    try:
-        for _event, el in etree.iterparse(io.BytesIO(data), events=("start",), resolve_entities=False,
-                                           no_network=True, load_dtd=False, huge_tree=False):
-            if isinstance(el.tag, str) and el.tag.rsplit("}", 1)[-1] == "dataBinding":
-                break
-        else:
-            return []
-    except etree.XMLSyntaxError:
-        pass  # unreadable: the word is there, refuse as if it were read
     return [f"contrôle de contenu lié à des données XML (« dataBinding ») dans « {name} » : Word afficherait "
             "la donnée liée à la place du texte rempli par refere ; refusé (dans Word, supprimez le contrôle "
             "de contenu en gardant son texte, ou repartez du modèle donné par « refere modele exporter »)"]
+
+
+def _holds(data: bytes | str, word: bytes, hit) -> bool:
+    """Whether the XML part has an element for which ``hit`` is true (not looked for when ``word``
+    is not in its bytes). An unreadable part with the word in it counts as holding one."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if word not in data:
+        return False
+    try:
+        for _event, el in etree.iterparse(io.BytesIO(data), events=("start",), resolve_entities=False,
+                                           no_network=True, load_dtd=False, huge_tree=False):
+            if hit(el):
+                return True
+    except etree.XMLSyntaxError:
+        return True  # unreadable: the word is there, refuse as if it were read
+    return False
 
 
 def _size_problem(infos: list[zipfile.ZipInfo]) -> str | None:

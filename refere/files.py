@@ -399,7 +399,8 @@ AHEAD_FROM = 8  # names: fewer are checked one after the other, as the model mee
 
 # The SHA-256 of source files by identity (device, inode, size, modification and change times),
 # in the user's cache: a second build or check of the same captures hashes none of them again.
-# A file written to since has another change time (no user can set it back), a replaced one
+# A file written to since has another change time (no program can set it back; a write through a
+# memory mapping may leave it: erreurs.md, « Les caches »), a replaced one
 # another inode; one that changed in the two seconds before it was hashed is never entered
 # (``_identity``). Entered by ``remember_hash``, which a build's verification workers call (off
 # its critical path), each for the file it verifies.

@@ -353,8 +353,28 @@ def summary_lines(rows: list[Row], report: Path) -> list[str]:
     if drafts:
         out.append(f"  PROJET seulement, à ne pas déposer : {', '.join(drafts)}")
     out += [f"  ÉCHEC {r.dossier} : {r.erreur}" for r in failed]
-    return out + [f"  ATTENTION {r.dossier} : {r.textes[-1]}" for r in sorted(rows, key=lambda r: r.dossier)
-                  if SAME_PERSON in r.avertissements]
+    out += [f"  ATTENTION {r.dossier} : {r.textes[-1]}" for r in sorted(rows, key=lambda r: r.dossier)
+            if SAME_PERSON in r.avertissements]
+    return out + [f"  ATTENTION {name} : sortie d'une affaire absente de ce lot (supprimée, renommée ou non "
+                  "donnée) : ancienne version, ne la déposez pas ; supprimez-la si l'affaire est close"
+                  for name in _outputs_without_case(report.parent, {r.dossier for r in rows})]
+
+
+def _outputs_without_case(out_dir: Path, names: set[str]) -> list[str]:
+    """The folders of ``out_dir`` holding a built case (its inventaire.json) that no case of this
+    batch wrote: a case deleted since an earlier run left its filing there (attack 39)."""
+    found = []
+    try:
+        with os.scandir(out_dir) as entries:
+            for n, entry in enumerate(entries):
+                if n >= 10_000:
+                    break
+                if (entry.name not in names and entry.is_dir(follow_symlinks=False)
+                        and os.path.isfile(os.path.join(entry.path, "inventaire.json"))):
+                    found.append(entry.name)
+    except OSError:
+        return []
+    return sorted(found)
 
 
 @dataclass(frozen=True)

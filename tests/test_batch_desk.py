@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 
 from docx import Document
 
@@ -196,3 +197,23 @@ def test_two_workers_read_each_person_the_parent_reads_no_case_file_again(tmp_pa
     assert read_here == []
     assert {r.statut for r in rows.values()} == {batch.OK}
     assert "meme-personne" in rows["diallo-a"].avertissements and "meme-personne" in rows["diallo-b"].avertissements
+
+
+def test_the_output_of_a_case_deleted_since_an_earlier_batch_is_pointed_out(run, tmp_path):
+    """A case removed from the desk's folder left its complete filing in the output, unmentioned: a
+    volunteer could file that old version (attack 39)."""
+    import csv
+
+    root = tmp_path / "permanence"
+    for name in ("garde", "supprimee"):
+        write_case(root / name, default_case())
+    out = tmp_path / "construits"
+    assert run("batch", root, "-o", out).exit_code == 0
+    shutil.rmtree(root / "supprimee")
+    res = run("batch", root, "-o", out)
+    assert res.exit_code == 0, res.output
+    assert ("ATTENTION supprimee : sortie d'une affaire absente de ce lot (supprimée, renommée ou non donnée) : "
+            "ancienne version, ne la déposez pas") in res.output
+    assert "ATTENTION garde" not in res.output
+    with open(out / "rapport.csv", encoding="utf-8-sig") as fh:
+        assert [row["dossier"] for row in csv.DictReader(fh, delimiter=";")] == ["garde"]

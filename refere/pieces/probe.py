@@ -37,8 +37,8 @@ MAX_JPEG_SCANS = jpegcheck.MAX_SCANS
 # and annotations bounded, pages listed many times counted before qpdf copies them, an
 # annotation listed twice no longer called damage; 6, 7: the same over the whole document; 8: a page's
 # /UserUnit judged, a page whose /Parent is not the node listing it, AES-256's /Perms named; 9: a PNG's
-# palette checked against its pixels).
-CHECKS = 9
+# palette checked against its pixels; 10: a lying /Parent named only where it changes an attribute).
+CHECKS = 10
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 ImageFile.LOAD_TRUNCATED_IMAGES = False

@@ -384,8 +384,39 @@ def stray_pages(pdf: pikepdf.Pdf) -> list[int]:
         parent = kid.get("/Parent")
         if node.is_indirect and not (isinstance(parent, pikepdf.Dictionary) and parent.is_indirect
                                      and parent.objgen == node.objgen):
-            found.append(k)
+            # Said only where the two readings differ: an attribute the page lacks, inherited
+            # otherwise through its /Parent than through the node that lists it.
+            listing = [n for n, _ in reversed(stack)]
+            if any(_inherited(listing, key) != _inherited(_parents(parent), key)
+                   for key in _INHERITED if key not in kid):
+                found.append(k)
     return found
+
+
+_INHERITED = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
+
+
+def _parents(node) -> list:
+    """``node`` and the nodes above it by /Parent (at most 64: a loop is cut)."""
+    import pikepdf
+
+    chain = []
+    while isinstance(node, pikepdf.Dictionary) and len(chain) < 64:
+        chain.append(node)
+        node = node.get("/Parent")
+    return chain
+
+
+def _inherited(chain: list, key: str) -> str | None:
+    """The value of ``key`` the first node of ``chain`` holding it gives, written out (a reference
+    as « N G R »), or None."""
+    import pikepdf
+
+    for node in chain:
+        if key in node:
+            value = node[key]
+            return value.unparse().decode("latin-1") if isinstance(value, pikepdf.Object) else repr(value)
+    return None
 
 
 def diagnose(pdf: pikepdf.Pdf) -> Diagnosis:

@@ -360,7 +360,7 @@ def test_content_control_bound_to_xml_data_refused(tmp_path, run, example, bindi
     assert run("modele", "verifier", plain).exit_code == 0
 
 
-@pytest.mark.parametrize("disguise", ["utf-16", "renamed", "upper"])
+@pytest.mark.parametrize("disguise", ["utf-16", "renamed", "upper", "bom-renamed"])
 def test_content_control_binding_refused_whatever_the_parts_name_or_encoding(tmp_path, run, example, disguise):
     """The binding's check read only parts named « .xml », searching their UTF-8 bytes: the main
     document renamed « document.dat » (Word goes by the content type) or saved in UTF-16 passed
@@ -370,7 +370,8 @@ def test_content_control_binding_refused_whatever_the_parts_name_or_encoding(tmp
            '{{ requerant.nom }}</w:t></w:r></w:sdtContent></w:sdt>')
     plain = _with_body_xml(tmp_path, "liaison.docx", sdt)
     path = tmp_path / f"cache-{disguise}.docx"
-    new_name = {"utf-16": "word/document.xml", "renamed": "word/document.dat", "upper": "word/document.XML"}[disguise]
+    new_name = {"utf-16": "word/document.xml", "renamed": "word/document.dat", "upper": "word/document.XML",
+                "bom-renamed": "word/document.dat"}[disguise]
     with zipfile.ZipFile(plain) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
         for info in zin.infolist():
             data = zin.read(info.filename)
@@ -380,6 +381,8 @@ def test_content_control_binding_refused_whatever_the_parts_name_or_encoding(tmp
                 if disguise == "utf-16":
                     text = data.decode("utf-8").replace('encoding="UTF-8"', 'encoding="UTF-16"', 1)
                     data = text.encode("utf-16")
+                elif disguise == "bom-renamed":  # a byte-order mark: the part no longer starts with « < »
+                    data = b"\xef\xbb\xbf" + data
             elif name in ("[Content_Types].xml", "_rels/.rels") and new_name != "word/document.xml":
                 data = data.replace(b"/word/document.xml", b"/" + new_name.encode()).replace(
                     b'"word/document.xml"', b'"' + new_name.encode() + b'"')

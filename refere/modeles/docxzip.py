@@ -197,7 +197,9 @@ def field_problems(name: str, data: bytes | str) -> list[str]:
 
 def as_utf8(data: bytes) -> bytes:
     """An XML part in UTF-16 (with its byte-order mark, or declared so), as UTF-8 with its
-    declaration said so; any other part as it is."""
+    declaration said so; a UTF-8 one without its byte-order mark; any other part as it is."""
+    if data[:3] == b"\xef\xbb\xbf":  # else a part named « .dat » would not look like XML
+        return data[3:]
     if data[:2] in (b"\xff\xfe", b"\xfe\xff") or data[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
         try:
             text = data.decode("utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else

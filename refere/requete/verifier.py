@@ -127,12 +127,9 @@ def pinned(path: Path, letter: bool = False) -> Iterator[Path]:
     """The template at ``path`` read once into a private copy (same file name), checked, and
     given to fill: a build fills the very bytes it checked, never a file put at ``path`` after the
     check (attack 34). Its refusals name ``path``, never the copy."""
-    data = _read_once(path, letter)
     with tempfile.TemporaryDirectory(prefix="refere-modele-") as folder:
-        copy = Path(folder) / path.name
-        copy.write_bytes(data)
+        copy = _checked_copy(path, letter, Path(folder))
         try:
-            check(copy, letter)
             yield copy
         except TemplateError as exc:
             raise TemplateError(str(exc).replace(str(copy), str(path))) from None
@@ -144,11 +141,16 @@ def pin(path: Path, letter: bool = False) -> Path:
     import atexit
     import shutil
 
-    data = _read_once(path, letter)
     folder = tempfile.mkdtemp(prefix="refere-modele-")
     atexit.register(shutil.rmtree, folder, True)
-    copy = Path(folder) / path.name
-    copy.write_bytes(data)
+    return _checked_copy(path, letter, Path(folder))
+
+
+def _checked_copy(path: Path, letter: bool, folder: Path) -> Path:
+    """The template at ``path`` read once into ``folder`` under its own name, and checked there;
+    a refusal names ``path``."""
+    copy = folder / path.name
+    copy.write_bytes(_read_once(path, letter))
     try:
         check(copy, letter)
     except TemplateError as exc:
